@@ -1,0 +1,19 @@
+// The export list of the andor kernel module: every kernel the engine calls, by its one name
+// (camelCase + dtype suffix, the same names as KernelExports in engine/contracts/kernels.ts).
+// Buffers are owned by the host; kernels take byte pointers into this module's linear memory.
+
+export {
+  zetaSubsetF64,
+  mobiusSubsetF64,
+  zetaSupersetF64,
+  mobiusSupersetF64,
+  complementF64,
+  affineF64,
+  orTransformF64,
+  orInverseF64,
+} from './kernels/transforms';
+
+/** First byte past the module's static data: the host allocates its buffers from here up. */
+export function heapBase(): usize {
+  return __heap_base;
+}
