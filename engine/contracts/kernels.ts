@@ -1,0 +1,58 @@
+// The exports of the compiled AssemblyScript module (assembly/index.ts), by the same names. Pointers are byte
+// offsets into `memory`; every buffer is f64 unless the name says otherwise. bindings/wasm-kernels.ts loads it.
+
+/** Raw exports of build/{release,debug}.wasm. */
+export interface KernelExports {
+  /** The module's linear memory (a WebAssembly.Memory). */
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  heapBase(): number;
+  /** a: f64[2^n] at ptr, in place; bit i of the index = player i. a[S] ← Σ_{T⊆S} a[T]. */
+  zetaSubsetF64(ptr: number, n: number): void;
+  /** a[S] ← Σ_{T⊆S} (−1)^{|S|−|T|} a[T] (Harsanyi dividends), in place. */
+  mobiusSubsetF64(ptr: number, n: number): void;
+  /** a[T] ← Σ_{S⊇T} a[S], in place. */
+  zetaSupersetF64(ptr: number, n: number): void;
+  /** a[T] ← Σ_{S⊇T} (−1)^{|S|−|T|} a[S], in place. */
+  mobiusSupersetF64(ptr: number, n: number): void;
+  /** a[S] ↔ a[N∖S], in place. */
+  complementF64(ptr: number, n: number): void;
+  /** a ← scale·a + shift over f64[len]. */
+  affineF64(ptr: number, len: number, scale: number, shift: number): void;
+  /** v_or → I_or, in place (spec §1.4, with I_or(∅) = v_or(∅)). */
+  orTransformF64(ptr: number, n: number): void;
+  /** I_or → v_or, in place (the inverse of orTransformF64). */
+  orInverseF64(ptr: number, n: number): void;
+}
+
+/** Which compiled module to load: release (-O3, no asserts) or debug (asserts on). */
+export type KernelTarget = 'release' | 'debug';
+
+/** An f64 buffer inside the kernel module's memory: `ptr` is a 16-byte aligned byte offset. */
+export interface F64Buffer {
+  readonly ptr: number;
+  readonly length: number;
+}
+
+/** The kernel functions, without the memory and heapBase exports. */
+export type KernelFunctions = Omit<KernelExports, 'memory' | 'heapBase'>;
+
+/** The loaded kernel module with its buffer allocator. One instance per thread. */
+export interface KernelHost {
+  readonly target: KernelTarget;
+  /**
+   * Allocates f64[length] in module memory, growing it when needed (zero-filled).
+   * @throws MemoryLimitError when the 4 GiB wasm32 memory cannot hold it
+   */
+  alloc(length: number): F64Buffer;
+  /** Returns a buffer to the allocator. Using it afterwards is a bug. */
+  free(buffer: F64Buffer): void;
+  /** A Float64Array over the buffer; valid until the next alloc (memory growth detaches old views). */
+  view(buffer: F64Buffer): Float64Array;
+  /**
+   * Calls a kernel.
+   * @throws KernelTrapError when the kernel traps
+   */
+  call<K extends keyof KernelFunctions>(name: K, ...args: Parameters<KernelFunctions[K]>): ReturnType<KernelFunctions[K]>;
+  /** Bytes of module memory in use by live buffers. */
+  readonly bytesInUse: number;
+}
