@@ -1,0 +1,240 @@
+#!/usr/bin/env node
+// The andor command line: `andor explain` (and later commands). Parses flags into the library's options, prints a
+// readable summary, writes the JSON result, and turns errors into one clear line and a non-zero exit code.
+import { realpathSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { EngineError, InvalidOptionError, createEngine, loadSampleSet, resultToJson, type ExplainRequest, type ExplainResult } from './index.js';
+import { summarize } from './result.js';
+
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const MANIFEST = resolve(PACKAGE_ROOT, 'models', 'manifest.json');
+
+const USAGE = `andor: AND-OR interactions of ONNX models
+
+Usage:
+  andor explain [options]     explain one sample of a model (default: the first model in models/manifest.json)
+  andor --help                this text
+
+Model and sample:
+  --model FILE                ONNX model (exported from PyTorch with a batch axis, or a fixed batch)
+  --sample SRC                the sample: inline JSON array, or a .json, .csv or .npy file (one row per sample)
+  --row K                     row of a multi-sample file (default 0)
+  --values FILE               explain a game instead of a model: v on all 2^n masks, as a JSON array or a raw
+                              little-endian float64 file (bit i of the index = player i)
+  --input NAME                model input to mask (default: the first)
+  --output NAME               model output to read (default: the first)
+
+Players and baseline:
+  --modality tabular          how players map to input elements (tabular: feature columns)
+  --players LIST              player units, e.g. 0-9 or 1,3,5 (tabular: feature column indices; default: all)
+  --names A,B,...             player names (default: feature names from the sample file, else x0, x1, ...)
+  --baseline B                zero | mean | a JSON array | a file whose first row is the baseline (default zero)
+  --reference SRC             rows for the mean baseline (default: the rows of --sample)
+  --background keep|mask      elements of no player keep their value (keep, default) or take the baseline
+
+Reward and analysis:
+  --target K                  class to explain (default: the sample's label, else the predicted class)
+  --reward R                  gt-log-odds (default) | logit | output, and their -v0 variants
+  --decomposition D           and-or (default): AND-OR split, reorganized | and: plain Harsanyi dividends
+  --salient-ratio R           salient when |I| >= R * max|I| over non-empty S (default 0.05)
+  --salient-include-empty     include the empty-set term in that max (the authors' code does)
+
+Running:
+  --backend B                 auto (default: CUDA, then CPU, then WASM) | cpu | cuda | wasm
+  --workers N                 worker threads for evaluation (default 0: the main thread)
+  --threads N                 intra-op threads per session
+  --batch-size N              rows per model run (default automatic)
+  --max-memory-mb N           memory budget for the 2^n arrays (default 4096)
+  --kernels release|debug     kernel build (default release)
+
+Output:
+  --out FILE                  write the JSON result (schema andor.explain/1) to FILE
+  --json                      print the JSON result to stdout instead of the summary
+  --no-arrays                 leave v, and, or out of the JSON (for large n)
+  --quiet                     no summary
+  --debug                     print stack traces of errors
+`;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  sample: { type: 'string' },
+  row: { type: 'string' },
+  values: { type: 'string' },
+  input: { type: 'string' },
+  output: { type: 'string' },
+  modality: { type: 'string' },
+  players: { type: 'string' },
+  names: { type: 'string' },
+  baseline: { type: 'string' },
+  reference: { type: 'string' },
+  background: { type: 'string' },
+  target: { type: 'string' },
+  reward: { type: 'string' },
+  decomposition: { type: 'string' },
+  'salient-ratio': { type: 'string' },
+  'salient-include-empty': { type: 'boolean' },
+  backend: { type: 'string' },
+  workers: { type: 'string' },
+  threads: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'max-memory-mb': { type: 'string' },
+  kernels: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  'no-arrays': { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = ReturnType<typeof parseFlags>;
+
+function parseFlags(args: string[]) {
+  try {
+    return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true }).values;
+  } catch (cause) {
+    throw new InvalidOptionError(`${(cause as Error).message}. Run "andor --help" for the options.`, { cause });
+  }
+}
+
+/** A numeric flag: parsed as a number, validated by the library (so the message names the option). */
+function num(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const x = Number(value);
+  if (value.trim() === '' || Number.isNaN(x)) throw new InvalidOptionError(`--${flag} must be a number (got "${value}").`);
+  return x;
+}
+
+async function baselineOf(value: string | undefined): Promise<ExplainRequest['baseline']> {
+  if (value === undefined || ['zero', 'mean', 'blur', 'centroid', 'center'].includes(value)) return value as ExplainRequest['baseline'];
+  const set = await loadSampleSet(value);
+  const first = set.samples[0].values;
+  return first instanceof Float64Array ? first : Object.values(first)[0];
+}
+
+/** The first manifest entry's explain arguments, with paths resolved against the package root. */
+async function defaultArgs(): Promise<string[]> {
+  const manifest = JSON.parse(await readFile(MANIFEST, 'utf8')) as { models: { explain: string[] }[] };
+  const args = manifest.models[0].explain;
+  return args.map((a, i) => (['--model', '--sample', '--reference'].includes(args[i - 1] ?? '') && !isAbsolute(a) ? resolve(PACKAGE_ROOT, a) : a));
+}
+
+async function explain(flags: Flags): Promise<ExplainResult> {
+  const logger = { warn: (m: string) => process.stderr.write(`andor: warning: ${m}\n`), info: (m: string) => flags.debug && process.stderr.write(`andor: ${m}\n`) };
+  const engine = await createEngine({
+    backend: flags.backend as never,
+    workers: num(flags.workers, 'workers'),
+    threads: num(flags.threads, 'threads'),
+    kernels: flags.kernels as never,
+    maxMemoryMb: num(flags['max-memory-mb'], 'max-memory-mb'),
+    logger: { warn: logger.warn, info: (m) => void logger.info(m) },
+  });
+  const analysis = {
+    decomposition: flags.decomposition as never,
+    salientRatio: num(flags['salient-ratio'], 'salient-ratio'),
+    salientIncludeEmpty: flags['salient-include-empty'],
+    names: flags.names?.split(',').map((s) => s.trim()),
+  };
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  try {
+    if (flags.values !== undefined) {
+      if (flags.model !== undefined) throw new InvalidOptionError('Give either --model (explain a model) or --values (explain a game), not both.');
+      return await engine.explainValues({ values: flags.values, ...dropUndefined(analysis) });
+    }
+    if (flags.model === undefined) throw new InvalidOptionError('--model is required (or --values FILE for a game). Run "andor --help".');
+    if (flags.sample === undefined) throw new InvalidOptionError('--sample is required with --model: a JSON array or a .json/.csv/.npy file.');
+    const progress = process.stderr.isTTY && !flags.quiet ? progressBar() : undefined;
+    const request: ExplainRequest = dropUndefined({
+      ...analysis,
+      model: flags.model,
+      sample: flags.sample,
+      row: num(flags.row, 'row'),
+      modality: flags.modality as never,
+      players: flags.players,
+      input: flags.input,
+      output: flags.output,
+      baseline: await baselineOf(flags.baseline),
+      reference: flags.reference,
+      background: flags.background as never,
+      target: num(flags.target, 'target'),
+      reward: flags.reward as never,
+      batchSize: num(flags['batch-size'], 'batch-size'),
+      signal: abort.signal,
+      onProgress: progress,
+    });
+    try {
+      return await engine.explain(request);
+    } finally {
+      if (progress) process.stderr.write('\r\x1b[K');
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    await engine.dispose();
+  }
+}
+
+function progressBar(): (done: number, total: number) => void {
+  let last = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (now - last < 100 && done < total) return;
+    last = now;
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} masks`);
+  };
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * Runs the CLI.
+ * @param argv - arguments after the executable and script
+ * @returns the process exit code
+ */
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    let [command, ...rest] = argv;
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (command !== 'explain') throw new InvalidOptionError(`Unknown command "${command}". Expected one of: explain. Run "andor --help".`);
+    let flags = parseFlags(rest);
+    if (flags.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (flags.model === undefined && flags.values === undefined) {
+      rest = [...(await defaultArgs()), ...rest];
+      flags = parseFlags(rest);
+    }
+    const result = await explain(flags);
+    const json = resultToJson(result, { arrays: !flags['no-arrays'] });
+    if (flags.out) await writeFile(flags.out, JSON.stringify(json) + '\n');
+    if (flags.json) process.stdout.write(JSON.stringify(json) + '\n');
+    else if (!flags.quiet) process.stdout.write(summarize(result) + (flags.out ? `\nwrote     ${flags.out}\n` : '\n'));
+    return 0;
+  } catch (error) {
+    if (error instanceof EngineError) {
+      process.stderr.write(`andor: error [${error.code}]: ${error.message}\n`);
+      if (debug) process.stderr.write(`${error.stack}\n`);
+      return error instanceof InvalidOptionError ? 2 : 1;
+    }
+    process.stderr.write(`andor: unexpected error: ${debug ? (error as Error).stack : (error as Error)?.message ?? error}\n`);
+    if (!debug) process.stderr.write('andor: run again with --debug for the stack trace.\n');
+    return 1;
+  }
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main(process.argv.slice(2));
+}

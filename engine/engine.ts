@@ -1,0 +1,150 @@
+// The Engine: validated, frozen options; one kernel instance; one runner (local or pool) that keeps sessions open
+// across calls; a lifecycle state. Built by createEngine in index.ts, which supplies the backends and kernels.
+import { DisposedError } from './contracts/errors.js';
+import type { KernelHost, KernelTarget } from './contracts/kernels.js';
+import { explainGame, explainModel, type ExplainRequest, type ExplainResult, type GameRequest } from './explain.js';
+import { transform, type TransformName } from './ops/transforms.js';
+import { candidatesFor, type BackendChoice } from './registry.js';
+import type { OpenedModel, Runner } from './runner.js';
+
+/** Lifecycle of an engine. */
+export type EngineState = 'idle' | 'loading' | 'ready' | 'failed' | 'disposed';
+
+/** Where the engine's messages go; the CLI prints them to stderr, the library default drops them. */
+export interface Logger {
+  warn(message: string): void;
+  info(message: string): void;
+}
+
+/** Options of createEngine, all optional. */
+export interface EngineOptions {
+  /** Where models run: 'auto' tries CUDA, then CPU, then WASM (default 'auto'). */
+  readonly backend?: BackendChoice;
+  /** Worker threads for masked evaluation; 0 runs on the calling thread (default 0). */
+  readonly workers?: number;
+  /** Intra-op threads per session (default: cores / max(1, workers)). */
+  readonly threads?: number;
+  /** Kernel build: 'release' or 'debug' (asserts on). */
+  readonly kernels?: KernelTarget;
+  /** Memory budget for one explanation's 2^n arrays, in MiB (default 4096). */
+  readonly maxMemoryMb?: number;
+  readonly logger?: Logger;
+}
+
+/** EngineOptions after validation, with defaults filled in. */
+export interface ResolvedEngineOptions {
+  readonly backend: BackendChoice;
+  readonly workers: number;
+  readonly threads: number;
+  readonly kernels: KernelTarget;
+  readonly maxMemoryMb: number;
+}
+
+/** The andor engine. Create with createEngine; call dispose() when done. */
+export class Engine {
+  private state_: EngineState = 'ready';
+  private lastBackend: string | undefined;
+  private warned = new Set<string>();
+
+  constructor(
+    readonly options: ResolvedEngineOptions,
+    private readonly kernels: KernelHost,
+    private readonly runner: Runner,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Current lifecycle state. */
+  get state(): EngineState {
+    return this.state_;
+  }
+
+  /** The backend and provider of the most recently opened model, e.g. "ort-node/cpu" (undefined before any). */
+  get backend(): string | undefined {
+    return this.lastBackend;
+  }
+
+  /**
+   * Explains one sample of an ONNX model: evaluates all 2^n masks and computes AND-OR interactions.
+   * @param request - model, sample, players, baseline, reward and analysis options
+   * @returns v, the interactions, matching error, salient interactions, per-order strength and timings
+   * @throws InvalidOptionError, ShapeMismatchError, ModelLoadError, NonFiniteError, MemoryLimitError, CancelledError
+   */
+  async explain(request: ExplainRequest): Promise<ExplainResult> {
+    this.assertLive();
+    const result = await explainModel(
+      { runner: this.runner, kernels: this.kernels, candidates: candidatesFor(this.options.backend), maxMemoryMb: this.options.maxMemoryMb, onOpened: (model) => this.noteOpened(model) },
+      request,
+    );
+    return result;
+  }
+
+  /**
+   * Computes interactions of a game given as v on all 2^n masks (bit i of the index = player i).
+   * @param request - the values (array, Float64Array, inline JSON or a .json / raw float64 file) and analysis options
+   * @throws ShapeMismatchError when the length is not a power of two; NonFiniteError for NaN/Inf values
+   */
+  async explainValues(request: GameRequest): Promise<ExplainResult> {
+    this.assertLive();
+    return explainGame({ kernels: this.kernels, maxMemoryMb: this.options.maxMemoryMb }, request);
+  }
+
+  /** Subset Möbius transform (Harsanyi dividends) of f64[2^n]; returns a new array. */
+  async mobius(x: Float64Array): Promise<Float64Array> {
+    return this.transform('mobiusSubsetF64', x);
+  }
+
+  /** Subset zeta transform (sum over subsets) of f64[2^n]. */
+  async zeta(x: Float64Array): Promise<Float64Array> {
+    return this.transform('zetaSubsetF64', x);
+  }
+
+  /** Superset Möbius transform of f64[2^n] (the adjoint of mobius). */
+  async mobiusSuperset(x: Float64Array): Promise<Float64Array> {
+    return this.transform('mobiusSupersetF64', x);
+  }
+
+  /** Superset zeta transform of f64[2^n] (the adjoint of zeta). */
+  async zetaSuperset(x: Float64Array): Promise<Float64Array> {
+    return this.transform('zetaSupersetF64', x);
+  }
+
+  /** OR interactions of a game v_or (spec §1.4, with I_or(∅) = v_or(∅)). */
+  async orTransform(x: Float64Array): Promise<Float64Array> {
+    return this.transform('orTransformF64', x);
+  }
+
+  /** The inverse of orTransform: the game rebuilt from OR interactions. */
+  async orInverse(x: Float64Array): Promise<Float64Array> {
+    return this.transform('orInverseF64', x);
+  }
+
+  /** Releases sessions, workers and kernel memory. Safe to call twice. */
+  async dispose(): Promise<void> {
+    if (this.state_ === 'disposed') return;
+    this.state_ = 'disposed';
+    await this.runner.dispose();
+  }
+
+  private transform(name: TransformName, x: Float64Array): Float64Array {
+    this.assertLive();
+    return transform(this.kernels, name, x);
+  }
+
+  /** Records the backend in use; a fallback the user should know about is logged once per reason. */
+  private noteOpened(model: OpenedModel): void {
+    this.lastBackend = `${model.backend}/${model.executionProvider}`;
+    if (model.attempts.length === 0) return;
+    const reasons = model.attempts.map((a) => `${a.backend}: ${a.reason}`).join('; ');
+    const message = `Running on ${this.lastBackend}; ${reasons}`;
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    // asking for CUDA, or losing the native runtime, deserves a warning; auto skipping a missing CUDA is routine
+    const routine = this.options.backend === 'auto' && model.backend === 'ort-node';
+    if (routine) this.logger.info(message);
+    else this.logger.warn(message);
+  }
+
+  private assertLive(): void {
+    if (this.state_ === 'disposed') throw new DisposedError('This engine was disposed; create a new one with createEngine().');
+  }
+}

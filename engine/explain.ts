@@ -1,0 +1,325 @@
+// The explain pipeline: request → model and sample → players and plan → evaluation of all 2^n masks → reward v →
+// interactions, matching, salient set and per-order strength. Also explains a given game (v without a model).
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { InvalidOptionError, ModelLoadError, ShapeMismatchError } from './contracts/errors.js';
+import type { DType, TensorInfo } from './contracts/backend.js';
+import type { KernelHost } from './contracts/kernels.js';
+import { assertFiniteRewards } from './evaluate.js';
+import { analyze, type Analysis } from './interactions.js';
+import { assertKnownKeys, bool, integerIn, numberIn, oneOf } from './options.js';
+import { assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type MaskPlan, type PlanInput, type RewardSpec } from './plan.js';
+import { tabularLayout, type BaselineSpec, type LayoutContext, type PlayerLayout } from './players.js';
+import type { Candidate } from './registry.js';
+import type { EvaluateOptions, OpenedModel, Runner } from './runner.js';
+import { flattenNumbers, loadSampleSet, loadValues, pickSample, type Sample, type SampleSet } from './samples.js';
+import { playersOf } from './ops/transforms.js';
+
+/** Reward functions (spec §1.3); the -v0 variants subtract v(∅). */
+export const REWARDS = ['gt-log-odds', 'gt-log-odds-v0', 'logit', 'logit-v0', 'output', 'output-v0'] as const;
+export type RewardName = (typeof REWARDS)[number];
+export const MODALITIES = ['tabular'] as const;
+export type Modality = (typeof MODALITIES)[number];
+
+/** Options shared by model explanations and game explanations. */
+export interface AnalysisRequest {
+  /** 'and' = Harsanyi dividends only; 'and-or' = the AND-OR split (default). */
+  readonly decomposition?: 'and' | 'and-or';
+  /** Salient ratio r of the threshold r · max|I| (default 0.05). */
+  readonly salientRatio?: number;
+  /** Count the ∅ term in the salient max (default false, spec "Project decisions"). */
+  readonly salientIncludeEmpty?: boolean;
+  /** Player names (default: from the sample set, else x0, x1, …). */
+  readonly names?: readonly string[];
+}
+
+/** One explanation of a model on a sample. */
+export interface ExplainRequest extends AnalysisRequest {
+  /** Path of the ONNX file, or its bytes. */
+  readonly model: string | Uint8Array;
+  /** The sample: a Sample, inline JSON, or a .json/.csv/.npy path. */
+  readonly sample: Sample | string;
+  /** Row of a multi-sample source (default 0). */
+  readonly row?: number;
+  readonly modality?: Modality;
+  /** Player units: feature columns for tabular data ("0-9" or [0, 1, …]). */
+  readonly players?: string | readonly number[];
+  /** The model input to mask (default: the first input). */
+  readonly input?: string;
+  /** The model output to read (default: the first output). */
+  readonly output?: string;
+  readonly baseline?: 'zero' | 'mean' | Float64Array | readonly number[];
+  /** Reference rows for the 'mean' baseline: a SampleSet or a path. */
+  readonly reference?: SampleSet | string;
+  readonly background?: 'keep' | 'mask';
+  /** Target class (or output element for 'output'); default: the sample's label, else the predicted class. */
+  readonly target?: number;
+  readonly reward?: RewardName;
+  /** Rows per model run (default: automatic; fixed-batch models use their batch size). */
+  readonly batchSize?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: EvaluateOptions['onProgress'];
+}
+
+/** A game given as values: v on all 2^n masks. */
+export interface GameRequest extends AnalysisRequest {
+  readonly values: Float64Array | readonly number[] | string;
+}
+
+/** What andor reports for one explanation (the library form; resultToJson gives the JSON schema). */
+export interface ExplainResult {
+  readonly n: number;
+  readonly players: readonly string[];
+  readonly model?: { readonly file?: string; readonly sha256: string; readonly backend: string; readonly executionProvider: string; readonly input: string; readonly output: string };
+  readonly sample?: { readonly id?: string; readonly label?: number; readonly row: number };
+  readonly target?: number;
+  readonly reward: string;
+  readonly baseline?: string;
+  readonly v: Float64Array;
+  readonly and: Float64Array;
+  readonly or: Float64Array;
+  readonly matching: Analysis['matching'];
+  readonly threshold: number;
+  readonly salient: Analysis['salient'];
+  readonly orders: { readonly positive: Float64Array; readonly negative: Float64Array; readonly normalized: Float64Array };
+  readonly decomposition: { readonly method: 'and' | 'and-or'; readonly preset: string; readonly iterations: number; readonly objective: { readonly initial: number; readonly final: number } };
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+const ANALYSIS_KEYS = ['decomposition', 'salientRatio', 'salientIncludeEmpty', 'names'] as const;
+const EXPLAIN_KEYS = [
+  ...ANALYSIS_KEYS,
+  'model', 'sample', 'row', 'modality', 'players', 'input', 'output', 'baseline', 'reference', 'background', 'target', 'reward', 'batchSize', 'signal', 'onProgress',
+] as const;
+
+interface AnalysisSettings {
+  readonly decomposition: 'and' | 'and-or';
+  readonly salientRatio: number;
+  readonly salientIncludeEmpty: boolean;
+}
+
+function analysisSettings(request: AnalysisRequest, where: string): AnalysisSettings {
+  return {
+    decomposition: request.decomposition === undefined ? 'and-or' : oneOf(request.decomposition, ['and', 'and-or'], `${where}.decomposition`),
+    salientRatio: request.salientRatio === undefined ? 0.05 : numberIn(request.salientRatio, 0, 1, `${where}.salientRatio`),
+    salientIncludeEmpty: request.salientIncludeEmpty === undefined ? false : bool(request.salientIncludeEmpty, `${where}.salientIncludeEmpty`),
+  };
+}
+
+/** Everything explain needs from the engine. */
+export interface ExplainContext {
+  readonly runner: Runner;
+  readonly kernels: KernelHost;
+  readonly candidates: readonly Candidate[];
+  readonly maxMemoryMb: number;
+  /** Called once a model is open, with the attempts that failed before its backend worked. */
+  readonly onOpened: (model: OpenedModel) => void;
+}
+
+/** Reads an ONNX file (or takes its bytes) and its sha256. */
+export async function loadModelBytes(model: string | Uint8Array): Promise<{ bytes: Uint8Array; sha256: string; file?: string }> {
+  let bytes: Uint8Array;
+  if (typeof model === 'string') {
+    try {
+      bytes = await readFile(model);
+    } catch (cause) {
+      throw new ModelLoadError(`Cannot read the model file ${model}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Check the path (--model).`, { cause });
+    }
+  } else if (model instanceof Uint8Array) bytes = model;
+  else throw new InvalidOptionError(`options.model must be a path or the bytes of an ONNX file (got ${typeof model}).`);
+  if (bytes.byteLength === 0) throw new ModelLoadError(`The model ${typeof model === 'string' ? model : '(bytes)'} is empty; expected an ONNX file.`);
+  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex'), file: typeof model === 'string' ? model : undefined };
+}
+
+function dtypeOf(info: TensorInfo): DType {
+  const ok: readonly string[] = ['float32', 'float64', 'int32', 'int64', 'bool'];
+  if (!ok.includes(info.dtype)) {
+    throw new ModelLoadError(`Input "${info.name}" has dtype ${info.dtype}, which andor cannot feed. Supported: ${ok.join(', ')}.`);
+  }
+  return info.dtype as DType;
+}
+
+/** Resolves the sample (object, inline JSON or file) and the set it came from. */
+async function resolveSample(request: ExplainRequest): Promise<{ sample: Sample; set?: SampleSet; row: number }> {
+  const row = request.row === undefined ? 0 : integerIn(request.row, 0, Infinity, 'options.row');
+  if (typeof request.sample === 'string') {
+    const set = await loadSampleSet(request.sample);
+    return { sample: pickSample(set, row), set, row };
+  }
+  if (request.sample && typeof request.sample === 'object' && 'values' in request.sample) return { sample: request.sample, row };
+  throw new InvalidOptionError('options.sample must be a Sample object ({values}), inline JSON, or the path of a .json, .csv or .npy file.');
+}
+
+function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, inputCount: number): Float64Array {
+  const values = sample.values;
+  if (values instanceof Float64Array) {
+    if (isMasked || inputCount === 1) return values;
+  } else if (values[input.name]) return values[input.name];
+  if (/mask/i.test(input.name) && !(values instanceof Float64Array)) {
+    // an attention mask the sample leaves out: every position present
+    const any = Object.values(values)[0];
+    return new Float64Array(any.length).fill(1);
+  }
+  const given = values instanceof Float64Array ? 'one array' : `arrays for ${Object.keys(values).join(', ')}`;
+  throw new ShapeMismatchError(`The model needs input "${input.name}", but the sample gives ${given}. Give the sample as {"x": {"${input.name}": [...], ...}}.`);
+}
+
+/** Turns the model's introspected inputs, the sample and the player options into an evaluation plan. */
+function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, set: SampleSet | undefined, reward: RewardSpec, reference: readonly Float64Array[] | undefined, maxMemoryMb: number): { plan: MaskPlan; layout: PlayerLayout } {
+  const inputNames = model.inputs.map((i) => i.name);
+  const maskedInfo = request.input === undefined ? model.inputs[0] : model.inputs.find((i) => i.name === request.input);
+  if (!maskedInfo) throw new InvalidOptionError(`options.input "${request.input}" is not an input of the model. Expected one of: ${inputNames.join(', ')}.`);
+  const maskedValues = sampleValuesFor(sample, maskedInfo, true, model.inputs.length);
+  const batchAxis = batchAxisOf(maskedInfo, maskedValues.length);
+  const baseline = resolveBaseline(request.baseline);
+  const dims = resolveSampleDims(maskedInfo, batchAxis, maskedValues.length);
+  const modality = request.modality === undefined ? 'tabular' : oneOf(request.modality, MODALITIES, 'options.modality');
+  const background = request.background === undefined ? 'keep' : oneOf(request.background, ['keep', 'mask'], 'options.background');
+  const ctx: LayoutContext = { inputName: maskedInfo.name, dims, values: maskedValues, baseline, reference, background, featureNames: set?.features };
+  const layout = layoutFor(modality, ctx, request);
+  assertPlayersFit(layout.n, maxMemoryMb);
+  const inputs: PlanInput[] = model.inputs.map((info) => {
+    const isMasked = info === maskedInfo;
+    const values = isMasked ? layout.values : sampleValuesFor(sample, info, false, model.inputs.length);
+    return { name: info.name, dtype: dtypeOf(info), sampleDims: resolveSampleDims(info, batchAxis, values.length), values };
+  });
+  const batchSize = chooseBatchSize(batchAxis, inputs, 2 ** layout.n, request.batchSize === undefined ? undefined : integerIn(request.batchSize, 1, 1 << 20, 'options.batchSize'));
+  return { plan: { n: layout.n, inputs, masked: [layout.masked], reward, batchAxis, batchSize }, layout };
+}
+
+function layoutFor(modality: Modality, ctx: LayoutContext, request: ExplainRequest): PlayerLayout {
+  switch (modality) {
+    case 'tabular':
+      return tabularLayout(ctx, request.players);
+  }
+}
+
+function resolveBaseline(baseline: ExplainRequest['baseline']): BaselineSpec {
+  if (baseline === undefined) return 'zero';
+  if (baseline instanceof Float64Array) return baseline;
+  if (Array.isArray(baseline)) return flattenNumbers(baseline, 'options.baseline');
+  return oneOf(baseline as string, ['zero', 'mean'] as const, 'options.baseline');
+}
+
+async function resolveReference(reference: ExplainRequest['reference'], set: SampleSet | undefined): Promise<Float64Array[] | undefined> {
+  const source = typeof reference === 'string' ? await loadSampleSet(reference) : reference ?? set;
+  return source?.samples.map((s) => (s.values instanceof Float64Array ? s.values : Object.values(s.values)[0]));
+}
+
+/** Checks the reward's target against the output width and picks it when not given. */
+function resolveTarget(rewardKind: RewardSpec['kind'], requested: number | undefined, label: number | undefined, fullOutput: Float64Array, outputName: string): number {
+  const width = fullOutput.length;
+  const classes = width === 1 && rewardKind !== 'output' ? 2 : width;
+  let target = requested ?? label;
+  if (target === undefined) {
+    target = width === 1 ? (fullOutput[0] > 0 ? 1 : 0) : fullOutput.indexOf(Math.max(...fullOutput));
+  }
+  if (!Number.isInteger(target) || target < 0 || target >= classes) {
+    const what = rewardKind === 'output' ? 'output element' : 'class';
+    throw new InvalidOptionError(`Target ${what} ${target} is out of range: output "${outputName}" has ${width} value(s) per sample, so valid targets are 0..${classes - 1}.`);
+  }
+  return target;
+}
+
+/** Explains one sample of a model: evaluation of all masks, then the interaction analysis. */
+export async function explainModel(ctx: ExplainContext, request: ExplainRequest): Promise<ExplainResult> {
+  assertKnownKeys(request, EXPLAIN_KEYS, 'options');
+  const settings = analysisSettings(request, 'options');
+  const rewardName = request.reward === undefined ? 'gt-log-odds' : oneOf(request.reward, REWARDS, 'options.reward');
+  const timings: Record<string, number> = {};
+  const started = performance.now();
+  const { bytes, sha256, file } = await loadModelBytes(request.model);
+  const model = await ctx.runner.open(sha256, bytes, ctx.candidates);
+  ctx.onOpened(model);
+  timings.loadMs = performance.now() - started;
+
+  const { sample, set, row } = await resolveSample(request);
+  const outputInfo = request.output === undefined ? model.outputs[0] : model.outputs.find((o) => o.name === request.output);
+  if (!outputInfo) throw new InvalidOptionError(`options.output "${request.output}" is not an output of the model. Expected one of: ${model.outputs.map((o) => o.name).join(', ')}.`);
+  const kind = rewardName.replace(/-v0$/, '') as RewardSpec['kind'];
+  const reference = await resolveReference(request.reference, set);
+  const provisional: RewardSpec = { kind: 'output', target: 0, output: outputInfo.name };
+  const { plan: probePlan, layout } = buildPlan(model, request, sample, set, provisional, reference, ctx.maxMemoryMb);
+  if (request.target !== undefined) integerIn(request.target, 0, Infinity, 'options.target');
+
+  // one run on the full sample: checks the model accepts the plan, and gives the output width and predicted class
+  const full = await ctx.runner.probe(model.key, probePlan);
+  const target = resolveTarget(kind, request.target, sample.label, full, outputInfo.name);
+  const plan: MaskPlan = { ...probePlan, reward: { kind, target, output: outputInfo.name } };
+
+  const evalStart = performance.now();
+  const v = await ctx.runner.evaluate(model.key, plan, { signal: request.signal, onProgress: request.onProgress });
+  timings.evaluateMs = performance.now() - evalStart;
+  assertFiniteRewards(v);
+  if (rewardName.endsWith('-v0')) {
+    const v0 = v[0];
+    for (let m = 0; m < v.length; m++) v[m] -= v0;
+  }
+  const names = request.names ? checkNames(request.names, layout.n) : layout.names;
+  const result = analyzeGame(ctx.kernels, v, layout.n, settings, timings);
+  timings.totalMs = performance.now() - started;
+  return {
+    ...result,
+    players: names,
+    model: { file, sha256, backend: model.backend, executionProvider: model.executionProvider, input: layout.masked.name, output: outputInfo.name },
+    sample: { id: sample.id, label: sample.label, row },
+    target,
+    reward: rewardName,
+    baseline: typeof request.baseline === 'string' || request.baseline === undefined ? (request.baseline ?? 'zero') : 'given',
+  };
+}
+
+function checkNames(names: readonly string[], n: number): string[] {
+  if (!Array.isArray(names) || names.length !== n) throw new InvalidOptionError(`options.names must list ${n} player names, one per player (got ${Array.isArray(names) ? names.length : typeof names}).`);
+  return names.map(String);
+}
+
+function analyzeGame(kernels: KernelHost, v: Float64Array, n: number, settings: AnalysisSettings, timings: Record<string, number>): Omit<ExplainResult, 'players' | 'reward'> {
+  const start = performance.now();
+  const analysis = analyze(kernels, v, n, undefined, settings);
+  timings.interactionsMs = performance.now() - start;
+  const { positive, negative } = analysis.orders;
+  let total = 0;
+  for (let k = 1; k <= n; k++) total += positive[k] - negative[k];
+  const normalized = positive.map((p, k) => (k === 0 || total === 0 ? 0 : (p - negative[k]) / total));
+  return {
+    n,
+    v,
+    and: analysis.and,
+    or: analysis.or,
+    matching: analysis.matching,
+    threshold: analysis.threshold,
+    salient: analysis.salient,
+    orders: { positive, negative, normalized },
+    decomposition: { method: settings.decomposition, preset: 'none', iterations: 0, objective: { initial: l1(analysis), final: l1(analysis) } },
+    timings,
+  };
+}
+
+function l1(analysis: Analysis): number {
+  let sum = 0;
+  for (let m = 0; m < analysis.and.length; m++) sum += Math.abs(analysis.and[m]) + Math.abs(analysis.or[m]);
+  return sum;
+}
+
+/** Explains a game given as values on all 2^n masks (no model). */
+export async function explainGame(ctx: Pick<ExplainContext, 'kernels' | 'maxMemoryMb'>, request: GameRequest): Promise<ExplainResult> {
+  assertKnownKeys(request, [...ANALYSIS_KEYS, 'values'], 'options');
+  const settings = analysisSettings(request, 'options');
+  const timings: Record<string, number> = {};
+  const started = performance.now();
+  let v: Float64Array;
+  if (typeof request.values === 'string') v = await loadValues(request.values);
+  else if (request.values instanceof Float64Array) v = Float64Array.from(request.values);
+  else if (Array.isArray(request.values)) v = Float64Array.from(request.values as number[]);
+  else throw new InvalidOptionError('options.values must be a Float64Array, a number array, inline JSON or a file path.');
+  const n = playersOf(v.length, 'The values vector');
+  if (n === 0) throw new ShapeMismatchError('The values vector has 1 value: a game needs at least one player (2 values, for ∅ and {0}).');
+  assertPlayersFit(n, ctx.maxMemoryMb);
+  assertFiniteRewards(v, 'The values vector');
+  timings.loadMs = performance.now() - started;
+  const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
+  const result = analyzeGame(ctx.kernels, v, n, settings, timings);
+  timings.totalMs = performance.now() - started;
+  return { ...result, players: names, reward: 'given' };
+}

@@ -1,0 +1,56 @@
+// The public entry point of andor and its composition root: the only engine file that imports bindings/. It
+// validates options, registers the backends, loads the kernels and builds the runner.
+import { availableParallelism } from 'node:os';
+import { loadKernels, ortNodeBackend, ortWebBackend } from '../bindings/index.js';
+import { Engine, type EngineOptions, type Logger, type ResolvedEngineOptions } from './engine.js';
+import { InvalidOptionError } from './contracts/errors.js';
+import { assertKnownKeys, integerIn, oneOf } from './options.js';
+import { BackendRegistry, BACKEND_CHOICES } from './registry.js';
+import { LocalRunner } from './runner.js';
+
+export * from './contracts/errors.js';
+export type { DType, TensorInfo, BackendId, ExecutionProvider } from './contracts/backend.js';
+export type { KernelTarget } from './contracts/kernels.js';
+export { Engine, type EngineOptions, type EngineState, type Logger, type ResolvedEngineOptions } from './engine.js';
+export type { ExplainRequest, ExplainResult, GameRequest, AnalysisRequest, RewardName, Modality } from './explain.js';
+export type { SalientInteraction } from './interactions.js';
+export type { Sample, SampleSet } from './samples.js';
+export { loadSampleSet, loadValues } from './samples.js';
+export type { BackendChoice } from './registry.js';
+export { resultToJson, RESULT_SCHEMA, type ExplainResultJson } from './result.js';
+
+const ENGINE_KEYS = ['backend', 'workers', 'threads', 'kernels', 'maxMemoryMb', 'logger'] as const;
+const SILENT: Logger = { warn: () => {}, info: () => {} };
+
+/**
+ * Validates every option, then loads the kernels and prepares the runner.
+ * @param options - see EngineOptions
+ * @returns a ready Engine; call dispose() when done
+ * @throws InvalidOptionError naming the bad field and the valid values; KernelTrapError when the kernels are not built
+ */
+export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
+  const resolved = resolveOptions(options);
+  const logger = options.logger ?? SILENT;
+  const registry = new BackendRegistry().register(ortNodeBackend).register(ortWebBackend);
+  const kernels = await loadKernels(resolved.kernels);
+  const runner = new LocalRunner(registry, resolved.threads);
+  return new Engine(resolved, kernels, runner, logger);
+}
+
+function resolveOptions(options: EngineOptions): ResolvedEngineOptions {
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError('createEngine(options): options must be an object.');
+  assertKnownKeys(options, ENGINE_KEYS, 'options');
+  const cores = availableParallelism();
+  const workers = options.workers === undefined ? 0 : integerIn(options.workers, 0, 256, 'options.workers');
+  const threads = options.threads === undefined ? Math.max(1, Math.floor(cores / Math.max(1, workers))) : integerIn(options.threads, 1, 1024, 'options.threads');
+  if (options.logger !== undefined && (typeof options.logger?.warn !== 'function' || typeof options.logger?.info !== 'function')) {
+    throw new InvalidOptionError('options.logger must have warn(message) and info(message) functions.');
+  }
+  return Object.freeze({
+    backend: options.backend === undefined ? 'auto' : oneOf(options.backend, BACKEND_CHOICES, 'options.backend'),
+    workers,
+    threads,
+    kernels: options.kernels === undefined ? 'release' : oneOf(options.kernels, ['release', 'debug'], 'options.kernels'),
+    maxMemoryMb: options.maxMemoryMb === undefined ? 4096 : integerIn(options.maxMemoryMb, 1, 1 << 22, 'options.maxMemoryMb'),
+  });
+}

@@ -1,0 +1,97 @@
+// The JSON form of results (schema andor.explain/1), shared by the library, the CLI and the HTTP service, and the
+// readable text summary the CLI prints.
+import type { ExplainResult } from './explain.js';
+
+/** Schema id written into every explain result. Bump it when a field changes meaning. */
+export const RESULT_SCHEMA = 'andor.explain/1';
+
+/** The JSON schema of an explanation: typed arrays become number arrays. */
+export interface ExplainResultJson {
+  readonly schema: typeof RESULT_SCHEMA;
+  readonly n: number;
+  readonly players: readonly string[];
+  readonly model?: ExplainResult['model'];
+  readonly sample?: ExplainResult['sample'];
+  readonly target?: number;
+  readonly reward: string;
+  readonly baseline?: string;
+  /** Reward on every mask; index bit i = player i present. */
+  readonly v: number[];
+  /** Reorganized AND interactions by mask (∅ holds v(∅) + q(∅)). */
+  readonly and: number[];
+  /** Reorganized OR interactions by mask (zero for |S| ≤ 1). */
+  readonly or: number[];
+  readonly matching: ExplainResult['matching'];
+  readonly threshold: number;
+  readonly salient: readonly { kind: 'and' | 'or'; players: readonly number[]; names: readonly string[]; mask: number; value: number }[];
+  readonly orders: { readonly positive: number[]; readonly negative: number[]; readonly normalized: number[] };
+  readonly decomposition: ExplainResult['decomposition'];
+  readonly timings: ExplainResult['timings'];
+}
+
+/**
+ * Converts a result to its JSON schema (plain arrays, player names on salient interactions).
+ * @param result - an explain result
+ * @param options - `arrays: false` leaves v/and/or empty, for large n
+ */
+export function resultToJson(result: ExplainResult, options: { arrays?: boolean } = {}): ExplainResultJson {
+  const arrays = options.arrays ?? true;
+  const list = (a: Float64Array) => (arrays ? Array.from(a) : []);
+  return {
+    schema: RESULT_SCHEMA,
+    n: result.n,
+    players: result.players,
+    model: result.model,
+    sample: result.sample,
+    target: result.target,
+    reward: result.reward,
+    baseline: result.baseline,
+    v: list(result.v),
+    and: list(result.and),
+    or: list(result.or),
+    matching: result.matching,
+    threshold: result.threshold,
+    salient: result.salient.map((s) => ({ kind: s.kind, players: s.players, names: s.players.map((p) => result.players[p]), mask: s.mask, value: s.value })),
+    orders: { positive: Array.from(result.orders.positive), negative: Array.from(result.orders.negative), normalized: Array.from(result.orders.normalized) },
+    decomposition: result.decomposition,
+    timings: result.timings,
+  };
+}
+
+function fmt(x: number, digits = 4): string {
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a >= 1e4 || a < 1e-3 ? x.toExponential(digits - 1) : x.toFixed(digits);
+}
+
+/**
+ * A readable summary: model and reward, matching, top salient interactions and the per-order strength.
+ * @param result - an explain result
+ * @param top - how many salient interactions to list
+ */
+export function summarize(result: ExplainResult, top = 12): string {
+  const lines: string[] = [];
+  const m = result.model;
+  if (m) lines.push(`model     ${m.file ?? '(bytes)'}  [${m.backend}/${m.executionProvider}]  input "${m.input}" → output "${m.output}"`);
+  lines.push(`players   n = ${result.n}: ${result.players.join(', ')}`);
+  const target = result.target === undefined ? '' : `, target class ${result.target}`;
+  lines.push(`reward    ${result.reward}${target}; v(∅) = ${fmt(result.v[0])}, v(N) = ${fmt(result.v[result.v.length - 1])}`);
+  const d = result.decomposition;
+  lines.push(`split     ${d.method}, preset ${d.preset}, ${d.iterations} iterations; L1 objective ${fmt(d.objective.initial)} → ${fmt(d.objective.final)}`);
+  lines.push(`matching  max |v − rebuilt| = ${fmt(result.matching.maxAbsError)} (relative ${fmt(result.matching.relativeError)})`);
+  lines.push(`salient   ${result.salient.length} interactions with |I| ≥ ${fmt(result.threshold)}; strongest:`);
+  for (const s of result.salient.slice(0, top)) {
+    const names = s.players.map((p) => result.players[p]).join(' · ');
+    lines.push(`  ${s.kind.toUpperCase().padEnd(3)} ${fmt(s.value).padStart(10)}  {${names}}`);
+  }
+  lines.push('orders    k:   positive   negative');
+  for (let k = 1; k <= result.n; k++) {
+    const p = result.orders.positive[k];
+    const q = result.orders.negative[k];
+    if (p === 0 && q === 0) continue;
+    lines.push(`        ${String(k).padStart(3)}: ${fmt(p).padStart(10)} ${fmt(q).padStart(10)}`);
+  }
+  const t = result.timings;
+  lines.push(`time      ${Object.entries(t).map(([k, v]) => `${k.replace(/Ms$/, '')} ${v.toFixed(1)} ms`).join(', ')}`);
+  return lines.join('\n');
+}
