@@ -22,6 +22,11 @@ export interface KernelExports {
   orTransformF64(ptr: number, n: number): void;
   /** I_or → v_or, in place (the inverse of orTransformF64). */
   orInverseF64(ptr: number, n: number): void;
+  /** Plain radix-2 references of the four blocked transforms (tests and benchmark baselines). */
+  zetaSubsetRadix2F64(ptr: number, n: number): void;
+  mobiusSubsetRadix2F64(ptr: number, n: number): void;
+  zetaSupersetRadix2F64(ptr: number, n: number): void;
+  mobiusSupersetRadix2F64(ptr: number, n: number): void;
 }
 
 /** Which compiled module to load: release (-O3, no asserts) or debug (asserts on). */

@@ -1,0 +1,103 @@
+// The andor CLI as a user runs it: the default job, game input with known coefficients, the JSON result, and one
+// clear error line (no stack trace) with a non-zero exit code for bad input.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, expectClose, unanimityGame } from '../helpers/index.js';
+
+const CLI = join(ROOT, 'dist', 'engine', 'cli.js');
+const run = async (args: string[]) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+};
+
+describe('andor CLI', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'andor-cli-'));
+  });
+
+  it('explains the bundled default model with no arguments and writes the JSON result', async () => {
+    const out = join(dir, 'default.json');
+    const { code, stdout } = await run(['explain', '--out', out]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/players\s+n = 10: mean radius/);
+    const json = JSON.parse(await readFile(out, 'utf8'));
+    expect(json.schema).toBe('andor.explain/1');
+    expect(json.n).toBe(10);
+    expect(json.v).toHaveLength(1024);
+    expect(json.and).toHaveLength(1024);
+    expect(json.or).toHaveLength(1024);
+    expect(json.matching.maxAbsError).toBeLessThan(1e-9);
+    expect(json.orders.positive).toHaveLength(11);
+    expect(json.salient[0]).toMatchObject({ kind: expect.stringMatching(/and|or/), players: expect.any(Array), value: expect.any(Number) });
+    expect(json.timings.totalMs).toBeGreaterThan(0);
+  });
+
+  it('prints the known coefficients of a sum of unanimity games given with --values', async () => {
+    // v = 3·u_{0} + 2·u_{1,2} − 1.5·u_{0,1,3}; with --decomposition and the dividends are exactly the weights
+    const v = unanimityGame(4, [{ mask: 0b0001, weight: 3 }, { mask: 0b0110, weight: 2 }, { mask: 0b1011, weight: -1.5 }]);
+    const file = join(dir, 'game.json');
+    await writeFile(file, JSON.stringify(Array.from(v)));
+    const out = join(dir, 'game-result.json');
+    const { code, stdout } = await run(['explain', '--values', file, '--decomposition', 'and', '--names', 'a,b,c,d', '--out', out]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/AND\s+3\.0000\s+\{a\}/);
+    expect(stdout).toMatch(/AND\s+2\.0000\s+\{b · c\}/);
+    expect(stdout).toMatch(/AND\s+-1\.5000\s+\{a · b · d\}/);
+    const json = JSON.parse(await readFile(out, 'utf8'));
+    const expected = new Array(16).fill(0);
+    expected[0b0001] = 3;
+    expected[0b0110] = 2;
+    expected[0b1011] = -1.5;
+    expectClose(json.and, expected, { atol: 1e-12 });
+    expect(json.salient).toHaveLength(3);
+  });
+
+  it('reads a raw little-endian float64 values file', async () => {
+    const v = unanimityGame(3, [{ mask: 0b101, weight: 4 }]);
+    const file = join(dir, 'game.f64');
+    await writeFile(file, Buffer.from(v.buffer));
+    const { code, stdout } = await run(['explain', '--values', file, '--decomposition', 'and', '--json']);
+    expect(code).toBe(0);
+    const json = JSON.parse(stdout);
+    expect(json.and[0b101]).toBe(4);
+  });
+
+  it.each([
+    [['explain', '--model', 'models/missing.onnx', '--sample', '[1]'], /error \[MODEL_LOAD\]: Cannot read the model file/, 1],
+    [['explain', '--model', 'models/breast-cancer-mlp.onnx', '--sample', '[1,2]'], /error \[SHAPE_MISMATCH\]: .*takes 30 values per sample/, 1],
+    [['explain', '--players', '0-40'], /error \[INVALID_OPTION\]: players: feature column 30 is out of range/, 2],
+    [['explain', '--target', '5'], /error \[INVALID_OPTION\]: Target class 5 is out of range/, 2],
+    [['explain', '--values', '[1,2,3]'], /error \[SHAPE_MISMATCH\]: The values vector has 3 values/, 1],
+    [['explain', '--values', '[0,1,null,2]'], /error \[NON_FINITE\]/, 1],
+    [['explain', '--colour', 'red'], /error \[INVALID_OPTION\]: Unknown option '--colour'/, 2],
+    [['frobnicate'], /Unknown command "frobnicate"/, 2],
+  ])('fails cleanly on %j', async (args, message, exitCode) => {
+    const { code, stderr } = await run(args as string[]);
+    expect(code).toBe(exitCode);
+    expect(stderr).toMatch(message as RegExp);
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+  });
+
+  it('prints the stack trace with --debug', async () => {
+    const { stderr } = await run(['explain', '--values', '[1,2,3]', '--debug']);
+    expect(stderr).toMatch(/\n\s+at /);
+  });
+
+  it('documents every option in --help', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    for (const flag of ['--model', '--sample', '--players', '--baseline', '--target', '--reward', '--values', '--out', '--decomposition']) {
+      expect(stdout).toContain(flag);
+    }
+  });
+});

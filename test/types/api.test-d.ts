@@ -1,0 +1,45 @@
+// Type tests of the public API, and of KernelExports against the .d.ts that asc emits for the kernels.
+import { describe, expectTypeOf, it } from 'vitest';
+import type { instantiate } from '../../build/release.js';
+import type { KernelFunctions } from '../../engine/contracts/kernels.js';
+import {
+  createEngine, loadSampleSet, resultToJson, type Engine, type EngineOptions, type ExplainRequest, type ExplainResult,
+  type ExplainResultJson, type SampleSet,
+} from '../../engine/index.js';
+
+describe('public API types', () => {
+  it('createEngine takes optional options and resolves to an Engine', () => {
+    expectTypeOf(createEngine).parameter(0).toEqualTypeOf<EngineOptions | undefined>();
+    expectTypeOf(createEngine).returns.resolves.toEqualTypeOf<Engine>();
+  });
+
+  it('explain takes a request and resolves to a result with Float64Array vectors', () => {
+    expectTypeOf<Engine['explain']>().parameter(0).toEqualTypeOf<ExplainRequest>();
+    expectTypeOf<Engine['explain']>().returns.resolves.toEqualTypeOf<ExplainResult>();
+    expectTypeOf<ExplainResult['v']>().toEqualTypeOf<Float64Array>();
+    expectTypeOf<ExplainResult['and']>().toEqualTypeOf<Float64Array>();
+    expectTypeOf<ExplainRequest['model']>().toEqualTypeOf<string | Uint8Array>();
+  });
+
+  it('resultToJson gives plain arrays', () => {
+    expectTypeOf(resultToJson).returns.toEqualTypeOf<ExplainResultJson>();
+    expectTypeOf<ExplainResultJson['v']>().toEqualTypeOf<number[]>();
+  });
+
+  it('loadSampleSet resolves to a SampleSet', () => {
+    expectTypeOf(loadSampleSet).returns.resolves.toEqualTypeOf<SampleSet>();
+  });
+
+  it('transform ops take and give Float64Array', () => {
+    expectTypeOf<Engine['mobius']>().parameter(0).toEqualTypeOf<Float64Array>();
+    expectTypeOf<Engine['mobius']>().returns.resolves.toEqualTypeOf<Float64Array>();
+  });
+});
+
+describe('KernelExports', () => {
+  it('matches the signatures asc emits for build/release.wasm', () => {
+    type Emitted = Awaited<ReturnType<typeof instantiate>>;
+    expectTypeOf<Pick<Emitted, keyof KernelFunctions>>().toExtend<KernelFunctions>();
+    expectTypeOf<KernelFunctions>().toExtend<Pick<Emitted, keyof KernelFunctions>>();
+  });
+});

@@ -1,0 +1,75 @@
+// Reading samples and values: inline JSON, sample-set JSON, CSV with and without a header, .npy, raw float64.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInputError, ShapeMismatchError, loadSampleSet, loadValues, model } from '../helpers/index.js';
+
+/** A .npy (format 1.0) of float64 or int32 values, written by hand. */
+function npy(values: number[], shape: number[], descr = '<f8'): Buffer {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+  const body = descr === '<f8' ? Buffer.from(Float64Array.from(values).buffer) : Buffer.from(Int32Array.from(values).buffer);
+  const prefix = Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0, header.length & 255, header.length >> 8]);
+  return Buffer.concat([prefix, Buffer.from(header, 'latin1'), body]);
+}
+
+describe('samples', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'andor-samples-'));
+  });
+
+  it('reads an inline array as one sample and an array of arrays as rows', async () => {
+    expect((await loadSampleSet('[1, 2, 3]')).samples).toHaveLength(1);
+    const rows = await loadSampleSet('[[1, 2], [3, 4], [5, 6]]');
+    expect(rows.samples.map((s) => Array.from(s.values as Float64Array))).toEqual([[1, 2], [3, 4], [5, 6]]);
+  });
+
+  it('reads a sample-set file with features, labels and splits', async () => {
+    const set = await loadSampleSet(model('breast-cancer.samples.json'));
+    expect(set.features?.[0]).toBe('mean radius');
+    expect(set.samples[0]).toMatchObject({ id: 'test-0', label: 1, split: 'test' });
+    expect((set.samples[0].values as Float64Array).length).toBe(30);
+  });
+
+  it('reads CSV with a header (feature names) and without', async () => {
+    await writeFile(join(dir, 'h.csv'), 'a,b,c\n1,2,3\n4,5,6\n');
+    const withHeader = await loadSampleSet(join(dir, 'h.csv'));
+    expect(withHeader.features).toEqual(['a', 'b', 'c']);
+    expect(Array.from(withHeader.samples[1].values as Float64Array)).toEqual([4, 5, 6]);
+    await writeFile(join(dir, 'n.csv'), '1,2\n3,4\n');
+    expect((await loadSampleSet(join(dir, 'n.csv'))).samples).toHaveLength(2);
+  });
+
+  it('rejects ragged or non-numeric CSV rows, naming the row', async () => {
+    await writeFile(join(dir, 'r.csv'), '1,2,3\n4,5\n');
+    await expect(loadSampleSet(join(dir, 'r.csv'))).rejects.toThrowError(/row 1 has 2 columns/);
+    await writeFile(join(dir, 'x.csv'), 'a,b\n1,oops\n');
+    await expect(loadSampleSet(join(dir, 'x.csv'))).rejects.toThrowError(InvalidInputError);
+  });
+
+  it('reads .npy arrays: 1-D is one sample, 2-D is rows', async () => {
+    await writeFile(join(dir, 'a.npy'), npy([1, 2, 3, 4, 5, 6], [2, 3]));
+    const set = await loadSampleSet(join(dir, 'a.npy'));
+    expect(set.samples.map((s) => Array.from(s.values as Float64Array))).toEqual([[1, 2, 3], [4, 5, 6]]);
+    await writeFile(join(dir, 'b.npy'), npy([7, 8], [2], '<i4'));
+    expect(Array.from((await loadSampleSet(join(dir, 'b.npy'))).samples[0].values as Float64Array)).toEqual([7, 8]);
+  });
+
+  it('rejects a file that is not .npy, and NaN in samples', async () => {
+    await writeFile(join(dir, 'bad.npy'), 'hello');
+    await expect(loadSampleSet(join(dir, 'bad.npy'))).rejects.toThrowError(/not a .npy file/);
+    await expect(loadSampleSet('[1, "a"]')).rejects.toThrowError(/finite numbers/);
+  });
+
+  it('reads values from JSON, raw float64 and .npy', async () => {
+    expect(Array.from(await loadValues('[1, 2, 3, 4]'))).toEqual([1, 2, 3, 4]);
+    await writeFile(join(dir, 'v.f64'), Buffer.from(Float64Array.of(1, 2).buffer));
+    expect(Array.from(await loadValues(join(dir, 'v.f64')))).toEqual([1, 2]);
+    await writeFile(join(dir, 'v.npy'), npy([5, 6, 7, 8], [4]));
+    expect(Array.from(await loadValues(join(dir, 'v.npy')))).toEqual([5, 6, 7, 8]);
+    await writeFile(join(dir, 'v.raw'), Buffer.alloc(7));
+    await expect(loadValues(join(dir, 'v.raw'))).rejects.toThrowError(ShapeMismatchError);
+  });
+});
