@@ -80,6 +80,8 @@ describe('andor CLI', () => {
     [['explain', '--values', '[1,2,3]'], /error \[SHAPE_MISMATCH\]: The values vector has 3 values/, 1],
     [['explain', '--values', '[0,1,null,2]'], /error \[NON_FINITE\]/, 1],
     [['explain', '--colour', 'red'], /error \[INVALID_OPTION\]: Unknown option '--colour'/, 2],
+    [['explain', '--model', 'package.json', '--sample', '[1]'], /error \[MODEL_LOAD\]: The runtime could not load the model/, 1],
+    [['explain', '--players', '0-19', '--max-memory-mb', '8'], /error \[MEMORY_LIMIT\]: 20 players need 1048576 masks/, 1],
     [['frobnicate'], /Unknown command "frobnicate"/, 2],
   ])('fails cleanly on %j', async (args, message, exitCode) => {
     const { code, stderr } = await run(args as string[]);
