@@ -13,6 +13,8 @@ export {
   orInverseF64,
 } from './kernels/transforms';
 
+export { objectiveF64, objectiveGradientF64, sgdReferenceF64, adamF64, pdhgF64 } from './kernels/decompose';
+
 export { zetaSubsetRadix2F64, mobiusSubsetRadix2F64, zetaSupersetRadix2F64, mobiusSupersetRadix2F64 } from './kernels/radix2';
 
 /** First byte past the module's static data: the host allocates its buffers from here up. */

@@ -38,7 +38,17 @@ Players and baseline:
 Reward and analysis:
   --target K                  class to explain (default: the sample's label, else the predicted class)
   --reward R                  gt-log-odds (default) | logit | output, and their -v0 variants
-  --decomposition D           and-or (default): AND-OR split, reorganized | and: plain Harsanyi dividends
+  --decomposition D           and-or (default): learn the AND-OR split (γ, q), then reorganize |
+                              and: Harsanyi dividends of v + q (q learned unless --preset none)
+  --preset P                  default (the fastest solver we measured: preconditioned primal-dual, on v/s) |
+                              reference (the authors' SGD: momentum 0.9, lr decaying to lr/10, raw lr) |
+                              none (γ = q = 0: AND = ½ Möbius(v), OR = ½ OR-transform(v))
+  --iterations N              solver iterations (reference: the authors' niter, N−1 updates; default 10000;
+                              default preset: 2000)
+  --lr X                      reference: the authors' lr (default 1e-5), lr_t = lr·10^(−t/(N−1));
+                              default preset: the primal weight ω (default 5)
+  --qthres X                  noise bound |q_T| ≤ X·|v(N) − v(∅)| (default 0.04)
+  --solver S                  the default preset's solver: pdhg (default) | adam | sgd
   --salient-ratio R           salient when |I| >= R * max|I| over non-empty S (default 0.05)
   --salient-include-empty     include the empty-set term in that max (the authors' code does)
 
@@ -74,6 +84,11 @@ const OPTIONS = {
   target: { type: 'string' },
   reward: { type: 'string' },
   decomposition: { type: 'string' },
+  preset: { type: 'string' },
+  iterations: { type: 'string' },
+  lr: { type: 'string' },
+  qthres: { type: 'string' },
+  solver: { type: 'string' },
   'salient-ratio': { type: 'string' },
   'salient-include-empty': { type: 'boolean' },
   backend: { type: 'string' },
@@ -134,6 +149,11 @@ async function explain(flags: Flags): Promise<ExplainResult> {
   });
   const analysis = {
     decomposition: flags.decomposition as never,
+    preset: flags.preset as never,
+    iterations: num(flags.iterations, 'iterations'),
+    lr: num(flags.lr, 'lr'),
+    qthres: num(flags.qthres, 'qthres'),
+    solver: flags.solver as never,
     salientRatio: num(flags['salient-ratio'], 'salient-ratio'),
     salientIncludeEmpty: flags['salient-include-empty'],
     names: flags.names?.split(',').map((s) => s.trim()),

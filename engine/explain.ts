@@ -6,6 +6,7 @@ import { InvalidOptionError, ModelLoadError, ShapeMismatchError } from './contra
 import type { DType, TensorInfo } from './contracts/backend.js';
 import type { KernelHost } from './contracts/kernels.js';
 import { assertFiniteRewards } from './evaluate.js';
+import { decompose, decompositionSettings, type DecompositionRequest, type DecompositionSettings, type Preset } from './decompose.js';
 import { analyze, type Analysis } from './interactions.js';
 import { assertKnownKeys, bool, integerIn, numberIn, oneOf } from './options.js';
 import { assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type MaskPlan, type PlanInput, type RewardSpec } from './plan.js';
@@ -22,8 +23,8 @@ export const MODALITIES = ['tabular'] as const;
 export type Modality = (typeof MODALITIES)[number];
 
 /** Options shared by model explanations and game explanations. */
-export interface AnalysisRequest {
-  /** 'and' = Harsanyi dividends only; 'and-or' = the AND-OR split (default). */
+export interface AnalysisRequest extends DecompositionRequest {
+  /** 'and' = Harsanyi dividends (with learned noise q unless preset 'none'); 'and-or' = the AND-OR split (default). */
   readonly decomposition?: 'and' | 'and-or';
   /** Salient ratio r of the threshold r · max|I| (default 0.05). */
   readonly salientRatio?: number;
@@ -82,11 +83,29 @@ export interface ExplainResult {
   readonly threshold: number;
   readonly salient: Analysis['salient'];
   readonly orders: { readonly positive: Float64Array; readonly negative: Float64Array; readonly normalized: Float64Array };
-  readonly decomposition: { readonly method: 'and' | 'and-or'; readonly preset: string; readonly iterations: number; readonly objective: { readonly initial: number; readonly final: number } };
+  readonly decomposition: DecompositionSummary;
   readonly timings: Readonly<Record<string, number>>;
 }
 
-const ANALYSIS_KEYS = ['decomposition', 'salientRatio', 'salientIncludeEmpty', 'names'] as const;
+const ANALYSIS_KEYS = ['decomposition', 'preset', 'iterations', 'lr', 'qthres', 'solver', 'salientRatio', 'salientIncludeEmpty', 'names'] as const;
+
+/** How the split was learned, and how well. */
+export interface DecompositionSummary {
+  readonly method: 'and' | 'and-or';
+  readonly preset: Preset;
+  readonly solver: string;
+  readonly iterations: number;
+  readonly lr: number;
+  readonly qthres: number;
+  /** |q_T| ≤ qBound = qthres·|v(N) − v(∅)|. */
+  readonly qBound: number;
+  /** L1 norm of all 2^n AND and 2^n OR interactions (before reorganizing), in the units of v. */
+  readonly objective: { readonly initial: number; readonly final: number };
+  /** The objective every `every` iterations. */
+  readonly trace: { readonly every: number; readonly values: Float64Array };
+  readonly salientCount: number;
+  readonly ms: number;
+}
 const EXPLAIN_KEYS = [
   ...ANALYSIS_KEYS,
   'model', 'sample', 'row', 'modality', 'players', 'input', 'output', 'baseline', 'reference', 'background', 'target', 'reward', 'batchSize', 'signal', 'onProgress',
@@ -96,6 +115,7 @@ interface AnalysisSettings {
   readonly decomposition: 'and' | 'and-or';
   readonly salientRatio: number;
   readonly salientIncludeEmpty: boolean;
+  readonly learning: DecompositionSettings;
 }
 
 function analysisSettings(request: AnalysisRequest, where: string): AnalysisSettings {
@@ -103,6 +123,7 @@ function analysisSettings(request: AnalysisRequest, where: string): AnalysisSett
     decomposition: request.decomposition === undefined ? 'and-or' : oneOf(request.decomposition, ['and', 'and-or'], `${where}.decomposition`),
     salientRatio: request.salientRatio === undefined ? 0.05 : numberIn(request.salientRatio, 0, 1, `${where}.salientRatio`),
     salientIncludeEmpty: request.salientIncludeEmpty === undefined ? false : bool(request.salientIncludeEmpty, `${where}.salientIncludeEmpty`),
+    learning: decompositionSettings(request, where),
   };
 }
 
@@ -275,13 +296,16 @@ function checkNames(names: readonly string[], n: number): string[] {
 }
 
 function analyzeGame(kernels: KernelHost, v: Float64Array, n: number, settings: AnalysisSettings, timings: Record<string, number>): Omit<ExplainResult, 'players' | 'reward'> {
+  const learned = decompose(kernels, v, n, settings.decomposition, settings.learning);
+  timings.decompositionMs = learned.ms;
   const start = performance.now();
-  const analysis = analyze(kernels, v, n, undefined, settings);
+  const analysis = analyze(kernels, v, n, learned.split, settings);
   timings.interactionsMs = performance.now() - start;
   const { positive, negative } = analysis.orders;
   let total = 0;
   for (let k = 1; k <= n; k++) total += positive[k] - negative[k];
   const normalized = positive.map((p, k) => (k === 0 || total === 0 ? 0 : (p - negative[k]) / total));
+  const { preset, solver, iterations, lr, qthres, qBound, objective, trace, traceEvery, ms } = learned;
   return {
     n,
     v,
@@ -291,15 +315,9 @@ function analyzeGame(kernels: KernelHost, v: Float64Array, n: number, settings: 
     threshold: analysis.threshold,
     salient: analysis.salient,
     orders: { positive, negative, normalized },
-    decomposition: { method: settings.decomposition, preset: 'none', iterations: 0, objective: { initial: l1(analysis), final: l1(analysis) } },
+    decomposition: { method: settings.decomposition, preset, solver, iterations, lr, qthres, qBound, objective, trace: { every: traceEvery, values: trace }, salientCount: analysis.salient.length, ms },
     timings,
   };
-}
-
-function l1(analysis: Analysis): number {
-  let sum = 0;
-  for (let m = 0; m < analysis.and.length; m++) sum += Math.abs(analysis.and[m]) + Math.abs(analysis.or[m]);
-  return sum;
 }
 
 /** Explains a game given as values on all 2^n masks (no model). */

@@ -50,8 +50,9 @@ export interface MaskPlan {
 /** Largest player count andor accepts at all (2^30 masks); memory limits usually bind earlier. */
 export const MAX_PLAYERS = 30;
 
-/** f64 arrays of length 2^n that one explain holds at its peak (v, AND, OR, rebuilt, and the decomposition state). */
-export const ARRAYS_PER_MASK = 12;
+/** f64 arrays of length 2^n that one explain holds at its peak: the 16-slot decomposition workspace, plus v, γ, q,
+ *  then AND, OR and the rebuilt game. */
+export const ARRAYS_PER_MASK = 20;
 
 /**
  * Checks that 2^n masks fit the memory limit.

@@ -25,7 +25,7 @@ export interface ExplainResultJson {
   readonly threshold: number;
   readonly salient: readonly { kind: 'and' | 'or'; players: readonly number[]; names: readonly string[]; mask: number; value: number }[];
   readonly orders: { readonly positive: number[]; readonly negative: number[]; readonly normalized: number[] };
-  readonly decomposition: ExplainResult['decomposition'];
+  readonly decomposition: Omit<ExplainResult['decomposition'], 'trace'> & { readonly trace: { readonly every: number; readonly values: number[] } };
   readonly timings: ExplainResult['timings'];
 }
 
@@ -53,7 +53,7 @@ export function resultToJson(result: ExplainResult, options: { arrays?: boolean 
     threshold: result.threshold,
     salient: result.salient.map((s) => ({ kind: s.kind, players: s.players, names: s.players.map((p) => result.players[p]), mask: s.mask, value: s.value })),
     orders: { positive: Array.from(result.orders.positive), negative: Array.from(result.orders.negative), normalized: Array.from(result.orders.normalized) },
-    decomposition: result.decomposition,
+    decomposition: { ...result.decomposition, trace: { every: result.decomposition.trace.every, values: Array.from(result.decomposition.trace.values) } },
     timings: result.timings,
   };
 }
@@ -77,8 +77,9 @@ export function summarize(result: ExplainResult, top = 12): string {
   const target = result.target === undefined ? '' : `, target class ${result.target}`;
   lines.push(`reward    ${result.reward}${target}; v(∅) = ${fmt(result.v[0])}, v(N) = ${fmt(result.v[result.v.length - 1])}`);
   const d = result.decomposition;
-  lines.push(`split     ${d.method}, preset ${d.preset}, ${d.iterations} iterations; L1 objective ${fmt(d.objective.initial)} → ${fmt(d.objective.final)}`);
-  lines.push(`matching  max |v − rebuilt| = ${fmt(result.matching.maxAbsError)} (relative ${fmt(result.matching.relativeError)})`);
+  const learned = d.preset === 'none' ? 'no learning (γ = q = 0)' : `preset ${d.preset} (${d.solver}, ${d.iterations} iterations, |q| ≤ ${fmt(d.qBound)})`;
+  lines.push(`split     ${d.method}, ${learned}; L1 objective ${fmt(d.objective.initial)} → ${fmt(d.objective.final)}`);
+  lines.push(`matching  max |v − rebuilt| = ${fmt(result.matching.maxAbsError)} (relative ${fmt(result.matching.relativeError)}; v + q rebuilt to ${fmt(result.matching.maxAbsNoise)})`);
   lines.push(`salient   ${result.salient.length} interactions with |I| ≥ ${fmt(result.threshold)}; strongest:`);
   for (const s of result.salient.slice(0, top)) {
     const names = s.players.map((p) => result.players[p]).join(' · ');

@@ -22,6 +22,16 @@ export interface KernelExports {
   orTransformF64(ptr: number, n: number): void;
   /** I_or → v_or, in place (the inverse of orTransformF64). */
   orInverseF64(ptr: number, n: number): void;
+  /** Decomposition workspace (f64[16·2^n] at ws; slot 0 = v, 1 = γ, 2 = q; mode bits 1 AND-OR, 2 learn γ,
+   *  4 learn q): the L1 objective, and its subgradient into slots 9 (γ) and 10 (q). */
+  objectiveGradientF64(ws: number, n: number, mode: number): number;
+  objectiveF64(ws: number, n: number, mode: number): number;
+  /** The authors' SGD, iterations [tStart, tEnd) of `iterations`; trace: f64 pointer or 0. */
+  sgdReferenceF64(ws: number, n: number, mode: number, iterations: number, lr: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
+  /** Adam with lr decaying to lr·decay. */
+  adamF64(ws: number, n: number, mode: number, iterations: number, lr: number, decay: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
+  /** Diagonally preconditioned PDHG; omega = primal weight. */
+  pdhgF64(ws: number, n: number, mode: number, iterations: number, omega: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
   /** Plain radix-2 references of the four blocked transforms (tests and benchmark baselines). */
   zetaSubsetRadix2F64(ptr: number, n: number): void;
   mobiusSubsetRadix2F64(ptr: number, n: number): void;

@@ -36,19 +36,22 @@ describe('andor CLI', () => {
     expect(json.v).toHaveLength(1024);
     expect(json.and).toHaveLength(1024);
     expect(json.or).toHaveLength(1024);
-    expect(json.matching.maxAbsError).toBeLessThan(1e-9);
+    expect(json.matching.maxAbsNoise).toBeLessThan(1e-9); // v + q rebuilt exactly
+    expect(json.matching.maxAbsError).toBeLessThanOrEqual(json.decomposition.qBound + 1e-12);
+    expect(json.decomposition).toMatchObject({ method: 'and-or', preset: 'default', solver: 'pdhg' });
+    expect(json.decomposition.objective.final).toBeLessThan(json.decomposition.objective.initial);
     expect(json.orders.positive).toHaveLength(11);
     expect(json.salient[0]).toMatchObject({ kind: expect.stringMatching(/and|or/), players: expect.any(Array), value: expect.any(Number) });
     expect(json.timings.totalMs).toBeGreaterThan(0);
   });
 
   it('prints the known coefficients of a sum of unanimity games given with --values', async () => {
-    // v = 3·u_{0} + 2·u_{1,2} − 1.5·u_{0,1,3}; with --decomposition and the dividends are exactly the weights
+    // v = 3·u_{0} + 2·u_{1,2} − 1.5·u_{0,1,3}; with --decomposition and --preset none the dividends are the weights
     const v = unanimityGame(4, [{ mask: 0b0001, weight: 3 }, { mask: 0b0110, weight: 2 }, { mask: 0b1011, weight: -1.5 }]);
     const file = join(dir, 'game.json');
     await writeFile(file, JSON.stringify(Array.from(v)));
     const out = join(dir, 'game-result.json');
-    const { code, stdout } = await run(['explain', '--values', file, '--decomposition', 'and', '--names', 'a,b,c,d', '--out', out]);
+    const { code, stdout } = await run(['explain', '--values', file, '--decomposition', 'and', '--preset', 'none', '--names', 'a,b,c,d', '--out', out]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/AND\s+3\.0000\s+\{a\}/);
     expect(stdout).toMatch(/AND\s+2\.0000\s+\{b · c\}/);
@@ -66,7 +69,7 @@ describe('andor CLI', () => {
     const v = unanimityGame(3, [{ mask: 0b101, weight: 4 }]);
     const file = join(dir, 'game.f64');
     await writeFile(file, Buffer.from(v.buffer));
-    const { code, stdout } = await run(['explain', '--values', file, '--decomposition', 'and', '--json']);
+    const { code, stdout } = await run(['explain', '--values', file, '--decomposition', 'and', '--preset', 'none', '--json']);
     expect(code).toBe(0);
     const json = JSON.parse(stdout);
     expect(json.and[0b101]).toBe(4);

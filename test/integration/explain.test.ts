@@ -28,7 +28,8 @@ describe('explain on the bundled breast-cancer MLP', () => {
   let x: Float64Array;
   beforeAll(async () => {
     engine = await createEngine();
-    result = await engine.explain({ model: MLP, sample: SAMPLES, players: PLAYERS, baseline: 'zero' });
+    // preset none: the unlearned split (γ = q = 0), which rebuilds v itself; learned splits are tested in decompose.test.ts
+    result = await engine.explain({ model: MLP, sample: SAMPLES, players: PLAYERS, baseline: 'zero', preset: 'none' });
     const set = await loadSampleSet(SAMPLES);
     x = set.samples[0].values as Float64Array;
   });
@@ -80,14 +81,14 @@ describe('explain on the bundled breast-cancer MLP', () => {
   });
 
   it('gives the same interactions from the values alone (game input)', async () => {
-    const game = await engine.explainValues({ values: result.v, names: [...result.players] });
+    const game = await engine.explainValues({ values: result.v, names: [...result.players], preset: 'none' });
     expectClose(game.and, result.and, { atol: 1e-12 });
     expectClose(game.or, result.or, { atol: 1e-12 });
     expect(game.salient.map((s) => s.mask)).toEqual(result.salient.map((s) => s.mask));
   });
 
   it('and-only decomposition leaves OR empty and AND = Möbius(v)', async () => {
-    const and = await engine.explain({ model: MLP, sample: SAMPLES, players: PLAYERS, decomposition: 'and' });
+    const and = await engine.explain({ model: MLP, sample: SAMPLES, players: PLAYERS, decomposition: 'and', preset: 'none' });
     expect(and.or.every((o) => o === 0)).toBe(true);
     expectClose(and.and, await engine.mobius(result.v), { atol: 1e-12 });
   });
@@ -101,8 +102,8 @@ describe('explain on the bundled breast-cancer MLP', () => {
   });
 
   it('a single-logit model gives v = z for class 1 and −z for class 0', async () => {
-    const one = await engine.explain({ model: LOGIT, sample: SAMPLES, players: PLAYERS, target: 1 });
-    const zero = await engine.explain({ model: LOGIT, sample: SAMPLES, players: PLAYERS, target: 0 });
+    const one = await engine.explain({ model: LOGIT, sample: SAMPLES, players: PLAYERS, target: 1, preset: 'none' });
+    const zero = await engine.explain({ model: LOGIT, sample: SAMPLES, players: PLAYERS, target: 0, preset: 'none' });
     expectClose(zero.v, one.v.map((v) => -v), { atol: 1e-12 });
     expect(one.matching.relativeError).toBeLessThan(1e-9);
   });
@@ -155,7 +156,7 @@ describe('explain rejects bad input with typed errors', () => {
   it('too many players for the memory limit', async () => {
     const small = await createEngine({ maxMemoryMb: 16 });
     await expect(small.explain({ model: MLP, sample: SAMPLES, players: '0-19' })).rejects.toThrowError(MemoryLimitError);
-    await expect(small.explainValues({ values: new Float64Array(1 << 18) })).rejects.toThrowError(/Use at most 17 players/);
+    await expect(small.explainValues({ values: new Float64Array(1 << 18) })).rejects.toThrowError(/Use at most 16 players/);
     await small.dispose();
   });
 

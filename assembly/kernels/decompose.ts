@@ -1,0 +1,394 @@
+// The sparse AND-OR decomposition (spec §2): learn γ and q to minimise Σ|I_and| + Σ|I_or| over all 2^n sets,
+// with |q| ≤ qbound, entirely inside WASM. Three solvers share one forward map and its adjoint:
+//   sgdReference — the authors' SGD (momentum 0.9, lr decaying geometrically lr → lr/10, q clamped before each
+//                  step, sign(0) = 0); see: sjtu-xai-lab/interaction-concept src/harsanyi/and_or_harsanyi_utils.py
+//   adam         — Adam on the same subgradient, lr decaying geometrically to lr·decay
+//   pdhg         — diagonally preconditioned primal-dual hybrid gradient for the L1 problem
+//                  see: Chambolle & Pock, "A first-order primal-dual algorithm…", JMIV 2011;
+//                       Pock & Chambolle, "Diagonal preconditioning for first order primal-dual algorithms", ICCV 2011
+// Workspace: SLOTS (16) arrays of f64[2^n] at ws (see the SLOT_* constants). A call runs iterations [tStart, tEnd) of a
+// schedule of `iterations`, so tests can step it one iteration at a time; state lives in the workspace.
+import { mobiusSubsetF64, mobiusSupersetF64 } from './transforms';
+
+/** Workspace slots, each f64[2^n]. v: the reward (input). gamma, q: the learned split (output). */
+export const SLOT_V: i32 = 0;
+export const SLOT_GAMMA: i32 = 1;
+export const SLOT_Q: i32 = 2;
+const SLOT_S1: i32 = 3; // momentum of γ | Adam m(γ) | PDHG dual of AND
+const SLOT_S2: i32 = 4; // momentum of q | Adam m(q) | PDHG dual of OR
+const SLOT_S3: i32 = 5; // Adam v(γ) | PDHG K x (AND)
+const SLOT_S4: i32 = 6; // Adam v(q) | PDHG K x (OR)
+const SLOT_A: i32 = 7; // I_and of the current iterate
+const SLOT_O: i32 = 8; // OR block: superset Möbius of v_or, with slot N holding v_or(∅) (= I_or, reversed)
+const SLOT_GA: i32 = 9; // gradient of γ
+const SLOT_GO: i32 = 10; // gradient of q
+const SLOT_BEST_GAMMA: i32 = 11;
+const SLOT_BEST_Q: i32 = 12;
+const SLOT_TAU: i32 = 13; // PDHG primal steps of γ (q's are tau / qShare)
+const SLOT_SIGMA_A: i32 = 14; // PDHG dual steps of the AND rows
+const SLOT_SIGMA_O: i32 = 15; // PDHG dual steps of the OR rows
+export const SLOTS: i32 = 16;
+
+/** Mode bits. AND_OR: split v into AND and OR parts (else AND only); GAMMA: learn γ; Q: learn q. */
+export const MODE_AND_OR: i32 = 1;
+export const MODE_GAMMA: i32 = 2;
+export const MODE_Q: i32 = 4;
+
+let bestObjective: f64 = Infinity;
+
+@inline
+function slot(ws: usize, k: i32, n: i32): usize {
+  return ws + ((<usize>k << n) << 3);
+}
+
+/** Σ|x| over f64[size]. */
+@inline
+function l1(p: usize, size: usize): f64 {
+  let acc = f64x2.splat(0);
+  const end = p + (size << 3);
+  for (; p < end; p += 16) acc = f64x2.add(acc, f64x2.abs(v128.load(p)));
+  return f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+}
+
+/** dst ← src over f64[size]. */
+@inline
+function copy(dst: usize, src: usize, size: usize): void {
+  memory.copy(dst, src, size << 3);
+}
+
+/** sign(x) with sign(0) = sign(NaN) = 0, lane-wise. */
+@inline
+function sign2(x: v128): v128 {
+  const zero = f64x2.splat(0);
+  const one = f64x2.splat(1);
+  return f64x2.sub(v128.and(f64x2.gt(x, zero), one), v128.and(f64x2.lt(x, zero), one));
+}
+
+/** q ← clip(q, −bound, bound). */
+@inline
+function clampQ(q: usize, size: usize, bound: f64): void {
+  const hi = f64x2.splat(bound);
+  const lo = f64x2.splat(-bound);
+  const end = q + (size << 3);
+  for (let p = q; p < end; p += 16) v128.store(p, f64x2.max(lo, f64x2.min(hi, v128.load(p))));
+}
+
+/** v_and = ½(v+q)+γ and v_or = ½(v+q)−γ (AND_OR), or v_and = v+q (AND only), for the vector at byte offset i. */
+@inline
+function splitAt(v: usize, g: usize, q: usize, a: usize, o: usize, i: usize, mode: i32): void {
+  const vq = f64x2.add(v128.load(v + i), v128.load(q + i)); // q stays 0 when it is not learned
+  if (mode & MODE_AND_OR) {
+    const h = f64x2.mul(f64x2.splat(0.5), vq);
+    const gg = v128.load(g + i); // γ stays 0 when it is not learned
+    v128.store(a + i, f64x2.add(h, gg));
+    v128.store(o + i, f64x2.sub(h, gg));
+  } else v128.store(a + i, vq);
+}
+
+/** The transforms of the forward map, in place: A ← subset Möbius (I_and); O ← superset Möbius of v_or with slot
+ *  N holding v_or(∅). Then I_or(S) = −O[N∖S] for S ≠ ∅ and I_or(∅) = O[N], so Σ|O| = Σ|I_or| with no reversal. */
+@inline
+function forwardTransforms(a: usize, o: usize, n: i32, mode: i32): void {
+  mobiusSubsetF64(a, n);
+  if (mode & MODE_AND_OR) {
+    const empty = load<f64>(o);
+    mobiusSupersetF64(o, n);
+    store<f64>(o + ((((<usize>1) << n) - 1) << 3), empty);
+  }
+}
+
+/** The forward map at the workspace's (γ, q): fills A and O and returns the L1 objective Σ|I_and| + Σ|I_or|. */
+@inline
+function forward(ws: usize, n: i32, mode: i32): f64 {
+  const size: usize = <usize>1 << n;
+  const v = slot(ws, SLOT_V, n);
+  const g = slot(ws, SLOT_GAMMA, n);
+  const q = slot(ws, SLOT_Q, n);
+  const a = slot(ws, SLOT_A, n);
+  const o = slot(ws, SLOT_O, n);
+  for (let i: usize = 0; i < size << 3; i += 16) splitAt(v, g, q, a, o, i, mode);
+  forwardTransforms(a, o, n, mode);
+  return (mode & MODE_AND_OR) ? l1(a, size) + l1(o, size) : l1(a, size);
+}
+
+/** The transforms of the adjoint, in place: GA ← ∂/∂v_and = superset Möbius of GA; GO ← ∂/∂v_or = subset Möbius
+ *  of GO with slot N moved to ∅ (the I_or(∅) = v_or(∅) row). */
+@inline
+function adjointTransforms(ga: usize, go: usize, n: i32, mode: i32): void {
+  mobiusSupersetF64(ga, n);
+  if (mode & MODE_AND_OR) {
+    const last = go + ((((<usize>1) << n) - 1) << 3);
+    const empty = load<f64>(last);
+    store<f64>(last, 0.0);
+    mobiusSubsetF64(go, n);
+    store<f64>(go, load<f64>(go) + empty);
+  }
+}
+
+/** ∂/∂γ = ∂/∂v_and − ∂/∂v_or (AND_OR only). */
+@inline
+function dGamma(dAnd: v128, dOr: v128): v128 {
+  return f64x2.sub(dAnd, dOr);
+}
+
+/** ∂/∂q = ½(∂/∂v_and + ∂/∂v_or) (AND_OR), or ∂/∂v_and (AND only). */
+@inline
+function dQ(dAnd: v128, dOr: v128, mode: i32): v128 {
+  return (mode & MODE_AND_OR) ? f64x2.mul(f64x2.splat(0.5), f64x2.add(dAnd, dOr)) : dAnd;
+}
+
+/**
+ * The adjoint of the forward map, in place: GA, GO hold a vector in the (AND, OR-block) space (a subgradient sign
+ * vector); on return GA = the γ component and GO = the q component of Kᵀ(GA, GO).
+ */
+@inline
+function adjoint(ws: usize, n: i32, mode: i32): void {
+  const size: usize = <usize>1 << n;
+  const ga = slot(ws, SLOT_GA, n);
+  const go = slot(ws, SLOT_GO, n);
+  adjointTransforms(ga, go, n, mode);
+  for (let i: usize = 0; i < size << 3; i += 16) {
+    const da = v128.load(ga + i);
+    const dor = (mode & MODE_AND_OR) ? v128.load(go + i) : f64x2.splat(0);
+    v128.store(ga + i, dGamma(da, dor));
+    v128.store(go + i, dQ(da, dor, mode));
+  }
+}
+
+/** GA ← sign(A), GO ← sign(O), then the adjoint: the subgradient of the objective (sign(0) = 0). */
+@inline
+function gradient(ws: usize, n: i32, mode: i32): void {
+  const size: usize = <usize>1 << n;
+  const a = slot(ws, SLOT_A, n);
+  const o = slot(ws, SLOT_O, n);
+  const ga = slot(ws, SLOT_GA, n);
+  const go = slot(ws, SLOT_GO, n);
+  for (let i: usize = 0; i < size << 3; i += 16) {
+    v128.store(ga + i, sign2(v128.load(a + i)));
+    v128.store(go + i, sign2(v128.load(o + i)));
+  }
+  adjoint(ws, n, mode);
+}
+
+/**
+ * The objective at the workspace's (γ, q) and its subgradient: ∂/∂γ in slot GA (9), ∂/∂q in slot GO (10).
+ * ws: f64[SLOTS·2^n]; n ≥ 1; mode: MODE_* bits. Returns Σ|I_and| + Σ|I_or|.
+ */
+export function objectiveGradientF64(ws: usize, n: i32, mode: i32): f64 {
+  const objective = forward(ws, n, mode);
+  gradient(ws, n, mode);
+  return objective;
+}
+
+/** The objective alone at the workspace's (γ, q). */
+export function objectiveF64(ws: usize, n: i32, mode: i32): f64 {
+  return forward(ws, n, mode);
+}
+
+@inline
+function record(trace: usize, every: i32, t: i32, objective: f64): void {
+  if (trace != 0 && t % every == 0) store<f64>(trace + (<usize>(t / every) << 3), objective);
+}
+
+/** θ ← θ − lr·buf with buf ← g (t = 0) or 0.9·buf + g (PyTorch SGD, momentum 0.9, dampening 0). */
+@inline
+function momentumStep(theta: usize, buf: usize, grad: usize, size: usize, lr: f64, first: bool): void {
+  const mu = f64x2.splat(0.9);
+  const rate = f64x2.splat(lr);
+  for (let i: usize = 0; i < size << 3; i += 16) {
+    const g = v128.load(grad + i);
+    const b = first ? g : f64x2.add(f64x2.mul(mu, v128.load(buf + i)), g);
+    v128.store(buf + i, b);
+    v128.store(theta + i, f64x2.sub(v128.load(theta + i), f64x2.mul(rate, b)));
+  }
+}
+
+/**
+ * The authors' SGD, iterations [tStart, tEnd) of `iterations`: clamp q, evaluate, and (if t+1 < iterations) step
+ * with lr_t = lr·10^(−t/(iterations−1)). Records the objective every traceEvery iterations into trace (0 = none).
+ * @returns the objective at iteration tEnd−1 (before its step)
+ */
+export function sgdReferenceF64(ws: usize, n: i32, mode: i32, iterations: i32, lr: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
+  const size: usize = <usize>1 << n;
+  const q = slot(ws, SLOT_Q, n);
+  let objective: f64 = 0;
+  for (let t = tStart; t < tEnd; t++) {
+    if (mode & MODE_Q) clampQ(q, size, qbound);
+    objective = forward(ws, n, mode);
+    record(trace, traceEvery, t, objective);
+    if (t + 1 >= iterations) break;
+    gradient(ws, n, mode);
+    const rate = Math.pow(10, Math.log10(lr) - <f64>t / <f64>(iterations - 1));
+    if (mode & MODE_GAMMA) momentumStep(slot(ws, SLOT_GAMMA, n), slot(ws, SLOT_S1, n), slot(ws, SLOT_GA, n), size, rate, t == 0);
+    if (mode & MODE_Q) momentumStep(q, slot(ws, SLOT_S2, n), slot(ws, SLOT_GO, n), size, rate, t == 0);
+  }
+  return objective;
+}
+
+/** Keeps the best iterate seen (every iterate is feasible). */
+@inline
+function keepBest(ws: usize, n: i32, objective: f64, reset: bool): void {
+  if (reset) bestObjective = Infinity;
+  if (objective < bestObjective) {
+    bestObjective = objective;
+    const size: usize = <usize>1 << n;
+    copy(slot(ws, SLOT_BEST_GAMMA, n), slot(ws, SLOT_GAMMA, n), size);
+    copy(slot(ws, SLOT_BEST_Q, n), slot(ws, SLOT_Q, n), size);
+  }
+}
+
+/** Writes the best iterate back into (γ, q) and returns its objective. */
+@inline
+function restoreBest(ws: usize, n: i32): f64 {
+  const size: usize = <usize>1 << n;
+  copy(slot(ws, SLOT_GAMMA, n), slot(ws, SLOT_BEST_GAMMA, n), size);
+  copy(slot(ws, SLOT_Q, n), slot(ws, SLOT_BEST_Q, n), size);
+  return bestObjective;
+}
+
+/** One Adam update of θ (β1 = 0.9, β2 = 0.999, ε = 1e-12 in the scaled units), step number t+1. */
+@inline
+function adamStep(theta: usize, m: usize, s: usize, grad: usize, size: usize, lr: f64, t: i32): void {
+  const b1: f64 = 0.9;
+  const b2: f64 = 0.999;
+  const c1 = 1 - Math.pow(b1, <f64>(t + 1));
+  const c2 = 1 - Math.pow(b2, <f64>(t + 1));
+  const vb1 = f64x2.splat(b1), vb1c = f64x2.splat(1 - b1), vb2 = f64x2.splat(b2), vb2c = f64x2.splat(1 - b2);
+  const step = f64x2.splat(lr / c1);
+  const inv2 = f64x2.splat(1 / c2);
+  const eps = f64x2.splat(1e-12);
+  for (let i: usize = 0; i < size << 3; i += 16) {
+    const g = v128.load(grad + i);
+    const mi = f64x2.add(f64x2.mul(vb1, v128.load(m + i)), f64x2.mul(vb1c, g));
+    const si = f64x2.add(f64x2.mul(vb2, v128.load(s + i)), f64x2.mul(vb2c, f64x2.mul(g, g)));
+    v128.store(m + i, mi);
+    v128.store(s + i, si);
+    const denom = f64x2.add(f64x2.sqrt(f64x2.mul(si, inv2)), eps);
+    v128.store(theta + i, f64x2.sub(v128.load(theta + i), f64x2.div(f64x2.mul(step, mi), denom)));
+  }
+}
+
+/**
+ * Adam, iterations [tStart, tEnd) of `iterations`, with lr_t = lr·decay^(t/(iterations−1)); q is projected on the
+ * box after each step. Keeps the best iterate; when tEnd = iterations it is written back into (γ, q).
+ * @returns the best objective so far
+ */
+export function adamF64(ws: usize, n: i32, mode: i32, iterations: i32, lr: f64, decay: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
+  const size: usize = <usize>1 << n;
+  const q = slot(ws, SLOT_Q, n);
+  for (let t = tStart; t < tEnd; t++) {
+    const objective = forward(ws, n, mode);
+    record(trace, traceEvery, t, objective);
+    keepBest(ws, n, objective, t == 0);
+    if (t + 1 >= iterations) break;
+    gradient(ws, n, mode);
+    const rate = iterations > 1 ? lr * Math.pow(decay, <f64>t / <f64>(iterations - 1)) : lr;
+    if (mode & MODE_GAMMA) adamStep(slot(ws, SLOT_GAMMA, n), slot(ws, SLOT_S1, n), slot(ws, SLOT_S3, n), slot(ws, SLOT_GA, n), size, rate, t);
+    if (mode & MODE_Q) {
+      adamStep(q, slot(ws, SLOT_S2, n), slot(ws, SLOT_S4, n), slot(ws, SLOT_GO, n), size, rate, t);
+      clampQ(q, size, qbound);
+    }
+  }
+  return tEnd >= iterations ? restoreBest(ws, n) : bestObjective;
+}
+
+/** Column sums of |K| for γ at T (AND-OR): 2^{n−|T|} (AND rows) + 2^{|T|} − [T=N] + [T=∅] (OR rows). */
+@inline
+function columnWeight(i: usize, n: i32, mode: i32): f64 {
+  const k = <i32>popcnt(<u32>i);
+  const andRows = <f64>(1 << (n - k));
+  if (!(mode & MODE_AND_OR)) return andRows;
+  const full = (<usize>1 << n) - 1;
+  return andRows + <f64>(1 << k) - (i == full ? 1.0 : 0.0) + (i == 0 ? 1.0 : 0.0);
+}
+
+/**
+ * Diagonally preconditioned PDHG, iterations [tStart, tEnd) (α = 1: τ_j = 1/(ω·Σ_i|K_ij|), σ_i = ω/Σ_j|K_ij|;
+ * ω = the primal weight). Duals live in [−1, 1] (the L1 conjugate); every primal iterate is feasible and the best
+ * one is kept; when tEnd = iterations it is written back into (γ, q). Per iteration: the four transforms and two
+ * fused passes (primal step + split; dual step + objective + copies for the next adjoint).
+ * @returns the best objective so far
+ */
+export function pdhgF64(ws: usize, n: i32, mode: i32, iterations: i32, omega: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
+  const size: usize = <usize>1 << n;
+  const bytes: usize = size << 3;
+  const full = size - 1;
+  const v = slot(ws, SLOT_V, n);
+  const g = slot(ws, SLOT_GAMMA, n);
+  const q = slot(ws, SLOT_Q, n);
+  const yA = slot(ws, SLOT_S1, n);
+  const yO = slot(ws, SLOT_S2, n);
+  const zA = slot(ws, SLOT_S3, n);
+  const zO = slot(ws, SLOT_S4, n);
+  const a = slot(ws, SLOT_A, n);
+  const o = slot(ws, SLOT_O, n);
+  const ga = slot(ws, SLOT_GA, n);
+  const go = slot(ws, SLOT_GO, n);
+  const tau = slot(ws, SLOT_TAU, n);
+  const sigmaA = slot(ws, SLOT_SIGMA_A, n);
+  const sigmaO = slot(ws, SLOT_SIGMA_O, n);
+  const andOr = (mode & MODE_AND_OR) != 0;
+  // |coefficient| of γ and q in v_and / v_or: the row weights of K
+  const coef: f64 = andOr ? ((mode & MODE_GAMMA) ? 1.0 : 0.0) + ((mode & MODE_Q) ? 0.5 : 0.0) : 1.0;
+  const qShare: f64 = andOr ? 0.5 : 1.0;
+  if (tStart == 0) {
+    memory.fill(yA, 0, bytes);
+    memory.fill(yO, 0, bytes);
+    memory.fill(ga, 0, bytes);
+    memory.fill(go, 0, bytes);
+    for (let i: usize = 0; i < size; i++) {
+      const k = <i32>popcnt(<u32>i);
+      store<f64>(tau + (i << 3), 1.0 / (omega * columnWeight(i, n, mode)));
+      store<f64>(sigmaA + (i << 3), omega / (coef * <f64>(1 << k)));
+      store<f64>(sigmaO + (i << 3), omega / (coef * (i == full ? 1.0 : <f64>(1 << (n - k)))));
+    }
+    keepBest(ws, n, forward(ws, n, mode), true);
+    copy(zA, a, size);
+    copy(zO, o, size);
+  }
+  const bound = f64x2.splat(qbound);
+  const nbound = f64x2.splat(-qbound);
+  const one = f64x2.splat(1);
+  const minusOne = f64x2.splat(-1);
+  const two = f64x2.splat(2);
+  const qScale = f64x2.splat(1 / qShare);
+  const zero = f64x2.splat(0);
+  for (let t = tStart; t < tEnd; t++) {
+    // primal step x ← proj(x − τ ∘ Kᵀy) fused with the split of the new x (GA, GO hold copies of y)
+    adjointTransforms(ga, go, n, mode);
+    for (let i: usize = 0; i < bytes; i += 16) {
+      const da = v128.load(ga + i);
+      const dor = andOr ? v128.load(go + i) : zero;
+      const ti = v128.load(tau + i);
+      if (mode & MODE_GAMMA) v128.store(g + i, f64x2.sub(v128.load(g + i), f64x2.mul(ti, dGamma(da, dor))));
+      if (mode & MODE_Q) {
+        const next = f64x2.sub(v128.load(q + i), f64x2.mul(f64x2.mul(ti, qScale), dQ(da, dor, mode)));
+        v128.store(q + i, f64x2.max(nbound, f64x2.min(bound, next)));
+      }
+      splitAt(v, g, q, a, o, i, mode);
+    }
+    forwardTransforms(a, o, n, mode); // A, O = K x_new + c
+    // dual step y ← clip(y + σ ∘ (2 K x_new − K x_old), −1, 1), with the objective at x_new and copies for next time
+    let acc = f64x2.splat(0);
+    for (let i: usize = 0; i < bytes; i += 16) {
+      const ai = v128.load(a + i);
+      acc = f64x2.add(acc, f64x2.abs(ai));
+      const nextA = f64x2.max(minusOne, f64x2.min(one, f64x2.add(v128.load(yA + i), f64x2.mul(v128.load(sigmaA + i), f64x2.sub(f64x2.mul(two, ai), v128.load(zA + i))))));
+      v128.store(yA + i, nextA);
+      v128.store(ga + i, nextA);
+      v128.store(zA + i, ai);
+      if (andOr) {
+        const oi = v128.load(o + i);
+        acc = f64x2.add(acc, f64x2.abs(oi));
+        const nextO = f64x2.max(minusOne, f64x2.min(one, f64x2.add(v128.load(yO + i), f64x2.mul(v128.load(sigmaO + i), f64x2.sub(f64x2.mul(two, oi), v128.load(zO + i))))));
+        v128.store(yO + i, nextO);
+        v128.store(go + i, nextO);
+        v128.store(zO + i, oi);
+      }
+    }
+    const objective = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+    record(trace, traceEvery, t, objective);
+    keepBest(ws, n, objective, false);
+  }
+  return tEnd >= iterations ? restoreBest(ws, n) : bestObjective;
+}

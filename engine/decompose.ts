@@ -1,0 +1,138 @@
+// The sparse AND-OR decomposition (spec §2) around the WASM solvers: presets, validation, scaling (every solver but
+// `reference` works on v/s, s = mean |I| of the unlearned split; spec "Project decisions"), the q bound, the
+// objective trace, and the learned γ and q in the caller's units.
+import { InvalidOptionError, ShapeMismatchError } from './contracts/errors.js';
+import type { KernelHost } from './contracts/kernels.js';
+import { integerIn, numberIn, oneOf } from './options.js';
+import type { Split } from './interactions.js';
+
+/** Presets: `none` (γ = q = 0), `reference` (the authors' SGD, raw lr), `default` (the measured-best solver). */
+export const PRESETS = ['none', 'reference', 'default'] as const;
+export type Preset = (typeof PRESETS)[number];
+/** Solvers behind the presets. */
+export const SOLVERS = ['sgd', 'adam', 'pdhg'] as const;
+export type Solver = (typeof SOLVERS)[number];
+
+/** Workspace slots of the kernels (assembly/kernels/decompose.ts). */
+const SLOTS = 16;
+const SLOT_GAMMA = 1;
+const SLOT_Q = 2;
+const MODE_AND_OR = 1;
+const MODE_GAMMA = 2;
+const MODE_Q = 4;
+/** Points kept in the objective trace. */
+const TRACE_POINTS = 200;
+
+/** Options of the decomposition, as the user gives them. */
+export interface DecompositionRequest {
+  readonly preset?: Preset;
+  /** Iterations (the authors' niter for `reference`: iterations − 1 updates). */
+  readonly iterations?: number;
+  /** Learning rate: raw for `reference` (lr_t = lr·10^(−t/(iterations−1))), on v/s for Adam, primal weight for PDHG. */
+  readonly lr?: number;
+  /** q bound ratio: |q_T| ≤ qthres·|v(N) − v(∅)| (default 0.04). */
+  readonly qthres?: number;
+  /** The solver of the `default` preset (default: the benchmark's pick). */
+  readonly solver?: Solver;
+}
+
+/** The validated settings. */
+export interface DecompositionSettings {
+  readonly preset: Preset;
+  readonly solver: Solver | 'none';
+  readonly iterations: number;
+  readonly lr: number;
+  readonly qthres: number;
+}
+
+/** What a decomposition reports. */
+export interface DecompositionReport {
+  readonly split: Split | undefined;
+  readonly preset: Preset;
+  readonly solver: Solver | 'none';
+  readonly iterations: number;
+  readonly lr: number;
+  readonly qthres: number;
+  readonly qBound: number;
+  /** L1 norm of all AND and OR interactions, in the units of v: before learning and at the returned split. */
+  readonly objective: { readonly initial: number; readonly final: number };
+  /** Objective every `traceEvery` iterations. */
+  readonly trace: Float64Array;
+  readonly traceEvery: number;
+  readonly ms: number;
+}
+
+/** Defaults per solver: iterations and lr. `reference` uses the authors' README values. */
+const DEFAULTS: Record<Solver, { iterations: number; lr: number }> = {
+  sgd: { iterations: 10_000, lr: 1e-5 },
+  adam: { iterations: 2_000, lr: 0.05 },
+  pdhg: { iterations: 2_000, lr: 5 },
+};
+/** The solver behind `default`, chosen by bench/decompose.bench.js (objective reached in equal time). */
+export const DEFAULT_SOLVER: Solver = 'pdhg';
+/** Adam's lr decays geometrically to lr·ADAM_DECAY over the run. */
+const ADAM_DECAY = 0.01;
+
+/**
+ * Validates decomposition options.
+ * @throws InvalidOptionError naming the field (non-positive iterations, lr ≤ 0, negative qthres, unknown preset)
+ */
+export function decompositionSettings(request: DecompositionRequest, where = 'options'): DecompositionSettings {
+  const preset = request.preset === undefined ? 'default' : oneOf(request.preset, PRESETS, `${where}.preset`);
+  if (request.solver !== undefined && preset !== 'default') throw new InvalidOptionError(`${where}.solver applies only to preset "default" (got preset "${preset}").`);
+  const solver: Solver | 'none' = preset === 'none' ? 'none' : preset === 'reference' ? 'sgd' : request.solver === undefined ? DEFAULT_SOLVER : oneOf(request.solver, SOLVERS, `${where}.solver`);
+  const defaults = solver === 'none' ? { iterations: 0, lr: 0 } : DEFAULTS[solver];
+  const iterations = request.iterations === undefined ? defaults.iterations : integerIn(request.iterations, 1, 10_000_000, `${where}.iterations`);
+  const lr = request.lr === undefined ? defaults.lr : numberIn(request.lr, 0, Infinity, `${where}.lr`, true);
+  const qthres = request.qthres === undefined ? 0.04 : numberIn(request.qthres, 0, Infinity, `${where}.qthres`);
+  return { preset, solver, iterations: solver === 'none' ? 0 : iterations, lr, qthres };
+}
+
+/**
+ * Learns γ and q for v (spec §2) with the chosen preset, inside the WASM kernels.
+ * @param host - kernels
+ * @param v - the reward on all 2^n masks (finite)
+ * @param n - players (≥ 1)
+ * @param method - 'and-or' learns γ and q; 'and' learns the noise q of an AND-only model
+ * @param settings - validated options
+ */
+export function decompose(host: KernelHost, v: Float64Array, n: number, method: 'and' | 'and-or', settings: DecompositionSettings): DecompositionReport {
+  if (!Number.isInteger(n) || n < 1 || v.length !== 2 ** n) throw new ShapeMismatchError(`The decomposition needs v of length 2^n with n ≥ 1 (got length ${v.length}, n = ${n}).`);
+  const started = performance.now();
+  const size = 2 ** n;
+  const mode = method === 'and-or' ? MODE_AND_OR | MODE_GAMMA | MODE_Q : MODE_Q;
+  const qBound = settings.qthres * Math.abs(v[size - 1] - v[0]);
+  const ws = host.alloc(SLOTS * size);
+  const traceEvery = Math.max(1, Math.ceil(settings.iterations / TRACE_POINTS));
+  const trace = host.alloc(Math.max(1, Math.ceil(settings.iterations / traceEvery)));
+  try {
+    host.view(ws).set(v);
+    const initial = host.call('objectiveF64', ws.ptr, n, mode);
+    if (settings.solver === 'none') {
+      return { split: undefined, ...settings, qBound, objective: { initial, final: initial }, trace: new Float64Array(0), traceEvery, ms: performance.now() - started };
+    }
+    // every solver but the reference works on v/s (the problem is 1-homogeneous in v and the q bound)
+    const scale = settings.solver === 'sgd' ? 1 : initial / ((method === 'and-or' ? 2 : 1) * size) || 1;
+    if (scale !== 1) host.call('affineF64', ws.ptr, size, 1 / scale, 0);
+    const bound = qBound / scale;
+    const { iterations, lr } = settings;
+    let final: number;
+    if (settings.solver === 'sgd') final = host.call('sgdReferenceF64', ws.ptr, n, mode, iterations, lr, bound, 0, iterations, trace.ptr, traceEvery);
+    else if (settings.solver === 'adam') final = host.call('adamF64', ws.ptr, n, mode, iterations, lr, ADAM_DECAY, bound, 0, iterations, trace.ptr, traceEvery);
+    else final = host.call('pdhgF64', ws.ptr, n, mode, iterations, lr, bound, 0, iterations, trace.ptr, traceEvery);
+    const view = host.view(ws);
+    const gamma = view.slice(SLOT_GAMMA * size, (SLOT_GAMMA + 1) * size);
+    const q = view.slice(SLOT_Q * size, (SLOT_Q + 1) * size);
+    if (scale !== 1) {
+      for (let i = 0; i < size; i++) {
+        gamma[i] *= scale;
+        q[i] *= scale;
+      }
+    }
+    const traced = host.view(trace).map((x) => x * scale);
+    return { split: { gamma, q }, ...settings, qBound, objective: { initial, final: final * scale }, trace: traced, traceEvery, ms: performance.now() - started };
+  } finally {
+    host.free(trace);
+    host.free(ws);
+  }
+}
