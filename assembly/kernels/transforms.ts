@@ -6,10 +6,11 @@
 // see: Yates (1937); FFHT, https://github.com/FALCONN-LIB/FFHT (in-register kernels + cache-aware recursion);
 // Park & Prasanna, "Cache conscious Walsh-Hadamard transform", ICASSP 2001.
 
-/** log2 of the L1 block: 2^12 f64 = 32 KiB. */
+/** log2 of the L1 block: 2^12 f64 = 32 KiB, four radix-8 sweeps (bits 0–2, 3–5, 6–8, 9–11). */
 const BLOCK_BITS: i32 = 12;
-/** log2 of a row transformed in cache: 2^16 f64 = 512 KiB. */
-const ROW_BITS: i32 = 16;
+/** log2 of a row transformed in cache: 2^17 f64 = 1 MiB (half the L2 of the machines we measured; 16 and 15 were
+ *  slower at n = 24, see bench/transforms.bench.js). */
+const ROW_BITS: i32 = 17;
 /** Bytes of one panel of the high-bit phase (rows × contiguous columns). */
 const PANEL_BYTES: usize = 512 << 10;
 
@@ -29,6 +30,33 @@ function bitZero(p: usize, bytes: usize, superset: bool, subtract: bool): void {
     const x = v128.load(p);
     const shifted = superset ? v128.shuffle<f64>(x, zero, 1, 2) : v128.shuffle<f64>(zero, x, 0, 2);
     v128.store(p, combine(x, shifted, subtract));
+  }
+}
+
+/** Bits 0, 1 and 2 in one sweep: bit 0 inside each vector, bits 1–2 across four consecutive vectors.
+ *  p: first byte, bytes: multiple of 64. */
+@inline
+function lowBits(p: usize, bytes: usize, superset: bool, subtract: bool): void {
+  const zero = f64x2.splat(0);
+  const end = p + bytes;
+  for (; p < end; p += 64) {
+    let x0 = v128.load(p), x1 = v128.load(p, 16), x2 = v128.load(p, 32), x3 = v128.load(p, 48);
+    if (superset) {
+      x0 = combine(x0, v128.shuffle<f64>(x0, zero, 1, 2), subtract);
+      x1 = combine(x1, v128.shuffle<f64>(x1, zero, 1, 2), subtract);
+      x2 = combine(x2, v128.shuffle<f64>(x2, zero, 1, 2), subtract);
+      x3 = combine(x3, v128.shuffle<f64>(x3, zero, 1, 2), subtract);
+      x0 = combine(x0, x1, subtract); x2 = combine(x2, x3, subtract);
+      x0 = combine(x0, x2, subtract); x1 = combine(x1, x3, subtract);
+    } else {
+      x0 = combine(x0, v128.shuffle<f64>(zero, x0, 0, 2), subtract);
+      x1 = combine(x1, v128.shuffle<f64>(zero, x1, 0, 2), subtract);
+      x2 = combine(x2, v128.shuffle<f64>(zero, x2, 0, 2), subtract);
+      x3 = combine(x3, v128.shuffle<f64>(zero, x3, 0, 2), subtract);
+      x1 = combine(x1, x0, subtract); x3 = combine(x3, x2, subtract);
+      x2 = combine(x2, x0, subtract); x3 = combine(x3, x1, subtract);
+    }
+    v128.store(p, x0); v128.store(p, x1, 16); v128.store(p, x2, 32); v128.store(p, x3, 48);
   }
 }
 
@@ -104,8 +132,13 @@ function inCache(ptr: usize, m: i32, superset: bool, subtract: bool): void {
   const size: usize = <usize>1 << m;
   for (let blk: usize = 0; blk < size; blk += blockElems) {
     const p = ptr + (blk << 3);
-    bitZero(p, blockElems << 3, superset, subtract);
-    contiguousBits(p, 1, b, blockElems, superset, subtract);
+    if (b >= 3) {
+      lowBits(p, blockElems << 3, superset, subtract);
+      contiguousBits(p, 3, b, blockElems, superset, subtract);
+    } else {
+      bitZero(p, blockElems << 3, superset, subtract);
+      contiguousBits(p, 1, b, blockElems, superset, subtract);
+    }
   }
   contiguousBits(ptr, b, m, size, superset, subtract);
 }
@@ -118,16 +151,17 @@ function transform(ptr: usize, n: i32, superset: bool, subtract: bool): void {
     inCache(ptr, n, superset, subtract);
     return;
   }
-  const rowElems: usize = <usize>1 << ROW_BITS;
-  const rows: usize = <usize>1 << (n - ROW_BITS);
-  for (let r: usize = 0; r < rows; r++) inCache(ptr + ((r * rowElems) << 3), ROW_BITS, superset, subtract);
+  const rb = ROW_BITS;
+  const rowElems: usize = <usize>1 << rb;
+  const rows: usize = <usize>1 << (n - rb);
+  for (let r: usize = 0; r < rows; r++) inCache(ptr + ((r * rowElems) << 3), rb, superset, subtract);
   // panel width: as many contiguous columns as keep all rows of the panel within PANEL_BYTES (at least one vector)
   let width: usize = PANEL_BYTES / (rows << 3);
   if (width < 2) width = 2;
   if (width > rowElems) width = rowElems;
   const size: usize = <usize>1 << n;
   for (let c0: usize = 0; c0 < rowElems; c0 += width) {
-    for (let j = ROW_BITS; j < n; j += 3) {
+    for (let j = rb; j < n; j += 3) {
       radixPass(ptr, j, min(3, n - j), size, rowElems, c0, width, superset, subtract);
     }
   }
