@@ -28,10 +28,18 @@ Model and sample:
   --output NAME               model output to read (default: the first)
 
 Players and baseline:
-  --modality tabular          how players map to input elements (tabular: feature columns)
-  --players LIST              player units, e.g. 0-9 or 1,3,5 (tabular: feature column indices; default: all)
+  --modality M                how players map to input elements: tabular (feature columns, default) |
+                              image (grid cells over H x W) | text (token positions) | pointcloud (point clusters)
+  --players LIST              player units, e.g. 0-9 or 1,3,5: feature columns, grid cells (row-major), token
+                              positions or clusters (default: all)
+  --grid RxC                  image: the grid of cells (default 4x4)
+  --blur-sigma S              image: sigma in pixels of the blur baseline (default half a cell)
+  --mask-token ID             text: the token id written at absent positions
+  --mask-mode token|attention text: replace absent tokens (default) or zero the attention mask there
+  --clusters K                pointcloud: number of clusters (default 10)
   --names A,B,...             player names (default: feature names from the sample file, else x0, x1, ...)
-  --baseline B                zero | mean | a JSON array | a file whose first row is the baseline (default zero)
+  --baseline B                zero | mean | blur (image) | centroid, center (pointcloud) | a JSON array | a file
+                              whose first row is the baseline (default zero)
   --reference SRC             rows for the mean baseline (default: the rows of --sample)
   --background keep|mask      elements of no player keep their value (keep, default) or take the baseline
 
@@ -76,6 +84,11 @@ const OPTIONS = {
   input: { type: 'string' },
   output: { type: 'string' },
   modality: { type: 'string' },
+  grid: { type: 'string' },
+  'blur-sigma': { type: 'string' },
+  'mask-token': { type: 'string' },
+  'mask-mode': { type: 'string' },
+  clusters: { type: 'string' },
   players: { type: 'string' },
   names: { type: 'string' },
   baseline: { type: 'string' },
@@ -175,6 +188,11 @@ async function explain(flags: Flags): Promise<ExplainResult> {
       sample: flags.sample,
       row: num(flags.row, 'row'),
       modality: flags.modality as never,
+      grid: flags.grid,
+      blurSigma: num(flags['blur-sigma'], 'blur-sigma'),
+      maskToken: num(flags['mask-token'], 'mask-token'),
+      maskMode: flags['mask-mode'] as never,
+      clusters: num(flags.clusters, 'clusters'),
       players: flags.players,
       input: flags.input,
       output: flags.output,

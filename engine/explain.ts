@@ -10,7 +10,9 @@ import { decompose, decompositionSettings, type DecompositionRequest, type Decom
 import { analyze, type Analysis } from './interactions.js';
 import { assertKnownKeys, bool, integerIn, numberIn, oneOf } from './options.js';
 import { assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type MaskPlan, type PlanInput, type RewardSpec } from './plan.js';
-import { tabularLayout, type BaselineSpec, type LayoutContext, type PlayerLayout } from './players.js';
+import {
+  customLayout, imageLayout, pointCloudLayout, tabularLayout, textLayout, type BaselineSpec, type CustomLayout, type LayoutContext, type PlayerLayout,
+} from './players.js';
 import type { Candidate } from './registry.js';
 import type { EvaluateOptions, OpenedModel, Runner } from './runner.js';
 import { flattenNumbers, loadSampleSet, loadValues, pickSample, type Sample, type SampleSet } from './samples.js';
@@ -19,7 +21,7 @@ import { playersOf } from './ops/transforms.js';
 /** Reward functions (spec §1.3); the -v0 variants subtract v(∅). */
 export const REWARDS = ['gt-log-odds', 'gt-log-odds-v0', 'logit', 'logit-v0', 'output', 'output-v0'] as const;
 export type RewardName = (typeof REWARDS)[number];
-export const MODALITIES = ['tabular'] as const;
+export const MODALITIES = ['tabular', 'image', 'text', 'pointcloud', 'custom'] as const;
 export type Modality = (typeof MODALITIES)[number];
 
 /** Options shared by model explanations and game explanations. */
@@ -42,14 +44,29 @@ export interface ExplainRequest extends AnalysisRequest {
   readonly sample: Sample | string;
   /** Row of a multi-sample source (default 0). */
   readonly row?: number;
+  /** How players map to input elements (default 'tabular'). */
   readonly modality?: Modality;
-  /** Player units: feature columns for tabular data ("0-9" or [0, 1, …]). */
+  /** Player units ("0-9" or [0, 1, …]): feature columns (tabular), grid cells (image), token positions (text),
+   *  clusters (pointcloud). Default: all units. */
   readonly players?: string | readonly number[];
+  /** Image: the grid of cells over H×W, "RxC" (default "4x4"). */
+  readonly grid?: string | readonly [number, number];
+  /** Image: σ in pixels of the blur baseline. */
+  readonly blurSigma?: number;
+  /** Text: the id written at absent positions (token mode). */
+  readonly maskToken?: number;
+  /** Text: 'token' (default) replaces absent tokens with maskToken; 'attention' zeroes the attention mask there. */
+  readonly maskMode?: 'token' | 'attention';
+  /** Point cloud: number of clusters (default 10). */
+  readonly clusters?: number;
+  /** Custom players (modality 'custom'): element indices per player and a per-element baseline. */
+  readonly custom?: CustomLayout;
   /** The model input to mask (default: the first input). */
   readonly input?: string;
   /** The model output to read (default: the first output). */
   readonly output?: string;
-  readonly baseline?: 'zero' | 'mean' | Float64Array | readonly number[];
+  /** zero | mean (of reference rows) | blur (image) | centroid, center (point cloud) | one value per input element. */
+  readonly baseline?: 'zero' | 'mean' | 'blur' | 'centroid' | 'center' | Float64Array | readonly number[];
   /** Reference rows for the 'mean' baseline: a SampleSet or a path. */
   readonly reference?: SampleSet | string;
   readonly background?: 'keep' | 'mask';
@@ -108,7 +125,7 @@ export interface DecompositionSummary {
 }
 const EXPLAIN_KEYS = [
   ...ANALYSIS_KEYS,
-  'model', 'sample', 'row', 'modality', 'players', 'input', 'output', 'baseline', 'reference', 'background', 'target', 'reward', 'batchSize', 'signal', 'onProgress',
+  'model', 'sample', 'row', 'modality', 'players', 'grid', 'blurSigma', 'maskToken', 'maskMode', 'clusters', 'custom', 'input', 'output', 'baseline', 'reference', 'background', 'target', 'reward', 'batchSize', 'signal', 'onProgress',
 ] as const;
 
 interface AnalysisSettings {
@@ -188,16 +205,17 @@ function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, i
 /** Turns the model's introspected inputs, the sample and the player options into an evaluation plan. */
 function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, set: SampleSet | undefined, reward: RewardSpec, reference: readonly Float64Array[] | undefined, maxMemoryMb: number): { plan: MaskPlan; layout: PlayerLayout } {
   const inputNames = model.inputs.map((i) => i.name);
-  const maskedInfo = request.input === undefined ? model.inputs[0] : model.inputs.find((i) => i.name === request.input);
+  const modality = request.modality === undefined ? 'tabular' : oneOf(request.modality, MODALITIES, 'options.modality');
+  const maskMode = request.maskMode === undefined ? 'token' : oneOf(request.maskMode, ['token', 'attention'], 'options.maskMode');
+  const maskedInfo = request.input === undefined ? defaultMaskedInput(model.inputs, modality, maskMode) : model.inputs.find((i) => i.name === request.input);
   if (!maskedInfo) throw new InvalidOptionError(`options.input "${request.input}" is not an input of the model. Expected one of: ${inputNames.join(', ')}.`);
   const maskedValues = sampleValuesFor(sample, maskedInfo, true, model.inputs.length);
   const batchAxis = batchAxisOf(maskedInfo, maskedValues.length);
   const baseline = resolveBaseline(request.baseline);
   const dims = resolveSampleDims(maskedInfo, batchAxis, maskedValues.length);
-  const modality = request.modality === undefined ? 'tabular' : oneOf(request.modality, MODALITIES, 'options.modality');
   const background = request.background === undefined ? 'keep' : oneOf(request.background, ['keep', 'mask'], 'options.background');
   const ctx: LayoutContext = { inputName: maskedInfo.name, dims, values: maskedValues, baseline, reference, background, featureNames: set?.features };
-  const layout = layoutFor(modality, ctx, request);
+  const layout = layoutFor(modality, ctx, request, maskMode, sample);
   assertPlayersFit(layout.n, maxMemoryMb);
   const inputs: PlanInput[] = model.inputs.map((info) => {
     const isMasked = info === maskedInfo;
@@ -208,10 +226,30 @@ function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, 
   return { plan: { n: layout.n, inputs, masked: [layout.masked], reward, batchAxis, batchSize }, layout };
 }
 
-function layoutFor(modality: Modality, ctx: LayoutContext, request: ExplainRequest): PlayerLayout {
+/** The input a modality masks by default: text token mode takes the ids (the first input not named like a mask),
+ *  attention mode the attention mask; the others take the first input. */
+function defaultMaskedInput(inputs: readonly TensorInfo[], modality: Modality, maskMode: 'token' | 'attention'): TensorInfo {
+  if (modality !== 'text') return inputs[0];
+  const isMask = (i: TensorInfo) => /mask/i.test(i.name);
+  const found = maskMode === 'attention' ? inputs.find(isMask) : inputs.find((i) => !isMask(i));
+  if (!found) throw new InvalidOptionError(`Text mask mode "${maskMode}" needs ${maskMode === 'attention' ? 'an attention-mask input' : 'a token-id input'}; the model's inputs are ${inputs.map((i) => i.name).join(', ')}. Name it with options.input.`);
+  return found;
+}
+
+function layoutFor(modality: Modality, ctx: LayoutContext, request: ExplainRequest, maskMode: 'token' | 'attention', sample: Sample): PlayerLayout {
+  const number = (value: unknown, field: string) => (value === undefined ? undefined : numberIn(value, -Infinity, Infinity, field));
   switch (modality) {
     case 'tabular':
       return tabularLayout(ctx, request.players);
+    case 'image':
+      return imageLayout(ctx, { grid: request.grid, players: request.players, blurSigma: request.blurSigma === undefined ? undefined : numberIn(request.blurSigma, 0, Infinity, 'options.blurSigma', true) });
+    case 'text':
+      return textLayout(ctx, { players: request.players, maskMode, maskToken: number(request.maskToken, 'options.maskToken'), tokens: sample.tokens });
+    case 'pointcloud':
+      return pointCloudLayout(ctx, { clusters: request.clusters === undefined ? undefined : integerIn(request.clusters, 1, Infinity, 'options.clusters'), players: request.players });
+    case 'custom':
+      if (request.custom === undefined) throw new InvalidOptionError('modality "custom" needs options.custom: {owners, baseline?, names?}.');
+      return customLayout(ctx, request.custom);
   }
 }
 
@@ -219,7 +257,7 @@ function resolveBaseline(baseline: ExplainRequest['baseline']): BaselineSpec {
   if (baseline === undefined) return 'zero';
   if (baseline instanceof Float64Array) return baseline;
   if (Array.isArray(baseline)) return flattenNumbers(baseline, 'options.baseline');
-  return oneOf(baseline as string, ['zero', 'mean'] as const, 'options.baseline');
+  return oneOf(baseline as string, ['zero', 'mean', 'blur', 'centroid', 'center'] as const, 'options.baseline');
 }
 
 async function resolveReference(reference: ExplainRequest['reference'], set: SampleSet | undefined): Promise<Float64Array[] | undefined> {

@@ -77,3 +77,216 @@ export function tabularLayout(ctx: LayoutContext, players: unknown): PlayerLayou
   const names = columns.map((c) => ctx.featureNames?.[c] ?? `x${c}`);
   return buildLayout(ctx, columns.map((c) => [c]), names, baseline);
 }
+
+/** Parses a grid spec "RxC" (or [R, C]). */
+export function parseGrid(value: unknown, height: number, width: number): [number, number] {
+  const parts = Array.isArray(value) ? value.map(Number) : typeof value === 'string' ? value.toLowerCase().split('x').map(Number) : [];
+  const [rows, cols] = parts;
+  if (parts.length !== 2 || !Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1) {
+    throw new InvalidOptionError(`grid must look like "4x4" (rows x columns; got ${JSON.stringify(value)}).`);
+  }
+  if (rows > height || cols > width) throw new InvalidOptionError(`grid ${rows}x${cols} is finer than the ${height}x${width} image; use at most ${height}x${width}.`);
+  return [rows, cols];
+}
+
+/** Separable Gaussian blur of each channel of a [C, H, W] image (reflecting edges). */
+export function blurImage(values: Float64Array, channels: number, height: number, width: number, sigma: number): Float64Array {
+  const radius = Math.max(1, Math.ceil(3 * sigma));
+  const kernel = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)));
+  const total = kernel.reduce((a, b) => a + b, 0);
+  const k = kernel.map((w) => w / total);
+  const reflect = (i: number, n: number) => (n === 1 ? 0 : i < 0 ? Math.min(-i, n - 1) : i >= n ? Math.max(2 * n - 2 - i, 0) : i);
+  const tmp = new Float64Array(values.length);
+  const out = new Float64Array(values.length);
+  for (let c = 0; c < channels; c++) {
+    const base = c * height * width;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        let acc = 0;
+        for (let d = -radius; d <= radius; d++) acc += k[d + radius] * values[base + y * width + reflect(x + d, width)];
+        tmp[base + y * width + x] = acc;
+      }
+    }
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        let acc = 0;
+        for (let d = -radius; d <= radius; d++) acc += k[d + radius] * tmp[base + reflect(y + d, height) * width + x];
+        out[base + y * width + x] = acc;
+      }
+    }
+  }
+  return out;
+}
+
+/** Image options. */
+export interface ImageOptions {
+  readonly grid?: unknown;
+  readonly players?: unknown;
+  /** Gaussian σ of the blur baseline, in pixels (default: half the smaller cell side). */
+  readonly blurSigma?: number;
+}
+
+/**
+ * Image patches: a grid of R×C cells over the last two dims (H, W) of the input; each chosen cell is a player and
+ * owns its pixels in every channel. Baselines: zero, mean (of the reference images), blur, or a given image.
+ */
+export function imageLayout(ctx: LayoutContext, options: ImageOptions): PlayerLayout {
+  const dims = ctx.dims;
+  if (dims.length < 2) throw new ShapeMismatchError(`Image players need an input with at least two dims (H, W); input "${ctx.inputName}" has dims [${dims.join(', ')}].`);
+  const height = dims[dims.length - 2];
+  const width = dims[dims.length - 1];
+  const channels = ctx.values.length / (height * width);
+  const [rows, cols] = parseGrid(options.grid ?? '4x4', height, width);
+  const cells = options.players === undefined ? Array.from({ length: rows * cols }, (_, i) => i) : indexList(options.players, 'players', rows * cols, 'grid cell');
+  const owned = cells.map((cell) => {
+    const r = Math.floor(cell / cols);
+    const c = cell % cols;
+    const elements: number[] = [];
+    for (let ch = 0; ch < channels; ch++) {
+      for (let y = Math.floor((r * height) / rows); y < Math.floor(((r + 1) * height) / rows); y++) {
+        for (let x = Math.floor((c * width) / cols); x < Math.floor(((c + 1) * width) / cols); x++) elements.push(ch * height * width + y * width + x);
+      }
+    }
+    return elements;
+  });
+  let baseline: Float64Array;
+  if (ctx.baseline === 'blur') {
+    const sigma = options.blurSigma ?? Math.max(0.5, Math.min(height / rows, width / cols) / 2);
+    baseline = blurImage(ctx.values, channels, height, width, sigma);
+  } else baseline = genericBaseline(ctx, ['zero', 'mean', 'blur']);
+  const names = cells.map((cell) => `r${Math.floor(cell / cols)}c${cell % cols}`);
+  return buildLayout(ctx, owned, names, baseline);
+}
+
+/** Text options. */
+export interface TextOptions {
+  readonly players?: unknown;
+  /** Token id written at absent positions ('token' mode). */
+  readonly maskToken?: number;
+  /** 'token': replace absent tokens with maskToken; 'attention': zero the attention mask at absent positions. */
+  readonly maskMode: 'token' | 'attention';
+  readonly tokens?: readonly string[];
+}
+
+/**
+ * Text tokens: token positions are players. In 'token' mode the masked input holds token ids and absent positions
+ * take maskToken; in 'attention' mode the masked input is the attention mask and absent positions take 0.
+ */
+export function textLayout(ctx: LayoutContext, options: TextOptions): PlayerLayout {
+  const length = ctx.values.length;
+  const positions = options.players === undefined ? Array.from({ length }, (_, i) => i) : indexList(options.players, 'players', length, 'token position');
+  let baseline: Float64Array;
+  if (options.maskMode === 'attention') baseline = new Float64Array(length);
+  else {
+    if (options.maskToken === undefined) throw new InvalidOptionError('Text players in token mode need maskToken (--mask-token ID), the id written at absent positions; or use maskMode "attention".');
+    baseline = new Float64Array(length).fill(options.maskToken);
+  }
+  const names = positions.map((p) => (options.tokens?.[p] !== undefined ? `${options.tokens[p]}@${p}` : `t${p}`));
+  return buildLayout(ctx, positions.map((p) => [p]), names, baseline);
+}
+
+/** Point-cloud options. */
+export interface PointCloudOptions {
+  readonly clusters?: number;
+  readonly players?: unknown;
+}
+
+/** Deterministic k-means: farthest-point seeding from point 0, then Lloyd iterations. Returns a cluster per point. */
+export function clusterPoints(points: Float64Array, count: number, k: number, iterations = 20): Int32Array {
+  const at = (p: number, c: number) => points[p * 3 + c];
+  const dist2 = (p: number, q: Float64Array, j: number) => (at(p, 0) - q[j * 3]) ** 2 + (at(p, 1) - q[j * 3 + 1]) ** 2 + (at(p, 2) - q[j * 3 + 2]) ** 2;
+  const centers = new Float64Array(k * 3);
+  const nearest = new Float64Array(count).fill(Infinity);
+  let next = 0;
+  for (let j = 0; j < k; j++) {
+    for (let c = 0; c < 3; c++) centers[j * 3 + c] = at(next, c);
+    let far = 0;
+    for (let p = 0; p < count; p++) {
+      nearest[p] = Math.min(nearest[p], dist2(p, centers, j));
+      if (nearest[p] > nearest[far]) far = p;
+    }
+    next = far;
+  }
+  const assign = new Int32Array(count);
+  for (let it = 0; it < iterations; it++) {
+    for (let p = 0; p < count; p++) {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (dist2(p, centers, j) < dist2(p, centers, best)) best = j;
+      assign[p] = best;
+    }
+    const sums = new Float64Array(k * 3);
+    const sizes = new Int32Array(k);
+    for (let p = 0; p < count; p++) {
+      sizes[assign[p]]++;
+      for (let c = 0; c < 3; c++) sums[assign[p] * 3 + c] += at(p, c);
+    }
+    for (let j = 0; j < k; j++) if (sizes[j] > 0) for (let c = 0; c < 3; c++) centers[j * 3 + c] = sums[j * 3 + c] / sizes[j];
+  }
+  return assign;
+}
+
+/**
+ * Point clouds: points are grouped into K clusters (deterministic k-means) and each cluster is a player. The input
+ * is [N, 3] (or [3, N]). Baselines: centroid (each absent cluster collapses to its own centroid), center (to the
+ * cloud's centre), zero, or given.
+ */
+export function pointCloudLayout(ctx: LayoutContext, options: PointCloudOptions): PlayerLayout {
+  const dims = ctx.dims;
+  const pointsMajor = dims[dims.length - 1] === 3;
+  if (!pointsMajor && dims[0] !== 3) throw new ShapeMismatchError(`Point-cloud players need an input of shape [N, 3] or [3, N]; input "${ctx.inputName}" has dims [${dims.join(', ')}].`);
+  const count = ctx.values.length / 3;
+  const index = (p: number, c: number) => (pointsMajor ? p * 3 + c : c * count + p);
+  const points = new Float64Array(count * 3);
+  for (let p = 0; p < count; p++) for (let c = 0; c < 3; c++) points[p * 3 + c] = ctx.values[index(p, c)];
+  const k = options.clusters === undefined ? 10 : options.clusters;
+  if (!Number.isInteger(k) || k < 1 || k > count) throw new InvalidOptionError(`clusters must be an integer in 1..${count} (the number of points; got ${JSON.stringify(options.clusters)}).`);
+  const assign = clusterPoints(points, count, k);
+  const chosen = options.players === undefined ? Array.from({ length: k }, (_, i) => i) : indexList(options.players, 'players', k, 'cluster');
+  const owned = chosen.map((j) => {
+    const elements: number[] = [];
+    for (let p = 0; p < count; p++) if (assign[p] === j) for (let c = 0; c < 3; c++) elements.push(index(p, c));
+    return elements;
+  });
+  let baseline: Float64Array;
+  if (ctx.baseline === 'centroid' || ctx.baseline === 'center') {
+    baseline = new Float64Array(ctx.values.length);
+    const centroid = new Float64Array(k * 3);
+    const sizes = new Int32Array(k);
+    const center = new Float64Array(3);
+    for (let p = 0; p < count; p++) {
+      sizes[assign[p]]++;
+      for (let c = 0; c < 3; c++) {
+        centroid[assign[p] * 3 + c] += points[p * 3 + c];
+        center[c] += points[p * 3 + c] / count;
+      }
+    }
+    for (let p = 0; p < count; p++) {
+      for (let c = 0; c < 3; c++) baseline[index(p, c)] = ctx.baseline === 'center' ? center[c] : centroid[assign[p] * 3 + c] / sizes[assign[p]];
+    }
+  } else baseline = genericBaseline(ctx, ['centroid', 'center', 'zero', 'mean']);
+  const names = chosen.map((j) => `cluster${j}`);
+  return buildLayout(ctx, owned, names, baseline);
+}
+
+/** A custom layout: the elements each player owns and the baseline of every element (library users). */
+export interface CustomLayout {
+  /** owners[i] = flat element indices of the masked input owned by player i. */
+  readonly owners: readonly (readonly number[])[];
+  /** One value per element of the masked input (only owned elements are read); default zero. */
+  readonly baseline?: Float64Array | readonly number[];
+  readonly names?: readonly string[];
+}
+
+/** Custom players: any grouping of input elements with any per-element baseline. */
+export function customLayout(ctx: LayoutContext, custom: CustomLayout): PlayerLayout {
+  if (!custom || !Array.isArray(custom.owners) || custom.owners.length === 0) throw new InvalidOptionError('custom.owners must list, for each player, the element indices it owns.');
+  const size = ctx.values.length;
+  custom.owners.forEach((elements, i) => {
+    for (const d of elements) if (!Number.isInteger(d) || d < 0 || d >= size) throw new InvalidOptionError(`custom.owners[${i}] holds ${d}, outside the ${size} elements of input "${ctx.inputName}" (valid: 0..${size - 1}).`);
+  });
+  const baseline = custom.baseline === undefined ? new Float64Array(size) : Float64Array.from(custom.baseline);
+  if (baseline.length !== size) throw new ShapeMismatchError(`custom.baseline has ${baseline.length} values; input "${ctx.inputName}" has ${size} elements.`);
+  const names = custom.names ? custom.names.map(String) : custom.owners.map((_, i) => `p${i}`);
+  if (names.length !== custom.owners.length) throw new InvalidOptionError(`custom.names lists ${names.length} names for ${custom.owners.length} players.`);
+  return buildLayout(ctx, custom.owners, names, baseline);
+}
