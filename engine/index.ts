@@ -6,6 +6,7 @@ import { Engine, type EngineOptions, type Logger, type ResolvedEngineOptions } f
 import { InvalidOptionError } from './contracts/errors.js';
 import { assertKnownKeys, integerIn, oneOf } from './options.js';
 import { BackendRegistry, BACKEND_CHOICES } from './registry.js';
+import { PoolRunner } from './pool.js';
 import { LocalRunner } from './runner.js';
 
 export * from './contracts/errors.js';
@@ -33,7 +34,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const logger = options.logger ?? SILENT;
   const registry = new BackendRegistry().register(ortNodeBackend).register(ortWebBackend);
   const kernels = await loadKernels(resolved.kernels);
-  const runner = new LocalRunner(registry, resolved.threads);
+  const runner = resolved.workers === 0 ? new LocalRunner(registry, resolved.threads) : new PoolRunner({ workers: resolved.workers, threads: resolved.threads });
   return new Engine(resolved, kernels, runner, logger);
 }
 

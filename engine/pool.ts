@@ -1,0 +1,198 @@
+// The piscina worker pool behind Runner: a fixed set of long-lived workers, one session per worker and model, tasks
+// that each cover a range of masks (built in the worker into reusable buffers), rewards moved back as Float64Arrays.
+// Progress and cooperative cancellation go through a small SharedArrayBuffer; a worker that dies is replaced by
+// piscina and its task retried once.
+import { Piscina } from 'piscina';
+import { CancelledError, DisposedError, WorkerCrashedError, reviveError } from './contracts/errors.js';
+import type { MaskPlan } from './plan.js';
+import type { Candidate } from './registry.js';
+import type { EvaluateOptions, OpenedModel, Runner } from './runner.js';
+import type { ModelRef, WorkerFailure, WorkerTask } from './worker.js';
+
+/** How often the main thread reads the workers' progress counter (ms). */
+const PROGRESS_MS = 100;
+/** Masks per task at most; smaller jobs are split so that every worker gets at least two tasks. */
+const MAX_TASK_MASKS = 16_384;
+
+interface PoolModel {
+  readonly bytes: SharedArrayBuffer;
+  opened: Promise<OpenedModel>;
+  candidates: readonly Candidate[];
+}
+
+/** Pool options. */
+export interface PoolOptions {
+  readonly workers: number;
+  /** Intra-op threads per worker session. */
+  readonly threads: number;
+  /** Worker module URL (default: worker.js next to this file). */
+  readonly filename?: string;
+}
+
+function isFailure(value: unknown): value is WorkerFailure {
+  return typeof value === 'object' && value !== null && 'error' in value && !(value instanceof Float64Array);
+}
+
+/** Evaluates plans on a piscina pool of `workers` threads. */
+export class PoolRunner implements Runner {
+  readonly workers: number;
+  private readonly pool: Piscina;
+  private readonly models = new Map<string, PoolModel>();
+  private readonly closed = new Set<string>();
+  private planIds = new WeakMap<MaskPlan, number>();
+  private nextPlanId = 1;
+  private disposed = false;
+
+  constructor(private readonly options: PoolOptions) {
+    this.workers = options.workers;
+    this.pool = new Piscina({
+      filename: options.filename ?? new URL('./worker.js', import.meta.url).href,
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      idleTimeout: Infinity,
+      // one task per worker at a time: the pool never oversubscribes the cores it was sized for
+      concurrentTasksPerWorker: 1,
+    });
+    // a crashed worker surfaces as the rejection of its task; piscina replaces the thread
+    this.pool.on('error', () => undefined);
+  }
+
+  /** The worker threads (diagnostics and tests). */
+  get threads(): readonly { terminate(): Promise<number> }[] {
+    return this.pool.threads;
+  }
+
+  open(key: string, model: Uint8Array, candidates: readonly Candidate[]): Promise<OpenedModel> {
+    this.assertLive();
+    const existing = this.models.get(key);
+    if (existing) return existing.opened;
+    const bytes = new SharedArrayBuffer(model.byteLength);
+    new Uint8Array(bytes).set(model);
+    const entry: PoolModel = { bytes, candidates, opened: Promise.resolve(undefined as never) };
+    this.closed.delete(key);
+    this.models.set(key, entry);
+    entry.opened = this.runTask({ kind: 'open', model: this.ref(key, entry) }, 'opening the model').then((opened) => {
+      // every worker must use the backend the first one found working
+      const chosen = opened as OpenedModel;
+      entry.candidates = [{ backend: chosen.backend, provider: chosen.executionProvider }];
+      return chosen;
+    });
+    entry.opened.catch(() => this.models.delete(key));
+    return entry.opened;
+  }
+
+  async probe(key: string, plan: MaskPlan): Promise<Float64Array> {
+    const entry = await this.model(key);
+    return (await this.runTask({ kind: 'probe', model: this.ref(key, entry), plan, planId: this.planId(plan) }, 'probing the model')) as Float64Array;
+  }
+
+  async evaluate(key: string, plan: MaskPlan, options: EvaluateOptions = {}): Promise<Float64Array> {
+    const entry = await this.model(key);
+    const total = 2 ** plan.n;
+    const { signal, onProgress } = options;
+    if (signal?.aborted) throw new CancelledError();
+    const chunk = this.chunkSize(plan, total);
+    const taskPlan: MaskPlan = plan.batchAxis.kind === 'dynamic' && plan.batchSize > chunk ? { ...plan, batchSize: chunk } : plan;
+    const planId = this.planId(plan);
+    const control = new Int32Array(new SharedArrayBuffer(8));
+    const v = new Float64Array(total);
+    const ranges: [number, number][] = [];
+    for (let start = 0; start < total; start += chunk) ranges.push([start, Math.min(total, start + chunk)]);
+
+    const onAbort = () => Atomics.store(control, 0, 1);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = onProgress ? setInterval(() => onProgress(Math.min(total, Atomics.load(control, 1)), total), PROGRESS_MS) : undefined;
+    let firstError: unknown;
+    const runRange = async ([start, end]: [number, number]) => {
+      if (firstError !== undefined || Atomics.load(control, 0) !== 0) return;
+      try {
+        const part = (await this.runTask(
+          { kind: 'evaluate', model: this.ref(key, entry), plan: taskPlan, planId, start, end, control },
+          `evaluating masks ${start}..${end - 1}`,
+        )) as Float64Array;
+        v.set(part, start);
+      } catch (error) {
+        firstError ??= error;
+        Atomics.store(control, 0, 1); // stop the other workers at their next batch
+      }
+    };
+    try {
+      // at most one task in flight per worker: cancellation then stops within one batch per worker
+      const queue = [...ranges];
+      await Promise.all(Array.from({ length: Math.min(this.workers, queue.length) }, async () => {
+        for (let range = queue.shift(); range; range = queue.shift()) await runRange(range);
+      }));
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (timer) clearInterval(timer);
+    }
+    if (signal?.aborted || this.disposed) throw new CancelledError();
+    if (firstError !== undefined) throw firstError;
+    onProgress?.(total, total);
+    return v;
+  }
+
+  async close(key: string): Promise<void> {
+    if (this.models.delete(key)) this.closed.add(key);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.models.clear();
+    await this.pool.destroy();
+  }
+
+  private ref(key: string, entry: PoolModel): ModelRef {
+    return { key, bytes: entry.bytes, candidates: entry.candidates, threads: this.options.threads, closed: [...this.closed] };
+  }
+
+  private async model(key: string): Promise<PoolModel> {
+    this.assertLive();
+    const entry = this.models.get(key);
+    if (!entry) throw new DisposedError(`Model ${key} is not open (it was closed or never opened).`);
+    await entry.opened;
+    return entry;
+  }
+
+  private planId(plan: MaskPlan): number {
+    let id = this.planIds.get(plan);
+    if (id === undefined) {
+      id = this.nextPlanId++;
+      this.planIds.set(plan, id);
+    }
+    return id;
+  }
+
+  /** Masks per task: every worker gets at least two tasks; a multiple of the fixed batch size, if any. */
+  private chunkSize(plan: MaskPlan, total: number): number {
+    const unit = plan.batchAxis.kind === 'fixed' ? plan.batchSize : 1;
+    const target = Math.min(MAX_TASK_MASKS, Math.ceil(total / (2 * this.workers)));
+    return Math.max(unit, Math.ceil(target / unit) * unit);
+  }
+
+  /**
+   * Runs a task, retrying once if its worker dies; task errors come back typed.
+   * @throws the task's own error (revived), or WorkerCrashedError after a second crash
+   */
+  private async runTask(task: WorkerTask, what: string): Promise<unknown> {
+    let lastCrash: unknown;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (this.disposed) throw new CancelledError('The engine was disposed while the job ran.');
+      let reply: unknown;
+      try {
+        reply = await this.pool.run(task);
+      } catch (crash) {
+        lastCrash = crash;
+        continue; // piscina has replaced the dead worker; try once more
+      }
+      if (isFailure(reply)) throw reviveError(reply.error);
+      return reply;
+    }
+    throw new WorkerCrashedError(`A worker thread died twice while ${what}: ${(lastCrash as Error)?.message ?? lastCrash}. The model may exhaust memory or crash the runtime; try fewer workers (--workers) or a smaller --batch-size.`, { cause: lastCrash });
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new DisposedError('The engine was disposed; create a new one.');
+  }
+}

@@ -1,0 +1,103 @@
+// The pool's worker thread, and its composition root: it registers the backends, keeps one session per model (created
+// on first use, reused by every later task), one set of batch buffers per plan, and evaluates ranges of masks.
+// Tasks and replies are plain objects and typed arrays; errors travel as {error: SerializedError}.
+import { move } from 'piscina';
+import { ortNodeBackend, ortWebBackend } from '../bindings/index.js';
+import { serializeError, type SerializedError } from './contracts/errors.js';
+import type { SessionHandle } from './contracts/backend.js';
+import { evaluateRange, probeFull } from './evaluate.js';
+import { BatchBuilder } from './masking.js';
+import type { MaskPlan } from './plan.js';
+import { BackendRegistry, type Candidate } from './registry.js';
+import type { OpenedModel } from './runner.js';
+
+/** What every task carries: the model (shared bytes, opened lazily) and how to open it. */
+export interface ModelRef {
+  readonly key: string;
+  readonly bytes: SharedArrayBuffer;
+  readonly candidates: readonly Candidate[];
+  readonly threads: number;
+  /** Keys of models the main thread closed: drop their sessions. */
+  readonly closed: readonly string[];
+}
+
+/** Tasks of the pool. */
+export type WorkerTask =
+  | { readonly kind: 'open'; readonly model: ModelRef }
+  | { readonly kind: 'probe'; readonly model: ModelRef; readonly plan: MaskPlan; readonly planId: number }
+  | {
+      readonly kind: 'evaluate';
+      readonly model: ModelRef;
+      readonly plan: MaskPlan;
+      readonly planId: number;
+      readonly start: number;
+      readonly end: number;
+      /** Int32Array over a SharedArrayBuffer: [0] = cancel flag, [1] = masks done (progress). */
+      readonly control: Int32Array;
+    };
+
+/** A reply that is not a result. */
+export interface WorkerFailure {
+  readonly error: SerializedError;
+}
+
+const registry = new BackendRegistry().register(ortNodeBackend).register(ortWebBackend);
+const sessions = new Map<string, Promise<{ session: SessionHandle; opened: OpenedModel }>>();
+const builders = new Map<number, BatchBuilder>();
+const MAX_BUILDERS = 4;
+
+function session(model: ModelRef) {
+  for (const key of model.closed) {
+    const closing = sessions.get(key);
+    sessions.delete(key);
+    void closing?.then(({ session: s }) => s.dispose()).catch(() => undefined);
+  }
+  let entry = sessions.get(model.key);
+  if (!entry) {
+    // ORT rejects SharedArrayBuffer-backed model bytes: copy once per worker and model
+    const bytes = new Uint8Array(model.bytes.byteLength);
+    bytes.set(new Uint8Array(model.bytes));
+    entry = registry.open(bytes, model.candidates, { intraOpThreads: model.threads, allowSpinning: false }).then(({ session: s, candidate, attempts }) => ({
+      session: s,
+      opened: { key: model.key, inputs: s.inputs, outputs: s.outputs, backend: candidate.backend, executionProvider: candidate.provider, attempts },
+    }));
+    sessions.set(model.key, entry);
+    entry.catch(() => sessions.delete(model.key));
+  }
+  return entry;
+}
+
+function builder(plan: MaskPlan, planId: number): BatchBuilder {
+  let found = builders.get(planId);
+  if (!found) {
+    found = new BatchBuilder(plan);
+    builders.set(planId, found);
+    if (builders.size > MAX_BUILDERS) builders.delete(builders.keys().next().value as number);
+  }
+  return found;
+}
+
+/**
+ * Handles one task.
+ * @returns the opened model's metadata, the probed output row, or the rewards of the range (moved, not copied); a
+ *   WorkerFailure for errors of the task itself (a rejected promise means the thread failed)
+ */
+export default async function handle(task: WorkerTask): Promise<OpenedModel | Float64Array | WorkerFailure> {
+  try {
+    const { session: s, opened } = await session(task.model);
+    if (task.kind === 'open') return opened;
+    const batches = builder(task.plan, task.planId);
+    if (task.kind === 'probe') return await probeFull(s, batches);
+    const { start, end, control } = task;
+    const out = new Float64Array(end - start);
+    let reported = 0;
+    await evaluateRange(s, batches, start, end, out, (done) => {
+      Atomics.add(control, 1, done - reported);
+      reported = done;
+      return Atomics.load(control, 0) === 0;
+    });
+    return move(out) as unknown as Float64Array;
+  } catch (error) {
+    return { error: serializeError(error) };
+  }
+}
