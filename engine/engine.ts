@@ -135,7 +135,8 @@ export class Engine {
     this.lastBackend = `${model.backend}/${model.executionProvider}`;
     if (model.attempts.length === 0) return;
     const reasons = model.attempts.map((a) => `${a.backend}: ${a.reason}`).join('; ');
-    const message = `Running on ${this.lastBackend}; ${reasons}`;
+    const wanted = this.options.backend === 'cuda' ? 'CUDA was requested but cannot be used' : 'The preferred backends cannot be used';
+    const message = `${wanted} (${reasons}). Running on ${this.lastBackend}.`;
     if (this.warned.has(message)) return;
     this.warned.add(message);
     // asking for CUDA, or losing the native runtime, deserves a warning; auto skipping a missing CUDA is routine
