@@ -6,8 +6,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EngineError, InvalidOptionError, createEngine, loadSampleSet, resultToJson, type ExplainRequest, type ExplainResult } from './index.js';
-import { summarize } from './result.js';
+import type { PairOptions } from './dynamics.js';
+import { EngineError, InvalidOptionError, createEngine, dynamicsToJson, loadSampleSet, resultToJson, type DynamicsResult, type Engine, type ExplainRequest, type ExplainResult } from './index.js';
+import { summarize, summarizeDynamics } from './result.js';
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MANIFEST = resolve(PACKAGE_ROOT, 'models', 'manifest.json');
@@ -16,6 +17,7 @@ const USAGE = `andor: AND-OR interactions of ONNX models
 
 Usage:
   andor explain [options]     explain one sample of a model (default: the first model in models/manifest.json)
+  andor dynamics [options]    interactions across training checkpoints (default: the first series in the manifest)
   andor --help                this text
 
 Model and sample:
@@ -68,8 +70,18 @@ Running:
   --max-memory-mb N           memory budget for the 2^n arrays (default 4096)
   --kernels release|debug     kernel build (default release)
 
+Dynamics (andor dynamics; the player, baseline, reward and analysis options above apply to every pair):
+  --checkpoints DIR|LIST      a folder (its epoch-*.onnx files, else all .onnx, by name) or a comma-separated list
+  --samples FILE              sample set whose samples have "label" and "split": train | test | ood
+  --losses FILE               {"checkpoints": [{"name", "trainLoss", "testLoss"}]}, matched by file name
+  --reference-models LIST     K models trained on the test split: which interactions generalize
+  --cache DIR                 cache of finished pairs (default .andor-cache); a rerun resumes from it
+  --no-cache                  compute every pair, cache nothing
+  --gap-tolerance X           loss-gap rise over its running minimum that marks over-fitting (default 0.02)
+  --concurrency N             pairs in flight (default 2)
+
 Output:
-  --out FILE                  write the JSON result (schema andor.explain/1) to FILE
+  --out FILE                  write the JSON result (schema andor.explain/1 or andor.dynamics/1) to FILE
   --json                      print the JSON result to stdout instead of the summary
   --no-arrays                 leave v, and, or out of the JSON (for large n)
   --quiet                     no summary
@@ -110,6 +122,14 @@ const OPTIONS = {
   'batch-size': { type: 'string' },
   'max-memory-mb': { type: 'string' },
   kernels: { type: 'string' },
+  checkpoints: { type: 'string' },
+  samples: { type: 'string' },
+  losses: { type: 'string' },
+  'reference-models': { type: 'string' },
+  cache: { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  'gap-tolerance': { type: 'string' },
+  concurrency: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
   'no-arrays': { type: 'boolean' },
@@ -143,24 +163,33 @@ async function baselineOf(value: string | undefined): Promise<ExplainRequest['ba
   return first instanceof Float64Array ? first : Object.values(first)[0];
 }
 
-/** The first manifest entry's explain arguments, with paths resolved against the package root. */
-async function defaultArgs(): Promise<string[]> {
-  const manifest = JSON.parse(await readFile(MANIFEST, 'utf8')) as { models: { explain: string[] }[] };
-  const args = manifest.models[0].explain;
-  return args.map((a, i) => (['--model', '--sample', '--reference'].includes(args[i - 1] ?? '') && !isAbsolute(a) ? resolve(PACKAGE_ROOT, a) : a));
+/** The first manifest entry's arguments (explain: the first model; dynamics: the first series), with paths resolved
+ *  against the package root. */
+async function defaultArgs(command: 'explain' | 'dynamics'): Promise<string[]> {
+  const manifest = JSON.parse(await readFile(MANIFEST, 'utf8')) as { models: { explain: string[] }[]; series: { dynamics: string[] }[] };
+  const args = command === 'explain' ? manifest.models[0].explain : manifest.series[0].dynamics;
+  const paths = ['--model', '--sample', '--reference', '--checkpoints', '--losses', '--samples', '--reference-models'];
+  const absolute = (a: string) => a.split(',').map((p) => (isAbsolute(p) ? p : resolve(PACKAGE_ROOT, p))).join(',');
+  return args.map((a, i) => (paths.includes(args[i - 1] ?? '') ? absolute(a) : a));
 }
 
-async function explain(flags: Flags): Promise<ExplainResult> {
-  const logger = { warn: (m: string) => process.stderr.write(`andor: warning: ${m}\n`), info: (m: string) => flags.debug && process.stderr.write(`andor: ${m}\n`) };
-  const engine = await createEngine({
+function engineFor(flags: Flags) {
+  return createEngine({
     backend: flags.backend as never,
     workers: num(flags.workers, 'workers'),
     threads: num(flags.threads, 'threads'),
     kernels: flags.kernels as never,
     maxMemoryMb: num(flags['max-memory-mb'], 'max-memory-mb'),
-    logger: { warn: logger.warn, info: (m) => void logger.info(m) },
+    logger: {
+      warn: (m) => void process.stderr.write(`andor: warning: ${m}\n`),
+      info: (m) => void (flags.debug && process.stderr.write(`andor: ${m}\n`)),
+    },
   });
-  const analysis = {
+}
+
+/** The analysis options shared by explain and dynamics. */
+function analysisOptions(flags: Flags) {
+  return {
     decomposition: flags.decomposition as never,
     preset: flags.preset as never,
     iterations: num(flags.iterations, 'iterations'),
@@ -169,40 +198,62 @@ async function explain(flags: Flags): Promise<ExplainResult> {
     solver: flags.solver as never,
     salientRatio: num(flags['salient-ratio'], 'salient-ratio'),
     salientIncludeEmpty: flags['salient-include-empty'],
-    names: flags.names?.split(',').map((s) => s.trim()),
   };
+}
+
+/** The per-pair explain options shared by explain and dynamics (players, baseline, reward, batching). */
+async function pairOptions(flags: Flags): Promise<PairOptions> {
+  return dropUndefined({
+    ...analysisOptions(flags),
+    modality: flags.modality as never,
+    grid: flags.grid,
+    blurSigma: num(flags['blur-sigma'], 'blur-sigma'),
+    maskToken: num(flags['mask-token'], 'mask-token'),
+    maskMode: flags['mask-mode'] as never,
+    clusters: num(flags.clusters, 'clusters'),
+    players: flags.players,
+    input: flags.input,
+    output: flags.output,
+    baseline: await baselineOf(flags.baseline),
+    reference: flags.reference,
+    background: flags.background as never,
+    reward: flags.reward as never,
+    batchSize: num(flags['batch-size'], 'batch-size'),
+  });
+}
+
+/** Runs `job` with an engine and a SIGINT-driven AbortSignal, disposing the engine afterwards. */
+async function withEngine<T>(flags: Flags, job: (engine: Engine, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const engine = await engineFor(flags);
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   try {
+    return await job(engine, abort.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    await engine.dispose();
+  }
+}
+
+async function explain(flags: Flags): Promise<ExplainResult> {
+  return withEngine(flags, async (engine, signal) => {
+    const names = flags.names?.split(',').map((s) => s.trim());
     if (flags.values !== undefined) {
       if (flags.model !== undefined) throw new InvalidOptionError('Give either --model (explain a model) or --values (explain a game), not both.');
-      return await engine.explainValues({ values: flags.values, ...dropUndefined(analysis) });
+      return engine.explainValues(dropUndefined({ values: flags.values, names, ...analysisOptions(flags) }));
     }
     if (flags.model === undefined) throw new InvalidOptionError('--model is required (or --values FILE for a game). Run "andor --help".');
     if (flags.sample === undefined) throw new InvalidOptionError('--sample is required with --model: a JSON array or a .json/.csv/.npy file.');
-    const progress = process.stderr.isTTY && !flags.quiet ? progressBar() : undefined;
+    const progress = process.stderr.isTTY && !flags.quiet ? progressBar('masks') : undefined;
     const request: ExplainRequest = dropUndefined({
-      ...analysis,
+      ...(await pairOptions(flags)),
+      names,
       model: flags.model,
       sample: flags.sample,
       row: num(flags.row, 'row'),
-      modality: flags.modality as never,
-      grid: flags.grid,
-      blurSigma: num(flags['blur-sigma'], 'blur-sigma'),
-      maskToken: num(flags['mask-token'], 'mask-token'),
-      maskMode: flags['mask-mode'] as never,
-      clusters: num(flags.clusters, 'clusters'),
-      players: flags.players,
-      input: flags.input,
-      output: flags.output,
-      baseline: await baselineOf(flags.baseline),
-      reference: flags.reference,
-      background: flags.background as never,
       target: num(flags.target, 'target'),
-      reward: flags.reward as never,
-      batchSize: num(flags['batch-size'], 'batch-size'),
-      signal: abort.signal,
+      signal,
       onProgress: progress,
     });
     try {
@@ -210,13 +261,34 @@ async function explain(flags: Flags): Promise<ExplainResult> {
     } finally {
       if (progress) process.stderr.write('\r\x1b[K');
     }
-  } finally {
-    process.off('SIGINT', onSignal);
-    await engine.dispose();
-  }
+  });
 }
 
-function progressBar(): (done: number, total: number) => void {
+async function dynamics(flags: Flags): Promise<DynamicsResult> {
+  return withEngine(flags, async (engine, signal) => {
+    if (flags.checkpoints === undefined) throw new InvalidOptionError('--checkpoints is required: a folder of ONNX checkpoints or a comma-separated list.');
+    if (flags.samples === undefined) throw new InvalidOptionError('--samples is required: a sample-set JSON whose samples carry "split": train | test | ood and a "label".');
+    const progress = process.stderr.isTTY && !flags.quiet ? progressBar('pairs') : undefined;
+    try {
+      return await engine.dynamics(dropUndefined({
+        ...(await pairOptions(flags)),
+        checkpoints: flags.checkpoints,
+        samples: flags.samples,
+        losses: flags.losses,
+        referenceModels: flags['reference-models'],
+        cacheDir: flags['no-cache'] ? false : flags.cache,
+        gapTolerance: num(flags['gap-tolerance'], 'gap-tolerance'),
+        concurrency: num(flags.concurrency, 'concurrency'),
+        signal,
+        onProgress: progress && ((p) => progress(p.done, p.total)),
+      }));
+    } finally {
+      if (progress) process.stderr.write('\r\x1b[K');
+    }
+  });
+}
+
+function progressBar(unit: string): (done: number, total: number) => void {
   let last = 0;
   return (done, total) => {
     const now = Date.now();
@@ -224,7 +296,7 @@ function progressBar(): (done: number, total: number) => void {
     last = now;
     const width = 30;
     const filled = Math.round((done / total) * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} masks`);
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${unit}`);
   };
 }
 
@@ -245,21 +317,24 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (command !== 'explain') throw new InvalidOptionError(`Unknown command "${command}". Expected one of: explain. Run "andor --help".`);
+    if (command !== 'explain' && command !== 'dynamics') throw new InvalidOptionError(`Unknown command "${command}". Expected one of: explain, dynamics. Run "andor --help".`);
     let flags = parseFlags(rest);
     if (flags.help) {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (flags.model === undefined && flags.values === undefined) {
-      rest = [...(await defaultArgs()), ...rest];
+    const needsDefault = command === 'explain' ? flags.model === undefined && flags.values === undefined : flags.checkpoints === undefined;
+    if (needsDefault) {
+      rest = [...(await defaultArgs(command)), ...rest];
       flags = parseFlags(rest);
     }
-    const result = await explain(flags);
-    const json = resultToJson(result, { arrays: !flags['no-arrays'] });
+    const [json, text] =
+      command === 'explain'
+        ? await explain(flags).then((r) => [resultToJson(r, { arrays: !flags['no-arrays'] }), summarize(r)] as const)
+        : await dynamics(flags).then((r) => [dynamicsToJson(r), summarizeDynamics(r)] as const);
     if (flags.out) await writeFile(flags.out, JSON.stringify(json) + '\n');
     if (flags.json) process.stdout.write(JSON.stringify(json) + '\n');
-    else if (!flags.quiet) process.stdout.write(summarize(result) + (flags.out ? `\nwrote     ${flags.out}\n` : '\n'));
+    else if (!flags.quiet) process.stdout.write(text + (flags.out ? `\nwrote     ${flags.out}\n` : '\n'));
     return 0;
   } catch (error) {
     if (error instanceof EngineError) {

@@ -2,7 +2,8 @@
 // across calls; a lifecycle state. Built by createEngine in index.ts, which supplies the backends and kernels.
 import { DisposedError } from './contracts/errors.js';
 import type { KernelHost, KernelTarget } from './contracts/kernels.js';
-import { explainGame, explainModel, type ExplainRequest, type ExplainResult, type GameRequest } from './explain.js';
+import { runDynamics, type DynamicsRequest, type DynamicsResult } from './dynamics.js';
+import { explainGame, explainModel, type ExplainContext, type ExplainRequest, type ExplainResult, type GameRequest } from './explain.js';
 import { transform, type TransformName } from './ops/transforms.js';
 import { candidatesFor, type BackendChoice } from './registry.js';
 import type { OpenedModel, Runner } from './runner.js';
@@ -71,11 +72,18 @@ export class Engine {
    */
   async explain(request: ExplainRequest): Promise<ExplainResult> {
     this.assertLive();
-    const result = await explainModel(
-      { runner: this.runner, kernels: this.kernels, candidates: candidatesFor(this.options.backend), maxMemoryMb: this.options.maxMemoryMb, onOpened: (model) => this.noteOpened(model) },
-      request,
-    );
-    return result;
+    return explainModel(this.context(), request);
+  }
+
+  /**
+   * Interactions across the checkpoints of a training run: per-order strength, κ, the turning point, the theory fit,
+   * train/test Jaccard, OOD strength and generalizable interactions (pairs cached on disk; a rerun resumes).
+   * @param request - checkpoints, samples (split train/test/ood), losses, reference models and explain options
+   * @throws InvalidInputError for missing files or unlabelled samples; CancelledError when signal aborts
+   */
+  async dynamics(request: DynamicsRequest): Promise<DynamicsResult> {
+    this.assertLive();
+    return runDynamics(this.context(), request);
   }
 
   /**
@@ -123,6 +131,10 @@ export class Engine {
     if (this.state_ === 'disposed') return;
     this.state_ = 'disposed';
     await this.runner.dispose();
+  }
+
+  private context(): ExplainContext {
+    return { runner: this.runner, kernels: this.kernels, candidates: candidatesFor(this.options.backend), maxMemoryMb: this.options.maxMemoryMb, onOpened: (model) => this.noteOpened(model) };
   }
 
   private transform(name: TransformName, x: Float64Array): Float64Array {

@@ -7,7 +7,7 @@ import type { DType, TensorInfo } from './contracts/backend.js';
 import type { KernelHost } from './contracts/kernels.js';
 import { assertFiniteRewards } from './evaluate.js';
 import { decompose, decompositionSettings, type DecompositionRequest, type DecompositionSettings, type Preset } from './decompose.js';
-import { analyze, type Analysis } from './interactions.js';
+import { analyze, distribution, type Analysis } from './interactions.js';
 import { assertKnownKeys, bool, integerIn, numberIn, oneOf } from './options.js';
 import { assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type MaskPlan, type PlanInput, type RewardSpec } from './plan.js';
 import {
@@ -340,9 +340,7 @@ function analyzeGame(kernels: KernelHost, v: Float64Array, n: number, settings: 
   const analysis = analyze(kernels, v, n, learned.split, settings);
   timings.interactionsMs = performance.now() - start;
   const { positive, negative } = analysis.orders;
-  let total = 0;
-  for (let k = 1; k <= n; k++) total += positive[k] - negative[k];
-  const normalized = positive.map((p, k) => (k === 0 || total === 0 ? 0 : (p - negative[k]) / total));
+  const { normalized } = distribution(analysis.orders);
   const { preset, solver, iterations, lr, qthres, qBound, objective, trace, traceEvery, ms } = learned;
   return {
     n,

@@ -18,7 +18,8 @@ export type { SalientInteraction } from './interactions.js';
 export type { Sample, SampleSet } from './samples.js';
 export { loadSampleSet, loadValues } from './samples.js';
 export type { BackendChoice } from './registry.js';
-export { resultToJson, RESULT_SCHEMA, type ExplainResultJson } from './result.js';
+export { resultToJson, dynamicsToJson, RESULT_SCHEMA, DYNAMICS_SCHEMA, type ExplainResultJson } from './result.js';
+export type { DynamicsRequest, DynamicsResult, CheckpointReport, LossTable, DynamicsProgress } from './dynamics.js';
 
 const ENGINE_KEYS = ['backend', 'workers', 'threads', 'kernels', 'maxMemoryMb', 'logger'] as const;
 const SILENT: Logger = { warn: () => {}, info: () => {} };

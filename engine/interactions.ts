@@ -160,3 +160,14 @@ export function salience(and: Float64Array, or: Float64Array, n: number, options
   salient.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
   return { threshold, salient, orders: { positive, negative } };
 }
+
+/** Per-order distribution normalized over orders 1..n (salient positive − negative strength), and its mean order
+ *  κ = Σ_k k·I^(k) (spec §3.2, §4.3). */
+export function distribution(orders: { readonly positive: ArrayLike<number>; readonly negative: ArrayLike<number> }): { normalized: Float64Array; kappa: number } {
+  const n = orders.positive.length - 1;
+  let total = 0;
+  for (let k = 1; k <= n; k++) total += orders.positive[k] - orders.negative[k];
+  const normalized = Float64Array.from(orders.positive, (p, k) => (k === 0 || total === 0 ? 0 : (p - orders.negative[k]) / total));
+  const kappa = normalized.reduce((s, x, k) => s + k * x, 0);
+  return { normalized, kappa };
+}

@@ -1,5 +1,6 @@
 // The JSON form of results (schema andor.explain/1), shared by the library, the CLI and the HTTP service, and the
 // readable text summary the CLI prints.
+import type { DynamicsResult } from './dynamics.js';
 import type { ExplainResult } from './explain.js';
 
 /** Schema id written into every explain result. Bump it when a field changes meaning. */
@@ -94,5 +95,43 @@ export function summarize(result: ExplainResult, top = 12): string {
   }
   const t = result.timings;
   lines.push(`time      ${Object.entries(t).map(([k, v]) => `${k.replace(/Ms$/, '')} ${v.toFixed(1)} ms`).join(', ')}`);
+  return lines.join('\n');
+}
+
+/** Schema id of dynamics results. */
+export const DYNAMICS_SCHEMA = 'andor.dynamics/1';
+
+/** Typed arrays (at any depth) become number arrays; NaN and ±Inf become null. */
+function plain(value: unknown): unknown {
+  if (ArrayBuffer.isView(value)) return Array.from(value as Float64Array, (x) => (Number.isFinite(x) ? x : null));
+  if (Array.isArray(value)) return value.map(plain);
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, plain(v)]));
+  return value;
+}
+
+/** The JSON form of a dynamics result (schema andor.dynamics/1): the same fields with plain arrays. */
+export function dynamicsToJson(result: DynamicsResult): Record<string, unknown> {
+  return { schema: DYNAMICS_SCHEMA, ...(plain(result) as Record<string, unknown>) };
+}
+
+/** A readable summary of a dynamics run: one line per checkpoint, then the turning point and the theory fit. */
+export function summarizeDynamics(result: DynamicsResult): string {
+  const lines: string[] = [];
+  const { train, test, ood } = result.samples;
+  lines.push(`players   n = ${result.n}: ${result.players.join(', ')}`);
+  lines.push(`samples   ${train} train, ${test} test, ${ood} ood; ${result.checkpoints.length} checkpoints; pairs computed ${result.pairs.computed}, cached ${result.pairs.cached}`);
+  lines.push('checkpoint        κ     high≥3   gap      σ²        gen.share  strength by order (normalized, 1..n)');
+  result.checkpoints.forEach((c, t) => {
+    const mark = t === result.turningPoint ? '◀ turning point' : t === result.gapRise ? '◀ gap rises' : '';
+    const gap = c.lossGap === undefined ? '   –   ' : fmt(c.lossGap, 3).padStart(7);
+    const gen = c.generalization ? fmt(c.generalization.ratio, 3).padStart(9) : '     –   ';
+    const bars = Array.from(c.normalized.slice(1), (x) => ' ▁▂▃▄▅▆▇█'[Math.min(8, Math.round(x * 16))]).join('');
+    lines.push(`${c.name.padEnd(16)} ${fmt(c.kappa, 3).padStart(6)} ${fmt(c.highOrderShare, 3).padStart(7)} ${gap}  ${c.theory ? c.theory.sigma2.toExponential(1).padEnd(9) : '–'.padEnd(9)} ${gen}  ${bars} ${mark}`);
+  });
+  lines.push(`turning   checkpoint ${result.turningPoint} (${result.checkpoints[result.turningPoint]?.name}) has the smallest mean order κ after initialization`);
+  if (result.gapRise !== null) lines.push(`gap       the loss gap first rises at checkpoint ${result.gapRise} (${result.checkpoints[result.gapRise]?.name})`);
+  if (result.jaccard) lines.push(`jaccard   train/test by order at the last checkpoint: ${Array.from(result.jaccard.slice(1), (x) => fmt(x, 2)).join(' ')}`);
+  lines.push(`time      ${Object.entries(result.timings).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
   return lines.join('\n');
 }

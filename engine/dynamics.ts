@@ -1,0 +1,374 @@
+// `dynamics`: interactions of every (checkpoint, sample) pair of a training run, aggregated per checkpoint into the
+// two-phase picture (per-order strength, normalized distribution, mean order κ, loss gap), the turning point, the
+// theory fit (σ²(t)), train/test Jaccard, OOD strength and generalizable vs non-generalizable interactions. Pairs are
+// cached on disk by model hash and options, so an interrupted run resumes where it stopped.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { CancelledError, InvalidInputError, InvalidOptionError } from './contracts/errors.js';
+import type { KernelHost } from './contracts/kernels.js';
+import { explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult } from './explain.js';
+import { generalization, trainTestJaccard, type GeneralizationReport, type SampleInteractions } from './generalization.js';
+import { distribution } from './interactions.js';
+import { assertKnownKeys, numberIn, integerIn } from './options.js';
+import { loadSampleSet, parseJson, type Sample, type SampleSet } from './samples.js';
+import { fitSigma2, sigma2Grid, theoryCurves } from './theory.js';
+
+/** Explain options that apply to every pair (the model, sample and signal come from the run). */
+export type PairOptions = Omit<ExplainRequest, 'model' | 'sample' | 'row' | 'signal' | 'onProgress' | 'names' | 'target'>;
+
+/** Train/test losses per checkpoint, matched by name. */
+export interface LossTable {
+  readonly checkpoints: readonly { readonly name: string; readonly trainLoss: number; readonly testLoss: number; readonly epoch?: number }[];
+}
+
+/** Progress of a dynamics run. */
+export interface DynamicsProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly cached: number;
+  readonly model: string;
+}
+
+/** A dynamics run. */
+export interface DynamicsRequest extends PairOptions {
+  /** A folder (its epoch-*.onnx files, else all *.onnx, sorted by name) or an ordered list of ONNX files. */
+  readonly checkpoints: string | readonly string[];
+  /** Samples labelled with split 'train', 'test' or 'ood' (a sample set file or object). */
+  readonly samples: string | SampleSet;
+  /** Train/test loss per checkpoint: a JSON file or object {checkpoints: [{name, trainLoss, testLoss}]}. */
+  readonly losses?: string | LossTable;
+  /** K models trained on the test split, to judge which interactions generalize. */
+  readonly referenceModels?: string | readonly string[];
+  /** Folder of cached pairs (default ".andor-cache"); false disables the cache. */
+  readonly cacheDir?: string | false;
+  /** Rise of the loss gap over its running minimum that marks over-fitting (default 0.02). */
+  readonly gapTolerance?: number;
+  /** Pairs evaluated at once (default 2: evaluation in workers overlaps the decomposition on this thread). */
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: DynamicsProgress) => void;
+}
+
+/** One checkpoint's aggregate. */
+export interface CheckpointReport {
+  readonly name: string;
+  readonly file: string;
+  readonly sha256: string;
+  readonly epoch?: number;
+  /** Salient strength per order of the normal (train + test) samples, averaged. */
+  readonly orders: { readonly positive: Float64Array; readonly negative: Float64Array };
+  readonly normalized: Float64Array;
+  readonly kappa: number;
+  readonly trainLoss?: number;
+  readonly testLoss?: number;
+  readonly lossGap?: number;
+  /** The same for OOD samples, and the share of strength at orders ≥ 3 for normal and OOD samples. */
+  readonly ood?: { readonly orders: { readonly positive: Float64Array; readonly negative: Float64Array }; readonly normalized: Float64Array; readonly highOrderShare: number };
+  readonly highOrderShare: number;
+  readonly jaccard?: Float64Array;
+  readonly generalization?: GeneralizationReport;
+  readonly theory?: { readonly sigma2: number; readonly error: Float64Array; readonly distribution: Float64Array };
+}
+
+/** The result of a dynamics run (schema andor.dynamics/1 once serialized). */
+export interface DynamicsResult {
+  readonly n: number;
+  readonly players: readonly string[];
+  readonly samples: { readonly train: number; readonly test: number; readonly ood: number };
+  readonly checkpoints: readonly CheckpointReport[];
+  /** The checkpoint after initialization with the smallest κ (spec "Project decisions"). */
+  readonly turningPoint: number;
+  /** The first checkpoint where the loss gap exceeds its running minimum by more than gapTolerance; null if never. */
+  readonly gapRise: number | null;
+  readonly theory: {
+    readonly grid: readonly number[];
+    readonly sigma2: readonly number[];
+    readonly error: readonly Float64Array[];
+    /** r(k) = Σ_{|T|≤k}|ŵ| / Σ_{|T|>k}|ŵ| per σ² of the grid (rows) and k (columns). */
+    readonly ratio: readonly Float64Array[];
+  };
+  /** Train/test Jaccard per order at the last checkpoint (per checkpoint in checkpoints[].jaccard). */
+  readonly jaccard: Float64Array | null;
+  /** Generalizable share per checkpoint, and the last checkpoint's split. */
+  readonly generalization: { readonly ratio: readonly number[]; readonly last: GeneralizationReport } | null;
+  readonly references: readonly string[];
+  readonly pairs: { readonly computed: number; readonly cached: number };
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+/** What a pair keeps: enough for every aggregate, small enough to cache. */
+export interface PairRecord extends SampleInteractions {
+  readonly positive: Float64Array;
+  readonly negative: Float64Array;
+  readonly output: number;
+  readonly players: readonly string[];
+}
+
+const PAIR_KEYS = [
+  'decomposition', 'preset', 'iterations', 'lr', 'qthres', 'solver', 'salientRatio', 'salientIncludeEmpty', 'modality', 'players', 'grid', 'blurSigma',
+  'maskToken', 'maskMode', 'clusters', 'custom', 'input', 'output', 'baseline', 'reference', 'background', 'reward', 'batchSize',
+] as const;
+const RUN_KEYS = ['checkpoints', 'samples', 'losses', 'referenceModels', 'cacheDir', 'gapTolerance', 'concurrency', 'signal', 'onProgress'] as const;
+/** Cache entries change meaning when this does. */
+const CACHE_VERSION = 1;
+
+/** The checkpoint files of a folder or list. */
+export async function resolveCheckpoints(checkpoints: string | readonly string[]): Promise<string[]> {
+  if (Array.isArray(checkpoints)) return checkpoints.map(String);
+  const spec = String(checkpoints);
+  if (spec.includes(',')) return spec.split(',').map((s) => s.trim()).filter(Boolean);
+  let isDir = false;
+  try {
+    isDir = (await stat(spec)).isDirectory();
+  } catch (cause) {
+    throw new InvalidInputError(`Cannot read the checkpoints ${spec}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Give a folder of ONNX files or a comma-separated list.`, { cause });
+  }
+  if (!isDir) return [spec];
+  const onnx = (await readdir(spec)).filter((f) => f.endsWith('.onnx')).sort();
+  const epochs = onnx.filter((f) => f.startsWith('epoch-'));
+  const files = (epochs.length > 0 ? epochs : onnx).map((f) => join(spec, f));
+  if (files.length === 0) throw new InvalidInputError(`The folder ${spec} holds no .onnx checkpoints.`);
+  return files;
+}
+
+async function loadLosses(losses: DynamicsRequest['losses']): Promise<LossTable | undefined> {
+  if (losses === undefined) return undefined;
+  const table = (typeof losses === 'string' ? parseJson(await readFile(losses, 'utf8').catch((cause) => {
+    throw new InvalidInputError(`Cannot read the losses file ${losses}: ${(cause as NodeJS.ErrnoException).code ?? cause}.`, { cause });
+  }), losses) : losses) as LossTable;
+  if (!table || !Array.isArray(table.checkpoints)) throw new InvalidInputError('The losses must be {"checkpoints": [{"name", "trainLoss", "testLoss"}, ...]}.');
+  return table;
+}
+
+const encode = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+const decode = (s: string) => {
+  const bytes = Buffer.from(s, 'base64');
+  return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+};
+
+function sampleHash(sample: Sample): string {
+  const hash = createHash('sha256');
+  const values = sample.values instanceof Float64Array ? { x: sample.values } : sample.values;
+  for (const [name, v] of Object.entries(values).sort()) hash.update(name).update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  return hash.update(String(sample.label)).update(JSON.stringify(sample.tokens ?? null)).digest('hex');
+}
+
+function toRecord(result: ExplainResult): PairRecord {
+  return {
+    and: result.and, or: result.or, threshold: result.threshold, positive: result.orders.positive, negative: result.orders.negative,
+    output: result.v[result.v.length - 1], players: result.players,
+  };
+}
+
+function parseCached(text: string): PairRecord | undefined {
+  let c: Record<string, unknown>;
+  try {
+    c = JSON.parse(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+  const arrays = ['and', 'or', 'positive', 'negative'] as const;
+  if (!arrays.every((k) => typeof c[k] === 'string') || typeof c.threshold !== 'number' || typeof c.output !== 'number' || !Array.isArray(c.players)) return undefined;
+  const [and, or, positive, negative] = arrays.map((k) => decode(c[k] as string));
+  return { and, or, positive, negative, threshold: c.threshold, output: c.output, players: c.players as string[] };
+}
+
+/** A pair from the cache, or computed and cached. */
+async function pair(ctx: ExplainContext, model: { bytes: Uint8Array; sha256: string }, sample: Sample, options: PairOptions, cacheDir: string | false, optionsKey: string): Promise<{ record: PairRecord; cached: boolean }> {
+  const key = createHash('sha256').update(`${CACHE_VERSION}|${model.sha256}|${sampleHash(sample)}|${optionsKey}`).digest('hex');
+  const file = cacheDir === false ? undefined : join(cacheDir, `${key}.json`);
+  if (file) {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text !== undefined) {
+      const record = parseCached(text);
+      // entries are written atomically, so an unreadable one is foreign or from another version: recompute it
+      if (record) return { record, cached: true };
+    }
+  }
+  const target = sample.label;
+  const result = await explainModel(ctx, { ...options, model: model.bytes, sample, ...(target === undefined ? {} : { target }) });
+  const record = toRecord(result);
+  if (file) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    const { and, or, threshold, positive, negative, output, players } = record;
+    await writeFile(tmp, JSON.stringify({ and: encode(and), or: encode(or), threshold, positive: encode(positive), negative: encode(negative), output, players }));
+    await rename(tmp, file); // atomic: an interrupted run never leaves a half-written entry
+  }
+  return { record, cached: false };
+}
+
+/** Samples by split (a sample without one counts as test); normal = train + test. */
+function splits(samples: readonly Sample[]) {
+  const by = (split: string) => samples.map((s, i) => ({ s, i })).filter(({ s }) => (s.split ?? 'test') === split);
+  const [train, test, ood] = [by('train'), by('test'), by('ood')];
+  return { train, test, ood, normal: [...train, ...test] };
+}
+
+function mean(arrays: readonly Float64Array[]): Float64Array {
+  const out = new Float64Array(arrays[0]?.length ?? 0);
+  for (const a of arrays) for (let i = 0; i < a.length; i++) out[i] += a[i] / arrays.length;
+  return out;
+}
+
+function highOrderShare(normalized: Float64Array): number {
+  return normalized.reduce((s, x, k) => (k >= 3 ? s + x : s), 0);
+}
+
+/**
+ * Runs the dynamics analysis over a training run.
+ * @param ctx - the engine's runner and kernels
+ * @param request - checkpoints, samples, losses, reference models, and the explain options of every pair
+ */
+export async function runDynamics(ctx: ExplainContext & { kernels: KernelHost }, request: DynamicsRequest): Promise<DynamicsResult> {
+  assertKnownKeys(request, [...PAIR_KEYS, ...RUN_KEYS], 'options');
+  const started = performance.now();
+  const gapTolerance = request.gapTolerance === undefined ? 0.02 : numberIn(request.gapTolerance, 0, Infinity, 'options.gapTolerance');
+  const concurrency = request.concurrency === undefined ? 2 : integerIn(request.concurrency, 1, 64, 'options.concurrency');
+  const cacheDir = request.cacheDir === false ? false : resolve(request.cacheDir ?? '.andor-cache');
+  if (cacheDir !== false) await mkdir(cacheDir, { recursive: true });
+  const files = await resolveCheckpoints(request.checkpoints);
+  const set = typeof request.samples === 'string' ? await loadSampleSet(request.samples) : request.samples;
+  const references = request.referenceModels === undefined ? [] : typeof request.referenceModels === 'string' ? request.referenceModels.split(',').map((s) => s.trim()).filter(Boolean) : [...request.referenceModels];
+  const losses = await loadLosses(request.losses);
+  const options: PairOptions = Object.fromEntries(PAIR_KEYS.filter((k) => request[k] !== undefined).map((k) => [k, request[k]]));
+  const optionsKey = JSON.stringify(options, (_k, v) => (v instanceof Float64Array ? Array.from(v) : v));
+
+  const { normal } = splits(set.samples);
+  if (normal.length === 0) throw new InvalidInputError(`${set.source} has no samples with split "train" or "test"; label samples with "split": "train" | "test" | "ood".`);
+  const unlabelled = set.samples.filter((s) => s.label === undefined).length;
+  if (unlabelled > 0) throw new InvalidInputError(`${unlabelled} sample(s) of ${set.source} have no "label"; dynamics explains each sample's labelled class.`);
+
+  const models = [...files.map((file) => ({ file, role: 'checkpoint' as const })), ...references.map((file) => ({ file, role: 'reference' as const }))];
+  const loaded = await Promise.all(models.map(async (m) => ({ ...m, ...(await loadModelBytes(m.file)) })));
+  const jobs = loaded.flatMap((m, mi) => (m.role === 'checkpoint' ? set.samples.map((_, si) => ({ mi, si })) : normal.map(({ i }) => ({ mi, si: i }))));
+  const records = new Map<string, PairRecord>();
+  let done = 0;
+  let cachedCount = 0;
+  let next = 0;
+  let stop = false;
+  const worker = async () => {
+    while (next < jobs.length && !stop) {
+      if (request.signal?.aborted) throw new CancelledError('The dynamics run was cancelled; finished pairs are cached and a rerun resumes from them.');
+      const { mi, si } = jobs[next++];
+      const m = loaded[mi];
+      const { record, cached } = await pair(ctx, m, set.samples[si], options, cacheDir, optionsKey).catch((error) => {
+        stop = true;
+        throw error;
+      });
+      records.set(`${mi}:${si}`, record);
+      done++;
+      if (cached) cachedCount++;
+      request.onProgress?.({ done, total: jobs.length, cached: cachedCount, model: basename(m.file) });
+    }
+  };
+  // settle every in-flight pair before returning or throwing: nothing writes to the cache after the call ends
+  const settled = await Promise.allSettled(Array.from({ length: concurrency }, worker));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const evaluatedMs = performance.now() - started;
+
+  const result = aggregateDynamics(ctx.kernels, {
+    checkpoints: loaded.slice(0, files.length).map((m, mi) => ({ file: m.file, sha256: m.sha256, records: set.samples.map((_, si) => records.get(`${mi}:${si}`)) })),
+    references: references.map((_, ri) => set.samples.map((_, si) => records.get(`${files.length + ri}:${si}`))),
+    samples: set.samples,
+    losses,
+    gapTolerance,
+    salientRatio: request.salientRatio ?? 0.05,
+  });
+  return {
+    ...result,
+    references,
+    pairs: { computed: done - cachedCount, cached: cachedCount },
+    timings: { pairsMs: evaluatedMs, theoryMs: performance.now() - started - evaluatedMs, totalMs: performance.now() - started },
+  };
+}
+
+/** What the aggregation needs: per checkpoint and per reference model, one record per sample (undefined where a
+ *  pair was not computed, e.g. reference models on OOD samples). */
+export interface AggregateInput {
+  readonly checkpoints: readonly { readonly file: string; readonly sha256: string; readonly records: readonly (PairRecord | undefined)[] }[];
+  readonly references: readonly (readonly (PairRecord | undefined)[])[];
+  readonly samples: readonly Sample[];
+  readonly losses?: LossTable;
+  readonly gapTolerance: number;
+  readonly salientRatio: number;
+}
+
+/**
+ * Aggregates per-sample interactions of every checkpoint into the run's report (no model evaluation: testable on
+ * synthetic series).
+ */
+export function aggregateDynamics(host: KernelHost, input: AggregateInput): Omit<DynamicsResult, 'references' | 'pairs' | 'timings'> {
+  const { references } = input;
+  const { train, test, ood, normal } = splits(input.samples);
+  const get = (mi: number, si: number) => input.checkpoints[mi].records[si]!;
+  const first = get(0, normal[0].i);
+  const n = Math.log2(first.and.length);
+  const withLabel = (mi: number, list: typeof normal) => list.map(({ s, i }) => ({ ...get(mi, i), label: s.label as number }));
+  const last = input.checkpoints.length - 1;
+
+  // theory: w* = the last checkpoint's salient AND and OR interactions of the normal samples (its sparse AND-OR
+  // model, Theorem 2), measured like the real curves (salient only)
+  const salientOnly = (values: Float64Array, threshold: number) => values.map((x, m) => (m > 0 && Math.abs(x) >= threshold ? x : 0));
+  const targets = normal.map(({ i }) => [get(last, i)].flatMap((r) => [salientOnly(r.and, r.threshold), salientOnly(r.or, r.threshold)]));
+  const curves = theoryCurves(host, targets, sigma2Grid(), input.salientRatio);
+  const lossByName = new Map(input.losses?.checkpoints.map((c) => [c.name, c]) ?? []);
+  const checkpoints: CheckpointReport[] = input.checkpoints.map((m, mi) => {
+    const name = basename(m.file).replace(/\.onnx$/, '');
+    const normalRecords = normal.map(({ i }) => get(mi, i));
+    const orders = { positive: mean(normalRecords.map((r) => r.positive)), negative: mean(normalRecords.map((r) => r.negative)) };
+    const { normalized, kappa } = distribution(orders);
+    const fit = fitSigma2(curves, normalized);
+    const loss = lossByName.get(name);
+    const oodRecords = ood.map(({ i }) => get(mi, i));
+    const oodOrders = oodRecords.length ? { positive: mean(oodRecords.map((r) => r.positive)), negative: mean(oodRecords.map((r) => r.negative)) } : undefined;
+    const oodNormalized = oodOrders ? distribution(oodOrders).normalized : undefined;
+    const jaccard = train.length && test.length ? trainTestJaccard(withLabel(mi, train), withLabel(mi, test), n) : undefined;
+    const gen = references.length
+      ? generalization(normal.map(({ s, i }) => ({ ...get(mi, i), split: s.split ?? 'test', references: references.map((r) => r[i]!) })), n)
+      : undefined;
+    return {
+      name, file: m.file, sha256: m.sha256, epoch: loss?.epoch,
+      orders, normalized, kappa, highOrderShare: highOrderShare(normalized),
+      trainLoss: loss?.trainLoss, testLoss: loss?.testLoss, lossGap: loss ? loss.testLoss - loss.trainLoss : undefined,
+      ood: oodOrders && oodNormalized ? { orders: oodOrders, normalized: oodNormalized, highOrderShare: highOrderShare(oodNormalized) } : undefined,
+      jaccard, generalization: gen,
+      theory: { sigma2: fit.sigma2, error: fit.error, distribution: curves.normalized[fit.index] },
+    };
+  });
+  if (input.losses && checkpoints.some((c) => c.lossGap === undefined)) {
+    const missing = checkpoints.filter((c) => c.lossGap === undefined).map((c) => c.name);
+    throw new InvalidInputError(`The losses have no entry for checkpoint(s) ${missing.join(', ')}; entries are matched by "name" (the file name without .onnx).`);
+  }
+  return {
+    n, players: first.players,
+    samples: { train: train.length, test: test.length, ood: ood.length },
+    checkpoints,
+    turningPoint: turningPoint(checkpoints.map((c) => c.kappa)),
+    gapRise: input.losses ? gapRise(checkpoints.map((c) => c.lossGap as number), input.gapTolerance) : null,
+    theory: { grid: curves.grid, sigma2: checkpoints.map((c) => c.theory!.sigma2), error: checkpoints.map((c) => c.theory!.error), ratio: curves.ratio },
+    jaccard: checkpoints[last].jaccard ?? null,
+    generalization: references.length ? { ratio: checkpoints.map((c) => c.generalization!.ratio), last: checkpoints[last].generalization! } : null,
+  };
+}
+
+/** The index after initialization (≥ 1) with the smallest mean order κ; 0 with a single checkpoint. */
+export function turningPoint(kappa: readonly number[]): number {
+  if (kappa.length < 2) return 0;
+  let best = 1;
+  for (let t = 2; t < kappa.length; t++) if (kappa[t] < kappa[best]) best = t;
+  return best;
+}
+
+/** The first index whose loss gap exceeds the running minimum of the earlier gaps by more than `tolerance`. */
+export function gapRise(gaps: readonly number[], tolerance: number): number | null {
+  if (gaps.some((g) => !Number.isFinite(g))) throw new InvalidOptionError('Every loss gap must be a finite number.');
+  let low = gaps[0];
+  for (let t = 1; t < gaps.length; t++) {
+    if (gaps[t] - low > tolerance) return t;
+    low = Math.min(low, gaps[t]);
+  }
+  return null;
+}
