@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { PairOptions } from './dynamics.js';
 import { EngineError, InvalidOptionError, createEngine, dynamicsToJson, loadSampleSet, resultToJson, type DynamicsResult, type Engine, type ExplainRequest, type ExplainResult } from './index.js';
+import { dynamicsReport, explainReport } from './report.js';
 import { summarize, summarizeDynamics } from './result.js';
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -18,6 +19,7 @@ const USAGE = `andor: AND-OR interactions of ONNX models
 Usage:
   andor explain [options]     explain one sample of a model (default: the first model in models/manifest.json)
   andor dynamics [options]    interactions across training checkpoints (default: the first series in the manifest)
+  andor serve [options]       HTTP service: POST /explain, GET /models, /health, /openapi.json
   andor --help                this text
 
 Model and sample:
@@ -80,8 +82,17 @@ Dynamics (andor dynamics; the player, baseline, reward and analysis options abov
   --gap-tolerance X           loss-gap rise over its running minimum that marks over-fitting (default 0.02)
   --concurrency N             pairs in flight (default 2)
 
+Service (andor serve; --backend, --workers, --threads and --max-memory-mb apply):
+  --models DIR                folder of .onnx files the service may explain (required; nothing outside it is read)
+  --port P                    port (default 8080; 0 picks a free one) and --host H (default 127.0.0.1)
+  --concurrency N             jobs running at once (default 1) and --queue N jobs waiting (default 8; more get 429)
+  --max-players N             most players per request (default 16)
+  --body-limit BYTES          largest request body (default 1048576; larger get 413)
+  --timeout-ms MS             a job running longer is cancelled with 504 (default 60000)
+
 Output:
   --out FILE                  write the JSON result (schema andor.explain/1 or andor.dynamics/1) to FILE
+  --report FILE.html          write a self-contained HTML report with charts (explain and dynamics)
   --json                      print the JSON result to stdout instead of the summary
   --no-arrays                 leave v, and, or out of the JSON (for large n)
   --quiet                     no summary
@@ -130,7 +141,15 @@ const OPTIONS = {
   'no-cache': { type: 'boolean' },
   'gap-tolerance': { type: 'string' },
   concurrency: { type: 'string' },
+  models: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  queue: { type: 'string' },
+  'max-players': { type: 'string' },
+  'body-limit': { type: 'string' },
+  'timeout-ms': { type: 'string' },
   out: { type: 'string' },
+  report: { type: 'string' },
   json: { type: 'boolean' },
   'no-arrays': { type: 'boolean' },
   quiet: { type: 'boolean' },
@@ -173,13 +192,14 @@ async function defaultArgs(command: 'explain' | 'dynamics'): Promise<string[]> {
   return args.map((a, i) => (paths.includes(args[i - 1] ?? '') ? absolute(a) : a));
 }
 
-function engineFor(flags: Flags) {
+function engineFor(flags: Flags, maxPlayers?: number) {
   return createEngine({
     backend: flags.backend as never,
     workers: num(flags.workers, 'workers'),
     threads: num(flags.threads, 'threads'),
     kernels: flags.kernels as never,
     maxMemoryMb: num(flags['max-memory-mb'], 'max-memory-mb'),
+    maxPlayers,
     logger: {
       warn: (m) => void process.stderr.write(`andor: warning: ${m}\n`),
       info: (m) => void (flags.debug && process.stderr.write(`andor: ${m}\n`)),
@@ -288,6 +308,35 @@ async function dynamics(flags: Flags): Promise<DynamicsResult> {
   });
 }
 
+/** Runs the HTTP service until SIGINT or SIGTERM, then shuts it down gracefully. */
+async function serveCommand(flags: Flags): Promise<number> {
+  if (flags.models === undefined) throw new InvalidOptionError('--models DIR is required: the folder of .onnx files the service may explain.');
+  const { serve } = await import('./serve.js');
+  const engine = await engineFor(flags, num(flags['max-players'], 'max-players') ?? 16);
+  try {
+    const service = await serve(engine, dropUndefined({
+      modelsDir: flags.models,
+      port: num(flags.port, 'port'),
+      host: flags.host,
+      concurrency: num(flags.concurrency, 'concurrency'),
+      queueSize: num(flags.queue, 'queue'),
+      bodyLimitBytes: num(flags['body-limit'], 'body-limit'),
+      timeoutMs: num(flags['timeout-ms'], 'timeout-ms'),
+    }));
+    process.stdout.write(`andor: serving ${flags.models} on ${service.url} (POST /explain, GET /models, /health, /openapi.json)\n`);
+    await new Promise<void>((done) => {
+      const stop = () => done();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    process.stdout.write('andor: shutting down: no new requests; waiting for running jobs\n');
+    await service.close();
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
+}
+
 function progressBar(unit: string): (done: number, total: number) => void {
   let last = 0;
   return (done, total) => {
@@ -317,24 +366,26 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (command !== 'explain' && command !== 'dynamics') throw new InvalidOptionError(`Unknown command "${command}". Expected one of: explain, dynamics. Run "andor --help".`);
+    if (!['explain', 'dynamics', 'serve'].includes(command)) throw new InvalidOptionError(`Unknown command "${command}". Expected one of: explain, dynamics, serve. Run "andor --help".`);
     let flags = parseFlags(rest);
     if (flags.help) {
       process.stdout.write(USAGE);
       return 0;
     }
+    if (command === 'serve') return await serveCommand(flags);
     const needsDefault = command === 'explain' ? flags.model === undefined && flags.values === undefined : flags.checkpoints === undefined;
     if (needsDefault) {
-      rest = [...(await defaultArgs(command)), ...rest];
+      rest = [...(await defaultArgs(command as 'explain' | 'dynamics')), ...rest];
       flags = parseFlags(rest);
     }
-    const [json, text] =
+    const [json, text, html] =
       command === 'explain'
-        ? await explain(flags).then((r) => [resultToJson(r, { arrays: !flags['no-arrays'] }), summarize(r)] as const)
-        : await dynamics(flags).then((r) => [dynamicsToJson(r), summarizeDynamics(r)] as const);
+        ? await explain(flags).then((r) => [resultToJson(r, { arrays: !flags['no-arrays'] }), summarize(r), flags.report && explainReport(r)] as const)
+        : await dynamics(flags).then((r) => [dynamicsToJson(r), summarizeDynamics(r), flags.report && dynamicsReport(r)] as const);
     if (flags.out) await writeFile(flags.out, JSON.stringify(json) + '\n');
+    if (flags.report && html) await writeFile(flags.report, html);
     if (flags.json) process.stdout.write(JSON.stringify(json) + '\n');
-    else if (!flags.quiet) process.stdout.write(text + (flags.out ? `\nwrote     ${flags.out}\n` : '\n'));
+    else if (!flags.quiet) process.stdout.write([text, ...[flags.out, flags.report].filter(Boolean).map((f) => `wrote     ${f}`)].join('\n') + '\n');
     return 0;
   } catch (error) {
     if (error instanceof EngineError) {

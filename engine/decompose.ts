@@ -1,7 +1,7 @@
 // The sparse AND-OR decomposition (spec §2) around the WASM solvers: presets, validation, scaling (every solver but
 // `reference` works on v/s, s = mean |I| of the unlearned split; spec "Project decisions"), the q bound, the
 // objective trace, and the learned γ and q in the caller's units.
-import { InvalidOptionError, ShapeMismatchError } from './contracts/errors.js';
+import { CancelledError, InvalidOptionError, ShapeMismatchError } from './contracts/errors.js';
 import type { F64Buffer, KernelHost } from './contracts/kernels.js';
 import { integerIn, numberIn, oneOf } from './options.js';
 import type { Split } from './interactions.js';
@@ -123,21 +123,27 @@ function startOnBestLine(host: KernelHost, ws: F64Buffer, n: number, mode: numbe
   at(candidates[0][1]);
 }
 
+/** Wall time of one chunk of solver iterations between yields to the event loop (ms). */
+const CHUNK_MS = 10;
+
 /**
- * Learns γ and q for v (spec §2) with the chosen preset, inside the WASM kernels.
+ * Learns γ and q for v (spec §2) with the chosen preset, inside the WASM kernels. The iterations run in chunks of
+ * about CHUNK_MS, yielding to the event loop between chunks, so a service stays responsive and `signal` cancels.
  * @param host - kernels
  * @param v - the reward on all 2^n masks (finite)
  * @param n - players (≥ 1)
  * @param method - 'and-or' learns γ and q; 'and' learns the noise q of an AND-only model
  * @param settings - validated options
+ * @param signal - aborts between chunks with CancelledError
  */
-export function decompose(host: KernelHost, v: Float64Array, n: number, method: 'and' | 'and-or', settings: DecompositionSettings): DecompositionReport {
+export async function decompose(host: KernelHost, v: Float64Array, n: number, method: 'and' | 'and-or', settings: DecompositionSettings, signal?: AbortSignal): Promise<DecompositionReport> {
   if (!Number.isInteger(n) || n < 1 || v.length !== 2 ** n) throw new ShapeMismatchError(`The decomposition needs v of length 2^n with n ≥ 1 (got length ${v.length}, n = ${n}).`);
   const started = performance.now();
   const size = 2 ** n;
   const mode = method === 'and-or' ? MODE_AND_OR | MODE_GAMMA | MODE_Q : MODE_Q;
   const qBound = settings.qthres * Math.abs(v[size - 1] - v[0]);
   const ws = host.alloc(SLOTS * size);
+  const state = host.alloc(2);
   const traceEvery = Math.max(1, Math.ceil(settings.iterations / TRACE_POINTS));
   const trace = host.alloc(Math.max(1, Math.ceil(settings.iterations / traceEvery)));
   try {
@@ -152,11 +158,26 @@ export function decompose(host: KernelHost, v: Float64Array, n: number, method: 
     if (scale !== 1) host.call('affineF64', ws.ptr, size, 1 / scale, 0);
     if (!reference && method === 'and-or') startOnBestLine(host, ws, n, mode);
     const bound = qBound / scale;
-    const { iterations, lr } = settings;
-    let final: number;
-    if (settings.solver === 'sgd') final = host.call('sgdReferenceF64', ws.ptr, n, mode, iterations, lr, bound, 0, iterations, trace.ptr, traceEvery);
-    else if (settings.solver === 'adam') final = host.call('adamF64', ws.ptr, n, mode, iterations, lr, ADAM_DECAY, bound, 0, iterations, trace.ptr, traceEvery);
-    else final = host.call('pdhgF64', ws.ptr, n, mode, iterations, lr, bound, 0, iterations, trace.ptr, traceEvery);
+    const { iterations, lr, solver } = settings;
+    const run = (tStart: number, tEnd: number): number => {
+      if (solver === 'sgd') return host.call('sgdReferenceF64', ws.ptr, n, mode, iterations, lr, bound, tStart, tEnd, trace.ptr, traceEvery);
+      if (solver === 'adam') return host.call('adamF64', ws.ptr, state.ptr, n, mode, iterations, lr, ADAM_DECAY, bound, tStart, tEnd, trace.ptr, traceEvery);
+      return host.call('pdhgF64', ws.ptr, state.ptr, n, mode, iterations, lr, bound, tStart, tEnd, trace.ptr, traceEvery);
+    };
+    let final = 0;
+    let chunk = Math.max(1, Math.round(2 ** 16 / size));
+    for (let t = 0; t < iterations; ) {
+      const tEnd = Math.min(iterations, t + chunk);
+      const chunkStart = performance.now();
+      final = run(t, tEnd);
+      const elapsed = performance.now() - chunkStart;
+      chunk = Math.max(1, Math.min(4 * chunk, Math.round((chunk * CHUNK_MS) / Math.max(elapsed, 0.05))));
+      t = tEnd;
+      if (t < iterations) {
+        await new Promise((resolveYield) => setImmediate(resolveYield));
+        if (signal?.aborted) throw new CancelledError('The decomposition was cancelled.');
+      }
+    }
     const view = host.view(ws);
     const gamma = view.slice(SLOT_GAMMA * size, (SLOT_GAMMA + 1) * size);
     const q = view.slice(SLOT_Q * size, (SLOT_Q + 1) * size);
@@ -170,6 +191,7 @@ export function decompose(host: KernelHost, v: Float64Array, n: number, method: 
     return { split: { gamma, q }, ...settings, qBound, objective: { initial, final: final * scale }, trace: traced, traceEvery, ms: performance.now() - started };
   } finally {
     host.free(trace);
+    host.free(state);
     host.free(ws);
   }
 }

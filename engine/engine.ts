@@ -1,12 +1,23 @@
 // The Engine: validated, frozen options; one kernel instance; one runner (local or pool) that keeps sessions open
 // across calls; a lifecycle state. Built by createEngine in index.ts, which supplies the backends and kernels.
 import { DisposedError } from './contracts/errors.js';
+import type { TensorInfo } from './contracts/backend.js';
 import type { KernelHost, KernelTarget } from './contracts/kernels.js';
 import { runDynamics, type DynamicsRequest, type DynamicsResult } from './dynamics.js';
-import { explainGame, explainModel, type ExplainContext, type ExplainRequest, type ExplainResult, type GameRequest } from './explain.js';
+import { explainGame, explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult, type GameRequest } from './explain.js';
 import { transform, type TransformName } from './ops/transforms.js';
 import { candidatesFor, type BackendChoice } from './registry.js';
 import type { OpenedModel, Runner } from './runner.js';
+
+/** A model as openModel describes it. */
+export interface ModelInfo {
+  readonly file?: string;
+  readonly sha256: string;
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  readonly backend: string;
+  readonly executionProvider: string;
+}
 
 /** Lifecycle of an engine. */
 export type EngineState = 'idle' | 'loading' | 'ready' | 'failed' | 'disposed';
@@ -29,6 +40,8 @@ export interface EngineOptions {
   readonly kernels?: KernelTarget;
   /** Memory budget for one explanation's 2^n arrays, in MiB (default 4096). */
   readonly maxMemoryMb?: number;
+  /** Most players one explanation may have (default 30; the memory budget usually binds first). */
+  readonly maxPlayers?: number;
   readonly logger?: Logger;
 }
 
@@ -39,6 +52,7 @@ export interface ResolvedEngineOptions {
   readonly threads: number;
   readonly kernels: KernelTarget;
   readonly maxMemoryMb: number;
+  readonly maxPlayers: number;
 }
 
 /** The andor engine. Create with createEngine; call dispose() when done. */
@@ -76,6 +90,21 @@ export class Engine {
   }
 
   /**
+   * Opens a model (or returns it if already open) and describes it, without explaining anything. Explanations of the
+   * same file or bytes reuse the session.
+   * @param model - path of an ONNX file, or its bytes
+   * @returns its sha256, inputs and outputs (names, dtypes, shapes) and the backend that runs it
+   * @throws ModelLoadError for a missing or malformed file; BackendUnavailableError when no backend runs it
+   */
+  async openModel(model: string | Uint8Array): Promise<ModelInfo> {
+    this.assertLive();
+    const { bytes, sha256, file } = await loadModelBytes(model);
+    const opened = await this.runner.open(sha256, bytes, candidatesFor(this.options.backend));
+    this.noteOpened(opened);
+    return { file, sha256, inputs: opened.inputs, outputs: opened.outputs, backend: opened.backend, executionProvider: opened.executionProvider };
+  }
+
+  /**
    * Interactions across the checkpoints of a training run: per-order strength, κ, the turning point, the theory fit,
    * train/test Jaccard, OOD strength and generalizable interactions (pairs cached on disk; a rerun resumes).
    * @param request - checkpoints, samples (split train/test/ood), losses, reference models and explain options
@@ -93,7 +122,7 @@ export class Engine {
    */
   async explainValues(request: GameRequest): Promise<ExplainResult> {
     this.assertLive();
-    return explainGame({ kernels: this.kernels, maxMemoryMb: this.options.maxMemoryMb }, request);
+    return explainGame(this.context(), request);
   }
 
   /** Subset Möbius transform (Harsanyi dividends) of f64[2^n]; returns a new array. */
@@ -134,7 +163,8 @@ export class Engine {
   }
 
   private context(): ExplainContext {
-    return { runner: this.runner, kernels: this.kernels, candidates: candidatesFor(this.options.backend), maxMemoryMb: this.options.maxMemoryMb, onOpened: (model) => this.noteOpened(model) };
+    const { maxMemoryMb, maxPlayers } = this.options;
+    return { runner: this.runner, kernels: this.kernels, candidates: candidatesFor(this.options.backend), limits: { maxMemoryMb, maxPlayers }, onOpened: (model) => this.noteOpened(model) };
   }
 
   private transform(name: TransformName, x: Float64Array): Float64Array {

@@ -9,7 +9,7 @@ import { assertFiniteRewards } from './evaluate.js';
 import { decompose, decompositionSettings, type DecompositionRequest, type DecompositionSettings, type Preset } from './decompose.js';
 import { analyze, distribution, type Analysis } from './interactions.js';
 import { assertKnownKeys, bool, integerIn, numberIn, oneOf } from './options.js';
-import { assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type MaskPlan, type PlanInput, type RewardSpec } from './plan.js';
+import { assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from './plan.js';
 import {
   customLayout, imageLayout, pointCloudLayout, tabularLayout, textLayout, type BaselineSpec, type CustomLayout, type LayoutContext, type PlayerLayout,
 } from './players.js';
@@ -82,6 +82,8 @@ export interface ExplainRequest extends AnalysisRequest {
 /** A game given as values: v on all 2^n masks. */
 export interface GameRequest extends AnalysisRequest {
   readonly values: Float64Array | readonly number[] | string;
+  /** Cancels the decomposition between chunks of iterations. */
+  readonly signal?: AbortSignal;
 }
 
 /** What andor reports for one explanation (the library form; resultToJson gives the JSON schema). */
@@ -102,6 +104,22 @@ export interface ExplainResult {
   readonly orders: { readonly positive: Float64Array; readonly negative: Float64Array; readonly normalized: Float64Array };
   readonly decomposition: DecompositionSummary;
   readonly timings: Readonly<Record<string, number>>;
+  /** Where the players sit in the masked input (for drawing them; not part of the JSON schema). */
+  readonly layout?: InputLayout;
+}
+
+/** The masked input of an explanation and the elements each player owns. */
+export interface InputLayout {
+  readonly modality: Modality;
+  readonly input: string;
+  /** Dims of one sample of the masked input. */
+  readonly dims: readonly number[];
+  /** The sample's values of that input. */
+  readonly values: Float64Array;
+  /** Player i owns elements indices[offsets[i]..offsets[i+1]). */
+  readonly offsets: Int32Array;
+  readonly indices: Int32Array;
+  readonly tokens?: readonly string[];
 }
 
 const ANALYSIS_KEYS = ['decomposition', 'preset', 'iterations', 'lr', 'qthres', 'solver', 'salientRatio', 'salientIncludeEmpty', 'names'] as const;
@@ -149,7 +167,7 @@ export interface ExplainContext {
   readonly runner: Runner;
   readonly kernels: KernelHost;
   readonly candidates: readonly Candidate[];
-  readonly maxMemoryMb: number;
+  readonly limits: Limits;
   /** Called once a model is open, with the attempts that failed before its backend worked. */
   readonly onOpened: (model: OpenedModel) => void;
 }
@@ -203,7 +221,7 @@ function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, i
 }
 
 /** Turns the model's introspected inputs, the sample and the player options into an evaluation plan. */
-function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, set: SampleSet | undefined, reward: RewardSpec, reference: readonly Float64Array[] | undefined, maxMemoryMb: number): { plan: MaskPlan; layout: PlayerLayout } {
+function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, set: SampleSet | undefined, reward: RewardSpec, reference: readonly Float64Array[] | undefined, limits: Limits): { plan: MaskPlan; layout: PlayerLayout; input: InputLayout } {
   const inputNames = model.inputs.map((i) => i.name);
   const modality = request.modality === undefined ? 'tabular' : oneOf(request.modality, MODALITIES, 'options.modality');
   const maskMode = request.maskMode === undefined ? 'token' : oneOf(request.maskMode, ['token', 'attention'], 'options.maskMode');
@@ -216,14 +234,15 @@ function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, 
   const background = request.background === undefined ? 'keep' : oneOf(request.background, ['keep', 'mask'], 'options.background');
   const ctx: LayoutContext = { inputName: maskedInfo.name, dims, values: maskedValues, baseline, reference, background, featureNames: set?.features };
   const layout = layoutFor(modality, ctx, request, maskMode, sample);
-  assertPlayersFit(layout.n, maxMemoryMb);
+  assertPlayersFit(layout.n, limits);
   const inputs: PlanInput[] = model.inputs.map((info) => {
     const isMasked = info === maskedInfo;
     const values = isMasked ? layout.values : sampleValuesFor(sample, info, false, model.inputs.length);
     return { name: info.name, dtype: dtypeOf(info), sampleDims: resolveSampleDims(info, batchAxis, values.length), values };
   });
   const batchSize = chooseBatchSize(batchAxis, inputs, 2 ** layout.n, request.batchSize === undefined ? undefined : integerIn(request.batchSize, 1, 1 << 20, 'options.batchSize'));
-  return { plan: { n: layout.n, inputs, masked: [layout.masked], reward, batchAxis, batchSize }, layout };
+  const input: InputLayout = { modality, input: maskedInfo.name, dims, values: maskedValues, offsets: layout.masked.offsets, indices: layout.masked.indices, tokens: sample.tokens };
+  return { plan: { n: layout.n, inputs, masked: [layout.masked], reward, batchAxis, batchSize }, layout, input };
 }
 
 /** The input a modality masks by default: text token mode takes the ids (the first input not named like a mask),
@@ -298,7 +317,7 @@ export async function explainModel(ctx: ExplainContext, request: ExplainRequest)
   const kind = rewardName.replace(/-v0$/, '') as RewardSpec['kind'];
   const reference = await resolveReference(request.reference, set);
   const provisional: RewardSpec = { kind: 'output', target: 0, output: outputInfo.name };
-  const { plan: probePlan, layout } = buildPlan(model, request, sample, set, provisional, reference, ctx.maxMemoryMb);
+  const { plan: probePlan, layout, input } = buildPlan(model, request, sample, set, provisional, reference, ctx.limits);
   if (request.target !== undefined) integerIn(request.target, 0, Infinity, 'options.target');
 
   // one run on the full sample: checks the model accepts the plan, and gives the output width and predicted class
@@ -315,7 +334,7 @@ export async function explainModel(ctx: ExplainContext, request: ExplainRequest)
     for (let m = 0; m < v.length; m++) v[m] -= v0;
   }
   const names = request.names ? checkNames(request.names, layout.n) : layout.names;
-  const result = analyzeGame(ctx.kernels, v, layout.n, settings, timings);
+  const result = await analyzeGame(ctx.kernels, v, layout.n, settings, timings, request.signal);
   timings.totalMs = performance.now() - started;
   return {
     ...result,
@@ -325,6 +344,7 @@ export async function explainModel(ctx: ExplainContext, request: ExplainRequest)
     target,
     reward: rewardName,
     baseline: typeof request.baseline === 'string' || request.baseline === undefined ? (request.baseline ?? 'zero') : 'given',
+    layout: input,
   };
 }
 
@@ -333,8 +353,8 @@ function checkNames(names: readonly string[], n: number): string[] {
   return names.map(String);
 }
 
-function analyzeGame(kernels: KernelHost, v: Float64Array, n: number, settings: AnalysisSettings, timings: Record<string, number>): Omit<ExplainResult, 'players' | 'reward'> {
-  const learned = decompose(kernels, v, n, settings.decomposition, settings.learning);
+async function analyzeGame(kernels: KernelHost, v: Float64Array, n: number, settings: AnalysisSettings, timings: Record<string, number>, signal?: AbortSignal): Promise<Omit<ExplainResult, 'players' | 'reward'>> {
+  const learned = await decompose(kernels, v, n, settings.decomposition, settings.learning, signal);
   timings.decompositionMs = learned.ms;
   const start = performance.now();
   const analysis = analyze(kernels, v, n, learned.split, settings);
@@ -357,8 +377,8 @@ function analyzeGame(kernels: KernelHost, v: Float64Array, n: number, settings: 
 }
 
 /** Explains a game given as values on all 2^n masks (no model). */
-export async function explainGame(ctx: Pick<ExplainContext, 'kernels' | 'maxMemoryMb'>, request: GameRequest): Promise<ExplainResult> {
-  assertKnownKeys(request, [...ANALYSIS_KEYS, 'values'], 'options');
+export async function explainGame(ctx: Pick<ExplainContext, 'kernels' | 'limits'>, request: GameRequest): Promise<ExplainResult> {
+  assertKnownKeys(request, [...ANALYSIS_KEYS, 'values', 'signal'], 'options');
   const settings = analysisSettings(request, 'options');
   const timings: Record<string, number> = {};
   const started = performance.now();
@@ -369,11 +389,11 @@ export async function explainGame(ctx: Pick<ExplainContext, 'kernels' | 'maxMemo
   else throw new InvalidOptionError('options.values must be a Float64Array, a number array, inline JSON or a file path.');
   const n = playersOf(v.length, 'The values vector');
   if (n === 0) throw new ShapeMismatchError('The values vector has 1 value: a game needs at least one player (2 values, for ∅ and {0}).');
-  assertPlayersFit(n, ctx.maxMemoryMb);
+  assertPlayersFit(n, ctx.limits);
   assertFiniteRewards(v, 'The values vector');
   timings.loadMs = performance.now() - started;
   const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
-  const result = analyzeGame(ctx.kernels, v, n, settings, timings);
+  const result = await analyzeGame(ctx.kernels, v, n, settings, timings, request.signal);
   timings.totalMs = performance.now() - started;
   return { ...result, players: names, reward: 'given' };
 }

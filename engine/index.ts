@@ -5,6 +5,7 @@ import { loadKernels, ortNodeBackend, ortWebBackend } from '../bindings/index.js
 import { Engine, type EngineOptions, type Logger, type ResolvedEngineOptions } from './engine.js';
 import { InvalidOptionError } from './contracts/errors.js';
 import { assertKnownKeys, integerIn, oneOf } from './options.js';
+import { MAX_PLAYERS } from './plan.js';
 import { BackendRegistry, BACKEND_CHOICES } from './registry.js';
 import { PoolRunner } from './pool.js';
 import { LocalRunner } from './runner.js';
@@ -12,7 +13,7 @@ import { LocalRunner } from './runner.js';
 export * from './contracts/errors.js';
 export type { DType, TensorInfo, BackendId, ExecutionProvider } from './contracts/backend.js';
 export type { KernelTarget } from './contracts/kernels.js';
-export { Engine, type EngineOptions, type EngineState, type Logger, type ResolvedEngineOptions } from './engine.js';
+export { Engine, type EngineOptions, type EngineState, type Logger, type ModelInfo, type ResolvedEngineOptions } from './engine.js';
 export type { ExplainRequest, ExplainResult, GameRequest, AnalysisRequest, RewardName, Modality } from './explain.js';
 export type { SalientInteraction } from './interactions.js';
 export type { Sample, SampleSet } from './samples.js';
@@ -21,7 +22,7 @@ export type { BackendChoice } from './registry.js';
 export { resultToJson, dynamicsToJson, RESULT_SCHEMA, DYNAMICS_SCHEMA, type ExplainResultJson } from './result.js';
 export type { DynamicsRequest, DynamicsResult, CheckpointReport, LossTable, DynamicsProgress } from './dynamics.js';
 
-const ENGINE_KEYS = ['backend', 'workers', 'threads', 'kernels', 'maxMemoryMb', 'logger'] as const;
+const ENGINE_KEYS = ['backend', 'workers', 'threads', 'kernels', 'maxMemoryMb', 'maxPlayers', 'logger'] as const;
 const SILENT: Logger = { warn: () => {}, info: () => {} };
 
 /**
@@ -54,5 +55,6 @@ function resolveOptions(options: EngineOptions): ResolvedEngineOptions {
     threads,
     kernels: options.kernels === undefined ? 'release' : oneOf(options.kernels, ['release', 'debug'], 'options.kernels'),
     maxMemoryMb: options.maxMemoryMb === undefined ? 4096 : integerIn(options.maxMemoryMb, 1, 1 << 22, 'options.maxMemoryMb'),
+    maxPlayers: options.maxPlayers === undefined ? MAX_PLAYERS : integerIn(options.maxPlayers, 1, MAX_PLAYERS, 'options.maxPlayers'),
   });
 }

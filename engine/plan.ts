@@ -54,12 +54,21 @@ export const MAX_PLAYERS = 30;
  *  then AND, OR and the rebuilt game. */
 export const ARRAYS_PER_MASK = 20;
 
+/** Limits on one explanation. */
+export interface Limits {
+  /** Memory budget for its 2^n arrays, in MiB. */
+  readonly maxMemoryMb: number;
+  /** Most players accepted (a service sets it below what memory allows). */
+  readonly maxPlayers: number;
+}
+
 /**
- * Checks that 2^n masks fit the memory limit.
+ * Checks that 2^n masks fit the limits.
  * @throws MemoryLimitError naming the limit and the largest n that fits
  */
-export function assertPlayersFit(n: number, maxMemoryMb: number): void {
+export function assertPlayersFit(n: number, { maxMemoryMb, maxPlayers }: Limits): void {
   if (!Number.isInteger(n) || n < 1) throw new InvalidOptionError(`The number of players must be at least 1 (got ${n}).`);
+  if (n > maxPlayers) throw new MemoryLimitError(`${n} players exceed the limit of ${maxPlayers} set by maxPlayers (--max-players). Choose at most ${maxPlayers} players.`);
   const bytes = 2 ** n * 8 * ARRAYS_PER_MASK;
   const limit = maxMemoryMb * 2 ** 20;
   if (n > MAX_PLAYERS || bytes > limit) {

@@ -34,7 +34,6 @@ export const MODE_AND_OR: i32 = 1;
 export const MODE_GAMMA: i32 = 2;
 export const MODE_Q: i32 = 4;
 
-let bestObjective: f64 = Infinity;
 
 @inline
 function slot(ws: usize, k: i32, n: i32): usize {
@@ -225,12 +224,13 @@ export function sgdReferenceF64(ws: usize, n: i32, mode: i32, iterations: i32, l
   return objective;
 }
 
-/** Keeps the best iterate seen (every iterate is feasible). */
+/** Keeps the best iterate seen (every iterate is feasible); its objective is state[0]. State lives in the caller's
+ *  memory, not in globals, so runs interleaved in chunks on one instance do not mix. */
 @inline
-function keepBest(ws: usize, n: i32, objective: f64, reset: bool): void {
-  if (reset) bestObjective = Infinity;
-  if (objective < bestObjective) {
-    bestObjective = objective;
+function keepBest(ws: usize, n: i32, state: usize, objective: f64, reset: bool): void {
+  if (reset) store<f64>(state, Infinity);
+  if (objective < load<f64>(state)) {
+    store<f64>(state, objective);
     const size: usize = <usize>1 << n;
     copy(slot(ws, SLOT_BEST_GAMMA, n), slot(ws, SLOT_GAMMA, n), size);
     copy(slot(ws, SLOT_BEST_Q, n), slot(ws, SLOT_Q, n), size);
@@ -239,11 +239,11 @@ function keepBest(ws: usize, n: i32, objective: f64, reset: bool): void {
 
 /** Writes the best iterate back into (γ, q) and returns its objective. */
 @inline
-function restoreBest(ws: usize, n: i32): f64 {
+function restoreBest(ws: usize, n: i32, state: usize): f64 {
   const size: usize = <usize>1 << n;
   copy(slot(ws, SLOT_GAMMA, n), slot(ws, SLOT_BEST_GAMMA, n), size);
   copy(slot(ws, SLOT_Q, n), slot(ws, SLOT_BEST_Q, n), size);
-  return bestObjective;
+  return load<f64>(state);
 }
 
 /** One Adam update of θ (β1 = 0.9, β2 = 0.999, ε = 1e-12 in the scaled units), step number t+1. */
@@ -269,17 +269,17 @@ function adamStep(theta: usize, m: usize, s: usize, grad: usize, size: usize, lr
 }
 
 /**
- * Adam, iterations [tStart, tEnd) of `iterations`, with lr_t = lr·decay^(t/(iterations−1)); q is projected on the
+ * Adam, iterations [tStart, tEnd) of `iterations` (state: f64[1], the best objective so far), with lr_t = lr·decay^(t/(iterations−1)); q is projected on the
  * box after each step. Keeps the best iterate; when tEnd = iterations it is written back into (γ, q).
  * @returns the best objective so far
  */
-export function adamF64(ws: usize, n: i32, mode: i32, iterations: i32, lr: f64, decay: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
+export function adamF64(ws: usize, state: usize, n: i32, mode: i32, iterations: i32, lr: f64, decay: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
   const size: usize = <usize>1 << n;
   const q = slot(ws, SLOT_Q, n);
   for (let t = tStart; t < tEnd; t++) {
     const objective = forward(ws, n, mode);
     record(trace, traceEvery, t, objective);
-    keepBest(ws, n, objective, t == 0);
+    keepBest(ws, n, state, objective, t == 0);
     if (t + 1 >= iterations) break;
     gradient(ws, n, mode);
     const rate = iterations > 1 ? lr * Math.pow(decay, <f64>t / <f64>(iterations - 1)) : lr;
@@ -289,7 +289,7 @@ export function adamF64(ws: usize, n: i32, mode: i32, iterations: i32, lr: f64, 
       clampQ(q, size, qbound);
     }
   }
-  return tEnd >= iterations ? restoreBest(ws, n) : bestObjective;
+  return tEnd >= iterations ? restoreBest(ws, n, state) : load<f64>(state);
 }
 
 /** Column sums of |K| for γ at T (AND-OR): 2^{n−|T|} (AND rows) + 2^{|T|} − [T=N] + [T=∅] (OR rows). */
@@ -303,13 +303,13 @@ function columnWeight(i: usize, n: i32, mode: i32): f64 {
 }
 
 /**
- * Diagonally preconditioned PDHG, iterations [tStart, tEnd) (α = 1: τ_j = 1/(ω·Σ_i|K_ij|), σ_i = ω/Σ_j|K_ij|;
+ * Diagonally preconditioned PDHG, iterations [tStart, tEnd) (state: f64[1], the best objective so far; α = 1: τ_j = 1/(ω·Σ_i|K_ij|), σ_i = ω/Σ_j|K_ij|;
  * ω = the primal weight). Duals live in [−1, 1] (the L1 conjugate); every primal iterate is feasible and the best
  * one is kept; when tEnd = iterations it is written back into (γ, q). Per iteration: the four transforms and two
  * fused passes (primal step + split; dual step + objective + copies for the next adjoint).
  * @returns the best objective so far
  */
-export function pdhgF64(ws: usize, n: i32, mode: i32, iterations: i32, omega: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
+export function pdhgF64(ws: usize, state: usize, n: i32, mode: i32, iterations: i32, omega: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
   const size: usize = <usize>1 << n;
   const bytes: usize = size << 3;
   const full = size - 1;
@@ -342,7 +342,7 @@ export function pdhgF64(ws: usize, n: i32, mode: i32, iterations: i32, omega: f6
       store<f64>(sigmaA + (i << 3), omega / (coef * <f64>(1 << k)));
       store<f64>(sigmaO + (i << 3), omega / (coef * (i == full ? 1.0 : <f64>(1 << (n - k)))));
     }
-    keepBest(ws, n, forward(ws, n, mode), true);
+    keepBest(ws, n, state, forward(ws, n, mode), true);
     copy(zA, a, size);
     copy(zO, o, size);
   }
@@ -388,7 +388,7 @@ export function pdhgF64(ws: usize, n: i32, mode: i32, iterations: i32, omega: f6
     }
     const objective = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
     record(trace, traceEvery, t, objective);
-    keepBest(ws, n, objective, false);
+    keepBest(ws, n, state, objective, false);
   }
-  return tEnd >= iterations ? restoreBest(ws, n) : bestObjective;
+  return tEnd >= iterations ? restoreBest(ws, n, state) : load<f64>(state);
 }

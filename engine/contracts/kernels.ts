@@ -29,9 +29,9 @@ export interface KernelExports {
   /** The authors' SGD, iterations [tStart, tEnd) of `iterations`; trace: f64 pointer or 0. */
   sgdReferenceF64(ws: number, n: number, mode: number, iterations: number, lr: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
   /** Adam with lr decaying to lr·decay. */
-  adamF64(ws: number, n: number, mode: number, iterations: number, lr: number, decay: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
+  adamF64(ws: number, state: number, n: number, mode: number, iterations: number, lr: number, decay: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
   /** Diagonally preconditioned PDHG; omega = primal weight. */
-  pdhgF64(ws: number, n: number, mode: number, iterations: number, omega: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
+  pdhgF64(ws: number, state: number, n: number, mode: number, iterations: number, omega: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
   /** Plain radix-2 references of the four blocked transforms (tests and benchmark baselines). */
   zetaSubsetRadix2F64(ptr: number, n: number): void;
   mobiusSubsetRadix2F64(ptr: number, n: number): void;

@@ -1,0 +1,311 @@
+// `andor serve`: explain over HTTP (fastify). Models come only from one directory; jobs run through a bounded queue
+// (429 + Retry-After when full); request size, player count and run time are limited; a client that disconnects
+// cancels its job; shutdown drains in-flight jobs. Errors are JSON {error: {code, message}} with a 4xx/5xx status.
+import { realpath, readdir, stat, readFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, type ErrorCode } from './contracts/errors.js';
+import type { Engine } from './engine.js';
+import type { ExplainRequest } from './explain.js';
+import { assertKnownKeys, integerIn } from './options.js';
+import { RESULT_SCHEMA, resultToJson } from './result.js';
+import { flattenNumbers, type Sample } from './samples.js';
+
+/** Service options. */
+export interface ServeOptions {
+  /** Folder of .onnx files that may be explained (nothing outside it is ever read). */
+  readonly modelsDir: string;
+  readonly port?: number;
+  readonly host?: string;
+  /** Jobs running at once (default 1: each job already uses every worker). */
+  readonly concurrency?: number;
+  /** Jobs waiting beyond those (default 8); more get 429. */
+  readonly queueSize?: number;
+  /** Largest request body in bytes (default 1 MiB); larger get 413. */
+  readonly bodyLimitBytes?: number;
+  /** A job running longer is cancelled with 504 (default 60 s). */
+  readonly timeoutMs?: number;
+}
+
+/** Explain options a client may send (the CLI's options in camelCase); file-path options are not accepted. */
+const BODY_KEYS = [
+  'model', 'sample', 'label', 'arrays', 'modality', 'players', 'grid', 'blurSigma', 'maskToken', 'maskMode', 'clusters', 'input', 'output', 'baseline',
+  'background', 'target', 'reward', 'decomposition', 'preset', 'iterations', 'lr', 'qthres', 'solver', 'salientRatio', 'salientIncludeEmpty', 'names', 'batchSize',
+] as const;
+
+const STATUS: Record<ErrorCode, number> = {
+  INVALID_OPTION: 400, INVALID_INPUT: 400, SHAPE_MISMATCH: 422, MODEL_LOAD: 422, MODEL_RUN: 500, NON_FINITE: 422, MEMORY_LIMIT: 422,
+  BACKEND_UNAVAILABLE: 503, KERNEL_TRAP: 500, WORKER_CRASHED: 500, CANCELLED: 503, DISPOSED: 503,
+};
+
+/** An error with an HTTP status of its own (routing and protocol errors). */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A FIFO of jobs: `concurrency` run, `queueSize` wait, the rest are refused. */
+class JobQueue {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private averageMs = 1000;
+
+  constructor(
+    readonly concurrency: number,
+    readonly queueSize: number,
+  ) {}
+
+  get stats() {
+    return { running: this.running, waiting: this.waiting.length, concurrency: this.concurrency, queueSize: this.queueSize };
+  }
+
+  /** Seconds until a slot is likely free. */
+  retryAfterS(): number {
+    return Math.max(1, Math.ceil((this.averageMs * (this.waiting.length + 1)) / this.concurrency / 1000));
+  }
+
+  /** Runs `job` when a slot frees; throws HttpError 429 when the queue is full. */
+  async run<T>(job: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    if (this.running >= this.concurrency) {
+      if (this.waiting.length >= this.queueSize) throw new HttpError(429, 'QUEUE_FULL', `The job queue is full (${this.concurrency} running, ${this.queueSize} waiting). Retry later.`);
+      await new Promise<void>((resolveSlot, reject) => {
+        const onAbort = () => {
+          const at = this.waiting.indexOf(start);
+          if (at >= 0) this.waiting.splice(at, 1);
+          reject(new CancelledError('The request was cancelled while it waited in the queue.'));
+        };
+        const start = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolveSlot();
+        };
+        this.waiting.push(start);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+    } else this.running++;
+    const started = performance.now();
+    try {
+      return await job();
+    } finally {
+      this.averageMs = 0.8 * this.averageMs + 0.2 * (performance.now() - started);
+      const next = this.waiting.shift();
+      if (next) next(); // hands the slot over: `running` stays the same
+      else this.running--;
+    }
+  }
+}
+
+/** Resolves a model name inside the models folder, refusing anything that escapes it (.., absolute, links). */
+async function resolveModel(root: string, name: unknown): Promise<string> {
+  if (typeof name !== 'string' || name.trim() === '' || name.includes('\0')) throw new HttpError(400, 'INVALID_OPTION', 'body.model must be the file name of a model in the models folder, e.g. "breast-cancer-mlp.onnx".');
+  if (isAbsolute(name) || name.split(/[\\/]/).includes('..')) throw new HttpError(400, 'PATH_OUTSIDE', `body.model "${name}" leaves the models folder; give a path relative to it, without "..".`);
+  if (!name.endsWith('.onnx')) throw new HttpError(400, 'INVALID_OPTION', `body.model "${name}" is not an .onnx file.`);
+  const candidate = resolve(root, name);
+  let real: string;
+  try {
+    real = await realpath(candidate);
+  } catch {
+    throw new HttpError(404, 'UNKNOWN_MODEL', `No model "${name}" in the models folder. GET /models lists them.`);
+  }
+  if (real !== root && !real.startsWith(root + sep)) throw new HttpError(400, 'PATH_OUTSIDE', `body.model "${name}" resolves outside the models folder.`);
+  return real;
+}
+
+/** The JSON sample (a nested array, or {input: array} for several inputs) as a Sample; strings are refused. */
+function sampleOf(sample: unknown, label: unknown): Sample {
+  const labelValue = label === undefined ? undefined : integerIn(label, 0, Infinity, 'body.label');
+  if (Array.isArray(sample)) return { values: flattenNumbers(sample, 'body.sample'), label: labelValue };
+  if (sample && typeof sample === 'object') {
+    const values = Object.fromEntries(Object.entries(sample).map(([k, v]) => [k, flattenNumbers(v, `body.sample.${k}`)]));
+    if (Object.keys(values).length === 0) throw new InvalidInputError('body.sample is empty.');
+    return { values, label: labelValue };
+  }
+  throw new InvalidInputError('body.sample must be a JSON array (nested for images) or an object of arrays, one per model input.');
+}
+
+async function listModels(root: string, depth = 2): Promise<{ model: string; bytes: number }[]> {
+  const out: { model: string; bytes: number }[] = [];
+  const walk = async (dir: string, level: number) => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory() && level < depth) await walk(path, level + 1);
+      else if (entry.isFile() && entry.name.endsWith('.onnx')) out.push({ model: relative(root, path).split(sep).join('/'), bytes: (await stat(path)).size });
+    }
+  };
+  await walk(root, 0);
+  return out.sort((a, b) => a.model.localeCompare(b.model));
+}
+
+/** The OpenAPI 3.1 description of the service. */
+export function openApi(options: { maxPlayers: number; bodyLimitBytes: number }) {
+  const error = { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } };
+  const errors = Object.fromEntries(
+    [['400', 'malformed JSON, bad options or a path outside the models folder'], ['404', 'unknown model'], ['413', `body over ${options.bodyLimitBytes} bytes`],
+      ['422', `the sample does not fit the model, more than ${options.maxPlayers} players, or NaN rewards`], ['429', 'queue full; see Retry-After'], ['504', 'the job ran past its time limit']]
+      .map(([code, description]) => [code, { description, content: { 'application/json': { schema: error } } }]),
+  );
+  return {
+    openapi: '3.1.0',
+    info: { title: 'andor', version: '1', description: 'AND-OR interactions of ONNX models. Results follow the schema ' + RESULT_SCHEMA + ' (README, "The result").' },
+    paths: {
+      '/health': { get: { summary: 'Liveness and queue state', responses: { '200': { description: 'ok' } } } },
+      '/models': { get: { summary: 'The .onnx files of the models folder', responses: { '200': { description: 'model names, relative to the folder' } } } },
+      '/openapi.json': { get: { summary: 'This description', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      '/explain': {
+        post: {
+          summary: 'Explain one sample of a model',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object', required: ['model', 'sample'], additionalProperties: false,
+                  properties: {
+                    model: { type: 'string', description: 'file name relative to the models folder' },
+                    sample: { description: 'the sample: a JSON array (nested for images) or {inputName: array}', oneOf: [{ type: 'array' }, { type: 'object' }] },
+                    label: { type: 'integer' }, arrays: { type: 'boolean', description: 'include v, and, or (default true)' },
+                    modality: { enum: ['tabular', 'image', 'text', 'pointcloud'] }, players: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'integer' } }] },
+                    grid: { type: 'string' }, blurSigma: { type: 'number' }, maskToken: { type: 'integer' }, maskMode: { enum: ['token', 'attention'] },
+                    clusters: { type: 'integer' }, input: { type: 'string' }, output: { type: 'string' },
+                    baseline: { oneOf: [{ enum: ['zero', 'mean', 'blur', 'centroid', 'center'] }, { type: 'array', items: { type: 'number' } }] },
+                    background: { enum: ['keep', 'mask'] }, target: { type: 'integer' }, reward: { type: 'string' }, decomposition: { enum: ['and', 'and-or'] },
+                    preset: { enum: ['none', 'reference', 'default'] }, iterations: { type: 'integer' }, lr: { type: 'number' }, qthres: { type: 'number' },
+                    solver: { enum: ['pdhg', 'adam', 'sgd'] }, salientRatio: { type: 'number' }, salientIncludeEmpty: { type: 'boolean' },
+                    names: { type: 'array', items: { type: 'string' } }, batchSize: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+          responses: { '200': { description: `an ${RESULT_SCHEMA} result` }, ...errors },
+        },
+      },
+    },
+  };
+}
+
+/** The folder's manifest.json, if it has one (its entries name and describe the models). */
+async function readManifest(root: string): Promise<{ models?: { file: string; name: string; modality: string }[] } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(root, 'manifest.json'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return JSON.parse(text);
+}
+
+function sendError(reply: FastifyReply, status: number, code: string, message: string, retryAfterS?: number) {
+  if (retryAfterS !== undefined) void reply.header('retry-after', String(retryAfterS));
+  return reply.code(status).send({ error: { code, message } });
+}
+
+/** A running service: its URL and a graceful close. */
+export interface Service {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  /** Stops accepting requests, lets running jobs finish (up to graceMs, then cancels them), and returns. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts the HTTP service on an engine (which the caller owns and disposes).
+ * @throws InvalidOptionError for bad options or a models folder that does not exist
+ */
+export async function serve(engine: Engine, options: ServeOptions): Promise<Service> {
+  assertKnownKeys(options, ['modelsDir', 'port', 'host', 'concurrency', 'queueSize', 'bodyLimitBytes', 'timeoutMs'], 'options');
+  let root: string;
+  try {
+    root = await realpath(options.modelsDir);
+    if (!(await stat(root)).isDirectory()) throw new Error('not a folder');
+  } catch (cause) {
+    throw new InvalidOptionError(`options.modelsDir ${options.modelsDir} is not a readable folder (--models DIR).`, { cause });
+  }
+  const port = options.port === undefined ? 8080 : integerIn(options.port, 0, 65535, 'options.port');
+  const bodyLimitBytes = options.bodyLimitBytes === undefined ? 1 << 20 : integerIn(options.bodyLimitBytes, 1024, 1 << 30, 'options.bodyLimitBytes');
+  const timeoutMs = options.timeoutMs === undefined ? 60_000 : integerIn(options.timeoutMs, 1, 86_400_000, 'options.timeoutMs');
+  const queue = new JobQueue(
+    options.concurrency === undefined ? 1 : integerIn(options.concurrency, 1, 64, 'options.concurrency'),
+    options.queueSize === undefined ? 8 : integerIn(options.queueSize, 0, 10_000, 'options.queueSize'),
+  );
+  const running = new Set<AbortController>();
+  const started = Date.now();
+  let closing = false;
+  const app = Fastify({ bodyLimit: bodyLimitBytes, logger: false });
+  // while shutting down, responses close their connection, so keep-alive sockets do not hold the close open
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
+  const spec = openApi({ maxPlayers: engine.options.maxPlayers, bodyLimitBytes });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    if (error instanceof HttpError) return sendError(reply, error.status, error.code, error.message, error.status === 429 ? queue.retryAfterS() : undefined);
+    if (error instanceof EngineError) return sendError(reply, STATUS[error.code], error.code, error.message);
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, 'BODY_TOO_LARGE', `The request body is over the ${bodyLimitBytes}-byte limit.`);
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return sendError(reply, error.statusCode, error.code ?? 'BAD_REQUEST', `Malformed request: ${error.message}`);
+    return sendError(reply, 500, 'INTERNAL', `Internal error: ${error.message}`);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `No route ${request.method} ${request.url}. See GET /openapi.json.`));
+
+  app.get('/health', async () => ({ status: 'ok', uptimeS: Math.round((Date.now() - started) / 1000), backend: engine.backend ?? null, queue: queue.stats }));
+  app.get('/openapi.json', async () => spec);
+  app.get('/models', async () => {
+    const manifest = await readManifest(root);
+    const known = new Map((manifest?.models ?? []).map((m) => [m.file.replace(/^models\//, ''), m]));
+    return { models: (await listModels(root)).map((m) => ({ ...m, name: known.get(m.model)?.name, modality: known.get(m.model)?.modality })) };
+  });
+
+  app.post('/explain', async (request, reply) => {
+    const body = request.body as Record<string, unknown> | null;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'INVALID_INPUT', 'The body must be a JSON object {model, sample, ...options}.');
+    assertKnownKeys(body, BODY_KEYS, 'body');
+    if (body.sample === undefined) throw new HttpError(400, 'INVALID_INPUT', 'body.sample is required: the sample as a JSON array (nested for images).');
+    if (typeof body.baseline === 'string' && !['zero', 'mean', 'blur', 'centroid', 'center'].includes(body.baseline)) {
+      throw new HttpError(400, 'INVALID_OPTION', 'body.baseline must be zero, mean, blur, centroid, center or an array of numbers (no file paths).');
+    }
+    const model = await resolveModel(root, body.model);
+    const { model: _m, sample: rawSample, label, arrays, ...rest } = body;
+    const sample = sampleOf(rawSample, label);
+    const controller = new AbortController();
+    running.add(controller);
+    // a client that goes away cancels its job: the response closes before it was written
+    const onClose = () => !reply.raw.writableFinished && controller.abort();
+    reply.raw.on('close', onClose);
+    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
+    try {
+      const result = await queue.run(() => engine.explain({ ...(rest as Partial<ExplainRequest>), model, sample, signal }), signal);
+      const json = resultToJson(result, { arrays: arrays !== false });
+      // report the model by the name the client used, not by this machine's path
+      return { ...json, model: json.model && { ...json.model, file: body.model as string } };
+    } catch (error) {
+      if (error instanceof CancelledError && signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError') {
+        throw new HttpError(504, 'TIMEOUT', `The job ran past the ${timeoutMs} ms limit and was cancelled.`);
+      }
+      throw error;
+    } finally {
+      running.delete(controller);
+      reply.raw.off('close', onClose);
+    }
+  });
+
+  const address = await app.listen({ port, host: options.host ?? '127.0.0.1' });
+  return {
+    app,
+    url: address,
+    async close(graceMs = 10_000) {
+      closing = true;
+      const timer = setTimeout(() => running.forEach((c) => c.abort()), graceMs);
+      try {
+        await app.close(); // stops accepting, waits for in-flight requests
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

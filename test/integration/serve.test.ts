@@ -1,0 +1,134 @@
+// The HTTP service: its endpoints, the same result as the library, a clear 4xx for each kind of bad input with the
+// server staying up, backpressure (429 + Retry-After), cancellation on disconnect and timeout, graceful shutdown.
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serve, type Service } from '../../dist/engine/serve.js';
+import { MODELS, createEngine, expectClose, model, type Engine } from '../helpers/index.js';
+
+const SAMPLES = JSON.parse(await readFile(model('breast-cancer.samples.json'), 'utf8')).samples;
+const X: number[] = SAMPLES[0].x;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = async (r: Response | Promise<Response>): Promise<any> => (await r).json();
+const post = (url: string, body: unknown, init: RequestInit = {}) =>
+  fetch(`${url}/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init });
+/** A job that takes a while: 2^14 masks and many reference iterations. */
+const slow = { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-13', preset: 'reference', iterations: 400, arrays: false };
+
+describe('andor serve', () => {
+  let engine: Engine;
+  let service: Service;
+  beforeAll(async () => {
+    engine = await createEngine({ workers: 2, threads: 1, maxPlayers: 16 });
+    service = await serve(engine, { modelsDir: MODELS, port: 0, concurrency: 1, queueSize: 1, bodyLimitBytes: 64 * 1024, timeoutMs: 20_000 });
+  });
+  afterAll(async () => {
+    await service.close();
+    await engine.dispose();
+  });
+
+  it('answers /health, /models and /openapi.json', async () => {
+    const health = await json(fetch(`${service.url}/health`));
+    expect(health).toMatchObject({ status: 'ok', queue: { running: 0, waiting: 0 } });
+    const models = (await json(fetch(`${service.url}/models`))).models;
+    expect(models.find((m: { model: string }) => m.model === 'breast-cancer-mlp.onnx')).toMatchObject({ name: 'breast-cancer-mlp', modality: 'tabular' });
+    const spec = await json(fetch(`${service.url}/openapi.json`));
+    expect(spec.openapi).toBe('3.1.0');
+    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/explain', '/health', '/models']));
+  });
+
+  it('POST /explain gives the CLI result schema and the library\'s numbers', async () => {
+    const response = await post(service.url, { model: 'breast-cancer-mlp.onnx', sample: X, label: 1, players: '0-9', preset: 'none' });
+    expect(response.status).toBe(200);
+    const body = await json(response);
+    expect(body.schema).toBe('andor.explain/1');
+    expect(body.model.file).toBe('breast-cancer-mlp.onnx');
+    const library = await engine.explain({ model: model('breast-cancer-mlp.onnx'), sample: model('breast-cancer.samples.json'), players: '0-9', preset: 'none' });
+    expectClose(body.v, library.v, { atol: 1e-9 });
+    expectClose(body.and, library.and, { atol: 1e-9 });
+  });
+
+  it('explains a nested image sample and a two-input text sample', async () => {
+    const digits = JSON.parse(await readFile(model('digits.samples.json'), 'utf8')).samples[0];
+    const image = await post(service.url, { model: 'digits-cnn.onnx', sample: digits.x, modality: 'image', grid: '4x4', players: '5,6,9,10', arrays: false });
+    expect(image.status).toBe(200);
+    const tokens = JSON.parse(await readFile(model('tokens.samples.json'), 'utf8')).samples[0];
+    const text = await post(service.url, { model: 'token-transformer.onnx', sample: tokens.x, modality: 'text', players: '0-9', maskToken: 1, arrays: false });
+    expect(text.status).toBe(200);
+    expect((await json(text)).salient[0].players).toEqual([4, 7]); // (b AND e) at positions 4 and 7
+  });
+
+  it.each([
+    ['malformed JSON', '{"model": ', 400, /Malformed request/],
+    ['an unknown model', { model: 'nope.onnx', sample: X }, 404, /No model "nope.onnx"/],
+    ['a path outside the models folder', { model: '../package.json', sample: X }, 400, /leaves the models folder/],
+    ['an absolute path', { model: '/etc/passwd.onnx', sample: X }, 400, /leaves the models folder/],
+    ['a file-path sample', { model: 'breast-cancer-mlp.onnx', sample: '/etc/passwd' }, 400, /body.sample must be a JSON array/],
+    ['a file-path baseline', { model: 'breast-cancer-mlp.onnx', sample: X, baseline: '/etc/passwd' }, 400, /no file paths/],
+    ['wrong sample shapes', { model: 'breast-cancer-mlp.onnx', sample: [1, 2, 3] }, 422, /takes 30 values per sample, but the sample has 3/],
+    ['too many players', { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-19' }, 422, /20 players exceed the limit of 16/],
+    ['an unknown option', { model: 'breast-cancer-mlp.onnx', sample: X, colour: 'red' }, 400, /Unknown option body.colour/],
+    ['an oversized body', { model: 'breast-cancer-mlp.onnx', sample: new Array(20_000).fill(0.5) }, 413, /over the 65536-byte limit/],
+  ])('%s gets a clear 4xx, and the server stays up', async (_what, body, status, message) => {
+    const response = await post(service.url, body);
+    expect(response.status).toBe(status);
+    expect((await json(response)).error.message).toMatch(message);
+    expect((await fetch(`${service.url}/health`)).status).toBe(200);
+  });
+
+  it('refuses work beyond the queue with 429 and Retry-After', async () => {
+    const jobs = [post(service.url, slow), post(service.url, slow), post(service.url, slow)];
+    const responses = await Promise.all(jobs);
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 429]); // one running, one waiting, one refused
+    const refused = responses.find((r) => r.status === 429)!;
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('cancels a job whose client disconnects', async () => {
+    const controller = new AbortController();
+    const started = performance.now();
+    const pending = post(service.url, { ...slow, iterations: 100_000 }, { signal: controller.signal }).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    controller.abort();
+    await pending;
+    // the queue frees long before 100 000 iterations at n = 14 could finish
+    let health;
+    do {
+      await new Promise((r) => setTimeout(r, 50));
+      health = await json(fetch(`${service.url}/health`));
+    } while (health.queue.running > 0 && performance.now() - started < 15_000);
+    expect(health.queue.running).toBe(0);
+    expect(performance.now() - started).toBeLessThan(15_000);
+  });
+});
+
+describe('andor serve limits and shutdown', () => {
+  it('cancels a job past its time limit with 504', async () => {
+    const engine = await createEngine({ workers: 1 });
+    const service = await serve(engine, { modelsDir: MODELS, port: 0, timeoutMs: 200 });
+    const response = await post(service.url, { ...slow, iterations: 100_000 });
+    expect(response.status).toBe(504);
+    expect((await json(response)).error.message).toMatch(/past the 200 ms limit/);
+    await service.close();
+    await engine.dispose();
+  });
+
+  it('shuts down gracefully: the running request completes, new connections are refused', async () => {
+    const engine = await createEngine({ workers: 1 });
+    const service = await serve(engine, { modelsDir: MODELS, port: 0 });
+    const running = post(service.url, slow);
+    await new Promise((r) => setTimeout(r, 200));
+    const closing = service.close();
+    const response = await running;
+    expect(response.status).toBe(200);
+    await closing;
+    await expect(fetch(`${service.url}/health`)).rejects.toThrow();
+    await engine.dispose();
+  });
+
+  it('refuses a models folder that does not exist', async () => {
+    const engine = await createEngine();
+    await expect(serve(engine, { modelsDir: '/nonexistent/models', port: 0 })).rejects.toThrowError(/not a readable folder/);
+    await engine.dispose();
+  });
+});
