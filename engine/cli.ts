@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The andor command line: `andor explain` (and later commands). Parses flags into the library's options, prints a
 // readable summary, writes the JSON result, and turns errors into one clear line and a non-zero exit code.
+import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -20,6 +21,7 @@ Usage:
   andor explain [options]     explain one sample of a model (default: the first model in models/manifest.json)
   andor dynamics [options]    interactions across training checkpoints (default: the first series in the manifest)
   andor serve [options]       HTTP service: POST /explain, GET /models, /health, /openapi.json
+  andor bench [--quick]       run the benchmark suites of bench/ and print one table of their targets
   andor --help                this text
 
 Model and sample:
@@ -308,6 +310,14 @@ async function dynamics(flags: Flags): Promise<DynamicsResult> {
   });
 }
 
+/** Runs bench/run.js (every suite in its own process; it ends with one table of all targets). */
+function benchCommand(args: string[]): number {
+  const unknown = args.filter((a) => a !== '--quick');
+  if (unknown.length) throw new InvalidOptionError(`andor bench takes only --quick (got ${unknown.join(' ')}).`);
+  const child = spawnSync(process.execPath, [resolve(PACKAGE_ROOT, 'bench', 'run.js'), ...args], { stdio: 'inherit' });
+  return child.status ?? 1;
+}
+
 /** Runs the HTTP service until SIGINT or SIGTERM, then shuts it down gracefully. */
 async function serveCommand(flags: Flags): Promise<number> {
   if (flags.models === undefined) throw new InvalidOptionError('--models DIR is required: the folder of .onnx files the service may explain.');
@@ -366,7 +376,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (!['explain', 'dynamics', 'serve'].includes(command)) throw new InvalidOptionError(`Unknown command "${command}". Expected one of: explain, dynamics, serve. Run "andor --help".`);
+    if (!['explain', 'dynamics', 'serve', 'bench'].includes(command)) throw new InvalidOptionError(`Unknown command "${command}". Expected one of: explain, dynamics, serve, bench. Run "andor --help".`);
+    if (command === 'bench') return benchCommand(rest);
     let flags = parseFlags(rest);
     if (flags.help) {
       process.stdout.write(USAGE);

@@ -93,6 +93,23 @@ describe('andor CLI', () => {
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
   });
 
+  it('reads samples and baselines from CSV, JSON and .npy files alike', async () => {
+    const set = JSON.parse(await readFile(join(ROOT, 'models', 'breast-cancer.samples.json'), 'utf8'));
+    const rows: number[][] = set.samples.map((s: { x: number[] }) => s.x);
+    const baseline = rows[5];
+    const csv = join(dir, 'rows.csv');
+    await writeFile(csv, [set.features.join(','), ...rows.map((r) => r.join(','))].join('\n'));
+    const npy = join(dir, 'baseline.npy');
+    let header = `{'descr': '<f8', 'fortran_order': False, 'shape': (30,), }`;
+    header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+    await writeFile(npy, Buffer.concat([Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0, header.length, 0]), Buffer.from(header), Buffer.from(Float64Array.from(baseline).buffer)]));
+    const common = ['explain', '--model', 'models/breast-cancer-mlp.onnx', '--players', '0-5', '--preset', 'none', '--json'];
+    const fromCsv = JSON.parse((await run([...common, '--sample', csv, '--row', '2', '--baseline', npy])).stdout);
+    const fromJson = JSON.parse((await run([...common, '--sample', join(ROOT, 'models', 'breast-cancer.samples.json'), '--row', '2', '--baseline', JSON.stringify(baseline), '--target', String(fromCsv.target)])).stdout);
+    expect(fromCsv.players[0]).toBe('mean radius'); // names from the CSV header
+    expectClose(fromCsv.v, fromJson.v, { atol: 1e-5 }); // the CSV carries 6 decimals, as the JSON does
+  });
+
   it('prints the stack trace with --debug', async () => {
     const { stderr } = await run(['explain', '--values', '[1,2,3]', '--debug']);
     expect(stderr).toMatch(/\n\s+at /);
