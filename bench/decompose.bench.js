@@ -7,7 +7,7 @@ import { decompose, decompositionSettings } from '../dist/engine/decompose.js';
 import { createEngine } from '../dist/engine/index.js';
 import os from 'node:os';
 import { DenseAndOr } from './dense-reference.js';
-import { median, progress, runSuite, seededRandom, timeOnce, timeRuns } from './harness.js';
+import { median, progress, runSuite, seededRandom, timeOnce, timeOnceAsync, timeRunsAsync } from './harness.js';
 
 const MODEL = 'models/breast-cancer-mlp.onnx';
 const SAMPLES = 'models/breast-cancer.samples.json';
@@ -49,9 +49,9 @@ function randomGame(seed, n) {
 }
 
 /** Reference at n = 10, 10 000 iterations: single runs (one run ≈ 0.1 s). */
-function referenceAtTen(host, game, quick) {
+async function referenceAtTen(host, game, quick) {
   let report;
-  const t = timeRuns(() => (report = run1(host, game, REFERENCE)), { runs: quick ? 1 : 5 });
+  const t = await timeRunsAsync(async () => (report = await run1(host, game, REFERENCE)), { runs: quick ? 1 : 5 });
   return { game: game.name, n: game.n, iterations: REFERENCE.iterations, ms: t.ms, medianMs: t.medianMs, initial: report.objective.initial, final: report.objective.final };
 }
 
@@ -64,7 +64,7 @@ async function largeRuns(game, quick) {
     progress(`n = ${game.n}: ${preset}, ${iterations} iterations`);
     const host = await loadKernels('release');
     const rssBefore = mib(process.memoryUsage().rss);
-    const [report, ms] = timeOnce(() => run1(host, game, settings));
+    const [report, ms] = await timeOnceAsync(() => run1(host, game, settings));
     rows.push({
       n: game.n, preset, solver: settings.solver, iterations, ms, msPerIteration: ms / iterations,
       initial: report.objective.initial, final: report.objective.final,
@@ -75,7 +75,7 @@ async function largeRuns(game, quick) {
 }
 
 /** Dense O(4^n) steps (a few, extrapolated per iteration) against the WASM reference (many); checks the trace agrees. */
-function denseVsWasm(host, game, quick) {
+async function denseVsWasm(host, game, quick) {
   const { n, v } = game;
   const steps = { 8: quick ? 20 : 200, 10: quick ? 3 : 20, 12: quick ? 1 : 3 }[n] ?? 1;
   const qbound = QTHRES * Math.abs(v[v.length - 1] - v[0]);
@@ -85,7 +85,7 @@ function denseVsWasm(host, game, quick) {
     for (let t = 0; t < steps; t++) losses.push(dense.step(t));
   });
   let report;
-  const wasm = timeRuns(() => (report = run1(host, game, REFERENCE)), { runs: quick ? 1 : 3 });
+  const wasm = await timeRunsAsync(async () => (report = await run1(host, game, REFERENCE)), { runs: quick ? 1 : 3 });
   // same schedule (10 000 iterations): the dense losses must match the WASM trace where both exist
   for (let t = 0; t < steps; t += report.traceEvery) {
     const expected = report.trace[t / report.traceEvery];
@@ -97,12 +97,12 @@ function denseVsWasm(host, game, quick) {
 }
 
 /** Runs `settings` with as many iterations as fit in budgetMs (per-iteration cost calibrated on a short run). */
-function inTime(host, game, preset, solver, budgetMs, quick) {
+async function inTime(host, game, preset, solver, budgetMs, quick) {
   const calibration = 400;
   const short = decompositionSettings({ preset, solver, iterations: calibration });
-  const perIteration = timeRuns(() => run1(host, game, short), { runs: quick ? 1 : 3 }).ms / calibration;
+  const perIteration = (await timeRunsAsync(() => run1(host, game, short), { runs: quick ? 1 : 3 })).ms / calibration;
   const iterations = Math.max(1, Math.floor(budgetMs / perIteration));
-  const [report, ms] = timeOnce(() => run1(host, game, decompositionSettings({ preset, solver, iterations })));
+  const [report, ms] = await timeOnceAsync(() => run1(host, game, decompositionSettings({ preset, solver, iterations })));
   return { report, ms, iterations };
 }
 
@@ -115,12 +115,12 @@ function timeToReach(run, target) {
 const fraction = (row) => (row.reachFraction === 'never' ? Infinity : row.reachFraction);
 
 /** Reference (its defaults), PDHG and Adam in the reference's wall time, and the default preset as shipped. */
-function equalTime(host, game, quick) {
+async function equalTime(host, game, quick) {
   let reference;
-  const budget = timeRuns(() => (reference = run1(host, game, REFERENCE)), { runs: quick ? 1 : 3 }).ms;
-  const pdhg = inTime(host, game, 'default', 'pdhg', budget, quick);
-  const adam = inTime(host, game, 'default', 'adam', budget, quick);
-  const [shipped, defaultMs] = timeOnce(() => run1(host, game, DEFAULT));
+  const budget = (await timeRunsAsync(async () => (reference = await run1(host, game, REFERENCE)), { runs: quick ? 1 : 3 })).ms;
+  const pdhg = await inTime(host, game, 'default', 'pdhg', budget, quick);
+  const adam = await inTime(host, game, 'default', 'adam', budget, quick);
+  const [shipped, defaultMs] = await timeOnceAsync(() => run1(host, game, DEFAULT));
   const target = reference.objective.final;
   const reachMs = timeToReach(pdhg, target); // PDHG has no schedule: a longer run traces the same path
   return {
@@ -150,9 +150,17 @@ async function run({ sizes, quick }) {
   for (const game of games.large) large.push(...(await largeRuns(game, quick)));
   const host = await loadKernels('release');
   progress('reference at n = 10');
-  const atTen = referenceAtTen(host, games.equal[0], quick);
-  const dense = games.dense.map((game) => (progress(`dense vs WASM, n = ${game.n}`), denseVsWasm(host, game, quick)));
-  const equal = games.equal.map((game) => (progress(`equal time: ${game.name}`), equalTime(host, game, quick)));
+  const atTen = await referenceAtTen(host, games.equal[0], quick);
+  const dense = [];
+  for (const game of games.dense) {
+    progress(`dense vs WASM, n = ${game.n}`);
+    dense.push(await denseVsWasm(host, game, quick));
+  }
+  const equal = [];
+  for (const game of games.equal) {
+    progress(`equal time: ${game.name}`);
+    equal.push(await equalTime(host, game, quick));
+  }
   const denseTen = dense.find((r) => r.n === 10);
   if (denseTen) Object.assign(atTen, { dense10kS: denseTen.dense10kS, speedup: (1e3 * denseTen.dense10kS) / atTen.ms });
   const diverged = large.filter((r) => r.final > r.initial).map((r) => `${r.preset} at n = ${r.n} (×${(r.final / r.initial).toFixed(0)})`);

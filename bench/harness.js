@@ -42,6 +42,74 @@ export function timeRuns(fn, { runs = 5, before = () => {}, warmup = true } = {}
   return { ms: times[0], medianMs: times[times.length >> 1], runs, method: 'single runs' };
 }
 
+/**
+ * Times an async call of µs–s length (a masked evaluation, a whole run): `warmup` untimed calls, then `rounds` rounds,
+ * each repeating the call until the round has taken at least minMs (at least one call); no new round starts once all
+ * rounds so far have taken budgetMs (slow calls). Reports the time per call of the fastest round (the least disturbed
+ * by the machine) and of the median round.
+ * @returns { ms (per call, best round), medianMs, calls (in the best round), rounds, totalMs (all rounds), method }
+ */
+export async function timeAsync(fn, { minMs = 500, rounds = 3, warmup = 1, budgetMs = Infinity } = {}) {
+  for (let w = 0; w < warmup; w++) await fn();
+  const perCall = [];
+  let best = { ms: Infinity, calls: 0 };
+  let totalMs = 0;
+  for (let r = 0; r < rounds && totalMs < budgetMs; r++) {
+    let calls = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    do {
+      await fn();
+      calls++;
+      elapsed = performance.now() - start;
+    } while (elapsed < minMs);
+    totalMs += elapsed;
+    perCall.push(elapsed / calls);
+    if (elapsed / calls < best.ms) best = { ms: elapsed / calls, calls };
+  }
+  return { ms: best.ms, medianMs: median(perCall), calls: best.calls, rounds: perCall.length, totalMs, method: 'async rounds' };
+}
+
+/** CPU seconds the whole machine has been busy (Linux /proc/stat, USER_HZ = 100); undefined elsewhere. */
+function machineBusyS() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    return (total - fields[3] - fields[4]) / 100; // minus idle and iowait
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts counting the CPU time other processes use while a benchmark runs (the machine's busy time minus this
+ * process's, workers and native threads included). stop() returns { foreignS, share } (share of all cores over the
+ * wall time), or undefined where /proc/stat is missing. A share above a few % means the numbers are disturbed.
+ */
+export function foreignCpu() {
+  const busy = machineBusyS();
+  const own = process.cpuUsage();
+  const start = performance.now();
+  return {
+    stop() {
+      if (busy === undefined) return undefined;
+      const ownS = (() => {
+        const u = process.cpuUsage(own);
+        return (u.user + u.system) / 1e6;
+      })();
+      const foreignS = Math.max(0, machineBusyS() - busy - ownS);
+      return { foreignS, share: foreignS / (((performance.now() - start) / 1e3) * os.cpus().length) };
+    },
+  };
+}
+
+/** Table notes about foreign CPU use during a suite (from foreignCpu().stop()). */
+export function busyNote(foreign, limit = 0.05) {
+  if (!foreign) return [];
+  const line = `other processes used ${foreign.foreignS.toFixed(1)} CPU s (${(foreign.share * 100).toFixed(1)} % of the cores) during this suite`;
+  return [foreign.share > limit ? `WARNING: ${line}: the machine was shared, rerun on a quiet machine before quoting.` : `${line}.`];
+}
+
 /** One progress line on stderr, so long suites show life without cluttering the tables on stdout. */
 export const progress = (message) => process.stderr.write(`  · ${message}\n`);
 
@@ -50,6 +118,30 @@ export function timeOnce(fn) {
   const start = performance.now();
   const result = fn();
   return [result, performance.now() - start];
+}
+
+/** timeOnce for an async function: returns [awaited result, ms]. */
+export async function timeOnceAsync(fn) {
+  const start = performance.now();
+  const result = await fn();
+  return [result, performance.now() - start];
+}
+
+/** timeRuns for an async function (each call awaited; the same warm-up, fastest and median). */
+export async function timeRunsAsync(fn, { runs = 5, before = () => {}, warmup = true } = {}) {
+  if (warmup) {
+    before();
+    await fn();
+  }
+  const times = [];
+  for (let r = 0; r < runs; r++) {
+    before();
+    const start = performance.now();
+    await fn();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return { ms: times[0], medianMs: times[times.length >> 1], runs, method: 'single runs' };
 }
 
 export const median = (xs) => {
@@ -93,7 +185,8 @@ export function machineInfo() {
 }
 
 export function printMachine(info = machineInfo()) {
-  console.log(`Node ${info.node} | ${info.cpu} | ${info.cores} cores, kernels on ${info.threads} thread | ${info.memoryGiB} GiB | ${info.backend}`);
+  const threads = info.threadsNote ?? `kernels on ${info.threads} thread`;
+  console.log(`Node ${info.node} | ${info.cpu} | ${info.cores} cores, ${threads} | ${info.memoryGiB} GiB | ${info.backend}`);
 }
 
 const cell = (x) => (typeof x === 'number' ? (Number.isInteger(x) ? String(x) : x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toPrecision(3)) : String(x ?? ''));
@@ -140,10 +233,12 @@ export function saveSuite(result) {
  * (--json=<path>) or, alone with --save, merges it into today's results file (so a trial run never overwrites
  * the full run's entry).
  */
-export async function runSuite(run) {
+export async function runSuite(run, machine = {}) {
   const args = parseArgs();
-  printMachine();
-  const result = await run(args);
+  const info = { ...machineInfo(), ...machine };
+  printMachine(info);
+  const result = { ...(await run(args)) };
+  if (Object.keys(machine).length > 0) result.machine ??= info; // a suite that runs on other threads or backends says so
   for (const table of result.tables) printTable(table);
   printTargets(result.targets);
   if (args.json) writeJson(args.json, result);
