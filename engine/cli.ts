@@ -68,7 +68,7 @@ Reward and analysis:
 
 Running:
   --backend B                 auto (default: CUDA, then CPU, then WASM) | cpu | cuda | wasm
-  --workers N                 worker threads for evaluation (default 0: the main thread)
+  --workers N                 worker threads for evaluation (default: one per core, at most 8; 0: the main thread)
   --threads N                 intra-op threads per session
   --batch-size N              rows per model run (default automatic)
   --max-memory-mb N           memory budget for the 2^n arrays (default 4096)

@@ -32,9 +32,9 @@ export interface Logger {
 export interface EngineOptions {
   /** Where models run: 'auto' tries CUDA, then CPU, then WASM (default 'auto'). */
   readonly backend?: BackendChoice;
-  /** Worker threads for masked evaluation; 0 runs on the calling thread (default 0). */
+  /** Worker threads for masked evaluation; 0 runs on the calling thread (default: one per core, at most 8). */
   readonly workers?: number;
-  /** Intra-op threads per session (default: cores / max(1, workers)). */
+  /** Intra-op threads per session (default: cores / max(1, workers), i.e. 1 with the default workers). */
   readonly threads?: number;
   /** Kernel build: 'release' or 'debug' (asserts on). */
   readonly kernels?: KernelTarget;

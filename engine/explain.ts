@@ -6,9 +6,8 @@ import { InvalidOptionError, ModelLoadError, ShapeMismatchError } from './contra
 import type { DType, TensorInfo } from './contracts/backend.js';
 import type { KernelHost } from './contracts/kernels.js';
 import { assertFiniteRewards } from './evaluate.js';
-import { decompose, decompositionSettings, type DecompositionRequest, type DecompositionSettings, type Preset } from './decompose.js';
-import { analyze, distribution, type Analysis } from './interactions.js';
-import { assertKnownKeys, bool, integerIn, numberIn, oneOf } from './options.js';
+import { analysisSettings, type AnalysisOptions, type DecompositionSummary, type GameAnalysis } from './analysis.js';
+import { assertKnownKeys, integerIn, numberIn, oneOf } from './options.js';
 import { assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from './plan.js';
 import {
   customLayout, imageLayout, pointCloudLayout, tabularLayout, textLayout, type BaselineSpec, type CustomLayout, type LayoutContext, type PlayerLayout,
@@ -25,7 +24,7 @@ export const MODALITIES = ['tabular', 'image', 'text', 'pointcloud', 'custom'] a
 export type Modality = (typeof MODALITIES)[number];
 
 /** Options shared by model explanations and game explanations. */
-export interface AnalysisRequest extends DecompositionRequest {
+export interface AnalysisRequest extends AnalysisOptions {
   /** 'and' = Harsanyi dividends (with learned noise q unless preset 'none'); 'and-or' = the AND-OR split (default). */
   readonly decomposition?: 'and' | 'and-or';
   /** Salient ratio r of the threshold r · max|I| (default 0.05). */
@@ -87,7 +86,7 @@ export interface GameRequest extends AnalysisRequest {
 }
 
 /** What andor reports for one explanation (the library form; resultToJson gives the JSON schema). */
-export interface ExplainResult {
+export interface ExplainResult extends Omit<GameAnalysis, 'timings'> {
   readonly n: number;
   readonly players: readonly string[];
   readonly model?: { readonly file?: string; readonly sha256: string; readonly backend: string; readonly executionProvider: string; readonly input: string; readonly output: string };
@@ -95,14 +94,6 @@ export interface ExplainResult {
   readonly target?: number;
   readonly reward: string;
   readonly baseline?: string;
-  readonly v: Float64Array;
-  readonly and: Float64Array;
-  readonly or: Float64Array;
-  readonly matching: Analysis['matching'];
-  readonly threshold: number;
-  readonly salient: Analysis['salient'];
-  readonly orders: { readonly positive: Float64Array; readonly negative: Float64Array; readonly normalized: Float64Array };
-  readonly decomposition: DecompositionSummary;
   readonly timings: Readonly<Record<string, number>>;
   /** Where the players sit in the masked input (for drawing them; not part of the JSON schema). */
   readonly layout?: InputLayout;
@@ -123,44 +114,11 @@ export interface InputLayout {
 }
 
 const ANALYSIS_KEYS = ['decomposition', 'preset', 'iterations', 'lr', 'qthres', 'solver', 'salientRatio', 'salientIncludeEmpty', 'names'] as const;
-
-/** How the split was learned, and how well. */
-export interface DecompositionSummary {
-  readonly method: 'and' | 'and-or';
-  readonly preset: Preset;
-  readonly solver: string;
-  readonly iterations: number;
-  readonly lr: number;
-  readonly qthres: number;
-  /** |q_T| ≤ qBound = qthres·|v(N) − v(∅)|. */
-  readonly qBound: number;
-  /** L1 norm of all 2^n AND and 2^n OR interactions (before reorganizing), in the units of v. */
-  readonly objective: { readonly initial: number; readonly final: number };
-  /** The objective every `every` iterations. */
-  readonly trace: { readonly every: number; readonly values: Float64Array };
-  readonly salientCount: number;
-  readonly ms: number;
-}
 const EXPLAIN_KEYS = [
   ...ANALYSIS_KEYS,
   'model', 'sample', 'row', 'modality', 'players', 'grid', 'blurSigma', 'maskToken', 'maskMode', 'clusters', 'custom', 'input', 'output', 'baseline', 'reference', 'background', 'target', 'reward', 'batchSize', 'signal', 'onProgress',
 ] as const;
 
-interface AnalysisSettings {
-  readonly decomposition: 'and' | 'and-or';
-  readonly salientRatio: number;
-  readonly salientIncludeEmpty: boolean;
-  readonly learning: DecompositionSettings;
-}
-
-function analysisSettings(request: AnalysisRequest, where: string): AnalysisSettings {
-  return {
-    decomposition: request.decomposition === undefined ? 'and-or' : oneOf(request.decomposition, ['and', 'and-or'], `${where}.decomposition`),
-    salientRatio: request.salientRatio === undefined ? 0.05 : numberIn(request.salientRatio, 0, 1, `${where}.salientRatio`),
-    salientIncludeEmpty: request.salientIncludeEmpty === undefined ? false : bool(request.salientIncludeEmpty, `${where}.salientIncludeEmpty`),
-    learning: decompositionSettings(request, where),
-  };
-}
 
 /** Everything explain needs from the engine. */
 export interface ExplainContext {
@@ -321,7 +279,8 @@ export async function explainModel(ctx: ExplainContext, request: ExplainRequest)
   if (request.target !== undefined) integerIn(request.target, 0, Infinity, 'options.target');
 
   // one run on the full sample: checks the model accepts the plan, and gives the output width and predicted class
-  const full = await ctx.runner.probe(model.key, probePlan);
+  // (one row for a dynamic batch axis, not a whole batch)
+  const full = await ctx.runner.probe(model.key, probePlan.batchAxis.kind === 'dynamic' ? { ...probePlan, batchSize: 1 } : probePlan);
   const target = resolveTarget(kind, request.target, sample.label, full, outputInfo.name);
   const plan: MaskPlan = { ...probePlan, reward: { kind, target, output: outputInfo.name } };
 
@@ -334,10 +293,12 @@ export async function explainModel(ctx: ExplainContext, request: ExplainRequest)
     for (let m = 0; m < v.length; m++) v[m] -= v0;
   }
   const names = request.names ? checkNames(request.names, layout.n) : layout.names;
-  const result = await analyzeGame(ctx.kernels, v, layout.n, settings, timings, request.signal);
+  const result = await ctx.runner.analyze({ v, n: layout.n, settings }, request.signal);
+  Object.assign(timings, result.timings);
   timings.totalMs = performance.now() - started;
   return {
     ...result,
+    timings,
     players: names,
     model: { file, sha256, backend: model.backend, executionProvider: model.executionProvider, input: layout.masked.name, output: outputInfo.name },
     sample: { id: sample.id, label: sample.label, row },
@@ -353,31 +314,8 @@ function checkNames(names: readonly string[], n: number): string[] {
   return names.map(String);
 }
 
-async function analyzeGame(kernels: KernelHost, v: Float64Array, n: number, settings: AnalysisSettings, timings: Record<string, number>, signal?: AbortSignal): Promise<Omit<ExplainResult, 'players' | 'reward'>> {
-  const learned = await decompose(kernels, v, n, settings.decomposition, settings.learning, signal);
-  timings.decompositionMs = learned.ms;
-  const start = performance.now();
-  const analysis = analyze(kernels, v, n, learned.split, settings);
-  timings.interactionsMs = performance.now() - start;
-  const { positive, negative } = analysis.orders;
-  const { normalized } = distribution(analysis.orders);
-  const { preset, solver, iterations, lr, qthres, qBound, objective, trace, traceEvery, ms } = learned;
-  return {
-    n,
-    v,
-    and: analysis.and,
-    or: analysis.or,
-    matching: analysis.matching,
-    threshold: analysis.threshold,
-    salient: analysis.salient,
-    orders: { positive, negative, normalized },
-    decomposition: { method: settings.decomposition, preset, solver, iterations, lr, qthres, qBound, objective, trace: { every: traceEvery, values: trace }, salientCount: analysis.salient.length, ms },
-    timings,
-  };
-}
-
 /** Explains a game given as values on all 2^n masks (no model). */
-export async function explainGame(ctx: Pick<ExplainContext, 'kernels' | 'limits'>, request: GameRequest): Promise<ExplainResult> {
+export async function explainGame(ctx: Pick<ExplainContext, 'runner' | 'limits'>, request: GameRequest): Promise<ExplainResult> {
   assertKnownKeys(request, [...ANALYSIS_KEYS, 'values', 'signal'], 'options');
   const settings = analysisSettings(request, 'options');
   const timings: Record<string, number> = {};
@@ -393,7 +331,8 @@ export async function explainGame(ctx: Pick<ExplainContext, 'kernels' | 'limits'
   assertFiniteRewards(v, 'The values vector');
   timings.loadMs = performance.now() - started;
   const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
-  const result = await analyzeGame(ctx.kernels, v, n, settings, timings, request.signal);
+  const result = await ctx.runner.analyze({ v, n, settings }, request.signal);
+  Object.assign(timings, result.timings);
   timings.totalMs = performance.now() - started;
-  return { ...result, players: names, reward: 'given' };
+  return { ...result, timings, players: names, reward: 'given' };
 }

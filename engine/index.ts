@@ -24,6 +24,8 @@ export type { DynamicsRequest, DynamicsResult, CheckpointReport, LossTable, Dyna
 
 const ENGINE_KEYS = ['backend', 'workers', 'threads', 'kernels', 'maxMemoryMb', 'maxPlayers', 'logger'] as const;
 const SILENT: Logger = { warn: () => {}, info: () => {} };
+/** Default pool size cap: each worker holds its own session (model weights and arena). */
+const DEFAULT_MAX_WORKERS = 8;
 
 /**
  * Validates every option, then loads the kernels and prepares the runner.
@@ -36,7 +38,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const logger = options.logger ?? SILENT;
   const registry = new BackendRegistry().register(ortNodeBackend).register(ortWebBackend);
   const kernels = await loadKernels(resolved.kernels);
-  const runner = resolved.workers === 0 ? new LocalRunner(registry, resolved.threads) : new PoolRunner({ workers: resolved.workers, threads: resolved.threads });
+  const runner = resolved.workers === 0 ? new LocalRunner(registry, resolved.threads, kernels) : new PoolRunner({ workers: resolved.workers, threads: resolved.threads, kernels: resolved.kernels });
   return new Engine(resolved, kernels, runner, logger);
 }
 
@@ -44,7 +46,9 @@ function resolveOptions(options: EngineOptions): ResolvedEngineOptions {
   if (options === null || typeof options !== 'object') throw new InvalidOptionError('createEngine(options): options must be an object.');
   assertKnownKeys(options, ENGINE_KEYS, 'options');
   const cores = availableParallelism();
-  const workers = options.workers === undefined ? 0 : integerIn(options.workers, 0, 256, 'options.workers');
+  // one worker per core (at most DEFAULT_MAX_WORKERS), one intra-op thread each: the fastest configuration on
+  // every model where evaluation takes ≥ 10 ms (bench/evaluate.bench.js), and it keeps the main thread free
+  const workers = options.workers === undefined ? Math.min(cores, DEFAULT_MAX_WORKERS) : integerIn(options.workers, 0, 256, 'options.workers');
   const threads = options.threads === undefined ? Math.max(1, Math.floor(cores / Math.max(1, workers))) : integerIn(options.threads, 1, 1024, 'options.threads');
   if (options.logger !== undefined && (typeof options.logger?.warn !== 'function' || typeof options.logger?.info !== 'function')) {
     throw new InvalidOptionError('options.logger must have warn(message) and info(message) functions.');

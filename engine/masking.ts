@@ -24,6 +24,9 @@ function toTyped(dtype: TensorData['dtype'], values: Float64Array): TypedData {
 /** Builds feeds for ranges of masks from a plan, reusing one set of batch buffers. */
 export class BatchBuilder {
   private readonly buffers: InputBuffer[];
+  /** The mask each row holds now: rows start as the full sample, and a fill rewrites only the players whose bit
+   *  changed since, so background elements are never touched again. */
+  private readonly held: Int32Array;
 
   constructor(readonly plan: MaskPlan) {
     const rows = plan.batchSize;
@@ -37,6 +40,7 @@ export class BatchBuilder {
       const players = masked && { offsets: masked.offsets, indices: masked.indices, baseline: toTyped(input.dtype, masked.baseline) };
       return { name: input.name, dtype: input.dtype, dims, rowSize, batch, row, players };
     });
+    this.held = new Int32Array(rows).fill(2 ** plan.n - 1);
   }
 
   /**
@@ -45,28 +49,29 @@ export class BatchBuilder {
    * @returns the feeds for one model run
    */
   fill(start: number, count: number): Record<string, TensorData> {
-    const n = this.plan.n;
-    const feeds: Record<string, TensorData> = {};
-    for (const buf of this.buffers) {
-      if (buf.players) {
-        const { offsets, indices, baseline } = buf.players;
-        const batch = buf.batch as Float64Array;
-        const base = baseline as Float64Array;
-        for (let r = 0; r < count; r++) {
-          const mask = start + r;
+    const masked = this.buffers.filter((buf) => buf.players);
+    for (let r = 0; r < count; r++) {
+      const mask = start + r;
+      let changed = this.held[r] ^ mask;
+      this.held[r] = mask;
+      while (changed !== 0) {
+        const i = 31 - Math.clz32(changed & -changed); // lowest changed player
+        changed &= changed - 1;
+        const present = (mask >>> i) & 1;
+        for (const buf of masked) {
+          const { offsets, indices, baseline } = buf.players!;
+          const batch = buf.batch as Float64Array;
+          const source = (present ? buf.row : baseline) as Float64Array;
           const rowStart = r * buf.rowSize;
-          batch.set(buf.row as Float64Array, rowStart);
-          for (let i = 0; i < n; i++) {
-            if ((mask >>> i) & 1) continue;
-            for (let k = offsets[i]; k < offsets[i + 1]; k++) {
-              const d = indices[k];
-              batch[rowStart + d] = base[d];
-            }
+          for (let k = offsets[i]; k < offsets[i + 1]; k++) {
+            const d = indices[k];
+            batch[rowStart + d] = source[d];
           }
         }
       }
-      feeds[buf.name] = { dtype: buf.dtype, data: buf.batch, dims: buf.dims };
     }
+    const feeds: Record<string, TensorData> = {};
+    for (const buf of this.buffers) feeds[buf.name] = { dtype: buf.dtype, data: buf.batch, dims: buf.dims };
     return feeds;
   }
 }

@@ -4,6 +4,8 @@
 // piscina and its task retried once.
 import { Piscina } from 'piscina';
 import { CancelledError, DisposedError, WorkerCrashedError, reviveError } from './contracts/errors.js';
+import type { AnalysisTask, GameAnalysis } from './analysis.js';
+import type { KernelTarget } from './contracts/kernels.js';
 import type { MaskPlan } from './plan.js';
 import type { Candidate } from './registry.js';
 import type { EvaluateOptions, OpenedModel, Runner } from './runner.js';
@@ -13,6 +15,10 @@ import type { ModelRef, WorkerFailure, WorkerTask } from './worker.js';
 const PROGRESS_MS = 100;
 /** Masks per task at most; smaller jobs are split so that every worker gets at least two tasks. */
 const MAX_TASK_MASKS = 16_384;
+/** Work per task once a model's speed is known: long enough to hide the ~0.4 ms round trip of a task. */
+const TASK_MS = 20;
+/** Fewest masks per task (unless the job is smaller). */
+const MIN_TASK_MASKS = 64;
 
 interface PoolModel {
   readonly bytes: SharedArrayBuffer;
@@ -27,6 +33,8 @@ export interface PoolOptions {
   readonly threads: number;
   /** Worker module URL (default: worker.js next to this file). */
   readonly filename?: string;
+  /** The kernel build the workers load for analyses (default release). */
+  readonly kernels?: KernelTarget;
 }
 
 function isFailure(value: unknown): value is WorkerFailure {
@@ -39,7 +47,9 @@ export class PoolRunner implements Runner {
   private readonly pool: Piscina;
   private readonly models = new Map<string, PoolModel>();
   private readonly closed = new Set<string>();
-  private planIds = new WeakMap<MaskPlan, number>();
+  /** Masks per millisecond of each model's tasks (moving average), to size later tasks. */
+  private readonly rates = new Map<string, number>();
+  private readonly planIds = new WeakMap<MaskPlan, number>();
   private nextPlanId = 1;
   private disposed = false;
 
@@ -83,7 +93,7 @@ export class PoolRunner implements Runner {
 
   async probe(key: string, plan: MaskPlan): Promise<Float64Array> {
     const entry = await this.model(key);
-    return (await this.runTask({ kind: 'probe', model: this.ref(key, entry), plan, planId: this.planId(plan) }, 'probing the model')) as Float64Array;
+    return (await this.runTask({ kind: 'probe', model: this.ref(key, entry), plan, planId: `${this.planId(plan)}/${plan.batchSize}` }, 'probing the model')) as Float64Array;
   }
 
   async evaluate(key: string, plan: MaskPlan, options: EvaluateOptions = {}): Promise<Float64Array> {
@@ -91,9 +101,10 @@ export class PoolRunner implements Runner {
     const total = 2 ** plan.n;
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new CancelledError();
-    const chunk = this.chunkSize(plan, total);
+    const chunk = this.chunkSize(plan, total, this.rates.get(key));
     const taskPlan: MaskPlan = plan.batchAxis.kind === 'dynamic' && plan.batchSize > chunk ? { ...plan, batchSize: chunk } : plan;
-    const planId = this.planId(plan);
+    // workers cache batch buffers by plan id: the id names the plan and its batch size
+    const planId = `${this.planId(plan)}/${taskPlan.batchSize}`;
     const control = new Int32Array(new SharedArrayBuffer(8));
     const v = new Float64Array(total);
     const ranges: [number, number][] = [];
@@ -106,11 +117,15 @@ export class PoolRunner implements Runner {
     const runRange = async ([start, end]: [number, number]) => {
       if (firstError !== undefined || Atomics.load(control, 0) !== 0) return;
       try {
+        const taskStart = performance.now();
         const part = (await this.runTask(
           { kind: 'evaluate', model: this.ref(key, entry), plan: taskPlan, planId, start, end, control },
           `evaluating masks ${start}..${end - 1}`,
         )) as Float64Array;
         v.set(part, start);
+        const rate = (end - start) / Math.max(0.05, performance.now() - taskStart);
+        const known = this.rates.get(key);
+        this.rates.set(key, known === undefined ? rate : 0.7 * known + 0.3 * rate);
       } catch (error) {
         firstError ??= error;
         Atomics.store(control, 0, 1); // stop the other workers at their next batch
@@ -130,6 +145,19 @@ export class PoolRunner implements Runner {
     if (firstError !== undefined) throw firstError;
     onProgress?.(total, total);
     return v;
+  }
+
+  async analyze(task: AnalysisTask, signal?: AbortSignal): Promise<GameAnalysis> {
+    this.assertLive();
+    if (signal?.aborted) throw new CancelledError();
+    const control = new Int32Array(new SharedArrayBuffer(8));
+    const onAbort = () => Atomics.store(control, 0, 1);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return (await this.runTask({ kind: 'analyze', task, kernels: this.options.kernels ?? 'release', control }, 'analyzing a game')) as GameAnalysis;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   async close(key: string): Promise<void> {
@@ -164,11 +192,17 @@ export class PoolRunner implements Runner {
     return id;
   }
 
-  /** Masks per task: every worker gets at least two tasks; a multiple of the fixed batch size, if any. */
-  private chunkSize(plan: MaskPlan, total: number): number {
+  /**
+   * Masks per task, a multiple of the fixed batch size if any. Once the model's speed is known, about TASK_MS of work
+   * per task (so a tiny model's small job runs as one task instead of paying a round trip per worker); before that,
+   * every worker gets at least two tasks.
+   */
+  private chunkSize(plan: MaskPlan, total: number, masksPerMs: number | undefined): number {
     const unit = plan.batchAxis.kind === 'fixed' ? plan.batchSize : 1;
-    const target = Math.min(MAX_TASK_MASKS, Math.ceil(total / (2 * this.workers)));
-    return Math.max(unit, Math.ceil(target / unit) * unit);
+    const timed = masksPerMs === undefined ? Math.ceil(total / (2 * this.workers)) : Math.ceil(masksPerMs * TASK_MS);
+    // never below a batch of MIN_TASK_MASKS rows: smaller batches waste the runtime's per-run overhead
+    const target = Math.min(MAX_TASK_MASKS, Math.max(timed, Math.min(plan.batchSize, MIN_TASK_MASKS)));
+    return Math.max(unit, Math.ceil(Math.min(target, total) / unit) * unit);
   }
 
   /**

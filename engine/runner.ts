@@ -3,6 +3,8 @@
 import { CancelledError, DisposedError } from './contracts/errors.js';
 import type { BackendAttempt } from './contracts/errors.js';
 import type { SessionHandle, TensorInfo, ExecutionProvider, BackendId } from './contracts/backend.js';
+import { analyzeGame, type AnalysisTask, type GameAnalysis } from './analysis.js';
+import type { KernelHost } from './contracts/kernels.js';
 import { evaluateRange, probeFull } from './evaluate.js';
 import { BatchBuilder } from './masking.js';
 import type { MaskPlan } from './plan.js';
@@ -36,6 +38,9 @@ export interface Runner {
   probe(key: string, plan: MaskPlan): Promise<Float64Array>;
   /** The reward of every mask 0..2^n−1 of the plan. */
   evaluate(key: string, plan: MaskPlan, options?: EvaluateOptions): Promise<Float64Array>;
+  /** Learns the split of a game and analyzes its interactions (decompose + interactions), off the caller's thread
+   *  where the runner has workers. */
+  analyze(task: AnalysisTask, signal?: AbortSignal): Promise<GameAnalysis>;
   /** Releases one model. */
   close(key: string): Promise<void>;
   /** Releases everything; the runner is unusable afterwards. */
@@ -49,12 +54,20 @@ export class LocalRunner implements Runner {
   readonly workers = 0;
   private readonly sessions = new Map<string, { session: SessionHandle; opened: OpenedModel }>();
   private readonly opening = new Map<string, Promise<OpenedModel>>();
+  /** Batch buffers per plan, reused by repeated evaluations of it. */
+  private readonly builders = new WeakMap<MaskPlan, BatchBuilder>();
   private disposed = false;
 
   constructor(
     private readonly registry: BackendRegistry,
     private readonly threads: number,
+    private readonly kernels: KernelHost,
   ) {}
+
+  async analyze(task: AnalysisTask, signal?: AbortSignal): Promise<GameAnalysis> {
+    this.assertLive();
+    return analyzeGame(this.kernels, task, signal);
+  }
 
   open(key: string, model: Uint8Array, candidates: readonly Candidate[]): Promise<OpenedModel> {
     this.assertLive();
@@ -73,7 +86,7 @@ export class LocalRunner implements Runner {
   }
 
   async probe(key: string, plan: MaskPlan): Promise<Float64Array> {
-    return probeFull(this.session(key), new BatchBuilder(plan));
+    return probeFull(this.session(key), this.builder(plan));
   }
 
   async evaluate(key: string, plan: MaskPlan, options: EvaluateOptions = {}): Promise<Float64Array> {
@@ -82,7 +95,7 @@ export class LocalRunner implements Runner {
     const v = new Float64Array(total);
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new CancelledError();
-    await evaluateRange(session, new BatchBuilder(plan), 0, total, v, (done) => {
+    await evaluateRange(session, this.builder(plan), 0, total, v, (done) => {
       onProgress?.(done, total);
       return !signal?.aborted && !this.disposed;
     });
@@ -102,6 +115,12 @@ export class LocalRunner implements Runner {
     this.sessions.clear();
     this.opening.clear();
     await Promise.all(entries.map((e) => e.session.dispose()));
+  }
+
+  private builder(plan: MaskPlan): BatchBuilder {
+    let found = this.builders.get(plan);
+    if (!found) this.builders.set(plan, (found = new BatchBuilder(plan)));
+    return found;
   }
 
   private session(key: string): SessionHandle {

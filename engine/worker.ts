@@ -1,8 +1,11 @@
 // The pool's worker thread, and its composition root: it registers the backends, keeps one session per model (created
-// on first use, reused by every later task), one set of batch buffers per plan, and evaluates ranges of masks.
+// on first use, reused by every later task), one set of batch buffers per plan and one kernel instance; it evaluates
+// ranges of masks and analyzes games (the decomposition), so the main thread stays free.
 // Tasks and replies are plain objects and typed arrays; errors travel as {error: SerializedError}.
 import { move } from 'piscina';
-import { ortNodeBackend, ortWebBackend } from '../bindings/index.js';
+import { loadKernels, ortNodeBackend, ortWebBackend } from '../bindings/index.js';
+import { analyzeGame, type AnalysisTask, type GameAnalysis } from './analysis.js';
+import type { KernelHost, KernelTarget } from './contracts/kernels.js';
 import { serializeError, type SerializedError } from './contracts/errors.js';
 import type { SessionHandle } from './contracts/backend.js';
 import { evaluateRange, probeFull } from './evaluate.js';
@@ -23,13 +26,14 @@ export interface ModelRef {
 
 /** Tasks of the pool. */
 export type WorkerTask =
+  | { readonly kind: 'analyze'; readonly task: AnalysisTask; readonly kernels: KernelTarget; readonly control: Int32Array }
   | { readonly kind: 'open'; readonly model: ModelRef }
-  | { readonly kind: 'probe'; readonly model: ModelRef; readonly plan: MaskPlan; readonly planId: number }
+  | { readonly kind: 'probe'; readonly model: ModelRef; readonly plan: MaskPlan; readonly planId: string }
   | {
       readonly kind: 'evaluate';
       readonly model: ModelRef;
       readonly plan: MaskPlan;
-      readonly planId: number;
+      readonly planId: string;
       readonly start: number;
       readonly end: number;
       /** Int32Array over a SharedArrayBuffer: [0] = cancel flag, [1] = masks done (progress). */
@@ -43,8 +47,15 @@ export interface WorkerFailure {
 
 const registry = new BackendRegistry().register(ortNodeBackend).register(ortWebBackend);
 const sessions = new Map<string, Promise<{ session: SessionHandle; opened: OpenedModel }>>();
-const builders = new Map<number, BatchBuilder>();
+const builders = new Map<string, BatchBuilder>();
 const MAX_BUILDERS = 4;
+const kernelHosts = new Map<KernelTarget, Promise<KernelHost>>();
+
+function kernels(target: KernelTarget): Promise<KernelHost> {
+  let host = kernelHosts.get(target);
+  if (!host) kernelHosts.set(target, (host = loadKernels(target)));
+  return host;
+}
 
 function session(model: ModelRef) {
   for (const key of model.closed) {
@@ -67,23 +78,29 @@ function session(model: ModelRef) {
   return entry;
 }
 
-function builder(plan: MaskPlan, planId: number): BatchBuilder {
+function builder(plan: MaskPlan, planId: string): BatchBuilder {
   let found = builders.get(planId);
   if (!found) {
     found = new BatchBuilder(plan);
     builders.set(planId, found);
-    if (builders.size > MAX_BUILDERS) builders.delete(builders.keys().next().value as number);
+    if (builders.size > MAX_BUILDERS) builders.delete(builders.keys().next().value as string);
   }
   return found;
 }
 
 /**
  * Handles one task.
- * @returns the opened model's metadata, the probed output row, or the rewards of the range (moved, not copied); a
- *   WorkerFailure for errors of the task itself (a rejected promise means the thread failed)
+ * @returns the opened model's metadata, the probed output row, the rewards of the range (moved, not copied), or a
+ *   game's analysis; a WorkerFailure for errors of the task itself (a rejected promise means the thread failed)
  */
-export default async function handle(task: WorkerTask): Promise<OpenedModel | Float64Array | WorkerFailure> {
+export default async function handle(task: WorkerTask): Promise<OpenedModel | Float64Array | GameAnalysis | WorkerFailure> {
   try {
+    if (task.kind === 'analyze') {
+      const { control } = task;
+      // the decomposition polls `aborted` between chunks of iterations; the main thread sets control[0] to cancel
+      const signal = { get aborted() { return Atomics.load(control, 0) !== 0; } } as AbortSignal;
+      return await analyzeGame(await kernels(task.kernels), task.task, signal);
+    }
     const { session: s, opened } = await session(task.model);
     if (task.kind === 'open') return opened;
     const batches = builder(task.plan, task.planId);

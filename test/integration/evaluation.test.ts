@@ -159,7 +159,7 @@ describe('worker pool', () => {
       batchAxis: { kind: 'dynamic' },
       batchSize: 16,
     } as const;
-    await expect(runner.evaluate('mlp', plan as never)).rejects.toThrowError(/A worker thread died twice while evaluating masks 0..7/);
+    await expect(runner.evaluate('mlp', plan as never)).rejects.toThrowError(/A worker thread died twice while evaluating masks 0..15/);
     expect(runner.threads.length).toBe(1); // replaced again
     await runner.dispose();
   });

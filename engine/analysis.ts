@@ -1,0 +1,99 @@
+// The analysis of one game, wherever it runs (the calling thread or a pool worker): learn the AND-OR split
+// (decompose.ts), then the interactions, matching, salient set and per-order strength (interactions.ts). Its input
+// and output are typed arrays and plain objects, so they cross the worker boundary as they are.
+import type { KernelHost } from './contracts/kernels.js';
+import { decompose, decompositionSettings, type DecompositionRequest, type DecompositionSettings, type Preset } from './decompose.js';
+import { analyze, distribution, type Analysis, type SalientInteraction } from './interactions.js';
+import { bool, numberIn, oneOf } from './options.js';
+
+/** Validated analysis options. */
+export interface AnalysisSettings {
+  readonly decomposition: 'and' | 'and-or';
+  readonly salientRatio: number;
+  readonly salientIncludeEmpty: boolean;
+  readonly learning: DecompositionSettings;
+}
+
+/** The analysis options a request may carry. */
+export interface AnalysisOptions extends DecompositionRequest {
+  readonly decomposition?: 'and' | 'and-or';
+  readonly salientRatio?: number;
+  readonly salientIncludeEmpty?: boolean;
+}
+
+/** Validates the analysis options of a request. */
+export function analysisSettings(request: AnalysisOptions, where: string): AnalysisSettings {
+  return {
+    decomposition: request.decomposition === undefined ? 'and-or' : oneOf(request.decomposition, ['and', 'and-or'], `${where}.decomposition`),
+    salientRatio: request.salientRatio === undefined ? 0.05 : numberIn(request.salientRatio, 0, 1, `${where}.salientRatio`),
+    salientIncludeEmpty: request.salientIncludeEmpty === undefined ? false : bool(request.salientIncludeEmpty, `${where}.salientIncludeEmpty`),
+    learning: decompositionSettings(request, where),
+  };
+}
+
+/** How the split was learned, and how well. */
+export interface DecompositionSummary {
+  readonly method: 'and' | 'and-or';
+  readonly preset: Preset;
+  readonly solver: string;
+  readonly iterations: number;
+  readonly lr: number;
+  readonly qthres: number;
+  /** |q_T| ≤ qBound = qthres·|v(N) − v(∅)|. */
+  readonly qBound: number;
+  /** L1 norm of all 2^n AND and 2^n OR interactions (before reorganizing), in the units of v. */
+  readonly objective: { readonly initial: number; readonly final: number };
+  /** The objective every `every` iterations. */
+  readonly trace: { readonly every: number; readonly values: Float64Array };
+  readonly salientCount: number;
+  readonly ms: number;
+}
+
+/** One game to analyze. */
+export interface AnalysisTask {
+  readonly v: Float64Array;
+  readonly n: number;
+  readonly settings: AnalysisSettings;
+}
+
+/** What the analysis of a game gives. */
+export interface GameAnalysis {
+  readonly n: number;
+  readonly v: Float64Array;
+  readonly and: Float64Array;
+  readonly or: Float64Array;
+  readonly matching: Analysis['matching'];
+  readonly threshold: number;
+  readonly salient: readonly SalientInteraction[];
+  readonly orders: { readonly positive: Float64Array; readonly negative: Float64Array; readonly normalized: Float64Array };
+  readonly decomposition: DecompositionSummary;
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+/**
+ * Learns the split of v, then computes its interactions and the checks on them.
+ * @param kernels - this thread's kernel instance
+ * @param task - v on all 2^n masks, n and the settings
+ * @param signal - cancels the decomposition between chunks of iterations
+ */
+export async function analyzeGame(kernels: KernelHost, { v, n, settings }: AnalysisTask, signal?: AbortSignal): Promise<GameAnalysis> {
+  const learned = await decompose(kernels, v, n, settings.decomposition, settings.learning, signal);
+  const start = performance.now();
+  const analysis = analyze(kernels, v, n, learned.split, settings);
+  const interactionsMs = performance.now() - start;
+  const { positive, negative } = analysis.orders;
+  const { normalized } = distribution(analysis.orders);
+  const { preset, solver, iterations, lr, qthres, qBound, objective, trace, traceEvery, ms } = learned;
+  return {
+    n,
+    v,
+    and: analysis.and,
+    or: analysis.or,
+    matching: analysis.matching,
+    threshold: analysis.threshold,
+    salient: analysis.salient,
+    orders: { positive, negative, normalized },
+    decomposition: { method: settings.decomposition, preset, solver, iterations, lr, qthres, qBound, objective, trace: { every: traceEvery, values: trace }, salientCount: analysis.salient.length, ms },
+    timings: { decompositionMs: ms, interactionsMs },
+  };
+}
