@@ -92,6 +92,7 @@ export function readRewards(spec: RewardSpec, output: TensorData, rows: number, 
       const z = Number(data[at]);
       v = spec.kind === 'logit' || y === 1 ? z : -z;
     } else if (spec.kind === 'logit') v = Number(data[at + y]);
+    else if (width === 2) v = Number(data[at + y]) - Number(data[at + 1 - y]); // logsumexp of one logit is itself
     else {
       let max = -Infinity;
       for (let c = 0; c < width; c++) if (c !== y && data[at + c] > max) max = Number(data[at + c]);

@@ -15,8 +15,8 @@ import type { ModelRef, WorkerFailure, WorkerTask } from './worker.js';
 const PROGRESS_MS = 100;
 /** Masks per task at most; smaller jobs are split so that every worker gets at least two tasks. */
 const MAX_TASK_MASKS = 16_384;
-/** Work per task once a model's speed is known: long enough to hide the ~0.4 ms round trip of a task. */
-const TASK_MS = 20;
+/** Work per task once a model's speed is known: long enough to keep the ~0.4 ms round trip of a task under 10 %. */
+const TASK_MS = 5;
 /** Fewest masks per task (unless the job is smaller). */
 const MIN_TASK_MASKS = 64;
 
