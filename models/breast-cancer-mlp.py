@@ -26,12 +26,7 @@ def mlp(outputs):
 def train(model, x, y, loss_fn, epochs=200):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
     for _ in range(epochs):
-        perm = torch.randperm(len(x))
-        for i in range(0, len(x), 32):
-            idx = perm[i:i + 32]
-            opt.zero_grad()
-            loss_fn(model(x[idx]), y[idx]).backward()
-            opt.step()
+        common.train_epoch(model, opt, x, y, 32, loss_fn)
     return model
 
 

@@ -83,16 +83,6 @@ def flip_labels(y, classes, rng):
     return noisy, flipped
 
 
-def train_epoch(model, opt, x, y):
-    model.train()
-    perm = torch.randperm(len(x))
-    for i in range(0, len(x), BATCH):
-        idx = perm[i:i + BATCH]
-        opt.zero_grad()
-        nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
-        opt.step()
-
-
 def evaluate(model, x, y):
     model.eval()
     with torch.no_grad():
@@ -131,7 +121,7 @@ def run_series(cfg, check):
     rows, checkpoints, exported = [], [], []
     for epoch in range(LAST_EPOCH + 1):
         if epoch > 0:
-            train_epoch(model, opt, xt, yt)
+            common.train_epoch(model, opt, xt, yt, BATCH)
         if epoch not in SAVE_EPOCHS:
             continue
         train_loss, train_acc, train_pred = evaluate(model, xt, yt)
@@ -172,7 +162,7 @@ def run_series(cfg, check):
         ref = cfg["build"]()
         ref_opt = torch.optim.SGD(ref.parameters(), lr=cfg["lr"], momentum=MOMENTUM)
         for _ in range(reference_epochs):
-            train_epoch(ref, ref_opt, xs, ys)
+            common.train_epoch(ref, ref_opt, xs, ys, BATCH)
         fit_loss, fit_acc, _ = evaluate(ref, xs, ys)
         val_loss, val_acc, _ = evaluate(ref, xt, yt_true)
         path = os.path.join(folder, f"reference-{k}.onnx")

@@ -25,6 +25,17 @@ def seed_everything(seed):
     torch.manual_seed(seed)
 
 
+def train_epoch(model, opt, x, y, batch, loss_fn=torch.nn.functional.cross_entropy):
+    """One epoch of minibatch training in a seeded random order (the loop every export script shares)."""
+    model.train()
+    perm = torch.randperm(len(x))
+    for i in range(0, len(x), batch):
+        idx = perm[i:i + batch]
+        opt.zero_grad()
+        loss_fn(model(x[idx]), y[idx]).backward()
+        opt.step()
+
+
 def rel(path):
     """Path relative to the repository root, with forward slashes (what the CLI takes)."""
     return os.path.relpath(path, os.path.dirname(MODELS_DIR)).replace(os.sep, "/")

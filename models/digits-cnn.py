@@ -44,13 +44,7 @@ def main():
     model = DigitsCNN()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3, weight_decay=1e-4)
     for _ in range(40):
-        model.train()
-        perm = torch.randperm(len(xt))
-        for i in range(0, len(xt), 32):
-            idx = perm[i:i + 32]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(xt[idx]), yt[idx]).backward()
-            opt.step()
+        common.train_epoch(model, opt, xt, yt, 32)
     model.eval()
     with torch.no_grad():
         pred = model(xs).argmax(1).numpy()

@@ -59,13 +59,7 @@ def main():
     model = PointNet(classes=2)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(25):
-        model.train()
-        perm = torch.randperm(len(xt))
-        for i in range(0, len(xt), 64):
-            idx = perm[i:i + 64]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(xt[idx]), yt[idx]).backward()
-            opt.step()
+        common.train_epoch(model, opt, xt, yt, 64)
     model.eval()
     with torch.no_grad():
         pred = model(xs).argmax(1).numpy()

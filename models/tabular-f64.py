@@ -34,13 +34,7 @@ def main():
     model = torch.nn.Sequential(torch.nn.Linear(30, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)).double()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
     for _ in range(100):
-        model.train()
-        perm = torch.randperm(len(xt))
-        for i in range(0, len(xt), 32):
-            idx = perm[i:i + 32]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(xt[idx]), yt[idx]).backward()
-            opt.step()
+        common.train_epoch(model, opt, xt, yt, 32)
     model.eval()
     with torch.no_grad():
         acc = float((model(xs).argmax(1).numpy() == y_test).mean())
