@@ -62,6 +62,8 @@ export class PoolRunner implements Runner {
       idleTimeout: Infinity,
       // one task per worker at a time: the pool never oversubscribes the cores it was sized for
       concurrentTasksPerWorker: 1,
+      // a small young generation collects the ArrayBuffers of model outputs promptly (they are external memory)
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
     // a crashed worker surfaces as the rejection of its task; piscina replaces the thread
     this.pool.on('error', () => undefined);
@@ -201,7 +203,10 @@ export class PoolRunner implements Runner {
     const unit = plan.batchAxis.kind === 'fixed' ? plan.batchSize : 1;
     const timed = masksPerMs === undefined ? Math.ceil(total / (2 * this.workers)) : Math.ceil(masksPerMs * TASK_MS);
     // never below a batch of MIN_TASK_MASKS rows: smaller batches waste the runtime's per-run overhead
-    const target = Math.min(MAX_TASK_MASKS, Math.max(timed, Math.min(plan.batchSize, MIN_TASK_MASKS)));
+    const wanted = Math.min(MAX_TASK_MASKS, Math.max(timed, Math.min(plan.batchSize, MIN_TASK_MASKS)));
+    // a power of two: the batch size follows the chunk, and onnxruntime keeps state per input shape (memory patterns,
+    // arena blocks), so sizes that drift with the measured speed would grow it without bound
+    const target = 2 ** Math.round(Math.log2(wanted));
     return Math.max(unit, Math.ceil(Math.min(target, total) / unit) * unit);
   }
 

@@ -65,6 +65,12 @@ describe('model shapes and dtypes', () => {
     expectClose(fixed.v, dynamic.v, { atol: 1e-4 });
   });
 
+  it('a fixed batch of 1 with logits of extra dims [1, 1, 2] gives the same v as its dynamic twin', async () => {
+    const b1 = await engine.explain({ ...byName('shapes-b1'), preset: 'none' } as never);
+    const dynamic = await engine.explain({ ...byName('shapes-dynamic'), preset: 'none' } as never);
+    expectClose(b1.v, dynamic.v, { atol: 1e-5 });
+  });
+
   it('int32 and int64 token inputs, and a two-input model (ids + attention mask), agree', async () => {
     const i64 = await engine.explain({ ...byName('token-transformer'), preset: 'none' } as never);
     const i32 = await engine.explain({ ...byName('token-transformer-i32'), preset: 'none' } as never);
