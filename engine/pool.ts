@@ -103,8 +103,8 @@ export class PoolRunner implements Runner {
     const total = 2 ** plan.n;
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new CancelledError();
-    const chunk = this.chunkSize(plan, total, this.rates.get(key));
-    const taskPlan: MaskPlan = plan.batchAxis.kind === 'dynamic' && plan.batchSize > chunk ? { ...plan, batchSize: chunk } : plan;
+    const { batch, chunk } = this.taskSize(plan, total, this.rates.get(key));
+    const taskPlan: MaskPlan = batch === plan.batchSize ? plan : { ...plan, batchSize: batch };
     // workers cache batch buffers by plan id: the id names the plan and its batch size
     const planId = `${this.planId(plan)}/${taskPlan.batchSize}`;
     const control = new Int32Array(new SharedArrayBuffer(8));
@@ -195,19 +195,22 @@ export class PoolRunner implements Runner {
   }
 
   /**
-   * Masks per task, a multiple of the fixed batch size if any. Once the model's speed is known, about TASK_MS of work
-   * per task (so a tiny model's small job runs as one task instead of paying a round trip per worker); before that,
-   * every worker gets at least two tasks.
+   * The batch size (rows per model run) and the masks per task. The batch depends only on the plan, the job size and
+   * the pool size, never on timing, so the same job gives the same rewards bit for bit (a runtime's results can
+   * depend on the batch shape); it is a power of two (few shapes for onnxruntime to keep state for) that gives every
+   * worker at least two tasks. Tasks are whole batches: before the model's speed is known, two tasks per worker;
+   * after, about TASK_MS of work each (a tiny model's small job is then a single task instead of a round trip per
+   * worker).
    */
-  private chunkSize(plan: MaskPlan, total: number, masksPerMs: number | undefined): number {
-    const unit = plan.batchAxis.kind === 'fixed' ? plan.batchSize : 1;
-    const timed = masksPerMs === undefined ? Math.ceil(total / (2 * this.workers)) : Math.ceil(masksPerMs * TASK_MS);
-    // never below a batch of MIN_TASK_MASKS rows: smaller batches waste the runtime's per-run overhead
-    const wanted = Math.min(MAX_TASK_MASKS, Math.max(timed, Math.min(plan.batchSize, MIN_TASK_MASKS)));
-    // a power of two: the batch size follows the chunk, and onnxruntime keeps state per input shape (memory patterns,
-    // arena blocks), so sizes that drift with the measured speed would grow it without bound
-    const target = 2 ** Math.round(Math.log2(wanted));
-    return Math.max(unit, Math.ceil(Math.min(target, total) / unit) * unit);
+  private taskSize(plan: MaskPlan, total: number, masksPerMs: number | undefined): { batch: number; chunk: number } {
+    const spread = Math.ceil(total / (2 * this.workers));
+    let batch = plan.batchSize;
+    if (plan.batchAxis.kind === 'dynamic') {
+      batch = Math.min(plan.batchSize, MAX_TASK_MASKS, Math.max(Math.min(MIN_TASK_MASKS, total), 2 ** Math.ceil(Math.log2(spread))));
+    }
+    const wanted = masksPerMs === undefined ? spread : masksPerMs * TASK_MS;
+    const batches = Math.max(1, Math.min(Math.floor(MAX_TASK_MASKS / batch), Math.round(wanted / batch)));
+    return { batch, chunk: Math.min(total, batches * batch) };
   }
 
   /**
