@@ -9,8 +9,6 @@ import os
 
 import numpy as np
 import torch
-from sklearn.datasets import load_breast_cancer
-from sklearn.model_selection import train_test_split
 
 import common
 
@@ -32,13 +30,11 @@ def train(model, x, y, loss_fn, epochs=200):
 
 def main():
     common.seed_everything(SEED)
-    data = load_breast_cancer()
-    x_train, x_test, y_train, y_test = train_test_split(data.data, data.target, test_size=0.25, random_state=SEED,
-                                                        stratify=data.target)
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-    xt = torch.tensor((x_train - mean) / std, dtype=torch.float32)
-    xs = torch.tensor((x_test - mean) / std, dtype=torch.float32)
-    yt = torch.tensor(y_train)
+    d = common.breast_cancer_split()
+    y_test, mean, std, features = d["y_test"], d["mean"], d["std"], d["features"]
+    xt = torch.tensor(d["x_train"], dtype=torch.float32)
+    xs = torch.tensor(d["x_test"], dtype=torch.float32)
+    yt = torch.tensor(d["y_train"])
 
     two = train(mlp(2), xt, yt, torch.nn.functional.cross_entropy)
     one = train(mlp(1), xt, yt.float(), lambda z, y: torch.nn.functional.binary_cross_entropy_with_logits(z[:, 0], y))
@@ -47,15 +43,14 @@ def main():
         acc_one = ((one(xs)[:, 0] > 0).numpy() == y_test).mean()
     print(f"test accuracy: 2-logit {acc_two:.3f}, 1-logit {acc_one:.3f}")
 
-    features = [str(f) for f in data.feature_names]
     common.write_json(os.path.join(HERE, "breast-cancer.stats.json"),
                       {"features": features, "mean": mean.tolist(), "std": std.tolist(),
                        "note": "the models see (raw - mean) / std; these are the training-split statistics"})
     samples_path = os.path.join(HERE, "breast-cancer.samples.json")
-    standardised = ((x_test - mean) / std).astype(np.float32)
+    standardised = d["x_test"].astype(np.float32)
     common.write_json(samples_path, {
         "version": 1, "dataset": "breast-cancer", "features": features, "shape": [30],
-        "classes": [str(c) for c in data.target_names],
+        "classes": d["classes"],
         "samples": [{"id": f"test-{i}", "x": [round(float(v), 6) for v in standardised[i]], "label": int(y_test[i]),
                      "split": "test"} for i in range(8)]})
 

@@ -31,7 +31,7 @@ import os
 
 import numpy as np
 import torch
-from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
 
@@ -230,22 +230,19 @@ def run_series(cfg, check):
 
 
 def breast_cancer_config():
-    data = load_breast_cancer()
-    x_train, x_test, y_train, y_test = train_test_split(data.data, data.target, test_size=0.25,
-                                                        random_state=SPLIT_SEED, stratify=data.target)
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-    features = [str(f) for f in data.feature_names]
+    d = common.breast_cancer_split()
+    x_train, x_test, y_train, y_test, features = d["x_train"], d["x_test"], d["y_train"], d["y_test"], d["features"]
     lr = 3e-3
     return {
         "name": "bc-mlp-series", "modality": "tabular", "input": "features", "build": BreastCancerMLP,
-        "x_train": ((x_train - mean) / std).astype(np.float32), "x_test": ((x_test - mean) / std).astype(np.float32),
+        "x_train": x_train.astype(np.float32), "x_test": x_test.astype(np.float32),
         "y_train": y_train.astype(np.int64), "y_test": y_test.astype(np.int64), "classes": 2, "lr": lr,
         "reference_epochs": 100, "sample_seed": 0, "sample_classes": [0, 1], "per_class": 8,
         "ood_classes": [0, 1], "ood_per_class": 4,
         "to_json": lambda x: [round(float(v), 6) for v in x],
         "sample_header": {
             "version": 1, "dataset": "breast-cancer", "features": features, "shape": [30],
-            "classes": [str(c) for c in data.target_names],
+            "classes": d["classes"],
             "note": "features standardised with the training split's mean/std (the same statistics as "
                     "models/breast-cancer.stats.json); train = clean-label training samples, test = held-out, "
                     "ood = training samples whose label was flipped (label = the flipped label the network was "

@@ -12,6 +12,8 @@ import random
 import numpy as np
 import onnx
 import torch
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
 
 MODELS_DIR = os.path.dirname(os.path.abspath(__file__))
 MANIFEST = os.path.join(MODELS_DIR, "manifest.json")
@@ -23,6 +25,19 @@ def seed_everything(seed):
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def breast_cancer_split():
+    """scikit-learn's breast-cancer data split 75/25 (stratified, seed 0) and standardised with the training split's
+    statistics, as every breast-cancer model sees it: a dict of x_train, x_test (standardised), y_train, y_test, mean,
+    std, features and classes."""
+    data = load_breast_cancer()
+    x_train, x_test, y_train, y_test = train_test_split(data.data, data.target, test_size=0.25, random_state=0,
+                                                        stratify=data.target)
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    return {"x_train": (x_train - mean) / std, "x_test": (x_test - mean) / std, "y_train": y_train, "y_test": y_test,
+            "mean": mean, "std": std, "features": [str(f) for f in data.feature_names],
+            "classes": [str(c) for c in data.target_names]}
 
 
 def train_epoch(model, opt, x, y, batch, loss_fn=torch.nn.functional.cross_entropy):

@@ -7,8 +7,6 @@ import os
 
 import numpy as np
 import torch
-from sklearn.datasets import load_breast_cancer
-from sklearn.model_selection import train_test_split
 
 import common
 
@@ -30,11 +28,10 @@ class ExtraDim(torch.nn.Module):
 def main():
     torch.set_num_threads(1)
     common.seed_everything(SEED)
-    data = load_breast_cancer()
-    x_train, x_test, y_train, y_test = train_test_split(data.data, data.target, test_size=0.25, random_state=0, stratify=data.target)
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-    xt = torch.tensor((x_train - mean) / std, dtype=torch.float32)
-    xs = torch.tensor((x_test - mean) / std, dtype=torch.float32)
+    d = common.breast_cancer_split()
+    y_train, y_test = d["y_train"], d["y_test"]
+    xt = torch.tensor(d["x_train"], dtype=torch.float32)
+    xs = torch.tensor(d["x_test"], dtype=torch.float32)
     net = torch.nn.Sequential(torch.nn.Linear(30, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     for _ in range(60):

@@ -11,8 +11,6 @@ import os
 
 import numpy as np
 import torch
-from sklearn.datasets import load_breast_cancer
-from sklearn.model_selection import train_test_split
 
 import common
 
@@ -23,13 +21,11 @@ HERE = common.MODELS_DIR
 def main():
     torch.set_num_threads(1)
     common.seed_everything(SEED)
-    data = load_breast_cancer()
-    x_train, x_test, y_train, y_test = train_test_split(data.data, data.target, test_size=0.25, random_state=SEED,
-                                                        stratify=data.target)
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-    xt = torch.tensor((x_train - mean) / std, dtype=torch.float64)
-    xs = torch.tensor((x_test - mean) / std, dtype=torch.float64)
-    yt = torch.tensor(y_train)
+    d = common.breast_cancer_split()
+    y_test = d["y_test"]
+    xt = torch.tensor(d["x_train"], dtype=torch.float64)
+    xs = torch.tensor(d["x_test"], dtype=torch.float64)
+    yt = torch.tensor(d["y_train"])
 
     model = torch.nn.Sequential(torch.nn.Linear(30, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2)).double()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
