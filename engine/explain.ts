@@ -6,7 +6,7 @@ import { InvalidOptionError, ModelLoadError, ShapeMismatchError } from './contra
 import type { DType, TensorInfo } from './contracts/backend.js';
 import type { KernelHost } from './contracts/kernels.js';
 import { assertFiniteRewards } from './evaluate.js';
-import { analysisSettings, type AnalysisOptions, type DecompositionSummary, type GameAnalysis } from './analysis.js';
+import { analysisSettings, type AnalysisOptions, type GameAnalysis } from './analysis.js';
 import { assertKnownKeys, integerIn, numberIn, oneOf } from './options.js';
 import { assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from './plan.js';
 import {
