@@ -7,7 +7,6 @@ export {
   mobiusSubsetF64,
   zetaSupersetF64,
   mobiusSupersetF64,
-  complementF64,
   affineF64,
   orTransformF64,
   orInverseF64,

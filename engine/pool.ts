@@ -13,11 +13,11 @@ import type { ModelRef, WorkerFailure, WorkerTask } from './worker.js';
 
 /** How often the main thread reads the workers' progress counter (ms). */
 const PROGRESS_MS = 100;
-/** Masks per task at most; smaller jobs are split so that every worker gets at least two tasks. */
+/** Masks per task (and rows per batch) at most. */
 const MAX_TASK_MASKS = 16_384;
 /** Work per task once a model's speed is known: long enough to keep the ~0.4 ms round trip of a task under 10 %. */
 const TASK_MS = 5;
-/** Fewest masks per task (unless the job is smaller). */
+/** Fewest rows per batch (unless the job is smaller): smaller batches waste the runtime's per-run overhead. */
 const MIN_TASK_MASKS = 64;
 
 interface PoolModel {

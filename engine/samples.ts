@@ -185,7 +185,7 @@ export async function loadSampleSet(source: string): Promise<SampleSet> {
 
 /**
  * Picks row `row` of a sample set.
- * @throws InvalidOptionError-like InvalidInputError listing the valid rows
+ * @throws InvalidInputError listing the valid rows
  */
 export function pickSample(set: SampleSet, row: number): Sample {
   if (!Number.isInteger(row) || row < 0 || row >= set.samples.length) {

@@ -207,11 +207,6 @@ function reverse(ptr: usize, n: i32, negate: bool): void {
   if (lo == hi && negate) store<f64>(lo, -load<f64>(lo));
 }
 
-/** a[S] ↔ a[N∖S], in place. */
-export function complementF64(ptr: usize, n: i32): void {
-  reverse(ptr, n, false);
-}
-
 /** a ← scale·a + shift over f64[len]. */
 export function affineF64(ptr: usize, len: i32, scale: f64, shift: f64): void {
   const s = f64x2.splat(scale);

@@ -14,8 +14,6 @@ export interface KernelExports {
   zetaSupersetF64(ptr: number, n: number): void;
   /** a[T] ← Σ_{S⊇T} (−1)^{|S|−|T|} a[S], in place. */
   mobiusSupersetF64(ptr: number, n: number): void;
-  /** a[S] ↔ a[N∖S], in place. */
-  complementF64(ptr: number, n: number): void;
   /** a ← scale·a + shift over f64[len]. */
   affineF64(ptr: number, len: number, scale: number, shift: number): void;
   /** v_or → I_or, in place (spec §1.4, with I_or(∅) = v_or(∅)). */
