@@ -3,7 +3,7 @@
 // and the solvers given equal wall time on real and seeded random games. Games come from the bundled breast-cancer MLP.
 // Usage: node bench/decompose.bench.js [n ...] [--quick]   (n: the large sizes, default 16 20)
 import { loadKernels } from '../dist/bindings/index.js';
-import { decompose, decompositionSettings } from '../dist/engine/decompose.js';
+import { decompose, decompositionSettings } from '../dist/engine/analysis/decompose.js';
 import { createEngine } from '../dist/engine/index.js';
 import os from 'node:os';
 import { DenseAndOr } from './dense-reference.js';

@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node'; // the baseline only: the engine goes through dist/ like any user
 import { ortNodeBackend, ortWebBackend } from '../dist/bindings/index.js';
 import { createEngine } from '../dist/engine/index.js';
-import { BatchBuilder, readRewards } from '../dist/engine/masking.js';
-import { PoolRunner } from '../dist/engine/pool.js';
-import { BackendRegistry, candidatesFor } from '../dist/engine/registry.js';
-import { LocalRunner } from '../dist/engine/runner.js';
+import { BatchBuilder, readRewards } from '../dist/engine/pipeline/masking.js';
+import { PoolRunner } from '../dist/engine/pipeline/pool.js';
+import { BackendRegistry, candidatesFor } from '../dist/engine/pipeline/registry.js';
+import { LocalRunner } from '../dist/engine/pipeline/runner.js';
 import { busyNote, foreignCpu, progress, runSuite, timeAsync } from './harness.js';
 
 const MANIFEST = JSON.parse(readFileSync(new URL('../models/manifest.json', import.meta.url), 'utf8'));

@@ -22,7 +22,7 @@ const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q 
 
 /** Starts `andor serve` on a free port and resolves with its URL and process. */
 function startServer(args) {
-  const child = spawn(process.execPath, [`${ROOT}dist/engine/cli.js`, 'serve', '--models', `${ROOT}models`, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [`${ROOT}dist/engine/interfaces/cli.js`, 'serve', '--models', `${ROOT}models`, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => {
       const url = /on (http:\/\/\S+)/.exec(d.toString())?.[1];

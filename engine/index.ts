@@ -2,27 +2,27 @@
 // validates options, registers the backends, loads the kernels and builds the runner.
 import { availableParallelism } from 'node:os';
 import { loadKernels, ortNodeBackend, ortWebBackend } from '../bindings/index.js';
-import { Engine, type EngineOptions, type Logger, type ResolvedEngineOptions } from './engine.js';
+import { Engine, type EngineOptions, type Logger, type ResolvedEngineOptions } from './api/engine.js';
 import { InvalidOptionError } from './contracts/errors.js';
-import { assertKnownKeys, integerIn, oneOf } from './options.js';
-import { MAX_PLAYERS } from './plan.js';
-import { BackendRegistry, BACKEND_CHOICES } from './registry.js';
-import { PoolRunner } from './pool.js';
-import { LocalRunner } from './runner.js';
+import { assertKnownKeys, integerIn, oneOf } from './inputs/options.js';
+import { MAX_PLAYERS } from './contracts/limits.js';
+import { BackendRegistry, BACKEND_CHOICES } from './pipeline/registry.js';
+import { PoolRunner } from './pipeline/pool.js';
+import { LocalRunner } from './pipeline/runner.js';
 
 export * from './contracts/errors.js';
 export type { DType, TensorInfo, BackendId, ExecutionProvider } from './contracts/backend.js';
 export type { KernelTarget } from './contracts/kernels.js';
-export { Engine, type EngineOptions, type EngineState, type Logger, type ModelInfo, type ResolvedEngineOptions } from './engine.js';
-export type { ExplainRequest, ExplainResult, GameRequest, AnalysisRequest, RewardName, Modality, InputLayout } from './explain.js';
-export type { DecompositionSummary } from './analysis.js';
-export type { CustomLayout } from './players.js';
-export type { SalientInteraction } from './interactions.js';
-export type { Sample, SampleSet } from './samples.js';
-export { loadSampleSet, loadValues } from './samples.js';
-export type { BackendChoice } from './registry.js';
-export { resultToJson, dynamicsToJson, RESULT_SCHEMA, DYNAMICS_SCHEMA, type ExplainResultJson } from './result.js';
-export type { DynamicsRequest, DynamicsResult, CheckpointReport, LossTable, DynamicsProgress } from './dynamics.js';
+export { Engine, type EngineOptions, type EngineState, type Logger, type ModelInfo, type ResolvedEngineOptions } from './api/engine.js';
+export type { ExplainRequest, ExplainResult, GameRequest, AnalysisRequest, RewardName, Modality, InputLayout } from './explain/explain.js';
+export type { DecompositionSummary } from './analysis/game.js';
+export type { CustomLayout } from './pipeline/players.js';
+export type { SalientInteraction } from './analysis/interactions.js';
+export type { Sample, SampleSet } from './inputs/samples.js';
+export { loadSampleSet, loadValues } from './inputs/samples.js';
+export type { BackendChoice } from './pipeline/registry.js';
+export { resultToJson, dynamicsToJson, RESULT_SCHEMA, DYNAMICS_SCHEMA, type ExplainResultJson } from './api/result.js';
+export type { DynamicsRequest, DynamicsResult, CheckpointReport, LossTable, DynamicsProgress } from './studies/dynamics.js';
 
 const ENGINE_KEYS = ['backend', 'workers', 'threads', 'kernels', 'maxMemoryMb', 'maxPlayers', 'logger'] as const;
 const SILENT: Logger = { warn: () => {}, info: () => {} };

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, expectClose, unanimityGame } from '../helpers/index.js';
 
-const CLI = join(ROOT, 'dist', 'engine', 'cli.js');
+const CLI = join(ROOT, 'dist', 'engine', 'interfaces', 'cli.js');
 const run = async (args: string[]) => {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { cwd: ROOT });

@@ -86,7 +86,7 @@ describe('dynamics', () => {
   it('runs from the CLI on a folder, taking only its epoch-* checkpoints', async () => {
     const out = join(dir, 'dyn.json');
     const args = [
-      join(ROOT, 'dist/engine/cli.js'), 'dynamics', '--checkpoints', SERIES, '--samples', samples, '--losses', join(SERIES, 'losses.json'),
+      join(ROOT, 'dist/engine/interfaces/cli.js'), 'dynamics', '--checkpoints', SERIES, '--samples', samples, '--losses', join(SERIES, 'losses.json'),
       '--players', '0-9', '--iterations', '100', '--preset', 'default', '--no-cache', '--out', out, '--workers', '2',
     ];
     const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: ROOT });

@@ -2,8 +2,8 @@
 // token transformer's known formula recovered, fixed-batch / multi-input / int32 / float64 models, a killed worker
 // replaced, and cancellation that stops the work.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PoolRunner } from '../../dist/engine/pool.js';
-import { candidatesFor } from '../../dist/engine/registry.js';
+import { PoolRunner } from '../../dist/engine/pipeline/pool.js';
+import { candidatesFor } from '../../dist/engine/pipeline/registry.js';
 import { CancelledError, createEngine, expectClose, model, type Engine, type ExplainResult } from '../helpers/index.js';
 import { MANIFEST, explainOptions } from '../helpers/manifest.js';
 import { readFile } from 'node:fs/promises';

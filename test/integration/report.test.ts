@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamicsReport, explainReport } from '../../dist/engine/report.js';
+import { dynamicsReport, explainReport } from '../../dist/engine/report/report.js';
 import { createEngine, model, type Engine } from '../helpers/index.js';
 import { MANIFEST, explainOptions } from '../helpers/manifest.js';
 

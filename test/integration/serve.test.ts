@@ -2,7 +2,7 @@
 // server staying up, backpressure (429 + Retry-After), cancellation on disconnect and timeout, graceful shutdown.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type Service } from '../../dist/engine/serve.js';
+import { serve, type Service } from '../../dist/engine/interfaces/serve.js';
 import { MODELS, createEngine, expectClose, model, type Engine } from '../helpers/index.js';
 
 const SAMPLES = JSON.parse(await readFile(model('breast-cancer.samples.json'), 'utf8')).samples;

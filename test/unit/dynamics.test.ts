@@ -2,9 +2,9 @@
 // rise and the σ²(t) fit must come back as planted.
 import { describe, expect, it } from 'vitest';
 import { loadKernels } from '../../dist/bindings/index.js';
-import { aggregateDynamics, gapRise, turningPoint, type PairRecord } from '../../dist/engine/dynamics.js';
-import { salience } from '../../dist/engine/interactions.js';
-import { sigma2Grid, solveTheory } from '../../dist/engine/theory.js';
+import { aggregateDynamics, gapRise, turningPoint, type PairRecord } from '../../dist/engine/studies/dynamics.js';
+import { salience } from '../../dist/engine/analysis/interactions.js';
+import { sigma2Grid, solveTheory } from '../../dist/engine/studies/theory.js';
 import { popcount, seededRng } from '../helpers/index.js';
 
 const n = 6;

@@ -1,8 +1,8 @@
 // Masks per modality: a masked row differs from the sample exactly on the elements of absent players, where it holds
 // the baseline; present players and background keep the sample's values.
 import { describe, expect, it } from 'vitest';
-import { BatchBuilder } from '../../dist/engine/masking.js';
-import { customLayout, imageLayout, pointCloudLayout, tabularLayout, textLayout, type LayoutContext, type PlayerLayout } from '../../dist/engine/players.js';
+import { BatchBuilder } from '../../dist/engine/pipeline/masking.js';
+import { customLayout, imageLayout, pointCloudLayout, tabularLayout, textLayout, type LayoutContext, type PlayerLayout } from '../../dist/engine/pipeline/players.js';
 import { loadSampleSet, model, seededRandom, seededRng } from '../helpers/index.js';
 
 const context = (values: Float64Array, dims: number[], baseline: LayoutContext['baseline'], extra: Partial<LayoutContext> = {}): LayoutContext => ({

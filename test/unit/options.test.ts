@@ -1,6 +1,6 @@
 // Option parsing helpers: index lists and ranges, each message naming the field and the valid values.
 import { describe, expect, it } from 'vitest';
-import { indexList, integerIn, numberIn, oneOf } from '../../dist/engine/options.js';
+import { indexList, integerIn, numberIn, oneOf } from '../../dist/engine/inputs/options.js';
 import { InvalidOptionError } from '../helpers/index.js';
 
 describe('option parsing', () => {

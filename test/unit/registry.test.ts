@@ -1,7 +1,7 @@
 // The backend registry: candidate order per choice, fallback across backends with every attempt recorded, and a
 // malformed model failing at once. Each test builds its own registry with stand-in backends.
 import { describe, expect, it } from 'vitest';
-import { BackendRegistry, candidatesFor } from '../../dist/engine/registry.js';
+import { BackendRegistry, candidatesFor } from '../../dist/engine/pipeline/registry.js';
 import { BackendUnavailableError, ModelLoadError, createEngine, model } from '../helpers/index.js';
 import type { Backend, SessionHandle } from '../../dist/engine/contracts/backend.js';
 

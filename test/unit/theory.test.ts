@@ -1,7 +1,7 @@
 // The theory solver against a dense solve (n ≤ 8), its limits, and the σ² fit recovering a planted σ².
 import { describe, expect, it } from 'vitest';
 import { loadKernels } from '../../dist/bindings/index.js';
-import { fitSigma2, normalizeOrders, sigma2Grid, solveTheory, strengthByOrder, theoryCurves } from '../../dist/engine/theory.js';
+import { fitSigma2, normalizeOrders, sigma2Grid, solveTheory, strengthByOrder, theoryCurves } from '../../dist/engine/studies/theory.js';
 import { expectClose, popcount, seededRandom, seededRng } from '../helpers/index.js';
 
 /** Dense Gaussian elimination with partial pivoting: solves M x = b. */

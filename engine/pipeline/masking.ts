@@ -1,6 +1,6 @@
 // The hot path of evaluation: writes masked copies of one sample straight into reusable batch buffers, and reads
 // one reward per row back from the model's outputs. Runs on whichever thread evaluates (worker or main).
-import type { TensorData, TypedData } from './contracts/backend.js';
+import type { TensorData, TypedData } from '../contracts/backend.js';
 import { allocTyped, type MaskPlan, type RewardSpec } from './plan.js';
 
 interface InputBuffer {

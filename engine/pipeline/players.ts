@@ -1,7 +1,7 @@
 // Players and baselines per modality: which raw elements of the masked input each player owns, and the baseline
 // value of each element (spec §1.1, §1.2). The result feeds MaskPlan.masked; masking itself is in masking.ts.
-import { InvalidOptionError, ShapeMismatchError } from './contracts/errors.js';
-import { indexList } from './options.js';
+import { InvalidOptionError, ShapeMismatchError } from '../contracts/errors.js';
+import { indexList } from '../inputs/options.js';
 import type { MaskedInput } from './plan.js';
 
 /** Baselines: by name, or one value per element of a sample. */

@@ -1,10 +1,10 @@
 // The analysis of one game, wherever it runs (the calling thread or a pool worker): learn the AND-OR split
 // (decompose.ts), then the interactions, matching, salient set and per-order strength (interactions.ts). Its input
 // and output are typed arrays and plain objects, so they cross the worker boundary as they are.
-import type { KernelHost } from './contracts/kernels.js';
+import type { KernelHost } from '../contracts/kernels.js';
 import { decompose, decompositionSettings, type DecompositionRequest, type DecompositionSettings, type Preset } from './decompose.js';
 import { analyze, distribution, type Analysis, type SalientInteraction } from './interactions.js';
-import { bool, numberIn, oneOf } from './options.js';
+import { bool, numberIn, oneOf } from '../inputs/options.js';
 
 /** Validated analysis options. */
 export interface AnalysisSettings {

@@ -1,9 +1,9 @@
 // The sparse AND-OR decomposition (spec §2) around the WASM solvers: presets, validation, scaling (every solver but
 // `reference` works on v/s, s = mean |I| of the unlearned split; spec "Project decisions"), the q bound, the
 // objective trace, and the learned γ and q in the caller's units.
-import { CancelledError, InvalidOptionError, ShapeMismatchError } from './contracts/errors.js';
-import type { F64Buffer, KernelHost } from './contracts/kernels.js';
-import { integerIn, numberIn, oneOf } from './options.js';
+import { CancelledError, InvalidOptionError, ShapeMismatchError } from '../contracts/errors.js';
+import type { F64Buffer, KernelHost } from '../contracts/kernels.js';
+import { integerIn, numberIn, oneOf } from '../inputs/options.js';
 import type { Split } from './interactions.js';
 
 /** Presets: `none` (γ = q = 0), `reference` (the authors' SGD, raw lr), `default` (the measured-best solver). */

@@ -2,7 +2,7 @@
 // Everything becomes flat Float64Arrays here; dtype conversion for the model happens in plan.ts.
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { InvalidInputError, ShapeMismatchError } from './contracts/errors.js';
+import { InvalidInputError, ShapeMismatchError } from '../contracts/errors.js';
 
 /** One sample: flat row-major values for the masked input (or one array per input name), plus metadata. */
 export interface Sample {

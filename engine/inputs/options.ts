@@ -1,6 +1,6 @@
 // Up-front validation of every option object andor accepts: unknown keys, types and ranges, each message naming
 // the field, what it got, and the valid values. Validated options are frozen.
-import { InvalidOptionError } from './contracts/errors.js';
+import { InvalidOptionError } from '../contracts/errors.js';
 
 /** Throws when `options` has keys outside `known`, listing the valid ones. */
 export function assertKnownKeys(options: object, known: readonly string[], where: string): void {

@@ -3,11 +3,11 @@
 // ranges of masks and analyzes games (the decomposition), so the main thread stays free.
 // Tasks and replies are plain objects and typed arrays; errors travel as {error: SerializedError}.
 import { move } from 'piscina';
-import { loadKernels, ortNodeBackend, ortWebBackend } from '../bindings/index.js';
-import { analyzeGame, type AnalysisTask, type GameAnalysis } from './analysis.js';
-import type { KernelHost, KernelTarget } from './contracts/kernels.js';
-import { serializeError, type SerializedError } from './contracts/errors.js';
-import type { SessionHandle } from './contracts/backend.js';
+import { loadKernels, ortNodeBackend, ortWebBackend } from '../../bindings/index.js';
+import { analyzeGame, type AnalysisTask, type GameAnalysis } from '../analysis/game.js';
+import type { KernelHost, KernelTarget } from '../contracts/kernels.js';
+import { serializeError, type SerializedError } from '../contracts/errors.js';
+import type { SessionHandle } from '../contracts/backend.js';
 import { evaluateRange, probeFull } from './evaluate.js';
 import { BatchBuilder } from './masking.js';
 import type { MaskPlan } from './plan.js';

@@ -7,12 +7,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { PairOptions } from './dynamics.js';
-import { EngineError, InvalidOptionError, createEngine, dynamicsToJson, loadSampleSet, resultToJson, type DynamicsResult, type Engine, type ExplainRequest, type ExplainResult } from './index.js';
-import { dynamicsReport, explainReport } from './report.js';
-import { summarize, summarizeDynamics } from './result.js';
+import type { PairOptions } from '../studies/dynamics.js';
+import { EngineError, InvalidOptionError, createEngine, dynamicsToJson, loadSampleSet, resultToJson, type DynamicsResult, type Engine, type ExplainRequest, type ExplainResult } from '../index.js';
+import { dynamicsReport, explainReport } from '../report/report.js';
+import { summarize, summarizeDynamics } from '../api/result.js';
 
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MANIFEST = resolve(PACKAGE_ROOT, 'models', 'manifest.json');
 
 const USAGE = `andor: AND-OR interactions of ONNX models

@@ -4,12 +4,12 @@
 import { realpath, readdir, stat, readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, type ErrorCode } from './contracts/errors.js';
-import type { Engine } from './engine.js';
-import type { ExplainRequest } from './explain.js';
-import { assertKnownKeys, integerIn } from './options.js';
-import { RESULT_SCHEMA, resultToJson } from './result.js';
-import { flattenNumbers, type Sample } from './samples.js';
+import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, type ErrorCode } from '../contracts/errors.js';
+import type { Engine } from '../api/engine.js';
+import type { ExplainRequest } from '../explain/explain.js';
+import { assertKnownKeys, integerIn } from '../inputs/options.js';
+import { RESULT_SCHEMA, resultToJson } from '../api/result.js';
+import { flattenNumbers, type Sample } from '../inputs/samples.js';
 
 /** Service options. */
 export interface ServeOptions {

@@ -2,20 +2,20 @@
 // interactions, matching, salient set and per-order strength. Also explains a given game (v without a model).
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { InvalidOptionError, ModelLoadError, ShapeMismatchError } from './contracts/errors.js';
-import type { DType, TensorInfo } from './contracts/backend.js';
-import type { KernelHost } from './contracts/kernels.js';
-import { assertFiniteRewards } from './evaluate.js';
-import { analysisSettings, type AnalysisOptions, type GameAnalysis } from './analysis.js';
-import { assertKnownKeys, integerIn, numberIn, oneOf } from './options.js';
-import { assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from './plan.js';
+import { InvalidOptionError, ModelLoadError, ShapeMismatchError } from '../contracts/errors.js';
+import type { DType, TensorInfo } from '../contracts/backend.js';
+import type { KernelHost } from '../contracts/kernels.js';
+import { assertFiniteRewards } from '../pipeline/evaluate.js';
+import { analysisSettings, type AnalysisOptions, type GameAnalysis } from '../analysis/game.js';
+import { assertKnownKeys, integerIn, numberIn, oneOf } from '../inputs/options.js';
+import { assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from '../pipeline/plan.js';
 import {
   customLayout, imageLayout, pointCloudLayout, tabularLayout, textLayout, type BaselineSpec, type CustomLayout, type LayoutContext, type PlayerLayout,
-} from './players.js';
-import type { Candidate } from './registry.js';
-import type { EvaluateOptions, OpenedModel, Runner } from './runner.js';
-import { flattenNumbers, loadSampleSet, loadValues, pickSample, type Sample, type SampleSet } from './samples.js';
-import { playersOf } from './ops/transforms.js';
+} from '../pipeline/players.js';
+import type { Candidate } from '../pipeline/registry.js';
+import type { EvaluateOptions, OpenedModel, Runner } from '../pipeline/runner.js';
+import { flattenNumbers, loadSampleSet, loadValues, pickSample, type Sample, type SampleSet } from '../inputs/samples.js';
+import { playersOf } from '../analysis/transforms.js';
 
 /** Reward functions (spec §1.3); the -v0 variants subtract v(∅). */
 export const REWARDS = ['gt-log-odds', 'gt-log-odds-v0', 'logit', 'logit-v0', 'output', 'output-v0'] as const;

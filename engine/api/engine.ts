@@ -1,13 +1,13 @@
 // The Engine: validated, frozen options; one kernel instance; one runner (local or pool) that keeps sessions open
 // across calls; a lifecycle state. Built by createEngine in index.ts, which supplies the backends and kernels.
-import { DisposedError } from './contracts/errors.js';
-import type { TensorInfo } from './contracts/backend.js';
-import type { KernelHost, KernelTarget } from './contracts/kernels.js';
-import { runDynamics, type DynamicsRequest, type DynamicsResult } from './dynamics.js';
-import { explainGame, explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult, type GameRequest } from './explain.js';
-import { transform, type TransformName } from './ops/transforms.js';
-import { candidatesFor, type BackendChoice } from './registry.js';
-import type { OpenedModel, Runner } from './runner.js';
+import { DisposedError } from '../contracts/errors.js';
+import type { TensorInfo } from '../contracts/backend.js';
+import type { KernelHost, KernelTarget } from '../contracts/kernels.js';
+import { runDynamics, type DynamicsRequest, type DynamicsResult } from '../studies/dynamics.js';
+import { explainGame, explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult, type GameRequest } from '../explain/explain.js';
+import { transform, type TransformName } from '../analysis/transforms.js';
+import { candidatesFor, type BackendChoice } from '../pipeline/registry.js';
+import type { OpenedModel, Runner } from '../pipeline/runner.js';
 
 /** A model as openModel describes it. */
 export interface ModelInfo {

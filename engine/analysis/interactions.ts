@@ -1,6 +1,6 @@
 // From a game v over 2^n masks to interactions: the AND-OR split (γ, q from decomposition), AND and OR transforms,
 // reorganization, the universal-matching check, salient interactions and per-order strength (spec §1.4, §3).
-import type { KernelHost } from './contracts/kernels.js';
+import type { KernelHost } from '../contracts/kernels.js';
 
 /** A salient interaction: its kind, its players (indices), its mask and its value. */
 export interface SalientInteraction {

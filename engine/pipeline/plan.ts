@@ -1,8 +1,9 @@
 // The evaluation plan: everything a thread needs to build masked inputs and turn model outputs into rewards.
 // Plans hold only typed arrays and plain objects, so they cross the worker boundary as they are. Built on the
 // main thread from the model's introspected inputs, the sample and the players (players.ts).
-import { InvalidOptionError, MemoryLimitError, ShapeMismatchError } from './contracts/errors.js';
-import type { DType, TensorInfo, TypedData } from './contracts/backend.js';
+import { InvalidOptionError, MemoryLimitError, ShapeMismatchError } from '../contracts/errors.js';
+import { MAX_PLAYERS } from '../contracts/limits.js';
+import type { DType, TensorInfo, TypedData } from '../contracts/backend.js';
 
 /** How absent players' raw values are written: per player, the element indices it owns and their baseline values. */
 export interface MaskedInput {
@@ -47,8 +48,6 @@ export interface MaskPlan {
   readonly batchSize: number;
 }
 
-/** Largest player count andor accepts at all (2^30 masks); memory limits usually bind earlier. */
-export const MAX_PLAYERS = 30;
 
 /** f64 arrays of length 2^n that one explain holds at its peak: the 16-slot decomposition workspace, plus v, γ, q,
  *  then AND, OR and the rebuilt game. */

@@ -1,8 +1,8 @@
 // Self-contained HTML reports (inline CSS and SVG, no scripts, nothing fetched) for explain and dynamics results:
 // per-order strength, the dynamics grid with the loss gap, theory against real, Jaccard, generalization and OOD
 // views, and the strongest interactions drawn on the input (image cells, tokens, point clusters, feature names).
-import type { CheckpointReport, DynamicsResult } from './dynamics.js';
-import type { ExplainResult, InputLayout } from './explain.js';
+import type { CheckpointReport, DynamicsResult } from '../studies/dynamics.js';
+import type { ExplainResult, InputLayout } from '../explain/explain.js';
 
 const POS = '#c0392b';
 const NEG = '#2e6fb7';

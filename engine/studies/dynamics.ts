@@ -5,13 +5,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { CancelledError, InvalidInputError, InvalidOptionError } from './contracts/errors.js';
-import type { KernelHost } from './contracts/kernels.js';
-import { explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult } from './explain.js';
+import { CancelledError, InvalidInputError, InvalidOptionError } from '../contracts/errors.js';
+import type { KernelHost } from '../contracts/kernels.js';
+import { explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
 import { generalization, trainTestJaccard, type GeneralizationReport, type SampleInteractions } from './generalization.js';
-import { distribution } from './interactions.js';
-import { assertKnownKeys, numberIn, integerIn } from './options.js';
-import { loadSampleSet, parseJson, type Sample, type SampleSet } from './samples.js';
+import { distribution } from '../analysis/interactions.js';
+import { assertKnownKeys, numberIn, integerIn } from '../inputs/options.js';
+import { loadSampleSet, parseJson, type Sample, type SampleSet } from '../inputs/samples.js';
 import { fitSigma2, sigma2Grid, theoryCurves } from './theory.js';
 
 /** Explain options that apply to every pair (the model, sample and signal come from the run). */

@@ -1,7 +1,7 @@
 // The JSON form of results (schema andor.explain/1), shared by the library, the CLI and the HTTP service, and the
 // readable text summary the CLI prints.
-import type { DynamicsResult } from './dynamics.js';
-import type { ExplainResult } from './explain.js';
+import type { DynamicsResult } from '../studies/dynamics.js';
+import type { ExplainResult } from '../explain/explain.js';
 
 /** Schema id written into every explain result. Bump it when a field changes meaning. */
 export const RESULT_SCHEMA = 'andor.explain/1';

@@ -1,7 +1,7 @@
 // Evaluating a range of masks on one session: fill a batch, run, read rewards, repeat. The same loop runs in the
 // main thread (LocalRunner) and in each pool worker (worker.ts).
-import { CancelledError, ModelRunError, NonFiniteError } from './contracts/errors.js';
-import type { SessionHandle, TensorData } from './contracts/backend.js';
+import { CancelledError, ModelRunError, NonFiniteError } from '../contracts/errors.js';
+import type { SessionHandle, TensorData } from '../contracts/backend.js';
 import { BatchBuilder, readRewards } from './masking.js';
 
 /**

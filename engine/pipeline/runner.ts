@@ -1,10 +1,10 @@
 // Runners evaluate plans on opened models. LocalRunner does it on the calling thread (workers: 0); the piscina pool
 // (pool.ts) implements the same interface across worker threads.
-import { CancelledError, DisposedError } from './contracts/errors.js';
-import type { BackendAttempt } from './contracts/errors.js';
-import type { SessionHandle, TensorInfo, ExecutionProvider, BackendId } from './contracts/backend.js';
-import { analyzeGame, type AnalysisTask, type GameAnalysis } from './analysis.js';
-import type { KernelHost } from './contracts/kernels.js';
+import { CancelledError, DisposedError } from '../contracts/errors.js';
+import type { BackendAttempt } from '../contracts/errors.js';
+import type { SessionHandle, TensorInfo, ExecutionProvider, BackendId } from '../contracts/backend.js';
+import { analyzeGame, type AnalysisTask, type GameAnalysis } from '../analysis/game.js';
+import type { KernelHost } from '../contracts/kernels.js';
 import { evaluateRange, probeFull } from './evaluate.js';
 import { BatchBuilder } from './masking.js';
 import type { MaskPlan } from './plan.js';

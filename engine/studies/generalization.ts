@@ -2,7 +2,7 @@
 // order and class, per-order strength of sample groups (normal vs OOD), and generalizable vs non-generalizable
 // interactions judged by reference models trained on the test split, with the loss of the output without the
 // non-generalizable ones.
-import { orderTable } from './interactions.js';
+import { orderTable } from '../analysis/interactions.js';
 
 /** The interactions of one sample under one model (reorganized AND and OR over all 2^n sets). */
 export interface SampleInteractions {

@@ -3,9 +3,9 @@
 // Progress and cooperative cancellation go through a small SharedArrayBuffer; a worker that dies is replaced by
 // piscina and its task retried once.
 import { Piscina } from 'piscina';
-import { CancelledError, DisposedError, WorkerCrashedError, reviveError } from './contracts/errors.js';
-import type { AnalysisTask, GameAnalysis } from './analysis.js';
-import type { KernelTarget } from './contracts/kernels.js';
+import { CancelledError, DisposedError, WorkerCrashedError, reviveError } from '../contracts/errors.js';
+import type { AnalysisTask, GameAnalysis } from '../analysis/game.js';
+import type { KernelTarget } from '../contracts/kernels.js';
 import type { MaskPlan } from './plan.js';
 import type { Candidate } from './registry.js';
 import type { EvaluateOptions, OpenedModel, Runner } from './runner.js';

@@ -2,7 +2,7 @@
 // module memory. The copying forms (for library users) copy in once and out once; analyses work in place.
 import { ShapeMismatchError } from '../contracts/errors.js';
 import type { F64Buffer, KernelFunctions, KernelHost } from '../contracts/kernels.js';
-import { MAX_PLAYERS } from '../plan.js';
+import { MAX_PLAYERS } from '../contracts/limits.js';
 
 /** The transforms a caller can run on a vector of 2^n values, by kernel name. */
 export type TransformName = 'zetaSubsetF64' | 'mobiusSubsetF64' | 'zetaSupersetF64' | 'mobiusSupersetF64' | 'orTransformF64' | 'orInverseF64';

@@ -1,8 +1,8 @@
 // The backend registry: an instance held by each engine (never module state), filled by the composition roots.
 // It turns the user's backend choice into an ordered list of (backend, provider) candidates and opens sessions by
 // trying them in order, recording every failed attempt.
-import { BackendUnavailableError, InvalidOptionError, ModelLoadError, type BackendAttempt } from './contracts/errors.js';
-import type { Backend, BackendId, ExecutionProvider, SessionHandle, SessionOptions } from './contracts/backend.js';
+import { BackendUnavailableError, InvalidOptionError, ModelLoadError, type BackendAttempt } from '../contracts/errors.js';
+import type { Backend, BackendId, ExecutionProvider, SessionHandle, SessionOptions } from '../contracts/backend.js';
 
 /** The user's choice of where models run. */
 export type BackendChoice = 'auto' | 'cpu' | 'cuda' | 'wasm';

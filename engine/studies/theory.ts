@@ -3,10 +3,10 @@
 // (A·w = 2^{−n}·Jᵀ(J w), J = subset zeta, Jᵀ = superset zeta); the per-order distribution of |ŵ|, the σ²(t) fit
 // against real distributions, and the r(k) curves.
 // see: Ren, Zhang, Xu, Xin, Liu, Zhang, "Towards the Dynamics of a DNN Learning Symbolic Interactions", NeurIPS 2024.
-import { NonFiniteError } from './contracts/errors.js';
-import type { F64Buffer, KernelHost } from './contracts/kernels.js';
-import { orderTable } from './interactions.js';
-import { playersOf } from './ops/transforms.js';
+import { NonFiniteError } from '../contracts/errors.js';
+import type { F64Buffer, KernelHost } from '../contracts/kernels.js';
+import { orderTable } from '../analysis/interactions.js';
+import { playersOf } from '../analysis/transforms.js';
 
 /** Options of one solve. */
 export interface SolveOptions {
