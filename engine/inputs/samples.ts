@@ -1,8 +1,14 @@
-// Reading samples, sample sets, baselines and game values from JSON (inline or file), CSV and NumPy .npy files.
-// Everything becomes flat Float64Arrays here; dtype conversion for the model happens in plan.ts.
-import { readFile } from 'node:fs/promises';
+// Reading samples, sample sets, baselines and game values from inline JSON, JSON / CSV / .npy files and raw float64.
+// Everything becomes flat Float64Arrays here, and every defect of the input is a typed error; dtype conversion for the
+// model happens in plan.ts. Format parsers live beside it: csv.ts, npy.ts, nested.ts; reading and sniffing in read.ts.
 import { extname } from 'node:path';
-import { InvalidInputError, ShapeMismatchError } from '../contracts/errors.js';
+import { InvalidInputError, NonFiniteError, ShapeMismatchError } from '../contracts/errors.js';
+import { readCsv } from './csv.js';
+import { MAX_BINARY_BYTES, MAX_SAMPLES, MAX_TEXT_BYTES } from './limits.js';
+import { flattenNested, type FlatArray } from './nested.js';
+import { parseNpy as parseNpyArray } from './npy.js';
+import { preview } from './preview.js';
+import { decodeUtf8, firstSignificantChar, hasNpyMagic, isText, readCapped } from './read.js';
 
 /** One sample: flat row-major values for the masked input (or one array per input name), plus metadata. */
 export interface Sample {
@@ -25,211 +31,372 @@ export interface SampleSet {
   readonly source: string;
 }
 
-/** Flattens a nested numeric array (row-major) and checks every entry is a finite number. */
+/** The splits a sample may belong to (dynamics reads train, test and ood). */
+const SPLITS = ['train', 'test', 'ood'] as const;
+const SAMPLE_KINDS = 'inline JSON, or the path of a .json, .csv or .npy file';
+const VALUE_KINDS = 'a JSON array inline, or the path of a .json, .npy or raw little-endian float64 file';
+
+/** Leaf rule of samples: finite numbers, and booleans as 1 / 0. */
+function sampleLeaf(value: unknown, path: string): number {
+  if (typeof value === 'number') {
+    if (Number.isFinite(value)) return value;
+    throw new NonFiniteError(`${path} is ${value}; samples must hold only finite numbers (a number beyond ±1.8e308 overflows to Infinity).`);
+  }
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'string') throw new InvalidInputError(`${path} is the string ${preview(value)}; samples must hold only finite numbers, written without quotes.`);
+  throw new InvalidInputError(`${path} is ${preview(value)}; samples must hold only finite numbers (or booleans).`);
+}
+
+function flattenSample(value: unknown, what: string): FlatArray {
+  const flat = flattenNested(value, what, sampleLeaf);
+  if (flat.values.length === 0) throw new InvalidInputError(`${what} holds no numbers (shape [${flat.shape.join(', ')}]); a sample needs at least one value.`);
+  return flat;
+}
+
+/**
+ * Flattens a nested numeric array (row-major), checking it is a proper tensor of finite numbers (booleans read as
+ * 1 / 0). Iterative: any width, nesting up to MAX_NESTING_DEPTH (32) and at most MAX_ELEMENTS (2^26) numbers.
+ * @param value - a number or a nested array of numbers
+ * @param what - what the value is, for messages ("options.baseline")
+ * @returns the values
+ * @throws ShapeMismatchError for ragged or mixed nestings; NonFiniteError for NaN / ±Infinity; InvalidInputError
+ *   for any other leaf, an empty array, nesting deeper than 32 or more than 2^26 numbers
+ */
 export function flattenNumbers(value: unknown, what: string): Float64Array {
-  const out: number[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (typeof v === 'number' && Number.isFinite(v)) out.push(v);
-    else if (typeof v === 'boolean') out.push(v ? 1 : 0);
-    else throw new InvalidInputError(`${what} must hold only finite numbers (found ${JSON.stringify(v)}).`);
-  };
-  walk(value);
-  return Float64Array.from(out);
+  return flattenSample(value, what).values;
 }
 
-function shapeOf(value: unknown): number[] {
-  const shape: number[] = [];
-  let v = value;
-  while (Array.isArray(v)) {
-    shape.push(v.length);
-    v = v[0];
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const absent = (value: unknown) => value === undefined || value === null;
+
+function sampleFromJson(raw: unknown, what: string, setShape: readonly number[] | undefined): Sample {
+  if (Array.isArray(raw)) {
+    const { values, shape } = flattenSample(raw, what);
+    return { values, shape: setShape ?? shape };
   }
-  return shape;
+  if (!isObject(raw)) throw new InvalidInputError(`${what} is ${preview(raw)}; a sample is a numeric array or an object {"x": [...], "label"?, "id"?, "split"?, "tokens"?}.`);
+  if (absent(raw.x)) throw new InvalidInputError(`${what} has no "x"; a sample object holds its values in "x" (got the keys ${preview(raw)}).`);
+  let values: Sample['values'];
+  let shape: readonly number[] | undefined = setShape;
+  if (isObject(raw.x)) {
+    const entries = Object.entries(raw.x);
+    if (entries.length === 0) throw new InvalidInputError(`${what}.x is an empty object; give one array per model input, e.g. {"input_ids": [...]}.`);
+    values = Object.fromEntries(entries.map(([name, v]) => [name, flattenSample(v, `${what}.x.${name}`).values]));
+  } else {
+    const flat = flattenSample(raw.x, `${what}.x`);
+    values = flat.values;
+    shape ??= flat.shape;
+  }
+  return { values, shape, label: labelOf(raw.label, what), id: idOf(raw.id, what), split: splitOf(raw.split, what), tokens: tokensOf(raw.tokens, what) };
 }
 
-function sampleFromJson(raw: unknown, what: string, defaults: { shape?: number[] }): Sample {
-  if (Array.isArray(raw)) return { values: flattenNumbers(raw, what), shape: defaults.shape ?? shapeOf(raw) };
-  if (raw && typeof raw === 'object' && 'x' in raw) {
-    const o = raw as Record<string, unknown>;
-    const x = o.x;
-    let values: Sample['values'];
-    if (x && typeof x === 'object' && !Array.isArray(x)) {
-      values = Object.fromEntries(Object.entries(x).map(([k, v]) => [k, flattenNumbers(v, `${what}.x.${k}`)]));
-    } else values = flattenNumbers(x, `${what}.x`);
-    const label = o.label === undefined ? undefined : Number(o.label);
-    if (label !== undefined && !Number.isInteger(label)) throw new InvalidInputError(`${what}.label must be an integer class index (got ${JSON.stringify(o.label)}).`);
-    return {
-      values,
-      shape: defaults.shape ?? (Array.isArray(x) ? shapeOf(x) : undefined),
-      label,
-      id: o.id === undefined ? undefined : String(o.id),
-      split: o.split === undefined ? undefined : String(o.split),
-      tokens: Array.isArray(o.tokens) ? o.tokens.map(String) : undefined,
-    };
+function labelOf(label: unknown, what: string): number | undefined {
+  if (absent(label)) return undefined;
+  if (typeof label !== 'number' || !Number.isSafeInteger(label) || label < 0) {
+    throw new InvalidInputError(`${what}.label must be a non-negative integer class index (got ${preview(label)}).`);
   }
-  throw new InvalidInputError(`${what} must be a numeric array or an object with an "x" array (got ${JSON.stringify(raw)?.slice(0, 80)}).`);
+  return label;
+}
+
+function idOf(id: unknown, what: string): string | undefined {
+  if (absent(id)) return undefined;
+  if (typeof id === 'string') return id;
+  if (typeof id === 'number' && Number.isFinite(id)) return String(id);
+  throw new InvalidInputError(`${what}.id must be a string or a number (got ${preview(id)}).`);
+}
+
+function splitOf(split: unknown, what: string): string | undefined {
+  if (absent(split)) return undefined;
+  if (typeof split !== 'string' || !(SPLITS as readonly string[]).includes(split)) {
+    throw new InvalidInputError(`${what}.split must be one of: ${SPLITS.join(', ')} (got ${preview(split)}).`);
+  }
+  return split;
+}
+
+function tokensOf(tokens: unknown, what: string): string[] | undefined {
+  if (absent(tokens)) return undefined;
+  if (!Array.isArray(tokens)) throw new InvalidInputError(`${what}.tokens must be an array of strings, one per position (got ${preview(tokens)}).`);
+  tokens.forEach((t, i) => {
+    if (typeof t !== 'string') throw new InvalidInputError(`${what}.tokens[${i}] must be a string (got ${preview(t)}).`);
+  });
+  return tokens as string[];
+}
+
+function namesOf(value: unknown, what: string, allowNumbers: boolean): string[] | undefined {
+  if (absent(value)) return undefined;
+  if (!Array.isArray(value)) throw new InvalidInputError(`${what} must be an array of names (got ${preview(value)}).`);
+  const names = value.map((v, i) => {
+    if (typeof v === 'string' || (allowNumbers && typeof v === 'number' && Number.isFinite(v))) return String(v);
+    throw new InvalidInputError(`${what}[${i}] must be a ${allowNumbers ? 'string or a number' : 'string'} (got ${preview(v)}).`);
+  });
+  const seen = new Map<string, number>();
+  names.forEach((name, i) => {
+    if (seen.has(name)) throw new InvalidInputError(`${what}[${seen.get(name)}] and ${what}[${i}] are both ${preview(name)}; names must be distinct.`);
+    seen.set(name, i);
+  });
+  return names;
+}
+
+function shapeOfSet(value: unknown, what: string): number[] | undefined {
+  if (absent(value)) return undefined;
+  const ok = Array.isArray(value) && value.length <= 32 && value.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 1);
+  if (!ok) throw new InvalidInputError(`${what} must be an array of positive integers, the dims of one sample (got ${preview(value)}).`);
+  return value as number[];
 }
 
 function setFromJson(raw: unknown, source: string): SampleSet {
   if (Array.isArray(raw)) {
+    if (raw.length === 0) throw new InvalidInputError(`${source} is an empty array; give one sample (an array of numbers) or rows of samples.`);
     // an array of numbers is one sample; an array of arrays (or of {"x": ...} objects) is one sample per row
-    const isRows = raw.length > 0 && raw.every((r) => Array.isArray(r) || (r !== null && typeof r === 'object'));
-    if (!isRows) return { samples: [sampleFromJson(raw, source, {})], source };
-    return { samples: raw.map((r, i) => sampleFromJson(r, `${source}[${i}]`, {})), source };
+    const isRows = raw.every((r) => Array.isArray(r) || isObject(r));
+    if (!isRows) return finishSet({ samples: [sampleFromJson(raw, source, undefined)], source });
+    assertSampleCount(raw.length, source);
+    return finishSet({ samples: raw.map((r, i) => sampleFromJson(r, `${source}[${i}]`, undefined)), source });
   }
-  if (raw && typeof raw === 'object') {
-    const o = raw as Record<string, unknown>;
-    if (Array.isArray(o.samples)) {
-      const shape = Array.isArray(o.shape) ? o.shape.map(Number) : undefined;
-      return {
-        samples: o.samples.map((s, i) => sampleFromJson(s, `${source}.samples[${i}]`, { shape })),
-        features: Array.isArray(o.features) ? o.features.map(String) : undefined,
-        classes: Array.isArray(o.classes) ? o.classes.map(String) : undefined,
+  if (isObject(raw)) {
+    if ('samples' in raw) {
+      if (!Array.isArray(raw.samples)) throw new InvalidInputError(`${source}.samples must be an array of samples (got ${preview(raw.samples)}).`);
+      if (raw.samples.length === 0) throw new InvalidInputError(`${source}.samples is empty; a sample set needs at least one sample.`);
+      assertSampleCount(raw.samples.length, `${source}.samples`);
+      const shape = shapeOfSet(raw.shape, `${source}.shape`);
+      return finishSet({
+        samples: raw.samples.map((s, i) => sampleFromJson(s, `${source}.samples[${i}]`, shape)),
+        features: namesOf(raw.features, `${source}.features`, false),
+        classes: namesOf(raw.classes, `${source}.classes`, true),
         shape,
         source,
-      };
+      });
     }
-    if ('x' in o) return { samples: [sampleFromJson(o, source, {})], source };
+    if ('x' in raw) return finishSet({ samples: [sampleFromJson(raw, source, undefined)], source });
   }
-  throw new InvalidInputError(`${source} is not a sample: expected a numeric array, an array of rows, or {"samples": [...]}.`);
+  throw new InvalidInputError(`${source} is not a sample (got ${preview(raw)}): expected a numeric array, an array of rows, {"x": [...]} or {"samples": [...]}.`);
 }
 
-/** Parses CSV text; a first row with any non-numeric cell is the header (feature names). */
-export function parseCsv(text: string, source: string): SampleSet {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) throw new InvalidInputError(`${source} is empty; expected CSV rows of numbers.`);
-  const cells = lines.map((l) => l.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1')));
-  const isHeader = cells[0].some((c) => c === '' || !Number.isFinite(Number(c)));
-  const rows = isHeader ? cells.slice(1) : cells;
-  const width = cells[0].length;
-  const samples = rows.map((row, i) => {
-    if (row.length !== width) throw new ShapeMismatchError(`${source} row ${i} has ${row.length} columns; the first row has ${width}.`);
-    const values = Float64Array.from(row, (c, j) => {
-      const v = Number(c);
-      if (c === '' || !Number.isFinite(v)) throw new InvalidInputError(`${source} row ${i}, column ${j} is not a finite number ("${c}").`);
-      return v;
-    });
-    return { values, shape: [width] };
+function assertSampleCount(count: number, what: string): void {
+  if (count > MAX_SAMPLES) throw new InvalidInputError(`${what} holds ${count} samples; andor reads at most ${MAX_SAMPLES} samples from one source.`);
+}
+
+/** Checks what holds across the samples of a set: one kind of values, one shape, names and labels that fit. */
+function finishSet(set: SampleSet): SampleSet {
+  const { samples, source } = set;
+  const first = samples[0];
+  const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  samples.forEach((sample, i) => {
+    const where = samples.length === 1 ? source : `${source}: sample ${i}`;
+    if (sample.values instanceof Float64Array) {
+      if (!(first.values instanceof Float64Array)) throw new InvalidInputError(`${where} is one array but sample 0 names its inputs; give every sample the same form.`);
+      if (set.shape && sample.values.length !== sizeOf(set.shape)) {
+        throw new ShapeMismatchError(`${where} has ${sample.values.length} values but the set's shape [${set.shape.join(', ')}] needs ${sizeOf(set.shape)}.`);
+      }
+      if (!set.shape && String(sample.shape) !== String(first.shape)) {
+        throw new ShapeMismatchError(`${source} is ragged: sample ${i} has shape [${sample.shape?.join(', ')}] but sample 0 has [${first.shape?.join(', ')}]; every sample of a set must have the same shape.`);
+      }
+      if (set.features && set.features.length !== sample.values.length) {
+        throw new ShapeMismatchError(`${source} names ${set.features.length} features but ${samples.length === 1 ? 'its sample' : `sample ${i}`} has ${sample.values.length} values; give one name per value.`);
+      }
+    } else {
+      const keys = Object.keys(sample.values).sort().join(', ');
+      if (first.values instanceof Float64Array) throw new InvalidInputError(`${where} names its inputs but sample 0 is one array; give every sample the same form.`);
+      if (keys !== Object.keys(first.values).sort().join(', ')) {
+        throw new InvalidInputError(`${where} names the inputs {${keys}}, unlike sample 0; give every sample the same inputs.`);
+      }
+    }
+    if (set.classes && sample.label !== undefined && sample.label >= set.classes.length) {
+      throw new InvalidInputError(`${where} has label ${sample.label} but the set lists ${set.classes.length} classes (labels 0..${set.classes.length - 1}).`);
+    }
   });
-  return { samples, features: isHeader ? cells[0] : undefined, shape: [width], source };
+  return set;
 }
 
-/** Parses a NumPy .npy file (format 1.0–3.0, little-endian f8/f4/i8/i4/u1/b1, C order). */
+/**
+ * Parses CSV text into one sample per data row (see readCsv in csv.ts for the header rule).
+ * @param text - the CSV text
+ * @param source - the path, for messages
+ * @returns the rows as samples of shape [columns], with the header as feature names
+ * @throws InvalidInputError, NonFiniteError or ShapeMismatchError naming the row, column and line
+ */
+export function parseCsv(text: string, source: string): SampleSet {
+  const { header, rows, width } = readCsv(text, source);
+  return { samples: rows.map((values) => ({ values, shape: [width] })), features: header, shape: [width], source };
+}
+
+/**
+ * Parses a NumPy .npy file (format 1.0–3.0; little- or big-endian f8/f4/i8/i4/i2/i1/u8/u4/u2/u1/b1; C order).
+ * @param bytes - the whole file
+ * @param source - the path, for messages
+ * @returns the data as float64 (NaN and ±Inf kept) and the shape
+ * @throws InvalidInputError or ShapeMismatchError for every defect of the file
+ */
 export function parseNpy(bytes: Uint8Array, source: string): { data: Float64Array; shape: number[] } {
-  const magic = String.fromCharCode(...bytes.subarray(0, 6));
-  if (magic !== '\x93NUMPY') throw new InvalidInputError(`${source} is not a .npy file (bad magic number).`);
-  const major = bytes[6];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
-  const headerStart = major === 1 ? 10 : 12;
-  const header = new TextDecoder().decode(bytes.subarray(headerStart, headerStart + headerLength));
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const fortran = /'fortran_order':\s*True/.test(header);
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || shapeText === undefined) throw new InvalidInputError(`${source}: cannot read the .npy header (${header.trim()}).`);
-  if (fortran) throw new InvalidInputError(`${source} is in Fortran order; save it with np.save(path, np.ascontiguousarray(a)).`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  const count = shape.reduce((a, b) => a * b, 1);
-  const start = headerStart + headerLength;
-  const body = new Uint8Array(bytes.subarray(start)); // a copy at offset 0 (Buffer.slice would be a view)
-  const readers: Record<string, () => ArrayLike<number | bigint>> = {
-    '<f8': () => new Float64Array(body.buffer, 0, count),
-    '<f4': () => new Float32Array(body.buffer, 0, count),
-    '<i8': () => new BigInt64Array(body.buffer, 0, count),
-    '<i4': () => new Int32Array(body.buffer, 0, count),
-    '|u1': () => new Uint8Array(body.buffer, 0, count),
-    '|b1': () => new Uint8Array(body.buffer, 0, count),
-  };
-  const read = readers[descr];
-  if (!read) throw new InvalidInputError(`${source}: dtype ${descr} is not supported. Expected one of: ${Object.keys(readers).join(', ')}.`);
-  if (body.byteLength < count * Number(descr.slice(2))) throw new ShapeMismatchError(`${source} is truncated: shape (${shape.join(', ')}) needs more data.`);
-  const data = Float64Array.from(read() as ArrayLike<number>, Number);
+  const { data, shape } = parseNpyArray(bytes, source);
   return { data, shape };
 }
 
 function setFromNpy(bytes: Uint8Array, source: string): SampleSet {
   const { data, shape } = parseNpy(bytes, source);
-  if (data.some((v) => !Number.isFinite(v))) throw new InvalidInputError(`${source} holds NaN or infinite values.`);
+  if (data.length === 0) throw new InvalidInputError(`${source} holds no values (shape (${shape.join(', ')})); a sample set needs at least one value.`);
+  const rowShape = shape.length <= 1 ? shape : shape.slice(1);
+  const size = shape.length <= 1 ? data.length : data.length / shape[0];
+  const bad = data.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    const where = shape.length <= 1 ? `element ${bad}` : `row ${Math.floor(bad / size)}, element ${bad % size}`;
+    throw new NonFiniteError(`${source} ${where} is ${data[bad]}; samples must hold only finite numbers.`);
+  }
   if (shape.length <= 1) return { samples: [{ values: data, shape }], shape, source };
-  const rowShape = shape.slice(1);
-  const size = rowShape.reduce((a, b) => a * b, 1);
+  assertSampleCount(shape[0], source);
   const samples = Array.from({ length: shape[0] }, (_, i) => ({ values: data.slice(i * size, (i + 1) * size), shape: rowShape }));
   return { samples, shape: rowShape, source };
 }
 
-async function readSource(source: string): Promise<Uint8Array> {
-  try {
-    return await readFile(source);
-  } catch (cause) {
-    throw new InvalidInputError(`Cannot read ${source}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Give a JSON array inline or the path of a .json, .csv or .npy file.`, { cause });
-  }
+function checkInline(source: unknown, what: string, kinds: string): string {
+  if (typeof source !== 'string') throw new InvalidInputError(`${what} must be a string: ${kinds} (got ${preview(source)}).`);
+  if (source.trim() === '') throw new InvalidInputError(`${what} is empty; give ${kinds}.`);
+  if (source.length > MAX_TEXT_BYTES) throw new InvalidInputError(`${what} is longer than ${MAX_TEXT_BYTES / 2 ** 20} MiB; put the data in a .npy file.`);
+  return source.trim();
 }
 
 /**
- * Loads samples from inline JSON (a string starting with "[" or "{") or a .json, .csv or .npy file.
+ * Loads samples from inline JSON (a string starting with "[" or "{") or a file. What a file holds is decided by its
+ * bytes first, then its extension: the .npy magic → .npy (any extension); a .npy extension without it → error;
+ * a .json extension → JSON; UTF-8 text whose first non-blank character is "[" or "{" and that parses → JSON (under
+ * any extension; under one other than .csv it must parse); other UTF-8 text → CSV.
+ * Every set has at least one sample, and its samples share one shape.
  * @param source - the inline JSON or the path
  * @returns the samples with their metadata
- * @throws InvalidInputError for unreadable or non-numeric data
+ * @throws InvalidInputError for unreadable, empty, oversized (MAX_TEXT_BYTES for text, MAX_BINARY_BYTES for .npy) or
+ *   non-numeric data; ShapeMismatchError for ragged data; NonFiniteError for NaN / ±Infinity
  */
 export async function loadSampleSet(source: string): Promise<SampleSet> {
-  const trimmed = source.trim();
+  const trimmed = checkInline(source, 'the sample source', SAMPLE_KINDS);
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) return setFromJson(parseJson(trimmed, 'the inline sample'), 'the inline sample');
-  const bytes = await readSource(source);
   const ext = extname(source).toLowerCase();
-  if (ext === '.npy') return setFromNpy(bytes, source);
-  const text = new TextDecoder().decode(bytes);
-  if (ext === '.csv') return parseCsv(text, source);
-  return setFromJson(parseJson(text, source), source);
+  const bytes = await readCapped(source, ext === '.json' || ext === '.csv' ? MAX_TEXT_BYTES : MAX_BINARY_BYTES, SAMPLE_KINDS);
+  if (hasNpyMagic(bytes)) return setFromNpy(bytes, source);
+  if (ext === '.npy') return setFromNpy(bytes, source); // reports the bad magic number
+  if (bytes.length > MAX_TEXT_BYTES) throw new InvalidInputError(`${source} is text larger than ${MAX_TEXT_BYTES / 2 ** 20} MiB; split it, or save the samples as .npy.`);
+  const text = decodeUtf8(bytes, source);
+  if (ext === '.json') return setFromJson(parseJson(text, source), source);
+  if (/^\s*[[{]/.test(text)) {
+    // JSON content wins over any extension; a .csv whose first name starts with "[" or "{" stays CSV
+    const json = tryJson(text);
+    if (json.ok) return setFromJson(json.value, source);
+    if (ext !== '.csv') {
+      throw new InvalidInputError(`${source} is not valid JSON: ${json.error.message}. It starts with "[" or "{", so andor read it as JSON; name a CSV file .csv.`, { cause: json.error });
+    }
+  }
+  return parseCsv(text, source);
 }
 
 /**
  * Picks row `row` of a sample set.
+ * @param set - the set
+ * @param row - the row, from 0
+ * @returns the sample
  * @throws InvalidInputError listing the valid rows
  */
 export function pickSample(set: SampleSet, row: number): Sample {
   if (!Number.isInteger(row) || row < 0 || row >= set.samples.length) {
-    throw new InvalidInputError(`Row ${row} does not exist in ${set.source}: it has ${set.samples.length} sample(s), rows 0..${set.samples.length - 1}.`);
+    throw new InvalidInputError(`Row ${preview(row)} does not exist in ${set.source}: it has ${set.samples.length} sample(s), rows 0..${set.samples.length - 1}.`);
   }
   return set.samples[row];
 }
 
-/** JSON.parse with an InvalidInputError that names the source. */
+function tryJson(text: string): { ok: true; value: unknown } | { ok: false; error: Error } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return { ok: false, error: error as Error };
+  }
+}
+
+/**
+ * JSON.parse with an InvalidInputError that names the source.
+ * @param text - the JSON text (a BOM is dropped)
+ * @param source - where it came from, for messages
+ * @returns the parsed value
+ * @throws InvalidInputError when the text is not JSON
+ */
 export function parseJson(text: string, source: string): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (cause) {
     throw new InvalidInputError(`${source} is not valid JSON: ${(cause as Error).message}.`, { cause });
   }
 }
 
 /**
- * Loads a game: v on all 2^n masks, from a JSON array (inline or file) or a raw little-endian float64 file.
- * @param source - inline JSON, a .json file, or any other file read as raw float64
- * @returns the values (length must be a power of two; checked by the caller with the player count)
+ * Loads a game: v on all 2^n masks. The format is decided by the content, then the extension:
+ *   - inline: a string starting with "[" (or "{", which is refused as not an array) is JSON;
+ *   - the .npy magic "\x93NUMPY" (any extension), or a .npy extension → .npy, any shape, flattened in C order;
+ *   - a .json extension, or UTF-8 text (no control bytes but tab, CR, LF) whose first non-blank character is "[" or
+ *     "{" → JSON, which must then parse;
+ *   - other printable ASCII text → refused (CSV or text is not a values format);
+ *   - anything else → raw little-endian float64: a multiple of 8 bytes.
+ * Every value must be finite. A raw file must hold 2^n values (its bytes carry no other check); for JSON and .npy the
+ * count is checked by the caller (explainValues), which knows the player limits.
+ * @param source - inline JSON or a path
+ * @returns the values
+ * @throws InvalidInputError for unreadable or malformed data; ShapeMismatchError for a raw file that is not 2^n whole
+ *   float64s; NonFiniteError naming the first NaN / ±Infinity / null
  */
 export async function loadValues(source: string): Promise<Float64Array> {
-  const trimmed = source.trim();
-  if (trimmed.startsWith('[')) return flattenNumbersAllowingNonFinite(parseJson(trimmed, 'the inline values'), 'the inline values');
-  const bytes = await readSource(source);
+  const trimmed = checkInline(source, 'the values source', VALUE_KINDS);
+  if (trimmed.startsWith('[') || trimmed.startsWith('{')) return checkGame(valuesFromJson(parseJson(trimmed, 'the inline values'), 'the inline values'), 'the inline values');
   const ext = extname(source).toLowerCase();
-  if (ext === '.json') return flattenNumbersAllowingNonFinite(parseJson(new TextDecoder().decode(bytes), source), source);
-  if (ext === '.npy') return parseNpy(bytes, source).data;
+  const bytes = await readCapped(source, ext === '.json' ? MAX_TEXT_BYTES : MAX_BINARY_BYTES, VALUE_KINDS);
+  if (bytes.length === 0) throw new InvalidInputError(`${source} is empty; expected ${VALUE_KINDS}.`);
+  if (hasNpyMagic(bytes) || ext === '.npy') return checkGame(parseNpy(bytes, source).data, source);
+  const lead = firstSignificantChar(bytes);
+  if (ext === '.json' || ((lead === '[' || lead === '{') && isText(bytes, false))) {
+    if (bytes.length > MAX_TEXT_BYTES) throw new InvalidInputError(`${source} is JSON text larger than ${MAX_TEXT_BYTES / 2 ** 20} MiB; save the values as .npy or raw float64.`);
+    return checkGame(valuesFromJson(parseJson(decodeUtf8(bytes, source), source), source), source);
+  }
+  if (isText(bytes, true)) {
+    throw new InvalidInputError(`${source} is text but not a JSON array (it starts with ${preview(lead)}); a values file is a JSON array, a .npy file or raw little-endian float64.`);
+  }
   if (bytes.byteLength % 8 !== 0) {
     throw new ShapeMismatchError(`${source} has ${bytes.byteLength} bytes, not a whole number of little-endian float64 values (8 bytes each).`);
   }
   const copy = new Uint8Array(bytes); // aligned, offset 0
-  return new Float64Array(copy.buffer, 0, copy.byteLength / 8);
+  const values = new Float64Array(copy.buffer, 0, copy.byteLength / 8);
+  // raw bytes carry no shape, so the count is the only check that they are a game at all
+  if (!isPowerOfTwo(values.length)) {
+    throw new ShapeMismatchError(`${source} holds ${values.length} raw float64 values; a game needs 2^n of them (one per mask of n players: 1, 2, 4, 8, …).`);
+  }
+  return checkGame(values, source);
 }
 
-/** Values files may hold NaN as null or strings; they are kept so the caller reports them as NonFiniteError. */
-function flattenNumbersAllowingNonFinite(raw: unknown, what: string): Float64Array {
-  if (!Array.isArray(raw)) throw new InvalidInputError(`${what} must be a JSON array of 2^n numbers.`);
-  return Float64Array.from(raw.flat(Infinity) as unknown[], (v) => {
-    if (typeof v === 'number') return v;
-    if (v === null || v === 'NaN') return NaN;
-    if (v === 'Infinity') return Infinity;
-    if (v === '-Infinity') return -Infinity;
-    throw new InvalidInputError(`${what} must hold only numbers (found ${JSON.stringify(v)}).`);
-  });
+/** Leaf rule of game values: numbers; null and the strings "NaN", "Infinity", "-Infinity" are non-finite values. */
+function valueLeaf(what: string): (value: unknown, path: string, index: number) => number {
+  return (value, path, index) => {
+    const at = path === `${what}[${index}]` ? `index ${index}` : `index ${index} (${path.slice(what.length)})`;
+    if (typeof value === 'number') {
+      if (Number.isFinite(value)) return value;
+      throw nonFinite(what, at, String(value));
+    }
+    if (value === null || value === 'NaN' || value === 'Infinity' || value === '-Infinity') throw nonFinite(what, at, preview(value));
+    if (typeof value === 'string') throw new InvalidInputError(`${what} holds the string ${preview(value)} at ${at}; values must be numbers, written without quotes.`);
+    throw new InvalidInputError(`${what} holds ${preview(value)} at ${at}; values must be numbers.`);
+  };
+}
+
+function nonFinite(what: string, at: string, shown: string): NonFiniteError {
+  return new NonFiniteError(
+    `${what} holds a non-finite value at ${at} (${shown}); every value of a game must be a finite number. ` +
+      'Recompute that mask, or check for overflow (numbers beyond ±1.8e308 become Infinity).',
+  );
+}
+
+function valuesFromJson(raw: unknown, what: string): Float64Array {
+  if (!Array.isArray(raw)) throw new InvalidInputError(`${what} must be a JSON array of 2^n numbers (got ${preview(raw)}).`);
+  return flattenNested(raw, what, valueLeaf(what)).values;
+}
+
+const isPowerOfTwo = (count: number) => count > 0 && Number.isInteger(Math.log2(count));
+
+/** Every value of a game is finite; the count (2^n) is the caller's check, with the player count and its limits. */
+function checkGame(values: Float64Array, what: string): Float64Array {
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw nonFinite(what, `index ${bad}`, String(values[bad]));
+  return values;
 }

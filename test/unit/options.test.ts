@@ -1,7 +1,7 @@
 // Option parsing helpers: index lists and ranges, each message naming the field and the valid values.
 import { describe, expect, it } from 'vitest';
-import { indexList, integerIn, numberIn, oneOf } from '../../dist/engine/inputs/options.js';
-import { InvalidOptionError } from '../helpers/index.js';
+import { InvalidOptionError } from '../../engine/contracts/errors.js';
+import { indexList, integerIn, numberIn, oneOf } from '../../engine/inputs/options.js';
 
 describe('option parsing', () => {
   it('reads index lists with ranges', () => {

@@ -1,9 +1,12 @@
 // Reading samples and values: inline JSON, sample-set JSON, CSV with and without a header, .npy, raw float64.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+// Imports the sources (not dist/) so it tests the parsers as edited; test/unit/inputs/ holds the property tests.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, ShapeMismatchError, loadSampleSet, loadValues, model } from '../helpers/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInputError, ShapeMismatchError } from '../../engine/contracts/errors.js';
+import { loadSampleSet, loadValues } from '../../engine/inputs/samples.js';
+import { model } from '../helpers/index.js';
 
 /** A .npy (format 1.0) of float64 or int32 values, written by hand. */
 function npy(values: number[], shape: number[], descr = '<f8'): Buffer {
@@ -18,6 +21,9 @@ describe('samples', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'andor-samples-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('reads an inline array as one sample and an array of arrays as rows', async () => {
