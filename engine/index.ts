@@ -4,9 +4,10 @@ import { availableParallelism } from 'node:os';
 import { loadKernels, ortNodeBackend, ortWebBackend } from '../bindings/index.js';
 import { Engine, type EngineOptions, type Logger, type ResolvedEngineOptions } from './api/engine.js';
 import { InvalidOptionError } from './contracts/errors.js';
-import { assertKnownKeys, integerIn, oneOf } from './inputs/options.js';
+import { assertValid } from './inputs/validate.js';
+import { EngineOptionsSchema } from './contracts/schema/requests.js';
 import { MAX_PLAYERS } from './contracts/limits.js';
-import { BackendRegistry, BACKEND_CHOICES } from './pipeline/registry.js';
+import { BackendRegistry } from './pipeline/registry.js';
 import { PoolRunner } from './pipeline/pool.js';
 import { LocalRunner } from './pipeline/runner.js';
 
@@ -21,10 +22,9 @@ export type { SalientInteraction } from './analysis/interactions.js';
 export type { Sample, SampleSet } from './inputs/samples.js';
 export { loadSampleSet, loadValues } from './inputs/samples.js';
 export type { BackendChoice } from './pipeline/registry.js';
-export { resultToJson, dynamicsToJson, RESULT_SCHEMA, DYNAMICS_SCHEMA, type ExplainResultJson } from './api/result.js';
+export { resultToJson, dynamicsToJson, RESULT_SCHEMA, DYNAMICS_SCHEMA, type ExplainResultJson, type DynamicsResultJson } from './api/result.js';
 export type { DynamicsRequest, DynamicsResult, CheckpointReport, LossTable, DynamicsProgress } from './studies/dynamics.js';
 
-const ENGINE_KEYS = ['backend', 'workers', 'threads', 'kernels', 'maxMemoryMb', 'maxPlayers', 'logger'] as const;
 const SILENT: Logger = { warn: () => {}, info: () => {} };
 /** Default pool size cap: each worker holds its own session (model weights and arena). */
 const DEFAULT_MAX_WORKERS = 8;
@@ -45,22 +45,21 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
 }
 
 function resolveOptions(options: EngineOptions): ResolvedEngineOptions {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError('createEngine(options): options must be an object.');
-  assertKnownKeys(options, ENGINE_KEYS, 'options');
+  assertValid(EngineOptionsSchema, options);
   const cores = availableParallelism();
   // one worker per core (at most DEFAULT_MAX_WORKERS), one intra-op thread each: the fastest configuration on
   // every model where evaluation takes ≥ 10 ms (bench/evaluate.bench.js), and it keeps the main thread free
-  const workers = options.workers === undefined ? Math.min(cores, DEFAULT_MAX_WORKERS) : integerIn(options.workers, 0, 256, 'options.workers');
-  const threads = options.threads === undefined ? Math.max(1, Math.floor(cores / Math.max(1, workers))) : integerIn(options.threads, 1, 1024, 'options.threads');
+  const workers = options.workers ?? Math.min(cores, DEFAULT_MAX_WORKERS);
+  const threads = options.threads ?? Math.max(1, Math.floor(cores / Math.max(1, workers)));
   if (options.logger !== undefined && (typeof options.logger?.warn !== 'function' || typeof options.logger?.info !== 'function')) {
     throw new InvalidOptionError('options.logger must have warn(message) and info(message) functions.');
   }
   return Object.freeze({
-    backend: options.backend === undefined ? 'auto' : oneOf(options.backend, BACKEND_CHOICES, 'options.backend'),
+    backend: options.backend ?? 'auto',
     workers,
     threads,
-    kernels: options.kernels === undefined ? 'release' : oneOf(options.kernels, ['release', 'debug'], 'options.kernels'),
-    maxMemoryMb: options.maxMemoryMb === undefined ? 4096 : integerIn(options.maxMemoryMb, 1, 1 << 22, 'options.maxMemoryMb'),
-    maxPlayers: options.maxPlayers === undefined ? MAX_PLAYERS : integerIn(options.maxPlayers, 1, MAX_PLAYERS, 'options.maxPlayers'),
+    kernels: options.kernels ?? 'release',
+    maxMemoryMb: options.maxMemoryMb ?? 4096,
+    maxPlayers: options.maxPlayers ?? MAX_PLAYERS,
   });
 }

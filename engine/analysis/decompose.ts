@@ -5,12 +5,12 @@ import { CancelledError, InvalidOptionError, ShapeMismatchError } from '../contr
 import type { F64Buffer, KernelHost } from '../contracts/kernels.js';
 import { integerIn, numberIn, oneOf } from '../inputs/options.js';
 import type { Split } from './interactions.js';
+import { DEFAULT_SOLVER, PRESETS, SOLVER_DEFAULTS, SOLVERS } from '../contracts/schema/constants.js';
 
 /** Presets: `none` (γ = q = 0), `reference` (the authors' SGD, raw lr), `default` (the measured-best solver). */
-export const PRESETS = ['none', 'reference', 'default'] as const;
+export { PRESETS, SOLVERS, DEFAULT_SOLVER };
 export type Preset = (typeof PRESETS)[number];
 /** Solvers behind the presets. */
-export const SOLVERS = ['sgd', 'adam', 'pdhg'] as const;
 export type Solver = (typeof SOLVERS)[number];
 
 /** Workspace slots of the kernels (assembly/kernels/decompose.ts). */
@@ -63,13 +63,7 @@ export interface DecompositionReport {
 }
 
 /** Defaults per solver: iterations and lr. `reference` uses the authors' README values. */
-const DEFAULTS: Record<Solver, { iterations: number; lr: number }> = {
-  sgd: { iterations: 10_000, lr: 1e-5 },
-  adam: { iterations: 2_000, lr: 0.05 },
-  pdhg: { iterations: 2_000, lr: 5 },
-};
-/** The solver behind `default`, chosen by bench/decompose.bench.js (objective reached in equal time). */
-export const DEFAULT_SOLVER: Solver = 'pdhg';
+const DEFAULTS: Record<Solver, { readonly iterations: number; readonly lr: number }> = SOLVER_DEFAULTS;
 /** Adam's lr decays geometrically to lr·ADAM_DECAY over the run. */
 const ADAM_DECAY = 0.01;
 

@@ -1,33 +1,92 @@
 // The JSON form of results (schema andor.explain/1), shared by the library, the CLI and the HTTP service, and the
 // readable text summary the CLI prints.
 import type { DynamicsResult } from '../studies/dynamics.js';
-import type { ExplainResult } from '../explain/explain.js';
+import type { ExplainResult, RewardName } from '../explain/explain.js';
+import type { Preset } from '../analysis/decompose.js';
+import { DYNAMICS_SCHEMA, RESULT_SCHEMA } from '../contracts/schema/constants.js';
 
-/** Schema id written into every explain result. Bump it when a field changes meaning. */
-export const RESULT_SCHEMA = 'andor.explain/1';
+/** Schema ids of results; bumped when a field changes meaning. */
+export { RESULT_SCHEMA, DYNAMICS_SCHEMA };
 
-/** The JSON schema of an explanation: typed arrays become number arrays. */
+/** The JSON form of an explanation (schema andor.explain/1, ExplainResultSchema): typed arrays become number arrays.
+ *  Written out rather than derived, so the package's .d.ts needs no TypeBox; test/types/schema.test-d.ts keeps the
+ *  two in step. */
 export interface ExplainResultJson {
   readonly schema: typeof RESULT_SCHEMA;
   readonly n: number;
   readonly players: readonly string[];
-  readonly model?: ExplainResult['model'];
-  readonly sample?: ExplainResult['sample'];
+  readonly model?: { readonly file?: string; readonly sha256: string; readonly backend: string; readonly executionProvider: string; readonly input: string; readonly output: string };
+  readonly sample?: { readonly id?: string; readonly label?: number; readonly row: number };
   readonly target?: number;
-  readonly reward: string;
+  readonly targetName?: string;
+  readonly reward: RewardName | 'given';
   readonly baseline?: string;
   /** Reward on every mask; index bit i = player i present. */
-  readonly v: number[];
+  readonly v: readonly number[];
   /** Reorganized AND interactions by mask (∅ holds v(∅) + q(∅)). */
-  readonly and: number[];
+  readonly and: readonly number[];
   /** Reorganized OR interactions by mask (zero for |S| ≤ 1). */
-  readonly or: number[];
-  readonly matching: ExplainResult['matching'];
+  readonly or: readonly number[];
+  readonly matching: { readonly maxAbsError: number; readonly relativeError: number; readonly maxAbsNoise: number };
   readonly threshold: number;
-  readonly salient: readonly { kind: 'and' | 'or'; players: readonly number[]; names: readonly string[]; mask: number; value: number }[];
-  readonly orders: { readonly positive: number[]; readonly negative: number[]; readonly normalized: number[] };
-  readonly decomposition: Omit<ExplainResult['decomposition'], 'trace'> & { readonly trace: { readonly every: number; readonly values: number[] } };
-  readonly timings: ExplainResult['timings'];
+  readonly salient: readonly { readonly kind: 'and' | 'or'; readonly players: readonly number[]; readonly names: readonly string[]; readonly mask: number; readonly value: number }[];
+  readonly orders: { readonly positive: readonly number[]; readonly negative: readonly number[]; readonly normalized: readonly number[] };
+  readonly decomposition: {
+    readonly method: 'and' | 'and-or';
+    readonly preset: Preset;
+    readonly solver: string;
+    readonly iterations: number;
+    readonly lr: number;
+    readonly qthres: number;
+    readonly qBound: number;
+    readonly objective: { readonly initial: number; readonly final: number };
+    readonly trace: { readonly every: number; readonly values: readonly number[] };
+    readonly salientCount: number;
+    readonly ms: number;
+  };
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+type Orders = { readonly positive: readonly number[]; readonly negative: readonly number[] };
+type Maybe = number | null;
+interface GeneralizationJson {
+  readonly generalizable: readonly number[];
+  readonly nonGeneralizable: readonly number[];
+  readonly ratio: Maybe;
+  readonly loss: Readonly<Record<string, { readonly output: number; readonly salient: number; readonly generalizable: number }>>;
+}
+
+/** The JSON form of a dynamics run (schema andor.dynamics/1, DynamicsResultSchema); NaN becomes null. */
+export interface DynamicsResultJson {
+  readonly schema: typeof DYNAMICS_SCHEMA;
+  readonly n: number;
+  readonly players: readonly string[];
+  readonly samples: { readonly train: number; readonly test: number; readonly ood: number };
+  readonly checkpoints: readonly {
+    readonly name: string;
+    readonly file: string;
+    readonly sha256: string;
+    readonly epoch?: number;
+    readonly orders: Orders;
+    readonly normalized: readonly number[];
+    readonly kappa: number;
+    readonly highOrderShare: number;
+    readonly trainLoss?: number;
+    readonly testLoss?: number;
+    readonly lossGap?: number;
+    readonly ood?: { readonly orders: Orders; readonly normalized: readonly number[]; readonly highOrderShare: number };
+    readonly jaccard?: readonly Maybe[];
+    readonly generalization?: GeneralizationJson;
+    readonly theory?: { readonly sigma2: number; readonly error: readonly Maybe[]; readonly distribution: readonly Maybe[] };
+  }[];
+  readonly turningPoint: number;
+  readonly gapRise: number | null;
+  readonly theory: { readonly grid: readonly number[]; readonly sigma2: readonly number[]; readonly error: readonly (readonly Maybe[])[]; readonly ratio: readonly (readonly Maybe[])[] };
+  readonly jaccard: readonly Maybe[] | null;
+  readonly generalization: { readonly ratio: readonly Maybe[]; readonly last: GeneralizationJson } | null;
+  readonly references: readonly string[];
+  readonly pairs: { readonly computed: number; readonly cached: number };
+  readonly timings: Readonly<Record<string, number>>;
 }
 
 /**
@@ -45,7 +104,8 @@ export function resultToJson(result: ExplainResult, options: { arrays?: boolean 
     model: result.model,
     sample: result.sample,
     target: result.target,
-    reward: result.reward,
+    targetName: result.targetName,
+    reward: result.reward as RewardName | 'given',
     baseline: result.baseline,
     v: list(result.v),
     and: list(result.and),
@@ -75,7 +135,7 @@ export function summarize(result: ExplainResult, top = 12): string {
   const m = result.model;
   if (m) lines.push(`model     ${m.file ?? '(bytes)'}  [${m.backend}/${m.executionProvider}]  input "${m.input}" → output "${m.output}"`);
   lines.push(`players   n = ${result.n}: ${result.players.join(', ')}`);
-  const target = result.target === undefined ? '' : `, target class ${result.target}`;
+  const target = result.target === undefined ? '' : `, target class ${result.target}${result.targetName === undefined ? '' : ` (${result.targetName})`}`;
   lines.push(`reward    ${result.reward}${target}; v(∅) = ${fmt(result.v[0])}, v(N) = ${fmt(result.v[result.v.length - 1])}`);
   const d = result.decomposition;
   const learned = d.preset === 'none' ? 'no learning (γ = q = 0)' : `preset ${d.preset} (${d.solver}, ${d.iterations} iterations, |q| ≤ ${fmt(d.qBound)})`;
@@ -98,8 +158,6 @@ export function summarize(result: ExplainResult, top = 12): string {
   return lines.join('\n');
 }
 
-/** Schema id of dynamics results. */
-export const DYNAMICS_SCHEMA = 'andor.dynamics/1';
 
 /** Typed arrays (at any depth) become number arrays; NaN and ±Inf become null. */
 function plain(value: unknown): unknown {
@@ -111,8 +169,8 @@ function plain(value: unknown): unknown {
 }
 
 /** The JSON form of a dynamics result (schema andor.dynamics/1): the same fields with plain arrays. */
-export function dynamicsToJson(result: DynamicsResult): Record<string, unknown> {
-  return { schema: DYNAMICS_SCHEMA, ...(plain(result) as Record<string, unknown>) };
+export function dynamicsToJson(result: DynamicsResult): DynamicsResultJson {
+  return { schema: DYNAMICS_SCHEMA, ...(plain(result) as Omit<DynamicsResultJson, 'schema'>) };
 }
 
 /** A readable summary of a dynamics run: one line per checkpoint, then the turning point and the theory fit. */

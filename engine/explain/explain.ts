@@ -7,7 +7,9 @@ import type { DType, TensorInfo } from '../contracts/backend.js';
 import type { KernelHost } from '../contracts/kernels.js';
 import { assertFiniteRewards } from '../pipeline/evaluate.js';
 import { analysisSettings, type AnalysisOptions, type GameAnalysis } from '../analysis/game.js';
-import { assertKnownKeys, integerIn, numberIn, oneOf } from '../inputs/options.js';
+import { assertValid } from '../inputs/validate.js';
+import { ExplainRequestSchema, GameRequestSchema } from '../contracts/schema/requests.js';
+import { MODALITIES, REWARDS } from '../contracts/schema/constants.js';
 import { assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from '../pipeline/plan.js';
 import {
   customLayout, imageLayout, pointCloudLayout, tabularLayout, textLayout, type BaselineSpec, type CustomLayout, type LayoutContext, type PlayerLayout,
@@ -18,10 +20,13 @@ import { flattenNumbers, loadSampleSet, loadValues, pickSample, type Sample, typ
 import { playersOf } from '../analysis/transforms.js';
 
 /** Reward functions (spec §1.3); the -v0 variants subtract v(∅). */
-export const REWARDS = ['gt-log-odds', 'gt-log-odds-v0', 'logit', 'logit-v0', 'output', 'output-v0'] as const;
+export { REWARDS, MODALITIES };
 export type RewardName = (typeof REWARDS)[number];
-export const MODALITIES = ['tabular', 'image', 'text', 'pointcloud', 'custom'] as const;
 export type Modality = (typeof MODALITIES)[number];
+
+// The request types are written out (with their docs) rather than derived from the schemas, so that the package's
+// .d.ts files never load TypeBox's type-level machinery into a consumer's compiler; test/types/schema.test-d.ts
+// fails when a type and its schema (ExplainRequestSchema, GameRequestSchema) disagree.
 
 /** Options shared by model explanations and game explanations. */
 export interface AnalysisRequest extends AnalysisOptions {
@@ -99,6 +104,22 @@ export interface ExplainResult extends Omit<GameAnalysis, 'timings'> {
   readonly layout?: InputLayout;
 }
 
+/** What andor reports for one explanation (the library form; resultToJson gives the JSON schema). */
+export interface ExplainResult extends Omit<GameAnalysis, 'timings'> {
+  readonly n: number;
+  readonly players: readonly string[];
+  readonly model?: { readonly file?: string; readonly sha256: string; readonly backend: string; readonly executionProvider: string; readonly input: string; readonly output: string };
+  readonly sample?: { readonly id?: string; readonly label?: number; readonly row: number };
+  readonly target?: number;
+  /** The target's class name, when the sample set lists its classes. */
+  readonly targetName?: string;
+  readonly reward: string;
+  readonly baseline?: string;
+  readonly timings: Readonly<Record<string, number>>;
+  /** Where the players sit in the masked input (for drawing them; not part of the JSON schema). */
+  readonly layout?: InputLayout;
+}
+
 /** The masked input of an explanation and the elements each player owns. */
 export interface InputLayout {
   readonly modality: Modality;
@@ -112,12 +133,6 @@ export interface InputLayout {
   readonly indices: Int32Array;
   readonly tokens?: readonly string[];
 }
-
-const ANALYSIS_KEYS = ['decomposition', 'preset', 'iterations', 'lr', 'qthres', 'solver', 'salientRatio', 'salientIncludeEmpty', 'names'] as const;
-const EXPLAIN_KEYS = [
-  ...ANALYSIS_KEYS,
-  'model', 'sample', 'row', 'modality', 'players', 'grid', 'blurSigma', 'maskToken', 'maskMode', 'clusters', 'custom', 'input', 'output', 'baseline', 'reference', 'background', 'target', 'reward', 'batchSize', 'signal', 'onProgress',
-] as const;
 
 
 /** Everything explain needs from the engine. */
@@ -154,8 +169,9 @@ function dtypeOf(info: TensorInfo): DType {
 }
 
 /** Resolves the sample (object, inline JSON or file) and the set it came from. */
-async function resolveSample(request: ExplainRequest): Promise<{ sample: Sample; set?: SampleSet; row: number }> {
-  const row = request.row === undefined ? 0 : integerIn(request.row, 0, Infinity, 'options.row');
+async function resolveSample(request: ExplainRequest, from?: SampleSet): Promise<{ sample: Sample; set?: SampleSet; row: number }> {
+  const row = request.row ?? 0;
+  if (from && typeof request.sample === 'object') return { sample: request.sample, set: from, row };
   if (typeof request.sample === 'string') {
     const set = await loadSampleSet(request.sample);
     return { sample: pickSample(set, row), set, row };
@@ -181,15 +197,16 @@ function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, i
 /** Turns the model's introspected inputs, the sample and the player options into an evaluation plan. */
 function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, set: SampleSet | undefined, reward: RewardSpec, reference: readonly Float64Array[] | undefined, limits: Limits): { plan: MaskPlan; layout: PlayerLayout; input: InputLayout } {
   const inputNames = model.inputs.map((i) => i.name);
-  const modality = request.modality === undefined ? 'tabular' : oneOf(request.modality, MODALITIES, 'options.modality');
-  const maskMode = request.maskMode === undefined ? 'token' : oneOf(request.maskMode, ['token', 'attention'], 'options.maskMode');
+  const modality = request.modality ?? 'tabular';
+  const maskMode = request.maskMode ?? 'token';
   const maskedInfo = request.input === undefined ? defaultMaskedInput(model.inputs, modality, maskMode) : model.inputs.find((i) => i.name === request.input);
   if (!maskedInfo) throw new InvalidOptionError(`options.input "${request.input}" is not an input of the model. Expected one of: ${inputNames.join(', ')}.`);
   const maskedValues = sampleValuesFor(sample, maskedInfo, true, model.inputs.length);
   const batchAxis = batchAxisOf(maskedInfo, maskedValues.length);
   const baseline = resolveBaseline(request.baseline);
   const dims = resolveSampleDims(maskedInfo, batchAxis, maskedValues.length);
-  const background = request.background === undefined ? 'keep' : oneOf(request.background, ['keep', 'mask'], 'options.background');
+  if (request.modality === undefined) assertTabularFits(maskedInfo, dims);
+  const background = request.background ?? 'keep';
   const ctx: LayoutContext = { inputName: maskedInfo.name, dims, values: maskedValues, baseline, reference, background, featureNames: set?.features };
   const layout = layoutFor(modality, ctx, request, maskMode, sample);
   assertPlayersFit(layout.n, limits);
@@ -198,9 +215,20 @@ function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, 
     const values = isMasked ? layout.values : sampleValuesFor(sample, info, false, model.inputs.length);
     return { name: info.name, dtype: dtypeOf(info), sampleDims: resolveSampleDims(info, batchAxis, values.length), values };
   });
-  const batchSize = chooseBatchSize(batchAxis, inputs, 2 ** layout.n, request.batchSize === undefined ? undefined : integerIn(request.batchSize, 1, 1 << 20, 'options.batchSize'));
+  const batchSize = chooseBatchSize(batchAxis, inputs, 2 ** layout.n, request.batchSize);
   const input: InputLayout = { modality, input: maskedInfo.name, dims, values: maskedValues, offsets: layout.masked.offsets, indices: layout.masked.indices, tokens: sample.tokens };
   return { plan: { n: layout.n, inputs, masked: [layout.masked], reward, batchAxis, batchSize }, layout, input };
+}
+
+/** The default (tabular) modality masks elements one by one: on an image, a token sequence or a point cloud that
+ *  silently explains its first elements. Refuse it unless the caller chose tabular on purpose. */
+function assertTabularFits(input: TensorInfo, dims: readonly number[]): void {
+  const integer = input.dtype.startsWith('int') || input.dtype.startsWith('uint') || input.dtype === 'bool';
+  if (dims.length <= 1 && !integer) return;
+  const what = integer ? `has integer dtype ${input.dtype} (token ids?)` : `holds [${dims.join(', ')}] per sample`;
+  throw new InvalidOptionError(
+    `Input "${input.name}" ${what}, so the default tabular modality would mask its first elements one by one. Choose the modality: image (grid cells), text (token positions) or pointcloud (point clusters); or give modality tabular to mask single elements on purpose.`,
+  );
 }
 
 /** The input a modality masks by default: text token mode takes the ids (the first input not named like a mask),
@@ -214,16 +242,15 @@ function defaultMaskedInput(inputs: readonly TensorInfo[], modality: Modality, m
 }
 
 function layoutFor(modality: Modality, ctx: LayoutContext, request: ExplainRequest, maskMode: 'token' | 'attention', sample: Sample): PlayerLayout {
-  const number = (value: unknown, field: string) => (value === undefined ? undefined : numberIn(value, -Infinity, Infinity, field));
   switch (modality) {
     case 'tabular':
       return tabularLayout(ctx, request.players);
     case 'image':
-      return imageLayout(ctx, { grid: request.grid, players: request.players, blurSigma: request.blurSigma === undefined ? undefined : numberIn(request.blurSigma, 0, Infinity, 'options.blurSigma', true) });
+      return imageLayout(ctx, { grid: request.grid, players: request.players, blurSigma: request.blurSigma });
     case 'text':
-      return textLayout(ctx, { players: request.players, maskMode, maskToken: number(request.maskToken, 'options.maskToken'), tokens: sample.tokens });
+      return textLayout(ctx, { players: request.players, maskMode, maskToken: request.maskToken, tokens: sample.tokens });
     case 'pointcloud':
-      return pointCloudLayout(ctx, { clusters: request.clusters === undefined ? undefined : integerIn(request.clusters, 1, Infinity, 'options.clusters'), players: request.players });
+      return pointCloudLayout(ctx, { clusters: request.clusters, players: request.players });
     case 'custom':
       if (request.custom === undefined) throw new InvalidOptionError('modality "custom" needs options.custom: {owners, baseline?, names?}.');
       return customLayout(ctx, request.custom);
@@ -234,7 +261,7 @@ function resolveBaseline(baseline: ExplainRequest['baseline']): BaselineSpec {
   if (baseline === undefined) return 'zero';
   if (baseline instanceof Float64Array) return baseline;
   if (Array.isArray(baseline)) return flattenNumbers(baseline, 'options.baseline');
-  return oneOf(baseline as string, ['zero', 'mean', 'blur', 'centroid', 'center'] as const, 'options.baseline');
+  return baseline as BaselineSpec;
 }
 
 async function resolveReference(reference: ExplainRequest['reference'], set: SampleSet | undefined): Promise<Float64Array[] | undefined> {
@@ -258,10 +285,10 @@ function resolveTarget(rewardKind: RewardSpec['kind'], requested: number | undef
 }
 
 /** Explains one sample of a model: evaluation of all masks, then the interaction analysis. */
-export async function explainModel(ctx: ExplainContext, request: ExplainRequest): Promise<ExplainResult> {
-  assertKnownKeys(request, EXPLAIN_KEYS, 'options');
+export async function explainModel(ctx: ExplainContext, request: ExplainRequest, from?: SampleSet): Promise<ExplainResult> {
+  assertValid(ExplainRequestSchema, request);
   const settings = analysisSettings(request, 'options');
-  const rewardName = request.reward === undefined ? 'gt-log-odds' : oneOf(request.reward, REWARDS, 'options.reward');
+  const rewardName = request.reward ?? 'gt-log-odds';
   const timings: Record<string, number> = {};
   const started = performance.now();
   const { bytes, sha256, file } = await loadModelBytes(request.model);
@@ -269,14 +296,13 @@ export async function explainModel(ctx: ExplainContext, request: ExplainRequest)
   ctx.onOpened(model);
   timings.loadMs = performance.now() - started;
 
-  const { sample, set, row } = await resolveSample(request);
+  const { sample, set, row } = await resolveSample(request, from);
   const outputInfo = request.output === undefined ? model.outputs[0] : model.outputs.find((o) => o.name === request.output);
   if (!outputInfo) throw new InvalidOptionError(`options.output "${request.output}" is not an output of the model. Expected one of: ${model.outputs.map((o) => o.name).join(', ')}.`);
   const kind = rewardName.replace(/-v0$/, '') as RewardSpec['kind'];
   const reference = await resolveReference(request.reference, set);
   const provisional: RewardSpec = { kind: 'output', target: 0, output: outputInfo.name };
   const { plan: probePlan, layout, input } = buildPlan(model, request, sample, set, provisional, reference, ctx.limits);
-  if (request.target !== undefined) integerIn(request.target, 0, Infinity, 'options.target');
 
   // one run on the full sample: checks the model accepts the plan, and gives the output width and predicted class
   // (one row for a dynamic batch axis, not a whole batch)
@@ -303,6 +329,7 @@ export async function explainModel(ctx: ExplainContext, request: ExplainRequest)
     model: { file, sha256, backend: model.backend, executionProvider: model.executionProvider, input: layout.masked.name, output: outputInfo.name },
     sample: { id: sample.id, label: sample.label, row },
     target,
+    ...(set?.classes?.[target] !== undefined ? { targetName: String(set.classes[target]) } : {}),
     reward: rewardName,
     baseline: typeof request.baseline === 'string' || request.baseline === undefined ? (request.baseline ?? 'zero') : 'given',
     layout: input,
@@ -316,7 +343,7 @@ function checkNames(names: readonly string[], n: number): string[] {
 
 /** Explains a game given as values on all 2^n masks (no model). */
 export async function explainGame(ctx: Pick<ExplainContext, 'runner' | 'limits'>, request: GameRequest): Promise<ExplainResult> {
-  assertKnownKeys(request, [...ANALYSIS_KEYS, 'values', 'signal'], 'options');
+  assertValid(GameRequestSchema, request);
   const settings = analysisSettings(request, 'options');
   const timings: Record<string, number> = {};
   const started = performance.now();

@@ -1,247 +1,143 @@
 #!/usr/bin/env node
-// The andor command line: `andor explain` (and later commands). Parses flags into the library's options, prints a
-// readable summary, writes the JSON result, and turns errors into one clear line and a non-zero exit code.
+// The andor command line. Flags come from the schema (cli-options.ts); this file turns them into library requests,
+// checks output paths before any work, prints a readable summary, writes the JSON result and the report, and turns
+// errors into one clear line and a non-zero exit code.
 import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { access, constants, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import type { PairOptions } from '../studies/dynamics.js';
-import { EngineError, InvalidOptionError, createEngine, dynamicsToJson, loadSampleSet, resultToJson, type DynamicsResult, type Engine, type ExplainRequest, type ExplainResult } from '../index.js';
+import { analysisFields, BASELINE_KEYWORDS } from '../contracts/schema/fields.js';
+import { didYouMean } from '../inputs/validate.js';
+import { EngineError, InvalidOptionError, createEngine, dynamicsToJson, loadSampleSet, resultToJson, type Engine, type ExplainRequest } from '../index.js';
 import { dynamicsReport, explainReport } from '../report/report.js';
 import { summarize, summarizeDynamics } from '../api/result.js';
+import { COMMANDS, commandHelp, parseCommand, type Command } from './cli-options.js';
+import { PACKAGE_ROOT, VERSION } from './package-info.js';
 
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const MANIFEST = resolve(PACKAGE_ROOT, 'models', 'manifest.json');
 
-const USAGE = `andor: AND-OR interactions of ONNX models
+const USAGE = `andor ${VERSION}: AND-OR interactions of ONNX models
 
 Usage:
-  andor explain [options]     explain one sample of a model (default: the first model in models/manifest.json)
-  andor dynamics [options]    interactions across training checkpoints (default: the first series in the manifest)
-  andor serve [options]       HTTP service: POST /explain, GET /models, /health, /openapi.json
-  andor bench [--quick]       run the benchmark suites of bench/ and print one table of their targets
-  andor --help                this text
+${Object.values(COMMANDS).map((c) => `  andor ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
+  andor bench      run the benchmark suites of bench/ (in a clone) and print one table of their targets [--quick]
+  andor --version  the package version
 
-Model and sample:
-  --model FILE                ONNX model (exported from PyTorch with a batch axis, or a fixed batch)
-  --sample SRC                the sample: inline JSON array, or a .json, .csv or .npy file (one row per sample)
-  --row K                     row of a multi-sample file (default 0)
-  --values FILE               explain a game instead of a model: v on all 2^n masks, as a JSON array or a raw
-                              little-endian float64 file (bit i of the index = player i)
-  --input NAME                model input to mask (default: the first)
-  --output NAME               model output to read (default: the first)
-
-Players and baseline:
-  --modality M                how players map to input elements: tabular (feature columns, default) |
-                              image (grid cells over H x W) | text (token positions) | pointcloud (point clusters)
-  --players LIST              player units, e.g. 0-9 or 1,3,5: feature columns, grid cells (row-major), token
-                              positions or clusters (default: all)
-  --grid RxC                  image: the grid of cells (default 4x4)
-  --blur-sigma S              image: sigma in pixels of the blur baseline (default half a cell)
-  --mask-token ID             text: the token id written at absent positions
-  --mask-mode token|attention text: replace absent tokens (default) or zero the attention mask there
-  --clusters K                pointcloud: number of clusters (default 10)
-  --names A,B,...             player names (default: feature names from the sample file, else x0, x1, ...)
-  --baseline B                zero | mean | blur (image) | centroid, center (pointcloud) | a JSON array | a file
-                              whose first row is the baseline (default zero)
-  --reference SRC             rows for the mean baseline (default: the rows of --sample)
-  --background keep|mask      elements of no player keep their value (keep, default) or take the baseline
-
-Reward and analysis:
-  --target K                  class to explain (default: the sample's label, else the predicted class)
-  --reward R                  gt-log-odds (default) | logit | output, and their -v0 variants
-  --decomposition D           and-or (default): learn the AND-OR split (γ, q), then reorganize |
-                              and: Harsanyi dividends of v + q (q learned unless --preset none)
-  --preset P                  default (the fastest solver we measured: preconditioned primal-dual, on v/s) |
-                              reference (the authors' SGD: momentum 0.9, lr decaying to lr/10, raw lr) |
-                              none (γ = q = 0: AND = ½ Möbius(v), OR = ½ OR-transform(v))
-  --iterations N              solver iterations (reference: the authors' niter, N−1 updates; default 10000;
-                              default preset: 2000)
-  --lr X                      reference: the authors' lr (default 1e-5), lr_t = lr·10^(−t/(N−1));
-                              default preset: the primal weight ω (default 5)
-  --qthres X                  noise bound |q_T| ≤ X·|v(N) − v(∅)| (default 0.04)
-  --solver S                  the default preset's solver: pdhg (default) | adam | sgd
-  --salient-ratio R           salient when |I| >= R * max|I| over non-empty S (default 0.05)
-  --salient-include-empty     include the empty-set term in that max (the authors' code does)
-
-Running:
-  --backend B                 auto (default: CUDA, then CPU, then WASM) | cpu | cuda | wasm
-  --workers N                 worker threads for evaluation (default: one per core, at most 8; 0: the main thread)
-  --threads N                 intra-op threads per session
-  --batch-size N              rows per model run (default automatic)
-  --max-memory-mb N           memory budget for the 2^n arrays (default 4096)
-  --kernels release|debug     kernel build (default release)
-
-Dynamics (andor dynamics; the player, baseline, reward and analysis options above apply to every pair):
-  --checkpoints DIR|LIST      a folder (its epoch-*.onnx files, else all .onnx, by name) or a comma-separated list
-  --samples FILE              sample set whose samples have "label" and "split": train | test | ood
-  --losses FILE               {"checkpoints": [{"name", "trainLoss", "testLoss"}]}, matched by file name
-  --reference-models LIST     K models trained on the test split: which interactions generalize
-  --cache DIR                 cache of finished pairs (default .andor-cache); a rerun resumes from it
-  --no-cache                  compute every pair, cache nothing
-  --gap-tolerance X           loss-gap rise over its running minimum that marks over-fitting (default 0.02)
-  --concurrency N             pairs in flight (default 2)
-
-Service (andor serve; --backend, --workers, --threads and --max-memory-mb apply):
-  --models DIR                folder of .onnx files the service may explain (required; nothing outside it is read)
-  --port P                    port (default 8080; 0 picks a free one) and --host H (default 127.0.0.1)
-  --concurrency N             jobs running at once (default 1) and --queue N jobs waiting (default 8; more get 429)
-  --max-players N             most players per request (default 16)
-  --body-limit BYTES          largest request body (default 1048576; larger get 413)
-  --timeout-ms MS             a job running longer is cancelled with 504 (default 60000)
-
-Output:
-  --out FILE                  write the JSON result (schema andor.explain/1 or andor.dynamics/1) to FILE
-  --report FILE.html          write a self-contained HTML report with charts (explain and dynamics)
-  --json                      print the JSON result to stdout instead of the summary
-  --no-arrays                 leave v, and, or out of the JSON (for large n)
-  --quiet                     no summary
-  --debug                     print stack traces of errors
+Run "andor <command> --help" for a command's options.
 `;
 
-const OPTIONS = {
-  model: { type: 'string' },
-  sample: { type: 'string' },
-  row: { type: 'string' },
-  values: { type: 'string' },
-  input: { type: 'string' },
-  output: { type: 'string' },
-  modality: { type: 'string' },
-  grid: { type: 'string' },
-  'blur-sigma': { type: 'string' },
-  'mask-token': { type: 'string' },
-  'mask-mode': { type: 'string' },
-  clusters: { type: 'string' },
-  players: { type: 'string' },
-  names: { type: 'string' },
-  baseline: { type: 'string' },
-  reference: { type: 'string' },
-  background: { type: 'string' },
-  target: { type: 'string' },
-  reward: { type: 'string' },
-  decomposition: { type: 'string' },
-  preset: { type: 'string' },
-  iterations: { type: 'string' },
-  lr: { type: 'string' },
-  qthres: { type: 'string' },
-  solver: { type: 'string' },
-  'salient-ratio': { type: 'string' },
-  'salient-include-empty': { type: 'boolean' },
-  backend: { type: 'string' },
-  workers: { type: 'string' },
-  threads: { type: 'string' },
-  'batch-size': { type: 'string' },
-  'max-memory-mb': { type: 'string' },
-  kernels: { type: 'string' },
-  checkpoints: { type: 'string' },
-  samples: { type: 'string' },
-  losses: { type: 'string' },
-  'reference-models': { type: 'string' },
-  cache: { type: 'string' },
-  'no-cache': { type: 'boolean' },
-  'gap-tolerance': { type: 'string' },
-  concurrency: { type: 'string' },
-  models: { type: 'string' },
-  port: { type: 'string' },
-  host: { type: 'string' },
-  queue: { type: 'string' },
-  'max-players': { type: 'string' },
-  'body-limit': { type: 'string' },
-  'timeout-ms': { type: 'string' },
-  out: { type: 'string' },
-  report: { type: 'string' },
-  json: { type: 'boolean' },
-  'no-arrays': { type: 'boolean' },
-  quiet: { type: 'boolean' },
-  debug: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+type Flags = Record<string, unknown>;
 
-type Flags = ReturnType<typeof parseFlags>;
+interface ManifestModel {
+  readonly file: string;
+  readonly modality?: string;
+  readonly explain: string[];
+}
+interface Manifest {
+  readonly models: ManifestModel[];
+  readonly series: { dynamics: string[] }[];
+}
 
-function parseFlags(args: string[]) {
+async function readManifest(): Promise<Manifest | undefined> {
   try {
-    return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true }).values;
-  } catch (cause) {
-    throw new InvalidOptionError(`${(cause as Error).message}. Run "andor --help" for the options.`, { cause });
+    return JSON.parse(await readFile(MANIFEST, 'utf8')) as Manifest;
+  } catch {
+    return undefined; // an installed package without its models: no defaults to offer
   }
 }
 
-/** A numeric flag: parsed as a number, validated by the library (so the message names the option). */
-function num(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (value.trim() === '' || Number.isNaN(x)) throw new InvalidOptionError(`--${flag} must be a number (got "${value}").`);
-  return x;
-}
-
-async function baselineOf(value: string | undefined): Promise<ExplainRequest['baseline']> {
-  if (value === undefined || ['zero', 'mean', 'blur', 'centroid', 'center'].includes(value)) return value as ExplainRequest['baseline'];
-  const set = await loadSampleSet(value);
-  const first = set.samples[0].values;
-  return first instanceof Float64Array ? first : Object.values(first)[0];
-}
-
-/** The first manifest entry's arguments (explain: the first model; dynamics: the first series), with paths resolved
- *  against the package root. */
-async function defaultArgs(command: 'explain' | 'dynamics'): Promise<string[]> {
-  const manifest = JSON.parse(await readFile(MANIFEST, 'utf8')) as { models: { explain: string[] }[]; series: { dynamics: string[] }[] };
-  const args = command === 'explain' ? manifest.models[0].explain : manifest.series[0].dynamics;
+/** The manifest's argument list with paths resolved against the package root. */
+function absoluteArgs(args: readonly string[]): string[] {
   const paths = ['--model', '--sample', '--reference', '--checkpoints', '--losses', '--samples', '--reference-models'];
   const absolute = (a: string) => a.split(',').map((p) => (isAbsolute(p) ? p : resolve(PACKAGE_ROOT, p))).join(',');
   return args.map((a, i) => (paths.includes(args[i - 1] ?? '') ? absolute(a) : a));
 }
 
+/** The flags of the first manifest entry, for a command run without a model (explain) or checkpoints (dynamics). */
+async function defaultFlags(command: Command, given: Flags): Promise<Flags> {
+  const manifest = await readManifest();
+  const args = command.name === 'explain' ? manifest?.models[0]?.explain : manifest?.series[0]?.dynamics;
+  if (!args) throw new InvalidOptionError(`andor ${command.name} needs ${command.name === 'explain' ? '--model and --sample (or --values)' : '--checkpoints and --samples'}: this installation has no bundled models to default to.`);
+  return { ...parseCommand(command, absoluteArgs(args)), ...given };
+}
+
+/** Properties of a bundled model (its modality and masking) that apply whatever sample it explains. */
+const MODEL_PROPERTIES = ['modality', 'grid', 'maskToken', 'maskMode', 'clusters'];
+
+/** When --model names a bundled model, its manifest entry fills the model properties the user left out. */
+async function bundledDefaults(flags: Flags): Promise<Flags> {
+  if (typeof flags.model !== 'string') return flags;
+  const manifest = await readManifest();
+  let real: string;
+  try {
+    real = realpathSync(flags.model);
+  } catch {
+    return flags; // the library reports a missing model, with its path
+  }
+  const entry = manifest?.models.find((m) => {
+    try {
+      return realpathSync(resolve(PACKAGE_ROOT, m.file)) === real;
+    } catch {
+      return false;
+    }
+  });
+  if (!entry) return flags;
+  const fromManifest = parseCommand(COMMANDS.explain, absoluteArgs(entry.explain));
+  const inherited = Object.fromEntries(MODEL_PROPERTIES.filter((k) => flags[k] === undefined && fromManifest[k] !== undefined).map((k) => [k, fromManifest[k]]));
+  return { ...inherited, ...flags };
+}
+
+/** Checks that FILE can be written (its folder exists and is writable; it is not a folder) before any work runs. */
+async function assertWritable(file: unknown, flag: string): Promise<void> {
+  if (typeof file !== 'string') return;
+  const folder = dirname(resolve(file));
+  try {
+    if (!(await stat(folder)).isDirectory()) throw new Error('not a folder');
+    await access(folder, constants.W_OK);
+  } catch (cause) {
+    throw new InvalidOptionError(`--${flag} ${file}: the folder ${folder} does not exist or is not writable; create it first.`, { cause });
+  }
+  const existing = await stat(file).catch(() => undefined);
+  if (existing?.isDirectory()) throw new InvalidOptionError(`--${flag} ${file} is a folder; give a file name.`);
+}
+
+/** --baseline: a keyword, an inline JSON array, or a file whose first row is the baseline. */
+async function baselineOf(value: unknown): Promise<ExplainRequest['baseline']> {
+  if (value === undefined || (BASELINE_KEYWORDS as readonly unknown[]).includes(value)) return value as ExplainRequest['baseline'];
+  const text = String(value);
+  const exists = await stat(text).then((s) => s.isFile(), () => false);
+  if (!exists && !text.trim().startsWith('[')) {
+    throw new InvalidOptionError(`--baseline "${text}" is neither a keyword (${BASELINE_KEYWORDS.join(', ')}) nor a JSON array nor a readable file.${didYouMean(text, BASELINE_KEYWORDS)}`);
+  }
+  const set = await loadSampleSet(text);
+  const first = set.samples[0].values;
+  return first instanceof Float64Array ? first : Object.values(first)[0];
+}
+
 function engineFor(flags: Flags, maxPlayers?: number) {
-  return createEngine({
-    backend: flags.backend as never,
-    workers: num(flags.workers, 'workers'),
-    threads: num(flags.threads, 'threads'),
-    kernels: flags.kernels as never,
-    maxMemoryMb: num(flags['max-memory-mb'], 'max-memory-mb'),
-    maxPlayers,
-    logger: {
-      warn: (m) => void process.stderr.write(`andor: warning: ${m}\n`),
-      info: (m) => void (flags.debug && process.stderr.write(`andor: ${m}\n`)),
-    },
-  });
+  return createEngine(
+    dropUndefined({
+      backend: flags.backend as never,
+      workers: flags.workers as number | undefined,
+      threads: flags.threads as number | undefined,
+      kernels: flags.kernels as never,
+      maxMemoryMb: flags.maxMemoryMb as number | undefined,
+      maxPlayers: (flags.maxPlayers as number | undefined) ?? maxPlayers,
+      logger: {
+        warn: (m: string) => void process.stderr.write(`andor: warning: ${m}\n`),
+        info: (m: string) => void (flags.debug && process.stderr.write(`andor: ${m}\n`)),
+      },
+    }),
+  );
 }
 
-/** The analysis options shared by explain and dynamics. */
-function analysisOptions(flags: Flags) {
-  return {
-    decomposition: flags.decomposition as never,
-    preset: flags.preset as never,
-    iterations: num(flags.iterations, 'iterations'),
-    lr: num(flags.lr, 'lr'),
-    qthres: num(flags.qthres, 'qthres'),
-    solver: flags.solver as never,
-    salientRatio: num(flags['salient-ratio'], 'salient-ratio'),
-    salientIncludeEmpty: flags['salient-include-empty'],
-  };
-}
+const ENGINE_FLAGS = ['backend', 'workers', 'threads', 'kernels', 'maxMemoryMb', 'maxPlayers'];
+const OUTPUT_FLAGS = ['out', 'report', 'json', 'arrays', 'quiet', 'debug'];
 
-/** The per-pair explain options shared by explain and dynamics (players, baseline, reward, batching). */
-async function pairOptions(flags: Flags): Promise<PairOptions> {
-  return dropUndefined({
-    ...analysisOptions(flags),
-    modality: flags.modality as never,
-    grid: flags.grid,
-    blurSigma: num(flags['blur-sigma'], 'blur-sigma'),
-    maskToken: num(flags['mask-token'], 'mask-token'),
-    maskMode: flags['mask-mode'] as never,
-    clusters: num(flags.clusters, 'clusters'),
-    players: flags.players,
-    input: flags.input,
-    output: flags.output,
-    baseline: await baselineOf(flags.baseline),
-    reference: flags.reference,
-    background: flags.background as never,
-    reward: flags.reward as never,
-    batchSize: num(flags['batch-size'], 'batch-size'),
-  });
+/** The flags that are request fields (not engine or output settings). */
+function requestFields(flags: Flags, drop: readonly string[] = []): Flags {
+  return Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && ![...ENGINE_FLAGS, ...OUTPUT_FLAGS, ...drop].includes(k)));
 }
 
 /** Runs `job` with an engine and a SIGINT-driven AbortSignal, disposing the engine afterwards. */
@@ -258,52 +154,42 @@ async function withEngine<T>(flags: Flags, job: (engine: Engine, signal: AbortSi
   }
 }
 
-async function explain(flags: Flags): Promise<ExplainResult> {
+function progressFor(flags: Flags, unit: string) {
+  return process.stderr.isTTY && !flags.quiet ? progressBar(unit) : undefined;
+}
+
+async function explain(flags: Flags) {
   return withEngine(flags, async (engine, signal) => {
-    const names = flags.names?.split(',').map((s) => s.trim());
     if (flags.values !== undefined) {
       if (flags.model !== undefined) throw new InvalidOptionError('Give either --model (explain a model) or --values (explain a game), not both.');
-      return engine.explainValues(dropUndefined({ values: flags.values, names, ...analysisOptions(flags) }));
+      const { values, names, ...rest } = requestFields(flags);
+      const analysis = Object.fromEntries(Object.entries(rest).filter(([k]) => k in analysisFields));
+      return engine.explainValues({ values: values as string, ...(names ? { names: names as string[] } : {}), ...analysis, signal });
     }
-    if (flags.model === undefined) throw new InvalidOptionError('--model is required (or --values FILE for a game). Run "andor --help".');
     if (flags.sample === undefined) throw new InvalidOptionError('--sample is required with --model: a JSON array or a .json/.csv/.npy file.');
-    const progress = process.stderr.isTTY && !flags.quiet ? progressBar('masks') : undefined;
-    const request: ExplainRequest = dropUndefined({
-      ...(await pairOptions(flags)),
-      names,
-      model: flags.model,
-      sample: flags.sample,
-      row: num(flags.row, 'row'),
-      target: num(flags.target, 'target'),
-      signal,
-      onProgress: progress,
-    });
+    const progress = progressFor(flags, 'masks');
+    const request = { ...requestFields(flags), baseline: await baselineOf(flags.baseline), signal, onProgress: progress } as ExplainRequest;
     try {
-      return await engine.explain(request);
+      return await engine.explain(dropUndefined(request));
     } finally {
       if (progress) process.stderr.write('\r\x1b[K');
     }
   });
 }
 
-async function dynamics(flags: Flags): Promise<DynamicsResult> {
+async function dynamics(flags: Flags) {
   return withEngine(flags, async (engine, signal) => {
-    if (flags.checkpoints === undefined) throw new InvalidOptionError('--checkpoints is required: a folder of ONNX checkpoints or a comma-separated list.');
     if (flags.samples === undefined) throw new InvalidOptionError('--samples is required: a sample-set JSON whose samples carry "split": train | test | ood and a "label".');
-    const progress = process.stderr.isTTY && !flags.quiet ? progressBar('pairs') : undefined;
+    const progress = progressFor(flags, 'pairs');
     try {
-      return await engine.dynamics(dropUndefined({
-        ...(await pairOptions(flags)),
-        checkpoints: flags.checkpoints,
-        samples: flags.samples,
-        losses: flags.losses,
-        referenceModels: flags['reference-models'],
-        cacheDir: flags['no-cache'] ? false : flags.cache,
-        gapTolerance: num(flags['gap-tolerance'], 'gap-tolerance'),
-        concurrency: num(flags.concurrency, 'concurrency'),
-        signal,
-        onProgress: progress && ((p) => progress(p.done, p.total)),
-      }));
+      return await engine.dynamics(
+        dropUndefined({
+          ...(requestFields(flags) as { checkpoints: string; samples: string }),
+          baseline: await baselineOf(flags.baseline),
+          signal,
+          onProgress: progress && ((p: { done: number; total: number }) => progress(p.done, p.total)),
+        }),
+      );
     } finally {
       if (progress) process.stderr.write('\r\x1b[K');
     }
@@ -320,20 +206,12 @@ function benchCommand(args: string[]): number {
 
 /** Runs the HTTP service until SIGINT or SIGTERM, then shuts it down gracefully. */
 async function serveCommand(flags: Flags): Promise<number> {
-  if (flags.models === undefined) throw new InvalidOptionError('--models DIR is required: the folder of .onnx files the service may explain.');
+  if (flags.modelsDir === undefined) throw new InvalidOptionError('--models DIR is required: the folder of .onnx files the service may explain.');
   const { serve } = await import('./serve.js');
-  const engine = await engineFor(flags, num(flags['max-players'], 'max-players') ?? 16);
+  const engine = await engineFor(flags, 16);
   try {
-    const service = await serve(engine, dropUndefined({
-      modelsDir: flags.models,
-      port: num(flags.port, 'port'),
-      host: flags.host,
-      concurrency: num(flags.concurrency, 'concurrency'),
-      queueSize: num(flags.queue, 'queue'),
-      bodyLimitBytes: num(flags['body-limit'], 'body-limit'),
-      timeoutMs: num(flags['timeout-ms'], 'timeout-ms'),
-    }));
-    process.stdout.write(`andor: serving ${flags.models} on ${service.url} (POST /explain, GET /models, /health, /openapi.json)\n`);
+    const service = await serve(engine, requestFields(flags) as { modelsDir: string });
+    process.stdout.write(`andor: serving ${String(flags.modelsDir)} on ${service.url} (POST /explain, GET /models, /health, /openapi.json)\n`);
     await new Promise<void>((done) => {
       const stop = () => done();
       process.once('SIGINT', stop);
@@ -363,6 +241,24 @@ function dropUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+/** Runs explain or dynamics, then writes what the flags ask for. */
+async function runStudy(command: Command, given: Flags): Promise<void> {
+  const needsDefault = command.name === 'explain' ? given.model === undefined && given.values === undefined : given.checkpoints === undefined;
+  let flags = needsDefault ? await defaultFlags(command, given) : given;
+  if (command.name === 'explain') flags = await bundledDefaults(flags);
+  await assertWritable(flags.out, 'out');
+  await assertWritable(flags.report, 'report');
+  const arrays = flags.arrays !== false;
+  const [json, text, html] =
+    command.name === 'explain'
+      ? await explain(flags).then((r) => [resultToJson(r, { arrays }), summarize(r), flags.report ? explainReport(r) : undefined] as const)
+      : await dynamics(flags).then((r) => [dynamicsToJson(r), summarizeDynamics(r), flags.report ? dynamicsReport(r) : undefined] as const);
+  if (typeof flags.out === 'string') await writeFile(flags.out, JSON.stringify(json) + '\n');
+  if (typeof flags.report === 'string' && html) await writeFile(flags.report, html);
+  if (flags.json) process.stdout.write(JSON.stringify(json) + '\n');
+  else if (!flags.quiet) process.stdout.write([text, ...[flags.out, flags.report].filter(Boolean).map((f) => `wrote     ${String(f)}`)].join('\n') + '\n');
+}
+
 /**
  * Runs the CLI.
  * @param argv - arguments after the executable and script
@@ -371,32 +267,32 @@ function dropUndefined<T extends object>(o: T): T {
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   try {
-    let [command, ...rest] = argv;
-    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    const [name, ...rest] = argv;
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (!['explain', 'dynamics', 'serve', 'bench'].includes(command)) throw new InvalidOptionError(`Unknown command "${command}". Expected one of: explain, dynamics, serve, bench. Run "andor --help".`);
-    if (command === 'bench') return benchCommand(rest);
-    let flags = parseFlags(rest);
+    if (name === '--version' || name === '-v' || name === 'version') {
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    }
+    if (name === 'bench') return benchCommand(rest);
+    const command = COMMANDS[name];
+    if (!command) {
+      const names = [...Object.keys(COMMANDS), 'bench'];
+      throw new InvalidOptionError(`Unknown command "${name}".${didYouMean(name, names)} Expected one of: ${names.join(', ')}. Run "andor --help".`);
+    }
+    const flags = parseCommand(command, rest);
     if (flags.help) {
-      process.stdout.write(USAGE);
+      process.stdout.write(commandHelp(command));
       return 0;
     }
-    if (command === 'serve') return await serveCommand(flags);
-    const needsDefault = command === 'explain' ? flags.model === undefined && flags.values === undefined : flags.checkpoints === undefined;
-    if (needsDefault) {
-      rest = [...(await defaultArgs(command as 'explain' | 'dynamics')), ...rest];
-      flags = parseFlags(rest);
+    if (flags.version) {
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
     }
-    const [json, text, html] =
-      command === 'explain'
-        ? await explain(flags).then((r) => [resultToJson(r, { arrays: !flags['no-arrays'] }), summarize(r), flags.report && explainReport(r)] as const)
-        : await dynamics(flags).then((r) => [dynamicsToJson(r), summarizeDynamics(r), flags.report && dynamicsReport(r)] as const);
-    if (flags.out) await writeFile(flags.out, JSON.stringify(json) + '\n');
-    if (flags.report && html) await writeFile(flags.report, html);
-    if (flags.json) process.stdout.write(JSON.stringify(json) + '\n');
-    else if (!flags.quiet) process.stdout.write([text, ...[flags.out, flags.report].filter(Boolean).map((f) => `wrote     ${f}`)].join('\n') + '\n');
+    if (command.name === 'serve') return await serveCommand(flags);
+    await runStudy(command, flags);
     return 0;
   } catch (error) {
     if (error instanceof EngineError) {

@@ -6,32 +6,15 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, type ErrorCode } from '../contracts/errors.js';
 import type { Engine } from '../api/engine.js';
-import type { ExplainRequest } from '../explain/explain.js';
-import { assertKnownKeys, integerIn } from '../inputs/options.js';
-import { RESULT_SCHEMA, resultToJson } from '../api/result.js';
+import type { Static, TObject } from 'typebox';
+import { assertValid, dotted } from '../inputs/validate.js';
+import { ExplainBodySchema, JsonSampleSchema, ServeOptionsSchema } from '../contracts/schema/requests.js';
+import { resultToJson } from '../api/result.js';
+import { openApi } from './openapi.js';
 import { flattenNumbers, type Sample } from '../inputs/samples.js';
 
-/** Service options. */
-export interface ServeOptions {
-  /** Folder of .onnx files that may be explained (nothing outside it is ever read). */
-  readonly modelsDir: string;
-  readonly port?: number;
-  readonly host?: string;
-  /** Jobs running at once (default 1: each job already uses every worker). */
-  readonly concurrency?: number;
-  /** Jobs waiting beyond those (default 8); more get 429. */
-  readonly queueSize?: number;
-  /** Largest request body in bytes (default 1 MiB); larger get 413. */
-  readonly bodyLimitBytes?: number;
-  /** A job running longer is cancelled with 504 (default 60 s). */
-  readonly timeoutMs?: number;
-}
-
-/** Explain options a client may send (the CLI's options in camelCase); file-path options are not accepted. */
-const BODY_KEYS = [
-  'model', 'sample', 'label', 'arrays', 'modality', 'players', 'grid', 'blurSigma', 'maskToken', 'maskMode', 'clusters', 'input', 'output', 'baseline',
-  'background', 'target', 'reward', 'decomposition', 'preset', 'iterations', 'lr', 'qthres', 'solver', 'salientRatio', 'salientIncludeEmpty', 'names', 'batchSize',
-] as const;
+/** Service options (ServeOptionsSchema): the models folder, the address, the queue and the limits. */
+export type ServeOptions = Static<typeof ServeOptionsSchema>;
 
 const STATUS: Record<ErrorCode, number> = {
   INVALID_OPTION: 400, INVALID_INPUT: 400, SHAPE_MISMATCH: 422, MODEL_LOAD: 422, MODEL_RUN: 500, NON_FINITE: 422, MEMORY_LIMIT: 422,
@@ -116,15 +99,11 @@ async function resolveModel(root: string, name: unknown): Promise<string> {
 }
 
 /** The JSON sample (a nested array, or {input: array} for several inputs) as a Sample; strings are refused. */
-function sampleOf(sample: unknown, label: unknown): Sample {
-  const labelValue = label === undefined ? undefined : integerIn(label, 0, Infinity, 'body.label');
-  if (Array.isArray(sample)) return { values: flattenNumbers(sample, 'body.sample'), label: labelValue };
-  if (sample && typeof sample === 'object') {
-    const values = Object.fromEntries(Object.entries(sample).map(([k, v]) => [k, flattenNumbers(v, `body.sample.${k}`)]));
-    if (Object.keys(values).length === 0) throw new InvalidInputError('body.sample is empty.');
-    return { values, label: labelValue };
-  }
-  throw new InvalidInputError('body.sample must be a JSON array (nested for images) or an object of arrays, one per model input.');
+function sampleOf(sample: Static<typeof JsonSampleSchema>, label: number | undefined, where = 'body.sample'): Sample {
+  if (Array.isArray(sample)) return { values: flattenNumbers(sample, where), label };
+  const values = Object.fromEntries(Object.entries(sample).map(([k, v]) => [k, flattenNumbers(v, `${where}.${k}`)]));
+  if (Object.keys(values).length === 0) throw new InvalidInputError(`${where} is empty: give one array per model input.`);
+  return { values, label };
 }
 
 async function listModels(root: string, depth = 2): Promise<{ model: string; bytes: number }[]> {
@@ -138,54 +117,6 @@ async function listModels(root: string, depth = 2): Promise<{ model: string; byt
   };
   await walk(root, 0);
   return out.sort((a, b) => a.model.localeCompare(b.model));
-}
-
-/** The OpenAPI 3.1 description of the service. */
-export function openApi(options: { maxPlayers: number; bodyLimitBytes: number }) {
-  const error = { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } };
-  const errors = Object.fromEntries(
-    [['400', 'malformed JSON, bad options or a path outside the models folder'], ['404', 'unknown model'], ['413', `body over ${options.bodyLimitBytes} bytes`],
-      ['422', `the sample does not fit the model, more than ${options.maxPlayers} players, or NaN rewards`], ['429', 'queue full; see Retry-After'], ['504', 'the job ran past its time limit']]
-      .map(([code, description]) => [code, { description, content: { 'application/json': { schema: error } } }]),
-  );
-  return {
-    openapi: '3.1.0',
-    info: { title: 'andor', version: '1', description: 'AND-OR interactions of ONNX models. Results follow the schema ' + RESULT_SCHEMA + ' (README, "The result").' },
-    paths: {
-      '/health': { get: { summary: 'Liveness and queue state', responses: { '200': { description: 'ok' } } } },
-      '/models': { get: { summary: 'The .onnx files of the models folder', responses: { '200': { description: 'model names, relative to the folder' } } } },
-      '/openapi.json': { get: { summary: 'This description', responses: { '200': { description: 'OpenAPI 3.1' } } } },
-      '/explain': {
-        post: {
-          summary: 'Explain one sample of a model',
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object', required: ['model', 'sample'], additionalProperties: false,
-                  properties: {
-                    model: { type: 'string', description: 'file name relative to the models folder' },
-                    sample: { description: 'the sample: a JSON array (nested for images) or {inputName: array}', oneOf: [{ type: 'array' }, { type: 'object' }] },
-                    label: { type: 'integer' }, arrays: { type: 'boolean', description: 'include v, and, or (default true)' },
-                    modality: { enum: ['tabular', 'image', 'text', 'pointcloud'] }, players: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'integer' } }] },
-                    grid: { type: 'string' }, blurSigma: { type: 'number' }, maskToken: { type: 'integer' }, maskMode: { enum: ['token', 'attention'] },
-                    clusters: { type: 'integer' }, input: { type: 'string' }, output: { type: 'string' },
-                    baseline: { oneOf: [{ enum: ['zero', 'mean', 'blur', 'centroid', 'center'] }, { type: 'array', items: { type: 'number' } }] },
-                    background: { enum: ['keep', 'mask'] }, target: { type: 'integer' }, reward: { type: 'string' }, decomposition: { enum: ['and', 'and-or'] },
-                    preset: { enum: ['none', 'reference', 'default'] }, iterations: { type: 'integer' }, lr: { type: 'number' }, qthres: { type: 'number' },
-                    solver: { enum: ['pdhg', 'adam', 'sgd'] }, salientRatio: { type: 'number' }, salientIncludeEmpty: { type: 'boolean' },
-                    names: { type: 'array', items: { type: 'string' } }, batchSize: { type: 'integer' },
-                  },
-                },
-              },
-            },
-          },
-          responses: { '200': { description: `an ${RESULT_SCHEMA} result` }, ...errors },
-        },
-      },
-    },
-  };
 }
 
 /** The folder's manifest.json, if it has one (its entries name and describe the models). */
@@ -218,7 +149,7 @@ export interface Service {
  * @throws InvalidOptionError for bad options or a models folder that does not exist
  */
 export async function serve(engine: Engine, options: ServeOptions): Promise<Service> {
-  assertKnownKeys(options, ['modelsDir', 'port', 'host', 'concurrency', 'queueSize', 'bodyLimitBytes', 'timeoutMs'], 'options');
+  assertValid(ServeOptionsSchema, options);
   let root: string;
   try {
     root = await realpath(options.modelsDir);
@@ -226,13 +157,10 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   } catch (cause) {
     throw new InvalidOptionError(`options.modelsDir ${options.modelsDir} is not a readable folder (--models DIR).`, { cause });
   }
-  const port = options.port === undefined ? 8080 : integerIn(options.port, 0, 65535, 'options.port');
-  const bodyLimitBytes = options.bodyLimitBytes === undefined ? 1 << 20 : integerIn(options.bodyLimitBytes, 1024, 1 << 30, 'options.bodyLimitBytes');
-  const timeoutMs = options.timeoutMs === undefined ? 60_000 : integerIn(options.timeoutMs, 1, 86_400_000, 'options.timeoutMs');
-  const queue = new JobQueue(
-    options.concurrency === undefined ? 1 : integerIn(options.concurrency, 1, 64, 'options.concurrency'),
-    options.queueSize === undefined ? 8 : integerIn(options.queueSize, 0, 10_000, 'options.queueSize'),
-  );
+  const port = options.port ?? 8080;
+  const bodyLimitBytes = options.bodyLimitBytes ?? 1 << 20;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const queue = new JobQueue(options.concurrency ?? 1, options.queueSize ?? 8);
   const running = new Set<AbortController>();
   const started = Date.now();
   let closing = false;
@@ -241,7 +169,16 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   app.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
   });
-  const spec = openApi({ maxPlayers: engine.options.maxPlayers, bodyLimitBytes });
+  const spec = openApi({ maxPlayers: engine.options.maxPlayers, bodyLimitBytes, timeoutMs });
+  // bodies are checked by the request schemas, with the library's messages (field, valid values, what was sent)
+  app.setValidatorCompiler(({ schema }) => (data: unknown) => {
+    try {
+      assertValid(schema as TObject, data, dotted('body'));
+      return { value: data };
+    } catch (error) {
+      return { error: error as Error };
+    }
+  });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
     if (error instanceof HttpError) return sendError(reply, error.status, error.code, error.message, error.status === 429 ? queue.retryAfterS() : undefined);
@@ -261,17 +198,12 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     return { models: (await listModels(root)).map((m) => ({ ...m, name: known.get(m.model)?.name, modality: known.get(m.model)?.modality })) };
   });
 
-  app.post('/explain', async (request, reply) => {
-    const body = request.body as Record<string, unknown> | null;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'INVALID_INPUT', 'The body must be a JSON object {model, sample, ...options}.');
-    assertKnownKeys(body, BODY_KEYS, 'body');
-    if (body.sample === undefined) throw new HttpError(400, 'INVALID_INPUT', 'body.sample is required: the sample as a JSON array (nested for images).');
-    if (typeof body.baseline === 'string' && !['zero', 'mean', 'blur', 'centroid', 'center'].includes(body.baseline)) {
-      throw new HttpError(400, 'INVALID_OPTION', 'body.baseline must be zero, mean, blur, centroid, center or an array of numbers (no file paths).');
-    }
+  app.post('/explain', { schema: { body: ExplainBodySchema } }, async (request, reply) => {
+    const body = request.body as Static<typeof ExplainBodySchema>;
     const model = await resolveModel(root, body.model);
-    const { model: _m, sample: rawSample, label, arrays, ...rest } = body;
+    const { model: _m, sample: rawSample, label, arrays, reference: rows, ...rest } = body;
     const sample = sampleOf(rawSample, label);
+    const reference = rows && { source: 'body.reference', samples: rows.map((row, i) => sampleOf(row, undefined, `body.reference[${i}]`)) };
     const controller = new AbortController();
     running.add(controller);
     // a client that goes away cancels its job: the response closes before it was written
@@ -279,7 +211,7 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     reply.raw.on('close', onClose);
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
     try {
-      const result = await queue.run(() => engine.explain({ ...(rest as Partial<ExplainRequest>), model, sample, signal }), signal);
+      const result = await queue.run(() => engine.explain({ ...rest, ...(reference ? { reference } : {}), model, sample, signal }), signal);
       const json = resultToJson(result, { arrays: arrays !== false });
       // report the model by the name the client used, not by this machine's path
       return { ...json, model: json.model && { ...json.model, file: body.model as string } };

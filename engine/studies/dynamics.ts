@@ -10,12 +10,13 @@ import type { KernelHost } from '../contracts/kernels.js';
 import { explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
 import { generalization, trainTestJaccard, type GeneralizationReport, type SampleInteractions } from './generalization.js';
 import { distribution } from '../analysis/interactions.js';
-import { assertKnownKeys, numberIn, integerIn } from '../inputs/options.js';
+import { assertValid } from '../inputs/validate.js';
+import { DynamicsRequestSchema } from '../contracts/schema/requests.js';
 import { loadSampleSet, parseJson, type Sample, type SampleSet } from '../inputs/samples.js';
 import { fitSigma2, sigma2Grid, theoryCurves } from './theory.js';
 
 /** Explain options that apply to every pair (the model, sample and signal come from the run). */
-export type PairOptions = Omit<ExplainRequest, 'model' | 'sample' | 'row' | 'signal' | 'onProgress' | 'names' | 'target'>;
+export type PairOptions = Omit<ExplainRequest, 'model' | 'sample' | 'row' | 'signal' | 'onProgress' | 'target'>;
 
 /** Train/test losses per checkpoint, matched by name. */
 export interface LossTable {
@@ -106,12 +107,12 @@ export interface PairRecord extends SampleInteractions {
 }
 
 const PAIR_KEYS = [
+  'names',
   'decomposition', 'preset', 'iterations', 'lr', 'qthres', 'solver', 'salientRatio', 'salientIncludeEmpty', 'modality', 'players', 'grid', 'blurSigma',
   'maskToken', 'maskMode', 'clusters', 'custom', 'input', 'output', 'baseline', 'reference', 'background', 'reward', 'batchSize',
 ] as const;
-const RUN_KEYS = ['checkpoints', 'samples', 'losses', 'referenceModels', 'cacheDir', 'gapTolerance', 'concurrency', 'signal', 'onProgress'] as const;
 /** Cache entries change meaning when this does. */
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 
 /** The checkpoint files of a folder or list. */
 export async function resolveCheckpoints(checkpoints: string | readonly string[]): Promise<string[]> {
@@ -176,7 +177,7 @@ function parseCached(text: string): PairRecord | undefined {
 }
 
 /** A pair from the cache, or computed and cached. */
-async function pair(ctx: ExplainContext, model: { bytes: Uint8Array; sha256: string }, sample: Sample, options: PairOptions, cacheDir: string | false, optionsKey: string): Promise<{ record: PairRecord; cached: boolean }> {
+async function pair(ctx: ExplainContext, model: { bytes: Uint8Array; sha256: string }, sample: Sample, set: SampleSet, options: PairOptions, cacheDir: string | false, optionsKey: string): Promise<{ record: PairRecord; cached: boolean }> {
   const key = createHash('sha256').update(`${CACHE_VERSION}|${model.sha256}|${sampleHash(sample)}|${optionsKey}`).digest('hex');
   const file = cacheDir === false ? undefined : join(cacheDir, `${key}.json`);
   if (file) {
@@ -188,7 +189,8 @@ async function pair(ctx: ExplainContext, model: { bytes: Uint8Array; sha256: str
     }
   }
   const target = sample.label;
-  const result = await explainModel(ctx, { ...options, model: model.bytes, sample, ...(target === undefined ? {} : { target }) });
+  // the set comes along for its feature and class names
+  const result = await explainModel(ctx, { ...options, model: model.bytes, sample, ...(target === undefined ? {} : { target }) }, set);
   const record = toRecord(result);
   if (file) {
     const tmp = `${file}.${process.pid}.tmp`;
@@ -222,18 +224,21 @@ function highOrderShare(normalized: Float64Array): number {
  * @param request - checkpoints, samples, losses, reference models, and the explain options of every pair
  */
 export async function runDynamics(ctx: ExplainContext & { kernels: KernelHost }, request: DynamicsRequest): Promise<DynamicsResult> {
-  assertKnownKeys(request, [...PAIR_KEYS, ...RUN_KEYS], 'options');
+  assertValid(DynamicsRequestSchema, request);
   const started = performance.now();
-  const gapTolerance = request.gapTolerance === undefined ? 0.02 : numberIn(request.gapTolerance, 0, Infinity, 'options.gapTolerance');
-  const concurrency = request.concurrency === undefined ? 2 : integerIn(request.concurrency, 1, 64, 'options.concurrency');
+  const gapTolerance = request.gapTolerance ?? 0.02;
+  const concurrency = request.concurrency ?? 2;
   const cacheDir = request.cacheDir === false ? false : resolve(request.cacheDir ?? '.andor-cache');
   if (cacheDir !== false) await mkdir(cacheDir, { recursive: true });
   const files = await resolveCheckpoints(request.checkpoints);
   const set = typeof request.samples === 'string' ? await loadSampleSet(request.samples) : request.samples;
   const references = request.referenceModels === undefined ? [] : typeof request.referenceModels === 'string' ? request.referenceModels.split(',').map((s) => s.trim()).filter(Boolean) : [...request.referenceModels];
   const losses = await loadLosses(request.losses);
-  const options: PairOptions = Object.fromEntries(PAIR_KEYS.filter((k) => request[k] !== undefined).map((k) => [k, request[k]]));
-  const optionsKey = JSON.stringify(options, (_k, v) => (v instanceof Float64Array ? Array.from(v) : v));
+  // a reference file is read once, so that every pair (and the cache key) sees its content, not its path
+  const reference = typeof request.reference === 'string' ? await loadSampleSet(request.reference) : request.reference;
+  const options: PairOptions = { ...Object.fromEntries(PAIR_KEYS.filter((k) => request[k] !== undefined).map((k) => [k, request[k]])), ...(reference ? { reference } : {}) };
+  // cache entries are keyed by the content of everything that shapes a pair: options, reference rows, player names
+  const optionsKey = JSON.stringify({ options, features: set.features ?? null }, (k, v) => (k === 'source' ? undefined : v instanceof Float64Array ? Array.from(v) : v));
 
   const { normal } = splits(set.samples);
   if (normal.length === 0) throw new InvalidInputError(`${set.source} has no samples with split "train" or "test"; label samples with "split": "train" | "test" | "ood".`);
@@ -253,7 +258,7 @@ export async function runDynamics(ctx: ExplainContext & { kernels: KernelHost },
       if (request.signal?.aborted) throw new CancelledError('The dynamics run was cancelled; finished pairs are cached and a rerun resumes from them.');
       const { mi, si } = jobs[next++];
       const m = loaded[mi];
-      const { record, cached } = await pair(ctx, m, set.samples[si], options, cacheDir, optionsKey).catch((error) => {
+      const { record, cached } = await pair(ctx, m, set.samples[si], set, options, cacheDir, optionsKey).catch((error) => {
         stop = true;
         throw error;
       });

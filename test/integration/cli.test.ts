@@ -82,7 +82,7 @@ describe('andor CLI', () => {
     [['explain', '--target', '5'], /error \[INVALID_OPTION\]: Target class 5 is out of range/, 2],
     [['explain', '--values', '[1,2,3]'], /error \[SHAPE_MISMATCH\]: The values vector has 3 values/, 1],
     [['explain', '--values', '[0,1,null,2]'], /error \[NON_FINITE\]/, 1],
-    [['explain', '--colour', 'red'], /error \[INVALID_OPTION\]: Unknown option '--colour'/, 2],
+    [['explain', '--colour', 'red'], /error \[INVALID_OPTION\]: Unknown option --colour for "andor explain"/, 2],
     [['explain', '--model', 'package.json', '--sample', '[1]'], /error \[MODEL_LOAD\]: The runtime could not load the model/, 1],
     [['explain', '--players', '0-19', '--max-memory-mb', '8'], /error \[MEMORY_LIMIT\]: 20 players need 1048576 masks/, 1],
     [['frobnicate'], /Unknown command "frobnicate"/, 2],
@@ -116,10 +116,11 @@ describe('andor CLI', () => {
   });
 
   it('documents every option in --help', async () => {
-    const { code, stdout } = await run(['--help']);
+    const { code, stdout } = await run(['explain', '--help']);
     expect(code).toBe(0);
     for (const flag of ['--model', '--sample', '--players', '--baseline', '--target', '--reward', '--values', '--out', '--decomposition']) {
       expect(stdout).toContain(flag);
     }
+    expect((await run(['--help'])).stdout).toMatch(/andor explain[\s\S]*andor dynamics[\s\S]*andor serve/);
   });
 });

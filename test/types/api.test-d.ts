@@ -23,7 +23,7 @@ describe('public API types', () => {
 
   it('resultToJson gives plain arrays', () => {
     expectTypeOf(resultToJson).returns.toEqualTypeOf<ExplainResultJson>();
-    expectTypeOf<ExplainResultJson['v']>().toEqualTypeOf<number[]>();
+    expectTypeOf<ExplainResultJson['v']>().toEqualTypeOf<readonly number[]>();
   });
 
   it('loadSampleSet resolves to a SampleSet', () => {

@@ -1,0 +1,26 @@
+// The keywords and ids of the schemas as plain constants, without TypeBox, so that the package's .d.ts files can
+// re-export them without loading TypeBox's types into a consumer's compiler.
+
+/** Reward functions (spec §1.3); the -v0 variants subtract v(∅). */
+export const REWARDS = ['gt-log-odds', 'gt-log-odds-v0', 'logit', 'logit-v0', 'output', 'output-v0'] as const;
+/** How players map to input elements. `custom` is for the library only (it takes per-element owners). */
+export const MODALITIES = ['tabular', 'image', 'text', 'pointcloud', 'custom'] as const;
+/** The keyword baselines; a vector of numbers is the other form. */
+export const BASELINE_KEYWORDS = ['zero', 'mean', 'blur', 'centroid', 'center'] as const;
+export const PRESETS = ['none', 'reference', 'default'] as const;
+export const SOLVERS = ['sgd', 'adam', 'pdhg'] as const;
+export const BACKENDS = ['auto', 'cpu', 'cuda', 'wasm'] as const;
+export const KERNEL_TARGETS = ['release', 'debug'] as const;
+/** Iterations and learning rate per solver when the request gives none (spec §2.2; bench/decompose.bench.js). */
+export const SOLVER_DEFAULTS = {
+  sgd: { iterations: 10_000, lr: 1e-5 },
+  adam: { iterations: 2_000, lr: 0.05 },
+  pdhg: { iterations: 2_000, lr: 5 },
+} as const;
+/** The solver of preset `default`, chosen by bench/decompose.bench.js (objective reached in equal time). */
+export const DEFAULT_SOLVER = 'pdhg';
+
+/** Schema id written into every explain result. Bump it when a field changes meaning. */
+export const RESULT_SCHEMA = 'andor.explain/1';
+/** Schema id of dynamics results. */
+export const DYNAMICS_SCHEMA = 'andor.dynamics/1';

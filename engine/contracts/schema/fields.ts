@@ -1,0 +1,127 @@
+// Every option andor accepts, declared once as TypeBox (JSON Schema) fields with a description and a default. The
+// library's validation, the CLI's flags and --help, the HTTP body schemas, the OpenAPI document and the README's
+// option tables are all built from these declarations. Pure data: nothing here validates or parses by itself.
+import Type, { type TSchema } from 'typebox';
+import { BACKENDS, BASELINE_KEYWORDS, DEFAULT_SOLVER, KERNEL_TARGETS, MODALITIES, PRESETS, REWARDS, SOLVER_DEFAULTS, SOLVERS } from './constants.js';
+
+export { BACKENDS, BASELINE_KEYWORDS, DEFAULT_SOLVER, KERNEL_TARGETS, MODALITIES, PRESETS, REWARDS, SOLVER_DEFAULTS, SOLVERS };
+
+/** A field: its JSON Schema with a `description`, a `default` where one is fixed, and `x-arg`, the placeholder a
+ *  command line shows for its value (an annotation; validators ignore it). */
+export type Field = TSchema;
+
+/** An enum field (JSON Schema `enum`). */
+function choice<const T extends readonly string[]>(values: T, description: string, defaultValue?: T[number]) {
+  return Type.Enum(values as unknown as T[number][], { description, ...(defaultValue === undefined ? {} : { default: defaultValue }) });
+}
+
+const solverDefaults = Object.entries(SOLVER_DEFAULTS).map(([s, d]) => `${s} ${d.iterations}`).join(', ');
+const lrDefaults = Object.entries(SOLVER_DEFAULTS).map(([s, d]) => `${s} ${d.lr}`).join(', ');
+
+/** Where the model, the sample, a game's values and the reference rows come from (paths or inline JSON). */
+export const sourceFields = {
+  model: Type.String({ minLength: 1, description: 'path of the ONNX model (exported from PyTorch with a batch axis, or a fixed batch)', 'x-arg': 'FILE' }),
+  sample: Type.String({ minLength: 1, description: 'the sample: inline JSON, or a .json, .csv or .npy file (one sample per row)', 'x-arg': 'SRC' }),
+  values: Type.String({ minLength: 1, description: 'explain a game instead of a model: v on all 2^n masks, as JSON or raw little-endian float64 (bit i of the index = player i)', 'x-arg': 'FILE' }),
+  reference: Type.String({ minLength: 1, description: 'rows for the mean baseline: a sample file (default: the rows of the sample file)', 'x-arg': 'SRC' }),
+} satisfies Record<string, Field>;
+
+/** The model input and output, and the sample row. */
+export const inputFields = {
+  row: Type.Integer({ minimum: 0, default: 0, description: 'row of a multi-sample source', 'x-arg': 'K' }),
+  input: Type.String({ minLength: 1, description: 'the model input to mask (default: the first input; text: the token ids)', 'x-arg': 'NAME' }),
+  output: Type.String({ minLength: 1, description: 'the model output to read (default: the first output)', 'x-arg': 'NAME' }),
+} satisfies Record<string, Field>;
+
+/** How the input splits into players. */
+export const playerFields = {
+  modality: choice(MODALITIES.filter((m) => m !== 'custom'), 'how players map to input elements: tabular (feature columns), image (grid cells over H×W), text (token positions), pointcloud (point clusters); default: the manifest entry of a bundled model, else tabular'),
+  players: Type.Union([Type.String({ minLength: 1, maxLength: 10_000 }), Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, maxItems: 100_000 })], {
+    description: 'player units, e.g. "0-9" or "1,3,5": feature columns, grid cells (row-major), token positions or clusters (default: all)',
+    'x-arg': 'LIST',
+  }),
+  grid: Type.Union([Type.String({ pattern: '^\\d+x\\d+$' }), Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })])], { description: 'image: the grid of cells over H×W, "RxC"', default: '4x4', 'x-arg': 'RxC' }),
+  blurSigma: Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'image: σ in pixels of the blur baseline (default: half a cell)', 'x-arg': 'S' }),
+  maskToken: Type.Integer({ minimum: -2147483648, maximum: 2147483647, description: 'text: the token id written at absent positions', 'x-arg': 'ID' }),
+  maskMode: choice(['token', 'attention'], 'text: replace absent tokens with the mask token, or zero the attention mask there', 'token'),
+  clusters: Type.Integer({ minimum: 1, maximum: 4096, default: 10, description: 'pointcloud: number of clusters', 'x-arg': 'K' }),
+  names: Type.Array(Type.String(), { minItems: 1, description: 'player names (default: the sample file\'s feature names, else x0, x1, …)', 'x-arg': 'A,B,…' }),
+  background: choice(['keep', 'mask'], 'elements that belong to no player keep their value, or take the baseline', 'keep'),
+} satisfies Record<string, Field>;
+
+/** The baseline that absent players take. */
+export const baselineFields = {
+  baseline: Type.Union([choice(BASELINE_KEYWORDS, 'a keyword'), Type.Array(Type.Number(), { minItems: 1 })], {
+    description: 'zero, mean (of the reference rows), blur (image), centroid or center (pointcloud), or one value per input element',
+    default: 'zero',
+    'x-arg': 'B',
+  }),
+} satisfies Record<string, Field>;
+
+/** The scalar explained. */
+export const rewardFields = {
+  target: Type.Integer({ minimum: 0, description: 'the class explained (or output element for reward output); default: the sample\'s label, else the predicted class', 'x-arg': 'K' }),
+  reward: choice(REWARDS, 'the reward v: log-odds of the target class, its logit, or one raw output; -v0 subtracts v(∅)', 'gt-log-odds'),
+} satisfies Record<string, Field>;
+
+/** The AND-OR decomposition and the salient threshold. */
+export const analysisFields = {
+  decomposition: choice(['and', 'and-or'], 'and-or: learn the AND-OR split (γ, q), then reorganize; and: Harsanyi dividends of v + q', 'and-or'),
+  preset: choice(PRESETS, 'default: the fastest solver measured (PDHG on v/s); reference: the authors\' SGD with raw lr; none: γ = q = 0', 'default'),
+  iterations: Type.Integer({ minimum: 1, maximum: 10_000_000, description: `solver iterations (default per solver: ${solverDefaults}; reference: the authors' niter, N−1 updates)`, 'x-arg': 'N' }),
+  lr: Type.Number({ exclusiveMinimum: 0, description: `learning rate: reference and sgd the authors' raw lr (lr_t = lr·10^(−t/(N−1))), adam on v/s, pdhg its primal weight ω (default per solver: ${lrDefaults})`, 'x-arg': 'X' }),
+  qthres: Type.Number({ minimum: 0, default: 0.04, description: 'noise bound |q_T| ≤ qthres·|v(N) − v(∅)|', 'x-arg': 'X' }),
+  solver: choice(SOLVERS, 'the solver of preset default', DEFAULT_SOLVER),
+  salientRatio: Type.Number({ minimum: 0, maximum: 1, default: 0.05, description: 'an interaction is salient when |I| ≥ ratio · max|I| over the non-empty sets', 'x-arg': 'R' }),
+  salientIncludeEmpty: Type.Boolean({ default: false, description: 'count the ∅ term in that max (the authors\' code does)' }),
+} satisfies Record<string, Field>;
+
+/** How one job runs. */
+export const runFields = {
+  batchSize: Type.Integer({ minimum: 1, maximum: 1 << 20, description: 'rows per model run (default: automatic; fixed-batch models use their batch size)', 'x-arg': 'N' }),
+} satisfies Record<string, Field>;
+
+/** createEngine's options: where and how models run. */
+export const engineFields = {
+  backend: choice(BACKENDS, 'auto tries CUDA, then the native CPU, then WASM; cpu, cuda and wasm ask for one', 'auto'),
+  workers: Type.Integer({ minimum: 0, maximum: 256, description: 'worker threads for evaluation (default: one per core, at most 8; 0: the calling thread)', 'x-arg': 'N' }),
+  threads: Type.Integer({ minimum: 1, maximum: 1024, description: 'intra-op threads per session (default: cores / workers)', 'x-arg': 'N' }),
+  kernels: choice(KERNEL_TARGETS, 'kernel build (debug has assertions on)', 'release'),
+  maxMemoryMb: Type.Integer({ minimum: 1, maximum: 1 << 22, default: 4096, description: 'memory budget for one explanation\'s arrays, in MiB', 'x-arg': 'MB' }),
+  maxPlayers: Type.Integer({ minimum: 1, maximum: 30, description: 'most players one explanation may have (default 30 for the library and the CLI, 16 for the service)', 'x-arg': 'N' }),
+} satisfies Record<string, Field>;
+
+/** A dynamics run over training checkpoints. */
+export const dynamicsFields = {
+  checkpoints: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+    description: 'a folder (its epoch-*.onnx files, else all .onnx, in epoch order) or a comma-separated list of ONNX files',
+    'x-arg': 'DIR|LIST',
+  }),
+  samples: Type.String({ minLength: 1, description: 'sample set whose samples carry "label" and "split": train, test or ood', 'x-arg': 'FILE' }),
+  losses: Type.String({ minLength: 1, description: 'train/test losses: {"checkpoints": [{"name", "trainLoss", "testLoss"}]}, matched by file name', 'x-arg': 'FILE' }),
+  referenceModels: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }))], { description: 'K models trained on the test split: which interactions generalize', 'x-arg': 'LIST' }),
+  cacheDir: Type.Union([Type.String({ minLength: 1 }), Type.Literal(false)], { default: '.andor-cache', description: 'folder of cached (model, sample) results, keyed by content; a rerun resumes from it (false: no cache)', 'x-arg': 'DIR' }),
+  gapTolerance: Type.Number({ minimum: 0, default: 0.02, description: 'rise of the loss gap over its running minimum that marks over-fitting', 'x-arg': 'X' }),
+  concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: '(checkpoint, sample) pairs in flight', 'x-arg': 'N' }),
+} satisfies Record<string, Field>;
+
+/** `andor serve`'s options. */
+export const serveFields = {
+  modelsDir: Type.String({ minLength: 1, description: 'folder of .onnx files the service may explain (nothing outside it is read)', 'x-arg': 'DIR' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'port (0 picks a free one)', 'x-arg': 'P' }),
+  host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'address to listen on', 'x-arg': 'H' }),
+  concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'jobs running at once', 'x-arg': 'N' }),
+  queueSize: Type.Integer({ minimum: 0, maximum: 10_000, default: 8, description: 'jobs waiting beyond those; more get 429', 'x-arg': 'N' }),
+  bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1 << 30, default: 1 << 20, description: 'largest request body in bytes; larger get 413', 'x-arg': 'BYTES' }),
+  timeoutMs: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 60_000, description: 'a job running longer is cancelled with 504', 'x-arg': 'MS' }),
+} satisfies Record<string, Field>;
+
+/** What the CLI writes. */
+export const outputFields = {
+  out: Type.String({ minLength: 1, description: 'write the JSON result to FILE (checked before any work starts)', 'x-arg': 'FILE' }),
+  report: Type.String({ minLength: 1, description: 'write a self-contained HTML report to FILE.html', 'x-arg': 'FILE' }),
+  json: Type.Boolean({ default: false, description: 'print the JSON result to stdout instead of the summary' }),
+  arrays: Type.Boolean({ default: true, description: 'include v, and, or in the JSON (--no-arrays leaves them out, for large n)' }),
+  quiet: Type.Boolean({ default: false, description: 'no summary, no progress' }),
+  debug: Type.Boolean({ default: false, description: 'print stack traces of errors' }),
+} satisfies Record<string, Field>;

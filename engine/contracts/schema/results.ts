@@ -1,0 +1,152 @@
+// The schemas of andor's JSON results: andor.explain/1 (one explanation) and andor.dynamics/1 (a training run), and
+// the HTTP replies around them (errors, health, the model list). The package ships them as JSON Schema files, the
+// OpenAPI document references them, and the TypeScript types of the JSON forms are derived from them.
+import Type, { type Static } from 'typebox';
+import { DYNAMICS_SCHEMA, PRESETS, RESULT_SCHEMA, REWARDS } from './constants.js';
+
+export { DYNAMICS_SCHEMA, RESULT_SCHEMA };
+
+const numbers = (description: string) => Type.Array(Type.Number(), { description });
+/** A number that is undefined for some inputs (0/0): null in JSON. */
+const maybe = Type.Union([Type.Number(), Type.Null()]);
+const maybeNumbers = (description: string) => Type.Array(maybe, { description });
+const timings = Type.Record(Type.String(), Type.Number(), { description: 'milliseconds per stage (keys end in Ms)' });
+const orders = Type.Object(
+  { positive: numbers('salient positive strength per order (index = order)'), negative: numbers('salient negative strength per order') },
+  { description: 'salient AND and OR values summed per order' },
+);
+
+/** One salient interaction. */
+export const SalientSchema = Type.Object({
+  kind: Type.Enum(['and', 'or']),
+  players: Type.Array(Type.Integer({ minimum: 0 }), { description: 'player indices' }),
+  names: Type.Array(Type.String(), { description: 'player names' }),
+  mask: Type.Integer({ minimum: 0, description: 'bit i = player i' }),
+  value: Type.Number(),
+});
+
+/** andor.explain/1: one explanation of a model (or of a given game). */
+export const ExplainResultSchema = Type.Object(
+  {
+    schema: Type.Literal(RESULT_SCHEMA),
+    n: Type.Integer({ minimum: 1, description: 'number of players' }),
+    players: Type.Array(Type.String(), { description: 'player names, by index' }),
+    model: Type.Optional(
+      Type.Object({
+        file: Type.Optional(Type.String({ description: 'the model file (over HTTP: the name the client sent)' })),
+        sha256: Type.String(),
+        backend: Type.String({ description: 'ort-node or ort-web' }),
+        executionProvider: Type.String({ description: 'cpu, cuda or wasm' }),
+        input: Type.String({ description: 'the masked input' }),
+        output: Type.String({ description: 'the output read' }),
+      }),
+    ),
+    sample: Type.Optional(Type.Object({ id: Type.Optional(Type.String()), label: Type.Optional(Type.Integer()), row: Type.Integer({ minimum: 0 }) })),
+    target: Type.Optional(Type.Integer({ minimum: 0, description: 'the class (or output element) explained' })),
+    targetName: Type.Optional(Type.String({ description: 'the target\'s class name, when the sample file lists its classes' })),
+    reward: Type.Union([Type.Enum([...REWARDS]), Type.Literal('given')], { description: 'the reward function; given for a game given as values' }),
+    baseline: Type.Optional(Type.String({ description: 'the baseline keyword, or "given" for a vector' })),
+    v: numbers('reward on every mask; index bit i = player i present (empty with arrays: false)'),
+    and: numbers('reorganized AND interactions by mask; and[0] = v(∅) + q(∅)'),
+    or: numbers('reorganized OR interactions by mask; zero at orders 0 and 1'),
+    matching: Type.Object(
+      {
+        maxAbsError: Type.Number({ description: 'max over masks of |v − rebuilt| (within the q bound)' }),
+        relativeError: Type.Number({ description: 'maxAbsError / max |v|' }),
+        maxAbsNoise: Type.Number({ description: 'max |v + q − rebuilt|: rounding only' }),
+      },
+      { description: 'universal matching: the interactions rebuild v + q on every mask' },
+    ),
+    threshold: Type.Number({ description: 'salient when |I| ≥ threshold' }),
+    salient: Type.Array(SalientSchema, { description: 'salient interactions, strongest first' }),
+    orders: Type.Object({ ...orders.properties, normalized: numbers('strength per order over orders 1..n, summing to 1') }),
+    decomposition: Type.Object({
+      method: Type.Enum(['and', 'and-or']),
+      preset: Type.Enum([...PRESETS]),
+      solver: Type.String(),
+      iterations: Type.Integer({ minimum: 0 }),
+      lr: Type.Number(),
+      qthres: Type.Number(),
+      qBound: Type.Number({ description: '|q_T| ≤ qBound = qthres·|v(N) − v(∅)|' }),
+      objective: Type.Object({ initial: Type.Number(), final: Type.Number() }, { description: 'L1 norm of all AND and OR interactions, in the units of v' }),
+      trace: Type.Object({ every: Type.Integer({ minimum: 1 }), values: numbers('the objective every `every` iterations') }),
+      salientCount: Type.Integer({ minimum: 0 }),
+      ms: Type.Number(),
+    }),
+    timings,
+  },
+  { $id: 'https://andor.dev/schemas/andor.explain-1.json', title: RESULT_SCHEMA, description: 'One explanation: v, the AND and OR interactions, matching, salient interactions and per-order strength' },
+);
+
+const generalizationSchema = Type.Object({
+  generalizable: numbers('per order: mean Σ|I| of salient interactions that a reference model shares (same kind and sign)'),
+  nonGeneralizable: numbers('per order: the rest'),
+  ratio: Type.Union([Type.Number(), Type.Null()], { description: 'generalizable share of salient strength' }),
+  loss: Type.Record(Type.String(), Type.Object({ output: Type.Number(), salient: Type.Number(), generalizable: Type.Number() }), {
+    description: 'per split: mean cross-entropy from v(N), from the salient interactions, and from the generalizable ones only',
+  }),
+});
+
+const checkpointSchema = Type.Object({
+  name: Type.String(),
+  file: Type.String(),
+  sha256: Type.String(),
+  epoch: Type.Optional(Type.Number()),
+  orders,
+  normalized: numbers('strength per order 0..n, normalized over orders 1..n'),
+  kappa: Type.Number({ description: 'mean order κ of the normalized distribution' }),
+  highOrderShare: Type.Number({ description: 'share of strength at orders ≥ 3' }),
+  trainLoss: Type.Optional(Type.Number()),
+  testLoss: Type.Optional(Type.Number()),
+  lossGap: Type.Optional(Type.Number()),
+  ood: Type.Optional(Type.Object({ orders, normalized: numbers('normalized strength of the OOD samples'), highOrderShare: Type.Number() })),
+  jaccard: Type.Optional(maybeNumbers('train/test weighted Jaccard per order')),
+  generalization: Type.Optional(generalizationSchema),
+  theory: Type.Optional(Type.Object({ sigma2: Type.Number(), error: maybeNumbers('|theory − real| per order'), distribution: maybeNumbers('the theory\'s normalized distribution') })),
+});
+
+/** andor.dynamics/1: interactions across the checkpoints of a training run. */
+export const DynamicsResultSchema = Type.Object(
+  {
+    schema: Type.Literal(DYNAMICS_SCHEMA),
+    n: Type.Integer({ minimum: 1 }),
+    players: Type.Array(Type.String()),
+    samples: Type.Object({ train: Type.Integer(), test: Type.Integer(), ood: Type.Integer() }),
+    checkpoints: Type.Array(checkpointSchema, { description: 'in training order' }),
+    turningPoint: Type.Integer({ minimum: 0, description: 'the checkpoint after initialization with the smallest κ' }),
+    gapRise: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'the first checkpoint where the loss gap rises over its running minimum by more than the tolerance' }),
+    theory: Type.Object({
+      grid: numbers('σ² grid'),
+      sigma2: numbers('fitted σ² per checkpoint'),
+      error: Type.Array(maybeNumbers('per order'), { description: 'per checkpoint' }),
+      ratio: Type.Array(maybeNumbers('per k'), { description: 'r(k) per σ² of the grid' }),
+    }),
+    jaccard: Type.Union([maybeNumbers('train/test Jaccard per order at the last checkpoint'), Type.Null()]),
+    generalization: Type.Union([Type.Object({ ratio: maybeNumbers('generalizable share per checkpoint'), last: generalizationSchema }), Type.Null()]),
+    references: Type.Array(Type.String()),
+    pairs: Type.Object({ computed: Type.Integer(), cached: Type.Integer() }),
+    timings,
+  },
+  { $id: 'https://andor.dev/schemas/andor.dynamics-1.json', title: DYNAMICS_SCHEMA, description: 'Interactions across the checkpoints of a training run' },
+);
+
+/** Every HTTP error: a code and a message that says what failed and what to do. */
+export const ErrorBodySchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) }, { description: 'what failed, why, and the fix' });
+
+/** GET /health. */
+export const HealthSchema = Type.Object({
+  status: Type.Literal('ok'),
+  uptimeS: Type.Integer(),
+  backend: Type.Union([Type.String(), Type.Null()]),
+  queue: Type.Object({ running: Type.Integer(), waiting: Type.Integer(), concurrency: Type.Integer(), queueSize: Type.Integer() }),
+});
+
+/** GET /models. */
+export const ModelListSchema = Type.Object({
+  models: Type.Array(Type.Object({ model: Type.String(), bytes: Type.Integer(), name: Type.Optional(Type.String()), modality: Type.Optional(Type.String()) })),
+});
+
+/** The JSON form of an explain result. */
+export type ExplainResultJson = Static<typeof ExplainResultSchema>;
+/** The JSON form of a dynamics result. */
+export type DynamicsResultJson = Static<typeof DynamicsResultSchema>;

@@ -1,0 +1,143 @@
+// Validation of requests against the schemas of engine/contracts/schema: one compiled checker per schema, and one
+// message per failure in the project's form: which field, what it must be (read off the schema, so the valid values
+// are always listed), what it got, and a "did you mean" for misspelt names and keywords.
+import { closest, distance } from 'fastest-levenshtein';
+import type { Static, TObject, TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { InvalidOptionError } from '../contracts/errors.js';
+import { preview } from './preview.js';
+
+/** How a field is named in messages: `options.preset` (library), `--preset` (CLI), `body.preset` (HTTP). */
+export type FieldNamer = (field: string) => string;
+
+/** Names fields as `${prefix}.${field}`. */
+export function dotted(prefix: string): FieldNamer {
+  return (field) => `${prefix}.${field}`;
+}
+
+type Checker = ReturnType<typeof Compile>;
+const compiled = new WeakMap<TSchema, Checker>();
+
+function checkerOf(schema: TSchema): Checker {
+  let checker = compiled.get(schema);
+  if (!checker) {
+    checker = Compile(schema);
+    compiled.set(schema, checker);
+  }
+  return checker;
+}
+
+/** The closest of `candidates` to `word`, when it is close enough to be a likely typo. */
+export function suggest(word: string, candidates: readonly string[]): string | undefined {
+  if (candidates.length === 0 || word.length === 0) return undefined;
+  const best = closest(word, candidates as string[]);
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  return distance(word.toLowerCase(), best.toLowerCase()) <= limit ? best : undefined;
+}
+
+/** " Did you mean "x"?" when a likely intended value exists, else "". */
+export function didYouMean(word: unknown, candidates: readonly string[], render: (s: string) => string = (s) => `"${s}"`): string {
+  if (typeof word !== 'string') return '';
+  const hit = suggest(word, candidates);
+  return hit === undefined ? '' : ` Did you mean ${render(hit)}?`;
+}
+
+type Json = Record<string, unknown>;
+
+function range(s: Json, noun: string): string {
+  const low = s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : s.minimum !== undefined ? `≥ ${s.minimum}` : undefined;
+  const high = s.exclusiveMaximum !== undefined ? `< ${s.exclusiveMaximum}` : s.maximum !== undefined ? `≤ ${s.maximum}` : undefined;
+  if (noun === 'an integer' && s.minimum !== undefined && s.maximum !== undefined) return `an integer in ${s.minimum}..${s.maximum}`;
+  if (low && high) return `${noun} ${low} and ${high}`;
+  return low || high ? `${noun} ${low ?? high}` : noun;
+}
+
+/**
+ * What a value of `schema` must be, in words, read off the schema: "one of: a, b", "an integer in 1..64",
+ * "a string like "RxC" or a list of 2 integers ≥ 1". Library-only alternatives are named by their description.
+ */
+export function describeSchema(schema: TSchema): string {
+  const s = schema as unknown as Json;
+  if (Array.isArray(s.enum)) return `one of: ${(s.enum as unknown[]).join(', ')}`;
+  if ('const' in s) return JSON.stringify(s.const);
+  if (Array.isArray(s.anyOf)) {
+    const parts = (s.anyOf as TSchema[]).map(describeSchema);
+    return [...new Set(parts)].join(', or ');
+  }
+  if (s['x-library-only']) return String(s.description ?? 'a JavaScript value');
+  switch (s.type) {
+    case 'integer':
+      return range(s, 'an integer');
+    case 'number':
+      return range(s, 'a finite number');
+    case 'boolean':
+      return 'true or false';
+    case 'null':
+      return 'null';
+    case 'string':
+      return s.pattern !== undefined && s['x-arg'] !== undefined ? `a string like "${s['x-arg']}"` : s.minLength ? 'a non-empty string' : 'a string';
+    case 'array':
+      if (Array.isArray(s.prefixItems)) return `a list of ${(s.prefixItems as unknown[]).length} items (${(s.prefixItems as TSchema[]).map(describeSchema).join(', ')})`;
+      return s.items && describeSchema(s.items as TSchema) !== 'any value' ? `a list of ${plural(describeSchema(s.items as TSchema))}` : 'a list';
+    case 'object':
+      return 'an object';
+    default:
+      return 'any value';
+  }
+}
+
+function plural(phrase: string): string {
+  return phrase.replace(/^an? (integer|finite number|string|non-empty string|object|list)/, (_m, noun: string) => `${noun}s`).replace(/^one of: /, 'values from: ');
+}
+
+/** The enum values of a field (also inside anyOf), for "did you mean". */
+function keywordsOf(schema: TSchema): string[] {
+  const s = schema as unknown as Json;
+  if (Array.isArray(s.enum)) return s.enum.filter((x): x is string => typeof x === 'string');
+  if (Array.isArray(s.anyOf)) return (s.anyOf as TSchema[]).flatMap(keywordsOf);
+  return [];
+}
+
+/**
+ * Checks a request object against an object schema and throws the project's message for the first problem.
+ * @param schema - a TypeBox object schema (unknown keys refused)
+ * @param value - the request
+ * @param name - how fields are named in messages (default `options.<field>`)
+ * @returns value, typed by the schema
+ * @throws InvalidOptionError: an unknown field (with the valid ones and a likely intended one), a missing field, or
+ *   a value outside the field's schema (with what it must be and what it got)
+ */
+export function assertValid<T extends TObject>(schema: T, value: unknown, name: FieldNamer = dotted('options')): Static<T> {
+  const top = name('').replace(/[.]$/, '').replace(/^--$/, 'the options') || 'options';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidOptionError(`${top} must be an object (got ${preview(value)}).`);
+  const checker = checkerOf(schema);
+  if (checker.Check(value)) return value as Static<T>;
+  const properties = schema.properties as Record<string, TSchema>;
+  const known = Object.keys(properties);
+  const record = value as Record<string, unknown>;
+  const unknown = Object.keys(record).filter((k) => !(k in properties));
+  if (unknown.length > 0 && (schema as unknown as Json).additionalProperties === false) {
+    const key = unknown[0];
+    const listed = known.map((k) => name(k)).join(', ');
+    throw new InvalidOptionError(`Unknown option ${name(key)}.${didYouMean(key, known, (k) => name(k))} Expected one of: ${listed}.`);
+  }
+  const missing = (schema.required ?? []).find((k) => record[k] === undefined);
+  if (missing !== undefined) {
+    const field = properties[missing] as unknown as Json;
+    throw new InvalidOptionError(`${name(missing)} is required${field.description ? `: ${field.description}` : ''}.`);
+  }
+  // the first failing top-level field, described as a whole (a union lists all its forms)
+  for (const error of checker.Errors(value)) {
+    const field = error.instancePath.split('/')[1];
+    if (field === undefined || !(field in properties)) continue;
+    const fieldSchema = properties[field];
+    const got = record[field];
+    const at = error.instancePath.split('/').slice(2);
+    const where = at.length > 0 && error.keyword !== 'anyOf' ? ` (at ${at.map((p) => `[${p}]`).join('')}: ${error.message})` : '';
+    // a union of structures says little by its types alone: add what the field is
+    const about = Array.isArray((fieldSchema as unknown as Json).anyOf) && keywordsOf(fieldSchema).length === 0 && (fieldSchema as unknown as Json).description;
+    const what = about ? `${describeSchema(fieldSchema)} (${String(about)})` : describeSchema(fieldSchema);
+    throw new InvalidOptionError(`${name(field)} must be ${what} (got ${preview(got)}).${didYouMean(got, keywordsOf(fieldSchema))}${where}`);
+  }
+  throw new InvalidOptionError(`${top} do not match the schema: ${[...checker.Errors(value)].map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}.`);
+}

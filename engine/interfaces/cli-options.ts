@@ -1,0 +1,226 @@
+// The command line's options, built from the schema fields: each command's flags (kebab-case of the field), how a
+// flag's text becomes the field's value, validation with messages that name the flag, "did you mean" for mistyped
+// flags, and the --help text and README tables. Nothing here restates what an option means or its default.
+import { parseArgs } from 'node:util';
+import Type, { type TSchema } from 'typebox';
+import { InvalidOptionError } from '../contracts/errors.js';
+import {
+  analysisFields, baselineFields, dynamicsFields, engineFields, inputFields, outputFields, playerFields, rewardFields, runFields, serveFields, sourceFields,
+} from '../contracts/schema/fields.js';
+import { assertValid, describeSchema, didYouMean } from '../inputs/validate.js';
+
+/** A titled group of options, as --help and the README show them. */
+export interface OptionGroup {
+  readonly title: string;
+  readonly fields: Readonly<Record<string, TSchema>>;
+}
+
+/** A command: what it does, and its option groups. */
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly groups: readonly OptionGroup[];
+}
+
+const pick = <T extends Record<string, TSchema>, K extends keyof T>(fields: T, ...keys: K[]) => Object.fromEntries(keys.map((k) => [k, fields[k]])) as Pick<T, K>;
+const omit = <T extends Record<string, TSchema>, K extends keyof T>(fields: T, ...keys: K[]) => Object.fromEntries(Object.entries(fields).filter(([k]) => !keys.includes(k as K))) as Omit<T, K>;
+
+const players: OptionGroup = { title: 'Players', fields: omit(playerFields, 'background') };
+const baseline: OptionGroup = {
+  title: 'Baseline',
+  fields: {
+    baseline: Type.String({ description: `${describeSchema(baselineFields.baseline.anyOf[0])}, an inline JSON array, or a file whose first row is the baseline`, default: 'zero', 'x-arg': 'B' }),
+    reference: sourceFields.reference,
+    background: playerFields.background,
+  },
+};
+const reward: OptionGroup = { title: 'Reward', fields: rewardFields };
+const analysis: OptionGroup = { title: 'Decomposition', fields: analysisFields };
+const running: OptionGroup = { title: 'Running', fields: { ...omit(engineFields, 'maxPlayers'), ...runFields } };
+const output: OptionGroup = { title: 'Output', fields: outputFields };
+
+/** The commands and their options. */
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  explain: {
+    name: 'explain',
+    summary: 'explain one sample of a model, or a game given as values (default: the first model of models/manifest.json)',
+    groups: [{ title: 'Model and sample', fields: { ...pick(sourceFields, 'model', 'sample'), ...inputFields, values: sourceFields.values } }, players, baseline, reward, analysis, running, output],
+  },
+  dynamics: {
+    name: 'dynamics',
+    summary: 'interactions across the checkpoints of a training run (default: the first series of the manifest)',
+    groups: [{ title: 'Training run', fields: { ...dynamicsFields, ...pick(inputFields, 'input', 'output') } }, players, baseline, { title: 'Reward', fields: pick(rewardFields, 'reward') }, analysis, running, output],
+  },
+  serve: {
+    name: 'serve',
+    summary: 'the HTTP service: POST /explain, GET /models, /health, /openapi.json',
+    groups: [{ title: 'Service', fields: serveFields }, { title: 'Running', fields: { ...engineFields } }, { title: 'Output', fields: pick(outputFields, 'debug') }],
+  },
+};
+
+/** Flag names that are not the kebab-case of their field. */
+const FLAG_OF: Readonly<Record<string, string>> = { modelsDir: 'models', queueSize: 'queue', bodyLimitBytes: 'body-limit', cacheDir: 'cache' };
+
+/** The flag of a field: `--blur-sigma` for blurSigma. */
+export function flagOf(field: string): string {
+  return FLAG_OF[field] ?? field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+type Json = Record<string, unknown>;
+
+/** The schema's kinds of value, looking through unions: what a flag's text may become. */
+function kinds(schema: TSchema): Set<string> {
+  const s = schema as unknown as Json;
+  if (Array.isArray(s.anyOf)) return new Set((s.anyOf as TSchema[]).flatMap((b) => [...kinds(b)]));
+  if (Array.isArray(s.enum)) return new Set(['string']);
+  if (s.const === false) return new Set(['false']);
+  return new Set(typeof s.type === 'string' ? [s.type] : []);
+}
+
+/** A boolean field that is on unless turned off (`--no-arrays`), or a field that false turns off (`--no-cache`). */
+function negatable(schema: TSchema): boolean {
+  const s = schema as unknown as Json;
+  return (s.type === 'boolean' && s.default === true) || kinds(schema).has('false');
+}
+
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+/** Turns a flag's text into its field's value; what cannot be converted stays text, and the schema rejects it. */
+function fromText(text: string, schema: TSchema): unknown {
+  const k = kinds(schema);
+  if (k.has('string')) return text;
+  if ((k.has('integer') || k.has('number')) && NUMBER.test(text.trim())) return Number(text);
+  const s = schema as unknown as Json;
+  if (k.has('array') && (s.items as Json | undefined)?.type === 'string') return text.split(',').map((x) => x.trim());
+  return text;
+}
+
+/** Every field of a command, by name. */
+export function fieldsOf(command: Command): Record<string, TSchema> {
+  return Object.assign({}, ...command.groups.map((g) => g.fields));
+}
+
+/**
+ * Parses a command's arguments into field values, validated against the fields' schemas.
+ * @param command - the command
+ * @param args - the arguments after the command name
+ * @returns the given fields (camelCase names), plus `help` and `version` when asked for
+ * @throws InvalidOptionError for an unknown flag (with the likely intended one), a stray argument, or a value the
+ *   field's schema refuses (naming the flag and the valid values)
+ */
+export function parseCommand(command: Command, args: readonly string[]): Record<string, unknown> & { help?: boolean; version?: boolean } {
+  const fields = fieldsOf(command);
+  const byFlag = new Map(Object.keys(fields).map((f) => [flagOf(f), f]));
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } };
+  for (const [flag, field] of byFlag) {
+    const schema = fields[field];
+    const isBoolean = (schema as unknown as Json).type === 'boolean';
+    options[flag] = { type: isBoolean ? 'boolean' : 'string' };
+    if (negatable(schema)) options[`no-${flag}`] = { type: 'boolean' };
+  }
+  const known = Object.keys(options);
+  // "--workers -1": a value that starts with a dash is still the flag's value when it is a number
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const flag = /^--([^=]+)$/.exec(args[i])?.[1];
+    if (flag !== undefined && options[flag]?.type === 'string' && NUMBER.test(args[i + 1] ?? '') && args[i + 1].startsWith('-')) joined.push(`${args[i]}=${args[++i]}`);
+    else joined.push(args[i]);
+  }
+  args = joined;
+  for (const arg of args) {
+    if (arg === '--') break;
+    const match = /^--([^=]+)/.exec(arg);
+    if (match && !(match[1] in options)) {
+      throw new InvalidOptionError(`Unknown option --${match[1]} for "andor ${command.name}".${didYouMean(match[1], known, (f) => `--${f}`)} Run "andor ${command.name} --help" for its options.`);
+    }
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (cause) {
+    // parseArgs' own wording (a flag without its value, a value given to a switch) names the flag; keep that part
+    const message = (cause as Error).message.split('. To specify a positional')[0].replace(/'/g, '"');
+    throw new InvalidOptionError(`${message}. Run "andor ${command.name} --help" for the options.`, { cause });
+  }
+  if (parsed.positionals.length > 0) {
+    const stray = parsed.positionals[0];
+    throw new InvalidOptionError(`Unexpected argument "${stray}" for "andor ${command.name}": options are written --name value.${didYouMean(stray.replace(/^-+/, ''), known, (f) => `--${f}`)}`);
+  }
+  const values: Record<string, unknown> = {};
+  for (const [flag, raw] of Object.entries(parsed.values)) {
+    if (raw === undefined) continue;
+    if (flag === 'help' || flag === 'version') {
+      values[flag] = raw;
+      continue;
+    }
+    const negated = flag.startsWith('no-') && !byFlag.has(flag);
+    const field = byFlag.get(negated ? flag.slice(3) : flag)!;
+    values[field] = negated ? false : typeof raw === 'string' ? fromText(raw, fields[field]) : raw;
+  }
+  const { help, version, ...request } = values;
+  assertValid(Type.Object(Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(v)])), { additionalProperties: false }), request, (f) => `--${flagOf(f)}`);
+  return { ...request, ...(help ? { help: true } : {}), ...(version ? { version: true } : {}) };
+}
+
+/** The placeholder a flag's value shows: the field's x-arg, or its keywords when they are few. */
+function argOf(schema: TSchema): string {
+  const s = schema as unknown as Json;
+  if (s.type === 'boolean') return '';
+  if (Array.isArray(s.enum) && (s.enum as string[]).join('|').length <= 26) return (s.enum as string[]).join('|');
+  return String(s['x-arg'] ?? 'X');
+}
+
+/** The help line's text: description, then the default and the valid values where the description lacks them. */
+function meaningOf(schema: TSchema): string {
+  const s = schema as unknown as Json;
+  let text = String(s.description ?? '');
+  const listed = Array.isArray(s.enum) && (s.enum as string[]).every((v) => text.includes(v));
+  if (Array.isArray(s.enum) && !argOf(schema).includes('|') && !listed) text += ` (${describeSchema(schema)})`;
+  if (s.default !== undefined && s.type !== 'boolean') text += ` (default ${Array.isArray(s.default) ? s.default.join('x') : String(s.default)})`;
+  return text;
+}
+
+function wrap(text: string, width: number, indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join(`\n${indent}`);
+}
+
+/** The flag column of a field: `--preset default|reference|none`, with its `--no-` form where it has one. */
+function flagColumn(field: string, schema: TSchema): string {
+  const flag = `--${flagOf(field)}${argOf(schema) ? ` ${argOf(schema)}` : ''}`;
+  return negatable(schema) && (schema as unknown as Json).type !== 'boolean' ? `${flag}, --no-${flagOf(field)}` : negatable(schema) ? `--no-${flagOf(field)}` : flag;
+}
+
+/** The --help text of one command. */
+export function commandHelp(command: Command): string {
+  const out = [`andor ${command.name}: ${command.summary}`, '', `Usage: andor ${command.name} [options]`];
+  for (const group of command.groups) {
+    out.push('', `${group.title}:`);
+    for (const [field, schema] of Object.entries(group.fields)) {
+      const column = `  ${flagColumn(field, schema)}`;
+      const pad = column.length >= 34 ? `${column}\n${' '.repeat(34)}` : column.padEnd(34);
+      out.push(pad + wrap(meaningOf(schema), 84, ' '.repeat(34)));
+    }
+  }
+  out.push('', '  --help, -h                      this text', '  --version                       the package version');
+  return `${out.join('\n')}\n`;
+}
+
+/** One markdown table per option group of a command (the README's option tables are generated from these). */
+export function optionTables(command: Command): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  return command.groups
+    .map((group) => {
+      const rows = Object.entries(group.fields).map(([field, schema]) => `| \`${cell(flagColumn(field, schema))}\` | ${cell(meaningOf(schema))} |`);
+      return [`**${group.title}**`, '', '| option | meaning |', '|---|---|', ...rows].join('\n');
+    })
+    .join('\n\n');
+}

@@ -1,0 +1,74 @@
+// The OpenAPI 3.1 document of `andor serve`, built from the same schemas that validate the bodies and describe the
+// results: request and response schemas for every route, every status the server sends, operationIds, shared
+// components, and the package version.
+import type { TSchema } from 'typebox';
+import { ExplainBodySchema } from '../contracts/schema/requests.js';
+import { ErrorBodySchema, ExplainResultSchema, HealthSchema, ModelListSchema, RESULT_SCHEMA } from '../contracts/schema/results.js';
+import { VERSION } from './package-info.js';
+
+/** Plain JSON of a schema, without the annotations that only andor reads ($id, x-arg, x-library-only). */
+export function jsonSchemaOf(schema: TSchema): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(schema, (key, value) => (key === '$id' || key === 'x-arg' || key === 'x-library-only' ? undefined : value)));
+}
+
+/** Every error status the service sends, and when. */
+export function errorStatuses(limits: { maxPlayers: number; bodyLimitBytes: number; timeoutMs: number }) {
+  return {
+    '400': 'malformed JSON, an unknown or invalid option (the message lists the valid values), or a model path outside the models folder',
+    '404': 'unknown model (GET /models lists them)',
+    '413': `body over ${limits.bodyLimitBytes} bytes`,
+    '415': 'the body is not application/json',
+    '422': `the sample does not fit the model, more than ${limits.maxPlayers} players, non-finite rewards, or a memory limit`,
+    '429': 'the job queue is full; retry after the Retry-After header\'s seconds',
+    '500': 'an internal error (a model that fails to run, a crashed worker)',
+    '503': 'the service is shutting down, or no backend can run the model',
+    '504': `the job ran past ${limits.timeoutMs} ms and was cancelled`,
+  } as const;
+}
+
+const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+
+/**
+ * The OpenAPI 3.1 description of the service.
+ * @param limits - the service's limits, quoted in the status descriptions
+ */
+export function openApi(limits: { maxPlayers: number; bodyLimitBytes: number; timeoutMs: number }) {
+  const statuses = errorStatuses(limits);
+  const errors = (codes: (keyof typeof statuses)[]) => Object.fromEntries(codes.map((c) => [c, { $ref: `#/components/responses/${c}` }]));
+  return {
+    openapi: '3.1.0',
+    info: { title: 'andor', version: VERSION, description: `AND-OR interactions of ONNX models. Explain results follow the schema ${RESULT_SCHEMA}.` },
+    paths: {
+      '/health': { get: { operationId: 'getHealth', summary: 'Liveness and queue state', responses: { '200': { description: 'ok', content: json('Health') } } } },
+      '/models': {
+        get: { operationId: 'listModels', summary: 'The .onnx files of the models folder', responses: { '200': { description: 'model names, relative to the folder', content: json('ModelList') }, ...errors(['500']) } },
+      },
+      '/openapi.json': {
+        get: { operationId: 'getOpenApi', summary: 'This description', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } },
+      },
+      '/explain': {
+        post: {
+          operationId: 'explain',
+          summary: 'Explain one sample of a model',
+          requestBody: { required: true, content: json('ExplainBody') },
+          responses: { '200': { description: `an ${RESULT_SCHEMA} result`, content: json('ExplainResult') }, ...errors(['400', '404', '413', '415', '422', '429', '500', '503', '504']) },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        ExplainBody: jsonSchemaOf(ExplainBodySchema),
+        ExplainResult: jsonSchemaOf(ExplainResultSchema),
+        Error: jsonSchemaOf(ErrorBodySchema),
+        Health: jsonSchemaOf(HealthSchema),
+        ModelList: jsonSchemaOf(ModelListSchema),
+      },
+      responses: Object.fromEntries(
+        Object.entries(statuses).map(([code, description]) => [
+          code,
+          { description, content: json('Error'), ...(code === '429' ? { headers: { 'Retry-After': { description: 'seconds until a slot is likely free', schema: { type: 'integer', minimum: 1 } } } } : {}) },
+        ]),
+      ),
+    },
+  };
+}
