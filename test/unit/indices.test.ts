@@ -1,0 +1,372 @@
+// Interaction indices from Möbius coefficients against their textbook definitions evaluated on v by brute force
+// (weighted sums of marginal contributions / discrete derivatives, a constrained least squares for FSII), on seeded
+// random games with n = 3..7; known games; dense and sparse agreement; and every argument error.
+import { describe, expect, it } from 'vitest';
+import {
+  banzhaf, computeIndex, fsii, indexToDense, INDEX_NAMES, kSii, mobiusTerms, mobiusTransform, shapley, sii, stii,
+  type InteractionIndex, type MobiusTerm,
+} from '../../engine/analysis/indices.js';
+import { InvalidInputError, InvalidOptionError, MemoryLimitError, NonFiniteError, ShapeMismatchError } from '../../engine/contracts/errors.js';
+
+// ---- local helpers (test/helpers re-exports dist/, which this suite must not depend on) ----------------------
+
+/** Mulberry32, values in [0, 1). */
+function seededRng(seed: number): () => number {
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const randomGame = (seed: number, n: number) => {
+  const rng = seededRng(seed);
+  return Float64Array.from({ length: 1 << n }, () => rng() * 2 - 1);
+};
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-10): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    if (!(Math.abs(actual[i] - expected[i]) <= atol)) expect.fail(`index ${i}: ${actual[i]} vs ${expected[i]}`);
+  }
+}
+const popcount = (m: number) => {
+  let c = 0;
+  for (; m; m &= m - 1) c++;
+  return c;
+};
+const factorial = (k: number): number => (k <= 1 ? 1 : k * factorial(k - 1));
+const choose = (a: number, b: number) => (b < 0 || b > a ? 0 : factorial(a) / (factorial(b) * factorial(a - b)));
+const subsetsOf = (mask: number) => {
+  const out: number[] = [];
+  for (let l = mask; ; l = (l - 1) & mask) {
+    out.push(l);
+    if (l === 0) return out;
+  }
+};
+/** Δ_S v(T) = Σ_{L⊆S} (−1)^{|S|−|L|} v(T ∪ L), T ∩ S = ∅. */
+const derivative = (v: Float64Array, s: number, t: number) => subsetsOf(s).reduce((sum, l) => sum + ((popcount(s ^ l) & 1 ? -1 : 1) * v[t | l]), 0);
+/** Masks of N∖S. */
+const outside = (s: number, n: number) => subsetsOf(((1 << n) - 1) & ~s);
+
+// ---- brute-force definitions on v ----------------------------------------------------------------------------
+
+/** Shapley 1953: φ_i = Σ_{T⊆N∖i} |T|!(n−|T|−1)!/n! (v(T∪i) − v(T)). */
+function bruteShapley(v: Float64Array, n: number): Float64Array {
+  return Float64Array.from({ length: n }, (_, i) => outside(1 << i, n).reduce((s, t) => s + ((factorial(popcount(t)) * factorial(n - popcount(t) - 1)) / factorial(n)) * (v[t | (1 << i)] - v[t]), 0));
+}
+/** Banzhaf: β_i = 2^{−(n−1)} Σ_{T⊆N∖i} (v(T∪i) − v(T)). */
+function bruteBanzhaf(v: Float64Array, n: number): Float64Array {
+  return Float64Array.from({ length: n }, (_, i) => outside(1 << i, n).reduce((s, t) => s + (v[t | (1 << i)] - v[t]) / 2 ** (n - 1), 0));
+}
+/** Grabisch & Roubens 1999: SII(S) = Σ_{T⊆N∖S} (n−t−s)! t!/(n−s+1)! Δ_S v(T), every S (∅ included). */
+function bruteSii(v: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(1 << n);
+  for (let s = 0; s < 1 << n; s++) {
+    const k = popcount(s);
+    out[s] = outside(s, n).reduce((sum, t) => sum + ((factorial(n - popcount(t) - k) * factorial(popcount(t))) / factorial(n - k + 1)) * derivative(v, s, t), 0);
+  }
+  return out;
+}
+/** B_0..B_8 with B_1 = −1/2. Golden values: NIST DLMF Table 24.2.1 (OEIS A027641/A027642). */
+const BERNOULLI = [1, -1 / 2, 1 / 6, 0, -1 / 30, 0, 1 / 42, 0, -1 / 30];
+/** Bordt & von Luxburg 2023 (AISTATS), n-Shapley values by their recursion: Φ¹ = SII at order 1; for j = 2..k,
+ *  Φʲ(S) = SII(S) when |S| = j, else Φʲ⁻¹(S) + B_{j−|S|} Σ_{K⊇S, |K|=j} SII(K); Φ(∅) = v(∅). */
+function bruteKSii(v: Float64Array, n: number, k: number): Float64Array {
+  const base = bruteSii(v, n);
+  const phi = new Float64Array(1 << n);
+  for (let i = 0; i < n; i++) phi[1 << i] = base[1 << i];
+  for (let j = 2; j <= k; j++) {
+    const next = Float64Array.from(phi);
+    for (let s = 1; s < 1 << n; s++) {
+      const size = popcount(s);
+      if (size === j) next[s] = base[s];
+      else if (size < j) {
+        for (let r = 0; r < 1 << n; r++) if ((r & s) === s && popcount(r) === j) next[s] += BERNOULLI[j - size] * base[r];
+      }
+    }
+    phi.set(next);
+  }
+  phi[0] = v[0];
+  return phi;
+}
+/** Sundararajan et al. 2020: STII(S) = Δ_S v(∅) for |S| < k; (k/n) Σ_{T⊆N∖S} Δ_S v(T)/C(n−1, |T|) for |S| = k. */
+function bruteStii(v: Float64Array, n: number, k: number): Float64Array {
+  const out = new Float64Array(1 << n);
+  for (let s = 0; s < 1 << n; s++) {
+    const size = popcount(s);
+    if (size < k) out[s] = derivative(v, s, 0);
+    else if (size === k) out[s] = (k / n) * outside(s, n).reduce((sum, t) => sum + derivative(v, s, t) / choose(n - 1, popcount(t)), 0);
+  }
+  return out;
+}
+/** Dense Gaussian elimination with partial pivoting (M is size×size, row-major). */
+function solve(m: Float64Array, b: Float64Array): Float64Array {
+  const size = b.length;
+  const a = Float64Array.from(m);
+  const x = Float64Array.from(b);
+  for (let col = 0; col < size; col++) {
+    let p = col;
+    for (let r = col + 1; r < size; r++) if (Math.abs(a[r * size + col]) > Math.abs(a[p * size + col])) p = r;
+    for (let c = 0; c < size; c++) [a[col * size + c], a[p * size + c]] = [a[p * size + c], a[col * size + c]];
+    [x[col], x[p]] = [x[p], x[col]];
+    for (let r = col + 1; r < size; r++) {
+      const f = a[r * size + col] / a[col * size + col];
+      for (let c = col; c < size; c++) a[r * size + c] -= f * a[col * size + c];
+      x[r] -= f * x[col];
+    }
+  }
+  for (let r = size - 1; r >= 0; r--) {
+    let s = x[r];
+    for (let c = r + 1; c < size; c++) s -= a[r * size + c] * x[c];
+    x[r] = s / a[r * size + r];
+  }
+  return x;
+}
+/** Tsai et al. 2023 (Faith-Shap): argmin Σ_{∅≠T≠N} μ(T) (v(T) − Σ_{S⊆T, |S|≤k} E(S))² with μ(T) ∝ 1/C(n−2, |T|−1) (the
+ *  Shapley kernel), subject to exact fits at ∅ and N; solved through its KKT system. */
+function bruteFsii(v: Float64Array, n: number, k: number): Float64Array {
+  const sets = Array.from({ length: 1 << n }, (_, s) => s).filter((s) => popcount(s) <= k);
+  const p = sets.length;
+  const size = p + 2;
+  const kkt = new Float64Array(size * size);
+  const rhs = new Float64Array(size);
+  const full = (1 << n) - 1;
+  for (let t = 1; t < full; t++) {
+    const mu = 1 / choose(n - 2, popcount(t) - 1);
+    const row = sets.map((s) => ((s & t) === s ? 1 : 0));
+    for (let a = 0; a < p; a++) {
+      if (!row[a]) continue;
+      rhs[a] += 2 * mu * v[t];
+      for (let b = 0; b < p; b++) if (row[b]) kkt[a * size + b] += 2 * mu;
+    }
+  }
+  [0, full].forEach((t, c) => {
+    sets.forEach((s, a) => {
+      const hit = (s & t) === s ? 1 : 0;
+      kkt[a * size + p + c] = hit;
+      kkt[(p + c) * size + a] = hit;
+    });
+    rhs[p + c] = v[t];
+  });
+  const x = solve(kkt, rhs);
+  const out = new Float64Array(1 << n);
+  sets.forEach((s, a) => (out[s] = x[a]));
+  return out;
+}
+/** Brute Möbius, O(3^n), independent of mobiusTransform. */
+function bruteMobius(v: Float64Array): Float64Array {
+  return Float64Array.from(v, (_, s) => subsetsOf(s).reduce((sum, t) => sum + (popcount(s ^ t) & 1 ? -1 : 1) * v[t], 0));
+}
+/** An index's dense vector with the sets above order k cleared (the brute forces fill only up to k anyway). */
+const upTo = (x: Float64Array, k: number) => x.map((value, s) => (popcount(s) <= k ? value : 0));
+const sum = (index: InteractionIndex) => index.terms.reduce((s, t) => s + t.value, 0);
+
+// ---- tests ---------------------------------------------------------------------------------------------------
+
+describe('mobiusTransform', () => {
+  it('matches the O(3^n) definition and inverts to v (n = 6)', () => {
+    const v = randomGame(1, 6);
+    const m = mobiusTransform(v);
+    expectClose(m, bruteMobius(v), 1e-12);
+    expectClose(v, v.map((_, s) => subsetsOf(s).reduce((acc, t) => acc + m[t], 0)), 1e-12);
+  });
+});
+
+describe.each([3, 4, 5, 6, 7])('indices against their definitions on a random game (n = %i)', (n) => {
+  const v = randomGame(100 + n, n);
+  const m = bruteMobius(v);
+  const orders = Array.from({ length: n }, (_, i) => i + 1);
+
+  it('shapley matches the permutation-weighted marginal contributions and is efficient', () => {
+    const phi = shapley(m);
+    expectClose(phi, bruteShapley(v, n));
+    expect(phi.reduce((a, b) => a + b, 0)).toBeCloseTo(v[(1 << n) - 1] - v[0], 12);
+  });
+
+  it('banzhaf matches the mean marginal contribution', () => {
+    expectClose(banzhaf(m), bruteBanzhaf(v, n));
+  });
+
+  it.each(orders)('sii matches Grabisch–Roubens up to order %i (∅ included)', (k) => {
+    expectClose(indexToDense(sii(m, { maxOrder: k })), upTo(bruteSii(v, n), k));
+  });
+
+  it.each(orders)('k-sii matches the Bernoulli recursion of Bordt & von Luxburg at k = %i, and is efficient', (k) => {
+    const index = kSii(m, { maxOrder: k });
+    expectClose(indexToDense(index), bruteKSii(v, n, k));
+    expect(sum(index)).toBeCloseTo(v[(1 << n) - 1], 10);
+  });
+
+  it.each(orders)('stii matches Sundararajan et al. at k = %i, and is efficient', (k) => {
+    const index = stii(m, { maxOrder: k });
+    expectClose(indexToDense(index), bruteStii(v, n, k));
+    expect(sum(index)).toBeCloseTo(v[(1 << n) - 1], 10);
+  });
+
+  it.each(orders)('fsii matches the constrained Shapley-kernel least squares at k = %i, and is efficient', (k) => {
+    const index = fsii(m, { maxOrder: k });
+    expectClose(indexToDense(index), bruteFsii(v, n, k), 1e-8);
+    expect(sum(index)).toBeCloseTo(v[(1 << n) - 1], 10);
+  });
+
+  it('k-sii at k = 1 and fsii at k = 1 are the Shapley value', () => {
+    const phi = bruteShapley(v, n);
+    for (const index of [kSii(m, { maxOrder: 1 }), fsii(m, { maxOrder: 1 })]) {
+      expectClose(index.terms.filter((t) => t.players.length === 1).map((t) => t.value), phi);
+    }
+  });
+
+  it('k-sii, stii and fsii at k = n return the Möbius coefficients', () => {
+    for (const fn of [kSii, stii, fsii]) expectClose(indexToDense(fn(m, { maxOrder: n })), m, 1e-12);
+  });
+
+  it('stii keeps m below the top order and puts every higher coefficient on the top order', () => {
+    const k = 2;
+    const dense = indexToDense(stii(m, { maxOrder: k }));
+    for (let s = 0; s < 1 << n; s++) if (popcount(s) < k) expect(dense[s]).toBe(m[s]);
+    const top = dense.reduce((acc, x, s) => (popcount(s) === k ? acc + x : acc), 0);
+    const above = m.reduce((acc, x, s) => (popcount(s) >= k ? acc + x : acc), 0);
+    expect(top).toBeCloseTo(above, 12);
+  });
+
+  it.each(['shapley', 'banzhaf', 'sii', 'k-sii', 'stii', 'fsii'] as const)('%s: dense and sparse forms agree, terms in the same order', (name) => {
+    // zero out a third of the coefficients so the sparse form really is sparse
+    const rng = seededRng(7 * n);
+    const sparseM = m.map((x) => (rng() < 0.33 ? 0 : x));
+    const terms = mobiusTerms(sparseM);
+    if (name === 'shapley' || name === 'banzhaf') {
+      expectClose(computeIndex(name, terms, { n }), computeIndex(name, sparseM), 1e-12);
+      return;
+    }
+    const k = Math.min(3, n);
+    const dense = computeIndex(name, sparseM, { maxOrder: k });
+    const sparse = computeIndex(name, terms, { n, maxOrder: k });
+    expect(sparse.terms.map((t) => t.players)).toEqual(dense.terms.map((t) => t.players));
+    expectClose(sparse.terms.map((t) => t.value), dense.terms.map((t) => t.value), 1e-12);
+    expect(sparse.maxOrder).toBe(k);
+  });
+});
+
+describe('indices on known games', () => {
+  // unanimity game u_T(S) = c·[T ⊆ S] with T = {1, 2, 4}, c = 6: its only Möbius coefficient is m(T) = c
+  const n = 5;
+  const mask = [1, 2, 4].reduce((acc, p) => acc | (1 << p), 0);
+  const m = new Float64Array(1 << n);
+  m[mask] = 6;
+
+  it('shapley splits the coefficient equally over T; banzhaf gives c/2^{|T|−1}', () => {
+    expectClose(shapley(m), [0, 2, 2, 0, 2]);
+    expectClose(banzhaf(m), [0, 1.5, 1.5, 0, 1.5]);
+  });
+
+  it('sii gives c/(|T|−|S|+1) to every S ⊆ T (hand-computed)', () => {
+    const dense = indexToDense(sii(m, { maxOrder: 3 }));
+    for (let s = 0; s < 1 << n; s++) expect(dense[s]).toBeCloseTo((s & mask) === s ? 6 / (3 - popcount(s) + 1) : 0, 14);
+  });
+
+  it('k-sii at k = 2: singletons c/3 − ½·2·(c/2) = −c/6, pairs c/2 (hand-computed from SII and B_1 = −½)', () => {
+    const index = kSii(m, { maxOrder: 2 });
+    expect(index.terms.map((t) => t.players)).toEqual([[1], [2], [4], [1, 2], [1, 4], [2, 4]]);
+    expectClose(index.terms.map((t) => t.value), [-1, -1, -1, 3, 3, 3], 1e-14);
+  });
+
+  it('stii at k = 2 splits c over the three pairs of T, nothing below (hand-computed)', () => {
+    const index = stii(m, { maxOrder: 2 });
+    expect(index.terms.map((t) => t.players)).toEqual([[1, 2], [1, 4], [2, 4]]);
+    expectClose(index.terms.map((t) => t.value), [2, 2, 2], 1e-14);
+  });
+
+  it('fsii at k = 2: singletons −(1/3)·2·1/C(4,3)·c = −c/6, pairs (2/4)·1/C(4,4)·c = c/2 (Tsai et al. Thm closed form, by hand)', () => {
+    const index = fsii(m, { maxOrder: 2 });
+    expectClose(index.terms.map((t) => t.value), [-1, -1, -1, 3, 3, 3], 1e-14);
+    expect(sum(index)).toBeCloseTo(6, 14);
+  });
+
+  it('works on a sparse game with thousands of players (n = 3000)', () => {
+    const terms: MobiusTerm[] = [
+      { players: [], value: 0.5 },
+      { players: [2999, 5, 1200], value: 3 },
+      { players: [7], value: -1 },
+      { players: [7], value: 0.25 }, // duplicates add: the game is the sum of its terms
+    ];
+    const phi = shapley(terms, { n: 3000 });
+    expect(phi.length).toBe(3000);
+    expect([phi[5], phi[1200], phi[2999], phi[7], phi[0]]).toEqual([1, 1, 1, -0.75, 0]);
+    const index = stii(terms, { n: 3000, maxOrder: 2 });
+    expect(index.terms).toEqual([
+      { players: [], value: 0.5 },
+      { players: [7], value: -0.75 },
+      { players: [5, 1200], value: 1 },
+      { players: [5, 2999], value: 1 },
+      { players: [1200, 2999], value: 1 },
+    ]);
+    expect(sum(kSii(terms, { n: 3000, maxOrder: 2 }))).toBeCloseTo(0.5 + 3 - 0.75, 12);
+  });
+
+  it('drops sets whose value is exactly zero', () => {
+    const terms: MobiusTerm[] = [{ players: [0, 1], value: 1 }, { players: [0, 1], value: -1 }];
+    expect(sii(terms, { n: 2, maxOrder: 2 }).terms).toEqual([]);
+  });
+});
+
+describe('indices on empty and size-1 inputs', () => {
+  it('n = 0: values are empty, an index holds only ∅', () => {
+    const m = Float64Array.of(4);
+    expect(shapley(m)).toEqual(new Float64Array(0));
+    expect(banzhaf([], { n: 0 })).toEqual(new Float64Array(0));
+    const index = kSii(m, { maxOrder: 3 });
+    expect(index).toEqual({ index: 'k-sii', n: 0, maxOrder: 0, terms: [{ players: [], value: 4 }] });
+    expect(fsii([], { n: 0, maxOrder: 1 }).terms).toEqual([]);
+  });
+
+  it('n = 1: every value is m({0}); SII(∅) = m(∅) + m({0})/2', () => {
+    const m = Float64Array.of(1, 3);
+    expect(shapley(m)).toEqual(Float64Array.of(3));
+    expect(banzhaf(m)).toEqual(Float64Array.of(3));
+    expect(sii(m, { maxOrder: 1 }).terms).toEqual([{ players: [], value: 2.5 }, { players: [0], value: 3 }]);
+  });
+
+  it('treats a maxOrder above n as n', () => {
+    const m = mobiusTransform(randomGame(3, 4));
+    expect(fsii(m, { maxOrder: 9 })).toEqual(fsii(m, { maxOrder: 4 }));
+  });
+});
+
+describe('index argument errors', () => {
+  const m = new Float64Array(8);
+
+  it('rejects an unknown index name, listing the valid ones', () => {
+    // @ts-expect-error: a name outside IndexName
+    expect(() => computeIndex('owen', m, { maxOrder: 2 })).toThrowError(new InvalidOptionError(`index must be one of: ${INDEX_NAMES.join(', ')} (got "owen").`));
+  });
+
+  it.each([undefined, 0, 1.5, -2, '2'])('rejects maxOrder %j', (maxOrder) => {
+    expect(() => sii(m, { maxOrder: maxOrder as number })).toThrowError(InvalidOptionError);
+  });
+
+  it('rejects a dense length that is not 2^n, and an n that disagrees with it', () => {
+    expect(() => shapley(new Float64Array(3))).toThrowError(ShapeMismatchError);
+    expect(() => shapley(new Float64Array(0))).toThrowError(ShapeMismatchError);
+    expect(() => shapley(m, { n: 4 })).toThrowError(ShapeMismatchError);
+  });
+
+  it('rejects NaN and ±Inf coefficients in both forms', () => {
+    expect(() => stii(Float64Array.of(0, NaN), { maxOrder: 1 })).toThrowError(NonFiniteError);
+    expect(() => shapley([{ players: [0], value: Infinity }], { n: 1 })).toThrowError(NonFiniteError);
+    expect(() => mobiusTransform(Float64Array.of(0, NaN))).toThrowError(NonFiniteError);
+  });
+
+  it('requires n with sparse terms and checks their players', () => {
+    expect(() => shapley([{ players: [0], value: 1 }])).toThrowError(new InvalidOptionError('options.n is required with sparse Möbius terms (an integer ≥ 0: the number of players).'));
+    expect(() => shapley([{ players: [3], value: 1 }], { n: 3 })).toThrowError(InvalidInputError);
+    expect(() => shapley([{ players: [1, 1], value: 1 }], { n: 3 })).toThrowError(InvalidInputError);
+    expect(() => shapley([{ players: [0.5], value: 1 }], { n: 3 })).toThrowError(InvalidInputError);
+    expect(() => shapley({} as unknown as MobiusTerm[], { n: 3 })).toThrowError(InvalidInputError);
+  });
+
+  it('refuses a sparse expansion whose subsets would not fit in memory', () => {
+    const players = Array.from({ length: 40 }, (_, i) => i);
+    expect(() => fsii([{ players, value: 1 }], { n: 40, maxOrder: 10 })).toThrowError(MemoryLimitError);
+  });
+});
