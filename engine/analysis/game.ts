@@ -5,10 +5,15 @@ import type { KernelHost } from '../contracts/kernels.js';
 import { decompose, decompositionSettings, type DecompositionRequest, type DecompositionSettings, type Preset } from './decompose.js';
 import { analyze, distribution, type Analysis, type SalientInteraction } from './interactions.js';
 import { bool, numberIn, oneOf } from '../inputs/options.js';
+import { banzhaf, fsii, kSii, shapley, sii, stii, type IndexTerm } from './indices.js';
+import { transform } from './transforms.js';
+import { DEFAULT_INDEX_ORDER } from '../contracts/schema/constants.js';
 
 /** Validated analysis options. */
 export interface AnalysisSettings {
   readonly decomposition: 'and' | 'and-or';
+  /** Largest order of the interaction indices (SII, k-SII, STII, FSII) reported; 0 reports none. */
+  readonly indexOrder: number;
   readonly salientRatio: number;
   readonly salientIncludeEmpty: boolean;
   readonly learning: DecompositionSettings;
@@ -19,12 +24,14 @@ export interface AnalysisOptions extends DecompositionRequest {
   readonly decomposition?: 'and' | 'and-or';
   readonly salientRatio?: number;
   readonly salientIncludeEmpty?: boolean;
+  readonly indexOrder?: number;
 }
 
 /** Validates the analysis options of a request. */
 export function analysisSettings(request: AnalysisOptions, where: string): AnalysisSettings {
   return {
     decomposition: request.decomposition === undefined ? 'and-or' : oneOf(request.decomposition, ['and', 'and-or'], `${where}.decomposition`),
+    indexOrder: request.indexOrder ?? DEFAULT_INDEX_ORDER,
     salientRatio: request.salientRatio === undefined ? 0.05 : numberIn(request.salientRatio, 0, 1, `${where}.salientRatio`),
     salientIncludeEmpty: request.salientIncludeEmpty === undefined ? false : bool(request.salientIncludeEmpty, `${where}.salientIncludeEmpty`),
     learning: decompositionSettings(request, where),
@@ -56,6 +63,18 @@ export interface AnalysisTask {
   readonly settings: AnalysisSettings;
 }
 
+/** Game-theoretic indices of v, from its Möbius transform (analysis/indices.ts): one value per player, and the
+ *  interaction indices up to `order` as sparse term lists. */
+export interface GameIndices {
+  readonly shapley: Float64Array;
+  readonly banzhaf: Float64Array;
+  readonly order: number;
+  readonly sii: readonly IndexTerm[];
+  readonly kSii: readonly IndexTerm[];
+  readonly stii: readonly IndexTerm[];
+  readonly fsii: readonly IndexTerm[];
+}
+
 /** What the analysis of a game gives. */
 export interface GameAnalysis {
   readonly n: number;
@@ -67,7 +86,16 @@ export interface GameAnalysis {
   readonly salient: readonly SalientInteraction[];
   readonly orders: { readonly positive: Float64Array; readonly negative: Float64Array; readonly normalized: Float64Array };
   readonly decomposition: DecompositionSummary;
+  readonly indices: GameIndices;
   readonly timings: Readonly<Record<string, number>>;
+}
+
+/** The indices of v (plain, unsplit: they describe the game, not the AND-OR decomposition). */
+function indicesOf(kernels: KernelHost, v: Float64Array, n: number, order: number): GameIndices {
+  const mobius = transform(kernels, 'mobiusSubsetF64', v);
+  const k = Math.min(order, n);
+  const terms = (index: (m: Float64Array, o: { maxOrder: number }) => { terms: readonly IndexTerm[] }) => (k === 0 ? [] : index(mobius, { maxOrder: k }).terms);
+  return { shapley: shapley(mobius), banzhaf: banzhaf(mobius), order: k, sii: terms(sii), kSii: terms(kSii), stii: terms(stii), fsii: terms(fsii) };
 }
 
 /**
@@ -80,6 +108,7 @@ export async function analyzeGame(kernels: KernelHost, { v, n, settings }: Analy
   const learned = await decompose(kernels, v, n, settings.decomposition, settings.learning, signal);
   const start = performance.now();
   const analysis = analyze(kernels, v, n, learned.split, settings);
+  const indices = indicesOf(kernels, v, n, settings.indexOrder);
   const interactionsMs = performance.now() - start;
   const { positive, negative } = analysis.orders;
   const { normalized } = distribution(analysis.orders);
@@ -93,6 +122,7 @@ export async function analyzeGame(kernels: KernelHost, { v, n, settings }: Analy
     threshold: analysis.threshold,
     salient: analysis.salient,
     orders: { positive, negative, normalized },
+    indices,
     decomposition: { method: settings.decomposition, preset, solver, iterations, lr, qthres, qBound, objective, trace: { every: traceEvery, values: trace }, salientCount: analysis.salient.length, ms },
     timings: { decompositionMs: ms, interactionsMs },
   };

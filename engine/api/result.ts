@@ -1,7 +1,7 @@
 // The JSON form of results (schema andor.explain/1), shared by the library, the CLI and the HTTP service, and the
 // readable text summary the CLI prints.
 import type { DynamicsResult } from '../studies/dynamics.js';
-import type { ExplainResult, RewardName } from '../explain/explain.js';
+import type { ExplainResult, InputLayout, RewardName } from '../explain/explain.js';
 import type { Preset } from '../analysis/decompose.js';
 import { DYNAMICS_SCHEMA, RESULT_SCHEMA } from '../contracts/schema/constants.js';
 
@@ -31,6 +31,25 @@ export interface ExplainResultJson {
   readonly threshold: number;
   readonly salient: readonly { readonly kind: 'and' | 'or'; readonly players: readonly number[]; readonly names: readonly string[]; readonly mask: number; readonly value: number }[];
   readonly orders: { readonly positive: readonly number[]; readonly negative: readonly number[]; readonly normalized: readonly number[] };
+  /** Where the players sit in the masked input (left out with arrays: false). */
+  readonly input?: {
+    readonly modality: 'tabular' | 'image' | 'text' | 'pointcloud' | 'custom';
+    readonly name: string;
+    readonly dims: readonly number[];
+    readonly values: readonly number[];
+    readonly offsets: readonly number[];
+    readonly indices: readonly number[];
+    readonly tokens?: readonly string[];
+  };
+  readonly indices: {
+    readonly shapley: readonly number[];
+    readonly banzhaf: readonly number[];
+    readonly order: number;
+    readonly sii: readonly IndexTermJson[];
+    readonly kSii: readonly IndexTermJson[];
+    readonly stii: readonly IndexTermJson[];
+    readonly fsii: readonly IndexTermJson[];
+  };
   readonly decomposition: {
     readonly method: 'and' | 'and-or';
     readonly preset: Preset;
@@ -45,6 +64,12 @@ export interface ExplainResultJson {
     readonly ms: number;
   };
   readonly timings: Readonly<Record<string, number>>;
+}
+
+/** One entry of an interaction index: a set of players and its value. */
+export interface IndexTermJson {
+  readonly players: readonly number[];
+  readonly value: number;
 }
 
 type Orders = { readonly positive: readonly number[]; readonly negative: readonly number[] };
@@ -114,9 +139,16 @@ export function resultToJson(result: ExplainResult, options: { arrays?: boolean 
     threshold: result.threshold,
     salient: result.salient.map((s) => ({ kind: s.kind, players: s.players, names: s.players.map((p) => result.players[p]), mask: s.mask, value: s.value })),
     orders: { positive: Array.from(result.orders.positive), negative: Array.from(result.orders.negative), normalized: Array.from(result.orders.normalized) },
+    input: arrays && result.layout ? inputJson(result.layout) : undefined,
+    indices: { ...result.indices, shapley: Array.from(result.indices.shapley), banzhaf: Array.from(result.indices.banzhaf) },
     decomposition: { ...result.decomposition, trace: { every: result.decomposition.trace.every, values: Array.from(result.decomposition.trace.values) } },
     timings: result.timings,
   };
+}
+
+function inputJson(layout: InputLayout): NonNullable<ExplainResultJson['input']> {
+  const { modality, input, dims, values, offsets, indices, tokens } = layout;
+  return { modality, name: input, dims: [...dims], values: Array.from(values), offsets: Array.from(offsets), indices: Array.from(indices), ...(tokens ? { tokens: [...tokens] } : {}) };
 }
 
 function fmt(x: number, digits = 4): string {

@@ -36,6 +36,8 @@ export interface AnalysisRequest extends AnalysisOptions {
   readonly salientRatio?: number;
   /** Count the ∅ term in the salient max (default false, spec "Project decisions"). */
   readonly salientIncludeEmpty?: boolean;
+  /** Largest order of the interaction indices reported (default 2; 0: none). */
+  readonly indexOrder?: number;
   /** Player names (default: from the sample set, else x0, x1, …). */
   readonly names?: readonly string[];
 }

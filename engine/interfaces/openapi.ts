@@ -6,9 +6,21 @@ import { ExplainBodySchema } from '../contracts/schema/requests.js';
 import { ErrorBodySchema, ExplainResultSchema, HealthSchema, ModelListSchema, RESULT_SCHEMA } from '../contracts/schema/results.js';
 import { VERSION } from './package-info.js';
 
-/** Plain JSON of a schema, without the annotations that only andor reads ($id, x-arg, x-library-only). */
-export function jsonSchemaOf(schema: TSchema): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(schema, (key, value) => (key === '$id' || key === 'x-arg' || key === 'x-library-only' ? undefined : value)));
+/**
+ * Plain JSON of a schema, without the annotations that only andor reads ($id, x-arg, x-library-only).
+ * @param schema - a TypeBox schema
+ * @param request - a request body: each `default` moves into its description, because client generators
+ *   (openapi-typescript) read a default as "always present" and would make every such field required to send
+ */
+export function jsonSchemaOf(schema: TSchema, request = false): Record<string, unknown> {
+  return JSON.parse(
+    JSON.stringify(schema, function (this: Record<string, unknown>, key, value) {
+      if (key === '$id' || key === 'x-arg' || key === 'x-library-only') return undefined;
+      if (request && key === 'default') return undefined;
+      if (request && key === 'description' && this.default !== undefined) return `${String(value)} (default ${JSON.stringify(this.default)})`;
+      return value;
+    }),
+  );
 }
 
 /** Every error status the service sends, and when. */
@@ -57,7 +69,7 @@ export function openApi(limits: { maxPlayers: number; bodyLimitBytes: number; ti
     },
     components: {
       schemas: {
-        ExplainBody: jsonSchemaOf(ExplainBodySchema),
+        ExplainBody: jsonSchemaOf(ExplainBodySchema, true),
         ExplainResult: jsonSchemaOf(ExplainResultSchema),
         Error: jsonSchemaOf(ErrorBodySchema),
         Health: jsonSchemaOf(HealthSchema),

@@ -108,7 +108,7 @@ export interface PairRecord extends SampleInteractions {
 
 const PAIR_KEYS = [
   'names',
-  'decomposition', 'preset', 'iterations', 'lr', 'qthres', 'solver', 'salientRatio', 'salientIncludeEmpty', 'modality', 'players', 'grid', 'blurSigma',
+  'decomposition', 'preset', 'iterations', 'lr', 'qthres', 'solver', 'salientRatio', 'salientIncludeEmpty', 'indexOrder', 'modality', 'players', 'grid', 'blurSigma',
   'maskToken', 'maskMode', 'clusters', 'custom', 'input', 'output', 'baseline', 'reference', 'background', 'reward', 'batchSize',
 ] as const;
 /** Cache entries change meaning when this does. */

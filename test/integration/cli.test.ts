@@ -86,11 +86,35 @@ describe('andor CLI', () => {
     [['explain', '--model', 'package.json', '--sample', '[1]'], /error \[MODEL_LOAD\]: The runtime could not load the model/, 1],
     [['explain', '--players', '0-19', '--max-memory-mb', '8'], /error \[MEMORY_LIMIT\]: 20 players need 1048576 masks/, 1],
     [['frobnicate'], /Unknown command "frobnicate"/, 2],
+    [['explian'], /Unknown command "explian"\. Did you mean "explain"\?/, 2],
+    [['explain', '--preset', 'defualt'], /--preset must be one of: none, reference, default \(got "defualt"\)\. Did you mean "default"\?/, 2],
+    [['explain', '--baseline', 'mena'], /--baseline "mena" is neither a keyword \(zero, mean, blur, centroid, center\).*Did you mean "mean"\?/, 2],
+    [['explain', '--reward', 'log-odds'], /--reward must be one of: gt-log-odds, gt-log-odds-v0, logit, logit-v0, output, output-v0/, 2],
+    [['explain', '--iterations', 'many'], /--iterations must be an integer in 1\.\.10000000 \(got "many"\)/, 2],
+    [['explain', 'preset', 'none'], /Unexpected argument "preset".*Did you mean --preset\?/, 2],
+    [['explain', '--workers', '-1'], /--workers must be an integer in 0\.\.256 \(got -1\)/, 2],
+    [['explain', '--out', '/nonexistent-folder/r.json'], /--out \/nonexistent-folder\/r\.json: the folder \/nonexistent-folder does not exist/, 2],
+    [['explain', '--report', '/nonexistent-folder/r.html'], /--report .*does not exist/, 2],
+    [['explain', '--model', 'models/digits-cnn-series/epoch-0000.onnx', '--sample', 'models/digits.samples.json'], /holds \[1, 8, 8\] per sample, so the default tabular modality would mask its first elements/, 2],
   ])('fails cleanly on %j', async (args, message, exitCode) => {
     const { code, stderr } = await run(args as string[]);
     expect(code).toBe(exitCode);
     expect(stderr).toMatch(message as RegExp);
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+  });
+
+  it('prints its version', async () => {
+    const { code, stdout } = await run(['--version']);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+
+  it('takes a bundled model\'s modality from the manifest, and shows class names beside the target', async () => {
+    const { code, stdout } = await run(['explain', '--model', 'models/digits-cnn.onnx', '--sample', 'models/digits.samples.json', '--players', '5,6,9,10', '--preset', 'none', '--workers', '0']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/players\s+n = 4: r1c1, r1c2, r2c1, r2c2/); // grid cells: the image modality of the manifest
+    const bc = await run(['explain', '--preset', 'none', '--workers', '0']);
+    expect(bc.stdout).toMatch(/target class 1 \(benign\)/);
   });
 
   it('reads samples and baselines from CSV, JSON and .npy files alike', async () => {

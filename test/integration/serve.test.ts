@@ -2,7 +2,10 @@
 // server staying up, backpressure (429 + Retry-After), cancellation on disconnect and timeout, graceful shutdown.
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Compile } from 'typebox/compile';
 import { serve, type Service } from '../../dist/engine/interfaces/serve.js';
+import { openApi } from '../../dist/engine/interfaces/openapi.js';
+import { ErrorBodySchema, ExplainResultSchema, HealthSchema, ModelListSchema } from '../../dist/engine/contracts/schema/results.js';
 import { MODELS, createEngine, expectClose, model, type Engine } from '../helpers/index.js';
 
 const SAMPLES = JSON.parse(await readFile(model('breast-cancer.samples.json'), 'utf8')).samples;
@@ -32,8 +35,10 @@ describe('andor serve', () => {
     const models = (await json(fetch(`${service.url}/models`))).models;
     expect(models.find((m: { model: string }) => m.model === 'breast-cancer-mlp.onnx')).toMatchObject({ name: 'breast-cancer-mlp', modality: 'tabular' });
     const spec = await json(fetch(`${service.url}/openapi.json`));
-    expect(spec.openapi).toBe('3.1.0');
-    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/explain', '/health', '/models']));
+    expect(spec).toEqual(JSON.parse(JSON.stringify(openApi({ maxPlayers: 16, bodyLimitBytes: 64 * 1024, timeoutMs: 20_000 }))));
+    // the replies are what the document says they are
+    expect(Compile(HealthSchema).Check(health)).toBe(true);
+    expect(Compile(ModelListSchema).Check({ models })).toBe(true);
   });
 
   it('POST /explain gives the CLI result schema and the library\'s numbers', async () => {
@@ -41,6 +46,7 @@ describe('andor serve', () => {
     expect(response.status).toBe(200);
     const body = await json(response);
     expect(body.schema).toBe('andor.explain/1');
+    expect([...Compile(ExplainResultSchema).Errors(body)]).toEqual([]);
     expect(body.model.file).toBe('breast-cancer-mlp.onnx');
     const library = await engine.explain({ model: model('breast-cancer-mlp.onnx'), sample: model('breast-cancer.samples.json'), players: '0-9', preset: 'none' });
     expectClose(body.v, library.v, { atol: 1e-9 });
@@ -71,7 +77,9 @@ describe('andor serve', () => {
   ])('%s gets a clear 4xx, and the server stays up', async (_what, body, status, message) => {
     const response = await post(service.url, body);
     expect(response.status).toBe(status);
-    expect((await json(response)).error.message).toMatch(message);
+    const reply = await json(response);
+    expect(Compile(ErrorBodySchema).Check(reply)).toBe(true);
+    expect(reply.error.message).toMatch(message);
     expect((await fetch(`${service.url}/health`)).status).toBe(200);
   });
 

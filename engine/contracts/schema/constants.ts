@@ -22,5 +22,9 @@ export const DEFAULT_SOLVER = 'pdhg';
 
 /** Schema id written into every explain result. Bump it when a field changes meaning. */
 export const RESULT_SCHEMA = 'andor.explain/1';
+/** Schema id of batch results (many samples of one model). */
+export const BATCH_SCHEMA = 'andor.batch/1';
 /** Schema id of dynamics results. */
 export const DYNAMICS_SCHEMA = 'andor.dynamics/1';
+/** Largest order of the interaction indices (SII, k-SII, STII, FSII) an explanation reports by default. */
+export const DEFAULT_INDEX_ORDER = 2;

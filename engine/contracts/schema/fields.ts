@@ -2,7 +2,7 @@
 // library's validation, the CLI's flags and --help, the HTTP body schemas, the OpenAPI document and the README's
 // option tables are all built from these declarations. Pure data: nothing here validates or parses by itself.
 import Type, { type TSchema } from 'typebox';
-import { BACKENDS, BASELINE_KEYWORDS, DEFAULT_SOLVER, KERNEL_TARGETS, MODALITIES, PRESETS, REWARDS, SOLVER_DEFAULTS, SOLVERS } from './constants.js';
+import { BACKENDS, BASELINE_KEYWORDS, DEFAULT_INDEX_ORDER, DEFAULT_SOLVER, KERNEL_TARGETS, MODALITIES, PRESETS, REWARDS, SOLVER_DEFAULTS, SOLVERS } from './constants.js';
 
 export { BACKENDS, BASELINE_KEYWORDS, DEFAULT_SOLVER, KERNEL_TARGETS, MODALITIES, PRESETS, REWARDS, SOLVER_DEFAULTS, SOLVERS };
 
@@ -74,6 +74,7 @@ export const analysisFields = {
   solver: choice(SOLVERS, 'the solver of preset default', DEFAULT_SOLVER),
   salientRatio: Type.Number({ minimum: 0, maximum: 1, default: 0.05, description: 'an interaction is salient when |I| ≥ ratio · max|I| over the non-empty sets', 'x-arg': 'R' }),
   salientIncludeEmpty: Type.Boolean({ default: false, description: 'count the ∅ term in that max (the authors\' code does)' }),
+  indexOrder: Type.Integer({ minimum: 0, maximum: 8, default: DEFAULT_INDEX_ORDER, description: 'largest order of the interaction indices reported (SII, k-SII, STII, FSII; 0: none); Shapley and Banzhaf values are always reported', 'x-arg': 'K' }),
 } satisfies Record<string, Field>;
 
 /** How one job runs. */

@@ -2,14 +2,16 @@
 // the HTTP replies around them (errors, health, the model list). The package ships them as JSON Schema files, the
 // OpenAPI document references them, and the TypeScript types of the JSON forms are derived from them.
 import Type, { type Static } from 'typebox';
-import { DYNAMICS_SCHEMA, PRESETS, RESULT_SCHEMA, REWARDS } from './constants.js';
+import { BATCH_SCHEMA, DYNAMICS_SCHEMA, PRESETS, RESULT_SCHEMA, REWARDS } from './constants.js';
 
-export { DYNAMICS_SCHEMA, RESULT_SCHEMA };
+export { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA };
 
 const numbers = (description: string) => Type.Array(Type.Number(), { description });
 /** A number that is undefined for some inputs (0/0): null in JSON. */
 const maybe = Type.Union([Type.Number(), Type.Null()]);
 const maybeNumbers = (description: string) => Type.Array(maybe, { description });
+const terms = (description: string) =>
+  Type.Array(Type.Object({ players: Type.Array(Type.Integer({ minimum: 0 })), value: Type.Number() }), { description: `${description}: every set up to the order with a nonzero value` });
 const timings = Type.Record(Type.String(), Type.Number(), { description: 'milliseconds per stage (keys end in Ms)' });
 const orders = Type.Object(
   { positive: numbers('salient positive strength per order (index = order)'), negative: numbers('salient negative strength per order') },
@@ -60,6 +62,32 @@ export const ExplainResultSchema = Type.Object(
     threshold: Type.Number({ description: 'salient when |I| ≥ threshold' }),
     salient: Type.Array(SalientSchema, { description: 'salient interactions, strongest first' }),
     orders: Type.Object({ ...orders.properties, normalized: numbers('strength per order over orders 1..n, summing to 1') }),
+    indices: Type.Object(
+      {
+        shapley: numbers('Shapley value of each player: Σ_{S∋i} m(S)/|S|'),
+        banzhaf: numbers('Banzhaf value of each player: Σ_{S∋i} m(S)/2^{|S|−1}'),
+        order: Type.Integer({ minimum: 0, description: 'largest order of the interaction indices below' }),
+        sii: terms('Shapley interaction index (Grabisch–Roubens), ∅ included'),
+        kSii: terms('k-Shapley interaction index (Bordt & von Luxburg) at k = order'),
+        stii: terms('Shapley–Taylor interaction index (Sundararajan et al.) at k = order'),
+        fsii: terms('Faith-Shap interaction index (Tsai et al.) at k = order'),
+      },
+      { description: 'game-theoretic indices of v, from its Möbius transform m (not from the AND-OR split)' },
+    ),
+    input: Type.Optional(
+      Type.Object(
+        {
+          modality: Type.Enum(['tabular', 'image', 'text', 'pointcloud', 'custom']),
+          name: Type.String({ description: 'the masked model input' }),
+          dims: Type.Array(Type.Integer({ minimum: 1 }), { description: 'dims of one sample of that input' }),
+          values: numbers('the sample\'s values of that input (flat, row-major)'),
+          offsets: Type.Array(Type.Integer({ minimum: 0 }), { description: 'player i owns elements indices[offsets[i] .. offsets[i+1])' }),
+          indices: Type.Array(Type.Integer({ minimum: 0 }), { description: 'element indices, grouped by player' }),
+          tokens: Type.Optional(Type.Array(Type.String(), { description: 'token strings, when the sample file gives them' })),
+        },
+        { description: 'where the players sit in the masked input, for drawing them (left out with arrays: false)' },
+      ),
+    ),
     decomposition: Type.Object({
       method: Type.Enum(['and', 'and-or']),
       preset: Type.Enum([...PRESETS]),
@@ -130,6 +158,42 @@ export const DynamicsResultSchema = Type.Object(
   { $id: 'https://andor.dev/schemas/andor.dynamics-1.json', title: DYNAMICS_SCHEMA, description: 'Interactions across the checkpoints of a training run' },
 );
 
+/** Mean and spread over samples of one interaction (salient in at least one sample of the group). */
+const aggregateInteraction = Type.Object({
+  kind: Type.Enum(['and', 'or']),
+  players: Type.Array(Type.Integer({ minimum: 0 })),
+  names: Type.Array(Type.String()),
+  mean: Type.Number({ description: 'mean value over the samples of the group (0 where not salient counts as 0)' }),
+  std: Type.Number({ description: 'standard deviation over those samples' }),
+  meanAbs: Type.Number({ description: 'mean |I| over those samples' }),
+  salientIn: Type.Integer({ minimum: 0, description: 'samples in which it is salient' }),
+});
+const aggregateGroup = Type.Object({
+  count: Type.Integer({ minimum: 0 }),
+  orders: Type.Object({ positive: numbers('mean salient positive strength per order'), negative: numbers('mean salient negative strength per order'), normalized: numbers('normalized over orders 1..n') }),
+  interactions: Type.Array(aggregateInteraction, { description: 'by mean |I|, strongest first (at most 200)' }),
+});
+
+/** andor.batch/1: many samples of one model; each sample's own result is an andor.explain/1 line of the JSONL stream. */
+export const BatchResultSchema = Type.Object(
+  {
+    schema: Type.Literal(BATCH_SCHEMA),
+    n: Type.Integer({ minimum: 1 }),
+    players: Type.Array(Type.String()),
+    model: Type.Object({ file: Type.Optional(Type.String()), sha256: Type.String() }),
+    samples: Type.Array(
+      Type.Object({ row: Type.Integer({ minimum: 0 }), id: Type.Optional(Type.String()), label: Type.Optional(Type.Integer()), target: Type.Integer(), targetName: Type.Optional(Type.String()), cached: Type.Boolean() }),
+      { description: 'the samples explained, in order' },
+    ),
+    shapley: Type.Array(numbers('one value per player'), { description: 'Shapley values per sample (rows in the order of samples)' }),
+    all: aggregateGroup,
+    classes: Type.Record(Type.String(), aggregateGroup, { description: 'the same per target class (key: class index)' }),
+    classNames: Type.Optional(Type.Array(Type.String())),
+    timings,
+  },
+  { $id: 'https://andor.dev/schemas/andor.batch-1.json', title: BATCH_SCHEMA, description: 'Many samples of one model: per-sample results and their aggregate' },
+);
+
 /** Every HTTP error: a code and a message that says what failed and what to do. */
 export const ErrorBodySchema = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) }, { description: 'what failed, why, and the fix' });
 
@@ -150,3 +214,5 @@ export const ModelListSchema = Type.Object({
 export type ExplainResultJson = Static<typeof ExplainResultSchema>;
 /** The JSON form of a dynamics result. */
 export type DynamicsResultJson = Static<typeof DynamicsResultSchema>;
+/** The JSON form of a batch result. */
+export type BatchResultJson = Static<typeof BatchResultSchema>;
