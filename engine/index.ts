@@ -22,7 +22,10 @@ export type { SalientInteraction } from './analysis/interactions.js';
 export type { Sample, SampleSet } from './inputs/samples.js';
 export { loadSampleSet, loadValues } from './inputs/samples.js';
 export type { BackendChoice } from './pipeline/registry.js';
-export { resultToJson, dynamicsToJson, RESULT_SCHEMA, DYNAMICS_SCHEMA, type ExplainResultJson, type DynamicsResultJson } from './api/result.js';
+export { resultToJson, dynamicsToJson, batchToJson, RESULT_SCHEMA, DYNAMICS_SCHEMA, BATCH_SCHEMA, type ExplainResultJson, type DynamicsResultJson, type BatchResultJson } from './api/result.js';
+export type { BatchRequest, BatchResult, BatchProgress, AggregateGroup, AggregateInteraction } from './studies/batch.js';
+export type { GameIndices } from './analysis/game.js';
+export type { IndexTerm } from './analysis/indices.js';
 export type { DynamicsRequest, DynamicsResult, CheckpointReport, LossTable, DynamicsProgress } from './studies/dynamics.js';
 
 const SILENT: Logger = { warn: () => {}, info: () => {} };

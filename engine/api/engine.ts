@@ -4,6 +4,9 @@ import { DisposedError } from '../contracts/errors.js';
 import type { TensorInfo } from '../contracts/backend.js';
 import type { KernelHost, KernelTarget } from '../contracts/kernels.js';
 import { runDynamics, type DynamicsRequest, type DynamicsResult } from '../studies/dynamics.js';
+import { runBatch, type BatchRequest, type BatchResult } from '../studies/batch.js';
+import { assertValid } from '../inputs/validate.js';
+import { BatchRequestSchema } from '../contracts/schema/requests.js';
 import { explainGame, explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult, type GameRequest } from '../explain/explain.js';
 import { transform, type TransformName } from '../analysis/transforms.js';
 import { candidatesFor, type BackendChoice } from '../pipeline/registry.js';
@@ -113,6 +116,20 @@ export class Engine {
   async dynamics(request: DynamicsRequest): Promise<DynamicsResult> {
     this.assertLive();
     return runDynamics(this.context(), request);
+  }
+
+  /**
+   * Explains many samples of one model: each sample's result (from the content-addressed cache when it is there, so a
+   * rerun resumes), and their aggregate: every sample's Shapley values, and the mean and spread of each salient
+   * interaction and the per-order strength, overall and per class.
+   * @param request - the model, the samples and rows, the explain options, the cache, onResult for streaming
+   * @returns the aggregate, with every sample's result unless onResult takes them as they come
+   * @throws InvalidOptionError, InvalidInputError when the samples disagree on the players, CancelledError
+   */
+  async explainBatch(request: BatchRequest): Promise<BatchResult> {
+    this.assertLive();
+    assertValid(BatchRequestSchema, request);
+    return runBatch(this.context(), request, request.onResult === undefined);
   }
 
   /**

@@ -3,10 +3,11 @@
 import type { DynamicsResult } from '../studies/dynamics.js';
 import type { ExplainResult, InputLayout, RewardName } from '../explain/explain.js';
 import type { Preset } from '../analysis/decompose.js';
-import { DYNAMICS_SCHEMA, RESULT_SCHEMA } from '../contracts/schema/constants.js';
+import { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA } from '../contracts/schema/constants.js';
+import type { AggregateGroup, BatchResult } from '../studies/batch.js';
 
 /** Schema ids of results; bumped when a field changes meaning. */
-export { RESULT_SCHEMA, DYNAMICS_SCHEMA };
+export { RESULT_SCHEMA, DYNAMICS_SCHEMA, BATCH_SCHEMA };
 
 /** The JSON form of an explanation (schema andor.explain/1, ExplainResultSchema): typed arrays become number arrays.
  *  Written out rather than derived, so the package's .d.ts needs no TypeBox; test/types/schema.test-d.ts keeps the
@@ -112,6 +113,58 @@ export interface DynamicsResultJson {
   readonly references: readonly string[];
   readonly pairs: { readonly computed: number; readonly cached: number };
   readonly timings: Readonly<Record<string, number>>;
+}
+
+interface AggregateGroupJson {
+  readonly count: number;
+  readonly orders: { readonly positive: readonly number[]; readonly negative: readonly number[]; readonly normalized: readonly number[] };
+  readonly interactions: readonly { readonly kind: 'and' | 'or'; readonly players: readonly number[]; readonly names: readonly string[]; readonly mean: number; readonly std: number; readonly meanAbs: number; readonly salientIn: number }[];
+}
+
+/** The JSON form of a batch (schema andor.batch/1, BatchResultSchema). */
+export interface BatchResultJson {
+  readonly schema: typeof BATCH_SCHEMA;
+  readonly n: number;
+  readonly players: readonly string[];
+  readonly model: { readonly file?: string; readonly sha256: string };
+  readonly samples: readonly { readonly row: number; readonly id?: string; readonly label?: number; readonly target: number; readonly targetName?: string; readonly cached: boolean }[];
+  readonly shapley: readonly (readonly number[])[];
+  readonly all: AggregateGroupJson;
+  readonly classes: Readonly<Record<string, AggregateGroupJson>>;
+  readonly classNames?: readonly string[];
+  /** Each sample's result (the library and HTTP; the CLI streams them as JSON lines instead). */
+  readonly results?: readonly ExplainResultJson[];
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+function groupJson(group: AggregateGroup, players: readonly string[]): AggregateGroupJson {
+  return {
+    count: group.count,
+    orders: { positive: Array.from(group.orders.positive), negative: Array.from(group.orders.negative), normalized: Array.from(group.orders.normalized) },
+    interactions: group.interactions.map(({ kind, players: ps, mean, std, meanAbs, salientIn }) => ({ kind, players: ps, names: ps.map((p) => players[p]), mean, std, meanAbs, salientIn })),
+  };
+}
+
+/**
+ * Converts a batch to its JSON schema.
+ * @param result - a batch result
+ * @param options - `arrays: false` leaves v/and/or/input out of each sample's result
+ */
+export function batchToJson(result: BatchResult, options: { arrays?: boolean } = {}): BatchResultJson {
+  const { n, players, model, samples, shapley, all, classes, classNames, results, timings } = result;
+  return {
+    schema: BATCH_SCHEMA,
+    n,
+    players,
+    model,
+    samples,
+    shapley: shapley.map((row) => Array.from(row)),
+    all: groupJson(all, players),
+    classes: Object.fromEntries(Object.entries(classes).map(([c, g]) => [c, groupJson(g, players)])),
+    ...(classNames ? { classNames } : {}),
+    ...(results ? { results: results.map((r) => resultToJson(r, options)) } : {}),
+    timings,
+  };
 }
 
 /**
@@ -222,6 +275,27 @@ export function summarizeDynamics(result: DynamicsResult): string {
   lines.push(`turning   checkpoint ${result.turningPoint} (${result.checkpoints[result.turningPoint]?.name}) has the smallest mean order κ after initialization`);
   if (result.gapRise !== null) lines.push(`gap       the loss gap first rises at checkpoint ${result.gapRise} (${result.checkpoints[result.gapRise]?.name})`);
   if (result.jaccard) lines.push(`jaccard   train/test by order at the last checkpoint: ${Array.from(result.jaccard.slice(1), (x) => fmt(x, 2)).join(' ')}`);
+  lines.push(`time      ${Object.entries(result.timings).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
+  return lines.join('\n');
+}
+
+/** A readable summary of a batch: how many samples, the strongest interactions overall and per class, and the mean
+ *  strength per order. */
+export function summarizeBatch(result: BatchResult, top = 8): string {
+  const lines: string[] = [];
+  const computed = result.samples.filter((s) => !s.cached).length;
+  lines.push(`players   n = ${result.n}: ${result.players.join(', ')}`);
+  lines.push(`samples   ${result.samples.length} (${computed} computed, ${result.samples.length - computed} from the cache)`);
+  const describe = (title: string, group: AggregateGroup) => {
+    lines.push(`${title.padEnd(9)} ${group.count} samples; strongest by mean |I| (mean ± std, salient in):`);
+    for (const i of group.interactions.slice(0, top)) {
+      lines.push(`  ${i.kind.toUpperCase().padEnd(3)} ${fmt(i.mean).padStart(10)} ± ${fmt(i.std).padEnd(8)} ${String(i.salientIn).padStart(4)}×  {${i.players.map((p) => result.players[p]).join(' · ')}}`);
+    }
+  };
+  describe('all', result.all);
+  for (const [c, group] of Object.entries(result.classes)) describe(`class ${c}${result.classNames?.[Number(c)] ? ` (${result.classNames[Number(c)]})` : ''}`, group);
+  const bars = Array.from(result.all.orders.normalized.slice(1), (x) => ' ▁▂▃▄▅▆▇█'[Math.min(8, Math.round(x * 16))]).join('');
+  lines.push(`orders    normalized strength 1..n: ${bars}`);
   lines.push(`time      ${Object.entries(result.timings).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
   return lines.join('\n');
 }

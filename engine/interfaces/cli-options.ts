@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import Type, { type TSchema } from 'typebox';
 import { InvalidOptionError } from '../contracts/errors.js';
 import {
-  analysisFields, baselineFields, dynamicsFields, engineFields, inputFields, outputFields, playerFields, rewardFields, runFields, serveFields, sourceFields,
+  analysisFields, baselineFields, batchFields, dynamicsFields, engineFields, inputFields, outputFields, playerFields, rewardFields, runFields, serveFields, sourceFields,
 } from '../contracts/schema/fields.js';
 import { assertValid, describeSchema, didYouMean } from '../inputs/validate.js';
 
@@ -44,7 +44,16 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   explain: {
     name: 'explain',
     summary: 'explain one sample of a model, or a game given as values (default: the first model of models/manifest.json)',
-    groups: [{ title: 'Model and sample', fields: { ...pick(sourceFields, 'model', 'sample'), ...inputFields, values: sourceFields.values } }, players, baseline, reward, analysis, running, output],
+    groups: [
+      { title: 'Model and sample', fields: { ...pick(sourceFields, 'model', 'sample'), ...inputFields, values: sourceFields.values } },
+      { title: 'Many samples', fields: batchFields },
+      players,
+      baseline,
+      reward,
+      analysis,
+      running,
+      output,
+    ],
   },
   dynamics: {
     name: 'dynamics',

@@ -11,7 +11,8 @@ import { analysisFields, BASELINE_KEYWORDS } from '../contracts/schema/fields.js
 import { didYouMean } from '../inputs/validate.js';
 import { EngineError, InvalidOptionError, createEngine, dynamicsToJson, loadSampleSet, resultToJson, type Engine, type ExplainRequest } from '../index.js';
 import { dynamicsReport, explainReport } from '../report/report.js';
-import { summarize, summarizeDynamics } from '../api/result.js';
+import { batchToJson, summarize, summarizeBatch, summarizeDynamics } from '../api/result.js';
+import { openOutput, type Output } from './output.js';
 import { COMMANDS, commandHelp, parseCommand, type Command } from './cli-options.js';
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
 
@@ -225,15 +226,16 @@ async function serveCommand(flags: Flags): Promise<number> {
   }
 }
 
-function progressBar(unit: string): (done: number, total: number) => void {
+function progressBar(unit: string): (done: number, total: number, etaMs?: number) => void {
   let last = 0;
-  return (done, total) => {
+  return (done, total, etaMs) => {
     const now = Date.now();
     if (now - last < 100 && done < total) return;
     last = now;
     const width = 30;
     const filled = Math.round((done / total) * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${unit}`);
+    const eta = etaMs === undefined ? '' : `, about ${etaMs < 90_000 ? `${Math.ceil(etaMs / 1000)} s` : `${Math.ceil(etaMs / 60_000)} min`} left`;
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${unit}${eta}`);
   };
 }
 
@@ -241,22 +243,58 @@ function dropUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** Runs explain or dynamics, then writes what the flags ask for. */
+/** Runs explain (one sample, or many with --samples) or dynamics, then writes what the flags ask for. */
 async function runStudy(command: Command, given: Flags): Promise<void> {
   const needsDefault = command.name === 'explain' ? given.model === undefined && given.values === undefined : given.checkpoints === undefined;
   let flags = needsDefault ? await defaultFlags(command, given) : given;
   if (command.name === 'explain') flags = await bundledDefaults(flags);
   await assertWritable(flags.out, 'out');
   await assertWritable(flags.report, 'report');
+  const stdout = openOutput(process.stdout);
+  if (command.name === 'explain' && flags.samples !== undefined) return batch(flags, stdout);
   const arrays = flags.arrays !== false;
   const [json, text, html] =
     command.name === 'explain'
       ? await explain(flags).then((r) => [resultToJson(r, { arrays }), summarize(r), flags.report ? explainReport(r) : undefined] as const)
       : await dynamics(flags).then((r) => [dynamicsToJson(r), summarizeDynamics(r), flags.report ? dynamicsReport(r) : undefined] as const);
-  if (typeof flags.out === 'string') await writeFile(flags.out, JSON.stringify(json) + '\n');
+  if (typeof flags.out === 'string') {
+    const file = openOutput(flags.out);
+    await file.writeJson(json);
+    await file.close();
+  }
   if (typeof flags.report === 'string' && html) await writeFile(flags.report, html);
-  if (flags.json) process.stdout.write(JSON.stringify(json) + '\n');
-  else if (!flags.quiet) process.stdout.write([text, ...[flags.out, flags.report].filter(Boolean).map((f) => `wrote     ${String(f)}`)].join('\n') + '\n');
+  if (flags.json) await stdout.writeJson(json);
+  else if (!flags.quiet) await stdout.write([text, ...[flags.out, flags.report].filter(Boolean).map((f) => `wrote     ${String(f)}`)].join('\n') + '\n');
+}
+
+/** andor explain --samples: one andor.explain/1 JSON line per sample as it finishes (to --out, or stdout with
+ *  --json), then the andor.batch/1 aggregate as the last line. */
+async function batch(flags: Flags, stdout: Output): Promise<void> {
+  if (flags.values !== undefined) throw new InvalidOptionError('--samples explains many samples of a model; it does not combine with --values.');
+  if (flags.sample !== undefined || flags.row !== undefined) throw new InvalidOptionError('Give either --sample (one sample, with --row) or --samples (many, with --rows), not both.');
+  if (flags.target !== undefined) throw new InvalidOptionError('--target does not combine with --samples: each sample is explained for its own label (else its predicted class).');
+  const arrays = flags.arrays !== false;
+  const file = typeof flags.out === 'string' ? openOutput(flags.out) : undefined;
+  const lines = file ?? (flags.json ? stdout : undefined);
+  const result = await withEngine(flags, async (engine, signal) => {
+    const progress = progressFor(flags, 'samples');
+    try {
+      const { out: _o, report: _r, json: _j, arrays: _a, quiet: _q, debug: _d, sample: _s, row: _w, ...request } = requestFields(flags);
+      return await engine.explainBatch({
+        ...(request as { model: string; samples: string }),
+        baseline: await baselineOf(flags.baseline),
+        signal,
+        onResult: async (r) => void (await lines?.writeJson(resultToJson(r, { arrays }))),
+        onProgress: progress && ((p) => progress(p.done, p.total, p.etaMs)),
+      });
+    } finally {
+      if (progress) process.stderr.write('\r\x1b[K');
+    }
+  });
+  const json = batchToJson(result, { arrays });
+  await lines?.writeJson(json);
+  await file?.close();
+  if (!flags.json && !flags.quiet) await stdout.write(summarizeBatch(result) + (file ? `\nwrote     ${String(flags.out)}\n` : '\n'));
 }
 
 /**

@@ -8,7 +8,7 @@ import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TSchema } from 'typebox';
-import { EngineOptionsSchema, ExplainBodySchema } from '../contracts/schema/requests.js';
+import { BatchBodySchema, EngineOptionsSchema, ExplainBodySchema } from '../contracts/schema/requests.js';
 import { BatchResultSchema, DynamicsResultSchema, ExplainResultSchema } from '../contracts/schema/results.js';
 import { COMMANDS, optionTables } from './cli-options.js';
 import { jsonSchemaOf } from './openapi.js';
@@ -35,6 +35,7 @@ export function readmeBlocks(): Record<string, string> {
     'options:serve': optionTables(COMMANDS.serve),
     'library:engine': fieldTable(EngineOptionsSchema as never),
     'http:explain': fieldTable(ExplainBodySchema as never),
+    'http:batch': fieldTable(BatchBodySchema as never, Object.keys(ExplainBodySchema.properties).filter((k) => k !== 'model' && k !== 'arrays' && k !== 'reference')),
   };
 }
 

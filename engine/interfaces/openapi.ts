@@ -2,8 +2,8 @@
 // results: request and response schemas for every route, every status the server sends, operationIds, shared
 // components, and the package version.
 import type { TSchema } from 'typebox';
-import { ExplainBodySchema } from '../contracts/schema/requests.js';
-import { ErrorBodySchema, ExplainResultSchema, HealthSchema, ModelListSchema, RESULT_SCHEMA } from '../contracts/schema/results.js';
+import { BatchBodySchema, ExplainBodySchema } from '../contracts/schema/requests.js';
+import { BATCH_SCHEMA, BatchResultSchema, ErrorBodySchema, ExplainResultSchema, HealthSchema, ModelListSchema, RESULT_SCHEMA } from '../contracts/schema/results.js';
 import { VERSION } from './package-info.js';
 
 /**
@@ -66,11 +66,21 @@ export function openApi(limits: { maxPlayers: number; bodyLimitBytes: number; ti
           responses: { '200': { description: `an ${RESULT_SCHEMA} result`, content: json('ExplainResult') }, ...errors(['400', '404', '413', '415', '422', '429', '500', '503', '504']) },
         },
       },
+      '/explain/batch': {
+        post: {
+          operationId: 'explainBatch',
+          summary: 'Explain many samples of one model, and aggregate them',
+          requestBody: { required: true, content: json('BatchBody') },
+          responses: { '200': { description: `an ${BATCH_SCHEMA} result with every sample's ${RESULT_SCHEMA} result in results`, content: json('BatchResult') }, ...errors(['400', '404', '413', '415', '422', '429', '500', '503', '504']) },
+        },
+      },
     },
     components: {
       schemas: {
         ExplainBody: jsonSchemaOf(ExplainBodySchema, true),
         ExplainResult: jsonSchemaOf(ExplainResultSchema),
+        BatchBody: jsonSchemaOf(BatchBodySchema, true),
+        BatchResult: jsonSchemaOf(BatchResultSchema),
         Error: jsonSchemaOf(ErrorBodySchema),
         Health: jsonSchemaOf(HealthSchema),
         ModelList: jsonSchemaOf(ModelListSchema),

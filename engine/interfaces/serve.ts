@@ -8,8 +8,8 @@ import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, typ
 import type { Engine } from '../api/engine.js';
 import type { Static, TObject } from 'typebox';
 import { assertValid, dotted } from '../inputs/validate.js';
-import { ExplainBodySchema, JsonSampleSchema, ServeOptionsSchema } from '../contracts/schema/requests.js';
-import { resultToJson } from '../api/result.js';
+import { BatchBodySchema, ExplainBodySchema, JsonSampleSchema, ServeOptionsSchema } from '../contracts/schema/requests.js';
+import { batchToJson, resultToJson } from '../api/result.js';
 import { openApi } from './openapi.js';
 import { flattenNumbers, type Sample } from '../inputs/samples.js';
 
@@ -198,12 +198,8 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     return { models: (await listModels(root)).map((m) => ({ ...m, name: known.get(m.model)?.name, modality: known.get(m.model)?.modality })) };
   });
 
-  app.post('/explain', { schema: { body: ExplainBodySchema } }, async (request, reply) => {
-    const body = request.body as Static<typeof ExplainBodySchema>;
-    const model = await resolveModel(root, body.model);
-    const { model: _m, sample: rawSample, label, arrays, reference: rows, ...rest } = body;
-    const sample = sampleOf(rawSample, label);
-    const reference = rows && { source: 'body.reference', samples: rows.map((row, i) => sampleOf(row, undefined, `body.reference[${i}]`)) };
+  /** Runs a job through the queue, cancelled when its client goes away or its time runs out (504). */
+  async function job<T>(reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     running.add(controller);
     // a client that goes away cancels its job: the response closes before it was written
@@ -211,10 +207,7 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     reply.raw.on('close', onClose);
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
     try {
-      const result = await queue.run(() => engine.explain({ ...rest, ...(reference ? { reference } : {}), model, sample, signal }), signal);
-      const json = resultToJson(result, { arrays: arrays !== false });
-      // report the model by the name the client used, not by this machine's path
-      return { ...json, model: json.model && { ...json.model, file: body.model as string } };
+      return await queue.run(() => work(signal), signal);
     } catch (error) {
       if (error instanceof CancelledError && signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError') {
         throw new HttpError(504, 'TIMEOUT', `The job ran past the ${timeoutMs} ms limit and was cancelled.`);
@@ -224,6 +217,31 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
       running.delete(controller);
       reply.raw.off('close', onClose);
     }
+  }
+  const referenceOf = (rows: Static<typeof JsonSampleSchema>[] | undefined) => rows && { source: 'body.reference', samples: rows.map((row, i) => sampleOf(row, undefined, `body.reference[${i}]`)) };
+  // report the model by the name the client used, not by this machine's path
+  const named = <T extends { model?: { file?: string } }>(json: T, name: string): T => ({ ...json, ...(json.model ? { model: { ...json.model, file: name } } : {}) });
+
+  app.post('/explain', { schema: { body: ExplainBodySchema } }, async (request, reply) => {
+    const body = request.body as Static<typeof ExplainBodySchema>;
+    const model = await resolveModel(root, body.model);
+    const { model: _m, sample: rawSample, label, arrays, reference: rows, ...rest } = body;
+    const sample = sampleOf(rawSample, label);
+    const reference = referenceOf(rows);
+    const result = await job(reply, (signal) => engine.explain({ ...rest, ...(reference ? { reference } : {}), model, sample, signal }));
+    return named(resultToJson(result, { arrays: arrays !== false }), body.model);
+  });
+
+  app.post('/explain/batch', { schema: { body: BatchBodySchema } }, async (request, reply) => {
+    const body = request.body as Static<typeof BatchBodySchema>;
+    const model = await resolveModel(root, body.model);
+    const { model: _m, samples: rawSamples, labels, arrays, reference: rows, ...rest } = body;
+    if (labels && labels.length !== rawSamples.length) throw new InvalidInputError(`body.labels has ${labels.length} labels for ${rawSamples.length} samples; give one per sample.`);
+    const samples = { source: 'body.samples', samples: rawSamples.map((raw, i) => sampleOf(raw, labels?.[i], `body.samples[${i}]`)) };
+    const reference = referenceOf(rows);
+    const result = await job(reply, (signal) => engine.explainBatch({ ...rest, ...(reference ? { reference } : {}), model, samples, cacheDir: false, signal }));
+    const json = batchToJson(result, { arrays: arrays === true });
+    return { ...named(json, body.model), results: json.results?.map((r) => named(r, body.model)) };
   });
 
   const address = await app.listen({ port, host: options.host ?? '127.0.0.1' });

@@ -2,11 +2,11 @@
 // two-phase picture (per-order strength, normalized distribution, mean order κ, loss gap), the turning point, the
 // theory fit (σ²(t)), train/test Jaccard, OOD strength and generalizable vs non-generalizable interactions. Pairs are
 // cached on disk by model hash and options, so an interrupted run resumes where it stopped.
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { CancelledError, InvalidInputError, InvalidOptionError } from '../contracts/errors.js';
 import type { KernelHost } from '../contracts/kernels.js';
+import { cacheKey, openCache, optionsDigest, sampleDigest, type ResultCache } from '../explain/cache.js';
 import { explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
 import { generalization, trainTestJaccard, type GeneralizationReport, type SampleInteractions } from './generalization.js';
 import { distribution } from '../analysis/interactions.js';
@@ -111,8 +111,6 @@ const PAIR_KEYS = [
   'decomposition', 'preset', 'iterations', 'lr', 'qthres', 'solver', 'salientRatio', 'salientIncludeEmpty', 'indexOrder', 'modality', 'players', 'grid', 'blurSigma',
   'maskToken', 'maskMode', 'clusters', 'custom', 'input', 'output', 'baseline', 'reference', 'background', 'reward', 'batchSize',
 ] as const;
-/** Cache entries change meaning when this does. */
-const CACHE_VERSION = 2;
 
 /** The checkpoint files of a folder or list. */
 export async function resolveCheckpoints(checkpoints: string | readonly string[]): Promise<string[]> {
@@ -142,19 +140,6 @@ async function loadLosses(losses: DynamicsRequest['losses']): Promise<LossTable 
   return table;
 }
 
-const encode = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-const decode = (s: string) => {
-  const bytes = Buffer.from(s, 'base64');
-  return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-};
-
-function sampleHash(sample: Sample): string {
-  const hash = createHash('sha256');
-  const values = sample.values instanceof Float64Array ? { x: sample.values } : sample.values;
-  for (const [name, v] of Object.entries(values).sort()) hash.update(name).update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-  return hash.update(String(sample.label)).update(JSON.stringify(sample.tokens ?? null)).digest('hex');
-}
-
 function toRecord(result: ExplainResult): PairRecord {
   return {
     and: result.and, or: result.or, threshold: result.threshold, positive: result.orders.positive, negative: result.orders.negative,
@@ -162,42 +147,24 @@ function toRecord(result: ExplainResult): PairRecord {
   };
 }
 
-function parseCached(text: string): PairRecord | undefined {
-  let c: Record<string, unknown>;
-  try {
-    c = JSON.parse(text);
-  } catch (error) {
-    if (error instanceof SyntaxError) return undefined;
-    throw error;
-  }
-  const arrays = ['and', 'or', 'positive', 'negative'] as const;
-  if (!arrays.every((k) => typeof c[k] === 'string') || typeof c.threshold !== 'number' || typeof c.output !== 'number' || !Array.isArray(c.players)) return undefined;
-  const [and, or, positive, negative] = arrays.map((k) => decode(c[k] as string));
-  return { and, or, positive, negative, threshold: c.threshold, output: c.output, players: c.players as string[] };
+/** A decoded cache entry that is a whole pair record (the cache hands back anything it could decode). */
+function isPairRecord(value: unknown): value is PairRecord {
+  const r = value as Partial<PairRecord> | undefined;
+  if (!r || !(r.and instanceof Float64Array) || !(r.or instanceof Float64Array) || !(r.positive instanceof Float64Array) || !(r.negative instanceof Float64Array)) return false;
+  const n = Math.log2(r.and.length);
+  return Number.isInteger(n) && r.or.length === r.and.length && r.positive.length === n + 1 && r.negative.length === n + 1 && typeof r.threshold === 'number' && typeof r.output === 'number' && Array.isArray(r.players) && r.players.length === n;
 }
 
 /** A pair from the cache, or computed and cached. */
-async function pair(ctx: ExplainContext, model: { bytes: Uint8Array; sha256: string }, sample: Sample, set: SampleSet, options: PairOptions, cacheDir: string | false, optionsKey: string): Promise<{ record: PairRecord; cached: boolean }> {
-  const key = createHash('sha256').update(`${CACHE_VERSION}|${model.sha256}|${sampleHash(sample)}|${optionsKey}`).digest('hex');
-  const file = cacheDir === false ? undefined : join(cacheDir, `${key}.json`);
-  if (file) {
-    const text = await readFile(file, 'utf8').catch(() => undefined);
-    if (text !== undefined) {
-      const record = parseCached(text);
-      // entries are written atomically, so an unreadable one is foreign or from another version: recompute it
-      if (record) return { record, cached: true };
-    }
-  }
+async function pair(ctx: ExplainContext, model: { bytes: Uint8Array; sha256: string }, sample: Sample, set: SampleSet, options: PairOptions, cache: ResultCache | undefined, optionsKey: string): Promise<{ record: PairRecord; cached: boolean }> {
+  const key = cacheKey('pair', model.sha256, sampleDigest(sample), optionsKey);
+  const hit = await cache?.get(key, isPairRecord);
+  if (hit) return { record: hit, cached: true };
   const target = sample.label;
   // the set comes along for its feature and class names
   const result = await explainModel(ctx, { ...options, model: model.bytes, sample, ...(target === undefined ? {} : { target }) }, set);
   const record = toRecord(result);
-  if (file) {
-    const tmp = `${file}.${process.pid}.tmp`;
-    const { and, or, threshold, positive, negative, output, players } = record;
-    await writeFile(tmp, JSON.stringify({ and: encode(and), or: encode(or), threshold, positive: encode(positive), negative: encode(negative), output, players }));
-    await rename(tmp, file); // atomic: an interrupted run never leaves a half-written entry
-  }
+  await cache?.put(key, record);
   return { record, cached: false };
 }
 
@@ -228,8 +195,7 @@ export async function runDynamics(ctx: ExplainContext & { kernels: KernelHost },
   const started = performance.now();
   const gapTolerance = request.gapTolerance ?? 0.02;
   const concurrency = request.concurrency ?? 2;
-  const cacheDir = request.cacheDir === false ? false : resolve(request.cacheDir ?? '.andor-cache');
-  if (cacheDir !== false) await mkdir(cacheDir, { recursive: true });
+  const cache = await openCache(request.cacheDir, 'options.cacheDir');
   const files = await resolveCheckpoints(request.checkpoints);
   const set = typeof request.samples === 'string' ? await loadSampleSet(request.samples) : request.samples;
   const references = request.referenceModels === undefined ? [] : typeof request.referenceModels === 'string' ? request.referenceModels.split(',').map((s) => s.trim()).filter(Boolean) : [...request.referenceModels];
@@ -238,7 +204,7 @@ export async function runDynamics(ctx: ExplainContext & { kernels: KernelHost },
   const reference = typeof request.reference === 'string' ? await loadSampleSet(request.reference) : request.reference;
   const options: PairOptions = { ...Object.fromEntries(PAIR_KEYS.filter((k) => request[k] !== undefined).map((k) => [k, request[k]])), ...(reference ? { reference } : {}) };
   // cache entries are keyed by the content of everything that shapes a pair: options, reference rows, player names
-  const optionsKey = JSON.stringify({ options, features: set.features ?? null }, (k, v) => (k === 'source' ? undefined : v instanceof Float64Array ? Array.from(v) : v));
+  const optionsKey = optionsDigest({ options, features: set.features ?? null });
 
   const { normal } = splits(set.samples);
   if (normal.length === 0) throw new InvalidInputError(`${set.source} has no samples with split "train" or "test"; label samples with "split": "train" | "test" | "ood".`);
@@ -258,7 +224,7 @@ export async function runDynamics(ctx: ExplainContext & { kernels: KernelHost },
       if (request.signal?.aborted) throw new CancelledError('The dynamics run was cancelled; finished pairs are cached and a rerun resumes from them.');
       const { mi, si } = jobs[next++];
       const m = loaded[mi];
-      const { record, cached } = await pair(ctx, m, set.samples[si], set, options, cacheDir, optionsKey).catch((error) => {
+      const { record, cached } = await pair(ctx, m, set.samples[si], set, options, cache, optionsKey).catch((error) => {
         stop = true;
         throw error;
       });

@@ -106,6 +106,14 @@ export const dynamicsFields = {
   concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: '(checkpoint, sample) pairs in flight', 'x-arg': 'N' }),
 } satisfies Record<string, Field>;
 
+/** Many samples of one model in one run (andor explain --samples). */
+export const batchFields = {
+  samples: Type.String({ minLength: 1, description: 'explain many samples of the model: a sample file (its rows chosen by --rows); one result per sample is streamed as a JSON line, then their aggregate', 'x-arg': 'FILE' }),
+  rows: Type.String({ minLength: 1, pattern: '^(all|[0-9][0-9,\\- ]*)$', default: 'all', description: 'the rows of the sample file: all, or a list like 0-99 or 3,5,8-12', 'x-arg': 'ROWS' }),
+  cacheDir: dynamicsFields.cacheDir,
+  concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'samples in flight', 'x-arg': 'N' }),
+} satisfies Record<string, Field>;
+
 /** `andor serve`'s options. */
 export const serveFields = {
   modelsDir: Type.String({ minLength: 1, description: 'folder of .onnx files the service may explain (nothing outside it is read)', 'x-arg': 'DIR' }),

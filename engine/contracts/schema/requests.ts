@@ -3,7 +3,7 @@
 // engine's and the service's own options. Unknown keys are refused everywhere.
 import Type, { type TProperties, type TSchema } from 'typebox';
 import {
-  analysisFields, baselineFields, dynamicsFields, engineFields, inputFields, MODALITIES, playerFields, rewardFields, runFields, serveFields, sourceFields,
+  analysisFields, baselineFields, batchFields, dynamicsFields, engineFields, inputFields, MODALITIES, playerFields, rewardFields, runFields, serveFields, sourceFields,
 } from './fields.js';
 
 /** Makes every field of a group optional. */
@@ -78,6 +78,20 @@ export const DynamicsRequestSchema = Type.Object(
   strict,
 );
 
+/** Library: engine.explainBatch(request), many samples of one model. */
+export const BatchRequestSchema = Type.Object(
+  {
+    model: ExplainRequestSchema.properties.model,
+    samples: Type.Union([batchFields.samples, libraryOnly('a SampleSet')]),
+    ...optional({ rows: batchFields.rows, cacheDir: batchFields.cacheDir, concurrency: batchFields.concurrency }),
+    ...pairFields,
+    signal: Type.Optional(libraryOnly('an AbortSignal that cancels the batch (finished samples stay cached)')),
+    onProgress: Type.Optional(libraryOnly('({done, total, cached, etaMs}) => void')),
+    onResult: Type.Optional(libraryOnly('(result, {index, row, cached}) => void, as each sample finishes')),
+  },
+  strict,
+);
+
 /** A sample as JSON: numbers (nested for images), or one array per model input. */
 export const JsonSampleSchema = Type.Union(
   [Type.Array(Type.Unknown(), { minItems: 1, description: 'numbers, nested as the input is (e.g. C×H×W)' }), Type.Record(Type.String(), Type.Array(Type.Unknown(), { minItems: 1 }), { description: 'one array per model input, by input name' })],
@@ -95,6 +109,19 @@ export const ExplainBodySchema = Type.Object(
     reference: Type.Optional(Type.Array(JsonSampleSchema, { minItems: 1, maxItems: 100_000, description: 'rows for the mean baseline, each in the form of sample' })),
   },
   { ...strict, description: 'Explain one sample of a model' },
+);
+
+/** HTTP: POST /explain/batch. */
+export const BatchBodySchema = Type.Object(
+  {
+    model: ExplainBodySchema.properties.model,
+    samples: Type.Array(JsonSampleSchema, { minItems: 1, maxItems: 10_000, description: 'the samples, each in the form of POST /explain\'s sample' }),
+    labels: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { description: 'one label per sample (each sample\'s default target)' })),
+    arrays: Type.Optional(Type.Boolean({ default: false, description: 'include v, and and or in each sample\'s result' })),
+    ...(({ names: _n, target: _t, ...rest }) => rest)(explainOptionFields),
+    reference: ExplainBodySchema.properties.reference,
+  },
+  { ...strict, description: 'Explain many samples of one model, and aggregate them' },
 );
 
 /** Library: createEngine(options). */

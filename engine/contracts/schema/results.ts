@@ -189,6 +189,7 @@ export const BatchResultSchema = Type.Object(
     all: aggregateGroup,
     classes: Type.Record(Type.String(), aggregateGroup, { description: 'the same per target class (key: class index)' }),
     classNames: Type.Optional(Type.Array(Type.String())),
+    results: Type.Optional(Type.Array(ExplainResultSchema, { description: 'each sample\'s result (library and HTTP; the CLI streams them as JSON lines instead)' })),
     timings,
   },
   { $id: 'https://andor.dev/schemas/andor.batch-1.json', title: BATCH_SCHEMA, description: 'Many samples of one model: per-sample results and their aggregate' },

@@ -1,0 +1,120 @@
+// The content-addressed result cache on disk, shared by `dynamics` and batch explanations: a key is the sha256 of
+// everything that shaped a result (model bytes, sample values and metadata, options, reference rows, names), an entry
+// is written atomically under a unique temporary name, and an entry that cannot be decoded is recomputed, never
+// trusted and never fatal. Typed arrays round-trip exactly (base64 of their bytes).
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { InvalidOptionError } from '../contracts/errors.js';
+import type { Sample } from '../inputs/samples.js';
+
+/** Entries change meaning when this does: it is part of every key. */
+export const CACHE_VERSION = 3;
+
+/** A typed array in an entry: its kind and its bytes. */
+type Packed = { readonly $typed: 'f64' | 'i32' | 'u8'; readonly base64: string };
+
+const KINDS = { f64: Float64Array, i32: Int32Array, u8: Uint8Array } as const;
+
+/**
+ * Encodes a value whose leaves are JSON values or Float64Array / Int32Array / Uint8Array as JSON text.
+ * @param value - plain objects, arrays, numbers (finite), strings, booleans, null and typed arrays
+ */
+export function encodeEntry(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    for (const [kind, Type] of Object.entries(KINDS) as [Packed['$typed'], (typeof KINDS)[keyof typeof KINDS]][]) {
+      if (v instanceof Type) return { $typed: kind, base64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') } satisfies Packed;
+    }
+    return v;
+  });
+}
+
+/**
+ * Decodes encodeEntry's text. Never throws: text that is not a well-formed entry gives undefined.
+ * @param text - an entry's content
+ */
+export function decodeEntry(text: string): unknown {
+  try {
+    return JSON.parse(text, (_key, v: unknown) => {
+      if (v === null || typeof v !== 'object' || !('$typed' in v)) return v;
+      const { $typed, base64 } = v as Packed;
+      const Type = KINDS[$typed];
+      if (!Type || typeof base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) throw new SyntaxError('not a typed array');
+      const bytes = Buffer.from(base64, 'base64');
+      if (bytes.byteLength % Type.BYTES_PER_ELEMENT !== 0) throw new SyntaxError('typed array of the wrong length');
+      return new Type(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    });
+  } catch {
+    return undefined; // foreign, truncated or corrupt: the caller recomputes it
+  }
+}
+
+/** The sha256 of a sample's content: values by input name, shape, label, split and tokens. */
+export function sampleDigest(sample: Sample): string {
+  const hash = createHash('sha256');
+  const values = sample.values instanceof Float64Array ? { x: sample.values } : sample.values;
+  for (const [name, v] of Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) hash.update(name).update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  return hash.update(JSON.stringify([sample.shape ?? null, sample.label ?? null, sample.tokens ?? null])).digest('hex');
+}
+
+/** The sha256 of options, with typed arrays by value and file-path fields (`source`) left out. */
+export function optionsDigest(options: unknown): string {
+  const text = JSON.stringify(options, (key, v: unknown) => (key === 'source' || typeof v === 'function' || v instanceof AbortSignal ? undefined : ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v));
+  return createHash('sha256').update(text ?? 'null').digest('hex');
+}
+
+/** A cache key from the parts that shaped a result. */
+export function cacheKey(kind: string, ...parts: readonly string[]): string {
+  return createHash('sha256').update([`v${CACHE_VERSION}`, kind, ...parts].join('|')).digest('hex');
+}
+
+/** A folder of cached results. */
+export interface ResultCache {
+  readonly dir: string;
+  /** The entry for a key when it exists and `accept` recognises it; undefined otherwise (corrupt entries included). */
+  get<T>(key: string, accept: (value: unknown) => value is T): Promise<T | undefined>;
+  /** Writes an entry atomically (a unique temporary file, then a rename). */
+  put(key: string, value: unknown): Promise<void>;
+}
+
+/**
+ * Opens (creating it if needed) a cache folder.
+ * @param dir - the folder, or false for no cache
+ * @returns the cache, or undefined when disabled
+ * @throws InvalidOptionError when the path exists and is not a folder, or cannot be created
+ */
+export async function openCache(dir: string | false | undefined, option = 'cacheDir'): Promise<ResultCache | undefined> {
+  if (dir === false) return undefined;
+  const root = resolve(dir ?? '.andor-cache');
+  const existing = await stat(root).catch(() => undefined);
+  if (existing && !existing.isDirectory()) throw new InvalidOptionError(`${option} ${root} is a file, not a folder; give a folder for the cache (or disable it).`);
+  try {
+    await mkdir(root, { recursive: true });
+  } catch (cause) {
+    throw new InvalidOptionError(`${option} ${root} cannot be created (${(cause as NodeJS.ErrnoException).code ?? cause}); give a writable folder.`, { cause });
+  }
+  const file = (key: string) => join(root, `${key}.json`);
+  return {
+    dir: root,
+    async get(key, accept) {
+      // a missing entry, a folder in its place or unreadable bytes are all just a miss
+      const text = await readFile(file(key), 'utf8').catch(() => undefined);
+      if (text === undefined) return undefined;
+      const value = decodeEntry(text);
+      return accept(value) ? value : undefined;
+    },
+    async put(key, value) {
+      const target = file(key);
+      const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+      await writeFile(tmp, encodeEntry(value));
+      try {
+        // rename replaces a file atomically; a folder in the entry's place (a corrupt cache) must go first
+        if ((await stat(target).catch(() => undefined))?.isDirectory()) await rm(target, { recursive: true, force: true });
+        await rename(tmp, target);
+      } catch (error) {
+        await rm(tmp, { force: true });
+        throw error;
+      }
+    },
+  };
+}

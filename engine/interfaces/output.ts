@@ -1,0 +1,112 @@
+// The CLI's one output writer: JSON written as a stream of chunks (a result with 2^23 values per array is larger than
+// the biggest string V8 can build), lines for JSON-lines streams, backpressure respected, and a reader that goes away
+// (`andor ... --json | head`) ends the output quietly instead of an EPIPE stack trace.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+
+/** Elements of a long array serialized per chunk. */
+const CHUNK = 8192;
+
+/**
+ * The JSON text of a value, in chunks: long arrays are cut into pieces, so no single string grows with the data.
+ * Typed arrays are written as number arrays; undefined fields are left out and non-finite numbers become null, as
+ * JSON.stringify does.
+ */
+export function* jsonChunks(value: unknown): Generator<string> {
+  if (value === null || value === undefined || typeof value === 'function') {
+    yield 'null';
+    return;
+  }
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    yield* arrayChunks(value as unknown as ArrayLike<unknown>);
+    return;
+  }
+  if (Array.isArray(value)) {
+    yield* arrayChunks(value);
+    return;
+  }
+  if (typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined && typeof v !== 'function');
+    yield '{';
+    for (let i = 0; i < entries.length; i++) {
+      yield `${i > 0 ? ',' : ''}${JSON.stringify(entries[i][0])}:`;
+      yield* jsonChunks(entries[i][1]);
+    }
+    yield '}';
+    return;
+  }
+  yield JSON.stringify(value) ?? 'null';
+}
+
+function* arrayChunks(items: ArrayLike<unknown>): Generator<string> {
+  yield '[';
+  for (let start = 0; start < items.length; start += CHUNK) {
+    const parts: string[] = [];
+    for (let i = start; i < Math.min(items.length, start + CHUNK); i++) {
+      const item = items[i];
+      parts.push(typeof item === 'number' ? (Number.isFinite(item) ? String(item) : 'null') : [...jsonChunks(item)].join(''));
+    }
+    yield (start > 0 ? ',' : '') + parts.join(',');
+  }
+  yield ']';
+}
+
+/** Where the CLI writes: a file or stdout. */
+export interface Output {
+  /** Writes text, waiting while the reader is behind. Resolves false once the reader has gone away. */
+  write(text: string): Promise<boolean>;
+  /** Writes a value as JSON and a newline. */
+  writeJson(value: unknown): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens an output.
+ * @param target - a file path, or process.stdout
+ */
+export function openOutput(target: string | Writable): Output {
+  const stream: Writable = typeof target === 'string' ? createWriteStream(target) : target;
+  let gone = false;
+  let failure: Error | undefined;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    // the reader closed the pipe (`| head`): stop writing, quietly; any other error is the caller's to see
+    if (error.code === 'EPIPE') gone = true;
+    else failure = error;
+  });
+  const write = async (text: string): Promise<boolean> => {
+    if (failure) throw failure;
+    if (gone) return false;
+    if (!stream.write(text)) await new Promise<void>((resolve) => {
+      const done = () => {
+        stream.off('drain', done);
+        stream.off('error', done);
+        stream.off('close', done);
+        resolve();
+      };
+      stream.on('drain', done);
+      stream.on('error', done);
+      stream.on('close', done);
+    });
+    if (failure) throw failure;
+    return !gone;
+  };
+  // one value at a time: concurrent writers (samples finishing together) must not interleave their chunks
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(task: () => Promise<T>): Promise<T> => {
+    const next = queue.then(task, task);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  return {
+    write: (text) => serial(() => write(text)),
+    writeJson: (value) =>
+      serial(async () => {
+        for (const chunk of jsonChunks(value)) if (!(await write(chunk))) return false;
+        return write('\n');
+      }),
+    async close() {
+      if (typeof target === 'string') await new Promise<void>((resolve, reject) => (stream as WriteStream).end((error?: Error | null) => (error ? reject(error) : resolve())));
+      if (failure) throw failure;
+    },
+  };
+}
