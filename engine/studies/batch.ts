@@ -2,12 +2,16 @@
 // resumes), handed to the caller as soon as it is ready (the CLI streams JSON lines), and aggregated: the mean and
 // spread of each salient interaction over samples, overall and per class, per-order strength, and every sample's
 // Shapley values. Progress carries an ETA; an AbortSignal stops it with nothing half-written.
-import { CancelledError, InvalidInputError } from '../contracts/errors.js';
+import { InvalidInputError } from '../contracts/errors.js';
 import { distribution } from '../analysis/interactions.js';
-import { cacheKey, openCache, optionsDigest, sampleDigest } from '../explain/cache.js';
-import { explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
+import { openCache } from '../explain/cache.js';
+import { loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
+import { explainUnit, localExecutor, type UnitExecutor } from '../explain/units.js';
 import { indexList } from '../inputs/options.js';
 import { loadSampleSet, type SampleSet } from '../inputs/samples.js';
+
+/** What a study needs from the engine: the explain context, and where units run (default: this process). */
+export type StudyContext = ExplainContext & { readonly executor?: UnitExecutor };
 
 /** Progress of a batch: samples done (cached included), and the time left at the pace of the computed ones. */
 export interface BatchProgress {
@@ -74,12 +78,6 @@ export interface BatchResult {
 /** Interactions kept per group. */
 const TOP_INTERACTIONS = 200;
 
-/** A decoded cache entry that is a whole explain result. */
-function isExplainResult(value: unknown): value is ExplainResult {
-  const r = value as Partial<ExplainResult> | undefined;
-  return !!r && r.v instanceof Float64Array && r.and instanceof Float64Array && r.or instanceof Float64Array && r.v.length === r.and.length && r.v.length === 2 ** (r.n ?? -1) && Array.isArray(r.salient) && Array.isArray(r.players) && typeof r.target === 'number';
-}
-
 /** The rows a request selects. */
 function rowsOf(rows: string | undefined, set: SampleSet): number[] {
   if (rows === undefined || rows.trim() === 'all') return set.samples.map((_, i) => i);
@@ -93,62 +91,43 @@ function rowsOf(rows: string | undefined, set: SampleSet): number[] {
  * @param keep - keep every sample's result in the returned BatchResult (the library and HTTP do; the CLI streams)
  * @throws InvalidInputError when the samples disagree on the players; CancelledError when the signal aborts
  */
-export async function runBatch(ctx: ExplainContext, request: BatchRequest, keep = true): Promise<BatchResult> {
+export async function runBatch(ctx: StudyContext, request: BatchRequest, keep = true): Promise<BatchResult> {
   const started = performance.now();
   const { samples, rows, cacheDir, concurrency = 2, onResult, onProgress, signal, model, ...options } = request;
   const set = typeof samples === 'string' ? await loadSampleSet(samples) : samples;
   const chosen = rowsOf(rows, set);
   const loaded = await loadModelBytes(model);
-  const cache = await openCache(cacheDir, 'options.cacheDir');
+  const executor = ctx.executor ?? localExecutor(ctx, await openCache(cacheDir, 'options.cacheDir'));
+  // reference rows are read once, so every unit (and its key) holds their content, not a path
   const reference = typeof options.reference === 'string' ? await loadSampleSet(options.reference) : options.reference;
   const shared = { ...options, ...(reference ? { reference } : {}) };
-  const optionsKey = optionsDigest({ options: shared, features: set.features ?? null, classes: set.classes ?? null });
+  const names = { ...(set.features ? { features: set.features } : {}), ...(set.classes ? { classes: set.classes } : {}) };
+  const units = chosen.map((row) => explainUnit(loaded, set.samples[row], row, shared, names));
 
-  const results: (ExplainResult | undefined)[] = new Array(chosen.length);
-  const cachedFlags: boolean[] = new Array(chosen.length).fill(false);
-  let next = 0;
   let done = 0;
   let cachedCount = 0;
   let computedMs = 0;
-  let stop = false;
-  const worker = async () => {
-    while (next < chosen.length && !stop) {
-      if (signal?.aborted) throw new CancelledError('The batch was cancelled; finished samples are cached and a rerun resumes from them.');
-      const index = next++;
-      const row = chosen[index];
-      const sample = set.samples[row];
-      const key = cacheKey('explain', loaded.sha256, sampleDigest(sample), optionsKey, String(row));
-      const t0 = performance.now();
-      let result = await cache?.get(key, isExplainResult);
-      const cached = result !== undefined;
-      if (!result) {
-        result = await explainModel(ctx, { ...shared, model: loaded.bytes, sample, row, ...(sample.label === undefined ? {} : { target: sample.label }), signal }, set).catch((error) => {
-          stop = true;
-          throw error;
-        });
-        result = { ...result, model: result.model && { ...result.model, file: loaded.file } };
-        await cache?.put(key, result);
-        computedMs += performance.now() - t0;
-      } else cachedCount++;
-      results[index] = result;
-      cachedFlags[index] = cached;
+  let last = performance.now();
+  const { results, cached } = await executor.run(units, {
+    concurrency,
+    signal,
+    onResult: async (index, result, fromCache) => {
       done++;
-      await onResult?.(result, { index, row, cached });
+      const now = performance.now();
+      if (fromCache) cachedCount++;
+      else computedMs += now - last;
+      last = now;
+      await onResult?.(result, { index, row: chosen[index], cached: fromCache });
       const computed = done - cachedCount;
-      onProgress?.({ done, total: chosen.length, cached: cachedCount, etaMs: computed > 0 ? (computedMs / computed) * (chosen.length - done) : undefined });
-    }
-  };
-  // settle every sample in flight before returning or throwing: nothing writes to the cache after the call ends
-  const settled = await Promise.allSettled(Array.from({ length: Math.min(concurrency, chosen.length) }, worker));
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  const all = results as ExplainResult[];
+      onProgress?.({ done, total: units.length, cached: cachedCount, etaMs: computed > 0 ? (computedMs / computed) * (units.length - done) : undefined });
+    },
+  });
   const aggregateStart = performance.now();
-  const batch = aggregateBatch(all, chosen, cachedFlags, set);
+  const batch = aggregateBatch(results, chosen, cached, set);
   return {
     ...batch,
     model: { file: loaded.file, sha256: loaded.sha256 },
-    ...(keep ? { results: all } : {}),
+    ...(keep ? { results } : {}),
     timings: { explainMs: aggregateStart - started, aggregateMs: performance.now() - aggregateStart, totalMs: performance.now() - started },
   };
 }

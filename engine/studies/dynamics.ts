@@ -4,10 +4,12 @@
 // cached on disk by model hash and options, so an interrupted run resumes where it stopped.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { CancelledError, InvalidInputError, InvalidOptionError } from '../contracts/errors.js';
+import { InvalidInputError, InvalidOptionError } from '../contracts/errors.js';
 import type { KernelHost } from '../contracts/kernels.js';
-import { cacheKey, openCache, optionsDigest, sampleDigest, type ResultCache } from '../explain/cache.js';
-import { explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
+import { openCache } from '../explain/cache.js';
+import { explainUnit, localExecutor } from '../explain/units.js';
+import type { StudyContext } from './batch.js';
+import { loadModelBytes, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
 import { generalization, trainTestJaccard, type GeneralizationReport, type SampleInteractions } from './generalization.js';
 import { distribution } from '../analysis/interactions.js';
 import { assertValid } from '../inputs/validate.js';
@@ -147,27 +149,6 @@ function toRecord(result: ExplainResult): PairRecord {
   };
 }
 
-/** A decoded cache entry that is a whole pair record (the cache hands back anything it could decode). */
-function isPairRecord(value: unknown): value is PairRecord {
-  const r = value as Partial<PairRecord> | undefined;
-  if (!r || !(r.and instanceof Float64Array) || !(r.or instanceof Float64Array) || !(r.positive instanceof Float64Array) || !(r.negative instanceof Float64Array)) return false;
-  const n = Math.log2(r.and.length);
-  return Number.isInteger(n) && r.or.length === r.and.length && r.positive.length === n + 1 && r.negative.length === n + 1 && typeof r.threshold === 'number' && typeof r.output === 'number' && Array.isArray(r.players) && r.players.length === n;
-}
-
-/** A pair from the cache, or computed and cached. */
-async function pair(ctx: ExplainContext, model: { bytes: Uint8Array; sha256: string }, sample: Sample, set: SampleSet, options: PairOptions, cache: ResultCache | undefined, optionsKey: string): Promise<{ record: PairRecord; cached: boolean }> {
-  const key = cacheKey('pair', model.sha256, sampleDigest(sample), optionsKey);
-  const hit = await cache?.get(key, isPairRecord);
-  if (hit) return { record: hit, cached: true };
-  const target = sample.label;
-  // the set comes along for its feature and class names
-  const result = await explainModel(ctx, { ...options, model: model.bytes, sample, ...(target === undefined ? {} : { target }) }, set);
-  const record = toRecord(result);
-  await cache?.put(key, record);
-  return { record, cached: false };
-}
-
 /** Samples by split (a sample without one counts as test); normal = train + test. */
 function splits(samples: readonly Sample[]) {
   const by = (split: string) => samples.map((s, i) => ({ s, i })).filter(({ s }) => (s.split ?? 'test') === split);
@@ -190,12 +171,11 @@ function highOrderShare(normalized: Float64Array): number {
  * @param ctx - the engine's runner and kernels
  * @param request - checkpoints, samples, losses, reference models, and the explain options of every pair
  */
-export async function runDynamics(ctx: ExplainContext & { kernels: KernelHost }, request: DynamicsRequest): Promise<DynamicsResult> {
+export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, request: DynamicsRequest): Promise<DynamicsResult> {
   assertValid(DynamicsRequestSchema, request);
   const started = performance.now();
   const gapTolerance = request.gapTolerance ?? 0.02;
   const concurrency = request.concurrency ?? 2;
-  const cache = await openCache(request.cacheDir, 'options.cacheDir');
   const files = await resolveCheckpoints(request.checkpoints);
   const set = typeof request.samples === 'string' ? await loadSampleSet(request.samples) : request.samples;
   const references = request.referenceModels === undefined ? [] : typeof request.referenceModels === 'string' ? request.referenceModels.split(',').map((s) => s.trim()).filter(Boolean) : [...request.referenceModels];
@@ -203,8 +183,7 @@ export async function runDynamics(ctx: ExplainContext & { kernels: KernelHost },
   // a reference file is read once, so that every pair (and the cache key) sees its content, not its path
   const reference = typeof request.reference === 'string' ? await loadSampleSet(request.reference) : request.reference;
   const options: PairOptions = { ...Object.fromEntries(PAIR_KEYS.filter((k) => request[k] !== undefined).map((k) => [k, request[k]])), ...(reference ? { reference } : {}) };
-  // cache entries are keyed by the content of everything that shapes a pair: options, reference rows, player names
-  const optionsKey = optionsDigest({ options, features: set.features ?? null });
+  const names = { ...(set.features ? { features: set.features } : {}), ...(set.classes ? { classes: set.classes } : {}) };
 
   const { normal } = splits(set.samples);
   if (normal.length === 0) throw new InvalidInputError(`${set.source} has no samples with split "train" or "test"; label samples with "split": "train" | "test" | "ood".`);
@@ -213,31 +192,23 @@ export async function runDynamics(ctx: ExplainContext & { kernels: KernelHost },
 
   const models = [...files.map((file) => ({ file, role: 'checkpoint' as const })), ...references.map((file) => ({ file, role: 'reference' as const }))];
   const loaded = await Promise.all(models.map(async (m) => ({ ...m, ...(await loadModelBytes(m.file)) })));
+  // every checkpoint on every sample; reference models on the normal samples only
   const jobs = loaded.flatMap((m, mi) => (m.role === 'checkpoint' ? set.samples.map((_, si) => ({ mi, si })) : normal.map(({ i }) => ({ mi, si: i }))));
-  const records = new Map<string, PairRecord>();
+  const units = jobs.map(({ mi, si }) => explainUnit(loaded[mi], set.samples[si], si, options, names));
+  const executor = ctx.executor ?? localExecutor(ctx, await openCache(request.cacheDir, 'options.cacheDir'));
   let done = 0;
   let cachedCount = 0;
-  let next = 0;
-  let stop = false;
-  const worker = async () => {
-    while (next < jobs.length && !stop) {
-      if (request.signal?.aborted) throw new CancelledError('The dynamics run was cancelled; finished pairs are cached and a rerun resumes from them.');
-      const { mi, si } = jobs[next++];
-      const m = loaded[mi];
-      const { record, cached } = await pair(ctx, m, set.samples[si], set, options, cache, optionsKey).catch((error) => {
-        stop = true;
-        throw error;
-      });
-      records.set(`${mi}:${si}`, record);
+  const { results, cached } = await executor.run(units, {
+    concurrency,
+    signal: request.signal,
+    onResult: (index, _result, fromCache) => {
       done++;
-      if (cached) cachedCount++;
-      request.onProgress?.({ done, total: jobs.length, cached: cachedCount, model: basename(m.file) });
-    }
-  };
-  // settle every in-flight pair before returning or throwing: nothing writes to the cache after the call ends
-  const settled = await Promise.allSettled(Array.from({ length: concurrency }, worker));
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+      if (fromCache) cachedCount++;
+      request.onProgress?.({ done, total: units.length, cached: cachedCount, model: basename(loaded[jobs[index].mi].file) });
+    },
+  });
+  const records = new Map<string, PairRecord>(jobs.map(({ mi, si }, index) => [`${mi}:${si}`, toRecord(results[index])]));
+  const computedCount = cached.filter((c) => !c).length;
   const evaluatedMs = performance.now() - started;
 
   const result = aggregateDynamics(ctx.kernels, {
@@ -251,7 +222,7 @@ export async function runDynamics(ctx: ExplainContext & { kernels: KernelHost },
   return {
     ...result,
     references,
-    pairs: { computed: done - cachedCount, cached: cachedCount },
+    pairs: { computed: computedCount, cached: units.length - computedCount },
     timings: { pairsMs: evaluatedMs, theoryMs: performance.now() - started - evaluatedMs, totalMs: performance.now() - started },
   };
 }
@@ -277,6 +248,14 @@ export function aggregateDynamics(host: KernelHost, input: AggregateInput): Omit
   const get = (mi: number, si: number) => input.checkpoints[mi].records[si]!;
   const first = get(0, normal[0].i);
   const n = Math.log2(first.and.length);
+  // averaging across samples needs one set of players: a pair with other players would be mixed in silently
+  for (const [kind, list] of [['checkpoint', input.checkpoints.map((c) => c.records)], ['reference model', references]] as const) {
+    list.forEach((records, mi) => records.forEach((r, si) => {
+      if (r && (r.and.length !== first.and.length || r.players.join('\u0000') !== first.players.join('\u0000'))) {
+        throw new InvalidInputError(`Sample ${si} on ${kind} ${mi} has ${Math.log2(r.and.length)} players [${r.players.join(', ')}], but sample ${normal[0].i} has ${n} [${first.players.join(', ')}]; dynamics averages over samples with the same players.`);
+      }
+    }));
+  }
   const withLabel = (mi: number, list: typeof normal) => list.map(({ s, i }) => ({ ...get(mi, i), label: s.label as number }));
   const last = input.checkpoints.length - 1;
 

@@ -114,7 +114,7 @@ describe('batch explanations', () => {
         body: JSON.stringify({ model: 'breast-cancer-mlp.onnx', samples: set.map((s: { x: number[] }) => s.x), labels: set.map((s: { label: number }) => s.label), players: '0-9', preset: 'none' }),
       });
       expect(response.status).toBe(200);
-      const body = await response.json();
+      const body = (await response.json()) as { results: unknown[]; model: { file: string }; all: { interactions: { mean: number }[] } };
       expect([...Compile(BatchResultSchema).Errors(body)]).toEqual([]);
       expect(body.results).toHaveLength(3);
       expect(body.model.file).toBe('breast-cancer-mlp.onnx');

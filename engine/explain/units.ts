@@ -1,0 +1,120 @@
+// Units of work: one (model, sample) explanation with its options, named by the content of everything that shapes
+// it. Batch explanations and dynamics runs are lists of units; an executor runs them: locally (this process's pool,
+// with the disk cache) or elsewhere (a job queue; see engine/distributed/). Results come back in unit order, each
+// reported as it finishes; a signal stops the run after the units in flight settle.
+import { CancelledError } from '../contracts/errors.js';
+import type { Sample, SampleSet } from '../inputs/samples.js';
+import { cacheKey, optionsDigest, sampleDigest, type ResultCache } from './cache.js';
+import { explainModel, type ExplainContext, type ExplainRequest, type ExplainResult } from './explain.js';
+
+/** The options every unit of a run shares: an explain request without its model, sample, row, target and callbacks. */
+export type UnitOptions = Omit<ExplainRequest, 'model' | 'sample' | 'row' | 'target' | 'signal' | 'onProgress'>;
+
+/** One explanation to run. */
+export interface ExplainUnit {
+  /** sha256 of everything that shapes the result: the cache key and the queue's job key. */
+  readonly key: string;
+  readonly model: { readonly bytes: Uint8Array; readonly sha256: string; readonly file?: string };
+  readonly sample: Sample;
+  readonly row: number;
+  /** The class explained (undefined: the sample's predicted class). */
+  readonly target?: number;
+  readonly options: UnitOptions;
+  /** The names a sample file gives (its features and classes), which shape the result's player and class names. */
+  readonly names: { readonly features?: readonly string[]; readonly classes?: readonly string[] };
+}
+
+/** How a run of units goes. */
+export interface UnitRunOptions {
+  readonly concurrency: number;
+  readonly signal?: AbortSignal;
+  /** Called as each unit finishes, in completion order. */
+  readonly onResult?: (index: number, result: ExplainResult, cached: boolean) => void | Promise<void>;
+}
+
+/** Runs units and hands back their results in unit order, with whether each came from a cache. */
+export interface UnitExecutor {
+  run(units: readonly ExplainUnit[], options: UnitRunOptions): Promise<{ readonly results: ExplainResult[]; readonly cached: boolean[] }>;
+}
+
+/**
+ * Builds a unit, keyed by content.
+ * @param model - the model's bytes and hash
+ * @param sample - the sample (its values, shape, label and tokens are part of the key)
+ * @param row - its row in the sample file (reported in the result, so part of the key)
+ * @param options - the shared options (already with reference rows loaded, not paths)
+ * @param names - the sample file's feature and class names
+ */
+export function explainUnit(model: ExplainUnit['model'], sample: Sample, row: number, options: UnitOptions, names: ExplainUnit['names'], target = sample.label): ExplainUnit {
+  const key = cacheKey('explain', model.sha256, sampleDigest(sample), optionsDigest({ options, names, target: target ?? null }), String(row));
+  return { key, model, sample, row, target, options, names };
+}
+
+/** A decoded cache entry that is a whole explain result. */
+export function isExplainResult(value: unknown): value is ExplainResult {
+  const r = value as Partial<ExplainResult> | undefined;
+  return !!r && r.v instanceof Float64Array && r.and instanceof Float64Array && r.or instanceof Float64Array && r.v.length === r.and.length && r.v.length === 2 ** (r.n ?? -1) && Array.isArray(r.salient) && Array.isArray(r.players) && typeof r.target === 'number';
+}
+
+/**
+ * Runs one unit in this process.
+ * @param ctx - the engine's runner, kernels and limits
+ * @param unit - the unit
+ * @param signal - cancels it
+ */
+export async function runUnit(ctx: ExplainContext, unit: ExplainUnit, signal?: AbortSignal): Promise<ExplainResult> {
+  const set: SampleSet = { samples: [unit.sample], source: unit.model.file ?? 'unit', ...unit.names };
+  const request = { ...unit.options, model: unit.model.bytes, sample: unit.sample, row: unit.row, ...(unit.target === undefined ? {} : { target: unit.target }), signal };
+  const result = await explainModel(ctx, request, set);
+  return { ...result, model: result.model && { ...result.model, file: unit.model.file } };
+}
+
+/**
+ * Runs units with a fixed number in flight; the first failure stops the scheduling of new units, and every unit in
+ * flight settles before the call returns or throws (so nothing writes after it ends).
+ * @param units - what to run
+ * @param options - concurrency, signal, onResult
+ * @param one - runs one unit: its result and whether it came from a cache
+ * @throws the first unit's error; CancelledError when the signal aborts
+ */
+export async function runPool(units: readonly ExplainUnit[], options: UnitRunOptions, one: (unit: ExplainUnit) => Promise<{ result: ExplainResult; cached: boolean }>) {
+  const results: ExplainResult[] = new Array(units.length);
+  const cached: boolean[] = new Array(units.length).fill(false);
+  let next = 0;
+  let stop = false;
+  const worker = async () => {
+    while (next < units.length && !stop) {
+      if (options.signal?.aborted) throw new CancelledError('The run was cancelled; finished units are kept and a rerun resumes from them.');
+      const index = next++;
+      const done = await one(units[index]).catch((error) => {
+        stop = true;
+        throw error;
+      });
+      results[index] = done.result;
+      cached[index] = done.cached;
+      await options.onResult?.(index, done.result, done.cached);
+    }
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(options.concurrency, units.length)) }, worker));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return { results, cached };
+}
+
+/**
+ * The executor of this process: each unit from the disk cache when it is there, else run in the pool and cached.
+ * @param ctx - the engine's runner, kernels and limits
+ * @param cache - the result cache, or undefined for none
+ */
+export function localExecutor(ctx: ExplainContext, cache: ResultCache | undefined): UnitExecutor {
+  return {
+    run: (units, options) =>
+      runPool(units, options, async (unit) => {
+        const hit = await cache?.get(unit.key, isExplainResult);
+        if (hit) return { result: hit, cached: true };
+        const result = await runUnit(ctx, unit, options.signal);
+        await cache?.put(unit.key, result);
+        return { result, cached: false };
+      }),
+  };
+}
