@@ -1,0 +1,156 @@
+// The adaptive group-testing recovery ('adaptive', the default): v(∅), v(N) and the noise level, then rounds of
+// search lanes (lanes.ts), each finding one Möbius term as a minimal mask with a non-zero residual, until random
+// probes find nothing left; a noisy game's values are refitted by least squares at the end. see: Erginbas, Kang,
+// Polito, Ramchandran, "Adaptive Sparse Möbius Transforms for Learning Polynomials" (arXiv 2602.06246), FASMT.
+import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
+import { createMasks, fillRow, type MutableMaskBatch } from './masks.js';
+import type { MethodContext, MethodResult } from './method.js';
+import { refitTerms } from './refit.js';
+import { SampleLog } from './sample-log.js';
+import { TermStore } from './terms.js';
+
+/** Repeats of v(∅) and v(N) used to estimate evaluation noise when the first two pairs disagree. */
+const NOISE_REPEATS = 8;
+/** Residuals below z·σ̂·√(1 + terms in the mask) count as zero: z = 6 keeps false alarms below 1e-8 per test. */
+const NOISE_Z = 6;
+/** Residuals below this share of the magnitudes involved count as round-off (≈ 45 000 ulps: a residual sums at
+ *  most a few thousand terms). */
+const ROUND_OFF = 1e-11;
+/** Lanes of the first round, and bounds. */
+const FIRST_LANES = 8;
+const MIN_LANES = 2;
+const MAX_LANES = 64;
+/** Random start masks of a probe round (when v(N) shows no residual, or the last round found nothing new);
+ *  from the third unproductive round on, FINAL_PROBES. */
+const PROBES = 8;
+const FINAL_PROBES = 32;
+/** Each unproductive round shrinks the density of the probe masks by this factor. */
+const PROBE_SHRINK = 0.7;
+/** The search stops after this many rounds in a row found nothing new. */
+const IDLE_ROUNDS = 3;
+
+/**
+ * Recovers the Möbius terms of order ≤ maxOrder by adaptive group testing. A deterministic game's values are the
+ * residuals measured on each term's own support (exact); a noisy game's are refitted by least squares.
+ * @param context - oracle, n, maxOrder, randomness, held-out reserve
+ * @returns the terms and the threshold below which a value is noise or round-off
+ * @throws whatever the oracle throws (cancellation, game errors)
+ */
+export async function adaptiveMobius(context: MethodContext): Promise<MethodResult> {
+  const { oracle, n, maxOrder, rng, reserve } = context;
+  // a log of every evaluated mask, kept only for a noisy game's refit (the first masks before the noise is known)
+  let log: SampleLog | undefined = new SampleLog(n);
+  const store = new TermStore();
+  const spend = () => oracle.remaining - reserve;
+  const record = (batch: MutableMaskBatch, values: Float64Array): Float64Array => {
+    log?.append(batch, values);
+    return values;
+  };
+  const evaluate = (batch: MutableMaskBatch): Float64Array | Promise<Float64Array> => {
+    const answer = oracle.evaluate(batch);
+    return answer instanceof Float64Array ? record(batch, answer) : answer.then((values) => record(batch, values));
+  };
+
+  const baseline = await measureBaseline(evaluate, n, spend());
+  store.add([], baseline.empty);
+  const noise = baseline.sigma;
+  if (noise === 0) log = undefined;
+  if (n === 0 || maxOrder === 0) return { store, dropAtOrBelow: 0 };
+  // round-off scale: the magnitudes summed in a residual are at most |v| + Σ|m| over every known term
+  let magnitude = 0;
+  const threshold = (value: number, predicted: number, contained: number): number =>
+    Math.max(ROUND_OFF * (Math.abs(value) + Math.abs(predicted) + magnitude), NOISE_Z * noise * Math.sqrt(1 + contained));
+
+  let lanes = FIRST_LANES;
+  let idle = 0;
+  const slots: LaneSlot[] = [];
+  const full = createMasks(n, 1);
+  fillRow(full, 0);
+  const fullPrediction = new Float64Array(1);
+  const fullCount = new Int32Array(1);
+  const fullMagnitude = new Float64Array(1);
+  while (spend() > 0 && idle <= IDLE_ROUNDS) {
+    // v(N) is known: its residual says without a new evaluation whether the whole set still holds an unknown term
+    store.predict(full, fullPrediction, fullCount, fullMagnitude);
+    magnitude = fullMagnitude[0];
+    const residualN = baseline.full - fullPrediction[0];
+    const fromFull = idle === 0 && Math.abs(residualN) > threshold(baseline.full, fullPrediction[0], fullCount[0]);
+    // after a round without new terms, probe ever smaller random masks: a term of order t survives a mask of
+    // density q with probability q^t, so small masks reach low-order terms hidden behind terms beyond maxOrder
+    const round = fromFull
+      ? createLanes(slots, lanes, n, rng, residualN)
+      : createLanes(slots, idle < 2 ? PROBES : FINAL_PROBES, n, rng, undefined, PROBE_SHRINK ** idle);
+    await runLanes(round, rng, { n, maxOrder, store, evaluate, spend, threshold, verify: noise > 0 });
+    const { fresh, finders } = collect(round, store);
+    idle = fresh > 0 ? 0 : idle + 1;
+    // twice the lanes while every lane finds its own term; each lane that found a term another lane also found
+    // (a sign that few terms are left in reach) takes one lane off
+    if (fromFull) lanes = Math.min(MAX_LANES, Math.max(MIN_LANES, 2 * fresh - (finders - fresh)));
+  }
+  // without noise every value was measured on its own support with all its sub-terms known: exact already
+  if (log) refit(store, log, maxOrder, noise, () => oracle.throwIfCancelled());
+  let largest = 0;
+  for (let t = 0; t < store.size; t++) largest = Math.max(largest, Math.abs(store.value(t)));
+  // after the refit, a term found from noise or as a sum of others is left near zero
+  return { store, dropAtOrBelow: Math.max(ROUND_OFF * largest, 3 * noise) };
+}
+
+/**
+ * Least-squares refit in two steps. First on the masks of ≤ d players only: no term beyond maxOrder touches them,
+ * so the values stay the game's true Möbius coefficients. Then on every evaluated mask, kept only when its
+ * residual is at the noise level, i.e. when the game looks fully explained by the found terms; otherwise terms
+ * beyond maxOrder would leak into the low-order values.
+ */
+function refit(store: TermStore, log: SampleLog, maxOrder: number, noise: number, throwIfCancelled: () => void): void {
+  refitTerms(store, log, throwIfCancelled, maxOrder);
+  const local = new Float64Array(store.size);
+  for (let t = 0; t < store.size; t++) local[t] = store.value(t);
+  const global = refitTerms(store, log, throwIfCancelled);
+  let scale = 0;
+  for (const value of log.values()) scale = Math.max(scale, Math.abs(value));
+  const rms = global.residualNorm / Math.sqrt(Math.max(1, global.rows));
+  if (!(rms <= 2 * noise + ROUND_OFF * scale)) for (let t = 0; t < store.size; t++) store.setValue(t, local[t]);
+}
+
+/** v(∅), v(N) and the noise level σ̂ (0 for a deterministic game). */
+interface Baseline {
+  readonly empty: number;
+  readonly full: number;
+  readonly sigma: number;
+}
+
+/**
+ * Evaluates ∅ and N twice; if either pair differs (a noisy game), NOISE_REPEATS times each, and pools the
+ * sample variances.
+ */
+async function measureBaseline(evaluate: (batch: MutableMaskBatch) => Float64Array | Promise<Float64Array>, n: number, available: number): Promise<Baseline> {
+  const pairs = Math.max(1, Math.min(2, Math.floor(available / 2)));
+  const first = await evaluate(baselineBatch(n, pairs));
+  const empties = [first[0]];
+  const fulls = first.length > 1 ? [first[1]] : [first[0]];
+  if (pairs === 2) {
+    empties.push(first[2]);
+    fulls.push(first[3]);
+  }
+  const noisy = empties.some((x) => x !== empties[0]) || fulls.some((x) => x !== fulls[0]);
+  const more = Math.min(NOISE_REPEATS - pairs, Math.floor((available - 2 * pairs) / 2));
+  if (noisy && more > 0) {
+    const extra = await evaluate(baselineBatch(n, more));
+    for (let k = 0; k < more; k++) {
+      empties.push(extra[2 * k]);
+      fulls.push(extra[2 * k + 1]);
+    }
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const squares = (xs: number[]) => xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0);
+  const dof = empties.length + fulls.length - 2;
+  const sigma = noisy && dof > 0 ? Math.sqrt((squares(empties) + squares(fulls)) / dof) : 0;
+  return { empty: mean(empties), full: mean(fulls), sigma };
+}
+
+/** Rows ∅, N, ∅, N, … (pairs pairs; n = 0 has only ∅). */
+function baselineBatch(n: number, pairs: number): MutableMaskBatch {
+  const batch = createMasks(n, 2 * pairs);
+  for (let k = 0; k < pairs; k++) fillRow(batch, 2 * k + 1);
+  return batch;
+}

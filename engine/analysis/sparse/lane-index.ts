@@ -1,0 +1,166 @@
+// Fast residual prediction for one search lane: Σ m(S) over the known terms S ⊆ R ∪ order[0..k), for any k, in
+// O(log n). Each term's "need" (the prefix length that first holds S∖R) sits in Fenwick trees over 0..n, so a
+// query is a prefix sum; placing a player in the order or adding it to R updates only the terms that hold it.
+// see: Fenwick, "A new data structure for cumulative frequency tables", Softw. Pract. Exper. 24(3), 1994.
+import type { TermView } from './terms.js';
+
+/** Terms by player, in compressed rows: the terms holding player i are terms[start[i] .. start[i+1]). */
+export interface TermsByPlayer {
+  readonly start: Int32Array;
+  readonly terms: Int32Array;
+}
+
+/**
+ * Indexes a term view by player.
+ * @param view - the known terms
+ * @param n - players
+ * @returns the index
+ */
+export function termsByPlayer(view: TermView, n: number): TermsByPlayer {
+  const start = new Int32Array(n + 1);
+  const used = view.offsets[view.count];
+  for (let k = 0; k < used; k++) start[view.flat[k] + 1]++;
+  for (let i = 0; i < n; i++) start[i + 1] += start[i];
+  const fill = start.slice(0, n);
+  const terms = new Int32Array(used);
+  for (let t = 0; t < view.count; t++) for (let k = view.offsets[t]; k < view.offsets[t + 1]; k++) terms[fill[view.flat[k]]++] = t;
+  return { start, terms };
+}
+
+/** What a prediction returns: Σ m(S) and how many terms. */
+export interface Prediction {
+  sum: number;
+  count: number;
+}
+
+/** Where a lane's order has placed each player: position[i] is valid when stamp[i] = epoch. */
+export interface Placement {
+  readonly position: Int32Array;
+  readonly stamp: Int32Array;
+  readonly epoch: number;
+}
+
+/** Fenwick trees over need 0..n (indices 1..n+1): Σ m and the term count. Allocated once per lane slot. */
+export interface NeedTrees {
+  readonly sum: Float64Array;
+  readonly count: Int32Array;
+}
+
+/**
+ * Allocates zeroed trees.
+ * @param n - players
+ * @returns the trees
+ */
+export function needTrees(n: number): NeedTrees {
+  return { sum: new Float64Array(n + 2), count: new Int32Array(n + 2) };
+}
+
+/** A term some of whose players are not placed yet: no prefix the lane has drawn holds it. */
+const UNPLACED = -1;
+
+/**
+ * The known terms of one lane by need: need(S) = 1 + the largest position of a player of S∖R (0 when S ⊆ R), or
+ * UNPLACED while a player of S∖R has no position yet.
+ */
+export class LaneIndex {
+  private readonly need: Int32Array;
+  /** Tree nodes written so far, zeroed by clear() (duplicates are harmless). */
+  private dirty = new Int32Array(64);
+  private dirtyCount = 0;
+
+  /**
+   * Enters the known terms into the (empty) trees, O(terms · log n).
+   * @param trees - the slot's trees, all zero (a fresh slot, or cleared by the previous lane)
+   * @param placement - the lane's placed players
+   * @param view - the known terms (frozen for the round)
+   * @param byPlayer - the same terms by player
+   * @param required - R (usually empty)
+   */
+  constructor(
+    private readonly trees: NeedTrees,
+    private readonly placement: Placement,
+    private readonly view: TermView,
+    private readonly byPlayer: TermsByPlayer,
+    private readonly required: readonly number[],
+  ) {
+    this.need = new Int32Array(view.count).fill(UNPLACED);
+    for (let t = 0; t < view.count; t++) this.update(t);
+  }
+
+  /** byPlayer.start: player i is held by a known term when holders[i + 1] ≠ holders[i]. */
+  get holders(): Int32Array {
+    return this.byPlayer.start;
+  }
+
+  /**
+   * Updates the terms holding a player that was just placed in the order or added to R.
+   * @param player - the player
+   */
+  touch(player: number): void {
+    for (let k = this.byPlayer.start[player]; k < this.byPlayer.start[player + 1]; k++) this.update(this.byPlayer.terms[k]);
+  }
+
+  /**
+   * The known terms inside R ∪ order[0..k).
+   * @param k - prefix length, 0..n (only placed positions)
+   * @param out - receives the sum and the count
+   */
+  predict(k: number, out: Prediction): void {
+    const { sum, count } = this.trees;
+    let total = 0;
+    let terms = 0;
+    for (let i = k + 1; i > 0; i -= i & -i) {
+      total += sum[i];
+      terms += count[i];
+    }
+    out.sum = total;
+    out.count = terms;
+  }
+
+  /**
+   * Empties the trees for the slot's next lane by zeroing the nodes written (O(terms · log n), not O(n); and
+   * exact: no round-off left over from taking terms out).
+   */
+  clear(): void {
+    const { sum, count } = this.trees;
+    for (let k = 0; k < this.dirtyCount; k++) {
+      sum[this.dirty[k]] = 0;
+      count[this.dirty[k]] = 0;
+    }
+    this.dirtyCount = 0;
+    this.need.fill(UNPLACED);
+  }
+
+  private update(t: number): void {
+    const { view, placement, required } = this;
+    let need = 0;
+    for (let j = view.offsets[t]; j < view.offsets[t + 1]; j++) {
+      const i = view.flat[j];
+      if (required.includes(i)) continue;
+      if (placement.stamp[i] !== placement.epoch) {
+        need = UNPLACED;
+        break;
+      }
+      need = Math.max(need, placement.position[i] + 1);
+    }
+    if (need === this.need[t]) return;
+    if (this.need[t] !== UNPLACED) this.add(this.need[t], -view.values[t], -1);
+    if (need !== UNPLACED) this.add(need, view.values[t], 1);
+    this.need[t] = need;
+  }
+
+  private add(need: number, value: number, count: number): void {
+    const { sum } = this.trees;
+    const counts = this.trees.count;
+    for (let i = need + 1; i < sum.length; i += i & -i) {
+      sum[i] += value;
+      counts[i] += count;
+      if (this.dirtyCount === this.dirty.length) {
+        const grown = new Int32Array(2 * this.dirty.length);
+        grown.set(this.dirty);
+        this.dirty = grown;
+      }
+      this.dirty[this.dirtyCount++] = i;
+    }
+  }
+}

@@ -1,0 +1,22 @@
+// What every recovery method receives and returns, so that recover.ts can run any of them the same way.
+// Types only.
+import type { GameOracle } from './oracle.js';
+import type { Rng } from './random.js';
+import type { TermStore } from './terms.js';
+
+/** What a recovery method gets. */
+export interface MethodContext {
+  readonly oracle: GameOracle;
+  readonly n: number;
+  readonly maxOrder: number;
+  readonly rng: Rng;
+  /** Evaluations to leave unused for the held-out masks. */
+  readonly reserve: number;
+}
+
+/** What a recovery method returns. */
+export interface MethodResult {
+  readonly store: TermStore;
+  /** Terms with |value| at or below this are noise or round-off and are dropped. */
+  readonly dropAtOrBelow: number;
+}

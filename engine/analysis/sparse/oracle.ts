@@ -1,0 +1,136 @@
+// The one gate between a recovery method and the caller's game: counts evaluations against the budget, reports
+// progress, honours the AbortSignal, wraps a throwing game once, and checks the length and finiteness of every
+// answer. Methods never call the game directly.
+import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, NonFiniteError, ShapeMismatchError } from '../../contracts/errors.js';
+import { rowPlayers } from './masks.js';
+import type { GameFunction, MaskBatch } from './types.js';
+
+/** A game behind the budget, progress and cancellation checks. */
+export interface GameOracle {
+  readonly n: number;
+  /** Most evaluations allowed in all. */
+  readonly budget: number;
+  /** Evaluations done so far. */
+  readonly used: number;
+  /** budget − used. */
+  readonly remaining: number;
+  /**
+   * Evaluates the game on a batch: synchronously when the game answers synchronously (no microtask per call), else
+   * through the game's promise.
+   * @param batch - the masks
+   * @returns one finite value per row
+   * @throws CancelledError, InvalidInputError (the game threw), ShapeMismatchError, NonFiniteError
+   */
+  evaluate(batch: MaskBatch): Float64Array | Promise<Float64Array>;
+  /** @throws CancelledError when the signal has fired */
+  throwIfCancelled(): void;
+  /** Reports done = total = used (the last progress call). */
+  finish(): void;
+}
+
+/** What the oracle needs besides the game. */
+export interface OracleSettings {
+  readonly budget: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (done: number, total: number) => void;
+  /** Evaluations the method plans (progress total); default the budget. */
+  readonly planned?: number;
+}
+
+/**
+ * Wraps a game function.
+ * @param game - the caller's game
+ * @param n - players
+ * @param settings - budget, signal, progress
+ * @returns the oracle
+ */
+export function createOracle(game: GameFunction, n: number, settings: OracleSettings): GameOracle {
+  const { budget, signal, onProgress } = settings;
+  const planned = Math.min(budget, settings.planned ?? budget);
+  let used = 0;
+  const throwIfCancelled = (): void => {
+    if (signal?.aborted) {
+      throw new CancelledError(`The sparse Möbius recovery was cancelled after ${used} of at most ${budget} game evaluations.`, { cause: signal.reason });
+    }
+  };
+  return {
+    n,
+    budget,
+    get used() {
+      return used;
+    },
+    get remaining() {
+      return budget - used;
+    },
+    throwIfCancelled,
+    evaluate(batch) {
+      throwIfCancelled();
+      if (used + batch.count > budget) {
+        throw new InvalidOptionError(`options.budget = ${budget} is exhausted: ${used} evaluations done and ${batch.count} more asked for. Raise options.budget.`);
+      }
+      const accept = (answer: unknown): Float64Array => {
+        const values = checkAnswer(answer, batch);
+        throwIfCancelled();
+        used += batch.count;
+        onProgress?.(used, Math.max(planned, used));
+        return values;
+      };
+      let answer: unknown;
+      try {
+        answer = game(batch, signal);
+      } catch (error) {
+        throw wrapGameError(error, batch, signal);
+      }
+      if (!isThenable(answer)) return accept(answer);
+      return Promise.resolve(answer).then(accept, (error: unknown) => {
+        throw wrapGameError(error, batch, signal);
+      });
+    },
+    finish() {
+      onProgress?.(used, used);
+    },
+  };
+}
+
+/** What a throwing game becomes: CancelledError once the signal fired, andor's own errors as they are, else InvalidInputError. */
+function wrapGameError(error: unknown, batch: MaskBatch, signal: AbortSignal | undefined): Error {
+  if (signal?.aborted) return new CancelledError('The sparse Möbius recovery was cancelled while the game was running.', { cause: error });
+  // andor's own errors (a model that failed to run, a cancelled job) keep their class: they are wrapped already
+  if (error instanceof EngineError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new InvalidInputError(
+    `The game function threw on a batch of ${batch.count} masks of ${batch.n} players: ${reason}. ` +
+      'Fix the game function: it must return one finite number per mask row.',
+    { cause: error },
+  );
+}
+
+const isThenable = (x: unknown): x is PromiseLike<unknown> => typeof (x as PromiseLike<unknown> | null)?.then === 'function';
+
+/** The answer as a Float64Array of finite values, one per row. */
+function checkAnswer(answer: unknown, batch: MaskBatch): Float64Array {
+  const isList = Array.isArray(answer) || (ArrayBuffer.isView(answer) && !(answer instanceof DataView));
+  if (!isList) {
+    throw new InvalidInputError(`The game function returned ${describe(answer)} for ${batch.count} masks; it must return a Float64Array with one value per mask row.`);
+  }
+  const list = answer as ArrayLike<unknown>;
+  if (list.length !== batch.count) {
+    throw new ShapeMismatchError(
+      `The game function returned ${list.length} values for a batch of ${batch.count} masks; it must return exactly one value per mask row (batch.count).`,
+    );
+  }
+  const values = answer instanceof Float64Array ? answer : Float64Array.from(list as ArrayLike<number>, Number);
+  for (let r = 0; r < values.length; r++) {
+    if (!Number.isFinite(values[r])) {
+      const players = rowPlayers(batch, r);
+      const shown = players.length > 12 ? `${players.slice(0, 12).join(', ')}, … (${players.length} players)` : players.join(', ');
+      throw new NonFiniteError(
+        `The game function returned ${values[r]} at row ${r} of a batch of ${batch.count} masks (players present: ${shown || 'none'}). ` +
+          'Every value must be finite; fix the game (for example clamp or replace non-finite model outputs).',
+      );
+    }
+  }
+  return values;
+}
+
+const describe = (x: unknown): string => (x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'object' ? `a ${x.constructor?.name ?? 'object'}` : `a ${typeof x}`);

@@ -1,0 +1,90 @@
+// The two entry points: sparseMobius (AND interactions = Möbius coefficients of v) and sparseOr (OR interactions
+// via the complement game). Validates, picks the path (exact when the budget covers 2^n), runs the method, then
+// measures faithfulness on held-out masks the method never saw.
+import { InvalidInputError } from '../../contracts/errors.js';
+import { adaptiveMobius } from './adaptive.js';
+import type { SparseMethod } from './budget.js';
+import { exactMobius } from './exact.js';
+import type { MethodContext, MethodResult } from './method.js';
+import { rSquared } from './expansion.js';
+import { complementMasks, randomMasks } from './masks.js';
+import { createOracle } from './oracle.js';
+import { sparseSettings } from './options.js';
+import { createRng } from './random.js';
+import { regressionMobius } from './regression.js';
+import { TermStore, sortTerms } from './terms.js';
+import type { GameFunction, SparseExpansion, SparseOptions } from './types.js';
+
+const METHODS: Record<Exclude<SparseMethod, 'exact'>, (context: MethodContext) => Promise<MethodResult>> = {
+  adaptive: adaptiveMobius,
+  regression: regressionMobius,
+};
+
+/**
+ * Recovers the sparse, low-order Möbius expansion v(T) = Σ_{S⊆T} m(S) of a game from at most options.budget
+ * evaluations. The AND interactions are the m(S). With budget ≥ 2^n (n ≤ 20) it evaluates every mask and returns the
+ * exact transform (method 'exact', faithfulness on all 2^n masks, heldOut 0). Otherwise the method ('adaptive' by
+ * default) recovers terms of order ≤ maxOrder, and faithfulness is the R² on options.heldOut uniformly random masks
+ * evaluated after the fit (NaN when heldOut = 0).
+ * @param game - the game, called with batches of bit-packed masks
+ * @param n - players, 0..4096
+ * @param options - budget, maxOrder, seed, heldOut, signal, onProgress, method
+ * @returns the terms (strongest first, ∅ included), evaluations used and faithfulness
+ * @throws InvalidOptionError for a bad option, n above 4096, or a budget below the method's least (the message
+ *   states it; see minimumBudget)
+ * @throws InvalidInputError when the game throws (cause attached) or does not return an array
+ * @throws ShapeMismatchError when the game returns a wrong number of values
+ * @throws NonFiniteError when the game returns NaN or ±Inf
+ * @throws CancelledError when options.signal fires
+ * @throws MemoryLimitError when the regression design would not fit in memory
+ */
+export async function sparseMobius(game: GameFunction, n: number, options: SparseOptions): Promise<SparseExpansion> {
+  if (typeof game !== 'function') throw new InvalidInputError(`game must be a function (masks, signal) => Float64Array (got ${typeof game}).`);
+  const settings = sparseSettings(n, options);
+  const { budget, maxOrder, seed, heldOut, method, signal, onProgress } = settings;
+  const oracle = createOracle(game, n, { budget, signal, onProgress, planned: method === 'exact' ? 2 ** n : budget });
+  oracle.throwIfCancelled();
+  if (method === 'exact') {
+    const expansion = await exactMobius(oracle, n, maxOrder);
+    oracle.finish();
+    return expansion;
+  }
+  const { store, dropAtOrBelow } = await METHODS[method]({ oracle, n, maxOrder, rng: createRng(seed), reserve: heldOut });
+  const terms = store.toTerms(dropAtOrBelow);
+  let r2 = NaN;
+  if (heldOut > 0) {
+    // an independent stream, so that the held-out masks do not depend on how much randomness the method drew
+    const masks = randomMasks(n, heldOut, createRng(Math.imul(seed ^ 0x85ebca6b, 0xc2b2ae35) >>> 0));
+    const values = await oracle.evaluate(masks);
+    const kept = new TermStore();
+    for (const term of terms) kept.add(term.players, term.value);
+    const predicted = new Float64Array(heldOut);
+    kept.predict(masks, predicted);
+    r2 = rSquared(values, predicted);
+  }
+  oracle.finish();
+  return { n, method, terms, evaluations: oracle.used, faithfulness: { r2, heldOut } };
+}
+
+/**
+ * OR interactions via the complement game: runs sparseMobius on u(T) = v(N∖T) and negates the non-empty terms,
+ * I_or(S) = −m_u(S) (spec §1.4). The ∅ term is I_or(∅) = Σ_S m_u(S) = û(N), the expansion's estimate of v(∅), so
+ * that v(T) ≈ I_or(∅) + Σ_{S≠∅, S∩T≠∅} I_or(S) (exactly v(∅) on the exact path with maxOrder = n). Faithfulness is
+ * the R² of u's expansion on held-out masks, which equals that of the OR expansion on their (uniform) complements.
+ * To evaluate the OR expansion at masks T with evaluateExpansion, pass the OR terms with the non-empty ones negated
+ * back and the ∅ term replaced by m_u(∅), and the complements N∖T.
+ * @param game - the game v
+ * @param n - players, 0..4096
+ * @param options - as for sparseMobius
+ * @returns the OR terms, strongest first, ∅ included
+ * @throws as sparseMobius
+ */
+export async function sparseOr(game: GameFunction, n: number, options: SparseOptions): Promise<SparseExpansion> {
+  if (typeof game !== 'function') throw new InvalidInputError(`game must be a function (masks, signal) => Float64Array (got ${typeof game}).`);
+  const complement: GameFunction = (masks, signal) => game(complementMasks(masks), signal);
+  const expansion = await sparseMobius(complement, n, options);
+  let empty = 0;
+  for (const term of expansion.terms) empty += term.value;
+  const terms = expansion.terms.map((term) => (term.players.length === 0 ? { players: [], value: empty } : { players: term.players, value: -term.value }));
+  return { ...expansion, terms: sortTerms(terms) };
+}

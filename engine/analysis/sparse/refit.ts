@@ -1,0 +1,63 @@
+// The least-squares refit of a found support: every coefficient re-estimated jointly on the masks the method
+// evaluated (never on held-out masks), either all of them or only the small ones (≤ d players), which no term of
+// order above d can touch. Averages out noise in single-evaluation estimates; an exact warm start stays exact.
+import { scaledIncidence, solveLeastSquares, type Incidence, type SolveReport } from './least-squares.js';
+import { rowSize } from './masks.js';
+import type { SampleLog } from './sample-log.js';
+import type { TermStore } from './terms.js';
+
+/**
+ * Which stored terms each logged mask contains, as a 0/1 incidence matrix.
+ * @param store - the terms (columns)
+ * @param log - the masks (rows)
+ * @param rows - the logged rows to use
+ * @param throwIfCancelled - called every 1024 rows
+ * @returns the incidence matrix, one row per entry of rows
+ */
+export function termIncidence(store: TermStore, log: SampleLog, rows: Int32Array, throwIfCancelled: () => void): Incidence {
+  const masks = log.masks();
+  const rowStart = new Int32Array(rows.length + 1);
+  let cols = new Int32Array(Math.max(16, rows.length * 4));
+  let filled = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k];
+    if ((k & 1023) === 0) throwIfCancelled();
+    for (let t = 0; t < store.size; t++) {
+      if (!store.contains(masks, r, t)) continue;
+      if (filled === cols.length) {
+        const grown = new Int32Array(cols.length * 2);
+        grown.set(cols);
+        cols = grown;
+      }
+      cols[filled++] = t;
+    }
+    rowStart[k + 1] = filled;
+  }
+  return { rows: rows.length, columns: store.size, rowStart, cols: cols.subarray(0, filled) };
+}
+
+/**
+ * Re-estimates every stored coefficient by least squares on logged masks, warm-started at the current values.
+ * @param store - the terms; their values are replaced
+ * @param log - evaluated masks and values
+ * @param throwIfCancelled - cancellation check
+ * @param maxPlayers - use only masks with at most this many players (default all masks)
+ * @returns iterations, the final residual norm, and the number of masks used
+ */
+export function refitTerms(store: TermStore, log: SampleLog, throwIfCancelled: () => void, maxPlayers = Infinity): SolveReport & { readonly rows: number } {
+  const masks = log.masks();
+  const chosen: number[] = [];
+  for (let r = 0; r < masks.count; r++) if (maxPlayers === Infinity || rowSize(masks, r) <= maxPlayers) chosen.push(r);
+  const rows = Int32Array.from(chosen);
+  const values = new Float64Array(rows.length);
+  const logged = log.values();
+  for (let k = 0; k < rows.length; k++) values[k] = logged[rows[k]];
+  const { operator, scale } = scaledIncidence(termIncidence(store, log, rows, throwIfCancelled));
+  // solve for z = x / scale; a column no mask contains keeps its value
+  const z = new Float64Array(store.size);
+  for (let t = 0; t < store.size; t++) z[t] = scale[t] > 0 ? store.value(t) / scale[t] : 0;
+  // noisy data: the statistical error (≈ σ/√masks) is far above 1e-6 of the solution, so stop there
+  const report = solveLeastSquares(operator, values, z, Math.min(200, 4 * store.size + 50), throwIfCancelled, 1e-6);
+  for (let t = 0; t < store.size; t++) if (scale[t] > 0) store.setValue(t, z[t] * scale[t]);
+  return { ...report, rows: rows.length };
+}

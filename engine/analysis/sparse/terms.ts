@@ -1,0 +1,191 @@
+// The growing set of recovered Möbius terms in flat typed arrays (supports, values), with the one hot loop every
+// method shares: predicting Σ_{S⊆T} m(S) on a batch of masks. Supports are keyed so that finding a known term
+// again adds to its value instead of duplicating it.
+import { rowContains } from './masks.js';
+import type { MaskBatch, SparseTerm } from './types.js';
+
+/** A read-only view of a TermStore's arrays (valid until its next add): term t is flat[offsets[t] .. offsets[t+1]). */
+export interface TermView {
+  readonly count: number;
+  readonly offsets: Int32Array;
+  readonly flat: Int32Array;
+  readonly values: Float64Array;
+}
+
+/** Recovered terms: support i is players[offsets[i] .. offsets[i+1]), sorted ascending. */
+export class TermStore {
+  private offsets = new Int32Array(65);
+  private flat = new Int32Array(256);
+  private coefficients = new Float64Array(64);
+  private readonly index = new Map<string, number>();
+  private count = 0;
+
+  /** Number of terms. */
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * Adds value to the coefficient of a support, creating the term when it is new.
+   * @param players - the support (any order; it is sorted)
+   * @param value - the amount to add
+   * @returns the term's index
+   */
+  add(players: ArrayLike<number>, value: number): number {
+    const sorted = Int32Array.from(players).sort();
+    const key = sorted.join(',');
+    const known = this.index.get(key);
+    if (known !== undefined) {
+      this.coefficients[known] += value;
+      return known;
+    }
+    this.grow(sorted.length);
+    const start = this.offsets[this.count];
+    this.flat.set(sorted, start);
+    this.offsets[this.count + 1] = start + sorted.length;
+    this.coefficients[this.count] = value;
+    this.index.set(key, this.count);
+    return this.count++;
+  }
+
+  /**
+   * The index of a support, if known.
+   * @param players - the support, sorted ascending
+   * @returns its index or undefined
+   */
+  find(players: ArrayLike<number>): number | undefined {
+    return this.index.get(Array.prototype.join.call(players, ','));
+  }
+
+  /**
+   * The arrays as they are now, without copying.
+   * @returns a view, valid until the next add
+   */
+  view(): TermView {
+    return { count: this.count, offsets: this.offsets, flat: this.flat, values: this.coefficients };
+  }
+
+  /**
+   * The coefficient of a term.
+   * @param i - the term's index
+   * @returns m(S_i)
+   */
+  value(i: number): number {
+    return this.coefficients[i];
+  }
+
+  /**
+   * Replaces the coefficient of a term.
+   * @param i - the term's index
+   * @param value - the new m(S_i)
+   */
+  setValue(i: number, value: number): void {
+    this.coefficients[i] = value;
+  }
+
+  /**
+   * The order of a term.
+   * @param i - the term's index
+   * @returns |S_i|
+   */
+  order(i: number): number {
+    return this.offsets[i + 1] - this.offsets[i];
+  }
+
+  /**
+   * The support of a term.
+   * @param i - the term's index
+   * @returns S_i, ascending
+   */
+  players(i: number): number[] {
+    return Array.from(this.flat.subarray(this.offsets[i], this.offsets[i + 1]));
+  }
+
+  /**
+   * Whether row r of a batch contains the support of term i.
+   * @param batch - the masks
+   * @param row - the row
+   * @param i - the term
+   * @returns S_i ⊆ T_row
+   */
+  contains(batch: MaskBatch, row: number, i: number): boolean {
+    return rowContains(batch.bits, row * batch.words, this.flat, this.offsets[i], this.offsets[i + 1]);
+  }
+
+  /**
+   * Σ_{S⊆T} m(S) over the stored terms, for every row.
+   * @param batch - the masks
+   * @param out - receives one value per row
+   * @param counts - when given, receives per row how many terms the row contains
+   * @param magnitudes - when given, receives per row Σ |m(S)| over the contained terms (a scale for round-off)
+   */
+  predict(batch: MaskBatch, out: Float64Array, counts?: Int32Array, magnitudes?: Float64Array): void {
+    const { bits, words } = batch;
+    const { flat, offsets, coefficients } = this;
+    for (let r = 0; r < batch.count; r++) {
+      const base = r * words;
+      let sum = 0;
+      let abs = 0;
+      let hits = 0;
+      for (let t = 0; t < this.count; t++) {
+        if (rowContains(bits, base, flat, offsets[t], offsets[t + 1])) {
+          sum += coefficients[t];
+          abs += Math.abs(coefficients[t]);
+          hits++;
+        }
+      }
+      out[r] = sum;
+      if (counts) counts[r] = hits;
+      if (magnitudes) magnitudes[r] = abs;
+    }
+  }
+
+  /**
+   * The terms, strongest |value| first (ties: lower order, then lexicographic support), without those whose
+   * |value| is at most dropAtOrBelow.
+   * @param dropAtOrBelow - magnitude threshold; the empty set is always kept
+   * @returns plain terms
+   */
+  toTerms(dropAtOrBelow = 0): SparseTerm[] {
+    const terms: SparseTerm[] = [];
+    for (let t = 0; t < this.count; t++) {
+      const value = this.coefficients[t];
+      if (this.order(t) > 0 && !(Math.abs(value) > dropAtOrBelow)) continue;
+      terms.push({ players: this.players(t), value });
+    }
+    return sortTerms(terms);
+  }
+
+  private grow(extra: number): void {
+    // capacity = coefficients.length; offsets holds one more entry
+    if (this.count === this.coefficients.length) {
+      const capacity = 2 * this.coefficients.length;
+      const offsets = new Int32Array(capacity + 1);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+      const values = new Float64Array(capacity);
+      values.set(this.coefficients);
+      this.coefficients = values;
+    }
+    const needed = this.offsets[this.count] + extra;
+    if (needed > this.flat.length) {
+      const flat = new Int32Array(Math.max(needed, this.flat.length * 2));
+      flat.set(this.flat);
+      this.flat = flat;
+    }
+  }
+}
+
+/**
+ * Sorts terms strongest |value| first; ties by order, then lexicographically by support.
+ * @param terms - the terms (sorted in place)
+ * @returns terms
+ */
+export function sortTerms(terms: SparseTerm[]): SparseTerm[] {
+  return terms.sort((a, b) => Math.abs(b.value) - Math.abs(a.value) || a.players.length - b.players.length || compareSupports(a.players, b.players));
+}
+
+function compareSupports(a: readonly number[], b: readonly number[]): number {
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return a[k] - b[k];
+  return 0;
+}

@@ -1,0 +1,50 @@
+// The public types of the sparse Möbius engine: bit-packed mask batches, the game callback, options and the
+// recovered expansion. Types only; the functions that use them live in the other files of this folder.
+
+/** Bit-packed masks: row r, player i is present when (bits[r * words + (i >>> 5)] >>> (i & 31)) & 1. words = ceil(n/32). */
+export interface MaskBatch {
+  readonly n: number;
+  readonly count: number;
+  readonly words: number;
+  readonly bits: Uint32Array;
+}
+
+/** A game evaluated on a batch of masks; returns one value per row. May be sync or async. */
+export type GameFunction = (masks: MaskBatch, signal?: AbortSignal) => Float64Array | Promise<Float64Array>;
+
+/** Options of sparseMobius and sparseOr. */
+export interface SparseOptions {
+  /** Most evaluations of the game, held-out masks included. */
+  readonly budget: number;
+  /** d: largest interaction order recovered. */
+  readonly maxOrder: number;
+  /** Deterministic given the seed (default 0). */
+  readonly seed?: number;
+  /** Random masks kept out of the fit to measure faithfulness (default min(1000, ⌊budget/10⌋)). */
+  readonly heldOut?: number;
+  /** Cancels between game calls and inside long loops (throws CancelledError). */
+  readonly signal?: AbortSignal;
+  /** Evaluations done / planned. */
+  readonly onProgress?: (done: number, total: number) => void;
+  /** One of SPARSE_METHODS (default 'adaptive'). */
+  readonly method?: string;
+}
+
+/** One Möbius coefficient. */
+export interface SparseTerm {
+  /** Sorted ascending. */
+  readonly players: readonly number[];
+  readonly value: number;
+}
+
+/** A recovered sparse Möbius expansion. */
+export interface SparseExpansion {
+  readonly n: number;
+  readonly method: string;
+  /** Möbius coefficients, strongest |value| first; the empty set (players []) included = v(∅). */
+  readonly terms: readonly SparseTerm[];
+  /** Game evaluations used, held-out included. */
+  readonly evaluations: number;
+  /** R² of Σ_{S⊆T} m(S) against v(T) on held-out uniformly random masks the method never saw. */
+  readonly faithfulness: { readonly r2: number; readonly heldOut: number };
+}

@@ -1,0 +1,170 @@
+// Bad input to sparseMobius and minimumBudget: each error class, and messages that say what failed, why and
+// the valid values or the fix.
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError, InvalidOptionError, ModelRunError, NonFiniteError, ShapeMismatchError } from '../../../engine/contracts/errors.js';
+import { MAX_SPARSE_PLAYERS, SPARSE_METHODS, minimumBudget, sparseMobius, type GameFunction, type SparseOptions } from '../../../engine/analysis/sparse/index.js';
+import { plantTerms, plantedGame } from './planted.js';
+
+const game = plantedGame(plantTerms(1024, 8, 2, 1));
+const failure = (run: Promise<unknown>) => run.then(() => expect.fail('expected a rejection'), (error: unknown) => error as Error);
+
+describe('sparseMobius option errors', () => {
+  it('refuses a budget below the least sufficient one, stating it', async () => {
+    const least = minimumBudget(1024, 4);
+    const error = await failure(sparseMobius(game, 1024, { budget: least - 1, maxOrder: 4 }));
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error.message).toContain(`at least ${least} evaluations`);
+    expect(error.message).toContain(`options.budget = ${least - 1}`);
+    await expect(sparseMobius(plantedGame(plantTerms(1024, 8, 2, 1)), 1024, { budget: least, maxOrder: 4 })).resolves.toMatchObject({ n: 1024 });
+  });
+
+  it('counts explicit held-out masks in the least budget', async () => {
+    const error = await failure(sparseMobius(game, 1024, { budget: 400, maxOrder: 4, heldOut: 399 }));
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error.message).toMatch(/at least \d+ evaluations \(399 held-out masks included/);
+  });
+
+  it('refuses the regression method when the budget is below its Σ C(n, ≤d) unknowns', async () => {
+    const least = minimumBudget(30, 2, 1, 'regression');
+    const error = await failure(sparseMobius(game, 30, { budget: least - 1, maxOrder: 2, method: 'regression' }));
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error.message).toContain(`at least ${least}`);
+  });
+
+  it('refuses the regression method above its term limit', async () => {
+    const error = await failure(sparseMobius(game, 100, { budget: 1e6, maxOrder: 3, method: 'regression' }));
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error.message).toMatch(/166751 terms .* above its limit of 20000.*'adaptive'/);
+  });
+
+  it('refuses n above the limit', async () => {
+    const error = await failure(sparseMobius(game, MAX_SPARSE_PLAYERS + 1, { budget: 1e5, maxOrder: 2 }));
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error.message).toContain(`n = ${MAX_SPARSE_PLAYERS + 1} players is above the sparse engine's limit of ${MAX_SPARSE_PLAYERS}`);
+  });
+
+  it.each([
+    [{ budget: 1000, maxOrder: -1 }, /options.maxOrder .*0\.\.64 \(got -1\)/],
+    [{ budget: 1000, maxOrder: 65 }, /options.maxOrder .*0\.\.64 \(got 65\)/],
+    [{ budget: 1000, maxOrder: 1.5 }, /options.maxOrder/],
+    [{ budget: 1000.5, maxOrder: 2 }, /options.budget must be an integer ≥ 1 \(got 1000.5\)/],
+    [{ budget: 0, maxOrder: 2 }, /options.budget must be an integer ≥ 1 \(got 0\)/],
+    [{ budget: '1000', maxOrder: 2 }, /options.budget must be an integer/],
+    [{ budget: 1000, maxOrder: 2, seed: -1 }, /options.seed must be an integer in 0\.\.4294967295/],
+    [{ budget: 1000, maxOrder: 2, heldOut: 1000 }, /options.heldOut must be an integer in 0\.\.999/],
+    [{ budget: 1000, maxOrder: 2, method: 'spex' }, /options.method must be one of: adaptive, regression, exact \(got "spex"\)/],
+    [{ budget: 1000, maxOrder: 2, budgets: 3 }, /Unknown option options.budgets. Expected one of: budget, maxOrder/],
+    [{ budget: 1000, maxOrder: 2, signal: {} }, /options.signal must be an AbortSignal/],
+    [{ budget: 1000, maxOrder: 2, onProgress: 3 }, /options.onProgress must be a function/],
+  ])('refuses %o', async (options, message) => {
+    const error = await failure(sparseMobius(game, 64, options as unknown as SparseOptions));
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error.message).toMatch(message);
+  });
+
+  it('refuses a negative or fractional n', async () => {
+    await expect(sparseMobius(game, -1, { budget: 10, maxOrder: 0 })).rejects.toThrow(InvalidOptionError);
+    await expect(sparseMobius(game, 2.5, { budget: 10, maxOrder: 0 })).rejects.toThrow(/n must be a non-negative integer/);
+  });
+
+  it('lists the methods', () => {
+    expect(SPARSE_METHODS).toEqual(['adaptive', 'regression', 'exact']);
+  });
+});
+
+describe('sparseMobius game errors', () => {
+  const options = { budget: 2000, maxOrder: 2 };
+
+  it('wraps a throwing game in InvalidInputError with the cause', async () => {
+    const cause = new TypeError('model exploded');
+    const error = await failure(
+      sparseMobius(() => {
+        throw cause;
+      }, 100, options),
+    );
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.cause).toBe(cause);
+    expect(error.message).toContain('The game function threw on a batch of');
+    expect(error.message).toContain('model exploded');
+  });
+
+  it('wraps a rejecting async game the same way', async () => {
+    const error = await failure(sparseMobius(async () => Promise.reject(new Error('no session')), 100, options));
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error.cause as Error).message).toBe('no session');
+  });
+
+  it("keeps andor's own errors as they are", async () => {
+    const own = new ModelRunError('The runtime failed.');
+    await expect(
+      sparseMobius(() => {
+        throw own;
+      }, 100, options),
+    ).rejects.toBe(own);
+  });
+
+  it.each([NaN, Infinity, -Infinity])('refuses a game returning %s with NonFiniteError', async (bad) => {
+    const inner = plantedGame(plantTerms(100, 4, 2, 2));
+    const poisoned: GameFunction = (masks) => {
+      const values = inner(masks) as Float64Array;
+      if (inner.calls === 3) values[values.length - 1] = bad;
+      return values;
+    };
+    const error = await failure(sparseMobius(poisoned, 100, options));
+    expect(error).toBeInstanceOf(NonFiniteError);
+    expect(error.message).toMatch(new RegExp(`returned ${bad} at row \\d+ of a batch of \\d+ masks \\(players present: `));
+  });
+
+  it('refuses a result of the wrong length with ShapeMismatchError', async () => {
+    const error = await failure(sparseMobius((masks) => new Float64Array(masks.count + 1), 100, options));
+    expect(error).toBeInstanceOf(ShapeMismatchError);
+    expect(error.message).toMatch(/returned (\d+) values for a batch of \d+ masks/);
+  });
+
+  it('refuses a result that is not an array', async () => {
+    const error = await failure(sparseMobius((() => 3) as unknown as GameFunction, 100, options));
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toContain('returned a number');
+  });
+
+  it('accepts a Float32Array or a plain number array', async () => {
+    const inner = plantedGame(plantTerms(50, 4, 1, 3));
+    const result = await sparseMobius((masks) => Array.from(inner(masks) as Float64Array) as unknown as Float64Array, 50, { budget: 300, maxOrder: 1 });
+    expect(result.terms.length).toBe(5);
+  });
+
+  it('refuses a game that is not a function', async () => {
+    await expect(sparseMobius(3 as unknown as GameFunction, 10, options)).rejects.toThrow(InvalidInputError);
+  });
+});
+
+describe('minimumBudget', () => {
+  it('follows the stated formulas', () => {
+    // adaptive: F = 96 + ⌈1.5·s·(d·(⌈log₂ n⌉ + 2) + 1)⌉ = 96 + ⌈1.5·64·49⌉ = 4800; least B with B − ⌊B/10⌋ ≥ F
+    expect(minimumBudget(1024, 4, 64)).toBe(5333);
+    expect(minimumBudget(1024, 4, 64)).toBeLessThanOrEqual(20_000);
+    // regression: F = ⌈1.25·(1 + 20 + 190)⌉ = 264 → B = 293 (293 − 29 = 264)
+    expect(minimumBudget(20, 2, 1, 'regression')).toBe(293);
+    expect(minimumBudget(10, 3, 1, 'exact')).toBe(1024);
+    // for n ≤ 20 a budget of 2^n runs the exact path: no method needs more
+    expect(minimumBudget(5, 4, 8)).toBe(32);
+    // past a fit of 9000 the held-out share is capped at 1000
+    expect(minimumBudget(4096, 4, 128)).toBe(96 + Math.ceil(1.5 * 128 * (4 * 14 + 1)) + 1000);
+  });
+
+  it('grows with sparsity, order and n', () => {
+    expect(minimumBudget(256, 4, 64)).toBeGreaterThan(minimumBudget(256, 4, 16));
+    expect(minimumBudget(256, 4, 16)).toBeGreaterThan(minimumBudget(256, 2, 16));
+    expect(minimumBudget(1024, 2, 16)).toBeGreaterThan(minimumBudget(256, 2, 16));
+  });
+
+  it.each([
+    [[5000, 2], /n must be an integer in 0\.\.4096/],
+    [[10, 11], /maxOrder must be an integer in 0\.\.n = 0\.\.10/],
+    [[10, 2, 0], /sparsity must be an integer ≥ 1/],
+    [[10, 2, 1, 'lasso'], /method must be one of: adaptive, regression, exact/],
+  ])('refuses %o', (args, message) => {
+    expect(() => (minimumBudget as (...a: unknown[]) => number)(...args)).toThrow(message);
+    expect(() => (minimumBudget as (...a: unknown[]) => number)(...args)).toThrow(InvalidOptionError);
+  });
+});

@@ -1,0 +1,115 @@
+// Test fixtures of the sparse engine: seeded planted AND and OR games over bit-packed masks, the exact Möbius
+// reference (plain TS, from all 2^n values), and support/coefficient scores. No test lives here.
+import type { GameFunction, MaskBatch, SparseExpansion } from '../../../engine/analysis/sparse/index.js';
+
+/** Mulberry32: a seeded stream of numbers in [0, 1). */
+export function seededRng(seed: number): () => number {
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A planted game's terms: supports (sorted) with coefficients, and the ∅ constant. */
+export interface Planted {
+  readonly terms: { readonly players: number[]; readonly value: number }[];
+  readonly empty: number;
+}
+
+/**
+ * s distinct random supports with orders cycling 1..d (an order moves up once half its supports are taken), and
+ * coefficients of magnitude in [1, 10] with random signs; ∅ constant in [−5, 5].
+ */
+export function plantTerms(n: number, s: number, d: number, seed: number): Planted {
+  const random = seededRng(seed);
+  const binomial = (a: number, b: number) => Array.from({ length: b }, (_, i) => (a - i) / (i + 1)).reduce((x, y) => x * y, 1);
+  const taken = new Array(d + 1).fill(0);
+  const keys = new Set<string>();
+  const terms: Planted['terms'] = [];
+  while (terms.length < s) {
+    let order = 1 + (terms.length % d);
+    while (order < d && taken[order] >= binomial(n, order) / 2) order++;
+    const set = new Set<number>();
+    while (set.size < order) set.add(Math.floor(random() * n));
+    const players = [...set].sort((a, b) => a - b);
+    if (keys.has(players.join(','))) continue;
+    keys.add(players.join(','));
+    taken[order]++;
+    terms.push({ players, value: (1 + 9 * random()) * (random() < 0.5 ? -1 : 1) });
+  }
+  return { terms, empty: 10 * random() - 5 };
+}
+
+const has = (masks: MaskBatch, row: number, i: number) => ((masks.bits[row * masks.words + (i >>> 5)] >>> (i & 31)) & 1) === 1;
+
+/** Counts its calls and evaluations. */
+export type CountingGame = GameFunction & { calls: number; evaluations: number };
+
+/**
+ * v(T) = empty + Σ_j c_j·1[S_j ⊆ T] (kind 'and') or empty + Σ_j c_j·1[S_j ∩ T ≠ ∅] (kind 'or'), plus Gaussian
+ * noise of standard deviation sigma (seeded).
+ */
+export function plantedGame(planted: Planted, { kind = 'and', sigma = 0, seed = 1 }: { kind?: 'and' | 'or'; sigma?: number; seed?: number } = {}): CountingGame {
+  const random = seededRng(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(random() || 1e-300)) * Math.cos(2 * Math.PI * random());
+  const game = ((masks: MaskBatch) => {
+    game.calls++;
+    game.evaluations += masks.count;
+    const out = new Float64Array(masks.count);
+    for (let r = 0; r < masks.count; r++) {
+      let v = planted.empty;
+      for (const term of planted.terms) {
+        const fires = kind === 'and' ? term.players.every((i) => has(masks, r, i)) : term.players.some((i) => has(masks, r, i));
+        if (fires) v += term.value;
+      }
+      out[r] = sigma > 0 ? v + sigma * gauss() : v;
+    }
+    return out;
+  }) as CountingGame;
+  game.calls = 0;
+  game.evaluations = 0;
+  return game;
+}
+
+/** A game given by its table of 2^n values (bit i of the index = player i; n ≤ 30). */
+export function tableGame(values: Float64Array, n: number): CountingGame {
+  const game = ((masks: MaskBatch) => {
+    game.calls++;
+    game.evaluations += masks.count;
+    const out = new Float64Array(masks.count);
+    for (let r = 0; r < masks.count; r++) out[r] = values[n === 0 ? 0 : masks.bits[r * masks.words]];
+    return out;
+  }) as CountingGame;
+  game.calls = 0;
+  game.evaluations = 0;
+  return game;
+}
+
+/** The exact Möbius transform m(S) = Σ_{T⊆S} (−1)^{|S|−|T|} v(T), by the textbook loops. */
+export function exactMobius(values: Float64Array, n: number): Float64Array {
+  const m = Float64Array.from(values);
+  for (let bit = 1; bit < 1 << n; bit <<= 1) for (let s = 0; s < m.length; s++) if (s & bit) m[s] -= m[s ^ bit];
+  return m;
+}
+
+/** The planted terms as a map "i,j,k" → value. */
+export const termMap = (terms: readonly { players: readonly number[]; value: number }[]) => new Map(terms.map((t) => [t.players.join(','), t.value]));
+
+/** Support F1 (non-empty terms) and the largest relative coefficient error over the planted terms (∞ if one is missed). */
+export function score(planted: Planted, result: SparseExpansion): { f1: number; maxRelativeError: number; falsePositives: number; missed: number } {
+  const truth = termMap(planted.terms);
+  const found = termMap(result.terms.filter((t) => t.players.length > 0));
+  let hits = 0;
+  for (const key of found.keys()) if (truth.has(key)) hits++;
+  let maxRelativeError = 0;
+  for (const [key, value] of truth) {
+    const estimate = found.get(key);
+    maxRelativeError = Math.max(maxRelativeError, estimate === undefined ? Infinity : Math.abs(estimate - value) / Math.abs(value));
+  }
+  const falsePositives = found.size - hits;
+  const missed = truth.size - hits;
+  return { f1: (2 * hits) / (2 * hits + falsePositives + missed), maxRelativeError, falsePositives, missed };
+}
