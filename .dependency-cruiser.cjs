@@ -20,7 +20,7 @@ module.exports = {
       comment: 'engine/contracts/ holds interfaces, schemas and errors only',
       severity: 'error',
       from: { path: '^engine/contracts/' },
-      to: { pathNot: '^(engine/contracts/|node_modules/@sinclair/typebox)', dependencyTypesNot: ['core'] },
+      to: { path: '^(engine|bindings|assembly|test|bench|models)/', pathNot: '^engine/contracts/' },
     },
     {
       name: 'entry-not-interfaces',

@@ -7,10 +7,10 @@ import type { DType, TensorInfo } from '../contracts/backend.js';
 import type { KernelHost } from '../contracts/kernels.js';
 import { assertFiniteRewards } from '../pipeline/evaluate.js';
 import { analysisSettings, type AnalysisOptions, type GameAnalysis } from '../analysis/game.js';
-import { assertValid } from '../inputs/validate.js';
+import { assertValid, didYouMean } from '../inputs/validate.js';
 import { ExplainRequestSchema, GameRequestSchema } from '../contracts/schema/requests.js';
 import { MODALITIES, REWARDS } from '../contracts/schema/constants.js';
-import { assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from '../pipeline/plan.js';
+import { assertPlanFits, assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from '../pipeline/plan.js';
 import {
   customLayout, imageLayout, pointCloudLayout, tabularLayout, textLayout, type BaselineSpec, type CustomLayout, type LayoutContext, type PlayerLayout,
 } from '../pipeline/players.js';
@@ -182,15 +182,23 @@ async function resolveSample(request: ExplainRequest, from?: SampleSet): Promise
   throw new InvalidOptionError('options.sample must be a Sample object ({values}), inline JSON, or the path of a .json, .csv or .npy file.');
 }
 
-function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, inputCount: number): Float64Array {
+function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, inputs: readonly TensorInfo[]): Float64Array {
   const values = sample.values;
   if (values instanceof Float64Array) {
-    if (isMasked || inputCount === 1) return values;
+    if (isMasked || inputs.length === 1) return values;
   } else if (values[input.name]) return values[input.name];
-  if (/mask/i.test(input.name) && !(values instanceof Float64Array)) {
-    // an attention mask the sample leaves out: every position present
-    const any = Object.values(values)[0];
-    return new Float64Array(any.length).fill(1);
+  if (!(values instanceof Float64Array)) {
+    // a sample that names an input the model does not have is a typo ("attn_mask"): never paper over it
+    const names = inputs.map((i) => i.name);
+    const stray = Object.keys(values).find((k) => !names.includes(k));
+    if (stray !== undefined) {
+      throw new ShapeMismatchError(`The sample gives "${stray}", which is not an input of the model.${didYouMean(stray, names)} The model's inputs are: ${names.join(', ')}.`);
+    }
+    if (/mask/i.test(input.name)) {
+      // an attention mask the sample leaves out: every position present
+      const any = Object.values(values)[0];
+      return new Float64Array(any.length).fill(1);
+    }
   }
   const given = values instanceof Float64Array ? 'one array' : `arrays for ${Object.keys(values).join(', ')}`;
   throw new ShapeMismatchError(`The model needs input "${input.name}", but the sample gives ${given}. Give the sample as {"x": {"${input.name}": [...], ...}}.`);
@@ -203,7 +211,7 @@ function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, 
   const maskMode = request.maskMode ?? 'token';
   const maskedInfo = request.input === undefined ? defaultMaskedInput(model.inputs, modality, maskMode) : model.inputs.find((i) => i.name === request.input);
   if (!maskedInfo) throw new InvalidOptionError(`options.input "${request.input}" is not an input of the model. Expected one of: ${inputNames.join(', ')}.`);
-  const maskedValues = sampleValuesFor(sample, maskedInfo, true, model.inputs.length);
+  const maskedValues = sampleValuesFor(sample, maskedInfo, true, model.inputs);
   const batchAxis = batchAxisOf(maskedInfo, maskedValues.length);
   const baseline = resolveBaseline(request.baseline);
   const dims = resolveSampleDims(maskedInfo, batchAxis, maskedValues.length);
@@ -214,7 +222,7 @@ function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, 
   assertPlayersFit(layout.n, limits);
   const inputs: PlanInput[] = model.inputs.map((info) => {
     const isMasked = info === maskedInfo;
-    const values = isMasked ? layout.values : sampleValuesFor(sample, info, false, model.inputs.length);
+    const values = isMasked ? layout.values : sampleValuesFor(sample, info, false, model.inputs);
     return { name: info.name, dtype: dtypeOf(info), sampleDims: resolveSampleDims(info, batchAxis, values.length), values };
   });
   const batchSize = chooseBatchSize(batchAxis, inputs, 2 ** layout.n, request.batchSize);
@@ -277,7 +285,10 @@ function resolveTarget(rewardKind: RewardSpec['kind'], requested: number | undef
   const classes = width === 1 && rewardKind !== 'output' ? 2 : width;
   let target = requested ?? label;
   if (target === undefined) {
-    target = width === 1 ? (fullOutput[0] > 0 ? 1 : 0) : fullOutput.indexOf(Math.max(...fullOutput));
+    // the predicted class, by a loop (spreading a 200 000-wide output into Math.max overflows the stack)
+    let best = 0;
+    for (let c = 1; c < width; c++) if (fullOutput[c] > fullOutput[best]) best = c;
+    target = width === 1 ? (fullOutput[0] > 0 ? 1 : 0) : best;
   }
   if (!Number.isInteger(target) || target < 0 || target >= classes) {
     const what = rewardKind === 'output' ? 'output element' : 'class';
@@ -305,6 +316,8 @@ export async function explainModel(ctx: ExplainContext, request: ExplainRequest,
   const reference = await resolveReference(request.reference, set);
   const provisional: RewardSpec = { kind: 'output', target: 0, output: outputInfo.name };
   const { plan: probePlan, layout, input } = buildPlan(model, request, sample, set, provisional, reference, ctx.limits);
+  // the batch buffers of every thread, with the 2^n arrays, against the memory budget: before any model run
+  assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers);
 
   // one run on the full sample: checks the model accepts the plan, and gives the output width and predicted class
   // (one row for a dynamic batch axis, not a whole batch)

@@ -2,7 +2,7 @@
 // it. Batch explanations and dynamics runs are lists of units; an executor runs them: locally (this process's pool,
 // with the disk cache) or elsewhere (a job queue; see engine/distributed/). Results come back in unit order, each
 // reported as it finishes; a signal stops the run after the units in flight settle.
-import { CancelledError } from '../contracts/errors.js';
+import { CancelledError, EngineError, reviveError } from '../contracts/errors.js';
 import type { Sample, SampleSet } from '../inputs/samples.js';
 import { cacheKey, optionsDigest, sampleDigest, type ResultCache } from './cache.js';
 import { explainModel, type ExplainContext, type ExplainRequest, type ExplainResult } from './explain.js';
@@ -65,7 +65,16 @@ export function isExplainResult(value: unknown): value is ExplainResult {
 export async function runUnit(ctx: ExplainContext, unit: ExplainUnit, signal?: AbortSignal): Promise<ExplainResult> {
   const set: SampleSet = { samples: [unit.sample], source: unit.model.file ?? 'unit', ...unit.names };
   const request = { ...unit.options, model: unit.model.bytes, sample: unit.sample, row: unit.row, ...(unit.target === undefined ? {} : { target: unit.target }), signal };
-  const result = await explainModel(ctx, request, set);
+  let result: ExplainResult;
+  try {
+    result = await explainModel(ctx, request, set);
+  } catch (error) {
+    // the model went in as bytes: say which file (a corrupt or mismatched checkpoint among many) and which row failed
+    if (!(error instanceof EngineError) || error instanceof CancelledError) throw error;
+    const named = reviveError({ name: error.name, code: error.code, message: `${unit.model.file ?? `model ${unit.model.sha256.slice(0, 12)}`}, sample row ${unit.row}: ${error.message}` });
+    Object.defineProperty(named, 'cause', { value: error, enumerable: false });
+    throw named;
+  }
   return { ...result, model: result.model && { ...result.model, file: unit.model.file } };
 }
 

@@ -95,6 +95,8 @@ async function resolveModel(root: string, name: unknown): Promise<string> {
     throw new HttpError(404, 'UNKNOWN_MODEL', `No model "${name}" in the models folder. GET /models lists them.`);
   }
   if (real !== root && !real.startsWith(root + sep)) throw new HttpError(400, 'PATH_OUTSIDE', `body.model "${name}" resolves outside the models folder.`);
+  // a folder named like a model would fail later with this machine's path in the message
+  if (!(await stat(real)).isFile()) throw new HttpError(400, 'INVALID_OPTION', `body.model "${name}" is a folder, not a model file. GET /models lists them.`);
   return real;
 }
 
@@ -120,15 +122,18 @@ async function listModels(root: string, depth = 2): Promise<{ model: string; byt
 }
 
 /** The folder's manifest.json, if it has one (its entries name and describe the models). */
-async function readManifest(root: string): Promise<{ models?: { file: string; name: string; modality: string }[] } | undefined> {
-  let text: string;
+async function readManifest(root: string): Promise<{ file: string; name: string; modality: string }[]> {
+  // the manifest only names the models: a missing, unreadable or malformed one leaves them unnamed, never fails
+  const text = await readFile(join(root, 'manifest.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return [];
+  let parsed: unknown;
   try {
-    text = await readFile(join(root, 'manifest.json'), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    parsed = JSON.parse(text);
+  } catch {
+    return [];
   }
-  return JSON.parse(text);
+  const models = (parsed as { models?: unknown })?.models;
+  return Array.isArray(models) ? models.filter((m): m is { file: string; name: string; modality: string } => typeof m?.file === 'string' && typeof m?.name === 'string') : [];
 }
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string, retryAfterS?: number) {
@@ -194,7 +199,7 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   app.get('/openapi.json', async () => spec);
   app.get('/models', async () => {
     const manifest = await readManifest(root);
-    const known = new Map((manifest?.models ?? []).map((m) => [m.file.replace(/^models\//, ''), m]));
+    const known = new Map(manifest.map((m) => [m.file.replace(/^models\//, ''), m]));
     return { models: (await listModels(root)).map((m) => ({ ...m, name: known.get(m.model)?.name, modality: known.get(m.model)?.modality })) };
   });
 
@@ -244,13 +249,26 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     return { ...named(json, body.model), results: json.results?.map((r) => named(r, body.model)) };
   });
 
-  const address = await app.listen({ port, host: options.host ?? '127.0.0.1' });
+  let address: string;
+  try {
+    address = await app.listen({ port, host: options.host ?? '127.0.0.1' });
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new InvalidOptionError(`Port ${port} is in use; choose another with --port (0 picks a free one).`, { cause });
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new InvalidOptionError(`Cannot listen on host "${options.host}": this machine has no such address (--host).`, { cause });
+    if (code === 'EACCES') throw new InvalidOptionError(`Port ${port} needs privileges this process lacks; use a port above 1023 (--port).`, { cause });
+    throw cause;
+  }
   return {
     app,
     url: address,
     async close(graceMs = 10_000) {
       closing = true;
-      const timer = setTimeout(() => running.forEach((c) => c.abort()), graceMs);
+      // after the grace: cancel running jobs and drop every connection, including a client still trickling a body
+      const timer = setTimeout(() => {
+        running.forEach((c) => c.abort());
+        app.server.closeAllConnections();
+      }, graceMs);
       try {
         await app.close(); // stops accepting, waits for in-flight requests
       } finally {

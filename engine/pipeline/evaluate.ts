@@ -1,8 +1,55 @@
-// Evaluating a range of masks on one session: fill a batch, run, read rewards, repeat. The same loop runs in the
-// main thread (LocalRunner) and in each pool worker (worker.ts).
-import { CancelledError, ModelRunError, NonFiniteError } from '../contracts/errors.js';
-import type { SessionHandle, TensorData } from '../contracts/backend.js';
-import { BatchBuilder, readRewards } from './masking.js';
+// Evaluating a range of masks on one session: fill a batch, run, find the output's batch axis, read rewards, repeat.
+// The same loop runs in the main thread (LocalRunner) and in each pool worker (worker.ts). A NaN or an infinity stops
+// it at the batch that produced it, with the output, the element and the mask named.
+import { CancelledError, ModelLoadError, ModelRunError, NonFiniteError } from '../contracts/errors.js';
+import type { SessionHandle, TensorData, TensorInfo } from '../contracts/backend.js';
+import { BatchBuilder, locateRows, readRewards, readRow, type OutputRows } from './masking.js';
+import { READABLE_OUTPUT_DTYPES, type MaskPlan } from './plan.js';
+
+/** The reward's output as the model declares it, checked readable before any run. */
+function rewardOutput(session: SessionHandle, plan: MaskPlan): TensorInfo {
+  const name = plan.reward.output;
+  const info = session.outputs.find((o) => o.name === name);
+  if (!info) throw new ModelRunError(`The model has no output "${name}"; its outputs are: ${session.outputs.map((o) => o.name).join(', ')}.`);
+  if (!READABLE_OUTPUT_DTYPES.includes(info.dtype)) {
+    throw new ModelLoadError(
+      `The model's output "${name}" has dtype ${info.dtype}, which andor cannot read as numbers. Readable output dtypes: ${READABLE_OUTPUT_DTYPES.join(', ')}. ` +
+        `Cast that output to float32 in the model before export, or choose another output (--output).`,
+    );
+  }
+  return info;
+}
+
+/** Runs one batch and returns the reward's output with the layout of its rows. */
+async function runBatch(session: SessionHandle, builder: BatchBuilder, info: TensorInfo, start: number, count: number): Promise<{ output: TensorData; rows: OutputRows }> {
+  const plan = builder.plan;
+  const outputs = await session.run(builder.fill(start, count));
+  const output = outputs[info.name];
+  if (!output) throw new ModelRunError(`The model returned no output "${info.name}"; it returned: ${Object.keys(outputs).join(', ')}.`);
+  const masked = session.inputs.find((i) => i.name === plan.masked[0]?.name) ?? session.inputs[0];
+  const rows = locateRows({
+    output: info.name,
+    dims: output.dims,
+    declared: info.shape,
+    input: masked?.name ?? 'input',
+    inputBatchDim: masked?.shape[0],
+    rows: plan.batchAxis.kind === 'none' ? 1 : plan.batchSize,
+    batchAxis: plan.batchAxis.kind,
+  });
+  return { output, rows };
+}
+
+function present(mask: number, n: number): string {
+  const players: number[] = [];
+  for (let i = 0; i < n; i++) if ((mask >>> i) & 1) players.push(i);
+  return players.length === 0 ? 'no player present' : players.length === n ? 'every player present' : `players ${players.join(', ')} present`;
+}
+
+/** The message part naming the first non-finite element of a row, e.g. `is NaN at element 1`. */
+function nonFiniteElement(row: Float64Array): string | undefined {
+  const at = row.findIndex((x) => !Number.isFinite(x));
+  return at < 0 ? undefined : `is ${row[at]} at element ${at}`;
+}
 
 /**
  * Evaluates masks start..end−1 into out[0..end−start).
@@ -13,6 +60,8 @@ import { BatchBuilder, readRewards } from './masking.js';
  * @param out - rewards, one per mask
  * @param afterBatch - called with the number of masks done after each batch; return false to stop (cancel)
  * @throws CancelledError when afterBatch returns false
+ * @throws NonFiniteError at the first batch with a reward that is NaN or infinite, naming the mask and the element
+ * @throws ShapeMismatchError when the output's batch axis cannot be told; ModelLoadError for an unreadable dtype
  */
 export async function evaluateRange(
   session: SessionHandle,
@@ -23,13 +72,21 @@ export async function evaluateRange(
   afterBatch?: (done: number) => boolean,
 ): Promise<void> {
   const plan = builder.plan;
-  const rows = plan.batchSize;
-  const tensorRows = plan.batchAxis.kind === 'none' ? 1 : rows;
-  for (let first = start; first < end; first += rows) {
-    const count = Math.min(rows, end - first);
-    const outputs = await session.run(builder.fill(first, count));
-    const output = outputs[plan.reward.output] as TensorData;
-    readRewards(plan.reward, output, tensorRows, count, out, first - start);
+  const info = rewardOutput(session, plan);
+  const rowsPerRun = plan.batchSize;
+  for (let first = start; first < end; first += rowsPerRun) {
+    const count = Math.min(rowsPerRun, end - first);
+    const { output, rows } = await runBatch(session, builder, info, first, count);
+    const bad = readRewards(plan.reward, output, rows, count, out, first - start);
+    if (bad >= 0) {
+      const mask = first + bad;
+      const element = nonFiniteElement(readRow(output.data, rows, bad, new Float64Array(rows.width)));
+      const what = element ? `The model's output "${info.name}" ${element}` : `The reward computed from the model's output "${info.name}" is ${out[first - start + bad]}`;
+      throw new NonFiniteError(
+        `${what} on mask ${mask} (${present(mask, plan.n)}, absent players at their baseline), so that mask has no reward. ` +
+          'Check the baseline (a value the model never saw can give NaN) and the input scaling, or choose another baseline (--baseline).',
+      );
+    }
     if (afterBatch && !afterBatch(first + count - start)) throw new CancelledError();
   }
 }
@@ -53,13 +110,20 @@ export function assertFiniteRewards(v: Float64Array, what = 'The model'): void {
 /**
  * Runs the model once on the full sample (every player present) and returns the row of the reward's output tensor.
  * Used before a job to check that the model takes the plan and to read the output width and predicted class.
+ * @throws NonFiniteError when an element of that row is NaN or infinite (before anything picks a class from it)
+ * @throws ShapeMismatchError when the output's batch axis cannot be told; ModelLoadError for an unreadable dtype
  */
 export async function probeFull(session: SessionHandle, builder: BatchBuilder): Promise<Float64Array> {
   const plan = builder.plan;
-  const outputs = await session.run(builder.fill(2 ** plan.n - 1, 1));
-  const output = outputs[plan.reward.output] as TensorData | undefined;
-  if (!output) throw new ModelRunError(`The model returned no output "${plan.reward.output}"; it returned: ${Object.keys(outputs).join(', ')}.`);
-  const rows = plan.batchAxis.kind === 'none' ? 1 : plan.batchSize;
-  const width = output.data.length / rows;
-  return Float64Array.from(output.data.subarray(0, width) as ArrayLike<number>, Number);
+  const info = rewardOutput(session, plan);
+  const { output, rows } = await runBatch(session, builder, info, 2 ** plan.n - 1, 1);
+  const row = readRow(output.data, rows, 0, new Float64Array(rows.width));
+  const element = nonFiniteElement(row);
+  if (element) {
+    throw new NonFiniteError(
+      `The model's output "${info.name}" ${element} on the unmasked sample (every player present, before any masking), so no reward or class can be read from it. ` +
+        'Check the sample (its values and their scaling are fed as given) and that the model runs correctly on it outside andor.',
+    );
+  }
+  return row;
 }

@@ -1,6 +1,7 @@
-// The evaluation plan: everything a thread needs to build masked inputs and turn model outputs into rewards.
-// Plans hold only typed arrays and plain objects, so they cross the worker boundary as they are. Built on the
-// main thread from the model's introspected inputs, the sample and the players (players.ts).
+// The evaluation plan: everything a thread needs to build masked inputs and turn model outputs into rewards, and
+// the limits checked on it before any work (players, the 2^n arrays against the budget and the wasm32 kernel
+// memory, the batch buffers of every thread). Plans hold only typed arrays and plain objects, so they cross the
+// worker boundary as they are. Built on the main thread from the model's introspected inputs, the sample and players.
 import { InvalidOptionError, MemoryLimitError, ShapeMismatchError } from '../contracts/errors.js';
 import { MAX_PLAYERS } from '../contracts/limits.js';
 import type { DType, TensorInfo, TypedData } from '../contracts/backend.js';
@@ -50,33 +51,166 @@ export interface MaskPlan {
 
 
 /** f64 arrays of length 2^n that one explain holds at its peak: the 16-slot decomposition workspace, plus v, γ, q,
- *  then AND, OR and the rebuilt game. */
+ *  then AND, OR and the rebuilt game. This is what maxMemoryMb (--max-memory-mb) budgets. */
 export const ARRAYS_PER_MASK = 20;
+
+/** f64 arrays of length 2^n the WebAssembly kernels hold at their peak: the decomposition workspace
+ *  (engine/analysis/decompose.ts, SLOTS = 16; the interaction analysis after it needs 4). */
+export const KERNEL_ARRAYS_PER_MASK = 16;
+
+/** Linear memory a wasm32 module can address: 65536 pages of 64 KiB (bindings/wasm-kernels.ts enforces it). */
+export const KERNEL_MEMORY_BYTES = 2 ** 32;
+
+/** Kernel memory kept aside for the module's own data, the solver state and the trace (a few KiB in practice). */
+const KERNEL_RESERVE_BYTES = 2 ** 20;
+
+const MIB = 2 ** 20;
 
 /** Limits on one explanation. */
 export interface Limits {
-  /** Memory budget for its 2^n arrays, in MiB. */
+  /** Memory budget for its 2^n arrays and batch buffers, in MiB. */
   readonly maxMemoryMb: number;
   /** Most players accepted (a service sets it below what memory allows). */
   readonly maxPlayers: number;
 }
 
+/** Bytes of the 2^n arrays of one explanation (ARRAYS_PER_MASK f64 arrays). */
+export function arrayBytes(n: number): number {
+  return 2 ** n * 8 * ARRAYS_PER_MASK;
+}
+
+/** Bytes of WebAssembly memory the kernels need for n players (KERNEL_ARRAYS_PER_MASK f64 arrays plus a reserve). */
+export function kernelBytes(n: number): number {
+  return 2 ** n * 8 * KERNEL_ARRAYS_PER_MASK + KERNEL_RESERVE_BYTES;
+}
+
+/** The most players whose 2^n arrays fit a budget in MiB (0 when none does). */
+export function largestPlayersForBudget(maxMemoryMb: number): number {
+  let n = 0;
+  while (n < MAX_PLAYERS && arrayBytes(n + 1) <= maxMemoryMb * MIB) n++;
+  return n;
+}
+
+/** The most players the kernels' wasm32 memory holds (24: 16 arrays of 2^25 f64 are 4 GiB, with nothing to spare). */
+export function largestPlayersForKernels(): number {
+  let n = 0;
+  while (n < MAX_PLAYERS && kernelBytes(n + 1) <= KERNEL_MEMORY_BYTES) n++;
+  return n;
+}
+
+const mib = (bytes: number) => Math.ceil(bytes / MIB);
+
 /**
- * Checks that 2^n masks fit the limits.
- * @throws MemoryLimitError naming the limit and the largest n that fits
+ * Checks, before any work, that n players fit every limit: maxPlayers, the memory budget of their 2^n arrays, and
+ * the 4 GiB a wasm32 kernel module can address (which binds at 24 players whatever the budget).
+ * @throws InvalidOptionError for n < 1 or n > maxPlayers
+ * @throws MemoryLimitError naming the bound that binds (the budget or the kernel memory) and the largest n each allows
  */
 export function assertPlayersFit(n: number, { maxMemoryMb, maxPlayers }: Limits): void {
   if (!Number.isInteger(n) || n < 1) throw new InvalidOptionError(`The number of players must be at least 1 (got ${n}).`);
-  if (n > maxPlayers) throw new MemoryLimitError(`${n} players exceed the limit of ${maxPlayers} set by maxPlayers (--max-players). Choose at most ${maxPlayers} players.`);
-  const bytes = 2 ** n * 8 * ARRAYS_PER_MASK;
-  const limit = maxMemoryMb * 2 ** 20;
-  if (n > MAX_PLAYERS || bytes > limit) {
-    const largest = Math.min(MAX_PLAYERS, Math.floor(Math.log2(limit / (8 * ARRAYS_PER_MASK))));
+  if (n > maxPlayers) {
+    throw new InvalidOptionError(`${n} players exceed the limit of ${maxPlayers} (maxPlayers / --max-players). Choose at most ${maxPlayers} players, or raise the limit.`);
+  }
+  const masks = 2 ** n;
+  const byBudget = largestPlayersForBudget(maxMemoryMb);
+  const byKernels = largestPlayersForKernels();
+  if (n > byKernels) {
+    const budget = n > byBudget ? ` (the memory limit of ${maxMemoryMb} MiB, maxMemoryMb / --max-memory-mb, alone allows at most ${byBudget})` : '';
     throw new MemoryLimitError(
-      `${n} players need ${2 ** n} masks and about ${Math.ceil(bytes / 2 ** 20)} MiB, over the memory limit of ${maxMemoryMb} MiB. ` +
-        `Use at most ${largest} players, or raise maxMemoryMb (--max-memory-mb).`,
+      `${n} players need ${masks} masks and ${mib(kernelBytes(n))} MiB of WebAssembly kernel memory (${KERNEL_ARRAYS_PER_MASK} f64 arrays of 2^${n} for the decomposition), ` +
+        `more than the ${KERNEL_MEMORY_BYTES / MIB} MiB a wasm32 module can address: at most ${byKernels} players fit, whatever --max-memory-mb is${budget}. Use at most ${byKernels} players.`,
     );
   }
+  if (n > byBudget) {
+    const fix = byBudget === 0 ? 'No player fits it; raise' : `Use at most ${byBudget} players, or raise`;
+    throw new MemoryLimitError(
+      `${n} players need ${masks} masks and about ${mib(arrayBytes(n))} MiB for their 2^n arrays (${ARRAYS_PER_MASK} f64 arrays), over the memory limit of ${maxMemoryMb} MiB (maxMemoryMb / --max-memory-mb), which fits at most ${byBudget} players. ` +
+        `${fix} maxMemoryMb (--max-memory-mb) to at least ${mib(arrayBytes(n))} (the kernels' wasm32 memory allows up to ${byKernels} players).`,
+    );
+  }
+}
+
+/** Output dtypes andor reads (bindings/ort-common.ts decodes each to numbers; float16 and bfloat16 exactly). */
+export const READABLE_OUTPUT_DTYPES: readonly string[] = [
+  'float32', 'float64', 'int32', 'int64', 'bool', 'float16', 'bfloat16', 'uint8', 'int8', 'uint16', 'int16', 'uint32', 'uint64',
+];
+
+/** Bytes per element of the dtypes a model may declare (0 for those without a fixed size, e.g. string). */
+const DTYPE_BYTES: Readonly<Record<string, number>> = {
+  float64: 8, int64: 8, uint64: 8, float32: 4, int32: 4, uint32: 4, float16: 2, bfloat16: 2, int16: 2, uint16: 2, int8: 1, uint8: 1, bool: 1,
+};
+
+/** One term of a plan's batch memory: a tensor, its elements per row and bytes per element. */
+export interface BatchTensor {
+  readonly name: string;
+  readonly role: 'input' | 'output';
+  readonly dtype: string;
+  readonly elementsPerRow: number;
+  readonly bytesPerElement: number;
+}
+
+/** The memory a plan's evaluation holds per thread: every input and the reward's output, for one batch. */
+export interface BatchMemory {
+  readonly rows: number;
+  readonly tensors: readonly BatchTensor[];
+  /** rows × Σ elementsPerRow × bytesPerElement. */
+  readonly bytesPerThread: number;
+}
+
+/**
+ * The batch buffers of a plan on one thread: rows × elements per row × bytes per element, for every input and for
+ * the output the reward reads (from its declared shape; symbolic dims other than the batch count as 1).
+ * @param plan - the evaluation plan
+ * @param outputs - the model's outputs as introspected
+ */
+export function batchMemory(plan: MaskPlan, outputs: readonly TensorInfo[]): BatchMemory {
+  const rows = plan.batchAxis.kind === 'none' ? 1 : plan.batchSize;
+  const tensors: BatchTensor[] = plan.inputs.map((input) => ({
+    name: input.name, role: 'input', dtype: input.dtype, elementsPerRow: input.values.length, bytesPerElement: bytesPer(input.dtype),
+  }));
+  const output = outputs.find((o) => o.name === plan.reward.output);
+  if (output) {
+    const isFixed = (d: number | string) => typeof d === 'number' && d > 0;
+    const symbolic = output.shape.findIndex((d) => !isFixed(d));
+    const sized = output.shape.findIndex((d) => d === rows);
+    // the batch: none for a model without one; else a symbolic dim (dynamic batch) or the dim of the fixed size
+    const batch = plan.batchAxis.kind === 'none' ? -1 : plan.batchAxis.kind === 'dynamic' ? (symbolic >= 0 ? symbolic : sized) : sized >= 0 ? sized : symbolic;
+    // symbolic dims other than the batch are unknown before a run: they count as 1
+    const elementsPerRow = output.shape.reduce<number>((product, d, axis) => (axis !== batch && isFixed(d) ? product * (d as number) : product), 1);
+    tensors.push({ name: output.name, role: 'output', dtype: output.dtype, elementsPerRow, bytesPerElement: DTYPE_BYTES[output.dtype] ?? 0 });
+  }
+  const bytesPerRow = tensors.reduce((sum, t) => sum + t.elementsPerRow * t.bytesPerElement, 0);
+  return { rows, tensors, bytesPerThread: rows * bytesPerRow };
+}
+
+/**
+ * Checks, before any model run, that the plan's batch buffers on every thread plus its 2^n arrays fit the memory
+ * budget: a model with a huge fixed batch (or a huge --batch-size) is refused here, not after minutes of paging.
+ * @param plan - the evaluation plan
+ * @param outputs - the model's outputs as introspected
+ * @param limits - the memory budget
+ * @param workers - threads that evaluate (0 = the calling thread, which counts as one)
+ * @throws MemoryLimitError giving the numbers and the fix
+ */
+export function assertPlanFits(plan: MaskPlan, outputs: readonly TensorInfo[], limits: Limits, workers: number): void {
+  const threads = Math.max(1, workers);
+  const memory = batchMemory(plan, outputs);
+  const batchBytes = threads * memory.bytesPerThread;
+  const arrays = arrayBytes(plan.n);
+  const limit = limits.maxMemoryMb * MIB;
+  if (batchBytes + arrays <= limit) return;
+  const terms = memory.tensors.map((t) => `${t.elementsPerRow * t.bytesPerElement} B of ${t.role} "${t.name}" (${t.elementsPerRow} ${t.dtype})`).join(' + ');
+  const masks = 2 ** plan.n;
+  const rowsThatFit = Math.max(0, Math.floor((limit - arrays) / threads / Math.max(1, memory.bytesPerThread / memory.rows)));
+  const fix =
+    plan.batchAxis.kind === 'fixed'
+      ? `The model's batch axis is fixed at ${memory.rows} rows${memory.rows > masks ? `, more than the ${masks} masks need` : ''}: export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={"${plan.masked[0]?.name ?? plan.inputs[0]?.name}": {0: "batch"}, "${plan.reward.output}": {0: "batch"}})) or a fixed batch of at most ${rowsThatFit} rows, use fewer workers (--workers)`
+      : `Use a smaller batchSize (--batch-size; at most ${rowsThatFit} rows fit) or fewer workers (--workers)`;
+  throw new MemoryLimitError(
+    `Evaluating ${masks} masks in batches of ${memory.rows} rows needs about ${mib(batchBytes)} MiB of batch buffers: ${threads} thread(s) × ${memory.rows} rows × (${terms}); ` +
+      `with ${mib(arrays)} MiB for the 2^n arrays that is over the memory limit of ${limits.maxMemoryMb} MiB (maxMemoryMb / --max-memory-mb). ` +
+      `${fix}, or raise maxMemoryMb (--max-memory-mb) to at least ${mib(batchBytes + arrays)}.`,
+  );
 }
 
 /** Number of elements per sample of an input, resolving symbolic non-batch dims from the sample size. */

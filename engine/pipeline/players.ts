@@ -89,32 +89,99 @@ export function parseGrid(value: unknown, height: number, width: number): [numbe
   return [rows, cols];
 }
 
-/** Separable Gaussian blur of each channel of a [C, H, W] image (reflecting edges). */
-export function blurImage(values: Float64Array, channels: number, height: number, width: number, sigma: number): Float64Array {
-  const radius = Math.max(1, Math.ceil(3 * sigma));
-  const kernel = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)));
-  const total = kernel.reduce((a, b) => a + b, 0);
-  const k = kernel.map((w) => w / total);
-  const reflect = (i: number, n: number) => (n === 1 ? 0 : i < 0 ? Math.min(-i, n - 1) : i >= n ? Math.max(2 * n - 2 - i, 0) : i);
-  const tmp = new Float64Array(values.length);
-  const out = new Float64Array(values.length);
-  for (let c = 0; c < channels; c++) {
-    const base = c * height * width;
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        let acc = 0;
-        for (let d = -radius; d <= radius; d++) acc += k[d + radius] * values[base + y * width + reflect(x + d, width)];
-        tmp[base + y * width + x] = acc;
-      }
+/** Gaussian tails below this relative weight are dropped: exp(−x²/2) < 2^−60 beyond 9.2σ. */
+const GAUSS_CUTOFF_SIGMAS = 9.2;
+
+/**
+ * The 1-D Gaussian kernel of σ folded onto one period of a line of n samples under half-sample symmetric edges
+ * (… c b a | a b c … z | z y …), whose extension has period 2n: weight[d] = Σ_k g(d + 2nk), normalized to sum 1.
+ * Exact for every σ at O(n) cost: direct sums while σ is small next to the period, else the Fourier (theta) series
+ * of the periodized Gaussian, which needs a handful of terms there (Poisson summation).
+ * see: https://en.wikipedia.org/wiki/Poisson_summation_formula
+ * @returns the weights of offsets 0..2n−1, or undefined when they are uniform to double precision (σ ≫ n)
+ */
+function foldedGaussian(n: number, sigma: number): Float64Array | undefined {
+  const period = 2 * n;
+  const weights = new Float64Array(period);
+  const q = Math.exp((-2 * Math.PI ** 2 * sigma ** 2) / period ** 2);
+  if (q < 2 ** -60) return undefined; // every harmonic vanishes: the flat kernel, i.e. the mean
+  if (sigma < period / 4) {
+    const wraps = Math.ceil((GAUSS_CUTOFF_SIGMAS * sigma) / period) + 1;
+    for (let d = 0; d < period; d++) {
+      let sum = 0;
+      for (let k = -wraps; k <= wraps; k++) sum += Math.exp(-((d + k * period) ** 2) / (2 * sigma * sigma));
+      weights[d] = sum;
     }
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        let acc = 0;
-        for (let d = -radius; d <= radius; d++) acc += k[d + radius] * tmp[base + reflect(y + d, height) * width + x];
-        out[base + y * width + x] = acc;
-      }
+  } else {
+    // Σ_k g(d + kP) ∝ 1 + 2 Σ_j q^(j²) cos(2πjd/P); q ≤ e^(−π²/8) here, so j ≤ 7 reaches 2^−60
+    for (let d = 0; d < period; d++) {
+      let sum = 1;
+      for (let j = 1, term = q; term > 2 ** -60; j++, term = q ** (j * j)) sum += 2 * term * Math.cos((2 * Math.PI * j * d) / period);
+      weights[d] = sum;
     }
   }
+  const total = weights.reduce((a, b) => a + b, 0);
+  for (let d = 0; d < period; d++) weights[d] /= total;
+  return weights;
+}
+
+/**
+ * Blurs lines of n samples in place along one axis: line l holds values[starts[l] + i·stride], i < n.
+ * Cost O(n · min(2·9.2σ + 1, 2n)) per line and O(n) memory; each line's mean when σ ≫ n.
+ */
+function blurLines(values: Float64Array, n: number, stride: number, starts: readonly number[], sigma: number): void {
+  if (n === 1) return;
+  const weights = foldedGaussian(n, sigma);
+  const period = 2 * n;
+  // offsets d ∈ [−reach, reach] cover the kernel; past n, one whole period [−n, n) covers the folded one exactly
+  const reach = Math.ceil(GAUSS_CUTOFF_SIGMAS * sigma);
+  const [from, to] = reach < n ? [-reach, reach] : [-n, n - 1];
+  const taps = weights && Float64Array.from({ length: to - from + 1 }, (_, k) => weights[(from + k + period) % period]);
+  // the line mirrored past both ends, so the inner loop is a plain dot product
+  const mirror = (p: number) => {
+    const r = ((p % period) + period) % period;
+    return r < n ? r : period - 1 - r;
+  };
+  const source = Int32Array.from({ length: n + to - from }, (_, k) => mirror(k + from));
+  const line = new Float64Array(n);
+  const extended = new Float64Array(source.length);
+  for (const start of starts) {
+    for (let i = 0; i < n; i++) line[i] = values[start + i * stride];
+    if (!taps) {
+      const mean = line.reduce((a, b) => a + b, 0) / n;
+      for (let i = 0; i < n; i++) values[start + i * stride] = mean;
+      continue;
+    }
+    for (let k = 0; k < source.length; k++) extended[k] = line[source[k]];
+    for (let x = 0; x < n; x++) {
+      let acc = 0;
+      for (let k = 0; k < taps.length; k++) acc += taps[k] * extended[x + k];
+      values[start + x * stride] = acc;
+    }
+  }
+}
+
+/**
+ * Separable Gaussian blur of each channel of a [C, H, W] image, with half-sample symmetric edges (the image
+ * mirrored about its border, edge pixels repeated). Exact for every σ (the kernel is folded onto the mirrored
+ * image, not truncated), at a cost that stops growing once σ passes the image size: O(C·H·W·min(σ, H + W)), and
+ * O(C·H·W) when σ is so large that the blur is the per-channel mean of the image, its limit as σ → ∞.
+ * @param sigma - the Gaussian's standard deviation in pixels (> 0)
+ * @returns a new array of the same layout
+ * @throws InvalidOptionError when sigma is not a positive finite number
+ */
+export function blurImage(values: Float64Array, channels: number, height: number, width: number, sigma: number): Float64Array {
+  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new InvalidOptionError(`blurSigma must be a positive number of pixels (got ${sigma}).`);
+  const out = Float64Array.from(values);
+  const plane = height * width;
+  const rowStarts: number[] = [];
+  const columnStarts: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < height; y++) rowStarts.push(c * plane + y * width);
+    for (let x = 0; x < width; x++) columnStarts.push(c * plane + x);
+  }
+  blurLines(out, width, 1, rowStarts, sigma);
+  blurLines(out, height, width, columnStarts, sigma);
   return out;
 }
 

@@ -1,11 +1,13 @@
 // The piscina worker pool behind Runner: a fixed set of long-lived workers, one session per worker and model, tasks
 // that each cover a range of masks (built in the worker into reusable buffers), rewards moved back as Float64Arrays.
 // Progress and cooperative cancellation go through a small SharedArrayBuffer; a worker that dies is replaced by
-// piscina and its task retried once.
+// piscina and its task retried once. The pool keeps the bytes of at most MAX_OPEN_MODELS models (least recently used
+// evicted), and each worker at most as many sessions.
 import { Piscina } from 'piscina';
 import { CancelledError, DisposedError, WorkerCrashedError, reviveError } from '../contracts/errors.js';
 import type { AnalysisTask, GameAnalysis } from '../analysis/game.js';
 import type { KernelTarget } from '../contracts/kernels.js';
+import { LruCache, MAX_OPEN_MODELS } from './lru.js';
 import type { MaskPlan } from './plan.js';
 import type { Candidate } from './registry.js';
 import type { EvaluateOptions, OpenedModel, Runner } from './runner.js';
@@ -19,11 +21,16 @@ const MAX_TASK_MASKS = 16_384;
 const TASK_MS = 5;
 /** Fewest rows per batch (unless the job is smaller): smaller batches waste the runtime's per-run overhead. */
 const MIN_TASK_MASKS = 64;
+/** Keys of closed or evicted models remembered for the workers (each task tells them to release those sessions);
+ *  a worker that misses one still bounds its sessions by its own LRU. */
+const MAX_CLOSED_KEYS = 64;
 
 interface PoolModel {
   readonly bytes: SharedArrayBuffer;
   opened: Promise<OpenedModel>;
   candidates: readonly Candidate[];
+  /** Probes and evaluations in flight: the model is not evicted while they run. */
+  busy: number;
 }
 
 /** Pool options. */
@@ -45,7 +52,7 @@ function isFailure(value: unknown): value is WorkerFailure {
 export class PoolRunner implements Runner {
   readonly workers: number;
   private readonly pool: Piscina;
-  private readonly models = new Map<string, PoolModel>();
+  private readonly models: LruCache<PoolModel>;
   private readonly closed = new Set<string>();
   /** Masks per millisecond of each model's tasks (moving average), to size later tasks. */
   private readonly rates = new Map<string, number>();
@@ -55,6 +62,7 @@ export class PoolRunner implements Runner {
 
   constructor(private readonly options: PoolOptions) {
     this.workers = options.workers;
+    this.models = new LruCache<PoolModel>(MAX_OPEN_MODELS, { onEvict: (_model, key) => this.forget(key), isBusy: (model) => model.busy > 0 });
     this.pool = new Piscina({
       filename: options.filename ?? new URL('./worker.js', import.meta.url).href,
       minThreads: options.workers,
@@ -74,32 +82,53 @@ export class PoolRunner implements Runner {
     return this.pool.threads;
   }
 
+  /** Models whose bytes the pool holds now (diagnostics and tests): at most MAX_OPEN_MODELS, plus any in use. */
+  get openModels(): number {
+    return this.models.size;
+  }
+
+  /**
+   * Sessions open in the worker that takes this task (diagnostics and tests; with one worker, its count).
+   * @returns at most MAX_OPEN_MODELS
+   */
+  async workerSessions(): Promise<number> {
+    this.assertLive();
+    return (await this.runTask({ kind: 'sessions', closed: [...this.closed] }, 'counting sessions')) as number;
+  }
+
   open(key: string, model: Uint8Array, candidates: readonly Candidate[]): Promise<OpenedModel> {
     this.assertLive();
     const existing = this.models.get(key);
     if (existing) return existing.opened;
     const bytes = new SharedArrayBuffer(model.byteLength);
     new Uint8Array(bytes).set(model);
-    const entry: PoolModel = { bytes, candidates, opened: Promise.resolve(undefined as never) };
+    const entry: PoolModel = { bytes, candidates, opened: Promise.resolve(undefined as never), busy: 0 };
     this.closed.delete(key);
-    this.models.set(key, entry);
     entry.opened = this.runTask({ kind: 'open', model: this.ref(key, entry) }, 'opening the model').then((opened) => {
       // every worker must use the backend the first one found working
       const chosen = opened as OpenedModel;
       entry.candidates = [{ backend: chosen.backend, provider: chosen.executionProvider }];
       return chosen;
     });
-    entry.opened.catch(() => this.models.delete(key));
+    this.models.set(key, entry);
+    // a model that fails to open is not kept (the caller gets the error); a later open tries again
+    entry.opened.catch(() => {
+      if (this.models.peek(key) !== entry) return;
+      this.models.delete(key);
+      this.forget(key);
+    });
     return entry.opened;
   }
 
   async probe(key: string, plan: MaskPlan): Promise<Float64Array> {
-    const entry = await this.model(key);
-    return (await this.runTask({ kind: 'probe', model: this.ref(key, entry), plan, planId: `${this.planId(plan)}/${plan.batchSize}` }, 'probing the model')) as Float64Array;
+    return this.use(key, (entry) => this.runTask({ kind: 'probe', model: this.ref(key, entry), plan, planId: `${this.planId(plan)}/${plan.batchSize}` }, 'probing the model') as Promise<Float64Array>);
   }
 
   async evaluate(key: string, plan: MaskPlan, options: EvaluateOptions = {}): Promise<Float64Array> {
-    const entry = await this.model(key);
+    return this.use(key, (entry) => this.evaluateOn(key, entry, plan, options));
+  }
+
+  private async evaluateOn(key: string, entry: PoolModel, plan: MaskPlan, options: EvaluateOptions): Promise<Float64Array> {
     const total = 2 ** plan.n;
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new CancelledError();
@@ -163,13 +192,14 @@ export class PoolRunner implements Runner {
   }
 
   async close(key: string): Promise<void> {
-    if (this.models.delete(key)) this.closed.add(key);
+    if (this.models.delete(key) !== undefined) this.forget(key);
   }
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.models.clear();
+    // terminates the workers: their sessions go with them, and running tasks end in CancelledError (runTask)
     await this.pool.destroy();
   }
 
@@ -177,12 +207,31 @@ export class PoolRunner implements Runner {
     return { key, bytes: entry.bytes, candidates: entry.candidates, threads: this.options.threads, closed: [...this.closed] };
   }
 
-  private async model(key: string): Promise<PoolModel> {
+  /** A closed or evicted model: its bytes are dropped, and the next tasks tell the workers to release its sessions. */
+  private forget(key: string): void {
+    this.rates.delete(key);
+    this.closed.delete(key);
+    this.closed.add(key);
+    if (this.closed.size > MAX_CLOSED_KEYS) this.closed.delete(this.closed.values().next().value as string);
+  }
+
+  /** Runs fn on an open model; the model is not evicted while fn runs. */
+  private async use<T>(key: string, fn: (entry: PoolModel) => Promise<T>): Promise<T> {
     this.assertLive();
     const entry = this.models.get(key);
-    if (!entry) throw new DisposedError(`Model ${key} is not open (it was closed or never opened).`);
-    await entry.opened;
-    return entry;
+    if (!entry) {
+      throw new DisposedError(
+        `Model ${key} is not open: it was closed, or evicted because ${MAX_OPEN_MODELS} other models were used since (the pool keeps the ${MAX_OPEN_MODELS} most recently used open). Open it again.`,
+      );
+    }
+    entry.busy++;
+    try {
+      await entry.opened;
+      return await fn(entry);
+    } finally {
+      entry.busy--;
+      this.models.trim();
+    }
   }
 
   private planId(plan: MaskPlan): number {

@@ -1,11 +1,12 @@
 // Runners evaluate plans on opened models. LocalRunner does it on the calling thread (workers: 0); the piscina pool
-// (pool.ts) implements the same interface across worker threads.
+// (pool.ts) implements the same interface across worker threads. Both keep at most MAX_OPEN_MODELS models open.
 import { CancelledError, DisposedError } from '../contracts/errors.js';
 import type { BackendAttempt } from '../contracts/errors.js';
 import type { SessionHandle, TensorInfo, ExecutionProvider, BackendId } from '../contracts/backend.js';
 import { analyzeGame, type AnalysisTask, type GameAnalysis } from '../analysis/game.js';
 import type { KernelHost } from '../contracts/kernels.js';
 import { evaluateRange, probeFull } from './evaluate.js';
+import { LruCache, MAX_OPEN_MODELS } from './lru.js';
 import { BatchBuilder } from './masking.js';
 import type { MaskPlan } from './plan.js';
 import type { BackendRegistry, Candidate } from './registry.js';
@@ -49,72 +50,118 @@ export interface Runner {
   readonly workers: number;
 }
 
-/** Runs models on the calling thread. */
+/** A model open on the calling thread; `busy` counts the probes and evaluations running on its session. */
+interface LocalModel {
+  readonly session: SessionHandle;
+  readonly opened: OpenedModel;
+  busy: number;
+  /** 'retired': closed or evicted while busy, released when its last use ends. */
+  state: 'open' | 'retired' | 'released';
+}
+
+/**
+ * Runs models on the calling thread. It keeps at most MAX_OPEN_MODELS sessions (least recently used evicted and
+ * released; explain opens its model again on demand), and dispose() stops a running evaluation or decomposition
+ * within one batch or one chunk of iterations, the caller getting a CancelledError.
+ */
 export class LocalRunner implements Runner {
   readonly workers = 0;
-  private readonly sessions = new Map<string, { session: SessionHandle; opened: OpenedModel }>();
+  private readonly models: LruCache<LocalModel>;
   private readonly opening = new Map<string, Promise<OpenedModel>>();
   /** Batch buffers per plan, reused by repeated evaluations of it. */
   private readonly builders = new WeakMap<MaskPlan, BatchBuilder>();
+  /** Work in flight (opens, probes, evaluations, analyses): dispose() waits for it to stop. */
+  private readonly running = new Set<Promise<unknown>>();
+  private readonly disposing = new AbortController();
+  private live = 0;
   private disposed = false;
 
+  /**
+   * @param registry - the backends
+   * @param threads - intra-op threads per session
+   * @param kernels - this thread's kernel instance (for analyze)
+   */
   constructor(
     private readonly registry: BackendRegistry,
     private readonly threads: number,
     private readonly kernels: KernelHost,
-  ) {}
+  ) {
+    this.models = new LruCache<LocalModel>(MAX_OPEN_MODELS, { onEvict: (model) => void this.retire(model), isBusy: (model) => model.busy > 0 });
+  }
+
+  /** Sessions open now (diagnostics and tests): at most MAX_OPEN_MODELS, plus any closed while still in use. */
+  get openSessions(): number {
+    return this.live;
+  }
 
   async analyze(task: AnalysisTask, signal?: AbortSignal): Promise<GameAnalysis> {
     this.assertLive();
-    return analyzeGame(this.kernels, task, signal);
+    const stop = signal ? AbortSignal.any([signal, this.disposing.signal]) : this.disposing.signal;
+    return this.track(
+      analyzeGame(this.kernels, task, stop).catch((error: unknown) => {
+        throw this.disposed && error instanceof CancelledError ? disposedWhileRunning(error) : error;
+      }),
+    );
   }
 
   open(key: string, model: Uint8Array, candidates: readonly Candidate[]): Promise<OpenedModel> {
     this.assertLive();
+    const open = this.models.get(key);
+    if (open) return Promise.resolve(open.opened);
     // concurrent opens of one model share one session creation
     let opening = this.opening.get(key);
     if (!opening) {
-      opening = this.registry.open(model, candidates, { intraOpThreads: this.threads, allowSpinning: false }).then(({ session, candidate, attempts }) => {
-        const opened: OpenedModel = { key, inputs: session.inputs, outputs: session.outputs, backend: candidate.backend, executionProvider: candidate.provider, attempts };
-        this.sessions.set(key, { session, opened });
-        return opened;
-      });
+      opening = this.track(
+        this.registry.open(model, candidates, { intraOpThreads: this.threads, allowSpinning: false }).then(async ({ session, candidate, attempts }) => {
+          this.live++;
+          const opened: OpenedModel = { key, inputs: session.inputs, outputs: session.outputs, backend: candidate.backend, executionProvider: candidate.provider, attempts };
+          const entry: LocalModel = { session, opened, busy: 0, state: 'open' };
+          if (this.disposed) {
+            await this.release(entry);
+            throw new DisposedError('The engine was disposed while the model was opening; create a new one.');
+          }
+          this.models.set(key, entry);
+          return opened;
+        }),
+      );
+      const settled = () => this.opening.delete(key);
+      opening.then(settled, settled);
       this.opening.set(key, opening);
-      opening.catch(() => this.opening.delete(key));
     }
     return opening;
   }
 
   async probe(key: string, plan: MaskPlan): Promise<Float64Array> {
-    return probeFull(this.session(key), this.builder(plan));
+    return this.use(key, (model) => probeFull(model.session, this.builder(plan)));
   }
 
   async evaluate(key: string, plan: MaskPlan, options: EvaluateOptions = {}): Promise<Float64Array> {
-    const session = this.session(key);
     const total = 2 ** plan.n;
-    const v = new Float64Array(total);
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new CancelledError();
-    await evaluateRange(session, this.builder(plan), 0, total, v, (done) => {
-      onProgress?.(done, total);
-      return !signal?.aborted && !this.disposed;
+    return this.use(key, async (model) => {
+      const v = new Float64Array(total);
+      await evaluateRange(model.session, this.builder(plan), 0, total, v, (done) => {
+        if (this.disposed) throw disposedWhileRunning();
+        onProgress?.(done, total);
+        return !signal?.aborted;
+      });
+      return v;
     });
-    return v;
   }
 
   async close(key: string): Promise<void> {
-    const entry = this.sessions.get(key);
-    this.sessions.delete(key);
-    this.opening.delete(key);
-    await entry?.session.dispose();
+    const model = this.models.delete(key);
+    if (model) await this.retire(model);
   }
 
   async dispose(): Promise<void> {
+    if (this.disposed) return;
     this.disposed = true;
-    const entries = [...this.sessions.values()];
-    this.sessions.clear();
-    this.opening.clear();
-    await Promise.all(entries.map((e) => e.session.dispose()));
+    this.disposing.abort();
+    // every evaluation stops after its current batch, every decomposition after its current chunk
+    await Promise.allSettled([...this.running]);
+    await Promise.all(this.models.clear().map((model) => this.retire(model)));
   }
 
   private builder(plan: MaskPlan): BatchBuilder {
@@ -123,14 +170,52 @@ export class LocalRunner implements Runner {
     return found;
   }
 
-  private session(key: string): SessionHandle {
+  /** Runs fn on an open model's session; the model is not evicted, nor its session released, while fn runs. */
+  private async use<T>(key: string, fn: (model: LocalModel) => Promise<T>): Promise<T> {
     this.assertLive();
-    const entry = this.sessions.get(key);
-    if (!entry) throw new DisposedError(`Model ${key} is not open (it was closed or never opened).`);
-    return entry.session;
+    const model = this.models.get(key);
+    if (!model) {
+      throw new DisposedError(
+        `Model ${key} is not open: it was closed, or evicted because ${this.models.capacity} other models were used since (a runner keeps the ${this.models.capacity} most recently used open). Open it again.`,
+      );
+    }
+    model.busy++;
+    try {
+      return await this.track(fn(model));
+    } finally {
+      model.busy--;
+      if (model.state === 'retired' && model.busy === 0) await this.release(model);
+      this.models.trim();
+    }
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.running.add(work);
+    const done = () => this.running.delete(work);
+    work.then(done, done);
+    return work;
+  }
+
+  /** Releases an evicted or closed model's session now, or when its last use ends. */
+  private async retire(model: LocalModel): Promise<void> {
+    if (model.state === 'released') return;
+    model.state = 'retired';
+    if (model.busy === 0) await this.release(model);
+  }
+
+  private async release(model: LocalModel): Promise<void> {
+    if (model.state === 'released') return;
+    model.state = 'released';
+    this.live--;
+    await model.session.dispose();
   }
 
   private assertLive(): void {
     if (this.disposed) throw new DisposedError('The engine was disposed; create a new one.');
   }
+}
+
+/** The CancelledError of work stopped by dispose(). */
+function disposedWhileRunning(cause?: unknown): CancelledError {
+  return new CancelledError('The engine was disposed while the job ran.', cause === undefined ? undefined : { cause });
 }

@@ -1,6 +1,7 @@
 // The pool's worker thread, and its composition root: it registers the backends, keeps one session per model (created
-// on first use, reused by every later task), one set of batch buffers per plan and one kernel instance; it evaluates
-// ranges of masks and analyzes games (the decomposition), so the main thread stays free.
+// on first use, reused by later tasks, at most MAX_OPEN_MODELS of them: the least recently used is released), one set
+// of batch buffers per plan and one kernel instance; it evaluates ranges of masks and analyzes games (the
+// decomposition), so the main thread stays free.
 // Tasks and replies are plain objects and typed arrays; errors travel as {error: SerializedError}.
 import { move } from 'piscina';
 import { loadKernels, ortNodeBackend, ortWebBackend } from '../../bindings/index.js';
@@ -9,6 +10,7 @@ import type { KernelHost, KernelTarget } from '../contracts/kernels.js';
 import { serializeError, type SerializedError } from '../contracts/errors.js';
 import type { SessionHandle } from '../contracts/backend.js';
 import { evaluateRange, probeFull } from './evaluate.js';
+import { LruCache, MAX_OPEN_MODELS } from './lru.js';
 import { BatchBuilder } from './masking.js';
 import type { MaskPlan } from './plan.js';
 import { BackendRegistry, type Candidate } from './registry.js';
@@ -28,6 +30,8 @@ export interface ModelRef {
 export type WorkerTask =
   | { readonly kind: 'analyze'; readonly task: AnalysisTask; readonly kernels: KernelTarget; readonly control: Int32Array }
   | { readonly kind: 'open'; readonly model: ModelRef }
+  /** Diagnostics: the number of sessions this worker holds (after dropping the closed ones). */
+  | { readonly kind: 'sessions'; readonly closed: readonly string[] }
   | { readonly kind: 'probe'; readonly model: ModelRef; readonly plan: MaskPlan; readonly planId: string }
   | {
       readonly kind: 'evaluate';
@@ -45,8 +49,16 @@ export interface WorkerFailure {
   readonly error: SerializedError;
 }
 
+type WorkerModel = Promise<{ session: SessionHandle; opened: OpenedModel }>;
+
+/** Releases a session that was dropped; a model that failed to open has nothing to release (its task got the error). */
+function release(model: WorkerModel): void {
+  void model.then(({ session: s }) => s.dispose(), () => undefined);
+}
+
 const registry = new BackendRegistry().register(ortNodeBackend).register(ortWebBackend);
-const sessions = new Map<string, Promise<{ session: SessionHandle; opened: OpenedModel }>>();
+// one task at a time per worker: the session of the running task is the most recently used, never the one evicted
+const sessions = new LruCache<WorkerModel>(MAX_OPEN_MODELS, { onEvict: release });
 const builders = new Map<string, BatchBuilder>();
 const MAX_BUILDERS = 4;
 const kernelHosts = new Map<KernelTarget, Promise<KernelHost>>();
@@ -57,12 +69,15 @@ function kernels(target: KernelTarget): Promise<KernelHost> {
   return host;
 }
 
-function session(model: ModelRef) {
-  for (const key of model.closed) {
-    const closing = sessions.get(key);
-    sessions.delete(key);
-    void closing?.then(({ session: s }) => s.dispose()).catch(() => undefined);
+function dropClosed(closed: readonly string[]): void {
+  for (const key of closed) {
+    const closing = sessions.delete(key);
+    if (closing) release(closing);
   }
+}
+
+function session(model: ModelRef): WorkerModel {
+  dropClosed(model.closed);
   let entry = sessions.get(model.key);
   if (!entry) {
     // ORT rejects SharedArrayBuffer-backed model bytes: copy once per worker and model
@@ -73,7 +88,11 @@ function session(model: ModelRef) {
       opened: { key: model.key, inputs: s.inputs, outputs: s.outputs, backend: candidate.backend, executionProvider: candidate.provider, attempts },
     }));
     sessions.set(model.key, entry);
-    entry.catch(() => sessions.delete(model.key));
+    const failed = entry;
+    // a failed open is not kept (the task that asked gets the error); a later task may try again
+    failed.catch(() => {
+      if (sessions.peek(model.key) === failed) sessions.delete(model.key);
+    });
   }
   return entry;
 }
@@ -93,8 +112,12 @@ function builder(plan: MaskPlan, planId: string): BatchBuilder {
  * @returns the opened model's metadata, the probed output row, the rewards of the range (moved, not copied), or a
  *   game's analysis; a WorkerFailure for errors of the task itself (a rejected promise means the thread failed)
  */
-export default async function handle(task: WorkerTask): Promise<OpenedModel | Float64Array | GameAnalysis | WorkerFailure> {
+export default async function handle(task: WorkerTask): Promise<OpenedModel | Float64Array | GameAnalysis | number | WorkerFailure> {
   try {
+    if (task.kind === 'sessions') {
+      dropClosed(task.closed);
+      return sessions.size;
+    }
     if (task.kind === 'analyze') {
       const { control } = task;
       // the decomposition polls `aborted` between chunks of iterations; the main thread sets control[0] to cancel

@@ -71,7 +71,7 @@ describe('andor serve', () => {
     ['a file-path sample', { model: 'breast-cancer-mlp.onnx', sample: '/etc/passwd' }, 400, /body.sample must be a list, or an object \(the sample: a JSON array/],
     ['a file-path baseline', { model: 'breast-cancer-mlp.onnx', sample: X, baseline: '/etc/passwd' }, 400, /body.baseline must be one of: zero, mean, blur, centroid, center, or a list of finite numbers \(got "\/etc\/passwd"\)/],
     ['wrong sample shapes', { model: 'breast-cancer-mlp.onnx', sample: [1, 2, 3] }, 422, /takes 30 values per sample, but the sample has 3/],
-    ['too many players', { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-19' }, 422, /20 players exceed the limit of 16/],
+    ['too many players', { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-19' }, 400, /20 players exceed the limit of 16/],
     ['an unknown option', { model: 'breast-cancer-mlp.onnx', sample: X, colour: 'red' }, 400, /Unknown option body.colour/],
     ['an oversized body', { model: 'breast-cancer-mlp.onnx', sample: new Array(20_000).fill(0.5) }, 413, /over the 65536-byte limit/],
   ])('%s gets a clear 4xx, and the server stays up', async (_what, body, status, message) => {
