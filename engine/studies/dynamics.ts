@@ -126,19 +126,31 @@ export async function resolveCheckpoints(checkpoints: string | readonly string[]
     throw new InvalidInputError(`Cannot read the checkpoints ${spec}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Give a folder of ONNX files or a comma-separated list.`, { cause });
   }
   if (!isDir) return [spec];
-  const onnx = (await readdir(spec)).filter((f) => f.endsWith('.onnx')).sort();
+  // natural order: epoch-12 before epoch-1024, whatever the zero padding
+  const onnx = (await readdir(spec)).filter((f) => f.endsWith('.onnx')).sort(new Intl.Collator('en', { numeric: true }).compare);
   const epochs = onnx.filter((f) => f.startsWith('epoch-'));
   const files = (epochs.length > 0 ? epochs : onnx).map((f) => join(spec, f));
   if (files.length === 0) throw new InvalidInputError(`The folder ${spec} holds no .onnx checkpoints.`);
   return files;
 }
 
-async function loadLosses(losses: DynamicsRequest['losses']): Promise<LossTable | undefined> {
+/** Reads and checks the losses before any pair is computed: a bad table must not cost a whole run. */
+async function loadLosses(losses: DynamicsRequest['losses'], files: readonly string[]): Promise<LossTable | undefined> {
   if (losses === undefined) return undefined;
+  const source = typeof losses === 'string' ? losses : 'options.losses';
   const table = (typeof losses === 'string' ? parseJson(await readFile(losses, 'utf8').catch((cause) => {
     throw new InvalidInputError(`Cannot read the losses file ${losses}: ${(cause as NodeJS.ErrnoException).code ?? cause}.`, { cause });
   }), losses) : losses) as LossTable;
-  if (!table || !Array.isArray(table.checkpoints)) throw new InvalidInputError('The losses must be {"checkpoints": [{"name", "trainLoss", "testLoss"}, ...]}.');
+  if (!table || !Array.isArray(table.checkpoints)) throw new InvalidInputError(`${source} must be {"checkpoints": [{"name", "trainLoss", "testLoss"}, ...]}.`);
+  table.checkpoints.forEach((c, i) => {
+    const ok = c && typeof c.name === 'string' && Number.isFinite(c.trainLoss) && Number.isFinite(c.testLoss) && (c.epoch === undefined || Number.isFinite(c.epoch));
+    if (!ok) throw new InvalidInputError(`${source}: checkpoints[${i}] must be {"name": string, "trainLoss": number, "testLoss": number, "epoch"?: number} with finite numbers (got ${JSON.stringify(c)?.slice(0, 120)}).`);
+  });
+  const names = new Set(table.checkpoints.map((c) => c.name));
+  const unmatched = files.map((f) => basename(f).replace(/\.onnx$/, '')).filter((name) => !names.has(name));
+  if (unmatched.length > 0) {
+    throw new InvalidInputError(`${source} has no losses for the checkpoint(s) ${unmatched.join(', ')}; its entries are named ${[...names].slice(0, 6).join(', ')}${names.size > 6 ? ', …' : ''}. Name each entry after its checkpoint file.`);
+  }
   return table;
 }
 
@@ -179,7 +191,13 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   const files = await resolveCheckpoints(request.checkpoints);
   const set = typeof request.samples === 'string' ? await loadSampleSet(request.samples) : request.samples;
   const references = request.referenceModels === undefined ? [] : typeof request.referenceModels === 'string' ? request.referenceModels.split(',').map((s) => s.trim()).filter(Boolean) : [...request.referenceModels];
-  const losses = await loadLosses(request.losses);
+  const losses = await loadLosses(request.losses, files);
+  // a folder's checkpoints go in training order: by the losses' epochs when they give them
+  if (losses && typeof request.checkpoints === 'string' && !request.checkpoints.includes(',')) {
+    const epoch = new Map(losses.checkpoints.map((c) => [c.name, c.epoch]));
+    const of = (f: string) => epoch.get(basename(f).replace(/\.onnx$/, ''));
+    if (files.every((f) => of(f) !== undefined)) files.sort((a, b) => (of(a) as number) - (of(b) as number));
+  }
   // a reference file is read once, so that every pair (and the cache key) sees its content, not its path
   const reference = typeof request.reference === 'string' ? await loadSampleSet(request.reference) : request.reference;
   const options: PairOptions = { ...Object.fromEntries(PAIR_KEYS.filter((k) => request[k] !== undefined).map((k) => [k, request[k]])), ...(reference ? { reference } : {}) };
