@@ -9,6 +9,10 @@ log-spaced epochs 0 (initialisation), 1, 2, 4, ..., 1024. Beside the checkpoints
   samples.json        the sample set: clean-label training samples ("split": "train"), test samples ("test") and
                       training samples whose label was flipped and which the last checkpoint memorised ("ood";
                       "label" is the flipped label it was trained on, "trueLabel" the original one);
+  claims.samples.json samples drawn at random, not filtered for correctness (common.write_claims): 32 clean-label
+                      training samples, 32 test samples (including ones the last checkpoint gets wrong) and 32
+                      memorised flipped samples ("ood"), each with the last checkpoint's prediction, "correct" and
+                      loss; for testing the papers' claims on the loss gap;
   reference-K.onnx    K = 3 networks of the same architecture trained on the clean test split only (seeds 1, 2, 3),
                       to judge which interactions generalise. Their epoch count (100 for breast-cancer, 32 for
                       digits) is the one, among 16..200, with the lowest mean loss of the three on the clean
@@ -20,7 +24,8 @@ Series:
                       uniformly drawn other class.
 Both record themselves in manifest.json under "series". Checkpoint files are named epoch-NNNN.onnx so that name order
 is training order; `andor dynamics --checkpoints DIR` takes only the epoch-*.onnx files of DIR.
-Run: /usr/bin/python3 models/checkpoint-series.py [--check-dump FILE]
+Run: /usr/bin/python3 models/checkpoint-series.py [--check-dump FILE] [--claims-only]
+     (--claims-only writes only claims.samples.json, from the bundled last checkpoints, without training)
      (--check-dump writes, for every ONNX file written, the PyTorch logits on the sample set, for an onnxruntime check)
 """
 import argparse
@@ -204,6 +209,8 @@ def run_series(cfg, check):
     counts = {s: sum(1 for t, _ in chosen if t == s) for s in ("train", "test", "ood")}
     print(f"samples: {counts}")
 
+    claims_path = write_series_claims(cfg)   # last: it builds a network, which draws from the torch RNG
+
     if check is not None:
         batch = np.stack([np.asarray(s["x"], np.float32).reshape(cfg["x_train"].shape[1:]) for s in samples])
         for path, net in exported:
@@ -225,8 +232,48 @@ def run_series(cfg, check):
         "description": cfg["description"], "dynamics": args, "opset": common.OPSET, "inputs": inputs,
         "outputs": outputs, "players": players, "noiseRate": NOISE_RATE, "optimizer": cfg["optimizer"],
         "testLossMinEpoch": best["epoch"], "references": references, "sampleCounts": counts,
-        "script": "models/checkpoint-series.py"})
+        "script": "models/checkpoint-series.py", "claims": common.rel(claims_path)})
     print(f"{name}: {len(exported)} ONNX files, folder {sizes / 1024:.0f} KiB", flush=True)
+
+
+def write_series_claims(cfg):
+    """Write claims.samples.json (common.write_claims) from the last checkpoint file as it is on disk: its weights
+    are loaded back into the PyTorch network, which must reproduce the last test loss recorded in losses.json.
+    Returns the path."""
+    folder = os.path.join(HERE, cfg["name"])
+    final = f"epoch-{LAST_EPOCH:04d}"
+    with open(os.path.join(folder, "losses.json")) as f:
+        recorded = json.load(f)["checkpoints"][-1]
+    model = cfg["build"]()
+    common.load_onnx_weights(model, os.path.join(folder, final + ".onnx"))
+    train_logits, test_logits = common.logits_of(model, cfg["x_train"]), common.logits_of(model, cfg["x_test"])
+    test_loss = float(nn.functional.cross_entropy(torch.tensor(test_logits), torch.tensor(cfg["y_test"])))
+    assert recorded["name"] == final and abs(test_loss - recorded["testLoss"]) < 1e-5, (recorded, test_loss)
+    noisy, flipped = flip_labels(cfg["y_train"], cfg["classes"], np.random.RandomState(NOISE_SEED))
+    claims_path = os.path.join(folder, "claims.samples.json")
+    references = [common.rel(os.path.join(folder, f"reference-{k}.onnx")) for k in range(len(REFERENCE_SEEDS))]
+    player_args = cfg["player_args"] + ["--baseline", "zero"]
+    args = ["--checkpoints", common.rel(folder), "--losses", common.rel(os.path.join(folder, "losses.json")),
+            "--samples", common.rel(claims_path), "--reference-models", ",".join(references)] + player_args
+    counts, wrong = common.write_claims(
+        claims_path, {k: v for k, v in cfg["sample_header"].items() if k != "note"}, x_train=cfg["x_train"],
+        x_test=cfg["x_test"], noisy=noisy, y_train=cfg["y_train"], y_test=cfg["y_test"], flipped=flipped,
+        train_logits=train_logits, test_logits=test_logits, to_json=cfg["to_json"], final=final, dynamics=args,
+        players={"args": player_args, "note": cfg["players_note"]})
+    print(f"{cfg['name']} claims samples: {counts}, wrong under {final}: {wrong} (test loss {test_loss:.6f})",
+          flush=True)
+    return claims_path
+
+
+def claims_only(cfg):
+    """--claims-only: write claims.samples.json from the bundled checkpoints without retraining, after checking the
+    last checkpoint's sha256 against the manifest, and add the "claims" field to the series' manifest entry."""
+    entry = next(e for e in common.load_manifest()["series"] if e["name"] == cfg["name"])
+    final = entry["checkpoints"][-1]
+    assert final["epoch"] == LAST_EPOCH and common.sha256(os.path.join(os.path.dirname(HERE), final["file"])) == \
+        final["sha256"], f"{final['file']} is not the checkpoint the manifest records"
+    claims_path = write_series_claims(cfg)
+    common.upsert("series", dict(entry, claims=common.rel(claims_path)))
 
 
 def breast_cancer_config():
@@ -249,6 +296,9 @@ def breast_cancer_config():
                     "trained on, trueLabel = the original); all correctly classified (w.r.t. label) by the last "
                     "checkpoint"},
         "players": list(range(10)), "player_args": ["--players", "0-9"],
+        "players_note": "features 0-9, the ten 'mean' features (mean radius ... mean fractal dimension); the other 20 "
+                        "columns are background and keep their values; baseline zero, which is the training-split "
+                        "mean after standardisation",
         "optimizer": f"SGD lr {lr} momentum {MOMENTUM}, batch {BATCH}, no weight decay",
         "description": f"MLP 30-100-100-100-2 (ReLU) on scikit-learn's breast-cancer data, {int(NOISE_RATE * 100)}% "
                        f"of the training labels flipped, checkpoints at epochs {', '.join(map(str, SAVE_EPOCHS))}; "
@@ -286,6 +336,10 @@ def digits_config():
                     "the original); all correctly classified (w.r.t. label) by the last checkpoint"},
         "players": players, "player_args": ["--modality", "image", "--grid", f"{GRID}x{GRID}", "--players",
                                             ",".join(map(str, players))],
+        "players_note": f"cells {','.join(map(str, players))} of a 4x4 grid of 2x2 pixels (row-major), the 10 with "
+                        "the largest pixel variance over the training images (the rule of digits-cnn.py); the other "
+                        "6 cells, mostly blank border, are background and keep their values; baseline zero (blank "
+                        "pixels)",
         "optimizer": f"SGD lr {lr} momentum {MOMENTUM}, batch {BATCH}, no weight decay",
         "description": f"CNN conv8-conv16-maxpool-fc40-fc10 on scikit-learn's 8x8 digits (pixels / 16), "
                        f"{int(NOISE_RATE * 100)}% of the training labels changed to another class, checkpoints at "
@@ -296,7 +350,13 @@ def digits_config():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check-dump", help="write PyTorch logits of every exported file on the sample set here")
+    parser.add_argument("--claims-only", action="store_true",
+                        help="only write claims.samples.json from the bundled last checkpoints (no training)")
     opts = parser.parse_args()
+    if opts.claims_only:
+        claims_only(breast_cancer_config())
+        claims_only(digits_config())
+        return
     check = [] if opts.check_dump else None
     run_series(breast_cancer_config(), check)
     run_series(digits_config(), check)
