@@ -25,6 +25,7 @@ export type { BackendChoice } from './pipeline/registry.js';
 export { resultToJson, dynamicsToJson, batchToJson, RESULT_SCHEMA, DYNAMICS_SCHEMA, BATCH_SCHEMA, type ExplainResultJson, type DynamicsResultJson, type BatchResultJson } from './api/result.js';
 export type { BatchRequest, BatchResult, BatchProgress, AggregateGroup, AggregateInteraction } from './studies/batch.js';
 export type { GameIndices } from './analysis/game.js';
+export { renderReport, chartsOf, type ReportableResult } from './report/index.js';
 export type { IndexTerm } from './analysis/indices.js';
 export type { DynamicsRequest, DynamicsResult, CheckpointReport, LossTable, DynamicsProgress } from './studies/dynamics.js';
 

@@ -15,11 +15,12 @@ export interface OptionGroup {
   readonly fields: Readonly<Record<string, TSchema>>;
 }
 
-/** A command: what it does, and its option groups. */
+/** A command: what it does, its option groups, and the positional arguments it takes (most take none). */
 export interface Command {
   readonly name: string;
   readonly summary: string;
   readonly groups: readonly OptionGroup[];
+  readonly positionals?: readonly { readonly name: string; readonly description: string }[];
 }
 
 const pick = <T extends Record<string, TSchema>, K extends keyof T>(fields: T, ...keys: K[]) => Object.fromEntries(keys.map((k) => [k, fields[k]])) as Pick<T, K>;
@@ -59,6 +60,22 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     name: 'dynamics',
     summary: 'interactions across the checkpoints of a training run (default: the first series of the manifest)',
     groups: [{ title: 'Training run', fields: { ...dynamicsFields, ...pick(inputFields, 'input', 'output') } }, players, baseline, { title: 'Reward', fields: pick(rewardFields, 'reward') }, analysis, running, output],
+  },
+  report: {
+    name: 'report',
+    summary: 're-render a saved result (explain, batch JSON lines, or dynamics) as an HTML report',
+    positionals: [{ name: 'RESULT', description: 'a result written by --out: andor.explain/1, andor.dynamics/1, or the JSON lines of andor explain --samples' }],
+    groups: [
+      {
+        title: 'Output',
+        fields: {
+          out: Type.String({ minLength: 1, description: 'write the HTML report to FILE.html', 'x-arg': 'FILE' }),
+          svg: Type.String({ minLength: 1, description: 'also write each chart as DIR/<chart>.svg', 'x-arg': 'DIR' }),
+          quiet: outputFields.quiet,
+          debug: outputFields.debug,
+        },
+      },
+    ],
   },
   serve: {
     name: 'serve',
@@ -151,8 +168,9 @@ export function parseCommand(command: Command, args: readonly string[]): Record<
     const message = (cause as Error).message.split('. To specify a positional')[0].replace(/'/g, '"');
     throw new InvalidOptionError(`${message}. Run "andor ${command.name} --help" for the options.`, { cause });
   }
-  if (parsed.positionals.length > 0) {
-    const stray = parsed.positionals[0];
+  const allowed = command.positionals?.length ?? 0;
+  if (parsed.positionals.length > allowed) {
+    const stray = parsed.positionals[allowed];
     throw new InvalidOptionError(`Unexpected argument "${stray}" for "andor ${command.name}": options are written --name value.${didYouMean(stray.replace(/^-+/, ''), known, (f) => `--${f}`)}`);
   }
   const values: Record<string, unknown> = {};
@@ -167,8 +185,9 @@ export function parseCommand(command: Command, args: readonly string[]): Record<
     values[field] = negated ? false : typeof raw === 'string' ? fromText(raw, fields[field]) : raw;
   }
   const { help, version, ...request } = values;
+  const positionals = allowed > 0 ? { positionals: parsed.positionals } : {};
   assertValid(Type.Object(Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(v)])), { additionalProperties: false }), request, (f) => `--${flagOf(f)}`);
-  return { ...request, ...(help ? { help: true } : {}), ...(version ? { version: true } : {}) };
+  return { ...request, ...positionals, ...(help ? { help: true } : {}), ...(version ? { version: true } : {}) };
 }
 
 /** The placeholder a flag's value shows: the field's x-arg, or its keywords when they are few. */
@@ -210,7 +229,9 @@ function flagColumn(field: string, schema: TSchema): string {
 
 /** The --help text of one command. */
 export function commandHelp(command: Command): string {
-  const out = [`andor ${command.name}: ${command.summary}`, '', `Usage: andor ${command.name} [options]`];
+  const args = (command.positionals ?? []).map((p) => ` ${p.name}`).join('');
+  const out = [`andor ${command.name}: ${command.summary}`, '', `Usage: andor ${command.name}${args} [options]`];
+  for (const p of command.positionals ?? []) out.push(`  ${p.name.padEnd(32)}${p.description}`);
   for (const group of command.groups) {
     out.push('', `${group.title}:`);
     for (const [field, schema] of Object.entries(group.fields)) {

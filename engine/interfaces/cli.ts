@@ -4,13 +4,12 @@
 // errors into one clear line and a non-zero exit code.
 import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { access, constants, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analysisFields, BASELINE_KEYWORDS } from '../contracts/schema/fields.js';
 import { didYouMean } from '../inputs/validate.js';
-import { EngineError, InvalidOptionError, createEngine, dynamicsToJson, loadSampleSet, resultToJson, type Engine, type ExplainRequest } from '../index.js';
-import { dynamicsReport, explainReport } from '../report/report.js';
+import { EngineError, InvalidInputError, InvalidOptionError, chartsOf, createEngine, dynamicsToJson, loadSampleSet, renderReport, resultToJson, type Engine, type ExplainRequest, type ReportableResult } from '../index.js';
 import { batchToJson, summarize, summarizeBatch, summarizeDynamics } from '../api/result.js';
 import { openOutput, type Output } from './output.js';
 import { COMMANDS, commandHelp, parseCommand, type Command } from './cli-options.js';
@@ -255,8 +254,11 @@ async function runStudy(command: Command, given: Flags): Promise<void> {
   const arrays = flags.arrays !== false;
   const [json, text, html] =
     command.name === 'explain'
-      ? await explain(flags).then((r) => [resultToJson(r, { arrays }), summarize(r), flags.report ? explainReport(r) : undefined] as const)
-      : await dynamics(flags).then((r) => [dynamicsToJson(r), summarizeDynamics(r), flags.report ? dynamicsReport(r) : undefined] as const);
+      ? await explain(flags).then((r) => [resultToJson(r, { arrays }), summarize(r), flags.report ? renderReport(resultToJson(r)) : undefined] as const)
+      : await dynamics(flags).then((r) => {
+          const json = dynamicsToJson(r);
+          return [json, summarizeDynamics(r), flags.report ? renderReport(json) : undefined] as const;
+        });
   if (typeof flags.out === 'string') {
     const file = openOutput(flags.out);
     await file.writeJson(json);
@@ -294,7 +296,49 @@ async function batch(flags: Flags, stdout: Output): Promise<void> {
   const json = batchToJson(result, { arrays });
   await lines?.writeJson(json);
   await file?.close();
+  if (typeof flags.report === 'string') await writeFile(flags.report, renderReport(json));
   if (!flags.json && !flags.quiet) await stdout.write(summarizeBatch(result) + (file ? `\nwrote     ${String(flags.out)}\n` : '\n'));
+}
+
+/** Reads a saved result: one JSON document, or the JSON lines of `andor explain --samples` (the per-sample results,
+ *  then the batch aggregate, which gets them back as its results). */
+async function readResult(file: string): Promise<ReportableResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new InvalidInputError(`Cannot read the result ${file}: ${(cause as NodeJS.ErrnoException).code ?? cause}.`, { cause });
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const parse = (line: string, at: string) => {
+    try {
+      return JSON.parse(line) as { schema?: string };
+    } catch (cause) {
+      throw new InvalidInputError(`${file}${at} is not JSON: ${(cause as Error).message}. Give a result written by andor --out.`, { cause });
+    }
+  };
+  if (lines.length <= 1) return parse(text, '') as ReportableResult;
+  const values = lines.map((l, i) => parse(l, ` line ${i + 1}`));
+  const last = values[values.length - 1] as { schema?: string; results?: unknown[] };
+  if (last.schema !== 'andor.batch/1') throw new InvalidInputError(`${file} holds ${lines.length} JSON lines, but its last line is not an andor.batch/1 aggregate (got schema ${JSON.stringify(last.schema)}).`);
+  return { ...last, results: last.results ?? values.slice(0, -1) } as unknown as ReportableResult;
+}
+
+/** andor report RESULT.json --out FILE.html [--svg DIR]: re-renders a saved result. */
+async function reportCommand(flags: Flags): Promise<number> {
+  const [file] = (flags.positionals as string[] | undefined) ?? [];
+  if (file === undefined) throw new InvalidOptionError('andor report needs the result file: andor report RESULT.json --out FILE.html.');
+  if (typeof flags.out !== 'string' && typeof flags.svg !== 'string') throw new InvalidOptionError('andor report needs --out FILE.html (and/or --svg DIR for one SVG file per chart).');
+  await assertWritable(flags.out, 'out');
+  const result = await readResult(file);
+  const html = renderReport(result);
+  if (typeof flags.out === 'string') await writeFile(flags.out, html);
+  if (typeof flags.svg === 'string') {
+    await mkdir(flags.svg, { recursive: true });
+    for (const chart of chartsOf(result)) await writeFile(resolve(flags.svg, `${chart.id}.svg`), chart.svg);
+  }
+  if (!flags.quiet) process.stdout.write([flags.out, flags.svg].filter(Boolean).map((f) => `wrote     ${String(f)}`).join('\n') + '\n');
+  return 0;
 }
 
 /**
@@ -330,6 +374,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command.name === 'serve') return await serveCommand(flags);
+    if (command.name === 'report') return await reportCommand(flags);
     await runStudy(command, flags);
     return 0;
   } catch (error) {

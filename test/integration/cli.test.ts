@@ -87,7 +87,7 @@ describe('andor CLI', () => {
     [['explain', '--players', '0-19', '--max-memory-mb', '8'], /error \[MEMORY_LIMIT\]: 20 players need 1048576 masks/, 1],
     [['frobnicate'], /Unknown command "frobnicate"/, 2],
     [['explian'], /Unknown command "explian"\. Did you mean "explain"\?/, 2],
-    [['explain', '--preset', 'defualt'], /--preset must be one of: none, reference, default \(got "defualt"\)\. Did you mean "default"\?/, 2],
+    [['explain', '--preset', 'defualt'], /--preset must be one of: none, reference, default[a-z, ]* \(got "defualt"\)\. Did you mean "default"\?/, 2],
     [['explain', '--baseline', 'mena'], /--baseline "mena" is neither a keyword \(zero, mean, blur, centroid, center\).*Did you mean "mean"\?/, 2],
     [['explain', '--reward', 'log-odds'], /--reward must be one of: gt-log-odds, gt-log-odds-v0, logit, logit-v0, output, output-v0/, 2],
     [['explain', '--iterations', 'many'], /--iterations must be an integer in 1\.\.10000000 \(got "many"\)/, 2],

@@ -1,0 +1,53 @@
+// The reports' entry: renderReport turns any saved JSON result (andor.explain/1, andor.batch/1, andor.dynamics/1)
+// into a self-contained HTML page, and chartsOf gives the same charts as standalone SVG documents. Dispatch on the
+// `schema` field only; the per-schema pages live in explain-report.ts, batch-report.ts and dynamics-report.ts.
+import type { DynamicsResultJson, ExplainResultJson } from '../api/result.js';
+import { InvalidInputError } from '../contracts/errors.js';
+import { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA } from '../contracts/schema/constants.js';
+import type { BatchResultJson } from '../api/result.js';
+import { batchSections, batchTitle } from './batch-report.js';
+import { dynamicsSections, dynamicsTitle } from './dynamics-report.js';
+import { explainSections, explainTitle } from './explain-report.js';
+import { page, type Section } from './page.js';
+import type { Chart } from './svg.js';
+
+/** A chart: id, title, standalone SVG and an optional note. */
+export type { Chart } from './svg.js';
+
+/** Any result a report can be rendered from. */
+export type ReportableResult = ExplainResultJson | DynamicsResultJson | BatchResultJson;
+
+const SCHEMAS = [RESULT_SCHEMA, BATCH_SCHEMA, DYNAMICS_SCHEMA] as const;
+
+function sectionsOf(result: ReportableResult): { title: string; sections: Section[] } {
+  const schema = (result as { schema?: unknown } | null)?.schema;
+  switch (schema) {
+    case RESULT_SCHEMA: return { title: explainTitle(result as ExplainResultJson), sections: explainSections(result as ExplainResultJson) };
+    case BATCH_SCHEMA: return { title: batchTitle(result as BatchResultJson), sections: batchSections(result as BatchResultJson) };
+    case DYNAMICS_SCHEMA: return { title: dynamicsTitle(result as DynamicsResultJson), sections: dynamicsSections(result as DynamicsResultJson) };
+    default:
+      throw new InvalidInputError(`Cannot render a report: the result's "schema" is ${schema === undefined ? 'missing' : JSON.stringify(schema)}. Expected one of: ${SCHEMAS.join(', ')}.`);
+  }
+}
+
+/**
+ * Renders a saved or live result (its JSON form: resultToJson, dynamicsToJson, or a batch result) as one
+ * self-contained HTML page: inline SVG and CSS, one inline script for the "save SVG" links, nothing fetched.
+ * @param result - an andor.explain/1, andor.batch/1 or andor.dynamics/1 result (as parsed from JSON)
+ * @returns the HTML document
+ * @throws InvalidInputError when `schema` is missing or not one of those ids
+ */
+export function renderReport(result: ReportableResult): string {
+  const { title, sections } = sectionsOf(result);
+  return page(title, sections);
+}
+
+/**
+ * The charts of a result's report, each as a standalone SVG document (for saving or embedding).
+ * @param result - as for renderReport
+ * @returns id (the chart's data-chart), title and SVG of every chart, in page order
+ * @throws InvalidInputError when `schema` is missing or unknown
+ */
+export function chartsOf(result: ReportableResult): { id: string; title: string; svg: string }[] {
+  return sectionsOf(result).sections.flatMap((s) => s.charts.map((c: Chart) => ({ id: c.id, title: c.title, svg: c.svg })));
+}

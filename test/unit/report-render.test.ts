@@ -1,0 +1,150 @@
+// renderReport and chartsOf on hand-made results (no model, no browser): dispatch on `schema` and its error, one
+// standalone SVG per chart with unique ids, results without arrays, and the pictures of each input modality.
+import { describe, expect, it } from 'vitest';
+import { chartsOf, renderReport } from '../../dist/engine/report/index.js';
+import { InvalidInputError, type DynamicsResultJson, type ExplainResultJson } from '../helpers/index.js';
+
+const N = 4;
+const PLAYERS = ['alpha', 'beta', 'gamma', 'delta'];
+const popcount = (m: number) => m.toString(2).replace(/0/g, '').length;
+
+/** A small explain result: AND terms on {0}, {0,1}, {1,2,3}; OR terms on {2,3} (hand-made, not a real model). */
+function explainJson(input?: ExplainResultJson['input'], arrays = true): ExplainResultJson {
+  const and = new Array(1 << N).fill(0);
+  const or = new Array(1 << N).fill(0);
+  [and[0], and[0b0001], and[0b0011], and[0b1110]] = [-1, 2, -1.5, 0.8];
+  or[0b1100] = 0.6;
+  or[0b0110] = -0.4;
+  const v = Array.from({ length: 1 << N }, (_, t) => and.reduce((s, x, m) => ((m & t) === m ? s + x : s), 0) + or.reduce((s, x, m) => (m && (m & t) !== 0 ? s + x : s), 0));
+  const salient = [[0b0001, 'and'], [0b0011, 'and'], [0b1110, 'and'], [0b1100, 'or'], [0b0110, 'or']].map(([mask, kind]) => {
+    const players = [0, 1, 2, 3].filter((p) => ((mask as number) >> p) & 1);
+    return { kind: kind as 'and' | 'or', players, names: players.map((p) => PLAYERS[p]), mask: mask as number, value: (kind === 'and' ? and : or)[mask as number] };
+  }).sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
+  const positive = new Array(N + 1).fill(0);
+  const negative = new Array(N + 1).fill(0);
+  for (const s of salient) (s.value > 0 ? positive : negative)[popcount(s.mask)] += s.value;
+  const total = positive.reduce((a, p, k) => a + p - negative[k], 0);
+  return {
+    schema: 'andor.explain/1', n: N, players: PLAYERS, reward: 'gt-log-odds', target: 1, targetName: 'yes',
+    v: arrays ? v : [], and: arrays ? and : [], or: arrays ? or : [],
+    matching: { maxAbsError: 0, relativeError: 0, maxAbsNoise: 0 }, threshold: 0.3, salient,
+    orders: { positive, negative, normalized: positive.map((p, k) => (p - negative[k]) / total) },
+    indices: { shapley: [1.2, -0.4, 0.3, 0.1], banzhaf: [1.1, -0.3, 0.2, 0.1], order: 2, sii: [{ players: [0, 1], value: -1.5 }, { players: [2, 3], value: 0.5 }], kSii: [], stii: [], fsii: [] },
+    ...(input ? { input } : {}),
+    decomposition: { method: 'and-or', preset: 'default', solver: 'pdhg', iterations: 10, lr: 1, qthres: 0.02, qBound: 0.1, objective: { initial: 9, final: 5.3 }, trace: { every: 5, values: [9, 6, 5.3] }, salientCount: 5, ms: 1 },
+    timings: { totalMs: 1 },
+  };
+}
+
+const layout = (modality: 'tabular' | 'image' | 'text' | 'pointcloud', dims: number[], values: number[], owners: number[][], tokens?: string[]): ExplainResultJson['input'] => ({
+  modality, name: 'x', dims, values,
+  offsets: owners.reduce((o, e) => [...o, o[o.length - 1] + e.length], [0]),
+  indices: owners.flat(),
+  ...(tokens ? { tokens } : {}),
+});
+
+const ids = (result: Parameters<typeof chartsOf>[0]) => chartsOf(result).map((c) => c.id);
+
+describe('renderReport', () => {
+  it('rejects a result without a schema, naming the valid ids', () => {
+    expect(() => renderReport({} as never)).toThrowError(InvalidInputError);
+    expect(() => renderReport({} as never)).toThrowError(/missing.*andor\.explain\/1, andor\.batch\/1, andor\.dynamics\/1/);
+  });
+
+  it('rejects an unknown schema id', () => {
+    expect(() => renderReport({ schema: 'andor.explain/9' } as never)).toThrowError(/"andor\.explain\/9".*Expected one of/);
+    expect(() => chartsOf(null as never)).toThrowError(InvalidInputError);
+  });
+
+  it('renders a page with every chart inline, a save link per chart and no external reference', () => {
+    const json = explainJson(layout('tabular', [4], [0.5, 1, 2, 3], [[0], [1], [2], [3]]));
+    const html = renderReport(json);
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    for (const c of chartsOf(json)) {
+      expect(html).toContain(c.svg);
+      expect(html).toContain(`class="save-svg" data-chart="${c.id}"`);
+    }
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(html).toContain('alpha = 0.50'); // the waterfall names a tabular player with its value
+    expect(html).not.toMatch(/="[^"]*(NaN|Infinity)/); // no coordinate is NaN
+  });
+
+  it('gives every chart a unique id, a title and a standalone SVG document', () => {
+    const charts = chartsOf(explainJson());
+    expect(new Set(charts.map((c) => c.id)).size).toBe(charts.length);
+    for (const c of charts) {
+      expect(c.title.length).toBeGreaterThan(0);
+      expect(c.svg).toMatch(new RegExp(`^<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-chart="${c.id}"`));
+      expect(c.svg.endsWith('</svg>')).toBe(true);
+    }
+  });
+
+  it('draws each modality on its input', () => {
+    const image = layout('image', [1, 4, 4], Array.from({ length: 16 }, (_, i) => i / 15), [[0, 1], [4, 5], [10], [11, 15]]);
+    const cloud = layout('pointcloud', [8, 3], Array.from({ length: 24 }, (_, i) => Math.sin(i)), [[0, 1, 2], [3, 4, 5, 6, 7, 8], [9, 10, 11], [12, 13, 14, 15, 16, 17]]);
+    const text = layout('text', [6], [5, 6, 7, 8, 9, 10], [[0], [2], [3], [5]], ['the', 'cat', 'sat', 'on', 'a', 'mat']);
+    expect(ids(explainJson(image))).toContain('input');
+    expect(ids(explainJson(cloud))).toContain('input');
+    const sentence = chartsOf(explainJson(text)).find((c) => c.id === 'sentence')!;
+    expect(sentence.svg).toContain('stroke-dasharray="6 4"'); // OR arcs are dashed (and drawn below the tokens)
+    expect(sentence.svg).toContain('>mat</text>');
+  });
+
+  it('renders a result written with arrays: false (no v, no AND/OR vectors, no input)', () => {
+    const charts = ids(explainJson(undefined, false));
+    expect(charts).toContain('waterfall');
+    expect(charts).not.toContain('sparsity');
+    expect(renderReport(explainJson(undefined, false))).toContain('v(∅) (not stored)');
+  });
+
+  it('renders a game where nothing is salient and every interaction is 0', () => {
+    const zero = { ...explainJson(), salient: [], threshold: 0, and: new Array(16).fill(0), or: new Array(16).fill(0), v: new Array(16).fill(0), indices: { ...explainJson().indices, shapley: [0, 0, 0, 0] } };
+    const charts = ids(zero);
+    expect(charts).toEqual(expect.arrayContaining(['waterfall', 'force', 'interaction-graph', 'and-or-graph', 'upset', 'orders']));
+    expect(charts).not.toContain('sparsity');
+    expect(renderReport(zero)).toContain('No interaction reaches the salient threshold');
+    expect(renderReport(zero)).not.toMatch(/="[^"]*(NaN|Infinity)/);
+  });
+
+  it('renders a game of one player', () => {
+    const one: ExplainResultJson = { ...explainJson(), n: 1, players: ['solo'], v: [0, 1], and: [0, 1], or: [0, 0], salient: [{ kind: 'and', players: [0], names: ['solo'], mask: 1, value: 1 }], orders: { positive: [0, 1], negative: [0, 0], normalized: [0, 1] }, indices: { ...explainJson().indices, shapley: [1], banzhaf: [1], sii: [] } };
+    expect(renderReport(one)).toContain('data-chart="upset"');
+    expect(renderReport(one)).not.toMatch(/="[^"]*(NaN|Infinity)/);
+  });
+
+  it('renders a result whose undefined numbers were written as null', () => {
+    const json = JSON.parse(JSON.stringify({ ...explainJson(), orders: { ...explainJson().orders, normalized: [NaN, NaN, NaN, NaN, NaN] } }));
+    expect(renderReport(json)).toContain('data-chart="normalized"');
+  });
+});
+
+describe('renderReport of a dynamics result', () => {
+  const checkpoint = (t: number, sigma2: number) => ({
+    name: `epoch-${t}`, file: `epoch-${t}.onnx`, sha256: 'x', epoch: t,
+    orders: { positive: [0, 1 + t, 0.5, 0.2, 0.1], negative: [0, -0.5, -0.2, -0.1, 0] },
+    normalized: [0, 0.5, 0.3, 0.15, 0.05], kappa: 1.8 - t / 10, highOrderShare: 0.2, trainLoss: 1 - t / 10, testLoss: 1, lossGap: t / 10,
+    theory: { sigma2, error: [0, 0.1, 0.1, 0, 0], distribution: [0, 0.45, 0.3, 0.2, 0.05] },
+  });
+  const grid = [1e2, 1, 1e-4, 1e-8];
+  const json: DynamicsResultJson = {
+    schema: 'andor.dynamics/1', n: N, players: PLAYERS, samples: { train: 2, test: 2, ood: 0 },
+    checkpoints: [checkpoint(0, 1e2), checkpoint(1, 1), checkpoint(2, 1e-4), checkpoint(3, 1e-8)],
+    turningPoint: 1, gapRise: 2,
+    theory: { grid, sigma2: [1e2, 1, 1e-4, 1e-8], error: [], ratio: [] },
+    jaccard: null, generalization: null, references: [], pairs: { computed: 16, cached: 0 }, timings: {},
+  };
+
+  it('marks σ² at the end of the fitted grid as a bound and leaves phase 1 without theory', () => {
+    const sigma = chartsOf(json).find((c) => c.id === 'sigma2')!.svg;
+    expect(sigma).toContain('≤ 10⁻⁸');
+    expect(sigma).not.toContain('≥ 10²'); // checkpoint 0 (phase 1, at the upper bound) is not drawn
+    const theory = chartsOf(json).find((c) => c.id === 'theory')!.svg;
+    expect(theory).toContain('no theory in phase 1');
+    expect(theory.match(/no theory in phase 1/g)).toHaveLength(1);
+  });
+
+  it('leaves out the Jaccard, generalization and OOD charts when the run has none', () => {
+    expect(ids(json)).toEqual(['grid', 'orders-stacked', 'loss-gap', 'kappa', 'theory', 'sigma2']);
+    expect(renderReport(json)).not.toMatch(/="[^"]*(NaN|Infinity)/);
+  });
+});
