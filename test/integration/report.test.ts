@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chartsOf, renderReport, type BatchResultJson } from '../../dist/engine/report/index.js';
-import { createEngine, dynamicsToJson, model, resultToJson, ROOT, SLOW_MS, type Engine, type ExplainResultJson } from '../helpers/index.js';
+import { chartsOf, renderReport } from '../../dist/engine/report/index.js';
+import { createEngine, dynamicsToJson, model, resultToJson, ROOT, SLOW_MS, type BatchResultJson, type Engine, type ExplainResultJson } from '../helpers/index.js';
 import { MANIFEST, explainOptions } from '../helpers/manifest.js';
 import { BROWSERS } from '../helpers/browser.js';
 
