@@ -1,6 +1,7 @@
 // The Engine: validated, frozen options; one kernel instance; one runner (local or pool) that keeps sessions open
 // across calls; a lifecycle state. Built by createEngine in index.ts, which supplies the backends and kernels.
-import { DisposedError } from '../contracts/errors.js';
+import { DisposedError, InvalidOptionError } from '../contracts/errors.js';
+import { preview } from '../inputs/preview.js';
 import type { TensorInfo } from '../contracts/backend.js';
 import type { KernelHost, KernelTarget } from '../contracts/kernels.js';
 import { runDynamics, type DynamicsRequest, type DynamicsResult } from '../studies/dynamics.js';
@@ -186,6 +187,7 @@ export class Engine {
 
   private transform(name: TransformName, x: Float64Array): Float64Array {
     this.assertLive();
+    if (!(x instanceof Float64Array)) throw new InvalidOptionError(`The transforms take a Float64Array of 2^n values, one per mask (got ${preview(x)}).`);
     return transform(this.kernels, name, x);
   }
 

@@ -105,6 +105,8 @@ export async function runPool(units: readonly ExplainUnit[], options: UnitRunOpt
     }
   };
   const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(options.concurrency, units.length)) }, worker));
+  // a cancelled run says so as a whole, whichever unit noticed first
+  if (options.signal?.aborted) throw new CancelledError(`The run was cancelled after ${results.filter(Boolean).length} of ${units.length} units; finished units are cached and a rerun resumes from them.`);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return { results, cached };

@@ -9,7 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analysisFields, BASELINE_KEYWORDS } from '../contracts/schema/fields.js';
 import { didYouMean } from '../inputs/validate.js';
-import { EngineError, InvalidInputError, InvalidOptionError, chartsOf, createEngine, dynamicsToJson, loadSampleSet, renderReport, resultToJson, type Engine, type ExplainRequest, type ReportableResult } from '../index.js';
+import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, chartsOf, createEngine, dynamicsToJson, loadSampleSet, renderReport, resultToJson, type Engine, type ExplainRequest, type ReportableResult } from '../index.js';
 import { batchToJson, summarize, summarizeBatch, summarizeDynamics } from '../api/result.js';
 import { openOutput, type Output } from './output.js';
 import { COMMANDS, commandHelp, parseCommand, type Command } from './cli-options.js';
@@ -140,16 +140,18 @@ function requestFields(flags: Flags, drop: readonly string[] = []): Flags {
   return Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && ![...ENGINE_FLAGS, ...OUTPUT_FLAGS, ...drop].includes(k)));
 }
 
-/** Runs `job` with an engine and a SIGINT-driven AbortSignal, disposing the engine afterwards. */
+/** SIGINT and SIGTERM stop the job through this, from the moment the CLI starts (a signal that arrives while the
+ *  engine starts up still ends in a clean stop); the exit code is then 130, the shell's code for an interrupt. */
+const stop = new AbortController();
+const onStopSignal = () => stop.abort();
+
+/** Runs `job` with an engine and the stop signal, disposing the engine afterwards. */
 async function withEngine<T>(flags: Flags, job: (engine: Engine, signal: AbortSignal) => Promise<T>): Promise<T> {
   const engine = await engineFor(flags);
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
   try {
-    return await job(engine, abort.signal);
+    if (stop.signal.aborted) throw new CancelledError('Stopped before the job started.');
+    return await job(engine, stop.signal);
   } finally {
-    process.off('SIGINT', onSignal);
     await engine.dispose();
   }
 }
@@ -375,9 +377,15 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command.name === 'serve') return await serveCommand(flags);
     if (command.name === 'report') return await reportCommand(flags);
+    process.once('SIGINT', onStopSignal);
+    process.once('SIGTERM', onStopSignal);
     await runStudy(command, flags);
     return 0;
   } catch (error) {
+    if (stop.signal.aborted && error instanceof CancelledError) {
+      process.stderr.write(`andor: interrupted: ${error.message}\n`);
+      return 130;
+    }
     if (error instanceof EngineError) {
       process.stderr.write(`andor: error [${error.code}]: ${error.message}\n`);
       if (debug) process.stderr.write(`${error.stack}\n`);
