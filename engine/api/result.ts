@@ -1,13 +1,14 @@
-// The JSON form of results (schema andor.explain/1), shared by the library, the CLI and the HTTP service, and the
-// readable text summary the CLI prints.
+// The JSON form of results (schemas andor.explain/1 and andor.sparse/1), shared by the library, the CLI and the HTTP
+// service, and the readable text summary the CLI prints.
 import type { DynamicsResult } from '../studies/dynamics.js';
 import type { ExplainResult, InputLayout, RewardName } from '../explain/explain.js';
+import { isSparseResult, type SparseResult } from '../explain/sparse.js';
 import type { Preset } from '../analysis/decompose.js';
-import { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA } from '../contracts/schema/constants.js';
+import { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA, SPARSE_SCHEMA } from '../contracts/schema/constants.js';
 import type { AggregateGroup, BatchResult } from '../studies/batch.js';
 
 /** Schema ids of results; bumped when a field changes meaning. */
-export { RESULT_SCHEMA, DYNAMICS_SCHEMA, BATCH_SCHEMA };
+export { RESULT_SCHEMA, DYNAMICS_SCHEMA, BATCH_SCHEMA, SPARSE_SCHEMA };
 
 /** The JSON form of an explanation (schema andor.explain/1, ExplainResultSchema): typed arrays become number arrays.
  *  Written out rather than derived, so the package's .d.ts needs no TypeBox; test/types/schema.test-d.ts keeps the
@@ -73,8 +74,59 @@ export interface IndexTermJson {
   readonly value: number;
 }
 
+/** One term of a sparse expansion in JSON: players (ascending; [] = ∅), their names, and the value. */
+export interface SparseTermJson {
+  readonly players: readonly number[];
+  readonly names: readonly string[];
+  readonly value: number;
+}
+
+/** R² on held-out masks (null when none was held out) and how many. */
+interface FaithfulnessJson {
+  readonly r2: number | null;
+  readonly heldOut: number;
+}
+
+/** The JSON form of a sparse explanation (schema andor.sparse/1, SparseResultSchema): term lists instead of 2^n
+ *  arrays; salient terms carry no mask (a mask of more than 53 players is no JSON number). Written out, like
+ *  ExplainResultJson; test/types/schema.test-d.ts keeps it in step with the schema. */
+export interface SparseResultJson {
+  readonly schema: typeof SPARSE_SCHEMA;
+  readonly n: number;
+  readonly players: readonly string[];
+  readonly model?: ExplainResultJson['model'];
+  readonly sample?: ExplainResultJson['sample'];
+  readonly target?: number;
+  readonly targetName?: string;
+  readonly reward: RewardName | 'given';
+  readonly baseline?: string;
+  readonly method: 'sparse';
+  /** exact: the budget covered all 2^n masks; adaptive: group testing from the budget. */
+  readonly recovery: 'adaptive' | 'exact';
+  readonly budget: number;
+  /** Model evaluations used (distinct masks), held-out masks included. */
+  readonly evaluations: number;
+  readonly maxOrder: number;
+  readonly faithfulness: FaithfulnessJson & { readonly or: FaithfulnessJson };
+  /** v(∅) and v(N) as evaluated. */
+  readonly values: { readonly empty: number; readonly full: number };
+  /** AND interactions (Möbius terms of v), strongest first, ∅ included. */
+  readonly and: readonly SparseTermJson[];
+  /** OR interactions (through the complement game), strongest first, ∅ included. */
+  readonly or: readonly SparseTermJson[];
+  readonly threshold: number;
+  readonly salient: readonly { readonly kind: 'and' | 'or'; readonly players: readonly number[]; readonly names: readonly string[]; readonly value: number }[];
+  readonly orders: ExplainResultJson['orders'];
+  readonly indices: ExplainResultJson['indices'];
+  /** No split is learned by the sparse method. */
+  readonly decomposition: { readonly method: 'none' };
+  readonly input?: ExplainResultJson['input'];
+  readonly timings: Readonly<Record<string, number>>;
+}
+
 type Orders = { readonly positive: readonly number[]; readonly negative: readonly number[] };
 type Maybe = number | null;
+type Tally = { readonly count: readonly number[]; readonly strength: readonly number[] };
 interface GeneralizationJson {
   readonly generalizable: readonly number[];
   readonly nonGeneralizable: readonly number[];
@@ -104,12 +156,17 @@ export interface DynamicsResultJson {
     readonly jaccard?: readonly Maybe[];
     readonly generalization?: GeneralizationJson;
     readonly theory?: { readonly sigma2: number; readonly error: readonly Maybe[]; readonly distribution: readonly Maybe[] };
+    readonly samples: readonly { readonly sample: number; readonly split: string; readonly kappa: Maybe; readonly salient: Maybe; readonly positive: readonly number[]; readonly negative: readonly number[] }[];
+    readonly mixture: { readonly decayWeight: number; readonly rate: Maybe; readonly spindleWeight: number; readonly p: Maybe; readonly decayShare: Maybe; readonly residual: number };
+    readonly cancellation: readonly Maybe[];
+    readonly pairwise?: readonly number[];
   }[];
   readonly turningPoint: number;
   readonly gapRise: number | null;
   readonly theory: { readonly grid: readonly number[]; readonly sigma2: readonly number[]; readonly error: readonly (readonly Maybe[])[]; readonly ratio: readonly (readonly Maybe[])[] };
   readonly jaccard: readonly Maybe[] | null;
   readonly generalization: { readonly ratio: readonly Maybe[]; readonly last: GeneralizationJson } | null;
+  readonly transitions: readonly { readonly from: number; readonly to: number; readonly preserved: Tally; readonly removed: Tally; readonly emerged: Tally }[];
   readonly references: readonly string[];
   readonly pairs: { readonly computed: number; readonly cached: number };
   readonly timings: Readonly<Record<string, number>>;
@@ -168,11 +225,15 @@ export function batchToJson(result: BatchResult, options: { arrays?: boolean } =
 }
 
 /**
- * Converts a result to its JSON schema (plain arrays, player names on salient interactions).
- * @param result - an explain result
- * @param options - `arrays: false` leaves v/and/or empty, for large n
+ * Converts a result to its JSON schema (plain arrays, player names on salient interactions): andor.explain/1, or
+ * andor.sparse/1 for a sparse result (sparseToJson).
+ * @param result - an explain result of either method
+ * @param options - `arrays: false` leaves v/and/or empty (exact) and the input layout out, for large n
  */
-export function resultToJson(result: ExplainResult, options: { arrays?: boolean } = {}): ExplainResultJson {
+export function resultToJson(result: SparseResult, options?: { arrays?: boolean }): SparseResultJson;
+export function resultToJson(result: ExplainResult, options?: { arrays?: boolean }): ExplainResultJson;
+export function resultToJson(result: ExplainResult | SparseResult, options: { arrays?: boolean } = {}): ExplainResultJson | SparseResultJson {
+  if (isSparseResult(result)) return sparseToJson(result, options);
   const arrays = options.arrays ?? true;
   const list = (a: Float64Array) => (arrays ? Array.from(a) : []);
   return {
@@ -199,6 +260,46 @@ export function resultToJson(result: ExplainResult, options: { arrays?: boolean 
   };
 }
 
+/**
+ * Converts a sparse result to andor.sparse/1: term lists with player names; NaN (an R² with nothing held out) becomes
+ * null.
+ * @param result - a sparse result
+ * @param options - `arrays: false` leaves the input layout out
+ */
+export function sparseToJson(result: SparseResult, options: { arrays?: boolean } = {}): SparseResultJson {
+  const arrays = options.arrays ?? true;
+  const named = (terms: SparseResult['and']) => terms.map((t) => ({ players: [...t.players], names: t.players.map((p) => result.players[p]), value: t.value }));
+  const r2 = (x: number) => (Number.isFinite(x) ? x : null);
+  const { faithfulness: f } = result;
+  return {
+    schema: SPARSE_SCHEMA,
+    n: result.n,
+    players: result.players,
+    model: result.model,
+    sample: result.sample,
+    target: result.target,
+    targetName: result.targetName,
+    reward: result.reward as RewardName | 'given',
+    baseline: result.baseline,
+    method: 'sparse',
+    recovery: result.recovery,
+    budget: result.budget,
+    evaluations: result.evaluations,
+    maxOrder: result.maxOrder,
+    faithfulness: { r2: r2(f.r2), heldOut: f.heldOut, or: { r2: r2(f.or.r2), heldOut: f.or.heldOut } },
+    values: result.values,
+    and: named(result.and),
+    or: named(result.or),
+    threshold: result.threshold,
+    salient: result.salient.map((s) => ({ kind: s.kind, players: [...s.players], names: s.players.map((p) => result.players[p]), value: s.value })),
+    orders: { positive: Array.from(result.orders.positive), negative: Array.from(result.orders.negative), normalized: Array.from(result.orders.normalized) },
+    indices: { ...result.indices, shapley: Array.from(result.indices.shapley), banzhaf: Array.from(result.indices.banzhaf) },
+    decomposition: { method: 'none' },
+    input: arrays && result.layout ? inputJson(result.layout) : undefined,
+    timings: result.timings,
+  };
+}
+
 function inputJson(layout: InputLayout): NonNullable<ExplainResultJson['input']> {
   const { modality, input, dims, values, offsets, indices, tokens } = layout;
   return { modality, name: input, dims: [...dims], values: Array.from(values), offsets: Array.from(offsets), indices: Array.from(indices), ...(tokens ? { tokens: [...tokens] } : {}) };
@@ -210,12 +311,53 @@ function fmt(x: number, digits = 4): string {
   return a >= 1e4 || a < 1e-3 ? x.toExponential(digits - 1) : x.toFixed(digits);
 }
 
+/** The players of a summary line: every name up to 24, else the first 20 and a count. */
+function playerList(players: readonly string[]): string {
+  return players.length <= 24 ? players.join(', ') : `${players.slice(0, 20).join(', ')}, … (${players.length - 20} more)`;
+}
+
+/** The per-order lines of a summary. */
+function orderLines(orders: { readonly positive: ArrayLike<number>; readonly negative: ArrayLike<number> }, n: number): string[] {
+  const lines = ['orders    k:   positive   negative'];
+  for (let k = 1; k <= n; k++) {
+    const p = orders.positive[k];
+    const q = orders.negative[k];
+    if (p === 0 && q === 0) continue;
+    lines.push(`        ${String(k).padStart(3)}: ${fmt(p).padStart(10)} ${fmt(q).padStart(10)}`);
+  }
+  return lines;
+}
+
+const timeLine = (t: Readonly<Record<string, number>>) => `time      ${Object.entries(t).map(([k, v]) => `${k.replace(/Ms$/, '')} ${v.toFixed(1)} ms`).join(', ')}`;
+
+/** A readable summary of a sparse result: evaluations, faithfulness, the strongest terms and the per-order strength. */
+function summarizeSparse(result: SparseResult, top: number): string {
+  const lines: string[] = [];
+  const m = result.model;
+  if (m) lines.push(`model     ${m.file ?? '(bytes)'}  [${m.backend}/${m.executionProvider}]  input "${m.input}" → output "${m.output}"`);
+  lines.push(`players   n = ${result.n}: ${playerList(result.players)}`);
+  const target = result.target === undefined ? '' : `, target class ${result.target}${result.targetName === undefined ? '' : ` (${result.targetName})`}`;
+  lines.push(`reward    ${result.reward}${target}; v(∅) = ${fmt(result.values.empty)}, v(N) = ${fmt(result.values.full)}`);
+  const f = result.faithfulness;
+  const r2 = (x: number, held: number) => (held === 0 ? `${Number.isFinite(x) ? fmt(x) : '–'} on all 2^n masks` : `${Number.isFinite(x) ? fmt(x) : '–'} on ${held} held-out masks`);
+  lines.push(`method    sparse (${result.recovery}): ${result.evaluations} of at most ${result.budget} evaluations, orders ≤ ${result.maxOrder}; ${result.and.length} AND and ${result.or.length} OR terms`);
+  lines.push(`fidelity  R² AND ${r2(f.r2, f.heldOut)}; OR ${r2(f.or.r2, f.or.heldOut)}`);
+  lines.push('split     none: AND = Möbius terms of v, OR = those of the complement game (no AND-OR split is learned)');
+  lines.push(`salient   ${result.salient.length} terms with |I| ≥ ${fmt(result.threshold)}; strongest:`);
+  for (const s of result.salient.slice(0, top)) lines.push(`  ${s.kind.toUpperCase().padEnd(3)} ${fmt(s.value).padStart(10)}  {${s.players.map((p) => result.players[p]).join(' · ')}}`);
+  lines.push(...orderLines(result.orders, result.n));
+  lines.push(timeLine(result.timings));
+  return lines.join('\n');
+}
+
 /**
- * A readable summary: model and reward, matching, top salient interactions and the per-order strength.
- * @param result - an explain result
+ * A readable summary: model and reward, matching, top salient interactions and the per-order strength; for a sparse
+ * result, the evaluations and faithfulness R² instead of the matching.
+ * @param result - an explain result of either method
  * @param top - how many salient interactions to list
  */
-export function summarize(result: ExplainResult, top = 12): string {
+export function summarize(result: ExplainResult | SparseResult, top = 12): string {
+  if (isSparseResult(result)) return summarizeSparse(result, top);
   const lines: string[] = [];
   const m = result.model;
   if (m) lines.push(`model     ${m.file ?? '(bytes)'}  [${m.backend}/${m.executionProvider}]  input "${m.input}" → output "${m.output}"`);
@@ -231,15 +373,8 @@ export function summarize(result: ExplainResult, top = 12): string {
     const names = s.players.map((p) => result.players[p]).join(' · ');
     lines.push(`  ${s.kind.toUpperCase().padEnd(3)} ${fmt(s.value).padStart(10)}  {${names}}`);
   }
-  lines.push('orders    k:   positive   negative');
-  for (let k = 1; k <= result.n; k++) {
-    const p = result.orders.positive[k];
-    const q = result.orders.negative[k];
-    if (p === 0 && q === 0) continue;
-    lines.push(`        ${String(k).padStart(3)}: ${fmt(p).padStart(10)} ${fmt(q).padStart(10)}`);
-  }
-  const t = result.timings;
-  lines.push(`time      ${Object.entries(t).map(([k, v]) => `${k.replace(/Ms$/, '')} ${v.toFixed(1)} ms`).join(', ')}`);
+  lines.push(...orderLines(result.orders, result.n));
+  lines.push(timeLine(result.timings));
   return lines.join('\n');
 }
 

@@ -129,6 +129,37 @@ export function dynamicsSections(d: DynamicsResultJson): Section[] {
         lineChart({ id: 'high-order', title: 'Share of strength at orders ≥ 3', ...common, yTitle: 'share at k ≥ 3 (0–1)', series: [{ name: 'normal', values: cps.map((c) => c.highOrderShare), color: COLOR.ink }, { name: 'OOD', values: cps.map((c) => num(c.ood?.highOrderShare)), color: '#e67e22' }] }),
       ]
     : [];
+  // the lab's newer measures over training (arXiv 2605.17967, 2606.08129, 2512.18607, 2502.10162)
+  const palette = ['#8e44ad', '#2980b9', '#16a085', '#d35400'];
+  const fromTo = d.transitions.map((t) => cps[t.to]?.name ?? String(t.to));
+  const sum = (a: readonly number[]) => a.reduce((x, y) => x + y, 0);
+  const measureCharts: Chart[] = [
+    stackedBars({
+      id: 'transitions', title: 'Salient interactions kept, removed and newly emerged since the previous checkpoint', labels: fromTo, xTitle,
+      layers: [{ label: 'preserved', color: '#16a085' }, { label: 'removed', color: '#7a7a7a' }, { label: 'emerged', color: COLOR.pos }],
+      values: d.transitions.map((t) => [sum(t.preserved.strength), sum(t.removed.strength), sum(t.emerged.strength)]), yTitle: `mean Σ|I| (${UNIT})`,
+      note: 'Preserved: salient at both checkpoints with the same kind and sign (strength at the later one); removed: strength at the earlier one.',
+    }),
+    lineChart({
+      id: 'cancellation', title: 'Cancellation per order: |Σ I| / Σ |I| over the normal samples', ...common, yTitle: 'cancellation ratio (0–1)',
+      series: [1, 2, 3, 4].filter((k) => k <= d.n).map((k, j) => ({ name: `order ${k}`, values: cps.map((c) => num(c.cancellation[k])), color: palette[j] })),
+      note: '1: the interactions of that order share one sign; near 0: they cancel each other out.',
+    }),
+    lineChart({
+      id: 'mixture', title: 'Decay-shaped share of the per-order strength (decay + spindle fit)', ...common, yTitle: 'decay share a/(a+b) (0–1)',
+      series: [{ name: 'decay share', values: cps.map((c) => num(c.mixture.decayShare)), color: '#16a085' }],
+      note: 'Generalizable interactions decay with order, non-generalizable ones are spindle-shaped (arXiv 2502.10162).',
+    }),
+    ...(cps.every((c) => c.pairwise)
+      ? [
+          lineChart({
+            id: 'pairwise', title: 'Multi-order pairwise interactions: mean |I^(m)(i, j)| over pairs', ...common, yTitle: `mean |I^(m)| (${UNIT})`,
+            series: [0, Math.floor((d.n - 2) / 2), d.n - 2].filter((m, j, a) => a.indexOf(m) === j).map((m, j) => ({ name: `m = ${m}`, values: cps.map((c) => num(c.pairwise?.[m])), color: palette[j] })),
+            note: 'I^(m)(i, j): the interaction of players i and j in contexts of m other players (arXiv 2512.18607); low, middle and top orders.',
+          }),
+        ]
+      : []),
+  ];
   const intro = `<p>n = ${d.n} players (${esc(d.players.join(', '))}); ${d.samples.train} train, ${d.samples.test} test, ${d.samples.ood} OOD samples; ${cps.length} checkpoints. ` +
     `Turning point (start of phase 2): <b>${esc(cps[tp]?.name ?? '–')}</b>${d.gapRise === null ? '' : `; the loss gap first rises at <b>${esc(cps[d.gapRise]?.name ?? '–')}</b>`}. Strengths are in the units of the reward v (log-odds by default).</p>`;
   return [
@@ -138,6 +169,7 @@ export function dynamicsSections(d: DynamicsResultJson): Section[] {
     { heading: 'Train/test similarity', charts: jaccard },
     { heading: 'Generalizable and non-generalizable interactions', html: gen ? lossTable(cps) : '', charts: genCharts },
     { heading: 'OOD samples', charts: oodCharts },
+    { heading: 'Newer measures over training', charts: measureCharts },
   ];
 }
 

@@ -16,6 +16,7 @@ import { assertValid } from '../inputs/validate.js';
 import { DynamicsRequestSchema } from '../contracts/schema/requests.js';
 import { loadSampleSet, parseJson, type Sample, type SampleSet } from '../inputs/samples.js';
 import { fitSigma2, sigma2Grid, theoryCurves } from './theory.js';
+import { cancellationRatio, checkpointTransitions, fitDecaySpindle, multiOrderPairwise } from './measures.js';
 
 /** Explain options that apply to every pair (the model, sample and signal come from the run). */
 export type PairOptions = Omit<ExplainRequest, 'model' | 'sample' | 'row' | 'signal' | 'onProgress' | 'target'>;
@@ -72,6 +73,34 @@ export interface CheckpointReport {
   readonly jaccard?: Float64Array;
   readonly generalization?: GeneralizationReport;
   readonly theory?: { readonly sigma2: number; readonly error: Float64Array; readonly distribution: Float64Array };
+  /** Each sample at this checkpoint (every split): its mean order κ, salient count and strength per order. */
+  readonly samples: readonly SampleReport[];
+  /** The normal samples' |strength| per order fitted as a decay-shaped plus a spindle-shaped part (arXiv 2502.10162). */
+  readonly mixture: { readonly decayWeight: number; readonly rate: number; readonly spindleWeight: number; readonly p: number; readonly decayShare: number; readonly residual: number };
+  /** |Σ I| / Σ |I| per order over the normal samples (arXiv 2606.08129); NaN where an order has no interaction. */
+  readonly cancellation: Float64Array;
+  /** Mean |I^(m)(i, j)| over pairs, per order m = 0..n−2, averaged over the normal samples (arXiv 2512.18607). */
+  readonly pairwise?: Float64Array;
+}
+
+/** One sample at one checkpoint. */
+export interface SampleReport {
+  readonly sample: number;
+  readonly split: string;
+  readonly kappa: number;
+  readonly salient: number;
+  readonly positive: Float64Array;
+  readonly negative: Float64Array;
+}
+
+/** What changed between consecutive checkpoints (arXiv 2605.17967): salient interactions kept (same kind and sign),
+ *  removed and newly emerged, counted and summed per order over the normal samples. */
+export interface TransitionReport {
+  readonly from: number;
+  readonly to: number;
+  readonly preserved: { readonly count: Float64Array; readonly strength: Float64Array };
+  readonly removed: { readonly count: Float64Array; readonly strength: Float64Array };
+  readonly emerged: { readonly count: Float64Array; readonly strength: Float64Array };
 }
 
 /** The result of a dynamics run (schema andor.dynamics/1 once serialized). */
@@ -95,6 +124,8 @@ export interface DynamicsResult {
   readonly jaccard: Float64Array | null;
   /** Generalizable share per checkpoint, and the last checkpoint's split. */
   readonly generalization: { readonly ratio: readonly number[]; readonly last: GeneralizationReport } | null;
+  /** Interactions preserved, removed and emerged between consecutive checkpoints. */
+  readonly transitions: readonly TransitionReport[];
   readonly references: readonly string[];
   readonly pairs: { readonly computed: number; readonly cached: number };
   readonly timings: Readonly<Record<string, number>>;
@@ -106,6 +137,9 @@ export interface PairRecord extends SampleInteractions {
   readonly negative: Float64Array;
   readonly output: number;
   readonly players: readonly string[];
+  /** v on every mask (for the multi-order pairwise interactions); absent in synthetic series. */
+  readonly v?: Float64Array;
+  readonly salientCount?: number;
 }
 
 const PAIR_KEYS = [
@@ -157,7 +191,7 @@ async function loadLosses(losses: DynamicsRequest['losses'], files: readonly str
 function toRecord(result: ExplainResult): PairRecord {
   return {
     and: result.and, or: result.or, threshold: result.threshold, positive: result.orders.positive, negative: result.orders.negative,
-    output: result.v[result.v.length - 1], players: result.players,
+    output: result.v[result.v.length - 1], players: result.players, v: result.v, salientCount: result.salient.length,
   };
 }
 
@@ -297,8 +331,17 @@ export function aggregateDynamics(host: KernelHost, input: AggregateInput): Omit
     const gen = references.length
       ? generalization(normal.map(({ s, i }) => ({ ...get(mi, i), split: s.split ?? 'test', references: references.map((r) => r[i]!) })), n)
       : undefined;
+    const samples = input.samples.map((sample, si) => {
+      const r = get(mi, si);
+      return { sample: si, split: sample.split ?? 'test', kappa: distribution(r).kappa, salient: r.salientCount ?? NaN, positive: r.positive, negative: r.negative };
+    });
+    const strength = Float64Array.from(orders.positive, (p, k) => (k === 0 ? 0 : p - orders.negative[k]));
+    const fitted = fitDecaySpindle(strength);
+    const mixture = { decayWeight: fitted.decay.weight, rate: fitted.decay.rate, spindleWeight: fitted.spindle.weight, p: fitted.spindle.p, decayShare: fitted.decayShare, residual: fitted.residual };
+    const pairwise = normalRecords.every((r) => r.v) && n >= 2 ? mean(normalRecords.map((r) => multiOrderPairwise(r.v!).strength)) : undefined;
     return {
       name, file: m.file, sha256: m.sha256, epoch: loss?.epoch,
+      samples, mixture, cancellation: cancellationRatio(normalRecords), pairwise,
       orders, normalized, kappa, highOrderShare: highOrderShare(normalized),
       trainLoss: loss?.trainLoss, testLoss: loss?.testLoss, lossGap: loss ? loss.testLoss - loss.trainLoss : undefined,
       ood: oodOrders && oodNormalized ? { orders: oodOrders, normalized: oodNormalized, highOrderShare: highOrderShare(oodNormalized) } : undefined,
@@ -319,6 +362,9 @@ export function aggregateDynamics(host: KernelHost, input: AggregateInput): Omit
     theory: { grid: curves.grid, sigma2: checkpoints.map((c) => c.theory!.sigma2), error: checkpoints.map((c) => c.theory!.error), ratio: curves.ratio },
     jaccard: checkpoints[last].jaccard ?? null,
     generalization: references.length ? { ratio: checkpoints.map((c) => c.generalization!.ratio), last: checkpoints[last].generalization! } : null,
+    transitions: checkpointTransitions(input.checkpoints.map((_, mi) => normal.map(({ i }) => get(mi, i)))).map(({ from, to, preserved, removed, emerged }) => ({
+      from, to, preserved: { count: preserved.count, strength: preserved.strength }, removed: { count: removed.count, strength: removed.strength }, emerged: { count: emerged.count, strength: emerged.strength },
+    })),
   };
 }
 

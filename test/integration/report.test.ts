@@ -21,7 +21,7 @@ const SCREENSHOT_ATTEMPTS = 3;
 const EXPLAIN_CHARTS = ['waterfall', 'force', 'interaction-graph', 'and-or-graph', 'upset', 'sparsity', 'orders', 'normalized', 'objective-trace'];
 const ON_INPUT: Record<string, string | undefined> = { image: 'input', pointcloud: 'input', text: 'sentence', tabular: undefined };
 const BATCH_CHARTS = ['beeswarm', 'class-interactions', 'orders-stacked', 'orders', 'normalized'];
-const DYNAMICS_CHARTS = ['grid', 'orders-stacked', 'loss-gap', 'kappa', 'theory', 'sigma2', 'jaccard', 'jaccard-orders', 'generalization', 'generalizable-orders', 'ood', 'high-order'];
+const DYNAMICS_CHARTS = ['grid', 'orders-stacked', 'loss-gap', 'kappa', 'theory', 'sigma2', 'jaccard', 'jaccard-orders', 'generalization', 'generalizable-orders', 'ood', 'high-order', 'transitions', 'cancellation', 'mixture', 'pairwise'];
 
 /** Runs in the page: text that leaves its chart (clipped), text under 11 px, and unrotated labels that overlap. */
 const LAYOUT_CHECK = `(() => {
@@ -88,7 +88,8 @@ function longDynamics(base: ReturnType<typeof dynamicsToJson>, count: number): R
     const sigma2 = t === count - 1 ? Math.min(...grid) : 10 ** (-1 - (6 * t) / count);
     return { ...c, name: `epoch-${String(t * 16).padStart(4, '0')}`, epoch: t * 16, theory: c.theory && { ...c.theory, sigma2 } };
   });
-  return { ...base, checkpoints, turningPoint: 5, gapRise: 12, theory: { ...base.theory, sigma2: checkpoints.map((c) => c.theory?.sigma2 ?? 0) }, generalization: base.generalization && { ...base.generalization, ratio: checkpoints.map((c) => c.generalization?.ratio ?? null) } };
+  const transitions = checkpoints.slice(1).map((_, t) => ({ ...base.transitions[Math.min(base.transitions.length - 1, t)], from: t, to: t + 1 }));
+  return { ...base, checkpoints, transitions, turningPoint: 5, gapRise: 12, theory: { ...base.theory, sigma2: checkpoints.map((c) => c.theory?.sigma2 ?? 0) }, generalization: base.generalization && { ...base.generalization, ratio: checkpoints.map((c) => c.generalization?.ratio ?? null) } };
 }
 
 describe.each(BROWSERS)('HTML reports in headless Chromium: $name', (source) => {

@@ -75,7 +75,7 @@ describe('the library entry points under the worst values', () => {
     ['orTransform(undefined)', (e: Engine) => e.orTransform(undefined as never)],
     ['mobius of 3 values', (e: Engine) => e.mobius(new Float64Array(3))],
     ['openModel(42)', (e: Engine) => e.openModel(42 as never)],
-  ])('%s ends in a typed error', async (_what, call) => {
+  ] as [string, (e: Engine) => Promise<unknown>][])('%s ends in a typed error', async (_what, call) => {
     const error = await Promise.resolve()
       .then(() => call(engine))
       .then(() => undefined, (e: unknown) => e);

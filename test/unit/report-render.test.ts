@@ -124,6 +124,10 @@ describe('renderReport of a dynamics result', () => {
     orders: { positive: [0, 1 + t, 0.5, 0.2, 0.1], negative: [0, -0.5, -0.2, -0.1, 0] },
     normalized: [0, 0.5, 0.3, 0.15, 0.05], kappa: 1.8 - t / 10, highOrderShare: 0.2, trainLoss: 1 - t / 10, testLoss: 1, lossGap: t / 10,
     theory: { sigma2, error: [0, 0.1, 0.1, 0, 0], distribution: [0, 0.45, 0.3, 0.2, 0.05] },
+    samples: [{ sample: 0, split: 'train', kappa: 1.8, salient: 3, positive: [0, 1, 0.5, 0.2, 0.1], negative: [0, 0, 0, 0, 0] }],
+    mixture: { decayWeight: 0.8 - t / 10, rate: 1, spindleWeight: 0.2 + t / 10, p: 0.5, decayShare: 0.8 - t / 10, residual: 0.01 },
+    cancellation: [null, 1, 0.8 - t / 10, 0.5, 0.2],
+    pairwise: [0.5, 0.3, 0.1],
   });
   const grid = [1e2, 1, 1e-4, 1e-8];
   const json: DynamicsResultJson = {
@@ -132,6 +136,7 @@ describe('renderReport of a dynamics result', () => {
     turningPoint: 1, gapRise: 2,
     theory: { grid, sigma2: [1e2, 1, 1e-4, 1e-8], error: [], ratio: [] },
     jaccard: null, generalization: null, references: [], pairs: { computed: 16, cached: 0 }, timings: {},
+    transitions: [1, 2, 3].map((t) => ({ from: t - 1, to: t, preserved: { count: [0, 2, 1, 0, 0], strength: [0, 1, 0.5, 0, 0] }, removed: { count: [0, 1, 0, 0, 0], strength: [0, 0.2, 0, 0, 0] }, emerged: { count: [0, 0, 1, 1, 0], strength: [0, 0, 0.3, 0.2, 0] } })),
   };
 
   it('marks σ² at the end of the fitted grid as a bound and leaves phase 1 without theory', () => {
@@ -144,7 +149,7 @@ describe('renderReport of a dynamics result', () => {
   });
 
   it('leaves out the Jaccard, generalization and OOD charts when the run has none', () => {
-    expect(ids(json)).toEqual(['grid', 'orders-stacked', 'loss-gap', 'kappa', 'theory', 'sigma2']);
+    expect(ids(json)).toEqual(['grid', 'orders-stacked', 'loss-gap', 'kappa', 'theory', 'sigma2', 'transitions', 'cancellation', 'mixture', 'pairwise']);
     expect(renderReport(json)).not.toMatch(/="[^"]*(NaN|Infinity)/);
   });
 });

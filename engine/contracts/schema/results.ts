@@ -3,8 +3,9 @@
 // OpenAPI document references them, and the TypeScript types of the JSON forms are derived from them.
 import Type, { type Static } from 'typebox';
 import { BATCH_SCHEMA, DYNAMICS_SCHEMA, PRESETS, RESULT_SCHEMA, REWARDS } from './constants.js';
+import { SPARSE_SCHEMA } from './constants.js';
 
-export { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA };
+export { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA, SPARSE_SCHEMA };
 
 const numbers = (description: string) => Type.Array(Type.Number(), { description });
 /** A number that is undefined for some inputs (0/0): null in JSON. */
@@ -106,6 +107,61 @@ export const ExplainResultSchema = Type.Object(
   { $id: 'https://andor.dev/schemas/andor.explain-1.json', title: RESULT_SCHEMA, description: 'One explanation: v, the AND and OR interactions, matching, salient interactions and per-order strength' },
 );
 
+/** One term of a sparse expansion, with its players' names. */
+const sparseTerm = Type.Object({
+  players: Type.Array(Type.Integer({ minimum: 0 }), { description: 'player indices, ascending; [] is ∅' }),
+  names: Type.Array(Type.String(), { description: 'player names' }),
+  value: Type.Number(),
+});
+const faithfulness = (what: string) =>
+  Type.Object(
+    {
+      r2: Type.Union([Type.Number(), Type.Null()], { description: `R² of the ${what} on held-out uniformly random masks (on all 2^n masks when every mask was evaluated); null when none was held out` }),
+      heldOut: Type.Integer({ minimum: 0, description: 'held-out masks (0: every mask was evaluated)' }),
+    },
+  );
+
+/** andor.sparse/1: one explanation by the sparse method: term lists instead of 2^n arrays, for up to 4096 players. */
+export const SparseResultSchema = Type.Object(
+  {
+    schema: Type.Literal(SPARSE_SCHEMA),
+    n: Type.Integer({ minimum: 1, description: 'number of players' }),
+    players: Type.Array(Type.String(), { description: 'player names, by index' }),
+    model: Type.Optional(ExplainResultSchema.properties.model),
+    sample: Type.Optional(ExplainResultSchema.properties.sample),
+    target: Type.Optional(ExplainResultSchema.properties.target),
+    targetName: Type.Optional(ExplainResultSchema.properties.targetName),
+    reward: Type.Union([Type.Enum([...REWARDS]), Type.Literal('given')], { description: 'the reward function; given for a game given as a function' }),
+    baseline: Type.Optional(ExplainResultSchema.properties.baseline),
+    method: Type.Literal('sparse'),
+    recovery: Type.Enum(['adaptive', 'exact'], { description: 'adaptive: group testing from the budget; exact: the budget covered all 2^n masks, every one was evaluated' }),
+    budget: Type.Integer({ minimum: 1, description: 'most model evaluations allowed, the AND and OR expansions together' }),
+    evaluations: Type.Integer({ minimum: 0, description: 'model evaluations used (distinct masks), held-out masks included' }),
+    maxOrder: Type.Integer({ minimum: 0, description: 'largest interaction order recovered' }),
+    faithfulness: Type.Object(
+      { ...faithfulness('AND expansion Σ_{S⊆T} I_and(S) against v(T)').properties, or: faithfulness('OR expansion (of the complement game u(T) = v(N∖T))') },
+      { description: 'how well the recovered expansions rebuild v' },
+    ),
+    values: Type.Object({ empty: Type.Number({ description: 'v(∅) as evaluated' }), full: Type.Number({ description: 'v(N) as evaluated' }) }, { description: 'the reward on no player and on every player' }),
+    and: Type.Array(sparseTerm, { description: 'AND interactions: the recovered Möbius coefficients of v up to maxOrder, strongest |value| first, ∅ (= v(∅)) included' }),
+    or: Type.Array(sparseTerm, { description: 'OR interactions: minus the non-empty Möbius coefficients of the complement game u(T) = v(N∖T), strongest first; the ∅ term is the expansion\'s v(∅)' }),
+    threshold: Type.Number({ description: 'salient when |I| ≥ threshold' }),
+    salient: Type.Array(
+      Type.Object({ kind: Type.Enum(['and', 'or']), players: Type.Array(Type.Integer({ minimum: 0 })), names: Type.Array(Type.String()), value: Type.Number() }),
+      { description: 'salient AND and OR terms, strongest first (no mask: masks of more than 53 players do not fit a JSON number)' },
+    ),
+    orders: ExplainResultSchema.properties.orders,
+    indices: Type.Object(ExplainResultSchema.properties.indices.properties, { description: 'game-theoretic indices of v from its recovered AND (Möbius) expansion: exact when that expansion is' }),
+    decomposition: Type.Object(
+      { method: Type.Literal('none') },
+      { description: 'no AND-OR split is learned by the sparse method: AND = Möbius terms of v, OR = the negated non-empty Möbius terms of the complement game' },
+    ),
+    input: Type.Optional(ExplainResultSchema.properties.input),
+    timings,
+  },
+  { $id: 'https://andor.dev/schemas/andor.sparse-1.json', title: SPARSE_SCHEMA, description: 'One explanation by the sparse method: the recovered AND and OR terms, faithfulness, salient terms, per-order strength and indices' },
+);
+
 const generalizationSchema = Type.Object({
   generalizable: numbers('per order: mean Σ|I| of salient interactions that a reference model shares (same kind and sign)'),
   nonGeneralizable: numbers('per order: the rest'),
@@ -131,7 +187,26 @@ const checkpointSchema = Type.Object({
   jaccard: Type.Optional(maybeNumbers('train/test weighted Jaccard per order')),
   generalization: Type.Optional(generalizationSchema),
   theory: Type.Optional(Type.Object({ sigma2: Type.Number(), error: maybeNumbers('|theory − real| per order'), distribution: maybeNumbers('the theory\'s normalized distribution') })),
+  samples: Type.Array(
+    Type.Object({
+      sample: Type.Integer({ minimum: 0 }),
+      split: Type.String(),
+      kappa: maybe,
+      salient: maybe,
+      positive: numbers('salient positive strength per order'),
+      negative: numbers('salient negative strength per order'),
+    }),
+    { description: 'each sample at this checkpoint: mean order κ, salient count and strength per order' },
+  ),
+  mixture: Type.Object(
+    { decayWeight: Type.Number(), rate: maybe, spindleWeight: Type.Number(), p: maybe, decayShare: maybe, residual: Type.Number() },
+    { description: 'strength per order fitted as a decay-shaped plus a spindle-shaped part (arXiv 2502.10162)' },
+  ),
+  cancellation: maybeNumbers('|Σ I| / Σ |I| per order over the normal samples (arXiv 2606.08129)'),
+  pairwise: Type.Optional(numbers('mean |I^(m)(i, j)| over pairs, per order m = 0..n−2 (arXiv 2512.18607)')),
 });
+
+const tally = Type.Object({ count: numbers('interactions per order'), strength: numbers('their Σ|I| per order, averaged over samples') });
 
 /** andor.dynamics/1: interactions across the checkpoints of a training run. */
 export const DynamicsResultSchema = Type.Object(
@@ -151,6 +226,9 @@ export const DynamicsResultSchema = Type.Object(
     }),
     jaccard: Type.Union([maybeNumbers('train/test Jaccard per order at the last checkpoint'), Type.Null()]),
     generalization: Type.Union([Type.Object({ ratio: maybeNumbers('generalizable share per checkpoint'), last: generalizationSchema }), Type.Null()]),
+    transitions: Type.Array(Type.Object({ from: Type.Integer(), to: Type.Integer(), preserved: tally, removed: tally, emerged: tally }), {
+      description: 'salient interactions preserved (same kind and sign), removed and newly emerged between consecutive checkpoints (arXiv 2605.17967)',
+    }),
     references: Type.Array(Type.String()),
     pairs: Type.Object({ computed: Type.Integer(), cached: Type.Integer() }),
     timings,
@@ -213,6 +291,8 @@ export const ModelListSchema = Type.Object({
 
 /** The JSON form of an explain result. */
 export type ExplainResultJson = Static<typeof ExplainResultSchema>;
+/** The JSON form of a sparse explain result. */
+export type SparseResultJson = Static<typeof SparseResultSchema>;
 /** The JSON form of a dynamics result. */
 export type DynamicsResultJson = Static<typeof DynamicsResultSchema>;
 /** The JSON form of a batch result. */
