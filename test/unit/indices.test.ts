@@ -7,19 +7,10 @@ import {
   type InteractionIndex, type MobiusTerm,
 } from '../../engine/analysis/indices.js';
 import { InvalidInputError, InvalidOptionError, MemoryLimitError, NonFiniteError, ShapeMismatchError } from '../../engine/contracts/errors.js';
+import { denseSolve, seededRng } from '../helpers/index.js';
 
-// ---- local helpers (test/helpers re-exports dist/, which this suite must not depend on) ----------------------
+// ---- local helpers ------------------------------------------------------------------------------------------
 
-/** Mulberry32, values in [0, 1). */
-function seededRng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const randomGame = (seed: number, n: number) => {
   const rng = seededRng(seed);
   return Float64Array.from({ length: 1 << n }, () => rng() * 2 - 1);
@@ -100,29 +91,6 @@ function bruteStii(v: Float64Array, n: number, k: number): Float64Array {
   }
   return out;
 }
-/** Dense Gaussian elimination with partial pivoting (M is size×size, row-major). */
-function solve(m: Float64Array, b: Float64Array): Float64Array {
-  const size = b.length;
-  const a = Float64Array.from(m);
-  const x = Float64Array.from(b);
-  for (let col = 0; col < size; col++) {
-    let p = col;
-    for (let r = col + 1; r < size; r++) if (Math.abs(a[r * size + col]) > Math.abs(a[p * size + col])) p = r;
-    for (let c = 0; c < size; c++) [a[col * size + c], a[p * size + c]] = [a[p * size + c], a[col * size + c]];
-    [x[col], x[p]] = [x[p], x[col]];
-    for (let r = col + 1; r < size; r++) {
-      const f = a[r * size + col] / a[col * size + col];
-      for (let c = col; c < size; c++) a[r * size + c] -= f * a[col * size + c];
-      x[r] -= f * x[col];
-    }
-  }
-  for (let r = size - 1; r >= 0; r--) {
-    let s = x[r];
-    for (let c = r + 1; c < size; c++) s -= a[r * size + c] * x[c];
-    x[r] = s / a[r * size + r];
-  }
-  return x;
-}
 /** Tsai et al. 2023 (Faith-Shap): argmin Σ_{∅≠T≠N} μ(T) (v(T) − Σ_{S⊆T, |S|≤k} E(S))² with μ(T) ∝ 1/C(n−2, |T|−1) (the
  *  Shapley kernel), subject to exact fits at ∅ and N; solved through its KKT system. */
 function bruteFsii(v: Float64Array, n: number, k: number): Float64Array {
@@ -149,7 +117,7 @@ function bruteFsii(v: Float64Array, n: number, k: number): Float64Array {
     });
     rhs[p + c] = v[t];
   });
-  const x = solve(kkt, rhs);
+  const x = denseSolve(kkt, rhs);
   const out = new Float64Array(1 << n);
   sets.forEach((s, a) => (out[s] = x[a]));
   return out;

@@ -2,31 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadKernels } from '../../dist/bindings/index.js';
 import { fitSigma2, normalizeOrders, sigma2Grid, solveTheory, strengthByOrder, theoryCurves } from '../../dist/engine/studies/theory.js';
-import { expectClose, popcount, seededRandom, seededRng } from '../helpers/index.js';
+import { denseSolve, expectClose, popcount, seededRandom, seededRng } from '../helpers/index.js';
 
-/** Dense Gaussian elimination with partial pivoting: solves M x = b. */
-function denseSolve(m: Float64Array, b: Float64Array): Float64Array {
-  const size = b.length;
-  const a = Float64Array.from(m);
-  const x = Float64Array.from(b);
-  for (let col = 0; col < size; col++) {
-    let pivot = col;
-    for (let r = col + 1; r < size; r++) if (Math.abs(a[r * size + col]) > Math.abs(a[pivot * size + col])) pivot = r;
-    for (let c = 0; c < size; c++) [a[col * size + c], a[pivot * size + c]] = [a[pivot * size + c], a[col * size + c]];
-    [x[col], x[pivot]] = [x[pivot], x[col]];
-    for (let r = col + 1; r < size; r++) {
-      const f = a[r * size + col] / a[col * size + col];
-      for (let c = col; c < size; c++) a[r * size + c] -= f * a[col * size + c];
-      x[r] -= f * x[col];
-    }
-  }
-  for (let r = size - 1; r >= 0; r--) {
-    let s = x[r];
-    for (let c = r + 1; c < size; c++) s -= a[r * size + c] * x[c];
-    x[r] = s / a[r * size + r];
-  }
-  return x;
-}
 
 /** (A + diag(c)) ŵ = A w* written out densely: A[T,T'] = 2^{−|T∪T'|}, c_T = 2^{|T|}σ² (spec §5.2). */
 function denseTheory(wStar: Float64Array, sigma2: number): Float64Array {
