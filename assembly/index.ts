@@ -12,7 +12,7 @@ export {
   orInverseF64,
 } from './kernels/transforms';
 
-export { objectiveF64, objectiveGradientF64, sgdReferenceF64, adamF64, pdhgF64 } from './kernels/decompose';
+export { objectiveF64, objectiveGradientF64, sgdReferenceF64, sgdF64, adamF64, pdhgF64 } from './kernels/decompose';
 
 export { zetaSubsetRadix2F64, mobiusSubsetRadix2F64, zetaSupersetRadix2F64, mobiusSupersetRadix2F64 } from './kernels/radix2';
 

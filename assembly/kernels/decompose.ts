@@ -1,13 +1,16 @@
 // The sparse AND-OR decomposition (spec §2): learn γ and q to minimise Σ|I_and| + Σ|I_or| over all 2^n sets,
-// with |q| ≤ qbound, entirely inside WASM. Three solvers share one forward map and its adjoint:
+// with |q| ≤ qbound, entirely inside WASM. The solvers share one forward map and its adjoint:
 //   sgdReference — the authors' SGD (momentum 0.9, lr decaying geometrically lr → lr/10, q clamped before each
 //                  step, sign(0) = 0); see: sjtu-xai-lab/interaction-concept src/harsanyi/and_or_harsanyi_utils.py
+//   sgd          — the same rule, step for step, that also keeps the best iterate (without copying: see sgdF64)
 //   adam         — Adam on the same subgradient, lr decaying geometrically to lr·decay
 //   pdhg         — diagonally preconditioned primal-dual hybrid gradient for the L1 problem
 //                  see: Chambolle & Pock, "A first-order primal-dual algorithm…", JMIV 2011;
 //                       Pock & Chambolle, "Diagonal preconditioning for first order primal-dual algorithms", ICCV 2011
 // Workspace: SLOTS (16) arrays of f64[2^n] at ws (see the SLOT_* constants). A call runs iterations [tStart, tEnd) of a
-// schedule of `iterations`, so tests can step it one iteration at a time; state lives in the workspace.
+// schedule of `iterations`, so tests can step it one iteration at a time; state lives in the workspace and in the
+// caller's `state` (f64[STATE]: the best objective, the last objective, the iteration of the best, and for sgdF64
+// the pairs of slots that hold the last and the best iterate). No global state.
 import { mobiusSubsetF64, mobiusSupersetF64 } from './transforms';
 
 /** Workspace slots, each f64[2^n]. v: the reward (input). gamma, q: the learned split (output). */
@@ -22,12 +25,20 @@ const SLOT_A: i32 = 7; // I_and of the current iterate
 const SLOT_O: i32 = 8; // OR block: superset Möbius of v_or, with slot N holding v_or(∅) (= I_or, reversed)
 const SLOT_GA: i32 = 9; // gradient of γ
 const SLOT_GO: i32 = 10; // gradient of q
-const SLOT_BEST_GAMMA: i32 = 11;
-const SLOT_BEST_Q: i32 = 12;
+const SLOT_BEST_GAMMA: i32 = 11; // Adam, PDHG: a copy of the best γ | sgdF64: γ of the second pair of iterates
+const SLOT_BEST_Q: i32 = 12; // Adam, PDHG: a copy of the best q | sgdF64: q of the second pair of iterates
 const SLOT_TAU: i32 = 13; // PDHG primal steps of γ (q's are tau / qShare)
 const SLOT_SIGMA_A: i32 = 14; // PDHG dual steps of the AND rows
 const SLOT_SIGMA_O: i32 = 15; // PDHG dual steps of the OR rows
 export const SLOTS: i32 = 16;
+
+/** The run state of sgdF64, adamF64 and pdhgF64, f64[STATE] (see the STATE_* offsets, in f64). */
+export const STATE: i32 = 5;
+const STATE_BEST: i32 = 0; // the best objective seen (+Infinity before the first finite one)
+const STATE_LAST: i32 = 1; // the objective of the last iterate evaluated
+const STATE_BEST_AT: i32 = 2; // the iteration of the best (−1: PDHG's start)
+const STATE_LIVE_PAIR: i32 = 3; // sgdF64: the pair of slots of the iterate being stepped (0: slots 1, 2; 1: slots 11, 12)
+const STATE_BEST_PAIR: i32 = 4; // sgdF64: the pair that holds the best iterate
 
 /** Mode bits. AND_OR: split v into AND and OR parts (else AND only); GAMMA: learn γ; Q: learn q. */
 export const MODE_AND_OR: i32 = 1;
@@ -99,10 +110,14 @@ function forwardTransforms(a: usize, o: usize, n: i32, mode: i32): void {
 /** The forward map at the workspace's (γ, q): fills A and O and returns the L1 objective Σ|I_and| + Σ|I_or|. */
 @inline
 function forward(ws: usize, n: i32, mode: i32): f64 {
+  return forwardAt(ws, slot(ws, SLOT_GAMMA, n), slot(ws, SLOT_Q, n), n, mode);
+}
+
+/** The forward map at (γ, q) = (g, q), f64[2^n] each (any slots of ws). */
+@inline
+function forwardAt(ws: usize, g: usize, q: usize, n: i32, mode: i32): f64 {
   const size: usize = <usize>1 << n;
   const v = slot(ws, SLOT_V, n);
-  const g = slot(ws, SLOT_GAMMA, n);
-  const q = slot(ws, SLOT_Q, n);
   const a = slot(ws, SLOT_A, n);
   const o = slot(ws, SLOT_O, n);
   for (let i: usize = 0; i < size << 3; i += 16) splitAt(v, g, q, a, o, i, mode);
@@ -189,48 +204,114 @@ function record(trace: usize, every: i32, t: i32, objective: f64): void {
   if (trace != 0 && t % every == 0) store<f64>(trace + (<usize>(t / every) << 3), objective);
 }
 
-/** θ ← θ − lr·buf with buf ← g (t = 0) or 0.9·buf + g (PyTorch SGD, momentum 0.9, dampening 0). */
+/** dst ← θ − lr·buf with buf ← g (t = 0) or 0.9·buf + g (PyTorch SGD, momentum 0.9, dampening 0); dst may be θ. */
 @inline
-function momentumStep(theta: usize, buf: usize, grad: usize, size: usize, lr: f64, first: bool): void {
+function momentumStep(dst: usize, theta: usize, buf: usize, grad: usize, size: usize, lr: f64, first: bool): void {
   const mu = f64x2.splat(0.9);
   const rate = f64x2.splat(lr);
   for (let i: usize = 0; i < size << 3; i += 16) {
     const g = v128.load(grad + i);
     const b = first ? g : f64x2.add(f64x2.mul(mu, v128.load(buf + i)), g);
     v128.store(buf + i, b);
-    v128.store(theta + i, f64x2.sub(v128.load(theta + i), f64x2.mul(rate, b)));
+    v128.store(dst + i, f64x2.sub(v128.load(theta + i), f64x2.mul(rate, b)));
   }
+}
+
+/** γ of the pair of slots `pair` (0: slot 1, 1: slot 11). */
+@inline
+function pairGamma(ws: usize, n: i32, pair: i32): usize {
+  return slot(ws, pair ? SLOT_BEST_GAMMA : SLOT_GAMMA, n);
+}
+
+/** q of the pair of slots `pair` (0: slot 2, 1: slot 12). */
+@inline
+function pairQ(ws: usize, n: i32, pair: i32): usize {
+  return slot(ws, pair ? SLOT_BEST_Q : SLOT_Q, n);
+}
+
+/**
+ * The authors' loop (see sgdReferenceF64). With state ≠ 0 it also keeps the best iterate, without copying: the iterate
+ * lives in one of two pairs of slots, and when it is the best so far the step writes the next iterate into the other
+ * pair (whose old best it supersedes) instead of in place, so the best stays where it was evaluated. The arithmetic
+ * is the same either way, so the iterates are bitwise those of the reference.
+ */
+@inline
+function sgdLoop(ws: usize, state: usize, n: i32, mode: i32, iterations: i32, lr: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
+  const size: usize = <usize>1 << n;
+  const tracking = state != 0;
+  let live: i32 = tracking && tStart > 0 ? <i32>load<f64>(state + (<usize>STATE_LIVE_PAIR << 3)) : 0;
+  let objective: f64 = 0;
+  for (let t = tStart; t < tEnd; t++) {
+    const g = pairGamma(ws, n, live);
+    const q = pairQ(ws, n, live);
+    if (mode & MODE_Q) clampQ(q, size, qbound);
+    objective = forwardAt(ws, g, q, n, mode);
+    record(trace, traceEvery, t, objective);
+    let next = live;
+    if (tracking) {
+      if (t == 0) {
+        store<f64>(state + (<usize>STATE_BEST << 3), Infinity);
+        store<f64>(state + (<usize>STATE_BEST_AT << 3), -1.0);
+        store<f64>(state + (<usize>STATE_BEST_PAIR << 3), 0.0);
+      }
+      store<f64>(state + (<usize>STATE_LAST << 3), objective);
+      if (objective < load<f64>(state + (<usize>STATE_BEST << 3))) {
+        store<f64>(state + (<usize>STATE_BEST << 3), objective);
+        store<f64>(state + (<usize>STATE_BEST_AT << 3), <f64>t);
+        store<f64>(state + (<usize>STATE_BEST_PAIR << 3), <f64>live);
+        next = live ^ 1;
+      }
+    }
+    if (t + 1 >= iterations) break;
+    gradient(ws, n, mode);
+    const rate = Math.pow(10, Math.log10(lr) - <f64>t / <f64>(iterations - 1));
+    const nextG = pairGamma(ws, n, next);
+    const nextQ = pairQ(ws, n, next);
+    if (mode & MODE_GAMMA) momentumStep(nextG, g, slot(ws, SLOT_S1, n), slot(ws, SLOT_GA, n), size, rate, t == 0);
+    else if (next != live) copy(nextG, g, size); // γ is not learned: carry it (zeros) over
+    if (mode & MODE_Q) momentumStep(nextQ, q, slot(ws, SLOT_S2, n), slot(ws, SLOT_GO, n), size, rate, t == 0);
+    else if (next != live) copy(nextQ, q, size);
+    live = next;
+  }
+  if (tracking) store<f64>(state + (<usize>STATE_LIVE_PAIR << 3), <f64>live);
+  return objective;
 }
 
 /**
  * The authors' SGD, iterations [tStart, tEnd) of `iterations`: clamp q, evaluate, and (if t+1 < iterations) step
  * with lr_t = lr·10^(−t/(iterations−1)). Records the objective every traceEvery iterations into trace (0 = none).
+ * ws: f64[SLOTS·2^n] (v in slot 0, γ and q in slots 1, 2, updated in place); lr in the units of v.
  * @returns the objective at iteration tEnd−1 (before its step)
  */
 export function sgdReferenceF64(ws: usize, n: i32, mode: i32, iterations: i32, lr: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
-  const size: usize = <usize>1 << n;
-  const q = slot(ws, SLOT_Q, n);
-  let objective: f64 = 0;
-  for (let t = tStart; t < tEnd; t++) {
-    if (mode & MODE_Q) clampQ(q, size, qbound);
-    objective = forward(ws, n, mode);
-    record(trace, traceEvery, t, objective);
-    if (t + 1 >= iterations) break;
-    gradient(ws, n, mode);
-    const rate = Math.pow(10, Math.log10(lr) - <f64>t / <f64>(iterations - 1));
-    if (mode & MODE_GAMMA) momentumStep(slot(ws, SLOT_GAMMA, n), slot(ws, SLOT_S1, n), slot(ws, SLOT_GA, n), size, rate, t == 0);
-    if (mode & MODE_Q) momentumStep(q, slot(ws, SLOT_S2, n), slot(ws, SLOT_GO, n), size, rate, t == 0);
-  }
-  return objective;
+  return sgdLoop(ws, 0, n, mode, iterations, lr, qbound, tStart, tEnd, trace, traceEvery);
 }
 
-/** Keeps the best iterate seen (every iterate is feasible); its objective is state[0]. State lives in the caller's
- *  memory, not in globals, so runs interleaved in chunks on one instance do not mix. */
+/**
+ * sgdReferenceF64's iterates exactly, also keeping the best one seen, with no copy per iteration. state: f64[STATE]
+ * (best objective, last objective, iteration of the best, pair of the last iterate, pair of the best; pair 0 = slots
+ * 1, 2, pair 1 = slots 11, 12). The iterates start in pair 0 (γ, q at t = 0 in slots 1, 2); the caller takes the
+ * pair it returns (the reference returns the last unless the run diverged). Each pair holds the clamped q that was
+ * evaluated, so the objective of the best pair is exactly state[0].
+ * @returns the objective at iteration tEnd−1 (before its step)
+ */
+export function sgdF64(ws: usize, state: usize, n: i32, mode: i32, iterations: i32, lr: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
+  return sgdLoop(ws, state, n, mode, iterations, lr, qbound, tStart, tEnd, trace, traceEvery);
+}
+
+/** Keeps a copy of the best iterate seen in slots 11, 12 (every iterate is feasible) and the STATE_BEST, STATE_LAST
+ *  and STATE_BEST_AT entries. A NaN or infinite objective is never the best. State lives in the caller's memory, not
+ *  in globals, so runs interleaved in chunks on one instance do not mix. */
 @inline
-function keepBest(ws: usize, n: i32, state: usize, objective: f64, reset: bool): void {
-  if (reset) store<f64>(state, Infinity);
-  if (objective < load<f64>(state)) {
-    store<f64>(state, objective);
+function keepBest(ws: usize, n: i32, state: usize, objective: f64, t: i32, reset: bool): void {
+  if (reset) {
+    store<f64>(state + (<usize>STATE_BEST << 3), Infinity);
+    store<f64>(state + (<usize>STATE_BEST_AT << 3), -1.0);
+  }
+  store<f64>(state + (<usize>STATE_LAST << 3), objective);
+  if (objective < load<f64>(state + (<usize>STATE_BEST << 3))) {
+    store<f64>(state + (<usize>STATE_BEST << 3), objective);
+    store<f64>(state + (<usize>STATE_BEST_AT << 3), <f64>t);
     const size: usize = <usize>1 << n;
     copy(slot(ws, SLOT_BEST_GAMMA, n), slot(ws, SLOT_GAMMA, n), size);
     copy(slot(ws, SLOT_BEST_Q, n), slot(ws, SLOT_Q, n), size);
@@ -269,7 +350,7 @@ function adamStep(theta: usize, m: usize, s: usize, grad: usize, size: usize, lr
 }
 
 /**
- * Adam, iterations [tStart, tEnd) of `iterations` (state: f64[1], the best objective so far), with lr_t = lr·decay^(t/(iterations−1)); q is projected on the
+ * Adam, iterations [tStart, tEnd) of `iterations` (state: f64[STATE], see keepBest; entries 3, 4 unused), with lr_t = lr·decay^(t/(iterations−1)); q is projected on the
  * box after each step. Keeps the best iterate; when tEnd = iterations it is written back into (γ, q).
  * @returns the best objective so far
  */
@@ -279,7 +360,7 @@ export function adamF64(ws: usize, state: usize, n: i32, mode: i32, iterations: 
   for (let t = tStart; t < tEnd; t++) {
     const objective = forward(ws, n, mode);
     record(trace, traceEvery, t, objective);
-    keepBest(ws, n, state, objective, t == 0);
+    keepBest(ws, n, state, objective, t, t == 0);
     if (t + 1 >= iterations) break;
     gradient(ws, n, mode);
     const rate = iterations > 1 ? lr * Math.pow(decay, <f64>t / <f64>(iterations - 1)) : lr;
@@ -303,7 +384,7 @@ function columnWeight(i: usize, n: i32, mode: i32): f64 {
 }
 
 /**
- * Diagonally preconditioned PDHG, iterations [tStart, tEnd) (state: f64[1], the best objective so far; α = 1: τ_j = 1/(ω·Σ_i|K_ij|), σ_i = ω/Σ_j|K_ij|;
+ * Diagonally preconditioned PDHG, iterations [tStart, tEnd) (state: f64[STATE], see keepBest; the start is iteration −1; α = 1: τ_j = 1/(ω·Σ_i|K_ij|), σ_i = ω/Σ_j|K_ij|;
  * ω = the primal weight). Duals live in [−1, 1] (the L1 conjugate); every primal iterate is feasible and the best
  * one is kept; when tEnd = iterations it is written back into (γ, q). Per iteration: the four transforms and two
  * fused passes (primal step + split; dual step + objective + copies for the next adjoint).
@@ -342,7 +423,7 @@ export function pdhgF64(ws: usize, state: usize, n: i32, mode: i32, iterations: 
       store<f64>(sigmaA + (i << 3), omega / (coef * <f64>(1 << k)));
       store<f64>(sigmaO + (i << 3), omega / (coef * (i == full ? 1.0 : <f64>(1 << (n - k)))));
     }
-    keepBest(ws, n, state, forward(ws, n, mode), true);
+    keepBest(ws, n, state, forward(ws, n, mode), -1, true);
     copy(zA, a, size);
     copy(zO, o, size);
   }
@@ -388,7 +469,7 @@ export function pdhgF64(ws: usize, state: usize, n: i32, mode: i32, iterations: 
     }
     const objective = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
     record(trace, traceEvery, t, objective);
-    keepBest(ws, n, state, objective, false);
+    keepBest(ws, n, state, objective, t, false);
   }
   return tEnd >= iterations ? restoreBest(ws, n, state) : load<f64>(state);
 }

@@ -1,13 +1,15 @@
 // The sparse AND-OR decomposition (spec §2) around the WASM solvers: presets, validation, scaling (every solver but
 // `reference` works on v/s, s = mean |I| of the unlearned split; spec "Project decisions"), the q bound, the
-// objective trace, and the learned γ and q in the caller's units.
-import { CancelledError, InvalidOptionError, ShapeMismatchError } from '../contracts/errors.js';
+// objective trace, divergence detection (a run that ends above its start is flagged and returns its best iterate),
+// and the learned γ and q in the caller's units. No solver arithmetic lives here: that is assembly/kernels/decompose.ts.
+import { CancelledError, InvalidOptionError, NonFiniteError, ShapeMismatchError } from '../contracts/errors.js';
 import type { F64Buffer, KernelHost } from '../contracts/kernels.js';
 import { integerIn, numberIn, oneOf } from '../inputs/options.js';
 import type { Split } from './interactions.js';
 import { DEFAULT_SOLVER, PRESETS, SOLVER_DEFAULTS, SOLVERS } from '../contracts/schema/constants.js';
 
-/** Presets: `none` (γ = q = 0), `reference` (the authors' SGD, raw lr), `default` (the measured-best solver). */
+/** Presets: `none` (γ = q = 0), `reference` (the authors' SGD, raw lr), `authors` (the authors' SGD on v/s with a
+ *  learning rate relative to the game's scale and size), `default` (the measured-best solver). */
 export { PRESETS, SOLVERS, DEFAULT_SOLVER };
 export type Preset = (typeof PRESETS)[number];
 /** Solvers behind the presets. */
@@ -17,6 +19,11 @@ export type Solver = (typeof SOLVERS)[number];
 const SLOTS = 16;
 const SLOT_GAMMA = 1;
 const SLOT_Q = 2;
+const SLOT_BEST_GAMMA = 11;
+const SLOT_BEST_Q = 12;
+/** The kernels' run state, f64[5]: the best objective, the last objective, the iteration of the best, and (sgdF64)
+ *  the pair of slots of the last iterate and of the best one (0: slots 1, 2; 1: slots 11, 12). */
+const STATE_LENGTH = 5;
 const MODE_AND_OR = 1;
 const MODE_GAMMA = 2;
 const MODE_Q = 4;
@@ -26,9 +33,10 @@ const TRACE_POINTS = 200;
 /** Options of the decomposition, as the user gives them. */
 export interface DecompositionRequest {
   readonly preset?: Preset;
-  /** Iterations (the authors' niter for `reference`: iterations − 1 updates). */
+  /** Iterations (the authors' niter for `reference` and `authors`: iterations − 1 updates). */
   readonly iterations?: number;
-  /** Learning rate: raw for `reference` (lr_t = lr·10^(−t/(iterations−1))), on v/s for Adam, primal weight for PDHG. */
+  /** Learning rate: raw for `reference` (lr_t = lr·10^(−t/(iterations−1))); for `authors` relative (the step on v/s is
+   *  lr·2^−n); on v/s for Adam; the primal weight for PDHG. */
   readonly lr?: number;
   /** q bound ratio: |q_T| ≤ qthres·|v(N) − v(∅)| (default 0.04). */
   readonly qthres?: number;
@@ -56,7 +64,16 @@ export interface DecompositionReport {
   readonly qBound: number;
   /** L1 norm of all AND and OR interactions, in the units of v: before learning and at the returned split. */
   readonly objective: { readonly initial: number; readonly final: number };
-  /** Objective every `traceEvery` iterations. */
+  /** The objective at the solver's last iterate (equal to `objective.final` unless the best iterate was returned in
+   *  its place); NaN or ±Infinity when the run blew up. */
+  readonly lastObjective: number;
+  /** The run ended above its start (by more than rounding) or not finite: the split returned is then the best
+   *  iterate seen, never the last. */
+  readonly diverged: boolean;
+  /** What happened and what to do, when `diverged`. */
+  readonly warning?: string;
+  /** Objective every `traceEvery` iterations, up to the first value that is not finite (a diverged run's trace can
+   *  be shorter than iterations / traceEvery). */
   readonly trace: Float64Array;
   readonly traceEvery: number;
   readonly ms: number;
@@ -64,8 +81,23 @@ export interface DecompositionReport {
 
 /** Defaults per solver: iterations and lr. `reference` uses the authors' README values. */
 const DEFAULTS: Record<Solver, { readonly iterations: number; readonly lr: number }> = SOLVER_DEFAULTS;
+/**
+ * Defaults of preset `authors`: the authors' niter, and the relative learning rate. On v/s (mean |I| = 1) the kernel
+ * steps with lr·2^−n: the subgradient of γ_T and q_T sums signs over the 2^{n−|T|} supersets of T (up to 2^n at
+ * T = ∅), and one step of γ_∅ moves all 2^n AND interactions, so lr·2^−n bounds the largest move of one interaction
+ * per step by about lr (×10 with momentum 0.9), whatever n and the scale of v (the subgradient does not depend on
+ * it). Measured (bench/authors.bench.js; breast-cancer MLP at n = 8…16, bc-mlp-series at n = 10, 10 000 iterations):
+ * the objective falls on every game for lr in [0.003, 0.1] and is lowest near 0.03–0.1; it rises from lr ≈ 1 up to
+ * n = 14, from 0.3 at n = 16, and (1000 iterations) from about 0.15 at n = 20, where lr 0.03 is also the best: past
+ * n ≈ 12 the safe step shrinks by about 0.76 per player, as 2^n/φ^{2n} would (φ^{2n}: the squared spectral norm of
+ * the Möbius transform). 0.03 keeps a margin of 5× or more up to n = 20, and at n = 8…16 reaches within 5 % of
+ * the best lr of the sweep (geometric mean over the games; 13 % at worst, n = 12).
+ */
+export const AUTHORS_DEFAULTS = { iterations: 10_000, lr: 0.03 } as const;
 /** Adam's lr decays geometrically to lr·ADAM_DECAY over the run. */
 const ADAM_DECAY = 0.01;
+/** A last objective above the initial one by more than this (relative) is divergence, not rounding. */
+const DIVERGENCE_RTOL = 1e-9;
 
 /**
  * Validates decomposition options.
@@ -74,8 +106,8 @@ const ADAM_DECAY = 0.01;
 export function decompositionSettings(request: DecompositionRequest, where = 'options'): DecompositionSettings {
   const preset = request.preset === undefined ? 'default' : oneOf(request.preset, PRESETS, `${where}.preset`);
   if (request.solver !== undefined && preset !== 'default') throw new InvalidOptionError(`${where}.solver applies only to preset "default" (got preset "${preset}").`);
-  const solver: Solver | 'none' = preset === 'none' ? 'none' : preset === 'reference' ? 'sgd' : request.solver === undefined ? DEFAULT_SOLVER : oneOf(request.solver, SOLVERS, `${where}.solver`);
-  const defaults = solver === 'none' ? { iterations: 0, lr: 0 } : DEFAULTS[solver];
+  const solver: Solver | 'none' = preset === 'none' ? 'none' : preset === 'reference' || preset === 'authors' ? 'sgd' : request.solver === undefined ? DEFAULT_SOLVER : oneOf(request.solver, SOLVERS, `${where}.solver`);
+  const defaults = solver === 'none' ? { iterations: 0, lr: 0 } : preset === 'authors' ? AUTHORS_DEFAULTS : DEFAULTS[solver];
   const iterations = request.iterations === undefined ? defaults.iterations : integerIn(request.iterations, 1, 10_000_000, `${where}.iterations`);
   const lr = request.lr === undefined ? defaults.lr : numberIn(request.lr, 0, Infinity, `${where}.lr`, true);
   const qthres = request.qthres === undefined ? 0.04 : numberIn(request.qthres, 0, Infinity, `${where}.qthres`);
@@ -120,15 +152,45 @@ function startOnBestLine(host: KernelHost, ws: F64Buffer, n: number, mode: numbe
 /** Wall time of one chunk of solver iterations between yields to the event loop (ms). */
 const CHUNK_MS = 10;
 
+/** A number for a message: 4 significant digits, exponent form outside [1e-3, 1e7). */
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  return a !== 0 && (a < 1e-3 || a >= 1e7) ? Number(x.toPrecision(4)).toExponential() : String(Number(x.toPrecision(4)));
+}
+
+/** What a diverged run did, and what to do instead (spec "Project decisions": scale). */
+function divergenceWarning(settings: DecompositionSettings, n: number, initial: number, last: number, best: number, bestUpdates: number, blewUpBy: number): string {
+  const { preset, solver, iterations, lr } = settings;
+  const what = Number.isFinite(last)
+    ? `the objective rose from ${fmt(initial)} to ${fmt(last)} in ${iterations} iterations`
+    : `the objective stopped being finite by iteration ${blewUpBy} (it started at ${fmt(initial)}) and the run stopped`;
+  const kept = `The best iterate seen is returned (objective ${fmt(best)}, ${bestUpdates <= 0 ? 'the start' : `after ${bestUpdates} updates`}).`;
+  let fix: string;
+  if (preset === 'reference') fix = `lr ${fmt(lr)} is too large for n = ${n}: the authors' raw learning rate does not shrink with 2^n (the size of the gradient) nor with the scale of v. Use --preset authors (the authors' optimizer with a learning rate relative to the game's scale and size) or the default preset.`;
+  else if (preset === 'authors') fix = `the relative lr ${fmt(lr)} is too large for this game (n = ${n}). Lower --lr (default ${AUTHORS_DEFAULTS.lr}) or use the default preset.`;
+  else if (solver === 'pdhg') fix = `PDHG's last iterate has not settled with primal weight ω = ${fmt(lr)}. Try another --lr (default ${DEFAULTS.pdhg.lr}) or more --iterations.`;
+  else fix = `lr ${fmt(lr)} is too large for this game (n = ${n}). Lower --lr (default ${DEFAULTS[solver as Solver].lr}), or use --preset authors or the default preset.`;
+  return `${what}: ${fix} ${kept}`;
+}
+
 /**
  * Learns γ and q for v (spec §2) with the chosen preset, inside the WASM kernels. The iterations run in chunks of
  * about CHUNK_MS, yielding to the event loop between chunks, so a service stays responsive and `signal` cancels.
+ *
+ * Every solver keeps its best iterate inside the kernel (at every iteration). A run whose last objective is above
+ * the initial one, or not finite, is diverged: the report says so (`diverged`, `warning`) and the split returned is
+ * the best iterate. Otherwise `reference` returns its last iterate, as the authors' code does, and the other solvers
+ * their best. `objective.final` is always recomputed at the returned split, and the split is always finite.
  * @param host - kernels
  * @param v - the reward on all 2^n masks (finite)
  * @param n - players (≥ 1)
  * @param method - 'and-or' learns γ and q; 'and' learns the noise q of an AND-only model
  * @param settings - validated options
  * @param signal - aborts between chunks with CancelledError
+ * @throws ShapeMismatchError when v is not of length 2^n
+ * @throws NonFiniteError when the interactions of v overflow float64 (no learning can start from there)
+ * @throws CancelledError when `signal` aborts
  */
 export async function decompose(host: KernelHost, v: Float64Array, n: number, method: 'and' | 'and-or', settings: DecompositionSettings, signal?: AbortSignal): Promise<DecompositionReport> {
   if (!Number.isInteger(n) || n < 1 || v.length !== 2 ** n) throw new ShapeMismatchError(`The decomposition needs v of length 2^n with n ≥ 1 (got length ${v.length}, n = ${n}).`);
@@ -137,42 +199,67 @@ export async function decompose(host: KernelHost, v: Float64Array, n: number, me
   const mode = method === 'and-or' ? MODE_AND_OR | MODE_GAMMA | MODE_Q : MODE_Q;
   const qBound = settings.qthres * Math.abs(v[size - 1] - v[0]);
   const ws = host.alloc(SLOTS * size);
-  const state = host.alloc(2);
+  const state = host.alloc(STATE_LENGTH);
   const traceEvery = Math.max(1, Math.ceil(settings.iterations / TRACE_POINTS));
   const trace = host.alloc(Math.max(1, Math.ceil(settings.iterations / traceEvery)));
   try {
     host.view(ws).set(v);
     const initial = host.call('objectiveF64', ws.ptr, n, mode);
+    if (!Number.isFinite(initial)) throw new NonFiniteError(`The interactions of v overflow float64 (objective ${initial} at γ = q = 0; max |v| = ${fmt(v.reduce((m, x) => Math.max(m, Math.abs(x)), 0))}). Rescale v.`);
     if (settings.solver === 'none') {
-      return { split: undefined, ...settings, qBound, objective: { initial, final: initial }, trace: new Float64Array(0), traceEvery, ms: performance.now() - started };
+      return { split: undefined, ...settings, qBound, objective: { initial, final: initial }, lastObjective: initial, diverged: false, trace: new Float64Array(0), traceEvery, ms: performance.now() - started };
     }
     // every solver but the reference works on v/s (the problem is 1-homogeneous in v and the q bound)
     const reference = settings.preset === 'reference';
-    const scale = reference ? 1 : initial / ((method === 'and-or' ? 2 : 1) * size) || 1;
+    const s = reference ? 1 : initial / ((method === 'and-or' ? 2 : 1) * size);
+    const scale = s > 0 && Number.isFinite(1 / s) ? s : 1;
     if (scale !== 1) host.call('affineF64', ws.ptr, size, 1 / scale, 0);
-    if (!reference && method === 'and-or') startOnBestLine(host, ws, n, mode);
+    const start = host.call('objectiveF64', ws.ptr, n, mode); // = initial / scale, the divergence threshold
+    if (!reference && settings.preset !== 'authors' && method === 'and-or') startOnBestLine(host, ws, n, mode);
     const bound = qBound / scale;
-    const { iterations, lr, solver } = settings;
-    const run = (tStart: number, tEnd: number): number => {
-      if (solver === 'sgd') return host.call('sgdReferenceF64', ws.ptr, n, mode, iterations, lr, bound, tStart, tEnd, trace.ptr, traceEvery);
-      if (solver === 'adam') return host.call('adamF64', ws.ptr, state.ptr, n, mode, iterations, lr, ADAM_DECAY, bound, tStart, tEnd, trace.ptr, traceEvery);
-      return host.call('pdhgF64', ws.ptr, state.ptr, n, mode, iterations, lr, bound, tStart, tEnd, trace.ptr, traceEvery);
+    const { iterations, solver } = settings;
+    // `authors`: the relative lr becomes lr·2^−n on v/s (see AUTHORS_DEFAULTS)
+    const lr = settings.preset === 'authors' ? settings.lr / size : settings.lr;
+    const run = (tStart: number, tEnd: number): void => {
+      if (solver === 'sgd') host.call('sgdF64', ws.ptr, state.ptr, n, mode, iterations, lr, bound, tStart, tEnd, trace.ptr, traceEvery);
+      else if (solver === 'adam') host.call('adamF64', ws.ptr, state.ptr, n, mode, iterations, lr, ADAM_DECAY, bound, tStart, tEnd, trace.ptr, traceEvery);
+      else host.call('pdhgF64', ws.ptr, state.ptr, n, mode, iterations, lr, bound, tStart, tEnd, trace.ptr, traceEvery);
     };
-    let final = 0;
+    let stoppedAt = iterations;
     let chunk = Math.max(1, Math.round(2 ** 16 / size));
     for (let t = 0; t < iterations; ) {
       const tEnd = Math.min(iterations, t + chunk);
       const chunkStart = performance.now();
-      final = run(t, tEnd);
+      run(t, tEnd);
       const elapsed = performance.now() - chunkStart;
       chunk = Math.max(1, Math.min(4 * chunk, Math.round((chunk * CHUNK_MS) / Math.max(elapsed, 0.05))));
       t = tEnd;
+      // a run that is no longer finite stays so (the iterate is NaN or past float64): stop, keep the best
+      if (!Number.isFinite(host.view(state)[1])) {
+        stoppedAt = t;
+        break;
+      }
       if (t < iterations) {
         await new Promise((resolveYield) => setImmediate(resolveYield));
         if (signal?.aborted) throw new CancelledError('The decomposition was cancelled.');
       }
     }
+    const [best, last, bestAt, lastPair, bestPair] = host.view(state);
+    const diverged = !(last <= start * (1 + DIVERGENCE_RTOL));
     const view = host.view(ws);
+    // the pair of slots to return: SGD's best or last pair; Adam and PDHG keep a copy of their best in pair 1 (and
+    // have written it back into pair 0 after a full run, so copying again is harmless)
+    const pair = solver !== 'sgd' ? 1 : diverged || !reference ? bestPair : lastPair;
+    if (pair === 1) {
+      view.copyWithin(SLOT_GAMMA * size, SLOT_BEST_GAMMA * size, (SLOT_BEST_GAMMA + 1) * size);
+      view.copyWithin(SLOT_Q * size, SLOT_BEST_Q * size, (SLOT_BEST_Q + 1) * size);
+    }
+    let finalScaled = host.call('objectiveF64', ws.ptr, n, mode);
+    if (!Number.isFinite(finalScaled) || !Number.isFinite(best)) {
+      // unreachable while the start is finite (it is an iterate the kernels keep); the unlearned split is the fallback
+      view.fill(0, SLOT_GAMMA * size, (SLOT_Q + 1) * size);
+      finalScaled = host.call('objectiveF64', ws.ptr, n, mode);
+    }
     const gamma = view.slice(SLOT_GAMMA * size, (SLOT_GAMMA + 1) * size);
     const q = view.slice(SLOT_Q * size, (SLOT_Q + 1) * size);
     if (scale !== 1) {
@@ -181,8 +268,17 @@ export async function decompose(host: KernelHost, v: Float64Array, n: number, me
         q[i] *= scale;
       }
     }
-    const traced = host.view(trace).map((x) => x * scale);
-    return { split: { gamma, q }, ...settings, qBound, objective: { initial, final: final * scale }, trace: traced, traceEvery, ms: performance.now() - started };
+    const recorded = host.view(trace).subarray(0, Math.ceil(stoppedAt / traceEvery));
+    const finiteUntil = recorded.findIndex((x) => !Number.isFinite(x));
+    const traced = recorded.slice(0, finiteUntil < 0 ? recorded.length : finiteUntil).map((x) => x * scale);
+    // the first traced iteration that was not finite, else the end of the chunk where the run stopped
+    const blewUpBy = finiteUntil < 0 ? stoppedAt : finiteUntil * traceEvery;
+    const final = finalScaled * scale;
+    const report = { split: { gamma, q }, ...settings, qBound, objective: { initial, final }, lastObjective: last * scale, diverged, trace: traced, traceEvery, ms: 0 };
+    if (!diverged) return { ...report, ms: performance.now() - started };
+    const bestUpdates = solver === 'pdhg' ? bestAt + 1 : bestAt;
+    const warning = divergenceWarning(settings, n, initial, last * scale, final, bestUpdates, blewUpBy);
+    return { ...report, warning, ms: performance.now() - started };
   } finally {
     host.free(trace);
     host.free(state);

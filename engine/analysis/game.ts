@@ -50,8 +50,12 @@ export interface DecompositionSummary {
   readonly qBound: number;
   /** L1 norm of all 2^n AND and 2^n OR interactions (before reorganizing), in the units of v. */
   readonly objective: { readonly initial: number; readonly final: number };
-  /** The objective every `every` iterations. */
+  /** The objective every `every` iterations (up to its first value that is not finite). */
   readonly trace: { readonly every: number; readonly values: Float64Array };
+  /** The run ended above its start or not finite; the split is then its best iterate (decompose.ts). */
+  readonly diverged: boolean;
+  /** What happened and what to do, when `diverged`. */
+  readonly warning?: string;
   readonly salientCount: number;
   readonly ms: number;
 }
@@ -112,7 +116,7 @@ export async function analyzeGame(kernels: KernelHost, { v, n, settings }: Analy
   const interactionsMs = performance.now() - start;
   const { positive, negative } = analysis.orders;
   const { normalized } = distribution(analysis.orders);
-  const { preset, solver, iterations, lr, qthres, qBound, objective, trace, traceEvery, ms } = learned;
+  const { preset, solver, iterations, lr, qthres, qBound, objective, trace, traceEvery, diverged, warning, ms } = learned;
   return {
     n,
     v,
@@ -123,7 +127,10 @@ export async function analyzeGame(kernels: KernelHost, { v, n, settings }: Analy
     salient: analysis.salient,
     orders: { positive, negative, normalized },
     indices,
-    decomposition: { method: settings.decomposition, preset, solver, iterations, lr, qthres, qBound, objective, trace: { every: traceEvery, values: trace }, salientCount: analysis.salient.length, ms },
+    decomposition: {
+      method: settings.decomposition, preset, solver, iterations, lr, qthres, qBound, objective, trace: { every: traceEvery, values: trace }, diverged,
+      ...(warning === undefined ? {} : { warning }), salientCount: analysis.salient.length, ms,
+    },
     timings: { decompositionMs: ms, interactionsMs },
   };
 }

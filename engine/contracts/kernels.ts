@@ -26,9 +26,14 @@ export interface KernelExports {
   objectiveF64(ws: number, n: number, mode: number): number;
   /** The authors' SGD, iterations [tStart, tEnd) of `iterations`; trace: f64 pointer or 0. */
   sgdReferenceF64(ws: number, n: number, mode: number, iterations: number, lr: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
-  /** Adam with lr decaying to lr·decay. */
+  /** The same iterates as sgdReferenceF64, also keeping the best one without copying; state: f64[5] = best objective,
+   *  last objective, iteration of the best, pair of slots of the last iterate and of the best (0: slots 1, 2; 1: 11, 12). */
+  sgdF64(ws: number, state: number, n: number, mode: number, iterations: number, lr: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
+  /** Adam with lr decaying to lr·decay; state: f64[5] as sgdF64's (the best is copied into slots 11, 12; entries 3, 4
+   *  unused). Writes the best iterate back into slots 1, 2 on the last chunk. */
   adamF64(ws: number, state: number, n: number, mode: number, iterations: number, lr: number, decay: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
-  /** Diagonally preconditioned PDHG; omega = primal weight. */
+  /** Diagonally preconditioned PDHG; omega = primal weight; state as adamF64's (the start is iteration −1). Writes the
+   *  best iterate back into slots 1, 2 on the last chunk. */
   pdhgF64(ws: number, state: number, n: number, mode: number, iterations: number, omega: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
   /** Plain radix-2 references of the four blocked transforms (tests and benchmark baselines). */
   zetaSubsetRadix2F64(ptr: number, n: number): void;
