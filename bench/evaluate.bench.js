@@ -188,7 +188,8 @@ async function run({ sizes, quick }) {
   const runners = {};
   for (const [id, , workers, threads] of ENGINE_CONFIGS) runners[id] = workers === 0 ? new LocalRunner(registry, threads) : new PoolRunner({ workers, threads });
 
-  const entries = MANIFEST.models.filter((m) => !quick || QUICK_MODELS.includes(m.name));
+  // the sparse models are measured by bench/sparse-real.bench.js
+  const entries = MANIFEST.models.filter((m) => !m.explain.includes('sparse') && (!quick || QUICK_MODELS.includes(m.name)));
   const cases = [];
   for (const m of entries) cases.push({ name: m.name, request: requestOf(m.explain) });
   const mlp = MANIFEST.models.find((m) => m.name === MLP);

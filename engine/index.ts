@@ -28,6 +28,9 @@ export type { GameIndices } from './analysis/game.js';
 export { renderReport, chartsOf, type ReportableResult } from './report/index.js';
 export type { IndexTerm } from './analysis/indices.js';
 export type { DynamicsRequest, DynamicsResult, CheckpointReport, LossTable, DynamicsProgress } from './studies/dynamics.js';
+export { isSparseResult, type SparseResult, type SparseResultTerm, type SparseLimits, type FunctionRequest } from './explain/sparse.js';
+export { sparseToJson, SPARSE_SCHEMA, type SparseResultJson, type SparseTermJson } from './api/result.js';
+export { leastAndOrBudget, MAX_SPARSE_PLAYERS, type MaskBatch, type GameFunction, type SparseSalient } from './analysis/sparse/index.js';
 
 const SILENT: Logger = { warn: () => {}, info: () => {} };
 /** Default pool size cap: each worker holds its own session (model weights and arena). */

@@ -9,6 +9,7 @@ import { runBatch, type BatchRequest, type BatchResult } from '../studies/batch.
 import { assertValid } from '../inputs/validate.js';
 import { BatchRequestSchema } from '../contracts/schema/requests.js';
 import { explainGame, explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult, type GameRequest } from '../explain/explain.js';
+import { exactMethod, explainFunction, sparseMethod, type FunctionRequest, type SparseLimits, type SparseResult } from '../explain/sparse.js';
 import { transform, type TransformName } from '../analysis/transforms.js';
 import { candidatesFor, type BackendChoice } from '../pipeline/registry.js';
 import type { OpenedModel, Runner } from '../pipeline/runner.js';
@@ -83,14 +84,51 @@ export class Engine {
   }
 
   /**
-   * Explains one sample of an ONNX model: evaluates all 2^n masks and computes AND-OR interactions.
-   * @param request - model, sample, players, baseline, reward and analysis options
-   * @returns v, the interactions, matching error, salient interactions, per-order strength and timings
-   * @throws InvalidOptionError, ShapeMismatchError, ModelLoadError, NonFiniteError, MemoryLimitError, CancelledError
+   * Explains one sample of an ONNX model. The exact method (the default) evaluates all 2^n masks and learns the AND-OR
+   * split; method 'sparse' recovers the AND and OR terms up to maxOrder from a budget of evaluations, for up to 4096
+   * players. The result's type follows the method asked for; a request too large for the exact method is a
+   * MemoryLimitError that says to use method 'sparse' (explainAuto switches by itself, as the CLI and the service do).
+   * @param request - model, sample, players, baseline, reward, analysis options; method, budget, maxOrder
+   * @param limits - tighter limits on the sparse method (the HTTP service's maxSparsePlayers and maxBudget)
+   * @returns exact: v, the interactions, matching error, salient interactions, per-order strength, indices and
+   *   timings; sparse: the terms, evaluations, faithfulness R², salient terms, per-order strength and indices
+   * @throws InvalidOptionError (budget or maxOrder without method 'sparse'; a budget below the least states it; n
+   *   above the sparse limit), ShapeMismatchError, ModelLoadError, NonFiniteError, MemoryLimitError, CancelledError
    */
-  async explain(request: ExplainRequest): Promise<ExplainResult> {
+  async explain(request: ExplainRequest & { readonly method?: 'exact' }, limits?: SparseLimits): Promise<ExplainResult>;
+  async explain(request: ExplainRequest & { readonly method: 'sparse' }, limits?: SparseLimits): Promise<SparseResult>;
+  async explain(request: ExplainRequest, limits?: SparseLimits): Promise<ExplainResult | SparseResult>;
+  async explain(request: ExplainRequest, limits: SparseLimits = {}): Promise<ExplainResult | SparseResult> {
     this.assertLive();
-    return explainModel(this.context(), request);
+    // a library call never changes method (and result type) behind its caller's back
+    return explainModel(this.context(), request, undefined, request?.method === 'sparse' ? sparseMethod(limits) : exactMethod);
+  }
+
+  /**
+   * explain with the rule of the CLI and the service: the sparse method when asked for, when a budget or maxOrder is
+   * given, or when the 2^n arrays do not fit the memory limit; else the exact method.
+   * @param request - as explain's
+   * @param limits - as explain's
+   * @returns an ExplainResult or a SparseResult (isSparseResult tells them apart)
+   * @throws as explain
+   */
+  async explainAuto(request: ExplainRequest, limits: SparseLimits = {}): Promise<ExplainResult | SparseResult> {
+    this.assertLive();
+    return explainModel(this.context(), request, undefined, sparseMethod(limits));
+  }
+
+  /**
+   * Explains a game given as a function of bit-packed masks by the sparse method, for models evaluated elsewhere:
+   * the game gets MaskBatch {n, count, words, bits} (row r, player i at bit (bits[r·words + (i>>>5)] >>> (i&31)) & 1)
+   * and returns one value per row.
+   * @param request - game, n (≤ 4096), budget, maxOrder, names, salient and index options, signal, onProgress
+   * @returns the AND and OR terms, evaluations, faithfulness R², salient terms, per-order strength and indices
+   * @throws InvalidOptionError for a bad option or a budget below the least (stated); InvalidInputError when the game
+   *   throws (cause attached); ShapeMismatchError for a wrong count; NonFiniteError for NaN; CancelledError
+   */
+  async explainFunction(request: FunctionRequest): Promise<SparseResult> {
+    this.assertLive();
+    return explainFunction(request);
   }
 
   /**
@@ -116,6 +154,7 @@ export class Engine {
    */
   async dynamics(request: DynamicsRequest): Promise<DynamicsResult> {
     this.assertLive();
+    assertExactStudy(request, 'dynamics');
     return runDynamics(this.context(), request);
   }
 
@@ -130,6 +169,7 @@ export class Engine {
   async explainBatch(request: BatchRequest): Promise<BatchResult> {
     this.assertLive();
     assertValid(BatchRequestSchema, request);
+    assertExactStudy(request, 'explainBatch');
     return runBatch(this.context(), request, request.onResult === undefined);
   }
 
@@ -209,4 +249,18 @@ export class Engine {
   private assertLive(): void {
     if (this.state_ === 'disposed') throw new DisposedError('This engine was disposed; create a new one with createEngine().');
   }
+}
+
+/**
+ * Batches and dynamics aggregate every sample's 2^n AND and OR arrays (engine/studies/), which the sparse method does
+ * not produce: refuse it up front rather than after the first sample.
+ * @throws InvalidOptionError naming the option and the alternatives
+ */
+function assertExactStudy(request: { readonly method?: string; readonly budget?: number; readonly maxOrder?: number }, what: string): void {
+  const sparse = request.method === 'sparse' ? "method 'sparse'" : request.budget !== undefined ? 'options.budget' : request.maxOrder !== undefined ? 'options.maxOrder' : undefined;
+  if (sparse === undefined) return;
+  throw new InvalidOptionError(
+    `${what} aggregates each sample's 2^n AND and OR arrays, so it runs the exact method only, and ${sparse} asks for the sparse one. ` +
+      "Leave method, budget and maxOrder out (or give method 'exact'), or explain the samples one by one with explain({ method: 'sparse', ... }).",
+  );
 }

@@ -64,6 +64,8 @@ export interface ExplainResultJson {
     readonly trace: { readonly every: number; readonly values: readonly number[] };
     readonly salientCount: number;
     readonly ms: number;
+    readonly diverged: boolean;
+    readonly warning?: string;
   };
   readonly timings: Readonly<Record<string, number>>;
 }
@@ -225,13 +227,14 @@ export function batchToJson(result: BatchResult, options: { arrays?: boolean } =
 }
 
 /**
- * Converts a result to its JSON schema (plain arrays, player names on salient interactions): andor.explain/1, or
- * andor.sparse/1 for a sparse result (sparseToJson).
- * @param result - an explain result of either method
- * @param options - `arrays: false` leaves v/and/or empty (exact) and the input layout out, for large n
+ * Converts a result to its JSON schema (plain arrays, player names on salient interactions): an exact result becomes
+ * andor.explain/1, a sparse one andor.sparse/1.
+ * @param result - an explain result (exact or sparse)
+ * @param options - `arrays: false` leaves v/and/or empty and the input layout out, for large n
  */
-export function resultToJson(result: SparseResult, options?: { arrays?: boolean }): SparseResultJson;
 export function resultToJson(result: ExplainResult, options?: { arrays?: boolean }): ExplainResultJson;
+export function resultToJson(result: SparseResult, options?: { arrays?: boolean }): SparseResultJson;
+export function resultToJson(result: ExplainResult | SparseResult, options?: { arrays?: boolean }): ExplainResultJson | SparseResultJson;
 export function resultToJson(result: ExplainResult | SparseResult, options: { arrays?: boolean } = {}): ExplainResultJson | SparseResultJson {
   if (isSparseResult(result)) return sparseToJson(result, options);
   const arrays = options.arrays ?? true;
@@ -367,6 +370,7 @@ export function summarize(result: ExplainResult | SparseResult, top = 12): strin
   const d = result.decomposition;
   const learned = d.preset === 'none' ? 'no learning (γ = q = 0)' : `preset ${d.preset} (${d.solver}, ${d.iterations} iterations, |q| ≤ ${fmt(d.qBound)})`;
   lines.push(`split     ${d.method}, ${learned}; L1 objective ${fmt(d.objective.initial)} → ${fmt(d.objective.final)}`);
+  if (d.warning !== undefined) lines.push(`warning   ${d.warning}`);
   lines.push(`matching  max |v − rebuilt| = ${fmt(result.matching.maxAbsError)} (relative ${fmt(result.matching.relativeError)}; v + q rebuilt to ${fmt(result.matching.maxAbsNoise)})`);
   lines.push(`salient   ${result.salient.length} interactions with |I| ≥ ${fmt(result.threshold)}; strongest:`);
   for (const s of result.salient.slice(0, top)) {

@@ -9,7 +9,7 @@ import { InvalidOptionError } from '../contracts/errors.js';
 import type { Sample } from '../inputs/samples.js';
 
 /** Entries change meaning when this does: it is part of every key. */
-export const CACHE_VERSION = 3;
+export const CACHE_VERSION = 4;
 
 /** A typed array in an entry: its kind and its bytes. */
 type Packed = { readonly $typed: 'f64' | 'i32' | 'u8'; readonly base64: string };

@@ -18,6 +18,7 @@ import type { Candidate } from '../pipeline/registry.js';
 import type { EvaluateOptions, OpenedModel, Runner } from '../pipeline/runner.js';
 import { flattenNumbers, loadSampleSet, loadValues, pickSample, type Sample, type SampleSet } from '../inputs/samples.js';
 import { playersOf } from '../analysis/transforms.js';
+import { withConventions } from './conventions.js';
 
 /** Reward functions (spec §1.3); the -v0 variants subtract v(∅). */
 export { REWARDS, MODALITIES };
@@ -36,6 +37,8 @@ export interface AnalysisRequest extends AnalysisOptions {
   readonly salientRatio?: number;
   /** Count the ∅ term in the salient max (default false, spec "Project decisions"). */
   readonly salientIncludeEmpty?: boolean;
+  /** Whose defaults fill the options left out: 'andor' (default) or 'authors' (engine/explain/conventions.ts). */
+  readonly conventions?: 'andor' | 'authors';
   /** Largest order of the interaction indices reported (default 2; 0: none). */
   readonly indexOrder?: number;
   /** Player names (default: from the sample set, else x0, x1, …). */
@@ -81,6 +84,14 @@ export interface ExplainRequest extends AnalysisRequest {
   readonly reward?: RewardName;
   /** Rows per model run (default: automatic; fixed-batch models use their batch size). */
   readonly batchSize?: number;
+  /** 'exact': all 2^n masks and the learned split; 'sparse': AND and OR terms up to maxOrder from a budget of
+   *  evaluations (engine/explain/sparse.ts). Default: sparse when budget or maxOrder is given or the 2^n arrays do
+   *  not fit the memory (maxMemoryMb, the kernels' 4 GiB), else exact. */
+  readonly method?: 'exact' | 'sparse';
+  /** Sparse: most model evaluations, AND and OR expansions together (default 10 000). */
+  readonly budget?: number;
+  /** Sparse: largest interaction order recovered (default 3). */
+  readonly maxOrder?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: EvaluateOptions['onProgress'];
 }
@@ -147,6 +158,35 @@ export interface ExplainContext {
   readonly onOpened: (model: OpenedModel) => void;
 }
 
+/** An explanation prepared up to its plan: the model open, the sample, the players and the plan (its reward not yet
+ *  targeted). What the sparse method continues from. */
+export interface PreparedExplain {
+  readonly request: ExplainRequest;
+  readonly model: OpenedModel;
+  readonly file?: string;
+  readonly sha256: string;
+  readonly sample: Sample;
+  readonly set?: SampleSet;
+  readonly row: number;
+  readonly rewardName: RewardName;
+  readonly kind: RewardSpec['kind'];
+  /** The model output the reward reads. */
+  readonly output: string;
+  readonly plan: MaskPlan;
+  readonly layout: PlayerLayout;
+  readonly input: InputLayout;
+  readonly timings: Record<string, number>;
+  /** performance.now() when the explanation started. */
+  readonly started: number;
+}
+
+/** Another method plugged into explainModel by the API layer (the sparse one: engine/explain/sparse.ts): whether it
+ *  takes a request once n is known, and its run from the prepared explanation. */
+export interface MethodDispatch<R> {
+  takes(request: ExplainRequest, n: number, limits: Limits): boolean;
+  run(ctx: ExplainContext, prepared: PreparedExplain): Promise<R>;
+}
+
 /** Reads an ONNX file (or takes its bytes) and its sha256. */
 export async function loadModelBytes(model: string | Uint8Array): Promise<{ bytes: Uint8Array; sha256: string; file?: string }> {
   let bytes: Uint8Array;
@@ -205,7 +245,7 @@ function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, i
 }
 
 /** Turns the model's introspected inputs, the sample and the player options into an evaluation plan. */
-function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, set: SampleSet | undefined, reward: RewardSpec, reference: readonly Float64Array[] | undefined, limits: Limits): { plan: MaskPlan; layout: PlayerLayout; input: InputLayout } {
+function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, set: SampleSet | undefined, reward: RewardSpec, reference: readonly Float64Array[] | undefined): { plan: MaskPlan; layout: PlayerLayout; input: InputLayout } {
   const inputNames = model.inputs.map((i) => i.name);
   const modality = request.modality ?? 'tabular';
   const maskMode = request.maskMode ?? 'token';
@@ -219,7 +259,6 @@ function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, 
   const background = request.background ?? 'keep';
   const ctx: LayoutContext = { inputName: maskedInfo.name, dims, values: maskedValues, baseline, reference, background, featureNames: set?.features };
   const layout = layoutFor(modality, ctx, request, maskMode, sample);
-  assertPlayersFit(layout.n, limits);
   const inputs: PlanInput[] = model.inputs.map((info) => {
     const isMasked = info === maskedInfo;
     const values = isMasked ? layout.values : sampleValuesFor(sample, info, false, model.inputs);
@@ -280,7 +319,7 @@ async function resolveReference(reference: ExplainRequest['reference'], set: Sam
 }
 
 /** Checks the reward's target against the output width and picks it when not given. */
-function resolveTarget(rewardKind: RewardSpec['kind'], requested: number | undefined, label: number | undefined, fullOutput: Float64Array, outputName: string): number {
+export function resolveTarget(rewardKind: RewardSpec['kind'], requested: number | undefined, label: number | undefined, fullOutput: Float64Array, outputName: string): number {
   const width = fullOutput.length;
   const classes = width === 1 && rewardKind !== 'output' ? 2 : width;
   let target = requested ?? label;
@@ -297,8 +336,10 @@ function resolveTarget(rewardKind: RewardSpec['kind'], requested: number | undef
   return target;
 }
 
-/** Explains one sample of a model: evaluation of all masks, then the interaction analysis. */
-export async function explainModel(ctx: ExplainContext, request: ExplainRequest, from?: SampleSet): Promise<ExplainResult> {
+/** Explains one sample of a model: evaluation of all masks, then the interaction analysis; or, when `other` takes the
+ *  request once n is known (the sparse method), that method's run. */
+export async function explainModel<R = never>(ctx: ExplainContext, request: ExplainRequest, from?: SampleSet, other?: MethodDispatch<R>): Promise<ExplainResult | R> {
+  request = withConventions(request);
   assertValid(ExplainRequestSchema, request);
   const settings = analysisSettings(request, 'options');
   const rewardName = request.reward ?? 'gt-log-odds';
@@ -315,7 +356,11 @@ export async function explainModel(ctx: ExplainContext, request: ExplainRequest,
   const kind = rewardName.replace(/-v0$/, '') as RewardSpec['kind'];
   const reference = await resolveReference(request.reference, set);
   const provisional: RewardSpec = { kind: 'output', target: 0, output: outputInfo.name };
-  const { plan: probePlan, layout, input } = buildPlan(model, request, sample, set, provisional, reference, ctx.limits);
+  const { plan: probePlan, layout, input } = buildPlan(model, request, sample, set, provisional, reference);
+  if (other?.takes(request, layout.n, ctx.limits)) {
+    return other.run(ctx, { request, model, file, sha256, sample, set, row, rewardName, kind, output: outputInfo.name, plan: probePlan, layout, input, timings, started });
+  }
+  assertPlayersFit(layout.n, ctx.limits);
   // the batch buffers of every thread, with the 2^n arrays, against the memory budget: before any model run
   assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers);
 
@@ -351,7 +396,8 @@ export async function explainModel(ctx: ExplainContext, request: ExplainRequest,
   };
 }
 
-function checkNames(names: readonly string[], n: number): string[] {
+/** Checks a request's player names: one per player. */
+export function checkNames(names: readonly string[], n: number): string[] {
   if (!Array.isArray(names) || names.length !== n) throw new InvalidOptionError(`options.names must list ${n} player names, one per player (got ${Array.isArray(names) ? names.length : typeof names}).`);
   return names.map(String);
 }

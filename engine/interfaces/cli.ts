@@ -172,7 +172,7 @@ async function explain(flags: Flags) {
     const progress = progressFor(flags, 'masks');
     const request = { ...requestFields(flags), baseline: await baselineOf(flags.baseline), signal, onProgress: progress } as ExplainRequest;
     try {
-      return await engine.explain(dropUndefined(request));
+      return await engine.explainAuto(dropUndefined(request));
     } finally {
       if (progress) process.stderr.write('\r\x1b[K');
     }

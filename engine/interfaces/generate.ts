@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TSchema } from 'typebox';
 import { BatchBodySchema, EngineOptionsSchema, ExplainBodySchema } from '../contracts/schema/requests.js';
-import { BatchResultSchema, DynamicsResultSchema, ExplainResultSchema } from '../contracts/schema/results.js';
+import { BatchResultSchema, DynamicsResultSchema, ExplainResultSchema, SparseResultSchema } from '../contracts/schema/results.js';
 import { COMMANDS, optionTables } from './cli-options.js';
 import { jsonSchemaOf } from './openapi.js';
 import { PACKAGE_ROOT } from './package-info.js';
@@ -46,6 +46,7 @@ export function schemaFiles(): Record<string, unknown> {
     'andor.explain-1.json': file(ExplainResultSchema, 'andor.explain/1'),
     'andor.dynamics-1.json': file(DynamicsResultSchema, 'andor.dynamics/1'),
     'andor.batch-1.json': file(BatchResultSchema, 'andor.batch/1'),
+    'andor.sparse-1.json': file(SparseResultSchema, 'andor.sparse/1'),
   };
 }
 

@@ -3,7 +3,7 @@
 // components, and the package version.
 import type { TSchema } from 'typebox';
 import { BatchBodySchema, ExplainBodySchema } from '../contracts/schema/requests.js';
-import { BATCH_SCHEMA, BatchResultSchema, ErrorBodySchema, ExplainResultSchema, HealthSchema, ModelListSchema, RESULT_SCHEMA } from '../contracts/schema/results.js';
+import { BATCH_SCHEMA, BatchResultSchema, ErrorBodySchema, ExplainResultSchema, HealthSchema, ModelListSchema, RESULT_SCHEMA, SPARSE_SCHEMA, SparseResultSchema } from '../contracts/schema/results.js';
 import { VERSION } from './package-info.js';
 
 /**
@@ -63,7 +63,13 @@ export function openApi(limits: { maxPlayers: number; bodyLimitBytes: number; ti
           operationId: 'explain',
           summary: 'Explain one sample of a model',
           requestBody: { required: true, content: json('ExplainBody') },
-          responses: { '200': { description: `an ${RESULT_SCHEMA} result`, content: json('ExplainResult') }, ...errors(['400', '404', '413', '415', '422', '429', '500', '503', '504']) },
+          responses: {
+            '200': {
+              description: `an ${RESULT_SCHEMA} result (the exact method), or an ${SPARSE_SCHEMA} result (the sparse method: asked for, given a budget or maxOrder, or when 2^n does not fit)`,
+              content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/ExplainResult' }, { $ref: '#/components/schemas/SparseResult' }] } } },
+            },
+            ...errors(['400', '404', '413', '415', '422', '429', '500', '503', '504']),
+          },
         },
       },
       '/explain/batch': {
@@ -79,6 +85,7 @@ export function openApi(limits: { maxPlayers: number; bodyLimitBytes: number; ti
       schemas: {
         ExplainBody: jsonSchemaOf(ExplainBodySchema, true),
         ExplainResult: jsonSchemaOf(ExplainResultSchema),
+        SparseResult: jsonSchemaOf(SparseResultSchema),
         BatchBody: jsonSchemaOf(BatchBodySchema, true),
         BatchResult: jsonSchemaOf(BatchResultSchema),
         Error: jsonSchemaOf(ErrorBodySchema),

@@ -1,6 +1,7 @@
 // `andor serve`: explain over HTTP (fastify). Models come only from one directory; jobs run through a bounded queue
-// (429 + Retry-After when full); request size, player count and run time are limited; a client that disconnects
-// cancels its job; shutdown drains in-flight jobs. Errors are JSON {error: {code, message}} with a 4xx/5xx status.
+// (429 + Retry-After when full); request size, player count (its own, higher limit for the sparse method, with a
+// limit on its budget) and run time are limited; a client that disconnects cancels its job; shutdown drains
+// in-flight jobs. Errors are JSON {error: {code, message}} with a 4xx/5xx status.
 import { realpath, readdir, stat, readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
@@ -11,6 +12,7 @@ import { assertValid, dotted } from '../inputs/validate.js';
 import { BatchBodySchema, ExplainBodySchema, JsonSampleSchema, ServeOptionsSchema } from '../contracts/schema/requests.js';
 import { batchToJson, resultToJson } from '../api/result.js';
 import { openApi } from './openapi.js';
+import { SERVE_MAX_BUDGET, SERVE_MAX_SPARSE_PLAYERS } from '../contracts/schema/constants.js';
 import { flattenNumbers, type Sample } from '../inputs/samples.js';
 
 /** Service options (ServeOptionsSchema): the models folder, the address, the queue and the limits. */
@@ -165,6 +167,8 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   const port = options.port ?? 8080;
   const bodyLimitBytes = options.bodyLimitBytes ?? 1 << 20;
   const timeoutMs = options.timeoutMs ?? 60_000;
+  // the sparse method's own limits: its players are not bounded by 2^n, its cost is bounded by the budget
+  const sparseLimits = { maxBudget: options.maxBudget ?? SERVE_MAX_BUDGET, maxSparsePlayers: options.maxSparsePlayers ?? SERVE_MAX_SPARSE_PLAYERS };
   const queue = new JobQueue(options.concurrency ?? 1, options.queueSize ?? 8);
   const running = new Set<AbortController>();
   const started = Date.now();
@@ -231,9 +235,12 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     const body = request.body as Static<typeof ExplainBodySchema>;
     const model = await resolveModel(root, body.model);
     const { model: _m, sample: rawSample, label, arrays, reference: rows, ...rest } = body;
+    if (rest.budget !== undefined && rest.budget > sparseLimits.maxBudget) {
+      throw new InvalidOptionError(`body.budget = ${rest.budget} is above this service's limit of ${sparseLimits.maxBudget} evaluations (maxBudget / --max-budget). Ask for at most ${sparseLimits.maxBudget}.`);
+    }
     const sample = sampleOf(rawSample, label);
     const reference = referenceOf(rows);
-    const result = await job(reply, (signal) => engine.explain({ ...rest, ...(reference ? { reference } : {}), model, sample, signal }));
+    const result = await job(reply, (signal) => engine.explainAuto({ ...rest, ...(reference ? { reference } : {}), model, sample, signal }, sparseLimits));
     return named(resultToJson(result, { arrays: arrays !== false }), body.model);
   });
 

@@ -1,10 +1,11 @@
-// Evaluating a range of masks on one session: fill a batch, run, find the output's batch axis, read rewards, repeat.
-// The same loop runs in the main thread (LocalRunner) and in each pool worker (worker.ts). A NaN or an infinity stops
-// it at the batch that produced it, with the output, the element and the mask named.
+// Evaluating masks on one session: a range of mask indices (the exact path) or rows of a bit-packed mask list (any
+// n): fill a batch, run, find the output's batch axis, read rewards, repeat. The same loop runs in the main thread
+// (LocalRunner) and in each pool worker (worker.ts). A NaN or an infinity stops it at the batch that produced it,
+// with the output, the element and the mask named.
 import { CancelledError, ModelLoadError, ModelRunError, NonFiniteError } from '../contracts/errors.js';
 import type { SessionHandle, TensorData, TensorInfo } from '../contracts/backend.js';
 import { BatchBuilder, locateRows, readRewards, readRow, type OutputRows } from './masking.js';
-import { READABLE_OUTPUT_DTYPES, type MaskPlan } from './plan.js';
+import { READABLE_OUTPUT_DTYPES, type MaskList, type MaskPlan } from './plan.js';
 
 /** The reward's output as the model declares it, checked readable before any run. */
 function rewardOutput(session: SessionHandle, plan: MaskPlan): TensorInfo {
@@ -20,10 +21,11 @@ function rewardOutput(session: SessionHandle, plan: MaskPlan): TensorInfo {
   return info;
 }
 
-/** Runs one batch and returns the reward's output with the layout of its rows. */
-async function runBatch(session: SessionHandle, builder: BatchBuilder, info: TensorInfo, start: number, count: number): Promise<{ output: TensorData; rows: OutputRows }> {
+/** Runs one batch (its feeds filled by the builder, `fed` rows: the plan's batch size unless a list trimmed it) and
+ *  returns the reward's output with the layout of its rows. */
+async function runBatch(session: SessionHandle, builder: BatchBuilder, info: TensorInfo, feeds: Record<string, TensorData>, fed = builder.plan.batchSize): Promise<{ output: TensorData; rows: OutputRows }> {
   const plan = builder.plan;
-  const outputs = await session.run(builder.fill(start, count));
+  const outputs = await session.run(feeds);
   const output = outputs[info.name];
   if (!output) throw new ModelRunError(`The model returned no output "${info.name}"; it returned: ${Object.keys(outputs).join(', ')}.`);
   const masked = session.inputs.find((i) => i.name === plan.masked[0]?.name) ?? session.inputs[0];
@@ -33,22 +35,67 @@ async function runBatch(session: SessionHandle, builder: BatchBuilder, info: Ten
     declared: info.shape,
     input: masked?.name ?? 'input',
     inputBatchDim: masked?.shape[0],
-    rows: plan.batchAxis.kind === 'none' ? 1 : plan.batchSize,
+    rows: plan.batchAxis.kind === 'none' ? 1 : fed,
     batchAxis: plan.batchAxis.kind,
   });
   return { output, rows };
 }
 
+/** The players of a mask, for messages: "no player present", "every player present" or "players 1, 4, 7 present"
+ *  (the first 12, then a count). */
+function presentText(players: readonly number[], n: number): string {
+  if (players.length === 0) return 'no player present';
+  if (players.length === n) return 'every player present';
+  const shown = players.length > 12 ? `${players.slice(0, 12).join(', ')}, … (${players.length} players)` : players.join(', ');
+  return `players ${shown} present`;
+}
+
 function present(mask: number, n: number): string {
   const players: number[] = [];
   for (let i = 0; i < n; i++) if ((mask >>> i) & 1) players.push(i);
-  return players.length === 0 ? 'no player present' : players.length === n ? 'every player present' : `players ${players.join(', ')} present`;
+  return presentText(players, n);
+}
+
+function presentInList(masks: MaskList, row: number): string {
+  const players: number[] = [];
+  const base = row * masks.words;
+  for (let i = 0; i < masks.n; i++) if ((masks.bits[base + (i >>> 5)] >>> (i & 31)) & 1) players.push(i);
+  return presentText(players, masks.n);
 }
 
 /** The message part naming the first non-finite element of a row, e.g. `is NaN at element 1`. */
 function nonFiniteElement(row: Float64Array): string | undefined {
   const at = row.findIndex((x) => !Number.isFinite(x));
   return at < 0 ? undefined : `is ${row[at]} at element ${at}`;
+}
+
+/** What the shared batch loop needs: how to fill a batch of rows first..first+count−1 (the feeds and the rows they
+ *  hold), and how to name row k. */
+interface RowSource {
+  fill(builder: BatchBuilder, first: number, count: number): { feeds: Record<string, TensorData>; rows: number };
+  describe(row: number): string;
+}
+
+/** Evaluates rows start..end−1 of a source into out[0..end−start), one batch per model run. */
+async function evaluateRows(session: SessionHandle, builder: BatchBuilder, source: RowSource, start: number, end: number, out: Float64Array, afterBatch?: (done: number) => boolean): Promise<void> {
+  const plan = builder.plan;
+  const info = rewardOutput(session, plan);
+  const rowsPerRun = plan.batchSize;
+  for (let first = start; first < end; first += rowsPerRun) {
+    const count = Math.min(rowsPerRun, end - first);
+    const batch = source.fill(builder, first, count);
+    const { output, rows } = await runBatch(session, builder, info, batch.feeds, batch.rows);
+    const bad = readRewards(plan.reward, output, rows, count, out, first - start);
+    if (bad >= 0) {
+      const element = nonFiniteElement(readRow(output.data, rows, bad, new Float64Array(rows.width)));
+      const what = element ? `The model's output "${info.name}" ${element}` : `The reward computed from the model's output "${info.name}" is ${out[first - start + bad]}`;
+      throw new NonFiniteError(
+        `${what} on ${source.describe(first + bad)}, absent players at their baseline), so that mask has no reward. ` +
+          'Check the baseline (a value the model never saw can give NaN) and the input scaling, or choose another baseline (--baseline).',
+      );
+    }
+    if (afterBatch && !afterBatch(first + count - start)) throw new CancelledError();
+  }
 }
 
 /**
@@ -71,24 +118,35 @@ export async function evaluateRange(
   out: Float64Array,
   afterBatch?: (done: number) => boolean,
 ): Promise<void> {
-  const plan = builder.plan;
-  const info = rewardOutput(session, plan);
-  const rowsPerRun = plan.batchSize;
-  for (let first = start; first < end; first += rowsPerRun) {
-    const count = Math.min(rowsPerRun, end - first);
-    const { output, rows } = await runBatch(session, builder, info, first, count);
-    const bad = readRewards(plan.reward, output, rows, count, out, first - start);
-    if (bad >= 0) {
-      const mask = first + bad;
-      const element = nonFiniteElement(readRow(output.data, rows, bad, new Float64Array(rows.width)));
-      const what = element ? `The model's output "${info.name}" ${element}` : `The reward computed from the model's output "${info.name}" is ${out[first - start + bad]}`;
-      throw new NonFiniteError(
-        `${what} on mask ${mask} (${present(mask, plan.n)}, absent players at their baseline), so that mask has no reward. ` +
-          'Check the baseline (a value the model never saw can give NaN) and the input scaling, or choose another baseline (--baseline).',
-      );
-    }
-    if (afterBatch && !afterBatch(first + count - start)) throw new CancelledError();
-  }
+  const n = builder.plan.n;
+  const source: RowSource = { fill: (b, first, count) => ({ feeds: b.fill(first, count), rows: b.plan.batchSize }), describe: (mask) => `mask ${mask} (${present(mask, n)}` };
+  await evaluateRows(session, builder, source, start, end, out, afterBatch);
+}
+
+/**
+ * Evaluates rows start..end−1 of a bit-packed mask list (any n; checked against the plan by assertMaskList) into
+ * out[0..end−start): the same batches, progress and cancellation as evaluateRange (a dynamic batch axis runs a short
+ * last batch as it is, unpadded).
+ * @param session - the model
+ * @param builder - batch buffers of this plan (reused across calls)
+ * @param masks - the list
+ * @param start - first row
+ * @param end - one past the last row
+ * @param out - rewards, one per row
+ * @param afterBatch - called with the number of rows done after each batch; return false to stop (cancel)
+ * @throws as evaluateRange, naming the row of the list and its players
+ */
+export async function evaluateList(
+  session: SessionHandle,
+  builder: BatchBuilder,
+  masks: MaskList,
+  start: number,
+  end: number,
+  out: Float64Array,
+  afterBatch?: (done: number) => boolean,
+): Promise<void> {
+  const source: RowSource = { fill: (b, first, count) => b.fillList(masks, first, count), describe: (row) => `row ${row} of the mask list (${presentInList(masks, row)}` };
+  await evaluateRows(session, builder, source, start, end, out, afterBatch);
 }
 
 /**
@@ -116,7 +174,7 @@ export function assertFiniteRewards(v: Float64Array, what = 'The model'): void {
 export async function probeFull(session: SessionHandle, builder: BatchBuilder): Promise<Float64Array> {
   const plan = builder.plan;
   const info = rewardOutput(session, plan);
-  const { output, rows } = await runBatch(session, builder, info, 2 ** plan.n - 1, 1);
+  const { output, rows } = await runBatch(session, builder, info, builder.fillFull());
   const row = readRow(output.data, rows, 0, new Float64Array(rows.width));
   const element = nonFiniteElement(row);
   if (element) {

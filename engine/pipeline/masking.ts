@@ -1,8 +1,9 @@
-// The hot path of evaluation: writes masked copies of one sample straight into reusable batch buffers, finds the
-// batch axis of an output, and reads one reward per row back along it. Runs on whichever thread evaluates.
+// The hot path of evaluation: writes masked copies of one sample straight into reusable batch buffers (from a range
+// of mask indices, or from rows of a bit-packed mask list, for any n), finds the batch axis of an output, and reads
+// one reward per row back along it. Runs on whichever thread evaluates.
 import { ShapeMismatchError } from '../contracts/errors.js';
 import type { TensorData, TypedData } from '../contracts/backend.js';
-import { allocTyped, type BatchAxis, type MaskPlan, type RewardSpec } from './plan.js';
+import { allocTyped, type BatchAxis, type MaskList, type MaskPlan, type RewardSpec } from './plan.js';
 
 interface InputBuffer {
   readonly name: string;
@@ -22,12 +23,29 @@ function toTyped(dtype: TensorData['dtype'], values: Float64Array): TypedData {
   return out;
 }
 
-/** Builds feeds for ranges of masks from a plan, reusing one set of batch buffers. */
+/** A masked input as the fill loop reads it: player i owns elements indices[offsets[i]..offsets[i+1]). */
+interface MaskedBuffer {
+  readonly offsets: Int32Array;
+  readonly indices: Int32Array;
+  /** Absent players' values, present ones', and the batch, all in the input's dtype. */
+  readonly baseline: TypedData;
+  readonly row: TypedData;
+  readonly batch: TypedData;
+  readonly rowSize: number;
+}
+
+/** Builds feeds for ranges of masks, or rows of a mask list, from a plan, reusing one set of batch buffers. */
 export class BatchBuilder {
   private readonly buffers: InputBuffer[];
-  /** The mask each row holds now: rows start as the full sample, and a fill rewrites only the players whose bit
-   *  changed since, so background elements are never touched again. */
-  private readonly held: Int32Array;
+  /** The masked inputs (those with players), flattened for the hot loop of setWord. */
+  private readonly masked: MaskedBuffer[];
+  /** 32-bit words per mask: ⌈n/32⌉ (at least 1). */
+  private readonly words: number;
+  /** The mask each row holds now, bit-packed (rows × words): rows start as the full sample, and a fill rewrites only
+   *  the players whose bit changed since, so background elements are never touched again. */
+  private readonly held: Uint32Array;
+  /** The full mask, one row of words. */
+  private readonly full: Uint32Array;
 
   constructor(readonly plan: MaskPlan) {
     const rows = plan.batchSize;
@@ -41,38 +59,83 @@ export class BatchBuilder {
       const players = masked && { offsets: masked.offsets, indices: masked.indices, baseline: toTyped(input.dtype, masked.baseline) };
       return { name: input.name, dtype: input.dtype, dims, rowSize, batch, row, players };
     });
-    this.held = new Int32Array(rows).fill(2 ** plan.n - 1);
+    this.masked = this.buffers.flatMap((buf) => (buf.players ? [{ ...buf.players, row: buf.row, batch: buf.batch, rowSize: buf.rowSize }] : []));
+    this.words = Math.max(1, (plan.n + 31) >>> 5);
+    this.full = new Uint32Array(this.words).fill(0xffffffff);
+    if (plan.n % 32 !== 0) this.full[this.words - 1] = ((1 << (plan.n % 32)) - 1) >>> 0;
+    this.held = new Uint32Array(rows * this.words);
+    for (let r = 0; r < rows; r++) this.held.set(this.full, r * this.words);
   }
 
   /**
-   * Fills rows 0..count−1 with the masks start..start+count−1 (bit i set = player i present); rows past count keep
-   * their last content (padding for fixed-batch models).
+   * Fills rows 0..count−1 with the masks start..start+count−1 (bit i of the index set = player i present; n ≤ 31);
+   * rows past count keep their last content (padding: every run has the plan's batch size).
    * @returns the feeds for one model run
    */
   fill(start: number, count: number): Record<string, TensorData> {
-    const masked = this.buffers.filter((buf) => buf.players);
+    for (let r = 0; r < count; r++) this.setWord(r, 0, (start + r) >>> 0);
+    return this.feeds();
+  }
+
+  /**
+   * Fills rows 0..count−1 with rows first..first+count−1 of a bit-packed mask list (any n; its n and words are the
+   * plan's, checked by assertMaskList). A dynamic batch axis runs exactly those count rows (a list's short calls are
+   * not padded to the batch size: padding 8 masks to 64 rows costs 8 times the model's work); a fixed one is padded.
+   * @returns the feeds for one model run, and the rows they hold
+   */
+  fillList(masks: MaskList, first: number, count: number): { feeds: Record<string, TensorData>; rows: number } {
+    const { words, bits } = masks;
     for (let r = 0; r < count; r++) {
-      const mask = start + r;
-      let changed = this.held[r] ^ mask;
-      this.held[r] = mask;
-      while (changed !== 0) {
-        const i = 31 - Math.clz32(changed & -changed); // lowest changed player
-        changed &= changed - 1;
-        const present = (mask >>> i) & 1;
-        for (const buf of masked) {
-          const { offsets, indices, baseline } = buf.players!;
-          const batch = buf.batch as Float64Array;
-          const source = (present ? buf.row : baseline) as Float64Array;
-          const rowStart = r * buf.rowSize;
-          for (let k = offsets[i]; k < offsets[i + 1]; k++) {
-            const d = indices[k];
-            batch[rowStart + d] = source[d];
-          }
+      const base = (first + r) * words;
+      for (let w = 0; w < words; w++) this.setWord(r, w, bits[base + w]);
+    }
+    const axis = this.plan.batchAxis.kind;
+    if (axis !== 'dynamic' || count === this.plan.batchSize) return { feeds: this.feeds(), rows: axis === 'none' ? 1 : this.plan.batchSize };
+    return { feeds: this.feeds(count), rows: count };
+  }
+
+  /** Fills row 0 with the full mask (every player present). @returns the feeds for one model run */
+  fillFull(): Record<string, TensorData> {
+    for (let w = 0; w < this.words; w++) this.setWord(0, w, this.full[w]);
+    return this.feeds();
+  }
+
+  /** Row r takes `word` as its mask bits 32·w..32·w+31: the players whose bit changed are rewritten. The hot loop
+   *  of a mask list (random masks change about n/2 players per row): plain indexed loops, no allocation. */
+  private setWord(r: number, w: number, word: number): void {
+    const at = r * this.words + w;
+    const changed = this.held[at] ^ word;
+    if (changed === 0) return;
+    this.held[at] = word;
+    const masked = this.masked;
+    for (let b = 0; b < masked.length; b++) {
+      const { offsets, indices } = masked[b];
+      const batch = masked[b].batch as Float64Array;
+      const row = masked[b].row as Float64Array;
+      const baseline = masked[b].baseline as Float64Array;
+      const rowStart = r * masked[b].rowSize;
+      let left = changed;
+      while (left !== 0) {
+        const bit = 31 - Math.clz32(left & -left); // lowest changed player of this word
+        left &= left - 1;
+        const i = 32 * w + bit;
+        const source = (word >>> bit) & 1 ? row : baseline;
+        for (let k = offsets[i], end = offsets[i + 1]; k < end; k++) {
+          const d = indices[k];
+          batch[rowStart + d] = source[d];
         }
       }
     }
+  }
+
+  /** The batch buffers as feeds: every row, or (a dynamic batch axis) only the first `rows`, as views. */
+  private feeds(rows?: number): Record<string, TensorData> {
     const feeds: Record<string, TensorData> = {};
-    for (const buf of this.buffers) feeds[buf.name] = { dtype: buf.dtype, data: buf.batch, dims: buf.dims };
+    for (const buf of this.buffers) {
+      feeds[buf.name] = rows === undefined
+        ? { dtype: buf.dtype, data: buf.batch, dims: buf.dims }
+        : { dtype: buf.dtype, data: buf.batch.subarray(0, rows * buf.rowSize) as TypedData, dims: [rows, ...buf.dims.slice(1)] };
+    }
     return feeds;
   }
 }

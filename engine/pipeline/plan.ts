@@ -5,6 +5,11 @@
 import { InvalidOptionError, MemoryLimitError, ShapeMismatchError } from '../contracts/errors.js';
 import { MAX_PLAYERS } from '../contracts/limits.js';
 import type { DType, TensorInfo, TypedData } from '../contracts/backend.js';
+import type { MaskBatch } from '../analysis/sparse/index.js';
+
+/** An explicit list of masks for any n: the sparse engine's MaskBatch. Row r, player i is present when
+ *  (bits[r·words + (i >>> 5)] >>> (i & 31)) & 1; words = ⌈n/32⌉; bits past n are 0. */
+export type MaskList = MaskBatch;
 
 /** How absent players' raw values are written: per player, the element indices it owns and their baseline values. */
 export interface MaskedInput {
@@ -109,7 +114,7 @@ const mib = (bytes: number) => Math.ceil(bytes / MIB);
 export function assertPlayersFit(n: number, { maxMemoryMb, maxPlayers }: Limits): void {
   if (!Number.isInteger(n) || n < 1) throw new InvalidOptionError(`The number of players must be at least 1 (got ${n}).`);
   if (n > maxPlayers) {
-    throw new InvalidOptionError(`${n} players exceed the limit of ${maxPlayers} (maxPlayers / --max-players). Choose at most ${maxPlayers} players, or raise the limit.`);
+    throw new InvalidOptionError(`${n} players exceed the limit of ${maxPlayers} (maxPlayers / --max-players). Choose at most ${maxPlayers} players, raise the limit, or use method 'sparse' (--method sparse), which has limits of its own.`);
   }
   const masks = 2 ** n;
   const byBudget = largestPlayersForBudget(maxMemoryMb);
@@ -127,6 +132,44 @@ export function assertPlayersFit(n: number, { maxMemoryMb, maxPlayers }: Limits)
       `${n} players need ${masks} masks and about ${mib(arrayBytes(n))} MiB for their 2^n arrays (${ARRAYS_PER_MASK} f64 arrays), over the memory limit of ${maxMemoryMb} MiB (maxMemoryMb / --max-memory-mb), which fits at most ${byBudget} players. ` +
         `${fix} maxMemoryMb (--max-memory-mb) to at least ${mib(arrayBytes(n))} (the kernels' wasm32 memory allows up to ${byKernels} players).`,
     );
+  }
+}
+
+/**
+ * Whether the 2^n arrays of n players fit the memory: the budget (maxMemoryMb) and the kernels' wasm32 memory
+ * (24 players). maxPlayers, a policy limit, is not part of it.
+ * @param n - players
+ * @param limits - the memory budget
+ */
+export function masksFitMemory(n: number, limits: Pick<Limits, 'maxMemoryMb'>): boolean {
+  return n <= largestPlayersForBudget(limits.maxMemoryMb) && n <= largestPlayersForKernels();
+}
+
+/**
+ * Checks a mask list against a plan before any model run: its n, its words per row, the length of its bits, and
+ * that no bit past n is set.
+ * @param plan - the plan the masks are for
+ * @param masks - the list
+ * @throws ShapeMismatchError saying what disagrees and the expected form
+ */
+export function assertMaskList(plan: Pick<MaskPlan, 'n'>, masks: MaskList): void {
+  const words = (plan.n + 31) >>> 5;
+  if (masks === null || typeof masks !== 'object' || !(masks.bits instanceof Uint32Array)) {
+    throw new ShapeMismatchError(`A mask list must be {n, count, words, bits: Uint32Array} (got ${masks === null ? 'null' : typeof masks}).`);
+  }
+  if (masks.n !== plan.n) throw new ShapeMismatchError(`The mask list has n = ${masks.n} players, but the plan has ${plan.n}. Give masks over the plan's ${plan.n} players.`);
+  if (!Number.isInteger(masks.count) || masks.count < 0) throw new ShapeMismatchError(`A mask list's count must be an integer ≥ 0 (got ${masks.count}).`);
+  if (masks.words !== words) throw new ShapeMismatchError(`A mask list of n = ${plan.n} players must have words = ⌈n/32⌉ = ${words} (got ${masks.words}).`);
+  if (masks.bits.length < masks.count * words) {
+    throw new ShapeMismatchError(`A mask list of ${masks.count} rows × ${words} words needs at least ${masks.count * words} entries in bits (got ${masks.bits.length}).`);
+  }
+  const used = plan.n % 32;
+  if (used === 0 || words === 0) return;
+  const stray = ~(((1 << used) - 1) >>> 0) >>> 0;
+  for (let r = 0; r < masks.count; r++) {
+    if ((masks.bits[r * words + words - 1] & stray) !== 0) {
+      throw new ShapeMismatchError(`Row ${r} of the mask list sets a bit past player ${plan.n - 1}; bits past n must be 0.`);
+    }
   }
 }
 
@@ -190,25 +233,27 @@ export function batchMemory(plan: MaskPlan, outputs: readonly TensorInfo[]): Bat
  * @param outputs - the model's outputs as introspected
  * @param limits - the memory budget
  * @param workers - threads that evaluate (0 = the calling thread, which counts as one)
+ * @param sparseBytes - for a sparse explanation (any n, no 2^n arrays): the bytes it holds besides the batch buffers;
+ *   left out, the 2^n arrays of an exact explanation count
  * @throws MemoryLimitError giving the numbers and the fix
  */
-export function assertPlanFits(plan: MaskPlan, outputs: readonly TensorInfo[], limits: Limits, workers: number): void {
+export function assertPlanFits(plan: MaskPlan, outputs: readonly TensorInfo[], limits: Limits, workers: number, sparseBytes?: number): void {
+  const arrays = sparseBytes ?? arrayBytes(plan.n);
   const threads = Math.max(1, workers);
   const memory = batchMemory(plan, outputs);
   const batchBytes = threads * memory.bytesPerThread;
-  const arrays = arrayBytes(plan.n);
   const limit = limits.maxMemoryMb * MIB;
   if (batchBytes + arrays <= limit) return;
   const terms = memory.tensors.map((t) => `${t.elementsPerRow * t.bytesPerElement} B of ${t.role} "${t.name}" (${t.elementsPerRow} ${t.dtype})`).join(' + ');
-  const masks = 2 ** plan.n;
+  const masks = sparseBytes === undefined ? 2 ** plan.n : Infinity;
   const rowsThatFit = Math.max(0, Math.floor((limit - arrays) / threads / Math.max(1, memory.bytesPerThread / memory.rows)));
   const fix =
     plan.batchAxis.kind === 'fixed'
       ? `The model's batch axis is fixed at ${memory.rows} rows${memory.rows > masks ? `, more than the ${masks} masks need` : ''}: export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={"${plan.masked[0]?.name ?? plan.inputs[0]?.name}": {0: "batch"}, "${plan.reward.output}": {0: "batch"}})) or a fixed batch of at most ${rowsThatFit} rows, use fewer workers (--workers)`
       : `Use a smaller batchSize (--batch-size; at most ${rowsThatFit} rows fit) or fewer workers (--workers)`;
   throw new MemoryLimitError(
-    `Evaluating ${masks} masks in batches of ${memory.rows} rows needs about ${mib(batchBytes)} MiB of batch buffers: ${threads} thread(s) × ${memory.rows} rows × (${terms}); ` +
-      `with ${mib(arrays)} MiB for the 2^n arrays that is over the memory limit of ${limits.maxMemoryMb} MiB (maxMemoryMb / --max-memory-mb). ` +
+    `Evaluating ${sparseBytes === undefined ? `${masks} masks` : 'masks'} in batches of ${memory.rows} rows needs about ${mib(batchBytes)} MiB of batch buffers: ${threads} thread(s) × ${memory.rows} rows × (${terms}); ` +
+      `with ${mib(arrays)} MiB for ${sparseBytes === undefined ? 'the 2^n arrays' : 'the sparse term lists'} that is over the memory limit of ${limits.maxMemoryMb} MiB (maxMemoryMb / --max-memory-mb). ` +
       `${fix}, or raise maxMemoryMb (--max-memory-mb) to at least ${mib(batchBytes + arrays)}.`,
   );
 }

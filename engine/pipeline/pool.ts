@@ -1,5 +1,6 @@
 // The piscina worker pool behind Runner: a fixed set of long-lived workers, one session per worker and model, tasks
-// that each cover a range of masks (built in the worker into reusable buffers), rewards moved back as Float64Arrays.
+// that each cover a range of masks, or a range of rows of a mask list shared with the workers (built in the worker
+// into reusable buffers), rewards moved back as Float64Arrays.
 // Progress and cooperative cancellation go through a small SharedArrayBuffer; a worker that dies is replaced by
 // piscina and its task retried once. The pool keeps the bytes of at most MAX_OPEN_MODELS models (least recently used
 // evicted), and each worker at most as many sessions.
@@ -8,10 +9,10 @@ import { CancelledError, DisposedError, WorkerCrashedError, reviveError } from '
 import type { AnalysisTask, GameAnalysis } from '../analysis/game.js';
 import type { KernelTarget } from '../contracts/kernels.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
-import type { MaskPlan } from './plan.js';
+import { assertMaskList, type MaskList, type MaskPlan } from './plan.js';
 import type { Candidate } from './registry.js';
 import type { EvaluateOptions, OpenedModel, Runner } from './runner.js';
-import type { ModelRef, WorkerFailure, WorkerTask } from './worker.js';
+import type { ModelRef, SharedMasks, WorkerFailure, WorkerTask } from './worker.js';
 
 /** How often the main thread reads the workers' progress counter (ms). */
 const PROGRESS_MS = 100;
@@ -128,14 +129,31 @@ export class PoolRunner implements Runner {
     return this.use(key, (entry) => this.evaluateOn(key, entry, plan, options));
   }
 
+  async evaluateMasks(key: string, plan: MaskPlan, masks: MaskList, options: EvaluateOptions = {}): Promise<Float64Array> {
+    assertMaskList(plan, masks);
+    return this.use(key, (entry) => this.evaluateListOn(key, entry, plan, masks, options));
+  }
+
   private async evaluateOn(key: string, entry: PoolModel, plan: MaskPlan, options: EvaluateOptions): Promise<Float64Array> {
     const total = 2 ** plan.n;
-    const { signal, onProgress } = options;
-    if (signal?.aborted) throw new CancelledError();
     const { batch, chunk } = this.taskSize(plan, total, this.rates.get(key));
     const taskPlan: MaskPlan = batch === plan.batchSize ? plan : { ...plan, batchSize: batch };
     // workers cache batch buffers by plan id: the id names the plan and its batch size
-    const planId = `${this.planId(plan)}/${taskPlan.batchSize}`;
+    return this.runTasks(key, entry, taskPlan, `${this.planId(plan)}/${taskPlan.batchSize}`, total, chunk, undefined, options);
+  }
+
+  private async evaluateListOn(key: string, entry: PoolModel, plan: MaskPlan, masks: MaskList, options: EvaluateOptions): Promise<Float64Array> {
+    const total = masks.count;
+    // the batch stays the plan's whatever the list's length (a short last batch runs unpadded), so the workers reuse
+    // one set of buffers across lists
+    const chunk = this.listChunk(total, this.rates.get(key));
+    return this.runTasks(key, entry, plan, `${this.planId(plan)}/${plan.batchSize}`, total, chunk, sharedMasks(masks), options);
+  }
+
+  /** Runs tasks over rows 0..total−1 (mask indices, or rows of a shared mask list), at most one per worker at a time. */
+  private async runTasks(key: string, entry: PoolModel, taskPlan: MaskPlan, planId: string, total: number, chunk: number, masks: SharedMasks | undefined, options: EvaluateOptions): Promise<Float64Array> {
+    const { signal, onProgress } = options;
+    if (signal?.aborted) throw new CancelledError();
     const control = new Int32Array(new SharedArrayBuffer(8));
     const v = new Float64Array(total);
     const ranges: [number, number][] = [];
@@ -145,13 +163,14 @@ export class PoolRunner implements Runner {
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = onProgress ? setInterval(() => onProgress(Math.min(total, Atomics.load(control, 1)), total), PROGRESS_MS) : undefined;
     let firstError: unknown;
+    const what = masks ? 'rows' : 'masks';
     const runRange = async ([start, end]: [number, number]) => {
       if (firstError !== undefined || Atomics.load(control, 0) !== 0) return;
       try {
         const taskStart = performance.now();
         const part = (await this.runTask(
-          { kind: 'evaluate', model: this.ref(key, entry), plan: taskPlan, planId, start, end, control },
-          `evaluating masks ${start}..${end - 1}`,
+          { kind: 'evaluate', model: this.ref(key, entry), plan: taskPlan, planId, start, end, control, ...(masks ? { masks } : {}) },
+          `evaluating ${what} ${start}..${end - 1}`,
         )) as Float64Array;
         v.set(part, start);
         const rate = (end - start) / Math.max(0.05, performance.now() - taskStart);
@@ -263,6 +282,17 @@ export class PoolRunner implements Runner {
   }
 
   /**
+   * Rows per task of a mask list: before the model's speed is known, two tasks per worker of at least
+   * MIN_TASK_MASKS rows (a short list is one task); after, about TASK_MS of work, so that the short lists of a
+   * sparse search (8–64 masks) spread over the workers when the model is slow and stay one task when it is fast.
+   * At most MAX_TASK_MASKS. Tasks need not be whole batches: a list's short last batch runs unpadded.
+   */
+  private listChunk(total: number, masksPerMs: number | undefined): number {
+    const wanted = masksPerMs === undefined ? Math.max(MIN_TASK_MASKS, Math.ceil(total / (2 * this.workers))) : Math.round(masksPerMs * TASK_MS);
+    return Math.max(1, Math.min(total, MAX_TASK_MASKS, wanted));
+  }
+
+  /**
    * Runs a task, retrying once if its worker dies; task errors come back typed.
    * @throws the task's own error (revived), or WorkerCrashedError after a second crash
    */
@@ -286,4 +316,13 @@ export class PoolRunner implements Runner {
   private assertLive(): void {
     if (this.disposed) throw new DisposedError('The engine was disposed; create a new one.');
   }
+}
+
+/** A mask list's bits in shared memory, so that every task reads them in place (copied once when not shared yet). */
+function sharedMasks(masks: MaskList): SharedMasks {
+  const length = masks.count * masks.words;
+  if (masks.bits.buffer instanceof SharedArrayBuffer) return { n: masks.n, words: masks.words, bits: masks.bits.subarray(0, length) };
+  const bits = new Uint32Array(new SharedArrayBuffer(Math.max(4, 4 * length)), 0, length);
+  bits.set(masks.bits.subarray(0, length));
+  return { n: masks.n, words: masks.words, bits };
 }

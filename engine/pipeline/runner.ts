@@ -5,10 +5,10 @@ import type { BackendAttempt } from '../contracts/errors.js';
 import type { SessionHandle, TensorInfo, ExecutionProvider, BackendId } from '../contracts/backend.js';
 import { analyzeGame, type AnalysisTask, type GameAnalysis } from '../analysis/game.js';
 import type { KernelHost } from '../contracts/kernels.js';
-import { evaluateRange, probeFull } from './evaluate.js';
+import { evaluateList, evaluateRange, probeFull } from './evaluate.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
 import { BatchBuilder } from './masking.js';
-import type { MaskPlan } from './plan.js';
+import { assertMaskList, type MaskList, type MaskPlan } from './plan.js';
 import type { BackendRegistry, Candidate } from './registry.js';
 
 /** A model as the runner opened it. */
@@ -39,6 +39,9 @@ export interface Runner {
   probe(key: string, plan: MaskPlan): Promise<Float64Array>;
   /** The reward of every mask 0..2^n−1 of the plan. */
   evaluate(key: string, plan: MaskPlan, options?: EvaluateOptions): Promise<Float64Array>;
+  /** The reward of every row of an explicit mask list (any n, bit-packed), in row order; every model run has the
+   *  plan's batch size, so a mask's reward does not depend on the list it came in. */
+  evaluateMasks(key: string, plan: MaskPlan, masks: MaskList, options?: EvaluateOptions): Promise<Float64Array>;
   /** Learns the split of a game and analyzes its interactions (decompose + interactions), off the caller's thread
    *  where the runner has workers. */
   analyze(task: AnalysisTask, signal?: AbortSignal): Promise<GameAnalysis>;
@@ -142,6 +145,22 @@ export class LocalRunner implements Runner {
     return this.use(key, async (model) => {
       const v = new Float64Array(total);
       await evaluateRange(model.session, this.builder(plan), 0, total, v, (done) => {
+        if (this.disposed) throw disposedWhileRunning();
+        onProgress?.(done, total);
+        return !signal?.aborted;
+      });
+      return v;
+    });
+  }
+
+  async evaluateMasks(key: string, plan: MaskPlan, masks: MaskList, options: EvaluateOptions = {}): Promise<Float64Array> {
+    assertMaskList(plan, masks);
+    const total = masks.count;
+    const { signal, onProgress } = options;
+    if (signal?.aborted) throw new CancelledError();
+    return this.use(key, async (model) => {
+      const v = new Float64Array(total);
+      await evaluateList(model.session, this.builder(plan), masks, 0, total, v, (done) => {
         if (this.disposed) throw disposedWhileRunning();
         onProgress?.(done, total);
         return !signal?.aborted;

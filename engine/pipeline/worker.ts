@@ -1,7 +1,7 @@
 // The pool's worker thread, and its composition root: it registers the backends, keeps one session per model (created
 // on first use, reused by later tasks, at most MAX_OPEN_MODELS of them: the least recently used is released), one set
-// of batch buffers per plan and one kernel instance; it evaluates ranges of masks and analyzes games (the
-// decomposition), so the main thread stays free.
+// of batch buffers per plan and one kernel instance; it evaluates ranges of masks or of rows of a shared mask list,
+// and analyzes games (the decomposition), so the main thread stays free.
 // Tasks and replies are plain objects and typed arrays; errors travel as {error: SerializedError}.
 import { move } from 'piscina';
 import { loadKernels, ortNodeBackend, ortWebBackend } from '../../bindings/index.js';
@@ -9,7 +9,7 @@ import { analyzeGame, type AnalysisTask, type GameAnalysis } from '../analysis/g
 import type { KernelHost, KernelTarget } from '../contracts/kernels.js';
 import { serializeError, type SerializedError } from '../contracts/errors.js';
 import type { SessionHandle } from '../contracts/backend.js';
-import { evaluateRange, probeFull } from './evaluate.js';
+import { evaluateList, evaluateRange, probeFull } from './evaluate.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
 import { BatchBuilder } from './masking.js';
 import type { MaskPlan } from './plan.js';
@@ -26,6 +26,13 @@ export interface ModelRef {
   readonly closed: readonly string[];
 }
 
+/** A mask list the main thread shares with the workers: rows of `words` 32-bit words over a SharedArrayBuffer. */
+export interface SharedMasks {
+  readonly n: number;
+  readonly words: number;
+  readonly bits: Uint32Array;
+}
+
 /** Tasks of the pool. */
 export type WorkerTask =
   | { readonly kind: 'analyze'; readonly task: AnalysisTask; readonly kernels: KernelTarget; readonly control: Int32Array }
@@ -38,10 +45,13 @@ export type WorkerTask =
       readonly model: ModelRef;
       readonly plan: MaskPlan;
       readonly planId: string;
+      /** First mask (or row of `masks`) and one past the last. */
       readonly start: number;
       readonly end: number;
       /** Int32Array over a SharedArrayBuffer: [0] = cancel flag, [1] = masks done (progress). */
       readonly control: Int32Array;
+      /** Evaluate these rows of a mask list instead of the mask indices start..end−1. */
+      readonly masks?: SharedMasks;
     };
 
 /** A reply that is not a result. */
@@ -131,11 +141,13 @@ export default async function handle(task: WorkerTask): Promise<OpenedModel | Fl
     const { start, end, control } = task;
     const out = new Float64Array(end - start);
     let reported = 0;
-    await evaluateRange(s, batches, start, end, out, (done) => {
+    const afterBatch = (done: number) => {
       Atomics.add(control, 1, done - reported);
       reported = done;
       return Atomics.load(control, 0) === 0;
-    });
+    };
+    if (task.masks) await evaluateList(s, batches, { ...task.masks, count: end }, start, end, out, afterBatch);
+    else await evaluateRange(s, batches, start, end, out, afterBatch);
     return move(out) as unknown as Float64Array;
   } catch (error) {
     return { error: serializeError(error) };

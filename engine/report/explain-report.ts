@@ -1,6 +1,7 @@
 // The report of one explanation, from its JSON form (andor.explain/1), so a saved result can be re-rendered:
 // Shapley waterfall and force plot, interaction network, AND-OR graph, UpSet plot, sparsity curve, per-order
-// strength, the interactions on the input, the interaction indices and the objective trace.
+// strength, the interactions on the input, the interaction indices and the objective trace. The pieces that need no
+// 2^n array also draw sparse results (sparse-report.ts).
 import type { ExplainResultJson } from '../api/result.js';
 import { forcePlot, waterfall, type Contribution } from './attribution.js';
 import { frame } from './frame.js';
@@ -12,9 +13,15 @@ import { sparsityCurve, upset } from './salient.js';
 import { COLOR, esc, fmt, fmtSigned, kindColor, num, px, rewardUnit, tip, type Chart } from './svg.js';
 
 /** How many of the strongest salient interactions each picture shows. */
-const TOP = { network: 12, graph: 12, upset: 20, input: 7, table: 12 } as const;
+export const TOP = { network: 12, graph: 12, upset: 20, input: 7, table: 12 } as const;
 
-function contributions(r: ExplainResultJson): Contribution[] {
+/** What the shared pieces read: the fields andor.explain/1 and andor.sparse/1 have in common. */
+export type CommonResultJson = Pick<ExplainResultJson, 'players' | 'input' | 'indices'> & {
+  readonly salient: readonly { readonly kind: 'and' | 'or'; readonly players: readonly number[]; readonly names: readonly string[]; readonly value: number }[];
+};
+
+/** Each player's Shapley value, labelled (tabular: with its value). */
+export function contributions(r: CommonResultJson): Contribution[] {
   const input = r.input;
   return r.players.map((name, p) => {
     let label = name;
@@ -45,7 +52,8 @@ function summary(r: ExplainResultJson, unit: string): string {
   return `<table>${rows.map(([k, v]) => `<tr><th class="l">${k}</th><td class="l">${v}</td></tr>`).join('')}</table>`;
 }
 
-function strongestTable(r: ExplainResultJson, unit: string): string {
+/** The table of the strongest salient interactions, with a bar each. */
+export function strongestTable(r: CommonResultJson, unit: string): string {
   const top = r.salient.slice(0, TOP.table);
   const max = Math.max(1e-12, ...top.map((s) => Math.abs(s.value)));
   const rows = top.map((s) => {
@@ -56,7 +64,8 @@ function strongestTable(r: ExplainResultJson, unit: string): string {
   return `<table><tr><th class="l">kind</th><th>order</th><th class="l">players</th><th>I (${esc(unit)})</th><th></th></tr>${rows.join('')}</table>`;
 }
 
-function indicesTable(r: ExplainResultJson): string {
+/** The pairwise terms of the interaction indices, strongest |SII| first. */
+export function indicesTable(r: CommonResultJson): string {
   const ix = r.indices;
   if (ix.order < 2) return '';
   const key = (players: readonly number[]) => players.join(',');
@@ -86,7 +95,8 @@ function objectiveTrace(r: ExplainResultJson, unit: string): Chart | undefined {
   return f.finish(`<polyline fill="none" stroke="${COLOR.ink}" stroke-width="2" points="${pts.join(' ')}"/><circle cx="${px(f.x(last * t.every))}" cy="${px(f.y(values[last]))}" r="3.5" fill="${COLOR.ink}">${tip(`iteration ${last * t.every}: ${fmt(values[last])}`)}</circle>`);
 }
 
-function onInput(r: ExplainResultJson, unit: string, top: readonly Interaction[]): Chart | undefined {
+/** The strongest interactions drawn on the input (image, point cloud, sentence), when the result has its layout. */
+export function onInput(r: CommonResultJson, unit: string, top: readonly Interaction[]): Chart | undefined {
   const input = r.input;
   if (!input || top.length === 0) return undefined;
   const o = { input, players: r.players, interactions: top, unit };

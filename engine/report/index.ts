@@ -1,13 +1,15 @@
-// The reports' entry: renderReport turns any saved JSON result (andor.explain/1, andor.batch/1, andor.dynamics/1)
-// into a self-contained HTML page, and chartsOf gives the same charts as standalone SVG documents. Dispatch on the
-// `schema` field only; the per-schema pages live in explain-report.ts, batch-report.ts and dynamics-report.ts.
-import type { DynamicsResultJson, ExplainResultJson } from '../api/result.js';
+// The reports' entry: renderReport turns any saved JSON result (andor.explain/1, andor.sparse/1, andor.batch/1,
+// andor.dynamics/1) into a self-contained HTML page, and chartsOf gives the same charts as standalone SVG documents.
+// Dispatch on the `schema` field only; the per-schema pages live in explain-report.ts, sparse-report.ts,
+// batch-report.ts and dynamics-report.ts.
+import type { DynamicsResultJson, ExplainResultJson, SparseResultJson } from '../api/result.js';
 import { InvalidInputError } from '../contracts/errors.js';
-import { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA } from '../contracts/schema/constants.js';
+import { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA, SPARSE_SCHEMA } from '../contracts/schema/constants.js';
 import type { BatchResultJson } from '../api/result.js';
 import { batchSections, batchTitle } from './batch-report.js';
 import { dynamicsSections, dynamicsTitle } from './dynamics-report.js';
 import { explainSections, explainTitle } from './explain-report.js';
+import { sparseSections, sparseTitle } from './sparse-report.js';
 import { page, type Section } from './page.js';
 import type { Chart } from './svg.js';
 
@@ -15,14 +17,15 @@ import type { Chart } from './svg.js';
 export type { Chart } from './svg.js';
 
 /** Any result a report can be rendered from. */
-export type ReportableResult = ExplainResultJson | DynamicsResultJson | BatchResultJson;
+export type ReportableResult = ExplainResultJson | SparseResultJson | DynamicsResultJson | BatchResultJson;
 
-const SCHEMAS = [RESULT_SCHEMA, BATCH_SCHEMA, DYNAMICS_SCHEMA] as const;
+const SCHEMAS = [RESULT_SCHEMA, BATCH_SCHEMA, DYNAMICS_SCHEMA, SPARSE_SCHEMA] as const;
 
 function sectionsOf(result: ReportableResult): { title: string; sections: Section[] } {
   const schema = (result as { schema?: unknown } | null)?.schema;
   switch (schema) {
     case RESULT_SCHEMA: return { title: explainTitle(result as ExplainResultJson), sections: explainSections(result as ExplainResultJson) };
+    case SPARSE_SCHEMA: return { title: sparseTitle(result as SparseResultJson), sections: sparseSections(result as SparseResultJson) };
     case BATCH_SCHEMA: return { title: batchTitle(result as BatchResultJson), sections: batchSections(result as BatchResultJson) };
     case DYNAMICS_SCHEMA: return { title: dynamicsTitle(result as DynamicsResultJson), sections: dynamicsSections(result as DynamicsResultJson) };
     default:
@@ -33,7 +36,7 @@ function sectionsOf(result: ReportableResult): { title: string; sections: Sectio
 /**
  * Renders a saved or live result (its JSON form: resultToJson, dynamicsToJson, or a batch result) as one
  * self-contained HTML page: inline SVG and CSS, one inline script for the "save SVG" links, nothing fetched.
- * @param result - an andor.explain/1, andor.batch/1 or andor.dynamics/1 result (as parsed from JSON)
+ * @param result - an andor.explain/1, andor.sparse/1, andor.batch/1 or andor.dynamics/1 result (as parsed from JSON)
  * @returns the HTML document
  * @throws InvalidInputError when `schema` is missing or not one of those ids
  */

@@ -1,6 +1,7 @@
 // The bundled models' manifest, for suites that run on every model.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { COMMANDS, parseCommand } from '../../dist/engine/interfaces/cli-options.js';
 import { MODELS, ROOT } from './index.js';
 
 export interface ManifestModel {
@@ -14,15 +15,16 @@ export interface ManifestModel {
 
 export const MANIFEST = JSON.parse(readFileSync(resolve(MODELS, 'manifest.json'), 'utf8')) as { models: ManifestModel[]; series: unknown[] };
 
-/** Library options equivalent to a manifest entry's `explain` arguments (paths resolved against the repo root). */
+/** Library options equivalent to a manifest entry's `explain` arguments, read by the CLI's own parser (so the flags'
+ *  types come from the schema), with paths resolved against the repo root. */
 export function explainOptions(entry: ManifestModel): Record<string, unknown> {
-  const camel = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-  const numeric = new Set(['row', 'maskToken', 'clusters', 'target', 'blurSigma']);
-  const options: Record<string, unknown> = {};
-  for (let i = 0; i < entry.explain.length; i += 2) {
-    const key = camel(entry.explain[i]);
-    const value = entry.explain[i + 1];
-    options[key] = numeric.has(key) ? Number(value) : ['model', 'sample', 'reference'].includes(key) ? resolve(ROOT, value) : value;
-  }
+  const options: Record<string, unknown> = parseCommand(COMMANDS.explain, [...entry.explain]);
+  for (const key of ['model', 'sample', 'reference']) if (typeof options[key] === 'string') options[key] = resolve(ROOT, options[key] as string);
   return options;
 }
+
+/** Whether an entry is explained by the sparse method (its v, and, or are not 2^n arrays). */
+export const isSparseEntry = (entry: ManifestModel): boolean => entry.explain.includes('sparse');
+
+/** The entries the exact method explains (every 2^n-array suite runs on these). */
+export const EXACT_MODELS = MANIFEST.models.filter((m) => !isSparseEntry(m));

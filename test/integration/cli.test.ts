@@ -84,7 +84,7 @@ describe('andor CLI', () => {
     [['explain', '--values', '[0,1,null,2]'], /error \[NON_FINITE\]/, 1],
     [['explain', '--colour', 'red'], /error \[INVALID_OPTION\]: Unknown option --colour for "andor explain"/, 2],
     [['explain', '--model', 'package.json', '--sample', '[1]'], /error \[MODEL_LOAD\]: The runtime could not load the model/, 1],
-    [['explain', '--players', '0-19', '--max-memory-mb', '8'], /error \[MEMORY_LIMIT\]: 20 players need 1048576 masks/, 1],
+    [['explain', '--players', '0-19', '--max-memory-mb', '8', '--method', 'exact'], /error \[MEMORY_LIMIT\]: 20 players need 1048576 masks/, 1],
     [['frobnicate'], /Unknown command "frobnicate"/, 2],
     [['explian'], /Unknown command "explian"\. Did you mean "explain"\?/, 2],
     [['explain', '--preset', 'defualt'], /--preset must be one of: none, reference, default[a-z, ]* \(got "defualt"\)\. Did you mean "default"\?/, 2],

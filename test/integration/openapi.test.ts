@@ -52,8 +52,12 @@ describe('the OpenAPI document', () => {
        type IsNever<T> = [T] extends [never] ? true : false;
        export const replyIsTyped: IsNever<Reply> = false;
        export function top(reply: Reply): number {
-         const first: { kind: 'and' | 'or'; value: number } | undefined = reply.salient[0];
-         return (first?.value ?? 0) + reply.matching.maxAbsError + reply.indices.shapley.length + reply.n;
+         // an exact or a sparse result, told apart by their schema ids
+         if (reply.schema === 'andor.explain/1') {
+           const first: { kind: 'and' | 'or'; value: number } | undefined = reply.salient[0];
+           return (first?.value ?? 0) + reply.matching.maxAbsError + reply.indices.shapley.length + reply.n;
+         }
+         return reply.evaluations + (reply.faithfulness.r2 ?? 0);
        }
        export const body: NonNullable<Body>['content']['application/json'] = { model: 'm.onnx', sample: [1, 2], preset: 'none', players: '0-1' };
        // @ts-expect-error: presets are an enum

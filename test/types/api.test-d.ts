@@ -4,7 +4,7 @@ import type { instantiate } from '../../build/release.js';
 import type { KernelFunctions } from '../../engine/contracts/kernels.js';
 import {
   createEngine, loadSampleSet, resultToJson, type Engine, type EngineOptions, type ExplainRequest, type ExplainResult,
-  type ExplainResultJson, type SampleSet,
+  type ExplainResultJson, type SampleSet, type SparseResult,
 } from '../../engine/index.js';
 
 describe('public API types', () => {
@@ -14,15 +14,20 @@ describe('public API types', () => {
   });
 
   it('explain takes a request and resolves to a result with Float64Array vectors', () => {
-    expectTypeOf<Engine['explain']>().parameter(0).toEqualTypeOf<ExplainRequest>();
-    expectTypeOf<Engine['explain']>().returns.resolves.toEqualTypeOf<ExplainResult>();
+    // the result type follows the method asked for: exact by default, sparse when asked, either for a general request
+    const engine = {} as Engine;
+    const request = {} as ExplainRequest;
+    expectTypeOf(engine.explain({ model: 'm.onnx', sample: '[1]' })).resolves.toEqualTypeOf<ExplainResult>();
+    expectTypeOf(engine.explain({ model: 'm.onnx', sample: '[1]', method: 'sparse' })).resolves.toEqualTypeOf<SparseResult>();
+    expectTypeOf(engine.explain(request)).resolves.toEqualTypeOf<ExplainResult | SparseResult>();
+    expectTypeOf(engine.explainAuto).returns.resolves.toEqualTypeOf<ExplainResult | SparseResult>();
     expectTypeOf<ExplainResult['v']>().toEqualTypeOf<Float64Array>();
     expectTypeOf<ExplainResult['and']>().toEqualTypeOf<Float64Array>();
     expectTypeOf<ExplainRequest['model']>().toEqualTypeOf<string | Uint8Array>();
   });
 
   it('resultToJson gives plain arrays', () => {
-    expectTypeOf(resultToJson).returns.toEqualTypeOf<ExplainResultJson>();
+    expectTypeOf(resultToJson({} as ExplainResult)).toEqualTypeOf<ExplainResultJson>();
     expectTypeOf<ExplainResultJson['v']>().toEqualTypeOf<readonly number[]>();
   });
 

@@ -5,6 +5,9 @@ import { describe, expectTypeOf, it } from 'vitest';
 import type { DynamicsRequestSchema, EngineOptionsSchema, ExplainRequestSchema, GameRequestSchema } from '../../engine/contracts/schema/requests.js';
 import type { DynamicsResultSchema, ExplainResultSchema } from '../../engine/contracts/schema/results.js';
 import type { DynamicsRequest, DynamicsResultJson, EngineOptions, ExplainRequest, ExplainResultJson, GameRequest } from '../../engine/index.js';
+import type { FunctionRequestSchema } from '../../engine/contracts/schema/requests.js';
+import type { SparseResultSchema } from '../../engine/contracts/schema/results.js';
+import type { FunctionRequest, SparseResultJson } from '../../engine/index.js';
 
 /** Readonly everywhere, so that readonly and mutable forms of one shape compare equal. */
 type Frozen<T> = T extends (...args: never[]) => unknown ? T : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
@@ -33,5 +36,14 @@ describe('result types match their schemas', () => {
   });
   it('DynamicsResultJson is andor.dynamics/1', () => {
     expectTypeOf<Frozen<DynamicsResultJson>>().toEqualTypeOf<Frozen<Static<typeof DynamicsResultSchema>>>();
+  });
+});
+
+describe('sparse method types match their schemas', () => {
+  it('SparseResultJson is andor.sparse/1', () => {
+    expectTypeOf<Frozen<SparseResultJson>>().toEqualTypeOf<Frozen<Static<typeof SparseResultSchema>>>();
+  });
+  it('FunctionRequest', () => {
+    expectTypeOf<Frozen<Omit<FunctionRequest, Library | 'game'>>>().toEqualTypeOf<Frozen<Omit<Static<typeof FunctionRequestSchema>, Library | 'game'>>>();
   });
 });

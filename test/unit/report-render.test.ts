@@ -31,7 +31,7 @@ function explainJson(input?: ExplainResultJson['input'], arrays = true): Explain
     orders: { positive, negative, normalized: positive.map((p, k) => (p - negative[k]) / total) },
     indices: { shapley: [1.2, -0.4, 0.3, 0.1], banzhaf: [1.1, -0.3, 0.2, 0.1], order: 2, sii: [{ players: [0, 1], value: -1.5 }, { players: [2, 3], value: 0.5 }], kSii: [], stii: [], fsii: [] },
     ...(input ? { input } : {}),
-    decomposition: { method: 'and-or', preset: 'default', solver: 'pdhg', iterations: 10, lr: 1, qthres: 0.02, qBound: 0.1, objective: { initial: 9, final: 5.3 }, trace: { every: 5, values: [9, 6, 5.3] }, salientCount: 5, ms: 1 },
+    decomposition: { method: 'and-or', preset: 'default', solver: 'pdhg', iterations: 10, lr: 1, qthres: 0.02, qBound: 0.1, objective: { initial: 9, final: 5.3 }, trace: { every: 5, values: [9, 6, 5.3] }, diverged: false, salientCount: 5, ms: 1 },
     timings: { totalMs: 1 },
   };
 }

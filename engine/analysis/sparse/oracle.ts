@@ -107,8 +107,14 @@ function wrapGameError(error: unknown, batch: MaskBatch, signal: AbortSignal | u
 
 const isThenable = (x: unknown): x is PromiseLike<unknown> => typeof (x as PromiseLike<unknown> | null)?.then === 'function';
 
-/** The answer as a Float64Array of finite values, one per row. */
-function checkAnswer(answer: unknown, batch: MaskBatch): Float64Array {
+/**
+ * A game's answer as a Float64Array of finite values, one per row of the batch.
+ * @param answer - what the game returned
+ * @param batch - the masks it was asked for
+ * @returns the values (the answer itself when it is a Float64Array)
+ * @throws InvalidInputError when it is not an array; ShapeMismatchError for a wrong length; NonFiniteError for NaN or ±Inf
+ */
+export function checkAnswer(answer: unknown, batch: MaskBatch): Float64Array {
   const isList = Array.isArray(answer) || (ArrayBuffer.isView(answer) && !(answer instanceof DataView));
   if (!isList) {
     throw new InvalidInputError(`The game function returned ${describe(answer)} for ${batch.count} masks; it must return a Float64Array with one value per mask row.`);

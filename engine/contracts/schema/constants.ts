@@ -7,7 +7,7 @@ export const REWARDS = ['gt-log-odds', 'gt-log-odds-v0', 'logit', 'logit-v0', 'o
 export const MODALITIES = ['tabular', 'image', 'text', 'pointcloud', 'custom'] as const;
 /** The keyword baselines; a vector of numbers is the other form. */
 export const BASELINE_KEYWORDS = ['zero', 'mean', 'blur', 'centroid', 'center'] as const;
-export const PRESETS = ['none', 'reference', 'default'] as const;
+export const PRESETS = ['none', 'reference', 'default', 'authors'] as const;
 export const SOLVERS = ['sgd', 'adam', 'pdhg'] as const;
 export const BACKENDS = ['auto', 'cpu', 'cuda', 'wasm'] as const;
 export const KERNEL_TARGETS = ['release', 'debug'] as const;
@@ -28,3 +28,21 @@ export const BATCH_SCHEMA = 'andor.batch/1';
 export const DYNAMICS_SCHEMA = 'andor.dynamics/1';
 /** Largest order of the interaction indices (SII, k-SII, STII, FSII) an explanation reports by default. */
 export const DEFAULT_INDEX_ORDER = 2;
+
+/** How an explanation is computed: exact (all 2^n masks) or sparse (recovery from a budget of evaluations). */
+export const METHODS = ['exact', 'sparse'] as const;
+/** Schema id of sparse explain results (term lists instead of 2^n arrays). */
+export const SPARSE_SCHEMA = 'andor.sparse/1';
+/** Model evaluations of a sparse explanation when the request gives no budget (AND and OR expansions together). */
+export const DEFAULT_SPARSE_BUDGET = 10_000;
+/** Largest interaction order a sparse explanation recovers when the request gives none. */
+export const DEFAULT_MAX_ORDER = 3;
+/** Most players of the sparse method (engine/analysis/sparse: MAX_SPARSE_PLAYERS). */
+export const SPARSE_PLAYER_LIMIT = 4096;
+/** The service's default limits on sparse requests: evaluations per request, and players. */
+export const SERVE_MAX_BUDGET = 100_000;
+export const SERVE_MAX_SPARSE_PLAYERS = 1024;
+
+/** Whose conventions fill the options a request leaves out: andor's (spec "Project decisions") or the authors' code's
+ *  (engine/explain/conventions.ts lists the choices). */
+export const CONVENTIONS = ['andor', 'authors'] as const;

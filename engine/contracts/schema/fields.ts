@@ -3,6 +3,8 @@
 // option tables are all built from these declarations. Pure data: nothing here validates or parses by itself.
 import Type, { type TSchema } from 'typebox';
 import { BACKENDS, BASELINE_KEYWORDS, DEFAULT_INDEX_ORDER, DEFAULT_SOLVER, KERNEL_TARGETS, MODALITIES, PRESETS, REWARDS, SOLVER_DEFAULTS, SOLVERS } from './constants.js';
+import { DEFAULT_MAX_ORDER, DEFAULT_SPARSE_BUDGET, METHODS, SERVE_MAX_BUDGET, SERVE_MAX_SPARSE_PLAYERS, SPARSE_PLAYER_LIMIT } from './constants.js';
+import { CONVENTIONS } from './constants.js';
 
 export { BACKENDS, BASELINE_KEYWORDS, DEFAULT_SOLVER, KERNEL_TARGETS, MODALITIES, PRESETS, REWARDS, SOLVER_DEFAULTS, SOLVERS };
 
@@ -67,7 +69,7 @@ export const rewardFields = {
 /** The AND-OR decomposition and the salient threshold. */
 export const analysisFields = {
   decomposition: choice(['and', 'and-or'], 'and-or: learn the AND-OR split (γ, q), then reorganize; and: Harsanyi dividends of v + q', 'and-or'),
-  preset: choice(PRESETS, 'default: the fastest solver measured (PDHG on v/s); reference: the authors\' SGD with raw lr; none: γ = q = 0', 'default'),
+  preset: choice(PRESETS, 'default: the fastest solver measured (PDHG on v/s); reference: the authors\' SGD with raw lr (for comparison with their code; it diverges from about n = 11); authors: the authors\' SGD on v/s with a learning rate relative to the game\'s scale and size (step lr·2^−n, default lr 0.03, 10000 iterations), for any n and checkpoint; none: γ = q = 0', 'default'),
   iterations: Type.Integer({ minimum: 1, maximum: 10_000_000, description: `solver iterations (default per solver: ${solverDefaults}; reference: the authors' niter, N−1 updates)`, 'x-arg': 'N' }),
   lr: Type.Number({ exclusiveMinimum: 0, description: `learning rate: reference and sgd the authors' raw lr (lr_t = lr·10^(−t/(N−1))), adam on v/s, pdhg its primal weight ω (default per solver: ${lrDefaults})`, 'x-arg': 'X' }),
   qthres: Type.Number({ minimum: 0, default: 0.04, description: 'noise bound |q_T| ≤ qthres·|v(N) − v(∅)|', 'x-arg': 'X' }),
@@ -75,11 +77,18 @@ export const analysisFields = {
   salientRatio: Type.Number({ minimum: 0, maximum: 1, default: 0.05, description: 'an interaction is salient when |I| ≥ ratio · max|I| over the non-empty sets', 'x-arg': 'R' }),
   salientIncludeEmpty: Type.Boolean({ default: false, description: 'count the ∅ term in that max (the authors\' code does)' }),
   indexOrder: Type.Integer({ minimum: 0, maximum: 8, default: DEFAULT_INDEX_ORDER, description: 'largest order of the interaction indices reported (SII, k-SII, STII, FSII; 0: none); Shapley and Banzhaf values are always reported', 'x-arg': 'K' }),
+  conventions: choice(CONVENTIONS, 'whose defaults fill the options left out: andor (the project\'s decisions) or authors (the authors\' code: salient max including ∅ (salientIncludeEmpty true), their optimizer (preset authors), their q bound (qthres 0.04 of |v(N) − v(∅)|) and the log-odds reward gt-log-odds); options given explicitly still win', 'andor'),
 } satisfies Record<string, Field>;
 
 /** How one job runs. */
 export const runFields = {
   batchSize: Type.Integer({ minimum: 1, maximum: 1 << 20, description: 'rows per model run (default: automatic; fixed-batch models use their batch size)', 'x-arg': 'N' }),
+  method: choice(
+    METHODS,
+    `exact: evaluate all 2^n masks and learn the AND-OR split (andor.explain/1); sparse: recover the AND interactions (Möbius terms of v) and the OR interactions (through the complement game) up to maxOrder from a budget of evaluations, for up to ${SPARSE_PLAYER_LIMIT} players, without a learned split (andor.sparse/1). Default: sparse when budget or maxOrder is given or when the 2^n arrays do not fit the memory (maxMemoryMb; the kernels' 4 GiB: 24 players), else exact`,
+  ),
+  budget: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: `sparse: most model evaluations, the AND and OR expansions together (default ${DEFAULT_SPARSE_BUDGET}; a budget of at least 2^n evaluates every mask and is exact)`, 'x-arg': 'N' }),
+  maxOrder: Type.Integer({ minimum: 1, maximum: SPARSE_PLAYER_LIMIT, description: `sparse: largest interaction order recovered (default ${DEFAULT_MAX_ORDER}, at most n)`, 'x-arg': 'D' }),
 } satisfies Record<string, Field>;
 
 /** createEngine's options: where and how models run. */
@@ -123,6 +132,8 @@ export const serveFields = {
   queueSize: Type.Integer({ minimum: 0, maximum: 10_000, default: 8, description: 'jobs waiting beyond those; more get 429', 'x-arg': 'N' }),
   bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1 << 30, default: 1 << 20, description: 'largest request body in bytes; larger get 413', 'x-arg': 'BYTES' }),
   timeoutMs: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 60_000, description: 'a job running longer is cancelled with 504', 'x-arg': 'MS' }),
+  maxBudget: Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: SERVE_MAX_BUDGET, description: 'sparse method: most model evaluations one request may ask for (budget; a request without one gets at most this); more get 400', 'x-arg': 'N' }),
+  maxSparsePlayers: Type.Integer({ minimum: 1, maximum: SPARSE_PLAYER_LIMIT, default: SERVE_MAX_SPARSE_PLAYERS, description: 'sparse method: most players of one request (the exact method keeps --max-players); more get 400', 'x-arg': 'N' }),
 } satisfies Record<string, Field>;
 
 /** What the CLI writes. */

@@ -5,6 +5,7 @@ import Type, { type TProperties, type TSchema } from 'typebox';
 import {
   analysisFields, baselineFields, batchFields, dynamicsFields, engineFields, inputFields, MODALITIES, playerFields, rewardFields, runFields, serveFields, sourceFields,
 } from './fields.js';
+import { SPARSE_PLAYER_LIMIT } from './constants.js';
 
 /** Makes every field of a group optional. */
 function optional<T extends TProperties>(fields: T): { [K in keyof T]: ReturnType<typeof Type.Optional<T[K]>> } {
@@ -132,3 +133,16 @@ export const EngineOptionsSchema = Type.Object(
 
 /** Library: serve(engine, options). */
 export const ServeOptionsSchema = Type.Object({ modelsDir: serveFields.modelsDir, ...optional((({ modelsDir: _d, ...rest }) => rest)(serveFields)) }, strict);
+
+/** Library: engine.explainFunction(request), a game given as a function of bit-packed masks (the sparse method). */
+export const FunctionRequestSchema = Type.Object(
+  {
+    game: libraryOnly('(masks: MaskBatch, signal?) => Float64Array | Promise<Float64Array>: the game, one value per mask row'),
+    n: Type.Integer({ minimum: 1, maximum: SPARSE_PLAYER_LIMIT, description: 'number of players' }),
+    ...optional({ budget: runFields.budget, maxOrder: runFields.maxOrder, names: playerFields.names }),
+    ...optional({ salientRatio: analysisFields.salientRatio, salientIncludeEmpty: analysisFields.salientIncludeEmpty, indexOrder: analysisFields.indexOrder }),
+    signal: Type.Optional(libraryOnly('an AbortSignal that cancels the recovery between game calls')),
+    onProgress: Type.Optional(libraryOnly('(done, total) => void, called as the game is evaluated')),
+  },
+  strict,
+);

@@ -1,0 +1,600 @@
+// The sparse Möbius method on real ONNX models: (1) against the exact method at n = 16–20, where 2^n evaluations are
+// still affordable; (2) R² against budget on the two bundled many-player models (tokens-40, n = 40; patches-49,
+// n = 49), beside an order-2 least-squares fit of the same budget; (3) the cost of an evaluation on the sparse path
+// against the exact path, and the recovery's share of a run.
+// Usage: node bench/sparse-real.bench.js [--quick | --full] [--save] [--budgets=1000,3000,...] [--only=<model name part>]
+//        [--no-diagnostic]
+//   default: part 1 at n = 16–18, part 2 at budgets 10^3 … 10^5 (about 5–6 min on 2 shared cores);
+//   --full: part 1 at n = 20 (about 10 min: 2^20 evaluations of the transformer alone take 3 min here);
+//   --quick: part 1 at n = 16, part 2 at budgets 10^3 and 10^4, nothing saved (about 1.5 min).
+// Every run but --quick saves bench/results/<date>-sparse-real.json (--save also merges it into <date>-<host>.json).
+//
+// How the sparse path is reached. The sparse runs go through engine.explain({ ..., method: 'sparse', budget,
+// maxOrder }) (the AND and OR expansions share the budget, half each; the AND terms are scored). Where the built
+// engine does not take method 'sparse' (detected at start, printed as "path"), they FALL BACK to the built sparse
+// engine (dist/engine/analysis/sparse, AND only) on a game evaluated by a plain onnxruntime-node session in this file.
+// That session game (same masking: the players' elements at the zero baseline or the [MASK] id; same gt-log-odds
+// reward) also serves, on either path: the least-squares baseline (the sparse engine's method 'regression'), the
+// scoring masks of part 2, and the noise-floor diagnostic. It is checked against the exact explanation's v on 1024
+// masks per part-1 model (column 'game err').
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node'; // the bench's own game (see above): baseline, scoring, diagnostic, fallback
+import { createEngine, loadSampleSet } from '../dist/engine/index.js';
+import { evaluateExpansion, minimumBudget, sparseMobius } from '../dist/engine/analysis/sparse/index.js';
+import { busyNote, foreignCpu, machineInfo, progress, resultsPath, runSuite, writeJson } from './harness.js';
+
+const ROOT = new URL('../', import.meta.url);
+const path = (p) => new URL(p, ROOT).pathname;
+
+/** Part 1: bundled models at n ≤ 20, explained exactly (2^n masks) and by the sparse method at ≤ 10 % of 2^n.
+ *  Default n = 16–18; --full: n = 20 for all three (the exact runs then take ~4 min here, 3 of them the transformer). */
+const DIGITS = { model: 'models/digits-cnn.onnx', sample: 'models/digits.samples.json', row: 0, modality: 'image', cnn: true };
+const MLP = { model: 'models/breast-cancer-mlp.onnx', sample: 'models/breast-cancer.samples.json', row: 0, modality: 'tabular' };
+// text: the five relevant tokens of row 0 and the first other positions; the rest of the 40 stay as they are
+const TOKENS = { model: 'models/tokens-40.onnx', sample: 'models/tokens-40.samples.json', row: 0, modality: 'text', maskToken: 1 };
+const EXACT_CASES = [
+  { ...DIGITS, name: 'digits-cnn 4x4', grid: '4x4', players: '0-15' },
+  { ...MLP, name: 'breast-cancer-mlp 0-17', players: '0-17' },
+  { ...TOKENS, name: 'tokens-40, 16 positions', positions: 16 },
+];
+const FULL_EXACT = [
+  { ...DIGITS, name: 'digits-cnn 4x5', grid: '4x5', players: '0-19' },
+  { ...MLP, name: 'breast-cancer-mlp 0-19', players: '0-19' },
+  { ...TOKENS, name: 'tokens-40, 20 positions', positions: 20 },
+];
+const QUICK_EXACT = [EXACT_CASES[0], { ...MLP, name: 'breast-cancer-mlp 0-15', players: '0-15' }, EXACT_CASES[2]];
+/** Share of 2^n the sparse method may spend in part 1. */
+const EXACT_SHARE = 0.1;
+const TOP = 20;
+/** Salient ratio (the project's default): exact terms with |I| ≥ SALIENT · max |I|. */
+const SALIENT = 0.05;
+const RECALL = 0.9;
+const R2 = 0.95;
+
+/** Part 2: the many-player models, row 0 (all five relevant tokens / shapes present). */
+const REAL_CASES = [
+  { name: 'tokens-40', model: 'models/tokens-40.onnx', sample: 'models/tokens-40.samples.json', row: 0, modality: 'text', maskToken: 1, players: '0-39' },
+  { name: 'patches-49', model: 'models/patches-49.onnx', sample: 'models/patches-49.samples.json', row: 0, modality: 'image', grid: '7x7', players: '0-48', cnn: true },
+];
+/** Budgets of part 2 (about 4 min for both models on 2 shared cores; 10^5 is 60 % of it). */
+const BUDGETS = [1000, 3000, 10_000, 30_000, 100_000];
+const QUICK_BUDGETS = [1000, 10_000];
+/** Order of the sparse fit (the known formulas have terms of order 2, 3 and 5) and of the least-squares baseline. */
+const SPARSE_ORDER = 5;
+const LS_ORDER = 2;
+/** Uniformly random masks, never seen by any fit, on which every R² of part 2 is measured. */
+const SCORING_MASKS = 2000;
+const SEED = 1;
+/** Diagnostic column of part 2 (not a target): the sparse core with evaluation noise σ = NOISE_FLOOR · |v(N) − v(∅)|. */
+const NOISE_FLOOR = 0.01;
+const DIAGNOSTIC = !process.argv.includes('--no-diagnostic');
+/** Part 3 targets. */
+const COST_RATIO = 1.2;
+const RECOVERY_SHARE = 0.1;
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Players and the bench's own game
+
+/** Mulberry32 in [0, 1). */
+function rng(seed) {
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const parseList = (spec) =>
+  spec.split(',').flatMap((part) => {
+    const [a, b] = part.split('-').map(Number);
+    return b === undefined ? [a] : Array.from({ length: b - a + 1 }, (_, k) => a + k);
+  });
+
+/** The raw samples file (the engine's loader keeps only values, label, tokens). */
+const rawSamples = (file) => JSON.parse(readFileSync(path(file), 'utf8'));
+
+/** Completes a case: its player list (text: relevant positions first), the explain request. */
+function resolveCase(spec) {
+  let players = spec.players;
+  if (spec.positions !== undefined) {
+    const sample = rawSamples(spec.sample).samples[spec.row];
+    const relevant = Object.values(sample.relevant).sort((a, b) => a - b);
+    const others = sample.x.map((_, i) => i).filter((i) => !relevant.includes(i));
+    players = [...relevant, ...others.slice(0, spec.positions - relevant.length)].sort((a, b) => a - b).join(',');
+  }
+  const request = { model: path(spec.model), sample: path(spec.sample), row: spec.row, modality: spec.modality, players, baseline: spec.modality === 'text' ? undefined : 'zero' };
+  if (spec.grid) request.grid = spec.grid;
+  if (spec.maskToken !== undefined) request.maskToken = spec.maskToken;
+  return { ...spec, players, list: parseList(players), request };
+}
+
+/** Elements owned by each player, as the engine's layouts do (players.ts: image grid cells by floor bounds). */
+function ownedElements(spec, dims) {
+  if (spec.modality === 'image') {
+    const [height, width] = dims.slice(-2);
+    const channels = dims.reduce((a, b) => a * b, 1) / (height * width);
+    const [rows, cols] = spec.grid.split('x').map(Number);
+    return spec.list.map((cell) => {
+      const r = Math.floor(cell / cols);
+      const c = cell % cols;
+      const out = [];
+      for (let ch = 0; ch < channels; ch++) {
+        for (let y = Math.floor((r * height) / rows); y < Math.floor(((r + 1) * height) / rows); y++) {
+          for (let x = Math.floor((c * width) / cols); x < Math.floor(((c + 1) * width) / cols); x++) out.push(ch * height * width + y * width + x);
+        }
+      }
+      return out;
+    });
+  }
+  return spec.list.map((i) => [i]);
+}
+
+/**
+ * The bench's own game: v(T) = gt-log-odds of the sample's label with the players outside T at their baseline,
+ * evaluated by one onnxruntime-node session (2 intra-op threads), plus Gaussian noise σ when setSigma(σ > 0) (the
+ * diagnostic). Used for the least-squares baseline, the scoring masks, the diagnostic and the fallback path. Times
+ * its own calls (ms, evaluations, calls).
+ */
+async function fallbackGame(spec, { sigma = 0, seed = 11 } = {}) {
+  const random = rng(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(random() || 1e-300)) * Math.cos(2 * Math.PI * random());
+  const set = await loadSampleSet(spec.request.sample);
+  const sample = set.samples[spec.row];
+  const session = await ort.InferenceSession.create(readFileSync(spec.request.model), {
+    executionProviders: ['cpu'], intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3,
+  });
+  const inputName = session.inputNames[0];
+  const outputName = session.outputNames[0];
+  const values = sample.values instanceof Float64Array ? sample.values : sample.values[inputName];
+  const dims = set.shape ?? [values.length];
+  const owned = ownedElements(spec, dims);
+  const size = values.length;
+  const integer = spec.modality === 'text';
+  const baseline = integer ? spec.maskToken : 0;
+  const target = sample.label;
+  const stats = { ms: 0, evaluations: 0, calls: 0 };
+  const CHUNK = 4096;
+  const run = async (masks, first, count) => {
+    const data = integer ? new BigInt64Array(count * size) : new Float32Array(count * size);
+    for (let r = 0; r < count; r++) {
+      const offset = r * size;
+      if (integer) for (let e = 0; e < size; e++) data[offset + e] = BigInt(values[e]);
+      else data.set(values, offset);
+      const base = (first + r) * masks.words;
+      for (let i = 0; i < owned.length; i++) {
+        if (((masks.bits[base + (i >>> 5)] >>> (i & 31)) & 1) === 0) {
+          for (const e of owned[i]) data[offset + e] = integer ? BigInt(baseline) : baseline;
+        }
+      }
+    }
+    const tensor = new ort.Tensor(integer ? 'int64' : 'float32', data, [count, ...dims]);
+    const out = (await session.run({ [inputName]: tensor }))[outputName].data;
+    const width = out.length / count;
+    const v = new Float64Array(count);
+    for (let r = 0; r < count; r++) {
+      // gt-log-odds, the engine's stable form z_y − logsumexp_{c≠y} z_c
+      const row = out.subarray(r * width, (r + 1) * width);
+      let max = -Infinity;
+      for (let c = 0; c < width; c++) if (c !== target && row[c] > max) max = row[c];
+      let sum = 0;
+      for (let c = 0; c < width; c++) if (c !== target) sum += Math.exp(row[c] - max);
+      v[r] = row[target] - max - Math.log(sum) + (sigma > 0 ? sigma * gauss() : 0);
+    }
+    return v;
+  };
+  const game = async (masks) => {
+    const start = performance.now();
+    const v = new Float64Array(masks.count);
+    for (let first = 0; first < masks.count; first += CHUNK) {
+      const count = Math.min(CHUNK, masks.count - first);
+      v.set(await run(masks, first, count), first);
+    }
+    stats.ms += performance.now() - start;
+    stats.evaluations += masks.count;
+    stats.calls++;
+    return v;
+  };
+  const setSigma = (value) => {
+    sigma = value;
+  };
+  return { game, stats, n: owned.length, setSigma, release: () => session.release() };
+}
+
+/** count uniformly random masks of n players (bit-packed), seeded. */
+function randomMasks(n, count, seed) {
+  const random = rng(seed);
+  const words = (n + 31) >>> 5;
+  const bits = new Uint32Array(count * words);
+  for (let r = 0; r < count; r++) for (let i = 0; i < n; i++) if (random() < 0.5) bits[r * words + (i >>> 5)] |= 1 << (i & 31);
+  return { n, count, words, bits };
+}
+
+/** ∅ and N. */
+function endMasks(n) {
+  const words = (n + 31) >>> 5;
+  const bits = new Uint32Array(2 * words);
+  for (let i = 0; i < n; i++) bits[words + (i >>> 5)] |= 1 << (i & 31);
+  return { n, count: 2, words, bits };
+}
+
+/** The masks 0..2^n − 1 at the given indices (n ≤ 32). */
+function indexMasks(n, indices) {
+  return { n, count: indices.length, words: 1, bits: Uint32Array.from(indices) };
+}
+
+function rSquared(actual, predicted) {
+  let mean = 0;
+  for (const x of actual) mean += x;
+  mean /= actual.length;
+  let sse = 0;
+  let sst = 0;
+  for (let r = 0; r < actual.length; r++) {
+    sse += (actual[r] - predicted[r]) ** 2;
+    sst += (actual[r] - mean) ** 2;
+  }
+  return 1 - sse / sst;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The sparse path: engine.explain when it takes method 'sparse', else the built sparse engine on the fallback game
+
+/** 'engine' when engine.explain takes { method: 'sparse', budget, maxOrder } (its result: method 'sparse', and = terms),
+ *  else 'fallback'. */
+async function detectPath(engine) {
+  try {
+    const result = await engine.explain({
+      model: path('models/breast-cancer-mlp.onnx'), sample: path('models/breast-cancer.samples.json'), players: '0-9', baseline: 'zero',
+      method: 'sparse', budget: 400, maxOrder: 2,
+    });
+    return result?.method === 'sparse' && Array.isArray(result.and) ? 'engine' : 'fallback';
+  } catch {
+    return 'fallback';
+  }
+}
+
+/**
+ * One sparse (or regression) run: { terms (AND), evaluations, heldOutR2, ms (wall), gameMs, recoverMs, method }.
+ * The engine path spends the budget on the AND and the OR expansions together (half each); method 'regression' and
+ * the fallback path call sparseMobius (AND only, the whole budget) on the fallback game.
+ */
+async function sparseRun(engine, pathKind, spec, game, { budget, maxOrder, method = 'adaptive' }) {
+  if (pathKind === 'engine' && method === 'adaptive') {
+    const start = performance.now();
+    const result = await engine.explain({ ...spec.request, method: 'sparse', budget, maxOrder, indexOrder: 0 });
+    const ms = performance.now() - start;
+    const t = result.timings;
+    return {
+      terms: result.and, evaluations: result.evaluations, heldOutR2: result.faithfulness.r2, orR2: result.faithfulness.or.r2, ms,
+      workMs: t.totalMs - (t.loadMs ?? 0), gameMs: t.evaluateMs, recoverMs: t.recoverMs, analysisMs: t.interactionsMs ?? 0, method: `engine ${result.recovery}`,
+    };
+  }
+  const before = { ...game.stats };
+  const start = performance.now();
+  const result = await sparseMobius(game.game, game.n, { budget, maxOrder, method, seed: SEED });
+  const ms = performance.now() - start;
+  const gameMs = game.stats.ms - before.ms;
+  return {
+    terms: result.terms, evaluations: result.evaluations, heldOutR2: result.faithfulness.r2, ms, workMs: ms, gameMs, recoverMs: ms - gameMs, analysisMs: 0,
+    calls: game.stats.calls - before.calls, method: result.method,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Part 1: against exact
+
+async function againstExact(engine, pathKind, cases) {
+  const rows = [];
+  const costs = [];
+  for (const raw of cases) {
+    const spec = resolveCase(raw);
+    const n = spec.list.length;
+    progress(`exact: ${spec.name} (n = ${n}, 2^${n} masks)`);
+    const exact = await engine.explain({ ...spec.request, preset: 'none', decomposition: 'and', indexOrder: 0 });
+    const exactPerEvalUs = (1e3 * exact.timings.evaluateMs) / 2 ** n;
+    const game = await fallbackGame(spec);
+    // the fallback game must be the engine's game: 1024 random masks against the exact v
+    const random = rng(7);
+    const check = Array.from({ length: 1024 }, (_, k) => (k === 0 ? 0 : k === 1 ? 2 ** n - 1 : Math.floor(random() * 2 ** n)));
+    const fallbackV = await game.game(indexMasks(n, check));
+    let scale = 0;
+    for (const x of exact.v) scale = Math.max(scale, Math.abs(x));
+    const gameError = Math.max(...check.map((m, k) => Math.abs(fallbackV[k] - exact.v[m]))) / scale;
+
+    const budget = Math.floor(EXACT_SHARE * 2 ** n);
+    progress(`sparse: ${spec.name}, budget ${budget} (${EXACT_SHARE * 100} % of 2^${n}), maxOrder ${n}`);
+    const sparse = await sparseRun(engine, pathKind, spec, game, { budget, maxOrder: n });
+    // R² on all 2^n masks: the recovered coefficients zeta-transformed against the exact v
+    const dense = new Float64Array(2 ** n);
+    for (const t of sparse.terms) dense[t.players.reduce((m, i) => m | (1 << i), 0)] += t.value;
+    const predicted = await engine.zeta(dense);
+    const r2All = rSquared(exact.v, predicted);
+    // the exact method's strongest non-empty AND interactions against the sparse method's
+    const exactTop = strongest(exact.and);
+    const found = new Map(sparse.terms.map((t) => [t.players.reduce((m, i) => m | (1 << i), 0), t.value]));
+    const sparseTop = new Set([...found.entries()].filter(([mask]) => mask !== 0).sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, TOP).map(([mask]) => mask));
+    const recallTop = exactTop.filter(([mask]) => sparseTop.has(mask)).length / TOP;
+    const recallAny = exactTop.filter(([mask]) => found.has(mask)).length / TOP;
+    // the salient ones, by the project's salient ratio: |I| ≥ 0.05 · max |I| over the non-empty terms
+    let largest = 0;
+    for (let m = 1; m < exact.and.length; m++) largest = Math.max(largest, Math.abs(exact.and[m]));
+    let strong = 0;
+    let strongFound = 0;
+    for (let m = 1; m < exact.and.length; m++) {
+      if (Math.abs(exact.and[m]) >= SALIENT * largest) {
+        strong++;
+        if (found.has(m)) strongFound++;
+      }
+    }
+    const recallSalient = `${strongFound}/${strong}`;
+    const maxRelError = Math.max(...exactTop.map(([mask, value]) => (found.has(mask) ? Math.abs(found.get(mask) - value) / Math.abs(value) : Infinity)));
+    const orders = exactTop.map(([mask]) => bitCount(mask));
+    const met = recallTop >= RECALL && r2All >= R2;
+    rows.push({
+      model: spec.name, n, budget, share: `${((100 * sparse.evaluations) / 2 ** n).toFixed(1)} %`, evaluations: sparse.evaluations, terms: sparse.terms.length,
+      topOrders: `${Math.min(...orders)}–${Math.max(...orders)}`, recallTop, recallAny, recallSalient, maxRelError, r2All, heldOutR2: sparse.heldOutR2,
+      exactS: exact.timings.evaluateMs / 1e3, sparseS: sparse.ms / 1e3, gameError, met: met ? 'met' : 'NOT met',
+    });
+    const sparsePerEvalUs = (1e3 * sparse.gameMs) / sparse.evaluations;
+    costs.push({
+      model: spec.name, n, exactPerEvalUs, sparsePerEvalUs, wallPerEvalUs: (1e3 * sparse.ms) / sparse.evaluations, calls: sparse.calls ?? '',
+      ratio: sparsePerEvalUs / exactPerEvalUs, recoveryShare: sparse.recoverMs / sparse.workMs, analysisShare: sparse.analysisMs / sparse.workMs, cnn: !!spec.cnn,
+      met: sparsePerEvalUs / exactPerEvalUs <= COST_RATIO ? 'met' : 'NOT met',
+    });
+    game.release();
+  }
+  return { rows, costs };
+}
+
+/** The TOP strongest non-empty entries [mask, value] of a 2^n array, strongest first (one pass, no 2^n sort). */
+function strongest(values) {
+  const top = [];
+  for (let m = 1; m < values.length; m++) {
+    const a = Math.abs(values[m]);
+    if (top.length === TOP && a <= Math.abs(top[TOP - 1][1])) continue;
+    let k = top.length === TOP ? TOP - 1 : top.length;
+    while (k > 0 && Math.abs(top[k - 1][1]) < a) k--;
+    top.splice(k, 0, [m, values[m]]);
+    if (top.length > TOP) top.pop();
+  }
+  return top;
+}
+
+const bitCount = (m) => {
+  let c = 0;
+  for (; m; m &= m - 1) c++;
+  return c;
+};
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Part 2: R² against budget on the many-player models, beside order-2 least squares
+
+async function againstBudget(engine, pathKind, cases, budgets) {
+  const rows = [];
+  const known = [];
+  for (const raw of cases) {
+    const spec = resolveCase(raw);
+    const n = spec.list.length;
+    const game = await fallbackGame(spec);
+    const scoring = randomMasks(n, SCORING_MASKS, 0xbeef + n);
+    const truth = await game.game(scoring);
+    const lsLeast = minimumBudget(n, LS_ORDER, 1, 'regression');
+    // diagnostic: the sparse core on the same game plus Gaussian noise of NOISE_FLOOR · |v(N) − v(∅)|, so that its
+    // noise threshold ignores the dense tail of tiny coefficients that a real network has
+    const ends = await game.game(endMasks(n));
+    const sigma = NOISE_FLOOR * Math.abs(ends[1] - ends[0]);
+    const sample = rawSamples(spec.sample).samples[spec.row];
+    for (const budget of budgets) {
+      progress(`${spec.name} (n = ${n}): sparse, budget ${budget}, maxOrder ${SPARSE_ORDER}`);
+      const sparse = await sparseRun(engine, pathKind, spec, game, { budget, maxOrder: SPARSE_ORDER });
+      const sparseR2 = rSquared(truth, evaluateExpansion(sparse.terms, scoring));
+      let ls;
+      if (budget >= lsLeast) {
+        progress(`${spec.name} (n = ${n}): least squares of order ${LS_ORDER}, budget ${budget}`);
+        ls = await sparseRun(engine, 'fallback', spec, game, { budget, maxOrder: LS_ORDER, method: 'regression' });
+      }
+      const lsR2 = ls ? rSquared(truth, evaluateExpansion(ls.terms, scoring)) : undefined;
+      // the engine's sparse method spends half its budget on the AND expansion: least squares on that half too
+      let lsHalfR2 = pathKind === 'engine' ? 'infeasible' : '';
+      if (pathKind === 'engine' && Math.floor(budget / 2) >= lsLeast) {
+        progress(`${spec.name} (n = ${n}): least squares of order ${LS_ORDER}, budget ${Math.floor(budget / 2)} (the AND half)`);
+        const half = await sparseRun(engine, 'fallback', spec, game, { budget: Math.floor(budget / 2), maxOrder: LS_ORDER, method: 'regression' });
+        lsHalfR2 = rSquared(truth, evaluateExpansion(half.terms, scoring));
+      }
+      let floor;
+      if (DIAGNOSTIC) {
+        progress(`${spec.name} (n = ${n}): diagnostic, sparse core with a noise floor σ = ${sigma.toFixed(3)}, budget ${budget}`);
+        game.setSigma(sigma);
+        floor = await sparseRun(engine, 'fallback', spec, game, { budget, maxOrder: SPARSE_ORDER });
+        game.setSigma(0);
+      }
+      rows.push({
+        floorR2: floor ? rSquared(truth, evaluateExpansion(floor.terms, scoring)) : '', floorEvaluations: floor?.evaluations ?? '', floorTerms: floor?.terms.length ?? '',
+        floorFound: floor ? knownInteractions(sample, floor.terms, spec.list).found : '', sparseFound: knownInteractions(sample, sparse.terms, spec.list).found,
+        model: spec.name, n, budget, sparseEvaluations: sparse.evaluations, sparseTerms: sparse.terms.length, sparseR2, sparseHeldOut: sparse.heldOutR2,
+        sparseS: sparse.ms / 1e3, recoveryShare: sparse.recoverMs / sparse.workMs,
+        lsEvaluations: ls?.evaluations ?? `needs ≥ ${lsLeast}`, lsTerms: ls?.terms.length ?? '', lsR2: lsR2 ?? 'infeasible', lsS: ls ? ls.ms / 1e3 : '', lsHalfR2,
+        beats: lsR2 === undefined ? 'LS infeasible' : sparseR2 > lsR2 ? 'yes' : 'no',
+      });
+      known.push({ model: spec.name, budget, ...knownInteractions(sample, sparse.terms, spec.list) });
+    }
+    game.release();
+  }
+  return { rows, known };
+}
+
+/**
+ * Whether the formula's interactions (the sample's formulaMobius, unit scale) are among the recovered terms; the
+ * strongest recovered terms; and the share of the recovered mass Σ|value| (∅ excluded) on terms inside the relevant
+ * players (the positions / cells of the relevant tokens / shapes).
+ */
+function knownInteractions(sample, terms, list) {
+  const key = (players) => players.join(',');
+  const named = terms.map((t) => ({ players: t.players.map((i) => list[i]), value: t.value }));
+  const byKey = new Map(named.map((t) => [key(t.players), t.value]));
+  const empty = byKey.get('') ?? NaN;
+  const expected = sample.formulaMobius ?? [];
+  const values = expected.map((e) => byKey.get(key(e.players)));
+  const nonEmpty = named.filter((t) => t.players.length > 0).sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
+  const rank = new Map(nonEmpty.map((t, k) => [key(t.players), k + 1]));
+  const found = values.filter((v, k) => v !== undefined && Math.sign(v) === Math.sign(expected[k].coefficient)).length;
+  const relevant = new Set(Object.values(sample.relevant ?? {}));
+  let inside = 0;
+  let total = 0;
+  for (const t of nonEmpty) {
+    total += Math.abs(t.value);
+    if (t.players.every((p) => relevant.has(p))) inside += Math.abs(t.value);
+  }
+  return {
+    found: `${found}/${expected.length}`,
+    ranks: expected.map((e) => rank.get(key(e.players)) ?? '–').join(' '),
+    values: values.map((v) => (v === undefined ? '–' : v.toFixed(1))).join(' '),
+    expected: expected.map((e) => `${e.coefficient > 0 ? '+' : '−'}{${e.players.join(',')}}`).join(' '),
+    strongest: nonEmpty.slice(0, 4).map((t) => `{${t.players.join(',')}} ${t.value.toFixed(1)}`).join('  '),
+    relevantShare: total > 0 ? inside / total : NaN,
+    empty,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+async function run({ quick }) {
+  const budgetArg = process.argv.find((a) => a.startsWith('--budgets='));
+  const full = process.argv.includes('--full');
+  const budgets = budgetArg ? budgetArg.slice(10).split(',').map(Number) : quick ? QUICK_BUDGETS : BUDGETS;
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+  const pick = (cases) => (only ? cases.filter((c) => c.name.includes(only)) : cases);
+  const engine = await createEngine();
+  const foreign = foreignCpu();
+  const started = performance.now();
+  const pathKind = await detectPath(engine);
+  progress(`sparse path: ${pathKind}`);
+  const exact = await againstExact(engine, pathKind, pick(quick ? QUICK_EXACT : full ? FULL_EXACT : EXACT_CASES));
+  const real = await againstBudget(engine, pathKind, pick(REAL_CASES), budgets);
+  await engine.dispose();
+  const busy = busyNote(foreign.stop());
+  const totalS = (performance.now() - started) / 1e3;
+
+  const pathNote =
+    pathKind === 'engine'
+      ? "sparse path: engine.explain({ ..., method: 'sparse', budget, maxOrder }); its budget pays for the AND and the OR expansions together (half each), and the AND terms are scored here. The least-squares baseline is the sparse engine's method 'regression' (AND only, the whole budget) on the bench's onnxruntime game."
+      : "sparse path: FALLBACK, engine.explain does not take method 'sparse' yet: the built sparse engine (dist/engine/analysis/sparse, method 'adaptive', AND only, the whole budget) on a game evaluated by one onnxruntime-node session in this bench (same masking and reward as the engine; checked against the exact v, column 'game err')";
+  const targets = [];
+  for (const row of exact.rows) {
+    targets.push({
+      name: `against exact: ${row.model} (n = ${row.n}), budget ${row.budget} ≤ ${EXACT_SHARE * 100} % of 2^n`,
+      goal: `the exact method's ${TOP} strongest AND interactions among the sparse method's ${TOP} strongest (recall ≥ ${RECALL}) and R² ≥ ${R2} on all 2^n masks`,
+      value: `recall ${row.recallTop.toFixed(2)} (among all recovered terms ${row.recallAny.toFixed(2)}), R² ${row.r2All.toFixed(4)}, ${row.evaluations} evaluations`,
+      met: row.met === 'met',
+    });
+  }
+  for (const name of new Set(real.rows.map((r) => r.model))) {
+    const rows = real.rows.filter((r) => r.model === name);
+    const compared = rows.filter((r) => typeof r.lsR2 === 'number');
+    targets.push({
+      name: `${name} (n = ${rows[0].n}): sparse (maxOrder ${SPARSE_ORDER}) against order-${LS_ORDER} least squares of the same budget`,
+      goal: 'higher R² on the scoring masks at every budget where least squares is feasible',
+      value: rows.map((r) => `${r.budget}: ${r.sparseR2.toFixed(3)} vs ${typeof r.lsR2 === 'number' ? r.lsR2.toFixed(3) : 'LS infeasible'}`).join('; '),
+      met: compared.length > 0 && compared.every((r) => r.beats === 'yes'),
+    });
+  }
+  for (const c of exact.costs) {
+    targets.push({
+      name: `cost per evaluation, ${c.model}: sparse path against exact path`,
+      goal: `≤ ${COST_RATIO}× (${pathKind === 'fallback' ? 'FALLBACK game; ' : ''}timings on a shared machine)`,
+      value: `${c.sparsePerEvalUs.toFixed(1)} µs vs ${c.exactPerEvalUs.toFixed(1)} µs (${c.ratio.toFixed(2)}×)`,
+      met: c.ratio <= COST_RATIO,
+    });
+  }
+  const cnnCosts = exact.costs.filter((c) => c.cnn);
+  const cnnReal = real.rows.filter((r) => REAL_CASES.find((c) => c.name === r.model)?.cnn);
+  targets.push({
+    name: 'recovery share of the run, CNNs (digits-cnn part 1; patches-49 part 2, every budget)',
+    goal: `< ${RECOVERY_SHARE * 100} % of the wall time (the rest: the game's evaluations)`,
+    value: [...cnnCosts.map((c) => `${c.model}: ${(100 * c.recoveryShare).toFixed(1)} %`), ...cnnReal.map((r) => `${r.model} @${r.budget}: ${(100 * r.recoveryShare).toFixed(1)} %`)].join('; '),
+    met: cnnCosts.length + cnnReal.length > 0 && [...cnnCosts.map((c) => c.recoveryShare), ...cnnReal.map((r) => r.recoveryShare)].every((s) => s < RECOVERY_SHARE),
+  });
+
+  const result = {
+    suite: 'sparse-real',
+    args: { quick, full, budgets, sparseOrder: SPARSE_ORDER, lsOrder: LS_ORDER, scoringMasks: SCORING_MASKS, seed: SEED },
+    path: pathKind,
+    totalS,
+    tables: [
+      {
+        title: `sparse-real: against the exact method, n ≤ 20 (budget = ${EXACT_SHARE * 100} % of 2^n, maxOrder = n)`,
+        columns: [
+          ['model', 'model'], ['n', 'n'], ['budget', 'budget'], ['evaluations', 'evals'], ['share', 'of 2^n'], ['terms', 'terms'], ['topOrders', 'top-20 orders'],
+          ['recallTop', `recall top-${TOP}`], ['recallAny', 'recall any'], ['recallSalient', 'salient found'], ['maxRelError', 'max rel err top'], ['r2All', 'R² all 2^n'], ['heldOutR2', 'R² held-out'],
+          ['exactS', 'exact eval s'], ['sparseS', 'sparse s'], ['gameError', 'game err'], ['met', 'target'],
+        ],
+        rows: exact.rows,
+        notes: [
+          pathNote,
+          `recall top-${TOP}: share of the exact ${TOP} strongest non-empty Möbius coefficients that are among the sparse method's ${TOP} strongest; recall any: among all its terms; salient found: how many of the exact terms with |I| ≥ ${SALIENT} · max |I| (∅ excluded) it recovered; max rel err top: worst relative error on those ${TOP} (∞ if one is missing).`,
+          'R² all 2^n: the recovered expansion zeta-transformed to all 2^n masks against the exact v; R² held-out: the method\'s own (its held-out masks).',
+          "game err: max |fallback v − exact v| / max |v| on 1024 masks (the fallback game is the engine's game).",
+          ...busy,
+        ],
+      },
+      {
+        title: `sparse-real: R² against budget on the many-player models (row 0), sparse maxOrder ${SPARSE_ORDER} vs order-${LS_ORDER} least squares`,
+        columns: [
+          ['model', 'model'], ['n', 'n'], ['budget', 'budget'], ['sparseEvaluations', 'sparse evals'], ['sparseTerms', 'terms'], ['sparseR2', 'sparse R²'],
+          ['sparseHeldOut', 'sparse R² own'], ['sparseS', 'sparse s'], ['recoveryShare', 'recovery share'], ['lsEvaluations', 'LS evals'], ['lsTerms', 'LS terms'],
+          ['lsR2', `LS-${LS_ORDER} R²`], ['lsS', 'LS s'], ['lsHalfR2', `LS-${LS_ORDER} R² at B/2`], ['beats', 'sparse beats LS'],
+          ['sparseFound', 'sparse found'], ['floorEvaluations', 'diag evals'], ['floorTerms', 'diag terms'], ['floorR2', 'diag R²'], ['floorFound', 'diag found'],
+        ],
+        rows: real.rows,
+        notes: [
+          pathNote,
+          `R²: on ${SCORING_MASKS} uniformly random masks that neither fit saw (evaluated once per model); R² own: the method's own held-out masks (min(1000, budget/10), taken from the budget).`,
+          `LS-${LS_ORDER}: the sparse engine's method 'regression' (least squares of every term of order ≤ ${LS_ORDER} on uniformly random masks, Σ_{j≤${LS_ORDER}} C(n, j) unknowns), same budget; infeasible below 1.25× its unknowns plus held-out masks. LS-${LS_ORDER} at B/2: the same on half the budget, the share the engine's sparse method gives its AND expansion.`,
+          `diag (diagnostic, not a target): the sparse core (sparseMobius, adaptive, AND only, the whole budget) on the same game plus Gaussian noise σ = ${NOISE_FLOOR} · |v(N) − v(∅)|, scored against the noiseless game: with a noise level its thresholds ignore the dense tail of tiny coefficients (--no-diagnostic skips it).`,
+          "found: how many of the formula's Möbius terms (next table) the expansion holds with the right sign.",
+          'recovery share: time of the recovery itself (not in the game, not the analysis of the terms) / the run without model loading.',
+        ],
+      },
+      {
+        title: "sparse-real: the formula's interactions among the sparse method's terms (row 0: all five relevant tokens / shapes present)",
+        columns: [
+          ['model', 'model'], ['budget', 'budget'], ['expected', 'expected (unit Möbius of the formula)'], ['found', 'found (sign ok)'], ['ranks', 'rank by |value|'], ['values', 'values'],
+          ['empty', 'v(∅)'], ['relevantShare', 'mass on relevant'], ['strongest', 'strongest recovered terms'],
+        ],
+        rows: real.known,
+        notes: [
+          'expected: the non-zero Möbius coefficients of the formula over the relevant positions / cells (samples file, formulaMobius). tokens-40 shows about 2·|v(∅)| ≈ 27 times them; patches-49 shows the pair {ring, x} as a pair term but the triple as order-1 terms of its three cells (models/README.md), so there only the pair is expected.',
+          'mass on relevant: Σ|value| of the recovered non-empty terms whose players are all relevant positions / cells, over Σ|value| of all of them (1 = nothing spent on distractors).',
+        ],
+      },
+      {
+        title: 'sparse-real: cost of an evaluation, sparse path against exact path (same model, same machine; noisy: shared machine)',
+        columns: [
+          ['model', 'model'], ['n', 'n'], ['exactPerEvalUs', 'exact µs/eval'], ['sparsePerEvalUs', 'sparse µs/eval (game)'], ['wallPerEvalUs', 'sparse µs/eval (wall)'],
+          ['calls', 'game calls'], ['ratio', 'ratio'], ['recoveryShare', 'recovery share'], ['analysisShare', 'analysis share'], ['met', `≤ ${COST_RATIO}×`],
+        ],
+        rows: exact.costs,
+        notes: [
+          'exact: evaluateMs / 2^n of engine.explain (the engine\'s pool: 2 workers × 1 thread, large batches). sparse (game): time inside the game / evaluations; (wall): the whole sparse run / evaluations.',
+          pathKind === 'fallback'
+            ? 'FALLBACK game: one onnxruntime-node session with 2 intra-op threads, called with the adaptive method\'s small batches (one call per bisection step).'
+            : 'sparse: the same pool, batches of at most 64 rows (one game call per search step of the adaptive method).',
+          'recovery share: the recovery\'s own time / the run without model loading; analysis share: salience, orders and indices from the terms.',
+        ].filter(Boolean),
+      },
+    ],
+    targets,
+  };
+  if (!quick) console.error(`  · saved ${saveOwn(result)}`);
+  return result;
+}
+
+/** bench/results/<YYYY-MM-DD>-sparse-real.json */
+function saveOwn(result) {
+  const file = resultsPath().replace(/[^/]+\.json$/, `${new Date().toISOString().slice(0, 10)}-sparse-real.json`);
+  writeJson(file, { machine: machineInfo(), date: new Date().toISOString(), ...result });
+  return file;
+}
+
+await runSuite(run, { backend: 'onnxruntime-node (CPU) for the games; the sparse engine in plain TypeScript on the main thread', threadsNote: 'engine pool 2×1 (exact), fallback session 2 intra-op threads' });

@@ -1,0 +1,212 @@
+// Both expansions of one game from one budget: the AND terms (sparseMobius on v) and the OR terms (sparseOr, through
+// the complement game), recovered side by side, sharing the budget, the count of evaluations, and v(∅) and v(N) as
+// evaluated. For n ≤ 20 a table serves masks already evaluated (or being evaluated), so the exact path evaluates
+// each of the 2^n masks once for both expansions.
+import { CancelledError, InvalidOptionError } from '../../contracts/errors.js';
+import { MAX_EXACT_PLAYERS, minimumBudget } from './budget.js';
+import { createMasks } from './masks.js';
+import { checkAnswer } from './oracle.js';
+import { sparseMobius, sparseOr } from './recover.js';
+import type { GameFunction, MaskBatch, SparseExpansion } from './types.js';
+
+/** Options of recoverAndOr. */
+export interface AndOrOptions {
+  /** Most evaluations of the game, both expansions and their held-out masks together. */
+  readonly budget: number;
+  readonly maxOrder: number;
+  readonly seed?: number;
+  readonly signal?: AbortSignal;
+  /** Distinct evaluations done / planned (the budget, or 2^n on the exact path). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Both expansions of a game. */
+export interface AndOrExpansion {
+  readonly n: number;
+  /** 'exact' when the budget covered all 2^n masks (each evaluated once), else 'adaptive'. */
+  readonly recovery: 'exact' | 'adaptive';
+  readonly budget: number;
+  /** Distinct game evaluations. */
+  readonly evaluations: number;
+  /** Möbius terms of v up to maxOrder, strongest first, ∅ included. */
+  readonly and: SparseExpansion;
+  /** OR terms (sparseOr), strongest first, ∅ included. */
+  readonly or: SparseExpansion;
+  /** v(∅) and v(N) as evaluated. */
+  readonly values: { readonly empty: number; readonly full: number };
+  /** Milliseconds spent inside the game. */
+  readonly gameMs: number;
+}
+
+/**
+ * The least budget of recoverAndOr: twice the least of one adaptive expansion (each gets half), or 2^n for n ≤ 20
+ * when that is less (every mask evaluated once serves both).
+ * @param n - players
+ * @param maxOrder - d
+ * @returns evaluations
+ * @throws InvalidOptionError as minimumBudget
+ */
+export function leastAndOrBudget(n: number, maxOrder: number): number {
+  return Math.min(n <= MAX_EXACT_PLAYERS ? 2 ** n : Infinity, 2 * minimumBudget(n, maxOrder));
+}
+
+/** Counts distinct evaluations, remembers v(∅) and v(N), and (n ≤ 20) serves masks it has seen, or is evaluating
+ *  for the other expansion right now, from a table. */
+class CountingGame {
+  used = 0;
+  gameMs = 0;
+  empty: number | undefined;
+  full: number | undefined;
+  private readonly table: Float64Array | undefined;
+  /** 0: not asked yet; 1: in the table; 2: being evaluated (its call is in `pending`). */
+  private readonly state: Uint8Array | undefined;
+  private readonly pending = new Map<number, Promise<unknown>>();
+  private readonly fullIndex: number;
+
+  constructor(
+    private readonly game: GameFunction,
+    private readonly n: number,
+    private readonly progress: (done: number) => void,
+  ) {
+    if (n <= MAX_EXACT_PLAYERS) {
+      this.table = new Float64Array(2 ** n);
+      this.state = new Uint8Array(2 ** n);
+    }
+    this.fullIndex = n <= MAX_EXACT_PLAYERS ? 2 ** n - 1 : -1;
+  }
+
+  /** The game as the sparse engine calls it (both expansions may call it at once). */
+  readonly call: GameFunction = (masks, signal) => (this.table ? this.callTable(masks, signal) : this.callDirect(masks, signal));
+
+  /** Game calls in flight, and since when one has been (gameMs is the wall time with at least one in flight). */
+  private inFlight = 0;
+  private busySince = 0;
+
+  private async evaluate(masks: MaskBatch, signal: AbortSignal | undefined): Promise<Float64Array> {
+    if (this.inFlight++ === 0) this.busySince = performance.now();
+    try {
+      const values = checkAnswer(await this.game(masks, signal), masks);
+      this.used += masks.count;
+      this.progress(this.used);
+      return values;
+    } finally {
+      if (--this.inFlight === 0) this.gameMs += performance.now() - this.busySince;
+    }
+  }
+
+  private async callDirect(masks: MaskBatch, signal: AbortSignal | undefined): Promise<Float64Array> {
+    const values = await this.evaluate(masks, signal);
+    const { words, bits } = masks;
+    const last = this.n % 32 === 0 ? 0xffffffff : ((1 << this.n % 32) - 1) >>> 0;
+    for (let r = 0; r < masks.count; r++) {
+      let none = true;
+      let all = true;
+      for (let w = 0; w < words; w++) {
+        const word = bits[r * words + w];
+        if (word !== 0) none = false;
+        if (word !== (w === words - 1 ? last : 0xffffffff)) all = false;
+      }
+      if (none) this.empty = values[r];
+      if (all) this.full = values[r];
+    }
+    return values;
+  }
+
+  /** n ≤ 20: row r is mask bits[r]; only masks neither known nor being evaluated go to the game, once each. */
+  private async callTable(masks: MaskBatch, signal: AbortSignal | undefined): Promise<Float64Array> {
+    const table = this.table!;
+    const state = this.state!;
+    const index = (r: number) => (this.n === 0 ? 0 : masks.bits[r * masks.words]);
+    const fresh: number[] = [];
+    const others = new Set<Promise<unknown>>();
+    for (let r = 0; r < masks.count; r++) {
+      const m = index(r);
+      if (state[m] === 0) {
+        state[m] = 2;
+        fresh.push(m);
+      } else if (state[m] === 2 && this.pending.has(m)) others.add(this.pending.get(m)!); // else: asked twice in this call
+    }
+    let own: Promise<void> | undefined;
+    if (fresh.length > 0) {
+      const batch = createMasks(this.n, fresh.length);
+      if (batch.words > 0) fresh.forEach((m, k) => (batch.bits[k] = m));
+      own = this.evaluate(batch, signal).then(
+        (values) => fresh.forEach((m, k) => {
+          table[m] = values[k];
+          state[m] = 1;
+        }),
+        (error: unknown) => {
+          for (const m of fresh) state[m] = 0;
+          throw error;
+        },
+      ).finally(() => fresh.forEach((m) => this.pending.delete(m)));
+      for (const m of fresh) this.pending.set(m, own);
+    }
+    // masks another call is evaluating: their values once it is done (its failure is that call's to report; the
+    // masks are then asked again below)
+    await Promise.all([...others].map((other) => other.catch(() => undefined)));
+    if (own) await own;
+    if (state[0] === 1) this.empty = table[0];
+    if (state[this.fullIndex] === 1) this.full = table[this.fullIndex];
+    const out = new Float64Array(masks.count);
+    for (let r = 0; r < masks.count; r++) {
+      const m = index(r);
+      if (state[m] !== 1) return this.callTable(masks, signal); // the other call failed: ask again
+      out[r] = table[m];
+    }
+    return out;
+  }
+}
+
+/**
+ * Recovers the AND expansion of v (sparseMobius) and its OR expansion (sparseOr) from one budget, both at once (their
+ * game calls are small and sequential: two searches keep two workers busy). With budget ≥ 2^n (n ≤ 20) both take
+ * the exact path and every mask is evaluated once. Otherwise each gets half the budget; each holds out its own
+ * random masks for its R². When one fails, the other is cancelled and awaited before the error is thrown.
+ * @param game - the game v, called with bit-packed mask batches
+ * @param n - players, 1..4096
+ * @param options - budget, maxOrder, seed, signal, onProgress
+ * @returns both expansions, the distinct evaluations used, v(∅) and v(N)
+ * @throws InvalidOptionError when the budget is below leastAndOrBudget (the message states it)
+ * @throws as sparseMobius: InvalidInputError, ShapeMismatchError or NonFiniteError for a bad game, CancelledError
+ */
+export async function recoverAndOr(game: GameFunction, n: number, options: AndOrOptions): Promise<AndOrExpansion> {
+  const { budget, maxOrder, seed = 0, signal, onProgress } = options;
+  const least = leastAndOrBudget(n, maxOrder);
+  if (!(budget >= least)) {
+    throw new InvalidOptionError(
+      `options.budget = ${budget} is too small for maxOrder = ${maxOrder} at n = ${n} players: the sparse method needs at least ${least} evaluations ` +
+        `(${least === 2 ** n ? 'every one of the 2^n masks' : 'half for the AND expansion of v, half for the OR expansion of the complement game, held-out masks included'}). ` +
+        `Raise options.budget to ≥ ${least} or lower options.maxOrder.`,
+    );
+  }
+  const exact = n <= MAX_EXACT_PLAYERS && budget >= 2 ** n;
+  const planned = exact ? 2 ** n : budget;
+  const counting = new CountingGame(game, n, (done) => onProgress?.(done, Math.max(planned, done)));
+  // one failing expansion stops the other: nothing may run once this call has returned
+  const stop = new AbortController();
+  const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+  const half = Math.floor(budget / 2);
+  const runs = [
+    sparseMobius(counting.call, n, { budget: exact ? 2 ** n : half, maxOrder, seed, signal: both }),
+    sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: seed + 1, signal: both }),
+  ];
+  runs.forEach((run) => run.catch(() => stop.abort()));
+  const settled = await Promise.allSettled(runs);
+  const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+  // the first real failure, not the cancellation it caused in the other run
+  if (failed.length > 0) throw failed.find((e) => !(e instanceof CancelledError) || signal?.aborted) ?? failed[0];
+  const [and, or] = settled.map((r) => (r as PromiseFulfilledResult<SparseExpansion>).value);
+  if (counting.empty === undefined || counting.full === undefined) {
+    // both methods evaluate ∅ and N first; this only runs for a method that does not
+    const ends = createMasks(n, 2);
+    ends.bits.fill(0xffffffff, ends.words, 2 * ends.words);
+    if (n % 32 !== 0) ends.bits[2 * ends.words - 1] = ((1 << n % 32) - 1) >>> 0;
+    await counting.call(ends, signal);
+  }
+  onProgress?.(counting.used, counting.used);
+  return {
+    n, recovery: exact ? 'exact' : 'adaptive', budget, evaluations: counting.used, and, or,
+    values: { empty: counting.empty!, full: counting.full! }, gameMs: counting.gameMs,
+  };
+}

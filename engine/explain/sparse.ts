@@ -1,0 +1,282 @@
+// The sparse explain path: AND and OR terms of a model's reward (explainModel's preparation continued through
+// sparseMethod, masks evaluated by Runner.evaluateMasks) or of a game given as a function, for up to 4096 players,
+// from a budget of evaluations, as term lists (andor.sparse/1). No AND-OR split is learned: the AND terms are the
+// Möbius terms of v, the OR terms those of the complement game.
+import { InvalidOptionError } from '../contracts/errors.js';
+import { DEFAULT_INDEX_ORDER, DEFAULT_MAX_ORDER, DEFAULT_SPARSE_BUDGET } from '../contracts/schema/constants.js';
+import { FunctionRequestSchema } from '../contracts/schema/requests.js';
+import type { GameIndices } from '../analysis/game.js';
+import { analyzeTerms, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAndOr, type AndOrExpansion, type GameFunction, type MaskBatch, type SparseSalient, type SparseTerm } from '../analysis/sparse/index.js';
+import { bool, numberIn } from '../inputs/options.js';
+import { assertValid } from '../inputs/validate.js';
+import { assertPlanFits, masksFitMemory, type Limits, type MaskPlan } from '../pipeline/plan.js';
+import { checkNames, resolveTarget, type ExplainContext, type ExplainRequest, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
+
+/** Bytes a sparse explanation holds per evaluation of its budget (term lists, mask logs, held-out masks), for the
+ *  memory check: generous, since the term lists of 4096 players are small anyway. */
+const BYTES_PER_EVALUATION = 512;
+/** The options that tune the learned AND-OR split, which the sparse method does not learn. */
+const SPLIT_OPTIONS = ['decomposition', 'preset', 'solver', 'iterations', 'lr', 'qthres'] as const;
+
+/** Tighter limits a caller (the HTTP service) puts on one sparse explanation. */
+export interface SparseLimits {
+  /** Most players (default and ceiling: 4096). */
+  readonly maxSparsePlayers?: number;
+  /** Most model evaluations one request may ask for; a request without a budget gets at most this. */
+  readonly maxBudget?: number;
+}
+
+/** One term of a sparse result: its players (ascending; [] = ∅) and value. */
+export type SparseResultTerm = SparseTerm;
+
+/** What the sparse method reports (the library form; sparseToJson gives andor.sparse/1). */
+export interface SparseResult {
+  readonly method: 'sparse';
+  readonly n: number;
+  readonly players: readonly string[];
+  readonly model?: { readonly file?: string; readonly sha256: string; readonly backend: string; readonly executionProvider: string; readonly input: string; readonly output: string };
+  readonly sample?: { readonly id?: string; readonly label?: number; readonly row: number };
+  readonly target?: number;
+  readonly targetName?: string;
+  readonly reward: string;
+  readonly baseline?: string;
+  /** 'exact' when the budget covered all 2^n masks (each evaluated once), else 'adaptive' (group testing). */
+  readonly recovery: 'adaptive' | 'exact';
+  readonly budget: number;
+  /** Model (or game) evaluations used: distinct masks, held-out masks included. */
+  readonly evaluations: number;
+  readonly maxOrder: number;
+  /** R² of each expansion on masks it never saw (on all 2^n masks, heldOut 0, on the exact path). */
+  readonly faithfulness: { readonly r2: number; readonly heldOut: number; readonly or: { readonly r2: number; readonly heldOut: number } };
+  /** v(∅) and v(N) as evaluated (after −v0 for the -v0 rewards). */
+  readonly values: { readonly empty: number; readonly full: number };
+  /** AND interactions: Möbius terms of v up to maxOrder, strongest first, ∅ = v(∅) included. */
+  readonly and: readonly SparseResultTerm[];
+  /** OR interactions: the negated non-empty Möbius terms of u(T) = v(N∖T), strongest first; ∅ = the expansion's v(∅). */
+  readonly or: readonly SparseResultTerm[];
+  readonly threshold: number;
+  readonly salient: readonly SparseSalient[];
+  readonly orders: { readonly positive: Float64Array; readonly negative: Float64Array; readonly normalized: Float64Array };
+  /** Indices of v from its recovered AND expansion. */
+  readonly indices: GameIndices;
+  /** No split is learned by the sparse method. */
+  readonly decomposition: { readonly method: 'none' };
+  readonly timings: Readonly<Record<string, number>>;
+  /** Where the players sit in the masked input (for drawing them). */
+  readonly layout?: InputLayout;
+}
+
+/** A game given as a function of bit-packed masks (engine.explainFunction). */
+export interface FunctionRequest {
+  /** The game: one value per row of the batch (row r, player i present when (bits[r·words + (i>>>5)] >>> (i&31)) & 1). */
+  readonly game: (masks: MaskBatch, signal?: AbortSignal) => Float64Array | Promise<Float64Array>;
+  /** Players, 1..4096. */
+  readonly n: number;
+  /** Most evaluations of the game, AND and OR expansions together (default 10 000). */
+  readonly budget?: number;
+  /** Largest interaction order recovered (default 3). */
+  readonly maxOrder?: number;
+  /** Player names (default x0, x1, …). */
+  readonly names?: readonly string[];
+  /** Salient ratio r of the threshold r · max|I| (default 0.05). */
+  readonly salientRatio?: number;
+  /** Count the ∅ terms in the salient max (default false). */
+  readonly salientIncludeEmpty?: boolean;
+  /** Largest order of the interaction indices reported (default 2; 0: none). */
+  readonly indexOrder?: number;
+  /** Cancels between game calls (CancelledError). */
+  readonly signal?: AbortSignal;
+  /** Evaluations done / planned. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Whether a value is a sparse result (the library form), e.g. what engine.explain returns when 2^n does not fit.
+ * @param result - an explain result of either method
+ */
+export function isSparseResult(result: unknown): result is SparseResult {
+  return typeof result === 'object' && result !== null && (result as { method?: unknown }).method === 'sparse' && Array.isArray((result as { and?: unknown }).and);
+}
+
+/** The resolved budget and order of one sparse explanation. */
+interface SparseChoice {
+  readonly budget: number;
+  readonly maxOrder: number;
+}
+
+/**
+ * Validates budget and maxOrder for n players against the limits, and fills the defaults.
+ * @throws InvalidOptionError naming the field, the limit and the fix
+ */
+function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: number }, n: number, limits: SparseLimits): SparseChoice {
+  const maxPlayers = Math.min(MAX_SPARSE_PLAYERS, limits.maxSparsePlayers ?? MAX_SPARSE_PLAYERS);
+  if (n > maxPlayers) {
+    throw new InvalidOptionError(
+      limits.maxSparsePlayers !== undefined && limits.maxSparsePlayers < MAX_SPARSE_PLAYERS
+        ? `${n} players exceed this service's limit of ${maxPlayers} players for the sparse method (maxSparsePlayers / --max-sparse-players). Choose at most ${maxPlayers} players (fewer units, a coarser grid or fewer clusters).`
+        : `${n} players are above the sparse method's limit of ${MAX_SPARSE_PLAYERS}. Group players (larger image patches, token spans or point clusters) so that n ≤ ${MAX_SPARSE_PLAYERS}.`,
+    );
+  }
+  const maxOrder = request.maxOrder ?? Math.min(DEFAULT_MAX_ORDER, n);
+  if (maxOrder > n) throw new InvalidOptionError(`options.maxOrder = ${maxOrder} is above the number of players (n = ${n}); give a maxOrder in 1..${n}.`);
+  const least = leastAndOrBudget(n, maxOrder);
+  const ceiling = limits.maxBudget ?? Infinity;
+  if (request.budget !== undefined && request.budget > ceiling) {
+    throw new InvalidOptionError(`options.budget = ${request.budget} is above this service's limit of ${ceiling} evaluations (maxBudget / --max-budget). Ask for at most ${ceiling}.`);
+  }
+  if (least > ceiling) {
+    throw new InvalidOptionError(
+      `maxOrder = ${maxOrder} at n = ${n} players needs at least ${least} evaluations, above this service's limit of ${ceiling} (maxBudget / --max-budget). Lower maxOrder or the number of players.`,
+    );
+  }
+  const wanted = Math.max(DEFAULT_SPARSE_BUDGET, least);
+  const budget = request.budget ?? Math.min(ceiling, n <= 20 ? Math.min(2 ** n, wanted) : wanted);
+  // recoverAndOr checks budget ≥ least and states the least in its message
+  return { budget, maxOrder };
+}
+
+/** Throws when a request tunes the learned split, which the sparse method does not learn. */
+function assertNoSplitOptions(request: object, why: string): void {
+  const given = SPLIT_OPTIONS.filter((k) => (request as Record<string, unknown>)[k] !== undefined);
+  if (given.length === 0) return;
+  throw new InvalidOptionError(
+    `options.${given.join(', options.')} ${given.length === 1 ? 'tunes' : 'tune'} the learned AND-OR split, which the sparse method does not learn (${why}; its AND terms are the Möbius terms of v and its OR terms those of the complement game: decomposition none). ` +
+      "Leave them out, or use method 'exact' on at most the players 2^n allows.",
+  );
+}
+
+/** Salient ratio, ∅ in the max, index order: as the exact path validates them. */
+function termOptions(request: { readonly salientRatio?: number; readonly salientIncludeEmpty?: boolean; readonly indexOrder?: number }) {
+  return {
+    salientRatio: request.salientRatio === undefined ? 0.05 : numberIn(request.salientRatio, 0, 1, 'options.salientRatio'),
+    salientIncludeEmpty: request.salientIncludeEmpty === undefined ? false : bool(request.salientIncludeEmpty, 'options.salientIncludeEmpty'),
+    indexOrder: request.indexOrder ?? DEFAULT_INDEX_ORDER,
+  };
+}
+
+/** The parts of a sparse result computed from the two expansions, shifted by v0 for the -v0 rewards. */
+function fromExpansions(recovered: AndOrExpansion, n: number, v0: number, options: ReturnType<typeof termOptions>) {
+  const shift = (terms: readonly SparseTerm[]) => terms.map((t) => (t.players.length === 0 ? { players: t.players, value: t.value - v0 } : t));
+  const and = shift(recovered.and.terms);
+  const or = shift(recovered.or.terms);
+  const started = performance.now();
+  const analysis = analyzeTerms(and, or, n, options);
+  const { and: a, or: o } = recovered;
+  return {
+    method: 'sparse' as const,
+    n,
+    recovery: recovered.recovery,
+    budget: recovered.budget,
+    evaluations: recovered.evaluations,
+    faithfulness: { r2: a.faithfulness.r2, heldOut: a.faithfulness.heldOut, or: { r2: o.faithfulness.r2, heldOut: o.faithfulness.heldOut } },
+    values: { empty: recovered.values.empty - v0, full: recovered.values.full - v0 },
+    and,
+    or,
+    ...analysis,
+    decomposition: { method: 'none' as const },
+    interactionsMs: performance.now() - started,
+  };
+}
+
+/**
+ * The sparse method for explainModel: takes a request with method 'sparse', with a budget or maxOrder, or (no
+ * method given) whose 2^n arrays do not fit the memory (maxMemoryMb, the kernels' 4 GiB: 24 players). maxPlayers
+ * stays the exact method's limit: beyond it and within memory, the exact method refuses and names method sparse.
+ * @param limits - the service's tighter limits, if any
+ * @returns the dispatch explainModel calls once n is known
+ */
+/** The exact method only: refuses the sparse method's options, so a library call stays exact (explain's default). */
+export const exactMethod: MethodDispatch<SparseResult> = {
+  takes(request: ExplainRequest): boolean {
+    const stray = (['budget', 'maxOrder'] as const).filter((k) => request[k] !== undefined);
+    if (stray.length > 0) throw new InvalidOptionError(`options.${stray.join(' and options.')} ${stray.length === 1 ? 'applies' : 'apply'} to method 'sparse' only; give method: 'sparse' with ${stray.length === 1 ? 'it' : 'them'}, or leave ${stray.length === 1 ? 'it' : 'them'} out.`);
+    return false;
+  },
+  run: () => {
+    throw new InvalidOptionError('The exact method does not run sparse explanations.');
+  },
+};
+
+export function sparseMethod(limits: SparseLimits = {}): MethodDispatch<SparseResult> {
+  return {
+    takes(request: ExplainRequest, n: number, exactLimits: Limits): boolean {
+      if (request.method === 'exact') {
+        const stray = (['budget', 'maxOrder'] as const).filter((k) => request[k] !== undefined);
+        if (stray.length > 0) throw new InvalidOptionError(`options.${stray.join(' and options.')} ${stray.length === 1 ? 'applies' : 'apply'} to method 'sparse' only; leave ${stray.length === 1 ? 'it' : 'them'} out with method 'exact', or use method 'sparse'.`);
+        return false;
+      }
+      if (request.method === 'sparse') return true;
+      return request.budget !== undefined || request.maxOrder !== undefined || !masksFitMemory(n, exactLimits);
+    },
+    run: (ctx, prepared) => explainSparse(ctx, prepared, limits),
+  };
+}
+
+/** The sparse explanation of a prepared model explanation: probe and target, the game through the runner, both
+ *  expansions, and the report. */
+async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, limits: SparseLimits): Promise<SparseResult> {
+  const { request, model, layout, timings, started } = prepared;
+  const n = layout.n;
+  assertNoSplitOptions(request, request.method === 'sparse' ? "method 'sparse'" : `the 2^${n} masks do not fit the memory limit, so method sparse was chosen`);
+  const options = termOptions(request);
+  const choice = chooseBudget(request, n, limits);
+  const names = request.names ? checkNames(request.names, n) : layout.names;
+  // the game's calls are small (8–64 masks per search step of the adaptive method): with a dynamic batch axis the
+  // runner runs each as it is, unpadded, in batches of at most the plan's size
+  const probePlan = prepared.plan;
+  assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, choice.budget * BYTES_PER_EVALUATION + (n <= 20 ? 9 * 2 ** n : 0));
+  const full = await ctx.runner.probe(model.key, probePlan.batchAxis.kind === 'dynamic' ? { ...probePlan, batchSize: 1 } : probePlan);
+  const target = resolveTarget(prepared.kind, request.target, prepared.sample.label, full, prepared.output);
+  const plan: MaskPlan = { ...probePlan, reward: { kind: prepared.kind, target, output: prepared.output } };
+  const game: GameFunction = (masks, signal) => ctx.runner.evaluateMasks(model.key, plan, masks, { signal });
+
+  const recoverStart = performance.now();
+  const recovered = await recoverAndOr(game, n, { budget: choice.budget, maxOrder: choice.maxOrder, signal: request.signal, onProgress: request.onProgress });
+  const recoverMs = performance.now() - recoverStart;
+  const v0 = prepared.rewardName.endsWith('-v0') ? recovered.values.empty : 0;
+  const { interactionsMs, ...report } = fromExpansions(recovered, n, v0, options);
+  const set = prepared.set;
+  return {
+    ...report,
+    maxOrder: choice.maxOrder,
+    players: names,
+    model: { file: prepared.file, sha256: prepared.sha256, backend: model.backend, executionProvider: model.executionProvider, input: layout.masked.name, output: prepared.output },
+    sample: { id: prepared.sample.id, label: prepared.sample.label, row: prepared.row },
+    target,
+    ...(set?.classes?.[target] !== undefined ? { targetName: String(set.classes[target]) } : {}),
+    reward: prepared.rewardName,
+    baseline: typeof request.baseline === 'string' || request.baseline === undefined ? (request.baseline ?? 'zero') : 'given',
+    timings: { ...timings, evaluateMs: recovered.gameMs, recoverMs: recoverMs - recovered.gameMs, interactionsMs, totalMs: performance.now() - started },
+    layout: prepared.input,
+  };
+}
+
+/**
+ * Explains a game given as a function of bit-packed masks, by the sparse method: for models evaluated elsewhere.
+ * @param request - the game, n, budget, maxOrder, names, salient and index options, signal, onProgress
+ * @returns the sparse result (reward 'given', no model or sample)
+ * @throws InvalidOptionError for a bad option or a budget below the least (stated); InvalidInputError when the game
+ *   throws (cause attached) or returns no array; ShapeMismatchError for a wrong count; NonFiniteError for NaN or ±Inf;
+ *   CancelledError when the signal fires
+ */
+export async function explainFunction(request: FunctionRequest): Promise<SparseResult> {
+  assertValid(FunctionRequestSchema, request);
+  if (typeof request.game !== 'function') throw new InvalidOptionError(`options.game must be a function (masks, signal) => Float64Array, one value per mask row (got ${typeof request.game}).`);
+  if (request.signal !== undefined && typeof request.signal?.aborted !== 'boolean') throw new InvalidOptionError('options.signal must be an AbortSignal (e.g. new AbortController().signal).');
+  if (request.onProgress !== undefined && typeof request.onProgress !== 'function') throw new InvalidOptionError(`options.onProgress must be a function (done, total) => void (got ${typeof request.onProgress}).`);
+  const started = performance.now();
+  const { n } = request;
+  const options = termOptions(request);
+  const choice = chooseBudget(request, n, {});
+  const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
+  const recovered = await recoverAndOr(request.game, n, { budget: choice.budget, maxOrder: choice.maxOrder, signal: request.signal, onProgress: request.onProgress });
+  const recoverMs = performance.now() - started;
+  const { interactionsMs, ...report } = fromExpansions(recovered, n, 0, options);
+  return {
+    ...report,
+    maxOrder: choice.maxOrder,
+    players: names,
+    reward: 'given',
+    timings: { evaluateMs: recovered.gameMs, recoverMs: recoverMs - recovered.gameMs, interactionsMs, totalMs: performance.now() - started },
+  };
+}
