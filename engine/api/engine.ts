@@ -256,7 +256,9 @@ export class Engine {
  * not produce: refuse it up front rather than after the first sample.
  * @throws InvalidOptionError naming the option and the alternatives
  */
-function assertExactStudy(request: { readonly method?: string; readonly budget?: number; readonly maxOrder?: number }, what: string): void {
+function assertExactStudy(given: { readonly method?: string; readonly budget?: number; readonly maxOrder?: number } | undefined, what: string): void {
+  if (given === null || typeof given !== 'object') return; // the request's own validation names what is missing
+  const request = given;
   const sparse = request.method === 'sparse' ? "method 'sparse'" : request.budget !== undefined ? 'options.budget' : request.maxOrder !== undefined ? 'options.maxOrder' : undefined;
   if (sparse === undefined) return;
   throw new InvalidOptionError(

@@ -57,9 +57,10 @@ export interface ConventionFields {
  * @returns the request with the convention's defaults filled
  * @throws InvalidOptionError when conventions is not one of 'andor', 'authors'
  */
-export function withConventions<T extends ConventionFields>(request: T): T {
-  if (request === null || typeof request !== 'object' || request.conventions === undefined) return request;
-  const conventions = oneOf(request.conventions, CONVENTIONS, 'options.conventions');
+export function withConventions<T extends object>(request: T): T {
+  const given = request as ConventionFields;
+  if (given === null || typeof given !== 'object' || given.conventions === undefined) return request;
+  const conventions = oneOf(given.conventions, CONVENTIONS, 'options.conventions');
   if (conventions === 'andor') return request;
   const filled = { ...request } as Record<string, unknown>;
   for (const [field, value] of Object.entries(AUTHORS_CONVENTIONS)) {

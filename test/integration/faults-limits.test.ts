@@ -24,7 +24,7 @@ describe('player limits', () => {
     const engine = await createEngine({ workers: 0, maxPlayers: 16 });
     const { error } = await refusal(() => engine.explain({ model: MLP, sample: SAMPLES, players: '0-19' }));
     expect(error).toBeInstanceOf(InvalidOptionError);
-    expect((error as Error).message).toBe('20 players exceed the limit of 16 (maxPlayers / --max-players). Choose at most 16 players, or raise the limit.');
+    expect((error as Error).message).toBe('20 players exceed the limit of 16 (maxPlayers / --max-players). Choose at most 16 players, raise the limit, or use method \'sparse\' (--method sparse), which has limits of its own.');
     await engine.dispose();
   });
 
