@@ -1,8 +1,8 @@
 // Module boundaries of andor (style.md §1). `npm run check` fails on any violation.
 // engine/ is layered; a folder may import only from the folders before it in LAYERS (and from itself):
-//   contracts → inputs → analysis → pipeline → explain → studies → api → report → interfaces
+//   contracts → inputs → analysis → pipeline → explain → studies → distributed → api → report → interfaces
 // engine/index.ts (the public entry and composition root) may import any layer but interfaces, which sit on top of it.
-const LAYERS = ['contracts', 'inputs', 'analysis', 'pipeline', 'explain', 'studies', 'api', 'report', 'interfaces'];
+const LAYERS = ['contracts', 'inputs', 'analysis', 'pipeline', 'explain', 'studies', 'distributed', 'api', 'report', 'interfaces'];
 
 const layerRules = LAYERS.slice(0, -1).map((layer, i) => ({
   name: `layer-${layer}`,

@@ -30,6 +30,8 @@ export type { IndexTerm } from './analysis/indices.js';
 export type { DynamicsRequest, DynamicsResult, CheckpointReport, LossTable, DynamicsProgress } from './studies/dynamics.js';
 export { isSparseResult, type SparseResult, type SparseResultTerm, type SparseLimits, type FunctionRequest } from './explain/sparse.js';
 export { sparseToJson, SPARSE_SCHEMA, type SparseResultJson, type SparseTermJson } from './api/result.js';
+export { FolderStore, createQueueExecutor, ModelStoreError, QueueUnavailableError, UnitsFailedError, type ModelStore, type QueueExecutor, type QueueExecutorOptions, type QueueConnectionOptions, type QueueLogger, type UnitFailure, type WorkerEvent, type WorkerStats } from './distributed/index.js';
+export type { ServeQueueOptions } from './api/engine.js';
 export { leastAndOrBudget, MAX_SPARSE_PLAYERS, type MaskBatch, type GameFunction, type SparseSalient } from './analysis/sparse/index.js';
 
 const SILENT: Logger = { warn: () => {}, info: () => {} };
@@ -48,7 +50,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const registry = new BackendRegistry().register(ortNodeBackend).register(ortWebBackend);
   const kernels = await loadKernels(resolved.kernels);
   const runner = resolved.workers === 0 ? new LocalRunner(registry, resolved.threads, kernels) : new PoolRunner({ workers: resolved.workers, threads: resolved.threads, kernels: resolved.kernels });
-  return new Engine(resolved, kernels, runner, logger);
+  return new Engine(resolved, kernels, runner, logger, options.queue);
 }
 
 function resolveOptions(options: EngineOptions): ResolvedEngineOptions {
@@ -60,6 +62,9 @@ function resolveOptions(options: EngineOptions): ResolvedEngineOptions {
   const threads = options.threads ?? Math.max(1, Math.floor(cores / Math.max(1, workers)));
   if (options.logger !== undefined && (typeof options.logger?.warn !== 'function' || typeof options.logger?.info !== 'function')) {
     throw new InvalidOptionError('options.logger must have warn(message) and info(message) functions.');
+  }
+  if (options.queue !== undefined && typeof options.queue?.run !== 'function') {
+    throw new InvalidOptionError('options.queue must be an executor from createQueueExecutor({ url, store }) (an object with run(units, options)).');
   }
   return Object.freeze({
     backend: options.backend ?? 'auto',

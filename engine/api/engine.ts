@@ -5,7 +5,9 @@ import { preview } from '../inputs/preview.js';
 import type { TensorInfo } from '../contracts/backend.js';
 import type { KernelHost, KernelTarget } from '../contracts/kernels.js';
 import { runDynamics, type DynamicsRequest, type DynamicsResult } from '../studies/dynamics.js';
-import { runBatch, type BatchRequest, type BatchResult } from '../studies/batch.js';
+import { runBatch, type BatchRequest, type BatchResult, type StudyContext } from '../studies/batch.js';
+import type { UnitExecutor } from '../explain/units.js';
+import { runWorker, type WorkerOptions, type WorkerStats } from '../distributed/index.js';
 import { assertValid } from '../inputs/validate.js';
 import { BatchRequestSchema } from '../contracts/schema/requests.js';
 import { explainGame, explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult, type GameRequest } from '../explain/explain.js';
@@ -48,7 +50,13 @@ export interface EngineOptions {
   /** Most players one explanation may have (default 30; the memory budget usually binds first). */
   readonly maxPlayers?: number;
   readonly logger?: Logger;
+  /** An executor from createQueueExecutor: explainBatch and dynamics send their units through it, to the workers
+   *  that serve its queue, instead of running them here (default: here). The caller closes it. */
+  readonly queue?: UnitExecutor;
 }
+
+/** Options of Engine.serveQueue: runWorker's, less the engine context, which is the engine's own. */
+export type ServeQueueOptions = Omit<WorkerOptions, 'context'>;
 
 /** EngineOptions after validation, with defaults filled in. */
 export interface ResolvedEngineOptions {
@@ -71,6 +79,7 @@ export class Engine {
     private readonly kernels: KernelHost,
     private readonly runner: Runner,
     private readonly logger: Logger,
+    private readonly queue?: UnitExecutor,
   ) {}
 
   /** Current lifecycle state. */
@@ -213,6 +222,19 @@ export class Engine {
     return this.transform('orInverseF64', x);
   }
 
+  /**
+   * Serves a job queue: takes the units that clients with the same queue (`queue` option, `--queue URL`) send, runs
+   * each with this engine, and stores its result in the queue's database, until options.signal aborts (running units
+   * finish first). A worker that dies loses nothing: its units go to another worker once their lease runs out.
+   * @param options - the database URL, the model store, concurrency, the stop signal and onEvent
+   * @returns the counts of units completed, found already stored, failed and aborted
+   * @throws InvalidOptionError for a bad option; QueueUnavailableError when the database stays unreachable
+   */
+  async serveQueue(options: ServeQueueOptions): Promise<WorkerStats> {
+    this.assertLive();
+    return runWorker({ ...options, context: this.context() });
+  }
+
   /** Releases sessions, workers and kernel memory. Safe to call twice. */
   async dispose(): Promise<void> {
     if (this.state_ === 'disposed') return;
@@ -220,9 +242,10 @@ export class Engine {
     await this.runner.dispose();
   }
 
-  private context(): ExplainContext {
+  private context(): StudyContext {
     const { maxMemoryMb, maxPlayers } = this.options;
-    return { runner: this.runner, kernels: this.kernels, candidates: candidatesFor(this.options.backend), limits: { maxMemoryMb, maxPlayers }, onOpened: (model) => this.noteOpened(model) };
+    const context: ExplainContext = { runner: this.runner, kernels: this.kernels, candidates: candidatesFor(this.options.backend), limits: { maxMemoryMb, maxPlayers }, onOpened: (model) => this.noteOpened(model) };
+    return this.queue === undefined ? context : { ...context, executor: this.queue };
   }
 
   private transform(name: TransformName, x: Float64Array): Float64Array {

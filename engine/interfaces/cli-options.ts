@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import Type, { type TSchema } from 'typebox';
 import { InvalidOptionError } from '../contracts/errors.js';
 import {
-  analysisFields, baselineFields, batchFields, dynamicsFields, engineFields, inputFields, outputFields, playerFields, rewardFields, runFields, serveFields, sourceFields,
+  analysisFields, baselineFields, batchFields, dynamicsFields, engineFields, inputFields, outputFields, playerFields, queueFields, rewardFields, runFields, serveFields, sourceFields, workerFields,
 } from '../contracts/schema/fields.js';
 import { assertValid, describeSchema, didYouMean } from '../inputs/validate.js';
 
@@ -39,6 +39,7 @@ const reward: OptionGroup = { title: 'Reward', fields: rewardFields };
 const analysis: OptionGroup = { title: 'Decomposition', fields: analysisFields };
 const running: OptionGroup = { title: 'Running', fields: { ...omit(engineFields, 'maxPlayers'), ...runFields } };
 const output: OptionGroup = { title: 'Output', fields: outputFields };
+const queue: OptionGroup = { title: 'Job queue (andor worker)', fields: queueFields };
 
 /** The commands and their options. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
@@ -53,13 +54,14 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       reward,
       analysis,
       running,
+      queue,
       output,
     ],
   },
   dynamics: {
     name: 'dynamics',
     summary: 'interactions across the checkpoints of a training run (default: the first series of the manifest)',
-    groups: [{ title: 'Training run', fields: { ...dynamicsFields, ...pick(inputFields, 'input', 'output') } }, players, baseline, { title: 'Reward', fields: pick(rewardFields, 'reward') }, analysis, running, output],
+    groups: [{ title: 'Training run', fields: { ...dynamicsFields, ...pick(inputFields, 'input', 'output') } }, players, baseline, { title: 'Reward', fields: pick(rewardFields, 'reward') }, analysis, running, queue, output],
   },
   report: {
     name: 'report',
@@ -75,6 +77,15 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
           debug: outputFields.debug,
         },
       },
+    ],
+  },
+  worker: {
+    name: 'worker',
+    summary: 'serve a job queue: run the units that explain --samples --queue and dynamics --queue send, until SIGINT or SIGTERM',
+    groups: [
+      { title: 'Job queue', fields: workerFields },
+      { title: 'Running', fields: omit(engineFields, 'maxPlayers') },
+      { title: 'Output', fields: { quiet: Type.Boolean({ default: false, description: 'print no events (else one JSON line per unit started, completed or failed)' }), debug: outputFields.debug } },
     ],
   },
   serve: {

@@ -9,7 +9,10 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analysisFields, BASELINE_KEYWORDS } from '../contracts/schema/fields.js';
 import { didYouMean } from '../inputs/validate.js';
-import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, chartsOf, createEngine, dynamicsToJson, loadSampleSet, renderReport, resultToJson, type Engine, type ExplainRequest, type ReportableResult } from '../index.js';
+import {
+  CancelledError, EngineError, FolderStore, InvalidInputError, InvalidOptionError, chartsOf, createEngine, createQueueExecutor, dynamicsToJson, loadSampleSet, renderReport, resultToJson,
+  type Engine, type ExplainRequest, type Logger, type QueueExecutor, type ReportableResult, type WorkerEvent,
+} from '../index.js';
 import { batchToJson, summarize, summarizeBatch, summarizeDynamics } from '../api/result.js';
 import { openOutput, type Output } from './output.js';
 import { COMMANDS, commandHelp, parseCommand, type Command } from './cli-options.js';
@@ -115,7 +118,15 @@ async function baselineOf(value: unknown): Promise<ExplainRequest['baseline']> {
   return first instanceof Float64Array ? first : Object.values(first)[0];
 }
 
-function engineFor(flags: Flags, maxPlayers?: number) {
+/** Where the CLI's warnings and (with --debug) notes go. */
+function loggerFor(flags: Flags): Logger {
+  return {
+    warn: (m: string) => void process.stderr.write(`andor: warning: ${m}\n`),
+    info: (m: string) => void (flags.debug && process.stderr.write(`andor: ${m}\n`)),
+  };
+}
+
+function engineFor(flags: Flags, maxPlayers?: number, queue?: QueueExecutor) {
   return createEngine(
     dropUndefined({
       backend: flags.backend as never,
@@ -124,15 +135,23 @@ function engineFor(flags: Flags, maxPlayers?: number) {
       kernels: flags.kernels as never,
       maxMemoryMb: flags.maxMemoryMb as number | undefined,
       maxPlayers: (flags.maxPlayers as number | undefined) ?? maxPlayers,
-      logger: {
-        warn: (m: string) => void process.stderr.write(`andor: warning: ${m}\n`),
-        info: (m: string) => void (flags.debug && process.stderr.write(`andor: ${m}\n`)),
-      },
+      logger: loggerFor(flags),
+      queue,
     }),
   );
 }
 
-const ENGINE_FLAGS = ['backend', 'workers', 'threads', 'kernels', 'maxMemoryMb', 'maxPlayers'];
+/** With --queue URL --store DIR: the executor that sends the run's units to the queue's workers. */
+async function queueFor(flags: Flags): Promise<QueueExecutor | undefined> {
+  if (flags.queue === undefined && flags.store === undefined) return undefined;
+  if (flags.queue === undefined || flags.store === undefined) throw new InvalidOptionError('--queue URL and --store DIR go together: the queue\'s database, and the model store its workers read.');
+  if (flags.values !== undefined || (flags.model !== undefined && flags.samples === undefined && flags.checkpoints === undefined)) {
+    throw new InvalidOptionError('--queue runs many units: use it with explain --samples FILE or with dynamics (one sample runs here).');
+  }
+  return createQueueExecutor(dropUndefined({ url: flags.queue as string, store: new FolderStore(flags.store as string), leaseSeconds: flags.leaseSeconds as number | undefined, logger: loggerFor(flags) }));
+}
+
+const ENGINE_FLAGS = ['backend', 'workers', 'threads', 'kernels', 'maxMemoryMb', 'maxPlayers', 'queue', 'store', 'leaseSeconds'];
 const OUTPUT_FLAGS = ['out', 'report', 'json', 'arrays', 'quiet', 'debug'];
 
 /** The flags that are request fields (not engine or output settings). */
@@ -147,12 +166,17 @@ const onStopSignal = () => stop.abort();
 
 /** Runs `job` with an engine and the stop signal, disposing the engine afterwards. */
 async function withEngine<T>(flags: Flags, job: (engine: Engine, signal: AbortSignal) => Promise<T>): Promise<T> {
-  const engine = await engineFor(flags);
+  const queue = await queueFor(flags);
   try {
-    if (stop.signal.aborted) throw new CancelledError('Stopped before the job started.');
-    return await job(engine, stop.signal);
+    const engine = await engineFor(flags, undefined, queue);
+    try {
+      if (stop.signal.aborted) throw new CancelledError('Stopped before the job started.');
+      return await job(engine, stop.signal);
+    } finally {
+      await engine.dispose();
+    }
   } finally {
-    await engine.dispose();
+    await queue?.close();
   }
 }
 
@@ -221,6 +245,41 @@ async function serveCommand(flags: Flags): Promise<number> {
     });
     process.stdout.write('andor: shutting down: no new requests; waiting for running jobs\n');
     await service.close();
+    return 0;
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/** Serves a job queue until SIGINT or SIGTERM: the first lets running units finish, a second exits at once (their
+ *  units go to other workers when the lease runs out). Prints each worker event as a JSON line unless --quiet. */
+async function workerCommand(flags: Flags): Promise<number> {
+  if (flags.queue === undefined || flags.store === undefined) throw new InvalidOptionError('andor worker needs --queue URL (the PostgreSQL database of the queue) and --store DIR (the model store its clients write).');
+  const halt = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) process.exit(130);
+    halt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const engine = await engineFor(flags);
+  try {
+    await engine.serveQueue(
+      dropUndefined({
+        url: flags.queue as string,
+        store: new FolderStore(flags.store as string),
+        concurrency: flags.concurrency as number | undefined,
+        pollMs: flags.pollMs as number | undefined,
+        heartbeatMs: flags.heartbeatMs as number | undefined,
+        maintenanceIntervalSeconds: flags.maintenanceSeconds as number | undefined,
+        reconnectMs: flags.reconnectMs as number | undefined,
+        synchronousCommit: flags.synchronousCommit as boolean | undefined,
+        signal: halt.signal,
+        logger: loggerFor(flags),
+        onEvent: flags.quiet ? undefined : (event: WorkerEvent) => void process.stdout.write(`${JSON.stringify({ ...event, at: Date.now(), pid: process.pid })}\n`),
+      }),
+    );
     return 0;
   } finally {
     await engine.dispose();
@@ -377,6 +436,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command.name === 'serve') return await serveCommand(flags);
     if (command.name === 'report') return await reportCommand(flags);
+    if (command.name === 'worker') return await workerCommand(flags);
     process.once('SIGINT', onStopSignal);
     process.once('SIGTERM', onStopSignal);
     await runStudy(command, flags);

@@ -33,6 +33,7 @@ export function readmeBlocks(): Record<string, string> {
     'options:explain': optionTables(COMMANDS.explain),
     'options:dynamics': optionTables(COMMANDS.dynamics),
     'options:serve': optionTables(COMMANDS.serve),
+    'options:worker': optionTables(COMMANDS.worker),
     'library:engine': fieldTable(EngineOptionsSchema as never),
     'http:explain': fieldTable(ExplainBodySchema as never),
     'http:batch': fieldTable(BatchBodySchema as never, Object.keys(ExplainBodySchema.properties).filter((k) => k !== 'model' && k !== 'arrays' && k !== 'reference')),

@@ -12,7 +12,7 @@ import type { FunctionRequest, SparseResultJson } from '../../engine/index.js';
 /** Readonly everywhere, so that readonly and mutable forms of one shape compare equal. */
 type Frozen<T> = T extends (...args: never[]) => unknown ? T : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
 /** Fields only JavaScript can fill: the schema leaves them open (unknown); the types give their classes. */
-type Library = 'model' | 'sample' | 'custom' | 'baseline' | 'reference' | 'signal' | 'onProgress' | 'values' | 'samples' | 'losses' | 'logger';
+type Library = 'model' | 'sample' | 'custom' | 'baseline' | 'reference' | 'signal' | 'onProgress' | 'values' | 'samples' | 'losses' | 'logger' | 'queue';
 type Json<T> = Frozen<Omit<T, Library>>;
 
 describe('request types match their schemas', () => {

@@ -123,6 +123,25 @@ export const batchFields = {
   concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'samples in flight', 'x-arg': 'N' }),
 } satisfies Record<string, Field>;
 
+/** A batch or dynamics run whose units go through a job queue (pg-boss on PostgreSQL) to `andor worker`s. */
+export const queueFields = {
+  queue: Type.String({ minLength: 1, pattern: '^postgres(ql)?://', description: 'PostgreSQL URL of a job queue: the units go to the `andor worker`s that serve it, and their results are stored in its database by content, for any rerun or client', 'x-arg': 'URL' }),
+  store: Type.String({ minLength: 1, description: 'folder of the model store (models by content hash), shared by the clients and every worker of --queue', 'x-arg': 'DIR' }),
+  leaseSeconds: Type.Integer({ minimum: 2, maximum: 604_800, default: 60, description: 'a unit whose worker is silent this long goes to another worker (a live worker renews its lease)', 'x-arg': 'S' }),
+} satisfies Record<string, Field>;
+
+/** `andor worker`'s options: it serves a job queue until SIGINT or SIGTERM (running units finish first). */
+export const workerFields = {
+  queue: queueFields.queue,
+  store: queueFields.store,
+  concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 1, description: 'units running at once in this worker', 'x-arg': 'N' }),
+  pollMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 250, description: 'how often an idle worker looks for units', 'x-arg': 'MS' }),
+  heartbeatMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 1000, description: 'how often the leases of running units are renewed', 'x-arg': 'MS' }),
+  maintenanceSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 5, description: 'how often the queue hands the units of silent workers to others', 'x-arg': 'S' }),
+  reconnectMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 60_000, description: 'how long to keep retrying while the database is unreachable', 'x-arg': 'MS' }),
+  synchronousCommit: Type.Boolean({ default: false, description: 'wait for each commit to reach the disk (every write of the queue can be repeated, so it is off by default)' }),
+} satisfies Record<string, Field>;
+
 /** `andor serve`'s options. */
 export const serveFields = {
   modelsDir: Type.String({ minLength: 1, description: 'folder of .onnx files the service may explain (nothing outside it is read)', 'x-arg': 'DIR' }),

@@ -127,7 +127,11 @@ export const BatchBodySchema = Type.Object(
 
 /** Library: createEngine(options). */
 export const EngineOptionsSchema = Type.Object(
-  { ...optional(engineFields), logger: Type.Optional(libraryOnly('{warn(message), info(message)}: where the engine\'s messages go')) },
+  {
+    ...optional(engineFields),
+    logger: Type.Optional(libraryOnly('{warn(message), info(message)}: where the engine\'s messages go')),
+    queue: Type.Optional(libraryOnly('an executor from createQueueExecutor: explainBatch and dynamics send their units through it (the caller closes it)')),
+  },
   strict,
 );
 

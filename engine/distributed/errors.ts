@@ -1,0 +1,80 @@
+// Typed errors of the distributed layer. Each extends the contracts' class with the closest code (so reviveError and
+// every `instanceof` check elsewhere keep working) and carries the facts a caller needs: the model's hash, the failed
+// units, the queue's URL without its password. No I/O here.
+import { BackendUnavailableError, ModelLoadError, ModelRunError } from '../contracts/errors.js';
+
+/** A model the store does not hold, or holds with bytes that hash to something else. */
+export class ModelStoreError extends ModelLoadError {
+  /**
+   * @param sha256 - the hash that was asked for
+   * @param reason - 'missing' (no such file) or 'corrupt' (its bytes hash to another value)
+   * @param message - what failed, why, and the fix
+   */
+  constructor(
+    readonly sha256: string,
+    readonly reason: 'missing' | 'corrupt',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** One unit that failed for good: after its retries, or on a fault no retry can fix. */
+export interface UnitFailure {
+  /** Its index in the run's list of units (the first one, when several share its content key). */
+  readonly index: number;
+  /** Its row in the sample file. */
+  readonly row: number;
+  /** The model's file (as the client named it), else its sha256. */
+  readonly model: string;
+  /** The unit's content key. */
+  readonly key: string;
+  /** The error's class name and code, as the worker reported them (or pg-boss, for a lease that ran out). */
+  readonly name: string;
+  readonly code?: string;
+  /** Why it failed: the worker's error message. */
+  readonly reason: string;
+}
+
+/** Some units of a run failed for good; the others finished and are stored. `failures` lists each failed unit. */
+export class UnitsFailedError extends ModelRunError {
+  readonly failures: readonly UnitFailure[];
+  /**
+   * @param failures - each failed unit and its reason
+   * @param total - units in the run
+   */
+  constructor(failures: readonly UnitFailure[], total: number) {
+    const lines = failures.map((f) => `\n  - row ${f.row}, model ${f.model}: ${f.name}${f.code ? ` (${f.code})` : ''}: ${f.reason}`).join('');
+    super(
+      `${failures.length} of ${total} unit(s) failed for good after their retries:${lines}\n` +
+        'The other units finished and their results are stored; fix the cause and run again (stored results are reused).',
+    );
+    this.failures = failures;
+  }
+}
+
+/** The queue's database cannot be reached (or stayed unreachable longer than the reconnect budget). */
+export class QueueUnavailableError extends BackendUnavailableError {
+  /**
+   * @param url - the queue's URL (its password is masked in the message)
+   * @param message - why, and the fix
+   */
+  constructor(url: string, message: string, options?: { cause?: unknown }) {
+    super(`The job queue at ${maskPassword(url)} is unavailable: ${message}`, [], options);
+  }
+}
+
+/**
+ * A PostgreSQL URL with its password replaced by ***, for messages and logs.
+ * @param url - a connection URL (anything else is returned as is)
+ */
+export function maskPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url; // not a URL: nothing to mask, and options validation names the problem
+  }
+}

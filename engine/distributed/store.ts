@@ -1,0 +1,125 @@
+// Where workers find models (and samples too large for a job): a content-addressed store keyed by the bytes' sha256.
+// FolderStore keeps one file per entry in a folder every worker can reach (a shared mount), writes atomically (a
+// unique temporary name, then a rename) and checks the hash on every read, so a truncated copy or a wrong file is a
+// typed error, never a wrong result. No queue or engine code here.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { InvalidOptionError } from '../contracts/errors.js';
+import { ModelStoreError } from './errors.js';
+
+/** A content-addressed store of model files (the queue also keeps large encoded samples in it). */
+export interface ModelStore {
+  /** A readable name for messages (e.g. the folder). */
+  readonly location: string;
+  /**
+   * Stores bytes under their sha256 (nothing is written when the same bytes are already there; a damaged copy is
+   * replaced).
+   * @returns the sha256 (lowercase hex)
+   */
+  put(bytes: Uint8Array): Promise<string>;
+  /**
+   * The bytes stored under a hash, checked against it.
+   * @throws ModelStoreError when the model is missing or its bytes hash to something else
+   */
+  get(sha256: string): Promise<Uint8Array>;
+  /** Whether a model with this hash is stored (its bytes are checked only by get). */
+  has(sha256: string): Promise<boolean>;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** The sha256 of bytes, lowercase hex. */
+export function sha256Of(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Throws unless `sha256` is 64 lowercase hex digits (it becomes a file name: nothing else may reach the path).
+ * @throws InvalidOptionError naming the bad value
+ */
+export function assertSha256(sha256: unknown, field = 'sha256'): asserts sha256 is string {
+  if (typeof sha256 !== 'string' || !SHA256.test(sha256)) {
+    throw new InvalidOptionError(`${field} must be a sha256: 64 lowercase hex digits (got ${JSON.stringify(sha256)?.slice(0, 80)}).`);
+  }
+}
+
+/** A ModelStore in a folder: `<dir>/<sha256>`. Each instance checks a file once (on put or get); a file
+ *  damaged after that is found by the workers' get, whose error names it, and the next client process repairs it. */
+export class FolderStore implements ModelStore {
+  readonly dir: string;
+  /** Hashes this instance wrote or read back intact: a put of them writes and reads nothing (a client puts every
+   *  model of every run; re-reading a 250 MB model each time would cost a second per run). */
+  private readonly intact = new Set<string>();
+
+  /**
+   * @param dir - the folder (created on the first put); every worker must see the same folder
+   * @throws InvalidOptionError when dir is not a non-empty string
+   */
+  constructor(dir: string) {
+    if (typeof dir !== 'string' || dir.trim() === '') throw new InvalidOptionError(`store must be a folder path (got ${JSON.stringify(dir)}).`);
+    this.dir = resolve(dir);
+  }
+
+  get location(): string {
+    return this.dir;
+  }
+
+  private file(sha256: string): string {
+    return join(this.dir, sha256);
+  }
+
+  async put(bytes: Uint8Array): Promise<string> {
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) throw new InvalidOptionError('store.put needs the non-empty bytes of a model (a Uint8Array).');
+    const sha256 = sha256Of(bytes);
+    if (this.intact.has(sha256)) return sha256;
+    const target = this.file(sha256);
+    // a file already there is kept only when its bytes are right: put also repairs a damaged store
+    const existing = await readFile(target).catch(() => undefined); // absent or unreadable: written below
+    if (existing && sha256Of(existing) === sha256) {
+      this.intact.add(sha256);
+      return sha256;
+    }
+    await mkdir(this.dir, { recursive: true });
+    const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await writeFile(tmp, bytes);
+      await rename(tmp, target);
+    } catch (cause) {
+      await rm(tmp, { force: true });
+      throw new ModelStoreError(sha256, 'missing', `Cannot write ${sha256} to the store ${this.dir}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Give a writable folder that every worker can read.`, { cause });
+    }
+    this.intact.add(sha256);
+    return sha256;
+  }
+
+  async get(sha256: string): Promise<Uint8Array> {
+    assertSha256(sha256);
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(this.file(sha256));
+    } catch (cause) {
+      throw new ModelStoreError(
+        sha256, 'missing',
+        `Model or sample ${sha256} is not in the store ${this.dir} (${(cause as NodeJS.ErrnoException).code ?? cause}). The client puts each model (and each large sample) there before queueing its units: check that this worker sees the same folder as the client.`,
+        { cause },
+      );
+    }
+    const actual = sha256Of(bytes);
+    if (actual !== sha256) {
+      this.intact.delete(sha256);
+      throw new ModelStoreError(
+        sha256, 'corrupt',
+        `Model or sample ${sha256} in the store ${this.dir} is corrupt: its ${bytes.byteLength} bytes hash to ${actual}. Delete ${this.file(sha256)} and run the client again (it puts it back).`,
+      );
+    }
+    this.intact.add(sha256);
+    return bytes;
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    assertSha256(sha256);
+    const found = await stat(this.file(sha256)).catch(() => undefined); // absent is the answer, not an error
+    return found?.isFile() ?? false;
+  }
+}

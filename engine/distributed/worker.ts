@@ -1,0 +1,233 @@
+// The worker side of the queue: takes unit jobs, fetches each model by hash from the store, runs the unit with its own
+// engine context, stores the result under the unit's content key and completes the job. While a unit runs its lease
+// is renewed; a renewal that finds the job gone (cancelled, or expired and handed to another worker) aborts the unit.
+// A job whose result is already stored (a duplicate delivery) completes without running. Entry points:
+// Engine.serveQueue (the library) and `andor worker` (the CLI).
+import { CancelledError, InvalidOptionError, serializeError, type SerializedError } from '../contracts/errors.js';
+import type { ExplainContext } from '../explain/explain.js';
+import { runUnit } from '../explain/units.js';
+import { LruCache, MAX_OPEN_MODELS } from '../pipeline/lru.js';
+import { connectQueue, integerOption, isTransient, reconnecting, resolveConnection, sleep, type QueueConnection, type QueueConnectionOptions } from './connection.js';
+import { completeWithResult, ensureQueue, jobsById, renewLeases, type JobState, type Lease } from './jobs.js';
+import { assertPayload, unitFromPayload, type UnitPayload } from './payload.js';
+import { encodeResult } from './result-codec.js';
+import { ensureResultsTable, storedKeys } from './results.js';
+import type { ModelStore } from './store.js';
+
+/** What a worker reports as it goes (`andor worker` prints each as a JSON line). */
+export type WorkerEvent =
+  | { readonly type: 'ready'; readonly queue: string; readonly concurrency: number }
+  | { readonly type: 'started'; readonly key: string; readonly job: string; readonly row: number; readonly model: string; readonly try: number }
+  | { readonly type: 'completed'; readonly key: string; readonly job: string; readonly ms: number }
+  /** The result was stored already (another delivery of the same content): completed without running. */
+  | { readonly type: 'duplicate'; readonly key: string; readonly job: string }
+  | { readonly type: 'failed'; readonly key: string; readonly job: string; readonly error: SerializedError }
+  /** The job was taken away while the unit ran (cancelled, or its lease expired): the unit stopped. */
+  | { readonly type: 'aborted'; readonly key: string; readonly job: string; readonly state: JobState | 'gone' }
+  | { readonly type: 'stopped'; readonly stats: WorkerStats };
+
+/** Counts of a worker's jobs. */
+export interface WorkerStats {
+  readonly completed: number;
+  readonly duplicates: number;
+  readonly failed: number;
+  readonly aborted: number;
+}
+
+/** Options of runWorker. */
+export interface WorkerOptions extends QueueConnectionOptions {
+  /** Where models are fetched by hash (the store the clients put them in). */
+  readonly store: ModelStore;
+  /** The engine context units run in (Engine.serveQueue passes its own; the caller owns its lifetime). */
+  readonly context: ExplainContext;
+  /** Units run at once in this process (default 1). */
+  readonly concurrency?: number;
+  /** Stops the worker: no new units are taken, running ones finish, then runWorker resolves. */
+  readonly signal?: AbortSignal;
+  /** How often an idle worker looks for jobs, in ms (default 250). */
+  readonly pollMs?: number;
+  /** How often running units' leases are renewed, in ms (default 1000; at most a third of each unit's lease). */
+  readonly heartbeatMs?: number;
+  readonly onEvent?: (event: WorkerEvent) => void;
+}
+
+/** A unit in progress. */
+interface Running {
+  readonly key: string;
+  readonly lease: Lease;
+  readonly controller: AbortController;
+  /** Set when a renewal found the job taken away: its state then. */
+  lost?: JobState | 'gone';
+}
+
+/**
+ * Serves the queue until the signal aborts.
+ * @param options - the database URL, the model store, the engine context, concurrency and signal
+ * @returns the counts of jobs completed, duplicates, failed and aborted
+ * @throws InvalidOptionError naming a bad option; QueueUnavailableError when the database stays unreachable longer
+ *   than reconnectMs
+ */
+export async function runWorker(options: WorkerOptions): Promise<WorkerStats> {
+  const concurrency = integerOption(options.concurrency, 'options.concurrency', 1, 256, 1);
+  const connection = resolveConnection({ ...options, poolSize: options.poolSize ?? concurrency + 2 });
+  const pollMs = integerOption(options.pollMs, 'options.pollMs', 1, 60_000, 250);
+  const heartbeatMs = integerOption(options.heartbeatMs, 'options.heartbeatMs', 10, 600_000, 1000);
+  if (!options.store || typeof options.store.get !== 'function') throw new InvalidOptionError('options.store must be a ModelStore (put, get, has), e.g. new FolderStore(dir).');
+  const db = await connectQueue(connection, 'worker');
+  try {
+    await reconnecting(connection, 'preparing the queue', async () => {
+      await ensureQueue(db);
+      await ensureResultsTable(db.sql);
+    });
+    return await new Worker(db, options, options.context, { concurrency, pollMs, heartbeatMs }).serve();
+  } finally {
+    await db.close();
+  }
+}
+
+class Worker {
+  private readonly running = new Map<string, Running>();
+  private readonly models = new LruCache<Promise<Uint8Array>>(MAX_OPEN_MODELS, { onEvict: () => undefined });
+  /** Stops the slots: the caller's signal, or a fault of the lease loop. */
+  private readonly halt = new AbortController();
+  private stats = { completed: 0, duplicates: 0, failed: 0, aborted: 0 };
+
+  constructor(
+    private readonly db: QueueConnection,
+    private readonly options: WorkerOptions,
+    private readonly context: ExplainContext,
+    private readonly settings: { concurrency: number; pollMs: number; heartbeatMs: number },
+  ) {}
+
+  private get conn() {
+    return this.db.options;
+  }
+
+  private emit(event: WorkerEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  async serve(): Promise<WorkerStats> {
+    const stop = () => this.halt.abort();
+    if (this.options.signal?.aborted) stop();
+    this.options.signal?.addEventListener('abort', stop, { once: true });
+    const leasesDone = new AbortController();
+    const leases = this.renewLoop(leasesDone.signal).catch((error: unknown) => {
+      this.halt.abort();
+      throw error;
+    });
+    this.emit({ type: 'ready', queue: this.conn.queue, concurrency: this.settings.concurrency });
+    try {
+      const slots = await Promise.allSettled(Array.from({ length: this.settings.concurrency }, () => this.slot()));
+      leasesDone.abort();
+      await leases;
+      const failed = slots.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      leasesDone.abort();
+      this.options.signal?.removeEventListener('abort', stop);
+    }
+    const stats = { ...this.stats };
+    this.emit({ type: 'stopped', stats });
+    return stats;
+  }
+
+  /** One unit at a time until halted. */
+  private async slot(): Promise<void> {
+    while (!this.halt.signal.aborted) {
+      // pg-boss's fetch claims one job with SELECT … FOR UPDATE SKIP LOCKED (and answers [] while the database is down)
+      const [job] = await this.db.boss.fetch<UnitPayload>(this.conn.queue, { batchSize: 1, includeMetadata: true });
+      if (!job) {
+        await sleep(this.settings.pollMs, this.halt.signal);
+        continue;
+      }
+      await this.handle(job.id, job.data, Number(job.retryCount), Number(job.expireInSeconds));
+    }
+  }
+
+  private async handle(id: string, data: UnitPayload, retryCount: number, leaseSeconds: number): Promise<void> {
+    const key = typeof data?.key === 'string' ? data.key : '(no key)';
+    const run: Running = { key, lease: { id, retryCount, seconds: leaseSeconds }, controller: new AbortController() };
+    this.running.set(id, run);
+    const { queue } = this.conn;
+    try {
+      if ((await reconnecting(this.conn, 'reading stored results', () => storedKeys(this.db.sql, [key]))).has(key)) {
+        await reconnecting(this.conn, 'completing a job', () => this.db.boss.complete(queue, id));
+        this.stats.duplicates++;
+        this.emit({ type: 'duplicate', key, job: id });
+        return;
+      }
+      assertPayload(data);
+      const sampleText = typeof data.sample === 'string' ? data.sample : await this.storedText(data.sample.stored);
+      const unit = unitFromPayload(data, await this.modelBytes(data.model.sha256), sampleText);
+      this.emit({ type: 'started', key, job: id, row: unit.row, model: unit.model.file ?? unit.model.sha256, try: retryCount + 1 });
+      const started = performance.now();
+      const result = await runUnit(this.context, unit, run.controller.signal);
+      // stored even when the job was taken away meanwhile: the result of this content is right wherever it ran
+      const value = encodeResult(unit, result);
+      await reconnecting(this.conn, 'storing a result', () => completeWithResult(this.db, id, key, value));
+      this.stats.completed++;
+      this.emit({ type: 'completed', key, job: id, ms: performance.now() - started });
+    } catch (error) {
+      if (run.lost !== undefined) {
+        this.stats.aborted++;
+        this.emit({ type: 'aborted', key, job: id, state: run.lost });
+        return;
+      }
+      const serialized = serializeError(error);
+      // pg-boss retries the job (retryLimit) or marks it failed; the client reads this output as the reason
+      await reconnecting(this.conn, 'failing a job', () => this.db.boss.fail(queue, id, { ...serialized }));
+      this.stats.failed++;
+      this.emit({ type: 'failed', key, job: id, error: serialized });
+    } finally {
+      this.running.delete(id);
+    }
+  }
+
+  /** A large sample's encoding, from the store (checked against its hash). */
+  private async storedText(sha256: string): Promise<string> {
+    const bytes = await this.options.store.get(sha256);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  }
+
+  /** A model's bytes, from the store once per process (the store checks them against the hash). */
+  private modelBytes(sha256: string): Promise<Uint8Array> {
+    let bytes = this.models.get(sha256);
+    if (!bytes) {
+      bytes = this.options.store.get(sha256);
+      this.models.set(sha256, bytes);
+      // a failed read is not remembered: the next unit of this model tries the store again (the block body matters:
+      // delete() returns the rejected promise, which would reject this handler's promise too)
+      bytes.catch(() => {
+        this.models.delete(sha256);
+      });
+    }
+    return bytes;
+  }
+
+  /** Renews the running units' leases until `done`; units whose job was taken away are aborted. */
+  private async renewLoop(done: AbortSignal): Promise<void> {
+    while (!done.aborted) {
+      const units = [...this.running.values()].filter((r) => r.lost === undefined);
+      const shortest = Math.min(...units.map((r) => r.lease.seconds * 1000), Infinity);
+      await sleep(Math.max(10, Math.min(this.settings.heartbeatMs, shortest / 3)), done);
+      if (done.aborted) return;
+      const live = [...this.running.values()].filter((r) => r.lost === undefined);
+      if (live.length === 0) continue;
+      try {
+        const renewed = await renewLeases(this.db, live.map((r) => r.lease));
+        const lost = live.filter((r) => !renewed.has(r.lease.id));
+        if (lost.length === 0) continue;
+        const states = new Map((await jobsById(this.db, lost.map((r) => r.lease.id))).map((j) => [j.id, j.state]));
+        for (const r of lost) {
+          r.lost = states.get(r.lease.id) ?? 'gone';
+          r.controller.abort(new CancelledError(`Unit ${r.key} stopped: its job is ${r.lost} (cancelled by its client, or its lease ran out and another worker has it).`));
+        }
+      } catch (error) {
+        // a dropped connection only delays renewals (leases outlast a restart); anything else is a fault
+        if (!isTransient(error)) throw error;
+        this.conn.logger.warn(`andor worker: renewing leases failed (${(error as Error).message}); retrying.`);
+      }
+    }
+  }
+}

