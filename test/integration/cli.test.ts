@@ -1,23 +1,12 @@
 // The andor CLI as a user runs it: the default job, game input with known coefficients, the JSON result, and one
 // clear error line (no stack trace) with a non-zero exit code for bad input.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, expectClose, unanimityGame } from '../helpers/index.js';
+import { runCli as run } from '../helpers/cli.js';
 
-const CLI = join(ROOT, 'dist', 'engine', 'interfaces', 'cli.js');
-const run = async (args: string[]) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-};
 
 describe('andor CLI', () => {
   let dir: string;

@@ -3,23 +3,22 @@
 // (createQueueExecutor, createEngine's queue option) and the CLI (`andor explain --samples --queue`). The
 // distributed runs give the local runs' JSON; workers killed with SIGKILL, a database restart, duplicate deliveries,
 // cancellation, poisoned units and a second client are each exercised against the server.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import PgBoss from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Of } from '../../dist/engine/distributed/store.js';
 import { explainUnit } from '../../dist/engine/explain/units.js';
 import {
-  CancelledError, FolderStore, InvalidOptionError, ModelStoreError, QueueUnavailableError, ROOT, UnitsFailedError, batchToJson, createEngine, createQueueExecutor, dynamicsToJson, loadSampleSet, model,
+  CancelledError, FolderStore, InvalidOptionError, ModelStoreError, QueueUnavailableError, UnitsFailedError, batchToJson, createEngine, createQueueExecutor, dynamicsToJson, loadSampleSet, model,
   type BatchRequest, type DynamicsRequest, type Engine, type QueueExecutor, type QueueExecutorOptions, type SampleSet, type WorkerEvent,
 } from '../helpers/index.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { CLI, runCli as cli } from '../helpers/cli.js';
 
-const CLI = join(ROOT, 'dist', 'engine', 'interfaces', 'cli.js');
 /** One test's limit: worker processes start in about a second each on 2 cores, units take 0.1–0.5 s. */
 const QUEUE_TEST_MS = 90_000;
 /** How long a worker event may take to show up. */
@@ -347,16 +346,6 @@ describe('the job queue', () => {
   });
 });
 
-/** Runs the CLI to its end. */
-async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('FolderStore', () => {
   let dir: string;

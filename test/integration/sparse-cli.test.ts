@@ -1,24 +1,13 @@
 // The sparse method from the command line: its flags come from the schema (--method, --budget, --max-order; the
 // service's --max-budget, --max-sparse-players), a sparse run prints its summary and writes andor.sparse/1, and
 // andor report re-renders it.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, model } from '../helpers/index.js';
+import { model } from '../helpers/index.js';
+import { runCli as run } from '../helpers/cli.js';
 
-const CLI = join(ROOT, 'dist', 'engine', 'interfaces', 'cli.js');
-const run = async (args: string[]) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-};
 const PLANTED = ['--model', model('planted/planted-64.onnx'), '--sample', JSON.stringify(new Array(64).fill(1)), '--reward', 'output', '--target', '0'];
 
 describe('andor CLI, sparse method', () => {
