@@ -245,7 +245,7 @@ function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, i
 }
 
 /** Turns the model's introspected inputs, the sample and the player options into an evaluation plan. */
-function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, set: SampleSet | undefined, reward: RewardSpec, reference: readonly Float64Array[] | undefined): { plan: MaskPlan; layout: PlayerLayout; input: InputLayout } {
+function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainRequest, sample: Sample, set: SampleSet | undefined, reward: RewardSpec, reference: readonly Float64Array[] | undefined): { plan: MaskPlan; layout: PlayerLayout; input: InputLayout } {
   const inputNames = model.inputs.map((i) => i.name);
   const modality = request.modality ?? 'tabular';
   const maskMode = request.maskMode ?? 'token';
@@ -264,7 +264,7 @@ function buildPlan(model: OpenedModel, request: ExplainRequest, sample: Sample, 
     const values = isMasked ? layout.values : sampleValuesFor(sample, info, false, model.inputs);
     return { name: info.name, dtype: dtypeOf(info), sampleDims: resolveSampleDims(info, batchAxis, values.length), values };
   });
-  const batchSize = chooseBatchSize(batchAxis, inputs, 2 ** layout.n, request.batchSize);
+  const batchSize = chooseBatchSize(batchAxis, inputs, 2 ** layout.n, request.batchSize, modelBytes);
   const input: InputLayout = { modality, input: maskedInfo.name, dims, values: maskedValues, offsets: layout.masked.offsets, indices: layout.masked.indices, tokens: sample.tokens };
   return { plan: { n: layout.n, inputs, masked: [layout.masked], reward, batchAxis, batchSize }, layout, input };
 }
@@ -356,7 +356,7 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
   const kind = rewardName.replace(/-v0$/, '') as RewardSpec['kind'];
   const reference = await resolveReference(request.reference, set);
   const provisional: RewardSpec = { kind: 'output', target: 0, output: outputInfo.name };
-  const { plan: probePlan, layout, input } = buildPlan(model, request, sample, set, provisional, reference);
+  const { plan: probePlan, layout, input } = buildPlan(model, bytes.byteLength, request, sample, set, provisional, reference);
   if (other?.takes(request, layout.n, ctx.limits)) {
     return other.run(ctx, { request, model, file, sha256, sample, set, row, rewardName, kind, output: outputInfo.name, plan: probePlan, layout, input, timings, started });
   }

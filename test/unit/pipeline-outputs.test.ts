@@ -1,11 +1,11 @@
 // Reading model outputs: float16 and bfloat16 bit patterns decoded exactly, the pipeline's list of readable dtypes
 // equal to what the bindings decode, the batch axis of an output found (or refused) from its dims, rewards read
-// along it, and the LRU bound on open models.
+// along it, the LRU bound on open models, and the automatic batch size.
 import { describe, expect, it } from 'vitest';
 import { DECODED_OUTPUT_DTYPES, decodeBfloat16, decodeFloat16, decodeOutput } from '../../dist/bindings/ort-common.js';
 import { LruCache } from '../../dist/engine/pipeline/lru.js';
 import { locateRows, readRewards, type RowsQuery } from '../../dist/engine/pipeline/masking.js';
-import { READABLE_OUTPUT_DTYPES } from '../../dist/engine/pipeline/plan.js';
+import { READABLE_OUTPUT_DTYPES, chooseBatchSize, type PlanInput } from '../../dist/engine/pipeline/plan.js';
 import { ModelRunError, ShapeMismatchError } from '../helpers/index.js';
 
 describe('output dtypes', () => {
@@ -116,5 +116,33 @@ describe('LruCache', () => {
 
   it('refuses a capacity below 1', () => {
     expect(() => new LruCache(0, { onEvict: () => undefined })).toThrowError(RangeError);
+  });
+});
+
+describe('the automatic batch size', () => {
+  const dynamic = { kind: 'dynamic' } as const;
+  const input = (elements: number, dtype: PlanInput['dtype'] = 'float32'): PlanInput => ({ name: 'x', dtype, sampleDims: [elements], values: new Float64Array(elements) });
+  const MB = 2 ** 20;
+
+  it('fills about 16 MiB of input per run, at most 1024 rows and the masks there are', () => {
+    expect(chooseBatchSize(dynamic, [input(3 * 224 * 224)], 1024)).toBe(27); // a ResNet-18 image: 588 KiB a row
+    expect(chooseBatchSize(dynamic, [input(30)], 1 << 20)).toBe(1024);
+    expect(chooseBatchSize(dynamic, [input(30)], 100)).toBe(100);
+  });
+
+  it('caps a big model at max(8, 2 GiB / its size) rows, whatever its inputs', () => {
+    const ids = [input(64, 'int64'), input(64, 'int64')]; // 1 KiB a row: 1024 rows by input alone
+    expect(chooseBatchSize(dynamic, ids, 1024, undefined, 265 * MB)).toBe(8); // DistilBERT size
+    expect(chooseBatchSize(dynamic, ids, 1024, undefined, 1024 * MB)).toBe(8); // never fewer than 8
+    expect(chooseBatchSize(dynamic, ids, 1024, undefined, 32 * MB)).toBe(64);
+    expect(chooseBatchSize(dynamic, [input(3 * 224 * 224)], 1024, undefined, 45 * MB)).toBe(27); // input binds first
+    expect(chooseBatchSize(dynamic, ids, 1024, undefined, 100 * 1024)).toBe(1024); // a small model: no cap
+  });
+
+  it('keeps a requested size (up to the masks) and a fixed batch axis', () => {
+    expect(chooseBatchSize(dynamic, [input(30)], 1024, 100, 265 * MB)).toBe(100);
+    expect(chooseBatchSize(dynamic, [input(30)], 16, 100)).toBe(16);
+    expect(chooseBatchSize({ kind: 'fixed', size: 4 }, [input(30)], 1024, undefined, 265 * MB)).toBe(4);
+    expect(chooseBatchSize({ kind: 'none' }, [input(30)], 1024)).toBe(1);
   });
 });

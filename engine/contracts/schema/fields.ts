@@ -82,7 +82,7 @@ export const analysisFields = {
 
 /** How one job runs. */
 export const runFields = {
-  batchSize: Type.Integer({ minimum: 1, maximum: 1 << 20, description: 'rows per model run (default: automatic; fixed-batch models use their batch size)', 'x-arg': 'N' }),
+  batchSize: Type.Integer({ minimum: 1, maximum: 1 << 20, description: 'rows per model run (default: about 16 MiB of input, at most 1024 rows and at most max(8, 2 GiB / model size) rows; fixed-batch models use their batch size)', 'x-arg': 'N' }),
   method: choice(
     METHODS,
     `exact: evaluate all 2^n masks and learn the AND-OR split (andor.explain/1); sparse: recover the AND interactions (Möbius terms of v) and the OR interactions (through the complement game) up to maxOrder from a budget of evaluations, for up to ${SPARSE_PLAYER_LIMIT} players, without a learned split (andor.sparse/1). Default: sparse when budget or maxOrder is given or when the 2^n arrays do not fit the memory (maxMemoryMb; the kernels' 4 GiB: 24 players), else exact`,
