@@ -232,7 +232,10 @@ function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, i
     const names = inputs.map((i) => i.name);
     const stray = Object.keys(values).find((k) => !names.includes(k));
     if (stray !== undefined) {
-      throw new ShapeMismatchError(`The sample gives "${stray}", which is not an input of the model.${didYouMean(stray, names)} The model's inputs are: ${names.join(', ')}.`);
+      // a close spelling, else the one input the sample leaves out ("attn_mask" is far from "attention_mask")
+      const missing = names.filter((name) => !Object.hasOwn(values, name));
+      const hint = didYouMean(stray, names) || (missing.length === 1 ? ` Did you mean "${missing[0]}"?` : '');
+      throw new ShapeMismatchError(`The sample gives "${stray}", which is not an input of the model.${hint} The model's inputs are: ${names.join(', ')}.`);
     }
     if (/mask/i.test(input.name)) {
       // an attention mask the sample leaves out: every position present
