@@ -2,7 +2,7 @@
 // interactions, matching, salient set and per-order strength. Also explains a given game (v without a model).
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { InvalidOptionError, ModelLoadError, ShapeMismatchError } from '../contracts/errors.js';
+import { InvalidInputError, InvalidOptionError, ModelLoadError, ShapeMismatchError } from '../contracts/errors.js';
 import type { DType, TensorInfo } from '../contracts/backend.js';
 import type { KernelHost } from '../contracts/kernels.js';
 import { assertFiniteRewards } from '../pipeline/evaluate.js';
@@ -210,6 +210,26 @@ function dtypeOf(info: TensorInfo): DType {
   return info.dtype as DType;
 }
 
+/** The values an integer input can hold exactly: int64 as far as a JavaScript number is exact. */
+const INTEGER_RANGES: Partial<Record<DType, readonly [number, number]>> = {
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  bool: [0, 1],
+};
+
+/** A sample's values for an integer input are integers in its range: 3.5 or 2^32 + 1 would otherwise be rounded
+ *  (int64), truncated or wrapped (int32) in silence, and the same sample would give other numbers on each twin. */
+function assertIntegerValues(info: TensorInfo, values: Float64Array): void {
+  const range = INTEGER_RANGES[info.dtype as DType];
+  if (range === undefined) return;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    if (!Number.isInteger(x) || x < range[0] || x > range[1]) {
+      throw new InvalidInputError(`Input "${info.name}" is ${info.dtype}, but the sample has ${x} at element ${i}; give integers in ${range[0]}..${range[1]}.`);
+    }
+  }
+}
+
 /** Resolves the sample (object, inline JSON or file) and the set it came from. */
 async function resolveSample(request: ExplainRequest, from?: SampleSet): Promise<{ sample: Sample; set?: SampleSet; row: number }> {
   const row = request.row ?? 0;
@@ -255,6 +275,7 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
   const maskedInfo = request.input === undefined ? defaultMaskedInput(model.inputs, modality, maskMode) : model.inputs.find((i) => i.name === request.input);
   if (!maskedInfo) throw new InvalidOptionError(`options.input "${request.input}" is not an input of the model. Expected one of: ${inputNames.join(', ')}.`);
   const maskedValues = sampleValuesFor(sample, maskedInfo, true, model.inputs);
+  assertIntegerValues(maskedInfo, maskedValues);
   const batchAxis = batchAxisOf(maskedInfo, maskedValues.length);
   const baseline = resolveBaseline(request.baseline);
   const dims = resolveSampleDims(maskedInfo, batchAxis, maskedValues.length);
@@ -265,6 +286,7 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
   const inputs: PlanInput[] = model.inputs.map((info) => {
     const isMasked = info === maskedInfo;
     const values = isMasked ? layout.values : sampleValuesFor(sample, info, false, model.inputs);
+    if (!isMasked) assertIntegerValues(info, values);
     return { name: info.name, dtype: dtypeOf(info), sampleDims: resolveSampleDims(info, batchAxis, values.length), values };
   });
   const batchSize = chooseBatchSize(batchAxis, inputs, 2 ** layout.n, request.batchSize, modelBytes);

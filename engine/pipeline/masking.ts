@@ -18,7 +18,9 @@ interface InputBuffer {
 
 function toTyped(dtype: TensorData['dtype'], values: Float64Array): TypedData {
   const out = allocTyped(dtype, values.length);
+  // a derived value (a mean baseline) rounds to the nearest integer for int32 as for int64; set() would truncate it
   if (out instanceof BigInt64Array) for (let i = 0; i < values.length; i++) out[i] = BigInt(Math.round(values[i]));
+  else if (out instanceof Int32Array) for (let i = 0; i < values.length; i++) out[i] = Math.round(values[i]);
   else out.set(values);
   return out;
 }
