@@ -49,6 +49,7 @@ export interface EngineOptions {
   readonly maxMemoryMb?: number;
   /** Most players one explanation may have (default 30; the memory budget usually binds first). */
   readonly maxPlayers?: number;
+  /** Where the engine's warnings go (a backend fallback, a decomposition that diverged); default: nowhere. */
   readonly logger?: Logger;
   /** An executor from createQueueExecutor: explainBatch and dynamics send their units through it, to the workers
    *  that serve its queue, instead of running them here (default: here). The caller closes it. */
@@ -244,7 +245,7 @@ export class Engine {
 
   private context(): StudyContext {
     const { maxMemoryMb, maxPlayers } = this.options;
-    const context: ExplainContext = { runner: this.runner, kernels: this.kernels, candidates: candidatesFor(this.options.backend), limits: { maxMemoryMb, maxPlayers }, onOpened: (model) => this.noteOpened(model) };
+    const context: ExplainContext = { runner: this.runner, kernels: this.kernels, candidates: candidatesFor(this.options.backend), limits: { maxMemoryMb, maxPlayers }, onOpened: (model) => this.noteOpened(model), onWarning: (message) => this.logger.warn(message) };
     return this.queue === undefined ? context : { ...context, executor: this.queue };
   }
 

@@ -156,6 +156,8 @@ export interface ExplainContext {
   readonly limits: Limits;
   /** Called once a model is open, with the attempts that failed before its backend worked. */
   readonly onOpened: (model: OpenedModel) => void;
+  /** Called with what went wrong but still gave a result (a decomposition that diverged: its best iterate). */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** An explanation prepared up to its plan: the model open, the sample, the players and the plan (its reward not yet
@@ -405,6 +407,7 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
   }
   const names = request.names ? checkNames(request.names, layout.n) : layout.names;
   const result = await ctx.runner.analyze({ v, n: layout.n, settings }, request.signal);
+  if (result.decomposition.warning !== undefined) ctx.onWarning?.(result.decomposition.warning);
   Object.assign(timings, result.timings);
   timings.totalMs = performance.now() - started;
   return {
@@ -428,7 +431,7 @@ export function checkNames(names: readonly string[], n: number): string[] {
 }
 
 /** Explains a game given as values on all 2^n masks (no model). */
-export async function explainGame(ctx: Pick<ExplainContext, 'runner' | 'limits'>, request: GameRequest): Promise<ExplainResult> {
+export async function explainGame(ctx: Pick<ExplainContext, 'runner' | 'limits' | 'onWarning'>, request: GameRequest): Promise<ExplainResult> {
   assertValid(GameRequestSchema, request);
   const settings = analysisSettings(request, 'options');
   const timings: Record<string, number> = {};
@@ -445,6 +448,7 @@ export async function explainGame(ctx: Pick<ExplainContext, 'runner' | 'limits'>
   timings.loadMs = performance.now() - started;
   const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
   const result = await ctx.runner.analyze({ v, n, settings }, request.signal);
+  if (result.decomposition.warning !== undefined) ctx.onWarning?.(result.decomposition.warning);
   Object.assign(timings, result.timings);
   timings.totalMs = performance.now() - started;
   return { ...result, timings, players: names, reward: 'given' };
