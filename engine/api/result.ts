@@ -6,9 +6,18 @@ import { isSparseResult, type SparseResult } from '../explain/sparse.js';
 import type { Preset } from '../analysis/decompose.js';
 import { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA, SPARSE_SCHEMA } from '../contracts/schema/constants.js';
 import type { AggregateGroup, BatchResult } from '../studies/batch.js';
+import { InvalidOptionError } from '../contracts/errors.js';
+import { preview } from '../inputs/preview.js';
 
 /** Schema ids of results; bumped when a field changes meaning. */
 export { RESULT_SCHEMA, DYNAMICS_SCHEMA, BATCH_SCHEMA, SPARSE_SCHEMA };
+
+/** options.arrays, default true: a value that is not a boolean ("no", 0) is refused, never read by its truthiness. */
+function arraysOption(options: { arrays?: boolean } | undefined): boolean {
+  const arrays: unknown = options?.arrays;
+  if (arrays !== undefined && typeof arrays !== 'boolean') throw new InvalidOptionError(`options.arrays must be true or false (got ${preview(arrays)}).`);
+  return arrays ?? true;
+}
 
 /** The JSON form of an explanation (schema andor.explain/1, ExplainResultSchema): typed arrays become number arrays.
  *  Written out rather than derived, so the package's .d.ts needs no TypeBox; test/types/schema.test-d.ts keeps the
@@ -208,8 +217,10 @@ function groupJson(group: AggregateGroup, players: readonly string[]): Aggregate
  * Converts a batch to its JSON schema.
  * @param result - a batch result
  * @param options - `arrays: false` leaves v/and/or/input out of each sample's result
+ * @throws InvalidOptionError when options.arrays is given and is not a boolean
  */
 export function batchToJson(result: BatchResult, options: { arrays?: boolean } = {}): BatchResultJson {
+  arraysOption(options);
   const { n, players, model, samples, shapley, all, classes, classNames, results, timings } = result;
   return {
     schema: BATCH_SCHEMA,
@@ -231,13 +242,14 @@ export function batchToJson(result: BatchResult, options: { arrays?: boolean } =
  * andor.explain/1, a sparse one andor.sparse/1.
  * @param result - an explain result (exact or sparse)
  * @param options - `arrays: false` leaves v/and/or empty and the input layout out, for large n
+ * @throws InvalidOptionError when options.arrays is given and is not a boolean
  */
 export function resultToJson(result: ExplainResult, options?: { arrays?: boolean }): ExplainResultJson;
 export function resultToJson(result: SparseResult, options?: { arrays?: boolean }): SparseResultJson;
 export function resultToJson(result: ExplainResult | SparseResult, options?: { arrays?: boolean }): ExplainResultJson | SparseResultJson;
 export function resultToJson(result: ExplainResult | SparseResult, options: { arrays?: boolean } = {}): ExplainResultJson | SparseResultJson {
   if (isSparseResult(result)) return sparseToJson(result, options);
-  const arrays = options.arrays ?? true;
+  const arrays = arraysOption(options);
   const list = (a: Float64Array) => (arrays ? Array.from(a) : []);
   return {
     schema: RESULT_SCHEMA,
@@ -268,9 +280,10 @@ export function resultToJson(result: ExplainResult | SparseResult, options: { ar
  * null.
  * @param result - a sparse result
  * @param options - `arrays: false` leaves the input layout out
+ * @throws InvalidOptionError when options.arrays is given and is not a boolean
  */
 export function sparseToJson(result: SparseResult, options: { arrays?: boolean } = {}): SparseResultJson {
-  const arrays = options.arrays ?? true;
+  const arrays = arraysOption(options);
   const named = (terms: SparseResult['and']) => terms.map((t) => ({ players: [...t.players], names: t.players.map((p) => result.players[p]), value: t.value }));
   const r2 = (x: number) => (Number.isFinite(x) ? x : null);
   const { faithfulness: f } = result;
