@@ -56,8 +56,9 @@ export function imagePanels(o: { id: string; input: InputJson; players: readonly
     }
   });
   const value = (c: number, i: number) => (typeof input.values[c * plane + i] === 'number' ? (input.values[c * plane + i] as number) : 0);
-  const all = input.values.slice(0, plane * Math.min(3, channels)).map((v) => (typeof v === 'number' ? v : 0));
-  const [lo, hi] = [Math.min(...all), Math.max(...all)];
+  // a loop, not Math.min(...all): a 3×224×224 image is more arguments than the call stack holds
+  let [lo, hi] = [Infinity, -Infinity];
+  for (let i = 0; i < Math.min(input.values.length, plane * Math.min(3, channels)); i++) [lo, hi] = [Math.min(lo, value(0, i)), Math.max(hi, value(0, i))];
   const shade = (c: number, i: number) => Math.round((255 * (value(c, i) - lo)) / (hi - lo || 1));
   let pixels = '';
   let hatch = '';

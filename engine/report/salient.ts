@@ -71,8 +71,10 @@ export function sparsityCurve(o: { id: string; and: readonly number[]; or: reado
   const or = sorted(o.or, 2);
   const positive = [...and, ...or, o.threshold].filter((v) => v > 0);
   if (positive.length === 0) return undefined; // nothing to draw on a log scale
-  const max = Math.max(...positive);
-  const floor = Math.max(Math.min(...positive), max * 1e-10);
+  // a loop, not Math.max(...positive): the 2^(n+1) interactions overflow the call stack from n = 17
+  let [min, max] = [Infinity, 0];
+  for (const v of positive) [min, max] = [Math.min(min, v), Math.max(max, v)];
+  const floor = Math.max(min, max * 1e-10);
   const f = frame({
     id: o.id,
     title: 'Sparsity: every AND and OR interaction, sorted by strength',
