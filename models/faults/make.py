@@ -1,6 +1,6 @@
 """Tiny hand-built ONNX graphs with odd outputs, for the fault tests (test/integration/faults-*.test.ts): float16,
 bfloat16 and integer output dtypes, an output whose batch axis comes second, an ambiguous one, a huge fixed batch,
-and NaN outputs. Every graph is a fixed linear map written with onnx.helper (no training, no torch), so each file is
+NaN outputs and a 200 000-wide output. Every graph is a fixed linear map written with onnx.helper (no training, no torch), so each file is
 a few hundred bytes and its expected outputs follow from the weights below. README.md lists the files.
 Run: /usr/bin/python3 models/faults/make.py   (Debian's python3-onnx 1.12; no other dependency)
 """
@@ -24,6 +24,10 @@ B2 = [0.1, -0.2]
 # cast to any integer dtype from uint8 to uint64 exactly
 WI = [[1, 0, 2], [2, 1, 0], [0, 3, 1], [1, 1, 1]]
 BI = [1, 0, 2]
+# the wide output: 200 000 classes (a spread of that many numbers into Math.max overflows V8's stack), from one
+# score s = x · WS: positive for the features 2, 1, 3, 1 of the fault tests, and for most of their masks
+WIDE = 200_000
+WS = [[1.0], [-2.0], [1.0], [0.5]]
 # the huge fixed batch: 2^21 rows of 4 float32 in, 2 float32 out = 48 MiB of buffers per worker, for 16 masks
 HUGE_BATCH = 2 ** 21
 
@@ -115,6 +119,22 @@ def main():
         h.make_node("Add", ["z", "root"], ["logits"]),
     ]
     save("nan-when-masked.onnx", nodes, [features()], [h.make_tensor_value_info("logits", T.FLOAT, ["batch", 2])])
+
+    # 6. a 200 000-wide output from a few hundred bytes: logits[:, j] = s · (j / WIDE − 1/2) with s = x · WS, so the
+    # predicted class is the last when s > 0 and the first when s < 0 (no weight matrix of 4 × 200 000 floats)
+    nodes = linear("features", "s", WS, [0.0]) + [
+        const("zero", [0], [], T.INT64),
+        const("width", [WIDE], [], T.INT64),
+        const("step", [1], [], T.INT64),
+        const("scale", [1.0 / WIDE], []),
+        const("half", [0.5], []),
+        h.make_node("Range", ["zero", "width", "step"], ["j"]),
+        h.make_node("Cast", ["j"], ["jf"], to=T.FLOAT),
+        h.make_node("Mul", ["jf", "scale"], ["ramp01"]),
+        h.make_node("Sub", ["ramp01", "half"], ["ramp"]),
+        h.make_node("Mul", ["s", "ramp"], ["logits"]),
+    ]
+    save("wide-output.onnx", nodes, [features()], [h.make_tensor_value_info("logits", T.FLOAT, ["batch", WIDE])])
 
 
 if __name__ == "__main__":
