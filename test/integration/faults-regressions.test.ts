@@ -1,0 +1,492 @@
+// Regression tests for the classes of issue 10 that no other suite held: each sends the bad input the issue found
+// (through the library, `andor serve` or the CLI, on the bundled models and models/faults/) and asserts the fixed
+// behaviour: the typed error and the words of its message, the HTTP status and code, the exit code, or the numbers.
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKernels } from '../../dist/bindings/index.js';
+import { aggregateDynamics, type PairRecord } from '../../dist/engine/studies/dynamics.js';
+import { serve, type Service } from '../../dist/engine/interfaces/serve.js';
+import { runCli } from '../helpers/cli.js';
+import {
+  InvalidInputError, InvalidOptionError, ModelLoadError, ModelRunError, ShapeMismatchError, batchToJson, createEngine, expectClose, model, renderReport, resultToJson, type Engine, type SampleSet,
+} from '../helpers/index.js';
+
+const MLP = model('breast-cancer-mlp.onnx');
+const MLP_SAMPLES = model('breast-cancer.samples.json');
+const TOKENS = model('token-transformer.onnx');
+const TOKENS_I32 = model('token-transformer-i32.onnx');
+const TOKEN_SAMPLES = model('tokens.samples.json');
+const SERIES = model('bc-mlp-series');
+const WIDE = model('faults/wide-output.onnx');
+/** models/faults/make.py: wide-output.onnx has WIDE_CLASSES logits s · (j / WIDE_CLASSES − 1/2), s = x · WS. */
+const WIDE_CLASSES = 200_000;
+const WS = [1, -2, 1, 0.5];
+/** Integer features: s = 3.5 on the full sample, so the predicted class is the last one. */
+const WIDE_SAMPLE = [2, 1, 3, 1];
+/** A refusal that must come before any expansion or model run (the defects took minutes, or aborted V8). */
+const FAST_MS = 1_000;
+/** One CLI run: Node's start and the engine's load, on a loaded 2-core machine. */
+const CLI_MS = 30_000;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+const readJson = async (file: string): Promise<Json> => JSON.parse(await readFile(file, 'utf8'));
+
+/** The error a promise rejects with; fails when it resolves. */
+async function refusal(promise: Promise<unknown>): Promise<Error> {
+  const outcome = await promise.then((value) => ({ value }), (error: Error) => ({ error }));
+  if (!('error' in outcome)) return expect.fail(`expected a typed error, got a result: ${JSON.stringify(outcome.value)?.slice(0, 200)}`);
+  return outcome.error;
+}
+
+/** The error a call throws; fails when it returns. */
+function thrown(action: () => unknown): Error {
+  try {
+    action();
+  } catch (error) {
+    return error as Error;
+  }
+  return expect.fail('expected a typed error, got a result');
+}
+
+describe('issue 10 regressions, in the library', () => {
+  let engine: Engine;
+  let dir: string;
+  const warnings: string[] = [];
+  let mlpSet: Json;
+  /** A sample file of `samples`, in the form of the breast-cancer set (its features and classes). */
+  const sampleFile = async (name: string, samples: readonly Json[]) => {
+    const file = join(dir, name);
+    await writeFile(file, JSON.stringify({ ...mlpSet, samples }));
+    return file;
+  };
+  beforeAll(async () => {
+    engine = await createEngine({ workers: 0, logger: { warn: (m) => void warnings.push(m), info: () => {} } });
+    dir = await mkdtemp(join(tmpdir(), 'andor-regressions-'));
+    mlpSet = await readJson(join(SERIES, 'samples.json'));
+  });
+  afterAll(async () => {
+    await engine.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('2f: a misspelt extra input name', () => {
+    it('is a ShapeMismatchError that names it and suggests the input it stands for ("attn_mask" → "attention_mask"), in a sample object and a sample file', async () => {
+      const tokens = (await readJson(TOKEN_SAMPLES)).samples[0];
+      const file = join(dir, 'attn-mask.samples.json');
+      await writeFile(file, JSON.stringify({ samples: [{ x: { input_ids: tokens.x.input_ids, attn_mask: tokens.x.attention_mask }, label: tokens.label }] }));
+      const object = { values: { input_ids: Float64Array.from(tokens.x.input_ids), attn_mask: Float64Array.from(tokens.x.attention_mask) }, label: tokens.label };
+      for (const sample of [object, file]) {
+        const error = await refusal(engine.explain({ model: TOKENS, sample, modality: 'text', players: '0-3', maskToken: 1, preset: 'none' }));
+        expect(error).toBeInstanceOf(ShapeMismatchError);
+        // before the fix the model ran with an all-ones attention mask in its place
+        expect(error.message).toMatch(/^The sample gives "attn_mask", which is not an input of the model\. Did you mean "attention_mask"\? The model's inputs are: input_ids, attention_mask\.$/);
+      }
+    });
+  });
+
+  describe('2g: dynamics over samples with different players', () => {
+    it('refuses a sample of 29 values among samples of 30: as the file is read, or (a set without a shape) naming the checkpoint and row', async () => {
+      const [a, b] = [mlpSet.samples.find((s: Json) => s.split === 'train'), mlpSet.samples.find((s: Json) => s.split === 'test')];
+      const cacheDir = join(dir, '2g-cache');
+      // in a sample file whose shape is [30]: refused as the file is read
+      const file = await sampleFile('ragged.samples.json', [a, { ...b, x: b.x.slice(0, 29) }]);
+      const fromFile = await refusal(engine.dynamics({ checkpoints: [join(SERIES, 'epoch-0000.onnx')], samples: file, players: '0-5', preset: 'none', cacheDir }));
+      expect(fromFile).toBeInstanceOf(ShapeMismatchError);
+      expect(fromFile.message).toMatch(/ragged\.samples\.json: sample 1 has 29 values but the set's shape \[30\] needs 30/);
+      await expect(stat(cacheDir)).rejects.toThrow(/ENOENT/);
+      // as a SampleSet without a shape: refused by the model, with the checkpoint and the row named
+      const set: SampleSet = { source: 'ragged', samples: [{ values: Float64Array.from(a.x), label: a.label, split: 'train' }, { values: Float64Array.from(b.x.slice(0, 29)), label: b.label, split: 'test' }] };
+      const fromSet = await refusal(engine.dynamics({ checkpoints: [join(SERIES, 'epoch-0000.onnx')], samples: set, players: '0-5', preset: 'none', cacheDir: false }));
+      expect(fromSet).toBeInstanceOf(ShapeMismatchError);
+      expect(fromSet.message).toMatch(/epoch-0000\.onnx, sample row 1: .*takes 30 values per sample, but the sample has 29/);
+    });
+
+    it('refuses pairs of 3 and 2 players when they reach the aggregation, instead of averaging them', async () => {
+      const host = await loadKernels('release');
+      const record = (n: number): PairRecord => {
+        const size = 2 ** n;
+        const zeros = () => new Float64Array(n + 1);
+        return { and: new Float64Array(size).fill(1), or: new Float64Array(size), threshold: 0.1, positive: zeros(), negative: zeros(), output: 1, players: Array.from({ length: n }, (_, i) => `x${i}`) };
+      };
+      const samples = [{ values: new Float64Array(3), label: 0, split: 'train' }, { values: new Float64Array(2), label: 0, split: 'test' }];
+      const error = thrown(() => aggregateDynamics(host, { checkpoints: [{ file: 'epoch-0.onnx', sha256: '0', records: [record(3), record(2)] }], references: [], samples, gapTolerance: 0.02, salientRatio: 0.05 }));
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect(error.message).toBe('Sample 1 on checkpoint 0 has 2 players [x0, x1], but sample 0 has 3 [x0, x1, x2]; dynamics averages over samples with the same players.');
+    });
+  });
+
+  describe('2i: arrays: "no"', () => {
+    it('is an InvalidOptionError in resultToJson and batchToJson, not a true', async () => {
+      const result = await engine.explain({ model: MLP, sample: MLP_SAMPLES, players: '0-3', preset: 'none' });
+      for (const arrays of ['no', 0, 'false']) {
+        const error = thrown(() => resultToJson(result, { arrays } as never));
+        expect(error).toBeInstanceOf(InvalidOptionError);
+        expect(error.message).toBe(`options.arrays must be true or false (got ${JSON.stringify(arrays)}).`);
+      }
+      const batch = await engine.explainBatch({ model: MLP, samples: MLP_SAMPLES, rows: '0', players: '0-3', preset: 'none', cacheDir: false });
+      expect(thrown(() => batchToJson(batch, { arrays: 'no' } as never))).toBeInstanceOf(InvalidOptionError);
+      // the booleans keep their meaning
+      expect(resultToJson(result, { arrays: false }).v).toEqual([]);
+      expect(resultToJson(result, { arrays: true }).v).toHaveLength(16);
+    });
+
+    it.each([
+      ['explain', (engine: Engine) => engine.explain({ model: MLP, sample: MLP_SAMPLES, players: '0-3', arrays: 'no' } as never)],
+      ['explainBatch', (engine: Engine) => engine.explainBatch({ model: MLP, samples: MLP_SAMPLES, players: '0-3', arrays: 'no', cacheDir: false } as never)],
+    ])('is an unknown option of %s, named with the valid ones', async (_what, call) => {
+      const error = await refusal(call(engine));
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error.message).toMatch(/^Unknown option options\.arrays\. Expected one of: options\.model, /);
+    });
+  });
+
+  describe('2j: integer mask tokens and token ids', () => {
+    it.each([1.5, 4294967297, -2147483649])('refuses maskToken %s with an InvalidOptionError naming maskToken and its range (explain, explainBatch)', async (maskToken) => {
+      const request = { model: TOKENS, modality: 'text', players: '0-3', maskToken, preset: 'none' } as const;
+      for (const error of [await refusal(engine.explain({ ...request, sample: TOKEN_SAMPLES })), await refusal(engine.explainBatch({ ...request, samples: TOKEN_SAMPLES, rows: '0', cacheDir: false }))]) {
+        expect(error).toBeInstanceOf(InvalidOptionError);
+        expect(error.message).toBe(`options.maskToken must be an integer in -2147483648..2147483647 (got ${maskToken}).`);
+      }
+    });
+
+    /** Token sample 0 with `id` at position 9. */
+    const withId = async (id: number) => {
+      const tokens = (await readJson(TOKEN_SAMPLES)).samples[0];
+      const ids = Float64Array.from(tokens.x.input_ids);
+      ids[9] = id;
+      return { values: { input_ids: ids, attention_mask: Float64Array.from(tokens.x.attention_mask) }, label: tokens.label };
+    };
+    const explainTokens = async (file: string, id: number) => engine.explain({ model: file, sample: await withId(id), modality: 'text', players: '0-3', maskToken: 1, preset: 'none' });
+
+    it('refuses the token id 3.5 in a sample with an InvalidInputError, on the int64 and the int32 twin alike', async () => {
+      // before: int64 rounded it to 4 and int32 truncated it to 3, two answers for one sample
+      for (const [file, dtype, range] of [[TOKENS, 'int64', '-9007199254740991..9007199254740991'], [TOKENS_I32, 'int32', '-2147483648..2147483647']]) {
+        const error = await refusal(explainTokens(file, 3.5));
+        expect(error).toBeInstanceOf(InvalidInputError);
+        expect(error.message).toBe(`Input "input_ids" is ${dtype}, but the sample has 3.5 at element 9; give integers in ${range}.`);
+      }
+    });
+
+    it('refuses the token id 2^32 + 5 for int32 (it wrapped to 5) and hands it to the int64 model unchanged', async () => {
+      const wrapped = await refusal(explainTokens(TOKENS_I32, 2 ** 32 + 5));
+      expect(wrapped).toBeInstanceOf(InvalidInputError);
+      expect(wrapped.message).toBe('Input "input_ids" is int32, but the sample has 4294967301 at element 9; give integers in -2147483648..2147483647.');
+      // int64 holds it: the model itself refuses an id beyond its vocabulary of 16
+      const intact = await refusal(explainTokens(TOKENS, 2 ** 32 + 5));
+      expect(intact).toBeInstanceOf(ModelRunError);
+      expect(intact.message).toMatch(/idx=4294967301 must be within the inclusive range \[-16,15\]/);
+    });
+  });
+
+  describe('3: the cache is keyed by content, not by path', () => {
+    it('recomputes a batch after its --reference rows file or its samples file is edited in place, and gives the new numbers', async () => {
+      const cacheDir = join(dir, '3-batch-cache');
+      const samples = await sampleFile('3-batch.samples.json', mlpSet.samples.slice(0, 2));
+      const reference = await sampleFile('3-reference.samples.json', mlpSet.samples.slice(2, 6));
+      const run = () => engine.explainBatch({ model: MLP, samples, rows: '0', players: '0-5', baseline: 'mean', reference, preset: 'none', cacheDir });
+      const first = await run();
+      expect(first.samples[0].cached).toBe(false);
+      const again = await run();
+      expect(again.samples[0].cached).toBe(true);
+      expect(Array.from(again.results![0].v)).toEqual(Array.from(first.results![0].v));
+
+      await sampleFile('3-reference.samples.json', mlpSet.samples.slice(6, 10)); // same path, other rows
+      const newReference = await run();
+      expect(newReference.samples[0].cached).toBe(false);
+      expect(Array.from(newReference.results![0].v)).not.toEqual(Array.from(first.results![0].v));
+
+      const edited = structuredClone(mlpSet.samples.slice(0, 2));
+      edited[0].x[0] += 1; // player 0 of row 0
+      await sampleFile('3-batch.samples.json', edited);
+      const newSample = await run();
+      expect(newSample.samples[0].cached).toBe(false);
+      expect(Array.from(newSample.results![0].v)).not.toEqual(Array.from(newReference.results![0].v));
+    });
+
+    it('recomputes a dynamics run after its reference rows file is edited in place', async () => {
+      const cacheDir = join(dir, '3-dynamics-cache');
+      const pick = (split: string) => mlpSet.samples.find((s: Json) => s.split === split);
+      const samples = await sampleFile('3-dynamics.samples.json', [pick('train'), pick('test')]);
+      const reference = await sampleFile('3-dynamics-reference.samples.json', mlpSet.samples.slice(2, 6));
+      const run = () => engine.dynamics({ checkpoints: [join(SERIES, 'epoch-1024.onnx')], samples, players: '0-5', baseline: 'mean', reference, preset: 'none', cacheDir });
+      const first = await run();
+      expect(first.pairs).toEqual({ computed: 2, cached: 0 });
+      expect((await run()).pairs).toEqual({ computed: 0, cached: 2 });
+      await sampleFile('3-dynamics-reference.samples.json', mlpSet.samples.slice(6, 10));
+      const edited = await run();
+      expect(edited.pairs).toEqual({ computed: 2, cached: 0 });
+      expect(Array.from(edited.checkpoints[0].orders.positive)).not.toEqual(Array.from(first.checkpoints[0].orders.positive));
+    });
+  });
+
+  describe('4: two identical samples', () => {
+    it('a batch over a set holding one sample twice completes with the cache on, and gives both the same numbers', async () => {
+      const cacheDir = join(dir, '4-batch-cache');
+      const samples = await sampleFile('4-twice.samples.json', [mlpSet.samples[0], mlpSet.samples[0]]);
+      const r = await engine.explainBatch({ model: MLP, samples, players: '0-5', iterations: 200, cacheDir, concurrency: 2 });
+      expect(r.samples.map((s) => s.cached)).toEqual([false, false]);
+      const [a, b] = r.results!;
+      expect(Array.from(b.v)).toEqual(Array.from(a.v));
+      expect(Array.from(b.and)).toEqual(Array.from(a.and));
+      expect(Array.from(b.or)).toEqual(Array.from(a.or));
+      expect((await readdir(cacheDir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    });
+
+    it('dynamics over identical samples on a checkpoint listed twice (the same cache key written by two pairs at once) completes', async () => {
+      const cacheDir = join(dir, '4-dynamics-cache');
+      const train = mlpSet.samples.find((s: Json) => s.split === 'train');
+      const samples = await sampleFile('4-dynamics.samples.json', [train, train, { ...train, split: 'test' }]);
+      const checkpoint = join(SERIES, 'epoch-0016.onnx');
+      const r = await engine.dynamics({ checkpoints: [checkpoint, checkpoint], samples, players: '0-5', iterations: 200, cacheDir, concurrency: 4 });
+      expect(r.pairs.computed + r.pairs.cached).toBe(6);
+      const [first, second] = r.checkpoints;
+      expect(Array.from(second.orders.positive)).toEqual(Array.from(first.orders.positive));
+      expect(first.samples.map((s) => s.kappa)).toEqual([first.samples[0].kappa, first.samples[0].kappa, first.samples[0].kappa]);
+      expect((await readdir(cacheDir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    });
+  });
+
+  describe('9b: a 200 000-wide model output', () => {
+    it('gives a result whose target is the argmax, with the numbers of the output, not a stack overflow', async () => {
+      const sample = { values: Float64Array.from(WIDE_SAMPLE) };
+      const predicted = await engine.explain({ model: WIDE, sample, preset: 'none' });
+      expect(predicted.target).toBe(WIDE_CLASSES - 1); // s = 3.5 > 0: the last logit is the largest
+      expect(predicted.v.every(Number.isFinite)).toBe(true);
+      // v(∅): every logit is 0, so the log-odds of one class among 200 000 is −ln(199 999)
+      expectClose(predicted.v[0], -Math.log(WIDE_CLASSES - 1), { atol: 1e-9 });
+      const output = await engine.explain({ model: WIDE, sample, preset: 'none', reward: 'output', target: WIDE_CLASSES - 1 });
+      // float32, as the graph computes it: s_m · (j · (1 / 200 000) − 1/2) at j = 199 999
+      const ramp = Math.fround(Math.fround(Math.fround(WIDE_CLASSES - 1) * Math.fround(1 / WIDE_CLASSES)) - 0.5);
+      const expected = Float64Array.from({ length: 16 }, (_, m) => Math.fround(WIDE_SAMPLE.reduce((s, x, i) => s + ((m >> i) & 1) * x * WS[i], 0) * ramp));
+      expectClose(output.v, expected, { atol: 1e-7 });
+    });
+
+    it('renders the report of an n = 17 game (262 144 interactions) without a stack overflow', async () => {
+      const v = Float64Array.from({ length: 2 ** 17 }, (_, m) => Math.sin(m) + (m % 7));
+      const result = await engine.explainValues({ values: v, preset: 'none', indexOrder: 0 });
+      const html = renderReport(resultToJson(result));
+      expect(html).toMatch(/Sparsity: every AND and OR interaction, sorted by strength/);
+    });
+  });
+
+  describe('9g: a corrupt or mismatched checkpoint among a run\'s checkpoints', () => {
+    it.each([
+      ['corrupt bytes', async (folder: string) => {
+        const file = join(folder, 'epoch-0001.onnx');
+        await writeFile(file, 'this is not an ONNX file');
+        return file;
+      }, ModelLoadError, /epoch-0001\.onnx, sample row 0: The runtime could not load the model \(24 bytes\)/],
+      ['a model of other inputs', async (folder: string) => {
+        const file = join(folder, 'epoch-0002.onnx');
+        await copyFile(model('faults/linear-f32.onnx'), file);
+        return file;
+      }, ShapeMismatchError, /epoch-0002\.onnx, sample row 0: Input "features" of shape \[batch, 4\] takes 4 values per sample, but the sample has 30\./],
+    ])('is named in the error, with the sample row (%s)', async (_what, make, ErrorClass, message) => {
+      const folder = await mkdtemp(join(dir, '9g-'));
+      const good = join(folder, 'epoch-0000.onnx');
+      await copyFile(join(SERIES, 'epoch-0000.onnx'), good);
+      const bad = await make(folder);
+      const pick = (split: string) => mlpSet.samples.find((s: Json) => s.split === split);
+      const samples = await sampleFile(`9g-${basename(bad)}.samples.json`, [pick('train'), pick('test')]);
+      const error = await refusal(engine.dynamics({ checkpoints: [good, bad], samples, players: '0-5', preset: 'none', cacheDir: false }));
+      expect(error).toBeInstanceOf(ErrorClass);
+      expect(error.message).toMatch(message);
+      expect(error.message.startsWith(bad)).toBe(true);
+    });
+  });
+
+  describe('9h: a bad losses file', () => {
+    const names = ['epoch-0000', 'epoch-0016', 'epoch-1024'];
+    const entry = (name: string, trainLoss: unknown = 0.5, testLoss: unknown = 0.6) => ({ name, trainLoss, testLoss });
+    it.each([
+      ['names that match no checkpoint', 'names', JSON.stringify({ checkpoints: names.map((n) => entry(n.replace('epoch', 'ckpt'))) }), /has no losses for the checkpoint\(s\) epoch-0000, epoch-0016, epoch-1024; its entries are named ckpt-0000, ckpt-0016, ckpt-1024\. Name each entry after its checkpoint file\./],
+      ['a NaN written as null', 'null', JSON.stringify({ checkpoints: [entry(names[0]), entry(names[1], null), entry(names[2])] }), /checkpoints\[1\] must be \{"name": string, "trainLoss": number, "testLoss": number, "epoch"\?: number\} with finite numbers \(got \{"name":"epoch-0016","trainLoss":null/],
+      ['a NaN written as a string', 'string', JSON.stringify({ checkpoints: [entry(names[0]), entry(names[1]), entry(names[2], 0.5, 'NaN')] }), /checkpoints\[2\] must be .* with finite numbers/],
+      ['a bare NaN (not JSON)', 'bare', '{"checkpoints": [{"name": "epoch-0000", "trainLoss": NaN, "testLoss": 0.6}]}', /losses-bare\.json is not valid JSON: Unexpected token 'N'/],
+      ['no checkpoints list', 'shape', JSON.stringify({ epochs: [] }), /must be \{"checkpoints": \[\{"name", "trainLoss", "testLoss"\}, \.\.\.\]\}/],
+    ])('is an InvalidInputError before any pair runs (%s)', async (_what, tag, text, message) => {
+      const losses = join(dir, `losses-${tag}.json`);
+      await writeFile(losses, text);
+      const cacheDir = join(dir, `9h-cache-${tag}`);
+      const pick = (split: string) => mlpSet.samples.find((s: Json) => s.split === split);
+      const samples = await sampleFile('9h.samples.json', [pick('train'), pick('test')]);
+      let progressed = 0;
+      const started = performance.now();
+      const error = await refusal(engine.dynamics({
+        checkpoints: names.map((n) => join(SERIES, `${n}.onnx`)), samples, losses, players: '0-9', cacheDir, onProgress: () => void progressed++,
+      }));
+      expect(performance.now() - started).toBeLessThan(FAST_MS);
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect(error.message).toMatch(message);
+      expect(progressed).toBe(0);
+      await expect(stat(cacheDir)).rejects.toThrow(/ENOENT/); // not even the cache was opened
+    });
+  });
+
+  describe('10a: a decomposition that diverges', () => {
+    it('is marked diverged in the result and its JSON, and warned about through the engine\'s logger', async () => {
+      // v of the bundled MLP at n = 12: the authors' raw lr makes the objective rise from n = 11
+      // (test/unit/decompose-divergence.test.ts)
+      const game = await engine.explain({ model: MLP, sample: MLP_SAMPLES, players: '0-11', preset: 'none', indexOrder: 0 });
+      warnings.length = 0;
+      const r = await engine.explainValues({ values: game.v, preset: 'reference', indexOrder: 0 });
+      expect(r.decomposition.diverged).toBe(true);
+      expect(r.decomposition.objective.final).toBeLessThanOrEqual(r.decomposition.objective.initial); // the best iterate
+      const json = resultToJson(r);
+      expect(json.decomposition.diverged).toBe(true);
+      expect(json.decomposition.warning).toMatch(/^the objective rose from 209\.5 to \d+(\.\d+)? in 10000 iterations: lr 1e-5 is too large for n = 12.*Use --preset authors/);
+      expect(warnings).toEqual([json.decomposition.warning]);
+      // a run that does not diverge warns about nothing
+      warnings.length = 0;
+      const quiet = await engine.explainValues({ values: game.v, indexOrder: 0 });
+      expect(quiet.decomposition.diverged).toBe(false);
+      expect(warnings).toEqual([]);
+    });
+
+    it('is warned about on the CLI\'s stderr, with --json too', async () => {
+      const game = await engine.explain({ model: MLP, sample: MLP_SAMPLES, players: '0-11', preset: 'none', indexOrder: 0 });
+      const values = join(dir, 'v12.json');
+      await writeFile(values, JSON.stringify(Array.from(game.v)));
+      const run = await runCli(['explain', '--values', values, '--preset', 'reference', '--index-order', '0', '--json', '--workers', '0']);
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout).decomposition.diverged).toBe(true);
+      expect(run.stderr).toMatch(/^andor: warning: the objective rose from 209\.5 to .*Use --preset authors/m);
+    }, CLI_MS);
+  });
+});
+
+describe('issue 10 regressions, in andor serve', () => {
+  let engine: Engine;
+  let service: Service;
+  let modelsDir: string;
+  let X: number[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const post = async (path: string, body: unknown): Promise<{ status: number; body: any; ms: number }> => {
+    const started = performance.now();
+    const response = await fetch(`${service.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: response.status, body: await response.json(), ms: performance.now() - started };
+  };
+  const healthy = async () => expect((await fetch(`${service.url}/health`)).status).toBe(200);
+
+  beforeAll(async () => {
+    modelsDir = await mkdtemp(join(tmpdir(), 'andor-regressions-models-'));
+    await copyFile(MLP, join(modelsDir, 'breast-cancer-mlp.onnx'));
+    await copyFile(WIDE, join(modelsDir, 'wide-output.onnx'));
+    await mkdir(join(modelsDir, 'folder.onnx'));
+    await writeFile(join(modelsDir, 'folder.onnx', 'inside.txt'), 'a folder named like a model');
+    X = (await readJson(MLP_SAMPLES)).samples[0].x;
+    engine = await createEngine({ workers: 0, maxPlayers: 16 });
+    service = await serve(engine, { modelsDir, port: 0 });
+  });
+  afterAll(async () => {
+    await service.close();
+    await engine.dispose();
+    await rm(modelsDir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['/explain', () => ({ model: 'breast-cancer-mlp.onnx', sample: X, players: '0-99999999999' })],
+    ['/explain/batch', () => ({ model: 'breast-cancer-mlp.onnx', samples: [X, X], players: '0-99999999999' })],
+  ])('1b: POST %s with players "0-99999999999" is a quick 400 INVALID_OPTION, and the service stays up', async (path, body) => {
+    const reply = await post(path, body());
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.code).toBe('INVALID_OPTION');
+    expect(reply.body.error.message).toMatch(/feature column 30 is out of range; valid feature columns are 0\.\.29 \(in the range "0-99999999999"\)/);
+    expect(reply.ms).toBeLessThan(FAST_MS);
+    await healthy();
+  });
+
+  it.each([
+    ['/explain', 'arrays', 'no', /^body\.arrays must be true or false \(got "no"\)\.$/],
+    ['/explain/batch', 'arrays', 'no', /^body\.arrays must be true or false \(got "no"\)\.$/],
+    ['/explain', 'maskToken', 1.5, /body\.maskToken must be an integer in -2147483648\.\.2147483647 \(got 1\.5\)/],
+    ['/explain', 'maskToken', 4294967297, /body\.maskToken must be an integer in -2147483648\.\.2147483647 \(got 4294967297\)/],
+  ])('2i/2j: POST %s with %s = %j is a 400 INVALID_OPTION naming the field', async (path, field, value, message) => {
+    const base = path === '/explain' ? { sample: X } : { samples: [X] };
+    const reply = await post(path, { model: 'breast-cancer-mlp.onnx', ...base, players: '0-3', [field]: value });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.code).toBe('INVALID_OPTION');
+    expect(reply.body.error.message).toMatch(message);
+    await healthy();
+  });
+
+  it('9b: POST /explain on a 200 000-wide output answers 200 with the argmax class', async () => {
+    const reply = await post('/explain', { model: 'wide-output.onnx', sample: WIDE_SAMPLE, preset: 'none', arrays: false });
+    expect(reply.status).toBe(200);
+    expect(reply.body.target).toBe(WIDE_CLASSES - 1);
+  });
+
+  it.each([
+    ['not JSON', '{"models": ['],
+    ['a JSON list', '[1, 2, 3]'],
+    ['models that is not a list', '{"models": 5}'],
+    ['entries of the wrong types', '{"models": [null, 7, "x", {"file": 3, "name": []}, {"name": "no file"}]}'],
+    ['binary bytes', Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x7b])],
+  ])('9j: GET /models answers 200 and lists the models unnamed when manifest.json is %s', async (_what, manifest) => {
+    await writeFile(join(modelsDir, 'manifest.json'), manifest);
+    const response = await fetch(`${service.url}/models`);
+    expect(response.status).toBe(200);
+    const { models } = (await response.json()) as Json;
+    expect(models.map((m: Json) => m.model)).toEqual(['breast-cancer-mlp.onnx', 'wide-output.onnx']);
+    expect(models.every((m: Json) => m.name === undefined)).toBe(true);
+  });
+
+  it('9j: GET /models still names the models of the well-formed entries of a manifest that has bad ones', async () => {
+    await writeFile(join(modelsDir, 'manifest.json'), JSON.stringify({ models: [null, { file: 'models/breast-cancer-mlp.onnx', name: 'breast-cancer-mlp', modality: 'tabular' }] }));
+    const { models } = (await (await fetch(`${service.url}/models`)).json()) as Json;
+    expect(models[0]).toMatchObject({ model: 'breast-cancer-mlp.onnx', name: 'breast-cancer-mlp', modality: 'tabular' });
+  });
+
+  it('9k: POST /explain with a folder named like a model is a 400 INVALID_OPTION that does not hold the server\'s path', async () => {
+    const reply = await post('/explain', { model: 'folder.onnx', sample: X });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error).toEqual({ code: 'INVALID_OPTION', message: 'body.model "folder.onnx" is a folder, not a model file. GET /models lists them.' });
+    expect(JSON.stringify(reply.body)).not.toContain(modelsDir);
+    await healthy();
+  });
+});
+
+describe('issue 10 regressions, on the CLI', () => {
+  it('1a: --players 0-99999999999 exits 2 with the range error, at once', async () => {
+    const started = performance.now();
+    const run = await runCli(['explain', '--model', MLP, '--sample', MLP_SAMPLES, '--players', '0-99999999999', '--workers', '0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('andor: error [INVALID_OPTION]: players: feature column 30 is out of range; valid feature columns are 0..29 (in the range "0-99999999999").\n');
+    expect(performance.now() - started).toBeLessThan(CLI_MS);
+  }, CLI_MS);
+
+  it.each([
+    ['explain', ['--model', MLP, '--sample', MLP_SAMPLES]],
+    ['dynamics', ['--checkpoints', SERIES, '--samples', join(SERIES, 'samples.json')]],
+  ])('9m: andor %s --max-players 5 exits 2: an unknown option there, not one accepted and ignored', async (command, args) => {
+    const run = await runCli([command, ...args, '--max-players', '5']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`andor: error [INVALID_OPTION]: Unknown option --max-players for "andor ${command}". Run "andor ${command} --help" for its options.\n`);
+  }, CLI_MS);
+
+  it('9l: andor serve on a port in use exits 2 and says so (the library: an InvalidOptionError)', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const run = await runCli(['serve', '--models', model('.'), '--port', String(port), '--workers', '0']);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toBe(`andor: error [INVALID_OPTION]: Port ${port} is in use; choose another with --port (0 picks a free one).\n`);
+      expect(run.stderr).not.toMatch(/unexpected error/);
+      const engine = await createEngine({ workers: 0 });
+      try {
+        const error = await refusal(serve(engine, { modelsDir: model('.'), port }));
+        expect(error).toBeInstanceOf(InvalidOptionError);
+        expect(error.message).toBe(`Port ${port} is in use; choose another with --port (0 picks a free one).`);
+      } finally {
+        await engine.dispose();
+      }
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  }, CLI_MS);
+});
