@@ -368,12 +368,15 @@ export function aggregateDynamics(host: KernelHost, input: AggregateInput): Omit
   };
 }
 
-/** The index after initialization (≥ 1) with the smallest mean order κ; 0 with a single checkpoint. */
+/** The index after initialization (≥ 1) with the smallest mean order κ among the checkpoints that have salient
+ *  interactions (κ = 0 means none: every |I| under the threshold, e.g. a salient max that includes a large ∅ term;
+ *  such a checkpoint has no distribution, not one of order 0); 1 when none after initialization has any; 0 with a
+ *  single checkpoint. */
 export function turningPoint(kappa: readonly number[]): number {
   if (kappa.length < 2) return 0;
-  let best = 1;
-  for (let t = 2; t < kappa.length; t++) if (kappa[t] < kappa[best]) best = t;
-  return best;
+  let best = -1;
+  for (let t = 1; t < kappa.length; t++) if (kappa[t] > 0 && (best < 0 || kappa[t] < kappa[best])) best = t;
+  return best < 0 ? 1 : best;
 }
 
 /** The first index whose loss gap exceeds the running minimum of the earlier gaps by more than `tolerance`. */

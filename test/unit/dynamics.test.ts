@@ -44,6 +44,12 @@ describe('turning point and gap rise', () => {
     expect(turningPoint([1.0])).toBe(0);
   });
 
+  it('turningPoint skips checkpoints with no salient interaction (κ = 0)', () => {
+    // the authors' salient max with ∅ on digits-cnn-series: nothing salient at epochs 0–2 (REPRODUCTION.md)
+    expect(turningPoint([0, 0, 0, 1.0, 1.77, 1.94])).toBe(3);
+    expect(turningPoint([2, 0, 0])).toBe(1);
+  });
+
   it('gapRise is the first rise over the running minimum beyond the tolerance', () => {
     expect(gapRise([0, -0.01, -0.03, -0.02, 0.05, 0.2], 0.02)).toBe(4);
     expect(gapRise([0, -0.01, -0.03, -0.02], 0.02)).toBeNull();
