@@ -300,14 +300,20 @@ export function aggregateDynamics(host: KernelHost, input: AggregateInput): Omit
   const get = (mi: number, si: number) => input.checkpoints[mi].records[si]!;
   const first = get(0, normal[0].i);
   const n = Math.log2(first.and.length);
-  // averaging across samples needs one set of players: a pair with other players would be mixed in silently
+  // averaging across samples needs one number of players: a pair with more or fewer would be mixed in silently.
+  // Their names may differ (a text's tokens, a point cloud's clusters name each sample's own parts): then the run
+  // names the players by position
+  let sameNames = true;
   for (const [kind, list] of [['checkpoint', input.checkpoints.map((c) => c.records)], ['reference model', references]] as const) {
     list.forEach((records, mi) => records.forEach((r, si) => {
-      if (r && (r.and.length !== first.and.length || r.players.join('\u0000') !== first.players.join('\u0000'))) {
+      if (!r) return;
+      if (r.and.length !== first.and.length) {
         throw new InvalidInputError(`Sample ${si} on ${kind} ${mi} has ${Math.log2(r.and.length)} players [${r.players.join(', ')}], but sample ${normal[0].i} has ${n} [${first.players.join(', ')}]; dynamics averages over samples with the same players.`);
       }
+      sameNames &&= r.players.every((name, i) => name === first.players[i]);
     }));
   }
+  const players = sameNames ? first.players : first.players.map((_, i) => `player ${i}`);
   const withLabel = (mi: number, list: typeof normal) => list.map(({ s, i }) => ({ ...get(mi, i), label: s.label as number }));
   const last = input.checkpoints.length - 1;
 
@@ -354,7 +360,7 @@ export function aggregateDynamics(host: KernelHost, input: AggregateInput): Omit
     throw new InvalidInputError(`The losses have no entry for checkpoint(s) ${missing.join(', ')}; entries are matched by "name" (the file name without .onnx).`);
   }
   return {
-    n, players: first.players,
+    n, players,
     samples: { train: train.length, test: test.length, ood: ood.length },
     checkpoints,
     turningPoint: turningPoint(checkpoints.map((c) => c.kappa)),

@@ -117,6 +117,22 @@ describe('issue 10 regressions, in the library', () => {
       expect(error).toBeInstanceOf(InvalidInputError);
       expect(error.message).toBe('Sample 1 on checkpoint 0 has 2 players [x0, x1], but sample 0 has 3 [x0, x1, x2]; dynamics averages over samples with the same players.');
     });
+
+    it('averages samples whose players are their own parts (a text\'s tokens) and names the players by position', async () => {
+      const host = await loadKernels('release');
+      const record = (names: string[], weight: number): PairRecord => {
+        const zeros = () => new Float64Array(names.length + 1);
+        return { and: new Float64Array(2 ** names.length).fill(weight), or: new Float64Array(2 ** names.length), threshold: 0.1, positive: zeros(), negative: zeros(), output: 1, players: names };
+      };
+      const samples = [{ values: new Float64Array(2), label: 0, split: 'train' }, { values: new Float64Array(2), label: 0, split: 'test' }];
+      const records = [record(['the@0', 'cat@1'], 1), record(['a@0', 'dog@1'], 3)];
+      const result = aggregateDynamics(host, { checkpoints: [{ file: 'epoch-0.onnx', sha256: '0', records }], references: [], samples, gapTolerance: 0.02, salientRatio: 0.05 });
+      expect(result.players).toEqual(['player 0', 'player 1']);
+      expect(result.n).toBe(2);
+      // the same names on every sample keep them
+      const same = aggregateDynamics(host, { checkpoints: [{ file: 'epoch-0.onnx', sha256: '0', records: [record(['x0', 'x1'], 1), record(['x0', 'x1'], 3)] }], references: [], samples, gapTolerance: 0.02, salientRatio: 0.05 });
+      expect(same.players).toEqual(['x0', 'x1']);
+    });
   });
 
   describe('2i: arrays: "no"', () => {
