@@ -255,6 +255,27 @@ function checkInline(source: unknown, what: string, kinds: string): string {
   return source.trim();
 }
 
+/** Whether a value is a SampleSet as loadSampleSet builds it: samples whose values are Float64Arrays (one, or one
+ *  per input name). */
+function isSampleSet(value: unknown): value is SampleSet {
+  if (!isObject(value) || !Array.isArray(value.samples)) return false;
+  return value.samples.every((s: unknown) => isObject(s) && (s.values instanceof Float64Array || (isObject(s.values) && Object.values(s.values).every((v) => v instanceof Float64Array))));
+}
+
+/**
+ * A sample set given as a source (loadSampleSet's) or as an object: a SampleSet, or the parsed JSON of a sample file
+ * ({"samples": [{"x": ...}, ...]}), read as that file would be.
+ * @param given - the source or the object
+ * @param what - the option's name, for messages
+ * @throws InvalidInputError (with the option's name) for anything else, as for a bad file
+ */
+export async function resolveSampleSet(given: string | SampleSet | unknown, what: string): Promise<SampleSet> {
+  if (typeof given === 'string') return loadSampleSet(given);
+  if (isSampleSet(given)) return given;
+  if (isObject(given) || Array.isArray(given)) return setFromJson(given, what);
+  throw new InvalidInputError(`${what} must be a sample source (${SAMPLE_KINDS}), a SampleSet from loadSampleSet, or a sample file's parsed JSON (got ${given === null ? 'null' : typeof given}).`);
+}
+
 /**
  * Loads samples from inline JSON (a string starting with "[" or "{") or a file. What a file holds is decided by its
  * bytes first, then its extension: the .npy magic → .npy (any extension); a .npy extension without it → error;

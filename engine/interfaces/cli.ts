@@ -312,6 +312,7 @@ async function runStudy(command: Command, given: Flags): Promise<void> {
   await assertWritable(flags.report, 'report');
   const stdout = openOutput(process.stdout);
   if (command.name === 'explain' && flags.samples !== undefined) return batch(flags, stdout);
+  if (command.name === 'explain') assertNoBatchFlags(flags);
   const arrays = flags.arrays !== false;
   const [json, text, html] =
     command.name === 'explain'
@@ -328,6 +329,15 @@ async function runStudy(command: Command, given: Flags): Promise<void> {
   if (typeof flags.report === 'string' && html) await writeFile(flags.report, html);
   if (flags.json) await stdout.writeJson(json);
   else if (!flags.quiet) await stdout.write([text, ...[flags.out, flags.report].filter(Boolean).map((f) => `wrote     ${String(f)}`)].join('\n') + '\n');
+}
+
+/** The flags of `explain --samples` (a batch) that one explanation does not take: named, rather than reported as
+ *  unknown request options. */
+function assertNoBatchFlags(flags: Flags): void {
+  const given = (['rows', 'cacheDir', 'concurrency'] as const).filter((f) => flags[f] !== undefined);
+  if (given.length === 0) return;
+  const names = given.map((f) => (f === 'cacheDir' ? (flags.cacheDir === false ? '--no-cache' : '--cache') : `--${f}`));
+  throw new InvalidOptionError(`${names.join(', ')} ${given.length > 1 ? 'go' : 'goes'} with --samples FILE (many samples); one sample (--sample) is explained without a cache. Drop ${given.length > 1 ? 'them' : 'it'}, or give --samples.`);
 }
 
 /** andor explain --samples: one andor.explain/1 JSON line per sample as it finishes (to --out, or stdout with

@@ -8,7 +8,7 @@ import { openCache } from '../explain/cache.js';
 import { loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
 import { explainUnit, localExecutor, type UnitExecutor } from '../explain/units.js';
 import { indexList } from '../inputs/options.js';
-import { loadSampleSet, type SampleSet } from '../inputs/samples.js';
+import { resolveSampleSet, type SampleSet } from '../inputs/samples.js';
 
 /** What a study needs from the engine: the explain context, and where units run (default: this process). */
 export type StudyContext = ExplainContext & { readonly executor?: UnitExecutor };
@@ -94,12 +94,12 @@ function rowsOf(rows: string | undefined, set: SampleSet): number[] {
 export async function runBatch(ctx: StudyContext, request: BatchRequest, keep = true): Promise<BatchResult> {
   const started = performance.now();
   const { samples, rows, cacheDir, concurrency = 2, onResult, onProgress, signal, model, ...options } = request;
-  const set = typeof samples === 'string' ? await loadSampleSet(samples) : samples;
+  const set = await resolveSampleSet(samples, 'options.samples');
   const chosen = rowsOf(rows, set);
   const loaded = await loadModelBytes(model);
   const executor = ctx.executor ?? localExecutor(ctx, await openCache(cacheDir, 'options.cacheDir'));
   // reference rows are read once, so every unit (and its key) holds their content, not a path
-  const reference = typeof options.reference === 'string' ? await loadSampleSet(options.reference) : options.reference;
+  const reference = options.reference === undefined ? undefined : await resolveSampleSet(options.reference, 'options.reference');
   const shared = { ...options, ...(reference ? { reference } : {}) };
   const names = { ...(set.features ? { features: set.features } : {}), ...(set.classes ? { classes: set.classes } : {}) };
   const units = chosen.map((row) => explainUnit(loaded, set.samples[row], row, shared, names));

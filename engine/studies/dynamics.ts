@@ -14,7 +14,7 @@ import { generalization, trainTestJaccard, type GeneralizationReport, type Sampl
 import { distribution } from '../analysis/interactions.js';
 import { assertValid } from '../inputs/validate.js';
 import { DynamicsRequestSchema } from '../contracts/schema/requests.js';
-import { loadSampleSet, parseJson, type Sample, type SampleSet } from '../inputs/samples.js';
+import { parseJson, resolveSampleSet, type Sample, type SampleSet } from '../inputs/samples.js';
 import { fitSigma2, sigma2Grid, theoryCurves } from './theory.js';
 import { cancellationRatio, checkpointTransitions, fitDecaySpindle, multiOrderPairwise } from './measures.js';
 
@@ -223,7 +223,7 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   const gapTolerance = request.gapTolerance ?? 0.02;
   const concurrency = request.concurrency ?? 2;
   const files = await resolveCheckpoints(request.checkpoints);
-  const set = typeof request.samples === 'string' ? await loadSampleSet(request.samples) : request.samples;
+  const set = await resolveSampleSet(request.samples, 'options.samples');
   const references = request.referenceModels === undefined ? [] : typeof request.referenceModels === 'string' ? request.referenceModels.split(',').map((s) => s.trim()).filter(Boolean) : [...request.referenceModels];
   const losses = await loadLosses(request.losses, files);
   // a folder's checkpoints go in training order: by the losses' epochs when they give them
@@ -233,7 +233,7 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
     if (files.every((f) => of(f) !== undefined)) files.sort((a, b) => (of(a) as number) - (of(b) as number));
   }
   // a reference file is read once, so that every pair (and the cache key) sees its content, not its path
-  const reference = typeof request.reference === 'string' ? await loadSampleSet(request.reference) : request.reference;
+  const reference = request.reference === undefined ? undefined : await resolveSampleSet(request.reference, 'options.reference');
   const options: PairOptions = { ...Object.fromEntries(PAIR_KEYS.filter((k) => request[k] !== undefined).map((k) => [k, request[k]])), ...(reference ? { reference } : {}) };
   const names = { ...(set.features ? { features: set.features } : {}), ...(set.classes ? { classes: set.classes } : {}) };
 

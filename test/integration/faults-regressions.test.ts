@@ -11,7 +11,7 @@ import { aggregateDynamics, type PairRecord } from '../../dist/engine/studies/dy
 import { serve, type Service } from '../../dist/engine/interfaces/serve.js';
 import { runCli } from '../helpers/cli.js';
 import {
-  InvalidInputError, InvalidOptionError, ModelLoadError, ModelRunError, ShapeMismatchError, batchToJson, createEngine, expectClose, model, renderReport, resultToJson, type Engine, type SampleSet,
+  EngineError, InvalidInputError, InvalidOptionError, ModelLoadError, ModelRunError, ShapeMismatchError, batchToJson, createEngine, expectClose, model, renderReport, resultToJson, type Engine, type SampleSet,
 } from '../helpers/index.js';
 
 const MLP = model('breast-cancer-mlp.onnx');
@@ -315,6 +315,22 @@ describe('issue 10 regressions, in the library', () => {
     });
   });
 
+  describe('9n: a sample set given as an object', () => {
+    it('takes a sample file\'s parsed JSON as the file itself, and refuses anything else with a typed error', async () => {
+      const request = { model: MLP, rows: '0-1', players: '0-3', preset: 'none', cacheDir: false } as const;
+      const fromFile = await engine.explainBatch({ ...request, samples: MLP_SAMPLES });
+      const fromObject = await engine.explainBatch({ ...request, samples: (await readJson(MLP_SAMPLES)) as never });
+      expect(Array.from(fromObject.shapley[1])).toEqual(Array.from(fromFile.shapley[1]));
+      for (const junk of [{ samples: 3 }, { samples: [{ y: [1] }] }, 42]) {
+        const error = await refusal(engine.explainBatch({ ...request, samples: junk as never }));
+        expect(error).toBeInstanceOf(EngineError);
+        expect(error.message).toMatch(/options\.samples/);
+      }
+      const error = await refusal(engine.dynamics({ checkpoints: [join(SERIES, 'epoch-0000.onnx')], samples: { samples: 'x' } as never, players: '0-3', cacheDir: false }));
+      expect(error).toBeInstanceOf(EngineError);
+    });
+  });
+
   describe('9h: a bad losses file', () => {
     const names = ['epoch-0000', 'epoch-0016', 'epoch-1024'];
     const entry = (name: string, trainLoss: unknown = 0.5, testLoss: unknown = 0.6) => ({ name, trainLoss, testLoss });
@@ -482,6 +498,12 @@ describe('issue 10 regressions, on the CLI', () => {
     const run = await runCli([command, ...args, '--max-players', '5']);
     expect(run.code).toBe(2);
     expect(run.stderr).toBe(`andor: error [INVALID_OPTION]: Unknown option --max-players for "andor ${command}". Run "andor ${command} --help" for its options.\n`);
+  }, CLI_MS);
+
+  it('names the batch flags that one sample does not take (--no-cache, --rows) instead of an unknown request option', async () => {
+    const run = await runCli(['explain', '--model', MLP, '--sample', MLP_SAMPLES, '--players', '0-3', '--no-cache', '--rows', '0-3', '--workers', '0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('andor: error [INVALID_OPTION]: --rows, --no-cache go with --samples FILE (many samples); one sample (--sample) is explained without a cache. Drop them, or give --samples.\n');
   }, CLI_MS);
 
   it('9l: andor serve on a port in use exits 2 and says so (the library: an InvalidOptionError)', async () => {
