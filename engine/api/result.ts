@@ -1,7 +1,7 @@
 // The JSON form of results (schemas andor.explain/1 and andor.sparse/1), shared by the library, the CLI and the HTTP
 // service, and the readable text summary the CLI prints.
 import type { DynamicsResult } from '../studies/dynamics.js';
-import type { ExplainResult, InputLayout, RewardName } from '../explain/explain.js';
+import type { ExplainResult, ExplanationHeader, InputLayout, RewardName } from '../explain/explain.js';
 import { isSparseResult, type SparseResult } from '../explain/sparse.js';
 import type { Preset } from '../analysis/decompose.js';
 import { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA, SPARSE_SCHEMA } from '../contracts/schema/constants.js';
@@ -237,6 +237,12 @@ export function batchToJson(result: BatchResult, options: { arrays?: boolean } =
   };
 }
 
+/** The JSON of what an explanation explained, the same in andor.explain/1 and andor.sparse/1. */
+function headerJson(result: ExplanationHeader) {
+  const { n, players, model, sample, target, targetName, baseline } = result;
+  return { n, players, model, sample, target, targetName, reward: result.reward as RewardName | 'given', baseline };
+}
+
 /**
  * Converts a result to its JSON schema (plain arrays, player names on salient interactions): an exact result becomes
  * andor.explain/1, a sparse one andor.sparse/1.
@@ -253,14 +259,7 @@ export function resultToJson(result: ExplainResult | SparseResult, options: { ar
   const list = (a: Float64Array) => (arrays ? Array.from(a) : []);
   return {
     schema: RESULT_SCHEMA,
-    n: result.n,
-    players: result.players,
-    model: result.model,
-    sample: result.sample,
-    target: result.target,
-    targetName: result.targetName,
-    reward: result.reward as RewardName | 'given',
-    baseline: result.baseline,
+    ...headerJson(result),
     v: list(result.v),
     and: list(result.and),
     or: list(result.or),
@@ -289,14 +288,7 @@ export function sparseToJson(result: SparseResult, options: { arrays?: boolean }
   const { faithfulness: f } = result;
   return {
     schema: SPARSE_SCHEMA,
-    n: result.n,
-    players: result.players,
-    model: result.model,
-    sample: result.sample,
-    target: result.target,
-    targetName: result.targetName,
-    reward: result.reward as RewardName | 'given',
-    baseline: result.baseline,
+    ...headerJson(result),
     method: 'sparse',
     recovery: result.recovery,
     budget: result.budget,

@@ -117,8 +117,8 @@ export interface ExplainResult extends Omit<GameAnalysis, 'timings'> {
   readonly layout?: InputLayout;
 }
 
-/** What andor reports for one explanation (the library form; resultToJson gives the JSON schema). */
-export interface ExplainResult extends Omit<GameAnalysis, 'timings'> {
+/** What every explanation reports of what it explained, whichever its method. */
+export interface ExplanationHeader {
   readonly n: number;
   readonly players: readonly string[];
   readonly model?: { readonly file?: string; readonly sha256: string; readonly backend: string; readonly executionProvider: string; readonly input: string; readonly output: string };
@@ -128,6 +128,10 @@ export interface ExplainResult extends Omit<GameAnalysis, 'timings'> {
   readonly targetName?: string;
   readonly reward: string;
   readonly baseline?: string;
+}
+
+/** What andor reports for one explanation (the library form; resultToJson gives the JSON schema). */
+export interface ExplainResult extends Omit<GameAnalysis, 'timings'>, ExplanationHeader {
   readonly timings: Readonly<Record<string, number>>;
   /** Where the players sit in the masked input (for drawing them; not part of the JSON schema). */
   readonly layout?: InputLayout;

@@ -10,7 +10,7 @@ import { analyzeTerms, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAndOr, type 
 import { bool, numberIn } from '../inputs/options.js';
 import { assertValid } from '../inputs/validate.js';
 import { assertPlanFits, masksFitMemory, type Limits, type MaskPlan } from '../pipeline/plan.js';
-import { checkNames, resolveTarget, type ExplainContext, type ExplainRequest, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
+import { checkNames, resolveTarget, type ExplainContext, type ExplainRequest, type ExplanationHeader, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
 
 /** Bytes a sparse explanation holds per evaluation of its budget (term lists, mask logs, held-out masks), for the
  *  memory check: generous, since the term lists of 4096 players are small anyway. */
@@ -30,16 +30,8 @@ export interface SparseLimits {
 export type SparseResultTerm = SparseTerm;
 
 /** What the sparse method reports (the library form; sparseToJson gives andor.sparse/1). */
-export interface SparseResult {
+export interface SparseResult extends ExplanationHeader {
   readonly method: 'sparse';
-  readonly n: number;
-  readonly players: readonly string[];
-  readonly model?: { readonly file?: string; readonly sha256: string; readonly backend: string; readonly executionProvider: string; readonly input: string; readonly output: string };
-  readonly sample?: { readonly id?: string; readonly label?: number; readonly row: number };
-  readonly target?: number;
-  readonly targetName?: string;
-  readonly reward: string;
-  readonly baseline?: string;
   /** 'exact' when the budget covered all 2^n masks (each evaluated once), else 'adaptive' (group testing). */
   readonly recovery: 'adaptive' | 'exact';
   readonly budget: number;
