@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node'; // the bench's own game (see above): baseline, scoring, diagnostic, fallback
 import { createEngine, loadSampleSet } from '../dist/engine/index.js';
 import { evaluateExpansion, minimumBudget, sparseMobius } from '../dist/engine/analysis/sparse/index.js';
+import { Rng } from '../dist/engine/analysis/sparse/random.js';
 import { busyNote, foreignCpu, machineInfo, progress, resultsPath, runSuite, writeJson } from './harness.js';
 
 const ROOT = new URL('../', import.meta.url);
@@ -75,15 +76,10 @@ const RECOVERY_SHARE = 0.1;
 // ---------------------------------------------------------------------------------------------------------------------
 // Players and the bench's own game
 
-/** Mulberry32 in [0, 1). */
+/** Mulberry32 in [0, 1): the engine's own generator (engine/analysis/sparse/random.ts). */
 function rng(seed) {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
+  const stream = new Rng(seed);
+  return () => stream.uniform();
 }
 
 const parseList = (spec) =>

@@ -3,6 +3,7 @@
 // Usage: node bench/sparse.bench.js [n ...] [--quick] [--all]   (n default 32 64 128 256 1024; --quick: n = 32 1024,
 // s = 16 64, one seed, not saved; --all: adds the slow regression run at n = 32, d = 3). Saves results/<date>-sparse.json.
 import { minimumBudget, sparseMobius, sparseOr } from '../dist/engine/analysis/sparse/index.js';
+import { Rng } from '../dist/engine/analysis/sparse/random.js';
 import { busyNote, foreignCpu, machineInfo, progress, resultsPath, runSuite, writeJson } from './harness.js';
 
 const SIZES = [32, 64, 128, 256, 1024];
@@ -29,15 +30,10 @@ const COMPARISON = [
 ];
 const COMPARISON_ALL = [...COMPARISON, [32, 3, 16]];
 
-/** Mulberry32 in [0, 1). */
+/** Mulberry32 in [0, 1): the engine's own generator (engine/analysis/sparse/random.ts). */
 function rng(seed) {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
+  const stream = new Rng(seed);
+  return () => stream.uniform();
 }
 
 const binomial = (a, b) => Array.from({ length: b }, (_, i) => (a - i) / (i + 1)).reduce((x, y) => x * y, 1);

@@ -8,6 +8,7 @@ import {
 } from '../../engine/studies/measures.js';
 import type { SampleInteractions } from '../../engine/studies/generalization.js';
 import { InvalidInputError, InvalidOptionError, NonFiniteError, ShapeMismatchError } from '../../engine/contracts/errors.js';
+import { seededRng } from '../helpers/index.js';
 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-12): void {
   expect(actual.length).toBe(expected.length);
@@ -15,15 +16,6 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, ato
     const ok = Number.isNaN(expected[i]) ? Number.isNaN(actual[i]) : Math.abs(actual[i] - expected[i]) <= atol;
     if (!ok) expect.fail(`index ${i}: ${actual[i]} vs ${expected[i]}`);
   }
-}
-function seededRng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
 }
 const popcount = (m: number) => {
   let c = 0;

@@ -2,16 +2,9 @@
 // reference (plain TS, from all 2^n values), and support/coefficient scores. No test lives here.
 import type { GameFunction, MaskBatch, SparseExpansion } from '../../../engine/analysis/sparse/index.js';
 
-/** Mulberry32: a seeded stream of numbers in [0, 1). */
-export function seededRng(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRng } from '../../helpers/index.js';
+
+export { seededRng };
 
 /** A planted game's terms: supports (sorted) with coefficients, and the ∅ constant. */
 export interface Planted {
