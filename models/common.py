@@ -7,6 +7,7 @@ pointcloud-series.py) and `write_claims` writes the claims sample set of every s
 import copy
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -416,3 +417,47 @@ def train_series(cfg, check=None):
     entry.update(cfg.get("manifest_extra", {}))
     upsert("series", entry)
     print(f"{name}: {len(exported)} ONNX files ({weights} weights each), folder {sizes / 1024:.0f} KiB", flush=True)
+
+
+def series_main(doc, config):
+    """The command line of a checkpoint-series script: train the series that config() describes (train_series), or
+    only print the references' loss per candidate epoch count, or also dump PyTorch's logits of every exported file."""
+    import argparse
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--check-dump", help="write PyTorch logits of every exported file on the sample set here")
+    parser.add_argument("--pick-reference-epochs", action="store_true",
+                        help="only print the references' clean train-split loss per candidate epoch count")
+    opts = parser.parse_args()
+    cfg = config()
+    if opts.pick_reference_epochs:
+        pick_reference_epochs(cfg)
+        return
+    check = [] if opts.check_dump else None
+    train_series(cfg, check)
+    if check is not None:
+        with open(opts.check_dump, "w") as f:
+            json.dump(check, f)
+
+
+def planted_rule(p):
+    """The label rule of the planted many-player models (patches-49.py, tokens-40.py) on the presence of their five
+    relevant parts: (first AND second) OR (third AND fourth AND fifth)."""
+    return bool((p[0] and p[1]) or (p[2] and p[3] and p[4]))
+
+
+def planted_mobius(names, present):
+    """Moebius coefficients (unit scale) of planted_rule as a set function of the relevant parts that a sample holds:
+    (subset of `present`, coefficient) for every non-zero one, the empty set excluded. `names` orders the five parts
+    as planted_rule reads them; `present` is the ones the sample has."""
+    kept = [t for t in names if t in present]
+    out = []
+    for size in range(1, len(kept) + 1):
+        for subset in itertools.combinations(kept, size):
+            total = 0
+            for k in range(len(subset) + 1):
+                for sub in itertools.combinations(subset, k):
+                    total += (-1) ** (len(subset) - k) * int(planted_rule(tuple(int(t in sub) for t in names)))
+            if total != 0:
+                out.append((subset, total))
+    return out
+

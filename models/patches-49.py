@@ -29,7 +29,6 @@ Writes patches-49.onnx, patches-49.samples.json (12 held-out images covering the
 five relevant shapes) and records the model in manifest.json.
 Run: /usr/bin/python3 models/patches-49.py
 """
-import itertools
 import os
 
 import numpy as np
@@ -74,10 +73,7 @@ NONE = -1
 PATTERNS = [tuple((p >> k) & 1 for k in range(5)) for p in range(32)]     # presence of ring, x, tee, ell, checker
 
 
-def rule(p):
-    return bool((p[0] and p[1]) or (p[2] and p[3] and p[4]))
-
-
+rule = common.planted_rule
 POSITIVE = [p for p in PATTERNS if rule(p)]
 NEGATIVE = [p for p in PATTERNS if not rule(p)]
 TRAIN_COUNT, TEST_COUNT = 24000, 4000
@@ -166,17 +162,8 @@ def masked_agreement(model, layout, intensity, noise, rng, count=AGREEMENT_MASKS
 def formula_mobius(cells):
     """Moebius coefficients (unit scale) of the formula as a set function of the relevant cells kept: {players: sorted
     cells, shapes, coefficient} for every non-zero one, the empty set excluded."""
-    names = [s for s in NAMES if s in cells]
-    out = []
-    for size in range(1, len(names) + 1):
-        for subset in itertools.combinations(names, size):
-            total = 0
-            for k in range(len(subset) + 1):
-                for sub in itertools.combinations(subset, k):
-                    total += (-1) ** (len(subset) - k) * int(rule(tuple(int(s in sub) for s in NAMES)))
-            if total != 0:
-                out.append({"players": sorted(cells[s] for s in subset), "shapes": list(subset), "coefficient": total})
-    return out
+    return [{"players": sorted(cells[s] for s in subset), "shapes": list(subset), "coefficient": c}
+            for subset, c in common.planted_mobius(NAMES, cells)]
 
 
 def main():

@@ -21,8 +21,6 @@ Writes models/text-series/ (epoch-NNNN.onnx, reference-K.onnx, losses.json, samp
 the manifest entry under "series".
 Run: /usr/bin/python3 models/text-series.py [--check-dump FILE] [--pick-reference-epochs]
 """
-import argparse
-import json
 
 import numpy as np
 import torch
@@ -123,20 +121,7 @@ def config():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check-dump", help="write PyTorch logits of every exported file on the sample set here")
-    parser.add_argument("--pick-reference-epochs", action="store_true",
-                        help="only print the references' clean train-split loss per candidate epoch count")
-    opts = parser.parse_args()
-    cfg = config()
-    if opts.pick_reference_epochs:
-        common.pick_reference_epochs(cfg)
-        return
-    check = [] if opts.check_dump else None
-    common.train_series(cfg, check)
-    if check is not None:
-        with open(opts.check_dump, "w") as f:
-            json.dump(check, f)
+    common.series_main(__doc__, config)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ Writes tokens-40.onnx, tokens-40.samples.json (12 held-out sequences covering th
 five relevant tokens) and records the model in manifest.json.
 Run: /usr/bin/python3 models/tokens-40.py
 """
-import itertools
 import os
 
 import numpy as np
@@ -51,10 +50,7 @@ BLANK_RATE = 0.2
 PATTERNS = [tuple((p >> k) & 1 for k in range(5)) for p in range(32)]     # presence of b, e, j, m, q
 
 
-def rule(p):
-    return bool((p[0] and p[1]) or (p[2] and p[3] and p[4]))
-
-
+rule = common.planted_rule
 POSITIVE = [p for p in PATTERNS if rule(p)]
 NEGATIVE = [p for p in PATTERNS if not rule(p)]
 TRAIN_COUNT, TEST_COUNT = 24000, 4000
@@ -128,19 +124,8 @@ def masked_agreement(model, ids, rng, count=AGREEMENT_MASKS):
 def formula_mobius(positions):
     """Moebius coefficients (unit scale) of the formula as a set function of the relevant positions present:
     {players: sorted positions, coefficient} for every non-zero one, the empty set excluded."""
-    names = [t for t in NAMES if t in positions]
-    out = []
-    for size in range(1, len(names) + 1):
-        for subset in itertools.combinations(names, size):
-            total = 0
-            for k in range(len(subset) + 1):
-                for sub in itertools.combinations(subset, k):
-                    present = tuple(int(t in sub) for t in NAMES)
-                    total += (-1) ** (len(subset) - k) * int(rule(present))
-            if total != 0:
-                out.append({"players": sorted(positions[t] for t in subset), "tokens": list(subset),
-                            "coefficient": total})
-    return out
+    return [{"players": sorted(positions[t] for t in subset), "tokens": list(subset), "coefficient": c}
+            for subset, c in common.planted_mobius(NAMES, positions)]
 
 
 def main():
