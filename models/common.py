@@ -461,3 +461,12 @@ def planted_mobius(names, present):
                 out.append((subset, total))
     return out
 
+
+def random_rotation(rng):
+    """A uniformly random 3-D rotation (QR of a Gaussian matrix, signs fixed, det +1), drawn from a numpy Generator
+    (pointnet.py, pointcloud-series.py)."""
+    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
+    q = q * np.sign(np.diag(r))
+    if np.linalg.det(q) < 0:
+        q[:, 0] = -q[:, 0]
+    return q

@@ -54,12 +54,7 @@ class SmallPointNet(nn.Module):
         return self.head(self.point_mlp(points.transpose(1, 2)).max(dim=2).values)
 
 
-def random_rotation(rng):
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return q
+random_rotation = common.random_rotation
 
 
 def surface(rng, label, n):

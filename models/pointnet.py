@@ -21,12 +21,7 @@ POINTS = 64
 CLASSES = ["sphere", "cube"]
 
 
-def random_rotation(rng):
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return q
+random_rotation = common.random_rotation
 
 
 def make_cloud(rng, label):
