@@ -41,25 +41,13 @@ const has = (masks: MaskBatch, row: number, i: number) => ((masks.bits[row * mas
 /** Counts its calls and evaluations. */
 export type CountingGame = GameFunction & { calls: number; evaluations: number };
 
-/**
- * v(T) = empty + Σ_j c_j·1[S_j ⊆ T] (kind 'and') or empty + Σ_j c_j·1[S_j ∩ T ≠ ∅] (kind 'or'), plus Gaussian
- * noise of standard deviation sigma (seeded).
- */
-export function plantedGame(planted: Planted, { kind = 'and', sigma = 0, seed = 1 }: { kind?: 'and' | 'or'; sigma?: number; seed?: number } = {}): CountingGame {
-  const random = seededRng(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(random() || 1e-300)) * Math.cos(2 * Math.PI * random());
+/** A game of one value per mask row, counting its calls and evaluations. */
+function counting(value: (masks: MaskBatch, row: number) => number): CountingGame {
   const game = ((masks: MaskBatch) => {
     game.calls++;
     game.evaluations += masks.count;
     const out = new Float64Array(masks.count);
-    for (let r = 0; r < masks.count; r++) {
-      let v = planted.empty;
-      for (const term of planted.terms) {
-        const fires = kind === 'and' ? term.players.every((i) => has(masks, r, i)) : term.players.some((i) => has(masks, r, i));
-        if (fires) v += term.value;
-      }
-      out[r] = sigma > 0 ? v + sigma * gauss() : v;
-    }
+    for (let r = 0; r < masks.count; r++) out[r] = value(masks, r);
     return out;
   }) as CountingGame;
   game.calls = 0;
@@ -67,18 +55,26 @@ export function plantedGame(planted: Planted, { kind = 'and', sigma = 0, seed = 
   return game;
 }
 
+/**
+ * v(T) = empty + Σ_j c_j·1[S_j ⊆ T] (kind 'and') or empty + Σ_j c_j·1[S_j ∩ T ≠ ∅] (kind 'or'), plus Gaussian
+ * noise of standard deviation sigma (seeded).
+ */
+export function plantedGame(planted: Planted, { kind = 'and', sigma = 0, seed = 1 }: { kind?: 'and' | 'or'; sigma?: number; seed?: number } = {}): CountingGame {
+  const random = seededRng(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(random() || 1e-300)) * Math.cos(2 * Math.PI * random());
+  return counting((masks, r) => {
+    let v = planted.empty;
+    for (const term of planted.terms) {
+      const fires = kind === 'and' ? term.players.every((i) => has(masks, r, i)) : term.players.some((i) => has(masks, r, i));
+      if (fires) v += term.value;
+    }
+    return sigma > 0 ? v + sigma * gauss() : v;
+  });
+}
+
 /** A game given by its table of 2^n values (bit i of the index = player i; n ≤ 30). */
 export function tableGame(values: Float64Array, n: number): CountingGame {
-  const game = ((masks: MaskBatch) => {
-    game.calls++;
-    game.evaluations += masks.count;
-    const out = new Float64Array(masks.count);
-    for (let r = 0; r < masks.count; r++) out[r] = values[n === 0 ? 0 : masks.bits[r * masks.words]];
-    return out;
-  }) as CountingGame;
-  game.calls = 0;
-  game.evaluations = 0;
-  return game;
+  return counting((masks, r) => values[n === 0 ? 0 : masks.bits[r * masks.words]]);
 }
 
 /** The exact Möbius transform m(S) = Σ_{T⊆S} (−1)^{|S|−|T|} v(T), by the textbook loops. */
