@@ -28,8 +28,10 @@ export interface UnitFailure {
   readonly row: number;
   /** The model's file (as the client named it), else its sha256. */
   readonly model: string;
-  /** The unit's content key. */
+  /** The unit's content key (a shard's, for a shard). */
   readonly key: string;
+  /** A shard's masks [start, end) of its unit. */
+  readonly masks?: readonly [number, number];
   /** The error's class name and code, as the worker reported them (or pg-boss, for a lease that ran out). */
   readonly name: string;
   readonly code?: string;
@@ -45,7 +47,7 @@ export class UnitsFailedError extends ModelRunError {
    * @param total - units in the run
    */
   constructor(failures: readonly UnitFailure[], total: number) {
-    const lines = failures.map((f) => `\n  - row ${f.row}, model ${f.model}: ${f.name}${f.code ? ` (${f.code})` : ''}: ${f.reason}`).join('');
+    const lines = failures.map((f) => `\n  - row ${f.row}${f.masks ? ` masks ${f.masks[0]}..${f.masks[1] - 1}` : ''}, model ${f.model}: ${f.name}${f.code ? ` (${f.code})` : ''}: ${f.reason}`).join('');
     super(
       `${failures.length} of ${total} unit(s) failed for good after their retries:${lines}\n` +
         'The other units finished and their results are stored; fix the cause and run again (stored results are reused).',

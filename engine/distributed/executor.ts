@@ -1,17 +1,21 @@
 // The client side of the queue: a UnitExecutor that reads each unit's stored result when there is one, queues the rest
 // as pg-boss jobs (model bytes into the store, one job per content key), then gathers results by polling the results
-// table, reporting each as it lands. Failed-for-good units are collected and thrown together once the rest finish;
-// the signal cancels this run's jobs (workers notice at their next lease renewal and stop). Workers: worker.ts.
+// table, reporting each as it lands. A unit of a slow model is queued as shards of its masks instead (shards.ts): it
+// runs here on a runner that gathers them, and its result is stored like a worker's. Failed-for-good units are
+// collected and thrown together once the rest finish; the signal cancels this run's jobs (workers notice at their
+// next lease renewal and stop). Workers: worker.ts.
 import { randomUUID } from 'node:crypto';
 import { CancelledError, DisposedError, InvalidOptionError, serializeError } from '../contracts/errors.js';
-import type { ExplainResult } from '../explain/explain.js';
-import type { ExplainUnit, UnitExecutor, UnitRunOptions } from '../explain/units.js';
+import { decodeEntry } from '../explain/cache.js';
+import type { ExplainContext, ExplainResult } from '../explain/explain.js';
+import { runUnit, shardKey, type ExplainUnit, type ShardSpec, type UnitExecutor } from '../explain/units.js';
 import { connectQueue, integerOption, reconnecting, resolveConnection, sleep, type QueueConnection, type QueueConnectionOptions } from './connection.js';
 import { UnitsFailedError, type UnitFailure } from './errors.js';
 import { LIVE_STATES, ensureQueue, jobsById, liveJobsByKey, type JobRow } from './jobs.js';
 import { INLINE_SAMPLE_BYTES, PayloadEncoder, type UnitPayload } from './payload.js';
-import { decodeResult } from './result-codec.js';
-import { deleteResult, ensureResultsTable, readResults } from './results.js';
+import { decodeResult, encodeResult } from './result-codec.js';
+import { deleteResult, ensureResultsTable, readResults, storeResult } from './results.js';
+import { ShardingRunner, shardMasksFor, type GatherShards } from './shards.js';
 import type { ModelStore } from './store.js';
 
 /** Options of createQueueExecutor. */
@@ -34,6 +38,11 @@ export interface QueueExecutorOptions extends QueueConnectionOptions {
   /** Samples whose encoding is longer than this many bytes go through the store instead of the job (default 64 KiB:
    *  an image sample is MBs, which the job table would carry through every update and into pg-boss's archive). */
   readonly inlineSampleBytes?: number;
+  /** Masks per shard: a unit is queued as shards of about this many of its masks, evaluated by the workers, and its
+   *  transforms run here once they are gathered; 0: whole units. Default: AUTO_SHARD_MASKS for models of
+   *  AUTO_SHARD_MODEL_BYTES or more, whole units for smaller ones. Shards need the run's context (explainBatch and
+   *  dynamics pass it); without one, units go whole. */
+  readonly shardMasks?: number;
 }
 
 /** A UnitExecutor over a job queue; close() releases its connection. */
@@ -55,6 +64,8 @@ const READ_IDS = 5000;
 const READ_CHUNK = 200;
 /** Resends of one unit whose job others cancelled or removed, before the unit is reported failed. */
 const MAX_RESENDS = 3;
+/** Sharded units gathered here at once, at least (each has all its shards queued). */
+const GATHERED_UNITS_IN_FLIGHT = 8;
 /** What pg-boss writes as the output of a job whose lease ran out. */
 const EXPIRED_MESSAGE = 'job failed by timeout in active state';
 
@@ -78,6 +89,7 @@ export async function createQueueExecutor(options: QueueExecutorOptions): Promis
     maxPollMs: integerOption(options.maxPollMs, 'options.maxPollMs', 1, 600_000, 1000),
     stateCheckMs: integerOption(options.stateCheckMs, 'options.stateCheckMs', 10, 600_000, 1000),
     inlineSampleBytes: integerOption(options.inlineSampleBytes, 'options.inlineSampleBytes', 0, 256 << 20, INLINE_SAMPLE_BYTES),
+    shardMasks: options.shardMasks === undefined ? undefined : integerOption(options.shardMasks, 'options.shardMasks', 0, 2 ** 30, 0),
   };
   const db = await connectQueue(connection, 'client');
   try {
@@ -95,7 +107,7 @@ export async function createQueueExecutor(options: QueueExecutorOptions): Promis
     store,
     run: (units, runOptions) => {
       if (closed) return Promise.reject(new DisposedError('This queue executor was closed; create another with createQueueExecutor().'));
-      return new QueueRun(db, store, settings, units, runOptions).run();
+      return new QueueRun(db, store, settings, units.map((unit) => unitJob(db, store, settings, unit, runOptions.context)), runOptions).run();
     },
     async close() {
       if (closed) return;
@@ -105,15 +117,57 @@ export async function createQueueExecutor(options: QueueExecutorOptions): Promis
   };
 }
 
-type Settings = { leaseSeconds: number; retryLimit: number; retryDelaySeconds: number; pollMs: number; maxPollMs: number; stateCheckMs: number; inlineSampleBytes: number };
+type Settings = { leaseSeconds: number; retryLimit: number; retryDelaySeconds: number; pollMs: number; maxPollMs: number; stateCheckMs: number; inlineSampleBytes: number; shardMasks: number | undefined };
 
-/** One run of units through the queue. */
-class QueueRun {
+/** One job of a run: a unit, or a shard of one; its stored result read back as T. */
+interface RunJob<T> {
+  readonly key: string;
+  readonly unit: ExplainUnit;
+  readonly shard?: ShardSpec;
+  /** The stored text's value, or undefined when it is not one (the job then runs again). */
+  decode(text: string): T | undefined;
+  /** Computes the value here, with the text to store, instead of queueing the job (a sharded unit). */
+  readonly local?: (signal: AbortSignal) => Promise<{ value: T; text: string }>;
+}
+
+/** How a run goes: the unit runs' options, with results of any kind. */
+interface RunOptions<T> {
+  readonly concurrency: number;
+  readonly signal?: AbortSignal;
+  readonly onResult?: (index: number, value: T, cached: boolean) => void | Promise<void>;
+}
+
+/** A unit's job: queued whole, or (with shards and a context to gather them in) run here over queued shards. */
+function unitJob(db: QueueConnection, store: ModelStore, settings: Settings, unit: ExplainUnit, context: ExplainContext | undefined): RunJob<ExplainResult> {
+  const job = { key: unit.key, unit, decode: (text: string) => decodeResult(unit, text) };
+  const masks = shardMasksFor(unit.model.bytes.byteLength, settings.shardMasks);
+  if (masks === 0 || !context) return job;
+  const gather: GatherShards = async (shards, signal) => {
+    const jobs = shards.map((shard): RunJob<Float64Array> => ({ key: shardKey(unit, shard), unit, shard, decode: (text) => shardRewards(text, shard) }));
+    return (await new QueueRun(db, store, settings, jobs, { concurrency: 1, signal }).run()).results;
+  };
+  return {
+    ...job,
+    local: async (signal) => {
+      const value = await runUnit({ ...context, runner: new ShardingRunner(context.runner, masks, gather) }, unit, signal);
+      return { value, text: encodeResult(unit, value) };
+    },
+  };
+}
+
+/** A shard's stored rewards, when they are well-formed. */
+function shardRewards(text: string, shard: ShardSpec): Float64Array | undefined {
+  const value = decodeEntry(text);
+  return value instanceof Float64Array && value.length === shard.end - shard.start ? value : undefined;
+}
+
+/** One run of jobs through the queue. */
+class QueueRun<T> {
   private readonly id = randomUUID();
   private readonly encoder: PayloadEncoder;
-  /** Unit indices by content key (units with the same key are one job). */
+  /** Job indices by content key (jobs with the same key are one queued job). */
   private readonly byKey = new Map<string, number[]>();
-  private readonly results: ExplainResult[];
+  private readonly results: T[];
   private readonly cached: boolean[];
   /** Keys without a result or a final failure yet. */
   private readonly pending = new Set<string>();
@@ -124,56 +178,83 @@ class QueueRun {
   private readonly failures = new Map<string, UnitFailure>();
   private readonly resends = new Map<string, number>();
   private readonly payloads = new Map<string, UnitPayload>();
+  /** Stops the jobs that run here when the run fails. */
+  private readonly stopLocal = new AbortController();
 
   constructor(
     private readonly db: QueueConnection,
     private readonly store: ModelStore,
     private readonly settings: Settings,
-    private readonly units: readonly ExplainUnit[],
-    private readonly options: UnitRunOptions,
+    private readonly jobs: readonly RunJob<T>[],
+    private readonly options: RunOptions<T>,
   ) {
     this.encoder = new PayloadEncoder(this.id, settings.inlineSampleBytes);
-    this.results = new Array(units.length);
-    this.cached = new Array(units.length).fill(false);
-    units.forEach((unit, index) => {
-      const indices = this.byKey.get(unit.key);
+    this.results = new Array(jobs.length);
+    this.cached = new Array(jobs.length).fill(false);
+    jobs.forEach((job, index) => {
+      const indices = this.byKey.get(job.key);
       if (indices) indices.push(index);
-      else this.byKey.set(unit.key, [index]);
+      else this.byKey.set(job.key, [index]);
     });
   }
 
-  async run(): Promise<{ results: ExplainResult[]; cached: boolean[] }> {
+  async run(): Promise<{ results: T[]; cached: boolean[] }> {
     const { signal } = this.options;
     if (signal?.aborted) throw this.cancelledError(0);
     for (const key of this.byKey.keys()) this.pending.add(key);
+    let local: Promise<void> = Promise.resolve();
     try {
       await this.collect(true);
-      if (this.pending.size > 0) {
-        await this.putModels();
-        await this.submit([...this.pending]);
+      const queued = this.queuedPending();
+      const here = [...this.pending].filter((key) => this.jobOf(key).local);
+      if (queued.length > 0) {
+        await this.putModels(queued);
+        await this.submit(queued);
       }
+      local = this.runHere(here);
       let waitMs = this.settings.pollMs;
       let lastCheck = performance.now();
-      while (this.pending.size > 0) {
+      while (this.queuedPending().length > 0) {
         await sleep(waitMs, signal);
-        if (signal?.aborted) throw await this.cancel();
-        const landed = await this.collect(false);
+        if (signal?.aborted) throw await this.cancel(local);
+        const landed = await this.collect(false, this.queuedPending());
         waitMs = landed > 0 ? this.settings.pollMs : Math.min(waitMs * 2, this.settings.maxPollMs);
         if (performance.now() - lastCheck >= this.settings.stateCheckMs) {
           lastCheck = performance.now();
           await this.checkJobs();
         }
       }
+      await local;
+      if (signal?.aborted) throw await this.cancel(local);
     } catch (error) {
-      if (!(error instanceof CancelledError)) await this.cancelAfter(error);
+      if (!(error instanceof CancelledError)) await this.cancelAfter(error, local);
       throw error;
     }
-    if (this.failures.size > 0) throw new UnitsFailedError([...this.failures.values()].sort((a, b) => a.index - b.index), this.units.length);
+    if (this.failures.size > 0) throw new UnitsFailedError([...this.failures.values()].sort((a, b) => a.index - b.index), this.jobs.length);
     return { results: this.results, cached: this.cached };
   }
 
   private get conn() {
     return this.db.options;
+  }
+
+  private jobOf(key: string): RunJob<T> {
+    return this.jobs[this.byKey.get(key)![0]];
+  }
+
+  /** Pending keys whose results come from the queue (not computed here). */
+  private queuedPending(): string[] {
+    return [...this.pending].filter((key) => !this.jobOf(key).local);
+  }
+
+  /** Reports a key's value for each of its jobs. */
+  private async land(key: string, value: T, fromCache: boolean): Promise<void> {
+    this.pending.delete(key);
+    for (const index of this.byKey.get(key)!) {
+      this.results[index] = value;
+      this.cached[index] = fromCache;
+      await this.options.onResult?.(index, value, fromCache);
+    }
   }
 
   /**
@@ -188,31 +269,52 @@ class QueueRun {
       const rows = await reconnecting(this.conn, 'reading results', () => readResults(this.db.sql, chunk, READ_CHUNK));
       for (const [key, text] of rows) {
         if (!this.pending.has(key)) continue;
-        const value = decodeResult(this.units[this.byKey.get(key)![0]], text);
-        if (!value) {
-          // a row that does not decode is never trusted: it goes, and the unit runs again (as the disk cache does)
+        const value = this.jobOf(key).decode(text);
+        if (value === undefined) {
+          // a row that does not decode is never trusted: it goes, and the job runs again (as the disk cache does)
           await reconnecting(this.conn, 'removing an unreadable result', () => deleteResult(this.db.sql, key));
-          this.conn.logger.warn(`andor queue: the stored result of unit ${key} could not be decoded; it was removed and the unit runs again.`);
+          this.conn.logger.warn(`andor queue: the stored result of ${key} could not be decoded; it was removed and its job runs again.`);
           if (!fromCache) await this.submit([key]);
           continue;
         }
-        this.pending.delete(key);
         landed++;
-        for (const index of this.byKey.get(key)!) {
-          this.results[index] = value;
-          this.cached[index] = fromCache;
-          await this.options.onResult?.(index, value, fromCache);
-        }
+        await this.land(key, value, fromCache);
       }
     }
     return landed;
   }
 
-  /** Puts every model of the pending units into the store (once per model). */
-  private async putModels(): Promise<void> {
+  /**
+   * Runs the jobs computed here (at most `concurrency` at once) and stores each result; a failure is recorded as the
+   * job's, and a job stopped by the run's end is not.
+   */
+  private async runHere(keys: readonly string[]): Promise<void> {
+    const { signal } = this.options;
+    const stop = signal ? AbortSignal.any([signal, this.stopLocal.signal]) : this.stopLocal.signal;
+    const queue = [...keys];
+    const one = async (key: string) => {
+      try {
+        const { value, text } = await this.jobOf(key).local!(stop);
+        await reconnecting(this.conn, 'storing a result', () => storeResult(this.db.sql, key, text));
+        if (this.pending.has(key)) await this.land(key, value, false);
+      } catch (error) {
+        if (stop.aborted) return;
+        this.pending.delete(key);
+        this.failures.set(key, this.failureFromError(key, error));
+      }
+    };
+    // a unit gathered here waits on its shards most of the time: more in flight keep more workers busy
+    const inFlight = Math.max(this.options.concurrency, GATHERED_UNITS_IN_FLIGHT);
+    await Promise.all(Array.from({ length: Math.min(inFlight, queue.length) }, async () => {
+      for (let key = queue.shift(); key !== undefined && !stop.aborted; key = queue.shift()) await one(key);
+    }));
+  }
+
+  /** Puts the models of these keys' jobs into the store (once per model). */
+  private async putModels(keys: readonly string[]): Promise<void> {
     const models = new Map<string, Uint8Array>();
-    for (const key of this.pending) {
-      const unit = this.units[this.byKey.get(key)![0]];
+    for (const key of keys) {
+      const { unit } = this.jobOf(key);
       models.set(unit.model.sha256, unit.model.bytes);
     }
     for (const [sha256, bytes] of models) {
@@ -225,7 +327,8 @@ class QueueRun {
   private async payloadOf(key: string): Promise<UnitPayload> {
     let payload = this.payloads.get(key);
     if (!payload) {
-      const encoded = this.encoder.encode(this.units[this.byKey.get(key)![0]]);
+      const job = this.jobOf(key);
+      const encoded = this.encoder.encode(job.unit, job.shard);
       if (encoded.blob) await this.store.put(encoded.blob);
       this.payloads.set(key, (payload = encoded.payload));
     }
@@ -279,9 +382,10 @@ class QueueRun {
     return out;
   }
 
-  /** Reads the states of the pending keys' jobs: final failures are recorded, jobs that vanished are queued again. */
+  /** Reads the states of the queued pending keys' jobs: final failures are recorded, jobs that vanished are queued
+   *  again. */
   private async checkJobs(): Promise<void> {
-    const keys = [...this.pending];
+    const keys = this.queuedPending();
     const ids = keys.map((k) => this.watched.get(k)).filter((id): id is string => id !== undefined);
     const rows = new Map((await this.inChunks(ids, (part) => jobsById(this.db, part))).map((r) => [r.id, r]));
     const settled: string[] = [];
@@ -313,12 +417,31 @@ class QueueRun {
     if (resend.length > 0) await this.submit(resend);
   }
 
-  private failureOf(key: string, job: JobRow | undefined): UnitFailure {
+  /** What a failure of a key's job names: its index, row, model, key and (a shard) masks. */
+  private failureBase(key: string): Pick<UnitFailure, 'index' | 'row' | 'model' | 'key' | 'masks'> {
     const index = this.byKey.get(key)![0];
-    const unit = this.units[index];
+    const { unit, shard } = this.jobs[index];
+    return { index, row: unit.row, model: unit.model.file ?? unit.model.sha256, key, ...(shard ? { masks: [shard.start, shard.end] as const } : {}) };
+  }
+
+  /** A job run here that failed: its error, or (a sharded unit) the first of its shards that failed. */
+  private failureFromError(key: string, error: unknown): UnitFailure {
+    const base = this.failureBase(key);
+    // runUnit names the unit's model and row in what it rethrows, and keeps the shards' error as its cause
+    const shards = [error, (error as { cause?: unknown } | undefined)?.cause].find((e): e is UnitsFailedError => e instanceof UnitsFailedError);
+    if (shards && shards.failures.length > 0) {
+      const [first] = shards.failures;
+      const masks = first.masks ? `masks ${first.masks[0]}..${first.masks[1] - 1}` : 'a shard';
+      return { ...base, name: first.name, ...(first.code ? { code: first.code } : {}), reason: `${shards.failures.length} shard(s) failed for good; ${masks}: ${first.reason}` };
+    }
+    const serialized = serializeError(error);
+    return { ...base, name: serialized.name, ...(serialized.code ? { code: serialized.code } : {}), reason: serialized.message };
+  }
+
+  private failureOf(key: string, job: JobRow | undefined): UnitFailure {
     const output = (job?.output ?? {}) as { name?: unknown; code?: unknown; message?: unknown; value?: { message?: unknown } };
     const expired = output.value?.message === EXPIRED_MESSAGE;
-    const base = { index, row: unit.row, model: unit.model.file ?? unit.model.sha256, key };
+    const base = this.failureBase(key);
     if (expired) {
       return {
         ...base, name: 'WorkerCrashedError', code: 'WORKER_CRASHED',
@@ -333,24 +456,27 @@ class QueueRun {
     };
   }
 
-  /** Cancels this run's unfinished jobs; workers running them stop at their next lease renewal. */
-  private async cancel(): Promise<CancelledError> {
+  /** Cancels this run's unfinished jobs (workers running them stop at their next lease renewal) and stops those run
+   *  here, waiting for them to settle. */
+  private async cancel(local: Promise<void>): Promise<CancelledError> {
+    this.stopLocal.abort();
     const ids = [...this.pending].map((k) => this.watched.get(k)).filter((id): id is string => id !== undefined && this.mine.has(id));
     if (ids.length > 0) await reconnecting(this.conn, 'cancelling jobs', () => this.db.boss.cancel(this.conn.queue, ids));
+    await local;
     return this.cancelledError(ids.length);
   }
 
   /** After an error of the run itself (not a unit's), its jobs are cancelled too; a failure to cancel is reported. */
-  private async cancelAfter(error: unknown): Promise<void> {
+  private async cancelAfter(error: unknown, local: Promise<void>): Promise<void> {
     try {
-      await this.cancel();
+      await this.cancel(local);
     } catch (cancelling) {
       this.conn.logger.warn(`andor queue: the run failed (${serializeError(error).message}) and its jobs could not be cancelled: ${serializeError(cancelling).message}`);
     }
   }
 
   private cancelledError(cancelled: number): CancelledError {
-    const done = this.units.length === 0 ? 0 : this.results.filter((r) => r !== undefined).length;
-    return new CancelledError(`The run was cancelled: ${cancelled} queued or running unit(s) were cancelled, ${done} of ${this.units.length} had finished; finished units are stored and a rerun reuses them.`);
+    const done = this.jobs.length === 0 ? 0 : this.results.filter((r) => r !== undefined).length;
+    return new CancelledError(`The run was cancelled: ${cancelled} queued or running job(s) were cancelled, ${done} of ${this.jobs.length} had finished; finished units are stored and a rerun reuses them.`);
   }
 }

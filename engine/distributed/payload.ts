@@ -1,10 +1,11 @@
-// A unit as a job's payload and back: the model by hash (bytes in the store), the sample (in the job, or in the store
-// when large), options, names, row and target in the exact codec of engine/explain/cache.ts. Rebuilding a unit
-// recomputes its key; a payload that rebuilds under another key (different andor versions, a value the codec cannot
-// carry) is refused, so no result is ever stored under a wrong key.
+// A unit (or one shard of a unit: a range of its masks) as a job's payload and back: the model by hash (bytes in the
+// store), the sample (in the job, or in the store when large), options, names, row and target in the exact codec of
+// engine/explain/cache.ts. Rebuilding a unit recomputes its key (and a shard's); a payload that rebuilds under another
+// key (different andor versions, a value the codec cannot carry) is refused, so no result is ever stored under a wrong
+// key.
 import { InvalidInputError, InvalidOptionError } from '../contracts/errors.js';
 import { decodeEntry, encodeEntry, optionsDigest, sampleDigest } from '../explain/cache.js';
-import { explainUnit, type ExplainUnit, type UnitOptions } from '../explain/units.js';
+import { explainUnit, shardKey, type ExplainUnit, type ShardSpec, type UnitOptions } from '../explain/units.js';
 import type { Sample } from '../inputs/samples.js';
 import { assertSha256, sha256Of } from './store.js';
 
@@ -16,8 +17,10 @@ export const INLINE_SAMPLE_BYTES = 64 * 1024;
 /** A unit as a job's data (JSON). */
 export interface UnitPayload {
   readonly v: typeof PAYLOAD_VERSION;
-  /** The unit's content key (also the job's singleton key). */
+  /** The job's content key (its singleton key): the unit's, or the shard's. */
   readonly key: string;
+  /** A shard of the unit (its key is then `unit`): the job evaluates these masks only and stores their rewards. */
+  readonly shard?: ShardSpec & { readonly unit: string };
   readonly model: { readonly sha256: string; readonly file?: string };
   readonly row: number;
   readonly target?: number;
@@ -46,7 +49,7 @@ export class PayloadEncoder {
    * The payload of a unit, checked to decode into the same unit (the same content key) on a worker.
    * @throws InvalidOptionError when the unit holds a value the codec does not carry exactly (its key would change)
    */
-  encode(unit: ExplainUnit): { payload: UnitPayload; blob?: Uint8Array } {
+  encode(unit: ExplainUnit, shard?: ShardSpec): { payload: UnitPayload; blob?: Uint8Array } {
     const text = encodeEntry(unit.sample);
     // a sample of Float64Arrays and plain fields always round-trips; anything else is decoded and compared
     if (!isPlainSample(unit.sample) && sampleDigest(decodeEntry(text) as Sample) !== sampleDigest(unit.sample)) throw notCarried(unit, 'sample');
@@ -54,7 +57,8 @@ export class PayloadEncoder {
     const sample = blob ? { stored: sha256Of(blob) } : text;
     const payload: UnitPayload = {
       v: PAYLOAD_VERSION,
-      key: unit.key,
+      key: shard ? shardKey(unit, shard) : unit.key,
+      ...(shard ? { shard: { unit: unit.key, start: shard.start, end: shard.end, batch: shard.batch, target: shard.target } } : {}),
       model: { sha256: unit.model.sha256, ...(unit.model.file !== undefined ? { file: unit.model.file } : {}) },
       row: unit.row,
       ...(unit.target !== undefined ? { target: unit.target } : {}),
@@ -106,6 +110,10 @@ export function assertPayload(data: unknown): asserts data is UnitPayload {
     throw new InvalidInputError('A job\'s data lacks its key, sample, options or row; it was not queued by andor.');
   }
   if (typeof p.sample === 'object') assertSha256(p.sample.stored, 'payload.sample.stored');
+  const shard = p.shard;
+  if (shard !== undefined && (typeof shard !== 'object' || shard === null || typeof shard.unit !== 'string' || ![shard.start, shard.end, shard.batch, shard.target].every(Number.isInteger))) {
+    throw new InvalidInputError(`The payload of job ${p.key} has a malformed shard (unit key, start, end, batch and target expected).`);
+  }
 }
 
 /**
@@ -128,14 +136,15 @@ export function decodePayload(data: unknown, bytes: Uint8Array, sampleText: stri
 }
 
 /**
- * Rebuilds a unit and checks that it is the unit the job names.
+ * Rebuilds a unit (and the shard of it a shard job names) and checks that it is what the job names.
  * @throws InvalidInputError when the content key of the rebuilt unit differs from the payload's
  */
-export function unitFromPayload(data: unknown, bytes: Uint8Array, sampleText: string): ExplainUnit {
+export function unitFromPayload(data: unknown, bytes: Uint8Array, sampleText: string): { unit: ExplainUnit; shard?: ShardSpec } {
   const unit = decodePayload(data, bytes, sampleText);
-  const key = (data as UnitPayload).key;
-  if (unit.key !== key) {
-    throw new InvalidInputError(`The payload of unit ${key} rebuilds as unit ${unit.key}: the client and this worker compute keys differently (different andor versions?). Run the same version on both.`);
+  const { key, shard } = data as UnitPayload;
+  const rebuilt = shard ? (unit.key === shard.unit ? shardKey(unit, shard) : unit.key) : unit.key;
+  if (rebuilt !== key) {
+    throw new InvalidInputError(`The payload of job ${key} rebuilds as ${shard ? 'shard' : 'unit'} ${rebuilt}: the client and this worker compute keys differently (different andor versions?). Run the same version on both.`);
   }
-  return unit;
+  return shard ? { unit, shard } : { unit };
 }

@@ -41,6 +41,11 @@ export async function storedKeys(sql: Sql, keys: readonly string[]): Promise<Set
   return new Set(rows.map((r) => String(r.key)));
 }
 
+/** Stores a result computed outside a job (a sharded unit, gathered by its client); a stored one of the key stays. */
+export async function storeResult(sql: Sql, key: string, value: string): Promise<void> {
+  await sql(`INSERT INTO ${RESULTS_TABLE} (key, value, bytes) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`, [key, value, Buffer.byteLength(value)]);
+}
+
 /** Removes a stored result that could not be decoded, so its unit runs again. */
 export async function deleteResult(sql: Sql, key: string): Promise<void> {
   await sql(`DELETE FROM ${RESULTS_TABLE} WHERE key = $1`, [key]);

@@ -1,11 +1,13 @@
-// The worker side of the queue: takes unit jobs, fetches each model by hash from the store, runs the unit with its own
-// engine context, stores the result under the unit's content key and completes the job. While a unit runs its lease
+// The worker side of the queue: takes unit jobs, fetches each model by hash from the store, runs the unit (or
+// evaluates the shard of a unit's masks the job names) with its own engine context, stores the result under the job's
+// content key and completes the job. While a unit runs its lease
 // is renewed; a renewal that finds the job gone (cancelled, or expired and handed to another worker) aborts the unit.
 // A job whose result is already stored (a duplicate delivery) completes without running. Entry points:
 // Engine.serveQueue (the library) and `andor worker` (the CLI).
 import { CancelledError, InvalidOptionError, serializeError, type SerializedError } from '../contracts/errors.js';
 import type { ExplainContext } from '../explain/explain.js';
-import { runUnit } from '../explain/units.js';
+import { encodeEntry } from '../explain/cache.js';
+import { runShard, runUnit } from '../explain/units.js';
 import { LruCache, MAX_OPEN_MODELS } from '../pipeline/lru.js';
 import { connectQueue, integerOption, isTransient, reconnecting, resolveConnection, sleep, type QueueConnection, type QueueConnectionOptions } from './connection.js';
 import { completeWithResult, ensureQueue, jobsById, renewLeases, type JobState, type Lease } from './jobs.js';
@@ -17,7 +19,8 @@ import type { ModelStore } from './store.js';
 /** What a worker reports as it goes (`andor worker` prints each as a JSON line). */
 export type WorkerEvent =
   | { readonly type: 'ready'; readonly queue: string; readonly concurrency: number }
-  | { readonly type: 'started'; readonly key: string; readonly job: string; readonly row: number; readonly model: string; readonly try: number }
+  /** masks: a shard's range [start, end) of the unit's masks. */
+  | { readonly type: 'started'; readonly key: string; readonly job: string; readonly row: number; readonly model: string; readonly try: number; readonly masks?: readonly [number, number] }
   | { readonly type: 'completed'; readonly key: string; readonly job: string; readonly ms: number }
   /** The result was stored already (another delivery of the same content): completed without running. */
   | { readonly type: 'duplicate'; readonly key: string; readonly job: string }
@@ -159,12 +162,12 @@ class Worker {
       }
       assertPayload(data);
       const sampleText = typeof data.sample === 'string' ? data.sample : await this.storedText(data.sample.stored);
-      const unit = unitFromPayload(data, await this.modelBytes(data.model.sha256), sampleText);
-      this.emit({ type: 'started', key, job: id, row: unit.row, model: unit.model.file ?? unit.model.sha256, try: retryCount + 1 });
+      const { unit, shard } = unitFromPayload(data, await this.modelBytes(data.model.sha256), sampleText);
+      this.emit({ type: 'started', key, job: id, row: unit.row, model: unit.model.file ?? unit.model.sha256, try: retryCount + 1, ...(shard ? { masks: [shard.start, shard.end] as const } : {}) });
       const started = performance.now();
-      const result = await runUnit(this.context, unit, run.controller.signal);
+      const { signal } = run.controller;
       // stored even when the job was taken away meanwhile: the result of this content is right wherever it ran
-      const value = encodeResult(unit, result);
+      const value = shard ? encodeEntry(await runShard(this.context, unit, shard, signal)) : encodeResult(unit, await runUnit(this.context, unit, signal));
       await reconnecting(this.conn, 'storing a result', () => completeWithResult(this.db, id, key, value));
       this.stats.completed++;
       this.emit({ type: 'completed', key, job: id, ms: performance.now() - started });

@@ -2,10 +2,11 @@
 // it. Batch explanations and dynamics runs are lists of units; an executor runs them: locally (this process's pool,
 // with the disk cache) or elsewhere (a job queue; see engine/distributed/). Results come back in unit order, each
 // reported as it finishes; a signal stops the run after the units in flight settle.
-import { CancelledError, EngineError, reviveError } from '../contracts/errors.js';
+import { CancelledError, EngineError, ShapeMismatchError, reviveError } from '../contracts/errors.js';
+import type { MaskPlan } from '../pipeline/plan.js';
 import type { Sample, SampleSet } from '../inputs/samples.js';
 import { cacheKey, optionsDigest, sampleDigest, type ResultCache } from './cache.js';
-import { explainModel, type ExplainContext, type ExplainRequest, type ExplainResult } from './explain.js';
+import { explainModel, type ExplainContext, type ExplainRequest, type ExplainResult, type MethodDispatch } from './explain.js';
 
 /** The options every unit of a run shares: an explain request without its model, sample, row, target and callbacks. */
 export type UnitOptions = Omit<ExplainRequest, 'model' | 'sample' | 'row' | 'target' | 'signal' | 'onProgress'>;
@@ -30,6 +31,9 @@ export interface UnitRunOptions {
   readonly signal?: AbortSignal;
   /** Called as each unit finishes, in completion order. */
   readonly onResult?: (index: number, result: ExplainResult, cached: boolean) => void | Promise<void>;
+  /** The caller's engine context: an executor that splits units into shards of masks runs their gathering (and
+   *  transforms) in it. */
+  readonly context?: ExplainContext;
 }
 
 /** Runs units and hands back their results in unit order, with whether each came from a cache. */
@@ -50,6 +54,48 @@ export function explainUnit(model: ExplainUnit['model'], sample: Sample, row: nu
   return { key, model, sample, row, target, options, names };
 }
 
+/** Masks start..end−1 of a unit, evaluated alone: a shard. `batch` is the rows per model run of the whole unit's
+ *  evaluation where the shards are gathered (start is a multiple of it), so each reward is the one a local run gives;
+ *  `target` is the class the gathering side resolved (a shard never probes the model for it). */
+export interface ShardSpec {
+  readonly start: number;
+  readonly end: number;
+  readonly batch: number;
+  readonly target: number;
+}
+
+/** The content key of a unit's shard: the unit's key with the range, the batch and the target. */
+export function shardKey(unit: Pick<ExplainUnit, 'key'>, shard: ShardSpec): string {
+  return cacheKey('shard', unit.key, String(shard.start), String(shard.end), String(shard.batch), String(shard.target));
+}
+
+/**
+ * Evaluates one shard of a unit in this process: the unit's plan (players, baseline, reward) with the shard's target
+ * and batch, over the shard's masks only. The transforms run where the shards are gathered.
+ * @param ctx - the engine's runner and limits
+ * @param unit - the unit
+ * @param shard - the masks, batch and target
+ * @param signal - cancels it
+ * @returns the rewards of masks start..end−1
+ * @throws ShapeMismatchError when the range does not fit the unit's 2^n masks or is not aligned to the batch
+ */
+export async function runShard(ctx: ExplainContext, unit: ExplainUnit, shard: ShardSpec, signal?: AbortSignal): Promise<Float64Array> {
+  const { start, end, batch, target } = shard;
+  const evaluate: MethodDispatch<Float64Array> = {
+    takes: () => true,
+    run: async (context, prepared) => {
+      const size = 2 ** prepared.layout.n;
+      if (!Number.isInteger(batch) || batch < 1 || start % batch !== 0 || end > size) {
+        throw new ShapeMismatchError(`Shard ${start}..${end - 1} of unit ${unit.key} does not fit its ${size} masks in batches of ${batch} rows (start must be a multiple of the batch).`);
+      }
+      const plan: MaskPlan = { ...prepared.plan, batchSize: batch, reward: { kind: prepared.kind, target, output: prepared.output } };
+      return context.runner.evaluate(prepared.model.key, plan, { range: { start, end }, signal });
+    },
+  };
+  // `evaluate` takes every request, so explainModel answers with its rewards
+  return withUnitNamed(unit, () => explainModel(ctx, unitRequest(unit, signal), unitSet(unit), evaluate) as Promise<Float64Array>);
+}
+
 /** A decoded cache entry that is a whole explain result. */
 export function isExplainResult(value: unknown): value is ExplainResult {
   const r = value as Partial<ExplainResult> | undefined;
@@ -63,19 +109,29 @@ export function isExplainResult(value: unknown): value is ExplainResult {
  * @param signal - cancels it
  */
 export async function runUnit(ctx: ExplainContext, unit: ExplainUnit, signal?: AbortSignal): Promise<ExplainResult> {
-  const set: SampleSet = { samples: [unit.sample], source: unit.model.file ?? 'unit', ...unit.names };
-  const request = { ...unit.options, model: unit.model.bytes, sample: unit.sample, row: unit.row, ...(unit.target === undefined ? {} : { target: unit.target }), signal };
-  let result: ExplainResult;
+  const result = await withUnitNamed(unit, () => explainModel(ctx, unitRequest(unit, signal), unitSet(unit)));
+  return { ...result, model: result.model && { ...result.model, file: unit.model.file } };
+}
+
+function unitSet(unit: ExplainUnit): SampleSet {
+  return { samples: [unit.sample], source: unit.model.file ?? 'unit', ...unit.names };
+}
+
+function unitRequest(unit: ExplainUnit, signal: AbortSignal | undefined): ExplainRequest {
+  return { ...unit.options, model: unit.model.bytes, sample: unit.sample, row: unit.row, ...(unit.target === undefined ? {} : { target: unit.target }), signal };
+}
+
+/** Runs fn; an engine error it throws names the unit's model file and row (the model went in as bytes: which
+ *  checkpoint among many, which row failed). */
+async function withUnitNamed<T>(unit: ExplainUnit, fn: () => Promise<T>): Promise<T> {
   try {
-    result = await explainModel(ctx, request, set);
+    return await fn();
   } catch (error) {
-    // the model went in as bytes: say which file (a corrupt or mismatched checkpoint among many) and which row failed
     if (!(error instanceof EngineError) || error instanceof CancelledError) throw error;
     const named = reviveError({ name: error.name, code: error.code, message: `${unit.model.file ?? `model ${unit.model.sha256.slice(0, 12)}`}, sample row ${unit.row}: ${error.message}` });
     Object.defineProperty(named, 'cause', { value: error, enumerable: false });
     throw named;
   }
-  return { ...result, model: result.model && { ...result.model, file: unit.model.file } };
 }
 
 /**

@@ -146,6 +146,20 @@ export function masksFitMemory(n: number, limits: Pick<Limits, 'maxMemoryMb'>): 
 }
 
 /**
+ * The masks an evaluation covers: all 2^n, or a range of them, checked.
+ * @throws ShapeMismatchError when the range is not integers with 0 ≤ start < end ≤ 2^n
+ */
+export function maskRange(plan: Pick<MaskPlan, 'n'>, range?: { readonly start: number; readonly end: number }): { start: number; end: number } {
+  const size = 2 ** plan.n;
+  if (range === undefined) return { start: 0, end: size };
+  const { start, end } = range;
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end <= start || end > size) {
+    throw new ShapeMismatchError(`A mask range must have integers 0 ≤ start < end ≤ 2^n = ${size} (got start ${start}, end ${end}).`);
+  }
+  return { start, end };
+}
+
+/**
  * Checks a mask list against a plan before any model run: its n, its words per row, the length of its bits, and
  * that no bit past n is set.
  * @param plan - the plan the masks are for

@@ -9,7 +9,7 @@ import { CancelledError, DisposedError, WorkerCrashedError, reviveError } from '
 import type { AnalysisTask, GameAnalysis } from '../analysis/game.js';
 import type { KernelTarget } from '../contracts/kernels.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
-import { assertMaskList, type MaskList, type MaskPlan } from './plan.js';
+import { assertMaskList, maskRange, type MaskList, type MaskPlan } from './plan.js';
 import type { Candidate } from './registry.js';
 import type { EvaluateOptions, OpenedModel, Runner } from './runner.js';
 import type { ModelRef, SharedMasks, WorkerFailure, WorkerTask } from './worker.js';
@@ -134,12 +134,20 @@ export class PoolRunner implements Runner {
     return this.use(key, (entry) => this.evaluateListOn(key, entry, plan, masks, options));
   }
 
+  batchFor(plan: MaskPlan): number {
+    return this.taskSize(plan, 2 ** plan.n, undefined).batch;
+  }
+
   private async evaluateOn(key: string, entry: PoolModel, plan: MaskPlan, options: EvaluateOptions): Promise<Float64Array> {
-    const total = 2 ** plan.n;
-    const { batch, chunk } = this.taskSize(plan, total, this.rates.get(key));
+    const { start, end } = maskRange(plan, options.range);
+    // a range runs batches of exactly the plan's batch size from its start (see EvaluateOptions.range); the whole game
+    // runs the batch taskSize picks for it
+    const sized = this.taskSize(plan, end - start, this.rates.get(key));
+    const batch = options.range ? plan.batchSize : sized.batch;
+    const chunk = options.range ? Math.max(1, Math.round(sized.chunk / batch)) * batch : sized.chunk;
     const taskPlan: MaskPlan = batch === plan.batchSize ? plan : { ...plan, batchSize: batch };
     // workers cache batch buffers by plan id: the id names the plan and its batch size
-    return this.runTasks(key, entry, taskPlan, `${this.planId(plan)}/${taskPlan.batchSize}`, total, chunk, undefined, options);
+    return this.runTasks(key, entry, taskPlan, `${this.planId(plan)}/${taskPlan.batchSize}`, start, end, chunk, undefined, options);
   }
 
   private async evaluateListOn(key: string, entry: PoolModel, plan: MaskPlan, masks: MaskList, options: EvaluateOptions): Promise<Float64Array> {
@@ -147,17 +155,19 @@ export class PoolRunner implements Runner {
     // the batch stays the plan's whatever the list's length (a short last batch runs unpadded), so the workers reuse
     // one set of buffers across lists
     const chunk = this.listChunk(total, this.rates.get(key));
-    return this.runTasks(key, entry, plan, `${this.planId(plan)}/${plan.batchSize}`, total, chunk, sharedMasks(masks), options);
+    return this.runTasks(key, entry, plan, `${this.planId(plan)}/${plan.batchSize}`, 0, total, chunk, sharedMasks(masks), options);
   }
 
-  /** Runs tasks over rows 0..total−1 (mask indices, or rows of a shared mask list), at most one per worker at a time. */
-  private async runTasks(key: string, entry: PoolModel, taskPlan: MaskPlan, planId: string, total: number, chunk: number, masks: SharedMasks | undefined, options: EvaluateOptions): Promise<Float64Array> {
+  /** Runs tasks over rows first..last−1 (mask indices, or rows of a shared mask list), at most one per worker at a
+   *  time; the answer holds row first at index 0. */
+  private async runTasks(key: string, entry: PoolModel, taskPlan: MaskPlan, planId: string, first: number, last: number, chunk: number, masks: SharedMasks | undefined, options: EvaluateOptions): Promise<Float64Array> {
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new CancelledError();
     const control = new Int32Array(new SharedArrayBuffer(8));
+    const total = last - first;
     const v = new Float64Array(total);
     const ranges: [number, number][] = [];
-    for (let start = 0; start < total; start += chunk) ranges.push([start, Math.min(total, start + chunk)]);
+    for (let start = first; start < last; start += chunk) ranges.push([start, Math.min(last, start + chunk)]);
 
     const onAbort = () => Atomics.store(control, 0, 1);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -172,7 +182,7 @@ export class PoolRunner implements Runner {
           { kind: 'evaluate', model: this.ref(key, entry), plan: taskPlan, planId, start, end, control, ...(masks ? { masks } : {}) },
           `evaluating ${what} ${start}..${end - 1}`,
         )) as Float64Array;
-        v.set(part, start);
+        v.set(part, start - first);
         const rate = (end - start) / Math.max(0.05, performance.now() - taskStart);
         const known = this.rates.get(key);
         this.rates.set(key, known === undefined ? rate : 0.7 * known + 0.3 * rate);

@@ -8,7 +8,7 @@ import type { KernelHost } from '../contracts/kernels.js';
 import { evaluateList, evaluateRange, probeFull } from './evaluate.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
 import { BatchBuilder } from './masking.js';
-import { assertMaskList, type MaskList, type MaskPlan } from './plan.js';
+import { assertMaskList, maskRange, type MaskList, type MaskPlan } from './plan.js';
 import type { BackendRegistry, Candidate } from './registry.js';
 
 /** A model as the runner opened it. */
@@ -25,10 +25,20 @@ export interface OpenedModel {
 /** Progress of one evaluation: masks done out of total. */
 export type ProgressCallback = (done: number, total: number) => void;
 
+/** Masks start..end−1 of a plan. */
+export interface MaskRange {
+  readonly start: number;
+  readonly end: number;
+}
+
 /** Options of one evaluation. */
 export interface EvaluateOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: ProgressCallback;
+  /** Evaluate only these masks (a shard of the game), in model runs of exactly plan.batchSize rows that start at
+   *  `start`: with start a multiple of batchFor(plan) and the plan's batchSize set to it, each mask's reward is the
+   *  one the whole evaluation gives. Default: every mask 0..2^n−1. */
+  readonly range?: MaskRange;
 }
 
 /** Where models run. */
@@ -37,8 +47,10 @@ export interface Runner {
   open(key: string, model: Uint8Array, candidates: readonly Candidate[]): Promise<OpenedModel>;
   /** The output row (of plan.reward.output) on the full sample: one model run. */
   probe(key: string, plan: MaskPlan): Promise<Float64Array>;
-  /** The reward of every mask 0..2^n−1 of the plan. */
+  /** The reward of every mask 0..2^n−1 of the plan (or of options.range: start..end−1, in that order). */
   evaluate(key: string, plan: MaskPlan, options?: EvaluateOptions): Promise<Float64Array>;
+  /** The rows per model run that evaluate(plan) uses (it depends on the plan and on this runner's workers only). */
+  batchFor(plan: MaskPlan): number;
   /** The reward of every row of an explicit mask list (any n, bit-packed), in row order; every model run has the
    *  plan's batch size, so a mask's reward does not depend on the list it came in. */
   evaluateMasks(key: string, plan: MaskPlan, masks: MaskList, options?: EvaluateOptions): Promise<Float64Array>;
@@ -138,13 +150,18 @@ export class LocalRunner implements Runner {
     return this.use(key, (model) => probeFull(model.session, this.builder(plan)));
   }
 
+  batchFor(plan: MaskPlan): number {
+    return plan.batchSize;
+  }
+
   async evaluate(key: string, plan: MaskPlan, options: EvaluateOptions = {}): Promise<Float64Array> {
-    const total = 2 ** plan.n;
+    const { start, end } = maskRange(plan, options.range);
+    const total = end - start;
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new CancelledError();
     return this.use(key, async (model) => {
       const v = new Float64Array(total);
-      await evaluateRange(model.session, this.builder(plan), 0, total, v, (done) => {
+      await evaluateRange(model.session, this.builder(plan), start, end, v, (done) => {
         if (this.disposed) throw disposedWhileRunning();
         onProgress?.(done, total);
         return !signal?.aborted;

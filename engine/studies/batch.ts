@@ -110,6 +110,7 @@ export async function runBatch(ctx: StudyContext, request: BatchRequest, keep = 
   let last = performance.now();
   const { results, cached } = await executor.run(units, {
     concurrency,
+    context: ctx,
     signal,
     onResult: async (index, result, fromCache) => {
       done++;

@@ -252,6 +252,7 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   let cachedCount = 0;
   const { results, cached } = await executor.run(units, {
     concurrency,
+    context: ctx,
     signal: request.signal,
     onResult: (index, _result, fromCache) => {
       done++;

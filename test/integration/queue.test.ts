@@ -316,12 +316,95 @@ describe('the job queue', () => {
     // --queue needs its store, and a single sample runs here
     expect((await cli(['explain', ...flags, '--queue', url])).stderr).toContain('--queue URL and --store DIR go together');
     expect((await cli(['explain', '--model', MLP, '--sample', SAMPLES, '--queue', url, '--store', store])).stderr).toContain('use it with explain --samples FILE or with dynamics');
+    expect((await cli(['explain', ...flags, '--shard-masks', '256'])).stderr).toContain('--shard-masks apply to runs on a job queue');
+  }, QUEUE_TEST_MS);
+
+  /** A client engine with a pool of 2 threads (whose batches the shards follow), its units sent through `queue`. */
+  async function poolThrough(queue: QueueExecutor): Promise<Engine> {
+    const engine = await createEngine({ workers: 2, threads: 1, queue });
+    engines.push(engine);
+    return engine;
+  }
+  type Started = Extract<WorkerEvent, { type: 'started' }>;
+  const startedShards = (w: WorkerProcess): Started[] => w.events.filter((e) => e.type === 'started' && e.masks !== undefined) as Started[];
+
+  it('splits units into shards of masks on two workers, one killed (SIGKILL) mid-shard, with the local run\'s JSON; a rerun reuses the stored units', async () => {
+    const { url, store } = await setup();
+    // n = 14: 16 384 masks per unit in batches of 512 (the client pool's batch), shards of 2048 masks: 8 per unit
+    const request = { model: MLP, samples: SAMPLES, rows: '0-2', players: '0-13', preset: 'none', batchSize: 512, cacheDir: false } as const satisfies BatchRequest;
+    const here = await createEngine({ workers: 2, threads: 1 });
+    engines.push(here);
+    const expected = comparable(batchToJson(await here.explainBatch(request)));
+    // one worker evaluates on the calling thread, the other on a pool of 2: the shards' batches are the client's
+    const [doomed, survivor] = [startWorker(url, store), startWorker(url, store, ['--workers', '2'])];
+    const client = await executor(url, store, { shardMasks: 2048 });
+    const run = (await poolThrough(client)).explainBatch(request);
+    const victim = (await doomed.waitFor((e) => e.type === 'started' && e.masks !== undefined, 'started shard')) as Extract<WorkerEvent, { type: 'started' }>;
+    doomed.child.kill('SIGKILL');
+    expect(await doomed.exited).toBe(null);
+    const remote = await run;
+    expect(comparable(batchToJson(remote))).toBe(expected);
+    expect(completedBy(doomed)).not.toContain(victim.key);
+    expect(completedBy(survivor)).toContain(victim.key);
+    const shards = [...startedShards(doomed), ...startedShards(survivor)].map((e) => `${e.row}:${e.masks!.join('-')}`);
+    expect(new Set(shards).size).toBe(24);
+    expect(startedShards(survivor).every((e) => e.masks![0] % 2048 === 0 && e.masks![1] - e.masks![0] === 2048)).toBe(true);
+    // the results table holds each shard's rewards and each unit's result, stored by the client that gathered it
+    expect((await server.query(url, 'SELECT count(*)::int AS n FROM andor.result'))[0].n).toBe(24 + 3);
+
+    // a rerun with every worker gone reads the three units' results and queues nothing
+    expect(await stopWorker(survivor)).toBe(0);
+    const jobsBefore = await jobStates(url);
+    const rerun = await (await poolThrough(await executor(url, store, { shardMasks: 2048 }))).explainBatch(request);
+    expect(rerun.samples.every((s) => s.cached)).toBe(true);
+    expect(comparable(batchToJson(rerun))).toBe(expected);
+    expect(await jobStates(url)).toEqual(jobsBefore);
+  }, QUEUE_TEST_MS);
+
+  it('reports a sharded unit whose shards fail for good with their masks and reason, and cancels a sharded run\'s shards on abort', async () => {
+    const { url, store } = await setup();
+    const request = { ...QUICK, rows: '0-1', batchSize: 128 } as const satisfies BatchRequest;
+    const client = await executor(url, store, { retryLimit: 0, shardMasks: 256 });
+    const failing = (await through(client)).explainBatch(request).catch((e: unknown) => e);
+    // both units' four shards are queued before any worker runs; the model's file is damaged first
+    for (let t = 0; (await jobStates(url)).created !== 8; t++) {
+      if (t > 400) throw new Error(`the client queued no shards: ${JSON.stringify(await jobStates(url))}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const sha256 = sha256Of(await readFile(MLP));
+    await writeFile(join(store, sha256), 'not an onnx file');
+    const worker = startWorker(url, store);
+    const error = await failing;
+    expect(error).toBeInstanceOf(UnitsFailedError);
+    const { failures } = error as UnitsFailedError;
+    expect(failures.map((f) => f.row)).toEqual([0, 1]);
+    for (const f of failures) {
+      expect(f.name).toBe('ModelStoreError');
+      expect(f.reason).toMatch(/4 shard\(s\) failed for good; masks \d+\.\.\d+: .*corrupt/);
+      expect(f.reason).toContain(sha256);
+    }
+    expect(await jobStates(url)).toEqual({ failed: 8 });
+
+    // repaired, then cancelled after the first shard starts: no shard stays queued or running
+    await writeFile(join(store, sha256), await readFile(MLP));
+    const controller = new AbortController();
+    const cancelled = (await through(client)).explainBatch({ ...request, players: '0-13', rows: '0-3', signal: controller.signal });
+    await worker.waitFor((e) => e.type === 'started' && e.masks !== undefined, 'started shard');
+    controller.abort();
+    await expect(cancelled).rejects.toThrowError(CancelledError);
+    const states = await jobStates(url);
+    expect(states.created ?? 0).toBe(0);
+    expect(states.retry ?? 0).toBe(0);
+    expect(states.active ?? 0).toBe(0);
+    expect(states.cancelled).toBeGreaterThan(0);
+    expect(worker.child.exitCode).toBe(null);
   }, QUEUE_TEST_MS);
 
   it('rejects bad options by name, values the queue cannot carry, and an unreachable database (QueueUnavailableError)', async () => {
     const store = new FolderStore(join(dir, 'unused'));
     await expect(createQueueExecutor({ url: 'mysql://x', store })).rejects.toThrowError(/options\.url must be a PostgreSQL URL/);
     await expect(createQueueExecutor({ url: 'postgres://localhost/x', store, leaseSeconds: 1 })).rejects.toThrowError(/options\.leaseSeconds must be an integer from 2/);
+    await expect(createQueueExecutor({ url: 'postgres://localhost/x', store, shardMasks: -1 })).rejects.toThrowError(/options\.shardMasks must be an integer from 0/);
     await expect(createQueueExecutor({ url: 'postgres://localhost/x', store, queue: 'a b' })).rejects.toThrowError(InvalidOptionError);
     const typo = await cli(['worker', '--queue', 'postgres://localhost/x', '--store', dir, '--concurency', '2']);
     expect(typo.code).toBe(2);
