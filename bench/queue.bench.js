@@ -2,9 +2,10 @@
 // server at ANDOR_BENCH_DATABASE_URL): pg-boss's raw dispatch rate (empty jobs, fetch + complete), the full path's
 // overhead per unit (tiny units: payload, stored-result check, result write, completion, gathering), the same
 // real-size CNN units through the queue against engine.explain in this process (the baseline), and 1, 2 and 4 worker
-// processes (`andor worker`, one thread each) on those units.
+// processes (`andor worker`, one thread each) on those units; and one long CNN unit split into shards of masks on 1
+// and 2 worker processes.
 // Usage: node bench/queue.bench.js [units] [--workers=1,2,4] [--n=4] [--tiny=200] [--empty=2000] [--only=empty,tiny,cnn]
-//          [--quick] [--save]
+//          [--quick] [--save]   (--only: empty, tiny, cnn, shards)
 //   units: CNN units per worker count (default 8); --n: players of the CNN (grid cells 0..n-1 of 4×4); --tiny: tiny
 //   units through the full path; --empty: empty jobs for the dispatch rate; --only: which parts run (default all).
 //   The CNN is models/.large/resnet18.onnx (`npm run models:large`); without it, models/random-cnn.onnx, as it says.
@@ -33,6 +34,9 @@ const MIN_UNIT_MS = 100;
 /** 2 worker processes over 1 on the CNN (2 cores here). */
 const TARGET_SCALING = 1.6;
 const DEFAULTS = { units: 8, workers: [1, 2, 4], n: 4, tiny: 200, empty: 2000 };
+/** The sharded unit: players and masks per shard. */
+const SHARD_N = 8;
+const SHARD_MASKS = 64;
 const QUICK = { units: 3, workers: [1, 2], n: 3, tiny: 50, empty: 300 };
 const WORKER_FLAGS = ['--workers', '0', '--threads', '1', '--poll-ms', '20', '--heartbeat-ms', '1000'];
 const CLIENT = { leaseSeconds: 120, retryLimit: 0 };
@@ -47,7 +51,7 @@ function options(argv, args) {
     n: int('n', base.n),
     tiny: int('tiny', base.tiny),
     empty: int('empty', base.empty),
-    only: value('only') === undefined ? ['empty', 'tiny', 'cnn'] : value('only').split(','),
+    only: value('only') === undefined ? ['empty', 'tiny', 'cnn', 'shards'] : value('only').split(','),
   };
 }
 
@@ -261,10 +265,10 @@ async function queueRun(executor, units, workers) {
 }
 
 /** Starts `count` workers and a client on a fresh database, runs `use`, and stops them. */
-async function withQueue(server, store, count, use, synchronousCommit = false) {
+async function withQueue(server, store, count, use, synchronousCommit = false, client = {}) {
   const url = await server.database();
   const workers = await startWorkers(url, store, count, synchronousCommit ? ['--synchronous-commit'] : []);
-  const executor = await createQueueExecutor({ url, store: new FolderStore(store), ...CLIENT, synchronousCommit });
+  const executor = await createQueueExecutor({ url, store: new FolderStore(store), ...CLIENT, ...client, synchronousCommit });
   try {
     return await use(executor, workers, url);
   } finally {
@@ -409,6 +413,52 @@ async function run(args) {
       if (one?.cpuOverheadPct !== undefined) targets.push({ name: `queue CPU on ${net.fallback ? 'random-cnn' : 'resnet18'} units, all processes (1 worker vs engine.explain here)`, goal: `< ${OVERHEAD_SHARE * 100} % of a unit's CPU`, value: `${one.cpuOverheadPct.toFixed(1)} %`, met: one.cpuOverheadPct < OVERHEAD_SHARE * 100 });
       if (one && two) targets.push({ name: '2 worker processes over 1 on the CNN', goal: `≥ ${TARGET_SCALING}× (2 cores)`, value: `${(one.wallS / two.wallS).toFixed(2)}×`, met: one.wallS / two.wallS >= TARGET_SCALING });
       record.cnnRows = rows;
+    }
+    if (o.only.includes('shards')) {
+      // 4. one long unit (n = 8: 256 masks) split into shards of 64 masks: engine.explain here (the baseline), then
+      // through the queue by an engine (whose context gathers the shards) on 1 and 2 worker processes
+      const shardOptions = { modality: 'image', grid: '4x4', players: `0-${SHARD_N - 1}`, baseline: 'zero', preset: 'none' };
+      const [sample] = (await cycledSamples(net.samples, 1)).samples;
+      const set = { samples: [sample], source: 'bench' };
+      progress(`${net.name}, n = ${SHARD_N}: one unit here (baseline)`);
+      foreign = foreignCpu();
+      const localStart = performance.now();
+      const here = await engine.explain({ ...shardOptions, model: net.model, sample });
+      const baseMs = performance.now() - localStart;
+      const rows = [{ setup: 'engine.explain in this process (baseline)', workers: 0, wallS: baseMs / 1000, shards: undefined, speedup: undefined, overheadPct: undefined, identical: undefined }];
+      let oneSharded;
+      for (const count of o.workers.filter((w) => w <= 2)) {
+        progress(`${net.name}, n = ${SHARD_N}: one unit in shards of ${SHARD_MASKS} masks on ${count} worker process(es)`);
+        rows.push(await withQueue(server, join(scratch, `shards-${count}`), count, async (executor, workers) => {
+          const client = await createEngine({ workers: 0, threads: 1, queue: executor });
+          try {
+            // warm-up: every worker opens the model on a shard of another sample
+            await client.explainBatch({ ...shardOptions, model: net.model, samples: await cycledSamples(net.samples, 2), rows: '1', players: '0-1', cacheDir: false });
+            const marks = workers.map((w) => w.events.length);
+            const started = performance.now();
+            const batch = await client.explainBatch({ ...shardOptions, model: net.model, samples: set, rows: '0', cacheDir: false });
+            const wallMs = performance.now() - started;
+            const shards = workers.flatMap((w, i) => w.events.slice(marks[i]).filter((e) => e.type === 'completed')).length;
+            oneSharded ??= count === 1 ? wallMs : undefined;
+            const same = Array.from(batch.results[0].v).every((x, i) => Object.is(x, here.v[i]));
+            return { setup: `queue, shards of ${SHARD_MASKS} masks, ${count} worker process(es)`, workers: count, wallS: wallMs / 1000, shards, speedup: oneSharded ? oneSharded / wallMs : undefined, overheadPct: count === 1 ? ((wallMs - baseMs) / baseMs) * 100 : undefined, identical: same ? 'yes' : 'NO' };
+          } finally {
+            await client.dispose();
+          }
+        }, false, { shardMasks: SHARD_MASKS }));
+      }
+      tables.push({
+        title: `${net.name}, one unit of n = ${SHARD_N} (${2 ** SHARD_N} masks + 1 probe, preset none) in shards of ${SHARD_MASKS} masks; workers and client of 1 thread each`,
+        columns: [['setup', 'setup'], ['wallS', 'wall s'], ['shards', 'shards run'], ['speedup', '× 1 worker'], ['overheadPct', 'vs baseline %'], ['identical', 'v identical to baseline']],
+        rows,
+        notes: [
+          'the client runs the probe (the predicted class) and the transforms; the workers evaluate the shards. vs baseline % = (sharded wall on 1 worker − baseline wall) / baseline wall.',
+          ...busyNote(foreign.stop()),
+        ],
+      });
+      const two = rows.find((r) => r.workers === 2);
+      if (two) targets.push({ name: `one sharded unit on 2 worker processes over 1 (${net.fallback ? 'random-cnn' : 'resnet18'}, n = ${SHARD_N})`, goal: `≥ ${TARGET_SCALING}× (2 cores)`, value: `${two.speedup.toFixed(2)}×`, met: two.speedup >= TARGET_SCALING });
+      record.shardRows = rows;
     }
     record.emptyDispatch = empty;
     record.tiny = tinyRows;

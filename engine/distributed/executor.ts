@@ -15,7 +15,7 @@ import { LIVE_STATES, ensureQueue, jobsById, liveJobsByKey, type JobRow } from '
 import { INLINE_SAMPLE_BYTES, PayloadEncoder, type UnitPayload } from './payload.js';
 import { decodeResult, encodeResult } from './result-codec.js';
 import { deleteResult, ensureResultsTable, readResults, storeResult } from './results.js';
-import { ShardingRunner, shardMasksFor, type GatherShards } from './shards.js';
+import { ShardingRunner, type GatherShards } from './shards.js';
 import type { ModelStore } from './store.js';
 
 /** Options of createQueueExecutor. */
@@ -29,7 +29,8 @@ export interface QueueExecutorOptions extends QueueConnectionOptions {
   readonly retryLimit?: number;
   /** Seconds between a failed try and the next (default 1). */
   readonly retryDelaySeconds?: number;
-  /** First interval between looks for finished units, in ms; it doubles up to maxPollMs while none finish (default 50). */
+  /** First interval between looks for finished units, in ms; it doubles while none finish, up to an eighth of the
+   *  mean time between results that landed, and to maxPollMs (default 50). */
   readonly pollMs?: number;
   /** Longest interval between looks for finished units, in ms (default 1000). */
   readonly maxPollMs?: number;
@@ -38,10 +39,10 @@ export interface QueueExecutorOptions extends QueueConnectionOptions {
   /** Samples whose encoding is longer than this many bytes go through the store instead of the job (default 64 KiB:
    *  an image sample is MBs, which the job table would carry through every update and into pg-boss's archive). */
   readonly inlineSampleBytes?: number;
-  /** Masks per shard: a unit is queued as shards of about this many of its masks, evaluated by the workers, and its
-   *  transforms run here once they are gathered; 0: whole units. Default: AUTO_SHARD_MASKS for models of
-   *  AUTO_SHARD_MODEL_BYTES or more, whole units for smaller ones. Shards need the run's context (explainBatch and
-   *  dynamics pass it); without one, units go whole. */
+  /** Masks per shard: each unit is queued as shards of about this many of its masks (whole batches), evaluated by
+   *  the workers, and its transforms run here once they are gathered (default 0: whole units). Worth it when one
+   *  unit is long: a slow model or a large n (a ResNet-18 sample at n = 10 is ~30 s on one core; 256 spreads it over
+   *  4 workers). Shards need the run's context (explainBatch and dynamics pass it); without one, units go whole. */
   readonly shardMasks?: number;
 }
 
@@ -64,6 +65,8 @@ const READ_IDS = 5000;
 const READ_CHUNK = 200;
 /** Resends of one unit whose job others cancelled or removed, before the unit is reported failed. */
 const MAX_RESENDS = 3;
+/** Polls per interval between landings, at least, once results land: bounds the latency of the last one. */
+const POLLS_PER_LANDING = 8;
 /** Sharded units gathered here at once, at least (each has all its shards queued). */
 const GATHERED_UNITS_IN_FLIGHT = 8;
 /** What pg-boss writes as the output of a job whose lease ran out. */
@@ -89,7 +92,7 @@ export async function createQueueExecutor(options: QueueExecutorOptions): Promis
     maxPollMs: integerOption(options.maxPollMs, 'options.maxPollMs', 1, 600_000, 1000),
     stateCheckMs: integerOption(options.stateCheckMs, 'options.stateCheckMs', 10, 600_000, 1000),
     inlineSampleBytes: integerOption(options.inlineSampleBytes, 'options.inlineSampleBytes', 0, 256 << 20, INLINE_SAMPLE_BYTES),
-    shardMasks: options.shardMasks === undefined ? undefined : integerOption(options.shardMasks, 'options.shardMasks', 0, 2 ** 30, 0),
+    shardMasks: integerOption(options.shardMasks, 'options.shardMasks', 0, 2 ** 30, 0),
   };
   const db = await connectQueue(connection, 'client');
   try {
@@ -117,7 +120,7 @@ export async function createQueueExecutor(options: QueueExecutorOptions): Promis
   };
 }
 
-type Settings = { leaseSeconds: number; retryLimit: number; retryDelaySeconds: number; pollMs: number; maxPollMs: number; stateCheckMs: number; inlineSampleBytes: number; shardMasks: number | undefined };
+type Settings = { leaseSeconds: number; retryLimit: number; retryDelaySeconds: number; pollMs: number; maxPollMs: number; stateCheckMs: number; inlineSampleBytes: number; shardMasks: number };
 
 /** One job of a run: a unit, or a shard of one; its stored result read back as T. */
 interface RunJob<T> {
@@ -140,7 +143,7 @@ interface RunOptions<T> {
 /** A unit's job: queued whole, or (with shards and a context to gather them in) run here over queued shards. */
 function unitJob(db: QueueConnection, store: ModelStore, settings: Settings, unit: ExplainUnit, context: ExplainContext | undefined): RunJob<ExplainResult> {
   const job = { key: unit.key, unit, decode: (text: string) => decodeResult(unit, text) };
-  const masks = shardMasksFor(unit.model.bytes.byteLength, settings.shardMasks);
+  const masks = settings.shardMasks;
   if (masks === 0 || !context) return job;
   const gather: GatherShards = async (shards, signal) => {
     const jobs = shards.map((shard): RunJob<Float64Array> => ({ key: shardKey(unit, shard), unit, shard, decode: (text) => shardRewards(text, shard) }));
@@ -214,11 +217,17 @@ class QueueRun<T> {
       local = this.runHere(here);
       let waitMs = this.settings.pollMs;
       let lastCheck = performance.now();
+      const polling = performance.now();
+      let landedHere = 0;
       while (this.queuedPending().length > 0) {
         await sleep(waitMs, signal);
         if (signal?.aborted) throw await this.cancel(local);
         const landed = await this.collect(false, this.queuedPending());
-        waitMs = landed > 0 ? this.settings.pollMs : Math.min(waitMs * 2, this.settings.maxPollMs);
+        landedHere += landed;
+        // the interval grows to a fraction of the time between landings (at most maxPollMs): the last result is read
+        // soon after it lands, however long the run, for one indexed read per poll
+        const cap = landedHere === 0 ? this.settings.maxPollMs : Math.min(this.settings.maxPollMs, Math.max(this.settings.pollMs, (performance.now() - polling) / landedHere / POLLS_PER_LANDING));
+        waitMs = landed > 0 ? this.settings.pollMs : Math.min(waitMs * 2, cap);
         if (performance.now() - lastCheck >= this.settings.stateCheckMs) {
           lastCheck = performance.now();
           await this.checkJobs();
@@ -359,7 +368,8 @@ class QueueRun<T> {
         expireInSeconds: this.settings.leaseSeconds, retryLimit: this.settings.retryLimit, retryDelay: this.settings.retryDelaySeconds,
       });
       chunkBytes += (typeof payload.sample === 'string' ? payload.sample.length : 0) + payload.shared.length;
-      if (chunk.length >= INSERT_CHUNK || chunkBytes >= INSERT_BYTES) await flush();
+      // the first job goes in alone: a worker starts on it while the rest are encoded
+      if (chunk.length >= (ids.size === 1 ? 1 : INSERT_CHUNK) || chunkBytes >= INSERT_BYTES) await flush();
     }
     await flush();
     const inserted = new Set((await this.inChunks([...ids.values()], (part) => jobsById(this.db, part))).map((j) => j.id));

@@ -7,20 +7,6 @@ import type { ShardSpec } from '../explain/units.js';
 import type { EvaluateOptions, Runner } from '../pipeline/runner.js';
 import type { MaskPlan } from '../pipeline/plan.js';
 
-/** Models of at least this many bytes are sharded by default: the real-size networks (a ResNet-18 is 45 MB). */
-export const AUTO_SHARD_MODEL_BYTES = 8 << 20;
-/** Masks per shard by default: about 5–10 s of a ResNet-18 on one core, against a queue overhead of milliseconds. */
-export const AUTO_SHARD_MASKS = 256;
-
-/**
- * The masks per shard of a unit: the option when given (0: never shard), else AUTO_SHARD_MASKS for a model of
- * AUTO_SHARD_MODEL_BYTES or more and whole units for smaller ones.
- */
-export function shardMasksFor(modelBytes: number, option: number | undefined): number {
-  if (option !== undefined) return option;
-  return modelBytes >= AUTO_SHARD_MODEL_BYTES ? AUTO_SHARD_MASKS : 0;
-}
-
 /**
  * Cuts 2^n masks into shards of about `masks` masks, each a whole number of batches.
  * @param n - players

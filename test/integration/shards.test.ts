@@ -9,7 +9,7 @@ import { LocalRunner } from '../../dist/engine/pipeline/runner.js';
 import { BackendRegistry, candidatesFor } from '../../dist/engine/pipeline/registry.js';
 import type { MaskPlan } from '../../dist/engine/pipeline/plan.js';
 import type { Runner } from '../../dist/engine/pipeline/runner.js';
-import { ShardingRunner, planShards, shardMasksFor, AUTO_SHARD_MASKS, AUTO_SHARD_MODEL_BYTES } from '../../dist/engine/distributed/shards.js';
+import { ShardingRunner, planShards } from '../../dist/engine/distributed/shards.js';
 import { loadKernels, ortNodeBackend, ortWebBackend } from '../../dist/bindings/index.js';
 import { CancelledError, ShapeMismatchError, model } from '../helpers/index.js';
 
@@ -89,13 +89,6 @@ describe('shards', () => {
         expect(next).toBe(2 ** n);
       }),
     );
-  });
-
-  it('are used by default for models of 8 MB or more, and never with 0', () => {
-    expect(shardMasksFor(AUTO_SHARD_MODEL_BYTES, undefined)).toBe(AUTO_SHARD_MASKS);
-    expect(shardMasksFor(AUTO_SHARD_MODEL_BYTES - 1, undefined)).toBe(0);
-    expect(shardMasksFor(100, 64)).toBe(64);
-    expect(shardMasksFor(AUTO_SHARD_MODEL_BYTES, 0)).toBe(0);
   });
 
   it('gathered by a ShardingRunner from another runner give its own whole evaluation, bit for bit', async () => {

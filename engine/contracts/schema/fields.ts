@@ -128,7 +128,7 @@ export const queueFields = {
   queue: Type.String({ minLength: 1, pattern: '^postgres(ql)?://', description: 'PostgreSQL URL of a job queue: the units go to the `andor worker`s that serve it, and their results are stored in its database by content, for any rerun or client', 'x-arg': 'URL' }),
   store: Type.String({ minLength: 1, description: 'folder of the model store (models by content hash), shared by the clients and every worker of --queue', 'x-arg': 'DIR' }),
   leaseSeconds: Type.Integer({ minimum: 2, maximum: 604_800, default: 60, description: 'a unit whose worker is silent this long goes to another worker (a live worker renews its lease)', 'x-arg': 'S' }),
-  shardMasks: Type.Integer({ minimum: 0, maximum: 2 ** 30, description: 'split each unit into shards of about N of its masks, which the workers evaluate; the transforms run here once they are gathered (0: whole units; default: 256 for models of 8 MB or more, else whole units)', 'x-arg': 'N' }),
+  shardMasks: Type.Integer({ minimum: 0, maximum: 2 ** 30, default: 0, description: 'split each unit into shards of about N of its masks, which the workers evaluate, for slow models or large n; the transforms run here once they are gathered (0: whole units)', 'x-arg': 'N' }),
 } satisfies Record<string, Field>;
 
 /** `andor worker`'s options: it serves a job queue until SIGINT or SIGTERM (running units finish first). */
