@@ -264,7 +264,7 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   const computedCount = cached.filter((c) => !c).length;
   const evaluatedMs = performance.now() - started;
 
-  const result = aggregateDynamics(ctx.kernels, {
+  const result = aggregateDynamics({
     checkpoints: loaded.slice(0, files.length).map((m, mi) => ({ file: m.file, sha256: m.sha256, records: set.samples.map((_, si) => records.get(`${mi}:${si}`)) })),
     references: references.map((_, ri) => set.samples.map((_, si) => records.get(`${files.length + ri}:${si}`))),
     samples: set.samples,
@@ -295,7 +295,7 @@ export interface AggregateInput {
  * Aggregates per-sample interactions of every checkpoint into the run's report (no model evaluation: testable on
  * synthetic series).
  */
-export function aggregateDynamics(host: KernelHost, input: AggregateInput): Omit<DynamicsResult, 'references' | 'pairs' | 'timings'> {
+export function aggregateDynamics(input: AggregateInput): Omit<DynamicsResult, 'references' | 'pairs' | 'timings'> {
   const { references } = input;
   const { train, test, ood, normal } = splits(input.samples);
   const get = (mi: number, si: number) => input.checkpoints[mi].records[si]!;
@@ -322,7 +322,7 @@ export function aggregateDynamics(host: KernelHost, input: AggregateInput): Omit
   // model, Theorem 2), measured like the real curves (salient only)
   const salientOnly = (values: Float64Array, threshold: number) => values.map((x, m) => (m > 0 && Math.abs(x) >= threshold ? x : 0));
   const targets = normal.map(({ i }) => [get(last, i)].flatMap((r) => [salientOnly(r.and, r.threshold), salientOnly(r.or, r.threshold)]));
-  const curves = theoryCurves(host, targets, sigma2Grid(), input.salientRatio);
+  const curves = theoryCurves(targets, sigma2Grid(), input.salientRatio);
   const lossByName = new Map(input.losses?.checkpoints.map((c) => [c.name, c]) ?? []);
   const checkpoints: CheckpointReport[] = input.checkpoints.map((m, mi) => {
     const name = basename(m.file).replace(/\.onnx$/, '');

@@ -1,121 +1,91 @@
 // The theory of the two-phase dynamics (spec §5): ŵ(σ²) = (A + diag(c))⁻¹ A w* with A[T,T'] = 2^{−|T∪T'|} and
-// c_T = 2^{|T|}σ², solved matrix-free by preconditioned conjugate gradients over the subset/superset zeta kernels
-// (A·w = 2^{−n}·Jᵀ(J w), J = subset zeta, Jᵀ = superset zeta); the per-order distribution of |ŵ|, the σ²(t) fit
-// against real distributions, and the r(k) curves.
+// c_T = 2^{|T|}σ², solved exactly in its eigenbasis (below), the per-order distribution of |ŵ|, the σ²(t) fit against
+// real distributions, and the r(k) curves.
 // see: Ren, Zhang, Xu, Xin, Liu, Zhang, "Towards the Dynamics of a DNN Learning Symbolic Interactions", NeurIPS 2024.
-import { NonFiniteError } from '../contracts/errors.js';
-import type { F64Buffer, KernelHost } from '../contracts/kernels.js';
+//
+// The solve. A[T,T'] = Π_i a(t_i, t'_i) with a = [[1, ½], [½, ½]] is the Kronecker power ⊗A₁, and diag(c) = σ²·⊗D₁
+// with D₁ = diag(1, 2). With D = ⊗D₁ and B = D^{−½} A D^{−½} = ⊗B₁ (B₁ = D₁^{−½} A₁ D₁^{−½} = Q diag(λ) Qᵀ):
+//   ŵ = D^{−½} (B + σ²I)⁻¹ B D^{½} w* = D^{−½} Q̃ diag(λ̃ / (λ̃ + σ²)) Q̃ᵀ D^{½} w*,
+// where Q̃ = ⊗Q is a butterfly per player (O(n·2^n)) and λ̃_j = Π_i λ_{bit i of j}. Projecting w* once serves every σ²
+// of a grid, and the answer is exact (no iteration, no tolerance). It replaced conjugate gradients over the zeta
+// kernels, which took a few hundred iterations of two transforms per σ².
 import { orderTable } from '../analysis/interactions.js';
 import { playersOf } from '../analysis/transforms.js';
 
-/** Options of one solve. */
-export interface SolveOptions {
-  /** Relative residual at which CG stops (default 1e-10). */
-  readonly tolerance?: number;
-  /** CG iteration cap (default 20·2^n, at least 2000). */
-  readonly maxIterations?: number;
-  /** Warm start (default zero). */
-  readonly initial?: Float64Array;
+/** B₁ = D₁^{−½} A₁ D₁^{−½} = [[1, r], [r, ¼]] with r = ½/√2; its eigenvalues and unit eigenvectors (columns of Q). */
+const R = 0.5 / Math.SQRT2;
+const HALF_TRACE = (1 + 0.25) / 2;
+const SPREAD = Math.sqrt(((1 - 0.25) / 2) ** 2 + R * R);
+const LAMBDA = [HALF_TRACE + SPREAD, HALF_TRACE - SPREAD] as const;
+/** Q's columns: q_k ∝ (r, λ_k − 1), normalized. */
+const Q = LAMBDA.map((l) => {
+  const norm = Math.hypot(R, l - 1);
+  return [R / norm, (l - 1) / norm] as const;
+});
+
+/** In place, over f64[2^n]: the 2×2 matrix [[a, b], [c, d]] on every player's bit (x₀ ← a·x₀ + b·x₁, x₁ ← c·x₀ + d·x₁). */
+function kronecker(x: Float64Array, n: number, a: number, b: number, c: number, d: number): void {
+  for (let bit = 0; bit < n; bit++) {
+    const h = 1 << bit;
+    for (let base = 0; base < x.length; base += 2 * h) {
+      for (let i = base; i < base + h; i++) {
+        const x0 = x[i];
+        const x1 = x[i + h];
+        x[i] = a * x0 + b * x1;
+        x[i + h] = c * x0 + d * x1;
+      }
+    }
+  }
 }
 
-/** A solve's answer and how it went. */
-export interface SolveResult {
-  readonly w: Float64Array;
-  readonly iterations: number;
-  readonly residual: number;
-}
+/** The theory's solve at one n: project w* once, then ŵ at any σ². */
+export class TheorySolver {
+  readonly n: number;
+  /** λ̃_j, the eigenvalues of B. */
+  private readonly lambda: Float64Array;
+  /** 2^{|T|/2}: the diagonal of D^{½}. */
+  private readonly rootD: Float64Array;
 
-/** Buffers for repeated solves at one n. */
-class Workspace {
-  readonly size: number;
-  readonly bufs: F64Buffer[];
-  constructor(
-    readonly host: KernelHost,
-    readonly n: number,
-  ) {
-    this.size = 2 ** n;
-    this.bufs = Array.from({ length: 2 }, () => host.alloc(this.size));
+  constructor(n: number) {
+    this.n = n;
+    const order = orderTable(n);
+    this.rootD = Float64Array.from(order, (k) => Math.SQRT2 ** k);
+    this.lambda = Float64Array.from(order, (_k, j) => {
+      let l = 1;
+      for (let i = 0; i < n; i++) l *= LAMBDA[(j >> i) & 1];
+      return l;
+    });
   }
 
-  /** out ← A·x = 2^{−n}·Jᵀ(J x). */
-  applyA(x: Float64Array, out: Float64Array): void {
-    const [buf] = this.bufs;
-    this.host.view(buf).set(x);
-    this.host.call('zetaSubsetF64', buf.ptr, this.n);
-    this.host.call('zetaSupersetF64', buf.ptr, this.n);
-    const view = this.host.view(buf);
-    const scale = 2 ** -this.n;
-    for (let i = 0; i < this.size; i++) out[i] = view[i] * scale;
+  /** Q̃ᵀ D^{½} w*: w* in B's eigenbasis (f64[2^n]). */
+  project(wStar: Float64Array): Float64Array {
+    const y = Float64Array.from(wStar, (w, j) => w * this.rootD[j]);
+    kronecker(y, this.n, Q[0][0], Q[0][1], Q[1][0], Q[1][1]);
+    return y;
   }
 
-  dispose(): void {
-    for (const b of this.bufs) this.host.free(b);
+  /**
+   * ŵ(σ²) from a projected w*.
+   * @param projected - project(w*)
+   * @param sigma2 - the noise variance σ² (≥ 0)
+   */
+  at(projected: Float64Array, sigma2: number): Float64Array {
+    const x = Float64Array.from(projected, (y, j) => (y * this.lambda[j]) / (this.lambda[j] + sigma2));
+    kronecker(x, this.n, Q[0][0], Q[1][0], Q[0][1], Q[1][1]);
+    for (let j = 0; j < x.length; j++) x[j] /= this.rootD[j];
+    return x;
   }
 }
 
 /**
- * Solves (A + diag(c)) ŵ = A w* with c_T = 2^{|T|}σ² by Jacobi-preconditioned CG.
- * @param host - kernels
+ * Solves (A + diag(c)) ŵ = A w* with c_T = 2^{|T|}σ², exactly.
  * @param wStar - the ground-truth interactions w* over all 2^n sets (AND indexing; OR vectors use the same operator)
  * @param sigma2 - the noise variance σ² (≥ 0)
- * @returns ŵ, the iterations used and the final relative residual
+ * @returns ŵ
  */
-export function solveTheory(host: KernelHost, wStar: Float64Array, sigma2: number, options: SolveOptions = {}): SolveResult {
-  const n = playersOf(wStar.length, 'w*');
-  const ws = new Workspace(host, n);
-  try {
-    return solveWith(ws, wStar, sigma2, options);
-  } finally {
-    ws.dispose();
-  }
-}
-
-function solveWith(ws: Workspace, wStar: Float64Array, sigma2: number, options: SolveOptions): SolveResult {
-  const { size, n } = ws;
-  const order = orderTable(n);
-  const c = Float64Array.from(order, (k) => 2 ** k * sigma2);
-  // diag(A)[T] = 2^{−|T|}
-  const precond = Float64Array.from(order, (k, i) => 1 / (2 ** -k + c[i]));
-  const b = new Float64Array(size);
-  ws.applyA(wStar, b);
-  const x = options.initial ? Float64Array.from(options.initial) : new Float64Array(size);
-  const r = new Float64Array(size);
-  const ax = new Float64Array(size);
-  ws.applyA(x, ax);
-  for (let i = 0; i < size; i++) r[i] = b[i] - ax[i] - c[i] * x[i];
-  const z = r.map((ri, i) => ri * precond[i]);
-  const p = Float64Array.from(z);
-  const ap = new Float64Array(size);
-  let rz = dot(r, z);
-  const bNorm = Math.sqrt(dot(b, b)) || 1;
-  const tolerance = options.tolerance ?? 1e-10;
-  const maxIterations = options.maxIterations ?? Math.max(2000, 20 * size);
-  let residual = Math.sqrt(dot(r, r)) / bNorm;
-  let iterations = 0;
-  while (residual > tolerance && iterations < maxIterations) {
-    ws.applyA(p, ap);
-    for (let i = 0; i < size; i++) ap[i] += c[i] * p[i];
-    const alpha = rz / dot(p, ap);
-    if (!Number.isFinite(alpha)) throw new NonFiniteError(`The theory solve diverged at σ² = ${sigma2} (CG step ${alpha}); check that w* is finite.`);
-    for (let i = 0; i < size; i++) {
-      x[i] += alpha * p[i];
-      r[i] -= alpha * ap[i];
-      z[i] = r[i] * precond[i];
-    }
-    const rzNext = dot(r, z);
-    const beta = rzNext / rz;
-    rz = rzNext;
-    for (let i = 0; i < size; i++) p[i] = z[i] + beta * p[i];
-    residual = Math.sqrt(dot(r, r)) / bNorm;
-    iterations++;
-  }
-  return { w: x, iterations, residual };
-}
-
-function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
+export function solveTheory(wStar: Float64Array, sigma2: number): Float64Array {
+  const solver = new TheorySolver(playersOf(wStar.length, 'w*'));
+  return solver.at(solver.project(wStar), sigma2);
 }
 
 /** Σ_{|T|=k} |w_T| for k = 0..n. */
@@ -133,7 +103,7 @@ export function normalizeOrders(strength: ArrayLike<number>): Float64Array {
   return Float64Array.from(strength, (s, k) => (k === 0 || total === 0 ? 0 : s / total));
 }
 
-/** A log-spaced grid of σ² values, from large to small (so each solve can warm-start from the last). */
+/** A log-spaced grid of σ² values, from large to small. */
 export function sigma2Grid(from = 1e2, to = 1e-8, points = 41): number[] {
   const [hi, lo] = [Math.log10(from), Math.log10(to)];
   return Array.from({ length: points }, (_, i) => 10 ** (hi + ((lo - hi) * i) / (points - 1)));
@@ -152,43 +122,38 @@ export interface TheoryCurves {
 
 /**
  * Computes the theory's order distributions for every σ² of a grid.
- * @param host - kernels
  * @param samples - per sample, its w* vectors (its AND and OR interactions, each f64[2^n])
- * @param grid - σ² values, descending (warm starts)
+ * @param grid - σ² values
  * @param salientRatio - count only |ŵ_T| ≥ ratio · max over the sample's non-empty T (0 = every T), so theory and
  *   real distributions are measured alike; ŵ = (A + diag c)⁻¹ A w* is dense, and its many tiny entries would
  *   otherwise dominate the middle orders
  */
-export function theoryCurves(host: KernelHost, samples: readonly (readonly Float64Array[])[], grid: readonly number[] = sigma2Grid(), salientRatio = 0): TheoryCurves {
+export function theoryCurves(samples: readonly (readonly Float64Array[])[], grid: readonly number[] = sigma2Grid(), salientRatio = 0): TheoryCurves {
   if (samples.length === 0) return { grid, strength: [], normalized: [], ratio: [] };
   const n = playersOf(samples[0][0].length, 'w*');
   const order = orderTable(n);
-  const ws = new Workspace(host, n);
-  try {
-    const strength = grid.map(() => new Float64Array(n + 1));
-    const warm = samples.map((vectors) => vectors.map((): Float64Array | undefined => undefined));
-    grid.forEach((sigma2, g) => {
-      samples.forEach((vectors, s) => {
-        const solved = vectors.map((target, j) => (warm[s][j] = solveWith(ws, target, sigma2, { initial: warm[s][j], tolerance: 1e-8 }).w));
-        let max = 0;
-        for (const w of solved) for (let m = 1; m < w.length; m++) max = Math.max(max, Math.abs(w[m]));
-        const threshold = salientRatio * max;
-        for (const w of solved) {
-          for (let m = 1; m < w.length; m++) if (Math.abs(w[m]) >= threshold) strength[g][order[m]] += Math.abs(w[m]) / samples.length;
-        }
-      });
+  const solver = new TheorySolver(n);
+  const strength = grid.map(() => new Float64Array(n + 1));
+  const projected = samples.map((vectors) => vectors.map((target) => solver.project(target)));
+  grid.forEach((sigma2, g) => {
+    projected.forEach((vectors) => {
+      const solved = vectors.map((y) => solver.at(y, sigma2));
+      let max = 0;
+      for (const w of solved) for (let m = 1; m < w.length; m++) max = Math.max(max, Math.abs(w[m]));
+      const threshold = salientRatio * max;
+      for (const w of solved) {
+        for (let m = 1; m < w.length; m++) if (Math.abs(w[m]) >= threshold) strength[g][order[m]] += Math.abs(w[m]) / samples.length;
+      }
     });
-    const ratio = strength.map((st) => Float64Array.from(st, (_, k) => {
-      if (k === 0 || k >= n) return 0;
-      let low = 0;
-      let high = 0;
-      for (let j = 1; j <= n; j++) (j <= k ? (low += st[j]) : (high += st[j]));
-      return high === 0 ? Infinity : low / high;
-    }));
-    return { grid, strength, normalized: strength.map(normalizeOrders), ratio };
-  } finally {
-    ws.dispose();
-  }
+  });
+  const ratio = strength.map((st) => Float64Array.from(st, (_, k) => {
+    if (k === 0 || k >= n) return 0;
+    let low = 0;
+    let high = 0;
+    for (let j = 1; j <= n; j++) (j <= k ? (low += st[j]) : (high += st[j]));
+    return high === 0 ? Infinity : low / high;
+  }));
+  return { grid, strength, normalized: strength.map(normalizeOrders), ratio };
 }
 
 /** The σ² whose theoretical distribution is nearest (L1) to a real one, and the per-order error theory − real. */

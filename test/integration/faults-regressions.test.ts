@@ -6,7 +6,6 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKernels } from '../../dist/bindings/index.js';
 import { aggregateDynamics, type PairRecord } from '../../dist/engine/studies/dynamics.js';
 import { serve, type Service } from '../../dist/engine/interfaces/serve.js';
 import { runCli } from '../helpers/cli.js';
@@ -106,31 +105,29 @@ describe('issue 10 regressions, in the library', () => {
     });
 
     it('refuses pairs of 3 and 2 players when they reach the aggregation, instead of averaging them', async () => {
-      const host = await loadKernels('release');
       const record = (n: number): PairRecord => {
         const size = 2 ** n;
         const zeros = () => new Float64Array(n + 1);
         return { and: new Float64Array(size).fill(1), or: new Float64Array(size), threshold: 0.1, positive: zeros(), negative: zeros(), output: 1, players: Array.from({ length: n }, (_, i) => `x${i}`) };
       };
       const samples = [{ values: new Float64Array(3), label: 0, split: 'train' }, { values: new Float64Array(2), label: 0, split: 'test' }];
-      const error = thrown(() => aggregateDynamics(host, { checkpoints: [{ file: 'epoch-0.onnx', sha256: '0', records: [record(3), record(2)] }], references: [], samples, gapTolerance: 0.02, salientRatio: 0.05 }));
+      const error = thrown(() => aggregateDynamics({ checkpoints: [{ file: 'epoch-0.onnx', sha256: '0', records: [record(3), record(2)] }], references: [], samples, gapTolerance: 0.02, salientRatio: 0.05 }));
       expect(error).toBeInstanceOf(InvalidInputError);
       expect(error.message).toBe('Sample 1 on checkpoint 0 has 2 players [x0, x1], but sample 0 has 3 [x0, x1, x2]; dynamics averages over samples with the same players.');
     });
 
     it('averages samples whose players are their own parts (a text\'s tokens) and names the players by position', async () => {
-      const host = await loadKernels('release');
       const record = (names: string[], weight: number): PairRecord => {
         const zeros = () => new Float64Array(names.length + 1);
         return { and: new Float64Array(2 ** names.length).fill(weight), or: new Float64Array(2 ** names.length), threshold: 0.1, positive: zeros(), negative: zeros(), output: 1, players: names };
       };
       const samples = [{ values: new Float64Array(2), label: 0, split: 'train' }, { values: new Float64Array(2), label: 0, split: 'test' }];
       const records = [record(['the@0', 'cat@1'], 1), record(['a@0', 'dog@1'], 3)];
-      const result = aggregateDynamics(host, { checkpoints: [{ file: 'epoch-0.onnx', sha256: '0', records }], references: [], samples, gapTolerance: 0.02, salientRatio: 0.05 });
+      const result = aggregateDynamics({ checkpoints: [{ file: 'epoch-0.onnx', sha256: '0', records }], references: [], samples, gapTolerance: 0.02, salientRatio: 0.05 });
       expect(result.players).toEqual(['player 0', 'player 1']);
       expect(result.n).toBe(2);
       // the same names on every sample keep them
-      const same = aggregateDynamics(host, { checkpoints: [{ file: 'epoch-0.onnx', sha256: '0', records: [record(['x0', 'x1'], 1), record(['x0', 'x1'], 3)] }], references: [], samples, gapTolerance: 0.02, salientRatio: 0.05 });
+      const same = aggregateDynamics({ checkpoints: [{ file: 'epoch-0.onnx', sha256: '0', records: [record(['x0', 'x1'], 1), record(['x0', 'x1'], 3)] }], references: [], samples, gapTolerance: 0.02, salientRatio: 0.05 });
       expect(same.players).toEqual(['x0', 'x1']);
     });
   });

@@ -1,7 +1,6 @@
 // Dynamics aggregation on synthetic interaction series with planted structure: the turning point, the loss-gap
 // rise and the σ²(t) fit must come back as planted.
 import { describe, expect, it } from 'vitest';
-import { loadKernels } from '../../dist/bindings/index.js';
 import { aggregateDynamics, gapRise, turningPoint, type PairRecord } from '../../dist/engine/studies/dynamics.js';
 import { salience } from '../../dist/engine/analysis/interactions.js';
 import { sigma2Grid, solveTheory } from '../../dist/engine/studies/theory.js';
@@ -58,7 +57,6 @@ describe('turning point and gap rise', () => {
 
 describe('aggregateDynamics on a planted series', () => {
   it('finds the planted turning point and recovers the planted σ² of every phase-2 checkpoint', async () => {
-    const host = await loadKernels('release');
     const grid = sigma2Grid();
     const samples = [
       { values: new Float64Array(1), label: 0, split: 'train' }, { values: new Float64Array(1), label: 1, split: 'train' },
@@ -66,7 +64,7 @@ describe('aggregateDynamics on a planted series', () => {
     ];
     const wAnd = samples.map((_, s) => sparse(10 + s));
     const wOr = samples.map((_, s) => sparse(20 + s));
-    const theory = (w: Float64Array, sigma2: number) => solveTheory(host, w, sigma2, { tolerance: 1e-12 }).w;
+    const theory = (w: Float64Array, sigma2: number) => solveTheory(w, sigma2);
     // phase 1: spindle-shaped noise fading into the low-order start of phase 2; planted turning point at t = 3,
     // then σ² falls along grid points (phase 2), ending at the smallest σ² of the grid (the trained model, w*)
     const planted = [grid[0], grid[12], grid[20], grid[28], grid[40]];
@@ -79,7 +77,7 @@ describe('aggregateDynamics on a planted series', () => {
       ...planted.map((sigma2) => samples.map((_, s) => record(theory(wAnd[s], sigma2), theory(wOr[s], sigma2)))),
     ].map((records, t) => ({ file: `epoch-${t}.onnx`, sha256: String(t), records }));
     const gaps = [0, -0.01, -0.02, -0.03, -0.035, 0.01, 0.2, 0.5];
-    const result = aggregateDynamics(host, {
+    const result = aggregateDynamics({
       checkpoints,
       references: [samples.map((_, s) => record(wAnd[s], new Float64Array(size)))],
       samples,

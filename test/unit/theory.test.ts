@@ -1,6 +1,5 @@
-// The theory solver against a dense solve (n ≤ 8), its limits, and the σ² fit recovering a planted σ².
+// The theory's exact spectral solve against a dense solve (n ≤ 8), its limits, and the σ² fit recovering a planted σ².
 import { describe, expect, it } from 'vitest';
-import { loadKernels } from '../../dist/bindings/index.js';
 import { fitSigma2, normalizeOrders, sigma2Grid, solveTheory, strengthByOrder, theoryCurves } from '../../dist/engine/studies/theory.js';
 import { denseSolve, expectClose, popcount, seededRandom, seededRng } from '../helpers/index.js';
 
@@ -20,26 +19,22 @@ describe('theory solver', () => {
   it.each([
     [3, 1], [5, 0.1], [6, 1e-3], [8, 1e-2], [8, 10],
   ])('matches a dense solve at n = %i, σ² = %f', async (n, sigma2) => {
-    const host = await loadKernels('release');
     const wStar = seededRandom(30 + n, 1 << n);
-    const { w, residual } = solveTheory(host, wStar, sigma2, { tolerance: 1e-13 });
-    expect(residual).toBeLessThan(1e-12);
-    expectClose(w, denseTheory(wStar, sigma2), { atol: 1e-8, rtol: 1e-8 });
+    expectClose(solveTheory(wStar, sigma2), denseTheory(wStar, sigma2), { atol: 1e-10, rtol: 1e-9 });
   });
 
   it('tends to w* as σ² → 0 and damps high orders as σ² grows', async () => {
-    const host = await loadKernels('release');
     const n = 6;
     const wStar = seededRandom(7, 1 << n);
-    expectClose(solveTheory(host, wStar, 1e-12, { tolerance: 1e-14 }).w, wStar, { atol: 1e-4 });
-    const big = normalizeOrders(strengthByOrder(solveTheory(host, wStar, 100).w, n));
-    const small = normalizeOrders(strengthByOrder(solveTheory(host, wStar, 1e-4).w, n));
+    expectClose(solveTheory(wStar, 1e-12), wStar, { atol: 1e-4 });
+    expectClose(solveTheory(wStar, 0), wStar, { atol: 1e-12 });
+    const big = normalizeOrders(strengthByOrder(solveTheory(wStar, 100), n));
+    const small = normalizeOrders(strengthByOrder(solveTheory(wStar, 1e-4), n));
     const mean = (d: Float64Array) => d.reduce((s, x, k) => s + k * x, 0);
     expect(mean(big)).toBeLessThan(mean(small)); // the distribution moves to higher orders as σ² decreases
   });
 
   it('the σ² fit recovers a planted σ²', async () => {
-    const host = await loadKernels('release');
     const n = 8;
     const rng = seededRng(5);
     // sparse w* with interactions of orders 1..6, as the spec's sanity run
@@ -50,10 +45,10 @@ describe('theory solver', () => {
     });
     const samples = targets.map((t) => [t]);
     const grid = sigma2Grid(1e2, 1e-6, 33);
-    const curves = theoryCurves(host, samples, grid);
+    const curves = theoryCurves(samples, grid);
     for (const planted of [grid[5], grid[16], grid[27]]) {
       const real = normalizeOrders(targets.reduce((acc, t) => {
-        const s = strengthByOrder(solveTheory(host, t, planted).w, n);
+        const s = strengthByOrder(solveTheory(t, planted), n);
         return acc.map((a, k) => a + s[k]);
       }, new Float64Array(n + 1)));
       const fit = fitSigma2(curves, real);
