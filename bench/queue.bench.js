@@ -432,8 +432,8 @@ async function run(args) {
         rows.push(await withQueue(server, join(scratch, `shards-${count}`), count, async (executor, workers) => {
           const client = await createEngine({ workers: 0, threads: 1, queue: executor });
           try {
-            // warm-up: every worker opens the model on a shard of another sample
-            await client.explainBatch({ ...shardOptions, model: net.model, samples: await cycledSamples(net.samples, 2), rows: '1', players: '0-1', cacheDir: false });
+            // warm-up: every worker opens the model, on one-shard units of other samples (one per worker, all queued at once)
+            await client.explainBatch({ ...shardOptions, model: net.model, samples: await cycledSamples(net.samples, count + 1), rows: `1-${count}`, players: '0-1', cacheDir: false });
             const marks = workers.map((w) => w.events.length);
             const started = performance.now();
             const batch = await client.explainBatch({ ...shardOptions, model: net.model, samples: set, rows: '0', cacheDir: false });
