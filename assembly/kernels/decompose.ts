@@ -51,13 +51,12 @@ function slot(ws: usize, k: i32, n: i32): usize {
   return ws + ((<usize>k << n) << 3);
 }
 
-/** Σ|x| over f64[size]. */
+/** p ← x over f64[size]. */
 @inline
-function l1(p: usize, size: usize): f64 {
-  let acc = f64x2.splat(0);
+function fill(p: usize, size: usize, x: f64): void {
+  const xx = f64x2.splat(x);
   const end = p + (size << 3);
-  for (; p < end; p += 16) acc = f64x2.add(acc, f64x2.abs(v128.load(p)));
-  return f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (; p < end; p += 16) v128.store(p, xx);
 }
 
 /** dst ← src over f64[size]. */
@@ -83,10 +82,26 @@ function clampQ(q: usize, size: usize, bound: f64): void {
   for (let p = q; p < end; p += 16) v128.store(p, f64x2.max(lo, f64x2.min(hi, v128.load(p))));
 }
 
+/**
+ * Whether pmin/pmax clip to [−bound, bound] exactly as clampQ's min/max do, for every q but NaN: bound is +0 or
+ * positive (decompose's always is), so that no tie between signed zeros reaches them. (On x64, min and max take
+ * about 8 instructions each, to order signed zeros and canonicalise NaNs, where pmin and pmax take one.)
+ */
+@inline
+function pminClamps(bound: f64): bool {
+  return bound > 0 || reinterpret<u64>(bound) == 0;
+}
+
 /** v_and = ½(v+q)+γ and v_or = ½(v+q)−γ (AND_OR), or v_and = v+q (AND only), for the vector at byte offset i. */
 @inline
 function splitAt(v: usize, g: usize, q: usize, a: usize, o: usize, i: usize, mode: i32): void {
-  const vq = f64x2.add(v128.load(v + i), v128.load(q + i)); // q stays 0 when it is not learned
+  splitWith(v, g, a, o, i, mode, v128.load(q + i));
+}
+
+/** splitAt with q's vector given. */
+@inline
+function splitWith(v: usize, g: usize, a: usize, o: usize, i: usize, mode: i32, qi: v128): void {
+  const vq = f64x2.add(v128.load(v + i), qi); // q stays 0 when it is not learned
   if (mode & MODE_AND_OR) {
     const h = f64x2.mul(f64x2.splat(0.5), vq);
     const gg = v128.load(g + i); // γ stays 0 when it is not learned
@@ -107,22 +122,61 @@ function forwardTransforms(a: usize, o: usize, n: i32, mode: i32): void {
   }
 }
 
-/** The forward map at the workspace's (γ, q): fills A and O and returns the L1 objective Σ|I_and| + Σ|I_or|. */
+/**
+ * Σ|A| + Σ|O| (Σ|A| when AND only), each summed lane-wise and then across the lanes, and with `signs` the
+ * subgradient of that sum, GA ← sign(A) and GO ← sign(O) (sign(0) = 0), in the same sweep.
+ */
 @inline
-function forward(ws: usize, n: i32, mode: i32): f64 {
-  return forwardAt(ws, slot(ws, SLOT_GAMMA, n), slot(ws, SLOT_Q, n), n, mode);
+function l1Signs(ws: usize, n: i32, mode: i32, signs: bool): f64 {
+  const size: usize = <usize>1 << n;
+  const a = slot(ws, SLOT_A, n);
+  const o = slot(ws, SLOT_O, n);
+  const ga = slot(ws, SLOT_GA, n);
+  const go = slot(ws, SLOT_GO, n);
+  let accA = f64x2.splat(0);
+  let accO = f64x2.splat(0);
+  for (let i: usize = 0; i < size << 3; i += 16) {
+    const ai = v128.load(a + i);
+    const oi = (mode & MODE_AND_OR) ? v128.load(o + i) : f64x2.splat(0); // both loads first (see sgdStep)
+    accA = f64x2.add(accA, f64x2.abs(ai));
+    if (mode & MODE_AND_OR) accO = f64x2.add(accO, f64x2.abs(oi));
+    if (signs) {
+      v128.store(ga + i, sign2(ai));
+      if (mode & MODE_AND_OR) v128.store(go + i, sign2(oi));
+    }
+  }
+  const sumA = f64x2.extract_lane(accA, 0) + f64x2.extract_lane(accA, 1);
+  return (mode & MODE_AND_OR) ? sumA + (f64x2.extract_lane(accO, 0) + f64x2.extract_lane(accO, 1)) : sumA;
 }
 
-/** The forward map at (γ, q) = (g, q), f64[2^n] each (any slots of ws). */
+/** The forward map at the workspace's (γ, q): fills A and O and returns the L1 objective Σ|I_and| + Σ|I_or|; with
+ *  `signs`, GA and GO receive its subgradient in the (AND, OR-block) space, for `adjoint`. */
 @inline
-function forwardAt(ws: usize, g: usize, q: usize, n: i32, mode: i32): f64 {
+function forward(ws: usize, n: i32, mode: i32, signs: bool): f64 {
+  return forwardAt(ws, slot(ws, SLOT_GAMMA, n), slot(ws, SLOT_Q, n), n, mode, false, 0, signs);
+}
+
+/**
+ * The forward map at (γ, q) = (g, q), f64[2^n] each (any slots of ws). With `clamp`, q is first clipped to
+ * [−qbound, qbound] in place with pmin/pmax (pminClamps(qbound) must hold; a NaN q stays as it is), in the sweep of
+ * the split: the clipped q is the iterate evaluated.
+ */
+@inline
+function forwardAt(ws: usize, g: usize, q: usize, n: i32, mode: i32, clamp: bool, qbound: f64, signs: bool): f64 {
   const size: usize = <usize>1 << n;
   const v = slot(ws, SLOT_V, n);
   const a = slot(ws, SLOT_A, n);
   const o = slot(ws, SLOT_O, n);
-  for (let i: usize = 0; i < size << 3; i += 16) splitAt(v, g, q, a, o, i, mode);
+  const hi = f64x2.splat(qbound);
+  const lo = f64x2.splat(-qbound);
+  for (let i: usize = 0; i < size << 3; i += 16) {
+    const x = v128.load(q + i);
+    const qi = clamp ? f64x2.pmax(f64x2.pmin(x, hi), lo) : x;
+    splitWith(v, g, a, o, i, mode, qi);
+    if (clamp) v128.store(q + i, qi); // after every load of the vector (see sgdStep)
+  }
   forwardTransforms(a, o, n, mode);
-  return (mode & MODE_AND_OR) ? l1(a, size) + l1(o, size) : l1(a, size);
+  return l1Signs(ws, n, mode, signs);
 }
 
 /** The transforms of the adjoint, in place: GA ← ∂/∂v_and = superset Möbius of GA; GO ← ∂/∂v_or = subset Möbius
@@ -153,7 +207,8 @@ function dQ(dAnd: v128, dOr: v128, mode: i32): v128 {
 
 /**
  * The adjoint of the forward map, in place: GA, GO hold a vector in the (AND, OR-block) space (a subgradient sign
- * vector); on return GA = the γ component and GO = the q component of Kᵀ(GA, GO).
+ * vector); on return GA = the γ component and GO = the q component of Kᵀ(GA, GO). (sgdStep fuses this combine with
+ * its update.)
  */
 @inline
 function adjoint(ws: usize, n: i32, mode: i32): void {
@@ -169,34 +224,19 @@ function adjoint(ws: usize, n: i32, mode: i32): void {
   }
 }
 
-/** GA ← sign(A), GO ← sign(O), then the adjoint: the subgradient of the objective (sign(0) = 0). */
-@inline
-function gradient(ws: usize, n: i32, mode: i32): void {
-  const size: usize = <usize>1 << n;
-  const a = slot(ws, SLOT_A, n);
-  const o = slot(ws, SLOT_O, n);
-  const ga = slot(ws, SLOT_GA, n);
-  const go = slot(ws, SLOT_GO, n);
-  for (let i: usize = 0; i < size << 3; i += 16) {
-    v128.store(ga + i, sign2(v128.load(a + i)));
-    v128.store(go + i, sign2(v128.load(o + i)));
-  }
-  adjoint(ws, n, mode);
-}
-
 /**
  * The objective at the workspace's (γ, q) and its subgradient: ∂/∂γ in slot GA (9), ∂/∂q in slot GO (10).
  * ws: f64[SLOTS·2^n]; n ≥ 1; mode: MODE_* bits. Returns Σ|I_and| + Σ|I_or|.
  */
 export function objectiveGradientF64(ws: usize, n: i32, mode: i32): f64 {
-  const objective = forward(ws, n, mode);
-  gradient(ws, n, mode);
+  const objective = forward(ws, n, mode, true);
+  adjoint(ws, n, mode);
   return objective;
 }
 
 /** The objective alone at the workspace's (γ, q). */
 export function objectiveF64(ws: usize, n: i32, mode: i32): f64 {
-  return forward(ws, n, mode);
+  return forward(ws, n, mode, false);
 }
 
 @inline
@@ -204,17 +244,63 @@ function record(trace: usize, every: i32, t: i32, objective: f64): void {
   if (trace != 0 && t % every == 0) store<f64>(trace + (<usize>(t / every) << 3), objective);
 }
 
-/** dst ← θ − lr·buf with buf ← g (t = 0) or 0.9·buf + g (PyTorch SGD, momentum 0.9, dampening 0); dst may be θ. */
+/** The next momentum buffer of PyTorch SGD (momentum 0.9, dampening 0; see sgdLoop for its start), 0.9·buf + g, for
+ *  the vector at p; mu = splat(0.9). The step is then θ ← θ − lr·buf. */
 @inline
-function momentumStep(dst: usize, theta: usize, buf: usize, grad: usize, size: usize, lr: f64, first: bool): void {
+function momentumAt(p: usize, g: v128, mu: v128): v128 {
+  return f64x2.add(f64x2.mul(mu, v128.load(p)), g);
+}
+
+/**
+ * One step of the authors' SGD from GA, GO after adjointTransforms, in one sweep: the combine of `adjoint` (∂/∂γ,
+ * ∂/∂q) and the momentum steps γ → nextG (buffer S1) and q → nextQ (buffer S2) of the parameters learned.
+ */
+@inline
+function sgdStep(ws: usize, n: i32, mode: i32, g: usize, q: usize, nextG: usize, nextQ: usize, lr: f64): void {
+  const size: usize = <usize>1 << n;
+  const ga = slot(ws, SLOT_GA, n);
+  const go = slot(ws, SLOT_GO, n);
+  const s1 = slot(ws, SLOT_S1, n);
+  const s2 = slot(ws, SLOT_S2, n);
   const mu = f64x2.splat(0.9);
   const rate = f64x2.splat(lr);
+  const zero = f64x2.splat(0);
   for (let i: usize = 0; i < size << 3; i += 16) {
-    const g = v128.load(grad + i);
-    const b = first ? g : f64x2.add(f64x2.mul(mu, v128.load(buf + i)), g);
-    v128.store(buf + i, b);
-    v128.store(dst + i, f64x2.sub(v128.load(theta + i), f64x2.mul(rate, b)));
+    // every load of the vector before its stores: the slots lie 2^n·8 bytes apart, so for n ≥ 9 a load after a store
+    // to another slot at the same offset can wait on it (4K aliasing; a few per cent here)
+    const da = v128.load(ga + i);
+    const dor = (mode & MODE_AND_OR) ? v128.load(go + i) : zero;
+    const bg = (mode & MODE_GAMMA) ? momentumAt(s1 + i, dGamma(da, dor), mu) : zero;
+    const bq = (mode & MODE_Q) ? momentumAt(s2 + i, dQ(da, dor, mode), mu) : zero;
+    const gi = (mode & MODE_GAMMA) ? v128.load(g + i) : zero;
+    const qi = (mode & MODE_Q) ? v128.load(q + i) : zero;
+    if (mode & MODE_GAMMA) {
+      v128.store(s1 + i, bg);
+      v128.store(nextG + i, f64x2.sub(gi, f64x2.mul(rate, bg)));
+    }
+    if (mode & MODE_Q) {
+      v128.store(s2 + i, bq);
+      v128.store(nextQ + i, f64x2.sub(qi, f64x2.mul(rate, bq)));
+    }
   }
+}
+
+/**
+ * sgdLoop's evaluation: q ← clip(q, −qbound, qbound) in place when q is learned, then the objective at (g, q) with
+ * its signs in GA, GO. When pminClamps(qbound) (always, from decompose), the clip takes pmin/pmax in the split's
+ * sweep; they agree with clampQ's min/max on every q but a NaN, which they keep as it is where min/max give the
+ * engine's NaN. A NaN q makes I_and(N), so the objective, NaN: only then is q clipped again with min/max (which leave
+ * the clipped values as they are) and evaluated again, so q and the objective are always those of clampQ.
+ */
+@inline
+function clampedForward(ws: usize, g: usize, q: usize, n: i32, mode: i32, qbound: f64, fast: bool): f64 {
+  const size: usize = <usize>1 << n;
+  const clamp = (mode & MODE_Q) != 0;
+  if (clamp && !fast) clampQ(q, size, qbound);
+  const objective = forwardAt(ws, g, q, n, mode, clamp && fast, qbound, true);
+  if (!(clamp && fast && isNaN(objective))) return objective;
+  clampQ(q, size, qbound);
+  return forwardAt(ws, g, q, n, mode, false, qbound, true);
 }
 
 /** γ of the pair of slots `pair` (0: slot 1, 1: slot 11). */
@@ -239,13 +325,14 @@ function pairQ(ws: usize, n: i32, pair: i32): usize {
 function sgdLoop(ws: usize, state: usize, n: i32, mode: i32, iterations: i32, lr: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
   const size: usize = <usize>1 << n;
   const tracking = state != 0;
+  const fast = pminClamps(qbound);
+  const log10lr = Math.log10(lr);
   let live: i32 = tracking && tStart > 0 ? <i32>load<f64>(state + (<usize>STATE_LIVE_PAIR << 3)) : 0;
   let objective: f64 = 0;
   for (let t = tStart; t < tEnd; t++) {
     const g = pairGamma(ws, n, live);
     const q = pairQ(ws, n, live);
-    if (mode & MODE_Q) clampQ(q, size, qbound);
-    objective = forwardAt(ws, g, q, n, mode);
+    objective = clampedForward(ws, g, q, n, mode, qbound, fast); // the signs are wasted on the last iteration only
     record(trace, traceEvery, t, objective);
     let next = live;
     if (tracking) {
@@ -263,18 +350,44 @@ function sgdLoop(ws: usize, state: usize, n: i32, mode: i32, iterations: i32, lr
       }
     }
     if (t + 1 >= iterations) break;
-    gradient(ws, n, mode);
-    const rate = Math.pow(10, Math.log10(lr) - <f64>t / <f64>(iterations - 1));
+    adjointTransforms(slot(ws, SLOT_GA, n), slot(ws, SLOT_GO, n), n, mode);
+    const rate = Math.pow(10, log10lr - <f64>t / <f64>(iterations - 1));
     const nextG = pairGamma(ws, n, next);
     const nextQ = pairQ(ws, n, next);
-    if (mode & MODE_GAMMA) momentumStep(nextG, g, slot(ws, SLOT_S1, n), slot(ws, SLOT_GA, n), size, rate, t == 0);
-    else if (next != live) copy(nextG, g, size); // γ is not learned: carry it (zeros) over
-    if (mode & MODE_Q) momentumStep(nextQ, q, slot(ws, SLOT_S2, n), slot(ws, SLOT_GO, n), size, rate, t == 0);
-    else if (next != live) copy(nextQ, q, size);
+    if (t == 0) {
+      // PyTorch starts with buf ← g; buf ← −0 makes 0.9·buf + g exactly g (x + (−0) = x for every x, NaN included)
+      if (mode & MODE_GAMMA) fill(slot(ws, SLOT_S1, n), size, -0.0);
+      if (mode & MODE_Q) fill(slot(ws, SLOT_S2, n), size, -0.0);
+    }
+    sgdStep(ws, n, mode, g, q, nextG, nextQ, rate);
+    if (next != live) {
+      // a parameter that is not learned (zeros, or its start) is carried over to the other pair
+      if (!(mode & MODE_GAMMA)) copy(nextG, g, size);
+      if (!(mode & MODE_Q)) copy(nextQ, q, size);
+    }
     live = next;
   }
   if (tracking) store<f64>(state + (<usize>STATE_LIVE_PAIR << 3), <f64>live);
   return objective;
+}
+
+/**
+ * sgdLoop, with the mode a constant in the copies for decompose's two modes ('and-or': AND_OR | GAMMA | Q; 'and':
+ * Q), so that their sweeps test no mode bit per vector (1.2× at n = 10); any other mode runs the generic copy. The
+ * copies are functions of their own: inlined here, binaryen folds them back into one.
+ */
+function sgd(ws: usize, state: usize, n: i32, mode: i32, iterations: i32, lr: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
+  if (mode == (MODE_AND_OR | MODE_GAMMA | MODE_Q)) return sgdAndOr(ws, state, n, iterations, lr, qbound, tStart, tEnd, trace, traceEvery);
+  if (mode == MODE_Q) return sgdAndOnly(ws, state, n, iterations, lr, qbound, tStart, tEnd, trace, traceEvery);
+  return sgdLoop(ws, state, n, mode, iterations, lr, qbound, tStart, tEnd, trace, traceEvery);
+}
+
+function sgdAndOr(ws: usize, state: usize, n: i32, iterations: i32, lr: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
+  return sgdLoop(ws, state, n, MODE_AND_OR | MODE_GAMMA | MODE_Q, iterations, lr, qbound, tStart, tEnd, trace, traceEvery);
+}
+
+function sgdAndOnly(ws: usize, state: usize, n: i32, iterations: i32, lr: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
+  return sgdLoop(ws, state, n, MODE_Q, iterations, lr, qbound, tStart, tEnd, trace, traceEvery);
 }
 
 /**
@@ -284,7 +397,7 @@ function sgdLoop(ws: usize, state: usize, n: i32, mode: i32, iterations: i32, lr
  * @returns the objective at iteration tEnd−1 (before its step)
  */
 export function sgdReferenceF64(ws: usize, n: i32, mode: i32, iterations: i32, lr: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
-  return sgdLoop(ws, 0, n, mode, iterations, lr, qbound, tStart, tEnd, trace, traceEvery);
+  return sgd(ws, 0, n, mode, iterations, lr, qbound, tStart, tEnd, trace, traceEvery);
 }
 
 /**
@@ -296,7 +409,7 @@ export function sgdReferenceF64(ws: usize, n: i32, mode: i32, iterations: i32, l
  * @returns the objective at iteration tEnd−1 (before its step)
  */
 export function sgdF64(ws: usize, state: usize, n: i32, mode: i32, iterations: i32, lr: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
-  return sgdLoop(ws, state, n, mode, iterations, lr, qbound, tStart, tEnd, trace, traceEvery);
+  return sgd(ws, state, n, mode, iterations, lr, qbound, tStart, tEnd, trace, traceEvery);
 }
 
 /** Keeps a copy of the best iterate seen in slots 11, 12 (every iterate is feasible) and the STATE_BEST, STATE_LAST
@@ -358,11 +471,11 @@ export function adamF64(ws: usize, state: usize, n: i32, mode: i32, iterations: 
   const size: usize = <usize>1 << n;
   const q = slot(ws, SLOT_Q, n);
   for (let t = tStart; t < tEnd; t++) {
-    const objective = forward(ws, n, mode);
+    const objective = forward(ws, n, mode, true);
     record(trace, traceEvery, t, objective);
     keepBest(ws, n, state, objective, t, t == 0);
     if (t + 1 >= iterations) break;
-    gradient(ws, n, mode);
+    adjoint(ws, n, mode);
     const rate = iterations > 1 ? lr * Math.pow(decay, <f64>t / <f64>(iterations - 1)) : lr;
     if (mode & MODE_GAMMA) adamStep(slot(ws, SLOT_GAMMA, n), slot(ws, SLOT_S1, n), slot(ws, SLOT_S3, n), slot(ws, SLOT_GA, n), size, rate, t);
     if (mode & MODE_Q) {
@@ -423,7 +536,7 @@ export function pdhgF64(ws: usize, state: usize, n: i32, mode: i32, iterations: 
       store<f64>(sigmaA + (i << 3), omega / (coef * <f64>(1 << k)));
       store<f64>(sigmaO + (i << 3), omega / (coef * (i == full ? 1.0 : <f64>(1 << (n - k)))));
     }
-    keepBest(ws, n, state, forward(ws, n, mode), -1, true);
+    keepBest(ws, n, state, forward(ws, n, mode, false), -1, true); // GA, GO stay the zero dual
     copy(zA, a, size);
     copy(zO, o, size);
   }
