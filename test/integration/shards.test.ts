@@ -1,57 +1,27 @@
 // Shards of a game's masks, without a queue: a range of masks evaluated alone gives the whole evaluation's rewards bit
 // for bit (on the pool and on the calling thread, in the batches the gathering runner would use), shards cover the
 // masks in whole batches, and a ShardingRunner that gathers shards evaluated on another runner gives the v of its own.
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PoolRunner } from '../../dist/engine/pipeline/pool.js';
-import { LocalRunner } from '../../dist/engine/pipeline/runner.js';
-import { BackendRegistry, candidatesFor } from '../../dist/engine/pipeline/registry.js';
-import type { MaskPlan } from '../../dist/engine/pipeline/plan.js';
-import type { Runner } from '../../dist/engine/pipeline/runner.js';
+import { candidatesFor } from '../../dist/engine/pipeline/registry.js';
 import { ShardingRunner, planShards } from '../../dist/engine/distributed/shards.js';
-import { loadKernels, ortNodeBackend, ortWebBackend } from '../../dist/bindings/index.js';
-import { CancelledError, ShapeMismatchError, model } from '../helpers/index.js';
+import { CancelledError, ShapeMismatchError } from '../helpers/index.js';
+import { MLP_BYTES, RUNNERS, localRunner, mlpPlan, mlpRunner } from '../helpers/runners.js';
 
-const N = 10;
-const X = Float64Array.from(JSON.parse(readFileSync(model('breast-cancer.samples.json'), 'utf8')).samples[0].x as number[]);
-const BYTES = readFileSync(model('breast-cancer-mlp.onnx'));
-
-/** Players 0..9 = features 0..9 of the breast-cancer MLP, absent at 0; reward gt-log-odds of class 1. */
-function planOf(batchSize: number): MaskPlan {
-  return {
-    n: N,
-    inputs: [{ name: 'features', dtype: 'float32', sampleDims: [30], values: X }],
-    masked: [{ name: 'features', offsets: Int32Array.from({ length: N + 1 }, (_, i) => i), indices: Int32Array.from({ length: N }, (_, i) => i), baseline: new Float64Array(30) }],
-    reward: { kind: 'gt-log-odds', target: 1, output: 'logits' },
-    batchAxis: { kind: 'dynamic' },
-    batchSize,
-  };
-}
-
-const localRunner = async () => new LocalRunner(new BackendRegistry().register(ortNodeBackend).register(ortWebBackend), 1, await loadKernels('release'));
-const RUNNERS: [string, () => Promise<Runner>][] = [
-  ['the pool (2 workers)', async () => new PoolRunner({ workers: 2, threads: 1 })],
-  ['the calling thread', localRunner],
-];
+const BYTES = MLP_BYTES;
+const planOf = mlpPlan;
 
 describe.each(RUNNERS)('mask ranges on %s', (_name, create) => {
-  let runner: Runner;
-  beforeAll(async () => {
-    runner = await create();
-    await runner.open('mlp', BYTES, candidatesFor('cpu'));
-  });
-  afterAll(async () => {
-    await runner.dispose();
-  });
+  const runner = mlpRunner(create);
 
   it('give the whole evaluation\'s rewards bit for bit, in its batches', async () => {
     const plan = planOf(256);
-    const batch = runner.batchFor(plan);
-    const whole = await runner.evaluate('mlp', plan);
+    const batch = runner().batchFor(plan);
+    const whole = await runner().evaluate('mlp', plan);
     const sized = { ...plan, batchSize: batch };
     for (const [start, end] of [[0, batch], [batch, 3 * batch], [1024 - batch, 1024], [2 * batch, 1024 - 5]]) {
-      const part = await runner.evaluate('mlp', sized, { range: { start, end } });
+      const part = await runner().evaluate('mlp', sized, { range: { start, end } });
       expect(part).toHaveLength(end - start);
       expect(Array.from(part)).toEqual(Array.from(whole.subarray(start, end)));
     }
@@ -59,16 +29,16 @@ describe.each(RUNNERS)('mask ranges on %s', (_name, create) => {
 
   it('report progress over the range and stop when cancelled', async () => {
     const calls: [number, number][] = [];
-    await runner.evaluate('mlp', planOf(64), { range: { start: 64, end: 512 }, onProgress: (done, total) => calls.push([done, total]) });
+    await runner().evaluate('mlp', planOf(64), { range: { start: 64, end: 512 }, onProgress: (done, total) => calls.push([done, total]) });
     expect(calls.at(-1)).toEqual([448, 448]);
     const controller = new AbortController();
     controller.abort();
-    await expect(runner.evaluate('mlp', planOf(64), { range: { start: 0, end: 64 }, signal: controller.signal })).rejects.toThrow(CancelledError);
+    await expect(runner().evaluate('mlp', planOf(64), { range: { start: 0, end: 64 }, signal: controller.signal })).rejects.toThrow(CancelledError);
   });
 
   it('refuse a range outside 0..2^n or empty', async () => {
     for (const range of [{ start: 0, end: 1025 }, { start: 64, end: 64 }, { start: -64, end: 64 }, { start: 0.5, end: 64 }, { start: 0, end: Number.NaN }]) {
-      await expect(runner.evaluate('mlp', planOf(64), { range })).rejects.toThrow(ShapeMismatchError);
+      await expect(runner().evaluate('mlp', planOf(64), { range })).rejects.toThrow(ShapeMismatchError);
     }
   });
 });

@@ -1,30 +1,15 @@
 // Masked evaluation of explicit mask lists (bit-packed, any n) through the worker pool and on the calling thread: the
 // same rewards as the exact path for the same masks, progress, cancellation, and lists that do not fit the plan.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PoolRunner } from '../../dist/engine/pipeline/pool.js';
-import { LocalRunner } from '../../dist/engine/pipeline/runner.js';
-import { BackendRegistry, candidatesFor } from '../../dist/engine/pipeline/registry.js';
+import { candidatesFor } from '../../dist/engine/pipeline/registry.js';
 import type { MaskList, MaskPlan } from '../../dist/engine/pipeline/plan.js';
-import type { Runner } from '../../dist/engine/pipeline/runner.js';
-import { loadKernels, ortNodeBackend, ortWebBackend } from '../../dist/bindings/index.js';
 import { CancelledError, ShapeMismatchError, model, seededRng } from '../helpers/index.js';
+import { MLP_N, RUNNERS, mlpPlan, mlpRunner } from '../helpers/runners.js';
 
-const N = 10;
-const X = Float64Array.from(JSON.parse(readFileSync(model('breast-cancer.samples.json'), 'utf8')).samples[0].x as number[]);
-const BYTES = readFileSync(model('breast-cancer-mlp.onnx'));
-
-/** Players 0..9 = features 0..9 of the breast-cancer MLP, absent at 0; reward gt-log-odds of class 1. */
-function planOf(batchSize: number): MaskPlan {
-  return {
-    n: N,
-    inputs: [{ name: 'features', dtype: 'float32', sampleDims: [30], values: X }],
-    masked: [{ name: 'features', offsets: Int32Array.from({ length: N + 1 }, (_, i) => i), indices: Int32Array.from({ length: N }, (_, i) => i), baseline: new Float64Array(30) }],
-    reward: { kind: 'gt-log-odds', target: 1, output: 'logits' },
-    batchAxis: { kind: 'dynamic' },
-    batchSize,
-  };
-}
+const N = MLP_N;
+const planOf = mlpPlan;
 
 /** count masks of the n = 10 problem (one word per row), seeded, with repeats. */
 function someMasks(count: number, seed: number): MaskList {
@@ -32,49 +17,37 @@ function someMasks(count: number, seed: number): MaskList {
   return { n: N, count, words: 1, bits: Uint32Array.from({ length: count }, () => Math.floor(random() * 2 ** N)) };
 }
 
-const RUNNERS: [string, () => Promise<Runner>][] = [
-  ['the pool (2 workers)', async () => new PoolRunner({ workers: 2, threads: 1 })],
-  ['the calling thread', async () => new LocalRunner(new BackendRegistry().register(ortNodeBackend).register(ortWebBackend), 1, await loadKernels('release'))],
-];
-
 describe.each(RUNNERS)('mask lists on %s', (_name, create) => {
-  let runner: Runner;
-  beforeAll(async () => {
-    runner = await create();
-    await runner.open('mlp', BYTES, candidatesFor('cpu'));
-  });
-  afterAll(async () => {
-    await runner.dispose();
-  });
+  const runner = mlpRunner(create);
 
   it('give the same v as the exact path for the same masks, whatever the list length and batch', async () => {
-    const v = await runner.evaluate('mlp', planOf(64));
+    const v = await runner().evaluate('mlp', planOf(64));
     for (const [count, batch] of [[1, 64], [7, 64], [300, 64], [1024, 256]] as const) {
       const masks = someMasks(count, count);
-      const values = await runner.evaluateMasks('mlp', planOf(batch), masks);
+      const values = await runner().evaluateMasks('mlp', planOf(batch), masks);
       expect(Array.from(values)).toEqual(Array.from(masks.bits, (m) => v[m]));
     }
   });
 
   it('evaluates an empty list without running the model', async () => {
-    expect(await runner.evaluateMasks('mlp', planOf(64), { n: N, count: 0, words: 1, bits: new Uint32Array(0) })).toEqual(new Float64Array(0));
+    expect(await runner().evaluateMasks('mlp', planOf(64), { n: N, count: 0, words: 1, bits: new Uint32Array(0) })).toEqual(new Float64Array(0));
   });
 
   it('reports progress and stops when cancelled', async () => {
     const calls: [number, number][] = [];
     const masks = someMasks(4096, 3);
-    await runner.evaluateMasks('mlp', planOf(64), masks, { onProgress: (done, total) => calls.push([done, total]) });
+    await runner().evaluateMasks('mlp', planOf(64), masks, { onProgress: (done, total) => calls.push([done, total]) });
     expect(calls.at(-1)).toEqual([4096, 4096]);
     const controller = new AbortController();
     controller.abort();
-    await expect(runner.evaluateMasks('mlp', planOf(64), masks, { signal: controller.signal })).rejects.toThrow(CancelledError);
+    await expect(runner().evaluateMasks('mlp', planOf(64), masks, { signal: controller.signal })).rejects.toThrow(CancelledError);
   });
 
   it('refuses a list that does not fit the plan', async () => {
     const plan = planOf(64);
-    await expect(runner.evaluateMasks('mlp', plan, { n: 11, count: 1, words: 1, bits: new Uint32Array(1) })).rejects.toThrow(ShapeMismatchError);
-    await expect(runner.evaluateMasks('mlp', plan, { n: N, count: 2, words: 1, bits: new Uint32Array(1) })).rejects.toThrow(/needs at least 2 entries/);
-    await expect(runner.evaluateMasks('mlp', plan, { n: N, count: 1, words: 1, bits: Uint32Array.of(1 << N) })).rejects.toThrow(/sets a bit past player 9/);
+    await expect(runner().evaluateMasks('mlp', plan, { n: 11, count: 1, words: 1, bits: new Uint32Array(1) })).rejects.toThrow(ShapeMismatchError);
+    await expect(runner().evaluateMasks('mlp', plan, { n: N, count: 2, words: 1, bits: new Uint32Array(1) })).rejects.toThrow(/needs at least 2 entries/);
+    await expect(runner().evaluateMasks('mlp', plan, { n: N, count: 1, words: 1, bits: Uint32Array.of(1 << N) })).rejects.toThrow(/sets a bit past player 9/);
   });
 });
 
