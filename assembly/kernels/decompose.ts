@@ -9,8 +9,8 @@
 //                       Pock & Chambolle, "Diagonal preconditioning for first order primal-dual algorithms", ICCV 2011
 // Workspace: SLOTS (16) arrays of f64[2^n] at ws (see the SLOT_* constants). A call runs iterations [tStart, tEnd) of a
 // schedule of `iterations`, so tests can step it one iteration at a time; state lives in the workspace and in the
-// caller's `state` (f64[STATE]: the best objective, the last objective, the iteration of the best, and for sgdF64
-// the pairs of slots that hold the last and the best iterate). No global state.
+// caller's `state` (f64[STATE]: the best objective, the last objective, the iteration of the best, and for sgdF64 and
+// pdhgF64 the pairs of slots that hold the last and the best iterate). No global state.
 import { mobiusSubsetF64, mobiusSupersetF64 } from './transforms';
 
 /** Workspace slots, each f64[2^n]. v: the reward (input). gamma, q: the learned split (output). */
@@ -19,14 +19,14 @@ export const SLOT_GAMMA: i32 = 1;
 export const SLOT_Q: i32 = 2;
 const SLOT_S1: i32 = 3; // momentum of γ | Adam m(γ) | PDHG dual of AND
 const SLOT_S2: i32 = 4; // momentum of q | Adam m(q) | PDHG dual of OR
-const SLOT_S3: i32 = 5; // Adam v(γ) | PDHG K x (AND)
-const SLOT_S4: i32 = 6; // Adam v(q) | PDHG K x (OR)
-const SLOT_A: i32 = 7; // I_and of the current iterate
+const SLOT_S3: i32 = 5; // Adam v(γ) | PDHG K x of even iterations (AND)
+const SLOT_S4: i32 = 6; // Adam v(q) | PDHG K x of even iterations (OR)
+const SLOT_A: i32 = 7; // I_and of the current iterate (PDHG: of odd iterations and the start)
 const SLOT_O: i32 = 8; // OR block: superset Möbius of v_or, with slot N holding v_or(∅) (= I_or, reversed)
 const SLOT_GA: i32 = 9; // gradient of γ
 const SLOT_GO: i32 = 10; // gradient of q
-const SLOT_BEST_GAMMA: i32 = 11; // Adam, PDHG: a copy of the best γ | sgdF64: γ of the second pair of iterates
-const SLOT_BEST_Q: i32 = 12; // Adam, PDHG: a copy of the best q | sgdF64: q of the second pair of iterates
+const SLOT_BEST_GAMMA: i32 = 11; // Adam: a copy of the best γ | sgdF64, pdhgF64: γ of the second pair of iterates
+const SLOT_BEST_Q: i32 = 12; // Adam: a copy of the best q | sgdF64, pdhgF64: q of the second pair of iterates
 const SLOT_TAU: i32 = 13; // PDHG primal steps of γ (q's are tau / qShare)
 const SLOT_SIGMA_A: i32 = 14; // PDHG dual steps of the AND rows
 const SLOT_SIGMA_O: i32 = 15; // PDHG dual steps of the OR rows
@@ -37,8 +37,8 @@ export const STATE: i32 = 5;
 const STATE_BEST: i32 = 0; // the best objective seen (+Infinity before the first finite one)
 const STATE_LAST: i32 = 1; // the objective of the last iterate evaluated
 const STATE_BEST_AT: i32 = 2; // the iteration of the best (−1: PDHG's start)
-const STATE_LIVE_PAIR: i32 = 3; // sgdF64: the pair of slots of the iterate being stepped (0: slots 1, 2; 1: slots 11, 12)
-const STATE_BEST_PAIR: i32 = 4; // sgdF64: the pair that holds the best iterate
+const STATE_LIVE_PAIR: i32 = 3; // sgdF64, pdhgF64: the pair of the iterate stepped (0: slots 1, 2; 1: slots 11, 12)
+const STATE_BEST_PAIR: i32 = 4; // sgdF64, pdhgF64: the pair that holds the best iterate
 
 /** Mode bits. AND_OR: split v into AND and OR parts (else AND only); GAMMA: learn γ; Q: learn q. */
 export const MODE_AND_OR: i32 = 1;
@@ -412,9 +412,9 @@ export function sgdF64(ws: usize, state: usize, n: i32, mode: i32, iterations: i
   return sgd(ws, state, n, mode, iterations, lr, qbound, tStart, tEnd, trace, traceEvery);
 }
 
-/** Keeps a copy of the best iterate seen in slots 11, 12 (every iterate is feasible) and the STATE_BEST, STATE_LAST
- *  and STATE_BEST_AT entries. A NaN or infinite objective is never the best. State lives in the caller's memory, not
- *  in globals, so runs interleaved in chunks on one instance do not mix. */
+/** Adam: keeps a copy of the best iterate seen in slots 11, 12 (every iterate is feasible) and the STATE_BEST,
+ *  STATE_LAST and STATE_BEST_AT entries. A NaN or infinite objective is never the best. State lives in the caller's
+ *  memory, not in globals, so runs interleaved in chunks on one instance do not mix. */
 @inline
 function keepBest(ws: usize, n: i32, state: usize, objective: f64, t: i32, reset: bool): void {
   if (reset) {
@@ -496,93 +496,269 @@ function columnWeight(i: usize, n: i32, mode: i32): f64 {
   return andRows + <f64>(1 << k) - (i == full ? 1.0 : 0.0) + (i == 0 ? 1.0 : 0.0);
 }
 
-/**
- * Diagonally preconditioned PDHG, iterations [tStart, tEnd) (state: f64[STATE], see keepBest; the start is iteration −1; α = 1: τ_j = 1/(ω·Σ_i|K_ij|), σ_i = ω/Σ_j|K_ij|;
- * ω = the primal weight). Duals live in [−1, 1] (the L1 conjugate); every primal iterate is feasible and the best
- * one is kept; when tEnd = iterations it is written back into (γ, q). Per iteration: the four transforms and two
- * fused passes (primal step + split; dual step + objective + copies for the next adjoint).
- * @returns the best objective so far
- */
-export function pdhgF64(ws: usize, state: usize, n: i32, mode: i32, iterations: i32, omega: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
+/** The pair of slots that receives K x_t + c (I_and, OR block) at PDHG iteration t: A, O (7, 8) for odd t and the
+ *  start (t = −1), S3, S4 (5, 6) for even t. The other pair holds K x_{t−1} + c, the "K x_old" of the dual step, so
+ *  that no sweep copies it. */
+@inline
+function pdhgAnd(ws: usize, n: i32, t: i32): usize {
+  return slot(ws, (t & 1) ? SLOT_A : SLOT_S3, n);
+}
+
+/** The OR block of pdhgAnd's pair. */
+@inline
+function pdhgOr(ws: usize, n: i32, t: i32): usize {
+  return slot(ws, (t & 1) ? SLOT_O : SLOT_S4, n);
+}
+
+/** PDHG's start (tStart = 0): the steps, the zero dual (and its copies in GA, GO), and the start x_{−1} = (γ, q) in
+ *  pair 0 evaluated as iteration −1, its K x in pdhgAnd(−1). Until an objective is finite the best pair is 1, left as
+ *  it was (where the kernel that copied its best kept it). */
+@inline
+function pdhgStart(ws: usize, state: usize, n: i32, mode: i32, omega: f64): void {
   const size: usize = <usize>1 << n;
   const bytes: usize = size << 3;
   const full = size - 1;
-  const v = slot(ws, SLOT_V, n);
-  const g = slot(ws, SLOT_GAMMA, n);
-  const q = slot(ws, SLOT_Q, n);
-  const yA = slot(ws, SLOT_S1, n);
-  const yO = slot(ws, SLOT_S2, n);
-  const zA = slot(ws, SLOT_S3, n);
-  const zO = slot(ws, SLOT_S4, n);
-  const a = slot(ws, SLOT_A, n);
-  const o = slot(ws, SLOT_O, n);
-  const ga = slot(ws, SLOT_GA, n);
-  const go = slot(ws, SLOT_GO, n);
   const tau = slot(ws, SLOT_TAU, n);
   const sigmaA = slot(ws, SLOT_SIGMA_A, n);
   const sigmaO = slot(ws, SLOT_SIGMA_O, n);
-  const andOr = (mode & MODE_AND_OR) != 0;
   // |coefficient| of γ and q in v_and / v_or: the row weights of K
-  const coef: f64 = andOr ? ((mode & MODE_GAMMA) ? 1.0 : 0.0) + ((mode & MODE_Q) ? 0.5 : 0.0) : 1.0;
-  const qShare: f64 = andOr ? 0.5 : 1.0;
-  if (tStart == 0) {
-    memory.fill(yA, 0, bytes);
-    memory.fill(yO, 0, bytes);
-    memory.fill(ga, 0, bytes);
-    memory.fill(go, 0, bytes);
-    for (let i: usize = 0; i < size; i++) {
-      const k = <i32>popcnt(<u32>i);
-      store<f64>(tau + (i << 3), 1.0 / (omega * columnWeight(i, n, mode)));
-      store<f64>(sigmaA + (i << 3), omega / (coef * <f64>(1 << k)));
-      store<f64>(sigmaO + (i << 3), omega / (coef * (i == full ? 1.0 : <f64>(1 << (n - k)))));
-    }
-    keepBest(ws, n, state, forward(ws, n, mode, false), -1, true); // GA, GO stay the zero dual
-    copy(zA, a, size);
-    copy(zO, o, size);
+  const coef: f64 = (mode & MODE_AND_OR) ? ((mode & MODE_GAMMA) ? 1.0 : 0.0) + ((mode & MODE_Q) ? 0.5 : 0.0) : 1.0;
+  memory.fill(slot(ws, SLOT_S1, n), 0, bytes);
+  memory.fill(slot(ws, SLOT_S2, n), 0, bytes);
+  memory.fill(slot(ws, SLOT_GA, n), 0, bytes);
+  memory.fill(slot(ws, SLOT_GO, n), 0, bytes);
+  for (let i: usize = 0; i < size; i++) {
+    const k = <i32>popcnt(<u32>i);
+    store<f64>(tau + (i << 3), 1.0 / (omega * columnWeight(i, n, mode)));
+    store<f64>(sigmaA + (i << 3), omega / (coef * <f64>(1 << k)));
+    store<f64>(sigmaO + (i << 3), omega / (coef * (i == full ? 1.0 : <f64>(1 << (n - k)))));
   }
-  const bound = f64x2.splat(qbound);
-  const nbound = f64x2.splat(-qbound);
+  store<f64>(state + (<usize>STATE_BEST << 3), Infinity);
+  store<f64>(state + (<usize>STATE_BEST_AT << 3), -1.0);
+  store<f64>(state + (<usize>STATE_LIVE_PAIR << 3), 0.0);
+  store<f64>(state + (<usize>STATE_BEST_PAIR << 3), 1.0);
+  pdhgKeep(ws, state, n, mode, forward(ws, n, mode, false), -1, 0); // forward fills A, O = pdhgAnd(−1), pdhgOr(−1)
+}
+
+/**
+ * Records PDHG's objective at x_t (in pair `live`) in the state, and makes x_t the best if it is below the best so far
+ * (a NaN or infinite objective never is). The first best also carries the parameters that are not learned (never
+ * written) from pair 0 over to pair 1, so that both pairs hold them wherever the iterates go.
+ */
+@inline
+function pdhgKeep(ws: usize, state: usize, n: i32, mode: i32, objective: f64, t: i32, live: i32): void {
+  store<f64>(state + (<usize>STATE_LAST << 3), objective);
+  const best = load<f64>(state + (<usize>STATE_BEST << 3));
+  if (objective < best) {
+    if (best == Infinity) {
+      const size: usize = <usize>1 << n;
+      if (!(mode & MODE_GAMMA)) copy(pairGamma(ws, n, 1), pairGamma(ws, n, 0), size);
+      if (!(mode & MODE_Q)) copy(pairQ(ws, n, 1), pairQ(ws, n, 0), size);
+    }
+    store<f64>(state + (<usize>STATE_BEST << 3), objective);
+    store<f64>(state + (<usize>STATE_BEST_AT << 3), <f64>t);
+    store<f64>(state + (<usize>STATE_BEST_PAIR << 3), <f64>live);
+  }
+}
+
+/**
+ * The byte offset of a vector of PDHG's steps (τ, σA, σO) equal to the one at byte offset i. pdhgStart makes an
+ * element's steps a function of its popcount and of whether it is ∅ or N, so vector j (elements 2j and 2j + 1, of
+ * popcounts k and k + 1 for k = popcount(j)) equals vector 2^k − 1: ∅ is in vector 0 alone (k = 0) and N in vector
+ * 2^(n−1) − 1 alone (k = n − 1). The sweeps read these n vectors, which stay in L1, instead of three streams of
+ * f64[2^n] (1.05× at n = 10 and 14).
+ */
+@inline
+function stepAt(i: usize): usize {
+  return ((<usize>1 << popcnt(i >> 4)) - 1) << 4;
+}
+
+/**
+ * PDHG's primal step x ← proj(x − τ ∘ Kᵀy) from GA, GO after adjointTransforms, fused with the split of the new x into
+ * a, o: reads (g, q), writes the learned parameters into (nextG, nextQ), which are (g, q) or the other pair. With
+ * `fast` (pminClamps(qbound) must hold), q is clipped with pmin/pmax: exact but for a NaN, which they keep as it is
+ * (see pdhgLoop).
+ */
+@inline
+function pdhgPrimal(ws: usize, n: i32, mode: i32, fast: bool, g: usize, q: usize, nextG: usize, nextQ: usize, a: usize, o: usize, qbound: f64): void {
+  const size: usize = <usize>1 << n;
+  const v = slot(ws, SLOT_V, n);
+  const ga = slot(ws, SLOT_GA, n);
+  const go = slot(ws, SLOT_GO, n);
+  const tau = slot(ws, SLOT_TAU, n);
+  const andOr = (mode & MODE_AND_OR) != 0;
+  const qShare: f64 = andOr ? 0.5 : 1.0;
+  const qScale = f64x2.splat(1 / qShare);
+  const hi = f64x2.splat(qbound);
+  const lo = f64x2.splat(-qbound);
+  const half = f64x2.splat(0.5);
+  const zero = f64x2.splat(0);
+  for (let i: usize = 0; i < size << 3; i += 16) {
+    const da = v128.load(ga + i);
+    const dor = andOr ? v128.load(go + i) : zero;
+    const ti = v128.load(tau + stepAt(i));
+    const vi = v128.load(v + i);
+    const gi = andOr || (mode & MODE_GAMMA) ? v128.load(g + i) : zero; // γ stays as it is when it is not learned
+    const qi = v128.load(q + i); // q stays as it is when it is not learned
+    const gNext = (mode & MODE_GAMMA) ? f64x2.sub(gi, f64x2.mul(ti, dGamma(da, dor))) : gi;
+    let qNext = qi;
+    if (mode & MODE_Q) {
+      const step = f64x2.sub(qi, f64x2.mul(f64x2.mul(ti, qScale), dQ(da, dor, mode)));
+      qNext = fast ? f64x2.pmax(f64x2.pmin(step, hi), lo) : f64x2.max(lo, f64x2.min(hi, step));
+    }
+    // every load of the vector before its stores (see sgdStep)
+    if (mode & MODE_GAMMA) v128.store(nextG + i, gNext);
+    if (mode & MODE_Q) v128.store(nextQ + i, qNext);
+    const vq = f64x2.add(vi, qNext);
+    if (andOr) {
+      const h = f64x2.mul(half, vq);
+      v128.store(a + i, f64x2.add(h, gNext));
+      v128.store(o + i, f64x2.sub(h, gNext));
+    } else v128.store(a + i, vq);
+  }
+}
+
+/**
+ * PDHG's dual step y ← clip(y + σ ∘ (2a − za), −1, 1) from a = K x_new + c and za = K x_old + c (and the OR block
+ * likewise), with copies of y in GA, GO for the next adjoint; returns the objective Σ|a| + Σ|o| at x_new. With `fast`,
+ * the clip takes pmin/pmax, which agree with min/max on every value but a NaN, which they keep as it is: if a NaN
+ * came out, y and its copies are clipped again with min/max, which leave the clipped values as they are and give a NaN
+ * what min/max give it, so y is always that of min/max.
+ */
+@inline
+function pdhgDual(ws: usize, n: i32, mode: i32, fast: bool, a: usize, o: usize, za: usize, zo: usize): f64 {
+  const size: usize = <usize>1 << n;
+  const yA = slot(ws, SLOT_S1, n);
+  const yO = slot(ws, SLOT_S2, n);
+  const ga = slot(ws, SLOT_GA, n);
+  const go = slot(ws, SLOT_GO, n);
+  const sigmaA = slot(ws, SLOT_SIGMA_A, n);
+  const sigmaO = slot(ws, SLOT_SIGMA_O, n);
+  const andOr = (mode & MODE_AND_OR) != 0;
   const one = f64x2.splat(1);
   const minusOne = f64x2.splat(-1);
   const two = f64x2.splat(2);
-  const qScale = f64x2.splat(1 / qShare);
   const zero = f64x2.splat(0);
-  for (let t = tStart; t < tEnd; t++) {
-    // primal step x ← proj(x − τ ∘ Kᵀy) fused with the split of the new x (GA, GO hold copies of y)
-    adjointTransforms(ga, go, n, mode);
-    for (let i: usize = 0; i < bytes; i += 16) {
-      const da = v128.load(ga + i);
-      const dor = andOr ? v128.load(go + i) : zero;
-      const ti = v128.load(tau + i);
-      if (mode & MODE_GAMMA) v128.store(g + i, f64x2.sub(v128.load(g + i), f64x2.mul(ti, dGamma(da, dor))));
-      if (mode & MODE_Q) {
-        const next = f64x2.sub(v128.load(q + i), f64x2.mul(f64x2.mul(ti, qScale), dQ(da, dor, mode)));
-        v128.store(q + i, f64x2.max(nbound, f64x2.min(bound, next)));
-      }
-      splitAt(v, g, q, a, o, i, mode);
+  let acc = f64x2.splat(0);
+  let nan = zero; // all ones in a lane where a NaN came out (fast)
+  for (let i: usize = 0; i < size << 3; i += 16) {
+    const steps = stepAt(i);
+    const ai = v128.load(a + i);
+    const zai = v128.load(za + i);
+    const yai = v128.load(yA + i);
+    const sai = v128.load(sigmaA + steps);
+    const oi = andOr ? v128.load(o + i) : zero;
+    const zoi = andOr ? v128.load(zo + i) : zero;
+    const yoi = andOr ? v128.load(yO + i) : zero;
+    const soi = andOr ? v128.load(sigmaO + steps) : zero;
+    acc = f64x2.add(acc, f64x2.abs(ai));
+    const stepA = f64x2.add(yai, f64x2.mul(sai, f64x2.sub(f64x2.mul(two, ai), zai)));
+    const nextA = fast ? f64x2.pmax(f64x2.pmin(stepA, one), minusOne) : f64x2.max(minusOne, f64x2.min(one, stepA));
+    v128.store(yA + i, nextA);
+    v128.store(ga + i, nextA);
+    if (fast) nan = v128.or(nan, f64x2.ne(nextA, nextA));
+    if (andOr) {
+      acc = f64x2.add(acc, f64x2.abs(oi));
+      const stepO = f64x2.add(yoi, f64x2.mul(soi, f64x2.sub(f64x2.mul(two, oi), zoi)));
+      const nextO = fast ? f64x2.pmax(f64x2.pmin(stepO, one), minusOne) : f64x2.max(minusOne, f64x2.min(one, stepO));
+      v128.store(yO + i, nextO);
+      v128.store(go + i, nextO);
+      if (fast) nan = v128.or(nan, f64x2.ne(nextO, nextO));
     }
-    forwardTransforms(a, o, n, mode); // A, O = K x_new + c
-    // dual step y ← clip(y + σ ∘ (2 K x_new − K x_old), −1, 1), with the objective at x_new and copies for next time
-    let acc = f64x2.splat(0);
-    for (let i: usize = 0; i < bytes; i += 16) {
-      const ai = v128.load(a + i);
-      acc = f64x2.add(acc, f64x2.abs(ai));
-      const nextA = f64x2.max(minusOne, f64x2.min(one, f64x2.add(v128.load(yA + i), f64x2.mul(v128.load(sigmaA + i), f64x2.sub(f64x2.mul(two, ai), v128.load(zA + i))))));
+  }
+  if (fast && v128.any_true(nan)) {
+    for (let i: usize = 0; i < size << 3; i += 16) {
+      const nextA = f64x2.max(minusOne, f64x2.min(one, v128.load(yA + i)));
       v128.store(yA + i, nextA);
       v128.store(ga + i, nextA);
-      v128.store(zA + i, ai);
       if (andOr) {
-        const oi = v128.load(o + i);
-        acc = f64x2.add(acc, f64x2.abs(oi));
-        const nextO = f64x2.max(minusOne, f64x2.min(one, f64x2.add(v128.load(yO + i), f64x2.mul(v128.load(sigmaO + i), f64x2.sub(f64x2.mul(two, oi), v128.load(zO + i))))));
+        const nextO = f64x2.max(minusOne, f64x2.min(one, v128.load(yO + i)));
         v128.store(yO + i, nextO);
         v128.store(go + i, nextO);
-        v128.store(zO + i, oi);
       }
     }
-    const objective = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
-    record(trace, traceEvery, t, objective);
-    keepBest(ws, n, state, objective, t, false);
   }
-  return tEnd >= iterations ? restoreBest(ws, n, state) : load<f64>(state);
+  return f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+}
+
+/**
+ * PDHG's iterations [tStart, tEnd) (see pdhgF64). The best iterate is kept without copying, as in sgdLoop: x lives in
+ * one of two pairs of slots, (γ, q) in slots 1, 2 or 11, 12, and a primal step from the best so far writes the next x
+ * into the other pair, so the best stays where it was evaluated. With `fast`, the clips take pmin/pmax; a NaN in the
+ * new q, the one value where they differ from min/max, makes v_and, so I_and(N) (the subset Möbius sums every
+ * element into it), NaN: only then is q clipped again with min/max and the split and its transforms done again. Every
+ * element's arithmetic is that of the kernel before, which copied the best iterate and K x on every iteration, so the
+ * iterates, objectives and best iterate are bitwise its.
+ */
+@inline
+function pdhgLoop(ws: usize, state: usize, n: i32, mode: i32, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32, fast: bool): void {
+  const size: usize = <usize>1 << n;
+  const full = size - 1;
+  const ga = slot(ws, SLOT_GA, n);
+  const go = slot(ws, SLOT_GO, n);
+  let live = <i32>load<f64>(state + (<usize>STATE_LIVE_PAIR << 3));
+  for (let t = tStart; t < tEnd; t++) {
+    const next = live == <i32>load<f64>(state + (<usize>STATE_BEST_PAIR << 3)) ? live ^ 1 : live;
+    const a = pdhgAnd(ws, n, t);
+    const o = pdhgOr(ws, n, t);
+    adjointTransforms(ga, go, n, mode); // GA, GO hold copies of y
+    const nextG = pairGamma(ws, n, next);
+    const nextQ = pairQ(ws, n, next);
+    pdhgPrimal(ws, n, mode, fast, pairGamma(ws, n, live), pairQ(ws, n, live), nextG, nextQ, a, o, qbound);
+    forwardTransforms(a, o, n, mode); // a, o = K x_new + c
+    if (fast && (mode & MODE_Q) && isNaN(load<f64>(a + (full << 3)))) {
+      clampQ(nextQ, size, qbound);
+      for (let i: usize = 0; i < size << 3; i += 16) splitAt(slot(ws, SLOT_V, n), nextG, nextQ, a, o, i, mode);
+      forwardTransforms(a, o, n, mode);
+    }
+    const objective = pdhgDual(ws, n, mode, fast, a, o, pdhgAnd(ws, n, t - 1), pdhgOr(ws, n, t - 1));
+    live = next;
+    record(trace, traceEvery, t, objective);
+    pdhgKeep(ws, state, n, mode, objective, t, live);
+  }
+  store<f64>(state + (<usize>STATE_LIVE_PAIR << 3), <f64>live);
+}
+
+/**
+ * pdhgLoop, with the mode a constant in the copies for decompose's two modes and the one-instruction clips (see sgd);
+ * any other mode, or a q bound where pmin/pmax would not clip as min/max do, runs the generic copy.
+ */
+function pdhg(ws: usize, state: usize, n: i32, mode: i32, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): void {
+  if (pminClamps(qbound)) {
+    if (mode == (MODE_AND_OR | MODE_GAMMA | MODE_Q)) return pdhgAndOr(ws, state, n, qbound, tStart, tEnd, trace, traceEvery);
+    if (mode == MODE_Q) return pdhgAndOnly(ws, state, n, qbound, tStart, tEnd, trace, traceEvery);
+  }
+  pdhgLoop(ws, state, n, mode, qbound, tStart, tEnd, trace, traceEvery, false);
+}
+
+function pdhgAndOr(ws: usize, state: usize, n: i32, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): void {
+  pdhgLoop(ws, state, n, MODE_AND_OR | MODE_GAMMA | MODE_Q, qbound, tStart, tEnd, trace, traceEvery, true);
+}
+
+function pdhgAndOnly(ws: usize, state: usize, n: i32, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): void {
+  pdhgLoop(ws, state, n, MODE_Q, qbound, tStart, tEnd, trace, traceEvery, true);
+}
+
+/**
+ * Diagonally preconditioned PDHG, iterations [tStart, tEnd) (the start is iteration −1; α = 1: τ_j = 1/(ω·Σ_i|K_ij|),
+ * σ_i = ω/Σ_j|K_ij|; ω = the primal weight). Duals live in [−1, 1] (the L1 conjugate); every primal iterate is
+ * feasible.
+ * state: f64[STATE] (best objective, last objective, iteration of the best, pair of the last iterate, pair of the best;
+ * pair 0 = slots 1, 2, pair 1 = slots 11, 12; the caller takes the best pair). The best iterate is kept without copying
+ * (see pdhgLoop); when tEnd = iterations it is written into both pairs, and both pairs of state become 0. Per
+ * iteration: the four transforms and two fused sweeps (primal step + split; dual step + objective).
+ * @returns the best objective so far
+ */
+export function pdhgF64(ws: usize, state: usize, n: i32, mode: i32, iterations: i32, omega: f64, qbound: f64, tStart: i32, tEnd: i32, trace: usize, traceEvery: i32): f64 {
+  if (tStart == 0) pdhgStart(ws, state, n, mode, omega);
+  pdhg(ws, state, n, mode, qbound, tStart, tEnd, trace, traceEvery);
+  if (tEnd >= iterations) {
+    const size: usize = <usize>1 << n;
+    const best = <i32>load<f64>(state + (<usize>STATE_BEST_PAIR << 3));
+    copy(pairGamma(ws, n, best ^ 1), pairGamma(ws, n, best), size);
+    copy(pairQ(ws, n, best ^ 1), pairQ(ws, n, best), size);
+    store<f64>(state + (<usize>STATE_LIVE_PAIR << 3), 0.0);
+    store<f64>(state + (<usize>STATE_BEST_PAIR << 3), 0.0);
+  }
+  return load<f64>(state + (<usize>STATE_BEST << 3));
 }

@@ -21,8 +21,8 @@ const SLOT_GAMMA = 1;
 const SLOT_Q = 2;
 const SLOT_BEST_GAMMA = 11;
 const SLOT_BEST_Q = 12;
-/** The kernels' run state, f64[5]: the best objective, the last objective, the iteration of the best, and (sgdF64)
- *  the pair of slots of the last iterate and of the best one (0: slots 1, 2; 1: slots 11, 12). */
+/** The kernels' run state, f64[5]: the best objective, the last objective, the iteration of the best, and (sgdF64,
+ *  pdhgF64) the pair of slots of the last iterate and of the best one (0: slots 1, 2; 1: slots 11, 12). */
 const STATE_LENGTH = 5;
 const MODE_AND_OR = 1;
 const MODE_GAMMA = 2;
@@ -247,9 +247,9 @@ export async function decompose(host: KernelHost, v: Float64Array, n: number, me
     const [best, last, bestAt, lastPair, bestPair] = host.view(state);
     const diverged = !(last <= start * (1 + DIVERGENCE_RTOL));
     const view = host.view(ws);
-    // the pair of slots to return: SGD's best or last pair; Adam and PDHG keep a copy of their best in pair 1 (and
-    // have written it back into pair 0 after a full run, so copying again is harmless)
-    const pair = solver !== 'sgd' ? 1 : diverged || !reference ? bestPair : lastPair;
+    // the pair of slots to return: SGD's best or last pair, PDHG's best pair; Adam keeps a copy of its best in pair 1
+    // (after a full run Adam and PDHG have written their best into both pairs, so copying again is harmless)
+    const pair = solver === 'adam' ? 1 : diverged || !reference ? bestPair : lastPair;
     if (pair === 1) {
       view.copyWithin(SLOT_GAMMA * size, SLOT_BEST_GAMMA * size, (SLOT_BEST_GAMMA + 1) * size);
       view.copyWithin(SLOT_Q * size, SLOT_BEST_Q * size, (SLOT_BEST_Q + 1) * size);
