@@ -299,7 +299,7 @@ describe('the job queue', () => {
     }
   }, QUEUE_TEST_MS);
 
-  it('runs `andor explain --samples --queue URL --store DIR` from the command line, with the local run\'s results', async () => {
+  it('runs `andor explain --samples --queue URL --store DIR` from the command line, whole or in shards (--shard-masks), with the local run\'s results', async () => {
     const { url, store } = await setup();
     const worker = startWorker(url, store);
     const out = join(dir, 'cli-batch.jsonl');
@@ -313,6 +313,16 @@ describe('the job queue', () => {
     const { results, ...aggregate } = batchToJson(await local.explainBatch({ ...QUICK, rows: '0-3' }), { arrays: true });
     expect(comparable(lines.at(-1))).toBe(comparable(aggregate));
     expect(lines.slice(0, 4).map(comparable).sort()).toEqual(results!.map(comparable).sort());
+    // the same units in shards of 512 masks (2 per unit): the local run's results, gathered here
+    const sharded = join(dir, 'cli-sharded.jsonl');
+    const shardFlags = ['--model', MLP, '--samples', SAMPLES, '--rows', '0-1', '--players', '0-9', '--preset', 'none', '--batch-size', '128', '--no-cache', '--workers', '0', '--threads', '1'];
+    const run = await cli(['explain', ...shardFlags, '--queue', url, '--store', store, '--shard-masks', '512', '--out', sharded, '--quiet']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const shardLines = (await readFile(sharded, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { schema: string });
+    expect(worker.events.filter((e) => e.type === 'started' && e.masks !== undefined)).toHaveLength(4);
+    const here = batchToJson(await local.explainBatch({ ...QUICK, rows: '0-1', batchSize: 128 }), { arrays: true });
+    expect(shardLines.slice(0, 2).map(comparable).sort()).toEqual(here.results!.map(comparable).sort());
     // --queue needs its store, and a single sample runs here
     expect((await cli(['explain', ...flags, '--queue', url])).stderr).toContain('--queue URL and --store DIR go together');
     expect((await cli(['explain', '--model', MLP, '--sample', SAMPLES, '--queue', url, '--store', store])).stderr).toContain('use it with explain --samples FILE or with dynamics');
