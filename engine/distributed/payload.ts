@@ -9,8 +9,9 @@ import { explainUnit, shardKey, type ExplainUnit, type ShardSpec, type UnitOptio
 import type { Sample } from '../inputs/samples.js';
 import { assertSha256, sha256Of } from './store.js';
 
-/** The payload format; a worker refuses any other. */
-export const PAYLOAD_VERSION = 1;
+/** The payload format; a worker refuses any other. 2: shard jobs, and results stored with their layout's indices as
+ *  runs (result-codec.ts), which a version-1 client would misread. */
+export const PAYLOAD_VERSION = 2;
 /** Encoded samples up to this size travel in the job by default; larger ones through the store. */
 export const INLINE_SAMPLE_BYTES = 64 * 1024;
 

@@ -1,7 +1,9 @@
-// The stored form of a unit's result: the exact codec of engine/explain/cache.ts, less one copy. A result's input
+// The stored form of a unit's result: the exact codec of engine/explain/cache.ts, less two bulks. A result's input
 // layout holds the sample's values (for an image, MBs: most of the result); when they are the very values of the
 // unit's sample they are stored as the marker "sample" and restored from the reader's unit, which holds the same
-// sample (its digest is part of the key the result is stored under). No I/O here.
+// sample (its digest is part of the key the result is stored under). Its element indices (every pixel of every
+// player: 150 KB for 4 cells of a 224×224 image) are runs of consecutive elements, stored as [start, length] pairs
+// when that is shorter. No I/O here.
 import { decodeEntry, encodeEntry } from '../explain/cache.js';
 import type { ExplainResult } from '../explain/explain.js';
 import { isExplainResult, type ExplainUnit } from '../explain/units.js';
@@ -22,9 +24,38 @@ function sampleValues(sample: Sample, input: string): Float64Array | undefined {
  */
 export function encodeResult(unit: ExplainUnit, result: ExplainResult): string {
   const layout = result.layout;
+  if (!layout) return encodeEntry(result);
   // only the same array, not equal values, may be left out: then the reader's sample gives them back exactly
-  if (layout && sampleValues(unit.sample, layout.input) === layout.values) return encodeEntry({ ...result, layout: { ...layout, values: FROM_SAMPLE } });
-  return encodeEntry(result);
+  const values = sampleValues(unit.sample, layout.input) === layout.values ? FROM_SAMPLE : layout.values;
+  const runs = toRuns(layout.indices);
+  return encodeEntry({ ...result, layout: { ...layout, values, ...(runs ? { indices: { runs } } : {}) } });
+}
+
+/** Consecutive runs of an index list as [start, length] pairs, when they are shorter than the list. */
+export function toRuns(indices: Int32Array): Int32Array | undefined {
+  const pairs: number[] = [];
+  for (let i = 0; i < indices.length; ) {
+    let j = i + 1;
+    while (j < indices.length && indices[j] === indices[j - 1] + 1) j++;
+    pairs.push(indices[i], j - i);
+    if (pairs.length >= indices.length) return undefined;
+    i = j;
+  }
+  return Int32Array.from(pairs);
+}
+
+/** The index list of toRuns' pairs; undefined when they are not well-formed. */
+export function fromRuns(runs: Int32Array): Int32Array | undefined {
+  if (runs.length % 2 !== 0) return undefined;
+  let total = 0;
+  for (let k = 1; k < runs.length; k += 2) {
+    if (runs[k] < 1) return undefined;
+    total += runs[k];
+  }
+  const out = new Int32Array(total);
+  let at = 0;
+  for (let k = 0; k < runs.length; k += 2) for (let e = 0; e < runs[k + 1]; e++) out[at++] = runs[k] + e;
+  return out;
 }
 
 /**
@@ -36,8 +67,11 @@ export function encodeResult(unit: ExplainUnit, result: ExplainResult): string {
 export function decodeResult(unit: ExplainUnit, text: string): ExplainResult | undefined {
   const value = decodeEntry(text);
   if (!isExplainResult(value)) return undefined;
-  const layout = value.layout as (Omit<NonNullable<ExplainResult['layout']>, 'values'> & { values: unknown }) | undefined;
-  if (layout?.values !== FROM_SAMPLE) return value;
-  const values = sampleValues(unit.sample, layout.input);
-  return values ? { ...value, layout: { ...layout, values } } : undefined;
+  const layout = value.layout as (Omit<NonNullable<ExplainResult['layout']>, 'values' | 'indices'> & { values: unknown; indices: unknown }) | undefined;
+  if (!layout) return value;
+  const values = layout.values === FROM_SAMPLE ? sampleValues(unit.sample, layout.input) : layout.values;
+  const packed = (layout.indices as { runs?: unknown } | null)?.runs;
+  const indices = packed instanceof Int32Array ? fromRuns(packed) : layout.indices;
+  if (!(values instanceof Float64Array) || !(indices instanceof Int32Array)) return undefined;
+  return { ...value, layout: { ...layout, values, indices } };
 }
