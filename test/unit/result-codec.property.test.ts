@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeResult, encodeResult, fromRuns, toRuns } from '../../dist/engine/distributed/result-codec.js';
 import { encodeEntry } from '../../dist/engine/explain/cache.js';
-import { explainUnit, runUnit } from '../../dist/engine/explain/units.js';
+import { explainUnit } from '../../dist/engine/explain/units.js';
 import { loadModelBytes } from '../../dist/engine/explain/explain.js';
 import { createEngine, loadSampleSet, model, type Engine, type ExplainResult } from '../helpers/index.js';
 
@@ -48,7 +48,7 @@ describe('a stored image result', () => {
     // 3×32×32, 4 cells of 8×8 pixels: 768 indices in 96 runs of 8
     const set = await loadSampleSet(model('random-images.samples.json'));
     const unit = explainUnit(await loadModelBytes(model('random-cnn.onnx')), set.samples[0], 0, { modality: 'image', grid: '4x4', players: '0-3', preset: 'none' }, {});
-    const result: ExplainResult = await runUnit(engine['context'](), unit);
+    const result = (await engine.explain({ ...unit.options, model: unit.model.bytes, sample: unit.sample })) as ExplainResult;
     const text = encodeResult(unit, result);
     expect(result.layout!.indices).toHaveLength(768);
     expect(text.length).toBeLessThan(encodeEntry({ ...result, layout: { ...result.layout!, values: 'sample' } }).length - 3000);
