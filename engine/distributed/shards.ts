@@ -8,18 +8,22 @@ import type { EvaluateOptions, Runner } from '../pipeline/runner.js';
 import type { MaskPlan } from '../pipeline/plan.js';
 
 /**
- * Cuts 2^n masks into shards of about `masks` masks, each a whole number of batches.
+ * Cuts 2^n masks into about 2^n / masks shards of whole batches, as even as batches allow (their sizes differ by at
+ * most one batch; only the last batch of the game may be short), so that workers finish together.
  * @param n - players
  * @param batch - rows per model run of the whole evaluation
- * @param masks - masks per shard wanted (rounded up to whole batches)
+ * @param masks - masks per shard wanted
  * @param target - the class every shard explains
  */
 export function planShards(n: number, batch: number, masks: number, target: number): ShardSpec[] {
   const size = 2 ** n;
-  const per = Math.max(1, Math.ceil(masks / batch)) * batch;
-  const shards: ShardSpec[] = [];
-  for (let start = 0; start < size; start += per) shards.push({ start, end: Math.min(size, start + per), batch, target });
-  return shards;
+  const batches = Math.ceil(size / batch);
+  const count = Math.max(1, Math.min(batches, Math.ceil(size / masks)));
+  return Array.from({ length: count }, (_, i) => {
+    const first = Math.floor((batches * i) / count);
+    const last = Math.floor((batches * (i + 1)) / count);
+    return { start: first * batch, end: Math.min(size, last * batch), batch, target };
+  });
 }
 
 /** Evaluates shards elsewhere: their rewards, in the order given. */
