@@ -6,7 +6,9 @@
 // and 2 worker processes.
 // Usage: node bench/queue.bench.js [units] [--workers=1,2,4] [--n=4] [--tiny=200] [--empty=2000] [--only=empty,tiny,cnn]
 //          [--quick] [--save]   (--only: empty, tiny, cnn, shards)
-//   units: CNN units per worker count (default 8); --n: players of the CNN (grid cells 0..n-1 of 4×4); --tiny: tiny
+//   units: CNN units per worker count (default 24: quiet runs of 8 measured 9–20 % overhead, runs of 24 1.5–7.4 %; a
+//   run's fixed costs, such as putting the model and the last poll, weigh less per unit); --n: players of the CNN
+//   (grid cells 0..n-1 of 4×4); --tiny: tiny
 //   units through the full path; --empty: empty jobs for the dispatch rate; --only: which parts run (default all).
 //   The CNN is models/.large/resnet18.onnx (`npm run models:large`); without it, models/random-cnn.onnx, as it says.
 import { spawn } from 'node:child_process';
@@ -33,7 +35,7 @@ const OVERHEAD_SHARE = 0.05;
 const MIN_UNIT_MS = 100;
 /** 2 worker processes over 1 on the CNN (2 cores here). */
 const TARGET_SCALING = 1.6;
-const DEFAULTS = { units: 8, workers: [1, 2, 4], n: 4, tiny: 200, empty: 2000 };
+const DEFAULTS = { units: 24, workers: [1, 2, 4], n: 4, tiny: 200, empty: 2000 };
 /** The sharded unit: players and masks per shard. */
 const SHARD_N = 8;
 const SHARD_MASKS = 64;
