@@ -143,9 +143,9 @@ export function decodePayload(data: unknown, bytes: Uint8Array, sampleText: stri
 export function unitFromPayload(data: unknown, bytes: Uint8Array, sampleText: string): { unit: ExplainUnit; shard?: ShardSpec } {
   const unit = decodePayload(data, bytes, sampleText);
   const { key, shard } = data as UnitPayload;
-  const rebuilt = shard ? (unit.key === shard.unit ? shardKey(unit, shard) : unit.key) : unit.key;
-  if (rebuilt !== key) {
-    throw new InvalidInputError(`The payload of job ${key} rebuilds as ${shard ? 'shard' : 'unit'} ${rebuilt}: the client and this worker compute keys differently (different andor versions?). Run the same version on both.`);
+  const [what, expected, rebuilt] = shard && unit.key === shard.unit ? ['shard', key, shardKey(unit, shard)] : ['unit', shard?.unit ?? key, unit.key];
+  if (rebuilt !== expected) {
+    throw new InvalidInputError(`The payload of job ${key} rebuilds as ${what} ${rebuilt}, not ${expected}: the client and this worker compute keys differently (different andor versions?). Run the same version on both.`);
   }
   return shard ? { unit, shard } : { unit };
 }

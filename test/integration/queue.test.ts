@@ -140,6 +140,13 @@ describe('the job queue', () => {
 
   const jobStates = async (url: string) =>
     Object.fromEntries((await server.query(url, `SELECT state::text AS state, count(*)::int AS n FROM pgboss.job WHERE name = 'andor-units' GROUP BY state`)).map((r) => [r.state, r.n])) as Record<string, number>;
+  /** Waits until `count` jobs wait in the queue (the client has queued them; no worker has taken one). */
+  async function queued(url: string, count: number): Promise<void> {
+    for (let t = 0; (await jobStates(url)).created !== count; t++) {
+      if (t > 400) throw new Error(`the client queued ${JSON.stringify(await jobStates(url))}, not ${count} waiting jobs`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
   const completedBy = (w: WorkerProcess) => w.events.filter((e) => e.type === 'completed').map((e) => (e as { key: string }).key);
 
   it('runs a batch on three worker processes with the local run\'s JSON, and a second client reuses the stored results', async () => {
@@ -281,10 +288,7 @@ describe('the job queue', () => {
     const client = await executor(url, store, { retryLimit: 0 });
     const run = (await through(client)).explainBatch({ ...QUICK, rows: '0-2' }).catch((e: unknown) => e);
     // the client has put the model and queued its units; the file is damaged before any worker reads it
-    for (let t = 0; (await jobStates(url)).created !== 3; t++) {
-      if (t > 200) throw new Error('the client queued no units');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await queued(url, 3);
     const sha256 = sha256Of(await readFile(MLP));
     await writeFile(join(store, sha256), 'not an onnx file');
     startWorker(url, store);
@@ -377,10 +381,7 @@ describe('the job queue', () => {
     const client = await executor(url, store, { retryLimit: 0, shardMasks: 256 });
     const failing = (await through(client)).explainBatch(request).catch((e: unknown) => e);
     // both units' four shards are queued before any worker runs; the model's file is damaged first
-    for (let t = 0; (await jobStates(url)).created !== 8; t++) {
-      if (t > 400) throw new Error(`the client queued no shards: ${JSON.stringify(await jobStates(url))}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await queued(url, 8);
     const sha256 = sha256Of(await readFile(MLP));
     await writeFile(join(store, sha256), 'not an onnx file');
     const worker = startWorker(url, store);
