@@ -6,6 +6,7 @@ import { InvalidInputError, InvalidOptionError, MemoryLimitError, NonFiniteError
 import { integerIn, oneOf } from '../inputs/options.js';
 import { orderTable } from './interactions.js';
 import { playersOf } from './transforms.js';
+import { preview } from '../inputs/preview.js';
 
 /** The names computeIndex accepts. */
 export const INDEX_NAMES = ['shapley', 'banzhaf', 'sii', 'k-sii', 'stii', 'fsii'] as const;
@@ -213,7 +214,7 @@ function assertIndexName(name: unknown): IndexName {
 type Parsed = { readonly kind: 'dense'; readonly m: Float64Array; readonly n: number } | { readonly kind: 'sparse'; readonly terms: readonly MobiusTerm[]; readonly n: number };
 
 function parse(mobius: MobiusInput, options: IndexOptions): Parsed {
-  if (options === null || typeof options !== 'object') throw new InvalidOptionError(`options must be an object like { n, maxOrder } (got ${JSON.stringify(options)}).`);
+  if (options === null || typeof options !== 'object') throw new InvalidOptionError(`options must be an object like { n, maxOrder } (got ${preview(options)}).`);
   if (mobius instanceof Float64Array) {
     const n = playersOf(mobius.length, 'The Möbius vector');
     if (options.n !== undefined && options.n !== n) {

@@ -4,6 +4,7 @@
 import PgBoss from 'pg-boss';
 import { InvalidOptionError } from '../contracts/errors.js';
 import { QueueUnavailableError, maskPassword } from './errors.js';
+import { preview } from '../inputs/preview.js';
 
 /** Where the queue's messages go (the same shape as the engine's Logger). */
 export interface QueueLogger {
@@ -57,7 +58,7 @@ const QUEUE_NAME = /^[\w.\-/]{1,100}$/;
 export function integerOption(value: unknown, field: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(`${field} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)}).`);
+    throw new InvalidOptionError(`${field} must be an integer from ${min} to ${max} (got ${preview(value)}).`);
   }
   return value;
 }
@@ -68,7 +69,7 @@ export function integerOption(value: unknown, field: string, min: number, max: n
  */
 export function booleanOption(value: unknown, field: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new InvalidOptionError(`${field} must be true or false (got ${JSON.stringify(value)}).`);
+  if (typeof value !== 'boolean') throw new InvalidOptionError(`${field} must be true or false (got ${preview(value)}).`);
   return value;
 }
 
@@ -82,12 +83,12 @@ export function resolveConnection(options: QueueConnectionOptions, prefix = 'opt
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError(`${prefix} must be an object with at least {url}.`);
   const { url } = options;
   if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url)) {
-    throw new InvalidOptionError(`${prefix}.url must be a PostgreSQL URL such as postgres://user:password@host:5432/database (got ${JSON.stringify(typeof url === 'string' ? maskPassword(url) : url)}).`);
+    throw new InvalidOptionError(`${prefix}.url must be a PostgreSQL URL such as postgres://user:password@host:5432/database (got ${preview(typeof url === 'string' ? maskPassword(url) : url)}).`);
   }
   const queue = options.queue ?? 'andor-units';
-  if (typeof queue !== 'string' || !QUEUE_NAME.test(queue)) throw new InvalidOptionError(`${prefix}.queue must be 1–100 letters, digits, _ . - or / (got ${JSON.stringify(queue)}).`);
+  if (typeof queue !== 'string' || !QUEUE_NAME.test(queue)) throw new InvalidOptionError(`${prefix}.queue must be 1–100 letters, digits, _ . - or / (got ${preview(queue)}).`);
   const schema = options.schema ?? 'pgboss';
-  if (typeof schema !== 'string' || !IDENTIFIER.test(schema)) throw new InvalidOptionError(`${prefix}.schema must be a lowercase SQL identifier such as pgboss (got ${JSON.stringify(schema)}).`);
+  if (typeof schema !== 'string' || !IDENTIFIER.test(schema)) throw new InvalidOptionError(`${prefix}.schema must be a lowercase SQL identifier such as pgboss (got ${preview(schema)}).`);
   const logger = options.logger ?? SILENT;
   if (typeof logger?.warn !== 'function' || typeof logger?.info !== 'function') throw new InvalidOptionError(`${prefix}.logger must have warn(message) and info(message) functions.`);
   return {

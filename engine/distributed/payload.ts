@@ -8,6 +8,7 @@ import { decodeEntry, encodeEntry, optionsDigest, sampleDigest } from '../explai
 import { explainUnit, shardKey, type ExplainUnit, type ShardSpec, type UnitOptions } from '../explain/units.js';
 import type { Sample } from '../inputs/samples.js';
 import { assertSha256, sha256Of } from './store.js';
+import { preview } from '../inputs/preview.js';
 
 /** The payload format; a worker refuses any other. 2: shard jobs, and results stored with their layout's indices as
  *  runs (result-codec.ts), which a version-1 client would misread. */
@@ -103,7 +104,7 @@ function notCarried(unit: ExplainUnit, what: string): InvalidOptionError {
 export function assertPayload(data: unknown): asserts data is UnitPayload {
   const p = data as Partial<UnitPayload> | null;
   if (!p || typeof p !== 'object' || p.v !== PAYLOAD_VERSION) {
-    throw new InvalidInputError(`A job's data is not an andor unit of payload version ${PAYLOAD_VERSION} (got version ${JSON.stringify(p?.v)}): the client and this worker run different andor versions; run the same version on both.`);
+    throw new InvalidInputError(`A job's data is not an andor unit of payload version ${PAYLOAD_VERSION} (got version ${preview(p?.v)}): the client and this worker run different andor versions; run the same version on both.`);
   }
   assertSha256(p.model?.sha256, 'payload.model.sha256');
   const sampleOk = typeof p.sample === 'string' || (typeof p.sample === 'object' && p.sample !== null && typeof p.sample.stored === 'string');

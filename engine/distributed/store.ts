@@ -7,6 +7,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidOptionError } from '../contracts/errors.js';
 import { ModelStoreError } from './errors.js';
+import { preview } from '../inputs/preview.js';
 
 /** A content-addressed store of model files (the queue also keeps large encoded samples in it). */
 export interface ModelStore {
@@ -40,7 +41,7 @@ export function sha256Of(bytes: Uint8Array): string {
  */
 export function assertSha256(sha256: unknown, field = 'sha256'): asserts sha256 is string {
   if (typeof sha256 !== 'string' || !SHA256.test(sha256)) {
-    throw new InvalidOptionError(`${field} must be a sha256: 64 lowercase hex digits (got ${JSON.stringify(sha256)?.slice(0, 80)}).`);
+    throw new InvalidOptionError(`${field} must be a sha256: 64 lowercase hex digits (got ${preview(sha256)}).`);
   }
 }
 
@@ -57,7 +58,7 @@ export class FolderStore implements ModelStore {
    * @throws InvalidOptionError when dir is not a non-empty string
    */
   constructor(dir: string) {
-    if (typeof dir !== 'string' || dir.trim() === '') throw new InvalidOptionError(`store must be a folder path (got ${JSON.stringify(dir)}).`);
+    if (typeof dir !== 'string' || dir.trim() === '') throw new InvalidOptionError(`store must be a folder path (got ${preview(dir)}).`);
     this.dir = resolve(dir);
   }
 

@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analysisFields, BASELINE_KEYWORDS } from '../contracts/schema/fields.js';
 import { didYouMean } from '../inputs/validate.js';
+import { preview } from '../inputs/preview.js';
 import {
   CancelledError, EngineError, FolderStore, InvalidInputError, InvalidOptionError, chartsOf, createEngine, createQueueExecutor, dynamicsToJson, loadSampleSet, renderReport, resultToJson,
   type Engine, type ExplainRequest, type Logger, type QueueExecutor, type ReportableResult, type WorkerEvent,
@@ -395,7 +396,7 @@ async function readResult(file: string): Promise<ReportableResult> {
   if (lines.length <= 1) return parse(text, '') as ReportableResult;
   const values = lines.map((l, i) => parse(l, ` line ${i + 1}`));
   const last = values[values.length - 1] as { schema?: string; results?: unknown[] };
-  if (last.schema !== 'andor.batch/1') throw new InvalidInputError(`${file} holds ${lines.length} JSON lines, but its last line is not an andor.batch/1 aggregate (got schema ${JSON.stringify(last.schema)}).`);
+  if (last.schema !== 'andor.batch/1') throw new InvalidInputError(`${file} holds ${lines.length} JSON lines, but its last line is not an andor.batch/1 aggregate (got schema ${preview(last.schema)}).`);
   return { ...last, results: last.results ?? values.slice(0, -1) } as unknown as ReportableResult;
 }
 

@@ -3,6 +3,7 @@
 import { InvalidOptionError, ShapeMismatchError } from '../contracts/errors.js';
 import { indexList } from '../inputs/options.js';
 import type { MaskedInput } from './plan.js';
+import { preview } from '../inputs/preview.js';
 
 /** Baselines: by name, or one value per element of a sample. */
 export type BaselineSpec = 'zero' | 'mean' | 'blur' | 'centroid' | 'center' | Float64Array;
@@ -80,13 +81,18 @@ export function tabularLayout(ctx: LayoutContext, players: unknown): PlayerLayou
 
 /** Parses a grid spec "RxC" (or [R, C]). */
 export function parseGrid(value: unknown, height: number, width: number): [number, number] {
-  const parts = Array.isArray(value) ? value.map(Number) : typeof value === 'string' ? value.toLowerCase().split('x').map(Number) : [];
+  const parts = Array.isArray(value) ? value.map(gridNumber) : typeof value === 'string' ? value.toLowerCase().split('x').map(Number) : [];
   const [rows, cols] = parts;
   if (parts.length !== 2 || !Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1) {
-    throw new InvalidOptionError(`grid must look like "4x4" (rows x columns; got ${JSON.stringify(value)}).`);
+    throw new InvalidOptionError(`grid must look like "4x4" (rows x columns; got ${preview(value)}).`);
   }
   if (rows > height || cols > width) throw new InvalidOptionError(`grid ${rows}x${cols} is finer than the ${height}x${width} image; use at most ${height}x${width}.`);
   return [rows, cols];
+}
+
+/** A grid list's item as a number: numbers and numeric strings count; anything else (objects, symbols) is NaN. */
+function gridNumber(item: unknown): number {
+  return typeof item === 'number' ? item : typeof item === 'string' ? Number(item) : Number.NaN;
 }
 
 /** Gaussian tails below this relative weight are dropped: exp(−x²/2) < 2^−60 beyond 9.2σ. */
@@ -306,7 +312,7 @@ export function pointCloudLayout(ctx: LayoutContext, options: PointCloudOptions)
   const points = new Float64Array(count * 3);
   for (let p = 0; p < count; p++) for (let c = 0; c < 3; c++) points[p * 3 + c] = ctx.values[index(p, c)];
   const k = options.clusters === undefined ? 10 : options.clusters;
-  if (!Number.isInteger(k) || k < 1 || k > count) throw new InvalidOptionError(`clusters must be an integer in 1..${count} (the number of points; got ${JSON.stringify(options.clusters)}).`);
+  if (!Number.isInteger(k) || k < 1 || k > count) throw new InvalidOptionError(`clusters must be an integer in 1..${count} (the number of points; got ${preview(options.clusters)}).`);
   const assign = clusterPoints(points, count, k);
   const chosen = options.players === undefined ? Array.from({ length: k }, (_, i) => i) : indexList(options.players, 'players', k, 'cluster');
   const owned = chosen.map((j) => {

@@ -7,6 +7,7 @@ import { mobiusTransform } from '../analysis/indices.js';
 import { orderTable, playersOfMask } from '../analysis/interactions.js';
 import { playersOf } from '../analysis/transforms.js';
 import type { SampleInteractions } from './generalization.js';
+import { preview } from '../inputs/preview.js';
 
 /** One model's (a checkpoint's or a reference model's) interactions: one entry per sample, in the same sample order
  *  for every model of a series. */
@@ -205,7 +206,7 @@ export interface CancellationOptions {
  */
 export function cancellationRatio(samples: ModelInteractions, options: CancellationOptions = {}): Float64Array {
   const salientOnly = options.salientOnly ?? false;
-  if (typeof salientOnly !== 'boolean') throw new InvalidOptionError(`options.salientOnly must be true or false (got ${JSON.stringify(salientOnly)}).`);
+  if (typeof salientOnly !== 'boolean') throw new InvalidOptionError(`options.salientOnly must be true or false (got ${preview(salientOnly)}).`);
   if (samples.length === 0) return new Float64Array(0);
   const n = assertAligned([samples], 'model');
   const order = orderTable(n);
@@ -418,7 +419,7 @@ function weightsFor(d: ArrayLike<number>, decay: Float64Array, spindle: Float64A
 function boundsOption(value: readonly [number, number] | undefined, fallback: [number, number], low: number, high: number, field: string): [number, number] {
   if (value === undefined) return fallback;
   const ok = Array.isArray(value) && value.length === 2 && value.every((x) => typeof x === 'number' && Number.isFinite(x)) && value[0] > low && value[0] <= value[1] && value[1] < high;
-  if (!ok) throw new InvalidOptionError(`${field} must be [min, max] with ${low} < min ≤ max < ${high} (got ${JSON.stringify(value)}).`);
+  if (!ok) throw new InvalidOptionError(`${field} must be [min, max] with ${low} < min ≤ max < ${high} (got ${preview(value)}).`);
   return [value[0], value[1]];
 }
 
@@ -448,7 +449,7 @@ export function fitDecaySpindle(distribution: ArrayLike<number>, options: DecayS
   const [rateMin, rateMax] = boundsOption(options.rate, [0.05, 10], 0, Infinity, 'options.rate');
   const [pMin, pMax] = boundsOption(options.p, [0.2, 0.8], 0, 1, 'options.p');
   const points = options.gridPoints ?? 41;
-  if (!Number.isInteger(points) || points < 2 || points > 1000) throw new InvalidOptionError(`options.gridPoints must be an integer in 2..1000 (got ${JSON.stringify(options.gridPoints)}).`);
+  if (!Number.isInteger(points) || points < 2 || points > 1000) throw new InvalidOptionError(`options.gridPoints must be an integer in 2..1000 (got ${preview(options.gridPoints)}).`);
   const zero = new Float64Array(n + 1);
   if (dot(Float64Array.from(distribution), distribution) === 0) {
     return { decay: { weight: 0, rate: NaN, curve: zero }, spindle: { weight: 0, p: NaN, curve: zero.slice() }, fitted: zero.slice(), residual: 0, decayShare: NaN };

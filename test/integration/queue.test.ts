@@ -31,6 +31,8 @@ const MLP = model('breast-cancer-mlp.onnx');
 const SAMPLES = model('breast-cancer.samples.json');
 /** Eight units of about 0.4 s each (n = 12, the default decomposition). */
 const BATCH = { model: MLP, samples: SAMPLES, rows: '0-7', players: '0-11', cacheDir: false } as const satisfies BatchRequest;
+/** Eight units of about 2.5 s each (n = 16): long enough that a cancellation always lands while one is running. */
+const SLOW = { ...BATCH, players: '0-15' } as const satisfies BatchRequest;
 /** Fast units (n = 10, no learned split), where the decomposition is not the point. */
 const QUICK = { model: MLP, samples: SAMPLES, players: '0-9', preset: 'none', cacheDir: false } as const satisfies BatchRequest;
 const SERIES = model('bc-mlp-series');
@@ -249,7 +251,7 @@ describe('the job queue', () => {
     const worker = startWorker(url, store);
     const client = await executor(url, store);
     const controller = new AbortController();
-    const run = (await through(client)).explainBatch({ ...BATCH, signal: controller.signal });
+    const run = (await through(client)).explainBatch({ ...SLOW, signal: controller.signal });
     const started = (await worker.waitFor((e) => e.type === 'started', 'started unit')) as { key: string };
     controller.abort();
     await expect(run).rejects.toThrowError(CancelledError);

@@ -76,7 +76,7 @@ describe('parseGrid (property)', () => {
   }, PROPERTY_MS);
 
   it.each([
-    ['4x', '"4x"'], ['x4', '"x4"'], ['4x4x4', '"4x4x4"'], ['0x4', '"0x4"'], ['-1x4', '"-1x4"'], ['1.5x2', '"1.5x2"'], ['Infinityx1', '"Infinityx1"'], ['', '""'], [[2], '[2]'], [[2, 2, 2], '[2,2,2]'], [null, 'null'],
+    ['4x', '"4x"'], ['x4', '"x4"'], ['4x4x4', '"4x4x4"'], ['0x4', '"0x4"'], ['-1x4', '"-1x4"'], ['1.5x2', '"1.5x2"'], ['Infinityx1', '"Infinityx1"'], ['', '""'], [[2], '[2]'], [[2, 2, 2], '[2, 2, 2]'], [[{ toString: '' }, 1], 'an array of 2 items'], [[true, 2], '[true, 2]'], [null, 'null'],
   ] as const)('refuses %j saying what a grid looks like', (value, shown) => {
     expect(() => parseGrid(value, 8, 8)).toThrowError(`grid must look like "4x4" (rows x columns; got ${shown}).`);
   });

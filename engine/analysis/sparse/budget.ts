@@ -1,6 +1,7 @@
 // How many game evaluations each method needs: the formulas behind minimumBudget and the budget check, and the
 // default count of held-out masks. Pure arithmetic; no game is called here.
 import { InvalidOptionError } from '../../contracts/errors.js';
+import { preview } from '../../inputs/preview.js';
 
 /** The recovery methods, the default first. */
 export const SPARSE_METHODS = ['adaptive', 'regression', 'exact'] as const;
@@ -110,7 +111,7 @@ export function minimumBudget(n: number, maxOrder: number, sparsity = 1, method:
   }
   if (!Number.isInteger(sparsity) || sparsity < 1) throw new InvalidOptionError(`sparsity must be an integer ≥ 1 (got ${sparsity}).`);
   if (!(SPARSE_METHODS as readonly string[]).includes(method)) {
-    throw new InvalidOptionError(`method must be one of: ${SPARSE_METHODS.join(', ')} (got ${JSON.stringify(method)}).`);
+    throw new InvalidOptionError(`method must be one of: ${SPARSE_METHODS.join(', ')} (got ${preview(method)}).`);
   }
   // the exact path keeps no held-out masks: it measures faithfulness on all 2^n
   if (method === 'exact') return 2 ** n;

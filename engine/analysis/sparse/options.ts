@@ -4,6 +4,7 @@ import { InvalidOptionError } from '../../contracts/errors.js';
 import { assertKnownKeys, integerIn, oneOf } from '../../inputs/options.js';
 import { DEFAULT_METHOD, MAX_EXACT_PLAYERS, MAX_REGRESSION_TERMS, MAX_SPARSE_PLAYERS, SPARSE_METHODS, defaultHeldOut, fitBudget, termCount, withHeldOut, type SparseMethod } from './budget.js';
 import type { SparseOptions } from './types.js';
+import { preview } from '../../inputs/preview.js';
 
 /** Validated, frozen options; `method` is what will run ('exact' whenever the budget covers 2^n). */
 export interface SparseSettings {
@@ -27,13 +28,13 @@ const KNOWN = ['budget', 'maxOrder', 'seed', 'heldOut', 'signal', 'onProgress', 
  * @throws InvalidOptionError naming the field, what it got, and the valid values
  */
 export function sparseSettings(n: number, options: SparseOptions): SparseSettings {
-  if (!Number.isInteger(n) || n < 0) throw new InvalidOptionError(`n must be a non-negative integer number of players (got ${JSON.stringify(n)}).`);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidOptionError(`n must be a non-negative integer number of players (got ${preview(n)}).`);
   if (n > MAX_SPARSE_PLAYERS) {
     throw new InvalidOptionError(
       `n = ${n} players is above the sparse engine's limit of ${MAX_SPARSE_PLAYERS} players. Group players (e.g. larger image patches or token spans) so that n ≤ ${MAX_SPARSE_PLAYERS}.`,
     );
   }
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError(`options must be an object with budget and maxOrder (got ${JSON.stringify(options)}).`);
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError(`options must be an object with budget and maxOrder (got ${preview(options)}).`);
   assertKnownKeys(options, KNOWN, 'options');
   const budget = integerIn(options.budget, 1, Infinity, 'options.budget');
   const maxOrder = integerIn(options.maxOrder, 0, n, `options.maxOrder (at most n = ${n})`);
