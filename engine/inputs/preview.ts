@@ -48,3 +48,19 @@ function scalar(value: unknown): string {
       return String(value);
   }
 }
+
+/**
+ * A value's JSON cut at `max` characters when it has one (plain data, as parsed from a file), else preview(value)
+ * (BigInt, cycles, a throwing toJSON).
+ * @param value - anything
+ * @param max - most characters
+ */
+export function previewJson(value: unknown, max = 120): string {
+  try {
+    const text = JSON.stringify(value);
+    if (typeof text === 'string') return text.length > max ? `${text.slice(0, max)}…` : text;
+  } catch {
+    // no JSON: described instead
+  }
+  return preview(value);
+}

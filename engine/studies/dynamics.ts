@@ -17,7 +17,7 @@ import { DynamicsRequestSchema } from '../contracts/schema/requests.js';
 import { parseJson, resolveSampleSet, type Sample, type SampleSet } from '../inputs/samples.js';
 import { fitSigma2, sigma2Grid, theoryCurves } from './theory.js';
 import { cancellationRatio, checkpointTransitions, fitDecaySpindle, multiOrderPairwise } from './measures.js';
-import { preview } from '../inputs/preview.js';
+import { previewJson } from '../inputs/preview.js';
 
 /** Explain options that apply to every pair (the model, sample and signal come from the run). */
 export type PairOptions = Omit<ExplainRequest, 'model' | 'sample' | 'row' | 'signal' | 'onProgress' | 'target'>;
@@ -179,7 +179,7 @@ async function loadLosses(losses: DynamicsRequest['losses'], files: readonly str
   if (!table || !Array.isArray(table.checkpoints)) throw new InvalidInputError(`${source} must be {"checkpoints": [{"name", "trainLoss", "testLoss"}, ...]}.`);
   table.checkpoints.forEach((c, i) => {
     const ok = c && typeof c.name === 'string' && Number.isFinite(c.trainLoss) && Number.isFinite(c.testLoss) && (c.epoch === undefined || Number.isFinite(c.epoch));
-    if (!ok) throw new InvalidInputError(`${source}: checkpoints[${i}] must be {"name": string, "trainLoss": number, "testLoss": number, "epoch"?: number} with finite numbers (got ${preview(c)}).`);
+    if (!ok) throw new InvalidInputError(`${source}: checkpoints[${i}] must be {"name": string, "trainLoss": number, "testLoss": number, "epoch"?: number} with finite numbers (got ${previewJson(c)}).`);
   });
   const names = new Set(table.checkpoints.map((c) => c.name));
   const unmatched = files.map((f) => basename(f).replace(/\.onnx$/, '')).filter((name) => !names.has(name));
