@@ -3,7 +3,7 @@
 // n = 49), beside an order-2 least-squares fit of the same budget; (3) the cost of an evaluation on the sparse path
 // against the exact path, and the recovery's share of a run.
 // Usage: node bench/sparse-real.bench.js [--quick | --full] [--save] [--budgets=1000,3000,...] [--only=<model name part>]
-//        [--no-diagnostic]
+//        [--tolerance=R]
 //   default: part 1 at n = 16–18, part 2 at budgets 10^3 … 10^5 (about 5–6 min on 2 shared cores);
 //   --full: part 1 at n = 20 (about 10 min: 2^20 evaluations of the transformer alone take 3 min here);
 //   --quick: part 1 at n = 16, part 2 at budgets 10^3 and 10^4, nothing saved (about 1.5 min).
@@ -15,10 +15,10 @@
 // engine (dist/engine/analysis/sparse, AND only) on a game evaluated by a plain onnxruntime-node session in this file.
 // That session game (same masking: the players' elements at the zero baseline or the [MASK] id; same gt-log-odds
 // reward) also serves, on either path: the least-squares baseline (the sparse engine's method 'regression'), the
-// scoring masks of part 2, and the noise-floor diagnostic. It is checked against the exact explanation's v on 1024
+// scoring masks of part 2. It is checked against the exact explanation's v on 1024
 // masks per part-1 model (column 'game err').
 import { readFileSync } from 'node:fs';
-import * as ort from 'onnxruntime-node'; // the bench's own game (see above): baseline, scoring, diagnostic, fallback
+import * as ort from 'onnxruntime-node'; // the bench's own game (see above): baseline, scoring, fallback
 import { createEngine, loadSampleSet } from '../dist/engine/index.js';
 import { evaluateExpansion, minimumBudget, sparseMobius } from '../dist/engine/analysis/sparse/index.js';
 import { Rng } from '../dist/engine/analysis/sparse/random.js';
@@ -66,9 +66,10 @@ const LS_ORDER = 2;
 /** Uniformly random masks, never seen by any fit, on which every R² of part 2 is measured. */
 const SCORING_MASKS = 2000;
 const SEED = 1;
-/** Diagnostic column of part 2 (not a target): the sparse core with evaluation noise σ = NOISE_FLOOR · |v(N) − v(∅)|. */
-const NOISE_FLOOR = 0.01;
-const DIAGNOSTIC = !process.argv.includes('--no-diagnostic');
+/** The sparse method runs twice per case: by default (tolerance auto) and with this tolerance (--tolerance=R), the
+ *  noise floor that leaves a trained model's dense tail of tiny coefficients out (SparseOptions.tolerance). */
+const TOLERANCE = Number(process.argv.find((a) => a.startsWith('--tolerance='))?.slice(12) ?? 1e-2);
+const AUTO = 'auto';
 /** Part 3 targets. */
 const COST_RATIO = 1.2;
 const RECOVERY_SHARE = 0.1;
@@ -129,13 +130,11 @@ function ownedElements(spec, dims) {
 
 /**
  * The bench's own game: v(T) = gt-log-odds of the sample's label with the players outside T at their baseline,
- * evaluated by one onnxruntime-node session (2 intra-op threads), plus Gaussian noise σ when setSigma(σ > 0) (the
- * diagnostic). Used for the least-squares baseline, the scoring masks, the diagnostic and the fallback path. Times
+ * evaluated by one onnxruntime-node session (2 intra-op threads). Used for the least-squares baseline, the scoring
+ * masks and the fallback path. Times
  * its own calls (ms, evaluations, calls).
  */
-async function fallbackGame(spec, { sigma = 0, seed = 11 } = {}) {
-  const random = rng(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(random() || 1e-300)) * Math.cos(2 * Math.PI * random());
+async function fallbackGame(spec) {
   const set = await loadSampleSet(spec.request.sample);
   const sample = set.samples[spec.row];
   const session = await ort.InferenceSession.create(readFileSync(spec.request.model), {
@@ -176,7 +175,7 @@ async function fallbackGame(spec, { sigma = 0, seed = 11 } = {}) {
       for (let c = 0; c < width; c++) if (c !== target && row[c] > max) max = row[c];
       let sum = 0;
       for (let c = 0; c < width; c++) if (c !== target) sum += Math.exp(row[c] - max);
-      v[r] = row[target] - max - Math.log(sum) + (sigma > 0 ? sigma * gauss() : 0);
+      v[r] = row[target] - max - Math.log(sum);
     }
     return v;
   };
@@ -192,10 +191,7 @@ async function fallbackGame(spec, { sigma = 0, seed = 11 } = {}) {
     stats.calls++;
     return v;
   };
-  const setSigma = (value) => {
-    sigma = value;
-  };
-  return { game, stats, n: owned.length, setSigma, release: () => session.release() };
+  return { game, stats, n: owned.length, release: () => session.release() };
 }
 
 /** count uniformly random masks of n players (bit-packed), seeded. */
@@ -205,14 +201,6 @@ function randomMasks(n, count, seed) {
   const bits = new Uint32Array(count * words);
   for (let r = 0; r < count; r++) for (let i = 0; i < n; i++) if (random() < 0.5) bits[r * words + (i >>> 5)] |= 1 << (i & 31);
   return { n, count, words, bits };
-}
-
-/** ∅ and N. */
-function endMasks(n) {
-  const words = (n + 31) >>> 5;
-  const bits = new Uint32Array(2 * words);
-  for (let i = 0; i < n; i++) bits[words + (i >>> 5)] |= 1 << (i & 31);
-  return { n, count: 2, words, bits };
 }
 
 /** The masks 0..2^n − 1 at the given indices (n ≤ 32). */
@@ -255,25 +243,25 @@ async function detectPath(engine) {
  * The engine path spends the budget on the AND and the OR expansions together (half each); method 'regression' and
  * the fallback path call sparseMobius (AND only, the whole budget) on the fallback game.
  */
-async function sparseRun(engine, pathKind, spec, game, { budget, maxOrder, method = 'adaptive' }) {
+async function sparseRun(engine, pathKind, spec, game, { budget, maxOrder, method = 'adaptive', tolerance = AUTO }) {
   if (pathKind === 'engine' && method === 'adaptive') {
     const start = performance.now();
-    const result = await engine.explain({ ...spec.request, method: 'sparse', budget, maxOrder, indexOrder: 0 });
+    const result = await engine.explain({ ...spec.request, method: 'sparse', budget, maxOrder, indexOrder: 0, ...(tolerance === AUTO ? {} : { tolerance }) });
     const ms = performance.now() - start;
     const t = result.timings;
     return {
       terms: result.and, evaluations: result.evaluations, heldOutR2: result.faithfulness.r2, orR2: result.faithfulness.or.r2, ms,
-      workMs: t.totalMs - (t.loadMs ?? 0), gameMs: t.evaluateMs, recoverMs: t.recoverMs, analysisMs: t.interactionsMs ?? 0, method: `engine ${result.recovery}`,
+      workMs: t.totalMs - (t.loadMs ?? 0), gameMs: t.evaluateMs, recoverMs: t.recoverMs, analysisMs: t.interactionsMs ?? 0, method: `engine ${result.recovery}`, kept: result.tolerance?.and,
     };
   }
   const before = { ...game.stats };
   const start = performance.now();
-  const result = await sparseMobius(game.game, game.n, { budget, maxOrder, method, seed: SEED });
+  const result = await sparseMobius(game.game, game.n, { budget, maxOrder, method, seed: SEED, ...(method === 'adaptive' && tolerance !== AUTO ? { tolerance } : {}) });
   const ms = performance.now() - start;
   const gameMs = game.stats.ms - before.ms;
   return {
     terms: result.terms, evaluations: result.evaluations, heldOutR2: result.faithfulness.r2, ms, workMs: ms, gameMs, recoverMs: ms - gameMs, analysisMs: 0,
-    calls: game.stats.calls - before.calls, method: result.method,
+    calls: game.stats.calls - before.calls, method: result.method, kept: result.tolerance,
   };
 }
 
@@ -299,8 +287,9 @@ async function againstExact(engine, pathKind, cases) {
     const gameError = Math.max(...check.map((m, k) => Math.abs(fallbackV[k] - exact.v[m]))) / scale;
 
     const budget = Math.floor(EXACT_SHARE * 2 ** n);
-    progress(`sparse: ${spec.name}, budget ${budget} (${EXACT_SHARE * 100} % of 2^${n}), maxOrder ${n}`);
-    const sparse = await sparseRun(engine, pathKind, spec, game, { budget, maxOrder: n });
+    for (const tolerance of [AUTO, TOLERANCE]) {
+    progress(`sparse: ${spec.name}, budget ${budget} (${EXACT_SHARE * 100} % of 2^${n}), maxOrder ${n}, tolerance ${tolerance}`);
+    const sparse = await sparseRun(engine, pathKind, spec, game, { budget, maxOrder: n, tolerance });
     // R² on all 2^n masks: the recovered coefficients zeta-transformed against the exact v
     const dense = new Float64Array(2 ** n);
     for (const t of sparse.terms) dense[t.players.reduce((m, i) => m | (1 << i), 0)] += t.value;
@@ -328,16 +317,17 @@ async function againstExact(engine, pathKind, cases) {
     const orders = exactTop.map(([mask]) => bitCount(mask));
     const met = recallTop >= RECALL && r2All >= R2;
     rows.push({
-      model: spec.name, n, budget, share: `${((100 * sparse.evaluations) / 2 ** n).toFixed(1)} %`, evaluations: sparse.evaluations, terms: sparse.terms.length,
+      model: spec.name, n, tolerance: tolerance === AUTO ? `auto (${sparse.kept})` : tolerance, budget, share: `${((100 * sparse.evaluations) / 2 ** n).toFixed(1)} %`, evaluations: sparse.evaluations, terms: sparse.terms.length,
       topOrders: `${Math.min(...orders)}–${Math.max(...orders)}`, recallTop, recallAny, recallSalient, maxRelError, r2All, heldOutR2: sparse.heldOutR2,
       exactS: exact.timings.evaluateMs / 1e3, sparseS: sparse.ms / 1e3, gameError, met: met ? 'met' : 'NOT met',
     });
     const sparsePerEvalUs = (1e3 * sparse.gameMs) / sparse.evaluations;
     costs.push({
-      model: spec.name, n, exactPerEvalUs, sparsePerEvalUs, wallPerEvalUs: (1e3 * sparse.ms) / sparse.evaluations, calls: sparse.calls ?? '',
+      model: spec.name, n, tolerance: tolerance === AUTO ? `auto (${sparse.kept})` : tolerance, exactPerEvalUs, sparsePerEvalUs, wallPerEvalUs: (1e3 * sparse.ms) / sparse.evaluations, calls: sparse.calls ?? '',
       ratio: sparsePerEvalUs / exactPerEvalUs, recoveryShare: sparse.recoverMs / sparse.workMs, analysisShare: sparse.analysisMs / sparse.workMs, cnn: !!spec.cnn,
       met: sparsePerEvalUs / exactPerEvalUs <= COST_RATIO ? 'met' : 'NOT met',
     });
+    }
     game.release();
   }
   return { rows, costs };
@@ -376,10 +366,6 @@ async function againstBudget(engine, pathKind, cases, budgets) {
     const scoring = randomMasks(n, SCORING_MASKS, 0xbeef + n);
     const truth = await game.game(scoring);
     const lsLeast = minimumBudget(n, LS_ORDER, 1, 'regression');
-    // diagnostic: the sparse core on the same game plus Gaussian noise of NOISE_FLOOR · |v(N) − v(∅)|, so that its
-    // noise threshold ignores the dense tail of tiny coefficients that a real network has
-    const ends = await game.game(endMasks(n));
-    const sigma = NOISE_FLOOR * Math.abs(ends[1] - ends[0]);
     const sample = rawSamples(spec.sample).samples[spec.row];
     for (const budget of budgets) {
       progress(`${spec.name} (n = ${n}): sparse, budget ${budget}, maxOrder ${SPARSE_ORDER}`);
@@ -398,22 +384,20 @@ async function againstBudget(engine, pathKind, cases, budgets) {
         const half = await sparseRun(engine, 'fallback', spec, game, { budget: Math.floor(budget / 2), maxOrder: LS_ORDER, method: 'regression' });
         lsHalfR2 = rSquared(truth, evaluateExpansion(half.terms, scoring));
       }
-      let floor;
-      if (DIAGNOSTIC) {
-        progress(`${spec.name} (n = ${n}): diagnostic, sparse core with a noise floor σ = ${sigma.toFixed(3)}, budget ${budget}`);
-        game.setSigma(sigma);
-        floor = await sparseRun(engine, 'fallback', spec, game, { budget, maxOrder: SPARSE_ORDER });
-        game.setSigma(0);
-      }
+      progress(`${spec.name} (n = ${n}): sparse, budget ${budget}, maxOrder ${SPARSE_ORDER}, tolerance ${TOLERANCE}`);
+      const tol = await sparseRun(engine, pathKind, spec, game, { budget, maxOrder: SPARSE_ORDER, tolerance: TOLERANCE });
+      const tolR2 = rSquared(truth, evaluateExpansion(tol.terms, scoring));
       rows.push({
-        floorR2: floor ? rSquared(truth, evaluateExpansion(floor.terms, scoring)) : '', floorEvaluations: floor?.evaluations ?? '', floorTerms: floor?.terms.length ?? '',
-        floorFound: floor ? knownInteractions(sample, floor.terms, spec.list).found : '', sparseFound: knownInteractions(sample, sparse.terms, spec.list).found,
+        tolR2, tolEvaluations: tol.evaluations, tolTerms: tol.terms.length, tolS: tol.ms / 1e3, tolRecoveryShare: tol.recoverMs / tol.workMs,
+        tolFound: knownInteractions(sample, tol.terms, spec.list).found, sparseFound: knownInteractions(sample, sparse.terms, spec.list).found,
+        tolBeats: lsR2 === undefined ? 'LS infeasible' : tolR2 > lsR2 ? 'yes' : 'no',
         model: spec.name, n, budget, sparseEvaluations: sparse.evaluations, sparseTerms: sparse.terms.length, sparseR2, sparseHeldOut: sparse.heldOutR2,
-        sparseS: sparse.ms / 1e3, recoveryShare: sparse.recoverMs / sparse.workMs,
+        sparseS: sparse.ms / 1e3, recoveryShare: sparse.recoverMs / sparse.workMs, sparseKept: sparse.kept,
         lsEvaluations: ls?.evaluations ?? `needs ≥ ${lsLeast}`, lsTerms: ls?.terms.length ?? '', lsR2: lsR2 ?? 'infeasible', lsS: ls ? ls.ms / 1e3 : '', lsHalfR2,
         beats: lsR2 === undefined ? 'LS infeasible' : sparseR2 > lsR2 ? 'yes' : 'no',
       });
-      known.push({ model: spec.name, budget, ...knownInteractions(sample, sparse.terms, spec.list) });
+      known.push({ model: spec.name, budget, tolerance: `auto (${sparse.kept})`, ...knownInteractions(sample, sparse.terms, spec.list) });
+      known.push({ model: spec.name, budget, tolerance: TOLERANCE, ...knownInteractions(sample, tol.terms, spec.list) });
     }
     game.release();
   }
@@ -479,7 +463,7 @@ async function run({ quick }) {
   const targets = [];
   for (const row of exact.rows) {
     targets.push({
-      name: `against exact: ${row.model} (n = ${row.n}), budget ${row.budget} ≤ ${EXACT_SHARE * 100} % of 2^n`,
+      name: `against exact: ${row.model} (n = ${row.n}), tolerance ${row.tolerance}, budget ${row.budget} ≤ ${EXACT_SHARE * 100} % of 2^n`,
       goal: `the exact method's ${TOP} strongest AND interactions among the sparse method's ${TOP} strongest (recall ≥ ${RECALL}) and R² ≥ ${R2} on all 2^n masks`,
       value: `recall ${row.recallTop.toFixed(2)} (among all recovered terms ${row.recallAny.toFixed(2)}), R² ${row.r2All.toFixed(4)}, ${row.evaluations} evaluations`,
       met: row.met === 'met',
@@ -488,16 +472,18 @@ async function run({ quick }) {
   for (const name of new Set(real.rows.map((r) => r.model))) {
     const rows = real.rows.filter((r) => r.model === name);
     const compared = rows.filter((r) => typeof r.lsR2 === 'number');
-    targets.push({
-      name: `${name} (n = ${rows[0].n}): sparse (maxOrder ${SPARSE_ORDER}) against order-${LS_ORDER} least squares of the same budget`,
-      goal: 'higher R² on the scoring masks at every budget where least squares is feasible',
-      value: rows.map((r) => `${r.budget}: ${r.sparseR2.toFixed(3)} vs ${typeof r.lsR2 === 'number' ? r.lsR2.toFixed(3) : 'LS infeasible'}`).join('; '),
-      met: compared.length > 0 && compared.every((r) => r.beats === 'yes'),
-    });
+    for (const [tolerance, r2, beats] of [[AUTO, 'sparseR2', 'beats'], [TOLERANCE, 'tolR2', 'tolBeats']]) {
+      targets.push({
+        name: `${name} (n = ${rows[0].n}): sparse (maxOrder ${SPARSE_ORDER}, tolerance ${tolerance}) against order-${LS_ORDER} least squares of the same budget`,
+        goal: 'higher R² on the scoring masks at every budget where least squares is feasible',
+        value: rows.map((r) => `${r.budget}: ${r[r2].toFixed(3)} vs ${typeof r.lsR2 === 'number' ? r.lsR2.toFixed(3) : 'LS infeasible'}`).join('; '),
+        met: compared.length > 0 && compared.every((r) => r[beats] === 'yes'),
+      });
+    }
   }
   for (const c of exact.costs) {
     targets.push({
-      name: `cost per evaluation, ${c.model}: sparse path against exact path`,
+      name: `cost per evaluation, ${c.model}, tolerance ${c.tolerance}: sparse path against exact path`,
       goal: `≤ ${COST_RATIO}× (${pathKind === 'fallback' ? 'FALLBACK game; ' : ''}timings on a shared machine)`,
       value: `${c.sparsePerEvalUs.toFixed(1)} µs vs ${c.exactPerEvalUs.toFixed(1)} µs (${c.ratio.toFixed(2)}×)`,
       met: c.ratio <= COST_RATIO,
@@ -508,20 +494,23 @@ async function run({ quick }) {
   targets.push({
     name: 'recovery share of the run, CNNs (digits-cnn part 1; patches-49 part 2, every budget)',
     goal: `< ${RECOVERY_SHARE * 100} % of the wall time (the rest: the game's evaluations)`,
-    value: [...cnnCosts.map((c) => `${c.model}: ${(100 * c.recoveryShare).toFixed(1)} %`), ...cnnReal.map((r) => `${r.model} @${r.budget}: ${(100 * r.recoveryShare).toFixed(1)} %`)].join('; '),
-    met: cnnCosts.length + cnnReal.length > 0 && [...cnnCosts.map((c) => c.recoveryShare), ...cnnReal.map((r) => r.recoveryShare)].every((s) => s < RECOVERY_SHARE),
+    value: [
+      ...cnnCosts.map((c) => `${c.model} (tolerance ${c.tolerance}): ${(100 * c.recoveryShare).toFixed(1)} %`),
+      ...cnnReal.flatMap((r) => [`${r.model} @${r.budget}: ${(100 * r.recoveryShare).toFixed(1)} %`, `(tolerance ${TOLERANCE}) ${(100 * r.tolRecoveryShare).toFixed(1)} %`]),
+    ].join('; '),
+    met: cnnCosts.length + cnnReal.length > 0 && [...cnnCosts.map((c) => c.recoveryShare), ...cnnReal.flatMap((r) => [r.recoveryShare, r.tolRecoveryShare])].every((s) => s < RECOVERY_SHARE),
   });
 
   const result = {
     suite: 'sparse-real',
-    args: { quick, full, budgets, sparseOrder: SPARSE_ORDER, lsOrder: LS_ORDER, scoringMasks: SCORING_MASKS, seed: SEED },
+    args: { quick, full, budgets, tolerance: TOLERANCE, sparseOrder: SPARSE_ORDER, lsOrder: LS_ORDER, scoringMasks: SCORING_MASKS, seed: SEED },
     path: pathKind,
     totalS,
     tables: [
       {
         title: `sparse-real: against the exact method, n ≤ 20 (budget = ${EXACT_SHARE * 100} % of 2^n, maxOrder = n)`,
         columns: [
-          ['model', 'model'], ['n', 'n'], ['budget', 'budget'], ['evaluations', 'evals'], ['share', 'of 2^n'], ['terms', 'terms'], ['topOrders', 'top-20 orders'],
+          ['model', 'model'], ['n', 'n'], ['tolerance', 'tolerance'], ['budget', 'budget'], ['evaluations', 'evals'], ['share', 'of 2^n'], ['terms', 'terms'], ['topOrders', 'top-20 orders'],
           ['recallTop', `recall top-${TOP}`], ['recallAny', 'recall any'], ['recallSalient', 'salient found'], ['maxRelError', 'max rel err top'], ['r2All', 'R² all 2^n'], ['heldOutR2', 'R² held-out'],
           ['exactS', 'exact eval s'], ['sparseS', 'sparse s'], ['gameError', 'game err'], ['met', 'target'],
         ],
@@ -537,17 +526,18 @@ async function run({ quick }) {
       {
         title: `sparse-real: R² against budget on the many-player models (row 0), sparse maxOrder ${SPARSE_ORDER} vs order-${LS_ORDER} least squares`,
         columns: [
-          ['model', 'model'], ['n', 'n'], ['budget', 'budget'], ['sparseEvaluations', 'sparse evals'], ['sparseTerms', 'terms'], ['sparseR2', 'sparse R²'],
+          ['model', 'model'], ['n', 'n'], ['budget', 'budget'], ['sparseKept', 'auto kept'], ['sparseEvaluations', 'sparse evals'], ['sparseTerms', 'terms'], ['sparseR2', 'sparse R²'],
           ['sparseHeldOut', 'sparse R² own'], ['sparseS', 'sparse s'], ['recoveryShare', 'recovery share'], ['lsEvaluations', 'LS evals'], ['lsTerms', 'LS terms'],
           ['lsR2', `LS-${LS_ORDER} R²`], ['lsS', 'LS s'], ['lsHalfR2', `LS-${LS_ORDER} R² at B/2`], ['beats', 'sparse beats LS'],
-          ['sparseFound', 'sparse found'], ['floorEvaluations', 'diag evals'], ['floorTerms', 'diag terms'], ['floorR2', 'diag R²'], ['floorFound', 'diag found'],
+          ['sparseFound', 'sparse found'], ['tolEvaluations', `tol ${TOLERANCE}: evals`], ['tolTerms', 'terms'], ['tolR2', 'R²'], ['tolS', 's'], ['tolFound', 'found'], ['tolBeats', 'beats LS'],
         ],
         rows: real.rows,
         notes: [
           pathNote,
+          'sparse: the default, tolerance auto (an exact search on half the budget, then stages of falling tolerance kept by validation R²); auto kept: the tolerance of the AND expansion\'s kept stage.',
           `R²: on ${SCORING_MASKS} uniformly random masks that neither fit saw (evaluated once per model); R² own: the method's own held-out masks (min(1000, budget/10), taken from the budget).`,
           `LS-${LS_ORDER}: the sparse engine's method 'regression' (least squares of every term of order ≤ ${LS_ORDER} on uniformly random masks, Σ_{j≤${LS_ORDER}} C(n, j) unknowns), same budget; infeasible below 1.25× its unknowns plus held-out masks. LS-${LS_ORDER} at B/2: the same on half the budget, the share the engine's sparse method gives its AND expansion.`,
-          `diag (diagnostic, not a target): the sparse core (sparseMobius, adaptive, AND only, the whole budget) on the same game plus Gaussian noise σ = ${NOISE_FLOOR} · |v(N) − v(∅)|, scored against the noiseless game: with a noise level its thresholds ignore the dense tail of tiny coefficients (--no-diagnostic skips it).`,
+          `tol ${TOLERANCE}: the same sparse run with tolerance ${TOLERANCE} (--tolerance=R): the search treats the model as a game with noise σ = tolerance · |v(N) − v(∅)|, so the dense tail of tiny coefficients is left out, and the found terms are refitted by least squares.`,
           "found: how many of the formula's Möbius terms (next table) the expansion holds with the right sign.",
           'recovery share: time of the recovery itself (not in the game, not the analysis of the terms) / the run without model loading.',
         ],
@@ -555,7 +545,7 @@ async function run({ quick }) {
       {
         title: "sparse-real: the formula's interactions among the sparse method's terms (row 0: all five relevant tokens / shapes present)",
         columns: [
-          ['model', 'model'], ['budget', 'budget'], ['expected', 'expected (unit Möbius of the formula)'], ['found', 'found (sign ok)'], ['ranks', 'rank by |value|'], ['values', 'values'],
+          ['model', 'model'], ['budget', 'budget'], ['tolerance', 'tolerance'], ['expected', 'expected (unit Möbius of the formula)'], ['found', 'found (sign ok)'], ['ranks', 'rank by |value|'], ['values', 'values'],
           ['empty', 'v(∅)'], ['relevantShare', 'mass on relevant'], ['strongest', 'strongest recovered terms'],
         ],
         rows: real.known,
@@ -567,7 +557,7 @@ async function run({ quick }) {
       {
         title: 'sparse-real: cost of an evaluation, sparse path against exact path (same model, same machine; noisy: shared machine)',
         columns: [
-          ['model', 'model'], ['n', 'n'], ['exactPerEvalUs', 'exact µs/eval'], ['sparsePerEvalUs', 'sparse µs/eval (game)'], ['wallPerEvalUs', 'sparse µs/eval (wall)'],
+          ['model', 'model'], ['n', 'n'], ['tolerance', 'tolerance'], ['exactPerEvalUs', 'exact µs/eval'], ['sparsePerEvalUs', 'sparse µs/eval (game)'], ['wallPerEvalUs', 'sparse µs/eval (wall)'],
           ['calls', 'game calls'], ['ratio', 'ratio'], ['recoveryShare', 'recovery share'], ['analysisShare', 'analysis share'], ['met', `≤ ${COST_RATIO}×`],
         ],
         rows: exact.costs,

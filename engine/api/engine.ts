@@ -11,7 +11,7 @@ import { runWorker, type WorkerOptions, type WorkerStats } from '../distributed/
 import { assertValid } from '../inputs/validate.js';
 import { BatchRequestSchema } from '../contracts/schema/requests.js';
 import { explainGame, explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult, type GameRequest } from '../explain/explain.js';
-import { exactMethod, explainFunction, sparseMethod, type FunctionRequest, type SparseLimits, type SparseResult } from '../explain/sparse.js';
+import { SPARSE_ONLY, exactMethod, explainFunction, sparseMethod, type FunctionRequest, type SparseLimits, type SparseResult } from '../explain/sparse.js';
 import { transform, type TransformName } from '../analysis/transforms.js';
 import { candidatesFor, type BackendChoice } from '../pipeline/registry.js';
 import type { OpenedModel, Runner } from '../pipeline/runner.js';
@@ -280,13 +280,14 @@ export class Engine {
  * not produce: refuse it up front rather than after the first sample.
  * @throws InvalidOptionError naming the option and the alternatives
  */
-function assertExactStudy(given: { readonly method?: string; readonly budget?: number; readonly maxOrder?: number } | undefined, what: string): void {
+function assertExactStudy(given: { readonly method?: string; readonly budget?: number; readonly maxOrder?: number; readonly tolerance?: number } | undefined, what: string): void {
   if (given === null || typeof given !== 'object') return; // the request's own validation names what is missing
   const request = given;
-  const sparse = request.method === 'sparse' ? "method 'sparse'" : request.budget !== undefined ? 'options.budget' : request.maxOrder !== undefined ? 'options.maxOrder' : undefined;
+  const option = SPARSE_ONLY.find((k) => request[k] !== undefined);
+  const sparse = request.method === 'sparse' ? "method 'sparse'" : option === undefined ? undefined : `options.${option}`;
   if (sparse === undefined) return;
   throw new InvalidOptionError(
     `${what} aggregates each sample's 2^n AND and OR arrays, so it runs the exact method only, and ${sparse} asks for the sparse one. ` +
-      "Leave method, budget and maxOrder out (or give method 'exact'), or explain the samples one by one with explain({ method: 'sparse', ... }).",
+      "Leave method, budget, maxOrder and tolerance out (or give method 'exact'), or explain the samples one by one with explain({ method: 'sparse', ... }).",
   );
 }

@@ -118,6 +118,8 @@ export interface SparseResultJson {
   /** Model evaluations used (distinct masks), held-out masks included. */
   readonly evaluations: number;
   readonly maxOrder: number;
+  /** Noise floor of the search, as a share of |v(N) − v(∅)|: requested, and kept per expansion. */
+  readonly tolerance: SparseResult['tolerance'];
   readonly faithfulness: FaithfulnessJson & { readonly or: FaithfulnessJson };
   /** v(∅) and v(N) as evaluated. */
   readonly values: { readonly empty: number; readonly full: number };
@@ -294,6 +296,7 @@ export function sparseToJson(result: SparseResult, options: { arrays?: boolean }
     budget: result.budget,
     evaluations: result.evaluations,
     maxOrder: result.maxOrder,
+    tolerance: result.tolerance,
     faithfulness: { r2: r2(f.r2), heldOut: f.heldOut, or: { r2: r2(f.or.r2), heldOut: f.or.heldOut } },
     values: result.values,
     and: named(result.and),
@@ -349,6 +352,8 @@ function summarizeSparse(result: SparseResult, top: number): string {
   const f = result.faithfulness;
   const r2 = (x: number, held: number) => (held === 0 ? `${Number.isFinite(x) ? fmt(x) : '–'} on all 2^n masks` : `${Number.isFinite(x) ? fmt(x) : '–'} on ${held} held-out masks`);
   lines.push(`method    sparse (${result.recovery}): ${result.evaluations} of at most ${result.budget} evaluations, orders ≤ ${result.maxOrder}; ${result.and.length} AND and ${result.or.length} OR terms`);
+  const { tolerance: t } = result;
+  if (t.and !== null) lines.push(`tolerance ${t.requested}${t.requested === 'auto' ? ` (kept: AND ${t.and}, OR ${t.or})` : ''}`);
   lines.push(`fidelity  R² AND ${r2(f.r2, f.heldOut)}; OR ${r2(f.or.r2, f.or.heldOut)}`);
   lines.push('split     none: AND = Möbius terms of v, OR = those of the complement game (no AND-OR split is learned)');
   lines.push(`salient   ${result.salient.length} terms with |I| ≥ ${fmt(result.threshold)}; strongest:`);

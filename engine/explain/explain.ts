@@ -92,6 +92,8 @@ export interface ExplainRequest extends AnalysisRequest {
   readonly budget?: number;
   /** Sparse: largest interaction order recovered (default 3). */
   readonly maxOrder?: number;
+  /** Sparse: noise floor of the search, as a share of |v(N) − v(∅)| (default 1e-4). */
+  readonly tolerance?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: EvaluateOptions['onProgress'];
 }

@@ -38,6 +38,9 @@ export interface SparseResult extends ExplanationHeader {
   /** Model (or game) evaluations used: distinct masks, held-out masks included. */
   readonly evaluations: number;
   readonly maxOrder: number;
+  /** Noise floor of the search, as a share of |v(N) − v(∅)|: as requested ('auto': staged), and as kept per
+   *  expansion (null: no search ran, the budget covered 2^n). */
+  readonly tolerance: { readonly requested: number | 'auto'; readonly and: number | null; readonly or: number | null };
   /** R² of each expansion on masks it never saw (on all 2^n masks, heldOut 0, on the exact path). */
   readonly faithfulness: { readonly r2: number; readonly heldOut: number; readonly or: { readonly r2: number; readonly heldOut: number } };
   /** v(∅) and v(N) as evaluated (after −v0 for the -v0 rewards). */
@@ -68,6 +71,8 @@ export interface FunctionRequest {
   readonly budget?: number;
   /** Largest interaction order recovered (default 3). */
   readonly maxOrder?: number;
+  /** Noise floor of the search, as a share of |v(N) − v(∅)| (default: auto, staged; 0: every non-zero residual is a term). */
+  readonly tolerance?: number;
   /** Player names (default x0, x1, …). */
   readonly names?: readonly string[];
   /** Salient ratio r of the threshold r · max|I| (default 0.05). */
@@ -90,17 +95,23 @@ export function isSparseResult(result: unknown): result is SparseResult {
   return typeof result === 'object' && result !== null && (result as { method?: unknown }).method === 'sparse' && Array.isArray((result as { and?: unknown }).and);
 }
 
+/** Options of the sparse method only: given with method 'exact' they are refused; given without a method they choose
+ *  the sparse method. */
+export const SPARSE_ONLY = ['budget', 'maxOrder', 'tolerance'] as const;
+
 /** The resolved budget and order of one sparse explanation. */
 interface SparseChoice {
   readonly budget: number;
   readonly maxOrder: number;
+  /** undefined: auto. */
+  readonly tolerance?: number;
 }
 
 /**
  * Validates budget and maxOrder for n players against the limits, and fills the defaults.
  * @throws InvalidOptionError naming the field, the limit and the fix
  */
-function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: number }, n: number, limits: SparseLimits): SparseChoice {
+function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: number; readonly tolerance?: number }, n: number, limits: SparseLimits): SparseChoice {
   const maxPlayers = Math.min(MAX_SPARSE_PLAYERS, limits.maxSparsePlayers ?? MAX_SPARSE_PLAYERS);
   if (n > maxPlayers) {
     throw new InvalidOptionError(
@@ -124,7 +135,7 @@ function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: n
   const wanted = Math.max(DEFAULT_SPARSE_BUDGET, least);
   const budget = request.budget ?? Math.min(ceiling, n <= 20 ? Math.min(2 ** n, wanted) : wanted);
   // recoverAndOr checks budget ≥ least and states the least in its message
-  return { budget, maxOrder };
+  return { budget, maxOrder, tolerance: request.tolerance };
 }
 
 /** Throws when a request tunes the learned split, which the sparse method does not learn. */
@@ -180,7 +191,7 @@ function fromExpansions(recovered: AndOrExpansion, n: number, v0: number, option
 /** The exact method only: refuses the sparse method's options, so a library call stays exact (explain's default). */
 export const exactMethod: MethodDispatch<SparseResult> = {
   takes(request: ExplainRequest): boolean {
-    const stray = (['budget', 'maxOrder'] as const).filter((k) => request[k] !== undefined);
+    const stray = SPARSE_ONLY.filter((k) => request[k] !== undefined);
     if (stray.length > 0) throw new InvalidOptionError(`options.${stray.join(' and options.')} ${stray.length === 1 ? 'applies' : 'apply'} to method 'sparse' only; give method: 'sparse' with ${stray.length === 1 ? 'it' : 'them'}, or leave ${stray.length === 1 ? 'it' : 'them'} out.`);
     return false;
   },
@@ -193,12 +204,12 @@ export function sparseMethod(limits: SparseLimits = {}): MethodDispatch<SparseRe
   return {
     takes(request: ExplainRequest, n: number, exactLimits: Limits): boolean {
       if (request.method === 'exact') {
-        const stray = (['budget', 'maxOrder'] as const).filter((k) => request[k] !== undefined);
+        const stray = SPARSE_ONLY.filter((k) => request[k] !== undefined);
         if (stray.length > 0) throw new InvalidOptionError(`options.${stray.join(' and options.')} ${stray.length === 1 ? 'applies' : 'apply'} to method 'sparse' only; leave ${stray.length === 1 ? 'it' : 'them'} out with method 'exact', or use method 'sparse'.`);
         return false;
       }
       if (request.method === 'sparse') return true;
-      return request.budget !== undefined || request.maxOrder !== undefined || !masksFitMemory(n, exactLimits);
+      return SPARSE_ONLY.some((k) => request[k] !== undefined) || !masksFitMemory(n, exactLimits);
     },
     run: (ctx, prepared) => explainSparse(ctx, prepared, limits),
   };
@@ -223,7 +234,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const game: GameFunction = (masks, signal) => ctx.runner.evaluateMasks(model.key, plan, masks, { signal });
 
   const recoverStart = performance.now();
-  const recovered = await recoverAndOr(game, n, { budget: choice.budget, maxOrder: choice.maxOrder, signal: request.signal, onProgress: request.onProgress });
+  const recovered = await recoverAndOr(game, n, { ...choice, signal: request.signal, onProgress: request.onProgress });
   const recoverMs = performance.now() - recoverStart;
   const v0 = prepared.rewardName.endsWith('-v0') ? recovered.values.empty : 0;
   const { interactionsMs, ...report } = fromExpansions(recovered, n, v0, options);
@@ -231,6 +242,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   return {
     ...report,
     maxOrder: choice.maxOrder,
+    tolerance: { requested: choice.tolerance ?? 'auto', and: recovered.and.tolerance ?? null, or: recovered.or.tolerance ?? null },
     players: names,
     model: { file: prepared.file, sha256: prepared.sha256, backend: model.backend, executionProvider: model.executionProvider, input: layout.masked.name, output: prepared.output },
     sample: { id: prepared.sample.id, label: prepared.sample.label, row: prepared.row },
@@ -261,12 +273,13 @@ export async function explainFunction(request: FunctionRequest): Promise<SparseR
   const options = termOptions(request);
   const choice = chooseBudget(request, n, {});
   const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
-  const recovered = await recoverAndOr(request.game, n, { budget: choice.budget, maxOrder: choice.maxOrder, signal: request.signal, onProgress: request.onProgress });
+  const recovered = await recoverAndOr(request.game, n, { ...choice, signal: request.signal, onProgress: request.onProgress });
   const recoverMs = performance.now() - started;
   const { interactionsMs, ...report } = fromExpansions(recovered, n, 0, options);
   return {
     ...report,
     maxOrder: choice.maxOrder,
+    tolerance: { requested: choice.tolerance ?? 'auto', and: recovered.and.tolerance ?? null, or: recovered.or.tolerance ?? null },
     players: names,
     reward: 'given',
     timings: { evaluateMs: recovered.gameMs, recoverMs: recoverMs - recovered.gameMs, interactionsMs, totalMs: performance.now() - started },

@@ -41,6 +41,24 @@ describe('andor CLI, sparse method', () => {
     expect(await readFile(html, 'utf8')).toContain('andor explain (sparse): planted-64.onnx, n = 64');
   });
 
+  it('takes --tolerance, reports it requested and kept per expansion, and refuses it with --method exact', async () => {
+    const out = join(dir, 'tolerance.json');
+    const given = await run(['explain', ...PLANTED, '--method', 'sparse', '--budget', '20000', '--max-order', '4', '--tolerance', '0.001', '--out', out]);
+    expect(given.code).toBe(0);
+    expect(JSON.parse(await readFile(out, 'utf8')).tolerance).toEqual({ requested: 0.001, and: 0.001, or: 0.001 });
+    // auto on an exactly sparse game (a planted ONNX model): both exact searches end with budget to spare
+    const auto = await run(['explain', ...PLANTED, '--method', 'sparse', '--budget', '20000', '--max-order', '4', '--out', out]);
+    expect(auto.code).toBe(0);
+    expect(auto.stdout).toContain('tolerance auto (kept: AND 0, OR 0)');
+    expect(JSON.parse(await readFile(out, 'utf8')).tolerance).toEqual({ requested: 'auto', and: 0, or: 0 });
+    const refused = await run(['explain', ...PLANTED, '--method', 'exact', '--tolerance', '0.001']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/options\.tolerance applies to method 'sparse' only/);
+    const bad = await run(['explain', ...PLANTED, '--method', 'sparse', '--tolerance', 'lots']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--tolerance/);
+  });
+
   it('states the least sufficient budget on one error line', async () => {
     const { code, stderr } = await run(['explain', ...PLANTED, '--method', 'sparse', '--budget', '40', '--max-order', '4']);
     expect(code).toBe(2);

@@ -109,7 +109,9 @@ describe('sparse explain finds the strongest interactions from 10 % of 2^n evalu
     engine = await createEngine({ workers: 2, threads: 1 });
     const exact = await engine.explain({ ...request, preset: 'none', decomposition: 'and' });
     m = await engine.mobius(exact.v);
-    sparse = await engine.explain({ method: 'sparse',  ...request, budget: Math.floor(0.1 * 2 ** 16), maxOrder: 3 });
+    // tolerance 0: one exact search, whose values are measured on their own supports (the auto search would refit
+    // them by least squares once its exact half of the budget ran out)
+    sparse = await engine.explain({ method: 'sparse', ...request, budget: Math.floor(0.1 * 2 ** 16), maxOrder: 3, tolerance: 0 });
   }, SLOW_MS);
   afterAll(async () => {
     await engine.dispose();
@@ -246,11 +248,14 @@ describe('sparse explain refuses what it cannot do, with the fix in the message'
     await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', method: 'sparse', maxOrder: 5 })).rejects.toThrow(/maxOrder = 5 is above the number of players \(n = 4\)/);
     await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', method: 'sparse', preset: 'none' })).rejects.toThrow(/options\.preset tunes the learned AND-OR split, which the sparse method does not learn/);
     await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', method: 'exact', budget: 100 })).rejects.toThrow(/options\.budget applies to method 'sparse' only/);
+    await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', method: 'exact', tolerance: 0.01 })).rejects.toThrow(/options\.tolerance applies to method 'sparse' only/);
+    await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', method: 'sparse', tolerance: 2 })).rejects.toThrow(InvalidOptionError);
     await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', method: 'fast' as never })).rejects.toThrow(InvalidOptionError);
   });
 
   it('refuses the sparse method in explainBatch and dynamics, which aggregate 2^n arrays', async () => {
     await expect(engine.explainBatch({ model: MLP, samples: SAMPLES, rows: '0-1', players: '0-3', method: 'sparse', cacheDir: false })).rejects.toThrow(/explainBatch aggregates each sample's 2\^n AND and OR arrays/);
     await expect(engine.dynamics({ checkpoints: model('bc-mlp-series'), samples: SAMPLES, budget: 100 })).rejects.toThrow(/dynamics aggregates/);
+    await expect(engine.dynamics({ checkpoints: model('bc-mlp-series'), samples: SAMPLES, tolerance: 0.01 })).rejects.toThrow(/dynamics aggregates[\s\S]*options\.tolerance asks for the sparse one/);
   });
 });

@@ -3,7 +3,8 @@
 // probes find nothing left; a noisy game's values are refitted by least squares at the end. see: Erginbas, Kang,
 // Polito, Ramchandran, "Adaptive Sparse Möbius Transforms for Learning Polynomials" (arXiv 2602.06246), FASMT.
 import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
-import { createMasks, fillRow, type MutableMaskBatch } from './masks.js';
+import { rSquared } from './expansion.js';
+import { createMasks, fillRow, randomMasks, type MutableMaskBatch } from './masks.js';
 import type { MethodContext, MethodResult } from './method.js';
 import { refitTerms } from './refit.js';
 import { SampleLog } from './sample-log.js';
@@ -28,19 +29,34 @@ const FINAL_PROBES = 32;
 const PROBE_SHRINK = 0.7;
 /** The search stops after this many rounds in a row found nothing new. */
 const IDLE_ROUNDS = 3;
+/** An auto search (no tolerance given) first searches exactly on at most this share of its budget. */
+const EXACT_SHARE = 0.5;
+/** Then, when that search did not end, the tolerances of its stages, coarse to fine. */
+const TOLERANCES = [1e-2, 1e-3, 1e-4];
+/** Validation masks of an auto search: at most this many, and at most 1/VALIDATION_SHARE of the fit's budget; with
+ *  fewer than MIN_VALIDATION_MASKS the search runs once, at tolerance 0. */
+const VALIDATION_MASKS = 256;
+const VALIDATION_SHARE = 16;
+const MIN_VALIDATION_MASKS = 32;
 
 /**
  * Recovers the Möbius terms of order ≤ maxOrder by adaptive group testing. A deterministic game's values are the
  * residuals measured on each term's own support (exact); a noisy game's are refitted by least squares.
- * @param context - oracle, n, maxOrder, randomness, held-out reserve
- * @returns the terms and the threshold below which a value is noise or round-off
+ *
+ * With a tolerance, one search treats the game as noisy with σ = max(σ̂, tolerance · |v(N) − v(∅)|). Without one
+ * (auto), an exact search (tolerance 0) runs first on at most EXACT_SHARE of the budget: an exactly sparse game
+ * ends it with budget to spare, and its terms are the answer. A game whose search is still finding terms when that
+ * share is spent (a trained model's dense tail of tiny coefficients) is searched again from scratch in stages of
+ * falling tolerance (TOLERANCES), each continuing from the last, while each raises the R² on validation masks that
+ * no search or refit sees; the best of all these expansions on those masks is kept.
+ * @param context - oracle, n, maxOrder, randomness, held-out reserve, tolerance
+ * @returns the terms, the threshold below which a value is noise or round-off, and the tolerance of the kept search
  * @throws whatever the oracle throws (cancellation, game errors)
  */
 export async function adaptiveMobius(context: MethodContext): Promise<MethodResult> {
-  const { oracle, n, maxOrder, rng, reserve } = context;
-  // a log of every evaluated mask, kept only for a noisy game's refit (the first masks before the noise is known)
+  const { oracle, n, maxOrder, rng, reserve, tolerance } = context;
+  // a log of every evaluated mask, for the refits (the first masks before the noise is known)
   let log: SampleLog | undefined = new SampleLog(n);
-  const store = new TermStore();
   const spend = () => oracle.remaining - reserve;
   const record = (batch: MutableMaskBatch, values: Float64Array): Float64Array => {
     log?.append(batch, values);
@@ -50,12 +66,79 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     const answer = oracle.evaluate(batch);
     return answer instanceof Float64Array ? record(batch, answer) : answer.then((values) => record(batch, values));
   };
+  /** A stage's own limit: at most `evaluations` from now, within the budget. */
+  const capped = (evaluations: number) => {
+    const stop = oracle.remaining - evaluations;
+    return () => Math.min(spend(), oracle.remaining - stop);
+  };
 
   const baseline = await measureBaseline(evaluate, n, spend());
+  const store = new TermStore();
   store.add([], baseline.empty);
-  const noise = baseline.sigma;
-  if (noise === 0) log = undefined;
-  if (n === 0 || maxOrder === 0) return { store, dropAtOrBelow: 0 };
+  if (n === 0 || maxOrder === 0) return { store, dropAtOrBelow: 0, tolerance: tolerance ?? 0 };
+  // validation masks (auto only): not logged, so that no refit sees them
+  const validation = tolerance === undefined ? await validationSet(oracle, n, rng, Math.min(VALIDATION_MASKS, Math.floor(spend() / VALIDATION_SHARE))) : undefined;
+  const sigma = baseline.sigma;
+  const range = Math.abs(baseline.full - baseline.empty);
+  const stage = async (into: TermStore, stageTolerance: number, limit: () => number, idleRounds: number) => {
+    const noise = Math.max(sigma, stageTolerance * range);
+    const finished = await search(into, { n, maxOrder, rng, spend: limit, evaluate, baseline, noise, idleRounds });
+    if (log && noise > 0) refit(into, log, maxOrder, noise, () => oracle.throwIfCancelled());
+    return { finished, noise, dropAtOrBelow: dropLevel(into, noise) };
+  };
+
+  if (!validation) {
+    const only = tolerance ?? 0;
+    if (sigma === 0 && only === 0) log = undefined;
+    const { dropAtOrBelow } = await stage(store, only, spend, IDLE_ROUNDS);
+    return { store, dropAtOrBelow, tolerance: only };
+  }
+  const exact = await stage(store, 0, capped(Math.floor(EXACT_SHARE * spend())), IDLE_ROUNDS);
+  if (exact.finished) return { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0 };
+  let best = { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0, r2: validationR2(store, validation, exact.dropAtOrBelow) };
+  const staged = new TermStore();
+  staged.add([], baseline.empty);
+  let previous = -Infinity;
+  for (const [k, stageTolerance] of TOLERANCES.entries()) {
+    const last = k === TOLERANCES.length - 1;
+    const { dropAtOrBelow } = await stage(staged, stageTolerance, spend, last ? IDLE_ROUNDS : 0);
+    const r2 = validationR2(staged, validation, dropAtOrBelow);
+    if (r2 > best.r2) best = { store: copyOf(staged, dropAtOrBelow), dropAtOrBelow, tolerance: stageTolerance, r2 };
+    // a finer stage that fits the validation masks worse has started to chase the tail
+    if (!(r2 >= previous) || spend() <= 0) break;
+    previous = r2;
+  }
+  return { store: best.store, dropAtOrBelow: best.dropAtOrBelow, tolerance: best.tolerance };
+}
+
+/** The terms of a store above dropAtOrBelow (∅ always), in a new store. */
+function copyOf(store: TermStore, dropAtOrBelow: number): TermStore {
+  const copy = new TermStore();
+  for (const term of store.toTerms(dropAtOrBelow)) copy.add(term.players, term.value);
+  return copy;
+}
+
+/** What one search stage needs. */
+interface SearchContext {
+  readonly n: number;
+  readonly maxOrder: number;
+  readonly rng: MethodContext['rng'];
+  readonly spend: () => number;
+  readonly evaluate: (batch: MutableMaskBatch) => Float64Array | Promise<Float64Array>;
+  readonly baseline: Baseline;
+  /** σ of this stage: residuals within NOISE_Z·σ·√(1 + terms in the mask) count as zero. */
+  readonly noise: number;
+  /** Rounds in a row without a new term that end the stage (0 for the coarse stages of an auto search: the finer
+   *  stages probe after them). */
+  readonly idleRounds: number;
+}
+
+/**
+ * Rounds of search lanes from the terms in store until the budget is spent or random probes find nothing new.
+ * @returns true when the search ended for want of new terms, false when its budget ran out first
+ */
+async function search(store: TermStore, context: SearchContext): Promise<boolean> {
+  const { n, maxOrder, rng, spend, evaluate, baseline, noise, idleRounds } = context;
   // round-off scale: the magnitudes summed in a residual are at most |v| + Σ|m| over every known term
   let magnitude = 0;
   const threshold = (value: number, predicted: number, contained: number): number =>
@@ -69,7 +152,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   const fullPrediction = new Float64Array(1);
   const fullCount = new Int32Array(1);
   const fullMagnitude = new Float64Array(1);
-  while (spend() > 0 && idle <= IDLE_ROUNDS) {
+  while (spend() > 0 && idle <= idleRounds) {
     // v(N) is known: its residual says without a new evaluation whether the whole set still holds an unknown term
     store.predict(full, fullPrediction, fullCount, fullMagnitude);
     magnitude = fullMagnitude[0];
@@ -80,19 +163,42 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     const round = fromFull
       ? createLanes(slots, lanes, n, rng, residualN)
       : createLanes(slots, idle < 2 ? PROBES : FINAL_PROBES, n, rng, undefined, PROBE_SHRINK ** idle);
-    await runLanes(round, rng, { n, maxOrder, store, evaluate, spend, threshold, verify: noise > 0 });
+    await runLanes(round, rng, { n, maxOrder, store, evaluate, spend, threshold, verify: baseline.sigma > 0 });
     const { fresh, finders } = collect(round, store);
     idle = fresh > 0 ? 0 : idle + 1;
     // twice the lanes while every lane finds its own term; each lane that found a term another lane also found
     // (a sign that few terms are left in reach) takes one lane off
     if (fromFull) lanes = Math.min(MAX_LANES, Math.max(MIN_LANES, 2 * fresh - (finders - fresh)));
   }
-  // without noise every value was measured on its own support with all its sub-terms known: exact already
-  if (log) refit(store, log, maxOrder, noise, () => oracle.throwIfCancelled());
+  return idle > idleRounds;
+}
+
+/** Terms at or below this are noise or round-off: after a refit, a term found from noise or as a sum of others is
+ *  left near zero. */
+function dropLevel(store: TermStore, noise: number): number {
   let largest = 0;
   for (let t = 0; t < store.size; t++) largest = Math.max(largest, Math.abs(store.value(t)));
-  // after the refit, a term found from noise or as a sum of others is left near zero
-  return { store, dropAtOrBelow: Math.max(ROUND_OFF * largest, 3 * noise) };
+  return Math.max(ROUND_OFF * largest, 3 * noise);
+}
+
+/** Uniformly random masks and their values, evaluated outside the log. */
+interface Validation {
+  readonly masks: MutableMaskBatch;
+  readonly values: Float64Array;
+}
+
+async function validationSet(oracle: MethodContext['oracle'], n: number, rng: MethodContext['rng'], count: number): Promise<Validation | undefined> {
+  if (count < MIN_VALIDATION_MASKS) return undefined;
+  const masks = randomMasks(n, count, rng);
+  return { masks, values: await oracle.evaluate(masks) };
+}
+
+/** R² of the store's terms above dropAtOrBelow on the validation masks. */
+function validationR2(store: TermStore, validation: Validation, dropAtOrBelow: number): number {
+  const kept = copyOf(store, dropAtOrBelow);
+  const predicted = new Float64Array(validation.masks.count);
+  kept.predict(validation.masks, predicted);
+  return rSquared(validation.values, predicted);
 }
 
 /**

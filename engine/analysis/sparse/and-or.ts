@@ -15,6 +15,8 @@ export interface AndOrOptions {
   readonly budget: number;
   readonly maxOrder: number;
   readonly seed?: number;
+  /** Noise floor of method 'adaptive', relative to |v(N) − v(∅)| (SparseOptions.tolerance). */
+  readonly tolerance?: number;
   readonly signal?: AbortSignal;
   /** Distinct evaluations done / planned (the budget, or 2^n on the exact path). */
   readonly onProgress?: (done: number, total: number) => void;
@@ -171,7 +173,7 @@ class CountingGame {
  * @throws as sparseMobius: InvalidInputError, ShapeMismatchError or NonFiniteError for a bad game, CancelledError
  */
 export async function recoverAndOr(game: GameFunction, n: number, options: AndOrOptions): Promise<AndOrExpansion> {
-  const { budget, maxOrder, seed = 0, signal, onProgress } = options;
+  const { budget, maxOrder, seed = 0, tolerance, signal, onProgress } = options;
   const least = leastAndOrBudget(n, maxOrder);
   if (!(budget >= least)) {
     throw new InvalidOptionError(
@@ -188,8 +190,8 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
   const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   const half = Math.floor(budget / 2);
   const runs = [
-    sparseMobius(counting.call, n, { budget: exact ? 2 ** n : half, maxOrder, seed, signal: both }),
-    sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: seed + 1, signal: both }),
+    sparseMobius(counting.call, n, { budget: exact ? 2 ** n : half, maxOrder, seed, tolerance, signal: both }),
+    sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: seed + 1, tolerance, signal: both }),
   ];
   runs.forEach((run) => run.catch(() => stop.abort()));
   const settled = await Promise.allSettled(runs);

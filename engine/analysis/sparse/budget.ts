@@ -52,7 +52,8 @@ export function fitBudget(n: number, maxOrder: number, sparsity: number, method:
       return Math.ceil(1.25 * termCount(n, maxOrder));
     case 'adaptive': {
       const steps = maxOrder * (Math.ceil(Math.log2(Math.max(2, n))) + 2) + 1;
-      return 96 + Math.ceil(1.5 * sparsity * steps);
+      // twice a search's need: the auto search gives its exact search at most half (adaptive.ts, EXACT_SHARE)
+      return 2 * (96 + Math.ceil(1.5 * sparsity * steps));
     }
   }
 }
@@ -92,9 +93,9 @@ export function withHeldOut(fit: number, heldOut: number | undefined): number {
 /**
  * The least budget a method needs for n players, sparsity s and order d, default held-out masks included: the
  * least B with B − min(1000, ⌊B/10⌋) ≥ F, F = fitBudget(n, d, s, method) (about min(F/0.9, F + 1000)). For
- * 'adaptive', F = 96 + ⌈1.5 · s · (d · (⌈log₂ n⌉ + 2) + 1)⌉; for 'regression', F = ⌈1.25 · Σ_{j≤d} C(n, j)⌉;
+ * 'adaptive', F = 2 · (96 + ⌈1.5 · s · (d · (⌈log₂ n⌉ + 2) + 1)⌉); for 'regression', F = ⌈1.25 · Σ_{j≤d} C(n, j)⌉;
  * 'exact' needs 2^n and keeps no held-out masks; for n ≤ 20 no method needs more than 2^n (a budget of 2^n runs
- * the exact path). Example: n = 1024, d = 4, s = 64 → F = 4800, B = 5333.
+ * the exact path). Example: n = 1024, d = 4, s = 64 → F = 9600, B = 10 600.
  * @param n - players, 0..4096
  * @param maxOrder - d, 0..n
  * @param sparsity - s ≥ 1, expected number of terms (default 1: the least budget that can find one term of order d)

@@ -12,6 +12,8 @@ export interface MethodContext {
   readonly rng: Rng;
   /** Evaluations to leave unused for the held-out masks. */
   readonly reserve: number;
+  /** Relative noise floor of method 'adaptive' (SparseOptions.tolerance); undefined: auto. */
+  readonly tolerance?: number;
 }
 
 /** What a recovery method returns. */
@@ -19,4 +21,6 @@ export interface MethodResult {
   readonly store: TermStore;
   /** Terms with |value| at or below this are noise or round-off and are dropped. */
   readonly dropAtOrBelow: number;
+  /** Method 'adaptive': the tolerance of the search stage that was kept. */
+  readonly tolerance?: number;
 }

@@ -14,11 +14,13 @@ export interface SparseSettings {
   readonly seed: number;
   readonly heldOut: number;
   readonly method: SparseMethod;
+  /** undefined: auto (staged). */
+  readonly tolerance?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-const KNOWN = ['budget', 'maxOrder', 'seed', 'heldOut', 'signal', 'onProgress', 'method'];
+const KNOWN = ['budget', 'maxOrder', 'seed', 'heldOut', 'signal', 'onProgress', 'method', 'tolerance'];
 
 /**
  * Validates n and the options of sparseMobius.
@@ -39,6 +41,7 @@ export function sparseSettings(n: number, options: SparseOptions): SparseSetting
   const budget = integerIn(options.budget, 1, Infinity, 'options.budget');
   const maxOrder = integerIn(options.maxOrder, 0, n, `options.maxOrder (at most n = ${n})`);
   const seed = options.seed === undefined ? 0 : integerIn(options.seed, 0, 0xffffffff, 'options.seed');
+  const tolerance = options.tolerance === undefined ? undefined : fractionIn(options.tolerance, 'options.tolerance');
   const requested = options.method === undefined ? DEFAULT_METHOD : oneOf(options.method, SPARSE_METHODS, 'options.method');
   if (options.signal !== undefined && typeof options.signal?.aborted !== 'boolean') {
     throw new InvalidOptionError('options.signal must be an AbortSignal (e.g. new AbortController().signal).');
@@ -52,7 +55,13 @@ export function sparseSettings(n: number, options: SparseOptions): SparseSetting
   const method: SparseMethod = exact ? 'exact' : requested;
   const heldOut = exact ? 0 : (heldOutOption ?? defaultHeldOut(budget));
   assertBudget(n, maxOrder, budget, method, heldOutOption);
-  return Object.freeze({ n, budget, maxOrder, seed, heldOut, method, signal: options.signal, onProgress: options.onProgress });
+  return Object.freeze({ n, budget, maxOrder, seed, heldOut, method, tolerance, signal: options.signal, onProgress: options.onProgress });
+}
+
+/** A number in [0, 1). */
+function fractionIn(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) throw new InvalidOptionError(`${field} must be a number in [0, 1), such as 0.001 (got ${preview(value)}).`);
+  return value;
 }
 
 /** Throws unless the budget covers the method at this n and order. */

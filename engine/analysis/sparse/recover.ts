@@ -41,7 +41,7 @@ const METHODS: Record<Exclude<SparseMethod, 'exact'>, (context: MethodContext) =
 export async function sparseMobius(game: GameFunction, n: number, options: SparseOptions): Promise<SparseExpansion> {
   if (typeof game !== 'function') throw new InvalidInputError(`game must be a function (masks, signal) => Float64Array (got ${typeof game}).`);
   const settings = sparseSettings(n, options);
-  const { budget, maxOrder, seed, heldOut, method, signal, onProgress } = settings;
+  const { budget, maxOrder, seed, heldOut, method, tolerance, signal, onProgress } = settings;
   const oracle = createOracle(game, n, { budget, signal, onProgress, planned: method === 'exact' ? 2 ** n : budget });
   oracle.throwIfCancelled();
   if (method === 'exact') {
@@ -49,7 +49,7 @@ export async function sparseMobius(game: GameFunction, n: number, options: Spars
     oracle.finish();
     return expansion;
   }
-  const { store, dropAtOrBelow } = await METHODS[method]({ oracle, n, maxOrder, rng: createRng(seed), reserve: heldOut });
+  const { store, dropAtOrBelow, tolerance: kept } = await METHODS[method]({ oracle, n, maxOrder, rng: createRng(seed), reserve: heldOut, tolerance });
   const terms = store.toTerms(dropAtOrBelow);
   let r2 = NaN;
   if (heldOut > 0) {
@@ -63,7 +63,7 @@ export async function sparseMobius(game: GameFunction, n: number, options: Spars
     r2 = rSquared(values, predicted);
   }
   oracle.finish();
-  return { n, method, terms, evaluations: oracle.used, faithfulness: { r2, heldOut } };
+  return { n, method, terms, evaluations: oracle.used, faithfulness: { r2, heldOut }, ...(kept === undefined ? {} : { tolerance: kept }) };
 }
 
 /**

@@ -28,6 +28,14 @@ export interface SparseOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** One of SPARSE_METHODS (default 'adaptive'). */
   readonly method?: string;
+  /**
+   * Method 'adaptive': the game is treated as if each value carried noise of σ = tolerance · |v(N) − v(∅)| (or the
+   * measured noise, when larger), so residuals at that level count as zero, and the found terms are refitted by least
+   * squares. A deterministic model's dense tail of tiny coefficients is then left out instead of spending the budget
+   * on it. 0 treats every non-zero residual as a term. Default (undefined): auto, stages of falling tolerance
+   * 1e-2, 1e-3, 1e-4, 0, each kept while it raises the R² on validation masks (docs/math.md, "Sparse method").
+   */
+  readonly tolerance?: number;
 }
 
 /** One Möbius coefficient. */
@@ -47,4 +55,6 @@ export interface SparseExpansion {
   readonly evaluations: number;
   /** R² of Σ_{S⊆T} m(S) against v(T) on held-out uniformly random masks the method never saw. */
   readonly faithfulness: { readonly r2: number; readonly heldOut: number };
+  /** Method 'adaptive': the tolerance of the search stage kept (the one given, or the auto search's last good stage). */
+  readonly tolerance?: number;
 }

@@ -143,7 +143,7 @@ export const FunctionRequestSchema = Type.Object(
   {
     game: libraryOnly('(masks: MaskBatch, signal?) => Float64Array | Promise<Float64Array>: the game, one value per mask row'),
     n: Type.Integer({ minimum: 1, maximum: SPARSE_PLAYER_LIMIT, description: 'number of players' }),
-    ...optional({ budget: runFields.budget, maxOrder: runFields.maxOrder, names: playerFields.names }),
+    ...optional({ budget: runFields.budget, maxOrder: runFields.maxOrder, tolerance: runFields.tolerance, names: playerFields.names }),
     ...optional({ salientRatio: analysisFields.salientRatio, salientIncludeEmpty: analysisFields.salientIncludeEmpty, indexOrder: analysisFields.indexOrder }),
     signal: Type.Optional(libraryOnly('an AbortSignal that cancels the recovery between game calls')),
     onProgress: Type.Optional(libraryOnly('(done, total) => void, called as the game is evaluated')),

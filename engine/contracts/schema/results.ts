@@ -140,6 +140,14 @@ export const SparseResultSchema = Type.Object(
     budget: Type.Integer({ minimum: 1, description: 'most model evaluations allowed, the AND and OR expansions together' }),
     evaluations: Type.Integer({ minimum: 0, description: 'model evaluations used (distinct masks), held-out masks included' }),
     maxOrder: Type.Integer({ minimum: 0, description: 'largest interaction order recovered' }),
+    tolerance: Type.Object(
+      {
+        requested: Type.Union([Type.Number({ minimum: 0 }), Type.Literal('auto')], { description: 'as requested; auto: stages of falling tolerance' }),
+        and: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'the AND expansion\'s kept stage (null: the budget covered 2^n, no search ran)' }),
+        or: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'the OR expansion\'s kept stage' }),
+      },
+      { description: 'noise floor of the search, as a share of |v(N) − v(∅)|' },
+    ),
     faithfulness: Type.Object(
       { ...faithfulness('AND expansion Σ_{S⊆T} I_and(S) against v(T)').properties, or: faithfulness('OR expansion (of the complement game u(T) = v(N∖T))') },
       { description: 'how well the recovered expansions rebuild v' },

@@ -140,8 +140,9 @@ describe('sparseMobius game errors', () => {
 
 describe('minimumBudget', () => {
   it('follows the stated formulas', () => {
-    // adaptive: F = 96 + ⌈1.5·s·(d·(⌈log₂ n⌉ + 2) + 1)⌉ = 96 + ⌈1.5·64·49⌉ = 4800; least B with B − ⌊B/10⌋ ≥ F
-    expect(minimumBudget(1024, 4, 64)).toBe(5333);
+    // adaptive: F = 2·(96 + ⌈1.5·s·(d·(⌈log₂ n⌉ + 2) + 1)⌉) = 2·(96 + ⌈1.5·64·49⌉) = 9600; least B with
+    // B − min(1000, ⌊B/10⌋) ≥ F
+    expect(minimumBudget(1024, 4, 64)).toBe(10_600);
     expect(minimumBudget(1024, 4, 64)).toBeLessThanOrEqual(20_000);
     // regression: F = ⌈1.25·(1 + 20 + 190)⌉ = 264 → B = 293 (293 − 29 = 264)
     expect(minimumBudget(20, 2, 1, 'regression')).toBe(293);
@@ -149,7 +150,7 @@ describe('minimumBudget', () => {
     // for n ≤ 20 a budget of 2^n runs the exact path: no method needs more
     expect(minimumBudget(5, 4, 8)).toBe(32);
     // past a fit of 9000 the held-out share is capped at 1000
-    expect(minimumBudget(4096, 4, 128)).toBe(96 + Math.ceil(1.5 * 128 * (4 * 14 + 1)) + 1000);
+    expect(minimumBudget(4096, 4, 128)).toBe(2 * (96 + Math.ceil(1.5 * 128 * (4 * 14 + 1))) + 1000);
   });
 
   it('grows with sparsity, order and n', () => {

@@ -41,13 +41,13 @@ const has = (masks: MaskBatch, row: number, i: number) => ((masks.bits[row * mas
 /** Counts its calls and evaluations. */
 export type CountingGame = GameFunction & { calls: number; evaluations: number };
 
-/** A game of one value per mask row, counting its calls and evaluations. */
-function counting(value: (masks: MaskBatch, row: number) => number): CountingGame {
+/** A game of one value per mask row (plus another game's, when given), counting its calls and evaluations. */
+function counting(value: (masks: MaskBatch, row: number) => number, plus?: GameFunction): CountingGame {
   const game = ((masks: MaskBatch) => {
     game.calls++;
     game.evaluations += masks.count;
-    const out = new Float64Array(masks.count);
-    for (let r = 0; r < masks.count; r++) out[r] = value(masks, r);
+    const out = plus ? Float64Array.from(plus(masks) as Float64Array) : new Float64Array(masks.count);
+    for (let r = 0; r < masks.count; r++) out[r] += value(masks, r);
     return out;
   }) as CountingGame;
   game.calls = 0;
@@ -70,6 +70,22 @@ export function plantedGame(planted: Planted, { kind = 'and', sigma = 0, seed = 
     }
     return sigma > 0 ? v + sigma * gauss() : v;
   });
+}
+
+/**
+ * A planted AND game plus a dense tail: v(T) = planted(T) + ε·Π_{i∈T}(1 + δ_i), whose Möbius coefficients are the
+ * planted ones plus ε·Π_{i∈S} δ_i on every S, a tail of tiny terms at every order, as a trained network has.
+ * δ_i uniform in [−delta, delta] (seeded).
+ */
+export function tailGame(planted: Planted, n: number, { epsilon, delta, seed }: { epsilon: number; delta: number; seed: number }): CountingGame {
+  const random = seededRng(seed);
+  const deltas = Array.from({ length: n }, () => delta * (2 * random() - 1));
+  const sparse = plantedGame(planted);
+  return counting((masks, r) => {
+    let product = 1;
+    for (let i = 0; i < n; i++) if (has(masks, r, i)) product *= 1 + deltas[i];
+    return epsilon * product;
+  }, sparse);
 }
 
 /** A game given by its table of 2^n values (bit i of the index = player i; n ≤ 30). */

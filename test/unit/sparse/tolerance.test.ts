@@ -1,0 +1,77 @@
+// The noise floor of the adaptive search (options.tolerance) and its auto mode: on a game with a dense tail of tiny
+// coefficients an exact search spends its budget on the tail and rebuilds v poorly, a tolerance leaves the tail out,
+// and auto finds that out by itself; on an exactly sparse game auto stays exact.
+import { describe, expect, it } from 'vitest';
+import { InvalidOptionError } from '../../../engine/contracts/errors.js';
+import { evaluateExpansion, sparseMobius } from '../../../engine/analysis/sparse/index.js';
+import { randomMasks } from '../../../engine/analysis/sparse/masks.js';
+import { createRng } from '../../../engine/analysis/sparse/random.js';
+import { plantTerms, plantedGame, score, tailGame, termMap } from './planted.js';
+
+const N = 32;
+const ORDER = 3;
+const BUDGET = 4000;
+const planted = plantTerms(N, 8, ORDER, 5);
+/** Tail terms ε·Π δ_i: up to 0.3 at order 1, 0.09 at order 2, … next to planted terms of 1 to 10. */
+const tail = () => tailGame(planted, N, { epsilon: 1, delta: 0.3, seed: 7 });
+
+/** R² of an expansion on 2000 fresh uniformly random masks. */
+function scoredR2(terms: Parameters<typeof evaluateExpansion>[0]): number {
+  const masks = randomMasks(N, 2000, createRng(99));
+  const truth = tail()(masks) as Float64Array;
+  const predicted = evaluateExpansion(terms, masks);
+  let mean = 0;
+  for (const x of truth) mean += x / truth.length;
+  let total = 0;
+  let error = 0;
+  for (let r = 0; r < truth.length; r++) {
+    total += (truth[r] - mean) ** 2;
+    error += (truth[r] - predicted[r]) ** 2;
+  }
+  return 1 - error / total;
+}
+
+/** How many planted terms the expansion holds within 5 % of their value. */
+function plantedFound(terms: readonly { players: readonly number[]; value: number }[]): number {
+  const found = termMap(terms);
+  return planted.terms.filter((t) => {
+    const value = found.get(t.players.join(','));
+    return value !== undefined && Math.abs(value - t.value) <= 0.05 * Math.abs(t.value);
+  }).length;
+}
+
+describe('the noise floor of the adaptive search (tolerance)', () => {
+  it('on a dense tail: tolerance 0 rebuilds v poorly, auto far better, tolerance 0.01 almost exactly', async () => {
+    const exact = await sparseMobius(tail(), N, { budget: BUDGET, maxOrder: ORDER, seed: 1, tolerance: 0 });
+    const auto = await sparseMobius(tail(), N, { budget: BUDGET, maxOrder: ORDER, seed: 1 });
+    const floor = await sparseMobius(tail(), N, { budget: BUDGET, maxOrder: ORDER, seed: 1, tolerance: 0.01 });
+    for (const result of [exact, auto, floor]) expect(result.evaluations).toBeLessThanOrEqual(BUDGET);
+    expect(exact.tolerance).toBe(0);
+    expect(floor.tolerance).toBe(0.01);
+    // auto's exact half ran out of budget before it ran out of terms, so a stage with a floor was kept
+    expect(auto.tolerance).toBeGreaterThan(0);
+    const [r2Exact, r2Auto, r2Floor] = [exact, auto, floor].map((r) => scoredR2(r.terms));
+    expect(r2Exact).toBeLessThan(0.5);
+    expect(r2Auto).toBeGreaterThan(0.75);
+    expect(r2Floor).toBeGreaterThan(0.99);
+    expect(auto.faithfulness.r2).toBeGreaterThan(exact.faithfulness.r2 + 0.3);
+    expect(plantedFound(floor.terms)).toBeGreaterThanOrEqual(6);
+    expect(plantedFound(floor.terms)).toBeGreaterThan(plantedFound(exact.terms));
+  });
+
+  it('auto on an exactly sparse game: the exact search ends with budget to spare, and the terms are exact', async () => {
+    const sparse = plantTerms(64, 16, 3, 2);
+    const result = await sparseMobius(plantedGame(sparse), 64, { budget: 6000, maxOrder: 3, seed: 3 });
+    expect(result.tolerance).toBe(0);
+    const { f1, maxRelativeError } = score(sparse, result);
+    expect(f1).toBe(1);
+    expect(maxRelativeError).toBeLessThan(1e-12);
+    expect(result.evaluations).toBeLessThan(6000);
+  });
+
+  it.each([[-1], [1], [Number.NaN], [Number.POSITIVE_INFINITY], ['0.01'], [null], [10n]])('refuses tolerance %s naming it', async (tolerance) => {
+    const run = sparseMobius(plantedGame(planted), N, { budget: BUDGET, maxOrder: ORDER, tolerance: tolerance as never });
+    await expect(run).rejects.toThrowError(InvalidOptionError);
+    await expect(run).rejects.toThrowError(/options\.tolerance must be a number in \[0, 1\)/);
+  });
+});
