@@ -230,7 +230,7 @@ async function detectPath(engine) {
   try {
     const result = await engine.explain({
       model: path('models/breast-cancer-mlp.onnx'), sample: path('models/breast-cancer.samples.json'), players: '0-9', baseline: 'zero',
-      method: 'sparse', budget: 400, maxOrder: 2,
+      method: 'sparse', budget: 1000, maxOrder: 2,
     });
     return result?.method === 'sparse' && Array.isArray(result.and) ? 'engine' : 'fallback';
   } catch {

@@ -272,7 +272,7 @@ async function run({ sizes, quick }) {
     ['maxError', 'max rel err'], ['r2', 'held-out R²'], ['ms', 'time ms'], ['recoveryMs', 'recovery CPU ms'], ['perEvaluationUs', 'µs/eval'],
     ['share10', 'share @10µs'], ['share100', 'share @100µs'], ['met', 'target'],
   ];
-  const formula = 'budget = minimumBudget(n, d, s) = least B with B − min(1000, ⌊B/10⌋) ≥ 96 + ⌈1.5·s·(d·(⌈log₂ n⌉ + 2) + 1)⌉';
+  const formula = 'budget = minimumBudget(n, d, s) = least B with B − min(1000, ⌊B/10⌋) ≥ 2·(96 + ⌈1.5·s·(d·(⌈log₂ n⌉ + 2) + 1)⌉)';
   const worstNote = `worst of ${seeds.length} seed(s) per row: least F1 and R², largest error, evaluations and times. time = the whole call (wall);`;
   const recoveryNote = `recovery CPU = the same run replayed against its recorded answers (no game work), best of ${REPLAYS}; share @x µs = recovery / (recovery + evaluations · x µs).`;
   const result = {

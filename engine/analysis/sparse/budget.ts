@@ -32,7 +32,8 @@ export function defaultHeldOut(budget: number): number {
 /**
  * Evaluations the fit itself needs (held-out masks excluded).
  *
- * - adaptive: 96 + ⌈1.5 · s · (d · (⌈log₂ n⌉ + 2) + 1)⌉. Each term of order ≤ d is found by ≤ d bisections of
+ * - adaptive: 2 · (96 + ⌈1.5 · s · (d · (⌈log₂ n⌉ + 2) + 1)⌉), twice what one search needs, since the default
+ *   (auto) search gives its exact search at most half. Each term of order ≤ d is found by ≤ d bisections of
  *   ≤ ⌈log₂ n⌉ steps, one check of R per player, one more step, and (noisy games) one check of S∖{e} per player;
  *   the factor 1.5 pays for lanes that find the same term in one round; 96 = the baseline (∅ and N, up to 8 times
  *   each when the game is noisy) and the random probes that end the search (8 + 8 + 32 + 32).
@@ -52,7 +53,6 @@ export function fitBudget(n: number, maxOrder: number, sparsity: number, method:
       return Math.ceil(1.25 * termCount(n, maxOrder));
     case 'adaptive': {
       const steps = maxOrder * (Math.ceil(Math.log2(Math.max(2, n))) + 2) + 1;
-      // twice a search's need: the auto search gives its exact search at most half (adaptive.ts, EXACT_SHARE)
       return 2 * (96 + Math.ceil(1.5 * sparsity * steps));
     }
   }

@@ -36,8 +36,13 @@ export function termIncidence(store: TermStore, log: SampleLog, rows: Int32Array
   return { rows: rows.length, columns: store.size, rowStart, cols: cols.subarray(0, filled) };
 }
 
+/** A refit uses at most max(REFIT_ROWS, REFIT_ROWS_PER_TERM · terms) logged masks. */
+const REFIT_ROWS = 4096;
+const REFIT_ROWS_PER_TERM = 8;
+
 /**
- * Re-estimates every stored coefficient by least squares on logged masks, warm-started at the current values.
+ * Re-estimates every stored coefficient by least squares on logged masks (evenly spaced ones beyond
+ * max(REFIT_ROWS, REFIT_ROWS_PER_TERM · terms)), warm-started at the current values.
  * @param store - the terms; their values are replaced
  * @param log - evaluated masks and values
  * @param throwIfCancelled - cancellation check
@@ -48,7 +53,9 @@ export function refitTerms(store: TermStore, log: SampleLog, throwIfCancelled: (
   const masks = log.masks();
   const chosen: number[] = [];
   for (let r = 0; r < masks.count; r++) if (maxPlayers === Infinity || rowSize(masks, r) <= maxPlayers) chosen.push(r);
-  const rows = Int32Array.from(chosen);
+  // evenly spaced rows beyond the cap: the statistical error barely moves, the cost (rows × terms) stays bounded
+  const cap = Math.max(REFIT_ROWS, REFIT_ROWS_PER_TERM * store.size);
+  const rows = chosen.length <= cap ? Int32Array.from(chosen) : Int32Array.from({ length: cap }, (_, k) => chosen[Math.floor((k * chosen.length) / cap)]);
   const values = new Float64Array(rows.length);
   const logged = log.values();
   for (let k = 0; k < rows.length; k++) values[k] = logged[rows[k]];
