@@ -39,6 +39,7 @@ export function termIncidence(store: TermStore, log: SampleLog, rows: Int32Array
 /** A refit uses at most max(REFIT_ROWS, REFIT_ROWS_PER_TERM · terms) logged masks. */
 const REFIT_ROWS = 4096;
 const REFIT_ROWS_PER_TERM = 8;
+const REFIT_ITERATIONS = 200;
 
 /**
  * Re-estimates every stored coefficient by least squares on logged masks (evenly spaced ones beyond
@@ -64,7 +65,7 @@ export function refitTerms(store: TermStore, log: SampleLog, throwIfCancelled: (
   const z = new Float64Array(store.size);
   for (let t = 0; t < store.size; t++) z[t] = scale[t] > 0 ? store.value(t) / scale[t] : 0;
   // noisy data: the statistical error (≈ σ/√masks) is far above 1e-6 of the solution, so stop there
-  const report = solveLeastSquares(operator, values, z, Math.min(200, 4 * store.size + 50), throwIfCancelled, 1e-6);
+  const report = solveLeastSquares(operator, values, z, Math.min(REFIT_ITERATIONS, 4 * store.size + 50), throwIfCancelled, 1e-6);
   for (let t = 0; t < store.size; t++) if (scale[t] > 0) store.setValue(t, z[t] * scale[t]);
   return { ...report, rows: rows.length };
 }
