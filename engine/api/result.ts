@@ -368,8 +368,9 @@ function summarizeSparse(result: SparseResult, top: number): string {
  * result, the evaluations and faithfulness R² instead of the matching.
  * @param result - an explain result of either method
  * @param top - how many salient interactions to list
+ * @param shown - warnings the caller has already shown (left out of the summary; the CLI prints each on stderr)
  */
-export function summarize(result: ExplainResult | SparseResult, top = 12): string {
+export function summarize(result: ExplainResult | SparseResult, top = 12, shown: ReadonlySet<string> = new Set()): string {
   if (isSparseResult(result)) return summarizeSparse(result, top);
   const lines: string[] = [];
   const m = result.model;
@@ -380,7 +381,7 @@ export function summarize(result: ExplainResult | SparseResult, top = 12): strin
   const d = result.decomposition;
   const learned = d.preset === 'none' ? 'no learning (γ = q = 0)' : `preset ${d.preset} (${d.solver}, ${d.iterations} iterations, |q| ≤ ${fmt(d.qBound)})`;
   lines.push(`split     ${d.method}, ${learned}; L1 objective ${fmt(d.objective.initial)} → ${fmt(d.objective.final)}`);
-  if (d.warning !== undefined) lines.push(`warning   ${d.warning}`);
+  if (d.warning !== undefined && !shown.has(d.warning)) lines.push(`warning   ${d.warning}`);
   lines.push(`matching  max |v − rebuilt| = ${fmt(result.matching.maxAbsError)} (relative ${fmt(result.matching.relativeError)}; v + q rebuilt to ${fmt(result.matching.maxAbsNoise)})`);
   lines.push(`salient   ${result.salient.length} interactions with |I| ≥ ${fmt(result.threshold)}; strongest:`);
   for (const s of result.salient.slice(0, top)) {

@@ -119,10 +119,16 @@ async function baselineOf(value: unknown): Promise<ExplainRequest['baseline']> {
   return first instanceof Float64Array ? first : Object.values(first)[0];
 }
 
+/** Every warning this process has printed on stderr: a text summary leaves them out rather than saying them twice. */
+const printedWarnings = new Set<string>();
+
 /** Where the CLI's warnings and (with --debug) notes go. */
 function loggerFor(flags: Flags): Logger {
   return {
-    warn: (m: string) => void process.stderr.write(`andor: warning: ${m}\n`),
+    warn: (m: string) => {
+      printedWarnings.add(m);
+      process.stderr.write(`andor: warning: ${m}\n`);
+    },
     info: (m: string) => void (flags.debug && process.stderr.write(`andor: ${m}\n`)),
   };
 }
@@ -321,7 +327,7 @@ async function runStudy(command: Command, given: Flags): Promise<void> {
   const arrays = flags.arrays !== false;
   const [json, text, html] =
     command.name === 'explain'
-      ? await explain(flags).then((r) => [resultToJson(r, { arrays }), summarize(r), flags.report ? renderReport(resultToJson(r)) : undefined] as const)
+      ? await explain(flags).then((r) => [resultToJson(r, { arrays }), summarize(r, undefined, printedWarnings), flags.report ? renderReport(resultToJson(r)) : undefined] as const)
       : await dynamics(flags).then((r) => {
           const json = dynamicsToJson(r);
           return [json, summarizeDynamics(r), flags.report ? renderReport(json) : undefined] as const;

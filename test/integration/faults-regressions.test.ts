@@ -385,6 +385,17 @@ describe('issue 10 regressions, in the library', () => {
       expect(JSON.parse(run.stdout).decomposition.diverged).toBe(true);
       expect(run.stderr).toMatch(/^andor: warning: the objective rose from 209\.5 to .*Use --preset authors/m);
     }, CLI_MS);
+
+    it('is said once in text mode: on stderr, and not again in the summary', async () => {
+      const game = await engine.explain({ model: MLP, sample: MLP_SAMPLES, players: '0-11', preset: 'none', indexOrder: 0 });
+      const values = join(dir, 'v12-text.json');
+      await writeFile(values, JSON.stringify(Array.from(game.v)));
+      const run = await runCli(['explain', '--values', values, '--preset', 'reference', '--index-order', '0', '--workers', '0']);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(/^andor: warning: the objective rose from 209\.5 to /m);
+      expect(run.stdout).toMatch(/^split {5}and-or/m);
+      expect(`${run.stdout}${run.stderr}`.match(/the objective rose/g)).toHaveLength(1);
+    }, CLI_MS);
   });
 });
 
