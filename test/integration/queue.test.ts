@@ -150,6 +150,22 @@ describe('the job queue', () => {
     }
   }
   const completedBy = (w: WorkerProcess) => w.events.filter((e) => e.type === 'completed').map((e) => (e as { key: string }).key);
+  /**
+   * Retries an assertion on the workers' events until it holds (at most EVENT_MS): a worker prints "completed" just
+   * after it stores the result, so the client's run can resolve before the test has read that line.
+   */
+  async function eventually(check: () => void): Promise<void> {
+    const deadline = performance.now() + EVENT_MS;
+    for (;;) {
+      try {
+        check();
+        return;
+      } catch (error) {
+        if (performance.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    }
+  }
 
   it('runs a batch on three worker processes with the local run\'s JSON, and a second client reuses the stored results', async () => {
     const { url, store } = await setup();
@@ -162,9 +178,9 @@ describe('the job queue', () => {
     expect(remote.samples.every((s) => !s.cached)).toBe(true);
     expect(progress).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     // each unit ran once, spread over the workers
+    await eventually(() => expect(pool.flatMap(completedBy)).toHaveLength(8));
     const keys = pool.flatMap(completedBy);
     expect(new Set(keys).size).toBe(8);
-    expect(keys).toHaveLength(8);
     expect(pool.filter((w) => completedBy(w).length > 0).length).toBeGreaterThanOrEqual(2);
     const [job] = await server.query(url, `SELECT data FROM pgboss.job WHERE name = 'andor-units' LIMIT 1`);
     expect((job.data as { sample: unknown }).sample).toEqual({ stored: expect.stringMatching(/^[0-9a-f]{64}$/) });
@@ -200,7 +216,7 @@ describe('the job queue', () => {
     const remote = await run;
     expect(completedBy(doomed)).not.toContain(victim.key);
     // the killed worker's unit, redone by the other one once its lease ran out
-    expect(completedBy(survivor)).toContain(victim.key);
+    await eventually(() => expect(completedBy(survivor)).toContain(victim.key));
     expect(remote.pairs).toEqual({ computed: 24, cached: 0 });
     expect(comparable(dynamicsToJson(remote))).toBe(here);
   }, QUEUE_TEST_MS);
@@ -230,7 +246,7 @@ describe('the job queue', () => {
     const worker = startWorker(url, store);
     const [a, b] = await Promise.all(runs);
     expect(comparable(batchToJson(a))).toBe(comparable(batchToJson(b)));
-    expect(completedBy(worker)).toHaveLength(4);
+    await eventually(() => expect(completedBy(worker)).toHaveLength(4));
 
     // the same job delivered again (as after a lost completion): nothing runs, the stored row is untouched
     const [job] = await server.query(url, `SELECT data FROM pgboss.job WHERE name = 'andor-units' LIMIT 1`);
@@ -242,7 +258,7 @@ describe('the job queue', () => {
     await boss.stop({ graceful: false });
     const duplicate = await worker.waitFor((e) => e.type === 'duplicate', 'duplicate delivery');
     expect((duplicate as { key: string }).key).toBe((job.data as { key: string }).key);
-    expect(completedBy(worker)).toHaveLength(4);
+    await eventually(() => expect(completedBy(worker)).toHaveLength(4));
     expect(await server.query(url, 'SELECT key, created_on FROM andor.result ORDER BY key')).toEqual(before);
   }, QUEUE_TEST_MS);
 
@@ -315,7 +331,7 @@ describe('the job queue', () => {
     expect(code).toBe(0);
     const lines = (await readFile(out, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { schema: string });
     expect(lines.map((l) => l.schema)).toEqual([...Array(4).fill('andor.explain/1'), 'andor.batch/1']);
-    expect(completedBy(worker)).toHaveLength(4);
+    await eventually(() => expect(completedBy(worker)).toHaveLength(4));
     const { results, ...aggregate } = batchToJson(await local.explainBatch({ ...QUICK, rows: '0-3' }), { arrays: true });
     expect(comparable(lines.at(-1))).toBe(comparable(aggregate));
     expect(lines.slice(0, 4).map(comparable).sort()).toEqual(results!.map(comparable).sort());
@@ -361,7 +377,7 @@ describe('the job queue', () => {
     const remote = await run;
     expect(comparable(batchToJson(remote))).toBe(expected);
     expect(completedBy(doomed)).not.toContain(victim.key);
-    expect(completedBy(survivor)).toContain(victim.key);
+    await eventually(() => expect(completedBy(survivor)).toContain(victim.key));
     const shards = [...startedShards(doomed), ...startedShards(survivor)].map((e) => `${e.row}:${e.masks!.join('-')}`);
     expect(new Set(shards).size).toBe(24);
     expect(startedShards(survivor).every((e) => e.masks![0] % 2048 === 0 && e.masks![1] - e.masks![0] === 2048)).toBe(true);

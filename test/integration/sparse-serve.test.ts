@@ -43,6 +43,21 @@ describe('andor serve, sparse method', () => {
     expect(body.budget).toBeLessThanOrEqual(30_000);
   });
 
+  it('takes a tolerance, reports it requested and kept, and refuses one outside [0, 1) with 400 naming it', async () => {
+    const response = await post(service.url, { ...PLANTED, method: 'sparse', budget: 20_000, maxOrder: 4, tolerance: 0.001 });
+    expect(response.status).toBe(200);
+    const body = await json(response);
+    expect([...Compile(SparseResultSchema).Errors(body)]).toEqual([]);
+    expect(body.tolerance).toEqual({ requested: 0.001, and: 0.001, or: 0.001 });
+    for (const tolerance of [1, -0.5, 'small', null]) {
+      const refused = await post(service.url, { ...PLANTED, method: 'sparse', tolerance });
+      expect(refused.status).toBe(400);
+      const { error } = await json(refused);
+      expect(error.code).toBe('INVALID_OPTION');
+      expect(error.message).toMatch(/tolerance/);
+    }
+  });
+
   it('refuses a budget above maxBudget with 400', async () => {
     const response = await post(service.url, { ...PLANTED, method: 'sparse', budget: 50_000 });
     expect(response.status).toBe(400);
