@@ -37,7 +37,7 @@ const TOLERANCES = [1e-2, 1e-3, 1e-4];
  *  fewer than MIN_VALIDATION_MASKS the search runs once, at tolerance 0. */
 const VALIDATION_MASKS = 256;
 const VALIDATION_SHARE = 16;
-const MIN_VALIDATION_MASKS = 32;
+const MIN_VALIDATION_MASKS = 16;
 
 /**
  * Recovers the Möbius terms of order ≤ maxOrder by adaptive group testing. A deterministic game's values are the
