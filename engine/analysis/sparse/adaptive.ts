@@ -1,6 +1,7 @@
 // The adaptive group-testing recovery ('adaptive', the default): v(∅), v(N) and the noise level, then rounds of
 // search lanes (lanes.ts), each finding one Möbius term as a minimal mask with a non-zero residual, until random
-// probes find nothing left; a noisy game's values are refitted by least squares at the end. see: Erginbas, Kang,
+// probes find nothing left; a noisy game's values are refitted by least squares at the end. Without a tolerance the
+// search is staged (exact first, then falling noise floors kept by validation R²: adaptiveMobius). see: Erginbas, Kang,
 // Polito, Ramchandran, "Adaptive Sparse Möbius Transforms for Learning Polynomials" (arXiv 2602.06246), FASMT.
 import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
 import { rSquared } from './expansion.js';
