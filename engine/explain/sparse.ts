@@ -157,8 +157,9 @@ function termOptions(request: { readonly salientRatio?: number; readonly salient
   };
 }
 
-/** The parts of a sparse result computed from the two expansions, shifted by v0 for the -v0 rewards. */
-function fromExpansions(recovered: AndOrExpansion, n: number, v0: number, options: ReturnType<typeof termOptions>) {
+/** The parts of a sparse result computed from the two expansions and the choice that ran them, shifted by v0 for the
+ *  -v0 rewards. */
+function fromExpansions(recovered: AndOrExpansion, choice: SparseChoice, n: number, v0: number, options: ReturnType<typeof termOptions>) {
   const shift = (terms: readonly SparseTerm[]) => terms.map((t) => (t.players.length === 0 ? { players: t.players, value: t.value - v0 } : t));
   const and = shift(recovered.and.terms);
   const or = shift(recovered.or.terms);
@@ -171,6 +172,8 @@ function fromExpansions(recovered: AndOrExpansion, n: number, v0: number, option
     recovery: recovered.recovery,
     budget: recovered.budget,
     evaluations: recovered.evaluations,
+    maxOrder: choice.maxOrder,
+    tolerance: { requested: choice.tolerance ?? ('auto' as const), and: a.tolerance ?? null, or: o.tolerance ?? null },
     faithfulness: { r2: a.faithfulness.r2, heldOut: a.faithfulness.heldOut, or: { r2: o.faithfulness.r2, heldOut: o.faithfulness.heldOut } },
     values: { empty: recovered.values.empty - v0, full: recovered.values.full - v0 },
     and,
@@ -237,12 +240,10 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const recovered = await recoverAndOr(game, n, { ...choice, signal: request.signal, onProgress: request.onProgress });
   const recoverMs = performance.now() - recoverStart;
   const v0 = prepared.rewardName.endsWith('-v0') ? recovered.values.empty : 0;
-  const { interactionsMs, ...report } = fromExpansions(recovered, n, v0, options);
+  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options);
   const set = prepared.set;
   return {
     ...report,
-    maxOrder: choice.maxOrder,
-    tolerance: { requested: choice.tolerance ?? 'auto', and: recovered.and.tolerance ?? null, or: recovered.or.tolerance ?? null },
     players: names,
     model: { file: prepared.file, sha256: prepared.sha256, backend: model.backend, executionProvider: model.executionProvider, input: layout.masked.name, output: prepared.output },
     sample: { id: prepared.sample.id, label: prepared.sample.label, row: prepared.row },
@@ -275,11 +276,9 @@ export async function explainFunction(request: FunctionRequest): Promise<SparseR
   const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
   const recovered = await recoverAndOr(request.game, n, { ...choice, signal: request.signal, onProgress: request.onProgress });
   const recoverMs = performance.now() - started;
-  const { interactionsMs, ...report } = fromExpansions(recovered, n, 0, options);
+  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, 0, options);
   return {
     ...report,
-    maxOrder: choice.maxOrder,
-    tolerance: { requested: choice.tolerance ?? 'auto', and: recovered.and.tolerance ?? null, or: recovered.or.tolerance ?? null },
     players: names,
     reward: 'given',
     timings: { evaluateMs: recovered.gameMs, recoverMs: recoverMs - recovered.gameMs, interactionsMs, totalMs: performance.now() - started },
