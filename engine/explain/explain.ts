@@ -369,16 +369,29 @@ export function resolveTarget(rewardKind: RewardSpec['kind'], requested: number 
   return target;
 }
 
+/** A model's bytes with their sha256 (and the file they were read from). */
+export type LoadedModel = Awaited<ReturnType<typeof loadModelBytes>>;
+
+/** Where explainModel's request comes from. */
+export interface ExplainSource<R> {
+  /** The sample set the request's sample and reference rows are read from. */
+  readonly from?: SampleSet;
+  /** A method that takes the request once n is known (the sparse method, a shard's evaluation). */
+  readonly other?: MethodDispatch<R>;
+  /** request.model already read and hashed (a unit's model): its bytes are not hashed again. */
+  readonly loaded?: LoadedModel;
+}
+
 /** Explains one sample of a model: evaluation of all masks, then the interaction analysis; or, when `other` takes the
  *  request once n is known (the sparse method), that method's run. */
-export async function explainModel<R = never>(ctx: ExplainContext, request: ExplainRequest, from?: SampleSet, other?: MethodDispatch<R>): Promise<ExplainResult | R> {
+export async function explainModel<R = never>(ctx: ExplainContext, request: ExplainRequest, { from, other, loaded }: ExplainSource<R> = {}): Promise<ExplainResult | R> {
   request = withConventions(request);
   assertValid(ExplainRequestSchema, request);
   const settings = analysisSettings(request, 'options');
   const rewardName = request.reward ?? 'gt-log-odds';
   const timings: Record<string, number> = {};
   const started = performance.now();
-  const { bytes, sha256, file } = await loadModelBytes(request.model);
+  const { bytes, sha256, file } = loaded ?? (await loadModelBytes(request.model));
   const model = await ctx.runner.open(sha256, bytes, ctx.candidates);
   ctx.onOpened(model);
   timings.loadMs = performance.now() - started;

@@ -93,7 +93,7 @@ export async function runShard(ctx: ExplainContext, unit: ExplainUnit, shard: Sh
     },
   };
   // `evaluate` takes every request, so explainModel answers with its rewards
-  return withUnitNamed(unit, () => explainModel(ctx, unitRequest(unit, signal), unitSet(unit), evaluate) as Promise<Float64Array>);
+  return withUnitNamed(unit, () => explainModel(ctx, unitRequest(unit, signal), { ...unitSource(unit), other: evaluate }) as Promise<Float64Array>);
 }
 
 /** A decoded cache entry that is a whole explain result. */
@@ -109,12 +109,13 @@ export function isExplainResult(value: unknown): value is ExplainResult {
  * @param signal - cancels it
  */
 export async function runUnit(ctx: ExplainContext, unit: ExplainUnit, signal?: AbortSignal): Promise<ExplainResult> {
-  const result = await withUnitNamed(unit, () => explainModel(ctx, unitRequest(unit, signal), unitSet(unit)));
+  const result = await withUnitNamed(unit, () => explainModel(ctx, unitRequest(unit, signal), unitSource(unit)));
   return { ...result, model: result.model && { ...result.model, file: unit.model.file } };
 }
 
-function unitSet(unit: ExplainUnit): SampleSet {
-  return { samples: [unit.sample], source: unit.model.file ?? 'unit', ...unit.names };
+/** A unit's sample set, and its model as already hashed (the unit's key holds its sha256). */
+function unitSource(unit: ExplainUnit): { from: SampleSet; loaded: ExplainUnit['model'] } {
+  return { from: { samples: [unit.sample], source: unit.model.file ?? 'unit', ...unit.names }, loaded: unit.model };
 }
 
 function unitRequest(unit: ExplainUnit, signal: AbortSignal | undefined): ExplainRequest {
