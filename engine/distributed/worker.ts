@@ -21,7 +21,8 @@ export type WorkerEvent =
   | { readonly type: 'ready'; readonly queue: string; readonly concurrency: number }
   /** masks: a shard's range [start, end) of the unit's masks. */
   | { readonly type: 'started'; readonly key: string; readonly job: string; readonly row: number; readonly model: string; readonly try: number; readonly masks?: readonly [number, number] }
-  | { readonly type: 'completed'; readonly key: string; readonly job: string; readonly ms: number }
+  /** ms: from the start of the unit to its stored result and completed job; runMs: the unit's run alone. */
+  | { readonly type: 'completed'; readonly key: string; readonly job: string; readonly ms: number; readonly runMs: number }
   /** The result was stored already (another delivery of the same content): completed without running. */
   | { readonly type: 'duplicate'; readonly key: string; readonly job: string }
   | { readonly type: 'failed'; readonly key: string; readonly job: string; readonly error: SerializedError }
@@ -88,6 +89,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerStats> {
   }
 }
 
+/** A job a slot has claimed: its data, and its entry in `running`. */
+interface Claimed {
+  readonly data: UnitPayload;
+  readonly run: Running;
+}
+
 class Worker {
   private readonly running = new Map<string, Running>();
   private readonly models = new LruCache<Promise<Uint8Array>>(MAX_OPEN_MODELS, { onEvict: () => undefined });
@@ -135,23 +142,44 @@ class Worker {
     return stats;
   }
 
-  /** One unit at a time until halted. */
+  /**
+   * One unit at a time until halted. The next job is claimed as a unit's result is stored, so the two round trips
+   * overlap. A claimed job is in `running` from its claim (its lease is renewed), and it is run even when the worker
+   * is halted meanwhile: it is taken, and left alone it would wait for its lease to run out.
+   */
   private async slot(): Promise<void> {
-    while (!this.halt.signal.aborted) {
-      // pg-boss's fetch claims one job with SELECT … FOR UPDATE SKIP LOCKED (and answers [] while the database is down)
-      const [job] = await this.db.boss.fetch<UnitPayload>(this.conn.queue, { batchSize: 1, includeMetadata: true });
-      if (!job) {
+    let next: Promise<Claimed | undefined> | undefined;
+    const claimNext = () => {
+      if (this.halt.signal.aborted) return;
+      next = this.claim();
+      // a failed claim is thrown where the loop awaits it, not as an unhandled rejection while a result is stored
+      next.catch(() => undefined);
+    };
+    while (next || !this.halt.signal.aborted) {
+      const claimed = await (next ?? this.claim());
+      next = undefined;
+      if (!claimed) {
         await sleep(this.settings.pollMs, this.halt.signal);
         continue;
       }
-      await this.handle(job.id, job.data, Number(job.retryCount), Number(job.expireInSeconds));
+      await this.handle(claimed, claimNext);
     }
   }
 
-  private async handle(id: string, data: UnitPayload, retryCount: number, leaseSeconds: number): Promise<void> {
-    const key = typeof data?.key === 'string' ? data.key : '(no key)';
-    const run: Running = { key, lease: { id, retryCount, seconds: leaseSeconds }, controller: new AbortController() };
-    this.running.set(id, run);
+  /** Fetches one job and takes it into `running`. */
+  private async claim(): Promise<Claimed | undefined> {
+    // pg-boss's fetch claims one job with SELECT … FOR UPDATE SKIP LOCKED (and answers [] while the database is down)
+    const [job] = await this.db.boss.fetch<UnitPayload>(this.conn.queue, { batchSize: 1, includeMetadata: true });
+    if (!job) return undefined;
+    const key = typeof job.data?.key === 'string' ? job.data.key : '(no key)';
+    const run: Running = { key, lease: { id: job.id, retryCount: Number(job.retryCount), seconds: Number(job.expireInSeconds) }, controller: new AbortController() };
+    this.running.set(job.id, run);
+    return { data: job.data, run };
+  }
+
+  /** Runs one claimed job; `ran` is called once its unit has run, before its result is encoded and stored. */
+  private async handle({ data, run }: Claimed, ran: () => void): Promise<void> {
+    const { key, lease: { id, retryCount } } = run;
     const { queue } = this.conn;
     try {
       if ((await reconnecting(this.conn, 'reading stored results', () => storedKeys(this.db.sql, [key]))).has(key)) {
@@ -167,10 +195,13 @@ class Worker {
       const started = performance.now();
       const { signal } = run.controller;
       // stored even when the job was taken away meanwhile: the result of this content is right wherever it ran
-      const value = shard ? encodeEntry(await runShard(this.context, unit, shard, signal)) : encodeResult(unit, await runUnit(this.context, unit, signal));
+      const encode = await (shard ? runShard(this.context, unit, shard, signal).then((rewards) => () => encodeEntry(rewards)) : runUnit(this.context, unit, signal).then((result) => () => encodeResult(unit, result)));
+      const runMs = performance.now() - started;
+      ran();
+      const value = encode();
       await reconnecting(this.conn, 'storing a result', () => completeWithResult(this.db, id, key, value));
       this.stats.completed++;
-      this.emit({ type: 'completed', key, job: id, ms: performance.now() - started });
+      this.emit({ type: 'completed', key, job: id, ms: performance.now() - started, runMs });
     } catch (error) {
       if (run.lost !== undefined) {
         this.stats.aborted++;

@@ -182,6 +182,11 @@ describe('the job queue', () => {
     const keys = pool.flatMap(completedBy);
     expect(new Set(keys).size).toBe(8);
     expect(pool.filter((w) => completedBy(w).length > 0).length).toBeGreaterThanOrEqual(2);
+    // each completion gives the unit's own run time apart from its whole time (storing the result included)
+    for (const e of pool.flatMap((w) => w.events).filter((e) => e.type === 'completed') as Extract<WorkerEvent, { type: 'completed' }>[]) {
+      expect(e.runMs).toBeGreaterThan(0);
+      expect(e.runMs).toBeLessThanOrEqual(e.ms);
+    }
     const [job] = await server.query(url, `SELECT data FROM pgboss.job WHERE name = 'andor-units' LIMIT 1`);
     expect((job.data as { sample: unknown }).sample).toEqual({ stored: expect.stringMatching(/^[0-9a-f]{64}$/) });
 
