@@ -1,7 +1,7 @@
 // The content-addressed result cache on disk, shared by `dynamics` and batch explanations: a key is the sha256 of
 // everything that shaped a result (model bytes, sample values and metadata, options, reference rows, names), an entry
-// is written atomically under a unique temporary name, and an entry that cannot be decoded is recomputed, never
-// trusted and never fatal. Typed arrays round-trip exactly (base64 of their bytes).
+// is written atomically under a unique temporary name with the sha256 of its content, and an entry that cannot be
+// decoded or fails its checksum is recomputed, never trusted and never fatal. Typed arrays round-trip exactly (base64 of their bytes).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -71,6 +71,22 @@ export function cacheKey(kind: string, ...parts: readonly string[]): string {
   return createHash('sha256').update([`v${CACHE_VERSION}`, kind, ...parts].join('|')).digest('hex');
 }
 
+/** The first line of an entry's file: this, then the sha256 of the rest (the encoded entry). A flipped character
+ *  inside a typed array's base64 still decodes, to other numbers: the checksum makes it a miss instead. */
+const CHECKSUM_PREFIX = 'andor-entry sha256:';
+
+function checksummed(body: string): string {
+  return `${CHECKSUM_PREFIX}${createHash('sha256').update(body).digest('hex')}\n${body}`;
+}
+
+/** The encoded entry of a file's text, or '' (which decodes to a miss) when its checksum line is missing or wrong. */
+function checkedBody(text: string): string {
+  const newline = text.indexOf('\n');
+  if (newline < 0 || !text.startsWith(CHECKSUM_PREFIX)) return '';
+  const body = text.slice(newline + 1);
+  return text.slice(CHECKSUM_PREFIX.length, newline) === createHash('sha256').update(body).digest('hex') ? body : '';
+}
+
 /** A folder of cached results. */
 export interface ResultCache {
   readonly dir: string;
@@ -103,13 +119,13 @@ export async function openCache(dir: string | false | undefined, option = 'cache
       // a missing entry, a folder in its place or unreadable bytes are all just a miss
       const text = await readFile(file(key), 'utf8').catch(() => undefined);
       if (text === undefined) return undefined;
-      const value = decodeEntry(text);
+      const value = decodeEntry(checkedBody(text));
       return accept(value) ? value : undefined;
     },
     async put(key, value) {
       const target = file(key);
       const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-      await writeFile(tmp, encodeEntry(value));
+      await writeFile(tmp, checksummed(encodeEntry(value)));
       try {
         // rename replaces a file atomically; a folder in the entry's place (a corrupt cache) must go first
         if ((await stat(target).catch(() => undefined))?.isDirectory()) await rm(target, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 // The result cache's codec and keys (engine/explain/cache.ts): entries round-trip exactly (typed arrays bit for bit,
 // NaN, ±Infinity and −0 included), any text decodes to a value or a miss and never throws, corrupted entries on disk
 // are misses, and keys change with the content of every part (issue 10: 3, 4, 9f).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -163,6 +163,31 @@ describe('the cache folder with corrupted entries (property)', () => {
       }),
       FEW_RUNS,
     );
+  }, PROPERTY_MS);
+
+  it('answers an entry with any one character of its typed arrays\' base64 changed with a miss, not other numbers', async () => {
+    const key = cacheKey('explain', 'flipped');
+    const isV = (v: unknown): v is { v: Float64Array } => (v as { v?: unknown })?.v instanceof Float64Array;
+    const values = Float64Array.from({ length: 64 }, (_, i) => Math.sin(i) * 1e3);
+    await cache.put(key, { v: values });
+    const path = join(cache.dir, `${key}.json`);
+    const written = await readFile(path, 'utf8');
+    expect(Array.from((await cache.get(key, isV))!.v)).toEqual(Array.from(values));
+    const base64 = /"base64":"([^"]+)"/.exec(written)!;
+    const start = base64.index + '"base64":"'.length;
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: base64[1].length - 3 }), fc.constantFrom(...BASE64_ALPHABET), async (at, char) => {
+        fc.pre(written[start + at] !== char);
+        const flipped = written.slice(0, start + at) + char + written.slice(start + at + 1);
+        // the flipped text alone still decodes, to an entry its reader would take: only the checksum refuses it
+        await writeFile(path, flipped);
+        expect(await cache.get(key, isV)).toBeUndefined();
+      }),
+      FEW_RUNS,
+    );
+    // an entry of the format before checksums (the encoded entry alone) is a miss too, and is then rewritten
+    await writeFile(path, written.slice(written.indexOf('\n') + 1));
+    expect(await cache.get(key, isV)).toBeUndefined();
   }, PROPERTY_MS);
 
   it('writes the same key from many writers at once without losing the entry (unique temporary files)', async () => {
