@@ -105,10 +105,13 @@ export function resolveConnection(options: QueueConnectionOptions, prefix = 'opt
 
 // node-postgres and the server's codes for a connection that went away (or a server still starting or stopping):
 // see https://www.postgresql.org/docs/current/errcodes-appendix.html, classes 08 and 57P
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+// 40P01 and 40001: PostgreSQL rolled the transaction back to break a deadlock or a serialization conflict (workers
+// starting at once on a fresh database can deadlock in pg-boss's setup); running it again is the documented remedy
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '40P01', '40001']);
 const TRANSIENT_MESSAGES = /Connection terminated|connection error|not queryable|terminating connection|server closed the connection|Client was closed/i;
 
-/** Whether an error means "the database went away; try again" rather than a fault of the statement. */
+/** Whether an error means "the database went away, or rolled the statement back; try again" rather than a fault of
+ *  the statement. */
 export function isTransient(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown; errors?: unknown } | undefined;
   if (!e) return false;

@@ -8,8 +8,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { reconnecting } from '../../dist/engine/distributed/connection.js';
 import { sha256Of } from '../../dist/engine/distributed/store.js';
 import { explainUnit } from '../../dist/engine/explain/units.js';
 import {
@@ -285,6 +287,41 @@ describe('the job queue', () => {
     expect(states.cancelled).toBe(8 - (states.completed ?? 0));
     expect(completedBy(worker)).not.toContain(started.key);
     expect(worker.child.exitCode).toBe(null);
+  }, QUEUE_TEST_MS);
+
+  it('retries a statement that PostgreSQL rolled back to break a deadlock (two sessions locking two rows in opposite orders)', async () => {
+    const { url } = await setup();
+    const sessions = [new pg.Client({ connectionString: url }), new pg.Client({ connectionString: url })];
+    await Promise.all(sessions.map((c) => c.connect()));
+    try {
+      await sessions[0].query('CREATE TABLE locks (id int PRIMARY KEY, v int); INSERT INTO locks VALUES (1, 0), (2, 0)');
+      const retries: string[] = [];
+      const connection = { url, reconnectMs: 30_000, logger: { warn: (m: string) => retries.push(m), info: () => undefined } };
+      // each session holds its first row before either asks for its second: PostgreSQL must roll one of them back
+      const held = [0, 1].map(() => {
+        let resolve!: () => void;
+        return { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
+      });
+      const transaction = (i: number) => reconnecting(connection, `transaction ${i}`, async () => {
+        const client = sessions[i];
+        await client.query('BEGIN');
+        try {
+          await client.query('UPDATE locks SET v = v + 1 WHERE id = $1', [i + 1]);
+          held[i].resolve();
+          await held[1 - i].promise;
+          await client.query('UPDATE locks SET v = v + 1 WHERE id = $1', [2 - i]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw error;
+        }
+      });
+      await Promise.all([transaction(0), transaction(1)]);
+      expect(retries.filter((m) => /deadlock/i.test(m))).toHaveLength(1);
+      expect((await sessions[0].query('SELECT id, v FROM locks ORDER BY id')).rows).toEqual([{ id: 1, v: 2 }, { id: 2, v: 2 }]);
+    } finally {
+      await Promise.all(sessions.map((c) => c.end()));
+    }
   }, QUEUE_TEST_MS);
 
   it('reports a unit whose sample does not fit with its reason, while the other units complete and are stored', async () => {
