@@ -14,6 +14,8 @@ export {
 
 export { objectiveF64, objectiveGradientF64, sgdReferenceF64, sgdF64, adamF64, pdhgF64 } from './kernels/decompose';
 
+export { bitGramF32, conjugateGradientsF32 } from './kernels/least-squares';
+
 export { zetaSubsetRadix2F64, mobiusSubsetRadix2F64, zetaSupersetRadix2F64, mobiusSupersetRadix2F64 } from './kernels/radix2';
 
 /** First byte past the module's static data: the host allocates its buffers from here up. */

@@ -35,6 +35,14 @@ export interface KernelExports {
   /** Diagonally preconditioned PDHG; omega = primal weight; state as adamF64's (the start is iteration −1). Writes the
    *  best iterate back into slots 1, 2 on the last chunk. */
   pdhgF64(ws: number, state: number, n: number, mode: number, iterations: number, omega: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
+  /** The Gram matrix f32[m·m] (both triangles; integers, exact below 2^24 rows) of m columns given as bitsets over
+   *  `rows` rows (u64[m·words] at bits; bits past rows zero): columns [0, parities) are parity columns (a set bit is
+   *  −1, else +1), the rest indicators (a set bit is 1, else 0); counts: i32[m], set bits per column. */
+  bitGramF32(bits: number, counts: number, m: number, parities: number, words: number, rows: number, out: number): void;
+  /** Solves (G + ridge·diag G) x = b (G: f32[m·m] symmetric positive semi-definite; b, x: f64[m]) by
+   *  Jacobi-preconditioned conjugate gradients from x = 0, until ‖r‖ ≤ tolerance·‖b‖ or maxIterations; work: f64[5m].
+   *  Returns the iterations. */
+  conjugateGradientsF32(g: number, b: number, x: number, work: number, m: number, ridge: number, tolerance: number, maxIterations: number): number;
   /** Plain radix-2 references of the four blocked transforms (tests and benchmark baselines). */
   zetaSubsetRadix2F64(ptr: number, n: number): void;
   mobiusSubsetRadix2F64(ptr: number, n: number): void;

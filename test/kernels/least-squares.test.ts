@@ -1,0 +1,120 @@
+// The least-squares kernels of the sparse completion (release and debug builds): the bitset Gram against the dense
+// product of the ±1 / 0-1 columns it stands for, and the conjugate-gradient solve against Gaussian elimination.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKernels } from '../../dist/bindings/index.js';
+import type { F64Buffer, KernelHost } from '../../engine/contracts/kernels.js';
+import { KERNEL_TARGETS, expectClose, seededRng } from '../helpers/index.js';
+
+/** Copies values into a new kernel buffer. */
+function upload(kernels: KernelHost, values: Float64Array): F64Buffer {
+  const buffer = kernels.alloc(values.length);
+  kernels.view(buffer).set(values);
+  return buffer;
+}
+
+/** Copies values, rounded to f32, into a new kernel buffer of f32[length]. */
+function uploadF32(kernels: KernelHost, values: Float64Array): F64Buffer {
+  const buffer = kernels.alloc(Math.ceil(values.length / 2));
+  new Float32Array(kernels.view(buffer).buffer, buffer.ptr, values.length).set(values);
+  return buffer;
+}
+
+/** Solves A x = b by Gaussian elimination with partial pivoting (A: m × m row-major). */
+function eliminate(a: Float64Array, b: Float64Array, m: number): Float64Array {
+  const x = Float64Array.from(b);
+  const g = Float64Array.from(a);
+  for (let k = 0; k < m; k++) {
+    let pivot = k;
+    for (let i = k + 1; i < m; i++) if (Math.abs(g[i * m + k]) > Math.abs(g[pivot * m + k])) pivot = i;
+    for (let j = 0; j < m; j++) [g[k * m + j], g[pivot * m + j]] = [g[pivot * m + j], g[k * m + j]];
+    [x[k], x[pivot]] = [x[pivot], x[k]];
+    for (let i = k + 1; i < m; i++) {
+      const f = g[i * m + k] / g[k * m + k];
+      for (let j = k; j < m; j++) g[i * m + j] -= f * g[k * m + j];
+      x[i] -= f * x[k];
+    }
+  }
+  for (let i = m - 1; i >= 0; i--) {
+    for (let j = i + 1; j < m; j++) x[i] -= g[i * m + j] * x[j];
+    x[i] /= g[i * m + i];
+  }
+  return x;
+}
+
+describe.each(KERNEL_TARGETS)('least-squares kernels (%s)', (target) => {
+  let kernels: KernelHost;
+  beforeAll(async () => {
+    kernels = await loadKernels(target);
+  });
+  afterAll(() => expect(kernels.bytesInUse).toBe(0));
+
+  it.each([[1, 1], [7, 63], [12, 64], [33, 130], [5, 1000], [41, 200]])('bitGramF32 with %i columns over %i rows equals the dense XᵀX', (m, rows) => {
+    const random = seededRng(m * 1000 + rows);
+    const words = Math.ceil(rows / 64);
+    const bits = new Uint32Array(2 * m * words);
+    const parities = Math.floor(random() * (m + 1));
+    const kinds = Int32Array.from({ length: m }, (_, c) => (c < parities ? 0 : 1));
+    const dense = new Float64Array(rows * m);
+    const counts = new Int32Array(m);
+    for (let c = 0; c < m; c++) {
+      for (let r = 0; r < rows; r++) {
+        const set = random() < 0.4;
+        if (set) {
+          bits[2 * c * words + (r >>> 5)] |= 1 << (r & 31);
+          counts[c]++;
+        }
+        dense[r * m + c] = kinds[c] === 0 ? (set ? -1 : 1) : set ? 1 : 0;
+      }
+    }
+    const bitsBuffer = kernels.alloc(m * words);
+    const countsBuffer = kernels.alloc(Math.ceil(m / 2));
+    const out = kernels.alloc(Math.ceil((m * m) / 2));
+    const memory = kernels.view(bitsBuffer).buffer;
+    new Uint32Array(memory, bitsBuffer.ptr, 2 * m * words).set(bits);
+    new Int32Array(memory, countsBuffer.ptr, m).set(counts);
+    kernels.call('bitGramF32', bitsBuffer.ptr, countsBuffer.ptr, m, parities, words, rows, out.ptr);
+    const expected = new Float64Array(m * m);
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) for (let r = 0; r < rows; r++) expected[i * m + j] += dense[r * m + i] * dense[r * m + j];
+    expectClose(new Float32Array(memory, out.ptr, m * m), expected, { atol: 0 });
+    for (const buffer of [bitsBuffer, countsBuffer, out]) kernels.free(buffer);
+  });
+
+  it.each([1, 2, 9, 40, 201])('conjugateGradientsF32 solves a positive definite system of size %i as elimination does', (m) => {
+    const random = seededRng(m);
+    // G = AᵀA + I from a random A with 2m rows: symmetric, positive definite, moderately conditioned; rounded to f32
+    // as the kernel reads it
+    const rows = 2 * m;
+    const a = Float64Array.from({ length: rows * m }, () => random() - 0.5);
+    const g = new Float64Array(m * m);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < m; j++) for (let r = 0; r < rows; r++) g[i * m + j] += a[r * m + i] * a[r * m + j];
+      g[i * m + i] += 1;
+    }
+    g.forEach((value, k) => (g[k] = Math.fround(value)));
+    const b = Float64Array.from({ length: m }, () => random() - 0.5);
+    const ridge = 1e-3;
+    const ridged = Float64Array.from(g, (value, k) => (k % (m + 1) === 0 ? value * (1 + ridge) : value));
+    const [gBuffer, bBuffer] = [uploadF32(kernels, g), upload(kernels, b)];
+    const x = kernels.alloc(m);
+    const work = kernels.alloc(5 * m);
+    const iterations = kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, ridge, 1e-12, 10 * m);
+    expect(iterations).toBeGreaterThan(0);
+    expect(iterations).toBeLessThanOrEqual(10 * m);
+    expectClose(kernels.view(x), eliminate(ridged, b, m), { atol: 1e-9 });
+    for (const buffer of [gBuffer, bBuffer, x, work]) kernels.free(buffer);
+  });
+
+  it('returns x = 0 without iterating for b = 0, and 0 for a zero column', () => {
+    const m = 3;
+    const g = Float64Array.from([2, 0, 0, 0, 0, 0, 0, 0, 5]);
+    const [gBuffer, bBuffer] = [uploadF32(kernels, g), upload(kernels, new Float64Array(m))];
+    const x = kernels.alloc(m);
+    const work = kernels.alloc(5 * m);
+    expect(kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, 1e-6, 1e-10, 100)).toBe(0);
+    expectClose(kernels.view(x), new Float64Array(m), { atol: 0 });
+    kernels.view(bBuffer).set([4, 0, 10]);
+    kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, 0, 1e-14, 100);
+    expectClose(kernels.view(x), [2, 0, 2], { atol: 1e-12 });
+    for (const buffer of [gBuffer, bBuffer, x, work]) kernels.free(buffer);
+  });
+});
