@@ -3,6 +3,7 @@
 // from a budget of evaluations, as term lists (andor.sparse/1). No AND-OR split is learned: the AND terms are the
 // Möbius terms of v, the OR terms those of the complement game.
 import { InvalidOptionError } from '../contracts/errors.js';
+import type { KernelHost } from '../contracts/kernels.js';
 import { DEFAULT_INDEX_ORDER, DEFAULT_MAX_ORDER, DEFAULT_SPARSE_BUDGET } from '../contracts/schema/constants.js';
 import { FunctionRequestSchema } from '../contracts/schema/requests.js';
 import type { GameIndices } from '../analysis/game.js';
@@ -237,7 +238,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const game: GameFunction = (masks, signal) => ctx.runner.evaluateMasks(model.key, plan, masks, { signal });
 
   const recoverStart = performance.now();
-  const recovered = await recoverAndOr(game, n, { ...choice, signal: request.signal, onProgress: request.onProgress });
+  const recovered = await recoverAndOr(game, n, { ...choice, kernels: ctx.kernels, signal: request.signal, onProgress: request.onProgress });
   const recoverMs = performance.now() - recoverStart;
   const v0 = prepared.rewardName.endsWith('-v0') ? recovered.values.empty : 0;
   const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options);
@@ -259,12 +260,13 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
 /**
  * Explains a game given as a function of bit-packed masks, by the sparse method: for models evaluated elsewhere.
  * @param request - the game, n, budget, maxOrder, names, salient and index options, signal, onProgress
+ * @param kernels - the engine's compiled kernels (the auto search's low-order completion)
  * @returns the sparse result (reward 'given', no model or sample)
  * @throws InvalidOptionError for a bad option or a budget below the least (stated); InvalidInputError when the game
  *   throws (cause attached) or returns no array; ShapeMismatchError for a wrong count; NonFiniteError for NaN or ±Inf;
  *   CancelledError when the signal fires
  */
-export async function explainFunction(request: FunctionRequest): Promise<SparseResult> {
+export async function explainFunction(request: FunctionRequest, kernels: KernelHost): Promise<SparseResult> {
   assertValid(FunctionRequestSchema, request);
   if (typeof request.game !== 'function') throw new InvalidOptionError(`options.game must be a function (masks, signal) => Float64Array, one value per mask row (got ${typeof request.game}).`);
   if (request.signal !== undefined && typeof request.signal?.aborted !== 'boolean') throw new InvalidOptionError('options.signal must be an AbortSignal (e.g. new AbortController().signal).');
@@ -274,7 +276,7 @@ export async function explainFunction(request: FunctionRequest): Promise<SparseR
   const options = termOptions(request);
   const choice = chooseBudget(request, n, {});
   const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
-  const recovered = await recoverAndOr(request.game, n, { ...choice, signal: request.signal, onProgress: request.onProgress });
+  const recovered = await recoverAndOr(request.game, n, { ...choice, kernels, signal: request.signal, onProgress: request.onProgress });
   const recoverMs = performance.now() - started;
   const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, 0, options);
   return {

@@ -1,9 +1,11 @@
 // The adaptive group-testing recovery ('adaptive', the default): v(∅), v(N) and the noise level, then rounds of
 // search lanes (lanes.ts), each finding one Möbius term as a minimal mask with a non-zero residual, until random
 // probes find nothing left; a noisy game's values are refitted by least squares at the end. Without a tolerance the
-// search is staged (exact first, then falling noise floors kept by validation R²: adaptiveMobius). see: Erginbas, Kang,
-// Polito, Ramchandran, "Adaptive Sparse Möbius Transforms for Learning Polynomials" (arXiv 2602.06246), FASMT.
+// search is staged (exact first, then falling noise floors kept by validation R², then a low-order completion on
+// random masks kept the same way: adaptiveMobius). see: Erginbas, Kang, Polito, Ramchandran, "Adaptive Sparse Möbius
+// Transforms for Learning Polynomials" (arXiv 2602.06246), FASMT.
 import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
+import { completeLowOrder, completionMasks, type FitSet } from './completion.js';
 import { rSquared } from './expansion.js';
 import { createMasks, fillRow, randomMasks, type MutableMaskBatch } from './masks.js';
 import type { MethodContext, MethodResult } from './method.js';
@@ -37,6 +39,9 @@ const TOLERANCES = [1e-2, 1e-3, 1e-4];
 /** Validation masks of an auto search: at most this many, and at most 1/VALIDATION_SHARE of the fit's budget; with
  *  fewer than MIN_VALIDATION_MASKS the search runs once, at tolerance 0. */
 const VALIDATION_MASKS = 256;
+/** When an auto search's exact stage did not end, up to this share of what is left may go to uniformly random masks
+ *  for the low-order completion (completion.ts: completionMasks; none when they are more). */
+const COMPLETION_SHARE = 0.6;
 const VALIDATION_SHARE = 16;
 const MIN_VALIDATION_MASKS = 16;
 
@@ -49,7 +54,10 @@ const MIN_VALIDATION_MASKS = 16;
  * ends it with budget to spare, and its terms are the answer. A game whose search is still finding terms when that
  * share is spent (a trained model's dense tail of tiny coefficients) is searched again from scratch in stages of
  * falling tolerance (TOLERANCES), each continuing from the last, while each raises the R² on validation masks that
- * no search or refit sees; the best of all these expansions on those masks is kept.
+ * no search or refit sees; the best of all these expansions on those masks is kept. With the kernels, and where the
+ * budget allows (COMPLETION_SHARE, completionMasks), uniformly random masks are drawn before those stages; after
+ * them, the kept terms and every term of order ≤ 2 are fitted jointly on those masks (completion.ts), and that fit is
+ * kept instead where it fits the validation masks better.
  * @param context - oracle, n, maxOrder, randomness, held-out reserve, tolerance
  * @returns the terms, the threshold below which a value is noise or round-off, and the tolerance of the kept search
  * @throws whatever the oracle throws (cancellation, game errors)
@@ -96,6 +104,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   }
   const exact = await stage(store, 0, capped(Math.floor(EXACT_SHARE * spend())), IDLE_ROUNDS);
   if (exact.finished) return { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0 };
+  const fit = context.kernels && (await completionSet(context, Math.floor(COMPLETION_SHARE * spend())));
   let best = { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0, r2: validationR2(store, validation, exact.dropAtOrBelow) };
   const staged = new TermStore();
   staged.add([], baseline.empty);
@@ -109,6 +118,11 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     if (!(r2 >= previous) || spend() <= 0) break;
     previous = r2;
   }
+  // the kept terms with every term of order ≤ 2 beside them, fitted on the random masks: a trained model's dense
+  // low-order spread, which no search finds term by term; kept where it fits the validation masks better
+  oracle.throwIfCancelled();
+  const completed = fit && context.kernels && completeLowOrder(context.kernels, best.store.toTerms(best.dropAtOrBelow), fit, maxOrder);
+  if (completed && validationR2(completed, validation, 0) > best.r2) return { store: completed, dropAtOrBelow: 0, tolerance: best.tolerance };
   return { store: best.store, dropAtOrBelow: best.dropAtOrBelow, tolerance: best.tolerance };
 }
 
@@ -190,6 +204,16 @@ interface Validation {
 
 async function validationSet(oracle: MethodContext['oracle'], n: number, rng: MethodContext['rng'], count: number): Promise<Validation | undefined> {
   if (count < MIN_VALIDATION_MASKS) return undefined;
+  const masks = randomMasks(n, count, rng);
+  return { masks, values: await oracle.evaluate(masks) };
+}
+
+/** Uniformly random masks for the low-order completion, drawn before the staged search (no search, refit or
+ *  validation sees them); none when the completion would need more than `most` evaluations. */
+async function completionSet(context: MethodContext, most: number): Promise<FitSet | undefined> {
+  const { oracle, n, maxOrder, rng } = context;
+  const count = completionMasks(n, maxOrder);
+  if (count === undefined || count > most) return undefined;
   const masks = randomMasks(n, count, rng);
   return { masks, values: await oracle.evaluate(masks) };
 }

@@ -3,6 +3,7 @@
 // evaluated. For n ≤ 20 a table serves masks already evaluated (or being evaluated), so the exact path evaluates
 // each of the 2^n masks once for both expansions.
 import { CancelledError, InvalidOptionError } from '../../contracts/errors.js';
+import type { KernelHost } from '../../contracts/kernels.js';
 import { MAX_EXACT_PLAYERS, minimumBudget } from './budget.js';
 import { createMasks } from './masks.js';
 import { checkAnswer } from './oracle.js';
@@ -17,6 +18,8 @@ export interface AndOrOptions {
   readonly seed?: number;
   /** Noise floor of method 'adaptive', relative to |v(N) − v(∅)| (SparseOptions.tolerance). */
   readonly tolerance?: number;
+  /** The compiled kernels, for the auto search's low-order completion (SparseOptions.kernels). */
+  readonly kernels?: KernelHost;
   readonly signal?: AbortSignal;
   /** Distinct evaluations done / planned (the budget, or 2^n on the exact path). */
   readonly onProgress?: (done: number, total: number) => void;
@@ -173,7 +176,7 @@ class CountingGame {
  * @throws as sparseMobius: InvalidInputError, ShapeMismatchError or NonFiniteError for a bad game, CancelledError
  */
 export async function recoverAndOr(game: GameFunction, n: number, options: AndOrOptions): Promise<AndOrExpansion> {
-  const { budget, maxOrder, seed = 0, tolerance, signal, onProgress } = options;
+  const { budget, maxOrder, seed = 0, tolerance, kernels, signal, onProgress } = options;
   const least = leastAndOrBudget(n, maxOrder);
   if (!(budget >= least)) {
     throw new InvalidOptionError(
@@ -190,8 +193,8 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
   const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   const half = Math.floor(budget / 2);
   const runs = [
-    sparseMobius(counting.call, n, { budget: exact ? 2 ** n : half, maxOrder, seed, tolerance, signal: both }),
-    sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: seed + 1, tolerance, signal: both }),
+    sparseMobius(counting.call, n, { budget: exact ? 2 ** n : half, maxOrder, seed, tolerance, kernels, signal: both }),
+    sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: seed + 1, tolerance, kernels, signal: both }),
   ];
   runs.forEach((run) => run.catch(() => stop.abort()));
   const settled = await Promise.allSettled(runs);

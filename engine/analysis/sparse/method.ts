@@ -1,5 +1,6 @@
 // What every recovery method receives and returns, so that recover.ts can run any of them the same way.
 // Types only.
+import type { KernelHost } from '../../contracts/kernels.js';
 import type { GameOracle } from './oracle.js';
 import type { Rng } from './random.js';
 import type { TermStore } from './terms.js';
@@ -14,6 +15,8 @@ export interface MethodContext {
   readonly reserve: number;
   /** Relative noise floor of method 'adaptive' (SparseOptions.tolerance); undefined: auto. */
   readonly tolerance?: number;
+  /** The compiled kernels: method 'adaptive' completes its auto search with them (completion.ts). */
+  readonly kernels?: KernelHost;
 }
 
 /** What a recovery method returns. */

@@ -3,6 +3,7 @@
 import { InvalidOptionError } from '../../contracts/errors.js';
 import { assertKnownKeys, integerIn, oneOf } from '../../inputs/options.js';
 import { DEFAULT_METHOD, MAX_EXACT_PLAYERS, MAX_REGRESSION_TERMS, MAX_SPARSE_PLAYERS, SPARSE_METHODS, defaultHeldOut, fitBudget, termCount, withHeldOut, type SparseMethod } from './budget.js';
+import type { KernelHost } from '../../contracts/kernels.js';
 import type { SparseOptions } from './types.js';
 import { preview } from '../../inputs/preview.js';
 
@@ -18,9 +19,10 @@ export interface SparseSettings {
   readonly tolerance?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (done: number, total: number) => void;
+  readonly kernels?: KernelHost;
 }
 
-const KNOWN = ['budget', 'maxOrder', 'seed', 'heldOut', 'signal', 'onProgress', 'method', 'tolerance'];
+const KNOWN = ['budget', 'maxOrder', 'seed', 'heldOut', 'signal', 'onProgress', 'method', 'tolerance', 'kernels'];
 
 /**
  * Validates n and the options of sparseMobius.
@@ -55,7 +57,7 @@ export function sparseSettings(n: number, options: SparseOptions): SparseSetting
   const method: SparseMethod = exact ? 'exact' : requested;
   const heldOut = exact ? 0 : (heldOutOption ?? defaultHeldOut(budget));
   assertBudget(n, maxOrder, budget, method, heldOutOption);
-  return Object.freeze({ n, budget, maxOrder, seed, heldOut, method, tolerance, signal: options.signal, onProgress: options.onProgress });
+  return Object.freeze({ n, budget, maxOrder, seed, heldOut, method, tolerance, signal: options.signal, onProgress: options.onProgress, kernels: options.kernels });
 }
 
 /** A number in [0, 1). */

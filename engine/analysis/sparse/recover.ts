@@ -28,7 +28,7 @@ const METHODS: Record<Exclude<SparseMethod, 'exact'>, (context: MethodContext) =
  * evaluated after the fit (NaN when heldOut = 0).
  * @param game - the game, called with batches of bit-packed masks
  * @param n - players, 0..4096
- * @param options - budget, maxOrder, seed, heldOut, signal, onProgress, method
+ * @param options - budget, maxOrder, seed, heldOut, signal, onProgress, method, kernels
  * @returns the terms (strongest first, ∅ included), evaluations used and faithfulness
  * @throws InvalidOptionError for a bad option, n above 4096, or a budget below the method's least (the message
  *   states it; see minimumBudget)
@@ -41,7 +41,7 @@ const METHODS: Record<Exclude<SparseMethod, 'exact'>, (context: MethodContext) =
 export async function sparseMobius(game: GameFunction, n: number, options: SparseOptions): Promise<SparseExpansion> {
   if (typeof game !== 'function') throw new InvalidInputError(`game must be a function (masks, signal) => Float64Array (got ${typeof game}).`);
   const settings = sparseSettings(n, options);
-  const { budget, maxOrder, seed, heldOut, method, tolerance, signal, onProgress } = settings;
+  const { budget, maxOrder, seed, heldOut, method, tolerance, signal, onProgress, kernels } = settings;
   const oracle = createOracle(game, n, { budget, signal, onProgress, planned: method === 'exact' ? 2 ** n : budget });
   oracle.throwIfCancelled();
   if (method === 'exact') {
@@ -49,7 +49,7 @@ export async function sparseMobius(game: GameFunction, n: number, options: Spars
     oracle.finish();
     return expansion;
   }
-  const { store, dropAtOrBelow, tolerance: kept } = await METHODS[method]({ oracle, n, maxOrder, rng: createRng(seed), reserve: heldOut, tolerance });
+  const { store, dropAtOrBelow, tolerance: kept } = await METHODS[method]({ oracle, n, maxOrder, rng: createRng(seed), reserve: heldOut, tolerance, kernels });
   const terms = store.toTerms(dropAtOrBelow);
   let r2 = NaN;
   if (heldOut > 0) {

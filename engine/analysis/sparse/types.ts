@@ -1,5 +1,6 @@
 // The public types of the sparse Möbius engine: bit-packed mask batches, the game callback, options and the
 // recovered expansion. Types only; the functions that use them live in the other files of this folder.
+import type { KernelHost } from '../../contracts/kernels.js';
 
 /** Bit-packed masks: row r, player i is present when (bits[r * words + (i >>> 5)] >>> (i & 31)) & 1. words = ceil(n/32). */
 export interface MaskBatch {
@@ -36,6 +37,11 @@ export interface SparseOptions {
    * 1e-2, 1e-3, 1e-4, 0, each kept while it raises the R² on validation masks (docs/math.md, "Sparse method").
    */
   readonly tolerance?: number;
+  /**
+   * The compiled kernels (the engine passes its own). Method 'adaptive' in auto mode needs them for its low-order
+   * completion (the order ≤ 2 terms fitted on random masks beside the found ones); without them it runs no completion.
+   */
+  readonly kernels?: KernelHost;
 }
 
 /** One Möbius coefficient. */
