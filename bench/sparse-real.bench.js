@@ -4,7 +4,7 @@
 // against the exact path, and the recovery's share of a run.
 // Usage: node bench/sparse-real.bench.js [--quick | --full] [--save] [--budgets=1000,3000,...] [--only=<model name part>]
 //        [--tolerance=R]
-//   default: part 1 at n = 16–18, part 2 at budgets 10^3 … 10^5 (about 5–6 min on 2 shared cores);
+//   default: part 1 at n = 16–18, part 2 at budgets 10^3 … 10^5 (about 2 min on 2 quiet cores);
 //   --full: part 1 at n = 20 (about 10 min: 2^20 evaluations of the transformer alone take 3 min here);
 //   --quick: part 1 at n = 16, part 2 at budgets 10^3 and 10^4, nothing saved (about 1.5 min).
 // Every run but --quick saves bench/results/<date>-sparse-real.json (--save also merges it into <date>-<host>.json).
@@ -450,6 +450,12 @@ async function run({ quick }) {
   const started = performance.now();
   const pathKind = await detectPath(engine);
   progress(`sparse path: ${pathKind}`);
+  if (pathKind === 'engine') {
+    // one unrecorded sparse run first, as bench/sparse.bench.js does: the first run of a process also compiles the
+    // recovery's code (55–80 ms of a cold digits-cnn run's 90–110 ms of recovery here)
+    progress('warm-up: one sparse run of digits-cnn 4x4 (not recorded)');
+    await engine.explain({ ...resolveCase(EXACT_CASES[0]).request, method: 'sparse', budget: 6553, maxOrder: 16, indexOrder: 0 });
+  }
   const exact = await againstExact(engine, pathKind, pick(quick ? QUICK_EXACT : full ? FULL_EXACT : EXACT_CASES));
   const real = await againstBudget(engine, pathKind, pick(REAL_CASES), budgets);
   await engine.dispose();
