@@ -98,6 +98,26 @@ function toJobRow(r: Record<string, unknown>): JobRow {
  * is completed only while it is active (as pg-boss's complete() does).
  * @returns whether the job was completed (false: it was no longer active, e.g. cancelled meanwhile)
  */
+/**
+ * Gives a claimed job back to the queue untouched, as if it had never been fetched: state created (or retry, when it
+ * has run before), no start time (so that the next fetch does not count a try: pg-boss counts one when it fetches a
+ * job that has started), its own lease length again. Only while the lease is this worker's (still active, same try).
+ * @param connection - the queue
+ * @param lease - the claimed job's id, try count and lease length as fetched
+ * @returns whether the job was given back (false: its lease had run out, or it was cancelled meanwhile)
+ */
+export async function releaseLease(connection: QueueConnection, lease: Lease): Promise<boolean> {
+  const { schema, queue } = connection.options;
+  const rows = await connection.sql(
+    `UPDATE ${schema}.job SET started_on = NULL, expire_in = make_interval(secs => $4),
+       state = (CASE WHEN retry_count > 0 THEN 'retry' ELSE 'created' END)::${schema}.job_state
+     WHERE name = $1 AND id = $2::uuid AND retry_count = $3 AND state = 'active'
+     RETURNING id::text AS id`,
+    [queue, lease.id, lease.retryCount, lease.seconds],
+  );
+  return rows.length === 1;
+}
+
 export async function completeWithResult(connection: QueueConnection, id: string, key: string, value: string): Promise<boolean> {
   const { schema, queue } = connection.options;
   const rows = await connection.sql(

@@ -10,7 +10,7 @@ import { encodeEntry } from '../explain/cache.js';
 import { runShard, runUnit } from '../explain/units.js';
 import { LruCache, MAX_OPEN_MODELS } from '../pipeline/lru.js';
 import { connectQueue, integerOption, isTransient, reconnecting, resolveConnection, sleep, type QueueConnection, type QueueConnectionOptions } from './connection.js';
-import { completeWithResult, ensureQueue, jobsById, renewLeases, type JobState, type Lease } from './jobs.js';
+import { completeWithResult, ensureQueue, jobsById, releaseLease, renewLeases, type JobState, type Lease } from './jobs.js';
 import { assertPayload, unitFromPayload, type UnitPayload } from './payload.js';
 import { encodeResult } from './result-codec.js';
 import { ensureResultsTable, storedKeys } from './results.js';
@@ -28,6 +28,8 @@ export type WorkerEvent =
   | { readonly type: 'failed'; readonly key: string; readonly job: string; readonly error: SerializedError }
   /** The job was taken away while the unit ran (cancelled, or its lease expired): the unit stopped. */
   | { readonly type: 'aborted'; readonly key: string; readonly job: string; readonly state: JobState | 'gone' }
+  /** Claimed as the worker was told to stop, before its unit started: given back to the queue, no try counted. */
+  | { readonly type: 'released'; readonly key: string; readonly job: string }
   | { readonly type: 'stopped'; readonly stats: WorkerStats };
 
 /** Counts of a worker's jobs. */
@@ -36,6 +38,8 @@ export interface WorkerStats {
   readonly duplicates: number;
   readonly failed: number;
   readonly aborted: number;
+  /** Jobs claimed as the worker stopped and given back unrun. */
+  readonly released: number;
 }
 
 /** Options of runWorker. */
@@ -100,7 +104,7 @@ class Worker {
   private readonly models = new LruCache<Promise<Uint8Array>>(MAX_OPEN_MODELS, { onEvict: () => undefined });
   /** Stops the slots: the caller's signal, or a fault of the lease loop. */
   private readonly halt = new AbortController();
-  private stats = { completed: 0, duplicates: 0, failed: 0, aborted: 0 };
+  private stats = { completed: 0, duplicates: 0, failed: 0, aborted: 0, released: 0 };
 
   constructor(
     private readonly db: QueueConnection,
@@ -144,8 +148,9 @@ class Worker {
 
   /**
    * One unit at a time until halted. The next job is claimed as a unit's result is stored, so the two round trips
-   * overlap. A claimed job is in `running` from its claim (its lease is renewed), and it is run even when the worker
-   * is halted meanwhile: it is taken, and left alone it would wait for its lease to run out.
+   * overlap. A claimed job is in `running` from its claim (its lease is renewed). One claimed as the worker is halted
+   * is given back to the queue unrun: a stopping worker neither runs another unit nor leaves a job waiting for its
+   * lease to run out.
    */
   private async slot(): Promise<void> {
     let next: Promise<Claimed | undefined> | undefined;
@@ -162,7 +167,8 @@ class Worker {
         await sleep(this.settings.pollMs, this.halt.signal);
         continue;
       }
-      await this.handle(claimed, claimNext);
+      if (this.halt.signal.aborted) await this.release(claimed);
+      else await this.handle(claimed, claimNext);
     }
   }
 
@@ -215,6 +221,18 @@ class Worker {
       this.emit({ type: 'failed', key, job: id, error: serialized });
     } finally {
       this.running.delete(id);
+    }
+  }
+
+  /** Gives a claimed job back to the queue (releaseLease); one whose lease is gone already is someone else's. */
+  private async release({ run }: Claimed): Promise<void> {
+    try {
+      if (await reconnecting(this.conn, 'giving a job back', () => releaseLease(this.db, run.lease))) {
+        this.stats.released++;
+        this.emit({ type: 'released', key: run.key, job: run.lease.id });
+      }
+    } finally {
+      this.running.delete(run.lease.id);
     }
   }
 

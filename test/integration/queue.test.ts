@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import PgBoss from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { reconnecting } from '../../dist/engine/distributed/connection.js';
+import { connectQueue, reconnecting, resolveConnection } from '../../dist/engine/distributed/connection.js';
+import { ensureQueue, jobsById, releaseLease } from '../../dist/engine/distributed/jobs.js';
 import { sha256Of } from '../../dist/engine/distributed/store.js';
 import { explainUnit } from '../../dist/engine/explain/units.js';
 import {
@@ -320,6 +321,41 @@ describe('the job queue', () => {
       expect((await sessions[0].query('SELECT id, v FROM locks ORDER BY id')).rows).toEqual([{ id: 1, v: 2 }, { id: 2, v: 2 }]);
     } finally {
       await Promise.all(sessions.map((c) => c.end()));
+    }
+  }, QUEUE_TEST_MS);
+
+  it('gives a job claimed by a stopping worker back untouched: the next fetch counts no try, a lease no longer held is left alone', async () => {
+    const { url } = await setup();
+    const connection = await connectQueue(resolveConnection({ url, reconnectMs: 30_000 }), 'worker');
+    try {
+      await ensureQueue(connection);
+      const { queue } = connection.options;
+      const fetch = async () => {
+        const [job] = await connection.boss.fetch(queue, { batchSize: 1, includeMetadata: true });
+        return { id: job.id, retryCount: Number(job.retryCount), seconds: Number(job.expireInSeconds) };
+      };
+      const id = await connection.boss.send(queue, { unit: 1 }, { retryLimit: 2, retryDelay: 0, expireInSeconds: 7 });
+      const first = await fetch();
+      expect(first).toEqual({ id, retryCount: 0, seconds: 7 });
+      expect(await releaseLease(connection, first)).toBe(true);
+      expect((await jobsById(connection, [id!]))[0]).toMatchObject({ state: 'created', retryCount: 0 });
+      // fetched again as if never fetched: still try 0, with its own lease length
+      expect(await fetch()).toEqual({ id, retryCount: 0, seconds: 7 });
+      // a job that ran and failed once: its next delivery is try 1, and giving it back keeps it at try 1
+      await connection.boss.fail(queue, id!, { message: 'first try' });
+      const retried = await fetch();
+      expect(retried.retryCount).toBe(1);
+      expect(await releaseLease(connection, retried)).toBe(true);
+      expect((await jobsById(connection, [id!]))[0]).toMatchObject({ state: 'retry', retryCount: 1 });
+      const again = await fetch();
+      expect(again.retryCount).toBe(1);
+      // a lease of another try, or of a job no longer active, is not this worker's to give back
+      expect(await releaseLease(connection, { ...again, retryCount: 0 })).toBe(false);
+      await connection.boss.complete(queue, id!);
+      expect(await releaseLease(connection, again)).toBe(false);
+      expect((await jobsById(connection, [id!]))[0].state).toBe('completed');
+    } finally {
+      await connection.close();
     }
   }, QUEUE_TEST_MS);
 
