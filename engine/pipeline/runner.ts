@@ -83,8 +83,9 @@ export class LocalRunner implements Runner {
   readonly workers = 0;
   private readonly models: LruCache<LocalModel>;
   private readonly opening = new Map<string, Promise<OpenedModel>>();
-  /** Batch buffers per plan, reused by repeated evaluations of it. */
-  private readonly builders = new WeakMap<MaskPlan, BatchBuilder>();
+  /** Idle batch buffers per plan, reused by later evaluations of it. An evaluation holds its own until it ends:
+   *  two at once (the sparse method's AND and OR searches) on one buffer overwrote each other's batches. */
+  private readonly builders = new WeakMap<MaskPlan, BatchBuilder[]>();
   /** Work in flight (opens, probes, evaluations, analyses): dispose() waits for it to stop. */
   private readonly running = new Set<Promise<unknown>>();
   private readonly disposing = new AbortController();
@@ -147,7 +148,7 @@ export class LocalRunner implements Runner {
   }
 
   async probe(key: string, plan: MaskPlan): Promise<Float64Array> {
-    return this.use(key, (model) => probeFull(model.session, this.builder(plan)));
+    return this.use(key, (model) => this.withBuilder(plan, (builder) => probeFull(model.session, builder)));
   }
 
   batchFor(plan: MaskPlan): number {
@@ -161,11 +162,13 @@ export class LocalRunner implements Runner {
     if (signal?.aborted) throw new CancelledError();
     return this.use(key, async (model) => {
       const v = new Float64Array(total);
-      await evaluateRange(model.session, this.builder(plan), start, end, v, (done) => {
-        if (this.disposed) throw disposedWhileRunning();
-        onProgress?.(done, total);
-        return !signal?.aborted;
-      });
+      await this.withBuilder(plan, (builder) =>
+        evaluateRange(model.session, builder, start, end, v, (done) => {
+          if (this.disposed) throw disposedWhileRunning();
+          onProgress?.(done, total);
+          return !signal?.aborted;
+        }),
+      );
       return v;
     });
   }
@@ -177,11 +180,13 @@ export class LocalRunner implements Runner {
     if (signal?.aborted) throw new CancelledError();
     return this.use(key, async (model) => {
       const v = new Float64Array(total);
-      await evaluateList(model.session, this.builder(plan), masks, 0, total, v, (done) => {
-        if (this.disposed) throw disposedWhileRunning();
-        onProgress?.(done, total);
-        return !signal?.aborted;
-      });
+      await this.withBuilder(plan, (builder) =>
+        evaluateList(model.session, builder, masks, 0, total, v, (done) => {
+          if (this.disposed) throw disposedWhileRunning();
+          onProgress?.(done, total);
+          return !signal?.aborted;
+        }),
+      );
       return v;
     });
   }
@@ -200,10 +205,16 @@ export class LocalRunner implements Runner {
     await Promise.all(this.models.clear().map((model) => this.retire(model)));
   }
 
-  private builder(plan: MaskPlan): BatchBuilder {
-    let found = this.builders.get(plan);
-    if (!found) this.builders.set(plan, (found = new BatchBuilder(plan)));
-    return found;
+  /** Runs fn with a batch builder of the plan that no other evaluation uses meanwhile. */
+  private async withBuilder<T>(plan: MaskPlan, fn: (builder: BatchBuilder) => Promise<T>): Promise<T> {
+    let idle = this.builders.get(plan);
+    if (!idle) this.builders.set(plan, (idle = []));
+    const builder = idle.pop() ?? new BatchBuilder(plan);
+    try {
+      return await fn(builder);
+    } finally {
+      idle.push(builder);
+    }
   }
 
   /** Runs fn on an open model's session; the model is not evicted, nor its session released, while fn runs. */

@@ -29,6 +29,14 @@ describe.each(RUNNERS)('mask lists on %s', (_name, create) => {
     }
   });
 
+  it('gives each of several lists evaluated at once on one plan its own values (the AND and OR searches of the sparse method)', async () => {
+    const plan = planOf(8);
+    const v = await runner().evaluate('mlp', planOf(64));
+    const lists = [1, 2, 3, 4].map((seed) => someMasks(200, 100 + seed));
+    const values = await Promise.all(lists.map((masks) => runner().evaluateMasks('mlp', plan, masks)));
+    lists.forEach((masks, k) => expect(Array.from(values[k])).toEqual(Array.from(masks.bits, (m) => v[m])));
+  });
+
   it('evaluates an empty list without running the model', async () => {
     expect(await runner().evaluateMasks('mlp', planOf(64), { n: N, count: 0, words: 1, bits: new Uint32Array(0) })).toEqual(new Float64Array(0));
   });
