@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKernels } from '../../dist/bindings/index.js';
 import type { F64Buffer, KernelHost } from '../../engine/contracts/kernels.js';
-import { KERNEL_TARGETS, expectClose, seededRng } from '../helpers/index.js';
+import { KERNEL_TARGETS, denseSolve, expectClose, seededRng } from '../helpers/index.js';
 
 /** Copies values into a new kernel buffer. */
 function upload(kernels: KernelHost, values: Float64Array): F64Buffer {
@@ -17,28 +17,6 @@ function uploadF32(kernels: KernelHost, values: Float64Array): F64Buffer {
   const buffer = kernels.alloc(Math.ceil(values.length / 2));
   new Float32Array(kernels.view(buffer).buffer, buffer.ptr, values.length).set(values);
   return buffer;
-}
-
-/** Solves A x = b by Gaussian elimination with partial pivoting (A: m × m row-major). */
-function eliminate(a: Float64Array, b: Float64Array, m: number): Float64Array {
-  const x = Float64Array.from(b);
-  const g = Float64Array.from(a);
-  for (let k = 0; k < m; k++) {
-    let pivot = k;
-    for (let i = k + 1; i < m; i++) if (Math.abs(g[i * m + k]) > Math.abs(g[pivot * m + k])) pivot = i;
-    for (let j = 0; j < m; j++) [g[k * m + j], g[pivot * m + j]] = [g[pivot * m + j], g[k * m + j]];
-    [x[k], x[pivot]] = [x[pivot], x[k]];
-    for (let i = k + 1; i < m; i++) {
-      const f = g[i * m + k] / g[k * m + k];
-      for (let j = k; j < m; j++) g[i * m + j] -= f * g[k * m + j];
-      x[i] -= f * x[k];
-    }
-  }
-  for (let i = m - 1; i >= 0; i--) {
-    for (let j = i + 1; j < m; j++) x[i] -= g[i * m + j] * x[j];
-    x[i] /= g[i * m + i];
-  }
-  return x;
 }
 
 describe.each(KERNEL_TARGETS)('least-squares kernels (%s)', (target) => {
@@ -100,7 +78,7 @@ describe.each(KERNEL_TARGETS)('least-squares kernels (%s)', (target) => {
     const iterations = kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, ridge, 1e-12, 10 * m);
     expect(iterations).toBeGreaterThan(0);
     expect(iterations).toBeLessThanOrEqual(10 * m);
-    expectClose(kernels.view(x), eliminate(ridged, b, m), { atol: 1e-9 });
+    expectClose(kernels.view(x), denseSolve(ridged, b), { atol: 1e-9 });
     for (const buffer of [gBuffer, bBuffer, x, work]) kernels.free(buffer);
   });
 
