@@ -9,7 +9,8 @@
 //   2^{−|S|} (−1)^{|U|} χ_U. Jacobi-preconditioned conjugate gradients then converge in a few dozen steps (three times
 //   fewer than with x_S itself).
 // - Rare terms. A found term held by fewer than MIN_ROWS of the random masks cannot be estimated from them (an order-12
-//   term is in one mask of 4096): it keeps the search's value, and the fit is of what it leaves unexplained.
+//   term is in one mask of 4096): it keeps the search's value, and the fit is of what it leaves unexplained. So do the
+//   weakest found terms when there are more than the masks have room for.
 // - Cost. The Gram entries are popcounts over bitsets of the masks, and the solve a dense SIMD CG, both in the
 //   compiled kernels (assembly/kernels/least-squares.ts).
 import type { KernelHost } from '../../contracts/kernels.js';
@@ -26,9 +27,10 @@ export interface FitSet {
 const MASKS_PER_COLUMN = 2;
 /** Room for the search's terms beside the low-order ones when the random masks are counted in advance. */
 const FOUND_ALLOWANCE = 128;
-/** Most low-order unknowns: the Gram holds (columns + found)² f64. */
+/** Most low-order unknowns: the Gram holds (columns + found)² f32. */
 const MAX_COLUMNS = 2400;
-/** A found term held by fewer random masks than this keeps the search's value. */
+/** A found term held by fewer random masks than this keeps the search's value (as do the weakest found terms when
+ *  they are more than the masks can fit, MASKS_PER_COLUMN each). */
 const MIN_ROWS = 32;
 /** Ridge weight, relative to each column's own squared norm: it only steadies near-collinear columns. */
 const RIDGE = 1e-6;
@@ -63,19 +65,20 @@ export function completionMasks(n: number, maxOrder: number): number | undefined
 export function completeLowOrder(kernels: KernelHost, found: readonly SparseTerm[], fit: FitSet, maxOrder: number): TermStore | undefined {
   const order = Math.min(2, maxOrder);
   const rows = fit.masks.count;
-  const players = playerBits(fit.masks);
   const low = lowOrderSupports(fit.masks.n, order);
+  const room = Math.floor(rows / MASKS_PER_COLUMN) - low.length;
+  if (order < 1 || room < 0) return undefined;
+  const players = playerBits(fit.masks);
   const lowBits = low.map((support) => combine(players, support, rows, 'xor'));
   const store = new TermStore();
   const high: { players: readonly number[]; bits: Uint32Array }[] = [];
-  for (const term of found) {
+  // strongest first, so that the weakest are the ones kept at the search's values when there is no room for all
+  for (const term of [...found].sort((a, b) => Math.abs(b.value) - Math.abs(a.value))) {
     if (term.players.length <= order) continue;
     const bits = combine(players, term.players, rows, 'and');
-    if (popcountAll(bits) >= MIN_ROWS) high.push({ players: term.players, bits });
+    if (high.length < room && popcountAll(bits) >= MIN_ROWS) high.push({ players: term.players, bits });
     else store.add(term.players, term.value);
   }
-  const m = low.length + high.length;
-  if (order < 1 || m * MASKS_PER_COLUMN > rows) return undefined;
   // what the rare terms leave unexplained
   const target = new Float64Array(rows);
   store.predict(fit.masks, target);

@@ -61,6 +61,16 @@ describe('completeLowOrder', () => {
     for (const [key, value] of withRare) expectNear(fitted.get(key) ?? 0, value);
   });
 
+  it('keeps the weakest found terms at their values when the masks have no room for all of them', () => {
+    // 56 order ≤ 2 terms and room for 2 more at 2 masks each: the weakest of the 3 found terms is not refitted
+    const masks = randomMasks(n, 2 * (56 + 2), createRng(9));
+    const found = high.map((players) => ({ players, value: truth.get(players.join(','))! }));
+    const weakest = [...found].sort((a, b) => Math.abs(a.value) - Math.abs(b.value))[0];
+    const fitted = fittedOf(completeLowOrder(kernels, found, { masks, values: valuesOf(truth, masks) }, 5));
+    expect(fitted.get(weakest.players.join(','))).toBe(weakest.value);
+    for (const [key, value] of truth) expectNear(fitted.get(key) ?? 0, value);
+  });
+
   it('fits order ≤ 1 only when maxOrder is 1', () => {
     const masks = randomMasks(n, 600, createRng(7));
     const store = completeLowOrder(kernels, [], { masks, values: valuesOf(truth, masks) }, 1);
