@@ -51,6 +51,9 @@ export function sparseSettings(n: number, options: SparseOptions): SparseSetting
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new InvalidOptionError(`options.onProgress must be a function (done, total) => void (got ${typeof options.onProgress}).`);
   }
+  if (options.kernels !== undefined && (typeof options.kernels?.call !== 'function' || typeof options.kernels?.alloc !== 'function')) {
+    throw new InvalidOptionError(`options.kernels must be the compiled kernels (a KernelHost from loadKernels; the engine passes its own), got ${preview(options.kernels)}.`);
+  }
   const heldOutOption = options.heldOut === undefined ? undefined : integerIn(options.heldOut, 0, budget - 1, 'options.heldOut');
   // the exact path answers every question the sparse methods do, exactly, once the budget covers all 2^n masks
   const exact = requested === 'exact' || (n <= MAX_EXACT_PLAYERS && budget >= 2 ** n);

@@ -56,6 +56,7 @@ describe('sparseMobius option errors', () => {
     [{ budget: 1000, maxOrder: 2, budgets: 3 }, /Unknown option options.budgets. Expected one of: budget, maxOrder/],
     [{ budget: 1000, maxOrder: 2, signal: {} }, /options.signal must be an AbortSignal/],
     [{ budget: 1000, maxOrder: 2, onProgress: 3 }, /options.onProgress must be a function/],
+    [{ budget: 1000, maxOrder: 2, kernels: { call: 1 } }, /options.kernels must be the compiled kernels/],
   ])('refuses %o', async (options, message) => {
     const error = await failure(sparseMobius(game, 64, options as unknown as SparseOptions));
     expect(error).toBeInstanceOf(InvalidOptionError);
