@@ -86,7 +86,8 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   store.add([], baseline.empty);
   if (n === 0 || maxOrder === 0) return { store, dropAtOrBelow: 0, tolerance: tolerance ?? 0 };
   // validation masks (auto only): not logged, so that no refit sees them
-  const validation = tolerance === undefined ? await validationSet(oracle, n, rng, Math.min(VALIDATION_MASKS, Math.floor(spend() / VALIDATION_SHARE))) : undefined;
+  const validationCount = Math.min(VALIDATION_MASKS, Math.floor(spend() / VALIDATION_SHARE));
+  const validation = tolerance === undefined && validationCount >= MIN_VALIDATION_MASKS ? await randomSet(oracle, n, rng, validationCount) : undefined;
   const sigma = baseline.sigma;
   const range = Math.abs(baseline.full - baseline.empty);
   const stage = async (into: TermStore, stageTolerance: number, limit: () => number, idleRounds: number) => {
@@ -196,30 +197,23 @@ function dropLevel(store: TermStore, noise: number): number {
   return Math.max(ROUND_OFF * largest, 3 * noise);
 }
 
-/** Uniformly random masks and their values, evaluated outside the log. */
-interface Validation {
-  readonly masks: MutableMaskBatch;
-  readonly values: Float64Array;
-}
-
-async function validationSet(oracle: MethodContext['oracle'], n: number, rng: MethodContext['rng'], count: number): Promise<Validation | undefined> {
-  if (count < MIN_VALIDATION_MASKS) return undefined;
+/** count uniformly random masks and their values, evaluated outside the log (no search or refit sees them): the
+ *  validation masks, and the low-order completion's. */
+async function randomSet(oracle: MethodContext['oracle'], n: number, rng: MethodContext['rng'], count: number): Promise<FitSet> {
   const masks = randomMasks(n, count, rng);
   return { masks, values: await oracle.evaluate(masks) };
 }
 
-/** Uniformly random masks for the low-order completion, drawn before the staged search (no search, refit or
- *  validation sees them); none when the completion would need more than `most` evaluations. */
+/** The low-order completion's random masks, drawn before the staged search; none when the completion would need more
+ *  than `most` evaluations. */
 async function completionSet(context: MethodContext, most: number): Promise<FitSet | undefined> {
   const { oracle, n, maxOrder, rng } = context;
   const count = completionMasks(n, maxOrder);
-  if (count === undefined || count > most) return undefined;
-  const masks = randomMasks(n, count, rng);
-  return { masks, values: await oracle.evaluate(masks) };
+  return count === undefined || count > most ? undefined : randomSet(oracle, n, rng, count);
 }
 
 /** R² of the store's terms above dropAtOrBelow on the validation masks. */
-function validationR2(store: TermStore, validation: Validation, dropAtOrBelow: number): number {
+function validationR2(store: TermStore, validation: FitSet, dropAtOrBelow: number): number {
   const kept = copyOf(store, dropAtOrBelow);
   const predicted = new Float64Array(validation.masks.count);
   kept.predict(validation.masks, predicted);

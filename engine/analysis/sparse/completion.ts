@@ -15,6 +15,7 @@
 //   compiled kernels (assembly/kernels/least-squares.ts).
 import type { KernelHost } from '../../contracts/kernels.js';
 import type { MaskBatch, SparseTerm } from './types.js';
+import { popcount32 } from './masks.js';
 import { TermStore } from './terms.js';
 
 /** Uniformly random masks and the game's values on them. */
@@ -226,11 +227,7 @@ function combine(players: readonly Uint32Array[], support: readonly number[], ro
 
 function popcountAll(bits: Uint32Array): number {
   let count = 0;
-  for (let x of bits) {
-    x -= (x >>> 1) & 0x55555555;
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    count += (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-  }
+  for (const x of bits) count += popcount32(x);
   return count;
 }
 

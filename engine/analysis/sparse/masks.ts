@@ -117,6 +117,18 @@ export function rowContains(bits: Uint32Array, base: number, players: Int32Array
 }
 
 /**
+ * Set bits of a 32-bit word.
+ * see: Hacker's Delight §5-1 (SWAR popcount)
+ * @param x - the word
+ * @returns 0..32
+ */
+export function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+}
+
+/**
  * Number of players present in a row.
  * @param batch - the batch
  * @param row - the row
@@ -125,13 +137,7 @@ export function rowContains(bits: Uint32Array, base: number, players: Int32Array
 export function rowSize(batch: MaskBatch, row: number): number {
   let count = 0;
   const base = row * batch.words;
-  for (let w = 0; w < batch.words; w++) {
-    let x = batch.bits[base + w];
-    // see: Hacker's Delight §5-1 (SWAR popcount)
-    x -= (x >>> 1) & 0x55555555;
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    count += (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
-  }
+  for (let w = 0; w < batch.words; w++) count += popcount32(batch.bits[base + w]);
   return count;
 }
 
