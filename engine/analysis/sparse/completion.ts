@@ -142,15 +142,15 @@ function solve(kernels: KernelHost, columns: readonly Uint32Array[], lowCount: n
  *  found row (from the low-order rows, unchanged by the row steps). The new entries are sums of Gram integers times
  *  ±2^−|S|: short dyadic fractions, exact in f32 for the orders the completion sees. */
 function decouple(g: Float32Array, b: Float64Array, m: number, lowCount: number, parts: readonly LowPart[]): void {
-  parts.forEach(({ columns, weights }, k) => {
-    const f = lowCount + k;
-    for (let i = 0; i < m; i++) {
-      const row = i * m;
+  // row by row, every found column of the row (a column at a time strode through the whole matrix: 45 ms at n = 49)
+  for (let i = 0; i < m; i++) {
+    const row = i * m;
+    parts.forEach(({ columns, weights }, k) => {
       let s = 0;
       for (let u = 0; u < columns.length; u++) s += weights[u] * g[row + columns[u]];
-      g[row + f] -= s;
-    }
-  });
+      g[row + lowCount + k] -= s;
+    });
+  }
   parts.forEach(({ columns, weights }, k) => {
     const f = lowCount + k;
     const rowF = f * m;
