@@ -43,6 +43,14 @@ export interface KernelExports {
    *  Jacobi-preconditioned conjugate gradients from x = 0, until ‖r‖ ≤ tolerance·‖b‖ or maxIterations; work: f64[5m].
    *  Returns the iterations. */
   conjugateGradientsF32(g: number, b: number, x: number, work: number, m: number, ridge: number, tolerance: number, maxIterations: number): number;
+  /** The tree proxy's split sums: for each of the `count` rows listed at rowList (i32) whose node (nodeOf: i32 per row)
+   *  has a slot (slots: i32 per node, −1 for none), adds (residual[row], 1) to out[slot·n + i] (f64 pairs) for every
+   *  player i of the row's mask (bits: u32[words] per row). */
+  treeHistogramF64(bits: number, words: number, n: number, rowList: number, count: number, residual: number, nodeOf: number, slots: number, out: number): void;
+  /** Moves rows 0..count−1 one level down their trees: a row at a split node (split: i32 per node, the player, or
+   *  negative at a leaf) goes to child 2·node + 1 (player absent from its mask) or 2·node + 2 (present); nodeOf: i32
+   *  per row, updated. */
+  treeDescendI32(bits: number, words: number, count: number, nodeOf: number, split: number): void;
   /** Plain radix-2 references of the four blocked transforms (tests and benchmark baselines). */
   zetaSubsetRadix2F64(ptr: number, n: number): void;
   mobiusSubsetRadix2F64(ptr: number, n: number): void;

@@ -1,17 +1,20 @@
 // The adaptive group-testing recovery ('adaptive', the default): v(∅), v(N) and the noise level, then rounds of
 // search lanes (lanes.ts), each finding one Möbius term as a minimal mask with a non-zero residual, until random
 // probes find nothing left; a noisy game's values are refitted by least squares at the end. Without a tolerance the
-// search is staged (exact first, then falling noise floors kept by validation R², then a low-order completion on
-// random masks kept the same way: adaptiveMobius). see: Erginbas, Kang, Polito, Ramchandran, "Adaptive Sparse Möbius
-// Transforms for Learning Polynomials" (arXiv 2602.06246), FASMT.
+// search is staged (exact first, then falling noise floors kept by validation R², then fits on random masks kept the
+// same way: a tree proxy and a low-order completion; adaptiveMobius). see: Erginbas, Kang, Polito, Ramchandran,
+// "Adaptive Sparse Möbius Transforms for Learning Polynomials" (arXiv 2602.06246), FASMT.
 import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
 import { completeLowOrder, completionMasks, type FitSet } from './completion.js';
-import { rSquared } from './expansion.js';
+import { fitProxy, MIN_PROXY_ROWS } from './proxy.js';
 import { createMasks, fillRow, randomMasks, type MutableMaskBatch } from './masks.js';
+import type { KernelHost } from '../../contracts/kernels.js';
 import type { MethodContext, MethodResult } from './method.js';
 import { refitTerms } from './refit.js';
+import { Validation } from './validation.js';
 import { SampleLog } from './sample-log.js';
 import { TermStore } from './terms.js';
+import type { SparseTerm } from './types.js';
 
 /** Repeats of v(∅) and v(N) used to estimate evaluation noise when the first two pairs disagree. */
 const NOISE_REPEATS = 8;
@@ -39,11 +42,22 @@ const TOLERANCES = [1e-2, 1e-3, 1e-4];
 /** Validation masks of an auto search: at most this many, and at most 1/VALIDATION_SHARE of the fit's budget; with
  *  fewer than MIN_VALIDATION_MASKS the search runs once, at tolerance 0. */
 const VALIDATION_MASKS = 256;
-/** When an auto search's exact stage did not end, up to this share of what is left may go to uniformly random masks
- *  for the low-order completion (completion.ts: completionMasks; none when they are more). */
-const COMPLETION_SHARE = 0.6;
 const VALIDATION_SHARE = 16;
 const MIN_VALIDATION_MASKS = 16;
+/** An ended exact stage is the answer when its terms rebuild the validation masks within this many σ̂ (the
+ *  evaluation noise) plus this share of the largest |v| (round-off). */
+const EXPLAINED_NOISE = 3;
+const EXPLAINED_ROUND_OFF = 1e-9;
+/** When an auto search's exact stage did not end, up to this share of what is left goes to uniformly random masks for
+ *  the fits of randomFits: as many as the low-order completion asks for (completionMasks) or RANDOM_MASKS, whichever
+ *  is more. */
+const RANDOM_SHARE = 0.6;
+const RANDOM_MASKS = 2048;
+/** A tree proxy keeps its strongest terms, as few as lose at most PRUNE_LOSS of validation R² (from PRUNE_FIRST). */
+const PRUNE_LOSS = 1e-3;
+const PRUNE_FIRST = 256;
+/** The completion takes at most this many of the conjunctions that trees find in what it left unexplained. */
+const CONJUNCTIONS = 128;
 
 /**
  * Recovers the Möbius terms of order ≤ maxOrder by adaptive group testing. A deterministic game's values are the
@@ -54,10 +68,10 @@ const MIN_VALIDATION_MASKS = 16;
  * ends it with budget to spare, and its terms are the answer. A game whose search is still finding terms when that
  * share is spent (a trained model's dense tail of tiny coefficients) is searched again from scratch in stages of
  * falling tolerance (TOLERANCES), each continuing from the last, while each raises the R² on validation masks that
- * no search or refit sees; the best of all these expansions on those masks is kept. With the kernels, and where the
- * budget allows (COMPLETION_SHARE, completionMasks), uniformly random masks are drawn before those stages; after
- * them, the kept terms and every term of order ≤ 2 are fitted jointly on those masks (completion.ts), and that fit is
- * kept instead where it fits the validation masks better.
+ * no search or refit sees; the best of all these expansions on those masks is kept. With the kernels, uniformly
+ * random masks are drawn before those stages (RANDOM_SHARE of what is left, at most RANDOM_MASKS or what the
+ * completion asks for); after them, the expansions fitted on those masks (randomFits: a tree proxy, the low-order
+ * completion, the completion with the conjunctions it missed) compete with the search's on the validation masks.
  * @param context - oracle, n, maxOrder, randomness, held-out reserve, tolerance
  * @returns the terms, the threshold below which a value is noise or round-off, and the tolerance of the kept search
  * @throws whatever the oracle throws (cancellation, game errors)
@@ -87,7 +101,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   if (n === 0 || maxOrder === 0) return { store, dropAtOrBelow: 0, tolerance: tolerance ?? 0 };
   // validation masks (auto only): not logged, so that no refit sees them
   const validationCount = Math.min(VALIDATION_MASKS, Math.floor(spend() / VALIDATION_SHARE));
-  const validation = tolerance === undefined && validationCount >= MIN_VALIDATION_MASKS ? await randomSet(oracle, n, rng, validationCount) : undefined;
+  const validation = tolerance === undefined && validationCount >= MIN_VALIDATION_MASKS ? new Validation(await randomSet(oracle, n, rng, validationCount)) : undefined;
   const sigma = baseline.sigma;
   const range = Math.abs(baseline.full - baseline.empty);
   const stage = async (into: TermStore, stageTolerance: number, limit: () => number, idleRounds: number) => {
@@ -104,8 +118,10 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     return { store, dropAtOrBelow, tolerance: only };
   }
   const exact = await stage(store, 0, capped(Math.floor(EXACT_SHARE * spend())), IDLE_ROUNDS);
-  if (exact.finished) return { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0 };
-  const fit = context.kernels && (await completionSet(context, Math.floor(COMPLETION_SHARE * spend())));
+  // an exactly sparse game's search ends, and its terms rebuild the validation masks to the noise level; one whose
+  // terms beyond maxOrder the search cannot see ends too, but leaves them unexplained
+  if (exact.finished && explains(store.toTerms(exact.dropAtOrBelow), validation, sigma)) return { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0 };
+  const fit = await fitSet(context, Math.floor(RANDOM_SHARE * spend()));
   let best = { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0, r2: validationR2(store, validation, exact.dropAtOrBelow) };
   const staged = new TermStore();
   staged.add([], baseline.empty);
@@ -119,12 +135,89 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     if (!(r2 >= previous) || spend() <= 0) break;
     previous = r2;
   }
-  // the kept terms with every term of order ≤ 2 beside them, fitted on the random masks: a trained model's dense
-  // low-order spread, which no search finds term by term; kept where it fits the validation masks better
-  oracle.throwIfCancelled();
-  const completed = fit && context.kernels && completeLowOrder(context.kernels, best.store.toTerms(best.dropAtOrBelow), fit, maxOrder);
-  if (completed && validationR2(completed, validation, 0) > best.r2) return { store: completed, dropAtOrBelow: 0, tolerance: best.tolerance };
-  return { store: best.store, dropAtOrBelow: best.dropAtOrBelow, tolerance: best.tolerance };
+  // fits on the random masks, each kept where it fits the validation masks better (randomFits)
+  let kept: MethodResult = { store: best.store, dropAtOrBelow: best.dropAtOrBelow, tolerance: best.tolerance };
+  let keptR2 = best.r2;
+  for (const candidate of fit && context.kernels ? randomFits(context.kernels, best.store.toTerms(best.dropAtOrBelow), fit, validation, context) : []) {
+    const r2 = validation.r2(candidate.toTerms());
+    if (r2 > keptR2) {
+      kept = { store: candidate, dropAtOrBelow: 0, tolerance: best.tolerance };
+      keptR2 = r2;
+    }
+  }
+  return kept;
+}
+
+/**
+ * The expansions fitted on the random masks (fit), for the validation masks to choose from:
+ * - the tree proxy (proxy.ts), its strongest terms: a dense game of many orders that is a simple function of the
+ *   players present;
+ * - the search's terms with every term of order ≤ 2 beside them (completion.ts): a trained model's dense low-order
+ *   spread, which no search finds term by term;
+ * - that completion again with the conjunctions it missed: the terms of order > 2 of trees fitted to what it leaves
+ *   unexplained on the fit masks (the CONJUNCTIONS strongest), fitted jointly with the rest.
+ */
+function randomFits(kernels: KernelHost, searched: readonly SparseTerm[], fit: FitSet, validation: Validation, context: MethodContext): TermStore[] {
+  const { maxOrder, rng, oracle } = context;
+  const cancelled = () => oracle.throwIfCancelled();
+  cancelled();
+  const fits: TermStore[] = [];
+  const trees = fitProxy(kernels, fit, maxOrder, rng, cancelled);
+  if (trees) fits.push(strongestEnough(trees, validation));
+  // the completion on as many masks as it asks for: more rows would make room for more found terms, at a cost
+  // quadratic in them
+  const low = completionMasks(context.n, maxOrder);
+  if (low === undefined || fit.masks.count < low) return fits;
+  const rows = firstRows(fit, low);
+  const completed = completeLowOrder(kernels, searched, rows, maxOrder);
+  if (!completed) return fits;
+  fits.push(completed);
+  const predicted = new Float64Array(fit.masks.count);
+  completed.predict(fit.masks, predicted);
+  const residual = fit.values.map((value, r) => value - predicted[r]);
+  const missed = fitProxy(kernels, { masks: fit.masks, values: residual }, maxOrder, rng, cancelled);
+  const conjunctions = (missed?.toTerms() ?? [])
+    .filter((t) => t.players.length > 2)
+    .sort((a, b) => Math.abs(b.value) - Math.abs(a.value))
+    .slice(0, CONJUNCTIONS);
+  const again = conjunctions.length > 0 ? completeLowOrder(kernels, merged(searched, conjunctions), rows, maxOrder) : undefined;
+  if (again) fits.push(again);
+  return fits;
+}
+
+/** The first count rows of a fit set. */
+function firstRows(fit: FitSet, count: number): FitSet {
+  const { masks, values } = fit;
+  return { masks: { ...masks, count, bits: masks.bits.subarray(0, count * masks.words) }, values: values.subarray(0, count) };
+}
+
+/** Whether the terms rebuild the validation masks within EXPLAINED_NOISE·σ plus round-off (EXPLAINED_ROUND_OFF of
+ *  the largest |v|). */
+function explains(terms: readonly SparseTerm[], validation: Validation, sigma: number): boolean {
+  const { rms, scale } = validation.residual(terms);
+  return rms <= EXPLAINED_NOISE * sigma + EXPLAINED_ROUND_OFF * scale;
+}
+
+/** The terms of both lists, once per support (the first list's value where both hold it). */
+function merged(first: readonly SparseTerm[], second: readonly SparseTerm[]): SparseTerm[] {
+  const seen = new Set(first.map((t) => t.players.join(',')));
+  return [...first, ...second.filter((t) => !seen.has(t.players.join(',')))];
+}
+
+/**
+ * The fewest strongest terms (∅ always; counts doubling from PRUNE_FIRST) whose validation R² is within PRUNE_LOSS
+ * of all the store's: a tree proxy's expansion holds thousands of terms, most of them tiny.
+ */
+function strongestEnough(store: TermStore, validation: Validation): TermStore {
+  const terms = store.toTerms().sort((a, b) => (a.players.length === 0 ? -1 : b.players.length === 0 ? 1 : Math.abs(b.value) - Math.abs(a.value)));
+  const counts: number[] = [];
+  for (let count = PRUNE_FIRST; count < terms.length; count *= 2) counts.push(count);
+  const r2 = validation.prefixR2(terms, counts);
+  const all = r2[counts.length];
+  const enough = counts.findIndex((_, k) => r2[k] >= all - PRUNE_LOSS);
+  const kept = new TermStore();
+  for (const term of enough < 0 ? terms : terms.slice(0, counts[enough])) kept.add(term.players, term.value);
+  return kept;
 }
 
 /** The terms of a store above dropAtOrBelow (∅ always), in a new store. */
@@ -204,20 +297,18 @@ async function randomSet(oracle: MethodContext['oracle'], n: number, rng: Method
   return { masks, values: await oracle.evaluate(masks) };
 }
 
-/** The low-order completion's random masks, drawn before the staged search; none when the completion would need more
- *  than `most` evaluations. */
-async function completionSet(context: MethodContext, most: number): Promise<FitSet | undefined> {
-  const { oracle, n, maxOrder, rng } = context;
-  const count = completionMasks(n, maxOrder);
-  return count === undefined || count > most ? undefined : randomSet(oracle, n, rng, count);
+/** The random masks of randomFits, drawn before the staged search: as many as the completion asks for or
+ *  RANDOM_MASKS, whichever is more, and at most `most`; none without the kernels or when that is under
+ *  MIN_PROXY_ROWS. */
+async function fitSet(context: MethodContext, most: number): Promise<FitSet | undefined> {
+  const { oracle, n, maxOrder, rng, kernels } = context;
+  const count = Math.min(most, Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS));
+  return !kernels || count < MIN_PROXY_ROWS ? undefined : randomSet(oracle, n, rng, count);
 }
 
 /** R² of the store's terms above dropAtOrBelow on the validation masks. */
-function validationR2(store: TermStore, validation: FitSet, dropAtOrBelow: number): number {
-  const kept = copyOf(store, dropAtOrBelow);
-  const predicted = new Float64Array(validation.masks.count);
-  kept.predict(validation.masks, predicted);
-  return rSquared(validation.values, predicted);
+function validationR2(store: TermStore, validation: Validation, dropAtOrBelow: number): number {
+  return validation.r2(store.toTerms(dropAtOrBelow));
 }
 
 /**

@@ -1,0 +1,94 @@
+// The validation masks of an auto search and the R² of an expansion on them. Each term adds its value to the masks
+// that hold all its players, found by ANDing per-player bitsets over the masks: a term of order k costs k·V/32 word
+// operations for V masks, so that scoring a tree proxy's thousands of terms, and every prefix of them, is cheap.
+import type { FitSet } from './completion.js';
+import { rSquared } from './expansion.js';
+import type { SparseTerm } from './types.js';
+
+/** Uniformly random masks that no search or fit sees, with the game's values, and a scorer of expansions on them. */
+export class Validation {
+  private readonly words: number;
+  /** Per player, the bitset of the masks that hold it. */
+  private readonly holders: Uint32Array;
+  private readonly all: Uint32Array;
+
+  constructor(readonly set: FitSet) {
+    const { masks } = set;
+    this.words = Math.ceil(masks.count / 32);
+    this.holders = new Uint32Array(masks.n * this.words);
+    this.all = new Uint32Array(this.words);
+    for (let r = 0; r < masks.count; r++) {
+      this.all[r >>> 5] |= 1 << (r & 31);
+      for (let i = 0; i < masks.n; i++) {
+        if ((masks.bits[r * masks.words + (i >>> 5)] >>> (i & 31)) & 1) this.holders[i * this.words + (r >>> 5)] |= 1 << (r & 31);
+      }
+    }
+  }
+
+  /**
+   * Root mean square of the residual of the terms' sum on the validation masks, and the largest |v| there.
+   * @param terms - the expansion
+   * @returns { rms, scale }
+   */
+  residual(terms: readonly SparseTerm[]): { rms: number; scale: number } {
+    const predicted = this.predict(terms, [], () => {});
+    const { values } = this.set;
+    let sum = 0;
+    let scale = 0;
+    for (let r = 0; r < values.length; r++) {
+      sum += (values[r] - predicted[r]) ** 2;
+      scale = Math.max(scale, Math.abs(values[r]));
+    }
+    return { rms: Math.sqrt(sum / Math.max(1, values.length)), scale };
+  }
+
+  /**
+   * R² of the terms' sum on the validation masks.
+   * @param terms - the expansion (∅ included or not)
+   * @returns R² (rSquared's conventions)
+   */
+  r2(terms: readonly SparseTerm[]): number {
+    return this.prefixR2(terms, [])[0];
+  }
+
+  /**
+   * R² of each prefix of the terms: the first `counts[k]` of them, then all of them.
+   * @param terms - the expansion, in the order its prefixes are taken
+   * @param counts - prefix lengths, ascending
+   * @returns R² per prefix length, then R² of all the terms
+   */
+  prefixR2(terms: readonly SparseTerm[], counts: readonly number[]): number[] {
+    const out: number[] = [];
+    const predicted = this.predict(terms, counts, (partial) => out.push(rSquared(this.set.values, partial)));
+    out.push(rSquared(this.set.values, predicted));
+    return out;
+  }
+
+  /** The terms' sum on each validation mask; at (before the term) each prefix length in counts, and for counts past
+   *  the end, calls atPrefix with the partial sums. */
+  private predict(terms: readonly SparseTerm[], counts: readonly number[], atPrefix: (partial: Float64Array) => void): Float64Array {
+    const { words, holders, all } = this;
+    const predicted = new Float64Array(this.set.masks.count);
+    const held = new Uint32Array(words);
+    let next = 0;
+    for (let t = 0; t < terms.length; t++) {
+      while (next < counts.length && counts[next] === t) {
+        atPrefix(predicted);
+        next++;
+      }
+      const { players, value } = terms[t];
+      held.set(all);
+      for (const i of players) for (let w = 0; w < words; w++) held[w] &= holders[i * words + w];
+      for (let w = 0; w < words; w++) {
+        let word = held[w] | 0;
+        while (word !== 0) {
+          const low = word & -word;
+          predicted[32 * w + 31 - Math.clz32(low)] += value;
+          word ^= low;
+        }
+      }
+    }
+    for (; next < counts.length; next++) atPrefix(predicted);
+    return predicted;
+  }
+}
