@@ -120,6 +120,8 @@ export interface SparseResultJson {
   readonly maxOrder: number;
   /** Noise floor of the search, as a share of |v(N) − v(∅)|: requested, and kept per expansion. */
   readonly tolerance: SparseResult['tolerance'];
+  /** Which expansion the adaptive recovery kept, per expansion. */
+  readonly fit: SparseResult['fit'];
   readonly faithfulness: FaithfulnessJson & { readonly or: FaithfulnessJson };
   /** v(∅) and v(N) as evaluated. */
   readonly values: { readonly empty: number; readonly full: number };
@@ -297,6 +299,7 @@ export function sparseToJson(result: SparseResult, options: { arrays?: boolean }
     evaluations: result.evaluations,
     maxOrder: result.maxOrder,
     tolerance: result.tolerance,
+    fit: result.fit,
     faithfulness: { r2: r2(f.r2), heldOut: f.heldOut, or: { r2: r2(f.or.r2), heldOut: f.or.heldOut } },
     values: result.values,
     and: named(result.and),
@@ -354,6 +357,7 @@ function summarizeSparse(result: SparseResult, top: number): string {
   lines.push(`method    sparse (${result.recovery}): ${result.evaluations} of at most ${result.budget} evaluations, orders ≤ ${result.maxOrder}; ${result.and.length} AND and ${result.or.length} OR terms`);
   const { tolerance: t } = result;
   if (t.and !== null) lines.push(`tolerance ${t.requested}${t.requested === 'auto' ? ` (kept: AND ${t.and}, OR ${t.or})` : ''}`);
+  if (result.fit.and !== null) lines.push(`fit       AND ${result.fit.and}, OR ${result.fit.or} (the expansion the validation masks kept)`);
   lines.push(`fidelity  R² AND ${r2(f.r2, f.heldOut)}; OR ${r2(f.or.r2, f.or.heldOut)}`);
   lines.push('split     none: AND = Möbius terms of v, OR = those of the complement game (no AND-OR split is learned)');
   lines.push(`salient   ${result.salient.length} terms with |I| ≥ ${fmt(result.threshold)}; strongest:`);

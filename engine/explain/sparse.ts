@@ -7,7 +7,7 @@ import type { KernelHost } from '../contracts/kernels.js';
 import { DEFAULT_INDEX_ORDER, DEFAULT_MAX_ORDER, DEFAULT_SPARSE_BUDGET } from '../contracts/schema/constants.js';
 import { FunctionRequestSchema } from '../contracts/schema/requests.js';
 import type { GameIndices } from '../analysis/game.js';
-import { analyzeTerms, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAndOr, type AndOrExpansion, type GameFunction, type MaskBatch, type SparseSalient, type SparseTerm } from '../analysis/sparse/index.js';
+import { analyzeTerms, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAndOr, type AndOrExpansion, type GameFunction, type MaskBatch, type SparseFit, type SparseSalient, type SparseTerm } from '../analysis/sparse/index.js';
 import { bool, numberIn } from '../inputs/options.js';
 import { assertValid } from '../inputs/validate.js';
 import { assertPlanFits, masksFitMemory, type Limits, type MaskPlan } from '../pipeline/plan.js';
@@ -42,6 +42,8 @@ export interface SparseResult extends ExplanationHeader {
   /** Noise floor of the search, as a share of |v(N) − v(∅)|: as requested ('auto': staged), and as kept per
    *  expansion (null: no search ran, the budget covered 2^n). */
   readonly tolerance: { readonly requested: number | 'auto'; readonly and: number | null; readonly or: number | null };
+  /** Which expansion each kept (SparseFit; null: no search ran, the budget covered 2^n). */
+  readonly fit: { readonly and: SparseFit | null; readonly or: SparseFit | null };
   /** R² of each expansion on masks it never saw (on all 2^n masks, heldOut 0, on the exact path). */
   readonly faithfulness: { readonly r2: number; readonly heldOut: number; readonly or: { readonly r2: number; readonly heldOut: number } };
   /** v(∅) and v(N) as evaluated (after −v0 for the -v0 rewards). */
@@ -175,6 +177,7 @@ function fromExpansions(recovered: AndOrExpansion, choice: SparseChoice, n: numb
     evaluations: recovered.evaluations,
     maxOrder: choice.maxOrder,
     tolerance: { requested: choice.tolerance ?? ('auto' as const), and: a.tolerance ?? null, or: o.tolerance ?? null },
+    fit: { and: a.fit ?? null, or: o.fit ?? null },
     faithfulness: { r2: a.faithfulness.r2, heldOut: a.faithfulness.heldOut, or: { r2: o.faithfulness.r2, heldOut: o.faithfulness.heldOut } },
     values: { empty: recovered.values.empty - v0, full: recovered.values.full - v0 },
     and,

@@ -28,6 +28,7 @@ function summary(r: SparseResultJson, unit: string): string {
     ['reward', `${esc(r.reward)} (${esc(unit)})${target}; v(∅) = ${fmt(r.values.empty)}, v(N) = ${fmt(r.values.full)}`],
     ['method', `sparse (${esc(r.recovery)}): ${r.evaluations} of at most ${r.budget} evaluations, orders ≤ ${r.maxOrder}; ${r.and.length} AND and ${r.or.length} OR terms`],
     ['faithfulness', `R² of the AND expansion ${r2(f.r2, f.heldOut)}; of the OR expansion ${r2(f.or.r2, f.or.heldOut)}`],
+    ...(r.fit && r.fit.and !== null ? [['fit', `AND: ${esc(r.fit.and)}, OR: ${esc(r.fit.or ?? '–')} (the expansion kept by R² on validation masks)`] as [string, string]] : []),
     ['decomposition', 'none: AND = Möbius terms of v, OR = the negated Möbius terms of the complement game u(T) = v(N∖T); no AND-OR split is learned'],
     ['salient', `${r.salient.length} terms with |I| ≥ ${fmt(r.threshold)}`],
   ];

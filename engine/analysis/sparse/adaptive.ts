@@ -14,7 +14,7 @@ import { refitTerms } from './refit.js';
 import { Validation } from './validation.js';
 import { SampleLog } from './sample-log.js';
 import { TermStore } from './terms.js';
-import type { SparseTerm } from './types.js';
+import type { SparseFit, SparseTerm } from './types.js';
 
 /** Repeats of v(∅) and v(N) used to estimate evaluation noise when the first two pairs disagree. */
 const NOISE_REPEATS = 8;
@@ -98,7 +98,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   const baseline = await measureBaseline(evaluate, n, spend());
   const store = new TermStore();
   store.add([], baseline.empty);
-  if (n === 0 || maxOrder === 0) return { store, dropAtOrBelow: 0, tolerance: tolerance ?? 0 };
+  if (n === 0 || maxOrder === 0) return { store, dropAtOrBelow: 0, tolerance: tolerance ?? 0, fit: 'search' };
   // validation masks (auto only): not logged, so that no refit sees them
   const validationCount = Math.min(VALIDATION_MASKS, Math.floor(spend() / VALIDATION_SHARE));
   const validation = tolerance === undefined && validationCount >= MIN_VALIDATION_MASKS ? new Validation(await randomSet(oracle, n, rng, validationCount)) : undefined;
@@ -115,12 +115,12 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     const only = tolerance ?? 0;
     if (sigma === 0 && only === 0) log = undefined;
     const { dropAtOrBelow } = await stage(store, only, spend, IDLE_ROUNDS);
-    return { store, dropAtOrBelow, tolerance: only };
+    return { store, dropAtOrBelow, tolerance: only, fit: 'search' };
   }
   const exact = await stage(store, 0, capped(Math.floor(EXACT_SHARE * spend())), IDLE_ROUNDS);
   // an exactly sparse game's search ends, and its terms rebuild the validation masks to the noise level; one whose
   // terms beyond maxOrder the search cannot see ends too, but leaves them unexplained
-  if (exact.finished && explains(store.toTerms(exact.dropAtOrBelow), validation, sigma)) return { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0 };
+  if (exact.finished && explains(store.toTerms(exact.dropAtOrBelow), validation, sigma)) return { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0, fit: 'search' };
   const fit = await fitSet(context, Math.floor(RANDOM_SHARE * spend()));
   let best = { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0, r2: validationR2(store, validation, exact.dropAtOrBelow) };
   const staged = new TermStore();
@@ -136,12 +136,12 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     previous = r2;
   }
   // fits on the random masks, each kept where it fits the validation masks better (randomFits)
-  let kept: MethodResult = { store: best.store, dropAtOrBelow: best.dropAtOrBelow, tolerance: best.tolerance };
+  let kept: MethodResult = { store: best.store, dropAtOrBelow: best.dropAtOrBelow, tolerance: best.tolerance, fit: 'search' };
   let keptR2 = best.r2;
   for (const candidate of fit && context.kernels ? randomFits(context.kernels, best.store.toTerms(best.dropAtOrBelow), fit, validation, context) : []) {
-    const r2 = validation.r2(candidate.toTerms());
+    const r2 = validation.r2(candidate.store.toTerms());
     if (r2 > keptR2) {
-      kept = { store: candidate, dropAtOrBelow: 0, tolerance: best.tolerance };
+      kept = { store: candidate.store, dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit };
       keptR2 = r2;
     }
   }
@@ -157,13 +157,13 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
  * - that completion again with the conjunctions it missed: the terms of order > 2 of trees fitted to what it leaves
  *   unexplained on the fit masks (the CONJUNCTIONS strongest), fitted jointly with the rest.
  */
-function randomFits(kernels: KernelHost, searched: readonly SparseTerm[], fit: FitSet, validation: Validation, context: MethodContext): TermStore[] {
+function randomFits(kernels: KernelHost, searched: readonly SparseTerm[], fit: FitSet, validation: Validation, context: MethodContext): { fit: SparseFit; store: TermStore }[] {
   const { maxOrder, rng, oracle } = context;
   const cancelled = () => oracle.throwIfCancelled();
   cancelled();
-  const fits: TermStore[] = [];
+  const fits: { fit: SparseFit; store: TermStore }[] = [];
   const trees = fitProxy(kernels, fit, maxOrder, rng, cancelled);
-  if (trees) fits.push(strongestEnough(trees, validation));
+  if (trees) fits.push({ fit: 'trees', store: strongestEnough(trees, validation) });
   // the completion on as many masks as it asks for: more rows would make room for more found terms, at a cost
   // quadratic in them
   const low = completionMasks(context.n, maxOrder);
@@ -171,7 +171,7 @@ function randomFits(kernels: KernelHost, searched: readonly SparseTerm[], fit: F
   const rows = firstRows(fit, low);
   const completed = completeLowOrder(kernels, searched, rows, maxOrder);
   if (!completed) return fits;
-  fits.push(completed);
+  fits.push({ fit: 'completion', store: completed });
   const predicted = new Float64Array(fit.masks.count);
   completed.predict(fit.masks, predicted);
   const residual = fit.values.map((value, r) => value - predicted[r]);
@@ -181,7 +181,7 @@ function randomFits(kernels: KernelHost, searched: readonly SparseTerm[], fit: F
     .sort((a, b) => Math.abs(b.value) - Math.abs(a.value))
     .slice(0, CONJUNCTIONS);
   const again = conjunctions.length > 0 ? completeLowOrder(kernels, merged(searched, conjunctions), rows, maxOrder) : undefined;
-  if (again) fits.push(again);
+  if (again) fits.push({ fit: 'completion+trees', store: again });
   return fits;
 }
 

@@ -4,6 +4,7 @@ import type { KernelHost } from '../../contracts/kernels.js';
 import type { GameOracle } from './oracle.js';
 import type { Rng } from './random.js';
 import type { TermStore } from './terms.js';
+import type { SparseFit } from './types.js';
 
 /** What a recovery method gets. */
 export interface MethodContext {
@@ -26,4 +27,6 @@ export interface MethodResult {
   readonly dropAtOrBelow: number;
   /** Method 'adaptive': the tolerance of the search stage that was kept. */
   readonly tolerance?: number;
+  /** Method 'adaptive': which expansion was kept. */
+  readonly fit?: SparseFit;
 }

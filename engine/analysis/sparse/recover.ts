@@ -49,7 +49,7 @@ export async function sparseMobius(game: GameFunction, n: number, options: Spars
     oracle.finish();
     return expansion;
   }
-  const { store, dropAtOrBelow, tolerance: kept } = await METHODS[method]({ oracle, n, maxOrder, rng: createRng(seed), reserve: heldOut, tolerance, kernels });
+  const { store, dropAtOrBelow, tolerance: kept, fit } = await METHODS[method]({ oracle, n, maxOrder, rng: createRng(seed), reserve: heldOut, tolerance, kernels });
   const terms = store.toTerms(dropAtOrBelow);
   let r2 = NaN;
   if (heldOut > 0) {
@@ -63,7 +63,7 @@ export async function sparseMobius(game: GameFunction, n: number, options: Spars
     r2 = rSquared(values, predicted);
   }
   oracle.finish();
-  return { n, method, terms, evaluations: oracle.used, faithfulness: { r2, heldOut }, ...(kept === undefined ? {} : { tolerance: kept }) };
+  return { n, method, terms, evaluations: oracle.used, faithfulness: { r2, heldOut }, ...(kept === undefined ? {} : { tolerance: kept }), ...(fit === undefined ? {} : { fit }) };
 }
 
 /**

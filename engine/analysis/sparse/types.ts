@@ -1,5 +1,6 @@
 // The public types of the sparse Möbius engine: bit-packed mask batches, the game callback, options and the
 // recovered expansion. Types only; the functions that use them live in the other files of this folder.
+import type { SPARSE_FITS } from '../../contracts/schema/constants.js';
 import type { KernelHost } from '../../contracts/kernels.js';
 
 /** Bit-packed masks: row r, player i is present when (bits[r * words + (i >>> 5)] >>> (i & 31)) & 1. words = ceil(n/32). */
@@ -63,4 +64,13 @@ export interface SparseExpansion {
   readonly faithfulness: { readonly r2: number; readonly heldOut: number };
   /** Method 'adaptive': the tolerance of the search stage kept (the one given, or the auto search's last good stage). */
   readonly tolerance?: number;
+  /** Method 'adaptive': which expansion was kept (SparseFit). */
+  readonly fit?: SparseFit;
 }
+
+/**
+ * The expansion an adaptive recovery kept: search, the search's terms (exact, or the auto search's best stage);
+ * trees, the tree proxy's terms; completion, the search's terms with every term of order ≤ 2, least squares on
+ * random masks; completion+trees, that completion with the conjunctions trees found in what it left unexplained.
+ */
+export type SparseFit = (typeof SPARSE_FITS)[number];

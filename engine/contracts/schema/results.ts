@@ -3,7 +3,7 @@
 // OpenAPI document references them, and the TypeScript types of the JSON forms are derived from them.
 import Type, { type Static } from 'typebox';
 import { BATCH_SCHEMA, DYNAMICS_SCHEMA, PRESETS, RESULT_SCHEMA, REWARDS } from './constants.js';
-import { SPARSE_SCHEMA } from './constants.js';
+import { SPARSE_FITS, SPARSE_SCHEMA } from './constants.js';
 
 export { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA, SPARSE_SCHEMA };
 
@@ -147,6 +147,15 @@ export const SparseResultSchema = Type.Object(
         or: Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: 'the OR expansion\'s kept stage' }),
       },
       { description: 'noise floor of the search, as a share of |v(N) − v(∅)|' },
+    ),
+    fit: Type.Optional(
+      Type.Object(
+        { and: Type.Union([Type.Enum([...SPARSE_FITS]), Type.Null()]), or: Type.Union([Type.Enum([...SPARSE_FITS]), Type.Null()]) },
+        {
+          description:
+            "the expansion each recovery kept, by R² on validation masks (null: no search ran, the budget covered 2^n): search, the search's terms; trees, a tree proxy's; completion, the search's terms with every term of order ≤ 2, least squares on random masks; completion+trees, that completion with the conjunctions trees found in what it left unexplained",
+        },
+      ),
     ),
     faithfulness: Type.Object(
       { ...faithfulness('AND expansion Σ_{S⊆T} I_and(S) against v(T)').properties, or: faithfulness('OR expansion (of the complement game u(T) = v(N∖T))') },
