@@ -120,8 +120,8 @@ export interface SparseResultJson {
   readonly maxOrder: number;
   /** Noise floor of the search, as a share of |v(N) − v(∅)|: requested, and kept per expansion. */
   readonly tolerance: SparseResult['tolerance'];
-  /** Which expansion the adaptive recovery kept, per expansion. */
-  readonly fit: SparseResult['fit'];
+  /** Which expansion the adaptive recovery kept, per expansion (absent in documents older than this property). */
+  readonly fit?: SparseResult['fit'];
   readonly faithfulness: FaithfulnessJson & { readonly or: FaithfulnessJson };
   /** v(∅) and v(N) as evaluated. */
   readonly values: { readonly empty: number; readonly full: number };
