@@ -82,7 +82,10 @@ export class BatchBuilder {
   /**
    * Fills rows 0..count−1 with rows first..first+count−1 of a bit-packed mask list (any n; its n and words are the
    * plan's, checked by assertMaskList). A dynamic batch axis runs exactly those count rows (a list's short calls are
-   * not padded to the batch size: padding 8 masks to 64 rows costs 8 times the model's work); a fixed one is padded.
+   * not padded to the batch size: padding 8 masks to 64 rows costs 8 times the model's work), but never one row alone
+   * when the batch holds two: onnxruntime's one-row matrix kernels round differently from its batched ones (on
+   * tokens-40, outputs 1e-6 apart), so a mask's value would depend on the call it came in, and a sparse recovery,
+   * whose calls the pool splits by measured speed, would not repeat itself. A fixed axis is padded.
    * @returns the feeds for one model run, and the rows they hold
    */
   fillList(masks: MaskList, first: number, count: number): { feeds: Record<string, TensorData>; rows: number } {
@@ -93,7 +96,8 @@ export class BatchBuilder {
     }
     const axis = this.plan.batchAxis.kind;
     if (axis !== 'dynamic' || count === this.plan.batchSize) return { feeds: this.feeds(), rows: axis === 'none' ? 1 : this.plan.batchSize };
-    return { feeds: this.feeds(count), rows: count };
+    const rows = Math.max(count, Math.min(2, this.plan.batchSize));
+    return { feeds: this.feeds(rows), rows };
   }
 
   /** Fills row 0 with the full mask (every player present). @returns the feeds for one model run */
