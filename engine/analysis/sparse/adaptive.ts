@@ -56,8 +56,10 @@ const RANDOM_MASKS = 2048;
 /** A tree proxy keeps its strongest terms, as few as lose at most PRUNE_LOSS of validation R² (from PRUNE_FIRST). */
 const PRUNE_LOSS = 1e-3;
 const PRUNE_FIRST = 256;
-/** The completion takes at most this many of the conjunctions that trees find in what it left unexplained. */
+/** The completion takes at most this many of the conjunctions that trees (at most CONJUNCTION_TREES) find in what it
+ *  left unexplained. */
 const CONJUNCTIONS = 128;
+const CONJUNCTION_TREES = 50;
 
 /**
  * Recovers the Möbius terms of order ≤ maxOrder by adaptive group testing. A deterministic game's values are the
@@ -175,7 +177,7 @@ function randomFits(kernels: KernelHost, searched: readonly SparseTerm[], fit: F
   const predicted = new Float64Array(fit.masks.count);
   completed.predict(fit.masks, predicted);
   const residual = fit.values.map((value, r) => value - predicted[r]);
-  const missed = fitProxy(kernels, { masks: fit.masks, values: residual }, maxOrder, rng, cancelled);
+  const missed = fitProxy(kernels, { masks: fit.masks, values: residual }, maxOrder, rng, cancelled, CONJUNCTION_TREES);
   const conjunctions = (missed?.toTerms() ?? [])
     .filter((t) => t.players.length > 2)
     .sort((a, b) => Math.abs(b.value) - Math.abs(a.value))

@@ -21,7 +21,7 @@ import { TermStore } from './terms.js';
 
 /** Deepest tree; also the highest order of the expansion (at most maxOrder). */
 const DEPTH = 5;
-/** Most trees, shrinkage of each, and the share of the fit rows each tree is grown on. */
+/** Most trees (by default), shrinkage of each, and the share of the fit rows each tree is grown on. */
 const MAX_TREES = 200;
 const LEARNING_RATE = 0.2;
 const SUBSAMPLE = 0.8;
@@ -51,10 +51,11 @@ interface Tree {
  * @param maxOrder - the expansion's order cap (the trees' depth is at most this)
  * @param rng - randomness of the row subsamples and the stop split
  * @param throwIfCancelled - called between trees
+ * @param most - the most trees (MAX_TREES)
  * @returns the terms, or undefined when the fit set is too small
  * @throws MemoryLimitError when the kernels' memory cannot hold the masks
  */
-export function fitProxy(kernels: KernelHost, fit: FitSet, maxOrder: number, rng: Rng, throwIfCancelled: () => void): TermStore | undefined {
+export function fitProxy(kernels: KernelHost, fit: FitSet, maxOrder: number, rng: Rng, throwIfCancelled: () => void, most = MAX_TREES): TermStore | undefined {
   const { masks, values } = fit;
   const rows = masks.count;
   const depth = Math.min(DEPTH, maxOrder);
@@ -72,7 +73,7 @@ export function fitProxy(kernels: KernelHost, fit: FitSet, maxOrder: number, rng
   for (const r of train) mean += values[r];
   mean /= train.length;
   const predicted = new Float64Array(rows).fill(mean);
-  const maxTrees = Math.max(1, Math.min(MAX_TREES, Math.floor(WORK / (train.length * masks.n * depth))));
+  const maxTrees = Math.max(1, Math.min(most, Math.floor(WORK / (train.length * masks.n * depth))));
   const trees: Tree[] = [];
   let best = heldError(held, values, predicted);
   let bestCount = 0;
