@@ -10,7 +10,7 @@ import { evaluateExpansion, sparseMobius } from '../../../engine/analysis/sparse
 import { randomMasks } from '../../../engine/analysis/sparse/masks.js';
 import { createRng } from '../../../engine/analysis/sparse/random.js';
 import type { MaskBatch } from '../../../engine/analysis/sparse/types.js';
-import { seededRng } from './planted.js';
+import { rSquared, seededRng } from './planted.js';
 
 const has = (masks: MaskBatch, r: number, i: number) => ((masks.bits[r * masks.words + (i >>> 5)] >>> (i & 31)) & 1) === 1;
 
@@ -101,16 +101,7 @@ describe('the auto search with the completion', () => {
   const exact = valuesOf(truth, scoring);
   const r2 = async (withKernels: boolean) => {
     const expansion = await sparseMobius(game, n, { budget: 3000, maxOrder: 4, seed: 1, ...(withKernels ? { kernels } : {}) });
-    const predicted = evaluateExpansion(expansion.terms, scoring);
-    let mean = 0;
-    for (const v of exact) mean += v / exact.length;
-    let residual = 0;
-    let total = 0;
-    exact.forEach((v, r) => {
-      residual += (v - predicted[r]) ** 2;
-      total += (v - mean) ** 2;
-    });
-    return 1 - residual / total;
+    return rSquared(exact, evaluateExpansion(expansion.terms, scoring));
   };
 
   it('rebuilds a game with a dense order-2 spread that the search alone cannot', async () => {

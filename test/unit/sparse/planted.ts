@@ -118,3 +118,16 @@ export function score(planted: Planted, result: SparseExpansion): { f1: number; 
   const missed = truth.size - hits;
   return { f1: (2 * hits) / (2 * hits + falsePositives + missed), maxRelativeError, falsePositives, missed };
 }
+
+/** 1 − Σ(actual − predicted)² / Σ(actual − mean)², written out (a reference for the engine's own). */
+export function rSquared(actual: Float64Array, predicted: Float64Array): number {
+  let mean = 0;
+  for (const v of actual) mean += v / actual.length;
+  let residual = 0;
+  let total = 0;
+  actual.forEach((v, r) => {
+    residual += (v - predicted[r]) ** 2;
+    total += (v - mean) ** 2;
+  });
+  return 1 - residual / total;
+}

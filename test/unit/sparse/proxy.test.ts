@@ -11,7 +11,7 @@ import { fitProxy, MIN_PROXY_ROWS } from '../../../engine/analysis/sparse/proxy.
 import { createRng } from '../../../engine/analysis/sparse/random.js';
 import type { MaskBatch, SparseTerm } from '../../../engine/analysis/sparse/types.js';
 import { Validation } from '../../../engine/analysis/sparse/validation.js';
-import { seededRng } from './planted.js';
+import { rSquared, seededRng } from './planted.js';
 
 const has = (masks: MaskBatch, r: number, i: number) => ((masks.bits[r * masks.words + (i >>> 5)] >>> (i & 31)) & 1) === 1;
 const valuesOf = (masks: MaskBatch, f: (x: (i: number) => boolean) => number) => Float64Array.from({ length: masks.count }, (_, r) => f((i) => has(masks, r, i)));
@@ -21,18 +21,6 @@ function allMasks(n: number): MaskBatch {
   const masks = createMasks(n, 2 ** n);
   for (let m = 0; m < 2 ** n; m++) masks.bits[m * masks.words] = m;
   return masks;
-}
-
-function rSquared(actual: Float64Array, predicted: Float64Array): number {
-  let mean = 0;
-  for (const v of actual) mean += v / actual.length;
-  let residual = 0;
-  let total = 0;
-  actual.forEach((v, r) => {
-    residual += (v - predicted[r]) ** 2;
-    total += (v - mean) ** 2;
-  });
-  return 1 - residual / total;
 }
 
 /** A saturating vote of a few conjunctions over 49 players (like the bundled patches model): dense in the Möbius
