@@ -140,7 +140,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   // fits on the random masks, each kept where it fits the validation masks better (randomFits)
   let kept: MethodResult = { store: best.store, dropAtOrBelow: best.dropAtOrBelow, tolerance: best.tolerance, fit: 'search' };
   let keptR2 = best.r2;
-  for (const candidate of fit && context.kernels ? randomFits(context.kernels, best.store.toTerms(best.dropAtOrBelow), fit, validation, context) : []) {
+  for (const candidate of fit && context.kernels ? randomFits(context.kernels, best.store.toTerms(best.dropAtOrBelow), fit, validation, context, log ?? new SampleLog(n)) : []) {
     const r2 = validation.r2(candidate.store.toTerms());
     if (r2 > keptR2) {
       kept = { store: candidate.store, dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit };
@@ -159,12 +159,14 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
  * - that completion again with the conjunctions it missed: the terms of order > 2 of trees fitted to what it leaves
  *   unexplained on the fit masks (the CONJUNCTIONS strongest), fitted jointly with the rest.
  */
-function randomFits(kernels: KernelHost, searched: readonly SparseTerm[], fit: FitSet, validation: Validation, context: MethodContext): { fit: SparseFit; store: TermStore }[] {
+function randomFits(kernels: KernelHost, searched: readonly SparseTerm[], fit: FitSet, validation: Validation, context: MethodContext, log: SampleLog): { fit: SparseFit; store: TermStore }[] {
   const { maxOrder, rng, oracle } = context;
   const cancelled = () => oracle.throwIfCancelled();
   cancelled();
   const fits: { fit: SparseFit; store: TermStore }[] = [];
-  const trees = fitProxy(kernels, fit, maxOrder, rng, cancelled);
+  // the trees learn from the search's masks too (evenly spaced, as many as the random ones): they need no uniform
+  // sample, and those masks sit where the search found terms
+  const trees = fitProxy(kernels, joined(fit, evenRows(log, fit.masks.count)), maxOrder, rng, cancelled);
   if (trees) fits.push({ fit: 'trees', store: strongestEnough(trees, validation) });
   // the completion on as many masks as it asks for: more rows would make room for more found terms, at a cost
   // quadratic in them
@@ -198,6 +200,29 @@ function firstRows(fit: FitSet, count: number): FitSet {
 function explains(terms: readonly SparseTerm[], validation: Validation, sigma: number): boolean {
   const { rms, scale } = validation.residual(terms);
   return rms <= EXPLAINED_NOISE * sigma + EXPLAINED_ROUND_OFF * scale;
+}
+
+/** At most count logged masks, evenly spaced, with their values. */
+function evenRows(log: SampleLog, count: number): FitSet {
+  const masks = log.masks();
+  const values = log.values();
+  const take = Math.min(masks.count, count);
+  const rows = createMasks(masks.n, take);
+  const picked = new Float64Array(take);
+  for (let k = 0; k < take; k++) {
+    const r = Math.floor((k * masks.count) / take);
+    rows.bits.set(masks.bits.subarray(r * masks.words, (r + 1) * masks.words), k * masks.words);
+    picked[k] = values[r];
+  }
+  return { masks: rows, values: picked };
+}
+
+/** Two fit sets as one. */
+function joined(a: FitSet, b: FitSet): FitSet {
+  const log = new SampleLog(a.masks.n, a.masks.count + b.masks.count);
+  log.append(a.masks, a.values);
+  log.append(b.masks, b.values);
+  return { masks: log.masks(), values: log.values() };
 }
 
 /** The terms of both lists, once per support (the first list's value where both hold it). */
