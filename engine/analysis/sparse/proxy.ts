@@ -1,5 +1,5 @@
-// The tree proxy of an auto search: gradient-boosted regression trees fitted to the game on uniformly random masks,
-// whose exact Möbius expansion is read off the trees. A trained model's game is a dense spread of terms of many
+// The tree proxy of an auto search: gradient-boosted regression trees fitted to the game on evaluated masks (the
+// caller's choice: random ones, and the search's), whose exact Möbius expansion is read off the trees. A trained model's game is a dense spread of terms of many
 // orders that no term-by-term search finds, but it is a simple function of which players are present (a few shapes,
 // a few conjunctions); shallow trees fit it from few masks, and a tree of depth d is a polynomial of order ≤ d.
 // see: Butler, Kang, Agarwal, Erginbas, Yu, Ramchandran, "ProxySPEX: Inference-Efficient Interpretability via
@@ -47,7 +47,7 @@ interface Tree {
 /**
  * Gradient-boosted trees fitted to the fit set, as their Möbius expansion.
  * @param kernels - the compiled kernels (the split sums)
- * @param fit - uniformly random masks and values that no search saw
+ * @param fit - evaluated masks and the game's values (any distribution: trees need no uniform sample)
  * @param maxOrder - the expansion's order cap (the trees' depth is at most this)
  * @param rng - randomness of the row subsamples and the stop split
  * @param throwIfCancelled - called between trees
