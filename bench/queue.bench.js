@@ -345,7 +345,7 @@ async function run(args) {
       notes: [
         'queue ms/unit = (wall × workers − the workers\' time in runUnit) / units: fetching, the stored-result check, decoding the payload, encoding and storing the result, completing, and the client gathering it.',
         `CPU ms/unit (all) = CPU time of every process of the path (client, workers, PostgreSQL) per unit; engine.explain alone: ${tinyLocalCpuMs?.toFixed(2)} CPU ms/unit. Their difference is the queue's CPU per unit, which holds on a shared machine where wall times do not.`,
-        `a round trip to the server (SELECT 1) took ${roundTripMs.toFixed(2)} ms (median); a worker makes 3 per unit (fetch, stored-result check, result + completion)`,
+        `a round trip to the server (SELECT 1) took ${roundTripMs.toFixed(2)} ms (median); a worker makes 2 per unit (the claim with its stored-result check, then the result with the completion), the next claim overlapping the result's`,
         ...busyNote(foreign.stop()),
       ],
     });

@@ -62,6 +62,56 @@ export async function liveJobsByKey(connection: QueueConnection, keys: readonly 
   return rows.map(toJobRow);
 }
 
+/** PostgreSQL's error code for a unique constraint violation. */
+const UNIQUE_VIOLATION = '23505';
+
+/** A job claimed by claimJob. */
+export interface ClaimedJob {
+  readonly id: string;
+  readonly data: unknown;
+  /** Deliveries before this one (pg-boss counts one when it hands out a job that has started before). */
+  readonly retryCount: number;
+  /** The job's lease length, in seconds. */
+  readonly seconds: number;
+  /** Whether a result is stored under its payload's content key already (a duplicate delivery). */
+  readonly stored: boolean;
+}
+
+/**
+ * Claims the next job of the queue as pg-boss's fetch does (the same statement for one job of a 'short' queue: FOR
+ * UPDATE SKIP LOCKED, a try counted for a job that has started before) and says in the same round trip whether its
+ * result is stored already.
+ * @returns the job, or undefined when none is waiting
+ */
+export async function claimJob(connection: QueueConnection): Promise<ClaimedJob | undefined> {
+  const { schema, queue } = connection.options;
+  const [row] = await connection.sql(
+    `WITH next AS (
+       SELECT id FROM ${schema}.job
+       WHERE name = $1 AND state < 'active' AND start_after < now()
+       ORDER BY priority DESC, created_on, id
+       LIMIT 1
+       FOR UPDATE SKIP LOCKED
+     )
+     UPDATE ${schema}.job j SET
+       state = 'active',
+       started_on = now(),
+       retry_count = CASE WHEN started_on IS NOT NULL THEN retry_count + 1 ELSE retry_count END
+     FROM next
+     WHERE j.name = $1 AND j.id = next.id
+     RETURNING j.id::text AS id, j.data, j.retry_count, EXTRACT(epoch FROM j.expire_in)::float8 AS seconds,
+       EXISTS (SELECT 1 FROM ${RESULTS_TABLE} r WHERE r.key = j.data ->> 'key') AS stored`,
+    [queue],
+  ).catch((error: unknown) => {
+    // as in pg-boss's fetch: a queue of another policy (singleton, stately) refuses a second active job of a key with
+    // a unique violation, which means no job to take now
+    if ((error as { code?: unknown })?.code === UNIQUE_VIOLATION) return [];
+    throw error;
+  });
+  if (!row) return undefined;
+  return { id: String(row.id), data: row.data, retryCount: Number(row.retry_count), seconds: Number(row.seconds), stored: row.stored === true };
+}
+
 /** One running unit's claim on its job: the job, and which delivery of it (pg-boss counts deliveries in retry_count). */
 export interface Lease {
   readonly id: string;

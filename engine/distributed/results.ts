@@ -34,13 +34,6 @@ export async function readResults(sql: Sql, keys: readonly string[], limit = 100
   return rows.map((r) => [String(r.key), String(r.value)]);
 }
 
-/** Which of `keys` have a stored result (without reading the values). */
-export async function storedKeys(sql: Sql, keys: readonly string[]): Promise<Set<string>> {
-  if (keys.length === 0) return new Set();
-  const rows = await sql(`SELECT key FROM ${RESULTS_TABLE} WHERE key = ANY($1::text[])`, [keys]);
-  return new Set(rows.map((r) => String(r.key)));
-}
-
 /** Stores a result computed outside a job (a sharded unit, gathered by its client); a stored one of the key stays. */
 export async function storeResult(sql: Sql, key: string, value: string): Promise<void> {
   await sql(`INSERT INTO ${RESULTS_TABLE} (key, value, bytes) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`, [key, value, Buffer.byteLength(value)]);

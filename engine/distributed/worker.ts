@@ -10,10 +10,10 @@ import { encodeEntry } from '../explain/cache.js';
 import { runShard, runUnit } from '../explain/units.js';
 import { LruCache, MAX_OPEN_MODELS } from '../pipeline/lru.js';
 import { connectQueue, integerOption, isTransient, reconnecting, resolveConnection, sleep, type QueueConnection, type QueueConnectionOptions } from './connection.js';
-import { completeWithResult, ensureQueue, jobsById, releaseLease, renewLeases, type JobState, type Lease } from './jobs.js';
+import { claimJob, completeWithResult, ensureQueue, jobsById, releaseLease, renewLeases, type JobState, type Lease } from './jobs.js';
 import { assertPayload, unitFromPayload, type UnitPayload } from './payload.js';
 import { encodeResult } from './result-codec.js';
-import { ensureResultsTable, storedKeys } from './results.js';
+import { ensureResultsTable } from './results.js';
 import type { ModelStore } from './store.js';
 
 /** What a worker reports as it goes (`andor worker` prints each as a JSON line). */
@@ -93,10 +93,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerStats> {
   }
 }
 
-/** A job a slot has claimed: its data, and its entry in `running`. */
+/** A job a slot has claimed: its data, its entry in `running`, and whether its result was stored already. */
 interface Claimed {
   readonly data: UnitPayload;
   readonly run: Running;
+  readonly stored: boolean;
 }
 
 class Worker {
@@ -147,8 +148,8 @@ class Worker {
   }
 
   /**
-   * One unit at a time until halted. The next job is claimed as a unit's result is stored, so the two round trips
-   * overlap. A claimed job is in `running` from its claim (its lease is renewed). One claimed as the worker is halted
+   * One unit at a time until halted. The next job is claimed (with whether its result is stored already, in the
+   * same round trip) as a unit's result is stored, so the two round trips overlap. A claimed job is in `running` from its claim (its lease is renewed). One claimed as the worker is halted
    * is given back to the queue unrun: a stopping worker neither runs another unit nor leaves a job waiting for its
    * lease to run out.
    */
@@ -172,23 +173,23 @@ class Worker {
     }
   }
 
-  /** Fetches one job and takes it into `running`. */
+  /** Claims one job (and learns whether its result is stored already) and takes it into `running`. */
   private async claim(): Promise<Claimed | undefined> {
-    // pg-boss's fetch claims one job with SELECT … FOR UPDATE SKIP LOCKED (and answers [] while the database is down)
-    const [job] = await this.db.boss.fetch<UnitPayload>(this.conn.queue, { batchSize: 1, includeMetadata: true });
+    const job = await reconnecting(this.conn, 'claiming a job', () => claimJob(this.db));
     if (!job) return undefined;
-    const key = typeof job.data?.key === 'string' ? job.data.key : '(no key)';
-    const run: Running = { key, lease: { id: job.id, retryCount: Number(job.retryCount), seconds: Number(job.expireInSeconds) }, controller: new AbortController() };
+    const data = job.data as UnitPayload;
+    const key = typeof data?.key === 'string' ? data.key : '(no key)';
+    const run: Running = { key, lease: { id: job.id, retryCount: job.retryCount, seconds: job.seconds }, controller: new AbortController() };
     this.running.set(job.id, run);
-    return { data: job.data, run };
+    return { data, run, stored: job.stored };
   }
 
   /** Runs one claimed job; `ran` is called once its unit has run, before its result is encoded and stored. */
-  private async handle({ data, run }: Claimed, ran: () => void): Promise<void> {
+  private async handle({ data, run, stored }: Claimed, ran: () => void): Promise<void> {
     const { key, lease: { id, retryCount } } = run;
     const { queue } = this.conn;
     try {
-      if ((await reconnecting(this.conn, 'reading stored results', () => storedKeys(this.db.sql, [key]))).has(key)) {
+      if (stored) {
         await reconnecting(this.conn, 'completing a job', () => this.db.boss.complete(queue, id));
         this.stats.duplicates++;
         this.emit({ type: 'duplicate', key, job: id });

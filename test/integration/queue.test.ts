@@ -11,7 +11,8 @@ import { createInterface } from 'node:readline';
 import PgBoss from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectQueue, reconnecting, resolveConnection } from '../../dist/engine/distributed/connection.js';
-import { ensureQueue, jobsById, releaseLease } from '../../dist/engine/distributed/jobs.js';
+import { claimJob, ensureQueue, jobsById, releaseLease } from '../../dist/engine/distributed/jobs.js';
+import { ensureResultsTable, storeResult } from '../../dist/engine/distributed/results.js';
 import { sha256Of } from '../../dist/engine/distributed/store.js';
 import { explainUnit } from '../../dist/engine/explain/units.js';
 import {
@@ -324,16 +325,28 @@ describe('the job queue', () => {
     }
   }, QUEUE_TEST_MS);
 
-  it('gives a job claimed by a stopping worker back untouched: the next fetch counts no try, a lease no longer held is left alone', async () => {
+  it('claims jobs as pg-boss fetches them, saying whether a result is stored; gives a job claimed by a stopping worker back untouched: the next claim counts no try, a lease no longer held is left alone', async () => {
     const { url } = await setup();
     const connection = await connectQueue(resolveConnection({ url, reconnectMs: 30_000 }), 'worker');
     try {
       await ensureQueue(connection);
+      await ensureResultsTable(connection.sql);
       const { queue } = connection.options;
       const fetch = async () => {
-        const [job] = await connection.boss.fetch(queue, { batchSize: 1, includeMetadata: true });
-        return { id: job.id, retryCount: Number(job.retryCount), seconds: Number(job.expireInSeconds) };
+        const job = await claimJob(connection);
+        expect(job).toBeDefined();
+        expect(job!.stored).toBe(false);
+        return { id: job!.id, retryCount: job!.retryCount, seconds: job!.seconds };
       };
+      expect(await claimJob(connection)).toBeUndefined();
+      // the claim's stored-result check reads the payload's key; the oldest waiting job comes first, each once
+      const keyed = await connection.boss.send(queue, { key: 'claim-test-key' }, { expireInSeconds: 9, singletonKey: 'claim-test-key' });
+      const plain = await connection.boss.send(queue, { key: 'claim-test-other' }, { expireInSeconds: 9, singletonKey: 'claim-test-other' });
+      await storeResult(connection.sql, 'claim-test-key', '{}');
+      expect(await claimJob(connection)).toEqual({ id: keyed, data: { key: 'claim-test-key' }, retryCount: 0, seconds: 9, stored: true });
+      expect(await claimJob(connection)).toMatchObject({ id: plain, stored: false });
+      expect(await claimJob(connection)).toBeUndefined();
+      await connection.boss.complete(queue, [keyed!, plain!]);
       const id = await connection.boss.send(queue, { unit: 1 }, { retryLimit: 2, retryDelay: 0, expireInSeconds: 7 });
       const first = await fetch();
       expect(first).toEqual({ id, retryCount: 0, seconds: 7 });
