@@ -13,8 +13,12 @@ peakRssMb (getrusage maxrss: the whole process, model loading included), cpuSeco
 totalCpuSeconds (the whole process), torch}.
 
 Usage: /usr/bin/python3 bench/pytorch-loop.py MODEL [--n 10] [--batch 32] [--threads 1] [--masks M] [--dump FILE]
+                                                 [--linear-only FILE]
   MODEL: resnet18 | resnet18-32 | distilbert; --masks: how many of the 2^n masks (default all);
-  --dump FILE: also write the rewards as raw little-endian float64 (the bench compares them with andor's).
+  --dump FILE: also write the rewards as raw little-endian float64 (the bench compares them with andor's);
+  --linear-only FILE: time only the model's own nn.Linear layers (its weights, the input shapes one batch of masked
+  inputs gives each of them, random inputs), as many batches as the loop runs, and export the same computation to the
+  ONNX file FILE (for onnxruntime's side): the matrix products any runtime must do, and nothing else.
 """
 import argparse
 import json
@@ -37,6 +41,7 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     parser.add_argument("--masks", type=int, help="masks to evaluate, from mask 0 (default all 2^n)")
     parser.add_argument("--dump", help="write the rewards here as raw float64")
+    parser.add_argument("--linear-only", help="time the model's linear layers alone; export them to this ONNX file")
     args = parser.parse_args(argv)
     limit = GRID[0] * GRID[1] if args.model != "distilbert" else 63
     if not 1 <= args.n <= limit:
@@ -97,6 +102,83 @@ def reward(logits, y):
     return z[:, y] - torch.logsumexp(others, dim=1)
 
 
+class LinearOnly(torch.nn.Module):
+    """The model's matrix products alone: each 2-D weight (with its bias) applied to as many rows as it sees in the
+    model. The inputs are cut from one random matrix x (rows: the most any weight sees, columns: the widest), once per
+    distinct shape and pass, and every output is returned (so that no runtime can skip one)."""
+
+    def __init__(self, products):
+        super().__init__()
+        self.weights = torch.nn.ParameterList(w for w, _, _ in products)
+        self.biases = torch.nn.ParameterList(b if b is not None else torch.zeros(w.shape[0]) for w, b, _ in products)
+        self.rows = [r for _, _, r in products]
+
+    def forward(self, x):
+        inputs = {}
+        outputs = []
+        for weight, bias, rows in zip(self.weights, self.biases, self.rows):
+            key = (rows, weight.shape[1])
+            if key not in inputs:
+                inputs[key] = x[:rows, :weight.shape[1]]
+            outputs.append(torch.nn.functional.linear(inputs[key], weight, bias))
+        return tuple(outputs)
+
+
+def linear_only(model, inputs):
+    """(LinearOnly, its input x) for the model's 2-D weights (embedding tables excepted: they are looked up). A weight's
+    rows are the input rows of the innermost module holding it that one forward pass over `inputs` calls (a fused
+    encoder layer calls none of its linear children, so its weights take the layer's rows)."""
+    rows = {}
+
+    def record(name):
+        def hook(module, inputs, output):  # returns None: the output stays the module's
+            rows.setdefault(name, int(np.prod(inputs[0].shape[:-1])))
+        return hook
+    hooks = [m.register_forward_hook(record(name)) for name, m in model.named_modules() if name]
+    model(*inputs)
+    for h in hooks:
+        h.remove()
+    params = dict(model.named_parameters())
+    modules = dict(model.named_modules())
+    products = []
+    for name, weight in params.items():
+        path = name.split(".")
+        owner = ".".join(path[:-1])
+        if weight.dim() != 2 or isinstance(modules.get(owner), torch.nn.Embedding):
+            continue
+        called = next((".".join(path[:k]) for k in range(len(path) - 1, 0, -1) if ".".join(path[:k]) in rows), None)
+        if called is None:
+            continue  # not used by this forward pass
+        bias = params.get(".".join(path[:-1] + [path[-1].replace("weight", "bias")]))
+        products.append((weight, bias, rows[called]))
+    if not products:
+        raise SystemExit(f"--linear-only: {args.model} has no matrix product")
+    x = torch.randn(max(r for _, _, r in products), max(w.shape[1] for w, _, _ in products))
+    return LinearOnly(products), x
+
+
+def main_linear_only(model, build, bits_of):
+    """--linear-only: times the linear layers alone over the loop's batches; exports them to args.linear_only."""
+    batches = [min(args.batch, args.masks - first) for first in range(0, args.masks, args.batch)]
+    with torch.no_grad():
+        module, x = linear_only(model, build(bits_of(0, batches[0])))
+        flops = 2 * sum(rows * w.shape[0] * w.shape[1] for w, rows in zip(module.weights, module.rows))
+        module(x)  # warm-up, untimed
+        cpu_start, start = time.process_time(), time.perf_counter()
+        for _ in batches:
+            module(x)
+        seconds = time.perf_counter() - start
+        cpu_s = time.process_time() - cpu_start
+        torch.onnx.export(module, (x,), args.linear_only, input_names=["x"], opset_version=13)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({
+        "model": args.model, "linearOnly": True, "products": len(module.weights), "rows": x.shape[0], "width": x.shape[1],
+        "flopsPerBatch": flops, "batches": len(batches), "masks": args.masks, "batch": args.batch, "threads": args.threads,
+        "masksPerSecond": args.masks / seconds, "seconds": seconds, "cpuSeconds": cpu_s,
+        "peakRssMb": usage.ru_maxrss / 1024, "totalCpuSeconds": usage.ru_utime + usage.ru_stime,
+        "torch": torch.__version__}))
+
+
 def main():
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
@@ -110,6 +192,8 @@ def main():
         build = image_masker(torch.tensor(sample["x"], dtype=torch.float32), args.n)
     player_bits = torch.arange(args.n)
     bits_of = lambda first, count: ((torch.arange(first, first + count)[:, None] >> player_bits) & 1).float()
+    if args.linear_only:
+        return main_linear_only(model, build, bits_of)
 
     v = np.empty(args.masks)
     with torch.no_grad():

@@ -5,6 +5,9 @@
 // Every measurement runs in its own child process (a fresh andor engine or a fresh Python), so each one's peak RSS is
 // its own: andor's is process.resourceUsage().maxRSS in the child (worker threads included), PyTorch's getrusage
 // maxrss. Both sides are warmed up untimed first; the rewards of both are compared (1e-3 relative).
+// For the transformer it also times the model's matrix products alone (its own weights, as many rows as each sees; no
+// attention, activation or normalization) in both runtimes at each thread count: no runtime can evaluate the masks
+// faster than those, so they bound the ratio any of them could reach against the PyTorch loop.
 // Usage: node bench/real-size.bench.js [n] [--text-n=8] [--threads=1,2] [--models=resnet18,distilbert]
 //          [--pool=1,2] [--pool-models=resnet18] [--batch=32 | --batch=resnet18:32,distilbert:16] [--quick] [--save]
 //   n: players of the CNNs (default 10, grid cells 0..n-1 of 4×4); --text-n: players of the transformer (default 8,
@@ -80,6 +83,41 @@ function andor(config) {
 /** One PyTorch measurement (bench/pytorch-loop.py). */
 function pytorch({ model, n, batch, threads, dump }) {
   return runChild(PYTHON, [PYTORCH_LOOP, model, '--n', String(n), '--batch', String(batch), '--threads', String(threads), '--dump', dump], `pytorch-loop ${model} ${threads}t`);
+}
+
+/** PyTorch timing the model's matrix products alone (pytorch-loop.py --linear-only), which it exports to `onnx`. */
+function pytorchLinear({ model, n, batch, threads, onnx }) {
+  return runChild(PYTHON, [PYTORCH_LOOP, model, '--n', String(n), '--batch', String(batch), '--threads', String(threads), '--linear-only', onnx], `pytorch-loop --linear-only ${model} ${threads}t`);
+}
+
+/** onnxruntime timing the same products (this file with --linear-child), through andor's own binding and options. */
+function andorLinear(config) {
+  return runChild(process.execPath, [fileURLToPath(import.meta.url), `--linear-child=${JSON.stringify(config)}`], `onnxruntime linear-only ${config.threads}t`);
+}
+
+/**
+ * The --linear-child side: a session of the products' ONNX file with andor's session options (the ORT binding the
+ * engine uses, `threads` intra-op threads, no spinning), one untimed run, then `batches` timed runs on one random
+ * input. Prints {masksPerSecond, seconds, cpuS (the timed runs), totalCpuS (the whole process)}.
+ */
+async function linearChild({ onnx, rows, width, batches, masks, threads }) {
+  const { ortNodeBackend } = await import('../dist/bindings/index.js');
+  const session = await ortNodeBackend.createSession(new Uint8Array(readFileSync(onnx)), { executionProvider: 'cpu', intraOpThreads: threads, allowSpinning: false });
+  try {
+    let seed = 1;
+    const data = Float32Array.from({ length: rows * width }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5);
+    const feeds = { x: { dtype: 'float32', data, dims: [rows, width] } };
+    await session.run(feeds);
+    const before = process.cpuUsage();
+    const start = performance.now();
+    for (let b = 0; b < batches; b++) await session.run(feeds);
+    const seconds = (performance.now() - start) / 1e3;
+    const cpu = process.cpuUsage(before);
+    const total = process.cpuUsage();
+    console.log(JSON.stringify({ masksPerSecond: masks / seconds, seconds, cpuS: (cpu.user + cpu.system) / 1e6, totalCpuS: (total.user + total.system) / 1e6 }));
+  } finally {
+    await session.dispose();
+  }
 }
 
 /** Max |a − b| over max |b|. */
@@ -230,9 +268,35 @@ async function run({ sizes, quick }) {
     return row;
   };
 
+  /** The transformer's matrix products alone, in both runtimes, against its full rows at the same threads. */
+  const bounds = [];
+  const bound = (model, threads) => {
+    const n = nOf(model);
+    const batch = opts.batch[model];
+    progress(`${model}: matrix products alone, ${threads} thread(s)`);
+    const onnx = join(tmp, `${model}-linear.onnx`);
+    const meter = cpuMeter();
+    const t = pytorchLinear({ model, n, batch, threads, onnx });
+    const o = andorLinear({ onnx, rows: t.rows, width: t.width, batches: t.batches, masks: t.masks, threads });
+    childCpuS += t.totalCpuSeconds + o.totalCpuS;
+    const foreign = meter.stop(t.totalCpuSeconds + o.totalCpuS);
+    const full = rows.find((r) => r.model === model && r.config === `0×${threads}`);
+    const best = Math.max(o.masksPerSecond, t.masksPerSecond);
+    bounds.push({
+      model, threads, gflopPerMask: t.flopsPerBatch / batch / 1e9, products: t.products,
+      ortRate: o.masksPerSecond, ortGflops: (t.flopsPerBatch * t.batches) / o.seconds / 1e9,
+      torchLinearRate: t.masksPerSecond, torchGflops: (t.flopsPerBatch * t.batches) / t.seconds / 1e9,
+      andorRate: full?.andorRate, torchRate: full?.torchRate,
+      andorShare: full ? full.andorRate / o.masksPerSecond : undefined,
+      ceiling: full ? best / full.torchRate : undefined,
+      otherPct: (foreign?.share ?? 0) * 100,
+    });
+  };
+
   try {
     for (const model of opts.models) for (const threads of opts.threads) measure(model, 0, threads, threads);
     for (const model of opts.poolModels) for (const workers of opts.pool) measure(model, workers, 1, workers);
+    for (const model of opts.models.filter((m) => MODELS[m].kind === 'text')) for (const threads of opts.threads) bound(model, threads);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -240,13 +304,17 @@ async function run({ sizes, quick }) {
   const minutes = (performance.now() - started) / 60e3;
 
   const targets = [];
+  const boundNote = (model, threads) => {
+    const b = bounds.find((r) => r.model === model && r.threads === threads);
+    return b?.ceiling === undefined ? '' : `; its matrix products alone bound any runtime to ${b.ceiling.toFixed(2)}× here`;
+  };
   for (const model of opts.models) {
     const kind = MODELS[model].kind === 'text' ? 'transformer' : 'CNN';
     for (const row of rows.filter((r) => r.model === model && r.config.startsWith('0×'))) {
       targets.push({
         name: `andor vs PyTorch at ${row.threads} thread(s), ${kind} ${model} (n = ${row.n}, batch ${row.batch})`,
         goal: `≥ ${TARGET_RATIO}× the PyTorch loop's masks/s`,
-        value: `${row.ratio.toFixed(2)}× (${row.andorRate.toFixed(2)} vs ${row.torchRate.toFixed(2)} masks/s)`,
+        value: `${row.ratio.toFixed(2)}× (${row.andorRate.toFixed(2)} vs ${row.torchRate.toFixed(2)} masks/s)${boundNote(model, row.threads)}`,
         met: row.ratio >= TARGET_RATIO,
       });
     }
@@ -294,6 +362,23 @@ async function run({ sizes, quick }) {
         ],
       },
       {
+        title: 'real-size: the transformer\'s matrix products alone, the bound on any runtime (same weights, rows, threads and batches)',
+        columns: [
+          ['model', 'model'], ['threads', 'threads'], ['products', 'products'], ['gflopPerMask', 'GFLOP/mask'], ['ortRate', 'onnxruntime masks/s'], ['ortGflops', 'its GFLOP/s'],
+          ['torchLinearRate', 'PyTorch masks/s'], ['torchGflops', 'its GFLOP/s'], ['andorRate', 'andor full model'], ['andorShare', 'andor / its products'],
+          ['torchRate', 'PyTorch loop full model'], ['ceiling', 'bound on ratio'], ['otherPct', 'other %'],
+        ],
+        rows: bounds,
+        notes: [
+          'products: every 2-D weight of the model (embedding tables excepted) applied, with its bias, to as many rows as it sees in one forward pass',
+          '(bench/pytorch-loop.py --linear-only: timed in eager PyTorch, then exported to ONNX and timed in onnxruntime through andor\'s binding and',
+          'session options), as many batches as the full rows evaluate, on random inputs. Nothing else of the model runs: no attention',
+          'scores, softmax, GELU, LayerNorm, masking or reward. A runtime that evaluates the masks must do these products, so the faster',
+          'of the two rates bounds the masks/s of any runtime at these threads, and "bound on ratio" (that rate / the PyTorch loop\'s full-',
+          'model rate) bounds the ratio any runtime could reach against the loop without doing less arithmetic.',
+        ],
+      },
+      {
         title: 'real-size: pool scaling (workers W × 1 thread against 1 × 1)',
         columns: [['model', 'model'], ['config', 'andor W×T'], ['rate', 'masks/s'], ['base', '1×1 masks/s'], ['ratio', 'W×1 / 1×1'], ['torchThreads', 'PyTorch threads'], ['vsTorch', 'vs PyTorch']],
         rows: scaling,
@@ -305,7 +390,9 @@ async function run({ sizes, quick }) {
 }
 
 const childArg = process.argv.find((a) => a.startsWith('--child='));
+const linearArg = process.argv.find((a) => a.startsWith('--linear-child='));
 if (childArg) await child(JSON.parse(childArg.slice('--child='.length)));
+else if (linearArg) await linearChild(JSON.parse(linearArg.slice('--linear-child='.length)));
 else {
   const version = (pkg) => JSON.parse(readFileSync(new URL(`../node_modules/${pkg}/package.json`, import.meta.url), 'utf8')).version;
   await runSuite(run, {
