@@ -6,14 +6,14 @@ import { adaptiveMobius } from './adaptive.js';
 import type { SparseMethod } from './budget.js';
 import { exactMobius } from './exact.js';
 import type { MethodContext, MethodResult } from './method.js';
-import { rSquared } from './expansion.js';
 import { complementMasks, randomMasks } from './masks.js';
 import { createOracle } from './oracle.js';
 import { sparseSettings } from './options.js';
 import { createRng } from './random.js';
 import { regressionMobius } from './regression.js';
-import { TermStore, sortTerms } from './terms.js';
+import { sortTerms } from './terms.js';
 import type { GameFunction, SparseExpansion, SparseOptions } from './types.js';
+import { Validation } from './validation.js';
 
 const METHODS: Record<Exclude<SparseMethod, 'exact'>, (context: MethodContext) => Promise<MethodResult>> = {
   adaptive: adaptiveMobius,
@@ -56,11 +56,8 @@ export async function sparseMobius(game: GameFunction, n: number, options: Spars
     // an independent stream, so that the held-out masks do not depend on how much randomness the method drew
     const masks = randomMasks(n, heldOut, createRng(Math.imul(seed ^ 0x85ebca6b, 0xc2b2ae35) >>> 0));
     const values = await oracle.evaluate(masks);
-    const kept = new TermStore();
-    for (const term of terms) kept.add(term.players, term.value);
-    const predicted = new Float64Array(heldOut);
-    kept.predict(masks, predicted);
-    r2 = rSquared(values, predicted);
+    // scored through per-player bitsets: a tree proxy's expansion holds thousands of terms
+    r2 = new Validation({ masks, values }).r2(terms);
   }
   oracle.finish();
   return { n, method, terms, evaluations: oracle.used, faithfulness: { r2, heldOut }, ...(kept === undefined ? {} : { tolerance: kept }), ...(fit === undefined ? {} : { fit }) };
