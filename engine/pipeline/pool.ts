@@ -166,8 +166,7 @@ export class PoolRunner implements Runner {
     const control = new Int32Array(new SharedArrayBuffer(8));
     const total = last - first;
     const v = new Float64Array(total);
-    const ranges: [number, number][] = [];
-    for (let start = first; start < last; start += chunk) ranges.push([start, Math.min(last, start + chunk)]);
+    const ranges = taskRanges(first, last, chunk, masks !== undefined);
 
     const onAbort = () => Atomics.store(control, 0, 1);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -291,15 +290,8 @@ export class PoolRunner implements Runner {
     return { batch, chunk: Math.min(total, batches * batch) };
   }
 
-  /**
-   * Rows per task of a mask list: before the model's speed is known, two tasks per worker of at least
-   * MIN_TASK_MASKS rows (a short list is one task); after, about TASK_MS of work, so that the short lists of a
-   * sparse search (8–64 masks) spread over the workers when the model is slow and stay one task when it is fast.
-   * At most MAX_TASK_MASKS. Tasks need not be whole batches: a list's short last batch runs unpadded.
-   */
   private listChunk(total: number, masksPerMs: number | undefined): number {
-    const wanted = masksPerMs === undefined ? Math.max(MIN_TASK_MASKS, Math.ceil(total / (2 * this.workers))) : Math.round(masksPerMs * TASK_MS);
-    return Math.max(1, Math.min(total, MAX_TASK_MASKS, wanted));
+    return listTaskRows(total, this.workers, masksPerMs);
   }
 
   /**
@@ -335,4 +327,33 @@ function sharedMasks(masks: MaskList): SharedMasks {
   const bits = new Uint32Array(new SharedArrayBuffer(Math.max(4, 4 * length)), 0, length);
   bits.set(masks.bits.subarray(0, length));
   return { n: masks.n, words: masks.words, bits };
+}
+
+/**
+ * Rows per task of a mask list: before the model's speed is known, two tasks per worker of at least MIN_TASK_MASKS
+ * rows (a short list is one task); after, about TASK_MS of work, so that the short lists of a sparse search (8–64
+ * masks) spread over the workers when the model is slow and stay one task when it is fast. At most MAX_TASK_MASKS,
+ * and at least two rows: a task of one row runs two (BatchBuilder.fillList keeps onnxruntime off its one-row
+ * kernels), which doubled the cost of every evaluation of a slow model (ResNet-18 at 3×32×32, where 5 ms of work is
+ * one mask). Tasks need not be whole batches: a list's short last batch runs unpadded.
+ * @param total - rows of the list
+ * @param workers - the pool's workers
+ * @param masksPerMs - the model's measured speed, when known
+ */
+export function listTaskRows(total: number, workers: number, masksPerMs: number | undefined): number {
+  const wanted = masksPerMs === undefined ? Math.max(MIN_TASK_MASKS, Math.ceil(total / (2 * workers))) : Math.round(masksPerMs * TASK_MS);
+  return Math.max(Math.min(2, total), Math.min(total, MAX_TASK_MASKS, wanted));
+}
+
+/**
+ * The tasks over rows first..last−1: [start, end) pairs of `chunk` rows in order, the last one shorter. For a mask
+ * list, a last row left alone joins the task before it (a task of one row would run two, see listTaskRows).
+ * @param list - whether the rows are a mask list's (a range of mask indices keeps its batch-aligned tasks)
+ */
+export function taskRanges(first: number, last: number, chunk: number, list: boolean): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (let start = first; start < last; start += chunk) ranges.push([start, Math.min(last, start + chunk)]);
+  const tail = ranges.length > 1 ? ranges[ranges.length - 1] : undefined;
+  if (list && tail && tail[1] - tail[0] === 1) ranges[ranges.length - 2][1] = ranges.pop()![1];
+  return ranges;
 }
