@@ -1,7 +1,8 @@
 // The sparse Möbius method on real ONNX models: (1) against the exact method at n = 16–20, where 2^n evaluations are
 // still affordable; (2) R² against budget on the two bundled many-player models (tokens-40, n = 40; patches-49,
 // n = 49), beside an order-2 least-squares fit of the same budget; (3) the cost of an evaluation on the sparse path
-// against the exact path, and the recovery's share of a run.
+// against the exact path, and the recovery's share of a run; (4) the same two on a real-size CNN (ResNet-18 at
+// 3×32×32, models/.large/resnet18-32.onnx from `npm run models:large`; skipped, and said so, without it).
 // Usage: node bench/sparse-real.bench.js [--quick | --full] [--save] [--budgets=1000,3000,...] [--only=<model name part>]
 //        [--tolerance=R]
 //   default: part 1 at n = 16–18, part 2 at budgets 10^3 … 10^5 (about 2 min on 2 quiet cores);
@@ -17,7 +18,7 @@
 // reward) also serves, on either path: the least-squares baseline (the sparse engine's method 'regression'), the
 // scoring masks of part 2. It is checked against the exact explanation's v on 1024
 // masks per part-1 model (column 'game err').
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node'; // the bench's own game (see above): baseline, scoring, fallback
 import { createEngine, loadSampleSet } from '../dist/engine/index.js';
 import { evaluateExpansion, minimumBudget, sparseMobius } from '../dist/engine/analysis/sparse/index.js';
@@ -73,6 +74,12 @@ const AUTO = 'auto';
 /** Part 3 targets. */
 const COST_RATIO = 1.2;
 const RECOVERY_SHARE = 0.1;
+/** Part 4: a real-size CNN (random weights: only cost and time mean anything), explained over a 7×7 grid at a budget
+ *  of REAL_SIZE_BUDGET; its exact path's cost per evaluation is taken on 2^10 masks of the same model (grid cells
+ *  0..9 of 4×4: the same input, the same model runs). */
+const REAL_SIZE = { name: 'resnet18-32 (real-size)', model: 'models/.large/resnet18-32.onnx', sample: 'models/.large/resnet18-32.samples.json', row: 0, modality: 'image', grid: '7x7', players: '0-48', cnn: true };
+const REAL_SIZE_EXACT = { ...REAL_SIZE, grid: '4x4', players: '0-9' };
+const REAL_SIZE_BUDGET = 1000;
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Players and the bench's own game
@@ -474,6 +481,38 @@ function knownInteractions(sample, terms, list) {
 
 // ---------------------------------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------------------------------
+// Part 4: the cost of an evaluation and the recovery's share on a real-size CNN
+
+/** The cost row of the real-size CNN (the same columns as part 3's), or why it was not run. */
+async function realSize(engine, pathKind) {
+  if (pathKind !== 'engine') return { costs: [], skipped: 'the sparse path is the fallback' };
+  const missing = [REAL_SIZE.model, REAL_SIZE.sample].find((f) => !existsSync(path(f)));
+  if (missing) return { costs: [], skipped: `${missing} is missing: run \`npm run models:large\`` };
+  const exactSpec = resolveCase(REAL_SIZE_EXACT);
+  const exactN = exactSpec.list.length;
+  progress(`exact: ${REAL_SIZE.name}, grid 4x4, n = ${exactN} (2^${exactN} masks), for its cost per evaluation`);
+  const exact = await engine.explain({ ...exactSpec.request, preset: 'none', decomposition: 'and', indexOrder: 0 });
+  const exactPerEvalUs = (1e3 * exact.timings.evaluateMs) / 2 ** exactN;
+  const spec = resolveCase(REAL_SIZE);
+  const game = await fallbackGame(spec);
+  try {
+    progress(`sparse: ${REAL_SIZE.name}, n = ${spec.list.length}, budget ${REAL_SIZE_BUDGET}, maxOrder ${SPARSE_ORDER}`);
+    const sparse = await sparseRun(engine, pathKind, spec, game, { budget: REAL_SIZE_BUDGET, maxOrder: SPARSE_ORDER });
+    const sparsePerEvalUs = (1e3 * sparse.gameMs) / sparse.evaluations;
+    const ratio = sparsePerEvalUs / exactPerEvalUs;
+    return {
+      costs: [{
+        model: spec.name, n: spec.list.length, tolerance: `auto (${sparse.kept})`, exactPerEvalUs, sparsePerEvalUs, wallPerEvalUs: (1e3 * sparse.ms) / sparse.evaluations, calls: '',
+        ratio, recoveryShare: sparse.replayMs / sparse.workMs, idleShare: sparse.recoverMs / sparse.workMs, fit: sparse.fit, analysisShare: sparse.analysisMs / sparse.workMs, cnn: true, realSize: true,
+        met: ratio <= COST_RATIO ? 'met' : 'NOT met',
+      }],
+    };
+  } finally {
+    game.release();
+  }
+}
+
 async function run({ quick }) {
   const budgetArg = process.argv.find((a) => a.startsWith('--budgets='));
   const full = process.argv.includes('--full');
@@ -493,6 +532,8 @@ async function run({ quick }) {
   }
   const exact = await againstExact(engine, pathKind, pick(quick ? QUICK_EXACT : full ? FULL_EXACT : EXACT_CASES));
   const real = await againstBudget(engine, pathKind, pick(REAL_CASES), budgets);
+  const large = pick([REAL_SIZE]).length > 0 ? await realSize(engine, pathKind) : { costs: [], skipped: '--only' };
+  const costs = [...exact.costs, ...large.costs];
   await engine.dispose();
   const busy = busyNote(foreign.stop());
   const totalS = (performance.now() - started) / 1e3;
@@ -522,7 +563,7 @@ async function run({ quick }) {
       });
     }
   }
-  for (const c of exact.costs) {
+  for (const c of costs) {
     targets.push({
       name: `cost per evaluation, ${c.model}, tolerance ${c.tolerance}: sparse path against exact path`,
       goal: `≤ ${COST_RATIO}× (${pathKind === 'fallback' ? 'FALLBACK game; ' : ''}timings on a shared machine)`,
@@ -531,6 +572,14 @@ async function run({ quick }) {
     });
   }
   const cnnCosts = exact.costs.filter((c) => c.cnn);
+  for (const c of large.costs) {
+    targets.push({
+      name: `recovery share of the run, real-size CNN ${c.model} (n = ${c.n}, budget ${REAL_SIZE_BUDGET}), default tolerance (auto)`,
+      goal: `< ${RECOVERY_SHARE * 100} % of the wall time (the rest: the game's evaluations)`,
+      value: `${(100 * c.recoveryShare).toFixed(2)} % (fit ${c.fit})`,
+      met: c.recoveryShare < RECOVERY_SHARE,
+    });
+  }
   const cnnReal = real.rows.filter((r) => REAL_CASES.find((c) => c.name === r.model)?.cnn);
   targets.push({
     name: 'recovery share of the run, CNNs, default tolerance (auto) (digits-cnn part 1; patches-49 part 2, every budget; the --tolerance runs shown, not judged)',
@@ -603,9 +652,12 @@ async function run({ quick }) {
           ['model', 'model'], ['n', 'n'], ['tolerance', 'tolerance'], ['exactPerEvalUs', 'exact µs/eval'], ['sparsePerEvalUs', 'sparse µs/eval (game)'], ['wallPerEvalUs', 'sparse µs/eval (wall)'],
           ['calls', 'game calls'], ['ratio', 'ratio'], ['fit', 'fit'], ['recoveryShare', 'recovery share'], ['idleShare', 'no-call share'], ['analysisShare', 'analysis share'], ['met', `≤ ${COST_RATIO}×`],
         ],
-        rows: exact.costs,
+        rows: costs,
         notes: [
           'exact: evaluateMs / 2^n of engine.explain (the engine\'s pool: 2 workers × 1 thread, large batches). sparse (game): time inside the game / evaluations; (wall): the whole sparse run / evaluations.',
+          large.skipped
+            ? `real-size CNN (part 4): not run: ${large.skipped}.`
+            : `${REAL_SIZE.name}: RANDOM weights (models/.large/manifest.json), only cost and time mean anything; n = 49 (7×7 grid of 3×32×32), budget ${REAL_SIZE_BUDGET}, maxOrder ${SPARSE_ORDER}; its exact µs/eval from 2^10 masks of the same model (grid cells 0..9 of 4×4).`,
           pathKind === 'fallback'
             ? 'FALLBACK game: one onnxruntime-node session with 2 intra-op threads, called with the adaptive method\'s small batches (one call per bisection step).'
             : 'sparse: the same pool, batches of at most 64 rows (one game call per search step of the adaptive method).',
