@@ -49,7 +49,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const logger = options.logger ?? SILENT;
   const registry = new BackendRegistry().register(ortNodeBackend).register(ortWebBackend);
   const kernels = await loadKernels(resolved.kernels);
-  const runner = resolved.workers === 0 ? new LocalRunner(registry, resolved.threads, kernels) : new PoolRunner({ workers: resolved.workers, threads: resolved.threads, kernels: resolved.kernels });
+  const local = new LocalRunner(registry, resolved.threads, kernels);
+  const runner = resolved.workers === 0 ? local : new PoolRunner({ workers: resolved.workers, threads: resolved.threads, kernels: resolved.kernels, local });
   return new Engine(resolved, kernels, runner, logger, options.queue);
 }
 

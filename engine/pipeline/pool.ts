@@ -20,6 +20,9 @@ const PROGRESS_MS = 100;
 const MAX_TASK_MASKS = 16_384;
 /** Work per task once a model's speed is known: long enough to keep the ~0.4 ms round trip of a task under 10 %. */
 const TASK_MS = 5;
+/** A mask list whose work (at the model's measured speed) is under this runs on the calling thread when the pool has
+ *  a local runner: a pool task's round trip (0.1–0.4 ms, bench/call-latency.bench.js) would cost more than the work. */
+const LOCAL_MS = 0.25;
 /** Fewest rows per batch (unless the job is smaller): smaller batches waste the runtime's per-run overhead. */
 const MIN_TASK_MASKS = 64;
 /** Keys of closed or evicted models remembered for the workers (each task tells them to release those sessions);
@@ -43,6 +46,10 @@ export interface PoolOptions {
   readonly filename?: string;
   /** The kernel build the workers load for analyses (default release). */
   readonly kernels?: KernelTarget;
+  /** A runner on the calling thread (a LocalRunner of the same threads) for mask lists shorter than a task's round
+   *  trip: a sparse search's small calls on a fast model. It opens its own session of a model on first use; the pool
+   *  closes and disposes it with its own. */
+  readonly local?: Runner;
 }
 
 function isFailure(value: unknown): value is WorkerFailure {
@@ -58,6 +65,8 @@ export class PoolRunner implements Runner {
   /** Masks per millisecond of each model's tasks (moving average), to size later tasks. */
   private readonly rates = new Map<string, number>();
   private readonly planIds = new WeakMap<MaskPlan, number>();
+  /** Models the local runner has opened (or is opening), by key. */
+  private readonly openedHere = new Map<string, Promise<OpenedModel>>();
   private nextPlanId = 1;
   private disposed = false;
 
@@ -152,6 +161,19 @@ export class PoolRunner implements Runner {
 
   private async evaluateListOn(key: string, entry: PoolModel, plan: MaskPlan, masks: MaskList, options: EvaluateOptions): Promise<Float64Array> {
     const total = masks.count;
+    const rate = this.rates.get(key);
+    const { local } = this.options;
+    if (local && rate !== undefined && total / rate < LOCAL_MS) {
+      // the same runtime, threads and batch rule as a worker's session: a mask's reward does not depend on where it ran
+      if (!this.openedHere.has(key)) {
+        // onnxruntime-node takes no view of shared memory: the session gets its own copy of the bytes
+        const opening = local.open(key, new Uint8Array(entry.bytes).slice(), entry.candidates);
+        this.openedHere.set(key, opening);
+        opening.catch(() => this.openedHere.delete(key));
+      }
+      await this.openedHere.get(key);
+      return local.evaluateMasks(key, plan, masks, options);
+    }
     // the batch stays the plan's whatever the list's length (a short last batch runs unpadded), so the workers reuse
     // one set of buffers across lists
     const chunk = this.listChunk(total, this.rates.get(key));
@@ -221,12 +243,15 @@ export class PoolRunner implements Runner {
 
   async close(key: string): Promise<void> {
     if (this.models.delete(key) !== undefined) this.forget(key);
+    this.openedHere.delete(key);
+    await this.options.local?.close(key);
   }
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.models.clear();
+    await this.options.local?.dispose();
     // terminates the workers: their sessions go with them, and running tasks end in CancelledError (runTask)
     await this.pool.destroy();
   }
@@ -238,6 +263,8 @@ export class PoolRunner implements Runner {
   /** A closed or evicted model: its bytes are dropped, and the next tasks tell the workers to release its sessions. */
   private forget(key: string): void {
     this.rates.delete(key);
+    this.openedHere.delete(key);
+    void this.options.local?.close(key);
     this.closed.delete(key);
     this.closed.add(key);
     if (this.closed.size > MAX_CLOSED_KEYS) this.closed.delete(this.closed.values().next().value as string);

@@ -1,6 +1,6 @@
 // Runners on the bundled breast-cancer MLP for the pipeline's tests: a hand-built plan (players 0..9 = features 0..9
-// of one sample, absent at 0, reward gt-log-odds of class 1) and the two runners that evaluate it (the pool, the
-// calling thread).
+// of one sample, absent at 0, reward gt-log-odds of class 1) and the runners that evaluate it (the pool, the calling
+// thread, and the pool with a calling-thread runner for short lists, as the engine builds it).
 import { readFileSync } from 'node:fs';
 import { PoolRunner } from '../../dist/engine/pipeline/pool.js';
 import { LocalRunner, type Runner } from '../../dist/engine/pipeline/runner.js';
@@ -33,10 +33,12 @@ export async function localRunner(): Promise<Runner> {
   return new LocalRunner(new BackendRegistry().register(ortNodeBackend).register(ortWebBackend), 1, await loadKernels('release'));
 }
 
-/** Both runners, named for describe.each. */
+/** The runners, named for describe.each. */
 export const RUNNERS: [string, () => Promise<Runner>][] = [
   ['the pool (2 workers)', async () => new PoolRunner({ workers: 2, threads: 1 })],
   ['the calling thread', localRunner],
+  // the engine's default: short lists of a fast model run on the calling thread
+  ['the pool with a local runner (2 workers)', async () => new PoolRunner({ workers: 2, threads: 1, local: await localRunner() })],
 ];
 
 /** In a describe block: creates a runner with the MLP open under key 'mlp' before its tests and disposes of it

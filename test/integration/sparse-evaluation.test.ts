@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { PoolRunner } from '../../dist/engine/pipeline/pool.js';
 import { candidatesFor } from '../../dist/engine/pipeline/registry.js';
 import type { MaskList, MaskPlan } from '../../dist/engine/pipeline/plan.js';
-import { CancelledError, ShapeMismatchError, model, seededRng } from '../helpers/index.js';
-import { MLP_N, RUNNERS, mlpPlan, mlpRunner } from '../helpers/runners.js';
+import { CancelledError, DisposedError, ShapeMismatchError, model, seededRng } from '../helpers/index.js';
+import { MLP_BYTES, MLP_N, RUNNERS, localRunner, mlpPlan, mlpRunner } from '../helpers/runners.js';
+import type { LocalRunner } from '../../dist/engine/pipeline/runner.js';
 
 const N = MLP_N;
 const planOf = mlpPlan;
@@ -56,6 +57,36 @@ describe.each(RUNNERS)('mask lists on %s', (_name, create) => {
     await expect(runner().evaluateMasks('mlp', plan, { n: 11, count: 1, words: 1, bits: new Uint32Array(1) })).rejects.toThrow(ShapeMismatchError);
     await expect(runner().evaluateMasks('mlp', plan, { n: N, count: 2, words: 1, bits: new Uint32Array(1) })).rejects.toThrow(/needs at least 2 entries/);
     await expect(runner().evaluateMasks('mlp', plan, { n: N, count: 1, words: 1, bits: Uint32Array.of(1 << N) })).rejects.toThrow(/sets a bit past player 9/);
+  });
+});
+
+describe('short mask lists of a fast model on the calling thread', () => {
+  it('run there once the model\'s speed is known, with the values the workers give; the pool closes and disposes that session', async () => {
+    const local = (await localRunner()) as LocalRunner;
+    const runner = new PoolRunner({ workers: 2, threads: 1, local });
+    try {
+      await runner.open('mlp', MLP_BYTES, candidatesFor('cpu'));
+      const plan = planOf(64);
+      const masks = someMasks(1024, 5);
+      // the first list goes to the workers (the speed is not known yet) and measures it
+      const pooled = await runner.evaluateMasks('mlp', plan, masks);
+      expect(local.openSessions).toBe(0);
+      for (const count of [1, 2, 5]) {
+        const values = await runner.evaluateMasks('mlp', plan, { n: N, count, words: 1, bits: masks.bits.slice(0, count) });
+        expect(Array.from(values)).toEqual(Array.from(pooled.subarray(0, count)));
+      }
+      expect(local.openSessions).toBe(1);
+      await runner.close('mlp');
+      expect(local.openSessions).toBe(0);
+      await runner.open('mlp', MLP_BYTES, candidatesFor('cpu'));
+      await runner.evaluateMasks('mlp', plan, masks);
+      await runner.evaluateMasks('mlp', plan, { n: N, count: 3, words: 1, bits: masks.bits.slice(0, 3) });
+      expect(local.openSessions).toBe(1);
+    } finally {
+      await runner.dispose();
+    }
+    expect(local.openSessions).toBe(0);
+    await expect(local.evaluateMasks('mlp', planOf(64), someMasks(2, 1))).rejects.toThrowError(DisposedError);
   });
 });
 
