@@ -149,9 +149,9 @@ class Worker {
 
   /**
    * One unit at a time until halted. The next job is claimed (with whether its result is stored already, in the
-   * same round trip) as a unit's result is stored, so the two round trips overlap. A claimed job is in `running` from its claim (its lease is renewed). One claimed as the worker is halted
-   * is given back to the queue unrun: a stopping worker neither runs another unit nor leaves a job waiting for its
-   * lease to run out.
+   * same round trip) as a unit's result is stored, so the two round trips overlap. A claimed job is in `running`
+   * from its claim (its lease is renewed). One claimed as the worker is halted is given back to the queue unrun: a
+   * stopping worker neither runs another unit nor leaves a job waiting for its lease to run out.
    */
   private async slot(): Promise<void> {
     let next: Promise<Claimed | undefined> | undefined;
