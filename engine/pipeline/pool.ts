@@ -243,8 +243,16 @@ export class PoolRunner implements Runner {
 
   async close(key: string): Promise<void> {
     if (this.models.delete(key) !== undefined) this.forget(key);
+    await this.closeHere(key);
+  }
+
+  /** Closes the local runner's session of a model once its opening (if any) has settled, unless the model was
+   *  opened there again meanwhile. */
+  private async closeHere(key: string): Promise<void> {
+    const opening = this.openedHere.get(key);
     this.openedHere.delete(key);
-    await this.options.local?.close(key);
+    await opening?.catch(() => undefined);
+    if (!this.openedHere.has(key)) await this.options.local?.close(key);
   }
 
   async dispose(): Promise<void> {
@@ -263,8 +271,7 @@ export class PoolRunner implements Runner {
   /** A closed or evicted model: its bytes are dropped, and the next tasks tell the workers to release its sessions. */
   private forget(key: string): void {
     this.rates.delete(key);
-    this.openedHere.delete(key);
-    void this.options.local?.close(key);
+    void this.closeHere(key);
     this.closed.delete(key);
     this.closed.add(key);
     if (this.closed.size > MAX_CLOSED_KEYS) this.closed.delete(this.closed.values().next().value as string);

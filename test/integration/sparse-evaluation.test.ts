@@ -88,6 +88,24 @@ describe('short mask lists of a fast model on the calling thread', () => {
     expect(local.openSessions).toBe(0);
     await expect(local.evaluateMasks('mlp', planOf(64), someMasks(2, 1))).rejects.toThrowError(DisposedError);
   });
+
+  it('leaves no session there when the model is closed while a short list is opening it', async () => {
+    const local = (await localRunner()) as LocalRunner;
+    const runner = new PoolRunner({ workers: 2, threads: 1, local });
+    try {
+      await runner.open('mlp', MLP_BYTES, candidatesFor('cpu'));
+      const plan = planOf(64);
+      await runner.evaluateMasks('mlp', plan, someMasks(1024, 5));
+      // the short list is at the local runner, whose session is still opening, when the model is closed
+      const short = runner.evaluateMasks('mlp', plan, someMasks(3, 6));
+      await new Promise((resolve) => setImmediate(resolve));
+      await runner.close('mlp');
+      await short.catch(() => undefined);
+      expect(local.openSessions).toBe(0);
+    } finally {
+      await runner.dispose();
+    }
+  });
 });
 
 describe('mask lists of many players', () => {
