@@ -72,7 +72,7 @@ export class PoolRunner implements Runner {
 
   constructor(private readonly options: PoolOptions) {
     this.workers = options.workers;
-    this.models = new LruCache<PoolModel>(MAX_OPEN_MODELS, { onEvict: (_model, key) => this.forget(key), isBusy: (model) => model.busy > 0 });
+    this.models = new LruCache<PoolModel>(MAX_OPEN_MODELS, { onEvict: (_model, key) => void this.forget(key), isBusy: (model) => model.busy > 0 });
     this.pool = new Piscina({
       filename: options.filename ?? new URL('./worker.js', import.meta.url).href,
       minThreads: options.workers,
@@ -169,14 +169,17 @@ export class PoolRunner implements Runner {
         // onnxruntime-node takes no view of shared memory: the session gets its own copy of the bytes
         const opening = local.open(key, new Uint8Array(entry.bytes).slice(), entry.candidates);
         this.openedHere.set(key, opening);
-        opening.catch(() => this.openedHere.delete(key));
+        // a failed open is not remembered (the next short list tries again), unless another took its place
+        opening.catch(() => {
+          if (this.openedHere.get(key) === opening) this.openedHere.delete(key);
+        });
       }
       await this.openedHere.get(key);
       return local.evaluateMasks(key, plan, masks, options);
     }
     // the batch stays the plan's whatever the list's length (a short last batch runs unpadded), so the workers reuse
     // one set of buffers across lists
-    const chunk = this.listChunk(total, this.rates.get(key));
+    const chunk = listTaskRows(total, this.workers, rate);
     return this.runTasks(key, entry, plan, `${this.planId(plan)}/${plan.batchSize}`, 0, total, chunk, sharedMasks(masks), options);
   }
 
@@ -242,8 +245,8 @@ export class PoolRunner implements Runner {
   }
 
   async close(key: string): Promise<void> {
-    if (this.models.delete(key) !== undefined) this.forget(key);
-    await this.closeHere(key);
+    // forget() starts closing the local session; a model evicted before has been forgotten already
+    await (this.models.delete(key) !== undefined ? this.forget(key) : this.closeHere(key));
   }
 
   /** Closes the local runner's session of a model once its opening (if any) has settled, unless the model was
@@ -268,13 +271,14 @@ export class PoolRunner implements Runner {
     return { key, bytes: entry.bytes, candidates: entry.candidates, threads: this.options.threads, closed: [...this.closed] };
   }
 
-  /** A closed or evicted model: its bytes are dropped, and the next tasks tell the workers to release its sessions. */
-  private forget(key: string): void {
+  /** A closed or evicted model: its bytes are dropped, the next tasks tell the workers to release its sessions, and
+   *  its local session is closed. @returns when that local session is closed */
+  private forget(key: string): Promise<void> {
     this.rates.delete(key);
-    void this.closeHere(key);
     this.closed.delete(key);
     this.closed.add(key);
     if (this.closed.size > MAX_CLOSED_KEYS) this.closed.delete(this.closed.values().next().value as string);
+    return this.closeHere(key);
   }
 
   /** Runs fn on an open model; the model is not evicted while fn runs. */
@@ -322,10 +326,6 @@ export class PoolRunner implements Runner {
     const wanted = masksPerMs === undefined ? spread : masksPerMs * TASK_MS;
     const batches = Math.max(1, Math.min(Math.floor(MAX_TASK_MASKS / batch), Math.round(wanted / batch)));
     return { batch, chunk: Math.min(total, batches * batch) };
-  }
-
-  private listChunk(total: number, masksPerMs: number | undefined): number {
-    return listTaskRows(total, this.workers, masksPerMs);
   }
 
   /**

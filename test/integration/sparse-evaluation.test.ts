@@ -61,15 +61,21 @@ describe.each(RUNNERS)('mask lists on %s', (_name, create) => {
 });
 
 describe('short mask lists of a fast model on the calling thread', () => {
-  it('run there once the model\'s speed is known, with the values the workers give; the pool closes and disposes that session', async () => {
+  const plan = planOf(64);
+  const masks = someMasks(1024, 5);
+
+  /** A pool with a calling-thread runner and the MLP open; its first list goes to the workers (the speed is not
+   *  known yet) and measures it. */
+  async function measured(): Promise<{ local: LocalRunner; runner: PoolRunner; pooled: Float64Array }> {
     const local = (await localRunner()) as LocalRunner;
     const runner = new PoolRunner({ workers: 2, threads: 1, local });
+    await runner.open('mlp', MLP_BYTES, candidatesFor('cpu'));
+    return { local, runner, pooled: await runner.evaluateMasks('mlp', plan, masks) };
+  }
+
+  it('run there once the model\'s speed is known, with the values the workers give; the pool closes and disposes that session', async () => {
+    const { local, runner, pooled } = await measured();
     try {
-      await runner.open('mlp', MLP_BYTES, candidatesFor('cpu'));
-      const plan = planOf(64);
-      const masks = someMasks(1024, 5);
-      // the first list goes to the workers (the speed is not known yet) and measures it
-      const pooled = await runner.evaluateMasks('mlp', plan, masks);
       expect(local.openSessions).toBe(0);
       for (const count of [1, 2, 5]) {
         const values = await runner.evaluateMasks('mlp', plan, { n: N, count, words: 1, bits: masks.bits.slice(0, count) });
@@ -86,16 +92,12 @@ describe('short mask lists of a fast model on the calling thread', () => {
       await runner.dispose();
     }
     expect(local.openSessions).toBe(0);
-    await expect(local.evaluateMasks('mlp', planOf(64), someMasks(2, 1))).rejects.toThrowError(DisposedError);
+    await expect(local.evaluateMasks('mlp', plan, someMasks(2, 1))).rejects.toThrowError(DisposedError);
   });
 
   it('leaves no session there when the model is closed while a short list is opening it', async () => {
-    const local = (await localRunner()) as LocalRunner;
-    const runner = new PoolRunner({ workers: 2, threads: 1, local });
+    const { local, runner } = await measured();
     try {
-      await runner.open('mlp', MLP_BYTES, candidatesFor('cpu'));
-      const plan = planOf(64);
-      await runner.evaluateMasks('mlp', plan, someMasks(1024, 5));
       // the short list is at the local runner, whose session is still opening, when the model is closed
       const short = runner.evaluateMasks('mlp', plan, someMasks(3, 6));
       await new Promise((resolve) => setImmediate(resolve));
