@@ -85,11 +85,13 @@ export interface IndexTermJson {
   readonly value: number;
 }
 
-/** One term of a sparse expansion in JSON: players (ascending; [] = ∅), their names, and the value. */
+/** One term of a sparse expansion in JSON: players (ascending; [] = ∅), their names, the value, and whether it is
+ *  exact (SparseTerm.exact). */
 export interface SparseTermJson {
   readonly players: readonly number[];
   readonly names: readonly string[];
   readonly value: number;
+  readonly exact?: true;
 }
 
 /** R² on held-out masks (null when none was held out) and how many. */
@@ -287,7 +289,7 @@ export function resultToJson(result: ExplainResult | SparseResult, options: { ar
  */
 export function sparseToJson(result: SparseResult, options: { arrays?: boolean } = {}): SparseResultJson {
   const arrays = arraysOption(options);
-  const named = (terms: SparseResult['and']) => terms.map((t) => ({ players: [...t.players], names: t.players.map((p) => result.players[p]), value: t.value }));
+  const named = (terms: SparseResult['and']) => terms.map((t) => ({ players: [...t.players], names: t.players.map((p) => result.players[p]), value: t.value, ...(t.exact ? { exact: true as const } : {}) }));
   const r2 = (x: number) => (Number.isFinite(x) ? x : null);
   const { faithfulness: f } = result;
   return {

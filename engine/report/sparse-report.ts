@@ -13,6 +13,8 @@ import { COLOR, esc, fmt, rewardUnit } from './svg.js';
 
 /** Players drawn around the network and in the force plot at most; beyond, only those that matter are kept. */
 const MAX_DRAWN_PLAYERS = 24;
+/** Terms whose values are exact (SparseTerm.exact). */
+const exactCount = (terms: SparseResultJson['and']) => terms.filter((t) => t.exact === true).length;
 
 function summary(r: SparseResultJson, unit: string): string {
   const m = r.model;
@@ -29,6 +31,7 @@ function summary(r: SparseResultJson, unit: string): string {
     ['method', `sparse (${esc(r.recovery)}): ${r.evaluations} of at most ${r.budget} evaluations, orders ≤ ${r.maxOrder}; ${r.and.length} AND and ${r.or.length} OR terms`],
     ['faithfulness', `R² of the AND expansion ${r2(f.r2, f.heldOut)}; of the OR expansion ${r2(f.or.r2, f.or.heldOut)}`],
     ...(r.fit && r.fit.and !== null ? [['fit', `AND: ${esc(r.fit.and)}, OR: ${esc(r.fit.or ?? '–')} (the expansion kept by R² on validation masks)`] as [string, string]] : []),
+    ['exact values', r.recovery === 'exact' ? 'every term (all 2^n masks evaluated)' : `${exactCount(r.and)} AND and ${exactCount(r.or)} OR terms (v evaluated at every subset of their players); the others are estimates`],
     ['decomposition', 'none: AND = Möbius terms of v, OR = the negated Möbius terms of the complement game u(T) = v(N∖T); no AND-OR split is learned'],
     ['salient', `${r.salient.length} terms with |I| ≥ ${fmt(r.threshold)}`],
   ];

@@ -2,7 +2,8 @@
 // search lanes (lanes.ts), each finding one Möbius term as a minimal mask with a non-zero residual, until random
 // probes find nothing left; a noisy game's values are refitted by least squares at the end. Without a tolerance the
 // search is staged (exact first, then falling noise floors kept by validation R², then fits on random masks kept the
-// same way: a tree proxy and a low-order completion; adaptiveMobius). see: Erginbas, Kang, Polito, Ramchandran,
+// same way: a tree proxy and a low-order completion; then, for a deterministic game, exact values for the strongest
+// terms, refine.ts; adaptiveMobius). see: Erginbas, Kang, Polito, Ramchandran,
 // "Adaptive Sparse Möbius Transforms for Learning Polynomials" (arXiv 2602.06246), FASMT.
 import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
 import { completeLowOrder, completionMasks, type FitSet } from './completion.js';
@@ -10,6 +11,7 @@ import { fitProxy, MIN_PROXY_ROWS } from './proxy.js';
 import { createMasks, fillRow, randomMasks, type MutableMaskBatch } from './masks.js';
 import type { KernelHost } from '../../contracts/kernels.js';
 import type { MethodContext, MethodResult } from './method.js';
+import { refineTerms } from './refine.js';
 import { refitTerms } from './refit.js';
 import { Validation } from './validation.js';
 import { SampleLog } from './sample-log.js';
@@ -53,6 +55,10 @@ const EXPLAINED_ROUND_OFF = 1e-9;
  *  is more. */
 const RANDOM_SHARE = 0.6;
 const RANDOM_MASKS = 2048;
+/** Share of what is left after the exact stage that a deterministic game keeps for refineTerms. */
+const REFINE_SHARE = 0.15;
+/** Least share worth keeping: below it the fits need every evaluation more (an order-6 lattice alone is 64). */
+const MIN_REFINE = 64;
 /** A tree proxy keeps its strongest terms, as few as lose at most PRUNE_LOSS of validation R² (from PRUNE_FIRST). */
 const PRUNE_LOSS = 1e-3;
 const PRUNE_FIRST = 256;
@@ -74,6 +80,10 @@ const CONJUNCTION_TREES = 50;
  * random masks are drawn before those stages (RANDOM_SHARE of what is left, at most RANDOM_MASKS or what the
  * completion asks for); after them, the expansions fitted on those masks (randomFits: a tree proxy, the low-order
  * completion, the completion with the conjunctions it missed) compete with the search's on the validation masks.
+ * A deterministic game keeps REFINE_SHARE of what the exact search left (when that is at least MIN_REFINE) for the
+ * last step: the kept expansion's strongest terms get exact values, computed from v at every subset of their
+ * supports, and the salient supports their exact extensions by one player (refine.ts); that expansion is kept unless
+ * it fits the validation masks worse beyond chance (Validation.worse).
  * @param context - oracle, n, maxOrder, randomness, held-out reserve, tolerance
  * @returns the terms, the threshold below which a value is noise or round-off, and the tolerance of the kept search
  * @throws whatever the oracle throws (cancellation, game errors)
@@ -123,18 +133,25 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   // an exactly sparse game's search ends, and its terms rebuild the validation masks to the noise level; one whose
   // terms beyond maxOrder the search cannot see ends too, but leaves them unexplained
   if (exact.finished && explains(store.toTerms(exact.dropAtOrBelow), validation, sigma)) return { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0, fit: 'search' };
-  const fit = await fitSet(context, Math.floor(RANDOM_SHARE * spend()));
+  // a deterministic game's share for the exact values of the strongest terms at the end (refine.ts)
+  const share = Math.floor(REFINE_SHARE * spend());
+  const refinement = sigma === 0 && share >= MIN_REFINE ? share : 0;
+  const fitting = () => spend() - refinement;
+  // the random masks: RANDOM_SHARE of what the refinement leaves, but as many as the completion needs
+  // (completionMasks) where RANDOM_SHARE of all that is left pays for them
+  const needed = completionMasks(n, maxOrder) ?? 0;
+  const fit = await fitSet(context, Math.min(Math.floor(RANDOM_SHARE * spend()), Math.max(Math.floor(RANDOM_SHARE * fitting()), needed)));
   let best = { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0, r2: validationR2(store, validation, exact.dropAtOrBelow) };
   const staged = new TermStore();
   staged.add([], baseline.empty);
   let previous = -Infinity;
   for (const [k, stageTolerance] of TOLERANCES.entries()) {
     const last = k === TOLERANCES.length - 1;
-    const { dropAtOrBelow } = await stage(staged, stageTolerance, spend, last ? IDLE_ROUNDS : 0);
+    const { dropAtOrBelow } = await stage(staged, stageTolerance, fitting, last ? IDLE_ROUNDS : 0);
     const r2 = validationR2(staged, validation, dropAtOrBelow);
     if (r2 > best.r2) best = { store: copyOf(staged, dropAtOrBelow), dropAtOrBelow, tolerance: stageTolerance, r2 };
     // a finer stage that fits the validation masks worse has started to chase the tail
-    if (!(r2 >= previous) || spend() <= 0) break;
+    if (!(r2 >= previous) || fitting() <= 0) break;
     previous = r2;
   }
   // fits on the random masks, each kept where it fits the validation masks better (randomFits)
@@ -142,12 +159,17 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   let keptR2 = best.r2;
   for (const candidate of fit && context.kernels ? randomFits(context.kernels, best.store.toTerms(best.dropAtOrBelow), fit, validation, context, log ?? new SampleLog(n)) : []) {
     const r2 = validation.r2(candidate.store.toTerms());
-    if (r2 > keptR2) {
+      if (r2 > keptR2) {
       kept = { store: candidate.store, dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit };
       keptR2 = r2;
     }
   }
-  return kept;
+  if (refinement === 0 || !log) return kept;
+  const known = [{ masks: log.masks(), values: log.values() }, ...(fit ? [fit] : [])];
+  const refined = await refineTerms(kept.store, kept.dropAtOrBelow, { n, maxOrder, budget: spend(), known, evaluate, throwIfCancelled: () => oracle.throwIfCancelled() });
+  // exact values are kept unless they fit the validation masks worse than the estimates did, beyond chance
+  if (!refined || validation.worse(kept.store.toTerms(kept.dropAtOrBelow), refined.store.toTerms(kept.dropAtOrBelow))) return kept;
+  return { ...kept, store: refined.store, exact: refined.exact };
 }
 
 /**

@@ -29,4 +29,6 @@ export interface MethodResult {
   readonly tolerance?: number;
   /** Method 'adaptive': which expansion was kept. */
   readonly fit?: SparseFit;
+  /** Supports ('0,4,9') whose values are exact: computed from v at every subset (refine.ts). */
+  readonly exact?: ReadonlySet<string>;
 }

@@ -12,7 +12,7 @@ import { sparseSettings } from './options.js';
 import { createRng } from './random.js';
 import { regressionMobius } from './regression.js';
 import { sortTerms } from './terms.js';
-import type { GameFunction, SparseExpansion, SparseOptions } from './types.js';
+import type { GameFunction, SparseExpansion, SparseOptions, SparseTerm } from './types.js';
 import { Validation } from './validation.js';
 
 const METHODS: Record<Exclude<SparseMethod, 'exact'>, (context: MethodContext) => Promise<MethodResult>> = {
@@ -49,8 +49,8 @@ export async function sparseMobius(game: GameFunction, n: number, options: Spars
     oracle.finish();
     return expansion;
   }
-  const { store, dropAtOrBelow, tolerance: kept, fit } = await METHODS[method]({ oracle, n, maxOrder, rng: createRng(seed), reserve: heldOut, tolerance, kernels });
-  const terms = store.toTerms(dropAtOrBelow);
+  const { store, dropAtOrBelow, tolerance: kept, fit, exact } = await METHODS[method]({ oracle, n, maxOrder, rng: createRng(seed), reserve: heldOut, tolerance, kernels });
+  const terms = store.toTerms(dropAtOrBelow).map((term): SparseTerm => (exact?.has(term.players.join(',')) ? { ...term, exact: true } : term));
   let r2 = NaN;
   if (heldOut > 0) {
     // an independent stream, so that the held-out masks do not depend on how much randomness the method drew
@@ -82,6 +82,6 @@ export async function sparseOr(game: GameFunction, n: number, options: SparseOpt
   const expansion = await sparseMobius(complement, n, options);
   let empty = 0;
   for (const term of expansion.terms) empty += term.value;
-  const terms = expansion.terms.map((term) => (term.players.length === 0 ? { players: [], value: empty } : { players: term.players, value: -term.value }));
+  const terms = expansion.terms.map((term) => (term.players.length === 0 ? { players: [], value: empty } : { ...term, value: -term.value }));
   return { ...expansion, terms: sortTerms(terms) };
 }

@@ -58,6 +58,20 @@ export class TermStore {
   }
 
   /**
+   * An independent copy (the same terms, indices and values).
+   * @returns the copy
+   */
+  copy(): TermStore {
+    const copy = new TermStore();
+    copy.offsets = this.offsets.slice();
+    copy.flat = this.flat.slice();
+    copy.coefficients = this.coefficients.slice();
+    for (const [key, index] of this.index) copy.index.set(key, index);
+    copy.count = this.count;
+    return copy;
+  }
+
+  /**
    * The arrays as they are now, without copying.
    * @returns a view, valid until the next add
    */

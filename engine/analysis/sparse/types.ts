@@ -50,6 +50,9 @@ export interface SparseTerm {
   /** Sorted ascending. */
   readonly players: readonly number[];
   readonly value: number;
+  /** true: the value was computed from v at every subset of the support (the auto search's refinement), so it is
+   *  the game's Möbius coefficient up to round-off, not an estimate. On the exact path every term is exact, unmarked. */
+  readonly exact?: true;
 }
 
 /** A recovered sparse Möbius expansion. */

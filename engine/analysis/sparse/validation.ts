@@ -64,6 +64,25 @@ export class Validation {
     return out;
   }
 
+  /**
+   * Whether the second expansion fits the validation masks significantly worse than the first: the mean of the
+   * per-mask differences of their squared errors exceeds two standard errors of those differences (a paired test, so
+   * that two nearly equal fits are not told apart by the masks' noise).
+   * @param first - the reference expansion
+   * @param second - the challenger
+   * @returns true when the second is worse beyond chance
+   */
+  worse(first: readonly SparseTerm[], second: readonly SparseTerm[]): boolean {
+    const a = this.predict(first, [], () => {});
+    const b = this.predict(second, [], () => {});
+    const { values } = this.set;
+    const m = values.length;
+    const d = Float64Array.from(values, (v, r) => (v - b[r]) ** 2 - (v - a[r]) ** 2);
+    const mean = d.reduce((s, x) => s + x, 0) / m;
+    const variance = d.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, m - 1);
+    return mean > 2 * Math.sqrt(variance / m);
+  }
+
   /** The terms' sum on each validation mask; at (before the term) each prefix length in counts, and for counts past
    *  the end, calls atPrefix with the partial sums. */
   private predict(terms: readonly SparseTerm[], counts: readonly number[], atPrefix: (partial: Float64Array) => void): Float64Array {

@@ -114,6 +114,7 @@ const sparseTerm = Type.Object({
   players: Type.Array(Type.Integer({ minimum: 0 }), { description: 'player indices, ascending; [] is ∅' }),
   names: Type.Array(Type.String(), { description: 'player names' }),
   value: Type.Number(),
+  exact: Type.Optional(Type.Literal(true, { description: 'the value was computed from v at every subset of the players (the refinement of an auto search): the exact Möbius coefficient up to round-off, not an estimate. Absent on the exact path (recovery exact), where every value is exact' })),
 });
 const faithfulness = (what: string) =>
   Type.Object(

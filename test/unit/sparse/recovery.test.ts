@@ -105,7 +105,9 @@ describe('sparseMobius (adaptive) on planted games', () => {
     const planted = plantTerms(1024, 64, 4, 21);
     const game = plantedGame(planted);
     const result = await sparseMobius(game, 1024, { budget: 1200, maxOrder: 4 });
-    expect(result.evaluations).toBe(1200);
+    // all of it but what the refinement's share (refine.ts) did not need
+    expect(result.evaluations).toBeLessThanOrEqual(1200);
+    expect(result.evaluations).toBeGreaterThan(1100);
     const { f1 } = score(planted, result);
     expect(f1).toBeGreaterThan(0.3);
     expect(f1).toBeLessThan(1);
