@@ -166,9 +166,10 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   }
   if (refinement === 0 || !log) return kept;
   const known = [{ masks: log.masks(), values: log.values() }, ...(fit ? [fit] : [])];
-  const refined = await refineTerms(kept.store, kept.dropAtOrBelow, { n, maxOrder, budget: spend(), known, evaluate, throwIfCancelled: () => oracle.throwIfCancelled() });
+  const terms = kept.store.toTerms(kept.dropAtOrBelow);
+  const refined = await refineTerms(kept.store, terms, kept.dropAtOrBelow, { n, maxOrder, budget: spend(), known, evaluate, throwIfCancelled: () => oracle.throwIfCancelled() });
   // exact values are kept unless they fit the validation masks worse than the estimates did, beyond chance
-  if (!refined || validation.worse(kept.store.toTerms(kept.dropAtOrBelow), refined.store.toTerms(kept.dropAtOrBelow))) return kept;
+  if (!refined || validation.worse(terms, refined.store.toTerms(kept.dropAtOrBelow))) return kept;
   return { ...kept, store: refined.store, exact: refined.exact };
 }
 

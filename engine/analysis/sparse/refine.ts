@@ -2,24 +2,27 @@
 // (adaptive.ts). A Möbius coefficient m(S) = Σ_{T⊆S} (−1)^{|S∖T|} v(T) depends on v at the subsets of S only: once
 // all 2^|S| of them are known, m of S and of every subset of S is exact (the Möbius transform of those values).
 // A fit's values are estimates (trees and least squares spread the terms they leave out over those they keep), and a
-// tree of depth d holds no term beyond order d. So:
-// - the strongest terms get their exact values, strongest first, while the budget lasts;
-// - then each refined support S, strongest first, is extended by every other player j when all those extensions fit
-//   what is left: m(S ∪ {j}) is a weak modulation of a strong conjunction, often beyond a proxy's depth.
-// Masks the search or the fits have evaluated are read, not evaluated again (memo.ts). The caller keeps the result
-// only where it fits its validation masks about as well: a dense game's fit leans on its estimates, and exact values
-// for a few of its terms can fit worse.
+// tree of depth d holds no term beyond order d. So, while the budget lasts:
+// - the salient terms get their exact values;
+// - each salient support S is screened: v(S ∪ {j}) for every other player j, against the expansion's prediction;
+//   the extensions S ∪ {j} that leave most unexplained there are evaluated whole, strongest residual first (a weak
+//   modulation of a strong conjunction, often beyond a proxy's depth);
+// - the next strongest terms get their exact values.
+// Masks the search or the fits have evaluated are read, not evaluated again (memo.ts), and each step asks the game
+// once, for all its masks. The caller keeps the result unless it fits the validation masks worse: a dense game's fit
+// leans on its estimates, and exact values for a few of its terms can fit worse.
 import type { FitSet } from './completion.js';
 import { addPlayers, createMasks, type MutableMaskBatch } from './masks.js';
 import { MaskMemo } from './memo.js';
 import type { TermStore } from './terms.js';
-import type { MaskBatch } from './types.js';
+import type { MaskBatch, SparseTerm } from './types.js';
+import { Validation } from './validation.js';
 
 /** The strongest terms the refinement tries, and the largest support it evaluates every subset of (2^10 masks). */
 const REFINE_TERMS = 32;
+const REFINE_ORDER = 10;
 /** Salient: |value| ≥ SALIENT · the strongest's (the project's default salient ratio). */
 const SALIENT = 0.05;
-const REFINE_ORDER = 10;
 
 /** What a refinement needs. */
 export interface RefineContext {
@@ -42,15 +45,14 @@ export interface Refined {
 /**
  * The expansion with the strongest terms' values made exact and the exact extensions of the salient ones added.
  * @param fitted - the fitted expansion (not changed)
- * @param dropAtOrBelow - its terms at or below this magnitude are left out (the fit's noise level), and so are added
- *   exact terms
+ * @param terms - its terms above dropAtOrBelow, strongest first (fitted.toTerms(dropAtOrBelow))
+ * @param dropAtOrBelow - the fit's noise level: added exact terms at or below it are left out
  * @param context - players, order cap, budget, known values, the game
  * @returns a refined copy, or undefined when no term could be refined within the budget
  * @throws whatever evaluate throws (cancellation, game errors)
  */
-export async function refineTerms(fitted: TermStore, dropAtOrBelow: number, context: RefineContext): Promise<Refined | undefined> {
+export async function refineTerms(fitted: TermStore, terms: readonly SparseTerm[], dropAtOrBelow: number, context: RefineContext): Promise<Refined | undefined> {
   const { n, maxOrder, known, evaluate, throwIfCancelled } = context;
-  const terms = fitted.toTerms(dropAtOrBelow);
   const memo = new MaskMemo(n);
   for (const { masks, values } of known) for (let r = 0; r < masks.count; r++) memo.set(masks.bits, r * masks.words, values[r]);
   let left = context.budget;
@@ -95,6 +97,7 @@ export async function refineTerms(fitted: TermStore, dropAtOrBelow: number, cont
       row += size;
       // the Möbius transform of the sub-lattice: m[s] = Σ_{t⊆s} (−1)^{|s∖t|} v(t)
       for (let b = 0; b < support.length; b++) for (let s = 0; s < size; s++) if ((s >>> b) & 1) m[s] -= m[s ^ (1 << b)];
+      // ∅ keeps the fit's value: it carries the mean of what the fit leaves out
       for (let s = 1; s < size; s++) {
         const players = support.filter((_, b) => (s >>> b) & 1);
         exact.set(players.join(','), { players, value: m[s] });
@@ -139,9 +142,9 @@ export async function refineTerms(fitted: TermStore, dropAtOrBelow: number, cont
   screened.forEach((support, r) => addPlayers(batch, r, support));
   const values = screened.length > 0 ? await valuesOf(batch) : undefined;
   if (values) {
-    // the fit's prediction, corrected where a value is now exact
-    const predicted = new Float64Array(screened.length);
-    fitted.predict(batch, predicted);
+    // the fit's prediction (summed through per-player bitsets: the fit may hold thousands of terms), corrected where
+    // a value is now exact
+    const predicted = new Validation({ masks: batch, values }).predicted(terms);
     for (const { players, value: m } of exact.values()) {
       const at = fitted.find(players);
       const change = m - (at === undefined ? 0 : fitted.value(at));

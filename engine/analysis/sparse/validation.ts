@@ -31,7 +31,7 @@ export class Validation {
    * @returns { rms, scale }
    */
   residual(terms: readonly SparseTerm[]): { rms: number; scale: number } {
-    const predicted = this.predict(terms, [], () => {});
+    const predicted = this.predicted(terms);
     const { values } = this.set;
     let sum = 0;
     let scale = 0;
@@ -65,6 +65,15 @@ export class Validation {
   }
 
   /**
+   * The terms' sum on each validation mask.
+   * @param terms - the expansion
+   * @returns one value per mask
+   */
+  predicted(terms: readonly SparseTerm[]): Float64Array {
+    return this.predict(terms, [], () => {});
+  }
+
+  /**
    * Whether the second expansion fits the validation masks significantly worse than the first: the mean of the
    * per-mask differences of their squared errors exceeds two standard errors of those differences (a paired test, so
    * that two nearly equal fits are not told apart by the masks' noise).
@@ -73,8 +82,8 @@ export class Validation {
    * @returns true when the second is worse beyond chance
    */
   worse(first: readonly SparseTerm[], second: readonly SparseTerm[]): boolean {
-    const a = this.predict(first, [], () => {});
-    const b = this.predict(second, [], () => {});
+    const a = this.predicted(first);
+    const b = this.predicted(second);
     const { values } = this.set;
     const m = values.length;
     const d = Float64Array.from(values, (v, r) => (v - b[r]) ** 2 - (v - a[r]) ** 2);

@@ -21,11 +21,11 @@ function tableGame(n: number, f: (mask: number) => number) {
   return { v, game, asked, mobius };
 }
 
-/** A fitted expansion holding the given terms. */
-function storeOf(terms: readonly SparseTerm[]): TermStore {
-  const store = new TermStore();
-  for (const term of terms) store.add(term.players, term.value);
-  return store;
+/** refineTerms on a fitted expansion holding the given terms. */
+function refine(estimates: readonly SparseTerm[], dropAtOrBelow: number, context: Parameters<typeof refineTerms>[3]) {
+  const fitted = new TermStore();
+  for (const term of estimates) fitted.add(term.players, term.value);
+  return refineTerms(fitted, fitted.toTerms(dropAtOrBelow), dropAtOrBelow, context);
 }
 
 const all = (mask: number, ...players: number[]) => (players.every((i) => (mask >>> i) & 1) ? 1 : 0);
@@ -55,7 +55,7 @@ describe('refineTerms', () => {
     const game = tableGame(n, conjunctions);
     // estimates off by up to 20 %, and no order-6 term (a depth-5 proxy's view)
     const estimates: SparseTerm[] = [{ players: [], value: game.v[0] }, ...PLANTED.slice(0, 3).map((players, k) => ({ players, value: game.mobius(players) * (1 + 0.1 * (k - 1)) }))];
-    const refined = (await refineTerms(storeOf(estimates), 0, context(game, 400)))!;
+    const refined = (await refine(estimates, 0, context(game, 400)))!;
     const terms = new Map(refined.store.toTerms().map((t) => [t.players.join(','), t.value]));
     for (const players of PLANTED) expect(Math.abs(terms.get(players.join(','))! - game.mobius(players)), `{${players}}`).toBeLessThan(1e-9);
     // every subset of an evaluated support is exact too: {0,2,3} of {0,1,2,3,4}
@@ -70,19 +70,19 @@ describe('refineTerms', () => {
     const estimates: SparseTerm[] = [{ players: [], value: 0 }, { players: [0, 1, 2, 3, 4], value: -20 }];
     // the 32 subsets of {0,…,4}, known: the lattice costs nothing, and 5 evaluations pay for nothing else
     const subsets = Array.from({ length: 32 }, (_, s) => s);
-    const refined = (await refineTerms(storeOf(estimates), 0, context(game, 5, subsets)))!;
+    const refined = (await refine(estimates, 0, context(game, 5, subsets)))!;
     expect(game.asked).toEqual([]);
     expect(Math.abs(refined.store.toTerms().find((t) => t.players.join(',') === '0,1,2,3,4')!.value - game.mobius([0, 1, 2, 3, 4]))).toBeLessThan(1e-9);
     // with nothing known, 5 evaluations pay for no lattice of the term
     const fresh = tableGame(n, conjunctions);
-    expect(await refineTerms(storeOf(estimates), 0, context(fresh, 5))).toBeUndefined();
+    expect(await refine(estimates, 0, context(fresh, 5))).toBeUndefined();
     expect(fresh.asked).toEqual([]);
   });
 
   it('leaves out added exact terms at or below the drop level, never a term it was given', async () => {
     const game = tableGame(n, conjunctions);
     const estimates: SparseTerm[] = [{ players: [], value: 0 }, { players: [0, 1], value: 20 }, { players: [5], value: 1e-3 }];
-    const refined = (await refineTerms(storeOf(estimates), 0.5, context(game, 400)))!;
+    const refined = (await refine(estimates, 0.5, context(game, 400)))!;
     const terms = refined.store.toTerms();
     expect(terms.some((t) => t.players.join(',') === '5')).toBe(true);
     expect(terms.filter((t) => t.players.length > 0 && t.players.join(',') !== '5').every((t) => Math.abs(t.value) > 0.5)).toBe(true);
