@@ -11,7 +11,7 @@ import { fitProxy, MIN_PROXY_ROWS } from './proxy.js';
 import { createMasks, fillRow, randomMasks, type MutableMaskBatch } from './masks.js';
 import type { KernelHost } from '../../contracts/kernels.js';
 import type { MethodContext, MethodResult } from './method.js';
-import { refineTerms } from './refine.js';
+import { refinable, refineTerms } from './refine.js';
 import { refitTerms } from './refit.js';
 import { Validation } from './validation.js';
 import { SampleLog } from './sample-log.js';
@@ -80,8 +80,8 @@ const CONJUNCTION_TREES = 50;
  * random masks are drawn before those stages (RANDOM_SHARE of what is left, at most RANDOM_MASKS or what the
  * completion asks for); after them, the expansions fitted on those masks (randomFits: a tree proxy, the low-order
  * completion, the completion with the conjunctions it missed) compete with the search's on the validation masks.
- * A deterministic game keeps REFINE_SHARE of what the exact search left (when that is at least MIN_REFINE) for the
- * last step: the kept expansion's strongest terms get exact values, computed from v at every subset of their
+ * A deterministic game whose exact search found few salient terms (refinable) keeps REFINE_SHARE of what that search
+ * left (when that is at least MIN_REFINE) for the last step: the kept expansion's strongest terms get exact values, computed from v at every subset of their
  * supports, and the salient supports their exact extensions by one player (refine.ts); that expansion is kept unless
  * it fits the validation masks worse beyond chance (Validation.worse).
  * @param context - oracle, n, maxOrder, randomness, held-out reserve, tolerance
@@ -133,9 +133,10 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   // an exactly sparse game's search ends, and its terms rebuild the validation masks to the noise level; one whose
   // terms beyond maxOrder the search cannot see ends too, but leaves them unexplained
   if (exact.finished && explains(store.toTerms(exact.dropAtOrBelow), validation, sigma)) return { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0, fit: 'search' };
-  // a deterministic game's share for the exact values of the strongest terms at the end (refine.ts)
+  // a deterministic game's share for the exact values of the strongest terms at the end (refine.ts), where the exact
+  // search found a sparse top that the refinement can make exact (a dense game keeps the budget for its fits)
   const share = Math.floor(REFINE_SHARE * spend());
-  const refinement = sigma === 0 && share >= MIN_REFINE ? share : 0;
+  const refinement = sigma === 0 && share >= MIN_REFINE && refinable(store.toTerms(exact.dropAtOrBelow)) ? share : 0;
   const fitting = () => spend() - refinement;
   // the random masks: RANDOM_SHARE of what the refinement leaves, but as many as the completion needs
   // (completionMasks) where RANDOM_SHARE of all that is left pays for them

@@ -24,6 +24,18 @@ const REFINE_ORDER = 10;
 /** Salient: |value| ≥ SALIENT · the strongest's (the project's default salient ratio). */
 const SALIENT = 0.05;
 
+/**
+ * Whether terms have a sparse top that a refinement can make exact: at most REFINE_TERMS salient ones. A dense game
+ * (hundreds of salient terms: the bundled CNN and MLP) gets no refinement; its fit leans on its estimates.
+ * @param terms - an expansion, ∅ included or not
+ * @returns true when its salient non-empty terms are few
+ */
+export function refinable(terms: readonly SparseTerm[]): boolean {
+  let largest = 0;
+  for (const term of terms) if (term.players.length > 0) largest = Math.max(largest, Math.abs(term.value));
+  return terms.filter((t) => t.players.length > 0 && Math.abs(t.value) >= SALIENT * largest).length <= REFINE_TERMS;
+}
+
 /** What a refinement needs. */
 export interface RefineContext {
   readonly n: number;
