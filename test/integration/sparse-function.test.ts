@@ -95,6 +95,31 @@ describe('engine.explainFunction', () => {
     expect(result.evaluations).toBe(256);
   });
 
+  it('measures the noise of a noisy game at n ≤ 20 as above it: its repeats of v(∅) and v(N) reach the game', async () => {
+    // the table that serves a mask once for both expansions must not serve a noise probe: before, both expansions saw
+    // v(∅) twice with one value, took the game for deterministic, and kept single noisy samples
+    const random = seededRng(5);
+    const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    const asked = (noise: number) => {
+      const v = (masks: MaskBatch) => {
+        for (let r = 0; r < masks.count; r++) if (!masks.bits.subarray(r * masks.words, (r + 1) * masks.words).some((w) => w !== 0)) v.empty++;
+        return Float64Array.from({ length: masks.count }, (_, r) => 5 * +(has(masks, r, 0) && has(masks, r, 1)) + 3 * +has(masks, r, 2) + noise * gauss());
+      };
+      v.empty = 0;
+      return v;
+    };
+    const exact = asked(0);
+    await engine.explainFunction({ game: exact, n: 12, budget: 1500, maxOrder: 3 });
+    expect(exact.empty).toBe(2); // one mask asked twice in one call is a noise probe; every later ask is served
+    const noisy = asked(0.3);
+    const result = await engine.explainFunction({ game: noisy, n: 12, budget: 1500, maxOrder: 3 });
+    expect(noisy.empty).toBeGreaterThanOrEqual(4); // both expansions' probes
+    expect(result.and.some((t) => t.exact)).toBe(false);
+    const found = terms(result.and);
+    expect(Math.abs(found.get('0,1')! - 5)).toBeLessThan(0.2);
+    expect(Math.abs(found.get('2')! - 3)).toBeLessThan(0.2);
+  });
+
   it('recovers a dense order-2 spread of 210 terms from 3000 evaluations per expansion (the kernels reach the completion)', async () => {
     // every player and every pair of 20 carries a term: too many for the search at this budget, so the auto search's
     // low-order completion fits them from random masks (without the kernels, so without the completion, R² 0.89)

@@ -56,7 +56,9 @@ export function leastAndOrBudget(n: number, maxOrder: number): number {
 }
 
 /** Counts distinct evaluations, remembers v(∅) and v(N), and (n ≤ 20) serves masks it has seen, or is evaluating
- *  for the other expansion right now, from a table. */
+ *  for the other expansion right now, from a table: for a deterministic game. A mask asked twice in one call is
+ *  evaluated twice (that is how a method measures noise: v(∅) and v(N) repeated); when the two differ the game is
+ *  noisy, and from then on every call goes to the game, as for n > 20. */
 class CountingGame {
   used = 0;
   gameMs = 0;
@@ -67,6 +69,8 @@ class CountingGame {
   private readonly state: Uint8Array | undefined;
   private readonly pending = new Map<number, Promise<unknown>>();
   private readonly fullIndex: number;
+  /** The game answered one mask with two values: nothing is served from the table any more. */
+  private noisy = false;
 
   constructor(
     private readonly game: GameFunction,
@@ -81,7 +85,7 @@ class CountingGame {
   }
 
   /** The game as the sparse engine calls it (both expansions may call it at once). */
-  readonly call: GameFunction = (masks, signal) => (this.table ? this.callTable(masks, signal) : this.callDirect(masks, signal));
+  readonly call: GameFunction = (masks, signal) => (this.table && !this.noisy ? this.callTable(masks, signal) : this.callDirect(masks, signal));
 
   /** Game calls in flight, and since when one has been (gameMs is the wall time with at least one in flight). */
   private inFlight = 0;
@@ -123,23 +127,34 @@ class CountingGame {
     const state = this.state!;
     const index = (r: number) => (this.n === 0 ? 0 : masks.bits[r * masks.words]);
     const fresh: number[] = [];
+    /** Rows of masks asked again in this call, and their own values. */
+    const again = new Map<number, number>();
     const others = new Set<Promise<unknown>>();
     for (let r = 0; r < masks.count; r++) {
       const m = index(r);
       if (state[m] === 0) {
         state[m] = 2;
         fresh.push(m);
-      } else if (state[m] === 2 && this.pending.has(m)) others.add(this.pending.get(m)!); // else: asked twice in this call
+      } else if (state[m] === 2 && this.pending.has(m)) others.add(this.pending.get(m)!);
+      else if (state[m] === 2) again.set(r, NaN); // asked twice in this call
     }
     let own: Promise<void> | undefined;
     if (fresh.length > 0) {
-      const batch = createMasks(this.n, fresh.length);
-      if (batch.words > 0) fresh.forEach((m, k) => (batch.bits[k] = m));
+      const repeated = [...again.keys()];
+      const batch = createMasks(this.n, fresh.length + repeated.length);
+      if (batch.words > 0) [...fresh, ...repeated.map(index)].forEach((m, k) => (batch.bits[k] = m));
       own = this.evaluate(batch, signal).then(
-        (values) => fresh.forEach((m, k) => {
-          table[m] = values[k];
-          state[m] = 1;
-        }),
+        (values) => {
+          fresh.forEach((m, k) => {
+            table[m] = values[k];
+            state[m] = 1;
+          });
+          repeated.forEach((r, k) => {
+            const value = values[fresh.length + k];
+            again.set(r, value);
+            if (value !== table[index(r)]) this.noisy = true;
+          });
+        },
         (error: unknown) => {
           for (const m of fresh) state[m] = 0;
           throw error;
@@ -151,13 +166,15 @@ class CountingGame {
     // masks are then asked again below)
     await Promise.all([...others].map((other) => other.catch(() => undefined)));
     if (own) await own;
+    // the game turned out noisy while this call waited for another's masks: its repeats must be samples of their own
+    if (this.noisy && !own && masks.count > 1) return this.callDirect(masks, signal);
     if (state[0] === 1) this.empty = table[0];
     if (state[this.fullIndex] === 1) this.full = table[this.fullIndex];
     const out = new Float64Array(masks.count);
     for (let r = 0; r < masks.count; r++) {
       const m = index(r);
       if (state[m] !== 1) return this.callTable(masks, signal); // the other call failed: ask again
-      out[r] = table[m];
+      out[r] = again.get(r) ?? table[m];
     }
     return out;
   }
