@@ -346,6 +346,9 @@ function orderLines(orders: { readonly positive: ArrayLike<number>; readonly neg
 
 const timeLine = (t: Readonly<Record<string, number>>) => `time      ${Object.entries(t).map(([k, v]) => `${k.replace(/Ms$/, '')} ${v.toFixed(1)} ms`).join(', ')}`;
 
+/** The supports ('0,4,9') of the terms marked exact. */
+const exactKeys = (terms: SparseResult['and']): Set<string> => new Set(terms.filter((t) => t.exact).map((t) => t.players.join(',')));
+
 /** A readable summary of a sparse result: evaluations, faithfulness, the strongest terms and the per-order strength. */
 function summarizeSparse(result: SparseResult, top: number): string {
   const lines: string[] = [];
@@ -360,10 +363,15 @@ function summarizeSparse(result: SparseResult, top: number): string {
   const { tolerance: t } = result;
   if (t.and !== null) lines.push(`tolerance ${t.requested}${t.requested === 'auto' ? ` (kept: AND ${t.and}, OR ${t.or})` : ''}`);
   if (result.fit.and !== null) lines.push(`fit       AND ${result.fit.and}, OR ${result.fit.or} (the expansion the validation masks kept)`);
+  const exact = { and: exactKeys(result.and), or: exactKeys(result.or) };
+  if (exact.and.size + exact.or.size > 0) lines.push(`exact     ${exact.and.size} AND and ${exact.or.size} OR values computed from v at every subset of their players; the others are estimates`);
   lines.push(`fidelity  R² AND ${r2(f.r2, f.heldOut)}; OR ${r2(f.or.r2, f.or.heldOut)}`);
   lines.push('split     none: AND = Möbius terms of v, OR = those of the complement game (no AND-OR split is learned)');
   lines.push(`salient   ${result.salient.length} terms with |I| ≥ ${fmt(result.threshold)}; strongest:`);
-  for (const s of result.salient.slice(0, top)) lines.push(`  ${s.kind.toUpperCase().padEnd(3)} ${fmt(s.value).padStart(10)}  {${s.players.map((p) => result.players[p]).join(' · ')}}`);
+  for (const s of result.salient.slice(0, top)) {
+    const mark = exact[s.kind].has(s.players.join(',')) ? '  exact' : '';
+    lines.push(`  ${s.kind.toUpperCase().padEnd(3)} ${fmt(s.value).padStart(10)}  {${s.players.map((p) => result.players[p]).join(' · ')}}${mark}`);
+  }
   lines.push(...orderLines(result.orders, result.n));
   lines.push(timeLine(result.timings));
   return lines.join('\n');

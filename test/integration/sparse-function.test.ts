@@ -2,6 +2,9 @@
 // method: planted AND and OR games recovered exactly, evaluations served once on the exact path, and a typed error
 // for every way the game or the options can be wrong.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Compile } from 'typebox/compile';
+import { SparseResultSchema } from '../../dist/engine/contracts/schema/results.js';
+import { summarize } from '../../dist/engine/api/result.js';
 import {
   CancelledError, InvalidInputError, InvalidOptionError, NonFiniteError, ShapeMismatchError, chartsOf, createEngine, leastAndOrBudget, renderReport,
   seededRng, sparseToJson, type Engine, type MaskBatch,
@@ -118,6 +121,42 @@ describe('engine.explainFunction', () => {
     const found = terms(result.and);
     expect(Math.abs(found.get('0,1')! - 5)).toBeLessThan(0.2);
     expect(Math.abs(found.get('2')! - 3)).toBeLessThan(0.2);
+  });
+
+  it('marks the values the refinement made exact, in the result, the document, the summary and the report', async () => {
+    // two strong conjunctions, their cancelling union, two order-6 modulations of it (beyond a depth-5 tree) and a
+    // small dense tail: the exact search finds a sparse top, and the refinement makes the strongest values exact
+    const n = 14;
+    const all = (m: number, ...players: number[]) => (players.every((i) => (m >>> i) & 1) ? 1 : 0);
+    const f = (m: number) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += (((i * 7) % 5) - 2) * 0.3 * ((m >>> i) & 1);
+      return 25 * all(m, 0, 1) + 25 * all(m, 2, 3, 4) - 25 * all(m, 0, 1, 2, 3, 4) + 0.8 * all(m, 0, 1, 2, 3, 4, 7) - 0.6 * all(m, 0, 1, 2, 3, 4, 9) + 0.1 * Math.tanh(s);
+    };
+    const v = Float64Array.from({ length: 2 ** n }, (_, m) => f(m));
+    // Möbius transforms of v and of the complement game u(T) = v(N∖T), by brute force
+    const mobius = (values: Float64Array) => {
+      const m = values.slice();
+      for (let i = 0; i < n; i++) for (let s = 0; s < 2 ** n; s++) if (s & (1 << i)) m[s] -= m[s ^ (1 << i)];
+      return m;
+    };
+    const mv = mobius(v);
+    const mu = mobius(Float64Array.from(v, (_, m) => v[(2 ** n - 1) ^ m]));
+    const maskOf = (players: readonly number[]) => players.reduce((m, i) => m | (1 << i), 0);
+    const result = await engine.explainFunction({ game: (masks: MaskBatch) => Float64Array.from({ length: masks.count }, (_, r) => v[masks.bits[r * masks.words]]), n, budget: 6400, maxOrder: n });
+    const exactAnd = result.and.filter((t) => t.exact);
+    const exactOr = result.or.filter((t) => t.exact);
+    expect(exactAnd.length).toBeGreaterThan(20);
+    expect(exactOr.length).toBeGreaterThan(20);
+    for (const t of exactAnd) expect(Math.abs(t.value - mv[maskOf(t.players)]), `AND {${t.players}}`).toBeLessThan(1e-9);
+    for (const t of exactOr) expect(Math.abs(t.value + mu[maskOf(t.players)]), `OR {${t.players}}`).toBeLessThan(1e-9);
+    const and = new Map(result.and.map((t) => [t.players.join(','), t]));
+    for (const key of ['0,1', '2,3,4', '0,1,2,3,4', '0,1,2,3,4,7', '0,1,2,3,4,9']) expect(and.get(key)?.exact, `{${key}}`).toBe(true);
+    const json = sparseToJson(result);
+    expect([...Compile(SparseResultSchema).Errors(JSON.parse(JSON.stringify(json)))]).toEqual([]);
+    expect(json.and.filter((t) => t.exact === true).length).toBe(exactAnd.length);
+    expect(summarize(result)).toContain(`exact     ${exactAnd.length} AND and ${exactOr.length} OR values`);
+    expect(renderReport(json)).toContain(`${exactAnd.length} AND and ${exactOr.length} OR terms (v evaluated at every subset of their players)`);
   });
 
   it('recovers a dense order-2 spread of 210 terms from 3000 evaluations per expansion (the kernels reach the completion)', async () => {
