@@ -1,11 +1,12 @@
 // Both expansions of one game from one budget: the AND terms (sparseMobius on v) and the OR terms (sparseOr, through
 // the complement game), recovered side by side, sharing the budget, the count of evaluations, and v(∅) and v(N) as
-// evaluated. For n ≤ 20 a table serves masks already evaluated (or being evaluated), so the exact path evaluates
-// each of the 2^n masks once for both expansions.
+// evaluated. A table serves masks already evaluated (or being evaluated), so a deterministic game evaluates each mask
+// once for both expansions (on the exact path, each of the 2^n masks).
 import { CancelledError, InvalidOptionError } from '../../contracts/errors.js';
 import type { KernelHost } from '../../contracts/kernels.js';
 import { MAX_EXACT_PLAYERS, minimumBudget } from './budget.js';
 import { createMasks } from './masks.js';
+import { MaskMemo } from './memo.js';
 import { checkAnswer } from './oracle.js';
 import { sparseMobius, sparseOr } from './recover.js';
 import type { GameFunction, MaskBatch, SparseExpansion } from './types.js';
@@ -55,20 +56,24 @@ export function leastAndOrBudget(n: number, maxOrder: number): number {
   return Math.min(n <= MAX_EXACT_PLAYERS ? 2 ** n : Infinity, 2 * minimumBudget(n, maxOrder));
 }
 
-/** Counts distinct evaluations, remembers v(∅) and v(N), and (n ≤ 20) serves masks it has seen, or is evaluating
- *  for the other expansion right now, from a table: for a deterministic game. A mask asked twice in one call is
+/** Counts distinct evaluations, remembers v(∅) and v(N), and serves masks it has seen, or is evaluating for the
+ *  other expansion right now, from a table: for a deterministic game, each mask reaches the game once (the AND and OR
+ *  searches meet the same masks, and a staged search retraces its lanes). A mask asked twice in one call is
  *  evaluated twice (that is how a method measures noise: v(∅) and v(N) repeated); when the two differ the game is
- *  noisy, and from then on every call goes to the game, as for n > 20. */
+ *  noisy, and from then on every call goes to the game. Masks have slots: for n ≤ 20 the mask's own number, above
+ *  that one given in order of first ask (memo.ts). */
 class CountingGame {
   used = 0;
   gameMs = 0;
   empty: number | undefined;
   full: number | undefined;
-  private readonly table: Float64Array | undefined;
-  /** 0: not asked yet; 1: in the table; 2: being evaluated (its call is in `pending`). */
-  private readonly state: Uint8Array | undefined;
+  /** Value per slot. */
+  private table: Float64Array;
+  /** Per slot, 0: not asked yet; 1: in the table; 2: being evaluated (its call is in `pending`). */
+  private state: Uint8Array;
   private readonly pending = new Map<number, Promise<unknown>>();
-  private readonly fullIndex: number;
+  /** n > 20: the slot of each mask asked so far. */
+  private readonly slots: MaskMemo | undefined;
   /** The game answered one mask with two values: nothing is served from the table any more. */
   private noisy = false;
 
@@ -77,15 +82,14 @@ class CountingGame {
     private readonly n: number,
     private readonly progress: (done: number) => void,
   ) {
-    if (n <= MAX_EXACT_PLAYERS) {
-      this.table = new Float64Array(2 ** n);
-      this.state = new Uint8Array(2 ** n);
-    }
-    this.fullIndex = n <= MAX_EXACT_PLAYERS ? 2 ** n - 1 : -1;
+    const size = n <= MAX_EXACT_PLAYERS ? 2 ** n : 1024;
+    this.table = new Float64Array(size);
+    this.state = new Uint8Array(size);
+    if (n > MAX_EXACT_PLAYERS) this.slots = new MaskMemo(n);
   }
 
   /** The game as the sparse engine calls it (both expansions may call it at once). */
-  readonly call: GameFunction = (masks, signal) => (this.table && !this.noisy ? this.callTable(masks, signal) : this.callDirect(masks, signal));
+  readonly call: GameFunction = (masks, signal) => (this.noisy ? this.callDirect(masks, signal) : this.callTable(masks, signal));
 
   /** Game calls in flight, and since when one has been (gameMs is the wall time with at least one in flight). */
   private inFlight = 0;
@@ -97,14 +101,15 @@ class CountingGame {
       const values = checkAnswer(await this.game(masks, signal), masks);
       this.used += masks.count;
       this.progress(this.used);
+      this.noteEnds(masks, values);
       return values;
     } finally {
       if (--this.inFlight === 0) this.gameMs += performance.now() - this.busySince;
     }
   }
 
-  private async callDirect(masks: MaskBatch, signal: AbortSignal | undefined): Promise<Float64Array> {
-    const values = await this.evaluate(masks, signal);
+  /** v(∅) and v(N), wherever they are evaluated. */
+  private noteEnds(masks: MaskBatch, values: Float64Array): void {
     const { words, bits } = masks;
     const last = this.n % 32 === 0 ? 0xffffffff : ((1 << this.n % 32) - 1) >>> 0;
     for (let r = 0; r < masks.count; r++) {
@@ -118,49 +123,69 @@ class CountingGame {
       if (none) this.empty = values[r];
       if (all) this.full = values[r];
     }
-    return values;
   }
 
-  /** n ≤ 20: row r is mask bits[r]; only masks neither known nor being evaluated go to the game, once each. */
+  private callDirect(masks: MaskBatch, signal: AbortSignal | undefined): Promise<Float64Array> {
+    return this.evaluate(masks, signal);
+  }
+
+  /** The slot of row r (n > 20: a new one the first time its mask is asked). */
+  private slotOf(masks: MaskBatch, r: number): number {
+    if (!this.slots) return this.n === 0 ? 0 : masks.bits[r * masks.words];
+    const known = this.slots.get(masks.bits, r * masks.words);
+    if (known !== undefined) return known;
+    const slot = this.slots.size;
+    this.slots.set(masks.bits, r * masks.words, slot);
+    if (slot === this.table.length) {
+      const table = new Float64Array(2 * slot);
+      table.set(this.table);
+      this.table = table;
+      const state = new Uint8Array(2 * slot);
+      state.set(this.state);
+      this.state = state;
+    }
+    return slot;
+  }
+
+  /** Only masks neither known nor being evaluated go to the game, once each (twice when asked twice in this call). */
   private async callTable(masks: MaskBatch, signal: AbortSignal | undefined): Promise<Float64Array> {
-    const table = this.table!;
-    const state = this.state!;
-    const index = (r: number) => (this.n === 0 ? 0 : masks.bits[r * masks.words]);
+    const slot = Int32Array.from({ length: masks.count }, (_, r) => this.slotOf(masks, r));
+    const { state } = this;
+    /** Rows of masks asked for the first time, then of masks asked again in this call (their values apart). */
     const fresh: number[] = [];
-    /** Rows of masks asked again in this call, and their own values. */
     const again = new Map<number, number>();
     const others = new Set<Promise<unknown>>();
     for (let r = 0; r < masks.count; r++) {
-      const m = index(r);
+      const m = slot[r];
       if (state[m] === 0) {
         state[m] = 2;
-        fresh.push(m);
+        fresh.push(r);
       } else if (state[m] === 2 && this.pending.has(m)) others.add(this.pending.get(m)!);
       else if (state[m] === 2) again.set(r, NaN); // asked twice in this call
     }
     let own: Promise<void> | undefined;
     if (fresh.length > 0) {
-      const repeated = [...again.keys()];
-      const batch = createMasks(this.n, fresh.length + repeated.length);
-      if (batch.words > 0) [...fresh, ...repeated.map(index)].forEach((m, k) => (batch.bits[k] = m));
+      const rows = [...fresh, ...again.keys()];
+      const batch = createMasks(this.n, rows.length);
+      rows.forEach((r, k) => batch.bits.set(masks.bits.subarray(r * masks.words, (r + 1) * masks.words), k * batch.words));
       own = this.evaluate(batch, signal).then(
         (values) => {
-          fresh.forEach((m, k) => {
-            table[m] = values[k];
-            state[m] = 1;
+          fresh.forEach((r, k) => {
+            this.table[slot[r]] = values[k];
+            this.state[slot[r]] = 1;
           });
-          repeated.forEach((r, k) => {
+          [...again.keys()].forEach((r, k) => {
             const value = values[fresh.length + k];
             again.set(r, value);
-            if (value !== table[index(r)]) this.noisy = true;
+            if (value !== this.table[slot[r]]) this.noisy = true;
           });
         },
         (error: unknown) => {
-          for (const m of fresh) state[m] = 0;
+          for (const r of fresh) this.state[slot[r]] = 0;
           throw error;
         },
-      ).finally(() => fresh.forEach((m) => this.pending.delete(m)));
-      for (const m of fresh) this.pending.set(m, own);
+      ).finally(() => fresh.forEach((r) => this.pending.delete(slot[r])));
+      for (const r of fresh) this.pending.set(slot[r], own);
     }
     // masks another call is evaluating: their values once it is done (its failure is that call's to report; the
     // masks are then asked again below)
@@ -168,13 +193,10 @@ class CountingGame {
     if (own) await own;
     // the game turned out noisy while this call waited for another's masks: its repeats must be samples of their own
     if (this.noisy && !own && masks.count > 1) return this.callDirect(masks, signal);
-    if (state[0] === 1) this.empty = table[0];
-    if (state[this.fullIndex] === 1) this.full = table[this.fullIndex];
     const out = new Float64Array(masks.count);
     for (let r = 0; r < masks.count; r++) {
-      const m = index(r);
-      if (state[m] !== 1) return this.callTable(masks, signal); // the other call failed: ask again
-      out[r] = again.get(r) ?? table[m];
+      if (this.state[slot[r]] !== 1) return this.callTable(masks, signal); // the other call failed: ask again
+      out[r] = again.get(r) ?? this.table[slot[r]];
     }
     return out;
   }
