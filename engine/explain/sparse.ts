@@ -13,9 +13,11 @@ import { assertValid } from '../inputs/validate.js';
 import { assertPlanFits, masksFitMemory, type Limits, type MaskPlan } from '../pipeline/plan.js';
 import { checkNames, resolveTarget, type ExplainContext, type ExplainRequest, type ExplanationHeader, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
 
-/** Bytes a sparse explanation holds per evaluation of its budget (term lists, mask logs, held-out masks), for the
- *  memory check: generous, since the term lists of 4096 players are small anyway. */
+/** Bytes a sparse explanation holds per evaluation of its budget besides the masks' bits (values, term lists,
+ *  held-out masks), for the memory check: generous, since the term lists of 4096 players are small anyway; and the
+ *  copies it keeps of each evaluated mask's bits (the method's log, the game's table above 20 players). */
 const BYTES_PER_EVALUATION = 512;
+const MASK_COPIES = 2;
 /** The options that tune the learned AND-OR split, which the sparse method does not learn. */
 const SPLIT_OPTIONS = ['decomposition', 'preset', 'solver', 'iterations', 'lr', 'qthres'] as const;
 
@@ -234,7 +236,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   // the game's calls are small (8–64 masks per search step of the adaptive method): with a dynamic batch axis the
   // runner runs each as it is, unpadded, in batches of at most the plan's size
   const probePlan = prepared.plan;
-  assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, choice.budget * BYTES_PER_EVALUATION + (n <= 20 ? 9 * 2 ** n : 0));
+  assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, choice.budget * (BYTES_PER_EVALUATION + MASK_COPIES * 4 * Math.ceil(n / 32)) + (n <= 20 ? 9 * 2 ** n : 0));
   const full = await ctx.runner.probe(model.key, probePlan.batchAxis.kind === 'dynamic' ? { ...probePlan, batchSize: 1 } : probePlan);
   const target = resolveTarget(prepared.kind, request.target, prepared.sample.label, full, prepared.output);
   const plan: MaskPlan = { ...probePlan, reward: { kind: prepared.kind, target, output: prepared.output } };
