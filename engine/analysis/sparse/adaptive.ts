@@ -81,9 +81,9 @@ const CONJUNCTION_TREES = 50;
  * completion asks for); after them, the expansions fitted on those masks (randomFits: a tree proxy, the low-order
  * completion, the completion with the conjunctions it missed) compete with the search's on the validation masks.
  * A deterministic game whose exact search found few salient terms (refinable) keeps REFINE_SHARE of what that search
- * left (when that is at least MIN_REFINE) for the last step: the kept expansion's strongest terms get exact values, computed from v at every subset of their
- * supports, and the salient supports their exact extensions by one player (refine.ts); that expansion is kept unless
- * it fits the validation masks worse beyond chance (Validation.worse).
+ * left (when that is at least MIN_REFINE) for the last step: the kept expansion's strongest terms get exact values,
+ * computed from v at every subset of their supports, and the salient supports their exact extensions by one player
+ * (refine.ts); that expansion is kept unless it fits the validation masks worse beyond chance (Validation.worse).
  * @param context - oracle, n, maxOrder, randomness, held-out reserve, tolerance
  * @returns the terms, the threshold below which a value is noise or round-off, and the tolerance of the kept search
  * @throws whatever the oracle throws (cancellation, game errors)
@@ -160,7 +160,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   let keptR2 = best.r2;
   for (const candidate of fit && context.kernels ? randomFits(context.kernels, best.store.toTerms(best.dropAtOrBelow), fit, validation, context, log ?? new SampleLog(n)) : []) {
     const r2 = validation.r2(candidate.store.toTerms());
-      if (r2 > keptR2) {
+    if (r2 > keptR2) {
       kept = { store: candidate.store, dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit };
       keptR2 = r2;
     }

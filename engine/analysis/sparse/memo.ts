@@ -1,5 +1,6 @@
-// The values of the masks a deterministic game has answered, by mask: a refinement (refine.ts) reads the subsets
-// the search and the fits have evaluated here instead of spending evaluations on them again.
+// A number per bit-packed mask, found by a hash of the row's words: the values of the masks a refinement knows
+// (refine.ts), and the table slots of the masks a game has been asked above 20 players (and-or.ts), so that a
+// deterministic game is asked each mask once.
 import { wordsFor } from './masks.js';
 
 /** Rows of bit-packed masks with their values, found by a hash of the row's words. */

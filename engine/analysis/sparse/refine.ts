@@ -159,7 +159,8 @@ export async function refineTerms(fitted: TermStore, terms: readonly SparseTerm[
     const predicted = new Validation({ masks: batch, values }).predicted(terms);
     for (const { players, value: m } of exact.values()) {
       const at = fitted.find(players);
-      const change = m - (at === undefined ? 0 : fitted.value(at));
+      const fittedValue = at === undefined || !(Math.abs(fitted.value(at)) > dropAtOrBelow) ? 0 : fitted.value(at);
+      const change = m - fittedValue;
       screened.forEach((support, r) => {
         if (players.every((i) => support.includes(i))) predicted[r] += change;
       });
