@@ -58,9 +58,9 @@ export function leastAndOrBudget(n: number, maxOrder: number): number {
 
 /** Counts distinct evaluations, remembers v(∅) and v(N), and serves masks it has seen, or is evaluating for the
  *  other expansion right now, from a table: for a deterministic game, each mask reaches the game once (the AND and OR
- *  searches meet the same masks, and a staged search retraces its lanes). A mask asked twice in one call is
- *  evaluated twice (that is how a method measures noise: v(∅) and v(N) repeated); when the two differ the game is
- *  noisy, and from then on every call goes to the game. Masks have slots: for n ≤ 20 the mask's own number, above
+ *  searches meet the same masks, and a staged search retraces its lanes). The first masks asked twice in one call
+ *  are evaluated twice (that is how a method measures noise: v(∅) and v(N) repeated); when the two differ the game
+ *  is noisy, and from then on every call goes to the game. Masks have slots: for n ≤ 20 the mask's own number, above
  *  that one given in order of first ask (memo.ts). */
 class CountingGame {
   used = 0;
@@ -76,6 +76,9 @@ class CountingGame {
   private readonly slots: MaskMemo | undefined;
   /** The game answered one mask with two values: nothing is served from the table any more. */
   private noisy = false;
+  /** A mask asked twice in one call has reached the game twice once (the noise probe): later repeats in a call are
+   *  served once, so that the count of evaluations does not depend on how the two expansions' calls interleave. */
+  private probed = false;
 
   constructor(
     private readonly game: GameFunction,
@@ -161,7 +164,7 @@ class CountingGame {
         state[m] = 2;
         fresh.push(r);
       } else if (state[m] === 2 && this.pending.has(m)) others.add(this.pending.get(m)!);
-      else if (state[m] === 2) again.set(r, NaN); // asked twice in this call
+      else if (state[m] === 2 && !this.probed) again.set(r, NaN); // asked twice in this call: a noise probe
     }
     let own: Promise<void> | undefined;
     if (fresh.length > 0) {
@@ -179,6 +182,7 @@ class CountingGame {
             again.set(r, value);
             if (value !== this.table[slot[r]]) this.noisy = true;
           });
+          if (again.size > 0) this.probed = true;
         },
         (error: unknown) => {
           for (const r of fresh) this.state[slot[r]] = 0;
