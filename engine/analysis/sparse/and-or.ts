@@ -92,7 +92,7 @@ class CountingGame {
   }
 
   /** The game as the sparse engine calls it (both expansions may call it at once). */
-  readonly call: GameFunction = (masks, signal) => (this.noisy ? this.callDirect(masks, signal) : this.callTable(masks, signal));
+  readonly call: GameFunction = (masks, signal) => (this.noisy ? this.evaluate(masks, signal) : this.callTable(masks, signal));
 
   /** Game calls in flight, and since when one has been (gameMs is the wall time with at least one in flight). */
   private inFlight = 0;
@@ -126,10 +126,6 @@ class CountingGame {
       if (none) this.empty = values[r];
       if (all) this.full = values[r];
     }
-  }
-
-  private callDirect(masks: MaskBatch, signal: AbortSignal | undefined): Promise<Float64Array> {
-    return this.evaluate(masks, signal);
   }
 
   /** The slot of row r (n > 20: a new one the first time its mask is asked). */
@@ -196,7 +192,7 @@ class CountingGame {
     await Promise.all([...others].map((other) => other.catch(() => undefined)));
     if (own) await own;
     // the game turned out noisy while this call waited for another's masks: its repeats must be samples of their own
-    if (this.noisy && !own && masks.count > 1) return this.callDirect(masks, signal);
+    if (this.noisy && !own && masks.count > 1) return this.evaluate(masks, signal);
     const out = new Float64Array(masks.count);
     for (let r = 0; r < masks.count; r++) {
       if (this.state[slot[r]] !== 1) return this.callTable(masks, signal); // the other call failed: ask again

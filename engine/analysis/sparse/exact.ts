@@ -46,7 +46,7 @@ export async function exactMobius(oracle: GameOracle, n: number, maxOrder: numbe
 }
 
 /** a[S] ← Σ_{T⊆S} (−1)^{|S|−|T|} a[T], in place (one pass per player: the fast Möbius transform, O(n·2^n)). */
-function mobiusInPlace(a: Float64Array, n: number): void {
+export function mobiusInPlace(a: Float64Array, n: number): void {
   for (let bit = 1; bit < 2 ** n; bit *= 2) for (let s = 0; s < a.length; s++) if (s & bit) a[s] -= a[s ^ bit];
 }
 

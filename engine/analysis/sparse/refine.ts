@@ -12,6 +12,7 @@
 // once, for all its masks. The caller keeps the result unless it fits the validation masks worse: a dense game's fit
 // leans on its estimates, and exact values for a few of its terms can fit worse.
 import type { FitSet } from './completion.js';
+import { mobiusInPlace } from './exact.js';
 import { addPlayers, createMasks, type MutableMaskBatch } from './masks.js';
 import { MaskMemo } from './memo.js';
 import type { TermStore } from './terms.js';
@@ -107,8 +108,8 @@ export async function refineTerms(fitted: TermStore, terms: readonly SparseTerm[
       const size = 2 ** support.length;
       const m = values.slice(row, row + size);
       row += size;
-      // the Möbius transform of the sub-lattice: m[s] = Σ_{t⊆s} (−1)^{|s∖t|} v(t)
-      for (let b = 0; b < support.length; b++) for (let s = 0; s < size; s++) if ((s >>> b) & 1) m[s] -= m[s ^ (1 << b)];
+      // the Möbius transform of the sub-lattice (bit b of s: support[b] present)
+      mobiusInPlace(m, support.length);
       // ∅ keeps the fit's value: it carries the mean of what the fit leaves out
       for (let s = 1; s < size; s++) {
         const players = support.filter((_, b) => (s >>> b) & 1);
