@@ -158,7 +158,8 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   // fits on the random masks, each kept where it fits the validation masks better (randomFits)
   let kept: MethodResult = { store: best.store, dropAtOrBelow: best.dropAtOrBelow, tolerance: best.tolerance, fit: 'search' };
   let keptR2 = best.r2;
-  for (const candidate of fit && context.kernels ? randomFits(context.kernels, best.store.toTerms(best.dropAtOrBelow), fit, validation, context, log ?? new SampleLog(n)) : []) {
+  for (const candidate of fit && context.kernels ? await randomFits(context.kernels, best.store.toTerms(best.dropAtOrBelow), fit, validation, context, log ?? new SampleLog(n)) : []) {
+    await oracle.pause();
     const r2 = validation.r2(candidate.store.toTerms());
     if (r2 > keptR2) {
       kept = { store: candidate.store, dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit };
@@ -183,15 +184,17 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
  * - that completion again with the conjunctions it missed: the terms of order > 2 of trees fitted to what it leaves
  *   unexplained on the fit masks (the CONJUNCTIONS strongest), fitted jointly with the rest.
  */
-function randomFits(kernels: KernelHost, searched: readonly SparseTerm[], fit: FitSet, validation: Validation, context: MethodContext, log: SampleLog): { fit: SparseFit; store: TermStore }[] {
+async function randomFits(kernels: KernelHost, searched: readonly SparseTerm[], fit: FitSet, validation: Validation, context: MethodContext, log: SampleLog): Promise<{ fit: SparseFit; store: TermStore }[]> {
   const { maxOrder, rng, oracle } = context;
-  const cancelled = () => oracle.throwIfCancelled();
-  cancelled();
+  // between the steps (and the trees), the other expansion's game calls get their turn
+  const pause = () => oracle.pause();
+  await pause();
   const fits: { fit: SparseFit; store: TermStore }[] = [];
   // the trees learn from the search's masks too (evenly spaced, as many as the random ones): they need no uniform
   // sample, and those masks sit where the search found terms
-  const trees = fitProxy(kernels, joined(fit, evenRows(log, fit.masks.count)), maxOrder, rng, cancelled);
+  const trees = await fitProxy(kernels, joined(fit, evenRows(log, fit.masks.count)), maxOrder, rng, pause);
   if (trees) fits.push({ fit: 'trees', store: strongestEnough(trees, validation) });
+  await pause();
   // the completion on as many masks as it asks for: more rows would make room for more found terms, at a cost
   // quadratic in them
   const low = completionMasks(context.n, maxOrder);
@@ -200,10 +203,11 @@ function randomFits(kernels: KernelHost, searched: readonly SparseTerm[], fit: F
   const completed = completeLowOrder(kernels, searched, rows, maxOrder);
   if (!completed) return fits;
   fits.push({ fit: 'completion', store: completed });
+  await pause();
   const predicted = new Float64Array(fit.masks.count);
   completed.predict(fit.masks, predicted);
   const residual = fit.values.map((value, r) => value - predicted[r]);
-  const missed = fitProxy(kernels, { masks: fit.masks, values: residual }, maxOrder, rng, cancelled, CONJUNCTION_TREES);
+  const missed = await fitProxy(kernels, { masks: fit.masks, values: residual }, maxOrder, rng, pause, CONJUNCTION_TREES);
   const conjunctions = (missed?.toTerms() ?? [])
     .filter((t) => t.players.length > 2)
     .sort((a, b) => Math.abs(b.value) - Math.abs(a.value))

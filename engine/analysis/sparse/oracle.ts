@@ -24,9 +24,18 @@ export interface GameOracle {
   evaluate(batch: MaskBatch): Float64Array | Promise<Float64Array>;
   /** @throws CancelledError when the signal has fired */
   throwIfCancelled(): void;
+  /**
+   * A point between the steps of a long computation: once this thread has worked SLICE_MS since the last pause, it
+   * lets other work run (the other expansion's game calls and their answers, the abort signal) before resolving.
+   * @throws CancelledError when the signal has fired
+   */
+  pause(): Promise<void>;
   /** Reports done = total = used (the last progress call). */
   finish(): void;
 }
+
+/** Most milliseconds of work between two pauses that let other work run (pause()). */
+const SLICE_MS = 4;
 
 /** What the oracle needs besides the game. */
 export interface OracleSettings {
@@ -53,6 +62,7 @@ export function createOracle(game: GameFunction, n: number, settings: OracleSett
       throw new CancelledError(`The sparse Möbius recovery was cancelled after ${used} of at most ${budget} game evaluations.`, { cause: signal.reason });
     }
   };
+  let paused = performance.now();
   return {
     n,
     budget,
@@ -63,6 +73,13 @@ export function createOracle(game: GameFunction, n: number, settings: OracleSett
       return budget - used;
     },
     throwIfCancelled,
+    async pause() {
+      if (performance.now() - paused >= SLICE_MS) {
+        await new Promise((resume) => setImmediate(resume));
+        paused = performance.now();
+      }
+      throwIfCancelled();
+    },
     evaluate(batch) {
       throwIfCancelled();
       if (used + batch.count > budget) {

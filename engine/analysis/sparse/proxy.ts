@@ -50,12 +50,12 @@ interface Tree {
  * @param fit - evaluated masks and the game's values (any distribution: trees need no uniform sample)
  * @param maxOrder - the expansion's order cap (the trees' depth is at most this)
  * @param rng - randomness of the row subsamples and the stop split
- * @param throwIfCancelled - called between trees
+ * @param pause - awaited between trees (GameOracle.pause: cancellation, and other work's turn)
  * @param most - the most trees (MAX_TREES)
  * @returns the terms, or undefined when the fit set is too small
- * @throws MemoryLimitError when the kernels' memory cannot hold the masks
+ * @throws MemoryLimitError when the kernels' memory cannot hold the masks; whatever pause throws
  */
-export function fitProxy(kernels: KernelHost, fit: FitSet, maxOrder: number, rng: Rng, throwIfCancelled: () => void, most = MAX_TREES): TermStore | undefined {
+export async function fitProxy(kernels: KernelHost, fit: FitSet, maxOrder: number, rng: Rng, pause: () => Promise<void>, most = MAX_TREES): Promise<TermStore | undefined> {
   const { masks, values } = fit;
   const rows = masks.count;
   const depth = Math.min(DEPTH, maxOrder);
@@ -79,9 +79,10 @@ export function fitProxy(kernels: KernelHost, fit: FitSet, maxOrder: number, rng
   let bestCount = 0;
   const grower = new Grower(kernels, masks, depth);
   try {
-    const { residual, rowList } = grower;
     for (let t = 0; t < maxTrees && t - bestCount < PATIENCE; t++) {
-      throwIfCancelled();
+      await pause();
+      grower.attach();
+      const { residual, rowList } = grower;
       for (let r = 0; r < rows; r++) residual[r] = values[r] - predicted[r];
       let count = 0;
       for (let k = 0; k < train.length; k++) if (rng.uniform() < SUBSAMPLE) rowList[count++] = train[k];
@@ -116,22 +117,24 @@ function heldError(held: Int32Array, values: Float64Array, predicted: Float64Arr
   return sum / held.length;
 }
 
-/** Grows trees on one set of masks; its buffers live in the kernels' memory until release(). */
+/** Grows trees on one set of masks; its buffers live in the kernels' memory until release(). Another computation
+ *  may allocate in that memory while a fit pauses (a growth detaches every view): attach() makes the views anew. */
 class Grower {
   /** The rows of the next tree (the first `count`), and every row's residual: written by the caller. */
-  readonly rowList: Int32Array;
-  readonly residual: Float64Array;
+  rowList!: Int32Array;
+  residual!: Float64Array;
   /** Every row's node; after grow(), its leaf in the new tree. */
-  readonly nodeOf: Int32Array;
+  nodeOf!: Int32Array;
   private readonly nodes: number;
   private readonly n: number;
   private readonly buffers: F64Buffer[];
   private readonly pointers: { bits: number; rowList: number; residual: number; nodeOf: number; slots: number; split: number; out: number };
-  private readonly slots: Int32Array;
-  private readonly split: Int32Array;
+  private slots!: Int32Array;
+  private split!: Int32Array;
   /** (sum, count) per node of the level and player, from the kernel; the parent level's copied beside them. */
-  private readonly out: Float64Array;
+  private out!: Float64Array;
   private readonly parent: Float64Array;
+  private readonly cells: number;
 
   constructor(
     private readonly kernels: KernelHost,
@@ -141,8 +144,8 @@ class Grower {
     const { n, count, words } = masks;
     this.n = n;
     this.nodes = 2 ** (depth + 1) - 1;
-    const cells = 2 * 2 ** (depth - 1) * n;
-    const sizes = [Math.ceil((count * words) / 2), Math.ceil(count / 2), count, Math.ceil(count / 2), Math.ceil(this.nodes / 2), Math.ceil(this.nodes / 2), cells];
+    this.cells = 2 * 2 ** (depth - 1) * n;
+    const sizes = [Math.ceil((count * words) / 2), Math.ceil(count / 2), count, Math.ceil(count / 2), Math.ceil(this.nodes / 2), Math.ceil(this.nodes / 2), this.cells];
     this.buffers = [];
     try {
       for (const size of sizes) this.buffers.push(kernels.alloc(size));
@@ -150,18 +153,25 @@ class Grower {
       this.release();
       throw error;
     }
-    // views after the last alloc (a growth detaches the earlier ones)
-    const memory = kernels.view(this.buffers[0]).buffer;
     const [bits, rowList, residual, nodeOf, slots, split, out] = this.buffers.map((b) => b.ptr);
     this.pointers = { bits, rowList, residual, nodeOf, slots, split, out };
-    new Uint32Array(memory, bits, count * words).set(masks.bits.subarray(0, count * words));
-    this.rowList = new Int32Array(memory, rowList, count);
-    this.residual = new Float64Array(memory, residual, count);
-    this.nodeOf = new Int32Array(memory, nodeOf, count);
-    this.slots = new Int32Array(memory, slots, this.nodes);
-    this.split = new Int32Array(memory, split, this.nodes);
-    this.out = new Float64Array(memory, out, cells);
-    this.parent = new Float64Array(cells);
+    this.attach();
+    new Uint32Array(this.residual.buffer, bits, count * words).set(masks.bits.subarray(0, count * words));
+    this.parent = new Float64Array(this.cells);
+  }
+
+  /** The views over the kernels' memory, made anew when a growth of that memory has detached them. */
+  attach(): void {
+    const memory = this.kernels.view(this.buffers[0]).buffer;
+    if (this.residual?.buffer === memory) return;
+    const { count } = this.masks;
+    const p = this.pointers;
+    this.rowList = new Int32Array(memory, p.rowList, count);
+    this.residual = new Float64Array(memory, p.residual, count);
+    this.nodeOf = new Int32Array(memory, p.nodeOf, count);
+    this.slots = new Int32Array(memory, p.slots, this.nodes);
+    this.split = new Int32Array(memory, p.split, this.nodes);
+    this.out = new Float64Array(memory, p.out, this.cells);
   }
 
   release(): void {

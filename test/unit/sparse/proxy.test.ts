@@ -37,12 +37,12 @@ beforeAll(async () => {
 });
 
 describe('fitProxy', () => {
-  it('returns the exact Möbius coefficients of a game that trees represent, read off the trees', () => {
+  it('returns the exact Möbius coefficients of a game that trees represent, read off the trees', async () => {
     const n = 10;
     const masks = allMasks(n);
     // 3·x0x1 + 2·x2(1 − x3) − 1.5·x4 + 0.5: Möbius {0,1}: 3, {2}: 2, {2,3}: −2, {4}: −1.5, ∅: 0.5
     const values = valuesOf(masks, (x) => 3 * +(x(0) && x(1)) + 2 * +(x(2) && !x(3)) - 1.5 * +x(4) + 0.5);
-    const store = fitProxy(kernels, { masks, values }, 5, createRng(3), () => {})!;
+    const store = (await fitProxy(kernels, { masks, values }, 5, createRng(3), async () => {}))!;
     const expected = new Map([['', 0.5], ['0,1', 3], ['2', 2], ['2,3', -2], ['4', -1.5]]);
     for (const term of store.toTerms()) {
       const key = term.players.join(',');
@@ -52,43 +52,60 @@ describe('fitProxy', () => {
     expect([...expected.keys()]).toEqual([]);
   });
 
-  it('keeps every term within maxOrder: trees no deeper than it', () => {
+  it('keeps every term within maxOrder: trees no deeper than it', async () => {
     const n = 12;
     const masks = randomMasks(n, 2000, createRng(5));
     const values = valuesOf(masks, (x) => +(x(0) && x(1) && x(2) && x(3)) * 4 + +x(5));
     for (const maxOrder of [1, 2, 3]) {
-      const store = fitProxy(kernels, { masks, values }, maxOrder, createRng(1), () => {})!;
+      const store = (await fitProxy(kernels, { masks, values }, maxOrder, createRng(1), async () => {}))!;
       expect(Math.max(...store.toTerms().map((t) => t.players.length))).toBeLessThanOrEqual(maxOrder);
     }
-    expect(fitProxy(kernels, { masks, values }, 0, createRng(1), () => {})).toBeUndefined();
+    expect(await fitProxy(kernels, { masks, values }, 0, createRng(1), async () => {})).toBeUndefined();
   });
 
-  it(`declines fewer than ${MIN_PROXY_ROWS} masks`, () => {
+  it(`declines fewer than ${MIN_PROXY_ROWS} masks`, async () => {
     const masks = randomMasks(8, MIN_PROXY_ROWS - 1, createRng(2));
-    expect(fitProxy(kernels, { masks, values: new Float64Array(masks.count) }, 3, createRng(1), () => {})).toBeUndefined();
+    expect(await fitProxy(kernels, { masks, values: new Float64Array(masks.count) }, 3, createRng(1), async () => {})).toBeUndefined();
   });
 
   // scikit-learn's GradientBoostingRegressor (depth 5, 200 trees, rate 0.2, subsample 0.8) reaches 0.982 here
-  it('rebuilds a dense game of many orders from 1500 masks (R² > 0.975 on masks it never saw)', () => {
+  it('rebuilds a dense game of many orders from 1500 masks (R² > 0.975 on masks it never saw)', async () => {
     const n = 49;
     const masks = randomMasks(n, 1500, createRng(11));
-    const store = fitProxy(kernels, { masks, values: valuesOf(masks, vote) }, 5, createRng(1), () => {})!;
+    const store = (await fitProxy(kernels, { masks, values: valuesOf(masks, vote) }, 5, createRng(1), async () => {}))!;
     const scoring = randomMasks(n, 2000, createRng(12));
     expect(rSquared(valuesOf(scoring, vote), evaluateExpansion(store.toTerms(), scoring))).toBeGreaterThan(0.975);
   });
 
-  it('gives its kernel memory back, also when cancelled between trees', () => {
+  it('gives its kernel memory back, also when cancelled between trees', async () => {
     const masks = randomMasks(30, 800, createRng(4));
     const values = valuesOf(masks, vote);
     const before = kernels.bytesInUse;
     let calls = 0;
-    const cancel = () => {
+    const cancel = async () => {
       if (++calls === 5) throw new Error('cancelled');
     };
-    expect(() => fitProxy(kernels, { masks, values }, 5, createRng(1), cancel)).toThrow('cancelled');
+    await expect(fitProxy(kernels, { masks, values }, 5, createRng(1), cancel)).rejects.toThrow('cancelled');
     expect(kernels.bytesInUse).toBe(before);
-    fitProxy(kernels, { masks, values }, 5, createRng(1), () => {});
+    await fitProxy(kernels, { masks, values }, 5, createRng(1), async () => {});
     expect(kernels.bytesInUse).toBe(before);
+  });
+
+  // a fit pauses between trees; the other expansion's fit may then grow the kernels' memory, which detaches views
+  it('fits the same trees when the kernels\' memory grows while it pauses', async () => {
+    const masks = randomMasks(30, 800, createRng(4));
+    const values = valuesOf(masks, vote);
+    const alone = (await fitProxy(kernels, { masks, values }, 5, createRng(1), async () => {}))!.toTerms();
+    const held: ReturnType<KernelHost['alloc']>[] = [];
+    let pauses = 0;
+    const grow = async () => {
+      // every third pause: another computation takes 8 MiB more of the kernels' memory
+      if (++pauses % 3 === 0) held.push(kernels.alloc(2 ** 20));
+    };
+    const interrupted = (await fitProxy(kernels, { masks, values }, 5, createRng(1), grow))!.toTerms();
+    for (const buffer of held) kernels.free(buffer);
+    expect(held.length).toBeGreaterThan(2);
+    expect(interrupted).toEqual(alone);
   });
 });
 
