@@ -38,6 +38,8 @@ export interface Placement {
   readonly position: Int32Array;
   readonly stamp: Int32Array;
   readonly epoch: number;
+  /** How many players are placed. */
+  readonly placed: number;
 }
 
 /** Fenwick trees over need 0..n (indices 1..n+1): Σ m and the term count. Allocated once per lane slot. */
@@ -69,7 +71,8 @@ export class LaneIndex {
   private dirtyCount = 0;
 
   /**
-   * Enters the known terms into the (empty) trees, O(terms · log n).
+   * Enters the known terms into the (empty) trees, O(terms · log n); with no player placed and R empty (a fresh
+   * order) only the terms without players have a need, so only they are entered.
    * @param trees - the slot's trees, all zero (a fresh slot, or cleared by the previous lane)
    * @param placement - the lane's placed players
    * @param view - the known terms (frozen for the round)
@@ -84,7 +87,8 @@ export class LaneIndex {
     private readonly required: readonly number[],
   ) {
     this.need = new Int32Array(view.count).fill(UNPLACED);
-    for (let t = 0; t < view.count; t++) this.update(t);
+    const fresh = placement.placed === 0 && required.length === 0;
+    for (let t = 0; t < view.count; t++) if (!fresh || view.offsets[t + 1] === view.offsets[t]) this.update(t);
   }
 
   /** byPlayer.start: player i is held by a known term when holders[i + 1] ≠ holders[i]. */
@@ -119,7 +123,7 @@ export class LaneIndex {
 
   /**
    * Empties the trees for the slot's next lane by zeroing the nodes written (O(terms · log n), not O(n); and
-   * exact: no round-off left over from taking terms out).
+   * exact: no round-off left over from taking terms out). The index is done with: a new round builds a new one.
    */
   clear(): void {
     const { sum, count } = this.trees;
@@ -128,7 +132,6 @@ export class LaneIndex {
       count[this.dirty[k]] = 0;
     }
     this.dirtyCount = 0;
-    this.need.fill(UNPLACED);
   }
 
   private update(t: number): void {

@@ -17,10 +17,18 @@ export class Validation {
     this.words = Math.ceil(masks.count / 32);
     this.holders = new Uint32Array(masks.n * this.words);
     this.all = new Uint32Array(this.words);
-    for (let r = 0; r < masks.count; r++) {
-      this.all[r >>> 5] |= 1 << (r & 31);
-      for (let i = 0; i < masks.n; i++) {
-        if ((masks.bits[r * masks.words + (i >>> 5)] >>> (i & 31)) & 1) this.holders[i * this.words + (r >>> 5)] |= 1 << (r & 31);
+    for (let r = 0; r < masks.count; r++) this.all[r >>> 5] |= 1 << (r & 31);
+    // 32 rows × 32 players at a time: a bit-matrix transpose turns the rows' words into the players' words
+    const { bits, words, count } = masks;
+    const block = new Uint32Array(32);
+    for (let first = 0; first < count; first += 32) {
+      const rows = Math.min(32, count - first);
+      for (let w = 0; w < words; w++) {
+        block.fill(0);
+        for (let k = 0; k < rows; k++) block[k] = bits[(first + k) * words + w];
+        transpose32(block);
+        const players = Math.min(32, masks.n - 32 * w);
+        for (let j = 0; j < players; j++) this.holders[(32 * w + j) * this.words + (first >>> 5)] = block[j];
       }
     }
   }
@@ -118,5 +126,20 @@ export class Validation {
     }
     for (; next < counts.length; next++) atPrefix(predicted);
     return predicted;
+  }
+}
+
+/**
+ * Transposes a 32 × 32 bit matrix in place: bit j of word k becomes bit k of word j. Five rounds swap ever smaller
+ * off-diagonal blocks (16, 8, 4, 2, 1 bits). see: Warren, "Hacker's Delight" (2nd ed.), §7-3.
+ */
+function transpose32(a: Uint32Array): void {
+  let mask = 0x0000ffff;
+  for (let j = 16; j !== 0; j >>>= 1, mask ^= mask << j) {
+    for (let k = 0; k < 32; k = (k + j + 1) & ~j) {
+      const t = ((a[k] >>> j) ^ a[k + j]) & mask;
+      a[k] ^= t << j;
+      a[k + j] ^= t;
+    }
   }
 }

@@ -110,9 +110,10 @@ describe('fitProxy', () => {
 });
 
 describe('Validation', () => {
+  // n and the count of masks off multiples of 32: the per-player bitsets are built by 32 × 32 bit-matrix transposes
   it('scores every prefix of an expansion as evaluating that prefix would', () => {
     const random = seededRng(21);
-    for (const n of [1, 5, 40]) {
+    for (const n of [1, 5, 32, 40, 70, 97]) {
       const masks = randomMasks(n, 1 + Math.floor(random() * 300), createRng(n));
       const values = Float64Array.from({ length: masks.count }, () => random() * 10);
       const validation = new Validation({ masks, values });
@@ -129,6 +130,11 @@ describe('Validation', () => {
         expect(scores[k]).toBeCloseTo(rSquared(values, evaluateExpansion(terms.slice(0, count), masks)), 10);
       });
       expect(validation.r2(terms)).toBe(scores[counts.length]);
+      // each single player's term lands on exactly the masks that hold that player
+      for (let i = 0; i < n; i++) {
+        const alone = validation.predicted([{ players: [i], value: 1 }]);
+        alone.forEach((x, r) => expect(x, `player ${i}, mask ${r}`).toBe((masks.bits[r * masks.words + (i >>> 5)] >>> (i & 31)) & 1));
+      }
     }
   });
 });
