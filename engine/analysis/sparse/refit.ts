@@ -1,39 +1,54 @@
 // The least-squares refit of a found support: every coefficient re-estimated jointly on the masks the method
 // evaluated (never on held-out masks), either all of them or only the small ones (≤ d players), which no term of
 // order above d can touch. Averages out noise in single-evaluation estimates; an exact warm start stays exact.
+import { PlayerBitsets } from './bitsets.js';
 import { scaledIncidence, solveLeastSquares, type Incidence, type SolveReport } from './least-squares.js';
 import { rowSize } from './masks.js';
 import type { SampleLog } from './sample-log.js';
 import type { TermStore } from './terms.js';
 
 /**
- * Which stored terms each logged mask contains, as a 0/1 incidence matrix.
+ * Which stored terms each logged mask contains, as a 0/1 incidence matrix: per term, the rows holding all its
+ * players (an AND of per-player bitsets, bitsets.ts), then those lists turned into rows.
  * @param store - the terms (columns)
  * @param log - the masks (rows)
  * @param rows - the logged rows to use
- * @param throwIfCancelled - called every 1024 rows
- * @returns the incidence matrix, one row per entry of rows
+ * @param throwIfCancelled - called every 256 terms
+ * @returns the incidence matrix, one row per entry of rows, its columns ascending
  */
 export function termIncidence(store: TermStore, log: SampleLog, rows: Int32Array, throwIfCancelled: () => void): Incidence {
-  const masks = log.masks();
+  const bitsets = new PlayerBitsets(log.masks(), rows);
+  const held = new Uint32Array(bitsets.words);
+  // two passes over the terms' bitsets (made twice: held for all terms at once, they would take terms × rows / 8
+  // bytes): the count per row, then the columns
   const rowStart = new Int32Array(rows.length + 1);
-  let cols = new Int32Array(Math.max(16, rows.length * 4));
-  let filled = 0;
-  for (let k = 0; k < rows.length; k++) {
-    const r = rows[k];
-    if ((k & 1023) === 0) throwIfCancelled();
-    for (let t = 0; t < store.size; t++) {
-      if (!store.contains(masks, r, t)) continue;
-      if (filled === cols.length) {
-        const grown = new Int32Array(cols.length * 2);
-        grown.set(cols);
-        cols = grown;
+  for (let t = 0; t < store.size; t++) {
+    if ((t & 255) === 0) throwIfCancelled();
+    bitsets.holding(store.players(t), held);
+    for (let w = 0; w < held.length; w++) {
+      let word = held[w] | 0;
+      while (word !== 0) {
+        const low = word & -word;
+        rowStart[32 * w + 32 - Math.clz32(low)]++;
+        word ^= low;
       }
-      cols[filled++] = t;
     }
-    rowStart[k + 1] = filled;
   }
-  return { rows: rows.length, columns: store.size, rowStart, cols: cols.subarray(0, filled) };
+  for (let k = 0; k < rows.length; k++) rowStart[k + 1] += rowStart[k];
+  const cols = new Int32Array(rowStart[rows.length]);
+  const fill = rowStart.slice(0, rows.length);
+  for (let t = 0; t < store.size; t++) {
+    bitsets.holding(store.players(t), held);
+    for (let w = 0; w < held.length; w++) {
+      let word = held[w] | 0;
+      while (word !== 0) {
+        const low = word & -word;
+        cols[fill[32 * w + 31 - Math.clz32(low)]++] = t;
+        word ^= low;
+      }
+    }
+  }
+  return { rows: rows.length, columns: store.size, rowStart, cols };
 }
 
 /** A refit uses at most max(REFIT_ROWS, REFIT_ROWS_PER_TERM · terms) logged masks. */

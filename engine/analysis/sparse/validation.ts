@@ -2,35 +2,16 @@
 // that hold all its players, found by ANDing per-player bitsets over the masks: a term of order k costs k·V/32 word
 // operations for V masks, so that scoring a tree proxy's thousands of terms, and every prefix of them, is cheap.
 import type { FitSet } from './completion.js';
+import { PlayerBitsets } from './bitsets.js';
 import { rSquared } from './expansion.js';
 import type { SparseTerm } from './types.js';
 
 /** Uniformly random masks that no search or fit sees, with the game's values, and a scorer of expansions on them. */
 export class Validation {
-  private readonly words: number;
-  /** Per player, the bitset of the masks that hold it. */
-  private readonly holders: Uint32Array;
-  private readonly all: Uint32Array;
+  private readonly bitsets: PlayerBitsets;
 
   constructor(readonly set: FitSet) {
-    const { masks } = set;
-    this.words = Math.ceil(masks.count / 32);
-    this.holders = new Uint32Array(masks.n * this.words);
-    this.all = new Uint32Array(this.words);
-    for (let r = 0; r < masks.count; r++) this.all[r >>> 5] |= 1 << (r & 31);
-    // 32 rows × 32 players at a time: a bit-matrix transpose turns the rows' words into the players' words
-    const { bits, words, count } = masks;
-    const block = new Uint32Array(32);
-    for (let first = 0; first < count; first += 32) {
-      const rows = Math.min(32, count - first);
-      for (let w = 0; w < words; w++) {
-        block.fill(0);
-        for (let k = 0; k < rows; k++) block[k] = bits[(first + k) * words + w];
-        transpose32(block);
-        const players = Math.min(32, masks.n - 32 * w);
-        for (let j = 0; j < players; j++) this.holders[(32 * w + j) * this.words + (first >>> 5)] = block[j];
-      }
-    }
+    this.bitsets = new PlayerBitsets(set.masks);
   }
 
   /**
@@ -103,7 +84,8 @@ export class Validation {
   /** The terms' sum on each validation mask; at (before the term) each prefix length in counts, and for counts past
    *  the end, calls atPrefix with the partial sums. */
   private predict(terms: readonly SparseTerm[], counts: readonly number[], atPrefix: (partial: Float64Array) => void): Float64Array {
-    const { words, holders, all } = this;
+    const { bitsets } = this;
+    const { words } = bitsets;
     const predicted = new Float64Array(this.set.masks.count);
     const held = new Uint32Array(words);
     let next = 0;
@@ -113,8 +95,7 @@ export class Validation {
         next++;
       }
       const { players, value } = terms[t];
-      held.set(all);
-      for (const i of players) for (let w = 0; w < words; w++) held[w] &= holders[i * words + w];
+      bitsets.holding(players, held);
       for (let w = 0; w < words; w++) {
         let word = held[w] | 0;
         while (word !== 0) {
@@ -129,17 +110,3 @@ export class Validation {
   }
 }
 
-/**
- * Transposes a 32 × 32 bit matrix in place: bit j of word k becomes bit k of word j. Five rounds swap ever smaller
- * off-diagonal blocks (16, 8, 4, 2, 1 bits). see: Warren, "Hacker's Delight" (2nd ed.), §7-3.
- */
-function transpose32(a: Uint32Array): void {
-  let mask = 0x0000ffff;
-  for (let j = 16; j !== 0; j >>>= 1, mask ^= mask << j) {
-    for (let k = 0; k < 32; k = (k + j + 1) & ~j) {
-      const t = ((a[k] >>> j) ^ a[k + j]) & mask;
-      a[k] ^= t << j;
-      a[k + j] ^= t;
-    }
-  }
-}
