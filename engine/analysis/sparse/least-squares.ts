@@ -79,16 +79,14 @@ export function scaledIncidence(a: Incidence): { readonly operator: LinearOperat
   const scale = new Float64Array(a.columns);
   for (let k = 0; k < a.cols.length; k++) scale[a.cols[k]]++;
   for (let j = 0; j < a.columns; j++) scale[j] = scale[j] > 0 ? 1 / Math.sqrt(scale[j]) : 0;
-  const { rowStart, cols } = a;
+  // A·diag(scale)·x is A·(scale ⊙ x): one product per column, not one per non-zero
+  const scaled = new Float64Array(a.columns);
   const operator: LinearOperator = {
     rows: a.rows,
     columns: a.columns,
     apply(x, out) {
-      for (let i = 0; i < a.rows; i++) {
-        let sum = 0;
-        for (let k = rowStart[i]; k < rowStart[i + 1]; k++) sum += scale[cols[k]] * x[cols[k]];
-        out[i] = sum;
-      }
+      for (let j = 0; j < a.columns; j++) scaled[j] = scale[j] * x[j];
+      incidenceApply(a, scaled, out);
     },
     applyTransposed(y, out) {
       incidenceTransposed(a, y, out);
@@ -106,11 +104,11 @@ export function scaledIncidence(a: Incidence): { readonly operator: LinearOperat
  */
 export function incidenceTransposed(a: Incidence, y: Float64Array, out: Float64Array): void {
   out.fill(0);
-  const { rowStart, cols } = a;
-  for (let i = 0; i < a.rows; i++) {
+  const { rowStart, cols, rows } = a;
+  for (let i = 0; i < rows; i++) {
     const yi = y[i];
     if (yi === 0) continue;
-    for (let k = rowStart[i]; k < rowStart[i + 1]; k++) out[cols[k]] += yi;
+    for (let k = rowStart[i], end = rowStart[i + 1]; k < end; k++) out[cols[k]] += yi;
   }
 }
 
@@ -121,10 +119,11 @@ export function incidenceTransposed(a: Incidence, y: Float64Array, out: Float64A
  * @param out - one value per row
  */
 export function incidenceApply(a: Incidence, x: Float64Array, out: Float64Array): void {
-  const { rowStart, cols } = a;
-  for (let i = 0; i < a.rows; i++) {
+  const { rowStart, cols, rows } = a;
+  let k = 0;
+  for (let i = 0; i < rows; i++) {
     let sum = 0;
-    for (let k = rowStart[i]; k < rowStart[i + 1]; k++) sum += x[cols[k]];
+    for (const end = rowStart[i + 1]; k < end; k++) sum += x[cols[k]];
     out[i] = sum;
   }
 }
