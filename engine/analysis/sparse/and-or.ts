@@ -131,10 +131,8 @@ class CountingGame {
   /** The slot of row r (n > 20: a new one the first time its mask is asked). */
   private slotOf(masks: MaskBatch, r: number): number {
     if (!this.slots) return this.n === 0 ? 0 : masks.bits[r * masks.words];
-    const known = this.slots.get(masks.bits, r * masks.words);
-    if (known !== undefined) return known;
-    const slot = this.slots.size;
-    this.slots.set(masks.bits, r * masks.words, slot);
+    const next = this.slots.size;
+    const slot = this.slots.getOrSet(masks.bits, r * masks.words, next);
     if (slot === this.table.length) {
       const table = new Float64Array(2 * slot);
       table.set(this.table);
@@ -148,7 +146,8 @@ class CountingGame {
 
   /** Only masks neither known nor being evaluated go to the game, once each (twice when asked twice in this call). */
   private async callTable(masks: MaskBatch, signal: AbortSignal | undefined): Promise<Float64Array> {
-    const slot = Int32Array.from({ length: masks.count }, (_, r) => this.slotOf(masks, r));
+    const slot = new Int32Array(masks.count);
+    for (let r = 0; r < masks.count; r++) slot[r] = this.slotOf(masks, r);
     const { state } = this;
     /** Rows of masks asked for the first time, then of masks asked again in this call (their values apart). */
     const fresh: number[] = [];
@@ -166,7 +165,8 @@ class CountingGame {
     if (fresh.length > 0) {
       const rows = [...fresh, ...again.keys()];
       const batch = createMasks(this.n, rows.length);
-      rows.forEach((r, k) => batch.bits.set(masks.bits.subarray(r * masks.words, (r + 1) * masks.words), k * batch.words));
+      const { words } = batch;
+      for (let k = 0; k < rows.length; k++) for (let w = 0; w < words; w++) batch.bits[k * words + w] = masks.bits[rows[k] * words + w];
       own = this.evaluate(batch, signal).then(
         (values) => {
           fresh.forEach((r, k) => {

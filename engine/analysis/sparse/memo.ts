@@ -45,15 +45,28 @@ export class MaskMemo {
    * @param value - its value
    */
   set(bits: Uint32Array, base: number, value: number): void {
+    this.getOrSet(bits, base, value);
+  }
+
+  /**
+   * The value of a mask, remembering the given one first when the mask is new (one hash for both).
+   * @param bits - rows of the mask's words
+   * @param base - index of the row's first word
+   * @param value - its value if it is new
+   * @returns the value remembered for the mask
+   */
+  getOrSet(bits: Uint32Array, base: number, value: number): number {
     const { words } = this;
     const hash = hashRow(bits, base, words);
-    if (this.find(bits, base, hash) >= 0) return;
+    const known = this.find(bits, base, hash);
+    if (known >= 0) return this.data[known];
     if (this.rows === this.data.length) this.grow();
     const row = this.rows++;
     this.bits.set(bits.subarray(base, base + words), row * words);
     this.data[row] = value;
     this.next[row] = this.heads.get(hash) ?? -1;
     this.heads.set(hash, row);
+    return value;
   }
 
   private find(bits: Uint32Array, base: number, hash: number): number {
