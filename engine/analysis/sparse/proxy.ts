@@ -106,7 +106,7 @@ export async function fitProxy(kernels: KernelHost, fit: FitSet, maxOrder: numbe
   const terms = new Map<string, number>([['', mean]]);
   for (const tree of trees.slice(0, bestCount)) expand(tree, 0, terms, 1, '');
   const store = new TermStore();
-  for (const [key, value] of terms) if (value !== 0) store.add(Array.from(key, (c) => c.charCodeAt(0)), value);
+  for (const [key, value] of terms) if (value !== 0) store.addKey(key, value);
   return store;
 }
 

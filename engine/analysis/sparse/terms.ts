@@ -17,6 +17,7 @@ export class TermStore {
   private offsets = new Int32Array(65);
   private flat = new Int32Array(256);
   private coefficients = new Float64Array(64);
+  /** supportKey of each support → its index. */
   private readonly index = new Map<string, number>();
   private count = 0;
 
@@ -32,17 +33,26 @@ export class TermStore {
    * @returns the term's index
    */
   add(players: ArrayLike<number>, value: number): number {
-    const sorted = Int32Array.from(players).sort();
-    const key = sorted.join(',');
+    return this.addKey(supportKey(Int32Array.from(players).sort()), value);
+  }
+
+  /**
+   * Adds value to the coefficient of the support with this key (supportKey: its players ascending, one character
+   * each), creating the term when it is new.
+   * @param key - the support's key
+   * @param value - the amount to add
+   * @returns the term's index
+   */
+  addKey(key: string, value: number): number {
     const known = this.index.get(key);
     if (known !== undefined) {
       this.coefficients[known] += value;
       return known;
     }
-    this.grow(sorted.length);
+    this.grow(key.length);
     const start = this.offsets[this.count];
-    this.flat.set(sorted, start);
-    this.offsets[this.count + 1] = start + sorted.length;
+    for (let k = 0; k < key.length; k++) this.flat[start + k] = key.charCodeAt(k);
+    this.offsets[this.count + 1] = start + key.length;
     this.coefficients[this.count] = value;
     this.index.set(key, this.count);
     return this.count++;
@@ -54,7 +64,7 @@ export class TermStore {
    * @returns its index or undefined
    */
   find(players: ArrayLike<number>): number | undefined {
-    return this.index.get(Array.prototype.join.call(players, ','));
+    return this.index.get(supportKey(players));
   }
 
   /**
@@ -188,6 +198,19 @@ export class TermStore {
       this.flat = flat;
     }
   }
+}
+
+/**
+ * A support's key in a TermStore: its players, ascending, one UTF-16 code unit each (players < 4096 =
+ * MAX_SPARSE_PLAYERS). Cheaper to build and to hash than the players joined by commas, and a tree proxy's readout
+ * keys its supports the same way.
+ * @param players - the support, ascending
+ * @returns the key
+ */
+function supportKey(players: ArrayLike<number>): string {
+  let key = '';
+  for (let k = 0; k < players.length; k++) key += String.fromCharCode(players[k]);
+  return key;
 }
 
 /**
