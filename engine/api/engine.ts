@@ -138,7 +138,7 @@ export class Engine {
    */
   async explainFunction(request: FunctionRequest): Promise<SparseResult> {
     this.assertLive();
-    return explainFunction(request, this.kernels);
+    return explainFunction(request, this.kernels, this.runner);
   }
 
   /**

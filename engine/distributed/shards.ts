@@ -64,6 +64,7 @@ export class ShardingRunner implements Runner {
   probe: Runner['probe'] = (...args) => this.inner.probe(...args);
   evaluateMasks: Runner['evaluateMasks'] = (...args) => this.inner.evaluateMasks(...args);
   analyze: Runner['analyze'] = (...args) => this.inner.analyze(...args);
+  fitRandom: Runner['fitRandom'] = (...args) => this.inner.fitRandom(...args);
   close: Runner['close'] = (...args) => this.inner.close(...args);
   /** The inner runner belongs to the engine: disposing this wrapper leaves it alone. */
   dispose = async (): Promise<void> => undefined;

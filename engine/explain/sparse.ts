@@ -11,6 +11,7 @@ import { analyzeTerms, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAndOr, type 
 import { bool, numberIn } from '../inputs/options.js';
 import { assertValid } from '../inputs/validate.js';
 import { assertPlanFits, masksFitMemory, type Limits, type MaskPlan } from '../pipeline/plan.js';
+import type { Runner } from '../pipeline/runner.js';
 import { checkNames, resolveTarget, type ExplainContext, type ExplainRequest, type ExplanationHeader, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
 
 /** Bytes a sparse explanation holds per evaluation of its budget besides the masks' bits (values, term lists,
@@ -243,7 +244,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const game: GameFunction = (masks, signal) => ctx.runner.evaluateMasks(model.key, plan, masks, { signal });
 
   const recoverStart = performance.now();
-  const recovered = await recoverAndOr(game, n, { ...choice, kernels: ctx.kernels, signal: request.signal, onProgress: request.onProgress });
+  const recovered = await recoverAndOr(game, n, { ...choice, kernels: ctx.kernels, fitRandom: (task, signal) => ctx.runner.fitRandom(task, signal), signal: request.signal, onProgress: request.onProgress });
   const recoverMs = performance.now() - recoverStart;
   const v0 = prepared.rewardName.endsWith('-v0') ? recovered.values.empty : 0;
   const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options);
@@ -266,12 +267,13 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
  * Explains a game given as a function of bit-packed masks, by the sparse method: for models evaluated elsewhere.
  * @param request - the game, n, budget, maxOrder, names, salient and index options, signal, onProgress
  * @param kernels - the engine's compiled kernels (the auto search's low-order completion)
+ * @param runner - the engine's runner: the auto search's fits on random masks run there (a pool worker); default here
  * @returns the sparse result (reward 'given', no model or sample)
  * @throws InvalidOptionError for a bad option or a budget below the least (stated); InvalidInputError when the game
  *   throws (cause attached) or returns no array; ShapeMismatchError for a wrong count; NonFiniteError for NaN or ±Inf;
  *   CancelledError when the signal fires
  */
-export async function explainFunction(request: FunctionRequest, kernels: KernelHost): Promise<SparseResult> {
+export async function explainFunction(request: FunctionRequest, kernels: KernelHost, runner?: Runner): Promise<SparseResult> {
   assertValid(FunctionRequestSchema, request);
   if (typeof request.game !== 'function') throw new InvalidOptionError(`options.game must be a function (masks, signal) => Float64Array, one value per mask row (got ${typeof request.game}).`);
   if (request.signal !== undefined && typeof request.signal?.aborted !== 'boolean') throw new InvalidOptionError('options.signal must be an AbortSignal (e.g. new AbortController().signal).');
@@ -281,7 +283,9 @@ export async function explainFunction(request: FunctionRequest, kernels: KernelH
   const options = termOptions(request);
   const choice = chooseBudget(request, n, {});
   const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
-  const recovered = await recoverAndOr(request.game, n, { ...choice, kernels, signal: request.signal, onProgress: request.onProgress });
+  const recovered = await recoverAndOr(request.game, n, {
+    ...choice, kernels, ...(runner ? { fitRandom: (task, signal) => runner.fitRandom(task, signal) } : {}), signal: request.signal, onProgress: request.onProgress,
+  });
   const recoverMs = performance.now() - started;
   const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, 0, options);
   return {

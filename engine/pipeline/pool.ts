@@ -7,6 +7,7 @@
 import { Piscina } from 'piscina';
 import { CancelledError, DisposedError, WorkerCrashedError, reviveError } from '../contracts/errors.js';
 import type { AnalysisTask, GameAnalysis } from '../analysis/game.js';
+import type { FittedExpansion, RandomFitsTask } from '../analysis/sparse/types.js';
 import type { KernelTarget } from '../contracts/kernels.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
 import { assertMaskList, maskRange, type MaskList, type MaskPlan } from './plan.js';
@@ -239,6 +240,19 @@ export class PoolRunner implements Runner {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       return (await this.runTask({ kind: 'analyze', task, kernels: this.options.kernels ?? 'release', control }, 'analyzing a game')) as GameAnalysis;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async fitRandom(task: RandomFitsTask, signal?: AbortSignal): Promise<FittedExpansion[]> {
+    this.assertLive();
+    if (signal?.aborted) throw new CancelledError();
+    const control = new Int32Array(new SharedArrayBuffer(8));
+    const onAbort = () => Atomics.store(control, 0, 1);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return (await this.runTask({ kind: 'fits', task, kernels: this.options.kernels ?? 'release', control }, 'fitting on random masks')) as FittedExpansion[];
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }

@@ -4,6 +4,9 @@ import { CancelledError, DisposedError } from '../contracts/errors.js';
 import type { BackendAttempt } from '../contracts/errors.js';
 import type { SessionHandle, TensorInfo, ExecutionProvider, BackendId } from '../contracts/backend.js';
 import { analyzeGame, type AnalysisTask, type GameAnalysis } from '../analysis/game.js';
+import { randomFits } from '../analysis/sparse/fits.js';
+import { createPause } from '../analysis/sparse/pause.js';
+import type { FittedExpansion, RandomFitsTask } from '../analysis/sparse/types.js';
 import type { KernelHost } from '../contracts/kernels.js';
 import { evaluateList, evaluateRange, probeFull } from './evaluate.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
@@ -57,6 +60,9 @@ export interface Runner {
   /** Learns the split of a game and analyzes its interactions (decompose + interactions), off the caller's thread
    *  where the runner has workers. */
   analyze(task: AnalysisTask, signal?: AbortSignal): Promise<GameAnalysis>;
+  /** The sparse method's fits on random masks (engine/analysis/sparse/fits.ts), off the caller's thread where the
+   *  runner has workers; the same fits wherever they run. */
+  fitRandom(task: RandomFitsTask, signal?: AbortSignal): Promise<FittedExpansion[]>;
   /** Releases one model. */
   close(key: string): Promise<void>;
   /** Releases everything; the runner is unusable afterwards. */
@@ -118,6 +124,16 @@ export class LocalRunner implements Runner {
         throw this.disposed && error instanceof CancelledError ? disposedWhileRunning(error) : error;
       }),
     );
+  }
+
+  async fitRandom(task: RandomFitsTask, signal?: AbortSignal): Promise<FittedExpansion[]> {
+    this.assertLive();
+    const stop = signal ? AbortSignal.any([signal, this.disposing.signal]) : this.disposing.signal;
+    const cancelled = () => {
+      if (stop.aborted) throw this.disposed ? disposedWhileRunning(new CancelledError()) : new CancelledError('The fits on random masks were cancelled.');
+    };
+    // on this thread: pausing between the steps lets the other expansion's game calls go on
+    return this.track(randomFits(this.kernels, task, createPause(cancelled)));
   }
 
   open(key: string, model: Uint8Array, candidates: readonly Candidate[]): Promise<OpenedModel> {

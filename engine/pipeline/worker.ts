@@ -1,13 +1,15 @@
 // The pool's worker thread, and its composition root: it registers the backends, keeps one session per model (created
 // on first use, reused by later tasks, at most MAX_OPEN_MODELS of them: the least recently used is released), one set
 // of batch buffers per plan and one kernel instance; it evaluates ranges of masks or of rows of a shared mask list,
-// and analyzes games (the decomposition), so the main thread stays free.
+// analyzes games (the decomposition) and runs the sparse method's fits on random masks, so the main thread stays free.
 // Tasks and replies are plain objects and typed arrays; errors travel as {error: SerializedError}.
 import { move } from 'piscina';
 import { loadKernels, ortNodeBackend, ortWebBackend } from '../../bindings/index.js';
 import { analyzeGame, type AnalysisTask, type GameAnalysis } from '../analysis/game.js';
+import { randomFits } from '../analysis/sparse/fits.js';
+import type { FittedExpansion, RandomFitsTask } from '../analysis/sparse/types.js';
 import type { KernelHost, KernelTarget } from '../contracts/kernels.js';
-import { serializeError, type SerializedError } from '../contracts/errors.js';
+import { CancelledError, serializeError, type SerializedError } from '../contracts/errors.js';
 import type { SessionHandle } from '../contracts/backend.js';
 import { evaluateList, evaluateRange, probeFull } from './evaluate.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
@@ -36,6 +38,8 @@ export interface SharedMasks {
 /** Tasks of the pool. */
 export type WorkerTask =
   | { readonly kind: 'analyze'; readonly task: AnalysisTask; readonly kernels: KernelTarget; readonly control: Int32Array }
+  /** The sparse method's fits on random masks; control[0] = cancel flag. */
+  | { readonly kind: 'fits'; readonly task: RandomFitsTask; readonly kernels: KernelTarget; readonly control: Int32Array }
   | { readonly kind: 'open'; readonly model: ModelRef }
   /** Diagnostics: the number of sessions this worker holds (after dropping the closed ones). */
   | { readonly kind: 'sessions'; readonly closed: readonly string[] }
@@ -119,10 +123,11 @@ function builder(plan: MaskPlan, planId: string): BatchBuilder {
 
 /**
  * Handles one task.
- * @returns the opened model's metadata, the probed output row, the rewards of the range (moved, not copied), or a
- *   game's analysis; a WorkerFailure for errors of the task itself (a rejected promise means the thread failed)
+ * @returns the opened model's metadata, the probed output row, the rewards of the range (moved, not copied), a
+ *   game's analysis, or the fitted expansions; a WorkerFailure for errors of the task itself (a rejected promise
+ *   means the thread failed)
  */
-export default async function handle(task: WorkerTask): Promise<OpenedModel | Float64Array | GameAnalysis | number | WorkerFailure> {
+export default async function handle(task: WorkerTask): Promise<OpenedModel | Float64Array | GameAnalysis | FittedExpansion[] | number | WorkerFailure> {
   try {
     if (task.kind === 'sessions') {
       dropClosed(task.closed);
@@ -133,6 +138,14 @@ export default async function handle(task: WorkerTask): Promise<OpenedModel | Fl
       // the decomposition polls `aborted` between chunks of iterations; the main thread sets control[0] to cancel
       const signal = { get aborted() { return Atomics.load(control, 0) !== 0; } } as AbortSignal;
       return await analyzeGame(await kernels(task.kernels), task.task, signal);
+    }
+    if (task.kind === 'fits') {
+      const { control } = task;
+      // nothing else runs on this thread: the pauses only look at the cancel flag
+      const cancelled = () => {
+        if (Atomics.load(control, 0) !== 0) throw new CancelledError('The fits on random masks were cancelled.');
+      };
+      return await randomFits(await kernels(task.kernels), task.task, async () => cancelled());
     }
     const { session: s, opened } = await session(task.model);
     if (task.kind === 'open') return opened;

@@ -6,17 +6,17 @@
 // terms, refine.ts; adaptiveMobius). see: Erginbas, Kang, Polito, Ramchandran,
 // "Adaptive Sparse Möbius Transforms for Learning Polynomials" (arXiv 2602.06246), FASMT.
 import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
-import { completeLowOrder, completionMasks, type FitSet } from './completion.js';
-import { fitProxy, MIN_PROXY_ROWS } from './proxy.js';
+import { completionMasks } from './completion.js';
+import { randomFits } from './fits.js';
+import { MIN_PROXY_ROWS } from './proxy.js';
 import { createMasks, fillRow, randomMasks, type MutableMaskBatch } from './masks.js';
-import type { KernelHost } from '../../contracts/kernels.js';
 import type { MethodContext, MethodResult } from './method.js';
 import { refinable, refineTerms } from './refine.js';
 import { refitTerms } from './refit.js';
 import { Validation } from './validation.js';
 import { SampleLog } from './sample-log.js';
 import { TermStore } from './terms.js';
-import type { SparseFit, SparseTerm } from './types.js';
+import type { FitSet, RandomFitsTask, SparseTerm } from './types.js';
 
 /** Repeats of v(∅) and v(N) used to estimate evaluation noise when the first two pairs disagree. */
 const NOISE_REPEATS = 8;
@@ -59,13 +59,6 @@ const RANDOM_MASKS = 2048;
 const REFINE_SHARE = 0.15;
 /** Least share worth keeping: below it the fits need every evaluation more (an order-6 lattice alone is 64). */
 const MIN_REFINE = 64;
-/** A tree proxy keeps its strongest terms, as few as lose at most PRUNE_LOSS of validation R² (from PRUNE_FIRST). */
-const PRUNE_LOSS = 1e-3;
-const PRUNE_FIRST = 256;
-/** The completion takes at most this many of the conjunctions that trees (at most CONJUNCTION_TREES) find in what it
- *  left unexplained. */
-const CONJUNCTIONS = 128;
-const CONJUNCTION_TREES = 50;
 
 /**
  * Recovers the Möbius terms of order ≤ maxOrder by adaptive group testing. A deterministic game's values are the
@@ -158,12 +151,24 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   // fits on the random masks, each kept where it fits the validation masks better (randomFits)
   let kept: MethodResult = { store: best.store, dropAtOrBelow: best.dropAtOrBelow, tolerance: best.tolerance, fit: 'search' };
   let keptR2 = best.r2;
-  for (const candidate of fit && context.kernels ? await randomFits(context.kernels, best.store.toTerms(best.dropAtOrBelow), fit, validation, context, log ?? new SampleLog(n)) : []) {
-    await oracle.pause();
-    const r2 = validation.r2(candidate.store.toTerms());
-    if (r2 > keptR2) {
-      kept = { store: candidate.store, dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit };
-      keptR2 = r2;
+  if (fit && context.kernels) {
+    // the trees learn from the search's masks too (evenly spaced, as many as the random ones)
+    const task: RandomFitsTask = {
+      n, maxOrder, seed: rng.uint32(), searched: copyOf(best.store, best.dropAtOrBelow).toFlat(), fit,
+      logged: evenRows(log ?? new SampleLog(n), fit.masks.count), validation: validation.set,
+    };
+    // elsewhere when the caller can (a pool worker: the other expansion's calls go on meanwhile), else here, pausing
+    // between the steps for them
+    const fitted = context.fitRandom ? await context.fitRandom(task) : await randomFits(context.kernels, task, () => oracle.pause());
+    for (const candidate of fitted) {
+      await oracle.pause();
+      const store = TermStore.fromFlat(candidate.terms);
+      const r2 = validation.r2(store.toTerms());
+
+      if (r2 > keptR2) {
+        kept = { store, dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit };
+        keptR2 = r2;
+      }
     }
   }
   if (refinement === 0 || !log) return kept;
@@ -173,54 +178,6 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   // exact values are kept unless they fit the validation masks worse than the estimates did, beyond chance
   if (!refined || validation.worse(terms, refined.store.toTerms(kept.dropAtOrBelow))) return kept;
   return { ...kept, store: refined.store, exact: refined.exact };
-}
-
-/**
- * The expansions fitted on the random masks (fit), for the validation masks to choose from:
- * - the tree proxy (proxy.ts), its strongest terms: a dense game of many orders that is a simple function of the
- *   players present;
- * - the search's terms with every term of order ≤ 2 beside them (completion.ts): a trained model's dense low-order
- *   spread, which no search finds term by term;
- * - that completion again with the conjunctions it missed: the terms of order > 2 of trees fitted to what it leaves
- *   unexplained on the fit masks (the CONJUNCTIONS strongest), fitted jointly with the rest.
- */
-async function randomFits(kernels: KernelHost, searched: readonly SparseTerm[], fit: FitSet, validation: Validation, context: MethodContext, log: SampleLog): Promise<{ fit: SparseFit; store: TermStore }[]> {
-  const { maxOrder, rng, oracle } = context;
-  // between the steps (and the trees), the other expansion's game calls get their turn
-  const pause = () => oracle.pause();
-  await pause();
-  const fits: { fit: SparseFit; store: TermStore }[] = [];
-  // the trees learn from the search's masks too (evenly spaced, as many as the random ones): they need no uniform
-  // sample, and those masks sit where the search found terms
-  const trees = await fitProxy(kernels, joined(fit, evenRows(log, fit.masks.count)), maxOrder, rng, pause);
-  if (trees) fits.push({ fit: 'trees', store: strongestEnough(trees, validation) });
-  await pause();
-  // the completion on as many masks as it asks for: more rows would make room for more found terms, at a cost
-  // quadratic in them
-  const low = completionMasks(context.n, maxOrder);
-  if (low === undefined || fit.masks.count < low) return fits;
-  const rows = firstRows(fit, low);
-  const completed = completeLowOrder(kernels, searched, rows, maxOrder);
-  if (!completed) return fits;
-  fits.push({ fit: 'completion', store: completed });
-  await pause();
-  const predicted = new Float64Array(fit.masks.count);
-  completed.predict(fit.masks, predicted);
-  const residual = fit.values.map((value, r) => value - predicted[r]);
-  const missed = await fitProxy(kernels, { masks: fit.masks, values: residual }, maxOrder, rng, pause, CONJUNCTION_TREES);
-  const conjunctions = (missed?.toTerms() ?? [])
-    .filter((t) => t.players.length > 2)
-    .sort((a, b) => Math.abs(b.value) - Math.abs(a.value))
-    .slice(0, CONJUNCTIONS);
-  const again = conjunctions.length > 0 ? completeLowOrder(kernels, merged(searched, conjunctions), rows, maxOrder) : undefined;
-  if (again) fits.push({ fit: 'completion+trees', store: again });
-  return fits;
-}
-
-/** The first count rows of a fit set. */
-function firstRows(fit: FitSet, count: number): FitSet {
-  const { masks, values } = fit;
-  return { masks: { ...masks, count, bits: masks.bits.subarray(0, count * masks.words) }, values: values.subarray(0, count) };
 }
 
 /** Whether the terms rebuild the validation masks within EXPLAINED_NOISE·σ plus round-off (EXPLAINED_ROUND_OFF of
@@ -243,36 +200,6 @@ function evenRows(log: SampleLog, count: number): FitSet {
     picked[k] = values[r];
   }
   return { masks: rows, values: picked };
-}
-
-/** Two fit sets as one. */
-function joined(a: FitSet, b: FitSet): FitSet {
-  const log = new SampleLog(a.masks.n, a.masks.count + b.masks.count);
-  log.append(a.masks, a.values);
-  log.append(b.masks, b.values);
-  return { masks: log.masks(), values: log.values() };
-}
-
-/** The terms of both lists, once per support (the first list's value where both hold it). */
-function merged(first: readonly SparseTerm[], second: readonly SparseTerm[]): SparseTerm[] {
-  const seen = new Set(first.map((t) => t.players.join(',')));
-  return [...first, ...second.filter((t) => !seen.has(t.players.join(',')))];
-}
-
-/**
- * The fewest strongest terms (∅ always; counts doubling from PRUNE_FIRST) whose validation R² is within PRUNE_LOSS
- * of all the store's: a tree proxy's expansion holds thousands of terms, most of them tiny.
- */
-function strongestEnough(store: TermStore, validation: Validation): TermStore {
-  const terms = store.toTerms().sort((a, b) => (a.players.length === 0 ? -1 : b.players.length === 0 ? 1 : Math.abs(b.value) - Math.abs(a.value)));
-  const counts: number[] = [];
-  for (let count = PRUNE_FIRST; count < terms.length; count *= 2) counts.push(count);
-  const r2 = validation.prefixR2(terms, counts);
-  const all = r2[counts.length];
-  const enough = counts.findIndex((_, k) => r2[k] >= all - PRUNE_LOSS);
-  const kept = new TermStore();
-  for (const term of enough < 0 ? terms : terms.slice(0, counts[enough])) kept.add(term.players, term.value);
-  return kept;
 }
 
 /** The terms of a store above dropAtOrBelow (∅ always), in a new store. */

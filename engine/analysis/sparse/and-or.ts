@@ -9,7 +9,7 @@ import { createMasks } from './masks.js';
 import { MaskMemo } from './memo.js';
 import { checkAnswer } from './oracle.js';
 import { sparseMobius, sparseOr } from './recover.js';
-import type { GameFunction, MaskBatch, SparseExpansion } from './types.js';
+import type { GameFunction, MaskBatch, RandomFitter, SparseExpansion } from './types.js';
 
 /** Options of recoverAndOr. */
 export interface AndOrOptions {
@@ -21,6 +21,8 @@ export interface AndOrOptions {
   readonly tolerance?: number;
   /** The compiled kernels, for the auto search's low-order completion (SparseOptions.kernels). */
   readonly kernels?: KernelHost;
+  /** Where the auto search's fits on random masks run (SparseOptions.fitRandom). */
+  readonly fitRandom?: RandomFitter;
   readonly signal?: AbortSignal;
   /** Distinct evaluations done / planned (the budget, or 2^n on the exact path). */
   readonly onProgress?: (done: number, total: number) => void;
@@ -215,7 +217,7 @@ class CountingGame {
  * @throws as sparseMobius: InvalidInputError, ShapeMismatchError or NonFiniteError for a bad game, CancelledError
  */
 export async function recoverAndOr(game: GameFunction, n: number, options: AndOrOptions): Promise<AndOrExpansion> {
-  const { budget, maxOrder, seed = 0, tolerance, kernels, signal, onProgress } = options;
+  const { budget, maxOrder, seed = 0, tolerance, kernels, fitRandom, signal, onProgress } = options;
   const least = leastAndOrBudget(n, maxOrder);
   if (!(budget >= least)) {
     throw new InvalidOptionError(
@@ -232,8 +234,8 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
   const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   const half = Math.floor(budget / 2);
   const runs = [
-    sparseMobius(counting.call, n, { budget: exact ? 2 ** n : half, maxOrder, seed, tolerance, kernels, signal: both }),
-    sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: seed + 1, tolerance, kernels, signal: both }),
+    sparseMobius(counting.call, n, { budget: exact ? 2 ** n : half, maxOrder, seed, tolerance, kernels, fitRandom, signal: both }),
+    sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: seed + 1, tolerance, kernels, fitRandom, signal: both }),
   ];
   runs.forEach((run) => run.catch(() => stop.abort()));
   const settled = await Promise.allSettled(runs);

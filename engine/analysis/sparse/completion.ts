@@ -14,15 +14,9 @@
 // - Cost. The Gram entries are popcounts over bitsets of the masks, and the solve a dense SIMD CG, both in the
 //   compiled kernels (assembly/kernels/least-squares.ts).
 import type { KernelHost } from '../../contracts/kernels.js';
-import type { MaskBatch, SparseTerm } from './types.js';
+import type { FitSet, MaskBatch, SparseTerm } from './types.js';
 import { popcount32 } from './masks.js';
 import { TermStore } from './terms.js';
-
-/** Uniformly random masks and the game's values on them. */
-export interface FitSet {
-  readonly masks: MaskBatch;
-  readonly values: Float64Array;
-}
 
 /** Random masks per unknown of the fit: enough for a well-posed, well-conditioned ridge fit. */
 const MASKS_PER_COLUMN = 2;
@@ -60,10 +54,12 @@ export function completionMasks(n: number, maxOrder: number): number | undefined
  * @param found - the search's terms (∅ included or not)
  * @param fit - uniformly random masks and values, unseen by the search
  * @param maxOrder - the order cap of the expansion
+ * @param candidates - supports of order > 2 to try beside them (strongest first): fitted while the masks have room
+ *   after the found terms, else left out (a candidate has no value of its own to keep)
  * @returns the fitted Möbius terms; undefined when the fit set is too small for them
  * @throws MemoryLimitError when the kernels' memory cannot hold the Gram
  */
-export function completeLowOrder(kernels: KernelHost, found: readonly SparseTerm[], fit: FitSet, maxOrder: number): TermStore | undefined {
+export function completeLowOrder(kernels: KernelHost, found: readonly SparseTerm[], fit: FitSet, maxOrder: number, candidates: readonly (readonly number[])[] = []): TermStore | undefined {
   const order = Math.min(2, maxOrder);
   const rows = fit.masks.count;
   const low = lowOrderSupports(fit.masks.n, order);
@@ -79,6 +75,13 @@ export function completeLowOrder(kernels: KernelHost, found: readonly SparseTerm
     const bits = combine(players, term.players, rows, 'and');
     if (high.length < room && popcountAll(bits) >= MIN_ROWS) high.push({ players: term.players, bits });
     else store.add(term.players, term.value);
+  }
+  const known = new Set(found.map((term) => term.players.join(',')));
+  for (const support of candidates) {
+    if (high.length >= room) break;
+    if (support.length <= order || known.has(support.join(','))) continue;
+    const bits = combine(players, support, rows, 'and');
+    if (popcountAll(bits) >= MIN_ROWS) high.push({ players: support, bits });
   }
   // what the rare terms leave unexplained
   const target = new Float64Array(rows);

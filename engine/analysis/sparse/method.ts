@@ -4,7 +4,7 @@ import type { KernelHost } from '../../contracts/kernels.js';
 import type { GameOracle } from './oracle.js';
 import type { Rng } from './random.js';
 import type { TermStore } from './terms.js';
-import type { SparseFit } from './types.js';
+import type { FittedExpansion, RandomFitsTask, SparseFit } from './types.js';
 
 /** What a recovery method gets. */
 export interface MethodContext {
@@ -18,6 +18,8 @@ export interface MethodContext {
   readonly tolerance?: number;
   /** The compiled kernels: method 'adaptive' completes its auto search with them (completion.ts). */
   readonly kernels?: KernelHost;
+  /** Runs the auto search's fits on random masks elsewhere (fits.ts; SparseOptions.fitRandom, bound to the signal). */
+  readonly fitRandom?: (task: RandomFitsTask) => Promise<FittedExpansion[]>;
 }
 
 /** What a recovery method returns. */

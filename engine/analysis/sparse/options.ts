@@ -4,7 +4,7 @@ import { InvalidOptionError } from '../../contracts/errors.js';
 import { assertKnownKeys, integerIn, oneOf } from '../../inputs/options.js';
 import { DEFAULT_METHOD, MAX_EXACT_PLAYERS, MAX_REGRESSION_TERMS, MAX_SPARSE_PLAYERS, SPARSE_METHODS, defaultHeldOut, fitBudget, termCount, withHeldOut, type SparseMethod } from './budget.js';
 import type { KernelHost } from '../../contracts/kernels.js';
-import type { SparseOptions } from './types.js';
+import type { RandomFitter, SparseOptions } from './types.js';
 import { preview } from '../../inputs/preview.js';
 
 /** Validated, frozen options; `method` is what will run ('exact' whenever the budget covers 2^n). */
@@ -20,9 +20,10 @@ export interface SparseSettings {
   readonly signal?: AbortSignal;
   readonly onProgress?: (done: number, total: number) => void;
   readonly kernels?: KernelHost;
+  readonly fitRandom?: RandomFitter;
 }
 
-const KNOWN = ['budget', 'maxOrder', 'seed', 'heldOut', 'signal', 'onProgress', 'method', 'tolerance', 'kernels'];
+const KNOWN = ['budget', 'maxOrder', 'seed', 'heldOut', 'signal', 'onProgress', 'method', 'tolerance', 'kernels', 'fitRandom'];
 
 /**
  * Validates n and the options of sparseMobius.
@@ -54,13 +55,16 @@ export function sparseSettings(n: number, options: SparseOptions): SparseSetting
   if (options.kernels !== undefined && (typeof options.kernels?.call !== 'function' || typeof options.kernels?.alloc !== 'function')) {
     throw new InvalidOptionError(`options.kernels must be the compiled kernels (a KernelHost from loadKernels; the engine passes its own), got ${preview(options.kernels)}.`);
   }
+  if (options.fitRandom !== undefined && typeof options.fitRandom !== 'function') {
+    throw new InvalidOptionError(`options.fitRandom must be a function (task, signal) => Promise of the fitted expansions (the engine passes its runner's), got ${preview(options.fitRandom)}.`);
+  }
   const heldOutOption = options.heldOut === undefined ? undefined : integerIn(options.heldOut, 0, budget - 1, 'options.heldOut');
   // the exact path answers every question the sparse methods do, exactly, once the budget covers all 2^n masks
   const exact = requested === 'exact' || (n <= MAX_EXACT_PLAYERS && budget >= 2 ** n);
   const method: SparseMethod = exact ? 'exact' : requested;
   const heldOut = exact ? 0 : (heldOutOption ?? defaultHeldOut(budget));
   assertBudget(n, maxOrder, budget, method, heldOutOption);
-  return Object.freeze({ n, budget, maxOrder, seed, heldOut, method, tolerance, signal: options.signal, onProgress: options.onProgress, kernels: options.kernels });
+  return Object.freeze({ n, budget, maxOrder, seed, heldOut, method, tolerance, signal: options.signal, onProgress: options.onProgress, kernels: options.kernels, fitRandom: options.fitRandom });
 }
 
 /** A number in [0, 1). */

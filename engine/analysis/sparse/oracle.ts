@@ -3,6 +3,7 @@
 // answer. Methods never call the game directly.
 import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, NonFiniteError, ShapeMismatchError } from '../../contracts/errors.js';
 import { rowPlayers } from './masks.js';
+import { createPause } from './pause.js';
 import type { GameFunction, MaskBatch } from './types.js';
 
 /** A game behind the budget, progress and cancellation checks. */
@@ -25,17 +26,14 @@ export interface GameOracle {
   /** @throws CancelledError when the signal has fired */
   throwIfCancelled(): void;
   /**
-   * A point between the steps of a long computation: once this thread has worked SLICE_MS since the last pause, it
-   * lets other work run (the other expansion's game calls and their answers, the abort signal) before resolving.
+   * A point between the steps of a long computation: after a few milliseconds of work it lets other work run (the
+   * other expansion's game calls and their answers, the abort signal) before resolving (pause.ts).
    * @throws CancelledError when the signal has fired
    */
   pause(): Promise<void>;
   /** Reports done = total = used (the last progress call). */
   finish(): void;
 }
-
-/** Most milliseconds of work between two pauses that let other work run (pause()). */
-const SLICE_MS = 4;
 
 /** What the oracle needs besides the game. */
 export interface OracleSettings {
@@ -62,7 +60,7 @@ export function createOracle(game: GameFunction, n: number, settings: OracleSett
       throw new CancelledError(`The sparse Möbius recovery was cancelled after ${used} of at most ${budget} game evaluations.`, { cause: signal.reason });
     }
   };
-  let paused = performance.now();
+  const pause = createPause(throwIfCancelled);
   return {
     n,
     budget,
@@ -73,13 +71,7 @@ export function createOracle(game: GameFunction, n: number, settings: OracleSett
       return budget - used;
     },
     throwIfCancelled,
-    async pause() {
-      if (performance.now() - paused >= SLICE_MS) {
-        await new Promise((resume) => setImmediate(resume));
-        paused = performance.now();
-      }
-      throwIfCancelled();
-    },
+    pause,
     evaluate(batch) {
       throwIfCancelled();
       if (used + batch.count > budget) {

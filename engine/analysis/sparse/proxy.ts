@@ -15,9 +15,9 @@
 // Why not a library: ml-cart and the other npm tree learners sort numeric features per split and hide their trees;
 // here every feature is one bit, the sums come from the bitsets, and the readout needs the trees' structure.
 import type { F64Buffer, KernelHost } from '../../contracts/kernels.js';
-import type { FitSet } from './completion.js';
 import type { Rng } from './random.js';
 import { TermStore } from './terms.js';
+import type { FitSet } from './types.js';
 
 /** Deepest tree; also the highest order of the expansion (at most maxOrder). */
 const DEPTH = 5;

@@ -12,7 +12,7 @@ import { sparseSettings } from './options.js';
 import { createRng } from './random.js';
 import { regressionMobius } from './regression.js';
 import { sortTerms } from './terms.js';
-import type { GameFunction, SparseExpansion, SparseOptions, SparseTerm } from './types.js';
+import type { GameFunction, RandomFitsTask, SparseExpansion, SparseOptions, SparseTerm } from './types.js';
 import { Validation } from './validation.js';
 
 const METHODS: Record<Exclude<SparseMethod, 'exact'>, (context: MethodContext) => Promise<MethodResult>> = {
@@ -41,7 +41,7 @@ const METHODS: Record<Exclude<SparseMethod, 'exact'>, (context: MethodContext) =
 export async function sparseMobius(game: GameFunction, n: number, options: SparseOptions): Promise<SparseExpansion> {
   if (typeof game !== 'function') throw new InvalidInputError(`game must be a function (masks, signal) => Float64Array (got ${typeof game}).`);
   const settings = sparseSettings(n, options);
-  const { budget, maxOrder, seed, heldOut, method, tolerance, signal, onProgress, kernels } = settings;
+  const { budget, maxOrder, seed, heldOut, method, tolerance, signal, onProgress, kernels, fitRandom } = settings;
   const oracle = createOracle(game, n, { budget, signal, onProgress, planned: method === 'exact' ? 2 ** n : budget });
   oracle.throwIfCancelled();
   if (method === 'exact') {
@@ -49,7 +49,10 @@ export async function sparseMobius(game: GameFunction, n: number, options: Spars
     oracle.finish();
     return expansion;
   }
-  const { store, dropAtOrBelow, tolerance: kept, fit, exact } = await METHODS[method]({ oracle, n, maxOrder, rng: createRng(seed), reserve: heldOut, tolerance, kernels });
+  const { store, dropAtOrBelow, tolerance: kept, fit, exact } = await METHODS[method]({
+    oracle, n, maxOrder, rng: createRng(seed), reserve: heldOut, tolerance, kernels,
+    ...(fitRandom ? { fitRandom: (task: RandomFitsTask) => fitRandom(task, signal) } : {}),
+  });
   const terms = store.toTerms(dropAtOrBelow).map((term): SparseTerm => (exact?.has(term.players.join(',')) ? { ...term, exact: true } : term));
   let r2 = NaN;
   if (heldOut > 0) {

@@ -11,12 +11,11 @@
 // Masks the search or the fits have evaluated are read, not evaluated again (memo.ts), and each step asks the game
 // once, for all its masks. The caller keeps the result unless it fits the validation masks worse: a dense game's fit
 // leans on its estimates, and exact values for a few of its terms can fit worse.
-import type { FitSet } from './completion.js';
 import { mobiusInPlace } from './exact.js';
 import { addPlayers, createMasks, type MutableMaskBatch } from './masks.js';
 import { MaskMemo } from './memo.js';
 import type { TermStore } from './terms.js';
-import type { MaskBatch, SparseTerm } from './types.js';
+import type { FitSet, MaskBatch, SparseTerm } from './types.js';
 import { Validation } from './validation.js';
 
 /** The strongest terms the refinement tries, and the largest support it evaluates every subset of (2^10 masks). */

@@ -2,7 +2,7 @@
 // method shares: predicting Σ_{S⊆T} m(S) on a batch of masks. Supports are keyed so that finding a known term
 // again adds to its value instead of duplicating it.
 import { rowContains } from './masks.js';
-import type { MaskBatch, SparseTerm } from './types.js';
+import type { FlatTerms, MaskBatch, SparseTerm } from './types.js';
 
 /** A read-only view of a TermStore's arrays (valid until its next add): term t is flat[offsets[t] .. offsets[t+1]). */
 export interface TermView {
@@ -65,6 +65,26 @@ export class TermStore {
    */
   find(players: ArrayLike<number>): number | undefined {
     return this.index.get(supportKey(players));
+  }
+
+  /**
+   * A store of flat terms (supports sorted ascending and distinct, as toFlat gives them).
+   * @param terms - the terms
+   * @returns the store, the same indices
+   */
+  static fromFlat(terms: FlatTerms): TermStore {
+    const store = new TermStore();
+    for (let t = 0; t < terms.values.length; t++) store.addKey(supportKey(terms.flat.subarray(terms.offsets[t], terms.offsets[t + 1])), terms.values[t]);
+    return store;
+  }
+
+  /**
+   * The terms in arrays of their own, in index order.
+   * @returns a copy
+   */
+  toFlat(): FlatTerms {
+    const { count } = this;
+    return { offsets: this.offsets.slice(0, count + 1), flat: this.flat.slice(0, this.offsets[count]), values: this.coefficients.slice(0, count) };
   }
 
   /**

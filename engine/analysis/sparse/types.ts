@@ -43,6 +43,12 @@ export interface SparseOptions {
    * completion (the order ≤ 2 terms fitted on random masks beside the found ones); without them it runs no completion.
    */
   readonly kernels?: KernelHost;
+  /**
+   * Runs method 'adaptive''s fits on random masks (a tree proxy and the low-order completions, fits.ts) elsewhere:
+   * the engine passes its runner's, which sends them to a pool worker, so that the AND and the OR expansion fit side
+   * by side while the calling thread goes on. The same task gives the same fits wherever it runs. Default: here.
+   */
+  readonly fitRandom?: RandomFitter;
 }
 
 /** One Möbius coefficient. */
@@ -77,3 +83,42 @@ export interface SparseExpansion {
  * random masks; completion+trees, that completion with the conjunctions trees found in what it left unexplained.
  */
 export type SparseFit = (typeof SPARSE_FITS)[number];
+
+/** Masks and the game's values on them. */
+export interface FitSet {
+  readonly masks: MaskBatch;
+  readonly values: Float64Array;
+}
+
+/** Terms as three arrays of their own (term t is flat[offsets[t] .. offsets[t+1]), ascending, value values[t]): what
+ *  crosses a worker boundary. */
+export interface FlatTerms {
+  readonly offsets: Int32Array;
+  readonly flat: Int32Array;
+  readonly values: Float64Array;
+}
+
+/** The fits of an auto search on its random masks (fits.ts): everything crosses a worker boundary as it is. */
+export interface RandomFitsTask {
+  readonly n: number;
+  readonly maxOrder: number;
+  /** Seeds the trees' row samples: the same task gives the same fits wherever it runs. */
+  readonly seed: number;
+  /** The kept search's terms (∅ included). */
+  readonly searched: FlatTerms;
+  /** The uniformly random masks and the game's values there. */
+  readonly fit: FitSet;
+  /** Masks of the search's log (evenly spaced, as many as the random ones), for the trees. */
+  readonly logged: FitSet;
+  /** The validation masks (the tree proxy is cut to its strongest terms by them). */
+  readonly validation: FitSet;
+}
+
+/** One expansion fitted on the random masks. */
+export interface FittedExpansion {
+  readonly fit: SparseFit;
+  readonly terms: FlatTerms;
+}
+
+/** Runs a RandomFitsTask somewhere else (SparseOptions.fitRandom). */
+export type RandomFitter = (task: RandomFitsTask, signal?: AbortSignal) => Promise<FittedExpansion[]>;

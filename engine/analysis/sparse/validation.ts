@@ -1,10 +1,9 @@
 // The validation masks of an auto search and the R² of an expansion on them. Each term adds its value to the masks
 // that hold all its players, found by ANDing per-player bitsets over the masks: a term of order k costs k·V/32 word
 // operations for V masks, so that scoring a tree proxy's thousands of terms, and every prefix of them, is cheap.
-import type { FitSet } from './completion.js';
 import { PlayerBitsets } from './bitsets.js';
 import { rSquared } from './expansion.js';
-import type { SparseTerm } from './types.js';
+import type { FitSet, SparseTerm } from './types.js';
 
 /** Uniformly random masks that no search or fit sees, with the game's values, and a scorer of expansions on them. */
 export class Validation {

