@@ -164,7 +164,6 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
       await oracle.pause();
       const store = TermStore.fromFlat(candidate.terms);
       const r2 = validation.r2(store.toTerms());
-
       if (r2 > keptR2) {
         kept = { store, dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit };
         keptR2 = r2;
