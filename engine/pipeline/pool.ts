@@ -233,26 +233,22 @@ export class PoolRunner implements Runner {
   }
 
   async analyze(task: AnalysisTask, signal?: AbortSignal): Promise<GameAnalysis> {
-    this.assertLive();
-    if (signal?.aborted) throw new CancelledError();
-    const control = new Int32Array(new SharedArrayBuffer(8));
-    const onAbort = () => Atomics.store(control, 0, 1);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      return (await this.runTask({ kind: 'analyze', task, kernels: this.options.kernels ?? 'release', control }, 'analyzing a game')) as GameAnalysis;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
+    return (await this.kernelTask((control) => ({ kind: 'analyze', task, kernels: this.options.kernels ?? 'release', control }), 'analyzing a game', signal)) as GameAnalysis;
   }
 
   async fitRandom(task: RandomFitsTask, signal?: AbortSignal): Promise<FittedExpansion[]> {
+    return (await this.kernelTask((control) => ({ kind: 'fits', task, kernels: this.options.kernels ?? 'release', control }), 'fitting on random masks', signal)) as FittedExpansion[];
+  }
+
+  /** A task on a worker's kernels, cancelled through its control word ([0] = cancel flag, polled by the task). */
+  private async kernelTask(task: (control: Int32Array) => WorkerTask, what: string, signal: AbortSignal | undefined): Promise<unknown> {
     this.assertLive();
     if (signal?.aborted) throw new CancelledError();
     const control = new Int32Array(new SharedArrayBuffer(8));
     const onAbort = () => Atomics.store(control, 0, 1);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return (await this.runTask({ kind: 'fits', task, kernels: this.options.kernels ?? 'release', control }, 'fitting on random masks')) as FittedExpansion[];
+      return await this.runTask(task(control), what);
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
