@@ -1,13 +1,15 @@
 // The fits of an auto search on its random masks (adaptive.ts), as one task of typed arrays and plain objects: it
 // runs where the caller says (the engine's runner sends it to a pool worker, so that the AND and the OR expansion
 // fit side by side while the main thread goes on) or here, with the same result for the same task.
+import { EngineError, InvalidInputError } from '../../contracts/errors.js';
 import type { KernelHost } from '../../contracts/kernels.js';
+import { SPARSE_FITS } from '../../contracts/schema/constants.js';
 import { completeLowOrder, completionMasks } from './completion.js';
 import { fitProxy } from './proxy.js';
 import { createRng } from './random.js';
 import { SampleLog } from './sample-log.js';
 import { TermStore } from './terms.js';
-import type { FitSet, FittedExpansion, RandomFitsTask } from './types.js';
+import type { FitSet, FittedExpansion, RandomFitsTask, RandomFitter } from './types.js';
 import { Validation } from './validation.js';
 
 /** A tree proxy keeps its strongest terms, as few as lose at most PRUNE_LOSS of validation R² (from PRUNE_FIRST). */
@@ -90,4 +92,57 @@ function strongestEnough(store: TermStore, validation: Validation): TermStore {
   const kept = new TermStore();
   for (const term of enough < 0 ? terms : terms.slice(0, counts[enough])) kept.add(term.players, term.value);
   return kept;
+}
+
+/**
+ * A caller's fitter behind the checks: its failures other than andor's own errors (cancellation, a runner's) become
+ * InvalidInputError, and what it returns is checked (checkFitted).
+ * @param fitter - options.fitRandom
+ * @param n - players
+ * @param signal - passed on to the fitter
+ * @returns the checked fitter
+ */
+export function checkedFitter(fitter: RandomFitter, n: number, signal: AbortSignal | undefined): (task: RandomFitsTask) => Promise<FittedExpansion[]> {
+  return async (task) => {
+    let fitted: unknown;
+    try {
+      fitted = await fitter(task, signal);
+    } catch (error) {
+      if (error instanceof EngineError) throw error;
+      throw new InvalidInputError(`options.fitRandom failed: ${error instanceof Error ? error.message : String(error)}.`, { cause: error });
+    }
+    return checkFitted(fitted, n);
+  };
+}
+
+/**
+ * What a RandomFitter returned, checked: a list of fits, each of its kinds and terms of players below n with finite
+ * values, supports ascending.
+ * @param fitted - the answer
+ * @param n - players
+ * @returns the answer
+ * @throws InvalidInputError naming what is wrong (a fitter given as options.fitRandom)
+ */
+function checkFitted(fitted: unknown, n: number): FittedExpansion[] {
+  const fail = (what: string): never => {
+    throw new InvalidInputError(`options.fitRandom returned ${what}; it must resolve to a list of {fit, terms: {offsets, flat, values}} (the engine's runner gives one).`);
+  };
+  if (!Array.isArray(fitted)) fail(`${fitted === null ? 'null' : typeof fitted} instead of a list`);
+  for (const [k, candidate] of (fitted as unknown[]).entries()) {
+    const { fit, terms } = (candidate ?? {}) as Partial<FittedExpansion>;
+    if (!(SPARSE_FITS as readonly unknown[]).includes(fit)) fail(`an unknown fit at ${k} (${String(fit)})`);
+    const { offsets, flat, values } = (terms ?? {}) as Partial<FittedExpansion['terms']>;
+    if (!(offsets instanceof Int32Array && flat instanceof Int32Array && values instanceof Float64Array)) fail(`terms at ${k} that are not Int32Array, Int32Array and Float64Array`);
+    const count = values!.length;
+    if (offsets!.length !== count + 1 || offsets![0] !== 0 || offsets![count] !== flat!.length) fail(`terms at ${k} whose offsets do not frame their players`);
+    for (let t = 0; t < count; t++) {
+      if (!Number.isFinite(values![t])) fail(`a value of ${values![t]} at fit ${k}, term ${t}`);
+      if (!(offsets![t + 1] >= offsets![t])) fail(`offsets that fall at fit ${k}, term ${t}`);
+      for (let j = offsets![t]; j < offsets![t + 1]; j++) {
+        const player = flat![j];
+        if (!(player >= 0 && player < n) || (j > offsets![t] && !(player > flat![j - 1]))) fail(`a support that is not ascending players below n = ${n} at fit ${k}, term ${t}`);
+      }
+    }
+  }
+  return fitted as FittedExpansion[];
 }

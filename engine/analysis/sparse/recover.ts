@@ -7,12 +7,13 @@ import type { SparseMethod } from './budget.js';
 import { exactMobius } from './exact.js';
 import type { MethodContext, MethodResult } from './method.js';
 import { complementMasks, randomMasks } from './masks.js';
+import { checkedFitter } from './fits.js';
 import { createOracle } from './oracle.js';
 import { sparseSettings } from './options.js';
 import { createRng } from './random.js';
 import { regressionMobius } from './regression.js';
 import { sortTerms } from './terms.js';
-import type { GameFunction, RandomFitsTask, SparseExpansion, SparseOptions, SparseTerm } from './types.js';
+import type { GameFunction, SparseExpansion, SparseOptions, SparseTerm } from './types.js';
 import { Validation } from './validation.js';
 
 const METHODS: Record<Exclude<SparseMethod, 'exact'>, (context: MethodContext) => Promise<MethodResult>> = {
@@ -51,7 +52,7 @@ export async function sparseMobius(game: GameFunction, n: number, options: Spars
   }
   const { store, dropAtOrBelow, tolerance: kept, fit, exact } = await METHODS[method]({
     oracle, n, maxOrder, rng: createRng(seed), reserve: heldOut, tolerance, kernels,
-    ...(fitRandom ? { fitRandom: (task: RandomFitsTask) => fitRandom(task, signal) } : {}),
+    ...(fitRandom ? { fitRandom: checkedFitter(fitRandom, n, signal) } : {}),
   });
   const terms = store.toTerms(dropAtOrBelow).map((term): SparseTerm => (exact?.has(term.players.join(',')) ? { ...term, exact: true } : term));
   let r2 = NaN;

@@ -1,6 +1,10 @@
 // Bad input to sparseMobius and minimumBudget: each error class, and messages that say what failed, why and
 // the valid values or the fix.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadKernels } from '../../../dist/bindings/index.js';
+import type { KernelHost } from '../../../engine/contracts/kernels.js';
+import { randomFits } from '../../../engine/analysis/sparse/fits.js';
+import type { RandomFitsTask } from '../../../engine/analysis/sparse/types.js';
 import { InvalidInputError, InvalidOptionError, ModelRunError, NonFiniteError, ShapeMismatchError } from '../../../engine/contracts/errors.js';
 import { MAX_SPARSE_PLAYERS, SPARSE_METHODS, minimumBudget, sparseMobius, type GameFunction, type SparseOptions } from '../../../engine/analysis/sparse/index.js';
 import { plantTerms, plantedGame } from './planted.js';
@@ -168,5 +172,60 @@ describe('minimumBudget', () => {
   ])('refuses %o', (args, message) => {
     expect(() => (minimumBudget as (...a: unknown[]) => number)(...args)).toThrow(message);
     expect(() => (minimumBudget as (...a: unknown[]) => number)(...args)).toThrow(InvalidOptionError);
+  });
+});
+
+describe('a fitter given as options.fitRandom', () => {
+  // a dense vote of three conjunctions: the auto search goes on to its fits on random masks, which the fitter runs
+  const n = 20;
+  const vote: GameFunction = (masks) =>
+    Float64Array.from({ length: masks.count }, (_, r) => {
+      const x = (i: number) => (masks.bits[r * masks.words] >>> i) & 1;
+      return 6 / (1 + Math.exp(-(2.5 * x(0) * x(1) + 2 * x(4) * x(5) * x(6) + 1.5 * x(9) * x(10) * x(11) * x(12) - 1.5)));
+    });
+  let kernels: KernelHost;
+  beforeAll(async () => {
+    kernels = await loadKernels('debug');
+  });
+  const run = (fitRandom: unknown) => sparseMobius(vote, n, { budget: 3000, maxOrder: 4, seed: 1, kernels, fitRandom } as SparseOptions);
+  const term = (offsets: number[], flat: number[], values: number[]) => ({ offsets: Int32Array.from(offsets), flat: Int32Array.from(flat), values: Float64Array.from(values) });
+
+  it('that runs the fits gives the answer of the fits run in place', async () => {
+    let calls = 0;
+    const elsewhere = await run(async (task: RandomFitsTask) => {
+      calls++;
+      return randomFits(kernels, task, async () => {});
+    });
+    expect(calls).toBe(1);
+    expect(elsewhere).toEqual(await sparseMobius(vote, n, { budget: 3000, maxOrder: 4, seed: 1, kernels }));
+  });
+
+  it('is refused when it is not a function', async () => {
+    const error = await failure(run('the pool'));
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error.message).toContain('options.fitRandom must be a function');
+  });
+
+  it('that throws gives InvalidInputError with the cause', async () => {
+    const cause = new Error('worker gone');
+    const error = await failure(run(async () => Promise.reject(cause)));
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toContain('options.fitRandom failed: worker gone');
+    expect(error.cause).toBe(cause);
+  });
+
+  it.each([
+    ['null', null, 'null instead of a list'],
+    ['an object', {}, 'object instead of a list'],
+    ['an unknown fit', [{ fit: 'forest', terms: term([0, 0], [], [1]) }], 'an unknown fit at 0 (forest)'],
+    ['plain arrays', [{ fit: 'trees', terms: { offsets: [0, 0], flat: [], values: [1] } }], 'not Int32Array'],
+    ['offsets that do not frame the players', [{ fit: 'trees', terms: term([0, 2], [1], [1]) }], 'offsets do not frame'],
+    ['a NaN value', [{ fit: 'trees', terms: term([0, 1], [3], [NaN]) }], 'a value of NaN at fit 0, term 0'],
+    ['a player past n', [{ fit: 'trees', terms: term([0, 1], [20], [1]) }], 'ascending players below n = 20'],
+    ['a descending support', [{ fit: 'trees', terms: term([0, 2], [5, 2], [1]) }], 'ascending players below n = 20'],
+  ])('that returns %s gives InvalidInputError', async (_what, answer, message) => {
+    const error = await failure(run(async () => answer));
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toContain(message);
   });
 });
