@@ -61,6 +61,28 @@ export function needTrees(n: number): NeedTrees {
 const UNPLACED = -1;
 
 /**
+ * What a slot's order has placed of each known term, kept from round to round while the order lasts (its epoch): the
+ * players of the term not placed yet, and its need with R empty (1 + the largest position of its players, or
+ * UNPLACED). An order only grows, so a term's need is set once, when its last player is placed; a round's index then
+ * starts from these needs instead of looking at every player of every term.
+ */
+export interface PlacedTerms {
+  missing: Int32Array;
+  need: Int32Array;
+  /** Terms 0..known−1 are counted for this epoch. */
+  known: number;
+  epoch: number;
+}
+
+/**
+ * An empty record (no term counted).
+ * @returns the record
+ */
+export function placedTerms(): PlacedTerms {
+  return { missing: new Int32Array(64), need: new Int32Array(64), known: 0, epoch: -1 };
+}
+
+/**
  * The known terms of one lane by need: need(S) = 1 + the largest position of a player of S∖R (0 when S ⊆ R), or
  * UNPLACED while a player of S∖R has no position yet.
  */
@@ -71,13 +93,14 @@ export class LaneIndex {
   private dirtyCount = 0;
 
   /**
-   * Enters the known terms into the (empty) trees, O(terms · log n); with no player placed and R empty (a fresh
-   * order) only the terms without players have a need, so only they are entered.
+   * Enters the known terms into the (empty) trees, O(terms · log n): their needs with R empty come from the slot's
+   * record (counted for the terms new since its last round), R's players are then taken out.
    * @param trees - the slot's trees, all zero (a fresh slot, or cleared by the previous lane)
    * @param placement - the lane's placed players
    * @param view - the known terms (frozen for the round)
    * @param byPlayer - the same terms by player
    * @param required - R (usually empty)
+   * @param placed - the slot's record of its placed terms
    */
   constructor(
     private readonly trees: NeedTrees,
@@ -85,10 +108,28 @@ export class LaneIndex {
     private readonly view: TermView,
     private readonly byPlayer: TermsByPlayer,
     private readonly required: readonly number[],
+    private readonly placed: PlacedTerms,
   ) {
-    this.need = new Int32Array(view.count).fill(UNPLACED);
-    const fresh = placement.placed === 0 && required.length === 0;
-    for (let t = 0; t < view.count; t++) if (!fresh || view.offsets[t + 1] === view.offsets[t]) this.update(t);
+    const { count } = view;
+    if (placed.epoch !== placement.epoch) {
+      placed.epoch = placement.epoch;
+      placed.known = 0;
+    }
+    if (placed.need.length < count) {
+      const size = Math.max(count, 2 * placed.need.length);
+      const missing = new Int32Array(size);
+      missing.set(placed.missing.subarray(0, placed.known));
+      const need = new Int32Array(size);
+      need.set(placed.need.subarray(0, placed.known));
+      placed.missing = missing;
+      placed.need = need;
+    }
+    for (let t = placed.known; t < count; t++) this.countTerm(t);
+    placed.known = count;
+    this.need = placed.need.slice(0, count);
+    for (let t = 0; t < count; t++) if (this.need[t] !== UNPLACED) this.add(this.need[t], view.values[t], 1);
+    // R's players take their terms' needs down (a lane starts with R empty: not reached in the search)
+    if (required.length > 0) for (let t = 0; t < count; t++) this.update(t);
   }
 
   /** byPlayer.start: player i is held by a known term when holders[i + 1] ≠ holders[i]. */
@@ -97,7 +138,26 @@ export class LaneIndex {
   }
 
   /**
-   * Updates the terms holding a player that was just placed in the order or added to R.
+   * Updates the terms holding a player just placed in the order (at position[player]): the slot's record counts one
+   * player less missing, and a term whose last player this is gets its need. A lane places players only while R is
+   * empty (its bisection stays inside the drawn prefix once R has a player); otherwise the terms are recounted.
+   * @param player - the player
+   */
+  place(player: number): void {
+    const { placed, byPlayer } = this;
+    for (let k = byPlayer.start[player]; k < byPlayer.start[player + 1]; k++) {
+      const t = byPlayer.terms[k];
+      if (--placed.missing[t] === 0) placed.need[t] = this.placement.position[player] + 1;
+      if (this.required.length > 0) this.update(t);
+      else if (placed.missing[t] === 0) {
+        this.need[t] = placed.need[t];
+        this.add(placed.need[t], this.view.values[t], 1);
+      }
+    }
+  }
+
+  /**
+   * Updates the terms holding a player just added to R.
    * @param player - the player
    */
   touch(player: number): void {
@@ -132,6 +192,23 @@ export class LaneIndex {
       count[this.dirty[k]] = 0;
     }
     this.dirtyCount = 0;
+  }
+
+  /** The slot's record of term t, counted afresh (a fresh order places no player: nothing to look up). */
+  private countTerm(t: number): void {
+    const { view, placement, placed } = this;
+    const order = view.offsets[t + 1] - view.offsets[t];
+    let missing = placement.placed === 0 ? order : 0;
+    let need = 0;
+    if (placement.placed > 0) {
+      for (let j = view.offsets[t]; j < view.offsets[t + 1]; j++) {
+        const i = view.flat[j];
+        if (placement.stamp[i] !== placement.epoch) missing++;
+        else need = Math.max(need, placement.position[i] + 1);
+      }
+    }
+    placed.missing[t] = missing;
+    placed.need[t] = missing > 0 ? UNPLACED : need;
   }
 
   private update(t: number): void {

@@ -1,7 +1,7 @@
 // The search lanes of the adaptive method: each lane bisects prefixes of its own random player order for a minimal
 // mask whose residual is non-zero, i.e. one unknown Möbius term. All active lanes of a round step together, one
 // game call per step. see: Erginbas, Kang, Polito, Ramchandran, arXiv 2602.06246 (FASMT), adaptive group testing.
-import { LaneIndex, needTrees, termsByPlayer, type NeedTrees, type Prediction } from './lane-index.js';
+import { LaneIndex, needTrees, placedTerms, termsByPlayer, type NeedTrees, type PlacedTerms, type Prediction } from './lane-index.js';
 import { addPlayers, createMasks, wordsFor, type MutableMaskBatch } from './masks.js';
 import type { Rng } from './random.js';
 import type { TermStore } from './terms.js';
@@ -32,6 +32,8 @@ export interface LaneSlot {
   /** Bumped at each fresh order, so that old positions become invalid without clearing them. */
   epoch: number;
   readonly trees: NeedTrees;
+  /** What the order has placed of each known term (lane-index.ts). */
+  readonly placedTerms: PlacedTerms;
   /** The mask of order[0..prefixLength): moved by toggling players as the queried prefix moves. */
   readonly prefix: Uint32Array;
   prefixLength: number;
@@ -94,7 +96,7 @@ export function createLanes(slots: LaneSlot[], count: number, n: number, rng: Rn
       for (let i = 0; i < n; i++) order[i] = i;
       const position = new Int32Array(n);
       const stamp = new Int32Array(n);
-      slots.push({ order, position, stamp, placed: 0, epoch: 0, trees: needTrees(n), prefix: new Uint32Array(wordsFor(n)), prefixLength: 0, stale: true });
+      slots.push({ order, position, stamp, placed: 0, epoch: 0, trees: needTrees(n), placedTerms: placedTerms(), prefix: new Uint32Array(wordsFor(n)), prefixLength: 0, stale: true });
     }
     const slot = slots[k];
     if (slot.stale) {
@@ -125,7 +127,7 @@ export async function runLanes(lanes: Lane[], rng: Rng, context: LaneContext): P
   const view = store.view();
   const byPlayer = termsByPlayer(view, n);
   for (const lane of lanes) {
-    lane.index = new LaneIndex(lane.slot.trees, lane.slot, view, byPlayer, lane.required);
+    lane.index = new LaneIndex(lane.slot.trees, lane.slot, view, byPlayer, lane.required, lane.slot.placedTerms);
     settle(lane, maxOrder, rng);
   }
   const prediction: Prediction = { sum: 0, count: 0 };
@@ -216,7 +218,7 @@ function draw(lane: Lane, length: number, rng: Rng): void {
     order[p] = player;
     position[player] = p;
     stamp[player] = epoch;
-    if (holders[player + 1] !== holders[player]) index.touch(player);
+    if (holders[player + 1] !== holders[player]) index.place(player);
   }
   slot.placed = length;
 }
