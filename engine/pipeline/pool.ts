@@ -63,7 +63,8 @@ export class PoolRunner implements Runner {
   private readonly pool: Piscina;
   private readonly models: LruCache<PoolModel>;
   private readonly closed = new Set<string>();
-  /** Masks per millisecond of each model's tasks (moving average), to size later tasks. */
+  /** Masks per millisecond of one worker's own work on each model (moving average over jobs): the size of later
+   *  tasks, and which short lists run on the calling thread. */
   private readonly rates = new Map<string, number>();
   private readonly planIds = new WeakMap<MaskPlan, number>();
   /** Models the local runner has opened (or is opening), by key. */
@@ -189,7 +190,7 @@ export class PoolRunner implements Runner {
   private async runTasks(key: string, entry: PoolModel, taskPlan: MaskPlan, planId: string, first: number, last: number, chunk: number, masks: SharedMasks | undefined, options: EvaluateOptions): Promise<Float64Array> {
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new CancelledError();
-    const control = new Int32Array(new SharedArrayBuffer(8));
+    const control = new Int32Array(new SharedArrayBuffer(12));
     const total = last - first;
     const v = new Float64Array(total);
     const ranges = taskRanges(first, last, chunk, masks !== undefined);
@@ -202,15 +203,11 @@ export class PoolRunner implements Runner {
     const runRange = async ([start, end]: [number, number]) => {
       if (firstError !== undefined || Atomics.load(control, 0) !== 0) return;
       try {
-        const taskStart = performance.now();
         const part = (await this.runTask(
           { kind: 'evaluate', model: this.ref(key, entry), plan: taskPlan, planId, start, end, control, ...(masks ? { masks } : {}) },
           `evaluating ${what} ${start}..${end - 1}`,
         )) as Float64Array;
         v.set(part, start - first);
-        const rate = (end - start) / Math.max(0.05, performance.now() - taskStart);
-        const known = this.rates.get(key);
-        this.rates.set(key, known === undefined ? rate : 0.7 * known + 0.3 * rate);
       } catch (error) {
         firstError ??= error;
         Atomics.store(control, 0, 1); // stop the other workers at their next batch
@@ -228,6 +225,11 @@ export class PoolRunner implements Runner {
     }
     if (signal?.aborted || this.disposed) throw new CancelledError();
     if (firstError !== undefined) throw firstError;
+    // the model's speed: rows per ms of the workers' own work (a task's round trip would also count the waits for
+    // this thread, which runs the sparse searches)
+    const rate = total / Math.max(0.05, Atomics.load(control, 2) / 1000);
+    const known = this.rates.get(key);
+    this.rates.set(key, known === undefined ? rate : 0.7 * known + 0.3 * rate);
     onProgress?.(total, total);
     return v;
   }

@@ -52,7 +52,8 @@ export type WorkerTask =
       /** First mask (or row of `masks`) and one past the last. */
       readonly start: number;
       readonly end: number;
-      /** Int32Array over a SharedArrayBuffer: [0] = cancel flag, [1] = masks done (progress). */
+      /** Int32Array over a SharedArrayBuffer: [0] = cancel flag, [1] = masks done (progress), [2] = µs of work (added
+       *  to by each task). */
       readonly control: Int32Array;
       /** Evaluate these rows of a mask list instead of the mask indices start..end−1. */
       readonly masks?: SharedMasks;
@@ -152,6 +153,7 @@ export default async function handle(task: WorkerTask): Promise<OpenedModel | Fl
     const batches = builder(task.plan, task.planId);
     if (task.kind === 'probe') return await probeFull(s, batches);
     const { start, end, control } = task;
+    const began = performance.now();
     const out = new Float64Array(end - start);
     let reported = 0;
     const afterBatch = (done: number) => {
@@ -161,6 +163,8 @@ export default async function handle(task: WorkerTask): Promise<OpenedModel | Fl
     };
     if (task.masks) await evaluateList(s, batches, { ...task.masks, count: end }, start, end, out, afterBatch);
     else await evaluateRange(s, batches, start, end, out, afterBatch);
+    // the work itself, for the main thread's estimate of the model's speed (a round trip also counts its waits)
+    Atomics.add(control, 2, Math.round(1000 * (performance.now() - began)));
     return move(out) as unknown as Float64Array;
   } catch (error) {
     return { error: serializeError(error) };
