@@ -55,10 +55,8 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   if (!completed) return fits;
   fits.push({ fit: 'completion', terms: completed.toFlat() });
   await pause();
-  const conjunctions = (trees?.toTerms() ?? [])
-    .filter((t) => t.players.length > 2)
-    .sort((a, b) => Math.abs(b.value) - Math.abs(a.value))
-    .slice(0, CONJUNCTIONS);
+  // toTerms gives them strongest first
+  const conjunctions = (trees?.toTerms() ?? []).filter((t) => t.players.length > 2).slice(0, CONJUNCTIONS);
   const again = conjunctions.length > 0 ? completeLowOrder(kernels, searched, rows, maxOrder, conjunctions.map((t) => t.players)) : undefined;
   if (again) fits.push({ fit: 'completion+trees', terms: again.toFlat() });
   return fits;
