@@ -185,3 +185,13 @@ export async function probeFull(session: SessionHandle, builder: BatchBuilder): 
   }
   return row;
 }
+
+/**
+ * The µs of work that an evaluation job's tasks add up, beside its control word (bytes 8..15 of the same shared
+ * buffer): a 64-bit count, since a long job's work overflows 32 bits of µs after 36 minutes.
+ * @param control - the job's control word over a SharedArrayBuffer of at least 16 bytes ([0] = cancel, [1] = progress)
+ * @returns a one-element view for Atomics.add and Atomics.load
+ */
+export function workClock(control: Int32Array): BigInt64Array {
+  return new BigInt64Array(control.buffer, 8, 1);
+}

@@ -9,6 +9,7 @@ import { CancelledError, DisposedError, WorkerCrashedError, reviveError } from '
 import type { AnalysisTask, GameAnalysis } from '../analysis/game.js';
 import type { FittedExpansion, RandomFitsTask } from '../analysis/sparse/types.js';
 import type { KernelTarget } from '../contracts/kernels.js';
+import { workClock } from './evaluate.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
 import { assertMaskList, maskRange, type MaskList, type MaskPlan } from './plan.js';
 import type { Candidate } from './registry.js';
@@ -190,7 +191,7 @@ export class PoolRunner implements Runner {
   private async runTasks(key: string, entry: PoolModel, taskPlan: MaskPlan, planId: string, first: number, last: number, chunk: number, masks: SharedMasks | undefined, options: EvaluateOptions): Promise<Float64Array> {
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new CancelledError();
-    const control = new Int32Array(new SharedArrayBuffer(12));
+    const control = new Int32Array(new SharedArrayBuffer(16));
     const total = last - first;
     const v = new Float64Array(total);
     const ranges = taskRanges(first, last, chunk, masks !== undefined);
@@ -227,7 +228,7 @@ export class PoolRunner implements Runner {
     if (firstError !== undefined) throw firstError;
     // the model's speed: rows per ms of the workers' own work (a task's round trip would also count the waits for
     // this thread, which runs the sparse searches)
-    const rate = total / Math.max(0.05, Atomics.load(control, 2) / 1000);
+    const rate = total / Math.max(0.05, Number(Atomics.load(workClock(control), 0)) / 1000);
     const known = this.rates.get(key);
     this.rates.set(key, known === undefined ? rate : 0.7 * known + 0.3 * rate);
     onProgress?.(total, total);

@@ -11,7 +11,7 @@ import type { FittedExpansion, RandomFitsTask } from '../analysis/sparse/types.j
 import type { KernelHost, KernelTarget } from '../contracts/kernels.js';
 import { CancelledError, serializeError, type SerializedError } from '../contracts/errors.js';
 import type { SessionHandle } from '../contracts/backend.js';
-import { evaluateList, evaluateRange, probeFull } from './evaluate.js';
+import { evaluateList, evaluateRange, probeFull, workClock } from './evaluate.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
 import { BatchBuilder } from './masking.js';
 import type { MaskPlan } from './plan.js';
@@ -52,8 +52,8 @@ export type WorkerTask =
       /** First mask (or row of `masks`) and one past the last. */
       readonly start: number;
       readonly end: number;
-      /** Int32Array over a SharedArrayBuffer: [0] = cancel flag, [1] = masks done (progress), [2] = µs of work (added
-       *  to by each task). */
+      /** Int32Array over a SharedArrayBuffer of 16 bytes: [0] = cancel flag, [1] = masks done (progress); bytes 8..15
+       *  the µs of work, added to by each task (workClock). */
       readonly control: Int32Array;
       /** Evaluate these rows of a mask list instead of the mask indices start..end−1. */
       readonly masks?: SharedMasks;
@@ -164,7 +164,7 @@ export default async function handle(task: WorkerTask): Promise<OpenedModel | Fl
     if (task.masks) await evaluateList(s, batches, { ...task.masks, count: end }, start, end, out, afterBatch);
     else await evaluateRange(s, batches, start, end, out, afterBatch);
     // the work itself, for the main thread's estimate of the model's speed (a round trip also counts its waits)
-    Atomics.add(control, 2, Math.round(1000 * (performance.now() - began)));
+    Atomics.add(workClock(control), 0, BigInt(Math.round(1000 * (performance.now() - began))));
     return move(out) as unknown as Float64Array;
   } catch (error) {
     return { error: serializeError(error) };
