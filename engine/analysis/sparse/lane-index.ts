@@ -88,12 +88,9 @@ export function placedTerms(): PlacedTerms {
  */
 export class LaneIndex {
   private readonly need: Int32Array;
-  /** Tree nodes written so far, zeroed by clear() (duplicates are harmless). */
-  private dirty = new Int32Array(64);
-  private dirtyCount = 0;
 
   /**
-   * Enters the known terms into the (empty) trees, O(terms · log n): their needs with R empty come from the slot's
+   * Enters the known terms into the (empty) trees, O(terms + n): their needs with R empty come from the slot's
    * record (counted for the terms new since its last round), R's players are then taken out.
    * @param trees - the slot's trees, all zero (a fresh slot, or cleared by the previous lane)
    * @param placement - the lane's placed players
@@ -127,7 +124,23 @@ export class LaneIndex {
     for (let t = placed.known; t < count; t++) this.countTerm(t);
     placed.known = count;
     this.need = placed.need.slice(0, count);
-    for (let t = 0; t < count; t++) if (this.need[t] !== UNPLACED) this.add(this.need[t], view.values[t], 1);
+    // the trees built in O(terms + n): each need's total at its own node, then every node's total added to its
+    // parent's, in ascending order (a Fenwick tree's linear construction), instead of O(log n) adds per term
+    const { sum } = trees;
+    const counts = trees.count;
+    for (let t = 0; t < count; t++) {
+      const need = this.need[t];
+      if (need === UNPLACED) continue;
+      sum[need + 1] += view.values[t];
+      counts[need + 1]++;
+    }
+    for (let i = 1; i < sum.length; i++) {
+      const parent = i + (i & -i);
+      if (parent < sum.length) {
+        sum[parent] += sum[i];
+        counts[parent] += counts[i];
+      }
+    }
     // R's players take their terms' needs down (a lane starts with R empty: not reached in the search)
     if (required.length > 0) for (let t = 0; t < count; t++) this.update(t);
   }
@@ -182,16 +195,12 @@ export class LaneIndex {
   }
 
   /**
-   * Empties the trees for the slot's next lane by zeroing the nodes written (O(terms · log n), not O(n); and
-   * exact: no round-off left over from taking terms out). The index is done with: a new round builds a new one.
+   * Empties the trees for the slot's next lane, O(n) (exact: no round-off left over from taking terms out). The
+   * index is done with: a new round builds a new one.
    */
   clear(): void {
-    const { sum, count } = this.trees;
-    for (let k = 0; k < this.dirtyCount; k++) {
-      sum[this.dirty[k]] = 0;
-      count[this.dirty[k]] = 0;
-    }
-    this.dirtyCount = 0;
+    this.trees.sum.fill(0);
+    this.trees.count.fill(0);
   }
 
   /** The slot's record of term t, counted afresh (a fresh order places no player: nothing to look up). */
@@ -235,12 +244,6 @@ export class LaneIndex {
     for (let i = need + 1; i < sum.length; i += i & -i) {
       sum[i] += value;
       counts[i] += count;
-      if (this.dirtyCount === this.dirty.length) {
-        const grown = new Int32Array(2 * this.dirty.length);
-        grown.set(this.dirty);
-        this.dirty = grown;
-      }
-      this.dirty[this.dirtyCount++] = i;
     }
   }
 }
