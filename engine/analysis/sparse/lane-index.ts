@@ -69,6 +69,9 @@ const UNPLACED = -1;
 export interface PlacedTerms {
   missing: Int32Array;
   need: Int32Array;
+  /** The lane's own needs (with its R), rewritten by each lane: reused, as allocating a typed array of a few hundred
+   *  entries costs microseconds. */
+  lane: Int32Array;
   /** Terms 0..known−1 are counted for this epoch. */
   known: number;
   epoch: number;
@@ -79,7 +82,7 @@ export interface PlacedTerms {
  * @returns the record
  */
 export function placedTerms(): PlacedTerms {
-  return { missing: new Int32Array(64), need: new Int32Array(64), known: 0, epoch: -1 };
+  return { missing: new Int32Array(64), need: new Int32Array(64), lane: new Int32Array(64), known: 0, epoch: -1 };
 }
 
 /**
@@ -120,18 +123,22 @@ export class LaneIndex {
       need.set(placed.need.subarray(0, placed.known));
       placed.missing = missing;
       placed.need = need;
+      placed.lane = new Int32Array(size);
     }
     for (let t = placed.known; t < count; t++) this.countTerm(t);
     placed.known = count;
-    this.need = placed.need.slice(0, count);
+    this.need = placed.lane;
     // the trees built in O(terms + n): each need's total at its own node, then every node's total added to its
     // parent's, in ascending order (a Fenwick tree's linear construction), instead of O(log n) adds per term
     const { sum } = trees;
     const counts = trees.count;
+    const { need: needs, lane } = placed;
+    const { values } = view;
     for (let t = 0; t < count; t++) {
-      const need = this.need[t];
+      const need = needs[t];
+      lane[t] = need;
       if (need === UNPLACED) continue;
-      sum[need + 1] += view.values[t];
+      sum[need + 1] += values[t];
       counts[need + 1]++;
     }
     for (let i = 1; i < sum.length; i++) {
