@@ -42,10 +42,16 @@ export interface Placement {
   readonly placed: number;
 }
 
-/** Fenwick trees over need 0..n (indices 1..n+1): Σ m and the term count. Allocated once per lane slot. */
+/**
+ * Fenwick trees over need 0..n (indices 1..n+1), Σ m and the term count, allocated once per lane slot: the base
+ * trees hold the slot's record (every placed term at its need with R empty) from round to round; the lane's trees hold
+ * what its R changes, and are emptied when the lane ends. A prediction adds both.
+ */
 export interface NeedTrees {
   readonly sum: Float64Array;
   readonly count: Int32Array;
+  readonly laneSum: Float64Array;
+  readonly laneCount: Int32Array;
 }
 
 /**
@@ -54,7 +60,7 @@ export interface NeedTrees {
  * @returns the trees
  */
 export function needTrees(n: number): NeedTrees {
-  return { sum: new Float64Array(n + 2), count: new Int32Array(n + 2) };
+  return { sum: new Float64Array(n + 2), count: new Int32Array(n + 2), laneSum: new Float64Array(n + 2), laneCount: new Int32Array(n + 2) };
 }
 
 /** A term some of whose players are not placed yet: no prefix the lane has drawn holds it. */
@@ -63,18 +69,24 @@ const UNPLACED = -1;
 /**
  * What a slot's order has placed of each known term, kept from round to round while the order lasts (its epoch): the
  * players of the term not placed yet, and its need with R empty (1 + the largest position of its players, or
- * UNPLACED). An order only grows, so a term's need is set once, when its last player is placed; a round's index then
- * starts from these needs instead of looking at every player of every term.
+ * UNPLACED). An order only grows, so a term's need is set once, when its last player is placed. The slot's base trees
+ * hold these needs with the values of the store's revision; a round then enters only the terms new since the last
+ * (all of them again when a value changed, or for a fresh order).
  */
 export interface PlacedTerms {
   missing: Int32Array;
   need: Int32Array;
-  /** The lane's own needs (with its R), rewritten by each lane: reused, as allocating a typed array of a few hundred
-   *  entries costs microseconds. */
-  lane: Int32Array;
-  /** Terms 0..known−1 are counted for this epoch. */
+  /** Where touched[t] = lane: term t's need with the lane's R (else it is need[t]). */
+  laneNeed: Int32Array;
+  touched: Int32Array;
+  /** Where inR[i] = lane: player i is in the lane's R (an array of n, allocated by the first lane). */
+  inR: Int32Array;
+  /** Bumped for each lane, so that the previous lane's touched terms are forgotten without clearing them. */
+  lane: number;
+  /** Terms 0..known−1 are counted for this epoch, and in the base trees with the values of this revision. */
   known: number;
   epoch: number;
+  revision: number;
 }
 
 /**
@@ -82,7 +94,7 @@ export interface PlacedTerms {
  * @returns the record
  */
 export function placedTerms(): PlacedTerms {
-  return { missing: new Int32Array(64), need: new Int32Array(64), lane: new Int32Array(64), known: 0, epoch: -1 };
+  return { missing: new Int32Array(64), need: new Int32Array(64), laneNeed: new Int32Array(64), touched: new Int32Array(64), inR: new Int32Array(0), lane: 0, known: 0, epoch: -1, revision: -1 };
 }
 
 /**
@@ -90,12 +102,10 @@ export function placedTerms(): PlacedTerms {
  * UNPLACED while a player of S∖R has no position yet.
  */
 export class LaneIndex {
-  private readonly need: Int32Array;
-
   /**
-   * Enters the known terms into the (empty) trees, O(terms + n): their needs with R empty come from the slot's
-   * record (counted for the terms new since its last round), R's players are then taken out.
-   * @param trees - the slot's trees, all zero (a fresh slot, or cleared by the previous lane)
+   * Brings the slot's base trees up to the known terms, O(new terms · log n) (O(terms + n) after a fresh order or a
+   * changed value: the linear build), and starts the lane with R (usually empty; then no term is touched).
+   * @param trees - the slot's trees; the lane's are zero (a fresh slot, or cleared by the previous lane)
    * @param placement - the lane's placed players
    * @param view - the known terms (frozen for the round)
    * @param byPlayer - the same terms by player
@@ -111,43 +121,32 @@ export class LaneIndex {
     private readonly placed: PlacedTerms,
   ) {
     const { count } = view;
-    if (placed.epoch !== placement.epoch) {
+    const fresh = placed.epoch !== placement.epoch;
+    if (fresh) {
       placed.epoch = placement.epoch;
       placed.known = 0;
     }
     if (placed.need.length < count) {
       const size = Math.max(count, 2 * placed.need.length);
-      const missing = new Int32Array(size);
-      missing.set(placed.missing.subarray(0, placed.known));
-      const need = new Int32Array(size);
-      need.set(placed.need.subarray(0, placed.known));
-      placed.missing = missing;
-      placed.need = need;
-      placed.lane = new Int32Array(size);
+      const grown = (old: Int32Array) => {
+        const array = new Int32Array(size);
+        array.set(old.subarray(0, placed.known));
+        return array;
+      };
+      placed.missing = grown(placed.missing);
+      placed.need = grown(placed.need);
+      placed.laneNeed = new Int32Array(size);
+      placed.touched = new Int32Array(size);
     }
-    for (let t = placed.known; t < count; t++) this.countTerm(t);
+    placed.lane++;
+    if (placed.inR.length < placement.position.length) placed.inR = new Int32Array(placement.position.length);
+    for (const player of required) placed.inR[player] = placed.lane;
+    const first = placed.known;
+    for (let t = first; t < count; t++) this.countTerm(t);
     placed.known = count;
-    this.need = placed.lane;
-    // the trees built in O(terms + n): each need's total at its own node, then every node's total added to its
-    // parent's, in ascending order (a Fenwick tree's linear construction), instead of O(log n) adds per term
-    const { sum } = trees;
-    const counts = trees.count;
-    const { need: needs, lane } = placed;
-    const { values } = view;
-    for (let t = 0; t < count; t++) {
-      const need = needs[t];
-      lane[t] = need;
-      if (need === UNPLACED) continue;
-      sum[need + 1] += values[t];
-      counts[need + 1]++;
-    }
-    for (let i = 1; i < sum.length; i++) {
-      const parent = i + (i & -i);
-      if (parent < sum.length) {
-        sum[parent] += sum[i];
-        counts[parent] += counts[i];
-      }
-    }
+    if (fresh || placed.revision !== view.revision) this.build();
+    else for (let t = first; t < count; t++) if (placed.need[t] !== UNPLACED) add(trees.sum, trees.count, placed.need[t], view.values[t], 1);
+    placed.revision = view.revision;
     // R's players take their terms' needs down (a lane starts with R empty: not reached in the search)
     if (required.length > 0) for (let t = 0; t < count; t++) this.update(t);
   }
@@ -159,20 +158,22 @@ export class LaneIndex {
 
   /**
    * Updates the terms holding a player just placed in the order (at position[player]): the slot's record counts one
-   * player less missing, and a term whose last player this is gets its need. A lane places players only while R is
-   * empty (its bisection stays inside the drawn prefix once R has a player); otherwise the terms are recounted.
+   * player less missing, and a term whose last player this is gets its need, in the base trees. With R non-empty the
+   * lane's need of each such term is recounted.
    * @param player - the player
    */
   place(player: number): void {
-    const { placed, byPlayer } = this;
+    const { placed, byPlayer, trees } = this;
+    const { values } = this.view;
     for (let k = byPlayer.start[player]; k < byPlayer.start[player + 1]; k++) {
       const t = byPlayer.terms[k];
-      if (--placed.missing[t] === 0) placed.need[t] = this.placement.position[player] + 1;
-      if (this.required.length > 0) this.update(t);
-      else if (placed.missing[t] === 0) {
-        this.need[t] = placed.need[t];
-        this.add(placed.need[t], this.view.values[t], 1);
+      if (--placed.missing[t] === 0) {
+        const need = this.placement.position[player] + 1;
+        placed.need[t] = need;
+        // untouched until now: with a player unplaced its need is UNPLACED whatever R holds (R's players are placed)
+        add(trees.sum, trees.count, need, values[t], 1);
       }
+      if (this.required.length > 0) this.update(t);
     }
   }
 
@@ -181,6 +182,7 @@ export class LaneIndex {
    * @param player - the player
    */
   touch(player: number): void {
+    this.placed.inR[player] = this.placed.lane;
     for (let k = this.byPlayer.start[player]; k < this.byPlayer.start[player + 1]; k++) this.update(this.byPlayer.terms[k]);
   }
 
@@ -190,24 +192,47 @@ export class LaneIndex {
    * @param out - receives the sum and the count
    */
   predict(k: number, out: Prediction): void {
-    const { sum, count } = this.trees;
+    const { sum, count, laneSum, laneCount } = this.trees;
     let total = 0;
     let terms = 0;
     for (let i = k + 1; i > 0; i -= i & -i) {
-      total += sum[i];
-      terms += count[i];
+      total += sum[i] + laneSum[i];
+      terms += count[i] + laneCount[i];
     }
     out.sum = total;
     out.count = terms;
   }
 
   /**
-   * Empties the trees for the slot's next lane, O(n) (exact: no round-off left over from taking terms out). The
-   * index is done with: a new round builds a new one.
+   * Empties the lane's trees for the slot's next lane, O(n) (exact: no round-off left over from taking terms out);
+   * the base trees stay. The index is done with: a new round builds a new one.
    */
   clear(): void {
-    this.trees.sum.fill(0);
-    this.trees.count.fill(0);
+    this.trees.laneSum.fill(0);
+    this.trees.laneCount.fill(0);
+  }
+
+  /** The base trees from the record, O(terms + n): each need's total at its own node, then every node's total added
+   *  to its parent's in ascending order (a Fenwick tree's linear construction). */
+  private build(): void {
+    const { sum, count } = this.trees;
+    sum.fill(0);
+    count.fill(0);
+    const { need: needs } = this.placed;
+    const { values } = this.view;
+    for (let t = 0; t < this.view.count; t++) {
+      const need = needs[t];
+      if (need === UNPLACED) continue;
+      sum[need + 1] += values[t];
+      count[need + 1]++;
+    }
+    for (let i = 1; i < sum.length; i++) {
+      const parent = i + (i & -i);
+      if (parent < sum.length) {
+        sum[parent] += sum[i];
+        count[parent] += count[i];
+      }
+    }
   }
 
   /** The slot's record of term t, counted afresh (a fresh order places no player: nothing to look up). */
@@ -227,30 +252,33 @@ export class LaneIndex {
     placed.need[t] = missing > 0 ? UNPLACED : need;
   }
 
+  /** Term t's need with the lane's R, recounted; the lane's trees move it from its last need (with R, or the base's). */
   private update(t: number): void {
-    const { view, placement, required } = this;
+    const { view, placement, placed, trees } = this;
+    const { inR, lane } = placed;
     let need = 0;
     for (let j = view.offsets[t]; j < view.offsets[t + 1]; j++) {
       const i = view.flat[j];
-      if (required.includes(i)) continue;
+      if (inR[i] === lane) continue;
       if (placement.stamp[i] !== placement.epoch) {
         need = UNPLACED;
         break;
       }
       need = Math.max(need, placement.position[i] + 1);
     }
-    if (need === this.need[t]) return;
-    if (this.need[t] !== UNPLACED) this.add(this.need[t], -view.values[t], -1);
-    if (need !== UNPLACED) this.add(need, view.values[t], 1);
-    this.need[t] = need;
+    const was = placed.touched[t] === lane ? placed.laneNeed[t] : placed.need[t];
+    if (need === was) return;
+    if (was !== UNPLACED) add(trees.laneSum, trees.laneCount, was, -view.values[t], -1);
+    if (need !== UNPLACED) add(trees.laneSum, trees.laneCount, need, view.values[t], 1);
+    placed.touched[t] = lane;
+    placed.laneNeed[t] = need;
   }
+}
 
-  private add(need: number, value: number, count: number): void {
-    const { sum } = this.trees;
-    const counts = this.trees.count;
-    for (let i = need + 1; i < sum.length; i += i & -i) {
-      sum[i] += value;
-      counts[i] += count;
-    }
+/** Adds a term (value, count) at a need to Fenwick trees. */
+function add(sum: Float64Array, counts: Int32Array, need: number, value: number, count: number): void {
+  for (let i = need + 1; i < sum.length; i += i & -i) {
+    sum[i] += value;
+    counts[i] += count;
   }
 }

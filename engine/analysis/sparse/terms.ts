@@ -7,6 +7,8 @@ import type { FlatTerms, MaskBatch, SparseTerm } from './types.js';
 /** A read-only view of a TermStore's arrays (valid until its next add): term t is flat[offsets[t] .. offsets[t+1]). */
 export interface TermView {
   readonly count: number;
+  /** Bumped whenever a stored value changes (a known support added to, or setValue); new terms leave it. */
+  readonly revision: number;
   readonly offsets: Int32Array;
   readonly flat: Int32Array;
   readonly values: Float64Array;
@@ -20,6 +22,7 @@ export class TermStore {
   /** supportKey of each support → its index. */
   private readonly index = new Map<string, number>();
   private count = 0;
+  private revision = 0;
 
   /** Number of terms. */
   get size(): number {
@@ -47,6 +50,7 @@ export class TermStore {
     const known = this.index.get(key);
     if (known !== undefined) {
       this.coefficients[known] += value;
+      this.revision++;
       return known;
     }
     this.grow(key.length);
@@ -106,7 +110,7 @@ export class TermStore {
    * @returns a view, valid until the next add
    */
   view(): TermView {
-    return { count: this.count, offsets: this.offsets, flat: this.flat, values: this.coefficients };
+    return { count: this.count, revision: this.revision, offsets: this.offsets, flat: this.flat, values: this.coefficients };
   }
 
   /**
@@ -125,6 +129,7 @@ export class TermStore {
    */
   setValue(i: number, value: number): void {
     this.coefficients[i] = value;
+    this.revision++;
   }
 
   /**

@@ -1,6 +1,6 @@
 // The search lanes' residual index (engine/analysis/sparse/lane-index.ts) against brute force: for any prefix of a
 // lane's order, the sum of the known terms inside R ∪ prefix, over rounds in which the slot keeps its order (and its
-// record of placed terms) while terms are added and values change, and over fresh orders.
+// record of placed terms and its trees) while terms are added and values change, and over fresh orders.
 import { describe, expect, it } from 'vitest';
 import { LaneIndex, needTrees, placedTerms, termsByPlayer, type Prediction } from '../../../engine/analysis/sparse/lane-index.js';
 import { TermStore } from '../../../engine/analysis/sparse/terms.js';
@@ -25,7 +25,7 @@ describe('LaneIndex', () => {
       const slot = { position: new Int32Array(n), stamp: new Int32Array(n), epoch: 1, placed: 0 };
       let order = Array.from({ length: n }, (_, i) => i).sort(() => random() - 0.5);
       const prediction: Prediction = { sum: 0, count: 0 };
-      for (let round = 0; round < 8; round++) {
+      for (let round = 0; round < 12; round++) {
         if (round > 0 && random() < 0.3) {
           // a fresh order (the lane found nothing): a new epoch, nothing placed
           slot.epoch++;
@@ -53,15 +53,18 @@ describe('LaneIndex', () => {
           }
         };
         check();
-        // the lane draws further into its order (R empty), then adds placed players to R
-        const to = Math.min(n, slot.placed + below(n / 2 + 1));
-        for (let p = slot.placed; p < to; p++) {
-          const player = order[p];
-          slot.position[player] = p;
-          slot.stamp[player] = slot.epoch;
-          if (byPlayer.start[player + 1] !== byPlayer.start[player]) index.place(player);
-        }
-        slot.placed = Math.max(slot.placed, to);
+        // the lane draws further into its order (R empty), then adds placed players to R, then draws again (the
+        // search does not, but the index allows it)
+        const drawTo = (to: number) => {
+          for (let p = slot.placed; p < to; p++) {
+            const player = order[p];
+            slot.position[player] = p;
+            slot.stamp[player] = slot.epoch;
+            if (byPlayer.start[player + 1] !== byPlayer.start[player]) index.place(player);
+          }
+          slot.placed = Math.max(slot.placed, to);
+        };
+        drawTo(Math.min(n, slot.placed + below(n / 2 + 1)));
         check();
         for (let k = 0; k < 3 && slot.placed > 0; k++) {
           const player = order[below(slot.placed)];
@@ -70,10 +73,13 @@ describe('LaneIndex', () => {
           index.touch(player);
         }
         check();
+        drawTo(Math.min(n, slot.placed + below(n / 4 + 1)));
+        check();
         index.clear();
-        // between rounds: new terms, and known ones found again (their values change)
+        // between rounds: new terms (entered alone into the slot's trees), and in some rounds known ones found again
+        // (their values change: the trees are built again)
         addTerms(below(15));
-        for (let k = 0; k < 3; k++) store.add(store.players(below(store.size)), random());
+        if (random() < 0.5) for (let k = 0; k < 3; k++) store.add(store.players(below(store.size)), random());
       }
     }
   });
