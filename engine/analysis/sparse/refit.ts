@@ -2,7 +2,7 @@
 // evaluated (never on held-out masks), either all of them or only the small ones (≤ d players), which no term of
 // order above d can touch. Averages out noise in single-evaluation estimates; an exact warm start stays exact.
 import { PlayerBitsets } from './bitsets.js';
-import { scaledIncidence, solveLeastSquares, type Incidence, type SolveReport } from './least-squares.js';
+import { incidenceApply, scaledIncidence, solveLeastSquares, type Incidence, type SolveReport } from './least-squares.js';
 import { rowSize } from './masks.js';
 import type { SampleLog } from './sample-log.js';
 import type { TermStore } from './terms.js';
@@ -66,12 +66,13 @@ const REFIT_TOLERANCE = 1e-4;
  * @param log - evaluated masks and values
  * @param throwIfCancelled - cancellation check
  * @param maxPlayers - use only masks with at most this many players (default all masks)
+ * @param skip - logged rows not to use (default none)
  * @returns iterations, the final residual norm, and the number of masks used
  */
-export function refitTerms(store: TermStore, log: SampleLog, throwIfCancelled: () => void, maxPlayers = Infinity): SolveReport & { readonly rows: number } {
+export function refitTerms(store: TermStore, log: SampleLog, throwIfCancelled: () => void, maxPlayers = Infinity, skip?: (row: number) => boolean): SolveReport & { readonly rows: number } {
   const masks = log.masks();
   const chosen: number[] = [];
-  for (let r = 0; r < masks.count; r++) if (maxPlayers === Infinity || rowSize(masks, r) <= maxPlayers) chosen.push(r);
+  for (let r = 0; r < masks.count; r++) if ((maxPlayers === Infinity || rowSize(masks, r) <= maxPlayers) && !skip?.(r)) chosen.push(r);
   // evenly spaced rows beyond the cap: the statistical error barely moves, the cost (rows × terms) stays bounded
   const cap = Math.max(REFIT_ROWS, REFIT_ROWS_PER_TERM * store.size);
   const rows = chosen.length <= cap ? Int32Array.from(chosen) : Int32Array.from({ length: cap }, (_, k) => chosen[Math.floor((k * chosen.length) / cap)]);
@@ -87,4 +88,20 @@ export function refitTerms(store: TermStore, log: SampleLog, throwIfCancelled: (
   const report = solveLeastSquares(operator, values, z, Math.min(REFIT_ITERATIONS, 4 * store.size + 50), throwIfCancelled, REFIT_TOLERANCE);
   for (let t = 0; t < store.size; t++) if (scale[t] > 0) store.setValue(t, z[t] * scale[t]);
   return { ...report, rows: rows.length };
+}
+
+/**
+ * The stored terms' sum on chosen logged masks (through their incidence matrix).
+ * @param store - the terms, at their current values
+ * @param log - the masks
+ * @param rows - the logged rows
+ * @param throwIfCancelled - cancellation check
+ * @returns one value per row
+ */
+export function predictRows(store: TermStore, log: SampleLog, rows: Int32Array, throwIfCancelled: () => void): Float64Array {
+  const values = new Float64Array(store.size);
+  for (let t = 0; t < store.size; t++) values[t] = store.value(t);
+  const out = new Float64Array(rows.length);
+  incidenceApply(termIncidence(store, log, rows, throwIfCancelled), values, out);
+  return out;
 }

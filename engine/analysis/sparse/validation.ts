@@ -70,14 +70,7 @@ export class Validation {
    * @returns true when the second is worse beyond chance
    */
   worse(first: readonly SparseTerm[], second: readonly SparseTerm[]): boolean {
-    const a = this.predicted(first);
-    const b = this.predicted(second);
-    const { values } = this.set;
-    const m = values.length;
-    const d = Float64Array.from(values, (v, r) => (v - b[r]) ** 2 - (v - a[r]) ** 2);
-    const mean = d.reduce((s, x) => s + x, 0) / m;
-    const variance = d.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, m - 1);
-    return mean > 2 * Math.sqrt(variance / m);
+    return worseBeyondChance(this.set.values, this.predicted(first), this.predicted(second));
   }
 
   /** The terms' sum on each validation mask; at (before the term) each prefix length in counts, and for counts past
@@ -109,3 +102,21 @@ export class Validation {
   }
 }
 
+
+/**
+ * Whether the second predictions fit the values significantly worse than the first: the mean of the per-row
+ * differences of their squared errors exceeds two standard errors of those differences (a paired test, so that two
+ * nearly equal fits are not told apart by the rows' noise).
+ * @param values - the observed values
+ * @param first - the reference predictions
+ * @param second - the challenger's
+ * @returns true when the second is worse beyond chance
+ */
+export function worseBeyondChance(values: Float64Array, first: Float64Array, second: Float64Array): boolean {
+  const m = values.length;
+  if (m === 0) return false;
+  const d = Float64Array.from(values, (v, r) => (v - second[r]) ** 2 - (v - first[r]) ** 2);
+  const mean = d.reduce((s, x) => s + x, 0) / m;
+  const variance = d.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, m - 1);
+  return mean > 2 * Math.sqrt(variance / m);
+}

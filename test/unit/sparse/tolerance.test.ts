@@ -1,9 +1,11 @@
 // The noise floor of the adaptive search (options.tolerance) and its auto mode: on a game with a dense tail of tiny
 // coefficients an exact search spends its budget on the tail and rebuilds v poorly, a tolerance leaves the tail out,
-// and auto finds that out by itself; on an exactly sparse game auto stays exact.
+// and auto finds that out by itself; under a floor, clumps of small terms do not wreck the refitted values; on an
+// exactly sparse game auto stays exact.
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../../engine/contracts/errors.js';
-import { evaluateExpansion, sparseMobius } from '../../../engine/analysis/sparse/index.js';
+import { evaluateExpansion, sparseMobius, type MaskBatch } from '../../../engine/analysis/sparse/index.js';
+import { rSquared } from '../../../engine/analysis/sparse/expansion.js';
 import { randomMasks } from '../../../engine/analysis/sparse/masks.js';
 import { createRng } from '../../../engine/analysis/sparse/random.js';
 import { plantTerms, plantedGame, score, tailGame, termMap } from './planted.js';
@@ -57,6 +59,31 @@ describe('the noise floor of the adaptive search (tolerance)', () => {
     expect(auto.faithfulness.r2).toBeGreaterThan(exact.faithfulness.r2 + 0.3);
     expect(plantedFound(floor.terms)).toBeGreaterThanOrEqual(6);
     expect(plantedFound(floor.terms)).toBeGreaterThan(plantedFound(exact.terms));
+  });
+
+  it('on clumps of small terms under the floor: the refit kept by held-out logged masks rebuilds v, where the small masks alone gave junk', async () => {
+    // two groups of six players, every non-empty subset of a group a term of 0.5 (below the floor), the whole group
+    // 5.5 more: the search finds sets of ≤ 5 of a group whose residual sums the clump beneath them, and a refit on the
+    // masks of ≤ 5 players (where such a set's only mask is itself) gave them values near −12 and R² under 0.5
+    const n = 20;
+    const clumps = (masks: MaskBatch) =>
+      Float64Array.from({ length: masks.count }, (_, r) => {
+        const x = (i: number) => (masks.bits[r * masks.words + (i >>> 5)] >>> (i & 31)) & 1;
+        let v = 2 * x(18) * x(19);
+        for (let g = 0; g < 2; g++) {
+          let present = 0;
+          for (let i = 0; i < 6; i++) present += x(6 * g + i);
+          v += 0.5 * (2 ** present - 1) + (present === 6 ? 5 : 0);
+        }
+        return v;
+      });
+    const scoring = randomMasks(n, 2000, createRng(99));
+    const truth = clumps(scoring);
+    for (const seed of [1, 2]) {
+      const result = await sparseMobius(clumps, n, { budget: 5000, maxOrder: 5, seed, tolerance: 0.01 });
+      expect(result.faithfulness.r2, `seed ${seed}`).toBeGreaterThan(0.8);
+      expect(rSquared(truth, evaluateExpansion(result.terms, scoring)), `seed ${seed}`).toBeGreaterThan(0.8);
+    }
   });
 
   it('auto on an exactly sparse game: the exact search ends with budget to spare, and the terms are exact', async () => {
