@@ -311,11 +311,10 @@ function validationR2(store: TermStore, validation: Validation, dropAtOrBelow: n
  * (tolerance 0.01, 10^5 evaluations) it gave order-5 terms of about +50 whose Möbius coefficients are about −5, and
  * an R² of −10 on held-out masks. So every HOLD_OUT-th logged mask is kept out of both steps, and the second step's
  * values are kept where the first's predict those masks worse beyond chance (a paired test); the winner is then
- * refitted on every mask.
+ * refitted on every mask (but for that case: see below).
  */
 function refit(store: TermStore, log: SampleLog, maxOrder: number, noise: number, finished: boolean, throwIfCancelled: () => void, judged: boolean): void {
-  const held = (row: number) => row % HOLD_OUT === HOLD_OUT - 1;
-  const skip = judged ? held : undefined;
+  const skip = judged ? heldOut : undefined;
   refitTerms(store, log, throwIfCancelled, maxOrder, skip);
   if (!finished && !judged) return;
   const local = valuesOf(store);
@@ -323,18 +322,29 @@ function refit(store: TermStore, log: SampleLog, maxOrder: number, noise: number
   let scale = 0;
   for (const value of log.values()) scale = Math.max(scale, Math.abs(value));
   const rms = global.residualNorm / Math.sqrt(Math.max(1, global.rows));
-  let keepGlobal = finished && rms <= 2 * noise + ROUND_OFF * scale;
-  if (judged && !keepGlobal) {
-    const rows = Int32Array.from({ length: Math.floor(log.count / HOLD_OUT) }, (_, k) => HOLD_OUT * k + HOLD_OUT - 1);
-    const logged = log.values();
-    const values = Float64Array.from(rows, (row) => logged[row]);
-    const byGlobal = predictRows(store, log, rows, throwIfCancelled);
-    setValues(store, local);
-    keepGlobal = worseBeyondChance(values, byGlobal, predictRows(store, log, rows, throwIfCancelled));
-  }
+  const explained = finished && rms <= 2 * noise + ROUND_OFF * scale;
+  const keepGlobal = explained || (judged && predictsBetter(store, local, log, throwIfCancelled));
   if (!keepGlobal) setValues(store, local);
-  // the kept step again on every mask, from its values
-  if (judged) refitTerms(store, log, throwIfCancelled, keepGlobal ? Infinity : maxOrder);
+  // the kept step again on every mask, from its values; not the refit over every mask that the held-out masks chose:
+  // that is a dense game's, over up to thousands of terms (the costly one), where an eighth more masks moves little
+  if (judged && (explained || !keepGlobal)) refitTerms(store, log, throwIfCancelled, keepGlobal ? Infinity : maxOrder);
+}
+
+/** The logged rows a judged refit holds out. */
+const heldOut = (row: number): boolean => row % HOLD_OUT === HOLD_OUT - 1;
+
+/** Whether the store's values predict the held-out logged masks better, beyond chance, than the other values do (the
+ *  store keeps its values). */
+function predictsBetter(store: TermStore, other: Float64Array, log: SampleLog, throwIfCancelled: () => void): boolean {
+  const rows = Int32Array.from({ length: Math.floor(log.count / HOLD_OUT) }, (_, k) => HOLD_OUT * k + HOLD_OUT - 1);
+  const logged = log.values();
+  const values = Float64Array.from(rows, (row) => logged[row]);
+  const own = valuesOf(store);
+  const mine = predictRows(store, log, rows, throwIfCancelled);
+  setValues(store, other);
+  const theirs = predictRows(store, log, rows, throwIfCancelled);
+  setValues(store, own);
+  return worseBeyondChance(values, mine, theirs);
 }
 
 /** A store's values, in index order. */
