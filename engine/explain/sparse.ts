@@ -7,7 +7,7 @@ import type { KernelHost } from '../contracts/kernels.js';
 import { DEFAULT_INDEX_ORDER, DEFAULT_MAX_ORDER, DEFAULT_SPARSE_BUDGET } from '../contracts/schema/constants.js';
 import { FunctionRequestSchema } from '../contracts/schema/requests.js';
 import type { GameIndices } from '../analysis/game.js';
-import { analyzeTerms, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAndOr, type AndOrExpansion, type GameFunction, type MaskBatch, type SparseFit, type SparseSalient, type SparseTerm } from '../analysis/sparse/index.js';
+import { analyzeTerms, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAndOr, type AndOrExpansion, type GameFunction, type MaskBatch, type RandomFitter, type SparseFit, type SparseSalient, type SparseTerm } from '../analysis/sparse/index.js';
 import { bool, numberIn } from '../inputs/options.js';
 import { assertValid } from '../inputs/validate.js';
 import { assertPlanFits, masksFitMemory, type Limits, type MaskPlan } from '../pipeline/plan.js';
@@ -100,6 +100,9 @@ export interface FunctionRequest {
 export function isSparseResult(result: unknown): result is SparseResult {
   return typeof result === 'object' && result !== null && (result as { method?: unknown }).method === 'sparse' && Array.isArray((result as { and?: unknown }).and);
 }
+
+/** The runner's fits on random masks, as the sparse method takes them (in a pool worker where it has workers). */
+const fitsOn = (runner: Runner): RandomFitter => (task, signal) => runner.fitRandom(task, signal);
 
 /** Options of the sparse method only: given with method 'exact' they are refused; given without a method they choose
  *  the sparse method. */
@@ -244,7 +247,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const game: GameFunction = (masks, signal) => ctx.runner.evaluateMasks(model.key, plan, masks, { signal });
 
   const recoverStart = performance.now();
-  const recovered = await recoverAndOr(game, n, { ...choice, kernels: ctx.kernels, fitRandom: (task, signal) => ctx.runner.fitRandom(task, signal), signal: request.signal, onProgress: request.onProgress });
+  const recovered = await recoverAndOr(game, n, { ...choice, kernels: ctx.kernels, fitRandom: fitsOn(ctx.runner), signal: request.signal, onProgress: request.onProgress });
   const recoverMs = performance.now() - recoverStart;
   const v0 = prepared.rewardName.endsWith('-v0') ? recovered.values.empty : 0;
   const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options);
@@ -284,7 +287,7 @@ export async function explainFunction(request: FunctionRequest, kernels: KernelH
   const choice = chooseBudget(request, n, {});
   const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
   const recovered = await recoverAndOr(request.game, n, {
-    ...choice, kernels, ...(runner ? { fitRandom: (task, signal) => runner.fitRandom(task, signal) } : {}), signal: request.signal, onProgress: request.onProgress,
+    ...choice, kernels, ...(runner ? { fitRandom: fitsOn(runner) } : {}), signal: request.signal, onProgress: request.onProgress,
   });
   const recoverMs = performance.now() - started;
   const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, 0, options);
