@@ -134,8 +134,8 @@ describe('sparse explain finds the strongest interactions from 10 % of 2^n evalu
 
 describe('sparse explain keeps the tree proxy where the search cannot rebuild v (patches-49, 49 cells, budget 3000)', () => {
   // the model's game is a saturating vote of shape conjunctions (models/README.md): dense in the Möbius basis, a
-  // simple function of the cells present. Measured here: R² 0.998 with the trees, 0.83 for the search alone
-  // (node bench/sparse-real.bench.js, part 2)
+  // simple function of the cells present. Measured here: R² 0.997 with the trees, 0.97 for the search alone with a
+  // noise floor (0.83 before its refit was chosen on held-out logged masks; node bench/sparse-real.bench.js, part 2)
   const request = { model: model('patches-49.onnx'), sample: model('patches-49.samples.json'), modality: 'image', grid: '7x7', baseline: 'zero', method: 'sparse', budget: 3000, maxOrder: 5 } as const;
   let engine: Engine;
   let auto: SparseResult;
@@ -154,7 +154,8 @@ describe('sparse explain keeps the tree proxy where the search cannot rebuild v 
     expect(searched.fit).toEqual({ and: 'search', or: 'search' });
     expect(auto.faithfulness.r2).toBeGreaterThan(0.99);
     expect(auto.faithfulness.or.r2).toBeGreaterThan(0.99);
-    expect(searched.faithfulness.r2).toBeLessThan(0.95);
+    // the search's misfit is many times the trees'
+    expect(1 - searched.faithfulness.r2).toBeGreaterThan(5 * (1 - auto.faithfulness.r2));
     expect(auto.evaluations).toBeLessThanOrEqual(3000);
   });
 
