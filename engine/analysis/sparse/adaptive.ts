@@ -314,9 +314,11 @@ function validationR2(store: TermStore, validation: Validation, dropAtOrBelow: n
  * refitted on every mask (but for that case: see below).
  */
 function refit(store: TermStore, log: SampleLog, maxOrder: number, noise: number, finished: boolean, throwIfCancelled: () => void, judged: boolean): void {
-  const skip = judged ? heldOut : undefined;
+  // with d ≥ n every mask is a small one: the two steps are one
+  const two = maxOrder < log.n;
+  const skip = judged && two ? heldOut : undefined;
   refitTerms(store, log, throwIfCancelled, maxOrder, skip);
-  if (!finished && !judged) return;
+  if (!two || (!finished && !judged)) return;
   const local = valuesOf(store);
   const global = refitTerms(store, log, throwIfCancelled, Infinity, skip);
   let scale = 0;
