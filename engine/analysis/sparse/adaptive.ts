@@ -310,8 +310,9 @@ function validationR2(store: TermStore, validation: Validation, dropAtOrBelow: n
  * of order ≤ d unfound, and the first step then loads their mass onto the found terms that hold them: on patches-49
  * (tolerance 0.01, 10^5 evaluations) it gave order-5 terms of about +50 whose Möbius coefficients are about −5, and
  * an R² of −10 on held-out masks. So every HOLD_OUT-th logged mask is kept out of both steps, and the second step's
- * values are kept where the first's predict those masks worse beyond chance (a paired test); the winner is then
- * refitted on every mask (but for that case: see below).
+ * values are kept where the first's predict those masks worse beyond chance (a paired test). The small masks' refit,
+ * when kept, is then redone on every mask, as is a refit over every mask kept because it explains the game; one kept
+ * by the held-out masks stays as fitted (a dense game's, the costly one, where an eighth more masks moves little).
  */
 function refit(store: TermStore, log: SampleLog, maxOrder: number, noise: number, finished: boolean, throwIfCancelled: () => void, judged: boolean): void {
   // with d ≥ n every mask is a small one: the two steps are one
@@ -327,8 +328,7 @@ function refit(store: TermStore, log: SampleLog, maxOrder: number, noise: number
   const explained = finished && rms <= 2 * noise + ROUND_OFF * scale;
   const keepGlobal = explained || (judged && predictsBetter(store, local, log, throwIfCancelled));
   if (!keepGlobal) setValues(store, local);
-  // the kept step again on every mask, from its values; not the refit over every mask that the held-out masks chose:
-  // that is a dense game's, over up to thousands of terms (the costly one), where an eighth more masks moves little
+  // the kept step again on every mask, from its values (not a refit over every mask that the held-out masks chose)
   if (judged && (explained || !keepGlobal)) refitTerms(store, log, throwIfCancelled, keepGlobal ? Infinity : maxOrder);
 }
 
