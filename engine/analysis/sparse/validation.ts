@@ -102,7 +102,6 @@ export class Validation {
   }
 }
 
-
 /**
  * Whether the second predictions fit the values significantly worse than the first: the mean of the per-row
  * differences of their squared errors exceeds two standard errors of those differences (a paired test, so that two
