@@ -5,7 +5,7 @@
 // 3×32×32, models/.large/resnet18-32.onnx from `npm run models:large`; skipped, and said so, without it).
 // Usage: node bench/sparse-real.bench.js [--quick | --full] [--save] [--budgets=1000,3000,...] [--only=<model name part>]
 //        [--tolerance=R]
-//   default: part 1 at n = 16–18, part 2 at budgets 10^3 … 10^5 (about 2 min on 2 quiet cores);
+//   default: part 1 at n = 16–18, part 2 at budgets 10^3 … 10^5 (about 2.7 min on 2 quiet cores);
 //   --full: part 1 at n = 20 (about 10 min: 2^20 evaluations of the transformer alone take 3 min here);
 //   --quick: part 1 at n = 16, part 2 at budgets 10^3 and 10^4, nothing saved (about 1.5 min).
 // Every run but --quick saves bench/results/<date>-sparse-real.json (--save also merges it into <date>-<host>.json).
