@@ -15,7 +15,7 @@ import { refinable, refineTerms } from './refine.js';
 import { predictRows, refitTerms } from './refit.js';
 import { Validation, worseBeyondChance } from './validation.js';
 import { SampleLog } from './sample-log.js';
-import { TermStore } from './terms.js';
+import { strongestFirst, TermStore } from './terms.js';
 import type { FitSet, RandomFitsTask, SparseTerm } from './types.js';
 
 /** Repeats of v(∅) and v(N) used to estimate evaluation noise when the first two pairs disagree. */
@@ -165,10 +165,10 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     const fitted = context.fitRandom ? await context.fitRandom(task) : await randomFits(context.kernels, task, () => oracle.pause());
     for (const candidate of fitted) {
       await oracle.pause();
-      const store = TermStore.fromFlat(candidate.terms);
-      const r2 = validation.r2(store.toTerms());
+      // scored over the flat terms, in the order of toTerms; a store only for the one kept
+      const r2 = validation.r2({ terms: candidate.terms, order: strongestFirst(candidate.terms) });
       if (r2 > keptR2) {
-        kept = { store, dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit };
+        kept = { store: TermStore.fromFlat(candidate.terms), dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit };
         keptR2 = r2;
       }
     }

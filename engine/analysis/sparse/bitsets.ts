@@ -46,10 +46,13 @@ export class PlayerBitsets {
    * @param players - the support (∅: every row)
    * @param out - receives the bitset (words entries)
    */
-  holding(players: readonly number[] | Int32Array, out: Uint32Array): void {
+  holding(players: ArrayLike<number>, out: Uint32Array): void {
     const { words, holders } = this;
     out.set(this.all);
-    for (const i of players) for (let w = 0; w < words; w++) out[w] &= holders[i * words + w];
+    for (let k = 0; k < players.length; k++) {
+      const i = players[k];
+      for (let w = 0; w < words; w++) out[w] &= holders[i * words + w];
+    }
   }
 }
 

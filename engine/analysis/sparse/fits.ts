@@ -8,8 +8,8 @@ import { completeLowOrder, completionMasks } from './completion.js';
 import { fitProxy } from './proxy.js';
 import { createRng } from './random.js';
 import { SampleLog } from './sample-log.js';
-import { TermStore } from './terms.js';
-import type { FitSet, FittedExpansion, RandomFitsTask, RandomFitter } from './types.js';
+import { strongestFirst, TermStore } from './terms.js';
+import type { FitSet, FittedExpansion, FlatTerms, RandomFitsTask, RandomFitter } from './types.js';
 import { Validation } from './validation.js';
 
 /** A tree proxy keeps its strongest terms, as few as lose at most PRUNE_LOSS of validation R² (from PRUNE_FIRST). */
@@ -44,7 +44,7 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   // the trees learn from the search's masks too: they need no uniform sample, and those masks sit where the search
   // found terms
   const trees = await fitProxy(kernels, joined(fit, task.logged), maxOrder, rng, pause);
-  if (trees) fits.push({ fit: 'trees', terms: strongestEnough(trees, new Validation(task.validation)).toFlat() });
+  if (trees) fits.push({ fit: 'trees', terms: strongestEnough(trees, new Validation(task.validation)) });
   await pause();
   // the completion on as many masks as it asks for: more rows would make room for more found terms, at a cost
   // quadratic in them
@@ -78,18 +78,37 @@ function joined(a: FitSet, b: FitSet): FitSet {
 
 /**
  * The fewest strongest terms (∅ always; counts doubling from PRUNE_FIRST) whose validation R² is within PRUNE_LOSS
- * of all the store's: a tree proxy's expansion holds thousands of terms, most of them tiny.
+ * of all the store's: a tree proxy's expansion holds thousands of terms, most of them tiny. Sorted and scored over
+ * the flat arrays: no object per term.
+ * @returns the kept terms, ∅ first, then strongest first
  */
-function strongestEnough(store: TermStore, validation: Validation): TermStore {
-  const terms = store.toTerms().sort((a, b) => (a.players.length === 0 ? -1 : b.players.length === 0 ? 1 : Math.abs(b.value) - Math.abs(a.value)));
+function strongestEnough(store: TermStore, validation: Validation): FlatTerms {
+  const view = store.view();
+  const ranked = strongestFirst(view);
+  // ∅ first, the others as ranked
+  const order = new Int32Array(ranked.length);
+  let at = 0;
+  for (const t of ranked) if (view.offsets[t + 1] === view.offsets[t]) order[at++] = t;
+  for (const t of ranked) if (view.offsets[t + 1] !== view.offsets[t]) order[at++] = t;
   const counts: number[] = [];
-  for (let count = PRUNE_FIRST; count < terms.length; count *= 2) counts.push(count);
-  const r2 = validation.prefixR2(terms, counts);
+  for (let count = PRUNE_FIRST; count < order.length; count *= 2) counts.push(count);
+  const r2 = validation.prefixR2({ terms: view, order }, counts);
   const all = r2[counts.length];
   const enough = counts.findIndex((_, k) => r2[k] >= all - PRUNE_LOSS);
-  const kept = new TermStore();
-  for (const term of enough < 0 ? terms : terms.slice(0, counts[enough])) kept.add(term.players, term.value);
-  return kept;
+  return pick(view, order.subarray(0, enough < 0 ? order.length : counts[enough]));
+}
+
+/** The given terms of a view, in that order, as flat terms of their own. */
+function pick(view: FlatTerms, order: Int32Array): FlatTerms {
+  const offsets = new Int32Array(order.length + 1);
+  for (let k = 0; k < order.length; k++) offsets[k + 1] = offsets[k] + view.offsets[order[k] + 1] - view.offsets[order[k]];
+  const flat = new Int32Array(offsets[order.length]);
+  const values = new Float64Array(order.length);
+  for (let k = 0; k < order.length; k++) {
+    flat.set(view.flat.subarray(view.offsets[order[k]], view.offsets[order[k] + 1]), offsets[k]);
+    values[k] = view.values[order[k]];
+  }
+  return { offsets, flat, values };
 }
 
 /**

@@ -201,13 +201,7 @@ export class TermStore {
    * @returns plain terms
    */
   toTerms(dropAtOrBelow = 0): SparseTerm[] {
-    const terms: SparseTerm[] = [];
-    for (let t = 0; t < this.count; t++) {
-      const value = this.coefficients[t];
-      if (this.order(t) > 0 && !(Math.abs(value) > dropAtOrBelow)) continue;
-      terms.push({ players: this.players(t), value });
-    }
-    return sortTerms(terms);
+    return Array.from(strongestFirst(this.view(), dropAtOrBelow), (t): SparseTerm => ({ players: this.players(t), value: this.coefficients[t] }));
   }
 
   private grow(extra: number): void {
@@ -241,6 +235,30 @@ function supportKey(players: ArrayLike<number>): string {
   let key = '';
   for (let k = 0; k < players.length; k++) key += String.fromCharCode(players[k]);
   return key;
+}
+
+/**
+ * The indices of flat terms in TermStore.toTerms' order: strongest |value| first (ties: lower order, then
+ * lexicographic support), without the non-empty ones whose |value| is at most dropAtOrBelow. Sorting indices over
+ * the flat arrays makes no object per term.
+ * @param terms - the terms (a TermView, or FlatTerms)
+ * @param dropAtOrBelow - magnitude threshold; the empty set is always kept
+ * @returns the indices, in order
+ */
+export function strongestFirst(terms: Pick<TermView, 'offsets' | 'flat' | 'values'> & { readonly count?: number }, dropAtOrBelow = 0): Int32Array {
+  const { offsets, flat, values } = terms;
+  const count = terms.count ?? values.length;
+  const kept: number[] = [];
+  for (let t = 0; t < count; t++) if (offsets[t + 1] === offsets[t] || Math.abs(values[t]) > dropAtOrBelow) kept.push(t);
+  return Int32Array.from(kept).sort((a, b) => {
+    const byValue = Math.abs(values[b]) - Math.abs(values[a]);
+    if (byValue !== 0) return byValue;
+    const la = offsets[a + 1] - offsets[a];
+    const lb = offsets[b + 1] - offsets[b];
+    if (la !== lb) return la - lb;
+    for (let k = 0; k < la; k++) if (flat[offsets[a] + k] !== flat[offsets[b] + k]) return flat[offsets[a] + k] - flat[offsets[b] + k];
+    return 0;
+  });
 }
 
 /**

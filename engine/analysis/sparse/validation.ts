@@ -3,7 +3,10 @@
 // operations for V masks, so that scoring a tree proxy's thousands of terms, and every prefix of them, is cheap.
 import { PlayerBitsets } from './bitsets.js';
 import { rSquared } from './expansion.js';
-import type { FitSet, SparseTerm } from './types.js';
+import type { FitSet, FlatTerms, SparseTerm } from './types.js';
+
+/** An expansion to score: terms as objects, or flat terms taken in the given order (strongestFirst). */
+export type ScoredTerms = readonly SparseTerm[] | { readonly terms: FlatTerms; readonly order: Int32Array };
 
 /** Uniformly random masks that no search or fit sees, with the game's values, and a scorer of expansions on them. */
 export class Validation {
@@ -18,7 +21,7 @@ export class Validation {
    * @param terms - the expansion
    * @returns { rms, scale }
    */
-  residual(terms: readonly SparseTerm[]): { rms: number; scale: number } {
+  residual(terms: ScoredTerms): { rms: number; scale: number } {
     const predicted = this.predicted(terms);
     const { values } = this.set;
     let sum = 0;
@@ -35,7 +38,7 @@ export class Validation {
    * @param terms - the expansion (∅ included or not)
    * @returns R² (rSquared's conventions)
    */
-  r2(terms: readonly SparseTerm[]): number {
+  r2(terms: ScoredTerms): number {
     return this.prefixR2(terms, [])[0];
   }
 
@@ -45,7 +48,7 @@ export class Validation {
    * @param counts - prefix lengths, ascending
    * @returns R² per prefix length, then R² of all the terms
    */
-  prefixR2(terms: readonly SparseTerm[], counts: readonly number[]): number[] {
+  prefixR2(terms: ScoredTerms, counts: readonly number[]): number[] {
     const out: number[] = [];
     const predicted = this.predict(terms, counts, (partial) => out.push(rSquared(this.set.values, partial)));
     out.push(rSquared(this.set.values, predicted));
@@ -57,7 +60,7 @@ export class Validation {
    * @param terms - the expansion
    * @returns one value per mask
    */
-  predicted(terms: readonly SparseTerm[]): Float64Array {
+  predicted(terms: ScoredTerms): Float64Array {
     return this.predict(terms, [], () => {});
   }
 
@@ -69,24 +72,29 @@ export class Validation {
    * @param second - the challenger
    * @returns true when the second is worse beyond chance
    */
-  worse(first: readonly SparseTerm[], second: readonly SparseTerm[]): boolean {
+  worse(first: ScoredTerms, second: ScoredTerms): boolean {
     return worseBeyondChance(this.set.values, this.predicted(first), this.predicted(second));
   }
 
   /** The terms' sum on each validation mask; at (before the term) each prefix length in counts, and for counts past
    *  the end, calls atPrefix with the partial sums. */
-  private predict(terms: readonly SparseTerm[], counts: readonly number[], atPrefix: (partial: Float64Array) => void): Float64Array {
+  private predict(terms: ScoredTerms, counts: readonly number[], atPrefix: (partial: Float64Array) => void): Float64Array {
     const { bitsets } = this;
     const { words } = bitsets;
     const predicted = new Float64Array(this.set.masks.count);
     const held = new Uint32Array(words);
+    const objects = Array.isArray(terms) ? (terms as readonly SparseTerm[]) : undefined;
+    const { terms: flat, order } = objects ? { terms: undefined, order: undefined } : (terms as { terms: FlatTerms; order: Int32Array });
+    const length = objects ? objects.length : order!.length;
     let next = 0;
-    for (let t = 0; t < terms.length; t++) {
+    for (let t = 0; t < length; t++) {
       while (next < counts.length && counts[next] === t) {
         atPrefix(predicted);
         next++;
       }
-      const { players, value } = terms[t];
+      const at = order?.[t] ?? 0;
+      const players = objects ? objects[t].players : flat!.flat.subarray(flat!.offsets[at], flat!.offsets[at + 1]);
+      const value = objects ? objects[t].value : flat!.values[at];
       bitsets.holding(players, held);
       for (let w = 0; w < words; w++) {
         let word = held[w] | 0;
