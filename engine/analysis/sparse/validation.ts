@@ -83,19 +83,15 @@ export class Validation {
     const { words } = bitsets;
     const predicted = new Float64Array(this.set.masks.count);
     const held = new Uint32Array(words);
-    const objects = Array.isArray(terms) ? (terms as readonly SparseTerm[]) : undefined;
-    const { terms: flat, order } = objects ? { terms: undefined, order: undefined } : (terms as { terms: FlatTerms; order: Int32Array });
-    const length = objects ? objects.length : order!.length;
+    const { length, playersOf, valueOf } = termsOf(terms);
     let next = 0;
     for (let t = 0; t < length; t++) {
       while (next < counts.length && counts[next] === t) {
         atPrefix(predicted);
         next++;
       }
-      const at = order?.[t] ?? 0;
-      const players = objects ? objects[t].players : flat!.flat.subarray(flat!.offsets[at], flat!.offsets[at + 1]);
-      const value = objects ? objects[t].value : flat!.values[at];
-      bitsets.holding(players, held);
+      const value = valueOf(t);
+      bitsets.holding(playersOf(t), held);
       for (let w = 0; w < words; w++) {
         let word = held[w] | 0;
         while (word !== 0) {
@@ -108,6 +104,16 @@ export class Validation {
     for (; next < counts.length; next++) atPrefix(predicted);
     return predicted;
   }
+}
+
+/** The t-th term's players and value, for either form of ScoredTerms. */
+function termsOf(terms: ScoredTerms): { length: number; playersOf: (t: number) => ArrayLike<number>; valueOf: (t: number) => number } {
+  if (Array.isArray(terms)) {
+    const list = terms as readonly SparseTerm[];
+    return { length: list.length, playersOf: (t) => list[t].players, valueOf: (t) => list[t].value };
+  }
+  const { terms: flat, order } = terms as { readonly terms: FlatTerms; readonly order: Int32Array };
+  return { length: order.length, playersOf: (t) => flat.flat.subarray(flat.offsets[order[t]], flat.offsets[order[t] + 1]), valueOf: (t) => flat.values[order[t]] };
 }
 
 /**
