@@ -55,9 +55,9 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   if (!completed) return fits;
   fits.push({ fit: 'completion', terms: completed.toFlat() });
   await pause();
-  // toTerms gives them strongest first
-  const conjunctions = (trees?.toTerms() ?? []).filter((t) => t.players.length > 2).slice(0, CONJUNCTIONS);
-  const again = conjunctions.length > 0 ? completeLowOrder(kernels, searched, rows, maxOrder, conjunctions.map((t) => t.players)) : undefined;
+  // strongest first, ranked over the trees' flat terms (no object per term)
+  const conjunctions = trees ? Array.from(strongestFirst(trees.view())).filter((t) => trees.order(t) > 2).slice(0, CONJUNCTIONS).map((t) => trees.players(t)) : [];
+  const again = conjunctions.length > 0 ? completeLowOrder(kernels, searched, rows, maxOrder, conjunctions) : undefined;
   if (again) fits.push({ fit: 'completion+trees', terms: again.toFlat() });
   return fits;
 }
