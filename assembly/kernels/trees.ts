@@ -49,3 +49,205 @@ export function treeDescendI32(bits: usize, words: i32, count: i32, nodeOf: usiz
     store<i32>(at, 2 * node + 1 + <i32>((word >>> (player & 31)) & 1));
   }
 }
+
+// The boosting loop of the tree proxy, whole: it ran in JavaScript around the two kernels above, where a process's
+// first fits ran 3–4× slower than its later ones (the loops interpreted until V8 optimized them); compiled here, the
+// first fit costs about what the later ones do.
+
+/** The run state of treeBoostF64, f64[BOOST_STATE]: trees grown, the best held-out error, the trees at the best, and
+ *  the random stream's state (a u32, stored as its value). */
+export const BOOST_STATE: i32 = 4;
+
+/**
+ * mulberry32: the next uniform number in [0, 1) of the stream whose u32 state is at `state` (advanced). The same
+ * numbers as Rng.uniform in engine/analysis/sparse/random.ts for the same state.
+ * see: Tommy Ettinger, mulberry32 (public domain, 2017)
+ */
+@inline function uniformAt(state: usize): f64 {
+  const s = load<u32>(state) + 0x6d2b79f5;
+  store<u32>(state, s);
+  let t = (s ^ (s >>> 15)) * (s | 1);
+  t ^= t + (t ^ (t >>> 7)) * (t | 61);
+  return <f64>(t ^ (t >>> 14)) / 4294967296.0;
+}
+
+/**
+ * Grows up to `chunk` more trees of stochastic gradient boosting on the residuals of `predicted`, stopping at
+ * maxTrees or once `patience` trees in a row did not lower the mean squared error on the held rows. Each tree, level
+ * by level to `depth`: splits on one player, chosen by the reduction of squared error over the node's rows (sums from
+ * treeHistogramF64 for the smaller child of each split, the larger's as its parent's minus its sibling's), at least
+ * minLeaf rows on each side; its leaves hold rate · their mean residual. A tree is grown on the train rows each drawn
+ * with probability `subsample` (all of them when fewer than 2·minLeaf are drawn).
+ * bits: u32[words] per row; values, predicted (updated), residual (scratch): f64 per row; nodeOf: i32 per row
+ * (scratch); train, held: i32 row lists; rowList: i32[trainCount] (scratch); work: f64[boostWorkF64(depth, n)];
+ * splits: i32[maxTrees · nodes] and leaves: f64[maxTrees · nodes] receive tree t at t · nodes, in heap order (node k's
+ * children 2k+1: player absent, 2k+2: present; split −1 at a leaf, −2 for no node); state: f64[BOOST_STATE].
+ * Returns the trees grown so far.
+ */
+export function treeBoostF64(
+  bits: usize, words: i32, n: i32, rows: i32, values: usize, predicted: usize, residual: usize, nodeOf: usize,
+  train: usize, trainCount: i32, held: usize, heldCount: i32, rowList: usize, work: usize, splits: usize, leaves: usize,
+  state: usize, depth: i32, maxTrees: i32, patience: i32, rate: f64, subsample: f64, minLeaf: i32, chunk: i32,
+): i32 {
+  const nodes = (1 << (depth + 1)) - 1;
+  let grown = <i32>load<f64>(state);
+  let best = load<f64>(state, 8);
+  let bestCount = <i32>load<f64>(state, 16);
+  const random = state + 24;
+  store<u32>(random, <u32>load<f64>(random));
+  const stop = min(maxTrees, grown + chunk);
+  while (grown < stop && grown - bestCount < patience) {
+    for (let r = 0; r < rows; r++) {
+      const at = <usize>r << 3;
+      store<f64>(residual + at, load<f64>(values + at) - load<f64>(predicted + at));
+    }
+    let count = 0;
+    for (let k = 0; k < trainCount; k++) {
+      if (uniformAt(random) < subsample) {
+        store<i32>(rowList + (<usize>count << 2), load<i32>(train + (<usize>k << 2)));
+        count++;
+      }
+    }
+    if (count < 2 * minLeaf) {
+      memory.copy(rowList, train, <usize>trainCount << 2);
+      count = trainCount;
+    }
+    const split = splits + (<usize>grown * <usize>nodes << 2);
+    const leaf = leaves + (<usize>grown * <usize>nodes << 3);
+    growTree(bits, words, n, rows, residual, nodeOf, rowList, count, work, split, leaf, depth, rate, minLeaf);
+    for (let r = 0; r < rows; r++) {
+      const at = predicted + (<usize>r << 3);
+      store<f64>(at, load<f64>(at) + load<f64>(leaf + (<usize>load<i32>(nodeOf + (<usize>r << 2)) << 3)));
+    }
+    let sum = 0.0;
+    for (let k = 0; k < heldCount; k++) {
+      const r = <usize>load<i32>(held + (<usize>k << 2)) << 3;
+      const d = load<f64>(values + r) - load<f64>(predicted + r);
+      sum += d * d;
+    }
+    grown++;
+    const error = sum / <f64>heldCount;
+    if (error < best) {
+      best = error;
+      bestCount = grown;
+    }
+  }
+  store<f64>(state, <f64>grown);
+  store<f64>(state, best, 8);
+  store<f64>(state, <f64>bestCount, 16);
+  store<f64>(random, <f64>load<u32>(random));
+  return grown;
+}
+
+/** The f64 length of treeBoostF64's work buffer: per node a sum, a count, a slot and a mark; per node of the widest
+ *  level and player the (sum, count) pairs, and the parent level's beside them. */
+export function boostWorkF64(depth: i32, n: i32): i32 {
+  const nodes = (1 << (depth + 1)) - 1;
+  return nodes + 2 * ((1 << depth) * n) + ((3 * nodes + 1) >> 1);
+}
+
+/** One tree of the residuals on the first `count` rows of rowList into split and leaf (see treeBoostF64); nodeOf
+ *  ends holding every row's leaf. */
+function growTree(
+  bits: usize, words: i32, n: i32, rows: i32, residual: usize, nodeOf: usize, rowList: usize, count: i32, work: usize,
+  split: usize, leaf: usize, depth: i32, rate: f64, minLeaf: i32,
+): void {
+  const nodes = (1 << (depth + 1)) - 1;
+  const cells = (1 << depth) * n;
+  const total = work;
+  const out = total + (<usize>nodes << 3);
+  const parent = out + (<usize>cells << 3);
+  const slots = parent + (<usize>cells << 3);
+  const size = slots + (<usize>nodes << 2);
+  const direct = size + (<usize>nodes << 2);
+  for (let k = 0; k < nodes; k++) {
+    store<i32>(split + (<usize>k << 2), -2);
+    store<f64>(total + (<usize>k << 3), 0);
+    store<i32>(size + (<usize>k << 2), 0);
+    store<i32>(direct + (<usize>k << 2), 0);
+  }
+  memory.fill(nodeOf, 0, <usize>rows << 2);
+  store<i32>(split, -1);
+  store<i32>(direct, 1);
+  let rootSum = 0.0;
+  for (let k = 0; k < count; k++) rootSum += load<f64>(residual + (<usize>load<i32>(rowList + (<usize>k << 2)) << 3));
+  store<f64>(total, rootSum);
+  store<i32>(size, count);
+  const pairs = 2 * n;
+  for (let level = 0; level < depth; level++) {
+    const first = (1 << level) - 1;
+    const width = 1 << level;
+    for (let k = 0; k < nodes; k++) store<i32>(slots + (<usize>k << 2), -1);
+    for (let k = 0; k < width; k++) {
+      const node = <usize>(first + k) << 2;
+      if (load<i32>(split + node) == -1 && load<i32>(direct + node) == 1) store<i32>(slots + node, k);
+    }
+    memory.fill(out, 0, <usize>(width * pairs) << 3);
+    treeHistogramF64(bits, words, n, rowList, count, residual, nodeOf, slots, out);
+    for (let k = 0; k < width; k++) {
+      const node = first + k;
+      if (load<i32>(split + (<usize>node << 2)) != -1 || load<i32>(direct + (<usize>node << 2)) == 1) continue;
+      // the larger child: its parent's sums minus its sibling's
+      const sibling = node % 2 == 1 ? node + 1 : node - 1;
+      const from = parent + (<usize>(pairs * (((node - 1) >> 1) - ((1 << (level - 1)) - 1))) << 3);
+      const other = out + (<usize>(pairs * (sibling - first)) << 3);
+      const at = out + (<usize>(pairs * k) << 3);
+      for (let i = 0; i < pairs; i++) {
+        const o = <usize>i << 3;
+        store<f64>(at + o, load<f64>(from + o) - load<f64>(other + o));
+      }
+    }
+    let grew = false;
+    for (let k = 0; k < width; k++) {
+      const node = first + k;
+      const nodeSize = load<i32>(size + (<usize>node << 2));
+      if (load<i32>(split + (<usize>node << 2)) != -1 || nodeSize < 2 * minLeaf) continue;
+      const nodeTotal = load<f64>(total + (<usize>node << 3));
+      const cellsAt = out + (<usize>(pairs * k) << 3);
+      const player = bestSplit(cellsAt, n, nodeTotal, nodeSize, minLeaf);
+      if (player < 0) continue;
+      store<i32>(split + (<usize>node << 2), player);
+      const absent = 2 * node + 1;
+      const present = 2 * node + 2;
+      store<i32>(split + (<usize>absent << 2), -1);
+      store<i32>(split + (<usize>present << 2), -1);
+      const presentTotal = load<f64>(cellsAt + (<usize>(2 * player) << 3));
+      const presentSize = <i32>Math.round(load<f64>(cellsAt + (<usize>(2 * player + 1) << 3)));
+      store<f64>(total + (<usize>present << 3), presentTotal);
+      store<i32>(size + (<usize>present << 2), presentSize);
+      store<f64>(total + (<usize>absent << 3), nodeTotal - presentTotal);
+      store<i32>(size + (<usize>absent << 2), nodeSize - presentSize);
+      store<i32>(direct + (<usize>(presentSize <= nodeSize - presentSize ? present : absent) << 2), 1);
+      grew = true;
+    }
+    if (!grew) break;
+    memory.copy(parent, out, <usize>(width * pairs) << 3);
+    treeDescendI32(bits, words, rows, nodeOf, split);
+  }
+  for (let k = 0; k < nodes; k++) {
+    const s = load<i32>(size + (<usize>k << 2));
+    const value = load<i32>(split + (<usize>k << 2)) == -1 && s > 0 ? (rate * load<f64>(total + (<usize>k << 3))) / <f64>s : 0.0;
+    store<f64>(leaf + (<usize>k << 3), value);
+  }
+}
+
+/** The player whose split of a node most reduces the squared error (−1: none leaves minLeaf rows on both sides);
+ *  cells: (sum, count) pairs per player; s, c: the node's sum and rows. */
+function bestSplit(cells: usize, n: i32, s: f64, c: i32, minLeaf: i32): i32 {
+  const rows = <f64>c;
+  let bestGain = (1e-12 * (s * s)) / rows;
+  let best = -1;
+  for (let i = 0; i < n; i++) {
+    const c1 = <i32>Math.round(load<f64>(cells + (<usize>(2 * i + 1) << 3)));
+    const c0 = c - c1;
+    if (c1 < minLeaf || c0 < minLeaf) continue;
+    const s1 = load<f64>(cells + (<usize>(2 * i) << 3));
+    const s0 = s - s1;
+    const gain = (s1 * s1) / <f64>c1 + (s0 * s0) / <f64>c0 - (s * s) / rows;
+    if (gain > bestGain) {
+      bestGain = gain;
+      best = i;
+    }
+  }
+  return best;
+}

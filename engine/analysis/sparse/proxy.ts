@@ -1,7 +1,8 @@
 // The tree proxy of an auto search: gradient-boosted regression trees fitted to the game on evaluated masks (the
-// caller's choice: random ones, and the search's), whose exact Möbius expansion is read off the trees. A trained model's game is a dense spread of terms of many
-// orders that no term-by-term search finds, but it is a simple function of which players are present (a few shapes,
-// a few conjunctions); shallow trees fit it from few masks, and a tree of depth d is a polynomial of order ≤ d.
+// caller's choice: random ones, and the search's), whose exact Möbius expansion is read off the trees. A trained
+// model's game is a dense spread of terms of many orders that no term-by-term search finds, but it is a simple
+// function of which players are present (a few shapes, a few conjunctions); shallow trees fit it from few masks, and a
+// tree of depth d is a polynomial of order ≤ d.
 // see: Butler, Kang, Agarwal, Erginbas, Yu, Ramchandran, "ProxySPEX: Inference-Efficient Interpretability via
 // Sparse Feature Interactions in LLMs" (NeurIPS 2025, arXiv 2505.17495).
 //
@@ -9,7 +10,8 @@
 //   of its node. One pass over the rows per level accumulates every node's per-player residual sums from the masks'
 //   bits (the kernel treeHistogramF64), for the smaller child of each split only: the larger one's are its parent's
 //   minus its sibling's. Stochastic boosting (a share of the rows per tree, shrinkage), stopped on rows held out of
-//   the fit.
+//   the fit. The whole loop runs in the kernels (treeBoostF64), CHUNK trees per call: in JavaScript, a process's
+//   first fits ran 2–4× slower than its later ones, interpreted until V8 optimized them.
 // - Readout. A tree is T = T₀ + x_i (T₁ − T₀) at a split on i (T₀ its absent branch, T₁ its present one), so its
 //   Möbius expansion is M(T₀) plus x_i times M(T₁) − M(T₀), recursively: exact, every order ≤ depth.
 // Why not a library: ml-cart and the other npm tree learners sort numeric features per split and hide their trees;
@@ -34,6 +36,10 @@ const PATIENCE = 20;
 export const MIN_PROXY_ROWS = 64;
 /** Most (row · player) visits of the split search over all trees: the trees are cut to stay within it. */
 const WORK = 4e8;
+/** Trees grown per kernel call, between two pauses. */
+const CHUNK = 8;
+/** The length of treeBoostF64's state (f64). */
+const BOOST_STATE = 4;
 
 /** One tree in heap order: node k's children are 2k+1 (player absent) and 2k+2 (present). A row at a node of a
  *  level the tree stopped growing at keeps that node: unsplit nodes are leaves. */
@@ -72,192 +78,116 @@ export async function fitProxy(kernels: KernelHost, fit: FitSet, maxOrder: numbe
   let mean = 0;
   for (const r of train) mean += values[r];
   mean /= train.length;
-  const predicted = new Float64Array(rows).fill(mean);
   const maxTrees = Math.max(1, Math.min(most, Math.floor(WORK / (train.length * masks.n * depth))));
-  const trees: Tree[] = [];
-  let best = heldError(held, values, predicted);
-  let bestCount = 0;
-  const grower = new Grower(kernels, masks, depth);
+  const booster = new Booster(kernels, fit, depth, train, held, maxTrees);
+  let trees: Tree[];
   try {
-    for (let t = 0; t < maxTrees && t - bestCount < PATIENCE; t++) {
+    booster.start(mean, rng);
+    while (booster.growing) {
       await pause();
-      grower.attach();
-      const { residual, rowList } = grower;
-      for (let r = 0; r < rows; r++) residual[r] = values[r] - predicted[r];
-      let count = 0;
-      for (let k = 0; k < train.length; k++) if (rng.uniform() < SUBSAMPLE) rowList[count++] = train[k];
-      if (count < 2 * MIN_LEAF) {
-        rowList.set(train);
-        count = train.length;
-      }
-      const tree = grower.grow(count);
-      trees.push(tree);
-      const leaf = grower.nodeOf;
-      for (let r = 0; r < rows; r++) predicted[r] += tree.value[leaf[r]];
-      const error = heldError(held, values, predicted);
-      if (error < best) {
-        best = error;
-        bestCount = trees.length;
-      }
+      booster.grow(CHUNK);
     }
+    rng.restore(booster.stream);
+    trees = booster.trees();
   } finally {
-    grower.release();
+    booster.release();
   }
   const terms = new Map<string, number>([['', mean]]);
-  for (const tree of trees.slice(0, bestCount)) expand(tree, 0, terms, 1, '');
+  for (const tree of trees) expand(tree, 0, terms, 1, '');
   const store = new TermStore();
   for (const [key, value] of terms) if (value !== 0) store.addKey(key, value);
   return store;
 }
 
-/** Mean squared error on the held rows. */
-function heldError(held: Int32Array, values: Float64Array, predicted: Float64Array): number {
-  let sum = 0;
-  for (const r of held) sum += (values[r] - predicted[r]) ** 2;
-  return sum / held.length;
-}
-
-/** Grows trees on one set of masks; its buffers live in the kernels' memory until release(). Another computation
- *  may allocate in that memory while a fit pauses (a growth detaches every view): attach() makes the views anew. */
-class Grower {
-  /** The rows of the next tree (the first `count`), and every row's residual: written by the caller. */
-  rowList!: Int32Array;
-  residual!: Float64Array;
-  /** Every row's node; after grow(), its leaf in the new tree. */
-  nodeOf!: Int32Array;
+/** The boosting loop in the kernels (treeBoostF64), its buffers in their memory until release(). Another computation
+ *  may allocate in that memory while a fit pauses (a growth detaches every view): each step makes its views anew. */
+class Booster {
   private readonly nodes: number;
-  private readonly n: number;
-  private readonly buffers: F64Buffer[];
-  private readonly pointers: { bits: number; rowList: number; residual: number; nodeOf: number; slots: number; split: number; out: number };
-  private slots!: Int32Array;
-  private split!: Int32Array;
-  /** (sum, count) per node of the level and player, from the kernel; the parent level's copied beside them. */
-  private out!: Float64Array;
-  private readonly parent: Float64Array;
-  private readonly cells: number;
+  private readonly buffers: F64Buffer[] = [];
+  private readonly p: Record<'bits' | 'values' | 'predicted' | 'residual' | 'nodeOf' | 'train' | 'held' | 'rowList' | 'work' | 'splits' | 'leaves' | 'state', number>;
+  /** Trees grown so far, and whether the loop goes on. */
+  private grown = 0;
+  growing = true;
 
   constructor(
     private readonly kernels: KernelHost,
-    private readonly masks: FitSet['masks'],
+    private readonly fit: FitSet,
     private readonly depth: number,
+    private readonly train: Int32Array,
+    private readonly held: Int32Array,
+    private readonly maxTrees: number,
   ) {
-    const { n, count, words } = masks;
-    this.n = n;
+    const { n, count, words } = fit.masks;
     this.nodes = 2 ** (depth + 1) - 1;
-    this.cells = 2 * 2 ** (depth - 1) * n;
-    const sizes = [Math.ceil((count * words) / 2), Math.ceil(count / 2), count, Math.ceil(count / 2), Math.ceil(this.nodes / 2), Math.ceil(this.nodes / 2), this.cells];
-    this.buffers = [];
+    const half = (int32s: number) => Math.ceil(int32s / 2);
+    const sizes = {
+      bits: half(count * words), values: count, predicted: count, residual: count, nodeOf: half(count), train: half(train.length),
+      held: half(held.length), rowList: half(train.length), work: kernels.call('boostWorkF64', depth, n), splits: half(maxTrees * this.nodes),
+      leaves: maxTrees * this.nodes, state: BOOST_STATE,
+    };
+    const pointers: Record<string, number> = {};
     try {
-      for (const size of sizes) this.buffers.push(kernels.alloc(size));
+      for (const [name, size] of Object.entries(sizes)) {
+        const buffer = kernels.alloc(Math.max(1, size));
+        this.buffers.push(buffer);
+        pointers[name] = buffer.ptr;
+      }
     } catch (error) {
       this.release();
       throw error;
     }
-    const [bits, rowList, residual, nodeOf, slots, split, out] = this.buffers.map((b) => b.ptr);
-    this.pointers = { bits, rowList, residual, nodeOf, slots, split, out };
-    this.attach();
-    new Uint32Array(this.residual.buffer, bits, count * words).set(masks.bits.subarray(0, count * words));
-    this.parent = new Float64Array(this.cells);
+    this.p = pointers as Booster['p'];
   }
 
-  /** The views over the kernels' memory, made anew when a growth of that memory has detached them. */
-  attach(): void {
-    const memory = this.kernels.view(this.buffers[0]).buffer;
-    if (this.residual?.buffer === memory) return;
-    const { count } = this.masks;
-    const p = this.pointers;
-    this.rowList = new Int32Array(memory, p.rowList, count);
-    this.residual = new Float64Array(memory, p.residual, count);
-    this.nodeOf = new Int32Array(memory, p.nodeOf, count);
-    this.slots = new Int32Array(memory, p.slots, this.nodes);
-    this.split = new Int32Array(memory, p.split, this.nodes);
-    this.out = new Float64Array(memory, p.out, this.cells);
+  /** Copies the masks, values and row lists in, every prediction at `mean`, the stream at rng's state. */
+  start(mean: number, rng: Rng): void {
+    const { masks, values } = this.fit;
+    const memory = this.memory();
+    new Uint32Array(memory, this.p.bits, masks.count * masks.words).set(masks.bits.subarray(0, masks.count * masks.words));
+    new Float64Array(memory, this.p.values, masks.count).set(values.subarray(0, masks.count));
+    new Float64Array(memory, this.p.predicted, masks.count).fill(mean);
+    new Int32Array(memory, this.p.train, this.train.length).set(this.train);
+    new Int32Array(memory, this.p.held, this.held.length).set(this.held);
+    let best = 0;
+    for (const r of this.held) best += (values[r] - mean) ** 2;
+    new Float64Array(memory, this.p.state, BOOST_STATE).set([0, best / this.held.length, 0, rng.save()]);
+  }
+
+  /** Up to `chunk` more trees. */
+  grow(chunk: number): void {
+    const { masks } = this.fit;
+    const p = this.p;
+    const grown = this.kernels.call(
+      'treeBoostF64', p.bits, masks.words, masks.n, masks.count, p.values, p.predicted, p.residual, p.nodeOf, p.train, this.train.length,
+      p.held, this.held.length, p.rowList, p.work, p.splits, p.leaves, p.state, this.depth, this.maxTrees, PATIENCE, LEARNING_RATE, SUBSAMPLE, MIN_LEAF, chunk,
+    );
+    this.growing = grown === this.grown + chunk && grown < this.maxTrees;
+    this.grown = grown;
+  }
+
+  /** The random stream's state where the loop left it. */
+  get stream(): number {
+    return new Float64Array(this.memory(), this.p.state, BOOST_STATE)[3];
+  }
+
+  /** The trees up to the one with the best held-out error. */
+  trees(): Tree[] {
+    const memory = this.memory();
+    const kept = new Float64Array(memory, this.p.state, BOOST_STATE)[2];
+    const { nodes } = this;
+    return Array.from({ length: kept }, (_, t) => ({
+      split: new Int32Array(memory, this.p.splits + 4 * t * nodes, nodes).slice(),
+      value: new Float64Array(memory, this.p.leaves + 8 * t * nodes, nodes).slice(),
+    }));
   }
 
   release(): void {
     for (const buffer of this.buffers.splice(0)) this.kernels.free(buffer);
   }
 
-  /** One tree of the residuals on the first `count` rows of rowList, level by level; leaves hold their mean times the
-   *  shrinkage. */
-  grow(count: number): Tree {
-    const { masks, depth, nodeOf, slots, split, out, parent, rowList, residual, n } = this;
-    const p = this.pointers;
-    split.fill(-2);
-    nodeOf.fill(0);
-    const total = new Float64Array(this.nodes);
-    const size = new Int32Array(this.nodes);
-    // the node whose rows are summed directly: the root, then the smaller child of each split
-    const direct = new Uint8Array(this.nodes);
-    split[0] = -1;
-    direct[0] = 1;
-    for (let k = 0; k < count; k++) {
-      const r = rowList[k];
-      total[0] += residual[r];
-      size[0]++;
-    }
-    for (let level = 0; level < depth; level++) {
-      const first = (1 << level) - 1;
-      const width = 1 << level;
-      slots.fill(-1);
-      for (let k = 0; k < width; k++) if (split[first + k] === -1 && direct[first + k] === 1) slots[first + k] = k;
-      out.fill(0, 0, 2 * width * n);
-      this.kernels.call('treeHistogramF64', p.bits, masks.words, n, p.rowList, count, p.residual, p.nodeOf, p.slots, p.out);
-      for (let k = 0; k < width; k++) {
-        const node = first + k;
-        if (split[node] !== -1 || direct[node] === 1) continue;
-        // the larger child: its parent's sums minus its sibling's
-        const sibling = node % 2 === 1 ? node + 1 : node - 1;
-        const from = 2 * n * (((node - 1) >> 1) - ((1 << (level - 1)) - 1));
-        const other = 2 * n * (sibling - first);
-        const at = 2 * n * k;
-        for (let i = 0; i < 2 * n; i++) out[at + i] = parent[from + i] - out[other + i];
-      }
-      let grew = false;
-      for (let k = 0; k < width; k++) {
-        const node = first + k;
-        if (split[node] !== -1 || size[node] < 2 * MIN_LEAF) continue;
-        const player = bestSplit(out, 2 * n * k, n, total[node], size[node]);
-        if (player < 0) continue;
-        split[node] = player;
-        const absent = 2 * node + 1;
-        const present = 2 * node + 2;
-        split[absent] = split[present] = -1;
-        total[present] = out[2 * (n * k + player)];
-        size[present] = Math.round(out[2 * (n * k + player) + 1]);
-        total[absent] = total[node] - total[present];
-        size[absent] = size[node] - size[present];
-        direct[size[present] <= size[absent] ? present : absent] = 1;
-        grew = true;
-      }
-      if (!grew) break;
-      parent.set(out.subarray(0, 2 * width * n));
-      this.kernels.call('treeDescendI32', p.bits, masks.words, masks.count, p.nodeOf, p.split);
-    }
-    const value = new Float64Array(this.nodes);
-    for (let node = 0; node < this.nodes; node++) if (split[node] === -1 && size[node] > 0) value[node] = (LEARNING_RATE * total[node]) / size[node];
-    return { split: Int32Array.from(split), value };
+  private memory(): ArrayBuffer {
+    return this.kernels.view(this.buffers[0]).buffer as ArrayBuffer;
   }
-}
-
-/** The player whose split of a node most reduces the squared error (−1: none leaves MIN_LEAF rows on both sides);
- *  cells: (sum, count) pairs per player from `at`. */
-function bestSplit(cells: Float64Array, at: number, n: number, s: number, c: number): number {
-  let bestGain = (1e-12 * (s * s)) / c;
-  let best = -1;
-  for (let i = 0; i < n; i++) {
-    const c1 = Math.round(cells[at + 2 * i + 1]);
-    const c0 = c - c1;
-    if (c1 < MIN_LEAF || c0 < MIN_LEAF) continue;
-    const s1 = cells[at + 2 * i];
-    const s0 = s - s1;
-    const gain = (s1 * s1) / c1 + (s0 * s0) / c0 - (s * s) / c;
-    if (gain > bestGain) {
-      bestGain = gain;
-      best = i;
-    }
-  }
-  return best;
 }
 
 /**

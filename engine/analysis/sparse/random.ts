@@ -19,6 +19,16 @@ export class Rng {
     return (t ^ (t >>> 14)) >>> 0;
   }
 
+  /** The stream's state (a u32): a kernel that draws the same numbers (treeBoostF64) starts from it. */
+  save(): number {
+    return this.state >>> 0;
+  }
+
+  /** Continues from a saved state, e.g. where such a kernel left the stream. */
+  restore(state: number): void {
+    this.state = state | 0;
+  }
+
   /** A uniform number in [0, 1). */
   uniform(): number {
     return this.uint32() / 4294967296;
