@@ -10,7 +10,7 @@
 //   of its node. One pass over the rows per level accumulates every node's per-player residual sums from the masks'
 //   bits (the kernel treeHistogramF64), for the smaller child of each split only: the larger one's are its parent's
 //   minus its sibling's. Stochastic boosting (a share of the rows per tree, shrinkage), stopped on rows held out of
-//   the fit. The whole loop runs in the kernels (treeBoostF64), CHUNK trees per call: in JavaScript, a process's
+//   the fit. The whole loop runs in the kernels (treeBoostF64), CALL_WORK per call: in JavaScript, a process's
 //   first fits ran 2–4× slower than its later ones, interpreted until V8 optimized them.
 // - Readout. A tree is T = T₀ + x_i (T₁ − T₀) at a split on i (T₀ its absent branch, T₁ its present one), so its
 //   Möbius expansion is M(T₀) plus x_i times M(T₁) − M(T₀), recursively: exact, every order ≤ depth.
@@ -36,8 +36,8 @@ const PATIENCE = 20;
 export const MIN_PROXY_ROWS = 64;
 /** Most (row · player) visits of the split search over all trees: the trees are cut to stay within it. */
 const WORK = 4e8;
-/** Trees grown per kernel call, between two pauses. */
-const CHUNK = 8;
+/** Most (row · player) visits of one kernel call, between two pauses (a few ms here); at least one tree a call. */
+const CALL_WORK = 1e7;
 /** The length of treeBoostF64's state (f64). */
 const BOOST_STATE = 4;
 
@@ -79,13 +79,14 @@ export async function fitProxy(kernels: KernelHost, fit: FitSet, maxOrder: numbe
   for (const r of train) mean += values[r];
   mean /= train.length;
   const maxTrees = Math.max(1, Math.min(most, Math.floor(WORK / (train.length * masks.n * depth))));
+  const perCall = Math.max(1, Math.floor(CALL_WORK / (train.length * masks.n * depth)));
   const booster = new Booster(kernels, fit, depth, train, held, maxTrees);
   let trees: Tree[];
   try {
     booster.start(mean, rng);
     while (booster.growing) {
       await pause();
-      booster.grow(CHUNK);
+      booster.grow(perCall);
     }
     rng.restore(booster.stream);
     trees = booster.trees();

@@ -77,13 +77,14 @@ describe('fitProxy', () => {
     expect(rSquared(valuesOf(scoring, vote), evaluateExpansion(store.toTerms(), scoring))).toBeGreaterThan(0.975);
   });
 
-  it('gives its kernel memory back, also when cancelled between trees', async () => {
-    const masks = randomMasks(30, 800, createRng(4));
+  // 49 players and 1500 masks: a kernel call grows a few dozen trees, so the fit pauses several times
+  it('gives its kernel memory back, also when cancelled between its kernel calls', async () => {
+    const masks = randomMasks(49, 1500, createRng(4));
     const values = valuesOf(masks, vote);
     const before = kernels.bytesInUse;
     let calls = 0;
     const cancel = async () => {
-      if (++calls === 5) throw new Error('cancelled');
+      if (++calls === 3) throw new Error('cancelled');
     };
     await expect(fitProxy(kernels, { masks, values }, 5, createRng(1), cancel)).rejects.toThrow('cancelled');
     expect(kernels.bytesInUse).toBe(before);
@@ -91,16 +92,17 @@ describe('fitProxy', () => {
     expect(kernels.bytesInUse).toBe(before);
   });
 
-  // a fit pauses between trees; the other expansion's fit may then grow the kernels' memory, which detaches views
+  // a fit pauses between its kernel calls; the other expansion's fit may then grow the kernels' memory, which
+  // detaches views
   it('fits the same trees when the kernels\' memory grows while it pauses', async () => {
-    const masks = randomMasks(30, 800, createRng(4));
+    const masks = randomMasks(49, 1500, createRng(4));
     const values = valuesOf(masks, vote);
     const alone = (await fitProxy(kernels, { masks, values }, 5, createRng(1), async () => {}))!.toTerms();
     const held: ReturnType<KernelHost['alloc']>[] = [];
     let pauses = 0;
     const grow = async () => {
-      // every third pause: another computation takes 8 MiB more of the kernels' memory
-      if (++pauses % 3 === 0) held.push(kernels.alloc(2 ** 20));
+      // every second pause: another computation takes 8 MiB more of the kernels' memory
+      if (++pauses % 2 === 0) held.push(kernels.alloc(2 ** 20));
     };
     const interrupted = (await fitProxy(kernels, { masks, values }, 5, createRng(1), grow))!.toTerms();
     for (const buffer of held) kernels.free(buffer);
