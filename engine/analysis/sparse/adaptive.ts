@@ -9,8 +9,8 @@ import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
 import { completionMasks } from './completion.js';
 import { randomFits } from './fits.js';
 import { MIN_PROXY_ROWS } from './proxy.js';
-import { createMasks, fillRow, randomMasks, type MutableMaskBatch } from './masks.js';
-import type { MethodContext, MethodResult } from './method.js';
+import { createMasks, fillRow, type MutableMaskBatch } from './masks.js';
+import type { MethodContext, MethodResult, UniformKind } from './method.js';
 import { refinable, refineTerms } from './refine.js';
 import { predictRows, refitTerms } from './refit.js';
 import { Validation, worseBeyondChance } from './validation.js';
@@ -62,6 +62,9 @@ const HOLD_OUT = 8;
 const REFINE_SHARE = 0.15;
 /** Least share worth keeping: below it the fits need every evaluation more (an order-6 lattice alone is 64). */
 const MIN_REFINE = 64;
+/** Validation R² the exact values may cost: a least-squares expansion (the completion) leans on its estimates, so
+ *  its fit often gets worse beyond chance with the true values of its strongest terms, but by a few 10⁻⁶ of R². */
+const REFINE_LOSS = 1e-4;
 
 /**
  * Recovers the Möbius terms of order ≤ maxOrder by adaptive group testing. A deterministic game's values are the
@@ -79,7 +82,9 @@ const MIN_REFINE = 64;
  * A deterministic game whose exact search found few salient terms (refinable) keeps REFINE_SHARE of what that search
  * left (when that is at least MIN_REFINE) for the last step: the kept expansion's strongest terms get exact values,
  * computed from v at every subset of their supports, and the salient supports their exact extensions by one player
- * (refine.ts); that expansion is kept unless it fits the validation masks worse beyond chance (Validation.worse).
+ * (refine.ts); that expansion is kept unless it fits the validation masks worse beyond chance (Validation.worse) and
+ * by more than REFINE_LOSS of R², else the best other expansion as good as the kept one is refined instead.
+ * The validation and random fit masks come from context.uniform (the OR expansion's: the AND's complements).
  * @param context - oracle, n, maxOrder, randomness, held-out reserve, tolerance
  * @returns the terms, the threshold below which a value is noise or round-off, and the tolerance of the kept search
  * @throws whatever the oracle throws (cancellation, game errors)
@@ -109,7 +114,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   if (n === 0 || maxOrder === 0) return { store, dropAtOrBelow: 0, tolerance: tolerance ?? 0, fit: 'search' };
   // validation masks (auto only): not logged, so that no refit sees them
   const validationCount = Math.min(VALIDATION_MASKS, Math.floor(spend() / VALIDATION_SHARE));
-  const validation = tolerance === undefined && validationCount >= MIN_VALIDATION_MASKS ? new Validation(await randomSet(oracle, n, rng, validationCount)) : undefined;
+  const validation = tolerance === undefined && validationCount >= MIN_VALIDATION_MASKS ? new Validation(await uniformSet(context, 'validation', validationCount)) : undefined;
   const sigma = baseline.sigma;
   const range = Math.abs(baseline.full - baseline.empty);
   const stage = async (into: TermStore, stageTolerance: number, limit: () => number, idleRounds: number) => {
@@ -154,6 +159,8 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   // fits on the random masks, each kept where it fits the validation masks better (randomFits)
   let kept: MethodResult = { store: best.store, dropAtOrBelow: best.dropAtOrBelow, tolerance: best.tolerance, fit: 'search' };
   let keptR2 = best.r2;
+  /** The expansions not kept, for the refinement: the search's, then the fits' (flat, a store made when needed). */
+  const others: { readonly r2: number; readonly result: () => MethodResult }[] = [];
   if (fit && context.kernels) {
     // the trees learn from the search's masks too (evenly spaced, as many as the random ones)
     const task: RandomFitsTask = {
@@ -167,19 +174,31 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
       await oracle.pause();
       // scored over the flat terms, in the order of toTerms; a store only for the one kept
       const r2 = validation.r2({ terms: candidate.terms, order: strongestFirst(candidate.terms) });
+      const result = (): MethodResult => ({ store: TermStore.fromFlat(candidate.terms), dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit });
       if (r2 > keptR2) {
-        kept = { store: TermStore.fromFlat(candidate.terms), dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit };
+        const before = kept;
+        others.push({ r2: keptR2, result: () => before });
+        kept = result();
         keptR2 = r2;
+      } else {
+        others.push({ r2, result });
       }
     }
   }
   if (refinement === 0 || !log) return kept;
-  const known = [{ masks: log.masks(), values: log.values() }, ...(fit ? [fit] : [])];
-  const terms = kept.store.toTerms(kept.dropAtOrBelow);
-  const refined = await refineTerms(kept.store, terms, kept.dropAtOrBelow, { n, maxOrder, budget: spend(), known, evaluate, throwIfCancelled: () => oracle.throwIfCancelled() });
-  // exact values are kept unless they fit the validation masks worse than the estimates did, beyond chance
-  if (!refined || validation.worse(terms, refined.store.toTerms(kept.dropAtOrBelow))) return kept;
-  return { ...kept, store: refined.store, exact: refined.exact };
+  // exact values are kept unless they fit the validation masks worse than the kept estimates did, beyond chance and
+  // by more than REFINE_LOSS of R²; then the best other expansion that the validation masks cannot tell from the kept
+  // one is refined instead, by the same rule
+  const keptTerms = kept.store.toTerms(kept.dropAtOrBelow);
+  const fitsAsWell = (terms: readonly SparseTerm[]) => !validation.worse(keptTerms, terms) || validation.r2(terms) >= keptR2 - REFINE_LOSS;
+  for (const candidate of [kept, ...others.sort((a, b) => b.r2 - a.r2).map((other) => other.result())]) {
+    const terms = candidate === kept ? keptTerms : candidate.store.toTerms(candidate.dropAtOrBelow);
+    if (candidate !== kept && !fitsAsWell(terms)) continue;
+    const known = [{ masks: log.masks(), values: log.values() }, ...(fit ? [fit] : [])];
+    const refined = await refineTerms(candidate.store, terms, candidate.dropAtOrBelow, { n, maxOrder, budget: spend(), known, evaluate, throwIfCancelled: () => oracle.throwIfCancelled() });
+    if (refined && fitsAsWell(refined.store.toTerms(candidate.dropAtOrBelow))) return { ...candidate, store: refined.store, exact: refined.exact };
+  }
+  return kept;
 }
 
 /** Whether the terms rebuild the validation masks within EXPLAINED_NOISE·σ plus round-off (EXPLAINED_ROUND_OFF of
@@ -276,18 +295,18 @@ function dropLevel(store: TermStore, noise: number): number {
 
 /** count uniformly random masks and their values, evaluated outside the log (no search or refit sees them): the
  *  validation masks, and the low-order completion's. */
-async function randomSet(oracle: MethodContext['oracle'], n: number, rng: MethodContext['rng'], count: number): Promise<FitSet> {
-  const masks = randomMasks(n, count, rng);
-  return { masks, values: await oracle.evaluate(masks) };
+async function uniformSet(context: MethodContext, kind: UniformKind, count: number): Promise<FitSet> {
+  const masks = context.uniform(kind, count);
+  return { masks, values: await context.oracle.evaluate(masks) };
 }
 
 /** The random masks of randomFits, drawn before the staged search: as many as the completion asks for or
  *  RANDOM_MASKS, whichever is more, and at most `most`; none without the kernels or when that is under
  *  MIN_PROXY_ROWS. */
 async function fitSet(context: MethodContext, most: number): Promise<FitSet | undefined> {
-  const { oracle, n, maxOrder, rng, kernels } = context;
+  const { n, maxOrder, kernels } = context;
   const count = Math.min(most, Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS));
-  return !kernels || count < MIN_PROXY_ROWS ? undefined : randomSet(oracle, n, rng, count);
+  return !kernels || count < MIN_PROXY_ROWS ? undefined : uniformSet(context, 'fit', count);
 }
 
 /** R² of the store's terms above dropAtOrBelow on the validation masks. */

@@ -207,8 +207,10 @@ class CountingGame {
 /**
  * Recovers the AND expansion of v (sparseMobius) and its OR expansion (sparseOr) from one budget, both at once (their
  * game calls are small and sequential: two searches keep two workers busy). With budget ≥ 2^n (n ≤ 20) both take
- * the exact path and every mask is evaluated once. Otherwise each gets half the budget; each holds out its own
- * random masks for its R². When one fails, the other is cancelled and awaited before the error is thrown.
+ * the exact path and every mask is evaluated once. Otherwise each gets half the budget. Their uniformly random masks
+ * (held out for the R², validation, fit) are drawn once: the OR expansion's are the complements of the AND's
+ * (uniformSeed), the same masks of v, which the table evaluates once; each expansion still charges its budget for
+ * them. When one fails, the other is cancelled and awaited before the error is thrown.
  * @param game - the game v, called with bit-packed mask batches
  * @param n - players, 1..4096
  * @param options - budget, maxOrder, seed, signal, onProgress
@@ -235,7 +237,7 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
   const half = Math.floor(budget / 2);
   const runs = [
     sparseMobius(counting.call, n, { budget: exact ? 2 ** n : half, maxOrder, seed, tolerance, kernels, fitRandom, signal: both }),
-    sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: seed + 1, tolerance, kernels, fitRandom, signal: both }),
+    sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: seed + 1, uniformSeed: seed, tolerance, kernels, fitRandom, signal: both }),
   ];
   runs.forEach((run) => run.catch(() => stop.abort()));
   const settled = await Promise.allSettled(runs);

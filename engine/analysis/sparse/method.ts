@@ -1,10 +1,14 @@
 // What every recovery method receives and returns, so that recover.ts can run any of them the same way.
 // Types only.
 import type { KernelHost } from '../../contracts/kernels.js';
+import type { MutableMaskBatch } from './masks.js';
 import type { GameOracle } from './oracle.js';
 import type { Rng } from './random.js';
 import type { TermStore } from './terms.js';
 import type { FittedExpansion, RandomFitsTask, SparseFit } from './types.js';
+
+/** The kinds of uniformly random masks drawn from streams of their own (MethodContext.uniform). */
+export type UniformKind = 'heldOut' | 'validation' | 'fit';
 
 /** What a recovery method gets. */
 export interface MethodContext {
@@ -12,6 +16,9 @@ export interface MethodContext {
   readonly n: number;
   readonly maxOrder: number;
   readonly rng: Rng;
+  /** count uniformly random masks of one kind, from that kind's own stream (SparseOptions.uniformSeed): the OR
+   *  expansion's are the complements of the AND expansion's, the same masks of v. */
+  readonly uniform: (kind: UniformKind, count: number) => MutableMaskBatch;
   /** Evaluations to leave unused for the held-out masks. */
   readonly reserve: number;
   /** Relative noise floor of method 'adaptive' (SparseOptions.tolerance); undefined: auto. */

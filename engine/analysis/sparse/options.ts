@@ -13,6 +13,7 @@ export interface SparseSettings {
   readonly budget: number;
   readonly maxOrder: number;
   readonly seed: number;
+  readonly uniformSeed: number;
   readonly heldOut: number;
   readonly method: SparseMethod;
   /** undefined: auto (staged). */
@@ -23,7 +24,7 @@ export interface SparseSettings {
   readonly fitRandom?: RandomFitter;
 }
 
-const KNOWN = ['budget', 'maxOrder', 'seed', 'heldOut', 'signal', 'onProgress', 'method', 'tolerance', 'kernels', 'fitRandom'];
+const KNOWN = ['budget', 'maxOrder', 'seed', 'uniformSeed', 'heldOut', 'signal', 'onProgress', 'method', 'tolerance', 'kernels', 'fitRandom'];
 
 /**
  * Validates n and the options of sparseMobius.
@@ -44,6 +45,7 @@ export function sparseSettings(n: number, options: SparseOptions): SparseSetting
   const budget = integerIn(options.budget, 1, Infinity, 'options.budget');
   const maxOrder = integerIn(options.maxOrder, 0, n, `options.maxOrder (at most n = ${n})`);
   const seed = options.seed === undefined ? 0 : integerIn(options.seed, 0, 0xffffffff, 'options.seed');
+  const uniformSeed = options.uniformSeed === undefined ? seed : integerIn(options.uniformSeed, 0, 0xffffffff, 'options.uniformSeed');
   const tolerance = options.tolerance === undefined ? undefined : fractionIn(options.tolerance, 'options.tolerance');
   const requested = options.method === undefined ? DEFAULT_METHOD : oneOf(options.method, SPARSE_METHODS, 'options.method');
   if (options.signal !== undefined && typeof options.signal?.aborted !== 'boolean') {
@@ -64,7 +66,7 @@ export function sparseSettings(n: number, options: SparseOptions): SparseSetting
   const method: SparseMethod = exact ? 'exact' : requested;
   const heldOut = exact ? 0 : (heldOutOption ?? defaultHeldOut(budget));
   assertBudget(n, maxOrder, budget, method, heldOutOption);
-  return Object.freeze({ n, budget, maxOrder, seed, heldOut, method, tolerance, signal: options.signal, onProgress: options.onProgress, kernels: options.kernels, fitRandom: options.fitRandom });
+  return Object.freeze({ n, budget, maxOrder, seed, uniformSeed, heldOut, method, tolerance, signal: options.signal, onProgress: options.onProgress, kernels: options.kernels, fitRandom: options.fitRandom });
 }
 
 /** A number in [0, 1). */

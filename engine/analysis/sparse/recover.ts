@@ -5,7 +5,7 @@ import { InvalidInputError } from '../../contracts/errors.js';
 import { adaptiveMobius } from './adaptive.js';
 import type { SparseMethod } from './budget.js';
 import { exactMobius } from './exact.js';
-import type { MethodContext, MethodResult } from './method.js';
+import type { MethodContext, MethodResult, UniformKind } from './method.js';
 import { complementMasks, randomMasks } from './masks.js';
 import { checkedFitter } from './fits.js';
 import { createOracle } from './oracle.js';
@@ -41,8 +41,19 @@ const METHODS: Record<Exclude<SparseMethod, 'exact'>, (context: MethodContext) =
  */
 export async function sparseMobius(game: GameFunction, n: number, options: SparseOptions): Promise<SparseExpansion> {
   if (typeof game !== 'function') throw new InvalidInputError(`game must be a function (masks, signal) => Float64Array (got ${typeof game}).`);
+  return recover(game, n, options, false);
+}
+
+/** Streams of the uniformly random masks, one per kind (the held-out one's as before there were others). */
+const UNIFORM_STREAMS: Record<UniformKind, number> = { heldOut: 0x85ebca6b, validation: 0x27d4eb2f, fit: 0x165667b1 };
+
+/**
+ * sparseMobius on a game; complemented: its uniformly random masks are the complements of those a run with the same
+ * uniformSeed draws (sparseOr, whose game complements every mask again: the same masks of v).
+ */
+async function recover(game: GameFunction, n: number, options: SparseOptions, complemented: boolean): Promise<SparseExpansion> {
   const settings = sparseSettings(n, options);
-  const { budget, maxOrder, seed, heldOut, method, tolerance, signal, onProgress, kernels, fitRandom } = settings;
+  const { budget, maxOrder, seed, uniformSeed, heldOut, method, tolerance, signal, onProgress, kernels, fitRandom } = settings;
   const oracle = createOracle(game, n, { budget, signal, onProgress, planned: method === 'exact' ? 2 ** n : budget });
   oracle.throwIfCancelled();
   if (method === 'exact') {
@@ -50,15 +61,19 @@ export async function sparseMobius(game: GameFunction, n: number, options: Spars
     oracle.finish();
     return expansion;
   }
+  // each kind from its own stream, so that they do not depend on how much randomness the method drew
+  const uniform = (kind: UniformKind, count: number) => {
+    const masks = randomMasks(n, count, createRng(Math.imul(uniformSeed ^ UNIFORM_STREAMS[kind], 0xc2b2ae35) >>> 0));
+    return complemented ? complementMasks(masks) : masks;
+  };
   const { store, dropAtOrBelow, tolerance: kept, fit, exact } = await METHODS[method]({
-    oracle, n, maxOrder, rng: createRng(seed), reserve: heldOut, tolerance, kernels,
+    oracle, n, maxOrder, rng: createRng(seed), uniform, reserve: heldOut, tolerance, kernels,
     ...(fitRandom ? { fitRandom: checkedFitter(fitRandom, n, signal) } : {}),
   });
   const terms = store.toTerms(dropAtOrBelow).map((term): SparseTerm => (exact?.has(term.players.join(',')) ? { ...term, exact: true } : term));
   let r2 = NaN;
   if (heldOut > 0) {
-    // an independent stream, so that the held-out masks do not depend on how much randomness the method drew
-    const masks = randomMasks(n, heldOut, createRng(Math.imul(seed ^ 0x85ebca6b, 0xc2b2ae35) >>> 0));
+    const masks = uniform('heldOut', heldOut);
     const values = await oracle.evaluate(masks);
     // scored through per-player bitsets: a tree proxy's expansion holds thousands of terms
     r2 = new Validation({ masks, values }).r2(terms);
@@ -83,7 +98,7 @@ export async function sparseMobius(game: GameFunction, n: number, options: Spars
 export async function sparseOr(game: GameFunction, n: number, options: SparseOptions): Promise<SparseExpansion> {
   if (typeof game !== 'function') throw new InvalidInputError(`game must be a function (masks, signal) => Float64Array (got ${typeof game}).`);
   const complement: GameFunction = (masks, signal) => game(complementMasks(masks), signal);
-  const expansion = await sparseMobius(complement, n, options);
+  const expansion = await recover(complement, n, options, true);
   let empty = 0;
   for (const term of expansion.terms) empty += term.value;
   const terms = expansion.terms.map((term) => (term.players.length === 0 ? { players: [], value: empty } : { ...term, value: -term.value }));

@@ -22,6 +22,13 @@ export interface SparseOptions {
   readonly maxOrder: number;
   /** Deterministic given the seed (default 0). */
   readonly seed?: number;
+  /**
+   * Seed of the uniformly random masks: the held-out masks, and method 'adaptive''s validation masks and random fit
+   * masks, each kind from a stream of its own (default: seed). sparseOr draws their complements: given the same
+   * uniformSeed as a sparseMobius of the same game, these are the same masks of v, so a game that remembers its
+   * answers (recoverAndOr's table) evaluates them once for both expansions.
+   */
+  readonly uniformSeed?: number;
   /** Random masks kept out of the fit to measure faithfulness (default min(1000, ⌊budget/10⌋)). */
   readonly heldOut?: number;
   /** Cancels between game calls and inside long loops (throws CancelledError). */

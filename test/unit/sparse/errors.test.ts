@@ -55,6 +55,7 @@ describe('sparseMobius option errors', () => {
     [{ budget: 0, maxOrder: 2 }, /options.budget must be an integer ≥ 1 \(got 0\)/],
     [{ budget: '1000', maxOrder: 2 }, /options.budget must be an integer/],
     [{ budget: 1000, maxOrder: 2, seed: -1 }, /options.seed must be an integer in 0\.\.4294967295/],
+    [{ budget: 1000, maxOrder: 2, uniformSeed: 2.5 }, /options.uniformSeed must be an integer in 0\.\.4294967295/],
     [{ budget: 1000, maxOrder: 2, heldOut: 1000 }, /options.heldOut must be an integer in 0\.\.999/],
     [{ budget: 1000, maxOrder: 2, method: 'spex' }, /options.method must be one of: adaptive, regression, exact \(got "spex"\)/],
     [{ budget: 1000, maxOrder: 2, budgets: 3 }, /Unknown option options.budgets. Expected one of: budget, maxOrder/],
