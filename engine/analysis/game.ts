@@ -5,7 +5,7 @@ import type { KernelHost } from '../contracts/kernels.js';
 import { decompose, decompositionSettings, type DecompositionRequest, type DecompositionSettings, type Preset } from './decompose.js';
 import { analyze, distribution, type Analysis, type SalientInteraction } from './interactions.js';
 import { bool, numberIn, oneOf } from '../inputs/options.js';
-import { banzhaf, fsii, kSii, shapley, sii, stii, type IndexTerm } from './indices.js';
+import { allIndices, type AllIndices } from './indices.js';
 import { transform } from './transforms.js';
 import { DEFAULT_INDEX_ORDER } from '../contracts/schema/constants.js';
 
@@ -69,15 +69,7 @@ export interface AnalysisTask {
 
 /** Game-theoretic indices of v, from its Möbius transform (analysis/indices.ts): one value per player, and the
  *  interaction indices up to `order` as sparse term lists. */
-export interface GameIndices {
-  readonly shapley: Float64Array;
-  readonly banzhaf: Float64Array;
-  readonly order: number;
-  readonly sii: readonly IndexTerm[];
-  readonly kSii: readonly IndexTerm[];
-  readonly stii: readonly IndexTerm[];
-  readonly fsii: readonly IndexTerm[];
-}
+export type GameIndices = AllIndices;
 
 /** What the analysis of a game gives. */
 export interface GameAnalysis {
@@ -96,10 +88,7 @@ export interface GameAnalysis {
 
 /** The indices of v (plain, unsplit: they describe the game, not the AND-OR decomposition). */
 function indicesOf(kernels: KernelHost, v: Float64Array, n: number, order: number): GameIndices {
-  const mobius = transform(kernels, 'mobiusSubsetF64', v);
-  const k = Math.min(order, n);
-  const terms = (index: (m: Float64Array, o: { maxOrder: number }) => { terms: readonly IndexTerm[] }) => (k === 0 ? [] : index(mobius, { maxOrder: k }).terms);
-  return { shapley: shapley(mobius), banzhaf: banzhaf(mobius), order: k, sii: terms(sii), kSii: terms(kSii), stii: terms(stii), fsii: terms(fsii) };
+  return allIndices(transform(kernels, 'mobiusSubsetF64', v), { n, order });
 }
 
 /**

@@ -233,7 +233,8 @@ function parse(mobius: MobiusInput, options: IndexOptions): Parsed {
   const terms = (mobius as readonly MobiusTerm[]).map((term, i) => {
     if (term === null || typeof term !== 'object' || !Array.isArray(term.players)) throw new InvalidInputError(`Möbius term ${i} must be { players: number[], value: number }.`);
     if (typeof term.value !== 'number' || !Number.isFinite(term.value)) throw new NonFiniteError(`Möbius term ${i} has value ${term.value}; every value must be a finite number.`);
-    const players = [...term.players].sort((a, b) => a - b);
+    // supports usually come ascending (every term andor makes): copied, not sorted
+    const players = isAscending(term.players) ? term.players.slice() : [...term.players].sort((a, b) => a - b);
     players.forEach((p, j) => {
       if (!Number.isInteger(p) || p < 0 || p >= n) throw new InvalidInputError(`Möbius term ${i} names player ${p}; players are integers in 0..${n - 1} (n = ${n}).`);
       if (j > 0 && players[j - 1] === p) throw new InvalidInputError(`Möbius term ${i} lists player ${p} twice; a term is a set of players.`);
@@ -241,6 +242,11 @@ function parse(mobius: MobiusInput, options: IndexOptions): Parsed {
     return { players, value: term.value };
   });
   return { kind: 'sparse', terms, n };
+}
+
+function isAscending(players: readonly number[]): boolean {
+  for (let j = 1; j < players.length; j++) if (!(players[j - 1] < players[j])) return false;
+  return true;
 }
 
 /** min(options.maxOrder, n): an order above n is exact as n (no set is larger than N, and every index here equals
@@ -286,12 +292,12 @@ function spreadDense(m: Float64Array, n: number, table: WeightTable): Float64Arr
   return out;
 }
 
-/** Calls visit(subset) for every subset of `players` (sorted) of size s, in colex order. */
-function forEachSubset(players: readonly number[], s: number, visit: (subset: number[]) => void): void {
-  const t = players.length;
+/** Calls visit(idx) for every subset of size s of t items, as its positions in colex order (idx ascending; the same
+ *  array each time, changed after visit returns). */
+function forEachSubset(t: number, s: number, visit: (idx: readonly number[]) => void): void {
   const idx = Array.from({ length: s }, (_, i) => i);
   for (;;) {
-    visit(idx.map((i) => players[i]));
+    visit(idx);
     // next combination in colex order: bump the lowest position that can move, reset the ones below it
     let j = 0;
     while (j < s && idx[j] + 1 === (j + 1 < s ? idx[j + 1] : t)) j++;
@@ -308,8 +314,13 @@ function compareSets(a: readonly number[], b: readonly number[]): number {
   return 0;
 }
 
-/** Sparse: the same sums by visiting, for each term T, its subsets of each size s with w(|T|, s) ≠ 0. */
-function spreadSparse(terms: readonly MobiusTerm[], table: WeightTable): Map<string, { players: number[]; value: number }> {
+/**
+ * Sparse: the same sums by visiting, for each term T, its subsets of each size s with w(|T|, s) ≠ 0. A subset's key
+ * is a number, its players + 1 as digits in base n + 1, where every key of the table's sizes stays below 2^53
+ * (pairs up to n ≈ 9·10⁷; sets of 5 up to n ≈ 1500), else its players joined by commas: strings were most of the time
+ * of a sparse explanation's indices (4096 terms of order ≤ 5 at n = 49).
+ */
+function spreadSparse(terms: readonly MobiusTerm[], table: WeightTable, n: number): Map<number | string, { players: number[]; value: number }> {
   let visits = 0;
   for (const { players } of terms) {
     for (const s of table.sizes) if (s <= players.length && table.weight(players.length, s) !== 0) visits += binomial(players.length, s);
@@ -317,18 +328,25 @@ function spreadSparse(terms: readonly MobiusTerm[], table: WeightTable): Map<str
   if (visits > MAX_SPARSE_VISITS) {
     throw new MemoryLimitError(`The sparse index would visit ${visits.toExponential(2)} subsets of the Möbius terms (limit ${MAX_SPARSE_VISITS}); lower options.maxOrder or drop the largest terms.`);
   }
-  const acc = new Map<string, { players: number[]; value: number }>();
+  const numeric = (n + 1) ** Math.max(0, ...table.sizes) < 2 ** 53;
+  const acc = new Map<number | string, { players: number[]; value: number }>();
   for (const { players, value } of terms) {
     const t = players.length;
     for (const s of table.sizes) {
       if (s > t) continue;
       const w = table.weight(t, s);
       if (w === 0) continue;
-      forEachSubset(players, s, (subset) => {
-        const key = subset.join(',');
+      forEachSubset(t, s, (idx) => {
+        let key: number | string;
+        if (numeric) {
+          key = 0;
+          for (let i = s - 1; i >= 0; i--) key = key * (n + 1) + players[idx[i]] + 1;
+        } else {
+          key = idx.map((i) => players[i]).join(',');
+        }
         const entry = acc.get(key);
         if (entry) entry.value += w * value;
-        else acc.set(key, { players: subset, value: w * value });
+        else acc.set(key, { players: idx.map((i) => players[i]), value: w * value });
       });
     }
   }
@@ -339,21 +357,27 @@ function spreadSparse(terms: readonly MobiusTerm[], table: WeightTable): Map<str
 // Public API
 
 function values(name: ValueName, mobius: MobiusInput, options: IndexOptions): Float64Array {
-  const parsed = parse(mobius, options);
+  return valuesOf(name, parse(mobius, options));
+}
+
+function valuesOf(name: ValueName, parsed: Parsed): Float64Array {
   const table = weightTable(name, 1);
   const out = new Float64Array(parsed.n);
   if (parsed.kind === 'dense') {
     const spread = spreadDense(parsed.m, parsed.n, table);
     for (let i = 0; i < parsed.n; i++) out[i] = spread[1 << i];
   } else {
-    for (const { players, value } of spreadSparse(parsed.terms, table).values()) out[players[0]] = value;
+    for (const { players, value } of spreadSparse(parsed.terms, table, parsed.n).values()) out[players[0]] = value;
   }
   return out;
 }
 
 function interactionIndex(name: InteractionIndexName, mobius: MobiusInput, options: IndexOptions): InteractionIndex {
   const parsed = parse(mobius, options);
-  const k = orderOption(options, parsed.n);
+  return interactionOf(name, parsed, orderOption(options, parsed.n));
+}
+
+function interactionOf(name: InteractionIndexName, parsed: Parsed, k: number): InteractionIndex {
   // n = 0 leaves only ∅, whose weight is the same at every order: compute at order 1, report order 0
   const table = weightTable(name, Math.max(k, 1));
   let terms: IndexTerm[] = [];
@@ -367,9 +391,35 @@ function interactionIndex(name: InteractionIndexName, mobius: MobiusInput, optio
     }
     terms = byOrder.flat();
   } else {
-    terms = [...spreadSparse(parsed.terms, table).values()].filter((t) => t.value !== 0).sort((a, b) => compareSets(a.players, b.players));
+    terms = [...spreadSparse(parsed.terms, table, parsed.n).values()].filter((t) => t.value !== 0).sort((a, b) => compareSets(a.players, b.players));
   }
   return { index: name, n: parsed.n, maxOrder: k, terms };
+}
+
+/** Every index andor reports of one game: the two values per player, and the interaction indices up to `order` as
+ *  sparse term lists. */
+export interface AllIndices {
+  readonly shapley: Float64Array;
+  readonly banzhaf: Float64Array;
+  readonly order: number;
+  readonly sii: readonly IndexTerm[];
+  readonly kSii: readonly IndexTerm[];
+  readonly stii: readonly IndexTerm[];
+  readonly fsii: readonly IndexTerm[];
+}
+
+/**
+ * Every index of one Möbius expansion, its input checked once (each of the functions below checks its own).
+ * @param mobius - dense f64[2^n] by mask (bit i = player i), or sparse terms
+ * @param options - n (required for sparse input); order: the interaction indices' (0: none; above n, n)
+ * @returns the values, and the interaction indices' terms at order min(order, n)
+ * @throws as {@link shapley}
+ */
+export function allIndices(mobius: MobiusInput, options: { readonly n?: number; readonly order: number }): AllIndices {
+  const parsed = parse(mobius, { n: options.n });
+  const k = Math.min(integerIn(options.order, 0, Infinity, 'options.order'), parsed.n);
+  const terms = (name: InteractionIndexName) => (k === 0 ? [] : interactionOf(name, parsed, k).terms);
+  return { shapley: valuesOf('shapley', parsed), banzhaf: valuesOf('banzhaf', parsed), order: k, sii: terms('sii'), kSii: terms('k-sii'), stii: terms('stii'), fsii: terms('fsii') };
 }
 
 function playersOfMask(mask: number): number[] {

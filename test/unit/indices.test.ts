@@ -272,6 +272,29 @@ describe('indices on known games', () => {
     expect(sum(kSii(terms, { n: 3000, maxOrder: 2 }))).toBeCloseTo(0.5 + 3 - 0.75, 12);
   });
 
+  // a set's key is a number while (n + 1)^order < 2^53, else a string: at n = 3000 and order 5 the string form
+  it('gives the same indices, relabelled, where the sets are keyed by numbers (n = 40) and by strings (n = 3000)', () => {
+    const rng = seededRng(41);
+    const small: MobiusTerm[] = Array.from({ length: 300 }, () => {
+      const order = 1 + Math.floor(rng() * 6);
+      return { players: [...new Set(Array.from({ length: order }, () => Math.floor(rng() * 40)))], value: rng() * 2 - 1 };
+    });
+    // one to one, and not monotone: the relabelled supports come unsorted
+    const relabel = (i: number) => 3 * i + 2800 - 7 * (i % 5);
+    expect(new Set(Array.from({ length: 40 }, (_, i) => relabel(i))).size).toBe(40);
+    const large = small.map((t) => ({ players: t.players.map(relabel), value: t.value }));
+    for (const name of ['sii', 'k-sii', 'stii', 'fsii'] as const) {
+      const a = computeIndex(name, small, { n: 40, maxOrder: 5 });
+      const b = computeIndex(name, large, { n: 3000, maxOrder: 5 });
+      const expected = new Map(a.terms.map((t) => [t.players.map(relabel).sort((x, y) => x - y).join(','), t.value]));
+      expect(b.terms.length).toBe(a.terms.length);
+      for (const t of b.terms) expect(t.value, `${name} {${t.players}}`).toBe(expected.get(t.players.join(',')));
+    }
+    const phiSmall = shapley(small, { n: 40 });
+    const phiLarge = shapley(large, { n: 3000 });
+    for (let i = 0; i < 40; i++) expect(phiLarge[relabel(i)]).toBe(phiSmall[i]);
+  });
+
   it('drops sets whose value is exactly zero', () => {
     const terms: MobiusTerm[] = [{ players: [0, 1], value: 1 }, { players: [0, 1], value: -1 }];
     expect(sii(terms, { n: 2, maxOrder: 2 }).terms).toEqual([]);

@@ -2,7 +2,7 @@
 // (the rules of interactions.ts's salience, over term lists instead of 2^n arrays), and the game-theoretic indices
 // of v from its AND (Möbius) terms (indices.ts, sparse form). Plain arithmetic on term lists; no game is called.
 import type { GameIndices } from '../game.js';
-import { banzhaf, fsii, kSii, shapley, sii, stii, type MobiusTerm } from '../indices.js';
+import { allIndices, type MobiusTerm } from '../indices.js';
 import { distribution } from '../interactions.js';
 
 /** A salient term: its kind, players (ascending) and value. No mask: masks of more than 53 players are no number. */
@@ -59,8 +59,5 @@ export function analyzeTerms(and: readonly MobiusTerm[], or: readonly MobiusTerm
   }
   salient.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
   const { normalized } = distribution({ positive, negative });
-  const k = Math.min(options.indexOrder, n);
-  const terms = (index: typeof sii) => (k === 0 ? [] : index(and, { n, maxOrder: k }).terms);
-  const indices: GameIndices = { shapley: shapley(and, { n }), banzhaf: banzhaf(and, { n }), order: k, sii: terms(sii), kSii: terms(kSii), stii: terms(stii), fsii: terms(fsii) };
-  return { threshold, salient, orders: { positive, negative, normalized }, indices };
+  return { threshold, salient, orders: { positive, negative, normalized }, indices: allIndices(and, { n, order: options.indexOrder }) };
 }
