@@ -60,6 +60,45 @@ export function completionMasks(n: number, maxOrder: number): number | undefined
  * @throws MemoryLimitError when the kernels' memory cannot hold the Gram
  */
 export function completeLowOrder(kernels: KernelHost, found: readonly SparseTerm[], fit: FitSet, maxOrder: number, candidates: readonly (readonly number[])[] = []): TermStore | undefined {
+  const system = prepare(found, fit, maxOrder, candidates);
+  if (!system) return undefined;
+  let last: TermStore | undefined;
+  for (const store of solved(kernels, system)) last = store;
+  return last;
+}
+
+/**
+ * The completion (completeLowOrder) without the candidates, then with them when any enters: one Gram for both, the
+ * first's columns being the second's first (its leading block).
+ * @param pause - awaited between the two solves (cancellation, other work's turn)
+ * @returns [without] or [without, with]; undefined when the fit set is too small
+ * @throws MemoryLimitError when the kernels' memory cannot hold the Gram; whatever pause throws
+ */
+export async function completions(kernels: KernelHost, found: readonly SparseTerm[], fit: FitSet, maxOrder: number, candidates: readonly (readonly number[])[], pause: () => Promise<void>): Promise<TermStore[] | undefined> {
+  const system = prepare(found, fit, maxOrder, candidates);
+  if (!system) return undefined;
+  const stores: TermStore[] = [];
+  for (const store of solved(kernels, system)) {
+    if (stores.push(store) < system.sizes.length) await pause();
+  }
+  return stores;
+}
+
+/** The columns of a completion and what they are fitted to. */
+interface System {
+  readonly low: readonly number[][];
+  /** Found terms kept at their values (rare, or beyond the masks' room). */
+  readonly fixed: TermStore;
+  /** Found terms, then candidates, fitted beside the low-order ones. */
+  readonly high: readonly { readonly players: readonly number[]; readonly bits: Uint32Array }[];
+  readonly columns: readonly Uint32Array[];
+  readonly parts: readonly LowPart[];
+  readonly target: Float64Array;
+  /** Columns of each fit: all but the candidates, then all (when any candidate entered). */
+  readonly sizes: readonly number[];
+}
+
+function prepare(found: readonly SparseTerm[], fit: FitSet, maxOrder: number, candidates: readonly (readonly number[])[]): System | undefined {
   const order = Math.min(2, maxOrder);
   const rows = fit.masks.count;
   const low = lowOrderSupports(fit.masks.n, order);
@@ -67,15 +106,16 @@ export function completeLowOrder(kernels: KernelHost, found: readonly SparseTerm
   if (order < 1 || room < 0) return undefined;
   const players = playerBits(fit.masks);
   const lowBits = low.map((support) => combine(players, support, rows, 'xor'));
-  const store = new TermStore();
+  const fixed = new TermStore();
   const high: { players: readonly number[]; bits: Uint32Array }[] = [];
   // strongest first, so that the weakest are the ones kept at the search's values when there is no room for all
   for (const term of [...found].sort((a, b) => Math.abs(b.value) - Math.abs(a.value))) {
     if (term.players.length <= order) continue;
     const bits = combine(players, term.players, rows, 'and');
     if (high.length < room && popcountAll(bits) >= MIN_ROWS) high.push({ players: term.players, bits });
-    else store.add(term.players, term.value);
+    else fixed.add(term.players, term.value);
   }
+  const foundCount = high.length;
   const known = new Set(found.map((term) => term.players.join(',')));
   for (const support of candidates) {
     if (high.length >= room) break;
@@ -85,14 +125,25 @@ export function completeLowOrder(kernels: KernelHost, found: readonly SparseTerm
   }
   // what the rare terms leave unexplained
   const target = new Float64Array(rows);
-  store.predict(fit.masks, target);
+  fixed.predict(fit.masks, target);
   for (let r = 0; r < rows; r++) target[r] = fit.values[r] - target[r];
   const columns = [...lowBits, ...high.map((h) => h.bits)];
   const parts = high.map((h) => lowPart(h.players, fit.masks.n, order));
-  const w = solve(kernels, columns, low.length, target, parts);
-  low.forEach((support, c) => addParity(store, support, w[c]));
-  high.forEach((h, k) => store.add(h.players, w[low.length + k]));
-  return store;
+  const sizes = high.length > foundCount ? [low.length + foundCount, columns.length] : [columns.length];
+  return { low, fixed, high, columns, parts, target, sizes };
+}
+
+/** Each fit of the system as Möbius terms: the fixed terms, then the low-order ones, then the fitted found terms and
+ *  candidates. */
+function* solved(kernels: KernelHost, system: System): Generator<TermStore> {
+  const { low, fixed, high } = system;
+  let k = 0;
+  for (const w of solve(kernels, system)) {
+    const store = fixed.copy();
+    low.forEach((support, c) => addParity(store, support, w[c]));
+    high.slice(0, system.sizes[k++] - low.length).forEach((h, j) => store.add(h.players, w[low.length + j]));
+    yield store;
+  }
 }
 
 /** A found term's order ≤ 2 part: x_S = h_S + Σ_U weights·χ_U over the low-order supports U ⊆ S (their indices). */
@@ -102,17 +153,22 @@ interface LowPart {
 }
 
 /**
- * Least squares of the columns (the first lowCount parity columns, then indicator columns) against the target:
- * the Gram by the kernels, turned into the decoupled basis G' = Tᵀ G T with T = [[I, −C], [0, I]] (each indicator
- * column minus its low-order part), solved by the kernels' CG, and turned back (x_L = x'_L − C x_F).
+ * Least squares of the first m columns against the target, for each m of `sizes` (ascending; the first lowCount
+ * columns are parity columns, the rest indicator columns): the Gram of all the columns once by the kernels, each
+ * system's its leading block, turned into the decoupled basis G' = Tᵀ G T with T = [[I, −C], [0, I]] (each indicator
+ * column minus its low-order part), solved by the kernels' CG, and turned back (x_L = x'_L − C x_F). The kernels'
+ * buffers are held between the solves, given back when the generator ends or is left.
  */
-function solve(kernels: KernelHost, columns: readonly Uint32Array[], lowCount: number, target: Float64Array, parts: readonly LowPart[]): Float64Array {
+function* solve(kernels: KernelHost, system: System): Generator<Float64Array> {
+  const { columns, target, parts, sizes } = system;
+  const lowCount = system.low.length;
   const m = columns.length;
   const rows = target.length;
   const words64 = Math.ceil(rows / 64);
   const bitsBuffer = kernels.alloc(m * words64);
   const countsBuffer = kernels.alloc(Math.ceil(m / 2));
-  const gram = kernels.alloc(Math.ceil((m * m) / 2)); // f32[m·m]
+  const full = kernels.alloc(Math.ceil((m * m) / 2)); // f32[m·m]
+  const gram = sizes.length > 1 ? kernels.alloc(Math.ceil((m * m) / 2)) : full;
   const rhs = kernels.alloc(m);
   const x = kernels.alloc(m);
   const work = kernels.alloc(5 * m);
@@ -124,20 +180,30 @@ function solve(kernels: KernelHost, columns: readonly Uint32Array[], lowCount: n
       bits.set(column, 2 * c * words64);
       counts[c] = popcountAll(column);
     });
-    kernels.call('bitGramF32', bitsBuffer.ptr, countsBuffer.ptr, m, lowCount, words64, rows, gram.ptr);
-    const g = new Float32Array(memory, gram.ptr, m * m);
-    const b = kernels.view(rhs);
-    b.set(rightHandSide(columns, lowCount, target));
-    decouple(g, b, m, lowCount, parts);
-    kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, m, RIDGE, RESIDUAL, MAX_ITERATIONS);
-    const w = Float64Array.from(kernels.view(x));
-    parts.forEach(({ columns: subsets, weights }, k) => {
-      const xf = w[lowCount + k];
-      for (let u = 0; u < subsets.length; u++) w[subsets[u]] -= weights[u] * xf;
-    });
-    return w;
+    kernels.call('bitGramF32', bitsBuffer.ptr, countsBuffer.ptr, m, lowCount, words64, rows, full.ptr);
+    const products = rightHandSide(columns, lowCount, target);
+    for (const size of sizes) {
+      // views made anew: another computation may have grown the kernels' memory while the caller paused
+      const now = kernels.view(bitsBuffer).buffer;
+      const g = new Float32Array(now, gram.ptr, size * size);
+      if (gram !== full) {
+        const all = new Float32Array(now, full.ptr, m * m);
+        for (let i = 0; i < size; i++) g.set(all.subarray(i * m, i * m + size), i * size);
+      }
+      const b = kernels.view(rhs).subarray(0, size);
+      b.set(products.subarray(0, size));
+      const used = parts.slice(0, size - lowCount);
+      decouple(g, b, size, lowCount, used);
+      kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, size, RIDGE, RESIDUAL, MAX_ITERATIONS);
+      const w = Float64Array.from(kernels.view(x).subarray(0, size));
+      used.forEach(({ columns: subsets, weights }, k) => {
+        const xf = w[lowCount + k];
+        for (let u = 0; u < subsets.length; u++) w[subsets[u]] -= weights[u] * xf;
+      });
+      yield w;
+    }
   } finally {
-    for (const buffer of [bitsBuffer, countsBuffer, gram, rhs, x, work]) kernels.free(buffer);
+    for (const buffer of new Set([bitsBuffer, countsBuffer, full, gram, rhs, x, work])) kernels.free(buffer);
   }
 }
 

@@ -4,7 +4,7 @@
 import { EngineError, InvalidInputError } from '../../contracts/errors.js';
 import type { KernelHost } from '../../contracts/kernels.js';
 import { SPARSE_FITS } from '../../contracts/schema/constants.js';
-import { completeLowOrder, completionMasks } from './completion.js';
+import { completionMasks, completions } from './completion.js';
 import { fitProxy } from './proxy.js';
 import { createRng } from './random.js';
 import { SampleLog } from './sample-log.js';
@@ -50,15 +50,13 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   // quadratic in them
   const low = completionMasks(n, maxOrder);
   if (low === undefined || fit.masks.count < low) return fits;
-  const rows = firstRows(fit, low);
-  const completed = completeLowOrder(kernels, searched, rows, maxOrder);
-  if (!completed) return fits;
-  fits.push({ fit: 'completion', terms: completed.toFlat() });
-  await pause();
   // strongest first, ranked over the trees' flat terms (no object per term)
   const conjunctions = trees ? Array.from(strongestFirst(trees.view())).filter((t) => trees.order(t) > 2).slice(0, CONJUNCTIONS).map((t) => trees.players(t)) : [];
-  const again = conjunctions.length > 0 ? completeLowOrder(kernels, searched, rows, maxOrder, conjunctions) : undefined;
-  if (again) fits.push({ fit: 'completion+trees', terms: again.toFlat() });
+  // both from one Gram (completions); with conjunctions none of which entered, the second is the first
+  const completed = await completions(kernels, searched, firstRows(fit, low), maxOrder, conjunctions, pause);
+  if (!completed) return fits;
+  fits.push({ fit: 'completion', terms: completed[0].toFlat() });
+  if (conjunctions.length > 0) fits.push({ fit: 'completion+trees', terms: completed[completed.length - 1].toFlat() });
   return fits;
 }
 

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKernels } from '../../../dist/bindings/index.js';
 import type { KernelHost } from '../../../engine/contracts/kernels.js';
-import { completeLowOrder, completionMasks } from '../../../engine/analysis/sparse/completion.js';
+import { completeLowOrder, completionMasks, completions } from '../../../engine/analysis/sparse/completion.js';
 import { evaluateExpansion, sparseMobius } from '../../../engine/analysis/sparse/index.js';
 import { randomMasks } from '../../../engine/analysis/sparse/masks.js';
 import { createRng } from '../../../engine/analysis/sparse/random.js';
@@ -69,6 +69,25 @@ describe('completeLowOrder', () => {
     const fitted = fittedOf(completeLowOrder(kernels, found, { masks, values: valuesOf(truth, masks) }, 5));
     expect(fitted.get(weakest.players.join(','))).toBe(weakest.value);
     for (const [key, value] of truth) expectNear(fitted.get(key) ?? 0, value);
+  });
+
+  it('fits both completions from one Gram as each alone: without the candidates, then with those that enter', async () => {
+    // two found terms; the candidates: one the truth holds, one already found (left out), one it does not hold
+    const masks = randomMasks(n, 1200, createRng(8));
+    const fit = { masks, values: valuesOf(truth, masks) };
+    const found = high.slice(0, 2).map((players) => ({ players, value: 1 }));
+    const candidates = [high[2], high[0], [1, 3, 5]];
+    let pauses = 0;
+    const both = (await completions(kernels, found, fit, 5, candidates, async () => void pauses++))!;
+    expect(both).toHaveLength(2);
+    expect(pauses).toBe(1);
+    const alone = [completeLowOrder(kernels, found, fit, 5)!, completeLowOrder(kernels, found, fit, 5, candidates)!];
+    both.forEach((store, k) => expect(store.toTerms(0)).toEqual(alone[k].toTerms(0)));
+    // the candidate the truth holds is fitted in the second only; one that enters nothing leaves one completion
+    expectNear(fittedOf(both[1]).get(high[2].join(',')) ?? 0, truth.get(high[2].join(','))!);
+    expect(fittedOf(both[0]).has(high[2].join(','))).toBe(false);
+    expect(await completions(kernels, found, fit, 5, [high[0]], async () => {})).toHaveLength(1);
+    expect(kernels.bytesInUse).toBe(0);
   });
 
   it('fits order ≤ 1 only when maxOrder is 1', () => {
