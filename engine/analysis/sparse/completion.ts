@@ -168,7 +168,8 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array> {
   const bitsBuffer = kernels.alloc(m * words64);
   const countsBuffer = kernels.alloc(Math.ceil(m / 2));
   const full = kernels.alloc(Math.ceil((m * m) / 2)); // f32[m·m]
-  const gram = sizes.length > 1 ? kernels.alloc(Math.ceil((m * m) / 2)) : full;
+  // the systems before the last solve on a copy of their leading block; the last on the Gram itself
+  const block = sizes.length > 1 ? kernels.alloc(Math.ceil((sizes[0] * sizes[0]) / 2)) : full;
   const rhs = kernels.alloc(m);
   const x = kernels.alloc(m);
   const work = kernels.alloc(5 * m);
@@ -185,6 +186,7 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array> {
     for (const size of sizes) {
       // views made anew: another computation may have grown the kernels' memory while the caller paused
       const now = kernels.view(bitsBuffer).buffer;
+      const gram = size === m ? full : block;
       const g = new Float32Array(now, gram.ptr, size * size);
       if (gram !== full) {
         const all = new Float32Array(now, full.ptr, m * m);
@@ -203,7 +205,7 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array> {
       yield w;
     }
   } finally {
-    for (const buffer of new Set([bitsBuffer, countsBuffer, full, gram, rhs, x, work])) kernels.free(buffer);
+    for (const buffer of new Set([bitsBuffer, countsBuffer, full, block, rhs, x, work])) kernels.free(buffer);
   }
 }
 
