@@ -56,7 +56,7 @@ interface Tree {
  * @param fit - evaluated masks and the game's values (any distribution: trees need no uniform sample)
  * @param maxOrder - the expansion's order cap (the trees' depth is at most this)
  * @param rng - randomness of the row subsamples and the stop split
- * @param pause - awaited between trees (GameOracle.pause: cancellation, and other work's turn)
+ * @param pause - awaited between the kernel calls (GameOracle.pause: cancellation, and other work's turn)
  * @param most - the most trees (MAX_TREES)
  * @returns the terms, or undefined when the fit set is too small
  * @throws MemoryLimitError when the kernels' memory cannot hold the masks; whatever pause throws
