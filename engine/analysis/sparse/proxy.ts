@@ -19,7 +19,7 @@
 import type { F64Buffer, KernelHost } from '../../contracts/kernels.js';
 import type { Rng } from './random.js';
 import { TermStore } from './terms.js';
-import type { FitSet } from './types.js';
+import type { FitSet, FlatTerms } from './types.js';
 
 /** Deepest tree; also the highest order of the expansion (at most maxOrder). */
 const DEPTH = 5;
@@ -95,9 +95,24 @@ export async function fitProxy(kernels: KernelHost, fit: FitSet, maxOrder: numbe
   }
   const terms = new Map<string, number>([['', mean]]);
   for (const tree of trees) expand(tree, 0, terms, 1, '');
-  const store = new TermStore();
-  for (const [key, value] of terms) if (value !== 0) store.addKey(key, value);
-  return store;
+  // distinct supports by construction: flat arrays straight from the keys, no key map built for them
+  let count = 0;
+  let players = 0;
+  for (const [key, value] of terms) {
+    if (value === 0) continue;
+    count++;
+    players += key.length;
+  }
+  const flat: FlatTerms = { offsets: new Int32Array(count + 1), flat: new Int32Array(players), values: new Float64Array(count) };
+  let t = 0;
+  for (const [key, value] of terms) {
+    if (value === 0) continue;
+    const start = flat.offsets[t];
+    for (let k = 0; k < key.length; k++) flat.flat[start + k] = key.charCodeAt(k);
+    flat.offsets[t + 1] = start + key.length;
+    flat.values[t++] = value;
+  }
+  return TermStore.fromDistinct(flat);
 }
 
 /** The boosting loop in the kernels (treeBoostF64), its buffers in their memory until release(). Another computation

@@ -19,8 +19,9 @@ export class TermStore {
   private offsets = new Int32Array(65);
   private flat = new Int32Array(256);
   private coefficients = new Float64Array(64);
-  /** supportKey of each support → its index. */
-  private readonly index = new Map<string, number>();
+  /** supportKey of each support → its index; undefined until first needed by a store made from distinct flat terms
+   *  (fromDistinct), which may never need it: a tree proxy's expansion holds tens of thousands of terms. */
+  private keys: Map<string, number> | undefined = new Map<string, number>();
   private count = 0;
   private revision = 0;
 
@@ -83,6 +84,31 @@ export class TermStore {
   }
 
   /**
+   * A store of flat terms whose supports are sorted ascending and distinct (not checked: a repeated support would be
+   * two terms), its arrays copied whole; its key map is built on first use.
+   * @param terms - the terms
+   * @returns the store, the same indices
+   */
+  static fromDistinct(terms: FlatTerms): TermStore {
+    const store = new TermStore();
+    store.offsets = new Int32Array(terms.offsets);
+    store.flat = new Int32Array(terms.flat);
+    store.coefficients = new Float64Array(terms.values);
+    store.count = terms.values.length;
+    store.keys = undefined;
+    return store;
+  }
+
+  /** The key map, built from the supports when a store from fromDistinct first needs it. */
+  private get index(): Map<string, number> {
+    if (!this.keys) {
+      this.keys = new Map<string, number>();
+      for (let t = 0; t < this.count; t++) this.keys.set(supportKey(this.flat.subarray(this.offsets[t], this.offsets[t + 1])), t);
+    }
+    return this.keys;
+  }
+
+  /**
    * The terms in arrays of their own, in index order.
    * @returns a copy
    */
@@ -100,7 +126,7 @@ export class TermStore {
     copy.offsets = this.offsets.slice();
     copy.flat = this.flat.slice();
     copy.coefficients = this.coefficients.slice();
-    for (const [key, index] of this.index) copy.index.set(key, index);
+    copy.keys = this.keys && new Map(this.keys);
     copy.count = this.count;
     return copy;
   }
@@ -207,7 +233,7 @@ export class TermStore {
   private grow(extra: number): void {
     // capacity = coefficients.length; offsets holds one more entry
     if (this.count === this.coefficients.length) {
-      const capacity = 2 * this.coefficients.length;
+      const capacity = Math.max(64, 2 * this.coefficients.length);
       const offsets = new Int32Array(capacity + 1);
       offsets.set(this.offsets);
       this.offsets = offsets;
