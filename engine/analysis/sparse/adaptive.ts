@@ -192,7 +192,9 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   // one is refined instead, by the same rule
   const keptTerms = kept.store.toTerms(kept.dropAtOrBelow);
   const fitsAsWell = (terms: readonly SparseTerm[]) => !validation.worse(keptTerms, terms) || validation.r2(terms) >= keptR2 - REFINE_LOSS;
-  for (const candidate of [kept, ...others.sort((a, b) => b.r2 - a.r2).map((other) => other.result())]) {
+  // the others' stores are made only when the kept one's exact values do not pass
+  for (const make of [() => kept, ...others.sort((a, b) => b.r2 - a.r2).map((other) => other.result)]) {
+    const candidate = make();
     const terms = candidate === kept ? keptTerms : candidate.store.toTerms(candidate.dropAtOrBelow);
     if (candidate !== kept && !fitsAsWell(terms)) continue;
     const known = [{ masks: log.masks(), values: log.values() }, ...(fit ? [fit] : [])];
