@@ -5,6 +5,7 @@
 // same way: a tree proxy and a low-order completion; then, for a deterministic game, exact values for the strongest
 // terms, refine.ts; adaptiveMobius). see: Erginbas, Kang, Polito, Ramchandran,
 // "Adaptive Sparse Möbius Transforms for Learning Polynomials" (arXiv 2602.06246), FASMT.
+import { affordableTerms } from './budget.js';
 import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
 import { completionMasks } from './completion.js';
 import { randomFits } from './fits.js';
@@ -39,6 +40,13 @@ const PROBE_SHRINK = 0.7;
 const IDLE_ROUNDS = 3;
 /** An auto search (no tolerance given) first searches exactly on at most this share of its budget. */
 const EXACT_SHARE = 0.5;
+/** It stops early once it holds more than DENSE_TERMS times the terms the budget is sized for (affordableTerms): the
+ *  budget formula promises no exact recovery of a game that dense, and the fits gain from what it leaves. 2: the
+ *  OR expansion of a sparse AND game holds every subset of its supports (95 terms of order ≤ 4 where the formula's
+ *  sparsity is 88 on the bundled planted-64 model). Over seeds of recoverAndOr, 2, 4 and 8 gave digits-cnn a median
+ *  R² of 0.973, 0.974 and 0.971 (0.962 without the stop), and tokens-40 at 10³ evaluations a worst of 0.988, 0.923
+ *  and 0.923 (0.894 without). */
+const DENSE_TERMS = 2;
 /** Then, when that search did not end, the tolerances of its stages, coarse to fine. */
 const TOLERANCES = [1e-2, 1e-3, 1e-4];
 /** Validation masks of an auto search: at most this many, and at most 1/VALIDATION_SHARE of the fit's budget; with
@@ -55,11 +63,15 @@ const EXPLAINED_ROUND_OFF = 1e-9;
  *  is more. The fits, not the staged searches, were kept on every bundled model, and they gain from more masks (0.6
  *  before: docs/math.md, "Fits on random masks"). */
 const RANDOM_SHARE = 0.8;
-const RANDOM_MASKS = 2048;
+/** 2048 before the exact stage's early stop: the MLP at n = 18 (budget 26 214) then gave R² 0.996 with the staged
+ *  search, and 0.998 with the trees on 8192 (bench/sparse-real.bench.js). */
+const RANDOM_MASKS = 8192;
 /** A search without validation masks (a tolerance given) holds every HOLD_OUT-th logged mask out of its refits, to
  *  choose between them (refit). */
 const HOLD_OUT = 8;
-/** Share of what is left after the exact stage that a deterministic game keeps for refineTerms. */
+/** Share of what is left after the exact stage that a deterministic game keeps for refineTerms: reserved until the
+ *  staged searches are done, then released to the fits when the best expansion so far has no sparse top
+ *  (refinable). */
 const REFINE_SHARE = 0.15;
 /** Least share worth keeping: below it the fits need every evaluation more (an order-6 lattice alone is 64). */
 const MIN_REFINE = 64;
@@ -74,15 +86,18 @@ const REFINE_LOSS = 1e-4;
  * With a tolerance, one search treats the game as noisy with σ = max(σ̂, tolerance · |v(N) − v(∅)|). Without one
  * (auto), an exact search (tolerance 0) runs first on at most EXACT_SHARE of the budget: an exactly sparse game
  * ends it with budget to spare, and its terms are the answer. A game whose search is still finding terms when that
- * share is spent (a trained model's dense tail of tiny coefficients) is searched again from scratch in stages of
+ * share is spent, or once it has found more than DENSE_TERMS times the terms the budget is sized for
+ * (affordableTerms: a trained model's dense tail of tiny coefficients), is searched again from scratch in stages of
  * falling tolerance (TOLERANCES), each continuing from the last, while each raises the R² on validation masks that
  * no search or refit sees; the best of all these expansions on those masks is kept. With the kernels, uniformly
  * random masks are drawn before those stages (RANDOM_SHARE of what is left, at most RANDOM_MASKS or what the
  * completion asks for); after them, the expansions fitted on those masks (randomFits: a tree proxy, the low-order
  * completion, the completion with the conjunctions it missed) compete with the search's on the validation masks.
- * A deterministic game whose exact search found few salient terms (refinable) keeps REFINE_SHARE of what that search
- * left (when that is at least MIN_REFINE) for the last step: the kept expansion's strongest terms get exact values,
- * computed from v at every subset of their supports, and the salient supports their exact extensions by one player
+ * A deterministic game keeps REFINE_SHARE of what the exact search left (when that is at least MIN_REFINE) for the
+ * last step; when the best expansion after the stages has many salient terms (not refinable) that share goes to more
+ * random masks instead (and what they do not take to the stage the budget stopped). Otherwise the kept expansion's
+ * strongest terms get exact values, computed from v at every subset of their supports, and the salient supports their
+ * exact extensions by one player
  * (refine.ts); that expansion is kept unless it fits the validation masks worse beyond chance (Validation.worse) and
  * by more than REFINE_LOSS of R², else the best other expansion as good as the kept one is refined instead.
  * The validation and random fit masks come from context.uniform (the OR expansion's: the AND's complements).
@@ -109,6 +124,8 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     return () => Math.min(spend(), oracle.remaining - stop);
   };
 
+  // the most terms this fit budget is sized for (budget.ts: the baseline and validation masks are part of it)
+  const affordable = affordableTerms(n, maxOrder, spend());
   const baseline = await measureBaseline(evaluate, n, spend());
   const store = new TermStore();
   store.add([], baseline.empty);
@@ -118,9 +135,9 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   const validation = tolerance === undefined && validationCount >= MIN_VALIDATION_MASKS ? new Validation(await uniformSet(context, 'validation', validationCount)) : undefined;
   const sigma = baseline.sigma;
   const range = Math.abs(baseline.full - baseline.empty);
-  const stage = async (into: TermStore, stageTolerance: number, limit: () => number, idleRounds: number) => {
+  const stage = async (into: TermStore, stageTolerance: number, limit: () => number, idleRounds: number, mostTerms = Infinity) => {
     const noise = Math.max(sigma, stageTolerance * range);
-    const finished = await search(into, { n, maxOrder, rng, spend: limit, evaluate, baseline, noise, idleRounds });
+    const finished = await search(into, { n, maxOrder, rng, spend: limit, evaluate, baseline, noise, idleRounds, mostTerms });
     if (log && noise > 0) refit(into, log, maxOrder, noise, finished, () => oracle.throwIfCancelled(), !validation);
     return { finished, noise, dropAtOrBelow: dropLevel(into, noise) };
   };
@@ -131,31 +148,45 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     const { dropAtOrBelow } = await stage(store, only, spend, IDLE_ROUNDS);
     return { store, dropAtOrBelow, tolerance: only, fit: 'search' };
   }
-  const exact = await stage(store, 0, capped(Math.floor(EXACT_SHARE * spend())), IDLE_ROUNDS);
+  // it stops early once it has found DENSE_TERMS times more terms than the budget is sized for (affordableTerms): a game that dense is
+  // not recovered exactly from this budget, and the fits gain from every evaluation it leaves
+  const exact = await stage(store, 0, capped(Math.floor(EXACT_SHARE * spend())), IDLE_ROUNDS, DENSE_TERMS * affordable);
   // an exactly sparse game's search ends, and its terms rebuild the validation masks to the noise level; one whose
   // terms beyond maxOrder the search cannot see ends too, but leaves them unexplained
   if (exact.finished && explains(store.toTerms(exact.dropAtOrBelow), validation, sigma)) return { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0, fit: 'search' };
-  // a deterministic game's share for the exact values of the strongest terms at the end (refine.ts), where the exact
-  // search found a sparse top that the refinement can make exact (a dense game keeps the budget for its fits)
+  // a deterministic game's share for the exact values of the strongest terms at the end (refine.ts), reserved until
+  // the staged searches have shown whether the game has a sparse top that the refinement can make exact
   const share = Math.floor(REFINE_SHARE * spend());
-  const refinement = sigma === 0 && share >= MIN_REFINE && refinable(store.toTerms(exact.dropAtOrBelow)) ? share : 0;
+  let refinement = sigma === 0 && share >= MIN_REFINE ? share : 0;
   const fitting = () => spend() - refinement;
   // the random masks: RANDOM_SHARE of what the refinement leaves, but as many as the completion needs
   // (completionMasks) where RANDOM_SHARE of all that is left pays for them
   const needed = completionMasks(n, maxOrder) ?? 0;
-  const fit = await fitSet(context, Math.min(Math.floor(RANDOM_SHARE * spend()), Math.max(Math.floor(RANDOM_SHARE * fitting()), needed)));
+  let fit = await fitSet(context, Math.min(Math.floor(RANDOM_SHARE * spend()), Math.max(Math.floor(RANDOM_SHARE * fitting()), needed)));
   let best = { store, dropAtOrBelow: exact.dropAtOrBelow, tolerance: 0, r2: validationR2(store, validation, exact.dropAtOrBelow) };
   const staged = new TermStore();
   staged.add([], baseline.empty);
   let previous = -Infinity;
-  for (const [k, stageTolerance] of TOLERANCES.entries()) {
-    const last = k === TOLERANCES.length - 1;
-    const { dropAtOrBelow } = await stage(staged, stageTolerance, fitting, last ? IDLE_ROUNDS : 0);
+  /** The stage the budget stopped, to go on with if budget comes free. */
+  let stopped: { readonly tolerance: number; readonly idleRounds: number } | undefined;
+  const staging = async (stageTolerance: number, idleRounds: number): Promise<boolean> => {
+    const { dropAtOrBelow } = await stage(staged, stageTolerance, fitting, idleRounds);
     const r2 = validationR2(staged, validation, dropAtOrBelow);
     if (r2 > best.r2) best = { store: copyOf(staged, dropAtOrBelow), dropAtOrBelow, tolerance: stageTolerance, r2 };
+    stopped = fitting() <= 0 ? { tolerance: stageTolerance, idleRounds } : undefined;
     // a finer stage that fits the validation masks worse has started to chase the tail
-    if (!(r2 >= previous) || fitting() <= 0) break;
+    const better = r2 >= previous;
     previous = r2;
+    return better && !stopped;
+  };
+  for (const [k, stageTolerance] of TOLERANCES.entries()) if (!(await staging(stageTolerance, k === TOLERANCES.length - 1 ? IDLE_ROUNDS : 0))) break;
+  // a dense game (more salient terms in the best expansion so far than the refinement takes: the bundled CNN and MLP)
+  // gets no refinement; its share goes to more random masks for its fits (as many as they take), the rest to the
+  // stage that the budget stopped
+  if (refinement > 0 && !refinable(best.store.toTerms(best.dropAtOrBelow))) {
+    refinement = 0;
+    if (fit) fit = await fitSet(context, fit.masks.count + spend(), fit);
+    if (stopped && spend() > 0) await staging(stopped.tolerance, stopped.idleRounds);
   }
   // fits on the random masks, each kept where it fits the validation masks better (randomFits)
   let kept: MethodResult = { store: best.store, dropAtOrBelow: best.dropAtOrBelow, tolerance: best.tolerance, fit: 'search' };
@@ -246,6 +277,8 @@ interface SearchContext {
   /** Rounds in a row without a new term that end the stage (0 for the coarse stages of an auto search: the finer
    *  stages probe after them). */
   readonly idleRounds: number;
+  /** The stage stops (unfinished) once the store holds more terms than this besides ∅. */
+  readonly mostTerms: number;
 }
 
 /**
@@ -253,7 +286,7 @@ interface SearchContext {
  * @returns true when the search ended for want of new terms, false when its budget ran out first
  */
 async function search(store: TermStore, context: SearchContext): Promise<boolean> {
-  const { n, maxOrder, rng, spend, evaluate, baseline, noise, idleRounds } = context;
+  const { n, maxOrder, rng, spend, evaluate, baseline, noise, idleRounds, mostTerms } = context;
   // round-off scale: the magnitudes summed in a residual are at most |v| + Σ|m| over every known term
   let magnitude = 0;
   const threshold = (value: number, predicted: number, contained: number): number =>
@@ -267,7 +300,7 @@ async function search(store: TermStore, context: SearchContext): Promise<boolean
   const fullPrediction = new Float64Array(1);
   const fullCount = new Int32Array(1);
   const fullMagnitude = new Float64Array(1);
-  while (spend() > 0 && idle <= idleRounds) {
+  while (spend() > 0 && idle <= idleRounds && store.size - 1 <= mostTerms) {
     // v(N) is known: its residual says without a new evaluation whether the whole set still holds an unknown term
     store.predict(full, fullPrediction, fullCount, fullMagnitude);
     magnitude = fullMagnitude[0];
@@ -305,11 +338,21 @@ async function uniformSet(context: MethodContext, kind: UniformKind, count: numb
 
 /** The random masks of randomFits, drawn before the staged search: as many as the completion asks for or
  *  RANDOM_MASKS, whichever is more, and at most `most`; none without the kernels or when that is under
- *  MIN_PROXY_ROWS. */
-async function fitSet(context: MethodContext, most: number): Promise<FitSet | undefined> {
+ *  MIN_PROXY_ROWS. With `drawn`, the first masks of the same stream, already evaluated: only the rest are. */
+async function fitSet(context: MethodContext, most: number, drawn?: FitSet): Promise<FitSet | undefined> {
   const { n, maxOrder, kernels } = context;
   const count = Math.min(most, Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS));
-  return !kernels || count < MIN_PROXY_ROWS ? undefined : uniformSet(context, 'fit', count);
+  if (!kernels || count < MIN_PROXY_ROWS) return drawn;
+  if (!drawn) return uniformSet(context, 'fit', count);
+  if (count <= drawn.masks.count) return drawn;
+  // the stream again from its start: its first rows are the drawn masks
+  const masks = context.uniform('fit', count);
+  const rest = createMasks(n, count - drawn.masks.count);
+  rest.bits.set(masks.bits.subarray(drawn.masks.count * masks.words));
+  const joined = new SampleLog(n, count);
+  joined.append(drawn.masks, drawn.values);
+  joined.append(rest, await context.oracle.evaluate(rest));
+  return { masks: joined.masks(), values: joined.values() };
 }
 
 /** R² of the store's terms above dropAtOrBelow on the validation masks. */

@@ -59,6 +59,24 @@ export function fitBudget(n: number, maxOrder: number, sparsity: number, method:
 }
 
 /**
+ * The most terms an adaptive fit budget is sized for: the largest s with fitBudget(n, d, s, 'adaptive') ≤ fit (0
+ * when not even one term fits). A game whose exact search has found more is denser than its budget promises to
+ * recover exactly.
+ * @param n - players
+ * @param maxOrder - d
+ * @param fit - evaluations of the fit (held-out masks excluded)
+ * @returns s ≥ 0
+ */
+export function affordableTerms(n: number, maxOrder: number, fit: number): number {
+  const steps = maxOrder * (Math.ceil(Math.log2(Math.max(2, n))) + 2) + 1;
+  let s = Math.max(0, Math.floor((fit / 2 - 96) / (1.5 * steps)));
+  // the ceiling in fitBudget: step to the exact largest s
+  while (s > 0 && fitBudget(n, maxOrder, s, 'adaptive') > fit) s--;
+  while (fitBudget(n, maxOrder, s + 1, 'adaptive') <= fit) s++;
+  return s;
+}
+
+/**
  * Σ_{j≤d} C(n, j): the number of subsets of order ≤ d.
  * @param n - players
  * @param maxOrder - d

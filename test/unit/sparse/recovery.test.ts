@@ -105,9 +105,10 @@ describe('sparseMobius (adaptive) on planted games', () => {
     const planted = plantTerms(1024, 64, 4, 21);
     const game = plantedGame(planted);
     const result = await sparseMobius(game, 1024, { budget: 1200, maxOrder: 4 });
-    // all of it but what the refinement's share (refine.ts) did not need
+    // all of it but what the refinement's share (refine.ts: 15 % of what the exact stage left) did not need; here the
+    // kept terms are the exact search's, whose values are exact already
     expect(result.evaluations).toBeLessThanOrEqual(1200);
-    expect(result.evaluations).toBeGreaterThan(1100);
+    expect(result.evaluations).toBeGreaterThan(0.85 * 1200);
     const { f1 } = score(planted, result);
     expect(f1).toBeGreaterThan(0.3);
     expect(f1).toBeLessThan(1);

@@ -3,6 +3,7 @@
 // and auto finds that out by itself; under a floor, clumps of small terms do not wreck the refitted values; on an
 // exactly sparse game auto stays exact.
 import { describe, expect, it } from 'vitest';
+import { loadKernels } from '../../../dist/bindings/index.js';
 import { InvalidOptionError } from '../../../engine/contracts/errors.js';
 import { evaluateExpansion, sparseMobius, type MaskBatch } from '../../../engine/analysis/sparse/index.js';
 import { rSquared } from '../../../engine/analysis/sparse/expansion.js';
@@ -83,6 +84,24 @@ describe('the noise floor of the adaptive search (tolerance)', () => {
       const result = await sparseMobius(clumps, n, { budget: 5000, maxOrder: 5, seed, tolerance: 0.01 });
       expect(result.faithfulness.r2, `seed ${seed}`).toBeGreaterThan(0.8);
       expect(rSquared(truth, evaluateExpansion(result.terms, scoring)), `seed ${seed}`).toBeGreaterThan(0.8);
+    }
+  });
+
+  it('auto stops the exact search on a dense game once it holds twice the terms the budget is sized for', async () => {
+    // the tail game holds every subset of ≤ 3 of 32 players; 3600 evaluations of fit are sized for 45 terms
+    // (affordableTerms), so the exact search stops at about 90, where it went on through its half of the budget
+    // (1686 evaluations after the baseline and validation masks); the random masks of the fits come next, in one call
+    const kernels = await loadKernels('release');
+    for (const seed of [1, 2, 3]) {
+      const sizes: number[] = [];
+      const game = (masks: MaskBatch) => (sizes.push(masks.count), tail()(masks));
+      const result = await sparseMobius(game, N, { budget: BUDGET, maxOrder: ORDER, seed, kernels });
+      const fitCall = sizes.indexOf(Math.max(...sizes));
+      const searched = sizes.slice(2, fitCall).reduce((a, b) => a + b, 0);
+      expect(sizes.slice(0, 2), 'the baseline, then the validation masks').toEqual([4, 224]);
+      expect(searched, `seed ${seed}`).toBeLessThan(0.3 * BUDGET);
+      expect(result.evaluations).toBeGreaterThan(0.95 * BUDGET);
+      expect(scoredR2(result.terms), `seed ${seed}`).toBeGreaterThan(0.9999);
     }
   });
 
