@@ -60,9 +60,9 @@ const EXPLAINED_NOISE = 3;
 const EXPLAINED_ROUND_OFF = 1e-9;
 /** When an auto search's exact stage did not end, up to this share of what is left goes to uniformly random masks for
  *  the fits of randomFits: as many as the low-order completion asks for (completionMasks) or RANDOM_MASKS, whichever
- *  is more. The fits, not the staged searches, were kept on every bundled model, and they gain from more masks (0.6
- *  before: docs/math.md, "Fits on random masks"). */
-const RANDOM_SHARE = 0.8;
+ *  is more. The fits, not the staged searches, were kept on every bundled model, and they gain from more masks (0.6,
+ *  then 0.8 before the exact stage's early stop: docs/math.md, "Fits on random masks"). */
+const RANDOM_SHARE = 0.9;
 /** 2048 before the exact stage's early stop: the MLP at n = 18 (budget 26 214) then gave R² 0.996 with the staged
  *  search, and 0.998 with the trees on 8192 (bench/sparse-real.bench.js). */
 const RANDOM_MASKS = 8192;
