@@ -220,14 +220,17 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   if (refinement === 0 || !log) return kept;
   // exact values are kept unless they fit the validation masks worse than the kept estimates did, beyond chance and
   // by more than REFINE_LOSS of R²; then the best other expansion that the validation masks cannot tell from the kept
-  // one is refined instead, by the same rule
+  // one is refined instead, by the same rule. An expansion without a sparse top is not refined: a fit may show the
+  // game dense where the search's expansion did not (a stage's noise floor leaves out the tail: on digits-cnn and
+  // the MLP the best stage had a sparse top, the trees did not, and the exact values of the trees' strongest terms
+  // fitted worse), and then the share is left unspent
   const keptTerms = kept.store.toTerms(kept.dropAtOrBelow);
   const fitsAsWell = (terms: readonly SparseTerm[]) => !validation.worse(keptTerms, terms) || validation.r2(terms) >= keptR2 - REFINE_LOSS;
   // the others' stores are made only when the kept one's exact values do not pass
   for (const make of [() => kept, ...others.sort((a, b) => b.r2 - a.r2).map((other) => other.result)]) {
     const candidate = make();
     const terms = candidate === kept ? keptTerms : candidate.store.toTerms(candidate.dropAtOrBelow);
-    if (candidate !== kept && !fitsAsWell(terms)) continue;
+    if ((candidate !== kept && !fitsAsWell(terms)) || !refinable(terms)) continue;
     const known = [{ masks: log.masks(), values: log.values() }, ...(fit ? [fit] : [])];
     const refined = await refineTerms(candidate.store, terms, candidate.dropAtOrBelow, { n, maxOrder, budget: spend(), known, evaluate, throwIfCancelled: () => oracle.throwIfCancelled() });
     if (refined && fitsAsWell(refined.store.toTerms(candidate.dropAtOrBelow))) return { ...candidate, store: refined.store, exact: refined.exact };
