@@ -230,7 +230,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   for (const make of [() => kept, ...others.sort((a, b) => b.r2 - a.r2).map((other) => other.result)]) {
     const candidate = make();
     const terms = candidate === kept ? keptTerms : candidate.store.toTerms(candidate.dropAtOrBelow);
-    if ((candidate !== kept && !fitsAsWell(terms)) || !refinable(terms)) continue;
+    if (!refinable(terms) || (candidate !== kept && !fitsAsWell(terms))) continue;
     const known = [{ masks: log.masks(), values: log.values() }, ...(fit ? [fit] : [])];
     const refined = await refineTerms(candidate.store, terms, candidate.dropAtOrBelow, { n, maxOrder, budget: spend(), known, evaluate, throwIfCancelled: () => oracle.throwIfCancelled() });
     if (refined && fitsAsWell(refined.store.toTerms(candidate.dropAtOrBelow))) return { ...candidate, store: refined.store, exact: refined.exact };
