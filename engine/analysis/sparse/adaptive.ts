@@ -71,7 +71,7 @@ const RANDOM_MASKS = 8192;
 const HOLD_OUT = 8;
 /** Share of what is left after the exact stage that a deterministic game keeps for refineTerms: reserved until the
  *  staged searches are done, then released to the fits when the best expansion so far has no sparse top
- *  (refinable). */
+ *  (refinable), and left unspent when the kept one has none. */
 const REFINE_SHARE = 0.15;
 /** Least share worth keeping: below it the fits need every evaluation more (an order-6 lattice alone is 64). */
 const MIN_REFINE = 64;
@@ -97,9 +97,9 @@ const REFINE_LOSS = 1e-4;
  * last step; when the best expansion after the stages has many salient terms (not refinable) that share goes to more
  * random masks instead (and what they do not take to the stage the budget stopped). Otherwise the kept expansion's
  * strongest terms get exact values, computed from v at every subset of their supports, and the salient supports their
- * exact extensions by one player
- * (refine.ts); that expansion is kept unless it fits the validation masks worse beyond chance (Validation.worse) and
- * by more than REFINE_LOSS of R², else the best other expansion as good as the kept one is refined instead.
+ * exact extensions by one player (refine.ts); that expansion is kept unless it fits the validation masks worse beyond
+ * chance (Validation.worse) and by more than REFINE_LOSS of R², else the best other expansion as good as the kept one
+ * is refined instead. An expansion without a sparse top is not refined (the share is then left unspent).
  * The validation and random fit masks come from context.uniform (the OR expansion's: the AND's complements).
  * @param context - oracle, n, maxOrder, randomness, held-out reserve, tolerance
  * @returns the terms, the threshold below which a value is noise or round-off, and the tolerance of the kept search
@@ -148,8 +148,8 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     const { dropAtOrBelow } = await stage(store, only, spend, IDLE_ROUNDS);
     return { store, dropAtOrBelow, tolerance: only, fit: 'search' };
   }
-  // it stops early once it has found DENSE_TERMS times more terms than the budget is sized for (affordableTerms): a game that dense is
-  // not recovered exactly from this budget, and the fits gain from every evaluation it leaves
+  // it stops early once it holds more than DENSE_TERMS times the terms the budget is sized for (affordableTerms): a
+  // game that dense is not recovered exactly from this budget, and the fits gain from every evaluation it leaves
   const exact = await stage(store, 0, capped(Math.floor(EXACT_SHARE * spend())), IDLE_ROUNDS, DENSE_TERMS * affordable);
   // an exactly sparse game's search ends, and its terms rebuild the validation masks to the noise level; one whose
   // terms beyond maxOrder the search cannot see ends too, but leaves them unexplained
