@@ -314,28 +314,44 @@ function compareSets(a: readonly number[], b: readonly number[]): number {
   return 0;
 }
 
+/** One subset's sums, one per weight table: `seen` has bit j once table j has added to it. */
+interface Spread {
+  readonly players: number[];
+  readonly values: Float64Array;
+  seen: number;
+}
+
 /**
- * Sparse: the same sums by visiting, for each term T, its subsets of each size s with w(|T|, s) ≠ 0. A subset's key
- * is a number, its players + 1 as digits in base n + 1, where every key of the table's sizes stays below 2^53
+ * Sparse: the same sums by visiting, for each term T, its subsets of each size s with w(|T|, s) ≠ 0, for several
+ * tables at once (every index of allIndices in one visit: each subset's key is made and looked up once). A subset's
+ * key is a number, its players + 1 as digits in base n + 1, where every key of the tables' sizes stays below 2^53
  * (pairs up to n ≈ 9·10⁷; sets of 5 up to n ≈ 1500), else its players joined by commas: strings were most of the time
- * of a sparse explanation's indices (4096 terms of order ≤ 5 at n = 49).
+ * of a sparse explanation's indices (4096 terms of order ≤ 5 at n = 49). Each table's sums are added in the order of
+ * the terms, as one table alone would add them.
  */
-function spreadSparse(terms: readonly MobiusTerm[], table: WeightTable, n: number): Map<number | string, { players: number[]; value: number }> {
+function spreadSparse(terms: readonly MobiusTerm[], tables: readonly WeightTable[], n: number): Map<number | string, Spread> {
+  const sizes = [...new Set(tables.flatMap((table) => table.sizes))].sort((a, b) => a - b);
+  const weights = new Float64Array(tables.length);
+  /** The weights of a term of order t at size s in `weights`; whether any is non-zero. */
+  const weigh = (t: number, s: number): boolean => {
+    let any = false;
+    for (let j = 0; j < tables.length; j++) {
+      weights[j] = tables[j].sizes.includes(s) ? tables[j].weight(t, s) : 0;
+      any ||= weights[j] !== 0;
+    }
+    return any;
+  };
   let visits = 0;
-  for (const { players } of terms) {
-    for (const s of table.sizes) if (s <= players.length && table.weight(players.length, s) !== 0) visits += binomial(players.length, s);
-  }
+  for (const { players } of terms) for (const s of sizes) if (s <= players.length && weigh(players.length, s)) visits += binomial(players.length, s);
   if (visits > MAX_SPARSE_VISITS) {
     throw new MemoryLimitError(`The sparse index would visit ${visits.toExponential(2)} subsets of the Möbius terms (limit ${MAX_SPARSE_VISITS}); lower options.maxOrder or drop the largest terms.`);
   }
-  const numeric = (n + 1) ** Math.max(0, ...table.sizes) < 2 ** 53;
-  const acc = new Map<number | string, { players: number[]; value: number }>();
+  const numeric = (n + 1) ** Math.max(0, ...sizes) < 2 ** 53;
+  const acc = new Map<number | string, Spread>();
   for (const { players, value } of terms) {
     const t = players.length;
-    for (const s of table.sizes) {
-      if (s > t) continue;
-      const w = table.weight(t, s);
-      if (w === 0) continue;
+    for (const s of sizes) {
+      if (s > t || !weigh(t, s)) continue;
       forEachSubset(t, s, (idx) => {
         let key: number | string;
         if (numeric) {
@@ -344,13 +360,38 @@ function spreadSparse(terms: readonly MobiusTerm[], table: WeightTable, n: numbe
         } else {
           key = idx.map((i) => players[i]).join(',');
         }
-        const entry = acc.get(key);
-        if (entry) entry.value += w * value;
-        else acc.set(key, { players: idx.map((i) => players[i]), value: w * value });
+        let entry = acc.get(key);
+        if (!entry) {
+          entry = { players: idx.map((i) => players[i]), values: new Float64Array(tables.length), seen: 0 };
+          acc.set(key, entry);
+        }
+        for (let j = 0; j < tables.length; j++) {
+          if (weights[j] === 0) continue;
+          if (entry.seen & (1 << j)) {
+            entry.values[j] += weights[j] * value;
+          } else {
+            entry.values[j] = weights[j] * value;
+            entry.seen |= 1 << j;
+          }
+        }
       });
     }
   }
   return acc;
+}
+
+/** Table j's values per player (its subsets of size 1) from a spread. */
+function playerValues(spread: Map<number | string, Spread>, j: number, n: number): Float64Array {
+  const out = new Float64Array(n);
+  for (const { players, values, seen } of spread.values()) if (players.length === 1 && seen & (1 << j)) out[players[0]] = values[j];
+  return out;
+}
+
+/** Table j's non-zero sums from a spread, in colex order. */
+function spreadTerms(spread: Map<number | string, Spread>, j: number): IndexTerm[] {
+  const terms: IndexTerm[] = [];
+  for (const { players, values } of spread.values()) if (values[j] !== 0) terms.push({ players, value: values[j] });
+  return terms.sort((a, b) => compareSets(a.players, b.players));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -366,10 +407,9 @@ function valuesOf(name: ValueName, parsed: Parsed): Float64Array {
   if (parsed.kind === 'dense') {
     const spread = spreadDense(parsed.m, parsed.n, table);
     for (let i = 0; i < parsed.n; i++) out[i] = spread[1 << i];
-  } else {
-    for (const { players, value } of spreadSparse(parsed.terms, table, parsed.n).values()) out[players[0]] = value;
+    return out;
   }
-  return out;
+  return playerValues(spreadSparse(parsed.terms, [table], parsed.n), 0, parsed.n);
 }
 
 function interactionIndex(name: InteractionIndexName, mobius: MobiusInput, options: IndexOptions): InteractionIndex {
@@ -391,7 +431,7 @@ function interactionOf(name: InteractionIndexName, parsed: Parsed, k: number): I
     }
     terms = byOrder.flat();
   } else {
-    terms = [...spreadSparse(parsed.terms, table, parsed.n).values()].filter((t) => t.value !== 0).sort((a, b) => compareSets(a.players, b.players));
+    terms = spreadTerms(spreadSparse(parsed.terms, [table], parsed.n), 0);
   }
   return { index: name, n: parsed.n, maxOrder: k, terms };
 }
@@ -418,8 +458,16 @@ export interface AllIndices {
 export function allIndices(mobius: MobiusInput, options: { readonly n?: number; readonly order: number }): AllIndices {
   const parsed = parse(mobius, { n: options.n });
   const k = Math.min(integerIn(options.order, 0, Infinity, 'options.order'), parsed.n);
-  const terms = (name: InteractionIndexName) => (k === 0 ? [] : interactionOf(name, parsed, k).terms);
-  return { shapley: valuesOf('shapley', parsed), banzhaf: valuesOf('banzhaf', parsed), order: k, sii: terms('sii'), kSii: terms('k-sii'), stii: terms('stii'), fsii: terms('fsii') };
+  const interactions: InteractionIndexName[] = k === 0 ? [] : ['sii', 'k-sii', 'stii', 'fsii'];
+  if (parsed.kind === 'dense') {
+    const terms = (name: InteractionIndexName) => (k === 0 ? [] : interactionOf(name, parsed, k).terms);
+    return { shapley: valuesOf('shapley', parsed), banzhaf: valuesOf('banzhaf', parsed), order: k, sii: terms('sii'), kSii: terms('k-sii'), stii: terms('stii'), fsii: terms('fsii') };
+  }
+  // sparse: every index from one visit of the terms' subsets
+  const tables = [weightTable('shapley', 1), weightTable('banzhaf', 1), ...interactions.map((name) => weightTable(name, k))];
+  const spread = spreadSparse(parsed.terms, tables, parsed.n);
+  const terms = (j: number) => (k === 0 ? [] : spreadTerms(spread, j));
+  return { shapley: playerValues(spread, 0, parsed.n), banzhaf: playerValues(spread, 1, parsed.n), order: k, sii: terms(2), kSii: terms(3), stii: terms(4), fsii: terms(5) };
 }
 
 function playersOfMask(mask: number): number[] {

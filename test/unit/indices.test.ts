@@ -3,7 +3,7 @@
 // random games with n = 3..7; known games; dense and sparse agreement; and every argument error.
 import { describe, expect, it } from 'vitest';
 import {
-  banzhaf, computeIndex, fsii, indexToDense, INDEX_NAMES, kSii, mobiusTerms, mobiusTransform, shapley, sii, stii,
+  allIndices, banzhaf, computeIndex, fsii, indexToDense, INDEX_NAMES, kSii, mobiusTerms, mobiusTransform, shapley, sii, stii,
   type InteractionIndex, type MobiusTerm,
 } from '../../engine/analysis/indices.js';
 import { InvalidInputError, InvalidOptionError, MemoryLimitError, NonFiniteError, ShapeMismatchError } from '../../engine/contracts/errors.js';
@@ -293,6 +293,34 @@ describe('indices on known games', () => {
     const phiSmall = shapley(small, { n: 40 });
     const phiLarge = shapley(large, { n: 3000 });
     for (let i = 0; i < 40; i++) expect(phiLarge[relabel(i)]).toBe(phiSmall[i]);
+  });
+
+  // allIndices visits a sparse expansion's subsets once for all six indices: each must come out as its own function
+  // gives it, value for value (the sums added in the same order), and as the dense form gives it
+  it('allIndices gives every index as its own function does, sparse and dense', () => {
+    const rng = seededRng(7);
+    const n = 9;
+    const terms: MobiusTerm[] = Array.from({ length: 120 }, () => {
+      const order = Math.floor(rng() * 7);
+      return { players: [...new Set(Array.from({ length: order }, () => Math.floor(rng() * n)))].sort((a, b) => a - b), value: rng() < 0.1 ? 0 : rng() * 2 - 1 };
+    });
+    const dense = new Float64Array(1 << n);
+    for (const t of terms) dense[t.players.reduce((m, i) => m | (1 << i), 0)] += t.value;
+    for (const order of [0, 1, 2, 4]) {
+      const all = allIndices(terms, { n, order });
+      expect(all.order).toBe(order);
+      expect(all.shapley).toEqual(shapley(terms, { n }));
+      expect(all.banzhaf).toEqual(banzhaf(terms, { n }));
+      const each = { sii: 'sii', kSii: 'k-sii', stii: 'stii', fsii: 'fsii' } as const;
+      for (const [field, name] of Object.entries(each)) {
+        const expected = order === 0 ? [] : computeIndex(name, terms, { n, maxOrder: order }).terms;
+        expect(all[field as keyof typeof each], `${name} at order ${order}`).toEqual(expected);
+        if (order === 0) continue;
+        const fromDense = allIndices(dense, { order })[field as keyof typeof each];
+        expectClose(indexToDense({ index: name, n, maxOrder: order, terms: fromDense }), indexToDense({ index: name, n, maxOrder: order, terms: expected }), 1e-12);
+      }
+      expectClose(allIndices(dense, { order }).shapley, all.shapley, 1e-12);
+    }
   });
 
   it('drops sets whose value is exactly zero', () => {
