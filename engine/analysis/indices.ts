@@ -331,18 +331,25 @@ interface Spread {
  */
 function spreadSparse(terms: readonly MobiusTerm[], tables: readonly WeightTable[], n: number): Map<number | string, Spread> {
   const sizes = [...new Set(tables.flatMap((table) => table.sizes))].sort((a, b) => a - b);
-  const weights = new Float64Array(tables.length);
-  /** The weights of a term of order t at size s in `weights`; whether any is non-zero. */
-  const weigh = (t: number, s: number): boolean => {
-    let any = false;
-    for (let j = 0; j < tables.length; j++) {
-      weights[j] = tables[j].sizes.includes(s) ? tables[j].weight(t, s) : 0;
-      any ||= weights[j] !== 0;
+  const count = tables.length;
+  /** Per term order t: each size's weights, table by table (0 where a table has no such size or s > t). */
+  const rows = new Map<number, Float64Array>();
+  const rowOf = (t: number): Float64Array => {
+    let row = rows.get(t);
+    if (!row) {
+      row = new Float64Array(sizes.length * count);
+      sizes.forEach((s, k) => tables.forEach((table, j) => (row![k * count + j] = s <= t && table.sizes.includes(s) ? table.weight(t, s) : 0)));
+      rows.set(t, row);
     }
-    return any;
+    return row;
   };
+  /** Whether some table gives terms of order t a non-zero weight at the k-th size. */
+  const weighs = (row: Float64Array, k: number): boolean => row.subarray(k * count, (k + 1) * count).some((w) => w !== 0);
   let visits = 0;
-  for (const { players } of terms) for (const s of sizes) if (s <= players.length && weigh(players.length, s)) visits += binomial(players.length, s);
+  for (const { players } of terms) {
+    const row = rowOf(players.length);
+    sizes.forEach((s, k) => (visits += weighs(row, k) ? binomial(players.length, s) : 0));
+  }
   if (visits > MAX_SPARSE_VISITS) {
     throw new MemoryLimitError(`The sparse index would visit ${visits.toExponential(2)} subsets of the Möbius terms (limit ${MAX_SPARSE_VISITS}); lower options.maxOrder or drop the largest terms.`);
   }
@@ -350,8 +357,11 @@ function spreadSparse(terms: readonly MobiusTerm[], tables: readonly WeightTable
   const acc = new Map<number | string, Spread>();
   for (const { players, value } of terms) {
     const t = players.length;
-    for (const s of sizes) {
-      if (s > t || !weigh(t, s)) continue;
+    const row = rowOf(t);
+    for (let k = 0; k < sizes.length; k++) {
+      const s = sizes[k];
+      if (!weighs(row, k)) continue;
+      const base = k * count;
       forEachSubset(t, s, (idx) => {
         let key: number | string;
         if (numeric) {
@@ -362,15 +372,16 @@ function spreadSparse(terms: readonly MobiusTerm[], tables: readonly WeightTable
         }
         let entry = acc.get(key);
         if (!entry) {
-          entry = { players: idx.map((i) => players[i]), values: new Float64Array(tables.length), seen: 0 };
+          entry = { players: idx.map((i) => players[i]), values: new Float64Array(count), seen: 0 };
           acc.set(key, entry);
         }
-        for (let j = 0; j < tables.length; j++) {
-          if (weights[j] === 0) continue;
+        for (let j = 0; j < count; j++) {
+          const w = row[base + j];
+          if (w === 0) continue;
           if (entry.seen & (1 << j)) {
-            entry.values[j] += weights[j] * value;
+            entry.values[j] += w * value;
           } else {
-            entry.values[j] = weights[j] * value;
+            entry.values[j] = w * value;
             entry.seen |= 1 << j;
           }
         }
