@@ -469,16 +469,21 @@ export interface AllIndices {
 export function allIndices(mobius: MobiusInput, options: { readonly n?: number; readonly order: number }): AllIndices {
   const parsed = parse(mobius, { n: options.n });
   const k = Math.min(integerIn(options.order, 0, Infinity, 'options.order'), parsed.n);
-  const interactions: InteractionIndexName[] = k === 0 ? [] : ['sii', 'k-sii', 'stii', 'fsii'];
+  const interactions: readonly InteractionIndexName[] = k === 0 ? [] : ['sii', 'k-sii', 'stii', 'fsii'];
+  let values: (name: ValueName) => Float64Array;
+  let terms: (name: InteractionIndexName) => readonly IndexTerm[];
   if (parsed.kind === 'dense') {
-    const terms = (name: InteractionIndexName) => (k === 0 ? [] : interactionOf(name, parsed, k).terms);
-    return { shapley: valuesOf('shapley', parsed), banzhaf: valuesOf('banzhaf', parsed), order: k, sii: terms('sii'), kSii: terms('k-sii'), stii: terms('stii'), fsii: terms('fsii') };
+    values = (name) => valuesOf(name, parsed);
+    terms = (name) => interactionOf(name, parsed, k).terms;
+  } else {
+    // every index from one visit of the terms' subsets: table j of the spread is names[j]'s
+    const names = ['shapley', 'banzhaf', ...interactions] as const;
+    const spread = spreadSparse(parsed.terms, names.map((name) => weightTable(name, name === 'shapley' || name === 'banzhaf' ? 1 : k)), parsed.n);
+    values = (name) => playerValues(spread, names.indexOf(name), parsed.n);
+    terms = (name) => spreadTerms(spread, names.indexOf(name));
   }
-  // sparse: every index from one visit of the terms' subsets
-  const tables = [weightTable('shapley', 1), weightTable('banzhaf', 1), ...interactions.map((name) => weightTable(name, k))];
-  const spread = spreadSparse(parsed.terms, tables, parsed.n);
-  const terms = (j: number) => (k === 0 ? [] : spreadTerms(spread, j));
-  return { shapley: playerValues(spread, 0, parsed.n), banzhaf: playerValues(spread, 1, parsed.n), order: k, sii: terms(2), kSii: terms(3), stii: terms(4), fsii: terms(5) };
+  const index = (name: InteractionIndexName) => (k === 0 ? [] : terms(name));
+  return { shapley: values('shapley'), banzhaf: values('banzhaf'), order: k, sii: index('sii'), kSii: index('k-sii'), stii: index('stii'), fsii: index('fsii') };
 }
 
 function playersOfMask(mask: number): number[] {
