@@ -171,13 +171,15 @@ describe('sparse explain keeps the tree proxy where the search cannot rebuild v 
 describe('sparse explain gives the same answer on the worker pool and on the calling thread (digits-cnn, 16 cells)', () => {
   // the AND and OR searches evaluate small mask lists at once; on the calling thread they once shared one batch
   // buffer, and 940 of 3068 values were another list's (R² 0.69 against 0.88 on the pool)
-  it('same evaluations, same terms, same R²', async () => {
+  it('same evaluations, same terms, same R²; the cube of the players that matter holds their exact values', async () => {
     const request = { model: model('digits-cnn.onnx'), sample: model('digits.samples.json'), row: 0, modality: 'image', grid: '4x4', baseline: 'zero', method: 'sparse', budget: 6553, maxOrder: 16, indexOrder: 0 } as const;
     const results: SparseResult[] = [];
+    let v: Float64Array<ArrayBufferLike> = new Float64Array(0);
     for (const options of [{ workers: 2, threads: 1 }, { workers: 0, threads: 1 }]) {
       const engine = await createEngine(options);
       try {
         results.push(await engine.explain(request));
+        if (options.workers === 0) v = (await engine.explain({ ...request, method: 'exact', budget: undefined, maxOrder: undefined, preset: 'none', decomposition: 'and' })).v;
       } finally {
         await engine.dispose();
       }
@@ -187,15 +189,37 @@ describe('sparse explain gives the same answer on the worker pool and on the cal
     expect(local.and).toEqual(pool.and);
     expect(local.or).toEqual(pool.or);
     expect(local.faithfulness).toEqual(pool.faithfulness);
-    // a dense model: the exact search stops early, and the trees are kept; they have no sparse top, so the
-    // refinement's share is left unspent and no value is exact (it was spent on exact values that fitted worse: 3510
-    // evaluations)
-    expect(pool.fit).toEqual({ and: 'trees', or: 'trees' });
-    expect(pool.evaluations).toBeLessThan(6553 / 2);
-    expect([...pool.and, ...pool.or].filter((t) => t.exact)).toEqual([]);
-    expect(pool.faithfulness.r2).toBeGreaterThan(0.96);
+    // a dense model whose v lives on few cells (the digit's blank border cells do nothing): the exact search stops
+    // early, v at every subset of the cells with the largest total effects gives their terms exactly, and trees fitted
+    // to what those leave are kept, for both expansions (0.974 with trees on v alone, 2848 evaluations)
+    expect(pool.fit).toEqual({ and: 'cube+trees', or: 'cube+trees' });
+    expect(pool.evaluations).toBeLessThanOrEqual(6553);
+    expect(pool.faithfulness.r2).toBeGreaterThan(0.985);
+    expect(pool.faithfulness.or.r2).toBeGreaterThan(0.985);
+    // the exact values, against the Möbius transforms of v and of its complement game, from all 2^16 masks
+    const and = mobius(v);
+    const or = mobius(v.map((_, m) => v[v.length - 1 - m])).map((x) => -x);
+    const exactAnd = pool.and.filter((t) => t.exact);
+    const exactOr = pool.or.filter((t) => t.exact);
+    expect(exactAnd.length).toBeGreaterThanOrEqual(256);
+    expect(exactOr.length).toBeGreaterThanOrEqual(256);
+    // (to float32 round-off of the model's outputs, which may differ in the last bit between batch sizes)
+    const atol = 1e-6 * Math.max(...v.map(Math.abs));
+    for (const t of exactAnd) expectClose(t.value, and[maskOf(t.players)], { atol });
+    for (const t of exactOr) expectClose(t.value, or[maskOf(t.players)], { atol });
+    // they hold at least 18 of the 20 strongest AND terms (0.2 of them were among the trees' 20 strongest)
+    const strongest = Array.from({ length: and.length - 1 }, (_, k) => k + 1).sort((a, b) => Math.abs(and[b]) - Math.abs(and[a]));
+    const exact = new Set(exactAnd.map((t) => maskOf(t.players)));
+    expect(strongest.slice(0, 20).filter((s) => exact.has(s)).length).toBeGreaterThanOrEqual(18);
   }, SLOW_MS);
 });
+
+/** The Möbius transform of a table of 2^n values, by brute force. */
+function mobius(values: Float64Array): Float64Array {
+  const m = Float64Array.from(values);
+  for (let bit = 1; bit < m.length; bit *= 2) for (let s = 0; s < m.length; s++) if (s & bit) m[s] -= m[s ^ bit];
+  return m;
+}
 
 describe('sparse explain of planted games as ONNX models (n = 64)', () => {
   let engine: Engine;

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadKernels } from '../../dist/bindings/index.js';
 import { randomFits } from '../../dist/engine/analysis/sparse/fits.js';
+import { cubeMasks } from '../../dist/engine/analysis/sparse/cube.js';
 import { randomMasks } from '../../dist/engine/analysis/sparse/masks.js';
 import { createRng } from '../../dist/engine/analysis/sparse/random.js';
 import { TermStore } from '../../dist/engine/analysis/sparse/terms.js';
@@ -27,20 +28,28 @@ const searched = new TermStore();
 searched.add([], 1);
 searched.add([0, 1], 2);
 const TASK: RandomFitsTask = { n: N, maxOrder: 4, seed: 7, searched: searched.toFlat(), fit: setOf(700, 1), logged: setOf(700, 2), validation: setOf(128, 3) };
+/** The same with v at every subset of four players (cube.ts): its typed arrays cross the worker boundary too. */
+const players = Int32Array.of(0, 1, 4, 5);
+const CUBE_TASK: RandomFitsTask = { ...TASK, cube: { players, values: vote(cubeMasks(players, N)) } };
 
 describe.each(RUNNERS)('the fits on random masks on %s', (_name, create) => {
-  it('are the fits run in place, value for value', async () => {
-    const expected = await randomFits(await loadKernels('release'), TASK, async () => {});
-    expect(expected.map((f) => f.fit)).toEqual(['trees', 'completion', 'completion+trees']);
+  it('are the fits run in place, value for value, with a cube of the players that matter or without', async () => {
     const runner = await create();
     try {
-      const fitted = await runner.fitRandom(TASK);
-      expect(fitted.map((f) => f.fit)).toEqual(expected.map((f) => f.fit));
-      fitted.forEach((f, k) => {
-        expect(Array.from(f.terms.offsets)).toEqual(Array.from(expected[k].terms.offsets));
-        expect(Array.from(f.terms.flat)).toEqual(Array.from(expected[k].terms.flat));
-        expect(Array.from(f.terms.values)).toEqual(Array.from(expected[k].terms.values));
-      });
+      for (const [task, fits] of [
+        [TASK, ['trees', 'completion', 'completion+trees']],
+        [CUBE_TASK, ['trees', 'cube+trees', 'completion', 'completion+trees']],
+      ] as const) {
+        const expected = await randomFits(await loadKernels('release'), task, async () => {});
+        expect(expected.map((f) => f.fit)).toEqual(fits);
+        const fitted = await runner.fitRandom(task);
+        expect(fitted.map((f) => f.fit)).toEqual(expected.map((f) => f.fit));
+        fitted.forEach((f, k) => {
+          expect(Array.from(f.terms.offsets)).toEqual(Array.from(expected[k].terms.offsets));
+          expect(Array.from(f.terms.flat)).toEqual(Array.from(expected[k].terms.flat));
+          expect(Array.from(f.terms.values)).toEqual(Array.from(expected[k].terms.values));
+        });
+      }
     } finally {
       await runner.dispose();
     }

@@ -8,6 +8,7 @@
 import { affordableTerms } from './budget.js';
 import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
 import { completionMasks } from './completion.js';
+import { cubeMasks, cubePlayers, insideCube, radialMasks, totalEffects } from './cube.js';
 import { randomFits } from './fits.js';
 import { MIN_PROXY_ROWS } from './proxy.js';
 import { createMasks, fillRow, type MutableMaskBatch } from './masks.js';
@@ -17,7 +18,7 @@ import { predictRows, refitTerms } from './refit.js';
 import { Validation, worseBeyondChance } from './validation.js';
 import { SampleLog } from './sample-log.js';
 import { strongestFirst, TermStore } from './terms.js';
-import type { FitSet, RandomFitsTask, SparseTerm } from './types.js';
+import type { Cube, FitSet, FlatTerms, RandomFitsTask, SparseTerm } from './types.js';
 
 /** Repeats of v(∅) and v(N) used to estimate evaluation noise when the first two pairs disagree. */
 const NOISE_REPEATS = 8;
@@ -66,6 +67,18 @@ const RANDOM_SHARE = 0.9;
 /** 2048 before the exact stage's early stop: the MLP at n = 18 (budget 26 214) then gave R² 0.996 with the staged
  *  search, and 0.998 with the trees on 8192 (bench/sparse-real.bench.js). */
 const RANDOM_MASKS = 8192;
+/** A deterministic game's players that matter (cube.ts), when its exact stage did not end and the kernels are there
+ *  for the fits: a radial design of at most RADIAL_BASES base masks (at least MIN_RADIAL_BASES), on at most
+ *  RADIAL_SHARE of what the refinement leaves and at most what the largest cube costs, measures each player's total
+ *  effect; then v at every subset of the strongest, as many as CUBE_SHARE of what is left pays for (and at most
+ *  maxOrder of them), when they hold at least CUBE_MASS of the summed effects. Over 6 seeds of recoverAndOr
+ *  (docs/math.md, "The players that matter"): digits-cnn R² 0.974 → 0.991 and top-20 recall 0.2 → 0.95–1, the MLP at
+ *  n = 18 0.998 → 0.9993; 16 bases (or 10 % of the budget) left digits-cnn one seed of six at recall 0.7. */
+const RADIAL_BASES = 32;
+const MIN_RADIAL_BASES = 4;
+const RADIAL_SHARE = 0.2;
+const CUBE_SHARE = 0.6;
+const CUBE_MASS = 0.8;
 /** A search without validation masks (a tolerance given) holds every HOLD_OUT-th logged mask out of its refits, to
  *  choose between them (refit). */
 const HOLD_OUT = 8;
@@ -93,8 +106,10 @@ const REFINE_LOSS = 1e-4;
  * random masks are drawn before those stages (RANDOM_SHARE of what is left, at most RANDOM_MASKS or what the
  * completion asks for); after them, the expansions fitted on those masks (randomFits: a tree proxy, the low-order
  * completion, the completion with the conjunctions it missed) compete with the search's on the validation masks.
- * A deterministic game keeps REFINE_SHARE of what the exact search left (when that is at least MIN_REFINE) for the
- * last step; when the best expansion after the stages has many salient terms (not refinable) that share goes to more
+ * Before those masks, a deterministic game measures the total effect of each player and, when a few hold most of it,
+ * evaluates v at every subset of them (measureCube, cube.ts): their terms are then exact, and trees fitted to what
+ * they leave compete too ('cube+trees'). A deterministic game keeps REFINE_SHARE of what the exact search left (when
+ * that is at least MIN_REFINE) for the last step; when the best expansion after the stages has many salient terms (not refinable) that share goes to more
  * random masks instead (and what they do not take to the stage the budget stopped). Otherwise the kept expansion's
  * strongest terms get exact values, computed from v at every subset of their supports, and the salient supports their
  * exact extensions by one player (refine.ts); that expansion is kept unless it fits the validation masks worse beyond
@@ -159,6 +174,8 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   const share = Math.floor(REFINE_SHARE * spend());
   let refinement = sigma === 0 && share >= MIN_REFINE ? share : 0;
   const fitting = () => spend() - refinement;
+  // a deterministic game's players that matter, exactly (cube.ts): the trees then learn only what the cube leaves
+  const cube = sigma === 0 && context.kernels ? await measureCube(context, evaluate, fitting()) : undefined;
   // the random masks: RANDOM_SHARE of what the refinement leaves, but as many as the completion needs
   // (completionMasks) where RANDOM_SHARE of all that is left pays for them
   const needed = completionMasks(n, maxOrder) ?? 0;
@@ -197,7 +214,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     // the trees learn from the search's masks too (evenly spaced, as many as the random ones)
     const task: RandomFitsTask = {
       n, maxOrder, seed: rng.uint32(), searched: copyOf(best.store, best.dropAtOrBelow).toFlat(), fit,
-      logged: evenRows(log ?? new SampleLog(n), fit.masks.count), validation: validation.set,
+      logged: evenRows(log ?? new SampleLog(n), fit.masks.count), validation: validation.set, ...(cube ? { cube } : {}),
     };
     // elsewhere when the caller can (a pool worker: the other expansion's calls go on meanwhile), else here, pausing
     // between the steps for them
@@ -206,7 +223,10 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
       await oracle.pause();
       // scored over the flat terms, in the order of toTerms; a store only for the one kept
       const r2 = validation.r2({ terms: candidate.terms, order: strongestFirst(candidate.terms) });
-      const result = (): MethodResult => ({ store: TermStore.fromFlat(candidate.terms), dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit });
+      const result = (): MethodResult => ({
+        store: TermStore.fromFlat(candidate.terms), dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit,
+        ...(cube && candidate.fit === 'cube+trees' ? { exact: supportsInside(cube, candidate.terms) } : {}),
+      });
       if (r2 > keptR2) {
         const before = kept;
         others.push({ r2: keptR2, result: () => before });
@@ -233,9 +253,42 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     if (!refinable(terms) || (candidate !== kept && !fitsAsWell(terms))) continue;
     const known = [{ masks: log.masks(), values: log.values() }, ...(fit ? [fit] : [])];
     const refined = await refineTerms(candidate.store, terms, candidate.dropAtOrBelow, { n, maxOrder, budget: spend(), known, evaluate, throwIfCancelled: () => oracle.throwIfCancelled() });
-    if (refined && fitsAsWell(refined.store.toTerms(candidate.dropAtOrBelow))) return { ...candidate, store: refined.store, exact: refined.exact };
+    if (refined && fitsAsWell(refined.store.toTerms(candidate.dropAtOrBelow))) return { ...candidate, store: refined.store, exact: new Set([...(candidate.exact ?? []), ...refined.exact]) };
   }
   return kept;
+}
+
+/**
+ * The cube of the players that matter (cube.ts), or undefined when the radial design is not affordable or the
+ * strongest players hold too little of the total effect (the design's masks are logged either way: uniformly random
+ * masks, for the trees).
+ * @param context - n, maxOrder, and the radial design's stream (the OR expansion's: the AND's complements, the same
+ *   masks of v)
+ * @param evaluate - v, logged
+ * @param available - evaluations for the design and the cube
+ * @returns K and v at each of its subsets
+ */
+async function measureCube(context: MethodContext, evaluate: (batch: MutableMaskBatch) => Float64Array | Promise<Float64Array>, available: number): Promise<Cube | undefined> {
+  const { n, maxOrder } = context;
+  const largest = (evaluations: number) => Math.min(n, maxOrder, Math.floor(Math.log2(Math.max(1, CUBE_SHARE * evaluations))));
+  // the design costs at most what the largest cube it may lead to does (a cube capped at a low maxOrder on many
+  // players is not worth it)
+  const bases = Math.min(RADIAL_BASES, Math.floor(Math.min(RADIAL_SHARE * available, 2 ** largest(available)) / (n + 1)));
+  if (bases < MIN_RADIAL_BASES) return undefined;
+  const design = radialMasks(context.uniform('radial', bases));
+  const effects = totalEffects(await evaluate(design), n);
+  const players = cubePlayers(effects, largest(available - design.count), CUBE_MASS);
+  return players && { players, values: await evaluate(cubeMasks(players, n)) };
+}
+
+/** The keys ('0,4,9') of the non-empty terms inside the cube: their values are exact. */
+function supportsInside(cube: Cube, terms: FlatTerms): Set<string> {
+  const keys = new Set<string>();
+  for (let t = 0; t < terms.values.length; t++) {
+    const players = terms.flat.subarray(terms.offsets[t], terms.offsets[t + 1]);
+    if (players.length > 0 && insideCube(cube, players)) keys.add(players.join(','));
+  }
+  return keys;
 }
 
 /** Whether the terms rebuild the validation masks within EXPLAINED_NOISE·σ plus round-off (EXPLAINED_ROUND_OFF of

@@ -5,11 +5,12 @@ import { EngineError, InvalidInputError } from '../../contracts/errors.js';
 import type { KernelHost } from '../../contracts/kernels.js';
 import { SPARSE_FITS } from '../../contracts/schema/constants.js';
 import { completionMasks, completions } from './completion.js';
+import { cubeResiduals, cubeTerms, insideCube } from './cube.js';
 import { fitProxy } from './proxy.js';
 import { createRng } from './random.js';
 import { SampleLog } from './sample-log.js';
 import { strongestFirst, TermStore } from './terms.js';
-import type { FitSet, FittedExpansion, FlatTerms, RandomFitsTask, RandomFitter } from './types.js';
+import type { Cube, FitSet, FittedExpansion, FlatTerms, RandomFitsTask, RandomFitter } from './types.js';
 import { Validation } from './validation.js';
 
 /** A tree proxy keeps its strongest terms, as few as lose at most PRUNE_LOSS of validation R² (from PRUNE_FIRST). */
@@ -22,7 +23,8 @@ const CONJUNCTIONS = 128;
 /**
  * The expansions fitted on the random masks, for the validation masks to choose from:
  * - the tree proxy (proxy.ts), its strongest terms: a dense game of many orders that is a simple function of the
- *   players present;
+ *   players present; with a cube (cube.ts), the trees learn what the cube leaves, and its exact terms replace theirs
+ *   inside it ('cube+trees');
  * - the search's terms with every term of order ≤ 2 beside them (completion.ts): a trained model's dense low-order
  *   spread, which no search finds term by term;
  * - that completion again with the conjunctions it missed: the trees' strongest terms of order > 2 (CONJUNCTIONS),
@@ -43,8 +45,15 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   const fits: FittedExpansion[] = [];
   // the trees learn from the search's masks too: they need no uniform sample, and those masks sit where the search
   // found terms
-  const trees = await fitProxy(kernels, joined(fit, task.logged), maxOrder, rng, pause);
-  if (trees) fits.push({ fit: 'trees', terms: strongestEnough(trees, new Validation(task.validation)) });
+  const rows = joined(fit, task.logged);
+  const validation = new Validation(task.validation);
+  const trees = await fitProxy(kernels, rows, maxOrder, rng, pause);
+  if (trees) fits.push({ fit: 'trees', terms: strongestEnough(trees, validation) });
+  if (task.cube) {
+    await pause();
+    const residual = await fitProxy(kernels, cubeResiduals(task.cube, rows), maxOrder, rng, pause);
+    if (residual) fits.push({ fit: 'cube+trees', terms: strongestEnough(withCube(residual, task.cube), validation) });
+  }
   await pause();
   // the completion on as many masks as it asks for: more rows would make room for more found terms, at a cost
   // quadratic in them
@@ -58,6 +67,25 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   fits.push({ fit: 'completion', terms: completed[0].toFlat() });
   if (conjunctions.length > 0) fits.push({ fit: 'completion+trees', terms: completed[completed.length - 1].toFlat() });
   return fits;
+}
+
+/** The trees of r(T) = v(T) − v(T ∩ K) outside the cube, its exact terms inside it. */
+function withCube(trees: TermStore, cube: Cube): TermStore {
+  const kept: [FlatTerms, number][] = [];
+  const outside = trees.view();
+  const inside = cubeTerms(cube);
+  const support = (terms: FlatTerms, t: number) => terms.flat.subarray(terms.offsets[t], terms.offsets[t + 1]);
+  for (let t = 0; t < outside.count; t++) if (!insideCube(cube, support(outside, t))) kept.push([outside, t]);
+  for (let t = 0; t < inside.values.length; t++) kept.push([inside, t]);
+  const offsets = new Int32Array(kept.length + 1);
+  for (const [k, [terms, t]] of kept.entries()) offsets[k + 1] = offsets[k] + support(terms, t).length;
+  const flat = new Int32Array(offsets[kept.length]);
+  const values = new Float64Array(kept.length);
+  for (const [k, [terms, t]] of kept.entries()) {
+    flat.set(support(terms, t), offsets[k]);
+    values[k] = terms.values[t];
+  }
+  return TermStore.fromDistinct({ offsets, flat, values });
 }
 
 /** The first count rows of a fit set. */

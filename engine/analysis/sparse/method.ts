@@ -8,7 +8,7 @@ import type { TermStore } from './terms.js';
 import type { FittedExpansion, RandomFitsTask, SparseFit } from './types.js';
 
 /** The kinds of uniformly random masks drawn from streams of their own (MethodContext.uniform). */
-export type UniformKind = 'heldOut' | 'validation' | 'fit';
+export type UniformKind = 'heldOut' | 'validation' | 'fit' | 'radial';
 
 /** What a recovery method gets. */
 export interface MethodContext {

@@ -45,7 +45,7 @@ export async function sparseMobius(game: GameFunction, n: number, options: Spars
 }
 
 /** Streams of the uniformly random masks, one per kind (the held-out one's as before there were others). */
-const UNIFORM_STREAMS: Record<UniformKind, number> = { heldOut: 0x85ebca6b, validation: 0x27d4eb2f, fit: 0x165667b1 };
+const UNIFORM_STREAMS: Record<UniformKind, number> = { heldOut: 0x85ebca6b, validation: 0x27d4eb2f, fit: 0x165667b1, radial: 0x9e3779b1 };
 
 /**
  * sparseMobius on a game; complemented: its uniformly random masks are the complements of those a run with the same

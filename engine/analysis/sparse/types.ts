@@ -87,7 +87,8 @@ export interface SparseExpansion {
 /**
  * The expansion an adaptive recovery kept: search, the search's terms (exact, or the auto search's best stage);
  * trees, the tree proxy's terms; completion, the search's terms with every term of order ≤ 2, least squares on
- * random masks; completion+trees, that completion with the conjunctions trees found in what it left unexplained.
+ * random masks; completion+trees, that completion with the conjunctions trees found in what it left unexplained;
+ * cube+trees, v at every subset of the players that matter (their terms exact) and trees fitted to what those leave.
  */
 export type SparseFit = (typeof SPARSE_FITS)[number];
 
@@ -119,6 +120,17 @@ export interface RandomFitsTask {
   readonly logged: FitSet;
   /** The validation masks (the tree proxy is cut to its strongest terms by them). */
   readonly validation: FitSet;
+  /** v at every subset of the players that matter (cube.ts): the trees then learn what it leaves. */
+  readonly cube?: Cube;
+}
+
+/** v at every subset of a few players K, the others absent (cube.ts): value s is v at the players[j] for each bit j
+ *  of s. */
+export interface Cube {
+  /** K, ascending. */
+  readonly players: Int32Array;
+  /** 2^|K| values. */
+  readonly values: Float64Array;
 }
 
 /** One expansion fitted on the random masks. */

@@ -34,7 +34,7 @@ export const METHODS = ['exact', 'sparse'] as const;
 /** Schema id of sparse explain results (term lists instead of 2^n arrays). */
 export const SPARSE_SCHEMA = 'andor.sparse/1';
 /** The expansions an adaptive sparse recovery chooses from (SparseResult.fit). */
-export const SPARSE_FITS = ['search', 'trees', 'completion', 'completion+trees'] as const;
+export const SPARSE_FITS = ['search', 'trees', 'completion', 'completion+trees', 'cube+trees'] as const;
 /** Model evaluations of a sparse explanation when the request gives no budget (AND and OR expansions together). */
 export const DEFAULT_SPARSE_BUDGET = 10_000;
 /** Largest interaction order a sparse explanation recovers when the request gives none. */

@@ -154,7 +154,7 @@ export const SparseResultSchema = Type.Object(
         { and: Type.Union([Type.Enum([...SPARSE_FITS]), Type.Null()]), or: Type.Union([Type.Enum([...SPARSE_FITS]), Type.Null()]) },
         {
           description:
-            "the expansion each recovery kept, by R² on validation masks (null: no search ran, the budget covered 2^n): search, the search's terms; trees, a tree proxy's; completion, the search's terms with every term of order ≤ 2, least squares on random masks; completion+trees, that completion with the conjunctions trees found in what it left unexplained",
+            "the expansion each recovery kept, by R² on validation masks (null: no search ran, the budget covered 2^n): search, the search's terms; trees, a tree proxy's; completion, the search's terms with every term of order ≤ 2, least squares on random masks; completion+trees, that completion with the conjunctions trees found in what it left unexplained; cube+trees, v at every subset of the players with the largest total effects (their terms exact) and trees fitted to what those leave",
         },
       ),
     ),

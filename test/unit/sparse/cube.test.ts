@@ -1,0 +1,171 @@
+// The players that matter (cube.ts): the radial design and its total effects, the players chosen, v at every subset
+// of them and their exact Möbius terms, checked against brute force; then, through sparseMobius, a dense game that
+// lives on 7 of 24 players, whose terms among those 7 must come back exact.
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadKernels } from '../../../dist/bindings/index.js';
+import type { KernelHost } from '../../../engine/contracts/kernels.js';
+import { cubeMasks, cubePlayers, cubeResiduals, cubeTerms, insideCube, radialMasks, totalEffects } from '../../../engine/analysis/sparse/cube.js';
+import { evaluateExpansion, sparseMobius } from '../../../engine/analysis/sparse/index.js';
+import { createMasks, randomMasks, rowPlayers } from '../../../engine/analysis/sparse/masks.js';
+import { createRng } from '../../../engine/analysis/sparse/random.js';
+import type { MaskBatch } from '../../../engine/analysis/sparse/types.js';
+import { rSquared } from './planted.js';
+
+const has = (masks: MaskBatch, r: number, i: number) => ((masks.bits[r * masks.words + (i >>> 5)] >>> (i & 31)) & 1) === 1;
+const valuesOf = (masks: MaskBatch, f: (x: (i: number) => boolean) => number) => Float64Array.from({ length: masks.count }, (_, r) => f((i) => has(masks, r, i)));
+
+/** Every mask of n ≤ 20 players, row m = mask m. */
+function allMasks(n: number): MaskBatch {
+  const masks = createMasks(n, 2 ** n);
+  for (let m = 0; m < 2 ** n; m++) masks.bits[m * masks.words] = m;
+  return masks;
+}
+
+/** The Möbius transform of a table of 2^n values, by brute force. */
+function mobius(values: Float64Array): Float64Array {
+  const m = Float64Array.from(values);
+  for (let bit = 1; bit < m.length; bit *= 2) for (let s = 0; s < m.length; s++) if (s & bit) m[s] -= m[s ^ bit];
+  return m;
+}
+
+describe('radialMasks', () => {
+  it('gives each base, then the base with each player flipped in turn', () => {
+    const cases = fc.record({ n: fc.integer({ min: 1, max: 100 }), bases: fc.integer({ min: 1, max: 4 }), seed: fc.integer({ min: 0, max: 2 ** 31 }) });
+    fc.assert(
+      fc.property(cases, ({ n, bases, seed }) => {
+        const base = randomMasks(n, bases, createRng(seed));
+        const design = radialMasks(base);
+        expect(design.count).toBe(bases * (n + 1));
+        for (let b = 0; b < bases; b++) {
+          const players = rowPlayers(base, b);
+          expect(rowPlayers(design, b * (n + 1))).toEqual(players);
+          for (let i = 0; i < n; i++) {
+            const flipped = players.includes(i) ? players.filter((p) => p !== i) : [...players, i].sort((a, c) => a - c);
+            expect(rowPlayers(design, b * (n + 1) + 1 + i)).toEqual(flipped);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('totalEffects', () => {
+  it('is E[(v(T ∪ i) − v(T ∖ i))²] over uniform T when every mask is a base', () => {
+    // v = 3·x0x1 + 2·x2 − x3x4x5: player 0 moves v by 3·x1 (9/2 on average), 2 by 2 (4), 3 by x4x5 (1/4); 6 and 7 by 0
+    const n = 8;
+    const f = (x: (i: number) => boolean) => 3 * +(x(0) && x(1)) + 2 * +x(2) - +(x(3) && x(4) && x(5));
+    const design = radialMasks(allMasks(n));
+    const effects = totalEffects(valuesOf(design, f), n);
+    expect(Array.from(effects)).toEqual([9 / 2, 9 / 2, 4, 1 / 4, 1 / 4, 1 / 4, 0, 0]);
+  });
+});
+
+describe('cubePlayers', () => {
+  const effects = Float64Array.from([0.5, 0, 4, 0.25, 3, 0, 0.01, 2]);
+  it('takes the strongest (at most `most`, none without effect), ascending', () => {
+    expect(Array.from(cubePlayers(effects, 3, 0.8)!)).toEqual([2, 4, 7]);
+    expect(Array.from(cubePlayers(effects, 8, 0.8)!)).toEqual([0, 2, 3, 4, 6, 7]);
+  });
+
+  it('takes none when they hold less than the mass asked for, or no player has an effect', () => {
+    // 9 of 9.76 is 0.92 of the summed effects
+    expect(cubePlayers(effects, 3, 0.93)).toBeUndefined();
+    expect(cubePlayers(effects, 3, 0.92)).toBeDefined();
+    expect(cubePlayers(new Float64Array(5), 5, 0)).toBeUndefined();
+  });
+});
+
+describe('the cube of a game', () => {
+  it('gives the exact Möbius terms of every support inside K, and the residual v(T) − v(T ∩ K)', () => {
+    const cases = fc.record({ seed: fc.integer({ min: 0, max: 2 ** 31 }), size: fc.integer({ min: 0, max: 6 }) });
+    fc.assert(
+      fc.property(cases, ({ seed, size }) => {
+        const n = 10;
+        const rng = createRng(seed);
+        const v = Float64Array.from({ length: 2 ** n }, () => rng.uniform() - 0.5);
+        const players = Int32Array.from(new Set(Array.from({ length: size }, () => rng.below(n)))).sort();
+        const masks = cubeMasks(players, n);
+        const cube = { players, values: Float64Array.from({ length: masks.count }, (_, r) => v[masks.bits[r]]) };
+        // every subset of K once, and nothing outside K
+        expect(new Set(Array.from(masks.bits)).size).toBe(2 ** players.length);
+        for (const bits of masks.bits) expect(insideCube(cube, rowPlayers({ n, count: 1, words: 1, bits: Uint32Array.of(bits) }, 0))).toBe(true);
+        const m = mobius(v);
+        const terms = cubeTerms(cube);
+        for (let t = 0; t < terms.values.length; t++) {
+          const support = Array.from(terms.flat.subarray(terms.offsets[t], terms.offsets[t + 1]));
+          expect(Math.abs(terms.values[t] - m[support.reduce((s, i) => s | (1 << i), 0)])).toBeLessThan(1e-12);
+        }
+        expect(terms.values.length).toBe(2 ** players.length); // a random game has no zero term
+        const all = allMasks(n);
+        const k = players.reduce((s, i) => s | (1 << i), 0);
+        const residual = cubeResiduals(cube, { masks: all, values: v });
+        for (let t = 0; t < 2 ** n; t++) expect(residual.values[t]).toBe(v[t] - v[t & k]);
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe('sparseMobius on a dense game that lives on a few of its players', () => {
+  let kernels: KernelHost;
+  beforeAll(async () => {
+    kernels = await loadKernels('debug');
+  });
+  const n = 24;
+  const matter = [1, 4, 6, 11, 15, 19, 22];
+  const weights = [1.5, -1, 2, 0.8, -1.2, 1, 0.7];
+  // a saturating vote of the 7 (every order among them), a conjunction of three, and a faint trace of the others
+  const f = (x: (i: number) => boolean) => {
+    let s = 0;
+    matter.forEach((i, k) => (s += x(i) ? weights[k] : 0));
+    let faint = 0;
+    for (let i = 0; i < n; i++) if (!matter.includes(i) && x(i)) faint += 0.002 * ((i % 3) - 1);
+    return 4 / (1 + Math.exp(-(s - 1))) + 2 * +(x(4) && x(6) && x(19)) + faint;
+  };
+  /** The Möbius coefficient of a support, from v at its subsets (the others absent). */
+  const exactTerm = (players: readonly number[]) => {
+    let sum = 0;
+    for (let s = 0; s < 2 ** players.length; s++) {
+      const present = players.filter((_, j) => (s >>> j) & 1);
+      sum += (-1) ** (players.length - present.length) * f((i) => present.includes(i));
+    }
+    return sum;
+  };
+  /** Every support inside the 7 whose term is not zero. */
+  const inside = Array.from({ length: 2 ** matter.length - 1 }, (_, s) => matter.filter((_, j) => ((s + 1) >>> j) & 1)).filter((players) => Math.abs(exactTerm(players)) > 1e-12);
+
+  it('evaluates v at every subset of them, and their terms come back exact', async () => {
+    const scoring = randomMasks(n, 2000, createRng(99));
+    for (const seed of [1, 2, 3]) {
+      const result = await sparseMobius((masks: MaskBatch) => valuesOf(masks, f), n, { budget: 4000, maxOrder: n, seed, kernels });
+      expect(result.fit, `seed ${seed}`).toBe('cube+trees');
+      expect(result.evaluations).toBeLessThanOrEqual(4000);
+      // every exact value is the game's; every term among the 7 is there, exact (the cube holds the 7, and may
+      // hold some of the faint players besides)
+      for (const t of result.terms.filter((term) => term.exact)) expect(Math.abs(t.value - exactTerm(t.players)), `seed ${seed}, {${t.players}}`).toBeLessThan(1e-12);
+      const terms = new Map(result.terms.map((t) => [t.players.join(','), t]));
+      expect(inside.length).toBeGreaterThan(64);
+      for (const players of inside) expect(terms.get(players.join(','))?.exact, `seed ${seed}, {${players}}`).toBe(true);
+      expect(rSquared(valuesOf(scoring, f), evaluateExpansion(result.terms, scoring)), `seed ${seed}`).toBeGreaterThan(0.999);
+    }
+  });
+
+  it('measures no cube where every player matters alike (its strongest hold less than CUBE_MASS of the effect)', async () => {
+    const even = (x: (i: number) => boolean) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += x(i) ? 1 : 0;
+      return 6 / (1 + Math.exp(-(s - 12) / 3));
+    };
+    const asked: number[] = [];
+    const result = await sparseMobius((masks: MaskBatch) => (asked.push(masks.count), valuesOf(masks, even)), n, { budget: 4000, maxOrder: n, seed: 1, kernels });
+    expect(result.fit).not.toBe('cube+trees');
+    expect(result.terms.filter((t) => t.exact)).toEqual([]);
+    // the radial design was evaluated (one call of bases · 25 masks), and the next call is the fit masks' (the
+    // largest), not a cube's
+    const design = asked.findIndex((count) => count % (n + 1) === 0 && count >= 4 * (n + 1));
+    expect(design, JSON.stringify(asked)).toBeGreaterThan(0);
+    expect(asked[design + 1], JSON.stringify(asked)).toBe(Math.max(...asked));
+  });
+});
