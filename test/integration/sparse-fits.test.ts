@@ -31,6 +31,9 @@ const TASK: RandomFitsTask = { n: N, maxOrder: 4, seed: 7, searched: searched.to
 /** The same with v at every subset of four players (cube.ts): its typed arrays cross the worker boundary too. */
 const players = Int32Array.of(0, 1, 4, 5);
 const CUBE_TASK: RandomFitsTask = { ...TASK, cube: { players, values: vote(cubeMasks(players, N)) } };
+/** A cube of every player the vote reads: it explains v alone, so no trees are fitted to v itself. */
+const all = Int32Array.of(0, 1, 4, 5, 6, 9, 10, 11, 12, 15);
+const FULL_CUBE_TASK: RandomFitsTask = { ...TASK, cube: { players: all, values: vote(cubeMasks(all, N)) } };
 
 describe.each(RUNNERS)('the fits on random masks on %s', (_name, create) => {
   it('are the fits run in place, value for value, with a cube of the players that matter or without', async () => {
@@ -39,6 +42,7 @@ describe.each(RUNNERS)('the fits on random masks on %s', (_name, create) => {
       for (const [task, fits] of [
         [TASK, ['trees', 'completion', 'completion+trees']],
         [CUBE_TASK, ['trees', 'cube+trees', 'completion', 'completion+trees']],
+        [FULL_CUBE_TASK, ['cube+trees', 'completion', 'completion+trees']],
       ] as const) {
         const expected = await randomFits(await loadKernels('release'), task, async () => {});
         expect(expected.map((f) => f.fit)).toEqual(fits);

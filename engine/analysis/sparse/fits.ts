@@ -16,6 +16,11 @@ import { Validation } from './validation.js';
 /** A tree proxy keeps its strongest terms, as few as lose at most PRUNE_LOSS of validation R² (from PRUNE_FIRST). */
 const PRUNE_LOSS = 1e-3;
 const PRUNE_FIRST = 256;
+/** With a cube whose values alone explain at least this share of v's variance on the validation masks, no trees are
+ *  fitted to v itself, only to what the cube leaves (digits-cnn 0.97, the MLP 0.98, tokens-40 at 16 positions 1.00:
+ *  with both, the cube's were kept on the first two in every seed, and tokens-40 had R² 1.0000 either way;
+ *  docs/math.md, "The players that matter"). */
+const CUBE_EXPLAINS = 0.9;
 /** The completion tries at most this many of the trees' terms of order > 2 (its masks have room for 128 found
  *  terms). */
 const CONJUNCTIONS = 128;
@@ -23,8 +28,9 @@ const CONJUNCTIONS = 128;
 /**
  * The expansions fitted on the random masks, for the validation masks to choose from:
  * - the tree proxy (proxy.ts), its strongest terms: a dense game of many orders that is a simple function of the
- *   players present; with a cube (cube.ts), the trees learn what the cube leaves, and its exact terms replace theirs
- *   inside it ('cube+trees');
+ *   players present;
+ * - with a cube (cube.ts), trees of what the cube leaves, its exact terms replacing theirs inside it ('cube+trees');
+ *   the trees of v are then left out when the cube alone explains CUBE_EXPLAINS of v on the validation masks;
  * - the search's terms with every term of order ≤ 2 beside them (completion.ts): a trained model's dense low-order
  *   spread, which no search finds term by term;
  * - that completion again with the conjunctions it missed: the trees' strongest terms of order > 2 (CONJUNCTIONS),
@@ -47,26 +53,46 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   // found terms
   const rows = joined(fit, task.logged);
   const validation = new Validation(task.validation);
-  const trees = await fitProxy(kernels, rows, maxOrder, rng, pause);
+  const { cube } = task;
+  // the trees of v, unless a cube explains most of v on its own (then the trees of what it leaves do better)
+  const trees = cube && explained(cube, task.validation) >= CUBE_EXPLAINS ? undefined : await fitProxy(kernels, rows, maxOrder, rng, pause);
   if (trees) fits.push({ fit: 'trees', terms: strongestEnough(trees, validation) });
-  if (task.cube) {
+  let cubed: TermStore | undefined;
+  if (cube) {
     await pause();
-    const residual = await fitProxy(kernels, cubeResiduals(task.cube, rows), maxOrder, rng, pause);
-    if (residual) fits.push({ fit: 'cube+trees', terms: strongestEnough(withCube(residual, task.cube), validation) });
+    const residual = await fitProxy(kernels, cubeResiduals(cube, rows), maxOrder, rng, pause);
+    cubed = residual && withCube(residual, cube);
+    if (cubed) fits.push({ fit: 'cube+trees', terms: strongestEnough(cubed, validation) });
   }
   await pause();
   // the completion on as many masks as it asks for: more rows would make room for more found terms, at a cost
   // quadratic in them
   const low = completionMasks(n, maxOrder);
   if (low === undefined || fit.masks.count < low) return fits;
-  // strongest first, ranked over the trees' flat terms (no object per term)
-  const conjunctions = trees ? Array.from(strongestFirst(trees.view())).filter((t) => trees.order(t) > 2).slice(0, CONJUNCTIONS).map((t) => trees.players(t)) : [];
+  // strongest first, ranked over the flat terms (no object per term) of the trees of v, or else of the cube's terms
+  // and the trees of what it leaves
+  const proxy = trees ?? cubed;
+  const conjunctions = proxy ? Array.from(strongestFirst(proxy.view())).filter((t) => proxy.order(t) > 2).slice(0, CONJUNCTIONS).map((t) => proxy.players(t)) : [];
   // both from one Gram (completions); with conjunctions none of which entered, the second is the first
   const completed = await completions(kernels, searched, firstRows(fit, low), maxOrder, conjunctions, pause);
   if (!completed) return fits;
   fits.push({ fit: 'completion', terms: completed[0].toFlat() });
   if (conjunctions.length > 0) fits.push({ fit: 'completion+trees', terms: completed[completed.length - 1].toFlat() });
   return fits;
+}
+
+/** The share of the variance of v on a set of masks that v(T ∩ K), read off the cube, explains (its R²). */
+function explained(cube: Cube, set: FitSet): number {
+  const residual = cubeResiduals(cube, set).values;
+  let mean = 0;
+  for (const value of set.values) mean += value / set.values.length;
+  let total = 0;
+  let left = 0;
+  for (let r = 0; r < residual.length; r++) {
+    total += (set.values[r] - mean) ** 2;
+    left += residual[r] ** 2;
+  }
+  return total > 0 ? 1 - left / total : 1;
 }
 
 /** The trees of r(T) = v(T) − v(T ∩ K) outside the cube, its exact terms inside it. */
