@@ -7,27 +7,10 @@ import { loadKernels } from '../../../dist/bindings/index.js';
 import type { KernelHost } from '../../../engine/contracts/kernels.js';
 import { cubeMasks, cubePlayers, cubeResiduals, cubeTerms, insideCube, radialMasks, totalEffects } from '../../../engine/analysis/sparse/cube.js';
 import { evaluateExpansion, sparseMobius } from '../../../engine/analysis/sparse/index.js';
-import { createMasks, randomMasks, rowPlayers } from '../../../engine/analysis/sparse/masks.js';
+import { randomMasks, rowPlayers } from '../../../engine/analysis/sparse/masks.js';
 import { createRng } from '../../../engine/analysis/sparse/random.js';
 import type { MaskBatch } from '../../../engine/analysis/sparse/types.js';
-import { rSquared } from './planted.js';
-
-const has = (masks: MaskBatch, r: number, i: number) => ((masks.bits[r * masks.words + (i >>> 5)] >>> (i & 31)) & 1) === 1;
-const valuesOf = (masks: MaskBatch, f: (x: (i: number) => boolean) => number) => Float64Array.from({ length: masks.count }, (_, r) => f((i) => has(masks, r, i)));
-
-/** Every mask of n ≤ 20 players, row m = mask m. */
-function allMasks(n: number): MaskBatch {
-  const masks = createMasks(n, 2 ** n);
-  for (let m = 0; m < 2 ** n; m++) masks.bits[m * masks.words] = m;
-  return masks;
-}
-
-/** The Möbius transform of a table of 2^n values, by brute force. */
-function mobius(values: Float64Array): Float64Array {
-  const m = Float64Array.from(values);
-  for (let bit = 1; bit < m.length; bit *= 2) for (let s = 0; s < m.length; s++) if (s & bit) m[s] -= m[s ^ bit];
-  return m;
-}
+import { allMasks, exactMobius, rSquared, valuesOf } from './planted.js';
 
 describe('radialMasks', () => {
   it('gives each base, then the base with each player flipped in turn', () => {
@@ -91,7 +74,7 @@ describe('the cube of a game', () => {
         // every subset of K once, and nothing outside K
         expect(new Set(Array.from(masks.bits)).size).toBe(2 ** players.length);
         for (const bits of masks.bits) expect(insideCube(cube, rowPlayers({ n, count: 1, words: 1, bits: Uint32Array.of(bits) }, 0))).toBe(true);
-        const m = mobius(v);
+        const m = exactMobius(v, n);
         const terms = cubeTerms(cube);
         for (let t = 0; t < terms.values.length; t++) {
           const support = Array.from(terms.flat.subarray(terms.offsets[t], terms.offsets[t + 1]));

@@ -1,6 +1,7 @@
 // Test fixtures of the sparse engine: seeded planted AND and OR games over bit-packed masks, the exact Möbius
 // reference (plain TS, from all 2^n values), and support/coefficient scores. No test lives here.
 import type { GameFunction, MaskBatch, SparseExpansion } from '../../../engine/analysis/sparse/index.js';
+import { createMasks } from '../../../engine/analysis/sparse/masks.js';
 
 import { seededRng } from '../../helpers/index.js';
 
@@ -36,7 +37,8 @@ export function plantTerms(n: number, s: number, d: number, seed: number): Plant
   return { terms, empty: 10 * random() - 5 };
 }
 
-const has = (masks: MaskBatch, row: number, i: number) => ((masks.bits[row * masks.words + (i >>> 5)] >>> (i & 31)) & 1) === 1;
+/** Whether row r of a batch holds player i. */
+export const has = (masks: MaskBatch, row: number, i: number) => ((masks.bits[row * masks.words + (i >>> 5)] >>> (i & 31)) & 1) === 1;
 
 /** Counts its calls and evaluations. */
 export type CountingGame = GameFunction & { calls: number; evaluations: number };
@@ -130,4 +132,14 @@ export function rSquared(actual: Float64Array, predicted: Float64Array): number 
     total += (v - mean) ** 2;
   });
   return 1 - residual / total;
+}
+
+/** A game given as a function of "is player i present" on every row of a batch. */
+export const valuesOf = (masks: MaskBatch, f: (x: (i: number) => boolean) => number) => Float64Array.from({ length: masks.count }, (_, r) => f((i) => has(masks, r, i)));
+
+/** Every mask of n ≤ 20 players, row m = mask m. */
+export function allMasks(n: number): MaskBatch {
+  const masks = createMasks(n, 2 ** n);
+  for (let m = 0; m < 2 ** n; m++) masks.bits[m * masks.words] = m;
+  return masks;
 }

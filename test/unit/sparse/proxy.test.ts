@@ -11,17 +11,7 @@ import { fitProxy, MIN_PROXY_ROWS } from '../../../engine/analysis/sparse/proxy.
 import { createRng } from '../../../engine/analysis/sparse/random.js';
 import type { MaskBatch, SparseTerm } from '../../../engine/analysis/sparse/types.js';
 import { Validation } from '../../../engine/analysis/sparse/validation.js';
-import { rSquared, seededRng } from './planted.js';
-
-const has = (masks: MaskBatch, r: number, i: number) => ((masks.bits[r * masks.words + (i >>> 5)] >>> (i & 31)) & 1) === 1;
-const valuesOf = (masks: MaskBatch, f: (x: (i: number) => boolean) => number) => Float64Array.from({ length: masks.count }, (_, r) => f((i) => has(masks, r, i)));
-
-/** Every mask of n players, row m = mask m. */
-function allMasks(n: number): MaskBatch {
-  const masks = createMasks(n, 2 ** n);
-  for (let m = 0; m < 2 ** n; m++) masks.bits[m * masks.words] = m;
-  return masks;
-}
+import { allMasks, rSquared, seededRng, valuesOf } from './planted.js';
 
 /** A saturating vote of a few conjunctions over 49 players (like the bundled patches model): dense in the Möbius
  *  basis, with terms up to order 8, but a simple function of which players are present. */
