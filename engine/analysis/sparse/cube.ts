@@ -7,6 +7,7 @@
 // over all 2^16 masks with the 10 strongest players (1024 evaluations), and holds the 20 strongest terms.
 // see: Saltelli et al., "Variance based sensitivity analysis of model output" (2010), the radial total-effect design.
 import { mobiusInPlace } from './exact.js';
+import { rSquared } from './expansion.js';
 import { createMasks, popcount32, type MutableMaskBatch } from './masks.js';
 import type { Cube, FitSet, FlatTerms, MaskBatch } from './types.js';
 
@@ -93,6 +94,17 @@ export function cubeResiduals(cube: Cube, set: FitSet): FitSet {
     residual[r] = values[r] - cube.values[s];
   }
   return { masks, values: residual };
+}
+
+/**
+ * The share of v's variance on a set of masks that v(T ∩ K), read off the cube, explains.
+ * @param cube - K and v on its masks
+ * @param set - masks and v there
+ * @returns the R² of v(T ∩ K) against v(T)
+ */
+export function cubeR2(cube: Cube, set: FitSet): number {
+  const residual = cubeResiduals(cube, set).values;
+  return rSquared(set.values, set.values.map((value, r) => value - residual[r]));
 }
 
 /**

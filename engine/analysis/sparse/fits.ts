@@ -5,7 +5,7 @@ import { EngineError, InvalidInputError } from '../../contracts/errors.js';
 import type { KernelHost } from '../../contracts/kernels.js';
 import { SPARSE_FITS } from '../../contracts/schema/constants.js';
 import { completionMasks, completions } from './completion.js';
-import { cubeResiduals, cubeTerms, insideCube } from './cube.js';
+import { cubeR2, cubeResiduals, cubeTerms, insideCube } from './cube.js';
 import { fitProxy } from './proxy.js';
 import { createRng } from './random.js';
 import { SampleLog } from './sample-log.js';
@@ -55,7 +55,7 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   const validation = new Validation(task.validation);
   const { cube } = task;
   // the trees of v, unless a cube explains most of v on its own (then the trees of what it leaves do better)
-  const trees = cube && explained(cube, task.validation) >= CUBE_EXPLAINS ? undefined : await fitProxy(kernels, rows, maxOrder, rng, pause);
+  const trees = cube && cubeR2(cube, task.validation) >= CUBE_EXPLAINS ? undefined : await fitProxy(kernels, rows, maxOrder, rng, pause);
   if (trees) fits.push({ fit: 'trees', terms: strongestEnough(trees, validation) });
   let cubed: TermStore | undefined;
   if (cube) {
@@ -79,20 +79,6 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   fits.push({ fit: 'completion', terms: completed[0].toFlat() });
   if (conjunctions.length > 0) fits.push({ fit: 'completion+trees', terms: completed[completed.length - 1].toFlat() });
   return fits;
-}
-
-/** The share of the variance of v on a set of masks that v(T ∩ K), read off the cube, explains (its R²). */
-function explained(cube: Cube, set: FitSet): number {
-  const residual = cubeResiduals(cube, set).values;
-  let mean = 0;
-  for (const value of set.values) mean += value / set.values.length;
-  let total = 0;
-  let left = 0;
-  for (let r = 0; r < residual.length; r++) {
-    total += (set.values[r] - mean) ** 2;
-    left += residual[r] ** 2;
-  }
-  return total > 0 ? 1 - left / total : 1;
 }
 
 /** The trees of r(T) = v(T) − v(T ∩ K) outside the cube, its exact terms inside it. */

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKernels } from '../../../dist/bindings/index.js';
 import type { KernelHost } from '../../../engine/contracts/kernels.js';
-import { cubeMasks, cubePlayers, cubeResiduals, cubeTerms, insideCube, radialMasks, totalEffects } from '../../../engine/analysis/sparse/cube.js';
+import { cubeMasks, cubePlayers, cubeR2, cubeResiduals, cubeTerms, insideCube, radialMasks, totalEffects } from '../../../engine/analysis/sparse/cube.js';
 import { evaluateExpansion, sparseMobius } from '../../../engine/analysis/sparse/index.js';
 import { randomMasks, rowPlayers } from '../../../engine/analysis/sparse/masks.js';
 import { createRng } from '../../../engine/analysis/sparse/random.js';
@@ -61,7 +61,7 @@ describe('cubePlayers', () => {
 });
 
 describe('the cube of a game', () => {
-  it('gives the exact Möbius terms of every support inside K, and the residual v(T) − v(T ∩ K)', () => {
+  it('gives the exact Möbius terms of every support inside K, the residual v(T) − v(T ∩ K) and the R² of v(T ∩ K)', () => {
     const cases = fc.record({ seed: fc.integer({ min: 0, max: 2 ** 31 }), size: fc.integer({ min: 0, max: 6 }) });
     fc.assert(
       fc.property(cases, ({ seed, size }) => {
@@ -85,6 +85,8 @@ describe('the cube of a game', () => {
         const k = players.reduce((s, i) => s | (1 << i), 0);
         const residual = cubeResiduals(cube, { masks: all, values: v });
         for (let t = 0; t < 2 ** n; t++) expect(residual.values[t]).toBe(v[t] - v[t & k]);
+        // and how much of v the cube alone explains
+        expect(cubeR2(cube, { masks: all, values: v })).toBeCloseTo(rSquared(v, v.map((_, t) => v[t & k])), 12);
       }),
       { numRuns: 50 },
     );
