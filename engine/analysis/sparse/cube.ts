@@ -48,21 +48,26 @@ export function totalEffects(values: Float64Array, n: number): Float64Array {
 }
 
 /**
- * The players of the cube: the most players (at most `most`) by total effect, those with none left out, ascending;
- * undefined when they hold less than `mass` of all the effect (the cube would leave most of v to the fits) or there
- * are none.
+ * The players of the cube: the fewest strongest by total effect that hold `cover` of all of it (none without effect),
+ * at most `most`, ascending; undefined when they hold less than `mass` of it (the cube would leave most of v to the
+ * fits) or there are none.
  * @param effects - totalEffects
  * @param most - the cube's largest dimension
- * @param mass - least share of the summed effects they must hold
+ * @param shares - cover: the share of the summed effects that is enough; mass: the least share they must hold
  * @returns the players, ascending, or undefined
  */
-export function cubePlayers(effects: Float64Array, most: number, mass: number): Int32Array | undefined {
-  const ranked = Array.from(effects.keys()).filter((i) => effects[i] > 0).sort((a, b) => effects[b] - effects[a] || a - b).slice(0, most);
+export function cubePlayers(effects: Float64Array, most: number, shares: { readonly cover: number; readonly mass: number }): Int32Array | undefined {
+  const ranked = Array.from(effects.keys()).filter((i) => effects[i] > 0).sort((a, b) => effects[b] - effects[a] || a - b);
   let total = 0;
   for (const effect of effects) total += effect;
+  const players: number[] = [];
   let held = 0;
-  for (const i of ranked) held += effects[i];
-  return ranked.length > 0 && held >= mass * total ? Int32Array.from(ranked).sort() : undefined;
+  for (const i of ranked) {
+    if (players.length >= most || held >= shares.cover * total) break;
+    players.push(i);
+    held += effects[i];
+  }
+  return players.length > 0 && held >= shares.mass * total ? Int32Array.from(players).sort() : undefined;
 }
 
 /**

@@ -47,16 +47,22 @@ describe('totalEffects', () => {
 
 describe('cubePlayers', () => {
   const effects = Float64Array.from([0.5, 0, 4, 0.25, 3, 0, 0.01, 2]);
+  const shares = { cover: 0.999, mass: 0.8 };
   it('takes the strongest (at most `most`, none without effect), ascending', () => {
-    expect(Array.from(cubePlayers(effects, 3, 0.8)!)).toEqual([2, 4, 7]);
-    expect(Array.from(cubePlayers(effects, 8, 0.8)!)).toEqual([0, 2, 3, 4, 6, 7]);
+    expect(Array.from(cubePlayers(effects, 3, shares)!)).toEqual([2, 4, 7]);
+    expect(Array.from(cubePlayers(effects, 8, shares)!)).toEqual([0, 2, 3, 4, 6, 7]);
+  });
+
+  it('takes no more than hold the share of the summed effects that is enough', () => {
+    // 4 + 3 + 2 = 9 of 9.76 is 0.922: enough for a cover of 0.9, not of 0.95
+    expect(Array.from(cubePlayers(effects, 8, { cover: 0.9, mass: 0.8 })!)).toEqual([2, 4, 7]);
+    expect(Array.from(cubePlayers(effects, 8, { cover: 0.95, mass: 0.8 })!)).toEqual([0, 2, 4, 7]);
   });
 
   it('takes none when they hold less than the mass asked for, or no player has an effect', () => {
-    // 9 of 9.76 is 0.92 of the summed effects
-    expect(cubePlayers(effects, 3, 0.93)).toBeUndefined();
-    expect(cubePlayers(effects, 3, 0.92)).toBeDefined();
-    expect(cubePlayers(new Float64Array(5), 5, 0)).toBeUndefined();
+    expect(cubePlayers(effects, 3, { cover: 0.999, mass: 0.93 })).toBeUndefined();
+    expect(cubePlayers(effects, 3, { cover: 0.999, mass: 0.92 })).toBeDefined();
+    expect(cubePlayers(new Float64Array(5), 5, { cover: 1, mass: 0 })).toBeUndefined();
   });
 });
 
