@@ -8,7 +8,7 @@
 import { affordableTerms } from './budget.js';
 import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
 import { completionMasks } from './completion.js';
-import { cubeMasks, cubePlayers, insideCube, radialMasks, totalEffects } from './cube.js';
+import { cubeDimension, cubeMasks, cubePlayers, insideCube, radialBases, radialMasks, totalEffects, type CubeSizing } from './cube.js';
 import { randomFits } from './fits.js';
 import { MIN_PROXY_ROWS } from './proxy.js';
 import { createMasks, fillRow, type MutableMaskBatch } from './masks.js';
@@ -68,18 +68,16 @@ const RANDOM_SHARE = 0.9;
  *  search, and 0.998 with the trees on 8192 (bench/sparse-real.bench.js). */
 const RANDOM_MASKS = 8192;
 /** A deterministic game's players that matter (cube.ts), when its exact stage did not end and the kernels are there
- *  for the fits: a radial design of at most RADIAL_BASES base masks (at least MIN_RADIAL_BASES), on at most
- *  RADIAL_SHARE of what the refinement leaves and at most what the largest cube costs, measures each player's total
- *  effect; then v at every subset of the fewest strongest that hold CUBE_COVER of the summed effects, at most as many
- *  as CUBE_SHARE of what is left pays for and at most maxOrder, when they hold at least CUBE_MASS of it. Over 6 seeds
+ *  for the fits: a radial design of 8–32 base masks, on at most 20 % of what the refinement leaves and at most what
+ *  the largest cube costs, measures each player's total effect (radialBases); then v at every subset of the fewest
+ *  strongest that hold CUBE_COVER of the summed effects, at most as many as 60 % of what is left pays for, maxOrder
+ *  and 16 (cubeDimension: 2^16 masks and terms; a larger budget goes to the fits, and at n ≤ 20 a budget of 2^n takes
+ *  the exact path), when they hold at least CUBE_MASS of it. Over 6 seeds
  *  of recoverAndOr (docs/math.md, "The players that matter"): digits-cnn R² 0.974 → 0.991 and top-20 recall 0.2 →
  *  0.95–1, the MLP at n = 18 0.998 → 0.9993. 16 bases (or 10 % of the budget) left digits-cnn one seed of six at
  *  recall 0.7; every player the budget pays for (no CUBE_COVER) and 4 bases at least cost tokens-40 at 3·10³ and
  *  patches-49 at 10⁴, maxOrder 10, 0.00006 and 0.0003 of R² against no cube (with them: no loss). */
-const RADIAL_BASES = 32;
-const MIN_RADIAL_BASES = 8;
-const RADIAL_SHARE = 0.2;
-const CUBE_SHARE = 0.6;
+export const CUBE_SIZING: CubeSizing = { maxBases: 32, minBases: 8, designShare: 0.2, cubeShare: 0.6, maxPlayers: 16 };
 const CUBE_COVER = 0.999;
 const CUBE_MASS = 0.8;
 /** A search without validation masks (a tolerance given) holds every HOLD_OUT-th logged mask out of its refits, to
@@ -112,8 +110,8 @@ const REFINE_LOSS = 1e-4;
  * Before those masks, a deterministic game measures the total effect of each player and, when a few hold most of it,
  * evaluates v at every subset of them (measureCube, cube.ts): their terms are then exact, and trees fitted to what
  * they leave compete too ('cube+trees'). A deterministic game keeps REFINE_SHARE of what the exact search left (when
- * that is at least MIN_REFINE) for the last step; when the best expansion after the stages has many salient terms (not refinable) that share goes to more
- * random masks instead (and what they do not take to the stage the budget stopped). Otherwise the kept expansion's
+ * that is at least MIN_REFINE) for the last step; when the best expansion after the stages has many salient terms
+ * (not refinable) that share goes to more random masks instead (and what they do not take to the stage the budget stopped). Otherwise the kept expansion's
  * strongest terms get exact values, computed from v at every subset of their supports, and the salient supports their
  * exact extensions by one player (refine.ts); that expansion is kept unless it fits the validation masks worse beyond
  * chance (Validation.worse) and by more than REFINE_LOSS of R², else the best other expansion as good as the kept one
@@ -273,14 +271,11 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
  */
 async function measureCube(context: MethodContext, evaluate: (batch: MutableMaskBatch) => Float64Array | Promise<Float64Array>, available: number): Promise<Cube | undefined> {
   const { n, maxOrder } = context;
-  const largest = (evaluations: number) => Math.min(n, maxOrder, Math.floor(Math.log2(Math.max(1, CUBE_SHARE * evaluations))));
-  // the design costs at most what the largest cube it may lead to does (a cube capped at a low maxOrder on many
-  // players is not worth it)
-  const bases = Math.min(RADIAL_BASES, Math.floor(Math.min(RADIAL_SHARE * available, 2 ** largest(available)) / (n + 1)));
-  if (bases < MIN_RADIAL_BASES) return undefined;
+  const bases = radialBases(n, maxOrder, available, CUBE_SIZING);
+  if (bases === 0) return undefined;
   const design = radialMasks(context.uniform('radial', bases));
   const effects = totalEffects(await evaluate(design), n);
-  const players = cubePlayers(effects, largest(available - design.count), { cover: CUBE_COVER, mass: CUBE_MASS });
+  const players = cubePlayers(effects, cubeDimension(n, maxOrder, available - design.count, CUBE_SIZING), { cover: CUBE_COVER, mass: CUBE_MASS });
   return players && { players, values: await evaluate(cubeMasks(players, n)) };
 }
 

@@ -31,6 +31,47 @@ export function radialMasks(bases: MaskBatch): MutableMaskBatch {
   return design;
 }
 
+/** How a radial design and its cube are sized (adaptive.ts, CUBE_SIZING). */
+export interface CubeSizing {
+  /** Most and least base masks of a design (none below the least). */
+  readonly maxBases: number;
+  readonly minBases: number;
+  /** Most share of the evaluations available that the design may take. */
+  readonly designShare: number;
+  /** Most share of what is left after the design that the cube may take. */
+  readonly cubeShare: number;
+  /** Most players of a cube. */
+  readonly maxPlayers: number;
+}
+
+/**
+ * The most players a cube may hold: at most n, maxOrder and sizing.maxPlayers, and 2^k within cubeShare of the
+ * evaluations.
+ * @param n - players
+ * @param maxOrder - d (the cube's terms are all of its orders)
+ * @param evaluations - what is left for the cube
+ * @param sizing - the shares and caps
+ * @returns k ≥ 0
+ */
+export function cubeDimension(n: number, maxOrder: number, evaluations: number, sizing: CubeSizing): number {
+  return Math.max(0, Math.min(n, maxOrder, sizing.maxPlayers, Math.floor(Math.log2(Math.max(1, sizing.cubeShare * evaluations)))));
+}
+
+/**
+ * The bases of a radial design: at most maxBases, within designShare of the evaluations available and at most what
+ * the largest cube it may lead to costs (a cube capped at a low maxOrder on many players is not worth measuring); 0
+ * when that is fewer than minBases.
+ * @param n - players
+ * @param maxOrder - d
+ * @param available - evaluations for the design and the cube
+ * @param sizing - the shares and caps
+ * @returns B (the design is B·(n + 1) masks), or 0
+ */
+export function radialBases(n: number, maxOrder: number, available: number, sizing: CubeSizing): number {
+  const bases = Math.min(sizing.maxBases, Math.floor(Math.min(sizing.designShare * available, 2 ** cubeDimension(n, maxOrder, available, sizing)) / (n + 1)));
+  return bases >= sizing.minBases ? bases : 0;
+}
+
 /**
  * Each player's total effect from the radial design's values: the mean of (v(base) − v(base with i flipped))².
  * @param values - v on radialMasks(bases), in its order

@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKernels } from '../../../dist/bindings/index.js';
 import type { KernelHost } from '../../../engine/contracts/kernels.js';
-import { cubeMasks, cubePlayers, cubeR2, cubeResiduals, cubeTerms, insideCube, radialMasks, totalEffects } from '../../../engine/analysis/sparse/cube.js';
+import { CUBE_SIZING } from '../../../engine/analysis/sparse/adaptive.js';
+import { cubeDimension, cubeMasks, cubePlayers, cubeR2, cubeResiduals, cubeTerms, insideCube, radialBases, radialMasks, totalEffects } from '../../../engine/analysis/sparse/cube.js';
 import { evaluateExpansion, sparseMobius } from '../../../engine/analysis/sparse/index.js';
 import { randomMasks, rowPlayers } from '../../../engine/analysis/sparse/masks.js';
 import { createRng } from '../../../engine/analysis/sparse/random.js';
@@ -31,6 +32,33 @@ describe('radialMasks', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('the sizes of a design and its cube (CUBE_SIZING)', () => {
+  it('keep the design within its share and the largest cube, and the cube within its share, maxOrder and 16 players', () => {
+    const cases = fc.record({ n: fc.integer({ min: 1, max: 4096 }), order: fc.integer({ min: 1, max: 64 }), available: fc.integer({ min: 0, max: 1e9 }) });
+    fc.assert(
+      fc.property(cases, ({ n, order, available }) => {
+        const maxOrder = Math.min(n, order);
+        const k = cubeDimension(n, maxOrder, available, CUBE_SIZING);
+        expect(k).toBeLessThanOrEqual(Math.min(n, maxOrder, 16));
+        if (k > 0) expect(2 ** k).toBeLessThanOrEqual(0.6 * available);
+        if (k < Math.min(n, maxOrder, 16)) expect(2 ** (k + 1)).toBeGreaterThan(0.6 * available);
+        const bases = radialBases(n, maxOrder, available, CUBE_SIZING);
+        if (bases === 0) return;
+        expect(bases).toBeGreaterThanOrEqual(8);
+        expect(bases).toBeLessThanOrEqual(32);
+        expect(bases * (n + 1)).toBeLessThanOrEqual(Math.min(0.2 * available, 2 ** k));
+      }),
+      { numRuns: 2000 },
+    );
+    // the bench's models: digits-cnn 4×4 and the MLP at n = 18 (what their expansions have left) get a design and a
+    // cube of 10 and 12 players; patches-49 at maxOrder 5 none (a cube of 5 costs 32 masks); a budget of 3·10⁵ at most 16
+    expect([radialBases(16, 16, 2300, CUBE_SIZING), cubeDimension(16, 16, 2300 - 27 * 17, CUBE_SIZING)]).toEqual([27, 10]);
+    expect([radialBases(18, 18, 10_900, CUBE_SIZING), cubeDimension(18, 18, 10_900 - 32 * 19, CUBE_SIZING)]).toEqual([32, 12]);
+    expect(radialBases(49, 5, 4300, CUBE_SIZING)).toBe(0);
+    expect(cubeDimension(24, 24, 250_000, CUBE_SIZING)).toBe(16);
   });
 });
 
