@@ -174,12 +174,18 @@ describe('sparse explain gives the same answer on the worker pool and on the cal
   it('same evaluations, same terms, same R²; the cube of the players that matter holds their exact values', async () => {
     const request = { model: model('digits-cnn.onnx'), sample: model('digits.samples.json'), row: 0, modality: 'image', grid: '4x4', baseline: 'zero', method: 'sparse', budget: 6553, maxOrder: 16, indexOrder: 0 } as const;
     const results: SparseResult[] = [];
+    // the Möbius transforms of v and of its complement game, from all 2^16 masks: the exact AND and OR values
     let v: Float64Array<ArrayBufferLike> = new Float64Array(0);
+    let and: Float64Array<ArrayBufferLike> = new Float64Array(0);
+    let or: Float64Array<ArrayBufferLike> = new Float64Array(0);
     for (const options of [{ workers: 2, threads: 1 }, { workers: 0, threads: 1 }]) {
       const engine = await createEngine(options);
       try {
         results.push(await engine.explain(request));
-        if (options.workers === 0) v = (await engine.explain({ ...request, method: 'exact', budget: undefined, maxOrder: undefined, preset: 'none', decomposition: 'and' })).v;
+        if (options.workers === 0) {
+          ({ v, and } = await engine.explain({ ...request, method: 'exact', budget: undefined, maxOrder: undefined, preset: 'none', decomposition: 'and' }));
+          or = (await engine.mobius(v.map((_, m) => v[v.length - 1 - m]))).map((x) => -x);
+        }
       } finally {
         await engine.dispose();
       }
@@ -196,9 +202,7 @@ describe('sparse explain gives the same answer on the worker pool and on the cal
     expect(pool.evaluations).toBeLessThanOrEqual(6553);
     expect(pool.faithfulness.r2).toBeGreaterThan(0.985);
     expect(pool.faithfulness.or.r2).toBeGreaterThan(0.985);
-    // the exact values, against the Möbius transforms of v and of its complement game, from all 2^16 masks
-    const and = mobius(v);
-    const or = mobius(v.map((_, m) => v[v.length - 1 - m])).map((x) => -x);
+    // the exact values, against those transforms
     const exactAnd = pool.and.filter((t) => t.exact);
     const exactOr = pool.or.filter((t) => t.exact);
     expect(exactAnd.length).toBeGreaterThanOrEqual(256);
@@ -213,13 +217,6 @@ describe('sparse explain gives the same answer on the worker pool and on the cal
     expect(strongest.slice(0, 20).filter((s) => exact.has(s)).length).toBeGreaterThanOrEqual(18);
   }, SLOW_MS);
 });
-
-/** The Möbius transform of a table of 2^n values, by brute force. */
-function mobius(values: Float64Array): Float64Array {
-  const m = Float64Array.from(values);
-  for (let bit = 1; bit < m.length; bit *= 2) for (let s = 0; s < m.length; s++) if (s & bit) m[s] -= m[s ^ bit];
-  return m;
-}
 
 describe('sparse explain of planted games as ONNX models (n = 64)', () => {
   let engine: Engine;

@@ -70,16 +70,14 @@ const RANDOM_MASKS = 8192;
 /** A deterministic game's players that matter (cube.ts), when its exact stage did not end and the kernels are there
  *  for the fits: a radial design of 8–32 base masks, on at most 20 % of what the refinement leaves and at most what
  *  the largest cube costs, measures each player's total effect (radialBases); then v at every subset of the fewest
- *  strongest that hold CUBE_COVER of the summed effects, at most as many as 60 % of what is left pays for, maxOrder
- *  and 16 (cubeDimension: 2^16 masks and terms; a larger budget goes to the fits, and at n ≤ 20 a budget of 2^n takes
- *  the exact path), when they hold at least CUBE_MASS of it. Over 6 seeds
- *  of recoverAndOr (docs/math.md, "The players that matter"): digits-cnn R² 0.974 → 0.991 and top-20 recall 0.2 →
- *  0.95–1, the MLP at n = 18 0.998 → 0.9993. 16 bases (or 10 % of the budget) left digits-cnn one seed of six at
- *  recall 0.7; every player the budget pays for (no CUBE_COVER) and 4 bases at least cost tokens-40 at 3·10³ and
+ *  strongest that hold 99.9 % of the summed effects (cover), at most as many as 60 % of what is left pays for,
+ *  maxOrder and 16 (cubeDimension: 2^16 masks and terms; a larger budget goes to the fits, and at n ≤ 20 a budget of
+ *  2^n takes the exact path), when they hold at least 80 % of it (mass). Over 6 seeds of recoverAndOr (docs/math.md,
+ *  "The players that matter"): digits-cnn R² 0.974 → 0.991 and top-20 recall 0.2 → 0.95–1, the MLP at n = 18
+ *  0.998 → 0.9993. 16 bases (or 10 % of the budget) left digits-cnn one seed of six at
+ *  recall 0.7; every player the budget pays for (no cover) and 4 bases at least cost tokens-40 at 3·10³ and
  *  patches-49 at 10⁴, maxOrder 10, 0.00006 and 0.0003 of R² against no cube (with them: no loss). */
-export const CUBE_SIZING: CubeSizing = { maxBases: 32, minBases: 8, designShare: 0.2, cubeShare: 0.6, maxPlayers: 16 };
-const CUBE_COVER = 0.999;
-const CUBE_MASS = 0.8;
+export const CUBE_SIZING: CubeSizing = { maxBases: 32, minBases: 8, designShare: 0.2, cubeShare: 0.6, maxPlayers: 16, cover: 0.999, mass: 0.8 };
 /** A search without validation masks (a tolerance given) holds every HOLD_OUT-th logged mask out of its refits, to
  *  choose between them (refit). */
 const HOLD_OUT = 8;
@@ -275,7 +273,7 @@ async function measureCube(context: MethodContext, evaluate: (batch: MutableMask
   if (bases === 0) return undefined;
   const design = radialMasks(context.uniform('radial', bases));
   const effects = totalEffects(await evaluate(design), n);
-  const players = cubePlayers(effects, cubeDimension(n, maxOrder, available - design.count, CUBE_SIZING), { cover: CUBE_COVER, mass: CUBE_MASS });
+  const players = cubePlayers(effects, cubeDimension(n, maxOrder, available - design.count, CUBE_SIZING), CUBE_SIZING);
   return players && { players, values: await evaluate(cubeMasks(players, n)) };
 }
 

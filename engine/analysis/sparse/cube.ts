@@ -42,6 +42,10 @@ export interface CubeSizing {
   readonly cubeShare: number;
   /** Most players of a cube. */
   readonly maxPlayers: number;
+  /** The share of the summed total effects that is enough (cubePlayers). */
+  readonly cover: number;
+  /** The least share of it the cube's players must hold (cubePlayers). */
+  readonly mass: number;
 }
 
 /**
@@ -97,7 +101,7 @@ export function totalEffects(values: Float64Array, n: number): Float64Array {
  * @param shares - cover: the share of the summed effects that is enough; mass: the least share they must hold
  * @returns the players, ascending, or undefined
  */
-export function cubePlayers(effects: Float64Array, most: number, shares: { readonly cover: number; readonly mass: number }): Int32Array | undefined {
+export function cubePlayers(effects: Float64Array, most: number, shares: Pick<CubeSizing, 'cover' | 'mass'>): Int32Array | undefined {
   const ranked = Array.from(effects.keys()).filter((i) => effects[i] > 0).sort((a, b) => effects[b] - effects[a] || a - b);
   let total = 0;
   for (const effect of effects) total += effect;

@@ -171,7 +171,7 @@ describe('sparseMobius on a dense game that lives on a few of its players', () =
     }
   });
 
-  it('measures no cube where every player matters alike (its strongest hold less than CUBE_MASS of the effect)', async () => {
+  it('measures no cube where every player matters alike (its strongest hold less than CUBE_SIZING.mass of the effect)', async () => {
     const even = (x: (i: number) => boolean) => {
       let s = 0;
       for (let i = 0; i < n; i++) s += x(i) ? 1 : 0;
