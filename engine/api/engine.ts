@@ -172,15 +172,21 @@ export class Engine {
    * Explains many samples of one model: each sample's result (from the content-addressed cache when it is there, so a
    * rerun resumes), and their aggregate: every sample's Shapley values, and the mean and spread of each salient
    * interaction and the per-order strength, overall and per class.
+   * With method 'sparse' (or budget, maxOrder or tolerance), every sample is explained by the sparse method and the
+   * aggregate is taken over their term lists; a batch never switches method on its own, as explain does when 2^n does
+   * not fit.
    * @param request - the model, the samples and rows, the explain options, the cache, onResult for streaming
+   * @param limits - tighter limits on the sparse method (a service's)
    * @returns the aggregate, with every sample's result unless onResult takes them as they come
    * @throws InvalidOptionError, InvalidInputError when the samples disagree on the players, CancelledError
    */
-  async explainBatch(request: BatchRequest): Promise<BatchResult> {
+  async explainBatch(request: BatchRequest & ExactRequest, limits?: SparseLimits): Promise<BatchResult<ExplainResult>>;
+  async explainBatch(request: BatchRequest & { readonly method: 'sparse' }, limits?: SparseLimits): Promise<BatchResult<SparseResult>>;
+  async explainBatch(request: BatchRequest, limits?: SparseLimits): Promise<BatchResult>;
+  async explainBatch(request: BatchRequest, limits: SparseLimits = {}): Promise<BatchResult> {
     this.assertLive();
     assertValid(BatchRequestSchema, request);
-    assertExactStudy(request, 'explainBatch');
-    return runBatch(this.context(), request, request.onResult === undefined);
+    return runBatch({ ...this.context(), sparseLimits: limits }, request, request.onResult === undefined);
   }
 
   /**
@@ -275,9 +281,12 @@ export class Engine {
   }
 }
 
+/** A batch request that asks for the exact method: no method 'sparse' and none of the options only it takes. */
+type ExactRequest = { readonly method?: 'exact'; readonly budget?: undefined; readonly maxOrder?: undefined; readonly tolerance?: undefined };
+
 /**
- * Batches and dynamics aggregate every sample's 2^n AND and OR arrays (engine/studies/), which the sparse method does
- * not produce: refuse it up front rather than after the first sample.
+ * Dynamics averages every pair's 2^n AND and OR arrays and fits the theory on them (engine/studies/), which the sparse
+ * method does not produce: refuse it up front rather than after the first pair.
  * @throws InvalidOptionError naming the option and the alternatives
  */
 function assertExactStudy(given: { readonly method?: string; readonly budget?: number; readonly maxOrder?: number; readonly tolerance?: number } | undefined, what: string): void {
@@ -287,7 +296,7 @@ function assertExactStudy(given: { readonly method?: string; readonly budget?: n
   const sparse = request.method === 'sparse' ? "method 'sparse'" : option === undefined ? undefined : `options.${option}`;
   if (sparse === undefined) return;
   throw new InvalidOptionError(
-    `${what} aggregates each sample's 2^n AND and OR arrays, so it runs the exact method only, and ${sparse} asks for the sparse one. ` +
-      "Leave method, budget, maxOrder and tolerance out (or give method 'exact'), or explain the samples one by one with explain({ method: 'sparse', ... }).",
+    `${what} averages each pair's 2^n AND and OR arrays and fits the theory on them, so it runs the exact method only, and ${sparse} asks for the sparse one. ` +
+      "Leave method, budget, maxOrder and tolerance out (or give method 'exact'), or explain each checkpoint's samples with explainBatch({ method: 'sparse', ... }) (andor explain --samples FILE --method sparse).",
   );
 }

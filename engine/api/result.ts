@@ -198,16 +198,18 @@ interface AggregateGroupJson {
 /** The JSON form of a batch (schema andor.batch/1, BatchResultSchema). */
 export interface BatchResultJson {
   readonly schema: typeof BATCH_SCHEMA;
+  /** How every sample was explained (absent in batches written before it: exact). */
+  readonly method?: 'exact' | 'sparse';
   readonly n: number;
   readonly players: readonly string[];
   readonly model: { readonly file?: string; readonly sha256: string };
-  readonly samples: readonly { readonly row: number; readonly id?: string; readonly label?: number; readonly target: number; readonly targetName?: string; readonly cached: boolean }[];
+  readonly samples: readonly { readonly row: number; readonly id?: string; readonly label?: number; readonly target: number; readonly targetName?: string; readonly cached: boolean; readonly evaluations?: number; readonly r2?: number | null }[];
   readonly shapley: readonly (readonly number[])[];
   readonly all: AggregateGroupJson;
   readonly classes: Readonly<Record<string, AggregateGroupJson>>;
   readonly classNames?: readonly string[];
   /** Each sample's result (the library and HTTP; the CLI streams them as JSON lines instead). */
-  readonly results?: readonly ExplainResultJson[];
+  readonly results?: readonly (ExplainResultJson | SparseResultJson)[];
   readonly timings: Readonly<Record<string, number>>;
 }
 
@@ -227,13 +229,15 @@ function groupJson(group: AggregateGroup, players: readonly string[]): Aggregate
  */
 export function batchToJson(result: BatchResult, options: { arrays?: boolean } = {}): BatchResultJson {
   arraysOption(options);
-  const { n, players, model, samples, shapley, all, classes, classNames, results, timings } = result;
+  const { method, n, players, model, samples, shapley, all, classes, classNames, results, timings } = result;
   return {
     schema: BATCH_SCHEMA,
+    method,
     n,
     players,
     model,
-    samples,
+    // NaN (an R² with nothing held out) is null in JSON
+    samples: samples.map((s) => (s.r2 === undefined ? s : { ...s, r2: Number.isNaN(s.r2) ? null : s.r2 })),
     shapley: shapley.map((row) => Array.from(row)),
     all: groupJson(all, players),
     classes: Object.fromEntries(Object.entries(classes).map(([c, g]) => [c, groupJson(g, players)])),
@@ -450,6 +454,12 @@ export function summarizeBatch(result: BatchResult, top = 8): string {
   const computed = result.samples.filter((s) => !s.cached).length;
   lines.push(`players   n = ${result.n}: ${result.players.join(', ')}`);
   lines.push(`samples   ${result.samples.length} (${computed} computed, ${result.samples.length - computed} from the cache)`);
+  if (result.method === 'sparse') {
+    const held = result.samples.filter((s) => s.r2 !== undefined && !Number.isNaN(s.r2));
+    const worst = held.reduce<(typeof held)[number] | undefined>((w, s) => (w === undefined || s.r2! < w.r2! ? s : w), undefined);
+    const evaluations = result.samples.map((s) => s.evaluations ?? 0);
+    lines.push(`method    sparse: ${Math.min(...evaluations)}–${Math.max(...evaluations)} evaluations per sample; ${worst ? `held-out R² of the AND expansion ≥ ${fmt(worst.r2!)} (row ${worst.row})` : 'no held-out R² (constant games)'}`);
+  }
   const describe = (title: string, group: AggregateGroup) => {
     lines.push(`${title.padEnd(9)} ${group.count} samples; strongest by mean |I| (mean ± std, salient in):`);
     for (const i of group.interactions.slice(0, top)) {

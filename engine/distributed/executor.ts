@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { CancelledError, DisposedError, InvalidOptionError, serializeError } from '../contracts/errors.js';
 import { decodeEntry } from '../explain/cache.js';
-import type { ExplainContext, ExplainResult } from '../explain/explain.js';
-import { runUnit, shardKey, type ExplainUnit, type ShardSpec, type UnitExecutor } from '../explain/units.js';
+import type { ExplainContext } from '../explain/explain.js';
+import { asksSparse, runUnit, shardKey, type ExplainUnit, type ShardSpec, type UnitExecutor, type UnitResult } from '../explain/units.js';
 import { connectQueue, integerOption, reconnecting, resolveConnection, sleep, type QueueConnection, type QueueConnectionOptions } from './connection.js';
 import { UnitsFailedError, type UnitFailure } from './errors.js';
 import { LIVE_STATES, ensureQueue, jobsById, liveJobsByKey, type JobRow } from './jobs.js';
@@ -141,10 +141,11 @@ interface RunOptions<T> {
 }
 
 /** A unit's job: queued whole, or (with shards and a context to gather them in) run here over queued shards. */
-function unitJob(db: QueueConnection, store: ModelStore, settings: Settings, unit: ExplainUnit, context: ExplainContext | undefined): RunJob<ExplainResult> {
+function unitJob(db: QueueConnection, store: ModelStore, settings: Settings, unit: ExplainUnit, context: ExplainContext | undefined): RunJob<UnitResult> {
   const job = { key: unit.key, unit, decode: (text: string) => decodeResult(unit, text) };
   const masks = settings.shardMasks;
-  if (masks === 0 || !context) return job;
+  // a sparse unit's masks are chosen as its search goes: it is queued whole
+  if (masks === 0 || !context || asksSparse(unit.options)) return job;
   const gather: GatherShards = async (shards, signal) => {
     const jobs = shards.map((shard): RunJob<Float64Array> => ({ key: shardKey(unit, shard), unit, shard, decode: (text) => shardRewards(text, shard) }));
     return (await new QueueRun(db, store, settings, jobs, { concurrency: 1, signal }).run()).results;

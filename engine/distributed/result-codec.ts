@@ -5,8 +5,7 @@
 // player: 150 KB for 4 cells of a 224×224 image) are runs of consecutive elements, stored as [start, length] pairs
 // when that is shorter. No I/O here.
 import { decodeEntry, encodeEntry } from '../explain/cache.js';
-import type { ExplainResult } from '../explain/explain.js';
-import { isExplainResult, type ExplainUnit } from '../explain/units.js';
+import { isUnitResult, type ExplainUnit, type UnitResult } from '../explain/units.js';
 import type { Sample } from '../inputs/samples.js';
 
 /** What stands in a stored result for layout values taken from the unit's sample. */
@@ -22,7 +21,7 @@ function sampleValues(sample: Sample, input: string): Float64Array | undefined {
  * @param unit - the unit it is the result of
  * @param result - its result
  */
-export function encodeResult(unit: ExplainUnit, result: ExplainResult): string {
+export function encodeResult(unit: ExplainUnit, result: UnitResult): string {
   const layout = result.layout;
   if (!layout) return encodeEntry(result);
   // only the same array, not equal values, may be left out: then the reader's sample gives them back exactly
@@ -64,10 +63,10 @@ export function fromRuns(runs: Int32Array): Int32Array | undefined {
  * @param text - the stored text
  * @returns the result, or undefined when the text is not a well-formed result of this unit (it is then recomputed)
  */
-export function decodeResult(unit: ExplainUnit, text: string): ExplainResult | undefined {
+export function decodeResult(unit: ExplainUnit, text: string): UnitResult | undefined {
   const value = decodeEntry(text);
-  if (!isExplainResult(value)) return undefined;
-  const layout = value.layout as (Omit<NonNullable<ExplainResult['layout']>, 'values' | 'indices'> & { values: unknown; indices: unknown }) | undefined;
+  if (!isUnitResult(value)) return undefined;
+  const layout = value.layout as (Omit<NonNullable<UnitResult['layout']>, 'values' | 'indices'> & { values: unknown; indices: unknown }) | undefined;
   if (!layout) return value;
   const values = layout.values === FROM_SAMPLE ? sampleValues(unit.sample, layout.input) : layout.values;
   const packed = (layout.indices as { runs?: unknown } | null)?.runs;

@@ -7,9 +7,13 @@ import type { MaskPlan } from '../pipeline/plan.js';
 import type { Sample, SampleSet } from '../inputs/samples.js';
 import { cacheKey, optionsDigest, sampleDigest, type ResultCache } from './cache.js';
 import { explainModel, type ExplainContext, type ExplainRequest, type ExplainResult, type MethodDispatch } from './explain.js';
+import { exactMethod, isSparseResult, SPARSE_ONLY, sparseMethod, type SparseLimits, type SparseResult } from './sparse.js';
 
 /** The options every unit of a run shares: an explain request without its model, sample, row, target and callbacks. */
 export type UnitOptions = Omit<ExplainRequest, 'model' | 'sample' | 'row' | 'target' | 'signal' | 'onProgress'>;
+
+/** What a unit gives: an exact result, or a sparse one when its options ask for the sparse method. */
+export type UnitResult = ExplainResult | SparseResult;
 
 /** One explanation to run. */
 export interface ExplainUnit {
@@ -30,7 +34,7 @@ export interface UnitRunOptions {
   readonly concurrency: number;
   readonly signal?: AbortSignal;
   /** Called as each unit finishes, in completion order. */
-  readonly onResult?: (index: number, result: ExplainResult, cached: boolean) => void | Promise<void>;
+  readonly onResult?: (index: number, result: UnitResult, cached: boolean) => void | Promise<void>;
   /** The caller's engine context: an executor that splits units into shards of masks runs their gathering (and
    *  transforms) in it. */
   readonly context?: ExplainContext;
@@ -38,7 +42,7 @@ export interface UnitRunOptions {
 
 /** Runs units and hands back their results in unit order, with whether each came from a cache. */
 export interface UnitExecutor {
-  run(units: readonly ExplainUnit[], options: UnitRunOptions): Promise<{ readonly results: ExplainResult[]; readonly cached: boolean[] }>;
+  run(units: readonly ExplainUnit[], options: UnitRunOptions): Promise<{ readonly results: UnitResult[]; readonly cached: boolean[] }>;
 }
 
 /**
@@ -102,14 +106,41 @@ export function isExplainResult(value: unknown): value is ExplainResult {
   return !!r && r.v instanceof Float64Array && r.and instanceof Float64Array && r.or instanceof Float64Array && r.v.length === r.and.length && r.v.length === 2 ** (r.n ?? -1) && Array.isArray(r.salient) && Array.isArray(r.players) && typeof r.target === 'number';
 }
 
+/** Whether every term of a decoded list is {players: ascending distinct integers in 0..n−1, value: finite}. */
+function isTermList(terms: unknown, n: number): boolean {
+  return Array.isArray(terms) && terms.every((t: { players?: unknown; value?: unknown } | null) =>
+    !!t && Number.isFinite(t.value) && Array.isArray(t.players) && t.players.every((p: unknown, k: number, ps: unknown[]) => Number.isInteger(p) && (p as number) >= 0 && (p as number) < n && (k === 0 || (p as number) > (ps[k - 1] as number))));
+}
+
+/** A decoded cache entry that is a whole sparse result (its term lists checked term by term). */
+export function isSparseUnitResult(value: unknown): value is SparseResult {
+  if (!isSparseResult(value)) return false;
+  const r = value as Partial<SparseResult>;
+  const n = r.n ?? -1;
+  return Number.isInteger(n) && n >= 1 && isTermList(r.and, n) && isTermList(r.or, n) && Array.isArray(r.salient) && Array.isArray(r.players) && r.players.length === n && typeof r.target === 'number' &&
+    r.orders?.positive instanceof Float64Array && r.orders.positive.length === n + 1 && r.indices?.shapley instanceof Float64Array && r.indices.shapley.length === n;
+}
+
+/** A decoded cache entry that is a whole result of either method. */
+export const isUnitResult = (value: unknown): value is UnitResult => isExplainResult(value) || isSparseUnitResult(value);
+
+/** Whether a unit's options ask for the sparse method: method 'sparse', or an option only it takes (budget, maxOrder,
+ *  tolerance). Units never switch method on their own (as explain does when 2^n does not fit): what a unit computes
+ *  follows from its options, which its key holds. */
+export function asksSparse(options: Pick<ExplainRequest, 'method' | (typeof SPARSE_ONLY)[number]>): boolean {
+  return options.method === 'sparse' || (options.method === undefined && SPARSE_ONLY.some((k) => options[k] !== undefined));
+}
+
 /**
  * Runs one unit in this process.
  * @param ctx - the engine's runner, kernels and limits
  * @param unit - the unit
  * @param signal - cancels it
+ * @param limits - the caller's limits on the sparse method (a service's)
  */
-export async function runUnit(ctx: ExplainContext, unit: ExplainUnit, signal?: AbortSignal): Promise<ExplainResult> {
-  const result = await withUnitNamed(unit, () => explainModel(ctx, unitRequest(unit, signal), unitSource(unit)));
+export async function runUnit(ctx: ExplainContext, unit: ExplainUnit, signal?: AbortSignal, limits: SparseLimits = {}): Promise<UnitResult> {
+  const other = asksSparse(unit.options) ? sparseMethod(limits) : exactMethod;
+  const result = await withUnitNamed(unit, () => explainModel(ctx, unitRequest(unit, signal), { ...unitSource(unit), other }));
   return { ...result, model: result.model && { ...result.model, file: unit.model.file } };
 }
 
@@ -143,8 +174,8 @@ async function withUnitNamed<T>(unit: ExplainUnit, fn: () => Promise<T>): Promis
  * @param one - runs one unit: its result and whether it came from a cache
  * @throws the first unit's error; CancelledError when the signal aborts
  */
-export async function runPool(units: readonly ExplainUnit[], options: UnitRunOptions, one: (unit: ExplainUnit) => Promise<{ result: ExplainResult; cached: boolean }>) {
-  const results: ExplainResult[] = new Array(units.length);
+export async function runPool(units: readonly ExplainUnit[], options: UnitRunOptions, one: (unit: ExplainUnit) => Promise<{ result: UnitResult; cached: boolean }>) {
+  const results: UnitResult[] = new Array(units.length);
   const cached: boolean[] = new Array(units.length).fill(false);
   let next = 0;
   let stop = false;
@@ -173,14 +204,15 @@ export async function runPool(units: readonly ExplainUnit[], options: UnitRunOpt
  * The executor of this process: each unit from the disk cache when it is there, else run in the pool and cached.
  * @param ctx - the engine's runner, kernels and limits
  * @param cache - the result cache, or undefined for none
+ * @param limits - the caller's limits on the sparse method (a service's)
  */
-export function localExecutor(ctx: ExplainContext, cache: ResultCache | undefined): UnitExecutor {
+export function localExecutor(ctx: ExplainContext, cache: ResultCache | undefined, limits: SparseLimits = {}): UnitExecutor {
   return {
     run: (units, options) =>
       runPool(units, options, async (unit) => {
-        const hit = await cache?.get(unit.key, isExplainResult);
+        const hit = await cache?.get(unit.key, isUnitResult);
         if (hit) return { result: hit, cached: true };
-        const result = await runUnit(ctx, unit, options.signal);
+        const result = await runUnit(ctx, unit, options.signal, limits);
         await cache?.put(unit.key, result);
         return { result, cached: false };
       }),

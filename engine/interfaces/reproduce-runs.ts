@@ -6,7 +6,7 @@
 // authors' optimizer. Verdicts are not decided here (engine/studies/claims.ts) and nothing is written here.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { loadSampleSet, type DynamicsRequest, type DynamicsResult, type Engine, type ExplainResult, type SampleSet } from '../index.js';
+import { isSparseResult, loadSampleSet, type DynamicsRequest, type DynamicsResult, type Engine, type ExplainResult, type SampleSet } from '../index.js';
 import { distribution, salience } from '../analysis/interactions.js';
 import { analysisFields, SOLVER_DEFAULTS } from '../contracts/schema/fields.js';
 import { withConventions, type Conventions } from '../explain/conventions.js';
@@ -162,7 +162,12 @@ export async function pairBatch(engine: Engine, request: DynamicsRequest, set: S
     model: file, samples: set, rows: rows.join(','), cacheDir: request.cacheDir, concurrency: request.concurrency,
     ...pairOptions(request, overrides),
   } as never);
-  return { results: batch.results ?? [], cached: batch.samples.filter((s) => s.cached).length };
+  // the dynamics run's pair options are the exact method's
+  const results = (batch.results ?? []).map((r) => {
+    if (isSparseResult(r)) throw new Error(`The pairs of ${file} came back sparse; the reproduction compares exact results.`);
+    return r;
+  });
+  return { results, cached: batch.samples.filter((s) => s.cached).length };
 }
 
 /** The normalized distribution and κ of results averaged over samples, under a salient rule. */

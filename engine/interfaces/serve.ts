@@ -227,6 +227,11 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
       reply.raw.off('close', onClose);
     }
   }
+  // a budget above the service's limit is refused before the request waits in the queue
+  const assertBudget = (budget: number | undefined) => {
+    if (budget === undefined || budget <= sparseLimits.maxBudget) return;
+    throw new InvalidOptionError(`body.budget = ${budget} is above this service's limit of ${sparseLimits.maxBudget} evaluations (maxBudget / --max-budget). Ask for at most ${sparseLimits.maxBudget}.`);
+  };
   const referenceOf = (rows: Static<typeof JsonSampleSchema>[] | undefined) => rows && { source: 'body.reference', samples: rows.map((row, i) => sampleOf(row, undefined, `body.reference[${i}]`)) };
   // report the model by the name the client used, not by this machine's path
   const named = <T extends { model?: { file?: string } }>(json: T, name: string): T => ({ ...json, ...(json.model ? { model: { ...json.model, file: name } } : {}) });
@@ -235,9 +240,7 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     const body = request.body as Static<typeof ExplainBodySchema>;
     const model = await resolveModel(root, body.model);
     const { model: _m, sample: rawSample, label, arrays, reference: rows, ...rest } = body;
-    if (rest.budget !== undefined && rest.budget > sparseLimits.maxBudget) {
-      throw new InvalidOptionError(`body.budget = ${rest.budget} is above this service's limit of ${sparseLimits.maxBudget} evaluations (maxBudget / --max-budget). Ask for at most ${sparseLimits.maxBudget}.`);
-    }
+    assertBudget(rest.budget);
     const sample = sampleOf(rawSample, label);
     const reference = referenceOf(rows);
     const result = await job(reply, (signal) => engine.explainAuto({ ...rest, ...(reference ? { reference } : {}), model, sample, signal }, sparseLimits));
@@ -249,9 +252,10 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     const model = await resolveModel(root, body.model);
     const { model: _m, samples: rawSamples, labels, arrays, reference: rows, ...rest } = body;
     if (labels && labels.length !== rawSamples.length) throw new InvalidInputError(`body.labels has ${labels.length} labels for ${rawSamples.length} samples; give one per sample.`);
+    assertBudget(rest.budget);
     const samples = { source: 'body.samples', samples: rawSamples.map((raw, i) => sampleOf(raw, labels?.[i], `body.samples[${i}]`)) };
     const reference = referenceOf(rows);
-    const result = await job(reply, (signal) => engine.explainBatch({ ...rest, ...(reference ? { reference } : {}), model, samples, cacheDir: false, signal }));
+    const result = await job(reply, (signal) => engine.explainBatch({ ...rest, ...(reference ? { reference } : {}), model, samples, cacheDir: false, signal }, sparseLimits));
     const json = batchToJson(result, { arrays: arrays === true });
     return { ...named(json, body.model), results: json.results?.map((r) => named(r, body.model)) };
   });

@@ -38,7 +38,9 @@ function classInteractions(b: BatchResultJson, classes: ReturnType<typeof classe
     y: { band: top.map((t) => `${t.kind.toUpperCase()} {${t.names.join(' · ')}}`), title: 'interaction' },
     legend: series.length > 1 ? series.map((s) => ({ label: s.name, color: s.color })) : [],
     rowHeight: Math.max(22, 8 + 10 * series.length),
-    note: 'An interaction that is not salient in a sample counts as 0 there.',
+    note: b.method === 'sparse'
+      ? 'Each sample counts with its value, salient there or not; a term its sparse expansion does not list counts as 0.'
+      : 'Each sample counts with its value, salient there or not.',
   });
   const band = f.yBand!;
   const h = band.width / series.length;
@@ -83,8 +85,17 @@ export function batchSections(b: BatchResultJson): Section[] {
       xTitle: 'order k = |S|', yTitle: 'share of salient strength (0–1)',
     }),
   ];
-  const samples = table(['row', 'id', 'label', 'target', 'cached'], b.samples.map((s) => [String(s.row), s.id ?? '', s.label === undefined ? '' : String(s.label), `${s.target}${s.targetName ? ` (${s.targetName})` : ''}`, s.cached ? 'yes' : 'no']), 2);
-  const head = `<p>${esc(b.model.file ?? '(model bytes)')}: ${b.samples.length} samples, n = ${b.n} players (${esc(b.players.join(', '))}); ${classes.map((c) => `${esc(c.label)}: ${c.group.count}`).join(', ')}.</p>`;
+  const sparse = b.method === 'sparse';
+  const samples = table(
+    ['row', 'id', 'label', 'target', 'cached', ...(sparse ? ['evaluations', 'held-out R² (AND)'] : [])],
+    b.samples.map((s) => [
+      String(s.row), s.id ?? '', s.label === undefined ? '' : String(s.label), `${s.target}${s.targetName ? ` (${s.targetName})` : ''}`, s.cached ? 'yes' : 'no',
+      ...(sparse ? [String(s.evaluations ?? ''), s.r2 === null || s.r2 === undefined ? 'n/a' : fmt(s.r2)] : []),
+    ]),
+    2,
+  );
+  const method = sparse ? ' Each sample was explained by the sparse method: its AND and OR terms recovered from a budget of evaluations (no AND-OR split learned).' : '';
+  const head = `<p>${esc(b.model.file ?? '(model bytes)')}: ${b.samples.length} samples, n = ${b.n} players (${esc(b.players.join(', '))}); ${classes.map((c) => `${esc(c.label)}: ${c.group.count}`).join(', ')}.${method}</p>`;
   return [
     { html: head, charts: [] },
     { heading: 'Shapley values over the samples', charts },

@@ -5,13 +5,15 @@
 import { InvalidInputError } from '../contracts/errors.js';
 import { distribution } from '../analysis/interactions.js';
 import { openCache } from '../explain/cache.js';
-import { loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
-import { explainUnit, localExecutor, type UnitExecutor } from '../explain/units.js';
+import { loadModelBytes, type ExplainContext, type ExplainRequest } from '../explain/explain.js';
+import { isSparseResult, type SparseLimits } from '../explain/sparse.js';
+import { explainUnit, localExecutor, type UnitExecutor, type UnitResult } from '../explain/units.js';
 import { indexList } from '../inputs/options.js';
 import { resolveSampleSet, type SampleSet } from '../inputs/samples.js';
 
-/** What a study needs from the engine: the explain context, and where units run (default: this process). */
-export type StudyContext = ExplainContext & { readonly executor?: UnitExecutor };
+/** What a study needs from the engine: the explain context, where units run (default: this process), and the
+ *  caller's limits on the sparse method (a service's). */
+export type StudyContext = ExplainContext & { readonly executor?: UnitExecutor; readonly sparseLimits?: SparseLimits };
 
 /** Progress of a batch: samples done (cached included), and the time left at the pace of the computed ones. */
 export interface BatchProgress {
@@ -23,7 +25,8 @@ export interface BatchProgress {
 }
 
 /** Many samples of one model. The explain options apply to every sample; each sample's target is its label (else
- *  its predicted class). */
+ *  its predicted class). With method 'sparse' (or budget, maxOrder or tolerance) every sample is explained by the
+ *  sparse method, and the aggregate is taken over their term lists. */
 export interface BatchRequest extends Omit<ExplainRequest, 'sample' | 'row' | 'target' | 'onProgress'> {
   /** The samples: a sample file or a SampleSet. */
   readonly samples: string | SampleSet;
@@ -34,14 +37,15 @@ export interface BatchRequest extends Omit<ExplainRequest, 'sample' | 'row' | 't
   /** Samples in flight (default 2: one sample's evaluation overlaps another's decomposition). */
   readonly concurrency?: number;
   /** Called with each sample's result as soon as it is ready, in completion order. */
-  readonly onResult?: (result: ExplainResult, item: { readonly index: number; readonly row: number; readonly cached: boolean }) => void | Promise<void>;
+  readonly onResult?: (result: UnitResult, item: { readonly index: number; readonly row: number; readonly cached: boolean }) => void | Promise<void>;
   readonly onProgress?: (progress: BatchProgress) => void;
 }
 
 /** One interaction over the samples of a group. */
 export interface AggregateInteraction {
   readonly kind: 'and' | 'or';
-  readonly mask: number;
+  /** The players' bitmask (exact results only: a sparse result's players may be beyond 31). */
+  readonly mask?: number;
   readonly players: readonly number[];
   readonly mean: number;
   readonly std: number;
@@ -58,12 +62,29 @@ export interface AggregateGroup {
   readonly interactions: readonly AggregateInteraction[];
 }
 
-/** What a batch gives. */
-export interface BatchResult {
+/** One sample of a batch: where it is, what was explained, and (sparse) what its recovery cost and how faithful it is. */
+export interface BatchSample {
+  readonly row: number;
+  readonly id?: string;
+  readonly label?: number;
+  readonly target: number;
+  readonly targetName?: string;
+  readonly cached: boolean;
+  /** Sparse: model evaluations the sample's explanation used. */
+  readonly evaluations?: number;
+  /** Sparse: R² of its AND expansion on masks the recovery never saw (on all 2^n masks where the budget covered them;
+   *  NaN where it cannot be measured: a constant game). */
+  readonly r2?: number;
+}
+
+/** What a batch gives; R is its samples' result type (exact, or sparse with method 'sparse'). */
+export interface BatchResult<R extends UnitResult = UnitResult> {
+  /** How every sample was explained: exact (2^n masks) or sparse (term lists from a budget). */
+  readonly method: 'exact' | 'sparse';
   readonly n: number;
   readonly players: readonly string[];
   readonly model: { readonly file?: string; readonly sha256: string };
-  readonly samples: readonly { readonly row: number; readonly id?: string; readonly label?: number; readonly target: number; readonly targetName?: string; readonly cached: boolean }[];
+  readonly samples: readonly BatchSample[];
   /** Each sample's Shapley values, in the order of samples. */
   readonly shapley: readonly Float64Array[];
   readonly all: AggregateGroup;
@@ -71,7 +92,7 @@ export interface BatchResult {
   readonly classes: Readonly<Record<string, AggregateGroup>>;
   readonly classNames?: readonly string[];
   /** Each sample's result, in the order of samples (the CLI streams them instead of keeping them). */
-  readonly results?: readonly ExplainResult[];
+  readonly results?: readonly R[];
   readonly timings: Readonly<Record<string, number>>;
 }
 
@@ -97,7 +118,7 @@ export async function runBatch(ctx: StudyContext, request: BatchRequest, keep = 
   const set = await resolveSampleSet(samples, 'options.samples');
   const chosen = rowsOf(rows, set);
   const loaded = await loadModelBytes(model);
-  const executor = ctx.executor ?? localExecutor(ctx, await openCache(cacheDir, 'options.cacheDir'));
+  const executor = ctx.executor ?? localExecutor(ctx, await openCache(cacheDir, 'options.cacheDir'), ctx.sparseLimits);
   // reference rows are read once, so every unit (and its key) holds their content, not a path
   const reference = options.reference === undefined ? undefined : await resolveSampleSet(options.reference, 'options.reference');
   const shared = { ...options, ...(reference ? { reference } : {}) };
@@ -136,34 +157,67 @@ export async function runBatch(ctx: StudyContext, request: BatchRequest, keep = 
 /**
  * Aggregates per-sample results: every sample's Shapley values, and per group (all, each class) the mean strength per
  * order and the mean and spread of every interaction salient in at least one of its samples.
- * @throws InvalidInputError when the samples do not share one set of players
+ * @throws InvalidInputError when the samples do not share one set of players, or were not all explained by one method
  */
-export function aggregateBatch(results: readonly ExplainResult[], rows: readonly number[], cached: readonly boolean[], set: Pick<SampleSet, 'classes'>): Omit<BatchResult, 'model' | 'results' | 'timings'> {
+export function aggregateBatch(results: readonly UnitResult[], rows: readonly number[], cached: readonly boolean[], set: Pick<SampleSet, 'classes'>): Omit<BatchResult, 'model' | 'results' | 'timings'> {
   if (results.length === 0) throw new InvalidInputError('A batch needs at least one sample.');
   const first = results[0];
+  const method = isSparseResult(first) ? 'sparse' : 'exact';
   results.forEach((r, i) => {
     if (r.n !== first.n || r.players.join('\u0000') !== first.players.join('\u0000')) {
       throw new InvalidInputError(`Sample at row ${rows[i]} has players [${r.players.join(', ')}] but the row ${rows[0]} has [${first.players.join(', ')}]; a batch aggregates one set of players.`);
     }
+    if (isSparseResult(r) !== (method === 'sparse')) {
+      throw new InvalidInputError(`Sample at row ${rows[i]} was explained by the ${isSparseResult(r) ? 'sparse' : 'exact'} method but the row ${rows[0]} by the ${method} one; a batch aggregates one method.`);
+    }
   });
-  const byClass = new Map<number, ExplainResult[]>();
+  const byClass = new Map<number, UnitResult[]>();
   for (const r of results) byClass.set(r.target ?? -1, [...(byClass.get(r.target ?? -1) ?? []), r]);
+  const lookups = new Map(results.map((r) => [r, interactionsOf(r)]));
+  const group = (members: readonly UnitResult[]) => aggregateGroup(members, lookups);
   return {
+    method,
     n: first.n,
     players: first.players,
     samples: results.map((r, i) => ({
       row: rows[i], ...(r.sample?.id !== undefined ? { id: r.sample.id } : {}), ...(r.sample?.label !== undefined ? { label: r.sample.label } : {}),
       target: r.target ?? -1, ...(r.targetName !== undefined ? { targetName: r.targetName } : {}), cached: cached[i],
+      ...(isSparseResult(r) ? { evaluations: r.evaluations, r2: r.faithfulness.r2 } : {}),
     })),
     shapley: results.map((r) => r.indices.shapley),
-    all: aggregateGroup(results),
-    classes: Object.fromEntries([...byClass.entries()].sort(([a], [b]) => a - b).map(([c, group]) => [String(c), aggregateGroup(group)])),
+    all: group(results),
+    classes: Object.fromEntries([...byClass.entries()].sort(([a], [b]) => a - b).map(([c, members]) => [String(c), group(members)])),
     ...(set.classes ? { classNames: set.classes } : {}),
   };
 }
 
-function aggregateGroup(results: readonly ExplainResult[]): AggregateGroup {
+/** One sample's interactions, as the aggregation reads them: the value of any (kind, players), and its salient ones. */
+interface SampleInteractions {
+  readonly value: (kind: 'and' | 'or', key: string) => number;
+  readonly salient: readonly { readonly kind: 'and' | 'or'; readonly players: readonly number[]; readonly key: string }[];
+}
+
+/** The key of a set of players (ascending). */
+const keyOf = (players: readonly number[]) => players.join(',');
+
+/** An exact result's 2^n arrays, or a sparse result's term lists (a term it does not list is 0), by players. */
+function interactionsOf(r: UnitResult): SampleInteractions {
+  const salient = r.salient.map((s) => ({ kind: s.kind, players: s.players, key: keyOf(s.players) }));
+  if (isSparseResult(r)) {
+    const tables = { and: new Map(r.and.map((t) => [keyOf(t.players), t.value])), or: new Map(r.or.map((t) => [keyOf(t.players), t.value])) };
+    return { salient, value: (kind, key) => tables[kind].get(key) ?? 0 };
+  }
+  return { salient, value: (kind, key) => r[kind][maskOf(key)] };
+}
+
+/** The bitmask of a players key (exact results: n ≤ 30). */
+function maskOf(key: string): number {
+  return key === '' ? 0 : key.split(',').reduce((m, p) => m | (1 << Number(p)), 0);
+}
+
+function aggregateGroup(results: readonly UnitResult[], lookups: ReadonlyMap<UnitResult, SampleInteractions>): AggregateGroup {
   const n = results[0].n;
+  const exact = !isSparseResult(results[0]);
   const positive = new Float64Array(n + 1);
   const negative = new Float64Array(n + 1);
   for (const r of results) {
@@ -172,20 +226,30 @@ function aggregateGroup(results: readonly ExplainResult[]): AggregateGroup {
       negative[k] += r.orders.negative[k] / results.length;
     }
   }
-  // every (kind, mask) salient somewhere, then its value in every sample of the group (salient there or not)
-  const salientIn = new Map<string, number>();
-  for (const r of results) for (const s of r.salient) salientIn.set(`${s.kind}:${s.mask}`, (salientIn.get(`${s.kind}:${s.mask}`) ?? 0) + 1);
-  const interactions: AggregateInteraction[] = [...salientIn.entries()].map(([id, count]) => {
-    const [kind, maskText] = id.split(':') as ['and' | 'or', string];
-    const mask = Number(maskText);
-    const values = results.map((r) => r[kind][mask]);
+  // every (kind, players) salient somewhere, then its value in every sample of the group (salient there or not)
+  const salientIn = new Map<string, { kind: 'and' | 'or'; players: readonly number[]; key: string; count: number }>();
+  for (const r of results) {
+    for (const s of lookups.get(r)!.salient) {
+      const id = `${s.kind}:${s.key}`;
+      const entry = salientIn.get(id);
+      if (entry) entry.count++;
+      else salientIn.set(id, { ...s, count: 1 });
+    }
+  }
+  const interactions: AggregateInteraction[] = [...salientIn.values()].map(({ kind, players, key, count }) => {
+    const values = results.map((r) => lookups.get(r)!.value(kind, key));
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
     const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
     const meanAbs = values.reduce((a, b) => a + Math.abs(b), 0) / values.length;
-    const players: number[] = [];
-    for (let i = 0; i < n; i++) if ((mask >>> i) & 1) players.push(i);
-    return { kind, mask, players, mean, std, meanAbs, salientIn: count };
+    return { kind, ...(exact ? { mask: maskOf(key) } : {}), players: [...players], mean, std, meanAbs, salientIn: count };
   });
-  interactions.sort((a, b) => b.meanAbs - a.meanAbs || a.mask - b.mask || (a.kind < b.kind ? -1 : 1));
+  interactions.sort((a, b) => b.meanAbs - a.meanAbs || (exact ? a.mask! - b.mask! : compareSets(a.players, b.players)) || (a.kind < b.kind ? -1 : 1));
   return { count: results.length, orders: { positive, negative, normalized: distribution({ positive, negative }).normalized }, interactions: interactions.slice(0, TOP_INTERACTIONS) };
+}
+
+/** Smaller sets first, then by their players (ascending lists). */
+function compareSets(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) return a.length - b.length;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return a[k] - b[k];
+  return 0;
 }

@@ -7,9 +7,9 @@ import { basename, join } from 'node:path';
 import { InvalidInputError, InvalidOptionError } from '../contracts/errors.js';
 import type { KernelHost } from '../contracts/kernels.js';
 import { openCache } from '../explain/cache.js';
-import { explainUnit, localExecutor } from '../explain/units.js';
+import { explainUnit, isExplainResult, localExecutor, type UnitResult } from '../explain/units.js';
 import type { StudyContext } from './batch.js';
-import { loadModelBytes, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
+import { loadModelBytes, type ExplainRequest } from '../explain/explain.js';
 import { generalization, trainTestJaccard, type GeneralizationReport, type SampleInteractions } from './generalization.js';
 import { distribution } from '../analysis/interactions.js';
 import { assertValid } from '../inputs/validate.js';
@@ -189,7 +189,9 @@ async function loadLosses(losses: DynamicsRequest['losses'], files: readonly str
   return table;
 }
 
-function toRecord(result: ExplainResult): PairRecord {
+function toRecord(result: UnitResult): PairRecord {
+  // the pairs' options never ask for the sparse method (engine.dynamics refuses them), so each is an exact result
+  if (!isExplainResult(result)) throw new InvalidOptionError('dynamics averages 2^n AND and OR arrays; a pair gave a sparse result, which dynamics does not take.');
   return {
     and: result.and, or: result.or, threshold: result.threshold, positive: result.orders.positive, negative: result.orders.negative,
     output: result.v[result.v.length - 1], players: result.players, v: result.v, salientCount: result.salient.length,

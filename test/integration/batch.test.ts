@@ -40,7 +40,7 @@ describe('batch explanations', () => {
     }
     // the aggregate of one interaction, recomputed from the four results
     const top = batch.all.interactions[0];
-    const values = batch.results!.map((r) => r[top.kind][top.mask]);
+    const values = batch.results!.map((r) => r[top.kind][top.mask!]);
     const mean = values.reduce((a, b) => a + b, 0) / 4;
     expectClose(top.mean, mean, { atol: 1e-12 });
     expectClose(top.std, Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / 4), { atol: 1e-12 });

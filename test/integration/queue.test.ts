@@ -39,6 +39,10 @@ const SLOW = { ...BATCH, players: '0-15' } as const satisfies BatchRequest;
 /** Fast units (n = 10, no learned split), where the decomposition is not the point. */
 const QUICK = { model: MLP, samples: SAMPLES, players: '0-9', preset: 'none', cacheDir: false } as const satisfies BatchRequest;
 const SERIES = model('bc-mlp-series');
+/** Sparse units: 49 patches of three images, recovered from 1500 evaluations each. */
+const SPARSE = {
+  model: model('patches-49.onnx'), samples: model('patches-49.samples.json'), rows: '0-2', grid: '7x7', modality: 'image', method: 'sparse', budget: 1500, maxOrder: 3, cacheDir: false,
+} as const satisfies BatchRequest;
 
 /** The JSON of a run without what depends on when and where it ran: timings, and cached/computed bookkeeping. */
 const comparable = (json: unknown) => JSON.stringify(json, (key, value: unknown) => (['timings', 'ms', 'cached', 'pairs'].includes(key) ? undefined : value));
@@ -439,6 +443,18 @@ describe('the job queue', () => {
     expect((await cli(['explain', ...flags, '--queue', url])).stderr).toContain('--queue URL and --store DIR go together');
     expect((await cli(['explain', '--model', MLP, '--sample', SAMPLES, '--queue', url, '--store', store])).stderr).toContain('use it with explain --samples FILE or with dynamics');
     expect((await cli(['explain', ...flags, '--shard-masks', '256'])).stderr).toContain('--shard-masks apply to runs on a job queue');
+  }, QUEUE_TEST_MS);
+
+  it('queues a sparse batch\'s units whole, even with shards asked for, and gives the local run\'s JSON', async () => {
+    const { url, store } = await setup();
+    const pool = [startWorker(url, store), startWorker(url, store)];
+    // a sparse unit's masks are chosen as its search goes: there is no range of them to shard
+    const client = await executor(url, store, { shardMasks: 256 });
+    const remote = await (await through(client)).explainBatch(SPARSE);
+    expect(remote.method).toBe('sparse');
+    expect(comparable(batchToJson(remote, { arrays: true }))).toBe(comparable(batchToJson(await local.explainBatch(SPARSE), { arrays: true })));
+    await eventually(() => expect(pool.flatMap(completedBy)).toHaveLength(3));
+    expect(pool.flatMap((w) => w.events).filter((e) => e.type === 'started' && e.masks !== undefined)).toEqual([]);
   }, QUEUE_TEST_MS);
 
   /** A client engine with a pool of 2 threads (whose batches the shards follow), its units sent through `queue`. */

@@ -1,6 +1,7 @@
 // The stored form of a unit's result (engine/distributed/result-codec.ts): index lists as runs of consecutive
 // elements round-trip exactly whatever the list (property-based), an image result comes back equal to the original
-// with its sample's values and far shorter than the plain codec, and a malformed run list is never trusted.
+// with its sample's values and far shorter than the plain codec, and a malformed run list is never trusted; a sparse
+// result comes back equal, and one whose term lists or analysis were damaged (property-based) is never trusted.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeResult, encodeResult, fromRuns, toRuns } from '../../dist/engine/distributed/result-codec.js';
@@ -35,7 +36,7 @@ describe('index runs', () => {
   });
 });
 
-describe('a stored image result', () => {
+describe('a stored result', () => {
   let engine: Engine;
   beforeAll(async () => {
     engine = await createEngine({ workers: 0, threads: 1 });
@@ -44,7 +45,7 @@ describe('a stored image result', () => {
     await engine?.dispose();
   });
 
-  it('comes back equal, its values from the unit\'s sample and its indices from runs, at a fraction of the plain codec', async () => {
+  it('of an image comes back equal, its values from the unit\'s sample and its indices from runs, at a fraction of the plain codec', async () => {
     // 3×32×32, 4 cells of 8×8 pixels: 768 indices in 96 runs of 8
     const set = await loadSampleSet(model('random-images.samples.json'));
     const unit = explainUnit(await loadModelBytes(model('random-cnn.onnx')), set.samples[0], 0, { modality: 'image', grid: '4x4', players: '0-3', preset: 'none' }, {});
@@ -58,5 +59,39 @@ describe('a stored image result', () => {
     expect(encodeEntry(back)).toBe(encodeEntry(result));
     // a damaged run list is recomputed, never trusted
     expect(decodeResult(unit, text.replace(/"runs":\{"\$typed":"i32","base64":"[^"]*"\}/, '"runs":{"$typed":"i32","base64":"AQAAAA=="}'))).toBeUndefined();
+  });
+
+  it('of the sparse method comes back equal, and a damaged term list or missing analysis is recomputed, never trusted', async () => {
+    const set = await loadSampleSet(model('patches-49.samples.json'));
+    const options = { modality: 'image', grid: '7x7', method: 'sparse', budget: 1000, maxOrder: 2 } as const;
+    const unit = explainUnit(await loadModelBytes(model('patches-49.onnx')), set.samples[0], 0, options, {});
+    const result = await engine.explain({ ...options, model: unit.model.bytes, sample: unit.sample });
+    const text = encodeResult(unit, result);
+    const back = decodeResult(unit, text)!;
+    expect(back.layout!.values).toBe(unit.sample.values);
+    expect(encodeEntry(back)).toBe(encodeEntry(result));
+    const stored = JSON.parse(text) as { and: { players: unknown; value: unknown }[]; or: unknown[]; orders?: unknown; indices: { shapley?: unknown } };
+    const multi = stored.and.findIndex((t) => (t.players as number[]).length >= 2);
+    expect(multi).toBeGreaterThanOrEqual(0);
+    const damages: ((r: typeof stored, at: number) => void)[] = [
+      (r) => (r.and[multi].players = [...(r.and[multi].players as number[])].reverse()), // not ascending
+      (r, at) => (r.and[at].players = [49]), // past n
+      (r, at) => (r.and[at].players = [-1]),
+      (r, at) => (r.and[at].players = [0.5]),
+      (r, at) => (r.and[at].players = '0'),
+      (r, at) => (r.and[at].value = '1'),
+      (r, at) => (r.and[at].value = null),
+      (r, at) => (r.or[at % r.or.length] = null),
+      (r) => delete r.orders,
+      (r) => delete r.indices.shapley,
+    ];
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: damages.length - 1 }), fc.integer({ min: 0, max: stored.and.length - 1 }), (kind, at) => {
+        const damaged = structuredClone(stored);
+        damages[kind](damaged, at);
+        expect(decodeResult(unit, JSON.stringify(damaged))).toBeUndefined();
+      }),
+      { numRuns: 60 },
+    );
   });
 });

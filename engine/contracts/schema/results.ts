@@ -261,7 +261,7 @@ const aggregateInteraction = Type.Object({
   kind: Type.Enum(['and', 'or']),
   players: Type.Array(Type.Integer({ minimum: 0 })),
   names: Type.Array(Type.String()),
-  mean: Type.Number({ description: 'mean value over the samples of the group (0 where not salient counts as 0)' }),
+  mean: Type.Number({ description: 'mean value over the samples of the group, salient there or not (a term a sparse result does not list counts as 0)' }),
   std: Type.Number({ description: 'standard deviation over those samples' }),
   meanAbs: Type.Number({ description: 'mean |I| over those samples' }),
   salientIn: Type.Integer({ minimum: 0, description: 'samples in which it is salient' }),
@@ -272,22 +272,28 @@ const aggregateGroup = Type.Object({
   interactions: Type.Array(aggregateInteraction, { description: 'by mean |I|, strongest first (at most 200)' }),
 });
 
-/** andor.batch/1: many samples of one model; each sample's own result is an andor.explain/1 line of the JSONL stream. */
+/** andor.batch/1: many samples of one model; each sample's own result is an andor.explain/1 (or andor.sparse/1) line
+ *  of the JSONL stream. */
 export const BatchResultSchema = Type.Object(
   {
     schema: Type.Literal(BATCH_SCHEMA),
+    method: Type.Optional(Type.Enum(['exact', 'sparse'], { description: 'how every sample was explained: exact (andor.explain/1 results) or sparse (andor.sparse/1 results; the aggregate is taken over their term lists, a term a sample does not list counting as 0); absent in batches written before it: exact' })),
     n: Type.Integer({ minimum: 1 }),
     players: Type.Array(Type.String()),
     model: Type.Object({ file: Type.Optional(Type.String()), sha256: Type.String() }),
     samples: Type.Array(
-      Type.Object({ row: Type.Integer({ minimum: 0 }), id: Type.Optional(Type.String()), label: Type.Optional(Type.Integer()), target: Type.Integer(), targetName: Type.Optional(Type.String()), cached: Type.Boolean() }),
+      Type.Object({
+        row: Type.Integer({ minimum: 0 }), id: Type.Optional(Type.String()), label: Type.Optional(Type.Integer()), target: Type.Integer(), targetName: Type.Optional(Type.String()), cached: Type.Boolean(),
+        evaluations: Type.Optional(Type.Integer({ minimum: 0, description: 'method sparse: model evaluations the sample used' })),
+        r2: Type.Optional(Type.Union([Type.Number(), Type.Null()], { description: 'method sparse: R² of the sample\'s AND expansion on masks its recovery never saw (on all 2^n masks where the budget covered them; null where it cannot be measured: a constant game)' })),
+      }),
       { description: 'the samples explained, in order' },
     ),
     shapley: Type.Array(numbers('one value per player'), { description: 'Shapley values per sample (rows in the order of samples)' }),
     all: aggregateGroup,
     classes: Type.Record(Type.String(), aggregateGroup, { description: 'the same per target class (key: class index)' }),
     classNames: Type.Optional(Type.Array(Type.String())),
-    results: Type.Optional(Type.Array(ExplainResultSchema, { description: 'each sample\'s result (library and HTTP; the CLI streams them as JSON lines instead)' })),
+    results: Type.Optional(Type.Array(Type.Union([ExplainResultSchema, SparseResultSchema]), { description: 'each sample\'s result, andor.explain/1 or (method sparse) andor.sparse/1 (library and HTTP; the CLI streams them as JSON lines instead)' })),
     timings,
   },
   { $id: 'https://andor.dev/schemas/andor.batch-1.json', title: BATCH_SCHEMA, description: 'Many samples of one model: per-sample results and their aggregate' },
