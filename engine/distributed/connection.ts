@@ -1,7 +1,7 @@
 // The connection to the queue's database: the validated options both ends share, one pg-boss instance per process
 // (its pool reconnects on its own after a server restart), and `reconnecting`, which retries a statement that failed
 // because the server went away, up to a time budget, reporting each retry. Every other error goes straight up.
-import PgBoss from 'pg-boss';
+import type PgBoss from 'pg-boss';
 import { InvalidOptionError } from '../contracts/errors.js';
 import { QueueUnavailableError, maskPassword } from './errors.js';
 import { preview } from '../inputs/preview.js';
@@ -186,11 +186,13 @@ export interface QueueConnection {
  * @throws QueueUnavailableError when the database stays unreachable for reconnectMs
  */
 export async function connectQueue(options: ResolvedConnection, role: 'client' | 'worker'): Promise<QueueConnection> {
+  // loaded here, not with the engine: a process that never connects to a queue does not pay for pg-boss and pg
+  const { default: Boss } = await import('pg-boss');
   // a pg-boss whose start failed half-way cannot be started again (it believes it is starting): each try gets its own
   const boss = await reconnecting(options, 'connecting to the queue', async () => {
     // node-postgres hands `options` to the server at connection: the GUCs of every session of this pool
     const sessions: { options?: string } = options.synchronousCommit ? {} : { options: '-c synchronous_commit=off' };
-    const candidate = new PgBoss({
+    const candidate = new Boss({
       ...sessions,
       connectionString: options.url,
       schema: options.schema,
