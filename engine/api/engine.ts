@@ -11,7 +11,7 @@ import { runWorker, type WorkerOptions, type WorkerStats } from '../distributed/
 import { assertValid } from '../inputs/validate.js';
 import { BatchRequestSchema } from '../contracts/schema/requests.js';
 import { explainGame, explainModel, loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult, type GameRequest } from '../explain/explain.js';
-import { SPARSE_ONLY, exactMethod, explainFunction, sparseMethod, type FunctionRequest, type SparseLimits, type SparseResult } from '../explain/sparse.js';
+import { exactMethod, explainFunction, sparseMethod, type FunctionRequest, type SparseLimits, type SparseResult } from '../explain/sparse.js';
 import { transform, type TransformName } from '../analysis/transforms.js';
 import { candidatesFor, type BackendChoice } from '../pipeline/registry.js';
 import type { OpenedModel, Runner } from '../pipeline/runner.js';
@@ -159,12 +159,13 @@ export class Engine {
   /**
    * Interactions across the checkpoints of a training run: per-order strength, κ, the turning point, the theory fit,
    * train/test Jaccard, OOD strength and generalizable interactions (pairs cached on disk; a rerun resumes).
+   * With method 'sparse' (or budget, maxOrder or tolerance), every pair is explained by the sparse method; its term
+   * lists serve every measure but the theory, whose solve is over all 2^n sets (theory: null).
    * @param request - checkpoints, samples (split train/test/ood), losses, reference models and explain options
    * @throws InvalidInputError for missing files or unlabelled samples; CancelledError when signal aborts
    */
   async dynamics(request: DynamicsRequest): Promise<DynamicsResult> {
     this.assertLive();
-    assertExactStudy(request, 'dynamics');
     return runDynamics(this.context(), request);
   }
 
@@ -284,19 +285,3 @@ export class Engine {
 /** A batch request that asks for the exact method: no method 'sparse' and none of the options only it takes. */
 type ExactRequest = { readonly method?: 'exact'; readonly budget?: undefined; readonly maxOrder?: undefined; readonly tolerance?: undefined };
 
-/**
- * Dynamics averages every pair's 2^n AND and OR arrays and fits the theory on them (engine/studies/), which the sparse
- * method does not produce: refuse it up front rather than after the first pair.
- * @throws InvalidOptionError naming the option and the alternatives
- */
-function assertExactStudy(given: { readonly method?: string; readonly budget?: number; readonly maxOrder?: number; readonly tolerance?: number } | undefined, what: string): void {
-  if (given === null || typeof given !== 'object') return; // the request's own validation names what is missing
-  const request = given;
-  const option = SPARSE_ONLY.find((k) => request[k] !== undefined);
-  const sparse = request.method === 'sparse' ? "method 'sparse'" : option === undefined ? undefined : `options.${option}`;
-  if (sparse === undefined) return;
-  throw new InvalidOptionError(
-    `${what} averages each pair's 2^n AND and OR arrays and fits the theory on them, so it runs the exact method only, and ${sparse} asks for the sparse one. ` +
-      "Leave method, budget, maxOrder and tolerance out (or give method 'exact'), or explain each checkpoint's samples with explainBatch({ method: 'sparse', ... }) (andor explain --samples FILE --method sparse).",
-  );
-}

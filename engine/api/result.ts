@@ -154,6 +154,8 @@ interface GeneralizationJson {
 /** The JSON form of a dynamics run (schema andor.dynamics/1, DynamicsResultSchema); NaN becomes null. */
 export interface DynamicsResultJson {
   readonly schema: typeof DYNAMICS_SCHEMA;
+  /** How every pair was explained (absent in runs written before it: exact). */
+  readonly method?: 'exact' | 'sparse';
   readonly n: number;
   readonly players: readonly string[];
   readonly samples: { readonly train: number; readonly test: number; readonly ood: number };
@@ -180,7 +182,7 @@ export interface DynamicsResultJson {
   }[];
   readonly turningPoint: number;
   readonly gapRise: number | null;
-  readonly theory: { readonly grid: readonly number[]; readonly sigma2: readonly number[]; readonly error: readonly (readonly Maybe[])[]; readonly ratio: readonly (readonly Maybe[])[] };
+  readonly theory: { readonly grid: readonly number[]; readonly sigma2: readonly number[]; readonly error: readonly (readonly Maybe[])[]; readonly ratio: readonly (readonly Maybe[])[] } | null;
   readonly jaccard: readonly Maybe[] | null;
   readonly generalization: { readonly ratio: readonly Maybe[]; readonly last: GeneralizationJson } | null;
   readonly transitions: readonly { readonly from: number; readonly to: number; readonly preserved: Tally; readonly removed: Tally; readonly emerged: Tally }[];
@@ -432,6 +434,7 @@ export function summarizeDynamics(result: DynamicsResult): string {
   const { train, test, ood } = result.samples;
   lines.push(`players   n = ${result.n}: ${result.players.join(', ')}`);
   lines.push(`samples   ${train} train, ${test} test, ${ood} ood; ${result.checkpoints.length} checkpoints; pairs computed ${result.pairs.computed}, cached ${result.pairs.cached}`);
+  if (result.method === 'sparse') lines.push('method    sparse: each pair\'s term lists from a budget; no theory fit (its solve is over all 2^n sets)');
   lines.push('checkpoint        κ     high≥3   gap      σ²        gen.share  strength by order (normalized, 1..n)');
   result.checkpoints.forEach((c, t) => {
     const mark = t === result.turningPoint ? '◀ turning point' : t === result.gapRise ? '◀ gap rises' : '';

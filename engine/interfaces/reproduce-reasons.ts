@@ -124,7 +124,8 @@ function gapReason(e: SeriesEvidence, c: Conventions): string {
 
 function theoryReason(e: SeriesEvidence, c: Conventions): string {
   const run = e.runs[c];
-  const { grid } = run.result.theory;
+  // the reproduction's runs are exact: they have a theory fit
+  const { grid } = run.result.theory!;
   const [lo, hi] = [Math.min(...grid), Math.max(...grid)];
   const tp = run.result.turningPoint;
   const phase2 = run.result.checkpoints.slice(tp, -1);

@@ -42,6 +42,35 @@ function lossTable(cps: readonly Checkpoint[]): string {
   return `<p class="note">Cross-entropy (nats) of the label from the output v(N), from its salient interactions, and with the non-generalizable ones removed.</p>${table(head, rows)}`;
 }
 
+/** The theory's panels against the real distribution, and σ²(t): for an exact run, which has a theory fit. */
+function theoryAgainstReal(d: DynamicsResultJson, grid: readonly number[], tp: number, common: { labels: string[]; xTitle: string; marks: { at: number; label: string }[]; phase1: number }): Chart[] {
+  const cps = d.checkpoints;
+  const bounds = cps.map((c) => sigma2Bound(num(c.theory?.sigma2), grid));
+  const theoryPanels: Panel[] = cps.map((c, t) => {
+    const phase2 = inPhase2(t, tp);
+    const sigma = num(c.theory?.sigma2);
+    return {
+      title: c.name,
+      subtitle: phase2 ? `σ² ${bounds[t] ?? `= ${fmt(sigma, 3)}`}` : 'phase 1',
+      muted: phase2 ? undefined : 'no theory in phase 1',
+      highlight: t === tp,
+      bars: [{ name: 'real', color: COLOR.ink, values: c.normalized }],
+      lines: c.theory ? [{ name: 'theory', color: COLOR.theory, values: c.theory.distribution }] : [],
+    };
+  });
+  const theory = panelChart({
+    id: 'theory', title: 'Theory against real: normalized strength per order', panels: theoryPanels, n: d.n,
+    yTitle: 'share of salient strength (0–1)', legend: [{ label: 'real', color: COLOR.ink }, { label: 'theory ŵ(σ²)', color: COLOR.theory, swatch: 'line' }],
+    note: 'The theory describes phase 2 (from the turning point on); phase-1 panels are greyed and show the real distribution only.',
+  });
+  const sigma2 = lineChart({
+    id: 'sigma2', title: 'Fitted σ²(t) of the theory, phase 2', ...common, log: true, yTitle: 'σ² (log scale)',
+    series: [{ name: 'σ²', color: COLOR.theory, values: cps.map((c, t) => (inPhase2(t, tp) ? num(c.theory?.sigma2) : NaN)), bounds: bounds.map((b, t) => (inPhase2(t, tp) ? b : null)) }],
+    note: `σ² is fitted on a grid from ${sci(Math.max(...grid))} to ${sci(Math.min(...grid))}; an open marker means the best fit is the grid's end, so σ² is only bounded.`,
+  });
+  return [theory, sigma2];
+}
+
 /**
  * The sections of a dynamics report.
  * @param d - an andor.dynamics/1 result
@@ -85,30 +114,7 @@ export function dynamicsSections(d: DynamicsResultJson): Section[] {
     : undefined;
   const kappa = lineChart({ id: 'kappa', title: 'Mean order κ of the normalized distribution', ...common, zero: false, yTitle: 'mean order κ (order k)', series: [{ name: 'κ', values: cps.map((c) => c.kappa), color: COLOR.pos }] });
 
-  const bounds = cps.map((c) => sigma2Bound(num(c.theory?.sigma2), d.theory.grid));
-  const theoryPanels: Panel[] = cps.map((c, t) => {
-    const phase2 = inPhase2(t, tp);
-    const sigma = num(c.theory?.sigma2);
-    return {
-      title: c.name,
-      subtitle: phase2 ? `σ² ${bounds[t] ?? `= ${fmt(sigma, 3)}`}` : 'phase 1',
-      muted: phase2 ? undefined : 'no theory in phase 1',
-      highlight: t === tp,
-      bars: [{ name: 'real', color: COLOR.ink, values: c.normalized }],
-      lines: c.theory ? [{ name: 'theory', color: COLOR.theory, values: c.theory.distribution }] : [],
-    };
-  });
-  const theory = panelChart({
-    id: 'theory', title: 'Theory against real: normalized strength per order', panels: theoryPanels, n: d.n,
-    yTitle: 'share of salient strength (0–1)', legend: [{ label: 'real', color: COLOR.ink }, { label: 'theory ŵ(σ²)', color: COLOR.theory, swatch: 'line' }],
-    note: 'The theory describes phase 2 (from the turning point on); phase-1 panels are greyed and show the real distribution only.',
-  });
-  const sigma2 = lineChart({
-    id: 'sigma2', title: 'Fitted σ²(t) of the theory, phase 2', ...common, log: true, yTitle: 'σ² (log scale)',
-    series: [{ name: 'σ²', color: COLOR.theory, values: cps.map((c, t) => (inPhase2(t, tp) ? num(c.theory?.sigma2) : NaN)), bounds: bounds.map((b, t) => (inPhase2(t, tp) ? b : null)) }],
-    note: `σ² is fitted on a grid from ${sci(Math.max(...d.theory.grid))} to ${sci(Math.min(...d.theory.grid))}; an open marker means the best fit is the grid's end, so σ² is only bounded.`,
-  });
-
+  const theoryCharts = d.theory ? theoryAgainstReal(d, d.theory.grid, tp, common) : [];
   const orderLabels = Array.from({ length: d.n }, (_, k) => String(k + 1));
   const jaccard: Chart[] = [];
   if (d.jaccard) jaccard.push(groupedBars({ id: 'jaccard', title: 'Train/test weighted Jaccard per order at the last checkpoint', labels: orderLabels, from: 1, series: [{ name: 'Jaccard', values: d.jaccard, color: '#8e44ad' }], xTitle: 'order k = |S|', yTitle: 'weighted Jaccard (0–1)' }));
@@ -165,7 +171,9 @@ export function dynamicsSections(d: DynamicsResultJson): Section[] {
   return [
     { html: intro, charts: [] },
     { heading: 'Two-phase dynamics', charts: [grid, stacked, ...(loss ? [loss] : []), kappa] },
-    { heading: 'Theory against real', charts: [theory, sigma2] },
+    d.theory
+      ? { heading: 'Theory against real', charts: theoryCharts }
+      : { heading: 'Theory against real', html: '<p>This run used the sparse method: the theory\'s solve is over all 2^n sets, which its term lists do not hold, so no theory is fitted.</p>', charts: [] },
     { heading: 'Train/test similarity', charts: jaccard },
     { heading: 'Generalizable and non-generalizable interactions', html: gen ? lossTable(cps) : '', charts: genCharts },
     { heading: 'OOD samples', charts: oodCharts },

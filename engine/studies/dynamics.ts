@@ -4,13 +4,14 @@
 // cached on disk by model hash and options, so an interrupted run resumes where it stopped.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { InvalidInputError, InvalidOptionError } from '../contracts/errors.js';
+import { InvalidInputError, InvalidOptionError, MemoryLimitError } from '../contracts/errors.js';
 import type { KernelHost } from '../contracts/kernels.js';
 import { openCache } from '../explain/cache.js';
-import { explainUnit, isExplainResult, localExecutor, type UnitResult } from '../explain/units.js';
+import { explainUnit, localExecutor, type UnitResult } from '../explain/units.js';
+import { isSparseResult, type SparseResult } from '../explain/sparse.js';
 import type { StudyContext } from './batch.js';
-import { loadModelBytes, type ExplainRequest } from '../explain/explain.js';
-import { generalization, trainTestJaccard, type GeneralizationReport, type SampleInteractions } from './generalization.js';
+import { loadModelBytes, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
+import { generalization, setIndexOf, trainTestJaccard, type GeneralizationReport, type SampleInteractions, type SetIndex } from './generalization.js';
 import { distribution } from '../analysis/interactions.js';
 import { assertValid } from '../inputs/validate.js';
 import { DynamicsRequestSchema } from '../contracts/schema/requests.js';
@@ -106,6 +107,8 @@ export interface TransitionReport {
 
 /** The result of a dynamics run (schema andor.dynamics/1 once serialized). */
 export interface DynamicsResult {
+  /** How every pair was explained: exact (2^n arrays) or sparse (term lists from a budget; no theory). */
+  readonly method: 'exact' | 'sparse';
   readonly n: number;
   readonly players: readonly string[];
   readonly samples: { readonly train: number; readonly test: number; readonly ood: number };
@@ -114,13 +117,14 @@ export interface DynamicsResult {
   readonly turningPoint: number;
   /** The first checkpoint where the loss gap exceeds its running minimum by more than gapTolerance; null if never. */
   readonly gapRise: number | null;
+  /** The theory's fit (null for a sparse run: its solve is over all 2^n sets, which a sparse run does not hold). */
   readonly theory: {
     readonly grid: readonly number[];
     readonly sigma2: readonly number[];
     readonly error: readonly Float64Array[];
     /** r(k) = Σ_{|T|≤k}|ŵ| / Σ_{|T|>k}|ŵ| per σ² of the grid (rows) and k (columns). */
     readonly ratio: readonly Float64Array[];
-  };
+  } | null;
   /** Train/test Jaccard per order at the last checkpoint (per checkpoint in checkpoints[].jaccard). */
   readonly jaccard: Float64Array | null;
   /** Generalizable share per checkpoint, and the last checkpoint's split. */
@@ -147,6 +151,7 @@ const PAIR_KEYS = [
   'names',
   'decomposition', 'preset', 'iterations', 'lr', 'qthres', 'solver', 'salientRatio', 'salientIncludeEmpty', 'indexOrder', 'modality', 'players', 'grid', 'blurSigma',
   'maskToken', 'maskMode', 'clusters', 'custom', 'input', 'output', 'baseline', 'reference', 'background', 'reward', 'batchSize',
+  'method', 'budget', 'maxOrder', 'tolerance',
 ] as const;
 
 /** The checkpoint files of a folder or list. */
@@ -189,9 +194,44 @@ async function loadLosses(losses: DynamicsRequest['losses'], files: readonly str
   return table;
 }
 
-function toRecord(result: UnitResult): PairRecord {
-  // the pairs' options never ask for the sparse method (engine.dynamics refuses them), so each is an exact result
-  if (!isExplainResult(result)) throw new InvalidOptionError('dynamics averages 2^n AND and OR arrays; a pair gave a sparse result, which dynamics does not take.');
+/**
+ * Every pair's record. An exact pair's vectors are its 2^n arrays. A sparse pair's are its term lists laid over one
+ * index of every set that some pair of the run holds (entry 0: ∅), so that one entry is one set in every pair and the
+ * measures read both alike; a set a pair does not list is 0 there.
+ * @param memoryMb - the engine's memory budget for the run's arrays (maxMemoryMb)
+ * @throws MemoryLimitError when the sparse vectors (sets × pairs × 16 bytes) do not fit it
+ */
+function toRecords(results: readonly UnitResult[], memoryMb: number): PairRecord[] {
+  const sparse = results.filter(isSparseResult);
+  if (sparse.length === 0) return (results as ExplainResult[]).map(exactRecord);
+  if (sparse.length !== results.length) throw new InvalidInputError('The pairs of a dynamics run came back from both methods; give every pair the same method options.');
+  const ids = new Map<string, number>([['', 0]]);
+  const orders: number[] = [0];
+  for (const r of sparse) {
+    for (const t of [...r.and, ...r.or]) {
+      const key = t.players.join(',');
+      if (ids.has(key)) continue;
+      ids.set(key, ids.size);
+      orders.push(t.players.length);
+    }
+  }
+  const bytes = ids.size * 16 * sparse.length;
+  if (bytes > memoryMb * 2 ** 20) {
+    throw new MemoryLimitError(`The sparse pairs of this run hold ${ids.size} distinct sets; laid over them, the ${sparse.length} pairs' AND and OR vectors need ${Math.ceil(bytes / 2 ** 20)} MiB, over the ${memoryMb} MiB limit (maxMemoryMb). Lower maxOrder or the budget, explain fewer samples or checkpoints, or raise maxMemoryMb.`);
+  }
+  const sets: SetIndex = { n: sparse[0].n, order: Uint16Array.from(orders) };
+  const lay = (terms: SparseResult['and']) => {
+    const vector = new Float64Array(ids.size);
+    for (const t of terms) vector[ids.get(t.players.join(','))!] = t.value;
+    return vector;
+  };
+  return sparse.map((r) => ({
+    and: lay(r.and), or: lay(r.or), sets, threshold: r.threshold, positive: r.orders.positive, negative: r.orders.negative,
+    output: r.values.full, players: r.players, salientCount: r.salient.length,
+  }));
+}
+
+function exactRecord(result: ExplainResult): PairRecord {
   return {
     and: result.and, or: result.or, threshold: result.threshold, positive: result.orders.positive, negative: result.orders.negative,
     output: result.v[result.v.length - 1], players: result.players, v: result.v, salientCount: result.salient.length,
@@ -263,7 +303,8 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
       request.onProgress?.({ done, total: units.length, cached: cachedCount, model: basename(loaded[jobs[index].mi].file) });
     },
   });
-  const records = new Map<string, PairRecord>(jobs.map(({ mi, si }, index) => [`${mi}:${si}`, toRecord(results[index])]));
+  const pairs = toRecords(results, ctx.limits.maxMemoryMb);
+  const records = new Map<string, PairRecord>(jobs.map(({ mi, si }, index) => [`${mi}:${si}`, pairs[index]]));
   const computedCount = cached.filter((c) => !c).length;
   const evaluatedMs = performance.now() - started;
 
@@ -303,7 +344,9 @@ export function aggregateDynamics(input: AggregateInput): Omit<DynamicsResult, '
   const { train, test, ood, normal } = splits(input.samples);
   const get = (mi: number, si: number) => input.checkpoints[mi].records[si]!;
   const first = get(0, normal[0].i);
-  const n = Math.log2(first.and.length);
+  const { n } = setIndexOf(first);
+  // a sparse run's records index the sets its expansions hold: the theory's solve needs all 2^n
+  const sparse = first.sets !== undefined;
   // averaging across samples needs one number of players: a pair with more or fewer would be mixed in silently.
   // Their names may differ (a text's tokens, a point cloud's clusters name each sample's own parts): then the run
   // names the players by position
@@ -311,8 +354,8 @@ export function aggregateDynamics(input: AggregateInput): Omit<DynamicsResult, '
   for (const [kind, list] of [['checkpoint', input.checkpoints.map((c) => c.records)], ['reference model', references]] as const) {
     list.forEach((records, mi) => records.forEach((r, si) => {
       if (!r) return;
-      if (r.and.length !== first.and.length) {
-        throw new InvalidInputError(`Sample ${si} on ${kind} ${mi} has ${Math.log2(r.and.length)} players [${r.players.join(', ')}], but sample ${normal[0].i} has ${n} [${first.players.join(', ')}]; dynamics averages over samples with the same players.`);
+      if (r.players.length !== first.players.length || r.and.length !== first.and.length) {
+        throw new InvalidInputError(`Sample ${si} on ${kind} ${mi} has ${r.players.length} players [${r.players.join(', ')}], but sample ${normal[0].i} has ${n} [${first.players.join(', ')}]; dynamics averages over samples with the same players.`);
       }
       sameNames &&= r.players.every((name, i) => name === first.players[i]);
     }));
@@ -325,14 +368,14 @@ export function aggregateDynamics(input: AggregateInput): Omit<DynamicsResult, '
   // model, Theorem 2), measured like the real curves (salient only)
   const salientOnly = (values: Float64Array, threshold: number) => values.map((x, m) => (m > 0 && Math.abs(x) >= threshold ? x : 0));
   const targets = normal.map(({ i }) => [get(last, i)].flatMap((r) => [salientOnly(r.and, r.threshold), salientOnly(r.or, r.threshold)]));
-  const curves = theoryCurves(targets, sigma2Grid(), input.salientRatio);
+  const curves = sparse ? undefined : theoryCurves(targets, sigma2Grid(), input.salientRatio);
   const lossByName = new Map(input.losses?.checkpoints.map((c) => [c.name, c]) ?? []);
   const checkpoints: CheckpointReport[] = input.checkpoints.map((m, mi) => {
     const name = basename(m.file).replace(/\.onnx$/, '');
     const normalRecords = normal.map(({ i }) => get(mi, i));
     const orders = { positive: mean(normalRecords.map((r) => r.positive)), negative: mean(normalRecords.map((r) => r.negative)) };
     const { normalized, kappa } = distribution(orders);
-    const fit = fitSigma2(curves, normalized);
+    const fit = curves && fitSigma2(curves, normalized);
     const loss = lossByName.get(name);
     const oodRecords = ood.map(({ i }) => get(mi, i));
     const oodOrders = oodRecords.length ? { positive: mean(oodRecords.map((r) => r.positive)), negative: mean(oodRecords.map((r) => r.negative)) } : undefined;
@@ -356,7 +399,7 @@ export function aggregateDynamics(input: AggregateInput): Omit<DynamicsResult, '
       trainLoss: loss?.trainLoss, testLoss: loss?.testLoss, lossGap: loss ? loss.testLoss - loss.trainLoss : undefined,
       ood: oodOrders && oodNormalized ? { orders: oodOrders, normalized: oodNormalized, highOrderShare: highOrderShare(oodNormalized) } : undefined,
       jaccard, generalization: gen,
-      theory: { sigma2: fit.sigma2, error: fit.error, distribution: curves.normalized[fit.index] },
+      ...(curves && fit ? { theory: { sigma2: fit.sigma2, error: fit.error, distribution: curves.normalized[fit.index] } } : {}),
     };
   });
   if (input.losses && checkpoints.some((c) => c.lossGap === undefined)) {
@@ -364,12 +407,13 @@ export function aggregateDynamics(input: AggregateInput): Omit<DynamicsResult, '
     throw new InvalidInputError(`The losses have no entry for checkpoint(s) ${missing.join(', ')}; entries are matched by "name" (the file name without .onnx).`);
   }
   return {
+    method: sparse ? 'sparse' : 'exact',
     n, players,
     samples: { train: train.length, test: test.length, ood: ood.length },
     checkpoints,
     turningPoint: turningPoint(checkpoints.map((c) => c.kappa)),
     gapRise: input.losses ? gapRise(checkpoints.map((c) => c.lossGap as number), input.gapTolerance) : null,
-    theory: { grid: curves.grid, sigma2: checkpoints.map((c) => c.theory!.sigma2), error: checkpoints.map((c) => c.theory!.error), ratio: curves.ratio },
+    theory: curves ? { grid: curves.grid, sigma2: checkpoints.map((c) => c.theory!.sigma2), error: checkpoints.map((c) => c.theory!.error), ratio: curves.ratio } : null,
     jaccard: checkpoints[last].jaccard ?? null,
     generalization: references.length ? { ratio: checkpoints.map((c) => c.generalization!.ratio), last: checkpoints[last].generalization! } : null,
     transitions: checkpointTransitions(input.checkpoints.map((_, mi) => normal.map(({ i }) => get(mi, i)))).map(({ from, to, preserved, removed, emerged }) => ({

@@ -3,13 +3,35 @@
 // interactions judged by reference models trained on the test split, with the loss of the output without the
 // non-generalizable ones.
 import { orderTable } from '../analysis/interactions.js';
+import { playersOf } from '../analysis/transforms.js';
 
-/** The interactions of one sample under one model (reorganized AND and OR over all 2^n sets). */
+/** The sets that the AND and OR vectors of a sample index: entry m is a set of order[m] of n players, entry 0 is ∅.
+ *  An exact result's vectors index all 2^n sets by mask; a sparse run's index the sets its expansions hold, numbered
+ *  once for the whole run (studies/dynamics.ts), so that one entry is one set in every sample. */
+export interface SetIndex {
+  readonly n: number;
+  readonly order: Uint8Array | Uint16Array;
+}
+
+/** The interactions of one sample under one model (reorganized AND and OR over the sets of `sets`, by default all 2^n
+ *  sets by mask). */
 export interface SampleInteractions {
   readonly and: Float64Array;
   readonly or: Float64Array;
   /** The salient threshold of this sample. */
   readonly threshold: number;
+  /** The sets the vectors index (default: every mask of log2(length) players). */
+  readonly sets?: SetIndex;
+}
+
+/**
+ * The sets a sample's vectors index: its own index, or every mask of n players when its vectors hold 2^n values.
+ * @throws ShapeMismatchError when a vector without an index does not hold 2^n values
+ */
+export function setIndexOf(sample: SampleInteractions, what = 'The AND vector'): SetIndex {
+  if (sample.sets) return sample.sets;
+  const n = playersOf(sample.and.length, what);
+  return { n, order: orderTable(n) };
 }
 
 /** The lab's weighted Jaccard with the positive/negative split (spec §3.5). */
@@ -25,8 +47,7 @@ export function weightedJaccard(a: ArrayLike<number>, b: ArrayLike<number>): num
 }
 
 /** Per order k, the vector [I_and(S), I_or(S)] over |S| = k, averaged over samples. */
-function meanOrderVectors(samples: readonly SampleInteractions[], n: number): Float64Array[] {
-  const order = orderTable(n);
+function meanOrderVectors(samples: readonly SampleInteractions[], { n, order }: SetIndex): Float64Array[] {
   const counts = new Int32Array(n + 1);
   for (let m = 0; m < order.length; m++) counts[order[m]]++;
   const out = Array.from({ length: n + 1 }, (_, k) => new Float64Array(2 * counts[k]));
@@ -46,17 +67,22 @@ function meanOrderVectors(samples: readonly SampleInteractions[], n: number): Fl
 /**
  * Train/test similarity per order: for each class, the weighted Jaccard between the mean order-k interaction vectors
  * of its train and its test samples, averaged over the classes that have both (spec "Project decisions").
- * @returns per order k = 0..n (index 0 is the ∅ term); NaN where no class has both splits
+ * @returns per order k = 0..n (index 0 is the ∅ term); NaN where no class has both splits, and at orders of which the
+ *   sets' index holds no set (a sparse run's orders above its maxOrder)
  */
 export function trainTestJaccard(train: readonly (SampleInteractions & { label: number })[], test: readonly (SampleInteractions & { label: number })[], n: number): Float64Array {
   const classes = [...new Set(train.map((s) => s.label))].filter((c) => test.some((s) => s.label === c));
   const out = new Float64Array(n + 1).fill(classes.length === 0 ? NaN : 0);
+  const sets = train.length > 0 ? setIndexOf(train[0]) : { n, order: orderTable(n) };
   for (const c of classes) {
-    const a = meanOrderVectors(train.filter((s) => s.label === c), n);
-    const b = meanOrderVectors(test.filter((s) => s.label === c), n);
+    const a = meanOrderVectors(train.filter((s) => s.label === c), sets);
+    const b = meanOrderVectors(test.filter((s) => s.label === c), sets);
     for (let k = 0; k <= n; k++) out[k] += weightedJaccard(a[k], b[k]) / classes.length;
   }
-  return out;
+  // an order the index holds no set of (a sparse run's orders above maxOrder) has no similarity, not 0
+  const held = new Uint8Array(n + 1);
+  for (const k of sets.order) held[k] = 1;
+  return out.map((x, k) => (held[k] ? x : NaN));
 }
 
 /** Generalizable against non-generalizable interactions of one model over samples (spec §6.1). */
@@ -85,7 +111,7 @@ export function generalization(
   samples: readonly (SampleInteractions & { output: number; split: string; references: readonly SampleInteractions[] })[],
   n: number,
 ): GeneralizationReport {
-  const order = orderTable(n);
+  const { order } = samples.length > 0 ? setIndexOf(samples[0]) : { order: orderTable(n) };
   const generalizable = new Float64Array(n + 1);
   const nonGeneralizable = new Float64Array(n + 1);
   const sums: Record<string, { count: number; output: number; salient: number; generalizable: number }> = {};

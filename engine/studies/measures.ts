@@ -4,9 +4,9 @@
 // definition is the project's reading of them, stated where it is implemented.
 import { InvalidInputError, InvalidOptionError, NonFiniteError, ShapeMismatchError } from '../contracts/errors.js';
 import { mobiusTransform } from '../analysis/indices.js';
-import { orderTable, playersOfMask } from '../analysis/interactions.js';
+import { playersOfMask } from '../analysis/interactions.js';
 import { playersOf } from '../analysis/transforms.js';
-import type { SampleInteractions } from './generalization.js';
+import { setIndexOf, type SampleInteractions, type SetIndex } from './generalization.js';
 import { preview } from '../inputs/preview.js';
 
 /** One model's (a checkpoint's or a reference model's) interactions: one entry per sample, in the same sample order
@@ -20,10 +20,11 @@ function salientSign(values: Float64Array, mask: number, threshold: number): num
   return value !== 0 && Math.abs(value) >= threshold ? Math.sign(value) : 0;
 }
 
-/** Checks that every sample of every model holds AND and OR vectors of one length 2^n and a usable threshold, and
- *  that all models have the same number of samples; returns n (0 when there is no sample at all). */
-function assertAligned(models: readonly ModelInteractions[], what: string): number {
-  let n = -1;
+/** Checks that every sample of every model holds AND and OR vectors over one index of sets (by default 2^n masks)
+ *  and a usable threshold, and that all models have the same number of samples; returns that index (n = 0 when there
+ *  is no sample at all). */
+function assertAligned(models: readonly ModelInteractions[], what: string): SetIndex {
+  let sets: SetIndex | undefined;
   models.forEach((samples, t) => {
     if (!Array.isArray(samples)) throw new InvalidInputError(`${what} ${t} must be an array of per-sample interactions.`);
     if (samples.length !== models[0].length) {
@@ -31,10 +32,10 @@ function assertAligned(models: readonly ModelInteractions[], what: string): numb
     }
     samples.forEach((s, i) => {
       if (!(s?.and instanceof Float64Array) || !(s.or instanceof Float64Array)) throw new InvalidInputError(`${what} ${t}, sample ${i}: "and" and "or" must be Float64Arrays over the 2^n sets.`);
-      const size = playersOf(s.and.length, `${what} ${t}, sample ${i}: the AND vector`);
-      if (n === -1) n = size;
-      if (size !== n || s.or.length !== s.and.length) {
-        throw new ShapeMismatchError(`${what} ${t}, sample ${i}: AND and OR vectors of length ${s.and.length} and ${s.or.length}; every vector of a series must hold 2^${n} = ${2 ** n} values.`);
+      const own = setIndexOf(s, `${what} ${t}, sample ${i}: the AND vector`);
+      sets ??= own;
+      if (own.n !== sets.n || own.order.length !== sets.order.length || s.and.length !== sets.order.length || s.or.length !== s.and.length) {
+        throw new ShapeMismatchError(`${what} ${t}, sample ${i}: AND and OR vectors of length ${s.and.length} and ${s.or.length}; every vector of a series must hold ${s.sets ? `one value per set of the run's index (${sets.order.length})` : `2^${sets.n} = ${2 ** sets.n} values`}.`);
       }
       if (typeof s.threshold !== 'number' || !(s.threshold >= 0) || !Number.isFinite(s.threshold)) {
         throw new InvalidInputError(`${what} ${t}, sample ${i}: the salient threshold must be a finite number ≥ 0 (got ${s.threshold}).`);
@@ -44,7 +45,7 @@ function assertAligned(models: readonly ModelInteractions[], what: string): numb
       }
     });
   });
-  return Math.max(n, 0);
+  return sets ?? { n: 0, order: new Uint8Array(1) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -79,8 +80,7 @@ export function generalizationSeries(checkpoints: readonly ModelInteractions[], 
   if (!Array.isArray(references) || references.length === 0) {
     throw new InvalidInputError('The generalization ratio needs at least one reference model (the project default is K = 3 models trained on the test split).');
   }
-  const n = assertAligned([...checkpoints, ...references], 'model');
-  const order = orderTable(n);
+  const { n, order } = assertAligned([...checkpoints, ...references], 'model');
   const ratio = new Float64Array(checkpoints.length);
   const generalizable: Float64Array[] = [];
   const strength: Float64Array[] = [];
@@ -143,8 +143,7 @@ export interface CheckpointTransition {
  * @throws InvalidInputError / NonFiniteError for a malformed record
  */
 export function checkpointTransitions(checkpoints: readonly ModelInteractions[]): CheckpointTransition[] {
-  const n = assertAligned(checkpoints, 'checkpoint');
-  const order = orderTable(n);
+  const { n, order } = assertAligned(checkpoints, 'checkpoint');
   const tally = () => ({ count: new Float64Array(n + 1), strength: new Float64Array(n + 1) });
   const out: CheckpointTransition[] = [];
   for (let t = 1; t < checkpoints.length; t++) {
@@ -208,8 +207,7 @@ export function cancellationRatio(samples: ModelInteractions, options: Cancellat
   const salientOnly = options.salientOnly ?? false;
   if (typeof salientOnly !== 'boolean') throw new InvalidOptionError(`options.salientOnly must be true or false (got ${preview(salientOnly)}).`);
   if (samples.length === 0) return new Float64Array(0);
-  const n = assertAligned([samples], 'model');
-  const order = orderTable(n);
+  const { n, order } = assertAligned([samples], 'model');
   const net = new Float64Array(n + 1);
   const gross = new Float64Array(n + 1);
   const signed = new Float64Array(n + 1);

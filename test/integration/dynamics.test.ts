@@ -52,7 +52,7 @@ describe('dynamics', () => {
       expect(c.ood!.normalized).toHaveLength(11);
     }
     expect(r.turningPoint).toBeGreaterThanOrEqual(1);
-    expect(r.theory.sigma2).toHaveLength(3);
+    expect(r.theory!.sigma2).toHaveLength(3);
     expect(r.pairs).toEqual({ computed: 3 * 8 + 6, cached: 0 });
     // at initialization the interactions are spread over middle orders; after 16 epochs they sit on low orders
     expect(r.checkpoints[1].kappa).toBeLessThan(r.checkpoints[0].kappa);

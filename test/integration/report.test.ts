@@ -82,14 +82,14 @@ function aggregateBatch(results: readonly ExplainResultJson[], classNames: reado
 
 /** A dynamics result with many checkpoints and no model behind it, to exercise label thinning and σ² bounds. */
 function longDynamics(base: ReturnType<typeof dynamicsToJson>, count: number): ReturnType<typeof dynamicsToJson> {
-  const grid = base.theory.grid;
+  const grid = base.theory!.grid;
   const checkpoints = Array.from({ length: count }, (_, t) => {
     const c = base.checkpoints[Math.min(base.checkpoints.length - 1, Math.floor((t * base.checkpoints.length) / count))];
     const sigma2 = t === count - 1 ? Math.min(...grid) : 10 ** (-1 - (6 * t) / count);
     return { ...c, name: `epoch-${String(t * 16).padStart(4, '0')}`, epoch: t * 16, theory: c.theory && { ...c.theory, sigma2 } };
   });
   const transitions = checkpoints.slice(1).map((_, t) => ({ ...base.transitions[Math.min(base.transitions.length - 1, t)], from: t, to: t + 1 }));
-  return { ...base, checkpoints, transitions, turningPoint: 5, gapRise: 12, theory: { ...base.theory, sigma2: checkpoints.map((c) => c.theory?.sigma2 ?? 0) }, generalization: base.generalization && { ...base.generalization, ratio: checkpoints.map((c) => c.generalization?.ratio ?? null) } };
+  return { ...base, checkpoints, transitions, turningPoint: 5, gapRise: 12, theory: { ...base.theory!, sigma2: checkpoints.map((c) => c.theory?.sigma2 ?? 0) }, generalization: base.generalization && { ...base.generalization, ratio: checkpoints.map((c) => c.generalization?.ratio ?? null) } };
 }
 
 describe.each(BROWSERS)('HTML reports in headless Chromium: $name', (source) => {
@@ -214,7 +214,7 @@ describe.each(BROWSERS)('HTML reports in headless Chromium: $name', (source) => 
     expectCharts(charts, DYNAMICS_CHARTS);
     expect(text).toContain('one shared y scale');
     if (json.turningPoint > 0) expect(text).toContain('no theory in phase 1');
-    const lowest = Math.min(...json.theory.grid);
+    const lowest = Math.min(...json.theory!.grid);
     const atBound = json.checkpoints.some((c, t) => t >= json.turningPoint && c.theory?.sigma2 === lowest);
     if (atBound) expect(text).toContain('≤ 10⁻⁸');
 

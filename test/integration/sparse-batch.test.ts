@@ -129,8 +129,6 @@ describe('batch explanations by the sparse method', () => {
     // without the sparse options, 49 players are the exact method's error, which names the sparse method
     const { method: _m, budget: _b, maxOrder: _o, ...exactOnly } = PATCHES;
     await expect(engine.explainBatch({ ...exactOnly, samples: PATCH_SAMPLES, rows: '0', cacheDir: false })).rejects.toThrow(/sparse/);
-    // dynamics stays exact
-    await expect(engine.dynamics({ checkpoints: model('bc-mlp-series'), samples: MLP_SAMPLES, method: 'sparse' } as never)).rejects.toThrow(/dynamics averages each pair's 2\^n AND and OR arrays/);
   });
 
   it('andor explain --samples --method sparse writes andor.sparse/1 lines, then the aggregate, and andor report draws it', async () => {

@@ -340,8 +340,8 @@ describe('sparse explain refuses what it cannot do, with the fix in the message'
     await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', method: 'fast' as never })).rejects.toThrow(InvalidOptionError);
   });
 
-  it('refuses the sparse method in dynamics, which fits the theory to 2^n arrays', async () => {
-    await expect(engine.dynamics({ checkpoints: model('bc-mlp-series'), samples: SAMPLES, budget: 100 })).rejects.toThrow(/dynamics averages each pair's 2\^n AND and OR arrays/);
-    await expect(engine.dynamics({ checkpoints: model('bc-mlp-series'), samples: SAMPLES, tolerance: 0.01 })).rejects.toThrow(/dynamics averages[\s\S]*options\.tolerance asks for the sparse one[\s\S]*explainBatch\(\{ method: 'sparse'/);
+  it('refuses the sparse method\'s options with method exact in batches and dynamics too', async () => {
+    await expect(engine.explainBatch({ model: MLP, samples: SAMPLES, rows: '0-1', players: '0-3', method: 'exact', budget: 100, cacheDir: false } as never)).rejects.toThrow(/options\.budget applies to method 'sparse' only/);
+    await expect(engine.dynamics({ checkpoints: model('bc-mlp-series'), samples: SAMPLES, players: '0-3', method: 'exact', tolerance: 0.01, cacheDir: false })).rejects.toThrow(/options\.tolerance applies to method 'sparse' only/);
   });
 });

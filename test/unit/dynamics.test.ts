@@ -89,7 +89,7 @@ describe('aggregateDynamics on a planted series', () => {
     expect(result.gapRise).toBe(5);
     const kappa = result.checkpoints.map((c) => c.kappa);
     for (let t = 4; t < kappa.length; t++) expect(kappa[t]).toBeGreaterThan(kappa[t - 1]); // ever higher orders
-    planted.forEach((sigma2, j) => expect(result.theory.sigma2[3 + j]).toBeCloseTo(sigma2, 12));
+    planted.forEach((sigma2, j) => expect(result.theory!.sigma2[3 + j]).toBeCloseTo(sigma2, 12));
     // generalizable: the reference shares exactly the AND interactions of the trained model
     const last = result.checkpoints[result.checkpoints.length - 1].generalization!;
     expect(last.ratio).toBeGreaterThan(0.3);

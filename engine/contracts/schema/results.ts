@@ -232,18 +232,22 @@ const tally = Type.Object({ count: numbers('interactions per order'), strength: 
 export const DynamicsResultSchema = Type.Object(
   {
     schema: Type.Literal(DYNAMICS_SCHEMA),
+    method: Type.Optional(Type.Enum(['exact', 'sparse'], { description: 'how every pair was explained: exact (2^n arrays) or sparse (term lists from a budget, laid over the sets the run\'s pairs hold; no theory fit); absent in runs written before it: exact' })),
     n: Type.Integer({ minimum: 1 }),
     players: Type.Array(Type.String()),
     samples: Type.Object({ train: Type.Integer(), test: Type.Integer(), ood: Type.Integer() }),
     checkpoints: Type.Array(checkpointSchema, { description: 'in training order' }),
     turningPoint: Type.Integer({ minimum: 0, description: 'the checkpoint after initialization with the smallest κ' }),
     gapRise: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'the first checkpoint where the loss gap rises over its running minimum by more than the tolerance' }),
-    theory: Type.Object({
-      grid: numbers('σ² grid'),
-      sigma2: numbers('fitted σ² per checkpoint'),
-      error: Type.Array(maybeNumbers('per order'), { description: 'per checkpoint' }),
-      ratio: Type.Array(maybeNumbers('per k'), { description: 'r(k) per σ² of the grid' }),
-    }),
+    theory: Type.Union([
+      Type.Object({
+        grid: numbers('σ² grid'),
+        sigma2: numbers('fitted σ² per checkpoint'),
+        error: Type.Array(maybeNumbers('per order'), { description: 'per checkpoint' }),
+        ratio: Type.Array(maybeNumbers('per k'), { description: 'r(k) per σ² of the grid' }),
+      }),
+      Type.Null(),
+    ], { description: 'the theory\'s fit; null for method sparse (its solve is over all 2^n sets)' }),
     jaccard: Type.Union([maybeNumbers('train/test Jaccard per order at the last checkpoint'), Type.Null()]),
     generalization: Type.Union([Type.Object({ ratio: maybeNumbers('generalizable share per checkpoint'), last: generalizationSchema }), Type.Null()]),
     transitions: Type.Array(Type.Object({ from: Type.Integer(), to: Type.Integer(), preserved: tally, removed: tally, emerged: tally }), {
