@@ -1,5 +1,6 @@
 // Shared test helpers: the built package under test, float comparison, seeded randomness, brute-force references
 // of the transforms, and paths of the bundled models.
+import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { expect } from 'vitest';
 
@@ -108,4 +109,16 @@ export function denseSolve(m: Float64Array, b: Float64Array): Float64Array {
     x[r] = s / a[r * size + r];
   }
   return x;
+}
+
+/**
+ * Writes a small sample set of a checkpoint series to `file`: the first `train`, `test` and `ood` samples of its
+ * samples.json, in that order (dynamics tests that need every split without every sample).
+ * @returns the file's path
+ */
+export async function seriesSamples(series: string, file: string, { train = 3, test = 3, ood = 2 } = {}): Promise<string> {
+  const set = JSON.parse(await readFile(resolve(series, 'samples.json'), 'utf8'));
+  const pick = (split: string, count: number) => set.samples.filter((s: { split: string }) => s.split === split).slice(0, count);
+  await writeFile(file, JSON.stringify({ ...set, samples: [...pick('train', train), ...pick('test', test), ...pick('ood', ood)] }));
+  return file;
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CancelledError, InvalidInputError, ROOT, createEngine, model, type Engine } from '../helpers/index.js';
+import { CancelledError, InvalidInputError, ROOT, createEngine, model, seriesSamples, type Engine } from '../helpers/index.js';
 
 const SERIES = model('bc-mlp-series');
 const CHECKPOINTS = ['epoch-0000', 'epoch-0016', 'epoch-1024'].map((c) => join(SERIES, `${c}.onnx`));
@@ -18,10 +18,7 @@ describe('dynamics', () => {
   beforeAll(async () => {
     engine = await createEngine({ workers: 2, threads: 1 });
     dir = await mkdtemp(join(tmpdir(), 'andor-dyn-'));
-    const set = JSON.parse(await readFile(join(SERIES, 'samples.json'), 'utf8'));
-    const pick = (split: string, count: number) => set.samples.filter((s: { split: string }) => s.split === split).slice(0, count);
-    samples = join(dir, 'samples.json');
-    await writeFile(samples, JSON.stringify({ ...set, samples: [...pick('train', 3), ...pick('test', 3), ...pick('ood', 2)] }));
+    samples = await seriesSamples(SERIES, join(dir, 'samples.json'));
   });
   afterAll(async () => {
     await engine.dispose();

@@ -16,7 +16,7 @@ import { ensureResultsTable, storeResult } from '../../dist/engine/distributed/r
 import { sha256Of } from '../../dist/engine/distributed/store.js';
 import { explainUnit } from '../../dist/engine/explain/units.js';
 import {
-  CancelledError, FolderStore, InvalidOptionError, ModelStoreError, QueueUnavailableError, UnitsFailedError, batchToJson, createEngine, createQueueExecutor, dynamicsToJson, loadSampleSet, model,
+  CancelledError, FolderStore, InvalidOptionError, ModelStoreError, QueueUnavailableError, UnitsFailedError, batchToJson, createEngine, createQueueExecutor, dynamicsToJson, loadSampleSet, model, seriesSamples,
   type BatchRequest, type DynamicsRequest, type Engine, type QueueExecutor, type QueueExecutorOptions, type SampleSet, type WorkerEvent,
 } from '../helpers/index.js';
 import { pgClient, startPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -209,10 +209,7 @@ describe('the job queue', () => {
 
   it('finishes a dynamics run on the MLP series with 2 workers when one is killed (SIGKILL) mid-unit, with the local run\'s JSON', async () => {
     const { url, store } = await setup();
-    const set = JSON.parse(await readFile(join(SERIES, 'samples.json'), 'utf8')) as { samples: { split: string }[] };
-    const pick = (split: string, count: number) => set.samples.filter((s) => s.split === split).slice(0, count);
-    const samples = join(dir, 'series-samples.json');
-    await writeFile(samples, JSON.stringify({ ...set, samples: [...pick('train', 3), ...pick('test', 3), ...pick('ood', 2)] }));
+    const samples = await seriesSamples(SERIES, join(dir, 'series-samples.json'));
     const request: DynamicsRequest = {
       checkpoints: ['epoch-0000', 'epoch-0016', 'epoch-1024'].map((c) => join(SERIES, `${c}.onnx`)),
       samples, losses: join(SERIES, 'losses.json'), players: '0-9', iterations: 600, cacheDir: false,

@@ -2,7 +2,7 @@
 // and every measure but the theory reads them as it reads 2^n arrays. Checked against the same pairs as 2^n arrays
 // (aggregateDynamics over masks), on all 30 features of the breast-cancer series (beyond the exact method), through
 // the cache, the schema, the report and the memory limit.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Compile } from 'typebox/compile';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamicsResultSchema } from '../../dist/engine/contracts/schema/results.js';
 import { aggregateDynamics, type PairRecord } from '../../dist/engine/studies/dynamics.js';
 import { renderReport } from '../../dist/engine/report/index.js';
-import { MemoryLimitError, createEngine, dynamicsToJson, expectClose, loadSampleSet, model, type Engine, type SparseResult } from '../helpers/index.js';
+import { MemoryLimitError, createEngine, dynamicsToJson, expectClose, loadSampleSet, model, seriesSamples, type Engine, type SparseResult } from '../helpers/index.js';
 
 const SERIES = model('bc-mlp-series');
 const CHECKPOINTS = ['epoch-0000', 'epoch-0016', 'epoch-1024'].map((c) => join(SERIES, `${c}.onnx`));
@@ -40,10 +40,7 @@ describe('dynamics by the sparse method', () => {
   beforeAll(async () => {
     engine = await createEngine({ workers: 2, threads: 1 });
     dir = await mkdtemp(join(tmpdir(), 'andor-sparse-dyn-'));
-    const set = JSON.parse(await readFile(join(SERIES, 'samples.json'), 'utf8'));
-    const pick = (split: string, count: number) => set.samples.filter((s: { split: string }) => s.split === split).slice(0, count);
-    samples = join(dir, 'samples.json');
-    await writeFile(samples, JSON.stringify({ ...set, samples: [...pick('train', 3), ...pick('test', 3), ...pick('ood', 2)] }));
+    samples = await seriesSamples(SERIES, join(dir, 'samples.json'));
   });
   afterAll(async () => {
     await engine?.dispose();
