@@ -5,7 +5,7 @@ import type { BatchResultJson } from '../api/result.js';
 import { beeswarm } from './attribution.js';
 import { frame } from './frame.js';
 import type { Section } from './page.js';
-import { groupedBars, orderBars, stackedBars, table } from './plots.js';
+import { groupedBars, highestOrder, orderBars, stackedBars, table } from './plots.js';
 import { CATEGORICAL, COLOR, esc, fmt, px, sequential, tip, type Chart, type LegendItem } from './svg.js';
 
 type Group = BatchResultJson['all'];
@@ -69,19 +69,22 @@ export function batchSections(b: BatchResultJson): Section[] {
   const classIndex = new Map(classes.map((c, i) => [Number(c.key), i]));
   const groups: LegendItem[] = classes.map((c) => ({ label: c.label, color: c.color, swatch: 'dot' }));
   const sampleTips = b.samples.map((s) => `row ${s.row}${s.id ? ` (${s.id})` : ''}, target ${s.target}`);
-  const orderLayers: LegendItem[] = Array.from({ length: b.n }, (_, k) => ({ label: `order ${k + 1}`, color: sequential(k, b.n) }));
   const stackGroups = [{ label: 'all samples', group: b.all }, ...classes];
+  // a sparse batch's orders stop at its maxOrder: no empty orders up to n
+  const n = b.method === 'sparse' ? highestOrder(stackGroups.flatMap(({ group }) => [group.orders.positive, group.orders.negative])) : b.n;
+  const cut = (values: readonly number[]) => values.slice(0, n + 1);
+  const orderLayers: LegendItem[] = Array.from({ length: n }, (_, k) => ({ label: `order ${k + 1}`, color: sequential(k, n) }));
   const charts: Chart[] = [
     beeswarm({ id: 'beeswarm', players: b.players, rows: b.shapley, group: b.samples.map((s) => classIndex.get(s.target) ?? 0), groups, unit: UNIT, tips: sampleTips }),
   ];
   const inter = classInteractions(b, classes);
   const orders: Chart[] = [
-    stackedBars({ id: 'orders-stacked', title: 'Salient strength per order, stacked: all samples and each class', labels: stackGroups.map((g) => g.label), layers: orderLayers, values: perOrder(stackGroups, b.n), xTitle: 'samples', yTitle: `mean Σ|I| of salient S (${UNIT})` }),
-    orderBars({ id: 'orders', title: 'Mean salient strength per order over all samples', positive: b.all.orders.positive, negative: b.all.orders.negative, unit: UNIT }),
+    stackedBars({ id: 'orders-stacked', title: 'Salient strength per order, stacked: all samples and each class', labels: stackGroups.map((g) => g.label), layers: orderLayers, values: perOrder(stackGroups, n), xTitle: 'samples', yTitle: `mean Σ|I| of salient S (${UNIT})` }),
+    orderBars({ id: 'orders', title: 'Mean salient strength per order over all samples', positive: cut(b.all.orders.positive), negative: cut(b.all.orders.negative), unit: UNIT }),
     groupedBars({
       id: 'normalized', title: 'Normalized distribution over orders: all samples and each class',
-      labels: Array.from({ length: b.n }, (_, k) => String(k + 1)), from: 1,
-      series: [{ name: 'all samples', color: COLOR.ink, values: b.all.orders.normalized }, ...classes.map((c) => ({ name: c.label, color: c.color, values: c.group.orders.normalized }))],
+      labels: Array.from({ length: n }, (_, k) => String(k + 1)), from: 1,
+      series: [{ name: 'all samples', color: COLOR.ink, values: cut(b.all.orders.normalized) }, ...classes.map((c) => ({ name: c.label, color: c.color, values: cut(c.group.orders.normalized) }))],
       xTitle: 'order k = |S|', yTitle: 'share of salient strength (0–1)',
     }),
   ];
@@ -94,7 +97,7 @@ export function batchSections(b: BatchResultJson): Section[] {
     ]),
     2,
   );
-  const method = sparse ? ' Each sample was explained by the sparse method: its AND and OR terms recovered from a budget of evaluations (no AND-OR split learned).' : '';
+  const method = sparse ? ` Each sample was explained by the sparse method: its AND and OR terms recovered from a budget of evaluations (no AND-OR split learned); the per-order charts stop at order ${n}, the highest recovered.` : '';
   const head = `<p>${esc(b.model.file ?? '(model bytes)')}: ${b.samples.length} samples, n = ${b.n} players (${esc(b.players.join(', '))}); ${classes.map((c) => `${esc(c.label)}: ${c.group.count}`).join(', ')}.${method}</p>`;
   return [
     { html: head, charts: [] },

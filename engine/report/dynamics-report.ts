@@ -3,7 +3,7 @@
 // fitted grid drawn as a bound), train/test Jaccard, generalizable interactions and OOD samples.
 import type { DynamicsResultJson } from '../api/result.js';
 import type { Section } from './page.js';
-import { groupedBars, lineChart, panelChart, stackedBars, table, type Panel } from './plots.js';
+import { groupedBars, highestOrder, lineChart, panelChart, stackedBars, table, type Panel } from './plots.js';
 import { powerOfTen } from './scale.js';
 import { COLOR, esc, fmt, num, sequential, type Chart, type LegendItem } from './svg.js';
 
@@ -71,6 +71,14 @@ function theoryAgainstReal(d: DynamicsResultJson, grid: readonly number[], tp: n
   return [theory, sigma2];
 }
 
+/** The orders the per-order charts draw: all n, or for a sparse run those up to the highest it recovered (one with
+ *  strength at some checkpoint, or a train/test Jaccard), not the empty orders above its maxOrder. */
+function drawnOrders(d: DynamicsResultJson): number {
+  if (d.method !== 'sparse') return d.n;
+  const strength = d.checkpoints.flatMap((c) => [c.orders.positive, c.orders.negative, c.ood?.orders.positive, c.ood?.orders.negative]);
+  return Math.max(highestOrder(strength), highestOrder(d.checkpoints.map((c) => c.jaccard ?? undefined), (x) => typeof x === 'number'));
+}
+
 /**
  * The sections of a dynamics report.
  * @param d - an andor.dynamics/1 result
@@ -83,6 +91,7 @@ export function dynamicsSections(d: DynamicsResultJson): Section[] {
   const marks = [{ at: tp, label: 'turning point' }, ...(d.gapRise === null ? [] : [{ at: d.gapRise, label: 'gap rises' }])];
   const common = { labels, xTitle, marks, phase1: tp };
   const last = cps[cps.length - 1];
+  const orders = drawnOrders(d);
   const state = (t: number) => [t === tp ? 'turning point' : '', t === d.gapRise ? 'gap rises' : ''].filter(Boolean).join(', ');
 
   const gridPanels: Panel[] = cps.map((c, t) => ({
@@ -92,14 +101,14 @@ export function dynamicsSections(d: DynamicsResultJson): Section[] {
     bars: [{ name: 'positive', color: COLOR.pos, values: c.orders.positive }, { name: 'negative', color: COLOR.neg, values: c.orders.negative }],
   }));
   const grid = panelChart({
-    id: 'grid', title: 'Two-phase dynamics: salient strength per order at each checkpoint', panels: gridPanels, n: d.n, overlay: true,
+    id: 'grid', title: 'Two-phase dynamics: salient strength per order at each checkpoint', panels: gridPanels, n: orders, overlay: true,
     yTitle: `Σ I over salient S (${UNIT})`, legend: [{ label: 'positive', color: COLOR.pos }, { label: 'negative', color: COLOR.neg }],
     note: 'Mean over the train and test samples; the framed panel is the turning point.',
   });
-  const orderLayers: LegendItem[] = Array.from({ length: d.n }, (_, k) => ({ label: `order ${k + 1}`, color: sequential(k, d.n) }));
+  const orderLayers: LegendItem[] = Array.from({ length: orders }, (_, k) => ({ label: `order ${k + 1}`, color: sequential(k, orders) }));
   const stacked = stackedBars({
     id: 'orders-stacked', title: 'Share of salient strength per order at each checkpoint', labels, xTitle,
-    layers: orderLayers, values: cps.map((c) => Array.from({ length: d.n }, (_, k) => num(c.normalized[k + 1]))), yTitle: 'share of salient strength (0–1)',
+    layers: orderLayers, values: cps.map((c) => Array.from({ length: orders }, (_, k) => num(c.normalized[k + 1]))), yTitle: 'share of salient strength (0–1)',
   });
   const hasLoss = cps.every((c) => c.lossGap !== undefined);
   const loss = hasLoss
@@ -115,12 +124,12 @@ export function dynamicsSections(d: DynamicsResultJson): Section[] {
   const kappa = lineChart({ id: 'kappa', title: 'Mean order κ of the normalized distribution', ...common, zero: false, yTitle: 'mean order κ (order k)', series: [{ name: 'κ', values: cps.map((c) => c.kappa), color: COLOR.pos }] });
 
   const theoryCharts = d.theory ? theoryAgainstReal(d, d.theory.grid, tp, common) : [];
-  const orderLabels = Array.from({ length: d.n }, (_, k) => String(k + 1));
+  const orderLabels = Array.from({ length: orders }, (_, k) => String(k + 1));
   const jaccard: Chart[] = [];
   if (d.jaccard) jaccard.push(groupedBars({ id: 'jaccard', title: 'Train/test weighted Jaccard per order at the last checkpoint', labels: orderLabels, from: 1, series: [{ name: 'Jaccard', values: d.jaccard, color: '#8e44ad' }], xTitle: 'order k = |S|', yTitle: 'weighted Jaccard (0–1)' }));
   if (cps[0]?.jaccard) {
     const colors = ['#8e44ad', '#2980b9', '#16a085', '#d35400'];
-    jaccard.push(lineChart({ id: 'jaccard-orders', title: 'Train/test weighted Jaccard over training, orders 1–4', ...common, yTitle: 'weighted Jaccard (0–1)', series: [1, 2, 3, 4].filter((k) => k <= d.n).map((k, j) => ({ name: `order ${k}`, values: cps.map((c) => num(c.jaccard?.[k])), color: colors[j] })) }));
+    jaccard.push(lineChart({ id: 'jaccard-orders', title: `Train/test weighted Jaccard over training, orders 1–${Math.min(4, orders)}`, ...common, yTitle: 'weighted Jaccard (0–1)', series: [1, 2, 3, 4].filter((k) => k <= orders).map((k, j) => ({ name: `order ${k}`, values: cps.map((c) => num(c.jaccard?.[k])), color: colors[j] })) }));
   }
   const gen = d.generalization;
   const genCharts: Chart[] = gen
@@ -148,7 +157,7 @@ export function dynamicsSections(d: DynamicsResultJson): Section[] {
     }),
     lineChart({
       id: 'cancellation', title: 'Cancellation per order: |Σ I| / Σ |I| over the normal samples', ...common, yTitle: 'cancellation ratio (0–1)',
-      series: [1, 2, 3, 4].filter((k) => k <= d.n).map((k, j) => ({ name: `order ${k}`, values: cps.map((c) => num(c.cancellation[k])), color: palette[j] })),
+      series: [1, 2, 3, 4].filter((k) => k <= orders).map((k, j) => ({ name: `order ${k}`, values: cps.map((c) => num(c.cancellation[k])), color: palette[j] })),
       note: '1: the interactions of that order share one sign; near 0: they cancel each other out.',
     }),
     lineChart({
@@ -167,7 +176,7 @@ export function dynamicsSections(d: DynamicsResultJson): Section[] {
       : []),
   ];
   const intro = `<p>n = ${d.n} players (${esc(d.players.join(', '))}); ${d.samples.train} train, ${d.samples.test} test, ${d.samples.ood} OOD samples; ${cps.length} checkpoints. ` +
-    `Turning point (start of phase 2): <b>${esc(cps[tp]?.name ?? '–')}</b>${d.gapRise === null ? '' : `; the loss gap first rises at <b>${esc(cps[d.gapRise]?.name ?? '–')}</b>`}. Strengths are in the units of the reward v (log-odds by default).</p>`;
+    `Turning point (start of phase 2): <b>${esc(cps[tp]?.name ?? '–')}</b>${d.gapRise === null ? '' : `; the loss gap first rises at <b>${esc(cps[d.gapRise]?.name ?? '–')}</b>`}. Strengths are in the units of the reward v (log-odds by default).${d.method === 'sparse' ? ` Each pair was explained by the sparse method (no AND-OR split learned; its AND and OR expansions each rebuild v), so the per-order charts stop at order ${orders}, the highest recovered.` : ''}</p>`;
   return [
     { html: intro, charts: [] },
     { heading: 'Two-phase dynamics', charts: [grid, stacked, ...(loss ? [loss] : []), kappa] },

@@ -18,6 +18,17 @@ export interface Series {
 }
 
 const orderLabels = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1));
+
+/**
+ * The highest order k ≥ 1 at which some per-order array (index = order) holds a value that `counts`; at least 1. A
+ * sparse result recovers orders up to its maxOrder only: its charts stop there instead of drawing empty orders to n.
+ * @param counts - which values count (default: numbers other than 0)
+ */
+export function highestOrder(arrays: readonly (Values | undefined)[], counts = (x: number | null | undefined) => typeof x === 'number' && x !== 0): number {
+  let top = 1;
+  for (const a of arrays) for (let k = 1; k < (a?.length ?? 0); k++) if (counts(a![k])) top = Math.max(top, k);
+  return top;
+}
 const bar = (x: number, y0: number, y1: number, w: number, fill: string, title: string, extra = '') =>
   `<rect x="${px(x)}" y="${px(Math.min(y0, y1))}" width="${px(Math.max(0.5, w))}" height="${px(Math.abs(y1 - y0))}" fill="${fill}"${extra}>${tip(title)}</rect>`;
 

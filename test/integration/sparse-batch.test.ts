@@ -150,6 +150,9 @@ describe('batch explanations by the sparse method', () => {
     const page = await readFile(html, 'utf8');
     expect(page).toContain('Each sample was explained by the sparse method');
     expect(page).toContain('held-out R² (AND)');
+    // the per-order charts stop at maxOrder: no empty orders up to 49
+    expect(page).toContain('the per-order charts stop at order 3, the highest recovered');
+    expect(page).not.toContain('order 4<');
   });
 
   it('POST /explain/batch takes the sparse method within the service\'s limits', async () => {

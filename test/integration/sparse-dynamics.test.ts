@@ -122,6 +122,7 @@ describe('dynamics by the sparse method', () => {
     expect(json.theory).toBeNull();
     const html = renderReport(json);
     expect(html).toContain('This run used the sparse method');
+    expect(html).toContain('the per-order charts stop at order 3, the highest recovered');
     expect(html).not.toContain('id="theory"');
 
     const again = await engine.dynamics(request);
