@@ -24,14 +24,19 @@ export interface SampleInteractions {
   readonly sets?: SetIndex;
 }
 
+/** The index of every mask of the last n asked for (a series checks each sample's: one table, not one per sample). */
+let masksIndex: SetIndex | undefined;
+
 /**
  * The sets a sample's vectors index: its own index, or every mask of n players when its vectors hold 2^n values.
+ * @returns an index to read, not to change (the masks' one is shared)
  * @throws ShapeMismatchError when a vector without an index does not hold 2^n values
  */
 export function setIndexOf(sample: SampleInteractions, what = 'The AND vector'): SetIndex {
   if (sample.sets) return sample.sets;
   const n = playersOf(sample.and.length, what);
-  return { n, order: orderTable(n) };
+  if (masksIndex?.n !== n) masksIndex = { n, order: orderTable(n) };
+  return masksIndex;
 }
 
 /** The lab's weighted Jaccard with the positive/negative split (spec §3.5). */
