@@ -139,7 +139,9 @@ export function asksSparse(options: Pick<ExplainRequest, 'method' | (typeof SPAR
  * @param limits - the caller's limits on the sparse method (a service's)
  */
 export async function runUnit(ctx: ExplainContext, unit: ExplainUnit, signal?: AbortSignal, limits: SparseLimits = {}): Promise<UnitResult> {
-  const other = asksSparse(unit.options) ? sparseMethod(limits) : exactMethod;
+  // with method 'exact' given, the sparse dispatch takes nothing and refuses the sparse options under that name; with
+  // no method and none of them, the exact method (a unit never switches on its own)
+  const other = asksSparse(unit.options) || unit.options.method === 'exact' ? sparseMethod(limits) : exactMethod;
   const result = await withUnitNamed(unit, () => explainModel(ctx, unitRequest(unit, signal), { ...unitSource(unit), other }));
   return { ...result, model: result.model && { ...result.model, file: unit.model.file } };
 }

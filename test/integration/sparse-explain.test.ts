@@ -341,7 +341,10 @@ describe('sparse explain refuses what it cannot do, with the fix in the message'
   });
 
   it('refuses the sparse method\'s options with method exact in batches and dynamics too', async () => {
-    await expect(engine.explainBatch({ model: MLP, samples: SAMPLES, rows: '0-1', players: '0-3', method: 'exact', budget: 100, cacheDir: false } as never)).rejects.toThrow(/options\.budget applies to method 'sparse' only/);
-    await expect(engine.dynamics({ checkpoints: model('bc-mlp-series'), samples: SAMPLES, players: '0-3', method: 'exact', tolerance: 0.01, cacheDir: false })).rejects.toThrow(/options\.tolerance applies to method 'sparse' only/);
+    await expect(engine.explainBatch({ model: MLP, samples: SAMPLES, rows: '0-1', players: '0-3', method: 'exact', budget: 100, cacheDir: false } as never)).rejects.toThrow(/options\.budget applies to method 'sparse' only; leave it out with method 'exact'/);
+    await expect(engine.dynamics({ checkpoints: model('bc-mlp-series'), samples: SAMPLES, players: '0-3', method: 'exact', tolerance: 0.01, cacheDir: false })).rejects.toThrow(/options\.tolerance applies to method 'sparse' only; leave it out with method 'exact'/);
+    // method 'exact' without them stays exact
+    const exact = await engine.explainBatch({ model: MLP, samples: SAMPLES, rows: '0-1', players: '0-3', method: 'exact', preset: 'none', cacheDir: false });
+    expect(exact.method).toBe('exact');
   });
 });
