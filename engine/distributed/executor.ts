@@ -138,6 +138,8 @@ interface RunOptions<T> {
   readonly concurrency: number;
   readonly signal?: AbortSignal;
   readonly onResult?: (index: number, value: T, cached: boolean) => void | Promise<void>;
+  /** false: values reach onResult only, and the returned results stay empty (UnitRunOptions.keep). */
+  readonly keep?: boolean;
 }
 
 /** A unit's job: queued whole, or (with shards and a context to gather them in) run here over queued shards. */
@@ -261,7 +263,7 @@ class QueueRun<T> {
   private async land(key: string, value: T, fromCache: boolean): Promise<void> {
     this.pending.delete(key);
     for (const index of this.byKey.get(key)!) {
-      this.results[index] = value;
+      if (this.options.keep !== false) this.results[index] = value;
       this.cached[index] = fromCache;
       await this.options.onResult?.(index, value, fromCache);
     }

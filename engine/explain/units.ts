@@ -38,6 +38,9 @@ export interface UnitRunOptions {
   /** The caller's engine context: an executor that splits units into shards of masks runs their gathering (and
    *  transforms) in it. */
   readonly context?: ExplainContext;
+  /** false: results reach onResult only and are not kept for the returned list (it stays empty), so a caller that
+   *  keeps a smaller form of each does not hold every result at once (default true). */
+  readonly keep?: boolean;
 }
 
 /** Runs units and hands back their results in unit order, with whether each came from a cache. */
@@ -180,6 +183,7 @@ export async function runPool(units: readonly ExplainUnit[], options: UnitRunOpt
   const results: UnitResult[] = new Array(units.length);
   const cached: boolean[] = new Array(units.length).fill(false);
   let next = 0;
+  let finished = 0;
   let stop = false;
   const worker = async () => {
     while (next < units.length && !stop) {
@@ -189,14 +193,15 @@ export async function runPool(units: readonly ExplainUnit[], options: UnitRunOpt
         stop = true;
         throw error;
       });
-      results[index] = done.result;
+      if (options.keep !== false) results[index] = done.result;
       cached[index] = done.cached;
+      finished++;
       await options.onResult?.(index, done.result, done.cached);
     }
   };
   const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(options.concurrency, units.length)) }, worker));
   // a cancelled run says so as a whole, whichever unit noticed first
-  if (options.signal?.aborted) throw new CancelledError(`The run was cancelled after ${results.filter(Boolean).length} of ${units.length} units; finished units are cached and a rerun resumes from them.`);
+  if (options.signal?.aborted) throw new CancelledError(`The run was cancelled after ${finished} of ${units.length} units; finished units are cached and a rerun resumes from them.`);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return { results, cached };

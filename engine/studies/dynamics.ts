@@ -9,6 +9,7 @@ import type { KernelHost } from '../contracts/kernels.js';
 import { openCache } from '../explain/cache.js';
 import { explainUnit, localExecutor, type UnitResult } from '../explain/units.js';
 import { isSparseResult, type SparseResult } from '../explain/sparse.js';
+import type { FlatTerms } from '../analysis/sparse/index.js';
 import type { StudyContext } from './batch.js';
 import { loadModelBytes, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
 import { generalization, setIndexOf, trainTestJaccard, type GeneralizationReport, type SampleInteractions, type SetIndex } from './generalization.js';
@@ -194,25 +195,62 @@ async function loadLosses(losses: DynamicsRequest['losses'], files: readonly str
   return table;
 }
 
+/** A sparse pair until every pair is in: its term lists as flat arrays (a result's term objects take several times
+ *  the bytes, and a run holds every pair's at once) and what its record needs besides. */
+interface SparsePair extends Omit<PairRecord, 'and' | 'or' | 'sets' | 'v'> {
+  readonly kind: 'sparse';
+  readonly n: number;
+  readonly and: FlatTerms;
+  readonly or: FlatTerms;
+}
+
+/** What a run keeps of each pair's result as it arrives: an exact pair's record, or a sparse pair's flat terms. */
+type PairData = PairRecord | SparsePair;
+
+const isSparsePair = (pair: PairData): pair is SparsePair => (pair as SparsePair).kind === 'sparse';
+
+/** A result's term list as flat arrays: term t's players are flat[offsets[t]..offsets[t+1]). */
+function flatTerms(terms: SparseResult['and']): FlatTerms {
+  const offsets = new Int32Array(terms.length + 1);
+  terms.forEach((t, k) => (offsets[k + 1] = offsets[k] + t.players.length));
+  const flat = new Int32Array(offsets[terms.length]);
+  terms.forEach((t, k) => flat.set(t.players, offsets[k]));
+  return { offsets, flat, values: Float64Array.from(terms, (t) => t.value) };
+}
+
+/** What a run keeps of one pair's result. */
+function pairData(result: UnitResult): PairData {
+  if (!isSparseResult(result)) return exactRecord(result);
+  const r = result;
+  return {
+    kind: 'sparse', n: r.n, and: flatTerms(r.and), or: flatTerms(r.or), threshold: r.threshold, positive: r.orders.positive, negative: r.orders.negative,
+    output: r.values.full, players: r.players, salientCount: r.salient.length,
+  };
+}
+
 /**
  * Every pair's record. An exact pair's vectors are its 2^n arrays. A sparse pair's are its term lists laid over one
- * index of every set that some pair of the run holds (entry 0: ∅), so that one entry is one set in every pair and the
- * measures read both alike; a set a pair does not list is 0 there.
+ * index of every set that some pair of the run holds (entry 0: ∅; numbered in the pairs' order, so a rerun lays them
+ * alike), so that one entry is one set in every pair and the measures read both alike; a set a pair does not list is
+ * 0 there.
  * @param memoryMb - the engine's memory budget for the run's arrays (maxMemoryMb)
  * @throws MemoryLimitError when the sparse vectors (sets × pairs × 16 bytes) do not fit it
  */
-function toRecords(results: readonly UnitResult[], memoryMb: number): PairRecord[] {
-  const sparse = results.filter(isSparseResult);
-  if (sparse.length === 0) return (results as ExplainResult[]).map(exactRecord);
-  if (sparse.length !== results.length) throw new InvalidInputError('The pairs of a dynamics run came back from both methods; give every pair the same method options.');
+function toRecords(pairs: readonly PairData[], memoryMb: number): PairRecord[] {
+  const sparse = pairs.filter(isSparsePair);
+  if (sparse.length === 0) return pairs as PairRecord[];
+  if (sparse.length !== pairs.length) throw new InvalidInputError('The pairs of a dynamics run came back from both methods; give every pair the same method options.');
   const ids = new Map<string, number>([['', 0]]);
   const orders: number[] = [0];
-  for (const r of sparse) {
-    for (const t of [...r.and, ...r.or]) {
-      const key = t.players.join(',');
-      if (ids.has(key)) continue;
-      ids.set(key, ids.size);
-      orders.push(t.players.length);
+  const keyOf = ({ offsets, flat }: FlatTerms, t: number) => flat.subarray(offsets[t], offsets[t + 1]).join(',');
+  for (const pair of sparse) {
+    for (const terms of [pair.and, pair.or]) {
+      for (let t = 0; t < terms.values.length; t++) {
+        const key = keyOf(terms, t);
+        if (ids.has(key)) continue;
+        ids.set(key, ids.size);
+        orders.push(terms.offsets[t + 1] - terms.offsets[t]);
+      }
     }
   }
   const bytes = ids.size * 16 * sparse.length;
@@ -220,15 +258,12 @@ function toRecords(results: readonly UnitResult[], memoryMb: number): PairRecord
     throw new MemoryLimitError(`The sparse pairs of this run hold ${ids.size} distinct sets; laid over them, the ${sparse.length} pairs' AND and OR vectors need ${Math.ceil(bytes / 2 ** 20)} MiB, over the ${memoryMb} MiB limit (maxMemoryMb). Lower maxOrder or the budget, explain fewer samples or checkpoints, or raise maxMemoryMb.`);
   }
   const sets: SetIndex = { n: sparse[0].n, order: Uint16Array.from(orders) };
-  const lay = (terms: SparseResult['and']) => {
+  const lay = (terms: FlatTerms) => {
     const vector = new Float64Array(ids.size);
-    for (const t of terms) vector[ids.get(t.players.join(','))!] = t.value;
+    for (let t = 0; t < terms.values.length; t++) vector[ids.get(keyOf(terms, t))!] = terms.values[t];
     return vector;
   };
-  return sparse.map((r) => ({
-    and: lay(r.and), or: lay(r.or), sets, threshold: r.threshold, positive: r.orders.positive, negative: r.orders.negative,
-    output: r.values.full, players: r.players, salientCount: r.salient.length,
-  }));
+  return sparse.map(({ kind: _kind, n: _n, and, or, ...rest }) => ({ ...rest, and: lay(and), or: lay(or), sets }));
 }
 
 function exactRecord(result: ExplainResult): PairRecord {
@@ -293,17 +328,21 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   const executor = ctx.executor ?? localExecutor(ctx, await openCache(request.cacheDir, 'options.cacheDir'));
   let done = 0;
   let cachedCount = 0;
-  const { results, cached } = await executor.run(units, {
+  // each pair's result is kept in the smaller form the aggregation reads, as it arrives
+  const kept: PairData[] = new Array(units.length);
+  const { cached } = await executor.run(units, {
     concurrency,
     context: ctx,
     signal: request.signal,
-    onResult: (index, _result, fromCache) => {
+    keep: false,
+    onResult: (index, result, fromCache) => {
+      kept[index] = pairData(result);
       done++;
       if (fromCache) cachedCount++;
       request.onProgress?.({ done, total: units.length, cached: cachedCount, model: basename(loaded[jobs[index].mi].file) });
     },
   });
-  const pairs = toRecords(results, ctx.limits.maxMemoryMb);
+  const pairs = toRecords(kept, ctx.limits.maxMemoryMb);
   const records = new Map<string, PairRecord>(jobs.map(({ mi, si }, index) => [`${mi}:${si}`, pairs[index]]));
   const computedCount = cached.filter((c) => !c).length;
   const evaluatedMs = performance.now() - started;
