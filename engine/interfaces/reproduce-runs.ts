@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isSparseResult, loadSampleSet, type DynamicsRequest, type DynamicsResult, type Engine, type ExplainResult, type SampleSet } from '../index.js';
 import { distribution, salience } from '../analysis/interactions.js';
+import { InvalidOptionError } from '../contracts/errors.js';
 import { analysisFields, SOLVER_DEFAULTS } from '../contracts/schema/fields.js';
 import { withConventions, type Conventions } from '../explain/conventions.js';
 import { turningPoint } from '../studies/dynamics.js';
@@ -164,7 +165,7 @@ export async function pairBatch(engine: Engine, request: DynamicsRequest, set: S
   } as never);
   // the dynamics run's pair options are the exact method's
   const results = (batch.results ?? []).map((r) => {
-    if (isSparseResult(r)) throw new Error(`The pairs of ${file} came back sparse; the reproduction compares exact results.`);
+    if (isSparseResult(r)) throw new InvalidOptionError(`The pairs of ${file} came back sparse; the reproduction compares exact results. Leave method, budget, maxOrder and tolerance out of the series' dynamics options.`);
     return r;
   });
   return { results, cached: batch.samples.filter((s) => s.cached).length };

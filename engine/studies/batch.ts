@@ -191,28 +191,30 @@ export function aggregateBatch(results: readonly UnitResult[], rows: readonly nu
   };
 }
 
-/** One sample's interactions, as the aggregation reads them: the value of any (kind, players), and its salient ones. */
+/** One interaction of a sample: its kind and players, their key, and (exact results) their mask. */
+interface InteractionId {
+  readonly kind: 'and' | 'or';
+  readonly players: readonly number[];
+  readonly key: string;
+  readonly mask?: number;
+}
+
+/** One sample's interactions, as the aggregation reads them: the value of any interaction, and its salient ones. */
 interface SampleInteractions {
-  readonly value: (kind: 'and' | 'or', key: string) => number;
-  readonly salient: readonly { readonly kind: 'and' | 'or'; readonly players: readonly number[]; readonly key: string }[];
+  readonly value: (id: InteractionId) => number;
+  readonly salient: readonly InteractionId[];
 }
 
 /** The key of a set of players (ascending). */
 const keyOf = (players: readonly number[]) => players.join(',');
 
-/** An exact result's 2^n arrays, or a sparse result's term lists (a term it does not list is 0), by players. */
+/** An exact result's 2^n arrays (by mask), or a sparse result's term lists (by players; a term it does not list is 0). */
 function interactionsOf(r: UnitResult): SampleInteractions {
-  const salient = r.salient.map((s) => ({ kind: s.kind, players: s.players, key: keyOf(s.players) }));
   if (isSparseResult(r)) {
     const tables = { and: new Map(r.and.map((t) => [keyOf(t.players), t.value])), or: new Map(r.or.map((t) => [keyOf(t.players), t.value])) };
-    return { salient, value: (kind, key) => tables[kind].get(key) ?? 0 };
+    return { salient: r.salient.map((s) => ({ kind: s.kind, players: s.players, key: keyOf(s.players) })), value: (id) => tables[id.kind].get(id.key) ?? 0 };
   }
-  return { salient, value: (kind, key) => r[kind][maskOf(key)] };
-}
-
-/** The bitmask of a players key (exact results: n ≤ 30). */
-function maskOf(key: string): number {
-  return key === '' ? 0 : key.split(',').reduce((m, p) => m | (1 << Number(p)), 0);
+  return { salient: r.salient.map((s) => ({ kind: s.kind, players: s.players, key: keyOf(s.players), mask: s.mask })), value: (id) => r[id.kind][id.mask!] };
 }
 
 function aggregateGroup(results: readonly UnitResult[], lookups: ReadonlyMap<UnitResult, SampleInteractions>): AggregateGroup {
@@ -227,7 +229,7 @@ function aggregateGroup(results: readonly UnitResult[], lookups: ReadonlyMap<Uni
     }
   }
   // every (kind, players) salient somewhere, then its value in every sample of the group (salient there or not)
-  const salientIn = new Map<string, { kind: 'and' | 'or'; players: readonly number[]; key: string; count: number }>();
+  const salientIn = new Map<string, InteractionId & { count: number }>();
   for (const r of results) {
     for (const s of lookups.get(r)!.salient) {
       const id = `${s.kind}:${s.key}`;
@@ -236,12 +238,12 @@ function aggregateGroup(results: readonly UnitResult[], lookups: ReadonlyMap<Uni
       else salientIn.set(id, { ...s, count: 1 });
     }
   }
-  const interactions: AggregateInteraction[] = [...salientIn.values()].map(({ kind, players, key, count }) => {
-    const values = results.map((r) => lookups.get(r)!.value(kind, key));
+  const interactions: AggregateInteraction[] = [...salientIn.values()].map(({ count, ...id }) => {
+    const values = results.map((r) => lookups.get(r)!.value(id));
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
     const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
     const meanAbs = values.reduce((a, b) => a + Math.abs(b), 0) / values.length;
-    return { kind, ...(exact ? { mask: maskOf(key) } : {}), players: [...players], mean, std, meanAbs, salientIn: count };
+    return { kind: id.kind, ...(id.mask === undefined ? {} : { mask: id.mask }), players: [...id.players], mean, std, meanAbs, salientIn: count };
   });
   interactions.sort((a, b) => b.meanAbs - a.meanAbs || (exact ? a.mask! - b.mask! : compareSets(a.players, b.players)) || (a.kind < b.kind ? -1 : 1));
   return { count: results.length, orders: { positive, negative, normalized: distribution({ positive, negative }).normalized }, interactions: interactions.slice(0, TOP_INTERACTIONS) };
