@@ -17,7 +17,7 @@ function denseTheory(wStar: Float64Array, sigma2: number): Float64Array {
 
 describe('theory solver', () => {
   it.each([
-    [3, 1], [5, 0.1], [6, 1e-3], [8, 1e-2], [8, 10],
+    [1, 0.5], [2, 0.3], [3, 1], [5, 0.1], [6, 1e-3], [8, 1e-2], [8, 10],
   ])('matches a dense solve at n = %i, σ² = %f', async (n, sigma2) => {
     const wStar = seededRandom(30 + n, 1 << n);
     expectClose(solveTheory(wStar, sigma2), denseTheory(wStar, sigma2), { atol: 1e-10, rtol: 1e-9 });
