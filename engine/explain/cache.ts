@@ -1,16 +1,18 @@
 // The content-addressed result cache on disk, shared by `dynamics` and batch explanations: a key is the sha256 of
 // everything that shaped a result (model bytes, sample values and metadata, options, reference rows, names), an entry
 // is written atomically under a unique temporary name with the sha256 of its content, and an entry that cannot be
-// decoded or fails its checksum is recomputed, never trusted and never fatal. Typed arrays round-trip exactly (base64
-// of their bytes).
+// decoded or fails its checksum is recomputed, never trusted and never fatal. An entry's file is binary
+// (binary-entry.ts: the typed arrays' bytes behind a JSON header); the text codec here (typed arrays as base64 inside
+// JSON) is the queue's, whose tables hold text. Both round-trip typed arrays exactly.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidOptionError } from '../contracts/errors.js';
 import type { Sample } from '../inputs/samples.js';
+import { decodeBinaryEntry, encodeBinaryEntry } from './binary-entry.js';
 
 /** Entries change meaning when this does: it is part of every key. */
-export const CACHE_VERSION = 4;
+export const CACHE_VERSION = 5;
 
 /** A typed array in an entry: its kind and its bytes. */
 type Packed = { readonly $typed: 'f64' | 'i32' | 'u8'; readonly base64: string };
@@ -72,27 +74,15 @@ export function cacheKey(kind: string, ...parts: readonly string[]): string {
   return createHash('sha256').update([`v${CACHE_VERSION}`, kind, ...parts].join('|')).digest('hex');
 }
 
-/** The first line of an entry's file: this, then the sha256 of the rest (the encoded entry). A flipped character
- *  inside a typed array's base64 still decodes, to other numbers: the checksum makes it a miss instead. */
-const CHECKSUM_PREFIX = 'andor-entry sha256:';
-
-function checksummed(body: string): string {
-  return `${CHECKSUM_PREFIX}${createHash('sha256').update(body).digest('hex')}\n${body}`;
-}
-
-/** The encoded entry of a file's text, or '' (which decodes to a miss) when its checksum line is missing or wrong. */
-function checkedBody(text: string): string {
-  const newline = text.indexOf('\n');
-  if (newline < 0 || !text.startsWith(CHECKSUM_PREFIX)) return '';
-  const body = text.slice(newline + 1);
-  return text.slice(CHECKSUM_PREFIX.length, newline) === createHash('sha256').update(body).digest('hex') ? body : '';
-}
+/** The file name of a cache entry is its key and this. */
+export const ENTRY_EXTENSION = '.bin';
 
 /** A folder of cached results. */
 export interface ResultCache {
   readonly dir: string;
-  /** The entry for a key when it exists and `accept` recognises it; undefined otherwise (corrupt entries included). */
-  get<T>(key: string, accept: (value: unknown) => value is T): Promise<T | undefined>;
+  /** The entry for a key when it exists and `accept` (default: any decoded entry) recognises it; undefined otherwise
+   *  (corrupt entries included). */
+  get<T = unknown>(key: string, accept?: (value: unknown) => value is T): Promise<T | undefined>;
   /** Writes an entry atomically (a unique temporary file, then a rename). */
   put(key: string, value: unknown): Promise<void>;
 }
@@ -113,20 +103,20 @@ export async function openCache(dir: string | false | undefined, option = 'cache
   } catch (cause) {
     throw new InvalidOptionError(`${option} ${root} cannot be created (${(cause as NodeJS.ErrnoException).code ?? cause}); give a writable folder.`, { cause });
   }
-  const file = (key: string) => join(root, `${key}.json`);
+  const file = (key: string) => join(root, `${key}${ENTRY_EXTENSION}`);
   return {
     dir: root,
-    async get(key, accept) {
+    async get<T>(key: string, accept?: (value: unknown) => value is T) {
       // a missing entry, a folder in its place or unreadable bytes are all just a miss
-      const text = await readFile(file(key), 'utf8').catch(() => undefined);
-      if (text === undefined) return undefined;
-      const value = decodeEntry(checkedBody(text));
-      return accept(value) ? value : undefined;
+      const bytes = await readFile(file(key)).catch(() => undefined);
+      if (bytes === undefined) return undefined;
+      const value = decodeBinaryEntry(bytes);
+      return value !== undefined && (accept?.(value) ?? true) ? (value as T) : undefined;
     },
     async put(key, value) {
       const target = file(key);
       const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-      await writeFile(tmp, checksummed(encodeEntry(value)));
+      await writeFile(tmp, encodeBinaryEntry(value));
       try {
         // rename replaces a file atomically; a folder in the entry's place (a corrupt cache) must go first
         if ((await stat(target).catch(() => undefined))?.isDirectory()) await rm(target, { recursive: true, force: true });

@@ -7,7 +7,8 @@ import type { MaskPlan } from '../pipeline/plan.js';
 import type { Sample, SampleSet } from '../inputs/samples.js';
 import { cacheKey, optionsDigest, sampleDigest, type ResultCache } from './cache.js';
 import { explainModel, type ExplainContext, type ExplainRequest, type ExplainResult, type MethodDispatch } from './explain.js';
-import { exactMethod, isSparseResult, SPARSE_ONLY, sparseMethod, type SparseLimits, type SparseResult } from './sparse.js';
+import { exactMethod, SPARSE_ONLY, sparseMethod, type SparseLimits, type SparseResult } from './sparse.js';
+import { restoreResult, storeResult } from './stored-result.js';
 
 /** The options every unit of a run shares: an explain request without its model, sample, row, target and callbacks. */
 export type UnitOptions = Omit<ExplainRequest, 'model' | 'sample' | 'row' | 'target' | 'signal' | 'onProgress'>;
@@ -103,30 +104,6 @@ export async function runShard(ctx: ExplainContext, unit: ExplainUnit, shard: Sh
   return withUnitNamed(unit, () => explainModel(ctx, unitRequest(unit, signal), { ...unitSource(unit), other: evaluate }) as Promise<Float64Array>);
 }
 
-/** A decoded cache entry that is a whole explain result. */
-export function isExplainResult(value: unknown): value is ExplainResult {
-  const r = value as Partial<ExplainResult> | undefined;
-  return !!r && r.v instanceof Float64Array && r.and instanceof Float64Array && r.or instanceof Float64Array && r.v.length === r.and.length && r.v.length === 2 ** (r.n ?? -1) && Array.isArray(r.salient) && Array.isArray(r.players) && typeof r.target === 'number';
-}
-
-/** Whether every term of a decoded list is {players: ascending distinct integers in 0..n−1, value: finite}. */
-function isTermList(terms: unknown, n: number): boolean {
-  return Array.isArray(terms) && terms.every((t: { players?: unknown; value?: unknown } | null) =>
-    !!t && Number.isFinite(t.value) && Array.isArray(t.players) && t.players.every((p: unknown, k: number, ps: unknown[]) => Number.isInteger(p) && (p as number) >= 0 && (p as number) < n && (k === 0 || (p as number) > (ps[k - 1] as number))));
-}
-
-/** A decoded cache entry that is a whole sparse result (its term lists checked term by term). */
-export function isSparseUnitResult(value: unknown): value is SparseResult {
-  if (!isSparseResult(value)) return false;
-  const r = value as Partial<SparseResult>;
-  const n = r.n ?? -1;
-  return Number.isInteger(n) && n >= 1 && isTermList(r.and, n) && isTermList(r.or, n) && Array.isArray(r.salient) && Array.isArray(r.players) && r.players.length === n && typeof r.target === 'number' &&
-    r.orders?.positive instanceof Float64Array && r.orders.positive.length === n + 1 && r.indices?.shapley instanceof Float64Array && r.indices.shapley.length === n;
-}
-
-/** A decoded cache entry that is a whole result of either method. */
-export const isUnitResult = (value: unknown): value is UnitResult => isExplainResult(value) || isSparseUnitResult(value);
-
 /** Whether a unit's options ask for the sparse method: method 'sparse', or an option only it takes (budget, maxOrder,
  *  tolerance). Units never switch method on their own (as explain does when 2^n does not fit): what a unit computes
  *  follows from its options, which its key holds. */
@@ -217,10 +194,11 @@ export function localExecutor(ctx: ExplainContext, cache: ResultCache | undefine
   return {
     run: (units, options) =>
       runPool(units, options, async (unit) => {
-        const hit = await cache?.get(unit.key, isUnitResult);
+        const stored = await cache?.get(unit.key);
+        const hit = stored === undefined ? undefined : restoreResult(unit.sample, stored);
         if (hit) return { result: hit, cached: true };
         const result = await runUnit(ctx, unit, options.signal, limits);
-        await cache?.put(unit.key, result);
+        await cache?.put(unit.key, storeResult(unit.sample, result));
         return { result, cached: false };
       }),
   };

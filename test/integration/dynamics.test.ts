@@ -63,7 +63,7 @@ describe('dynamics', () => {
       onProgress: (p) => p.done === 7 && controller.abort(),
     });
     await expect(first).rejects.toThrowError(CancelledError);
-    expect((await readdir(cacheDir)).filter((f) => f.endsWith('.json'))).toHaveLength(7);
+    expect((await readdir(cacheDir)).filter((f) => f.endsWith('.bin'))).toHaveLength(7);
     let computedAgain = 0;
     const second = await engine.dynamics({ ...request(), cacheDir, onProgress: (p) => (computedAgain = p.done - p.cached) });
     expect(second.pairs).toEqual({ computed: 30 - 7, cached: 7 });

@@ -3,7 +3,7 @@
 // client trickling a body cannot hold the service's shutdown; loading many versions of one model does not grow the
 // service without bound.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,10 +92,10 @@ describe('signals, caches, slow clients and memory', () => {
     const series = model('bc-mlp-series');
     const args = ['dynamics', '--checkpoints', series, '--samples', join(series, 'samples.json'), '--losses', join(series, 'losses.json'), '--players', '0-9', '--cache', cache, '--quiet'];
     const run = start(args);
-    const { code, ms } = await interrupt(run, async () => (await readdir(cache).catch(() => [])).filter((f) => f.endsWith('.json')).length >= 20);
+    const { code, ms } = await interrupt(run, async () => (await readdir(cache).catch(() => [])).filter((f) => f.endsWith('.bin')).length >= 20);
     expect(code).toBe(130);
     expect(ms).toBeLessThan(EXIT_MS);
-    const kept = (await readdir(cache)).filter((f) => f.endsWith('.json')).length;
+    const kept = (await readdir(cache)).filter((f) => f.endsWith('.bin')).length;
     expect(kept).toBeGreaterThanOrEqual(20);
     expect((await readdir(cache)).filter((f) => f.endsWith('.tmp'))).toEqual([]); // nothing half-written
     const again = start([...args, '--json']);
@@ -110,17 +110,20 @@ describe('signals, caches, slow clients and memory', () => {
     expect(stopped.ms).toBeLessThan(EXIT_MS);
   }, SLOW_TEST_MS);
 
-  it('recomputes corrupted cache entries (null, bad base64, truncated, a folder) and gives the same numbers', async () => {
+  it('recomputes corrupted cache entries (text, a flipped byte, truncated, a folder) and gives the same numbers', async () => {
     const cacheDir = join(dir, 'corrupt');
     const engine = await createEngine({ workers: 0 });
     try {
       const request = { model: model('breast-cancer-mlp.onnx'), samples: model('breast-cancer.samples.json'), rows: '0-3', players: '0-9', preset: 'none' as const, cacheDir };
       const first = await engine.explainBatch(request);
-      const entries = (await readdir(cacheDir)).filter((f) => f.endsWith('.json'));
+      const entries = (await readdir(cacheDir)).filter((f) => f.endsWith('.bin'));
       expect(entries).toHaveLength(4);
       await writeFile(join(cacheDir, entries[0]), 'null');
-      await writeFile(join(cacheDir, entries[1]), '{"n":10,"v":{"$typed":"f64","base64":"AAA="}}');
-      await writeFile(join(cacheDir, entries[2]), '{"n":10,"v":');
+      const flipped = await readFile(join(cacheDir, entries[1]));
+      flipped[flipped.length - 3] ^= 1; // a bit of v, and, or … near the end: other numbers, unless the checksum refuses them
+      await writeFile(join(cacheDir, entries[1]), flipped);
+      const whole = await readFile(join(cacheDir, entries[2]));
+      await writeFile(join(cacheDir, entries[2]), whole.subarray(0, whole.length >> 1));
       await rm(join(cacheDir, entries[3]));
       await mkdir(join(cacheDir, entries[3]));
       const again = await engine.explainBatch(request);

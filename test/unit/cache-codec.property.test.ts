@@ -1,13 +1,18 @@
-// The result cache's codec and keys (engine/explain/cache.ts): entries round-trip exactly (typed arrays bit for bit,
-// NaN, ±Infinity and −0 included), any text decodes to a value or a miss and never throws, corrupted entries on disk
-// are misses, and keys change with the content of every part (issue 10: 3, 4, 9f).
+// The result cache's codecs and keys (engine/explain/cache.ts: the queue's text codec; binary-entry.ts: the disk
+// cache's entries): entries round-trip exactly in both (typed arrays bit for bit, NaN, ±Infinity and −0 included),
+// any text or bytes decode to a value or a miss and never throw, a binary entry with any byte changed is a miss,
+// corrupted entries on disk are misses, and keys change with the content of every part (issue 10: 3, 4, 9f). Real
+// results round-trip through their stored form (stored-result.ts) in both codecs.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheKey, decodeEntry, encodeEntry, openCache, optionsDigest, sampleDigest, type ResultCache } from '../../engine/explain/cache.js';
-import { isExplainResult } from '../../engine/explain/units.js';
+import { createHash } from 'node:crypto';
+import { decodeBinaryEntry, encodeBinaryEntry } from '../../engine/explain/binary-entry.js';
+import { cacheKey, decodeEntry, encodeEntry, ENTRY_EXTENSION, openCache, optionsDigest, sampleDigest, type ResultCache } from '../../engine/explain/cache.js';
+import { isExplainResult, restoreResult, storeResult } from '../../engine/explain/stored-result.js';
+import { loadSampleSet } from '../../engine/inputs/samples.js';
 import { createEngine, model, type Engine } from '../helpers/index.js';
 import { FEW_RUNS, PROPERTY_MS, RUNS } from './inputs/support.js';
 
@@ -57,11 +62,17 @@ function decodeOrMiss(text: string): unknown {
   }
 }
 
-describe('cache entries (property)', () => {
+/** Each codec as a round trip. */
+const CODECS = [
+  ['text', (value: unknown) => decodeEntry(encodeEntry(value))],
+  ['binary', (value: unknown) => decodeBinaryEntry(encodeBinaryEntry(value))],
+] as const;
+
+describe.each(CODECS)('cache entries, %s (property)', (_codec, roundTrip) => {
   it('round-trip exactly: plain JSON values, and typed arrays bit for bit (views included)', () => {
     fc.assert(
       fc.property(entries, (value) => {
-        const decoded = decodeEntry(encodeEntry(value));
+        const decoded = roundTrip(value);
         expect(canonical(decoded)).toEqual(canonical(value));
       }),
       RUNS,
@@ -71,7 +82,7 @@ describe('cache entries (property)', () => {
   it('keep NaN (its payload too), ±Infinity and −0 inside typed arrays, where results hold them', () => {
     const x = Float64Array.of(NaN, Infinity, -Infinity, -0, 0, Number.MIN_VALUE, -Number.MAX_VALUE);
     new DataView(x.buffer).setBigUint64(0, 0x7ff8_0000_dead_beefn, true); // a NaN with a payload
-    const decoded = decodeEntry(encodeEntry({ v: x })) as { v: Float64Array };
+    const decoded = roundTrip({ v: x }) as { v: Float64Array };
     expect(decoded.v).toBeInstanceOf(Float64Array);
     expect(Buffer.from(decoded.v.buffer).equals(Buffer.from(x.buffer))).toBe(true);
     expect(Object.is(decoded.v[3], -0)).toBe(true);
@@ -79,7 +90,72 @@ describe('cache entries (property)', () => {
 
   it('read plain numbers as JSON does: −0 comes back 0, NaN and ±Infinity come back null', () => {
     // an entry keeps non-finite values and −0 in typed arrays; a plain field would lose them, so results hold none
-    expect(decodeEntry(encodeEntry({ a: -0, b: NaN, c: Infinity, d: [-Infinity] }))).toEqual({ a: 0, b: null, c: null, d: [null] });
+    expect(roundTrip({ a: -0, b: NaN, c: Infinity, d: [-Infinity] })).toEqual({ a: 0, b: null, c: null, d: [null] });
+  });
+});
+
+/** decodeBinaryEntry, failing the test if it throws (it must answer a miss instead). */
+function decodeBytesOrMiss(bytes: Uint8Array): unknown {
+  try {
+    return decodeBinaryEntry(bytes);
+  } catch (error) {
+    return expect.fail(`decodeBinaryEntry threw ${(error as Error)?.name}: ${(error as Error)?.message} on ${Buffer.from(bytes.subarray(0, 60)).toString('hex')}`);
+  }
+}
+
+/** A binary entry with its header replaced and its checksum made right again: what a writer with other ideas (another
+ *  byte order, a bug) would leave. Layout as binary-entry.ts: magic 8, sha256 32, header length 4, header, padding. */
+function withHeader(entry: Buffer, edit: (header: { le: boolean; value: unknown }) => unknown): Buffer {
+  const length = entry.readUInt32LE(40);
+  const header = JSON.parse(entry.toString('utf8', 44, 44 + length)) as { le: boolean; value: unknown };
+  const text = Buffer.from(JSON.stringify(edit(header)));
+  const oldData = Math.ceil((44 + length) / 8) * 8;
+  const newData = Math.ceil((44 + text.length) / 8) * 8;
+  const out = Buffer.alloc(newData + entry.length - oldData);
+  entry.copy(out, 0, 0, 8);
+  out.writeUInt32LE(text.length, 40);
+  text.copy(out, 44);
+  entry.copy(out, newData, oldData);
+  createHash('sha256').update(out.subarray(40)).digest().copy(out, 8);
+  return out;
+}
+
+describe('binary cache entries that are not what encodeBinaryEntry wrote (property)', () => {
+  it('any bytes decode to a value or a miss, never a throw', () => {
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      // the magic, then anything
+      fc.uint8Array({ maxLength: 200 }).map((rest) => Buffer.concat([Buffer.from('andorbn1'), rest])),
+    );
+    fc.assert(fc.property(bytes, (b) => void decodeBytesOrMiss(b)), RUNS);
+  }, PROPERTY_MS);
+
+  it('every strict prefix of an entry (a truncated write), and an entry with any byte changed, is a miss', () => {
+    fc.assert(
+      fc.property(fc.dictionary(keys, entries, { minKeys: 1, maxKeys: 4 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (value, at, flip) => {
+        const entry = encodeBinaryEntry(value);
+        expect(decodeBytesOrMiss(entry.subarray(0, at % entry.length))).toBeUndefined();
+        const changed = Buffer.from(entry);
+        changed[at % entry.length] ^= flip;
+        expect(decodeBytesOrMiss(changed)).toBeUndefined();
+      }),
+      RUNS,
+    );
+  }, PROPERTY_MS);
+
+  it('an entry written in the other byte order, or whose arrays lie outside it, is a miss (its checksum right)', () => {
+    const value = { v: Float64Array.of(1, 2, 3), w: [Int32Array.of(7)] };
+    const entry = encodeBinaryEntry(value);
+    // the helper itself: an unchanged header gives the same entry back
+    expect(canonical(decodeBinaryEntry(withHeader(entry, (h) => h)))).toEqual(canonical(value));
+    expect(decodeBinaryEntry(withHeader(entry, (h) => ({ ...h, le: !h.le })))).toBeUndefined();
+    expect(decodeBinaryEntry(withHeader(entry, (h) => ({ value: h.value })))).toBeUndefined();
+    // v's 24 bytes and w's 4 (padded to 8) make 32 bytes of arrays
+    const placed = (at: unknown, length: unknown, kind: unknown = 'f64') => withHeader(entry, (h) => ({ ...h, value: { ...(h.value as object), v: { $typed: kind, at, length } } }));
+    expect(canonical(decodeBinaryEntry(placed(0, 3)))).toEqual(canonical(value));
+    for (const [at, length, kind] of [[0, 5], [16, 3], [4, 1], [-8, 1], [0, -1], [0.5, 1], ['0', 1], [0, 1e300], [0, 3, 'f32'], [0, 3, 'constructor']] as const) {
+      expect(decodeBytesOrMiss(placed(at, length, kind)), `at ${at}, length ${length}, kind ${kind}`).toBeUndefined();
+    }
   });
 });
 
@@ -157,7 +233,7 @@ describe('the cache folder with corrupted entries (property)', () => {
     const bytes = fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.json().map((t) => new TextEncoder().encode(t)));
     await fc.assert(
       fc.asyncProperty(bytes, async (content) => {
-        await writeFile(join(cache.dir, `${key}.json`), content);
+        await writeFile(join(cache.dir, `${key}${ENTRY_EXTENSION}`), content);
         const hit = await cache.get(key, isExplainResult);
         expect(hit === undefined || isExplainResult(hit)).toBe(true);
       }),
@@ -165,29 +241,28 @@ describe('the cache folder with corrupted entries (property)', () => {
     );
   }, PROPERTY_MS);
 
-  it('answers an entry with any one character of its typed arrays\' base64 changed with a miss, not other numbers', async () => {
+  it('answers an entry with any one byte changed with a miss, not other numbers, and ignores a text entry of the format before', async () => {
     const key = cacheKey('explain', 'flipped');
     const isV = (v: unknown): v is { v: Float64Array } => (v as { v?: unknown })?.v instanceof Float64Array;
     const values = Float64Array.from({ length: 64 }, (_, i) => Math.sin(i) * 1e3);
     await cache.put(key, { v: values });
-    const path = join(cache.dir, `${key}.json`);
-    const written = await readFile(path, 'utf8');
+    const path = join(cache.dir, `${key}${ENTRY_EXTENSION}`);
+    const written = await readFile(path);
     expect(Array.from((await cache.get(key, isV))!.v)).toEqual(Array.from(values));
-    const base64 = /"base64":"([^"]+)"/.exec(written)!;
-    const start = base64.index + '"base64":"'.length;
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: base64[1].length - 3 }), fc.constantFrom(...BASE64_ALPHABET), async (at, char) => {
-        fc.pre(written[start + at] !== char);
-        const flipped = written.slice(0, start + at) + char + written.slice(start + at + 1);
-        // the flipped text alone still decodes, to an entry its reader would take: only the checksum refuses it
-        await writeFile(path, flipped);
+      fc.asyncProperty(fc.nat({ max: written.length - 1 }), fc.integer({ min: 1, max: 255 }), async (at, flip) => {
+        const changed = Buffer.from(written);
+        changed[at] ^= flip;
+        await writeFile(path, changed);
         expect(await cache.get(key, isV)).toBeUndefined();
       }),
       FEW_RUNS,
     );
-    // an entry of the format before checksums (the encoded entry alone) is a miss too, and is then rewritten
-    await writeFile(path, written.slice(written.indexOf('\n') + 1));
+    // the text format (cache version 4) under the entry's name is a miss, and is then rewritten
+    await writeFile(path, `andor-entry sha256:${createHash('sha256').update(encodeEntry({ v: values })).digest('hex')}\n${encodeEntry({ v: values })}`);
     expect(await cache.get(key, isV)).toBeUndefined();
+    await cache.put(key, { v: values });
+    expect(Array.from((await cache.get(key, isV))!.v)).toEqual(Array.from(values));
   }, PROPERTY_MS);
 
   it('writes the same key from many writers at once without losing the entry (unique temporary files)', async () => {
@@ -246,10 +321,15 @@ describe('cache entries of real results', () => {
     ['tabular', { model: model('breast-cancer-mlp.onnx'), sample: model('breast-cancer.samples.json'), players: '0-5', iterations: 200 }],
     ['text', { model: model('token-transformer.onnx'), sample: model('tokens.samples.json'), modality: 'text', players: '0-5', maskToken: 1, iterations: 200 }],
     ['image', { model: model('digits-cnn.onnx'), sample: model('digits.samples.json'), modality: 'image', grid: '2x2', iterations: 200 }],
-  ] as const)('round-trip a %s explain result exactly, and are accepted as one', async (_what, request) => {
+  ] as const)('round-trip a %s explain result exactly, and are accepted as one, plain and in their stored form', async (_what, request) => {
     const result = await engine.explain(request as never);
-    const decoded = decodeEntry(encodeEntry(result));
-    expect(isExplainResult(decoded)).toBe(true);
-    expect(canonical(decoded)).toEqual(canonical(result));
+    const sample = (await loadSampleSet(request.sample)).samples[0];
+    for (const [codec, roundTrip] of CODECS) {
+      const decoded = roundTrip(result);
+      expect(isExplainResult(decoded), codec).toBe(true);
+      expect(canonical(decoded), codec).toEqual(canonical(result));
+      const restored = restoreResult(sample, roundTrip(storeResult(sample, result)));
+      expect(canonical(restored), codec).toEqual(canonical(result));
+    }
   });
 });

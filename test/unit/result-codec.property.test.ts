@@ -1,10 +1,12 @@
-// The stored form of a unit's result (engine/distributed/result-codec.ts): index lists as runs of consecutive
-// elements round-trip exactly whatever the list (property-based), an image result comes back equal to the original
-// with its sample's values and far shorter than the plain codec, and a malformed run list is never trusted; a sparse
-// result comes back equal, and one whose term lists or analysis were damaged (property-based) is never trusted.
+// The stored form of a unit's result (engine/explain/stored-result.ts, as the queue's text: distributed/result-codec.ts):
+// index lists as runs of consecutive elements round-trip exactly whatever the list (property-based), an image result
+// comes back equal to the original with its sample's values and far shorter than the plain codec, and a malformed run
+// list is never trusted; a sparse result comes back equal, and one whose term columns or analysis were damaged
+// (property-based) is never trusted; term lists of any shape round-trip through their columns (property-based).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeResult, encodeResult, fromRuns, toRuns } from '../../dist/engine/distributed/result-codec.js';
+import { decodeResult, encodeResult } from '../../dist/engine/distributed/result-codec.js';
+import { fromRuns, restoreResult, storeResult, toRuns } from '../../dist/engine/explain/stored-result.js';
 import { encodeEntry } from '../../dist/engine/explain/cache.js';
 import { explainUnit } from '../../dist/engine/explain/units.js';
 import { loadModelBytes } from '../../dist/engine/explain/explain.js';
@@ -70,26 +72,64 @@ describe('a stored result', () => {
     const back = decodeResult(unit, text)!;
     expect(back.layout!.values).toBe(unit.sample.values);
     expect(encodeEntry(back)).toBe(encodeEntry(result));
-    const stored = JSON.parse(text) as { and: { players: unknown; value: unknown }[]; or: unknown[]; orders?: unknown; indices: { shapley?: unknown } };
-    const multi = stored.and.findIndex((t) => (t.players as number[]).length >= 2);
-    expect(multi).toBeGreaterThanOrEqual(0);
-    const damages: ((r: typeof stored, at: number) => void)[] = [
-      (r) => (r.and[multi].players = [...(r.and[multi].players as number[])].reverse()), // not ascending
-      (r, at) => (r.and[at].players = [49]), // past n
-      (r, at) => (r.and[at].players = [-1]),
-      (r, at) => (r.and[at].players = [0.5]),
-      (r, at) => (r.and[at].players = '0'),
-      (r, at) => (r.and[at].value = '1'),
-      (r, at) => (r.and[at].value = null),
-      (r, at) => (r.or[at % r.or.length] = null),
+    // the stored form: the term lists as columns
+    type Columns = { shape: unknown; kinds?: unknown; starts?: Int32Array | unknown; players?: Int32Array | unknown; values?: Float64Array | unknown };
+    type Stored = { and: Columns | null; or: Columns; salient: Columns; orders?: unknown; indices: { shapley?: unknown } };
+    const stored = storeResult(unit.sample, result) as Stored;
+    const and = stored.and as { starts: Int32Array; players: Int32Array; values: Float64Array };
+    expect(and.values).toBeInstanceOf(Float64Array);
+    expect((stored.salient as { kinds?: unknown }).kinds).toBeInstanceOf(Uint8Array);
+    const multi = Array.from({ length: and.values.length }, (_, t) => t).find((t) => and.starts[t + 1] - and.starts[t] >= 2)!;
+    expect(multi).toBeDefined();
+    const columns = (r: Stored) => r.and as { starts: Int32Array; players: Int32Array; values: Float64Array };
+    const damages: ((r: Stored, at: number) => void)[] = [
+      (r) => columns(r).players.subarray(columns(r).starts[multi], columns(r).starts[multi + 1]).reverse(), // not ascending
+      (r, at) => (columns(r).players[at % columns(r).players.length] = 49), // past n
+      (r, at) => (columns(r).players[at % columns(r).players.length] = -1),
+      (r, at) => (columns(r).values[at] = NaN),
+      (r) => (columns(r).values = Array.from(columns(r).values)),
+      (r) => (columns(r).starts = columns(r).starts.subarray(1)),
+      (r) => (columns(r).starts[multi + 1] = columns(r).starts[multi] - 1), // a term ends before it starts
+      (r) => (columns(r).players = columns(r).players.subarray(1)),
+      (r) => ((r.and as Columns).shape = 7),
+      (r) => ((r.salient as { kinds: Uint8Array }).kinds.fill(2)),
+      (r) => ((r.salient as Columns).kinds = undefined),
+      (r) => (r.and = null),
+      (r, at) => ((r.or as { values: Float64Array }).values[at % (r.or as { values: Float64Array }).values.length] = Infinity),
       (r) => delete r.orders,
       (r) => delete r.indices.shapley,
     ];
+    const copy = (r: Stored): Stored => structuredClone(r);
+    expect(restoreResult(unit.sample, copy(stored))).toBeDefined();
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: damages.length - 1 }), fc.integer({ min: 0, max: stored.and.length - 1 }), (kind, at) => {
-        const damaged = structuredClone(stored);
+      fc.property(fc.integer({ min: 0, max: damages.length - 1 }), fc.integer({ min: 0, max: and.values.length - 1 }), (kind, at) => {
+        const damaged = copy(stored);
         damages[kind](damaged, at);
-        expect(decodeResult(unit, JSON.stringify(damaged))).toBeUndefined();
+        expect(restoreResult(unit.sample, damaged), `damage ${kind} at ${at}`).toBeUndefined();
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('of the sparse method gives back any lists of terms exactly through their columns (property)', async () => {
+    const set = await loadSampleSet(model('patches-49.samples.json'));
+    const options = { modality: 'image', grid: '7x7', method: 'sparse', budget: 1000, maxOrder: 2 } as const;
+    const unit = explainUnit(await loadModelBytes(model('patches-49.onnx')), set.samples[0], 0, options, {});
+    const result = await engine.explain({ ...options, model: unit.model.bytes, sample: unit.sample });
+    const players = fc.uniqueArray(fc.integer({ min: 0, max: 48 }), { maxLength: 6 }).map((ps) => ps.sort((a, b) => a - b));
+    const value = fc.double({ noNaN: true, noDefaultInfinity: true });
+    const terms = fc.array(fc.record({ players, value }), { maxLength: 30 });
+    const salient = fc.array(fc.record({ kind: fc.constantFrom('and' as const, 'or' as const), players, value }), { maxLength: 30 });
+    fc.assert(
+      fc.property(terms, terms, salient, (and, or, sal) => {
+        const given = { ...result, and, or, salient: sal } as typeof result;
+        const back = restoreResult(unit.sample, storeResult(unit.sample, given));
+        expect(back).toBeDefined();
+        for (const field of ['and', 'or', 'salient'] as const) {
+          // −0 stays −0 in a column (JSON would give 0): compared as Object.is does
+          expect(back![field].map((t) => ({ ...t, value: Object.is(t.value, -0) ? '-0' : t.value }))).toEqual(given[field].map((t) => ({ ...t, value: Object.is(t.value, -0) ? '-0' : t.value })));
+          expect(back![field].map((t) => Object.keys(t).join())).toEqual(given[field].map((t) => Object.keys(t).join()));
+        }
       }),
       { numRuns: 60 },
     );
