@@ -87,7 +87,7 @@ describe('a stored result', () => {
       (r, at) => (columns(r).players[at % columns(r).players.length] = 49), // past n
       (r, at) => (columns(r).players[at % columns(r).players.length] = -1),
       (r, at) => (columns(r).values[at] = NaN),
-      (r) => (columns(r).values = Array.from(columns(r).values)),
+      (r) => ((r.and as Columns).values = Array.from(columns(r).values)),
       (r) => (columns(r).starts = columns(r).starts.subarray(1)),
       (r) => (columns(r).starts[multi + 1] = columns(r).starts[multi] - 1), // a term ends before it starts
       (r) => (columns(r).players = columns(r).players.subarray(1)),
@@ -125,10 +125,12 @@ describe('a stored result', () => {
         const given = { ...result, and, or, salient: sal } as typeof result;
         const back = restoreResult(unit.sample, storeResult(unit.sample, given));
         expect(back).toBeDefined();
+        type Listed = readonly { readonly value: number }[];
         for (const field of ['and', 'or', 'salient'] as const) {
+          const [got, want] = [back![field] as unknown as Listed, given[field] as unknown as Listed];
           // −0 stays −0 in a column (JSON would give 0): compared as Object.is does
-          expect(back![field].map((t) => ({ ...t, value: Object.is(t.value, -0) ? '-0' : t.value }))).toEqual(given[field].map((t) => ({ ...t, value: Object.is(t.value, -0) ? '-0' : t.value })));
-          expect(back![field].map((t) => Object.keys(t).join())).toEqual(given[field].map((t) => Object.keys(t).join()));
+          expect(got.map((t) => ({ ...t, value: Object.is(t.value, -0) ? '-0' : t.value }))).toEqual(want.map((t) => ({ ...t, value: Object.is(t.value, -0) ? '-0' : t.value })));
+          expect(got.map((t) => Object.keys(t).join())).toEqual(want.map((t) => Object.keys(t).join()));
         }
       }),
       { numRuns: 60 },
