@@ -179,9 +179,15 @@ function packTerms(list: readonly unknown[]): unknown {
   const shape = shapeOf(list);
   if (shape < 0) return list;
   const terms = list as readonly Term[];
-  const values = Float64Array.from(terms, (t) => t.value);
-  const kinds = SHAPES[shape].includes('kind' as never) ? Uint8Array.from(terms, (t) => (t.kind === 'or' ? 1 : 0)) : undefined;
-  const masks = shape === 0 ? Float64Array.from(terms, (t) => t.mask!) : undefined;
+  // loops, not TypedArray.from(list, map): V8 runs that through the iterator protocol, ~10× slower on long lists
+  const values = new Float64Array(terms.length);
+  const kinds = SHAPES[shape].includes('kind' as never) ? new Uint8Array(terms.length) : undefined;
+  const masks = shape === 0 ? new Float64Array(terms.length) : undefined;
+  for (let t = 0; t < terms.length; t++) {
+    values[t] = terms[t].value;
+    if (kinds) kinds[t] = terms[t].kind === 'or' ? 1 : 0;
+    if (masks) masks[t] = terms[t].mask!;
+  }
   // the masks alone, where every term's players are its mask's bits
   if (masks && terms.every((t) => samePlayers(t.players, playersOfMask(t.mask!)))) return { shape, kinds, masks, values };
   const starts = new Int32Array(terms.length + 1);
