@@ -74,6 +74,9 @@ export function cacheKey(kind: string, ...parts: readonly string[]): string {
   return createHash('sha256').update([`v${CACHE_VERSION}`, kind, ...parts].join('|')).digest('hex');
 }
 
+/** No entry is larger: an exact result at the kernels' 24 players holds three arrays of 2^24 doubles (384 MiB). */
+const MAX_ENTRY_BYTES = 2 ** 30;
+
 /** The file name of a cache entry is its key and this. */
 export const ENTRY_EXTENSION = '.bin';
 
@@ -107,16 +110,23 @@ export async function openCache(dir: string | false | undefined, option = 'cache
   return {
     dir: root,
     async get<T>(key: string, accept?: (value: unknown) => value is T) {
-      // a missing entry, a folder in its place or unreadable bytes are all just a miss
-      const bytes = await readFile(file(key)).catch(() => undefined);
+      // a missing entry, a folder in its place or unreadable bytes are all just a miss; so is anything but a regular
+      // file of at most MAX_ENTRY_BYTES (a FIFO would block the read for ever, /dev/zero never end it)
+      const path = file(key);
+      const found = await stat(path).catch(() => undefined);
+      if (!found?.isFile() || found.size > MAX_ENTRY_BYTES) return undefined;
+      const bytes = await readFile(path).catch(() => undefined);
       if (bytes === undefined) return undefined;
-      const value = decodeBinaryEntry(bytes);
+      // an entry holds the key it was written under: one renamed or copied under another key is a miss
+      const entry = decodeBinaryEntry(bytes) as { key?: unknown; value?: unknown } | undefined;
+      if (entry?.key !== key) return undefined;
+      const { value } = entry;
       return value !== undefined && (accept?.(value) ?? true) ? (value as T) : undefined;
     },
     async put(key, value) {
       const target = file(key);
       const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-      await writeFile(tmp, encodeBinaryEntry(value));
+      await writeFile(tmp, encodeBinaryEntry({ key, value }));
       try {
         // rename replaces a file atomically; a folder in the entry's place (a corrupt cache) must go first
         if ((await stat(target).catch(() => undefined))?.isDirectory()) await rm(target, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 // The explain pipeline: request → model and sample → players and plan → evaluation of all 2^n masks → reward v →
 // interactions, matching, salient set and per-order strength. Also explains a given game (v without a model).
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { InvalidInputError, InvalidOptionError, ModelLoadError, ShapeMismatchError } from '../contracts/errors.js';
 import type { DType, TensorInfo } from '../contracts/backend.js';
 import type { KernelHost } from '../contracts/kernels.js';
@@ -195,13 +195,21 @@ export interface MethodDispatch<R> {
   run(ctx: ExplainContext, prepared: PreparedExplain): Promise<R>;
 }
 
+/** ONNX's limit for one file (a protobuf message is at most 2 GiB). */
+const MAX_MODEL_BYTES = 2 ** 31;
+
 /** Reads an ONNX file (or takes its bytes) and its sha256. */
 export async function loadModelBytes(model: string | Uint8Array): Promise<{ bytes: Uint8Array; sha256: string; file?: string }> {
   let bytes: Uint8Array;
   if (typeof model === 'string') {
     try {
+      // a FIFO without a writer would block the read for ever, and a device (/dev/zero) never end it
+      const file = await stat(model);
+      if (!file.isFile()) throw new ModelLoadError(`The model ${model} is not a regular file (${file.isDirectory() ? 'a folder' : 'a device, pipe or socket'}); give the path of an ONNX file (--model).`);
+      if (file.size > MAX_MODEL_BYTES) throw new ModelLoadError(`The model ${model} is ${(file.size / 2 ** 30).toFixed(1)} GiB, above ONNX's 2 GiB limit for one file; a larger model keeps its weights in external data files, which andor does not read.`);
       bytes = await readFile(model);
     } catch (cause) {
+      if (cause instanceof ModelLoadError) throw cause;
       throw new ModelLoadError(`Cannot read the model file ${model}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Check the path (--model).`, { cause });
     }
   } else if (model instanceof Uint8Array) bytes = model;

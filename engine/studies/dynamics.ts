@@ -157,9 +157,9 @@ const PAIR_KEYS = [
 
 /** The checkpoint files of a folder or list. */
 export async function resolveCheckpoints(checkpoints: string | readonly string[]): Promise<string[]> {
-  if (Array.isArray(checkpoints)) return checkpoints.map(String);
+  if (Array.isArray(checkpoints)) return nonEmpty(checkpoints.map(String), 'options.checkpoints');
   const spec = String(checkpoints);
-  if (spec.includes(',')) return spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (spec.includes(',')) return nonEmpty(listOf(spec), `options.checkpoints "${spec}"`);
   let isDir = false;
   try {
     isDir = (await stat(spec)).isDirectory();
@@ -172,6 +172,15 @@ export async function resolveCheckpoints(checkpoints: string | readonly string[]
   const epochs = onnx.filter((f) => f.startsWith('epoch-'));
   const files = (epochs.length > 0 ? epochs : onnx).map((f) => join(spec, f));
   if (files.length === 0) throw new InvalidInputError(`The folder ${spec} holds no .onnx checkpoints.`);
+  return files;
+}
+
+/** The names of a comma-separated list, trimmed, empty ones left out. */
+const listOf = (spec: string): string[] => spec.split(',').map((s) => s.trim()).filter(Boolean);
+
+/** A list of checkpoint files that is not empty. */
+function nonEmpty(files: string[], what: string): string[] {
+  if (files.length === 0) throw new InvalidInputError(`${what} names no checkpoint; give a folder of ONNX files or a comma-separated list of them.`);
   return files;
 }
 
@@ -302,7 +311,8 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   const concurrency = request.concurrency ?? 2;
   const files = await resolveCheckpoints(request.checkpoints);
   const set = await resolveSampleSet(request.samples, 'options.samples');
-  const references = request.referenceModels === undefined ? [] : typeof request.referenceModels === 'string' ? request.referenceModels.split(',').map((s) => s.trim()).filter(Boolean) : [...request.referenceModels];
+  const references = request.referenceModels === undefined ? [] : typeof request.referenceModels === 'string' ? listOf(request.referenceModels) : [...request.referenceModels];
+  if (typeof request.referenceModels === 'string' && references.length === 0) throw new InvalidInputError(`options.referenceModels "${request.referenceModels}" names no model; give a comma-separated list of ONNX files, or leave it out.`);
   const losses = await loadLosses(request.losses, files);
   // a folder's checkpoints go in training order: by the losses' epochs when they give them
   if (losses && typeof request.checkpoints === 'string' && !request.checkpoints.includes(',')) {

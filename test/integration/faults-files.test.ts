@@ -1,0 +1,92 @@
+// Files that are not what their name says, found by an adversarial sweep (stop 31): a model path or a cache entry that
+// is a FIFO with no writer or a link to /dev/zero (the read blocked for ever, or grew without end until the kernel
+// killed the process), cache entries renamed under each other's keys (read back as the other sample's numbers), and
+// lists of checkpoints or reference models that name nothing (a crash after the work). Each now gets a typed error at
+// once, or a miss that is recomputed to the same numbers.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, rename, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine, InvalidInputError, ModelLoadError, model, type Engine } from '../helpers/index.js';
+
+const MLP = model('breast-cancer-mlp.onnx');
+const MLP_SAMPLES = model('breast-cancer.samples.json');
+const SERIES = model('bc-mlp-series');
+/** A refusal that must come at once (the defects blocked or ran for minutes). */
+const FAST_MS = 5_000;
+
+describe('files that are not what their name says', () => {
+  let engine: Engine;
+  let dir: string;
+  beforeAll(async () => {
+    engine = await createEngine({ workers: 0 });
+    dir = await mkdtemp(join(tmpdir(), 'andor-files-'));
+  });
+  afterAll(async () => {
+    await engine.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const fifo = (name: string) => {
+    const path = join(dir, name);
+    execFileSync('mkfifo', [path]);
+    return path;
+  };
+
+  it('a model path that is a FIFO with no writer, a link to /dev/zero or a folder is a ModelLoadError at once', async () => {
+    const zero = join(dir, 'zero.onnx');
+    await symlink('/dev/zero', zero);
+    for (const [path, words] of [[fifo('pipe.onnx'), /not a regular file \(a device, pipe or socket\)/], [zero, /not a regular file \(a device, pipe or socket\)/], [dir, /not a regular file \(a folder\)/]] as const) {
+      const started = Date.now();
+      const error = await engine.explain({ model: path, sample: MLP_SAMPLES, players: '0-3' }).then(() => undefined, (e: Error) => e);
+      expect(error, path).toBeInstanceOf(ModelLoadError);
+      expect(error!.message).toMatch(words);
+      expect(error!.message).toContain('--model');
+      expect(Date.now() - started).toBeLessThan(FAST_MS);
+    }
+  });
+
+  it('cache entries replaced by a FIFO or a link to /dev/zero are misses, recomputed to the same numbers', async () => {
+    const cacheDir = join(dir, 'special');
+    const request = { model: MLP, samples: MLP_SAMPLES, rows: '0-2', players: '0-5', preset: 'none' as const, cacheDir };
+    const first = await engine.explainBatch(request);
+    const entries = (await readdir(cacheDir)).filter((f) => f.endsWith('.bin')).sort();
+    expect(entries).toHaveLength(3);
+    await rm(join(cacheDir, entries[0]));
+    execFileSync('mkfifo', [join(cacheDir, entries[0])]);
+    await rm(join(cacheDir, entries[1]));
+    await symlink('/dev/zero', join(cacheDir, entries[1]));
+    const again = await engine.explainBatch(request);
+    expect(again.samples.filter((s) => !s.cached)).toHaveLength(2);
+    for (let i = 0; i < 3; i++) expect(Array.from(again.results![i].v)).toEqual(Array.from(first.results![i].v));
+    // the recomputed entries took the FIFO's and the link's places (a rename replaces the name, not what it points at)
+    expect((await engine.explainBatch(request)).samples.every((s) => s.cached)).toBe(true);
+  }, 30_000);
+
+  it('cache entries renamed under each other\'s keys are misses, not the other sample\'s numbers', async () => {
+    const cacheDir = join(dir, 'swapped');
+    const request = { model: MLP, samples: MLP_SAMPLES, rows: '0-1', players: '0-5', preset: 'none' as const, cacheDir };
+    const first = await engine.explainBatch(request);
+    expect(Array.from(first.results![0].v)).not.toEqual(Array.from(first.results![1].v));
+    const [a, b] = (await readdir(cacheDir)).filter((f) => f.endsWith('.bin'));
+    await rename(join(cacheDir, a), join(cacheDir, 'held'));
+    await rename(join(cacheDir, b), join(cacheDir, a));
+    await rename(join(cacheDir, 'held'), join(cacheDir, b));
+    const again = await engine.explainBatch(request);
+    expect(again.samples.map((s) => s.cached)).toEqual([false, false]);
+    for (let i = 0; i < 2; i++) expect(Array.from(again.results![i].v)).toEqual(Array.from(first.results![i].v));
+  }, 30_000);
+
+  it('a list of checkpoints or reference models that names nothing is an InvalidInputError before any work', async () => {
+    const samples = join(SERIES, 'samples.json');
+    for (const checkpoints of [',', ' , ']) {
+      const error = await engine.dynamics({ checkpoints, samples, players: '0-3', cacheDir: false }).then(() => undefined, (e: Error) => e);
+      expect(error, JSON.stringify(checkpoints)).toBeInstanceOf(InvalidInputError);
+      expect(error!.message).toMatch(/names no checkpoint; give a folder of ONNX files or a comma-separated list/);
+    }
+    const error = await engine.dynamics({ checkpoints: join(SERIES, 'epoch-0000.onnx'), samples, referenceModels: ' , ', players: '0-3', cacheDir: false }).then(() => undefined, (e: Error) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error!.message).toMatch(/options.referenceModels " , " names no model/);
+  });
+});
