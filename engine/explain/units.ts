@@ -149,8 +149,9 @@ async function withUnitNamed<T>(unit: ExplainUnit, fn: () => Promise<T>): Promis
 }
 
 /**
- * Runs units with a fixed number in flight; the first failure stops the scheduling of new units, and every unit in
- * flight settles before the call returns or throws (so nothing writes after it ends).
+ * Runs units with a fixed number in flight; the first failure (of a unit, or of onResult on its result) stops the
+ * scheduling of new units, and every unit in flight settles before the call returns or throws (so nothing writes
+ * after it ends).
  * @param units - what to run
  * @param options - concurrency, signal, onResult
  * @param one - runs one unit: its result and whether it came from a cache
@@ -166,14 +167,19 @@ export async function runPool(units: readonly ExplainUnit[], options: UnitRunOpt
     while (next < units.length && !stop) {
       if (options.signal?.aborted) throw new CancelledError('The run was cancelled; finished units are kept and a rerun resumes from them.');
       const index = next++;
-      const done = await one(units[index]).catch((error) => {
+      const failing = (error: unknown): never => {
         stop = true;
         throw error;
-      });
+      };
+      const done = await one(units[index]).catch(failing);
       if (options.keep !== false) results[index] = done.result;
       cached[index] = done.cached;
       finished++;
-      await options.onResult?.(index, done.result, done.cached);
+      try {
+        await options.onResult?.(index, done.result, done.cached);
+      } catch (error) {
+        failing(error);
+      }
     }
   };
   const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(options.concurrency, units.length)) }, worker));

@@ -346,6 +346,9 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
     signal: request.signal,
     keep: false,
     onResult: (index, result, fromCache) => {
+      // the order distributions (κ, the decay-spindle mixture, the theory) need orders 1..n with n ≥ 2: said at the
+      // first pair, not after all of them
+      if (result.n < 2) throw new InvalidOptionError(`Dynamics needs at least 2 players: its measures compare interactions of different orders, and these options give ${result.n} (${result.players.join(', ')}). Give more players (--players).`);
       kept[index] = pairData(result);
       done++;
       if (fromCache) cachedCount++;

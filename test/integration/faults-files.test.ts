@@ -1,14 +1,16 @@
 // Files that are not what their name says, found by an adversarial sweep (stop 31): a model path or a cache entry that
 // is a FIFO with no writer or a link to /dev/zero (the read blocked for ever, or grew without end until the kernel
 // killed the process), cache entries renamed under each other's keys (read back as the other sample's numbers), and
-// lists of checkpoints or reference models that name nothing (a crash after the work). Each now gets a typed error at
-// once, or a miss that is recomputed to the same numbers.
+// lists of checkpoints or reference models that name nothing (a crash after the work), and dynamics over one player
+// (refused only after every pair). Each now gets a typed error at once, or a miss that is recomputed to the same
+// numbers.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, rename, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, InvalidInputError, ModelLoadError, model, type Engine } from '../helpers/index.js';
+import { runPool } from '../../dist/engine/explain/units.js';
+import { createEngine, InvalidInputError, InvalidOptionError, ModelLoadError, model, type Engine } from '../helpers/index.js';
 
 const MLP = model('breast-cancer-mlp.onnx');
 const MLP_SAMPLES = model('breast-cancer.samples.json');
@@ -88,5 +90,29 @@ describe('files that are not what their name says', () => {
     const error = await engine.dynamics({ checkpoints: join(SERIES, 'epoch-0000.onnx'), samples, referenceModels: ' , ', players: '0-3', cacheDir: false }).then(() => undefined, (e: Error) => e);
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(error!.message).toMatch(/options.referenceModels " , " names no model/);
+  });
+
+  it('dynamics over one player is refused at its first pair, not after all of them', async () => {
+    let pairs = 0;
+    const request = { checkpoints: SERIES, samples: join(SERIES, 'samples.json'), players: '3', cacheDir: false as const, concurrency: 1, onProgress: () => void pairs++ };
+    const error = await engine.dynamics(request).then(() => undefined, (e: Error) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error!.message).toMatch(/Dynamics needs at least 2 players.*these options give 1 \(mean area\)\. Give more players \(--players\)/);
+    // 12 checkpoints × 40 samples: the first pair's result stops the run
+    expect(pairs).toBe(0);
+  });
+
+  it('a run of units stops scheduling new ones when onResult fails, as when a unit fails', async () => {
+    const units = Array.from({ length: 20 }, (_, i) => ({ key: String(i) }));
+    let ran = 0;
+    const one = async () => {
+      ran++;
+      await new Promise((r) => setTimeout(r, 1));
+      return { result: {} as never, cached: false };
+    };
+    const failing = runPool(units as never, { concurrency: 2, onResult: (index) => { if (index === 1) throw new InvalidOptionError('stop here'); } }, one);
+    await expect(failing).rejects.toThrow('stop here');
+    // the unit whose result failed, and at most one more in flight beside it (and the one after it on that lane)
+    expect(ran).toBeLessThanOrEqual(4);
   });
 });
