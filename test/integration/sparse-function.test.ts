@@ -227,6 +227,18 @@ describe('engine.explainFunction', () => {
     };
     await expect(engine.explainFunction({ game: v, n: 256, budget: 20_000, maxOrder: 3, signal: controller.signal })).rejects.toThrow(CancelledError);
     expect(inner.rows).toBeLessThan(2000);
+    // the message counts the whole budget (each expansion's own said its half: "of at most 10000")
+    const early = await engine.explainFunction({ game: inner, n: 256, budget: 20_000, maxOrder: 3, signal: AbortSignal.abort() }).catch((e: Error) => e);
+    expect(early).toBeInstanceOf(CancelledError);
+    expect((early as Error).message).toMatch(/^The sparse recovery was cancelled after 0 of at most 20000 game evaluations\.$/);
+  });
+
+  it('says a throwing onProgress is the caller\'s onProgress, not the game', async () => {
+    const reason = new Error('progress boom');
+    const error = await engine.explainFunction({ game: game(plant(32, 4, 2, 6), 'and'), n: 32, budget: 2000, maxOrder: 2, onProgress: () => { throw reason; } }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toMatch(/^options.onProgress threw: progress boom\. It must be a function \(done, total\) => void that does not throw\.$/);
+    expect((error as Error).cause).toBe(reason);
   });
 
   it('refuses bad options: n above the limit, a budget below the least (stated), a maxOrder above n, unknown keys', async () => {

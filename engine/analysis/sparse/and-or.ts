@@ -230,7 +230,15 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
   }
   const exact = n <= MAX_EXACT_PLAYERS && budget >= 2 ** n;
   const planned = exact ? 2 ** n : budget;
-  const counting = new CountingGame(game, n, (done) => onProgress?.(done, Math.max(planned, done)));
+  // the caller's onProgress runs inside a game call: its failure is said as its own, not as the game's
+  const progress = (done: number, total: number) => {
+    try {
+      onProgress?.(done, total);
+    } catch (error) {
+      throw new InvalidOptionError(`options.onProgress threw: ${error instanceof Error ? error.message : String(error)}. It must be a function (done, total) => void that does not throw.`, { cause: error });
+    }
+  };
+  const counting = new CountingGame(game, n, (done) => progress(done, Math.max(planned, done)));
   // one failing expansion stops the other: nothing may run once this call has returned
   const stop = new AbortController();
   const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
@@ -243,7 +251,9 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
   const settled = await Promise.allSettled(runs);
   const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
   // the first real failure, not the cancellation it caused in the other run
-  if (failed.length > 0) throw failed.find((e) => !(e instanceof CancelledError) || signal?.aborted) ?? failed[0];
+  // the caller's cancellation, said for the whole budget (each expansion's says its half)
+  if (signal?.aborted && failed.some((e) => e instanceof CancelledError)) throw new CancelledError(`The sparse recovery was cancelled after ${counting.used} of at most ${budget} game evaluations.`, { cause: signal.reason });
+  if (failed.length > 0) throw failed.find((e) => !(e instanceof CancelledError)) ?? failed[0];
   const [and, or] = settled.map((r) => (r as PromiseFulfilledResult<SparseExpansion>).value);
   if (counting.empty === undefined || counting.full === undefined) {
     // both methods evaluate ∅ and N first; this only runs for a method that does not
@@ -252,7 +262,7 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
     if (n % 32 !== 0) ends.bits[2 * ends.words - 1] = ((1 << n % 32) - 1) >>> 0;
     await counting.call(ends, signal);
   }
-  onProgress?.(counting.used, counting.used);
+  progress(counting.used, counting.used);
   return {
     n, recovery: exact ? 'exact' : 'adaptive', budget, evaluations: counting.used, and, or,
     values: { empty: counting.empty!, full: counting.full! }, gameMs: counting.gameMs,
