@@ -3,6 +3,7 @@
 // (`andor ... --json | head`) ends the output quietly instead of an EPIPE stack trace.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { InvalidOptionError } from '../contracts/errors.js';
 
 /** Elements of a long array serialized per chunk. */
 const CHUNK = 8192;
@@ -63,15 +64,19 @@ export interface Output {
 /**
  * Opens an output.
  * @param target - a file path, or process.stdout
+ * @param option - the flag that named the file, for the message of a failed write
  */
-export function openOutput(target: string | Writable): Output {
+export function openOutput(target: string | Writable, option = '--out'): Output {
   const stream: Writable = typeof target === 'string' ? createWriteStream(target) : target;
   let gone = false;
   let failure: Error | undefined;
+  // a full disk, or a path that went away after the check before the run (ENOSPC, ENOENT): said with the file
+  const named = (error: NodeJS.ErrnoException) =>
+    new InvalidOptionError(`Cannot write ${typeof target === 'string' ? `${option} ${target}` : 'the output'}: ${error.code ?? error.message}. Give a file on a disk with room for the result; results kept in the cache (--cache) are read back by a rerun.`, { cause: error });
   stream.on('error', (error: NodeJS.ErrnoException) => {
     // the reader closed the pipe (`| head`): stop writing, quietly; any other error is the caller's to see
     if (error.code === 'EPIPE') gone = true;
-    else failure = error;
+    else failure ??= named(error);
   });
   const write = async (text: string): Promise<boolean> => {
     if (failure) throw failure;
@@ -105,7 +110,12 @@ export function openOutput(target: string | Writable): Output {
         return write('\n');
       }),
     async close() {
-      if (typeof target === 'string') await new Promise<void>((resolve, reject) => (stream as WriteStream).end((error?: Error | null) => (error ? reject(error) : resolve())));
+      if (typeof target === 'string') {
+        await new Promise<void>((resolve) => (stream as WriteStream).end((error?: NodeJS.ErrnoException | null) => {
+          if (error) failure ??= named(error);
+          resolve();
+        }));
+      }
       if (failure) throw failure;
     },
   };

@@ -2,7 +2,7 @@
 // is a FIFO with no writer or a link to /dev/zero (the read blocked for ever, or grew without end until the kernel
 // killed the process), cache entries renamed under each other's keys (read back as the other sample's numbers), and
 // lists of checkpoints or reference models that name nothing (a crash after the work), and dynamics over one player
-// (refused only after every pair). Each now gets a typed error at once, or a miss that is recomputed to the same
+// (refused only after every pair), and an --out that fails at the end (a full disk: an untyped error). Each now gets a typed error at once, or a miss that is recomputed to the same
 // numbers.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, rename, rm, symlink } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPool } from '../../dist/engine/explain/units.js';
+import { runCli } from '../helpers/cli.js';
 import { createEngine, InvalidInputError, InvalidOptionError, ModelLoadError, model, type Engine } from '../helpers/index.js';
 
 const MLP = model('breast-cancer-mlp.onnx');
@@ -115,4 +116,12 @@ describe('files that are not what their name says', () => {
     // the unit whose result failed, and at most one more in flight beside it (and the one after it on that lane)
     expect(ran).toBeLessThanOrEqual(4);
   });
+
+  it('an --out that cannot be written at the end (a full disk) is a typed error naming the file, exit 2', async () => {
+    for (const args of [['--sample', MLP_SAMPLES], ['--samples', MLP_SAMPLES, '--rows', '0-1', '--no-cache']]) {
+      const run = await runCli(['explain', '--model', MLP, ...args, '--players', '0-5', '--preset', 'none', '--out', '/dev/full', '--workers', '0']);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(/^andor: error \[INVALID_OPTION\]: Cannot write --out \/dev\/full: ENOSPC\. Give a file on a disk with room for the result/m);
+    }
+  }, 60_000);
 });
