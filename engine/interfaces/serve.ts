@@ -189,13 +189,17 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     }
   });
 
+  // an engine error names a model by its file on this machine (a batch's sample: "<file>, sample row 0: …"): the
+  // client named it relative to the models folder, so it reads that, not the folder's path
+  const folders = [...new Set([root, resolve(options.modelsDir)])].map((folder) => folder + sep);
+  const relativeNames = (message: string) => folders.reduce((text, folder) => text.split(folder).join(''), message);
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
     if (error instanceof HttpError) return sendError(reply, error.status, error.code, error.message, error.status === 429 ? queue.retryAfterS() : undefined);
-    if (error instanceof EngineError) return sendError(reply, STATUS[error.code], error.code, error.message);
+    if (error instanceof EngineError) return sendError(reply, STATUS[error.code], error.code, relativeNames(error.message));
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, 'BODY_TOO_LARGE', `The request body is over the ${bodyLimitBytes}-byte limit.`);
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return sendError(reply, error.statusCode, error.code ?? 'BAD_REQUEST', `Malformed request: ${error.message}`);
-    return sendError(reply, 500, 'INTERNAL', `Internal error: ${error.message}`);
+    return sendError(reply, 500, 'INTERNAL', `Internal error: ${relativeNames(error.message)}`);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `No route ${request.method} ${request.url}. See GET /openapi.json.`));
 

@@ -488,6 +488,19 @@ describe('issue 10 regressions, in andor serve', () => {
     expect(JSON.stringify(reply.body)).not.toContain(modelsDir);
     await healthy();
   });
+
+  it('names a model in an engine\'s error as the client did, not by the service\'s path (an adversarial sweep, stop 31)', async () => {
+    await writeFile(join(modelsDir, 'empty.onnx'), '');
+    const empty = await post('/explain', { model: 'empty.onnx', sample: X });
+    await rm(join(modelsDir, 'empty.onnx'));
+    expect(empty.status).toBe(422);
+    expect(empty.body.error.message).toMatch(/^The model empty\.onnx is empty; expected an ONNX file\.$/);
+    const short = await post('/explain/batch', { model: 'breast-cancer-mlp.onnx', samples: [X.slice(0, 5)], players: '0-3' });
+    expect(short.status).toBeGreaterThanOrEqual(400);
+    expect(short.body.error.message).toMatch(/^breast-cancer-mlp\.onnx, sample row 0: /);
+    for (const reply of [empty, short]) expect(JSON.stringify(reply.body)).not.toContain(modelsDir);
+    await healthy();
+  });
 });
 
 describe('issue 10 regressions, on the CLI', () => {
