@@ -191,12 +191,20 @@ export async function runPool(units: readonly ExplainUnit[], options: UnitRunOpt
 }
 
 /**
- * The executor of this process: each unit from the disk cache when it is there, else run in the pool and cached.
- * @param ctx - the engine's runner, kernels and limits
+ * The executor of this process: each unit from the disk cache when it is there, else run in the pool and cached. A
+ * cache that cannot be written (a read-only folder, a full disk) costs the run its resumability, not its results: it
+ * is said once (ctx.onWarning) and the run goes on.
+ * @param ctx - the engine's runner, kernels, limits and warnings
  * @param cache - the result cache, or undefined for none
  * @param limits - the caller's limits on the sparse method (a service's)
  */
 export function localExecutor(ctx: ExplainContext, cache: ResultCache | undefined, limits: SparseLimits = {}): UnitExecutor {
+  let warned = false;
+  const unwritable = (error: NodeJS.ErrnoException) => {
+    if (warned) return;
+    warned = true;
+    ctx.onWarning?.(`Cannot write to the cache folder ${cache?.dir} (${error.code ?? error.message}): the run goes on, but its results are not cached and a rerun computes them again. Give a writable folder (--cache DIR) to resume runs.`);
+  };
   return {
     run: (units, options) =>
       runPool(units, options, async (unit) => {
@@ -204,7 +212,7 @@ export function localExecutor(ctx: ExplainContext, cache: ResultCache | undefine
         const hit = stored === undefined ? undefined : restoreResult(unit.sample, stored);
         if (hit) return { result: hit, cached: true };
         const result = await runUnit(ctx, unit, options.signal, limits);
-        await cache?.put(unit.key, storeResult(unit.sample, result));
+        await cache?.put(unit.key, storeResult(unit.sample, result)).catch(unwritable);
         return { result, cached: false };
       }),
   };

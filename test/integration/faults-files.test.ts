@@ -2,10 +2,11 @@
 // is a FIFO with no writer or a link to /dev/zero (the read blocked for ever, or grew without end until the kernel
 // killed the process), cache entries renamed under each other's keys (read back as the other sample's numbers), and
 // lists of checkpoints or reference models that name nothing (a crash after the work), and dynamics over one player
-// (refused only after every pair), and an --out that fails at the end (a full disk: an untyped error). Each now gets a typed error at once, or a miss that is recomputed to the same
+// (refused only after every pair), an --out that fails at the end (a full disk: an untyped error), and a cache folder
+// that cannot be written (every result lost to an untyped EACCES after the work). Each now gets a typed error at once, or a miss that is recomputed to the same
 // numbers.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rename, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +123,28 @@ describe('files that are not what their name says', () => {
       const run = await runCli(['explain', '--model', MLP, ...args, '--players', '0-5', '--preset', 'none', '--out', '/dev/full', '--workers', '0']);
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toMatch(/^andor: error \[INVALID_OPTION\]: Cannot write --out \/dev\/full: ENOSPC\. Give a file on a disk with room for the result/m);
+    }
+  }, 60_000);
+
+  it('a cache folder that cannot be written costs the run its cache, not its results: said once, and the run goes on', async () => {
+    // an entry's temporary name is longer than its own: in a folder whose path leaves room for "<key>.bin" but not for
+    // "<key>.bin.<pid>.<random>.tmp" every write fails (ENAMETOOLONG, for root too) while every read is a plain miss
+    let folder = join(dir, 'long');
+    while (folder.length < 4020 - 250) folder = join(folder, 'd'.repeat(200));
+    folder = join(folder, 'e'.repeat(4020 - folder.length - 1));
+    expect(folder.length).toBe(4020);
+    await mkdir(folder, { recursive: true });
+    const warnings: string[] = [];
+    const warned = await createEngine({ workers: 0, logger: { warn: (m) => void warnings.push(m), info: () => {} } });
+    try {
+      const request = { model: MLP, samples: MLP_SAMPLES, rows: '0-2', players: '0-5', preset: 'none' as const, cacheDir: folder };
+      const result = await warned.explainBatch(request);
+      const clean = await engine.explainBatch({ ...request, cacheDir: false });
+      for (let i = 0; i < 3; i++) expect(Array.from(result.results![i].v)).toEqual(Array.from(clean.results![i].v));
+      expect(warnings.filter((w) => w.startsWith('Cannot write to the cache folder'))).toHaveLength(1);
+      expect(warnings[0]).toMatch(/\(ENAMETOOLONG\): the run goes on, but its results are not cached and a rerun computes them again\. Give a writable folder \(--cache DIR\)/);
+    } finally {
+      await warned.dispose();
     }
   }, 60_000);
 });
