@@ -211,18 +211,19 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     return { models: (await listModels(root)).map((m) => ({ ...m, name: known.get(m.model)?.name, modality: known.get(m.model)?.modality })) };
   });
 
-  /** Runs a job through the queue, cancelled when its client goes away or its time runs out (504). */
+  /** Runs a job through the queue, cancelled when its client goes away or when it has run for its time (504); the
+   *  time counts from the job's start, not from its wait in the queue (timeoutMs: "a job running longer"). */
   async function job<T>(reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     running.add(controller);
     // a client that goes away cancels its job: the response closes before it was written
     const onClose = () => !reply.raw.writableFinished && controller.abort();
     reply.raw.on('close', onClose);
-    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
+    let signal: AbortSignal | undefined;
     try {
-      return await queue.run(() => work(signal), signal);
+      return await queue.run(() => work((signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]))), controller.signal);
     } catch (error) {
-      if (error instanceof CancelledError && signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError') {
+      if (error instanceof CancelledError && signal?.reason instanceof DOMException && signal.reason.name === 'TimeoutError') {
         throw new HttpError(504, 'TIMEOUT', `The job ran past the ${timeoutMs} ms limit and was cancelled.`);
       }
       throw error;

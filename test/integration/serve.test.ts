@@ -121,6 +121,22 @@ describe('andor serve limits and shutdown', () => {
     await engine.dispose();
   });
 
+  it('counts a job\'s time limit from its start, not from its wait in the queue (an adversarial sweep, stop 31)', async () => {
+    const engine = await createEngine({ workers: 1 });
+    const service = await serve(engine, { modelsDir: MODELS, port: 0, timeoutMs: 1500, concurrency: 1, queueSize: 2 });
+    try {
+      // two jobs that run into the limit hold the one slot for about 3 s; the third waits that long, then runs quickly
+      const long = [post(service.url, { ...slow, iterations: 100_000 }), post(service.url, { ...slow, iterations: 100_000 })];
+      await new Promise((r) => setTimeout(r, 50));
+      const quick = await post(service.url, { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-3', preset: 'none', arrays: false });
+      expect(quick.status).toBe(200);
+      expect((await Promise.all(long)).map((r) => r.status)).toEqual([504, 504]);
+    } finally {
+      await service.close();
+      await engine.dispose();
+    }
+  }, 30_000);
+
   it('shuts down gracefully: the running request completes, new connections are refused', async () => {
     const engine = await createEngine({ workers: 1 });
     const service = await serve(engine, { modelsDir: MODELS, port: 0 });
