@@ -75,6 +75,8 @@ export function describeSchema(schema: TSchema): string {
     case 'null':
       return 'null';
     case 'string':
+      // x-example: what a value looks like, where the placeholder of the flag (x-arg: ROWS, URL) does not show it
+      if (s.pattern !== undefined && s['x-example'] !== undefined) return String(s['x-example']);
       return s.pattern !== undefined && s['x-arg'] !== undefined ? `a string like "${s['x-arg']}"` : s.minLength ? 'a non-empty string' : 'a string';
     case 'array':
       if (Array.isArray(s.prefixItems)) return `a list of ${(s.prefixItems as unknown[]).length} items (${(s.prefixItems as TSchema[]).map(describeSchema).join(', ')})`;

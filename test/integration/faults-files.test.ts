@@ -147,4 +147,12 @@ describe('files that are not what their name says', () => {
       await warned.dispose();
     }
   }, 60_000);
+
+  it('a malformed rows option says what rows look like, not the flag\'s placeholder ("a string like \\"ROWS\\"")', async () => {
+    for (const rows of ['-1', '1.5', 'all,0', [0, 2]]) {
+      const error = await engine.explainBatch({ model: MLP, samples: MLP_SAMPLES, rows: rows as string, players: '0-3', cacheDir: false }).then(() => undefined, (e: Error) => e);
+      expect(error, JSON.stringify(rows)).toBeInstanceOf(InvalidOptionError);
+      expect(error!.message).toBe(`options.rows must be "all", or row numbers ≥ 0 and ranges like "0-99" or "3,5,8-12" (got ${typeof rows === 'string' ? `"${rows}"` : '[0, 2]'}).`);
+    }
+  });
 });

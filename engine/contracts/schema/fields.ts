@@ -124,14 +124,14 @@ export const dynamicsFields = {
 /** Many samples of one model in one run (andor explain --samples). */
 export const batchFields = {
   samples: Type.String({ minLength: 1, description: 'explain many samples of the model: a sample file (its rows chosen by --rows); one result per sample is streamed as a JSON line, then their aggregate', 'x-arg': 'FILE' }),
-  rows: Type.String({ minLength: 1, pattern: '^(all|[0-9][0-9,\\- ]*)$', default: 'all', description: 'the rows of the sample file: all, or a list like 0-99 or 3,5,8-12', 'x-arg': 'ROWS' }),
+  rows: Type.String({ minLength: 1, pattern: '^(all|[0-9][0-9,\\- ]*)$', default: 'all', description: 'the rows of the sample file: all, or a list like 0-99 or 3,5,8-12', 'x-arg': 'ROWS', 'x-example': '"all", or row numbers ≥ 0 and ranges like "0-99" or "3,5,8-12"' }),
   cacheDir: dynamicsFields.cacheDir,
   concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'samples in flight', 'x-arg': 'N' }),
 } satisfies Record<string, Field>;
 
 /** A batch or dynamics run whose units go through a job queue (pg-boss on PostgreSQL) to `andor worker`s. */
 export const queueFields = {
-  queue: Type.String({ minLength: 1, pattern: '^postgres(ql)?://', description: 'PostgreSQL URL of a job queue: the units go to the `andor worker`s that serve it, and their results are stored in its database by content, for any rerun or client', 'x-arg': 'URL' }),
+  queue: Type.String({ minLength: 1, pattern: '^postgres(ql)?://', description: 'PostgreSQL URL of a job queue: the units go to the `andor worker`s that serve it, and their results are stored in its database by content, for any rerun or client', 'x-arg': 'URL', 'x-example': 'a PostgreSQL URL like "postgres://user@host/db"' }),
   store: Type.String({ minLength: 1, description: 'folder of the model store (models by content hash), shared by the clients and every worker of --queue', 'x-arg': 'DIR' }),
   leaseSeconds: Type.Integer({ minimum: 2, maximum: 604_800, default: 60, description: 'a unit whose worker is silent this long goes to another worker (a live worker renews its lease)', 'x-arg': 'S' }),
   shardMasks: Type.Integer({ minimum: 0, maximum: 2 ** 30, default: 0, description: 'split each unit into shards of about N of its masks, which the workers evaluate, for slow models or large n; the transforms run here once they are gathered (0: whole units)', 'x-arg': 'N' }),
