@@ -248,7 +248,7 @@ async function serveCommand(flags: Flags): Promise<number> {
   const engine = await engineFor(flags, 16);
   try {
     const service = await serve(engine, requestFields(flags) as { modelsDir: string });
-    process.stdout.write(`andor: serving ${String(flags.modelsDir)} on ${service.url} (POST /explain, GET /models, /health, /openapi.json)\n`);
+    process.stdout.write(`andor: serving ${String(flags.modelsDir)} on ${service.url} (POST /explain, POST /explain/batch, GET /models, /health, /openapi.json)\n`);
     await new Promise<void>((done) => {
       const stop = () => done();
       process.once('SIGINT', stop);

@@ -77,7 +77,7 @@ export function openApi(limits: { maxPlayers: number; bodyLimitBytes: number; ti
           operationId: 'explainBatch',
           summary: 'Explain many samples of one model, and aggregate them',
           requestBody: { required: true, content: json('BatchBody') },
-          responses: { '200': { description: `an ${BATCH_SCHEMA} result with every sample's ${RESULT_SCHEMA} result in results`, content: json('BatchResult') }, ...errors(['400', '404', '413', '415', '422', '429', '500', '503', '504']) },
+          responses: { '200': { description: `an ${BATCH_SCHEMA} result with every sample's result in results: ${RESULT_SCHEMA} (the exact method), or ${SPARSE_SCHEMA} (the sparse method: asked for, or given a budget, maxOrder or tolerance)`, content: json('BatchResult') }, ...errors(['400', '404', '413', '415', '422', '429', '500', '503', '504']) },
         },
       },
     },

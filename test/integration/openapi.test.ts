@@ -39,6 +39,8 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(doc.paths['/explain'].post.responses).sort()).toEqual(['200', '400', '404', '413', '415', '422', '429', '500', '503', '504']);
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['ExplainBody', 'ExplainResult', 'Error', 'Health', 'ModelList']));
     expect(doc.components.responses['429']).toHaveProperty('headers.Retry-After');
+    // both methods' results, in both operations' descriptions
+    for (const path of ['/explain', '/explain/batch'] as const) expect(doc.paths[path].post.responses['200'].description).toMatch(/andor\.explain\/1 .*andor\.sparse\/1/);
   });
 
   it('generates a typed client: the explain reply is a result, not never', async () => {
