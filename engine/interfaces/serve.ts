@@ -110,13 +110,23 @@ function sampleOf(sample: Static<typeof JsonSampleSchema>, label: number | undef
   return { values, label };
 }
 
+/** The .onnx files of the models folder, to depth levels of subfolders: the ones POST /explain serves, links to a file
+ *  inside the folder included (resolveModel follows them too; a link that leaves the folder is neither served nor
+ *  listed). */
 async function listModels(root: string, depth = 2): Promise<{ model: string; bytes: number }[]> {
   const out: { model: string; bytes: number }[] = [];
+  const inside = async (path: string) => {
+    const real = await realpath(path).catch(() => undefined);
+    return real !== undefined && real.startsWith(root + sep) ? stat(real) : undefined;
+  };
   const walk = async (dir: string, level: number) => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (entry.isDirectory() && level < depth) await walk(path, level + 1);
-      else if (entry.isFile() && entry.name.endsWith('.onnx')) out.push({ model: relative(root, path).split(sep).join('/'), bytes: (await stat(path)).size });
+      else if (entry.name.endsWith('.onnx') && (entry.isFile() || entry.isSymbolicLink())) {
+        const file = entry.isFile() ? await stat(path) : await inside(path);
+        if (file?.isFile()) out.push({ model: relative(root, path).split(sep).join('/'), bytes: file.size });
+      }
     }
   };
   await walk(root, 0);

@@ -1,7 +1,7 @@
 // Regression tests for the classes of issue 10 that no other suite held: each sends the bad input the issue found
 // (through the library, `andor serve` or the CLI, on the bundled models and models/faults/) and asserts the fixed
 // behaviour: the typed error and the words of its message, the HTTP status and code, the exit code, or the numbers.
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -487,6 +487,21 @@ describe('issue 10 regressions, in andor serve', () => {
     expect(reply.body.error).toEqual({ code: 'INVALID_OPTION', message: 'body.model "folder.onnx" is a folder, not a model file. GET /models lists them.' });
     expect(JSON.stringify(reply.body)).not.toContain(modelsDir);
     await healthy();
+  });
+
+  it('GET /models lists a link to a model inside the folder, as POST /explain serves it, and not one that leaves it', async () => {
+    await symlink(join(modelsDir, 'breast-cancer-mlp.onnx'), join(modelsDir, 'link-in.onnx'));
+    await symlink(MLP, join(modelsDir, 'link-out.onnx'));
+    try {
+      const listed = ((await (await fetch(`${service.url}/models`)).json()) as { models: { model: string }[] }).models.map((m) => m.model);
+      expect(listed).toContain('link-in.onnx');
+      expect(listed).not.toContain('link-out.onnx');
+      expect((await post('/explain', { model: 'link-in.onnx', sample: X, players: '0-3' })).status).toBe(200);
+      expect((await post('/explain', { model: 'link-out.onnx', sample: X, players: '0-3' })).body.error.code).toBe('PATH_OUTSIDE');
+    } finally {
+      await rm(join(modelsDir, 'link-in.onnx'));
+      await rm(join(modelsDir, 'link-out.onnx'));
+    }
   });
 
   it('names a model in an engine\'s error as the client did, not by the service\'s path (an adversarial sweep, stop 31)', async () => {
