@@ -454,7 +454,11 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
 /** Checks a request's player names: one per player. */
 export function checkNames(names: readonly string[], n: number): string[] {
   if (!Array.isArray(names) || names.length !== n) throw new InvalidOptionError(`options.names must list ${n} player names, one per player (got ${Array.isArray(names) ? names.length : typeof names}).`);
-  return names.map(String);
+  const given = names.map(String);
+  // an interaction is reported by its players' names: two players of one name would read as one
+  const repeated = given.find((name, i) => given.indexOf(name) !== i);
+  if (repeated !== undefined) throw new InvalidOptionError(`options.names lists "${repeated}" twice; give each player its own name.`);
+  return given;
 }
 
 /** Explains a game given as values on all 2^n masks (no model). */

@@ -98,7 +98,8 @@ async function resolveModel(root: string, name: unknown): Promise<string> {
   }
   if (real !== root && !real.startsWith(root + sep)) throw new HttpError(400, 'PATH_OUTSIDE', `body.model "${name}" resolves outside the models folder.`);
   // a folder named like a model would fail later with this machine's path in the message
-  if (!(await stat(real)).isFile()) throw new HttpError(400, 'INVALID_OPTION', `body.model "${name}" is a folder, not a model file. GET /models lists them.`);
+  const found = await stat(real);
+  if (!found.isFile()) throw new HttpError(400, 'INVALID_OPTION', `body.model "${name}" is ${found.isDirectory() ? 'a folder' : 'a device, pipe or socket'}, not a model file. GET /models lists them.`);
   return real;
 }
 

@@ -2,6 +2,7 @@
 // (through the library, `andor serve` or the CLI, on the bundled models and models/faults/) and asserts the fixed
 // behaviour: the typed error and the words of its message, the HTTP status and code, the exit code, or the numbers.
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -486,6 +487,14 @@ describe('issue 10 regressions, in andor serve', () => {
     expect(reply.status).toBe(400);
     expect(reply.body.error).toEqual({ code: 'INVALID_OPTION', message: 'body.model "folder.onnx" is a folder, not a model file. GET /models lists them.' });
     expect(JSON.stringify(reply.body)).not.toContain(modelsDir);
+    // a FIFO named like a model is not called a folder (and its open would block: it is not opened)
+    execFileSync('mkfifo', [join(modelsDir, 'pipe.onnx')]);
+    try {
+      const pipe = await post('/explain', { model: 'pipe.onnx', sample: X });
+      expect(pipe.body.error).toEqual({ code: 'INVALID_OPTION', message: 'body.model "pipe.onnx" is a device, pipe or socket, not a model file. GET /models lists them.' });
+    } finally {
+      await rm(join(modelsDir, 'pipe.onnx'));
+    }
     await healthy();
   });
 

@@ -215,6 +215,17 @@ describe('engine.explainFunction', () => {
     await expect(engine.explainFunction({ game: (m) => new Float64Array(m.count).fill(NaN), n: 32, budget: 2000, maxOrder: 2 })).rejects.toThrow(NonFiniteError);
     await expect(engine.explainFunction({ game: (m) => new Float64Array(m.count + 1), n: 32, budget: 2000, maxOrder: 2 })).rejects.toThrow(ShapeMismatchError);
     await expect(engine.explainFunction({ game: () => 1 as never, n: 32, budget: 2000, maxOrder: 2 })).rejects.toThrow(InvalidInputError);
+    // numbers as strings (a CSV read as text) are refused, not converted; plain arrays of numbers are taken
+    const strings = await engine.explainFunction({ game: (m) => Array.from({ length: m.count }, () => '1.5') as never, n: 32, budget: 2000, maxOrder: 2 }).catch((e: Error) => e);
+    expect(strings).toBeInstanceOf(InvalidInputError);
+    expect((strings as Error).message).toMatch(/^The game function returned a string at row 0 of a batch of \d+ masks; every value must be a number/);
+    expect((await engine.explainFunction({ game: (m) => Array.from({ length: m.count }, () => 1.5) as never, n: 4, budget: 16 })).and).toHaveLength(1);
+  });
+
+  it('refuses player names given twice', async () => {
+    const error = await engine.explainFunction({ game: (m) => new Float64Array(m.count), n: 3, budget: 8, names: ['a', 'a', 'b'] }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toBe('options.names lists "a" twice; give each player its own name.');
   });
 
   it('stops with CancelledError when the signal fires', async () => {

@@ -134,6 +134,11 @@ export function checkAnswer(answer: unknown, batch: MaskBatch): Float64Array {
       `The game function returned ${list.length} values for a batch of ${batch.count} masks; it must return exactly one value per mask row (batch.count).`,
     );
   }
+  // a plain array's entries must be numbers: strings ("1.5", a CSV read as text) are a bug to say, not to convert
+  if (Array.isArray(list)) {
+    const at = list.findIndex((x) => typeof x !== 'number');
+    if (at >= 0) throw new InvalidInputError(`The game function returned ${describe(list[at])} at row ${at} of a batch of ${batch.count} masks; every value must be a number (a Float64Array, or an array of numbers).`);
+  }
   const values = answer instanceof Float64Array ? answer : Float64Array.from(list as ArrayLike<number>, Number);
   for (let r = 0; r < values.length; r++) {
     if (!Number.isFinite(values[r])) {
