@@ -185,6 +185,9 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   const started = Date.now();
   let closing = false;
   const app = Fastify({ bodyLimit: bodyLimitBytes, logger: false });
+  // bodies are JSON: a text/plain body (which Fastify would parse as a string, then refuse as 'body must be an
+  // object') is a 415, as any other media type
+  app.removeContentTypeParser('text/plain');
   // while shutting down, responses close their connection, so keep-alive sockets do not hold the close open
   app.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');

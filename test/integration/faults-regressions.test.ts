@@ -498,6 +498,15 @@ describe('issue 10 regressions, in andor serve', () => {
     await healthy();
   });
 
+  it('answers a body sent as text/plain, or any type but JSON, with 415 and what to send', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const response = await fetch(`${service.url}/explain`, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify({ model: 'breast-cancer-mlp.onnx', sample: X }) });
+      expect(response.status, type).toBe(415);
+      expect(await response.json()).toEqual({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as application/json.' } });
+    }
+    await healthy();
+  });
+
   it('GET /models lists a link to a model inside the folder, as POST /explain serves it, and not one that leaves it', async () => {
     await symlink(join(modelsDir, 'breast-cancer-mlp.onnx'), join(modelsDir, 'link-in.onnx'));
     await symlink(MLP, join(modelsDir, 'link-out.onnx'));
