@@ -79,8 +79,16 @@ export function describeSchema(schema: TSchema): string {
       if (s.pattern !== undefined && s['x-example'] !== undefined) return String(s['x-example']);
       return s.pattern !== undefined && s['x-arg'] !== undefined ? `a string like "${s['x-arg']}"` : s.minLength ? 'a non-empty string' : 'a string';
     case 'array':
-      if (Array.isArray(s.prefixItems)) return `a list of ${(s.prefixItems as unknown[]).length} items (${(s.prefixItems as TSchema[]).map(describeSchema).join(', ')})`;
-      return s.items && describeSchema(s.items as TSchema) !== 'any value' ? `a list of ${plural(describeSchema(s.items as TSchema))}` : 'a list';
+      // a tuple: prefixItems (JSON Schema 2020-12), or items as a list (TypeBox's Type.Tuple)
+      for (const tuple of [s.prefixItems, s.items]) if (Array.isArray(tuple)) return `a list of ${tuple.length} items (${(tuple as TSchema[]).map(describeSchema).join(', ')})`;
+    {
+      // an empty list where one item is the least is refused with that said, not only the items' kind
+      const list = typeof s.minItems === 'number' && s.minItems >= 1 ? 'a non-empty list' : 'a list';
+      const item = s.items ? describeSchema(s.items as TSchema) : 'any value';
+      if (item === 'any value') return list;
+      // items of several kinds: each item is one of them ("a list of lists, or an object" read as one list)
+      return item.includes(', or ') ? `${list}, each item ${item}` : `${list} of ${plural(item)}`;
+    }
     case 'object':
       return 'an object';
     default:

@@ -498,6 +498,12 @@ describe('issue 10 regressions, in andor serve', () => {
     await healthy();
   });
 
+  it('says an empty list of samples is refused for being empty (it said "must be a list of lists, or an object")', async () => {
+    const reply = await post('/explain/batch', { model: 'breast-cancer-mlp.onnx', samples: [] });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.message).toBe('body.samples must be a non-empty list, each item a non-empty list, or an object (got []).');
+  });
+
   it('answers a body sent as text/plain, or any type but JSON, with 415 and what to send', async () => {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
       const response = await fetch(`${service.url}/explain`, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify({ model: 'breast-cancer-mlp.onnx', sample: X }) });
