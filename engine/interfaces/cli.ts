@@ -173,7 +173,18 @@ function requestFields(flags: Flags, drop: readonly string[] = []): Flags {
 /** SIGINT and SIGTERM stop the job through this, from the moment the CLI starts (a signal that arrives while the
  *  engine starts up still ends in a clean stop); the exit code is then 130, the shell's code for an interrupt. */
 const stop = new AbortController();
-const onStopSignal = () => stop.abort();
+/** A job that cannot see the stop within this long (a read blocked in the file system: a FIFO that no one writes) is
+ *  ended by the signal itself: one signal stops the CLI, as `timeout` expects. */
+const STOP_GRACE_MS = 10_000;
+const onStopSignal = (signal: NodeJS.Signals) => {
+  stop.abort();
+  setTimeout(() => {
+    process.stderr.write(`andor: interrupted: the job did not stop within ${STOP_GRACE_MS / 1000} s of ${signal} (a read that waits for ever: a FIFO with no writer?); ending by the signal.\n`);
+    // not process.exit: Node joins its file-system threads on exit, and the blocked read would hold it for ever
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+  }, STOP_GRACE_MS).unref();
+};
 
 /** Runs `job` with an engine and the stop signal, disposing the engine afterwards. */
 async function withEngine<T>(flags: Flags, job: (engine: Engine, signal: AbortSignal) => Promise<T>): Promise<T> {

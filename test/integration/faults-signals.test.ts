@@ -2,7 +2,7 @@
 // serve) ends the process promptly with exit code 130 and keeps finished work; a corrupted cache is recomputed; a
 // client trickling a body cannot hold the service's shutdown; loading many versions of one model does not grow the
 // service without bound.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -72,6 +72,25 @@ describe('signals, caches, slow clients and memory', () => {
       expect(run.stderr()).toMatch(/interrupted: .*cancelled/);
     }
   });
+
+  it('one SIGTERM ends a run blocked on a read that never ends (a FIFO with no writer), after a grace', async () => {
+    const pipe = join(dir, 'pipe.json');
+    execFileSync('mkfifo', [pipe]);
+    const run = start(['explain', '--model', model('breast-cancer-mlp.onnx'), '--sample', pipe, '--players', '0-3', '--workers', '0']);
+    const started = Date.now();
+    const ended = run.child.once.bind(run.child);
+    const bySignal = new Promise<NodeJS.Signals | null>((resolve) => ended('exit', (_code, signal) => resolve(signal)));
+    // a run that this test finds still blocked must not outlive it
+    const guard = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
+    const { code, ms } = await interrupt(run, () => Date.now() - started > 2000, 'SIGTERM').finally(() => clearTimeout(guard));
+    // the job cannot see the stop while its read waits: the CLI gives it 10 s, then lets the signal end it (a shell
+    // says 143)
+    expect(code).toBeNull();
+    expect(await bySignal).toBe('SIGTERM');
+    expect(ms).toBeGreaterThanOrEqual(9_000);
+    expect(ms).toBeLessThan(20_000);
+    expect(run.stderr()).toMatch(/andor: interrupted: the job did not stop within 10 s of SIGTERM \(a read that waits for ever: a FIFO with no writer\?\); ending by the signal\./);
+  }, 40_000);
 
   it('Ctrl-C during masked evaluation (n = 16 on a CNN) exits promptly', async () => {
     // --debug logs the backend once the model is open: from then on the masks are being evaluated (about 10 s of work).
