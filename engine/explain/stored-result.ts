@@ -201,7 +201,7 @@ function samePlayers(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** The terms of a packed list; undefined when its columns do not fit together (the entry is then recomputed). Their
- *  players are checked later, with the result (units.ts). */
+ *  players are checked later, with the result (isUnitResult, above). */
 function unpackTerms(packed: PackedTerms, n: number): Term[] | undefined {
   const { shape, kinds, starts, players, masks, values } = packed;
   const count = values.length;
