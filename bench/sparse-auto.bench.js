@@ -6,8 +6,9 @@
 //   node bench/sparse-auto.bench.js     # about 1 min
 //
 // A game counts as recovered when every AND term (∅ included) is within 1e-9 of the planted coefficient and no other
-// term is there. Auto stops its exact search once it holds twice the terms F pays for (a trained model's dense tail),
-// which below F is a handful: tolerance 0 searches on. No target: this suite documents where auto is the wrong choice.
+// term is there. Auto stops its exact search once it holds twice the terms F pays for and one of them is under 1 % of
+// |v(N) − v(∅)| (a trained model's dense tail), and gives it at most 90 % of its budget: tolerance 0 searches on to the
+// whole budget. No target: this suite documents where auto is the wrong choice.
 import { createEngine } from '../dist/engine/index.js';
 import { busyNote, foreignCpu, progress, runSuite } from './harness.js';
 

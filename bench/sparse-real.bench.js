@@ -662,7 +662,7 @@ async function run({ quick }) {
         rows: real.rows,
         notes: [
           pathNote,
-          'sparse: the default, tolerance auto (an exact search on half the budget, then stages of falling tolerance kept by validation R²); auto kept: the tolerance of the AND expansion\'s kept stage.',
+          'sparse: the default, tolerance auto (an exact search on up to 90 % of the budget, stopped early on a dense tail, then stages of falling tolerance kept by validation R²); auto kept: the tolerance of the AND expansion\'s kept stage.',
           `R²: on ${SCORING_MASKS} uniformly random masks that neither fit saw (evaluated once per model); R² own: the method's own held-out masks (min(1000, budget/10), taken from the budget).`,
           `LS-${LS_ORDER}: the sparse engine's method 'regression' (least squares of every term of order ≤ ${LS_ORDER} on uniformly random masks, Σ_{j≤${LS_ORDER}} C(n, j) unknowns), same budget; infeasible below 1.25× its unknowns plus held-out masks. LS-${LS_ORDER} at B/2: the same on half the budget, the share the engine's sparse method gives its AND expansion.`,
           `tol ${TOLERANCE}: the same sparse run with tolerance ${TOLERANCE} (--tolerance=R): the search treats the model as a game with noise σ = tolerance · |v(N) − v(∅)|, so the dense tail of tiny coefficients is left out, and the found terms are refitted by least squares.`,

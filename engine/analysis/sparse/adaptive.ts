@@ -39,8 +39,13 @@ const FINAL_PROBES = 32;
 const PROBE_SHRINK = 0.7;
 /** The search stops after this many rounds in a row found nothing new. */
 const IDLE_ROUNDS = 3;
-/** An auto search (no tolerance given) first searches exactly on at most this share of its budget. */
-const EXACT_SHARE = 0.5;
+/** An auto search (no tolerance given) first searches exactly on at most this share of its budget: nearly all of it,
+ *  since a dense game stops it early (DENSE_TERMS) and an exactly sparse one below the budget formula needs it all.
+ *  At 0.5, the sparse games of bench/sparse-auto.bench.js came back exact in 10 and 20 of 24 at budgets 800 and 1500
+ *  (tolerance 0: 23 and 24); at 0.8, 19 and 24; at 0.9, 19 and 24 (the worst held-out R² of the others 0.706 against
+ *  0.597); at 0.95, 20 and 24, with less left to the fits. The bundled models' searches stop on DENSE_TERMS well before
+ *  (at most 2372 evaluations of 26 214). */
+const EXACT_SHARE = 0.9;
 /** It stops early once it holds more than DENSE_TERMS times the terms the budget is sized for (affordableTerms): the
  *  budget formula promises no exact recovery of a game that dense, and the fits gain from what it leaves. 2: the
  *  OR expansion of a sparse AND game holds every subset of its supports (95 terms of order ≤ 4 where the formula's
@@ -48,6 +53,12 @@ const EXACT_SHARE = 0.5;
  *  R² of 0.973, 0.974 and 0.971 (0.962 without the stop), and tokens-40 at 10³ evaluations a worst of 0.988, 0.923
  *  and 0.923 (0.894 without). */
 const DENSE_TERMS = 2;
+/** ... but only when one of the terms it found is a tail term: under TAIL_SHARE of |v(N) − v(∅)| (the first staged
+ *  tolerance, whose noise floor leaves such terms out). At that stop the bundled models' searches held 4–178 such
+ *  terms of 7–279 (digits-cnn, the MLP at n = 18, tokens-40 and patches-49 at 10³–10⁴ evaluations); of the 96
+ *  searches of bench/sparse-auto.bench.js's exactly sparse games, 76 went past the stop and 3 held one such term at
+ *  their end (README, "Budget"). */
+const TAIL_SHARE = 1e-2;
 /** Then, when that search did not end, the tolerances of its stages, coarse to fine. */
 const TOLERANCES = [1e-2, 1e-3, 1e-4];
 /** Validation masks of an auto search: at most this many, and at most 1/VALIDATION_SHARE of the fit's budget; with
@@ -99,7 +110,8 @@ const REFINE_LOSS = 1e-4;
  * (auto), an exact search (tolerance 0) runs first on at most EXACT_SHARE of the budget: an exactly sparse game
  * ends it with budget to spare, and its terms are the answer. A game whose search is still finding terms when that
  * share is spent, or once it has found more than DENSE_TERMS times the terms the budget is sized for
- * (affordableTerms: a trained model's dense tail of tiny coefficients), is searched again from scratch in stages of
+ * (affordableTerms) and one of them is under TAIL_SHARE of |v(N) − v(∅)| (a trained model's dense tail of tiny
+ * coefficients), is searched again from scratch in stages of
  * falling tolerance (TOLERANCES), each continuing from the last, while each raises the R² on validation masks that
  * no search or refit sees; the best of all these expansions on those masks is kept. With the kernels, uniformly
  * random masks are drawn before those stages (RANDOM_SHARE of what is left, at most RANDOM_MASKS or what the
@@ -151,7 +163,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   const range = Math.abs(baseline.full - baseline.empty);
   const stage = async (into: TermStore, stageTolerance: number, limit: () => number, idleRounds: number, mostTerms = Infinity) => {
     const noise = Math.max(sigma, stageTolerance * range);
-    const finished = await search(into, { n, maxOrder, rng, spend: limit, evaluate, baseline, noise, idleRounds, mostTerms });
+    const finished = await search(into, { n, maxOrder, rng, spend: limit, evaluate, baseline, noise, idleRounds, mostTerms, range });
     if (log && noise > 0) refit(into, log, maxOrder, noise, finished, () => oracle.throwIfCancelled(), !validation);
     return { finished, noise, dropAtOrBelow: dropLevel(into, noise) };
   };
@@ -162,8 +174,9 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     const { dropAtOrBelow } = await stage(store, only, spend, IDLE_ROUNDS);
     return { store, dropAtOrBelow, tolerance: only, fit: 'search' };
   }
-  // it stops early once it holds more than DENSE_TERMS times the terms the budget is sized for (affordableTerms): a
-  // game that dense is not recovered exactly from this budget, and the fits gain from every evaluation it leaves
+  // it stops early once it holds more than DENSE_TERMS times the terms the budget is sized for (affordableTerms), one
+  // of them a tail term: a game that dense is not recovered exactly from this budget, and the fits gain from every
+  // evaluation it leaves
   const exact = await stage(store, 0, capped(Math.floor(EXACT_SHARE * spend())), IDLE_ROUNDS, DENSE_TERMS * affordable);
   // an exactly sparse game's search ends, and its terms rebuild the validation masks to the noise level; one whose
   // terms beyond maxOrder the search cannot see ends too, but leaves them unexplained
@@ -329,8 +342,10 @@ interface SearchContext {
   /** Rounds in a row without a new term that end the stage (0 for the coarse stages of an auto search: the finer
    *  stages probe after them). */
   readonly idleRounds: number;
-  /** The stage stops (unfinished) once the store holds more terms than this besides ∅. */
+  /** The stage stops (unfinished) once the store holds more terms than this besides ∅, one of them a tail term. */
   readonly mostTerms: number;
+  /** |v(N) − v(∅)|, the scale of a tail term (hasTail). */
+  readonly range: number;
 }
 
 /**
@@ -338,7 +353,7 @@ interface SearchContext {
  * @returns true when the search ended for want of new terms, false when its budget ran out first
  */
 async function search(store: TermStore, context: SearchContext): Promise<boolean> {
-  const { n, maxOrder, rng, spend, evaluate, baseline, noise, idleRounds, mostTerms } = context;
+  const { n, maxOrder, rng, spend, evaluate, baseline, noise, idleRounds, mostTerms, range } = context;
   // round-off scale: the magnitudes summed in a residual are at most |v| + Σ|m| over every known term
   let magnitude = 0;
   const threshold = (value: number, predicted: number, contained: number): number =>
@@ -352,7 +367,7 @@ async function search(store: TermStore, context: SearchContext): Promise<boolean
   const fullPrediction = new Float64Array(1);
   const fullCount = new Int32Array(1);
   const fullMagnitude = new Float64Array(1);
-  while (spend() > 0 && idle <= idleRounds && store.size - 1 <= mostTerms) {
+  while (spend() > 0 && idle <= idleRounds && !(store.size - 1 > mostTerms && hasTail(store, range))) {
     // v(N) is known: its residual says without a new evaluation whether the whole set still holds an unknown term
     store.predict(full, fullPrediction, fullCount, fullMagnitude);
     magnitude = fullMagnitude[0];
@@ -371,6 +386,19 @@ async function search(store: TermStore, context: SearchContext): Promise<boolean
     if (fromFull) lanes = Math.min(MAX_LANES, Math.max(MIN_LANES, 2 * fresh - (finders - fresh)));
   }
   return idle > idleRounds;
+}
+
+/** Whether a term besides ∅ is a tail term: under TAIL_SHARE of the range |v(N) − v(∅)| or of the largest term (a
+ *  range that is small by chance, the terms cancelling at N, does not hide a tail). */
+function hasTail(store: TermStore, range: number): boolean {
+  let largest = range;
+  let smallest = Infinity;
+  for (let t = 1; t < store.size; t++) {
+    const size = Math.abs(store.value(t));
+    largest = Math.max(largest, size);
+    smallest = Math.min(smallest, size);
+  }
+  return smallest < TAIL_SHARE * largest;
 }
 
 /** Terms at or below this are noise or round-off: after a refit, a term found from noise or as a sum of others is

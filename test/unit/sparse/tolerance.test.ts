@@ -115,6 +115,20 @@ describe('the noise floor of the adaptive search (tolerance)', () => {
     expect(result.evaluations).toBeLessThan(6000);
   });
 
+  it('auto on exactly sparse games below the budget formula: the exact search goes on past the terms the budget is sized for, and the terms are exact', async () => {
+    // 12 terms of order ≤ 3 over 40 players: minimumBudget is about 1200, and 700 evaluations are sized for 5 terms
+    // (affordableTerms). No term found is a tail term (under 1 % of |v(N) − v(∅)|), so the search goes on to 90 % of
+    // the budget instead of stopping at 10 terms, where the fits on random masks then got the values wrong
+    for (const seed of [1, 2, 3]) {
+      const sparse = plantTerms(40, 12, 3, seed);
+      const result = await sparseMobius(plantedGame(sparse), 40, { budget: 700, maxOrder: 3, seed });
+      const { f1, maxRelativeError } = score(sparse, result);
+      expect(f1, `seed ${seed}`).toBe(1);
+      expect(maxRelativeError, `seed ${seed}`).toBeLessThan(1e-12);
+      expect(result.tolerance, `seed ${seed}`).toBe(0);
+    }
+  });
+
   it.each([[-1], [1], [Number.NaN], [Number.POSITIVE_INFINITY], ['0.01'], [null], [10n]])('refuses tolerance %s naming it', async (tolerance) => {
     const run = sparseMobius(plantedGame(planted), N, { budget: BUDGET, maxOrder: ORDER, tolerance: tolerance as never });
     await expect(run).rejects.toThrowError(InvalidOptionError);
