@@ -3,11 +3,12 @@
 // unique temporary name, then a rename) and checks the hash on every read, so a truncated copy or a wrong file is a
 // typed error, never a wrong result. No queue or engine code here.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidOptionError } from '../contracts/errors.js';
 import { ModelStoreError } from './errors.js';
 import { preview } from '../inputs/preview.js';
+import { makeFolder } from '../inputs/folders.js';
 
 /** A content-addressed store of model files (the queue also keeps large encoded samples in it). */
 export interface ModelStore {
@@ -81,7 +82,7 @@ export class FolderStore implements ModelStore {
       this.intact.add(sha256);
       return sha256;
     }
-    await mkdir(this.dir, { recursive: true });
+    await makeFolder(this.dir);
     const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await writeFile(tmp, bytes);

@@ -5,11 +5,12 @@
 // (binary-entry.ts: the typed arrays' bytes behind a JSON header); the text codec here (typed arrays as base64 inside
 // JSON) is the queue's, whose tables hold text. Both round-trip typed arrays exactly.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidOptionError } from '../contracts/errors.js';
 import type { Sample } from '../inputs/samples.js';
 import { decodeBinaryEntry, encodeBinaryEntry } from './binary-entry.js';
+import { makeFolder } from '../inputs/folders.js';
 
 /** Entries change meaning when this does: it is part of every key. */
 export const CACHE_VERSION = 5;
@@ -102,7 +103,7 @@ export async function openCache(dir: string | false | undefined, option = 'cache
   const existing = await stat(root).catch(() => undefined);
   if (existing && !existing.isDirectory()) throw new InvalidOptionError(`${option} ${root} is a file, not a folder; give a folder for the cache (or disable it).`);
   try {
-    await mkdir(root, { recursive: true });
+    await makeFolder(root);
   } catch (cause) {
     throw new InvalidOptionError(`${option} ${root} cannot be created (${(cause as NodeJS.ErrnoException).code ?? cause}); give a writable folder.`, { cause });
   }

@@ -4,7 +4,7 @@
 // errors into one clear line and a non-zero exit code.
 import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, constants, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analysisFields, BASELINE_KEYWORDS } from '../contracts/schema/fields.js';
@@ -18,6 +18,7 @@ import { batchToJson, summarize, summarizeBatch, summarizeDynamics } from '../ap
 import { openOutput, type Output } from './output.js';
 import { COMMANDS, commandHelp, parseCommand, type Command } from './cli-options.js';
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
+import { makeFolder } from '../inputs/folders.js';
 
 const MANIFEST = resolve(PACKAGE_ROOT, 'models', 'manifest.json');
 
@@ -427,7 +428,7 @@ async function reportCommand(flags: Flags): Promise<number> {
   const html = renderReport(result);
   if (typeof flags.out === 'string') await writeFile(flags.out, html);
   if (typeof flags.svg === 'string') {
-    await mkdir(flags.svg, { recursive: true });
+    await makeFolder(flags.svg);
     for (const chart of chartsOf(result)) await writeFile(resolve(flags.svg, `${chart.id}.svg`), chart.svg);
   }
   if (!flags.quiet) process.stdout.write([flags.out, flags.svg].filter(Boolean).map((f) => `wrote     ${String(f)}`).join('\n') + '\n');

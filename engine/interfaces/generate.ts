@@ -3,7 +3,7 @@
 // `check` so that a README that drifts from the schema fails.
 //   node dist/engine/interfaces/generate.js readme [--check]    rewrite (or check) README.md's generated blocks
 //   node dist/engine/interfaces/generate.js schemas DIR         write the result schemas as JSON Schema files
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { COMMANDS, optionTables } from './cli-options.js';
 import { jsonSchemaOf } from './openapi.js';
 import { PACKAGE_ROOT } from './package-info.js';
 import { describeSchema } from '../inputs/validate.js';
+import { makeFolder } from '../inputs/folders.js';
 
 /** A markdown table of an object schema's fields: name, type, meaning. */
 function fieldTable(schema: TSchema & { properties: Record<string, TSchema> }, skip: readonly string[] = []): string {
@@ -88,7 +89,7 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (what === 'schemas' && arg) {
-    await mkdir(arg, { recursive: true });
+    await makeFolder(arg);
     for (const [name, schema] of Object.entries(schemaFiles())) await writeFile(join(arg, name), JSON.stringify(schema, null, 2) + '\n');
     return 0;
   }

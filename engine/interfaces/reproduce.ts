@@ -5,7 +5,7 @@
 // --out writes DIR/REPRODUCTION.md and DIR/docs/reproduction/ (default: the package root). The runs, verdicts, reasons,
 // figures and markdown live in reproduce-runs.ts, ../studies/claims.ts, reproduce-reasons.ts, reproduce-figures.ts and
 // reproduce-markdown.ts; this file only wires them.
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,6 +20,7 @@ import { removalFigure, runFigures, spindleFigure, sweepFigure, type Figure } fr
 import { renderReproduction, type ReproductionDoc, type SeriesSection } from './reproduce-markdown.js';
 import type { LossRow } from './reproduce-reasons.js';
 import { conventionSweep, convergenceCheck, initVariants, loadSeries, playersShared, runSeries, type RunSettings, type SeriesRun } from './reproduce-runs.js';
+import { makeFolder } from '../inputs/folders.js';
 
 /** Pairs in flight per run, and runs at once (2 workers on the 2-core target machine). */
 const PAIR_CONCURRENCY = 4;
@@ -103,7 +104,7 @@ async function lossesOf(root: string, file: string): Promise<LossRow[]> {
 
 /** Writes the figures, after removing the SVG files of an earlier run. */
 async function writeFigures(dir: string, figures: readonly Figure[]): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await makeFolder(dir);
   for (const f of await readdir(dir)) if (f.endsWith('.svg')) await rm(join(dir, f));
   for (const f of figures) await writeFile(join(dir, f.file), f.svg);
 }

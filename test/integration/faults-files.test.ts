@@ -126,6 +126,12 @@ describe('files that are not what their name says', () => {
     }
   }, 60_000);
 
+  it('a cache folder that cannot be made (under /proc, where a recursive mkdir never returned) is a typed error at once, exit 2', async () => {
+    const run = await runCli(['explain', '--model', MLP, '--samples', MLP_SAMPLES, '--rows', '0-1', '--players', '0-3', '--preset', 'none', '--cache', '/proc/andor-no-such/cache', '--workers', '0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^andor: error \[INVALID_OPTION\]: .*\/proc\/andor-no-such\/cache cannot be created \(ENOENT\); give a writable folder/m);
+  }, 30_000);
+
   it('a cache folder that cannot be written costs the run its cache, not its results: said once, and the run goes on', async () => {
     // an entry's temporary name is longer than its own: in a folder whose path leaves room for "<key>.bin" but not for
     // "<key>.bin.<pid>.<random>.tmp" every write fails (ENAMETOOLONG, for root too) while every read is a plain miss
