@@ -54,7 +54,7 @@ const EXACT_SHARE = 0.9;
  *  and 0.923 (0.894 without). */
 const DENSE_TERMS = 2;
 /** ... but only when one of the terms it found is a tail term: under TAIL_SHARE of |v(N) − v(∅)| (the first staged
- *  tolerance, whose noise floor leaves such terms out). At that stop the bundled models' searches held 4–178 such
+ *  tolerance, whose noise floor leaves such terms out; a noisy game stops on the count alone). At that stop the bundled models' searches held 4–178 such
  *  terms of 7–279 (digits-cnn, the MLP at n = 18, tokens-40 and patches-49 at 10³–10⁴ evaluations); of the 96
  *  searches of bench/sparse-auto.bench.js's exactly sparse games, 76 went past the stop and 3 held one such term at
  *  their end (README, "Budget"). */
@@ -163,7 +163,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   const range = Math.abs(baseline.full - baseline.empty);
   const stage = async (into: TermStore, stageTolerance: number, limit: () => number, idleRounds: number, mostTerms = Infinity) => {
     const noise = Math.max(sigma, stageTolerance * range);
-    const finished = await search(into, { n, maxOrder, rng, spend: limit, evaluate, baseline, noise, idleRounds, mostTerms, range });
+    const finished = await search(into, { n, maxOrder, rng, spend: limit, evaluate, baseline, noise, idleRounds, mostTerms, range: sigma > 0 ? undefined : range });
     if (log && noise > 0) refit(into, log, maxOrder, noise, finished, () => oracle.throwIfCancelled(), !validation);
     return { finished, noise, dropAtOrBelow: dropLevel(into, noise) };
   };
@@ -344,8 +344,9 @@ interface SearchContext {
   readonly idleRounds: number;
   /** The stage stops (unfinished) once the store holds more terms than this besides ∅, one of them a tail term. */
   readonly mostTerms: number;
-  /** |v(N) − v(∅)|, the scale of a tail term (hasTail). */
-  readonly range: number;
+  /** |v(N) − v(∅)|, the scale of a tail term (hasTail). A noisy game's found terms are all above its noise floor,
+   *  so none can show as a tail: its stop needs none (range undefined). */
+  readonly range: number | undefined;
 }
 
 /**
@@ -367,7 +368,7 @@ async function search(store: TermStore, context: SearchContext): Promise<boolean
   const fullPrediction = new Float64Array(1);
   const fullCount = new Int32Array(1);
   const fullMagnitude = new Float64Array(1);
-  while (spend() > 0 && idle <= idleRounds && !(store.size - 1 > mostTerms && hasTail(store, range))) {
+  while (spend() > 0 && idle <= idleRounds && !(store.size - 1 > mostTerms && (range === undefined || hasTail(store, range)))) {
     // v(N) is known: its residual says without a new evaluation whether the whole set still holds an unknown term
     store.predict(full, fullPrediction, fullCount, fullMagnitude);
     magnitude = fullMagnitude[0];
