@@ -233,15 +233,22 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     // a client that goes away cancels its job: the response closes before it was written
     const onClose = () => !reply.raw.writableFinished && controller.abort();
     reply.raw.on('close', onClose);
-    let signal: AbortSignal | undefined;
+    // a timer of this job's own, not AbortSignal.timeout: on Node 20 AbortSignal.any holds that signal weakly, and a
+    // garbage collection while the job ran dropped its limit (the job ran on to its end)
+    const limit = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
     try {
-      return await queue.run(() => work((signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]))), controller.signal);
+      return await queue.run(() => {
+        timer = setTimeout(() => limit.abort(), timeoutMs);
+        return work(AbortSignal.any([controller.signal, limit.signal]));
+      }, controller.signal);
     } catch (error) {
-      if (error instanceof CancelledError && signal?.reason instanceof DOMException && signal.reason.name === 'TimeoutError') {
+      if (error instanceof CancelledError && limit.signal.aborted && !controller.signal.aborted) {
         throw new HttpError(504, 'TIMEOUT', `The job ran past the ${timeoutMs} ms limit and was cancelled.`);
       }
       throw error;
     } finally {
+      clearTimeout(timer);
       running.delete(controller);
       reply.raw.off('close', onClose);
     }
