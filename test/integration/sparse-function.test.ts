@@ -244,6 +244,43 @@ describe('engine.explainFunction', () => {
     expect((early as Error).message).toMatch(/^The sparse recovery was cancelled after 0 of at most 20000 game evaluations\.$/);
   });
 
+  it('ends a run whose game never settles as soon as the signal fires, and calls the game no more (an adversarial sweep, stop 32)', async () => {
+    const planted = plant(40, 8, 2, 6);
+    const inner = game(planted, 'and');
+    const controller = new AbortController();
+    let calls = 0;
+    let callsAfterAbort = 0;
+    // the third call never settles and ignores its signal; one that hangs on its signal's 'abort' event alone is
+    // the same case once that event has passed
+    const v = (masks: MaskBatch) => {
+      calls++;
+      if (controller.signal.aborted) callsAfterAbort++;
+      return calls >= 3 ? new Promise<Float64Array>(() => undefined) : inner(masks);
+    };
+    setTimeout(() => controller.abort(), 300);
+    const started = performance.now();
+    const error = await engine.explainFunction({ game: v, n: 40, budget: 5000, maxOrder: 2, signal: controller.signal }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(CancelledError);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(callsAfterAbort).toBe(0);
+  });
+
+  it('gives the same answer when the game writes into the masks it was given', async () => {
+    const planted = plant(30, 10, 3, 7);
+    const clean = await engine.explainFunction({ game: game(planted, 'and'), n: 30, budget: 4000, maxOrder: 3 });
+    const inner = game(planted, 'and');
+    const scribbling = (masks: MaskBatch) => {
+      const values = inner(masks);
+      masks.bits.fill(0);
+      return values;
+    };
+    const result = await engine.explainFunction({ game: scribbling, n: 30, budget: 4000, maxOrder: 3 });
+    expect(result.and).toEqual(clean.and);
+    expect(result.or).toEqual(clean.or);
+    expect(result.values).toEqual(clean.values);
+    expect(result.values.full).toBeCloseTo(planted.empty + planted.terms.reduce((a, t) => a + t.value, 0), 9);
+  });
+
   it('says a throwing onProgress is the caller\'s onProgress, not the game', async () => {
     const reason = new Error('progress boom');
     const error = await engine.explainFunction({ game: game(plant(32, 4, 2, 6), 'and'), n: 32, budget: 2000, maxOrder: 2, onProgress: () => { throw reason; } }).catch((e: Error) => e);

@@ -7,7 +7,7 @@ import type { KernelHost } from '../../contracts/kernels.js';
 import { MAX_EXACT_PLAYERS, minimumBudget } from './budget.js';
 import { createMasks } from './masks.js';
 import { MaskMemo } from './memo.js';
-import { checkAnswer } from './oracle.js';
+import { checkAnswer, untilCancelled } from './oracle.js';
 import { sparseMobius, sparseOr } from './recover.js';
 import type { GameFunction, MaskBatch, RandomFitter, SparseExpansion } from './types.js';
 
@@ -93,30 +93,37 @@ class CountingGame {
     if (n > MAX_EXACT_PLAYERS) this.slots = new MaskMemo(n);
   }
 
-  /** The game as the sparse engine calls it (both expansions may call it at once). */
-  readonly call: GameFunction = (masks, signal) => (this.noisy ? this.evaluate(masks, signal) : this.callTable(masks, signal));
+  /** The game as the sparse engine calls it (both expansions may call it at once). The caller's game gets masks of
+   *  its own (the table's batch, or a copy): one that writes into them cannot change the method's. */
+  readonly call: GameFunction = (masks, signal) => (this.noisy ? this.evaluate(copyMasks(masks), signal) : this.callTable(masks, signal));
 
   /** Game calls in flight, and since when one has been (gameMs is the wall time with at least one in flight). */
   private inFlight = 0;
   private busySince = 0;
 
   private async evaluate(masks: MaskBatch, signal: AbortSignal | undefined): Promise<Float64Array> {
+    // no game call once the run is cancelled (a call that failed by the cancellation would be asked again)
+    if (signal?.aborted) throw new CancelledError('The sparse recovery was cancelled.', { cause: signal.reason });
+    // before the call: the rows of ∅ and N, whatever the game does with the masks
+    const ends = this.endRows(masks);
     if (this.inFlight++ === 0) this.busySince = performance.now();
     try {
-      const values = checkAnswer(await this.game(masks, signal), masks);
+      const values = checkAnswer(await untilCancelled(this.game(masks, signal), signal), masks);
       this.used += masks.count;
       this.progress(this.used);
-      this.noteEnds(masks, values);
+      if (ends.empty >= 0) this.empty = values[ends.empty];
+      if (ends.full >= 0) this.full = values[ends.full];
       return values;
     } finally {
       if (--this.inFlight === 0) this.gameMs += performance.now() - this.busySince;
     }
   }
 
-  /** v(∅) and v(N), wherever they are evaluated. */
-  private noteEnds(masks: MaskBatch, values: Float64Array): void {
+  /** The last rows of ∅ and of N in a batch (−1: none). */
+  private endRows(masks: MaskBatch): { empty: number; full: number } {
     const { words, bits } = masks;
     const last = this.n % 32 === 0 ? 0xffffffff : ((1 << this.n % 32) - 1) >>> 0;
+    const ends = { empty: -1, full: -1 };
     for (let r = 0; r < masks.count; r++) {
       let none = true;
       let all = true;
@@ -125,9 +132,10 @@ class CountingGame {
         if (word !== 0) none = false;
         if (word !== (w === words - 1 ? last : 0xffffffff)) all = false;
       }
-      if (none) this.empty = values[r];
-      if (all) this.full = values[r];
+      if (none) ends.empty = r;
+      if (all) ends.full = r;
     }
+    return ends;
   }
 
   /** The slot of row r (n > 20: a new one the first time its mask is asked). */
@@ -188,6 +196,8 @@ class CountingGame {
         },
       ).finally(() => fresh.forEach((r) => this.pending.delete(slot[r])));
       for (const r of fresh) this.pending.set(slot[r], own);
+      // it may fail (a cancellation) while this call still waits for the others' masks below: handled here too
+      own.catch(() => undefined);
     }
     // masks another call is evaluating: their values once it is done (its failure is that call's to report; the
     // masks are then asked again below)
@@ -267,4 +277,9 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
     n, recovery: exact ? 'exact' : 'adaptive', budget, evaluations: counting.used, and, or,
     values: { empty: counting.empty!, full: counting.full! }, gameMs: counting.gameMs,
   };
+}
+
+/** A batch's masks in a buffer of their own. */
+function copyMasks(masks: MaskBatch): MaskBatch {
+  return { n: masks.n, count: masks.count, words: masks.words, bits: masks.bits.slice(0, masks.count * masks.words) };
 }

@@ -91,7 +91,7 @@ export function createOracle(game: GameFunction, n: number, settings: OracleSett
         throw wrapGameError(error, batch, signal);
       }
       if (!isThenable(answer)) return accept(answer);
-      return Promise.resolve(answer).then(accept, (error: unknown) => {
+      return untilCancelled(answer, signal).then(accept, (error: unknown) => {
         throw wrapGameError(error, batch, signal);
       });
     },
@@ -115,6 +115,26 @@ function wrapGameError(error: unknown, batch: MaskBatch, signal: AbortSignal | u
 }
 
 const isThenable = (x: unknown): x is PromiseLike<unknown> => typeof (x as PromiseLike<unknown> | null)?.then === 'function';
+
+/**
+ * A game's answer, or a CancelledError as soon as the signal fires: a game that never settles (or does not look at
+ * its signal) cannot hold a cancelled run. Its answer or failure, if it comes later, is dropped.
+ * @param answer - the game's answer (a promise or a value)
+ * @param signal - the run's signal
+ * @returns the answer, settled as the game settles it unless the signal fires first
+ */
+export function untilCancelled<T>(answer: T | PromiseLike<T>, signal: AbortSignal | undefined): Promise<T> {
+  const settled = Promise.resolve(answer);
+  if (!signal) return settled;
+  // once cancelled, the game's late failure is dropped with its answer (not an unhandled rejection)
+  settled.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CancelledError('The sparse Möbius recovery was cancelled while the game was running.', { cause: signal.reason }));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    settled.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 
 /**
  * A game's answer as a Float64Array of finite values, one per row of the batch.
