@@ -155,9 +155,11 @@ async function withUnitNamed<T>(unit: ExplainUnit, fn: () => Promise<T>): Promis
  * @param units - what to run
  * @param options - concurrency, signal, onResult
  * @param one - runs one unit: its result and whether it came from a cache
+ * @param caching - whether finished units are cached (a cancellation's message says whether a rerun resumes)
  * @throws the first unit's error; CancelledError when the signal aborts
  */
-export async function runPool(units: readonly ExplainUnit[], options: UnitRunOptions, one: (unit: ExplainUnit) => Promise<{ result: UnitResult; cached: boolean }>) {
+export async function runPool(units: readonly ExplainUnit[], options: UnitRunOptions, one: (unit: ExplainUnit) => Promise<{ result: UnitResult; cached: boolean }>, caching = true) {
+  const kept = caching ? 'finished units are cached and a rerun resumes from them' : 'nothing is cached (no cache folder), so a rerun starts again';
   const results: UnitResult[] = new Array(units.length);
   const cached: boolean[] = new Array(units.length).fill(false);
   let next = 0;
@@ -165,7 +167,7 @@ export async function runPool(units: readonly ExplainUnit[], options: UnitRunOpt
   let stop = false;
   const worker = async () => {
     while (next < units.length && !stop) {
-      if (options.signal?.aborted) throw new CancelledError('The run was cancelled; finished units are kept and a rerun resumes from them.');
+      if (options.signal?.aborted) throw new CancelledError(`The run was cancelled; ${kept}.`);
       const index = next++;
       const failing = (error: unknown): never => {
         stop = true;
@@ -184,7 +186,7 @@ export async function runPool(units: readonly ExplainUnit[], options: UnitRunOpt
   };
   const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(options.concurrency, units.length)) }, worker));
   // a cancelled run says so as a whole, whichever unit noticed first
-  if (options.signal?.aborted) throw new CancelledError(`The run was cancelled after ${finished} of ${units.length} units; finished units are cached and a rerun resumes from them.`);
+  if (options.signal?.aborted) throw new CancelledError(`The run was cancelled after ${finished} of ${units.length} units; ${kept}.`);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return { results, cached };
@@ -214,6 +216,6 @@ export function localExecutor(ctx: ExplainContext, cache: ResultCache | undefine
         const result = await runUnit(ctx, unit, options.signal, limits);
         await cache?.put(unit.key, storeResult(unit.sample, result)).catch(unwritable);
         return { result, cached: false };
-      }),
+      }, cache !== undefined),
   };
 }

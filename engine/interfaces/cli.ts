@@ -346,8 +346,9 @@ async function runStudy(command: Command, given: Flags): Promise<void> {
         });
   if (typeof flags.out === 'string') {
     const file = openOutput(flags.out);
-    await file.writeJson(json);
-    await file.close();
+    await settleOutput(file, async () => {
+      await file.writeJson(json);
+    });
   }
   if (typeof flags.report === 'string' && html) await writeFile(flags.report, html);
   if (flags.json) await stdout.writeJson(json);
@@ -372,7 +373,7 @@ async function batch(flags: Flags, stdout: Output): Promise<void> {
   const arrays = flags.arrays !== false;
   const file = typeof flags.out === 'string' ? openOutput(flags.out) : undefined;
   const lines = file ?? (flags.json ? stdout : undefined);
-  const result = await withEngine(flags, async (engine, signal) => {
+  const { result, json } = await settleOutput(file, () => withEngine(flags, async (engine, signal) => {
     const progress = progressFor(flags, 'samples');
     try {
       const { out: _o, report: _r, json: _j, arrays: _a, quiet: _q, debug: _d, sample: _s, row: _w, ...request } = requestFields(flags);
@@ -386,12 +387,33 @@ async function batch(flags: Flags, stdout: Output): Promise<void> {
     } finally {
       if (progress) process.stderr.write('\r\x1b[K');
     }
-  });
-  const json = batchToJson(result, { arrays });
-  await lines?.writeJson(json);
-  await file?.close();
+  }).then(async (result) => {
+    const json = batchToJson(result, { arrays });
+    await lines?.writeJson(json);
+    return { result, json };
+  }));
   if (typeof flags.report === 'string') await writeFile(flags.report, renderReport(json));
   if (!flags.json && !flags.quiet) await stdout.write(summarizeBatch(result) + (file ? `\nwrote     ${String(flags.out)}\n` : '\n'));
+}
+
+/**
+ * Runs what writes to an output file, then puts the file in place (Output.close); when it fails (an error, a stop
+ * signal), the target is left as it was and what was written is kept as FILE.partial, said on stderr.
+ * @param file - the output, or undefined (nothing to settle)
+ * @param work - the writing
+ * @returns what work returns
+ */
+async function settleOutput<T>(file: Output | undefined, work: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    const kept = await file?.abandon().catch(() => undefined);
+    if (kept) process.stderr.write(`andor: what was written before the run ended is in ${kept}; the --out file was left as it was.\n`);
+    throw error;
+  }
+  await file?.close();
+  return result;
 }
 
 /** Reads a saved result: one JSON document, or the JSON lines of `andor explain --samples` (the per-sample results,

@@ -1,7 +1,10 @@
 // The CLI's one output writer: JSON written as a stream of chunks (a result with 2^23 values per array is larger than
 // the biggest string V8 can build), lines for JSON-lines streams, backpressure respected, and a reader that goes away
-// (`andor ... --json | head`) ends the output quietly instead of an EPIPE stack trace.
-import { createWriteStream, type WriteStream } from 'node:fs';
+// (`andor ... --json | head`) ends the output quietly instead of an EPIPE stack trace. A file is written as FILE.partial
+// and renamed over FILE only when the run has ended well: a failed or interrupted run leaves an existing FILE as it was.
+// Anything but a regular file (/dev/stdout, a FIFO, a link) is written in place.
+import { createWriteStream, lstatSync, type WriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { InvalidOptionError } from '../contracts/errors.js';
 
@@ -58,8 +61,18 @@ export interface Output {
   write(text: string): Promise<boolean>;
   /** Writes a value as JSON and a newline. */
   writeJson(value: unknown): Promise<boolean>;
+  /** Ends the output; a file then replaces the target. */
   close(): Promise<void>;
+  /**
+   * Ends the output of a run that failed: a regular file is left as it was, and what was written for it is kept as
+   * FILE.partial (removed when empty).
+   * @returns the kept file's path, or undefined
+   */
+  abandon(): Promise<string | undefined>;
 }
+
+/** Where a file output is written until the run has ended well. */
+export const partialPath = (target: string): string => `${target}.partial`;
 
 /**
  * Opens an output.
@@ -67,8 +80,13 @@ export interface Output {
  * @param option - the flag that named the file, for the message of a failed write
  */
 export function openOutput(target: string | Writable, option = '--out'): Output {
-  const stream: Writable = typeof target === 'string' ? createWriteStream(target) : target;
+  // a new or regular file goes through FILE.partial; a device, a pipe or a link (renamed over, it would be replaced)
+  // is written in place, as before
+  const existing = typeof target === 'string' ? lstatSync(target, { throwIfNoEntry: false }) : undefined;
+  const file = typeof target === 'string' && (existing === undefined || existing.isFile()) ? target : undefined;
+  const stream: Writable = typeof target === 'string' ? createWriteStream(file ? partialPath(file) : target) : target;
   let gone = false;
+  let written = 0;
   let failure: Error | undefined;
   // a full disk, or a path that went away after the check before the run (ENOSPC, ENOENT): said with the file
   const named = (error: NodeJS.ErrnoException) =>
@@ -81,6 +99,7 @@ export function openOutput(target: string | Writable, option = '--out'): Output 
   const write = async (text: string): Promise<boolean> => {
     if (failure) throw failure;
     if (gone) return false;
+    written += text.length;
     if (!stream.write(text)) await new Promise<void>((resolve) => {
       const done = () => {
         stream.off('drain', done);
@@ -110,13 +129,25 @@ export function openOutput(target: string | Writable, option = '--out'): Output 
         return write('\n');
       }),
     async close() {
-      if (typeof target === 'string') {
-        await new Promise<void>((resolve) => (stream as WriteStream).end((error?: NodeJS.ErrnoException | null) => {
-          if (error) failure ??= named(error);
-          resolve();
-        }));
-      }
+      await end();
+      if (file && !failure) await rename(partialPath(file), file).catch((error: NodeJS.ErrnoException) => void (failure ??= named(error)));
       if (failure) throw failure;
     },
+    async abandon() {
+      await end();
+      if (!file) return undefined;
+      if (written > 0 && !failure) return partialPath(file);
+      await rm(partialPath(file), { force: true });
+      return undefined;
+    },
   };
+
+  async function end(): Promise<void> {
+    if (typeof target !== 'string') return;
+    await queue;
+    await new Promise<void>((resolve) => (stream as WriteStream).end((error?: NodeJS.ErrnoException | null) => {
+      if (error) failure ??= named(error);
+      resolve();
+    }));
+  }
 }

@@ -6,7 +6,7 @@
 // that cannot be written (every result lost to an untyped EACCES after the work). Each now gets a typed error at once, or a miss that is recomputed to the same
 // numbers.
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rename, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +125,20 @@ describe('files that are not what their name says', () => {
       expect(run.stderr).toMatch(/^andor: error \[INVALID_OPTION\]: Cannot write --out \/dev\/full: ENOSPC\. Give a file on a disk with room for the result/m);
     }
   }, 60_000);
+
+  it('a batch that fails leaves an existing --out file as it was, and no FILE.partial when nothing was written (an adversarial sweep, stop 32)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'andor-out-'));
+    try {
+      const out = join(dir, 'kept.jsonl');
+      await writeFile(out, 'an earlier run\n');
+      const run = await runCli(['explain', '--model', MLP, '--samples', MLP_SAMPLES, '--rows', '0-1', '--players', '0-29', '--method', 'sparse', '--budget', '1', '--no-cache', '--workers', '0', '--out', out]);
+      expect(run.code).toBe(2);
+      expect(await readFile(out, 'utf8')).toBe('an earlier run\n');
+      expect(await readdir(dir)).toEqual(['kept.jsonl']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it('a cache folder that cannot be made (under /proc, where a recursive mkdir never returned) is a typed error at once, exit 2', async () => {
     const run = await runCli(['explain', '--model', MLP, '--samples', MLP_SAMPLES, '--rows', '0-1', '--players', '0-3', '--preset', 'none', '--cache', '/proc/andor-no-such/cache', '--workers', '0']);

@@ -73,6 +73,20 @@ describe('signals, caches, slow clients and memory', () => {
     }
   });
 
+  it('Ctrl-C in a batch with --out leaves an existing --out file as it was, and what was written in FILE.partial', async () => {
+    const out = join(dir, 'batch-out.jsonl');
+    await writeFile(out, 'an earlier run\n');
+    const run = start(['explain', '--model', model('breast-cancer-mlp.onnx'), '--samples', model('breast-cancer.samples.json'), '--players', '0-15', '--concurrency', '1', '--no-cache', '--quiet', '--out', out]);
+    const { code } = await interrupt(run, async () => ((await readFile(`${out}.partial`, 'utf8').catch(() => '')).match(/\n/g)?.length ?? 0) >= 1);
+    expect(code).toBe(130);
+    expect(await readFile(out, 'utf8')).toBe('an earlier run\n');
+    const lines = (await readFile(`${out}.partial`, 'utf8')).split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    for (const line of lines) expect(JSON.parse(line).schema).toBe('andor.explain/1');
+    expect(run.stderr()).toContain(`what was written before the run ended is in ${out}.partial; the --out file was left as it was`);
+    expect(run.stderr()).toMatch(/nothing is cached \(no cache folder\), so a rerun starts again/);
+  }, SLOW_TEST_MS);
+
   it('one SIGTERM ends a run blocked on a read that never ends (a FIFO with no writer), after a grace', async () => {
     const pipe = join(dir, 'pipe.json');
     execFileSync('mkfifo', [pipe]);
