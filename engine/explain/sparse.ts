@@ -233,7 +233,15 @@ export function sparseMethod(limits: SparseLimits = {}): MethodDispatch<SparseRe
 async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, limits: SparseLimits): Promise<SparseResult> {
   const { request, model, layout, timings, started } = prepared;
   const n = layout.n;
-  assertNoSplitOptions(request, request.method === 'sparse' ? "method 'sparse'" : `the 2^${n} masks do not fit the memory limit, so method sparse was chosen`);
+  const given = SPARSE_ONLY.filter((k) => request[k] !== undefined);
+  assertNoSplitOptions(
+    request,
+    request.method === 'sparse'
+      ? "method 'sparse'"
+      : given.length > 0
+        ? `options.${given.join(' and options.')} ${given.length === 1 ? 'is' : 'are'} given, so method sparse was chosen`
+        : `the 2^${n} masks do not fit the memory limit, so method sparse was chosen`,
+  );
   const options = termOptions(request);
   const choice = chooseBudget(request, n, limits);
   const names = request.names ? checkNames(request.names, n) : layout.names;

@@ -264,6 +264,10 @@ describe('sparse explain of planted games as ONNX models (n = 64)', () => {
     await expect(engine.explain({ model: PLANTED, ...PLANTED_REQUEST, budget: 20_000 })).rejects.toThrow(/options\.budget applies to method 'sparse' only/);
     const auto = await engine.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, budget: 20_000, maxOrder: 4 });
     expect(isSparseResult(auto)).toBe(true);
+    // a split option then names the reason the method was chosen (it said the 2^n masks did not fit the memory)
+    await expect(engine.explainAuto({ model: MLP, sample: SAMPLES, players: '0-9', maxOrder: 2, decomposition: 'and' })).rejects.toThrow(
+      /\(options\.maxOrder is given, so method sparse was chosen;/,
+    );
     const small = await createEngine({ workers: 0, maxMemoryMb: 16 });
     try {
       // 20 players need 160 MiB of 2^n arrays: no method, budget or maxOrder given, so the defaults (10 000, order 3)
