@@ -19,6 +19,7 @@ import { openOutput, type Output } from './output.js';
 import { COMMANDS, commandHelp, parseCommand, type Command } from './cli-options.js';
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
 import { makeFolder } from '../inputs/folders.js';
+import { readManifest, withModelDefaults, type Manifest } from './manifest.js';
 
 const MANIFEST = resolve(PACKAGE_ROOT, 'models', 'manifest.json');
 
@@ -34,23 +35,8 @@ Run "andor <command> --help" for a command's options.
 
 type Flags = Record<string, unknown>;
 
-interface ManifestModel {
-  readonly file: string;
-  readonly modality?: string;
-  readonly explain: string[];
-}
-interface Manifest {
-  readonly models: ManifestModel[];
-  readonly series: { dynamics: string[] }[];
-}
-
-async function readManifest(): Promise<Manifest | undefined> {
-  try {
-    return JSON.parse(await readFile(MANIFEST, 'utf8')) as Manifest;
-  } catch {
-    return undefined; // an installed package without its models: no defaults to offer
-  }
-}
+/** The package's manifest (undefined in an installed package without its models: no defaults to offer). */
+const packageManifest = (): Promise<Manifest | undefined> => readManifest(MANIFEST);
 
 /** The manifest's argument list with paths resolved against the package root. */
 function absoluteArgs(args: readonly string[]): string[] {
@@ -61,19 +47,16 @@ function absoluteArgs(args: readonly string[]): string[] {
 
 /** The flags of the first manifest entry, for a command run without a model (explain) or checkpoints (dynamics). */
 async function defaultFlags(command: Command, given: Flags): Promise<Flags> {
-  const manifest = await readManifest();
+  const manifest = await packageManifest();
   const args = command.name === 'explain' ? manifest?.models[0]?.explain : manifest?.series[0]?.dynamics;
   if (!args) throw new InvalidOptionError(`andor ${command.name} needs ${command.name === 'explain' ? '--model and --sample (or --values)' : '--checkpoints and --samples'}: this installation has no bundled models to default to.`);
   return { ...parseCommand(command, absoluteArgs(args)), ...given };
 }
 
-/** Properties of a bundled model (its modality and masking) that apply whatever sample it explains. */
-const MODEL_PROPERTIES = ['modality', 'grid', 'maskToken', 'maskMode', 'clusters'];
-
 /** When --model names a bundled model, its manifest entry fills the model properties the user left out. */
 async function bundledDefaults(flags: Flags): Promise<Flags> {
   if (typeof flags.model !== 'string') return flags;
-  const manifest = await readManifest();
+  const manifest = await packageManifest();
   let real: string;
   try {
     real = realpathSync(flags.model);
@@ -87,10 +70,7 @@ async function bundledDefaults(flags: Flags): Promise<Flags> {
       return false;
     }
   });
-  if (!entry) return flags;
-  const fromManifest = parseCommand(COMMANDS.explain, absoluteArgs(entry.explain));
-  const inherited = Object.fromEntries(MODEL_PROPERTIES.filter((k) => flags[k] === undefined && fromManifest[k] !== undefined).map((k) => [k, fromManifest[k]]));
-  return { ...inherited, ...flags };
+  return withModelDefaults(flags, entry);
 }
 
 /** Checks that FILE can be written (its folder exists and is writable; it is not a folder) before any work runs. */

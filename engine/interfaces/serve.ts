@@ -2,7 +2,7 @@
 // (429 + Retry-After when full); request size, player count (its own, higher limit for the sparse method, with a
 // limit on its budget) and run time are limited; a client that disconnects cancels its job; shutdown drains
 // in-flight jobs. Errors are JSON {error: {code, message}} with a 4xx/5xx status.
-import { realpath, readdir, stat, readFile } from 'node:fs/promises';
+import { realpath, readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, type ErrorCode } from '../contracts/errors.js';
@@ -14,6 +14,7 @@ import { batchToJson, resultToJson } from '../api/result.js';
 import { openApi } from './openapi.js';
 import { SERVE_MAX_BUDGET, SERVE_MAX_SPARSE_PLAYERS } from '../contracts/schema/constants.js';
 import { flattenNumbers, type Sample } from '../inputs/samples.js';
+import { readManifest, withModelDefaults } from './manifest.js';
 
 /** Service options (ServeOptionsSchema): the models folder, the address, the queue and the limits. */
 export type ServeOptions = Static<typeof ServeOptionsSchema>;
@@ -134,20 +135,6 @@ async function listModels(root: string, depth = 2): Promise<{ model: string; byt
   return out.sort((a, b) => a.model.localeCompare(b.model));
 }
 
-/** The folder's manifest.json, if it has one (its entries name and describe the models). */
-async function readManifest(root: string): Promise<{ file: string; name: string; modality: string }[]> {
-  // the manifest only names the models: a missing, unreadable or malformed one leaves them unnamed, never fails
-  const text = await readFile(join(root, 'manifest.json'), 'utf8').catch(() => undefined);
-  if (text === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return [];
-  }
-  const models = (parsed as { models?: unknown })?.models;
-  return Array.isArray(models) ? models.filter((m): m is { file: string; name: string; modality: string } => typeof m?.file === 'string' && typeof m?.name === 'string') : [];
-}
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string, retryAfterS?: number) {
   if (retryAfterS !== undefined) void reply.header('retry-after', String(retryAfterS));
@@ -219,9 +206,10 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
 
   app.get('/health', async () => ({ status: 'ok', uptimeS: Math.round((Date.now() - started) / 1000), backend: engine.backend ?? null, queue: queue.stats }));
   app.get('/openapi.json', async () => spec);
+  /** The models folder's manifest entries by model name (the name a request gives). */
+  const manifestEntries = async () => new Map(((await readManifest(join(root, 'manifest.json')))?.models ?? []).map((m) => [m.file.replace(/^models\//, ''), m]));
   app.get('/models', async () => {
-    const manifest = await readManifest(root);
-    const known = new Map(manifest.map((m) => [m.file.replace(/^models\//, ''), m]));
+    const known = await manifestEntries();
     return { models: (await listModels(root)).map((m) => ({ ...m, name: known.get(m.model)?.name, modality: known.get(m.model)?.modality })) };
   });
 
@@ -263,7 +251,8 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   const named = <T extends { model?: { file?: string } }>(json: T, name: string): T => ({ ...json, ...(json.model ? { model: { ...json.model, file: name } } : {}) });
 
   app.post('/explain', { schema: { body: ExplainBodySchema } }, async (request, reply) => {
-    const body = request.body as Static<typeof ExplainBodySchema>;
+    // a bundled model's modality and masking are its defaults, as on the command line
+    const body = withModelDefaults(request.body as Static<typeof ExplainBodySchema>, (await manifestEntries()).get((request.body as { model: string }).model));
     const model = await resolveModel(root, body.model);
     const { model: _m, sample: rawSample, label, arrays, reference: rows, ...rest } = body;
     assertBudget(rest.budget);
@@ -274,7 +263,7 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   });
 
   app.post('/explain/batch', { schema: { body: BatchBodySchema } }, async (request, reply) => {
-    const body = request.body as Static<typeof BatchBodySchema>;
+    const body = withModelDefaults(request.body as Static<typeof BatchBodySchema>, (await manifestEntries()).get((request.body as { model: string }).model));
     const model = await resolveModel(root, body.model);
     const { model: _m, samples: rawSamples, labels, arrays, reference: rows, ...rest } = body;
     if (labels && labels.length !== rawSamples.length) throw new InvalidInputError(`body.labels has ${labels.length} labels for ${rawSamples.length} samples; give one per sample.`);

@@ -68,6 +68,16 @@ describe('andor serve', () => {
     const text = await post(service.url, { model: 'token-transformer.onnx', sample: tokens.x, modality: 'text', players: '0-9', maskToken: 1, arrays: false });
     expect(text.status).toBe(200);
     expect((await json(text)).salient[0].players).toEqual([4, 7]); // (b AND e) at positions 4 and 7
+    // a bundled model's modality and masking come from its manifest entry, as on the command line (an adversarial
+    // sweep, stop 32: without modality the image model was refused with 400 "Choose the modality")
+    const [byDefault, given] = await Promise.all([
+      json(post(service.url, { model: 'digits-cnn.onnx', sample: digits.x, players: '5,6,9,10', arrays: false })),
+      json(image),
+    ]);
+    expect(byDefault.players).toEqual(given.players); // grid cells r1c1 …, as with modality image and grid 4x4
+    expect(byDefault.and).toEqual(given.and);
+    const bare = await json(post(service.url, { model: 'token-transformer.onnx', sample: tokens.x, players: '0-9', arrays: false }));
+    expect(bare.salient[0].players).toEqual([4, 7]);
   });
 
   it.each([
