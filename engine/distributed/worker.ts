@@ -105,6 +105,8 @@ class Worker {
   private readonly models = new LruCache<Promise<Uint8Array>>(MAX_OPEN_MODELS, { onEvict: () => undefined });
   /** Stops the slots: the caller's signal, or a fault of the lease loop. */
   private readonly halt = new AbortController();
+  /** Wakes the lease loop when a unit starts: its lease may be shorter than the loop's current wait. */
+  private wake = new AbortController();
   private stats = { completed: 0, duplicates: 0, failed: 0, aborted: 0, released: 0 };
 
   constructor(
@@ -181,6 +183,7 @@ class Worker {
     const key = typeof data?.key === 'string' ? data.key : '(no key)';
     const run: Running = { key, lease: { id: job.id, retryCount: job.retryCount, seconds: job.seconds }, controller: new AbortController() };
     this.running.set(job.id, run);
+    this.wake.abort();
     return { data, run, stored: job.stored };
   }
 
@@ -263,7 +266,9 @@ class Worker {
     while (!done.aborted) {
       const units = [...this.running.values()].filter((r) => r.lost === undefined);
       const shortest = Math.min(...units.map((r) => r.lease.seconds * 1000), Infinity);
-      await sleep(Math.max(10, Math.min(this.settings.heartbeatMs, shortest / 3)), done);
+      // a unit claimed meanwhile ends the wait: a heartbeat of 10 s left a 2 s lease to run out (an adversarial sweep)
+      this.wake = new AbortController();
+      await sleep(Math.max(10, Math.min(this.settings.heartbeatMs, shortest / 3)), AbortSignal.any([done, this.wake.signal]));
       if (done.aborted) return;
       const live = [...this.running.values()].filter((r) => r.lost === undefined);
       if (live.length === 0) continue;

@@ -532,6 +532,20 @@ describe('the job queue', () => {
     expect(worker.child.exitCode).toBe(null);
   }, QUEUE_TEST_MS);
 
+  it('keeps a unit whose lease is shorter than the worker\'s heartbeat: the renewals follow the lease (an adversarial sweep, stop 32)', async () => {
+    // a worker started idle waited its whole 10 s heartbeat before its first renewal, so a unit's 2 s lease ran out
+    // on every try while the worker ran it, and the run failed for good
+    const { url, store } = await setup();
+    const worker = startWorker(url, store, ['--heartbeat-ms', '10000']);
+    await new Promise((resolve) => setTimeout(resolve, 500)); // its lease loop is asleep before the job comes
+    const engine = await through(await executor(url, store, { leaseSeconds: 2, retryLimit: 0 }));
+    const result = await engine.explainBatch({ ...BATCH, rows: '0', players: '0-17' });
+    expect(result.results).toHaveLength(1);
+    await eventually(() => expect(completedBy(worker)).toHaveLength(1));
+    expect(worker.events.filter((e) => !['ready', 'started', 'completed'].includes(e.type)).map((e) => e.type)).toEqual([]);
+    expect(worker.events.filter((e) => e.type === 'started').map((e) => (e as { try: number }).try)).toEqual([1]);
+  }, QUEUE_TEST_MS);
+
   it('rejects bad options by name, values the queue cannot carry, and an unreachable database (QueueUnavailableError)', async () => {
     const store = new FolderStore(join(dir, 'unused'));
     await expect(createQueueExecutor({ url: 'mysql://x', store })).rejects.toThrowError(/options\.url must be a PostgreSQL URL/);
