@@ -1,7 +1,7 @@
 // Typed errors of the distributed layer. Each extends the contracts' class with the closest code (so reviveError and
 // every `instanceof` check elsewhere keep working) and carries the facts a caller needs: the model's hash, the failed
 // units, the queue's URL without its password. No I/O here.
-import { BackendUnavailableError, ModelLoadError, ModelRunError } from '../contracts/errors.js';
+import { BackendUnavailableError, EngineError, ModelLoadError, ModelRunError, type ErrorCode } from '../contracts/errors.js';
 
 /** A model the store does not hold, or holds with bytes that hash to something else. */
 export class ModelStoreError extends ModelLoadError {
@@ -79,4 +79,16 @@ export function maskPassword(url: string): string {
   } catch {
     return url; // not a URL: nothing to mask, and options validation names the problem
   }
+}
+
+/** Codes of faults that no retry can fix: the request's options, the sample, its values, the memory it needs. */
+const DETERMINISTIC: readonly string[] = ['INVALID_OPTION', 'INVALID_INPUT', 'SHAPE_MISMATCH', 'NON_FINITE', 'MEMORY_LIMIT'] satisfies ErrorCode[];
+
+/**
+ * Whether every try of a unit would meet this error (a worker then fails its job for good at once).
+ * @param error - a thrown value, or a failure's code
+ */
+export function isDeterministic(error: unknown): boolean {
+  const code = typeof error === 'string' ? error : error instanceof EngineError ? error.code : undefined;
+  return code !== undefined && DETERMINISTIC.includes(code);
 }

@@ -5,12 +5,12 @@
 // collected and thrown together once the rest finish; the signal cancels this run's jobs (workers notice at their
 // next lease renewal and stop). Workers: worker.ts.
 import { randomUUID } from 'node:crypto';
-import { CancelledError, DisposedError, InvalidOptionError, serializeError } from '../contracts/errors.js';
+import { CancelledError, DisposedError, InvalidOptionError, reviveError, serializeError } from '../contracts/errors.js';
 import { decodeEntry } from '../explain/cache.js';
 import type { ExplainContext } from '../explain/explain.js';
 import { asksSparse, runUnit, shardKey, type ExplainUnit, type ShardSpec, type UnitExecutor, type UnitResult } from '../explain/units.js';
 import { connectQueue, integerOption, reconnecting, resolveConnection, sleep, type QueueConnection, type QueueConnectionOptions } from './connection.js';
-import { UnitsFailedError, type UnitFailure } from './errors.js';
+import { isDeterministic, UnitsFailedError, type UnitFailure } from './errors.js';
 import { LIVE_STATES, ensureQueue, jobsById, liveJobsByKey, type JobRow } from './jobs.js';
 import { INLINE_SAMPLE_BYTES, PayloadEncoder, type UnitPayload } from './payload.js';
 import { decodeResult, encodeResult } from './result-codec.js';
@@ -242,7 +242,16 @@ class QueueRun<T> {
       if (!(error instanceof CancelledError)) await this.cancelAfter(error, local);
       throw error;
     }
-    if (this.failures.size > 0) throw new UnitsFailedError([...this.failures.values()].sort((a, b) => a.index - b.index), this.jobs.length);
+    if (this.failures.size > 0) {
+      const failures = [...this.failures.values()].sort((a, b) => a.index - b.index);
+      // every unit failed on the same fault of the request (a bad option, a memory limit): that error, as a local run
+      // gives it, not "units failed for good"
+      const [first] = failures;
+      if (this.failures.size === new Set(this.jobs.map((j) => j.key)).size && isDeterministic(first.code) && failures.every((f) => f.code === first.code)) {
+        throw reviveError({ name: first.name, code: first.code, message: first.reason });
+      }
+      throw new UnitsFailedError(failures, this.jobs.length);
+    }
     return { results: this.results, cached: this.cached };
   }
 

@@ -149,6 +149,17 @@ function toJobRow(r: Record<string, unknown>): JobRow {
  * @returns whether the job was completed (false: it was no longer active, e.g. cancelled meanwhile)
  */
 /**
+ * Spends a claimed job's retries, so that failing it next fails it for good: for a fault that no retry can fix (a bad
+ * option, a sample that does not fit), where pg-boss would run it retryLimit times more.
+ * @param connection - the queue
+ * @param lease - the claimed job's id and try count
+ */
+export async function spendRetries(connection: QueueConnection, lease: Lease): Promise<void> {
+  const { schema, queue } = connection.options;
+  await connection.sql(`UPDATE ${schema}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2::uuid AND retry_count = $3 AND state = 'active'`, [queue, lease.id, lease.retryCount]);
+}
+
+/**
  * Gives a claimed job back to the queue untouched, as if it had never been fetched: state created (or retry, when it
  * has run before), no start time (so that the next fetch does not count a try: pg-boss counts one when it fetches a
  * job that has started), its own lease length again. Only while the lease is this worker's (still active, same try).

@@ -10,9 +10,10 @@ import { encodeEntry } from '../explain/cache.js';
 import { runShard, runUnit } from '../explain/units.js';
 import { LruCache, MAX_OPEN_MODELS } from '../pipeline/lru.js';
 import { connectQueue, integerOption, isTransient, reconnecting, resolveConnection, sleep, type QueueConnection, type QueueConnectionOptions } from './connection.js';
-import { claimJob, completeWithResult, ensureQueue, jobsById, releaseLease, renewLeases, type JobState, type Lease } from './jobs.js';
+import { claimJob, completeWithResult, ensureQueue, jobsById, releaseLease, renewLeases, spendRetries, type JobState, type Lease } from './jobs.js';
 import { assertPayload, unitFromPayload, type UnitPayload } from './payload.js';
 import { encodeResult } from './result-codec.js';
+import { isDeterministic } from './errors.js';
 import { ensureResultsTable } from './results.js';
 import type { ModelStore } from './store.js';
 
@@ -219,7 +220,9 @@ class Worker {
         return;
       }
       const serialized = serializeError(error);
-      // pg-boss retries the job (retryLimit) or marks it failed; the client reads this output as the reason
+      // pg-boss retries the job (retryLimit) or marks it failed; the client reads this output as the reason. A fault
+      // of the request or the sample fails the same way on every try: it fails for good at once
+      if (isDeterministic(error)) await reconnecting(this.conn, 'failing a job', () => spendRetries(this.db, run.lease));
       await reconnecting(this.conn, 'failing a job', () => this.db.boss.fail(queue, id, { ...serialized }));
       this.stats.failed++;
       this.emit({ type: 'failed', key, job: id, error: serialized });

@@ -390,6 +390,21 @@ describe('the job queue', () => {
     expect(landed.sort()).toEqual([0, 1, 2, 3]);
     expect((await server.query(url, 'SELECT count(*)::int AS n FROM andor.result'))[0].n).toBe(4);
     expect(await jobStates(url)).toEqual({ completed: 4, failed: 1 });
+    // a sample that does not fit fails the same way on every try: its job failed for good at its first
+    expect(await server.query(url, `SELECT retry_count::int AS n FROM pgboss.job WHERE name = 'andor-units' AND state = 'failed'`)).toEqual([{ n: 0 }]);
+  }, QUEUE_TEST_MS);
+
+  it('gives a request fault that every unit meets (a budget too small) as the local run does, after one try each (an adversarial sweep, stop 32)', async () => {
+    const { url, store } = await setup();
+    const worker = startWorker(url, store);
+    const request = { ...QUICK, rows: '0-3', preset: undefined, method: 'sparse', budget: 5, maxOrder: 2 } as const;
+    const localError = await local.explainBatch(request).catch((e: unknown) => e);
+    expect(localError).toBeInstanceOf(InvalidOptionError);
+    const error = await (await through(await executor(url, store))).explainBatch(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toBe((localError as Error).message);
+    await eventually(() => expect(worker.events.filter((e) => e.type === 'failed')).toHaveLength(4));
+    expect(worker.events.filter((e) => e.type === 'started').map((e) => (e as { try: number }).try)).toEqual([1, 1, 1, 1]);
   }, QUEUE_TEST_MS);
 
   it('reports every unit of a model whose bytes in the store are corrupt, naming its hash', async () => {
