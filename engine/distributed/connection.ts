@@ -157,7 +157,7 @@ export async function reconnecting<T>(connection: Pick<ResolvedConnection, 'url'
       if (!isTransient(error)) throw error;
       const elapsed = Date.now() - started;
       if (elapsed >= connection.reconnectMs) {
-        throw new QueueUnavailableError(connection.url, `${what} failed for ${elapsed} ms (${(error as Error).message}). Check that PostgreSQL is running and reachable, or raise reconnectMs.`, { cause: error });
+        throw new QueueUnavailableError(connection.url, `${what} failed for ${elapsed} ms (${(error as Error).message}). Check that PostgreSQL is running and reachable, or raise reconnectMs (--reconnect-ms).`, { cause: error });
       }
       connection.logger.warn(`andor queue: ${what} failed (${(error as Error).message}); retry ${attempt} in ${delayMs} ms.`);
       await sleep(delayMs);
@@ -190,6 +190,13 @@ export async function connectQueue(options: ResolvedConnection, role: 'client' |
   const { default: Boss } = await import('pg-boss');
   // a pg-boss whose start failed half-way cannot be started again (it believes it is starting): each try gets its own
   const boss = await reconnecting(options, 'connecting to the queue', async () => {
+    try {
+      return await startBoss();
+    } catch (error) {
+      throw refusedConnection(options.url, error) ?? error;
+    }
+  });
+  async function startBoss(): Promise<PgBoss> {
     // node-postgres hands `options` to the server at connection: the GUCs of every session of this pool
     const sessions: { options?: string } = options.synchronousCommit ? {} : { options: '-c synchronous_commit=off' };
     const candidate = new Boss({
@@ -214,7 +221,7 @@ export async function connectQueue(options: ResolvedConnection, role: 'client' |
       await (candidate.getDb() as PgBoss.Db & { close?: () => Promise<void> }).close?.().catch((closing: Error) => options.logger.warn(`andor queue: closing a failed connection: ${closing.message}`));
       throw error;
     }
-  });
+  }
   const db = boss.getDb();
   const sql: Sql = async (text, values = []) => (await db.executeSql(text, values)).rows as Record<string, unknown>[];
   return {
@@ -223,4 +230,17 @@ export async function connectQueue(options: ResolvedConnection, role: 'client' |
     sql,
     close: () => boss.stop({ graceful: false, close: true, wait: true }),
   };
+}
+
+/** PostgreSQL's codes for a connection it refuses as given: a login it rejects (class 28), no such database. */
+const REFUSED_CODES = /^(28|3D000$)/;
+
+/**
+ * A connection the server refused as given (a wrong user or password, a database that does not exist), as an
+ * InvalidOptionError naming the URL (its password masked); undefined for anything else.
+ */
+function refusedConnection(url: string, error: unknown): InvalidOptionError | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string' || !REFUSED_CODES.test(code)) return undefined;
+  return new InvalidOptionError(`The job queue at ${maskPassword(url)} refused the connection: ${(error as Error).message}. Check the user, password and database name in the queue URL (--queue).`, { cause: error });
 }

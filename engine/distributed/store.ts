@@ -82,13 +82,14 @@ export class FolderStore implements ModelStore {
       this.intact.add(sha256);
       return sha256;
     }
-    await makeFolder(this.dir);
     const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     try {
+      await makeFolder(this.dir);
       await writeFile(tmp, bytes);
       await rename(tmp, target);
     } catch (cause) {
-      await rm(tmp, { force: true });
+      // force ignores ENOENT only: under a store path that is a file, rm says ENOTDIR
+      await rm(tmp, { force: true }).catch(() => undefined);
       throw new ModelStoreError(sha256, 'missing', `Cannot write ${sha256} to the store ${this.dir}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Give a writable folder that every worker can read.`, { cause });
     }
     this.intact.add(sha256);

@@ -132,7 +132,7 @@ function engineFor(flags: Flags, maxPlayers?: number, queue?: QueueExecutor) {
 /** With --queue URL --store DIR: the executor that sends the run's units to the queue's workers. */
 async function queueFor(flags: Flags): Promise<QueueExecutor | undefined> {
   if (flags.queue === undefined && flags.store === undefined) {
-    const stray = (['leaseSeconds', 'shardMasks'] as const).filter((f) => flags[f] !== undefined).map((f) => (f === 'leaseSeconds' ? '--lease-seconds' : '--shard-masks'));
+    const stray = (['leaseSeconds', 'shardMasks', 'reconnectMs'] as const).filter((f) => flags[f] !== undefined).map((f) => ({ leaseSeconds: '--lease-seconds', shardMasks: '--shard-masks', reconnectMs: '--reconnect-ms' })[f]);
     if (stray.length > 0) throw new InvalidOptionError(`${stray.join(' and ')} apply to runs on a job queue: add --queue URL --store DIR, or leave ${stray.length > 1 ? 'them' : 'it'} out.`);
     return undefined;
   }
@@ -140,10 +140,10 @@ async function queueFor(flags: Flags): Promise<QueueExecutor | undefined> {
   if (flags.values !== undefined || (flags.model !== undefined && flags.samples === undefined && flags.checkpoints === undefined)) {
     throw new InvalidOptionError('--queue runs many units: use it with explain --samples FILE or with dynamics (one sample runs here).');
   }
-  return createQueueExecutor(dropUndefined({ url: flags.queue as string, store: new FolderStore(flags.store as string), leaseSeconds: flags.leaseSeconds as number | undefined, shardMasks: flags.shardMasks as number | undefined, logger: loggerFor(flags) }));
+  return createQueueExecutor(dropUndefined({ url: flags.queue as string, store: new FolderStore(flags.store as string), leaseSeconds: flags.leaseSeconds as number | undefined, shardMasks: flags.shardMasks as number | undefined, reconnectMs: flags.reconnectMs as number | undefined, logger: loggerFor(flags) }));
 }
 
-const ENGINE_FLAGS = ['backend', 'workers', 'threads', 'kernels', 'maxMemoryMb', 'maxPlayers', 'queue', 'store', 'leaseSeconds', 'shardMasks'];
+const ENGINE_FLAGS = ['backend', 'workers', 'threads', 'kernels', 'maxMemoryMb', 'maxPlayers', 'queue', 'store', 'leaseSeconds', 'shardMasks', 'reconnectMs'];
 const OUTPUT_FLAGS = ['out', 'report', 'json', 'arrays', 'quiet', 'debug'];
 
 /** The flags that are request fields (not engine or output settings). */

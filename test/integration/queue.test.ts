@@ -584,9 +584,30 @@ describe('the job queue', () => {
     const exotic = explainUnit({ bytes, sha256: sha256Of(bytes) }, sample, 0, { players: '0-1', baseline: new Float32Array(30) as unknown as Float64Array }, {});
     await expect(client.run([exotic], { concurrency: 1 })).rejects.toThrowError(/its options hold a value the queue cannot carry exactly/);
     expect(await jobStates(url)).toEqual({});
+    // a store path that is a file is a typed error naming the store (it was an "unexpected error: EEXIST")
+    const fileStore = join(dir, 'a-file');
+    await writeFile(fileStore, 'not a folder');
+    const plain = explainUnit({ bytes, sha256: sha256Of(bytes) }, sample, 0, { players: '0-1' }, {});
+    await expect((await executor(url, fileStore)).run([plain], { concurrency: 1 })).rejects.toThrowError(/Cannot write [0-9a-f]{64} to the store .*a-file: ENOTDIR/);
     // port 1 on this machine refuses connections at once
     await expect(createQueueExecutor({ url: 'postgres://u:secret@127.0.0.1:1/x', store, reconnectMs: 0 })).rejects.toThrowError(QueueUnavailableError);
     await expect(createQueueExecutor({ url: 'postgres://u:secret@127.0.0.1:1/x', store, reconnectMs: 0 })).rejects.not.toThrowError(/secret/);
+    // a server that refuses the URL as given (a wrong password, no such database) is the URL's fault, said at once,
+    // not an "unexpected error" (an adversarial sweep, stop 32)
+    const wrongPassword = new URL(url);
+    wrongPassword.password = 'not-the-password';
+    const noDatabase = new URL(url);
+    noDatabase.pathname = '/andor_no_such_database';
+    for (const [bad, reason] of [[wrongPassword, /password authentication failed/], [noDatabase, /database "andor_no_such_database" does not exist/]] as const) {
+      const error = await createQueueExecutor({ url: bad.toString(), store }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect((error as Error).message).toMatch(reason);
+      expect((error as Error).message).toMatch(/Check the user, password and database name in the queue URL \(--queue\)/);
+      expect((error as Error).message).not.toContain('not-the-password');
+    }
+    const byCli = await cli(['explain', '--model', MLP, '--samples', SAMPLES, '--rows', '0', '--players', '0-3', '--queue', noDatabase.toString(), '--store', dir, '--reconnect-ms', '0']);
+    expect(byCli.code).toBe(2);
+    expect(byCli.stderr).toMatch(/^andor: error \[INVALID_OPTION\]: The job queue at .* refused the connection/m);
   });
 });
 

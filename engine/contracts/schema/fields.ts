@@ -135,6 +135,7 @@ export const queueFields = {
   store: Type.String({ minLength: 1, description: 'folder of the model store (models by content hash), shared by the clients and every worker of --queue', 'x-arg': 'DIR' }),
   leaseSeconds: Type.Integer({ minimum: 2, maximum: 604_800, default: 60, description: 'a unit whose worker is silent this long goes to another worker (a live worker renews its lease)', 'x-arg': 'S' }),
   shardMasks: Type.Integer({ minimum: 0, maximum: 2 ** 30, default: 0, description: 'split each unit into shards of about N of its masks, which the workers evaluate, for slow models or large n; the transforms run here once they are gathered (0: whole units)', 'x-arg': 'N' }),
+  reconnectMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 60_000, description: 'how long to keep retrying while the database is unreachable', 'x-arg': 'MS' }),
 } satisfies Record<string, Field>;
 
 /** `andor worker`'s options: it serves a job queue until SIGINT or SIGTERM (running units finish first). */
@@ -145,7 +146,7 @@ export const workerFields = {
   pollMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 250, description: 'how often an idle worker looks for units', 'x-arg': 'MS' }),
   heartbeatMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 1000, description: 'how often the leases of running units are renewed', 'x-arg': 'MS' }),
   maintenanceSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 5, description: 'how often the queue hands the units of silent workers to others', 'x-arg': 'S' }),
-  reconnectMs: Type.Integer({ minimum: 0, maximum: 86_400_000, default: 60_000, description: 'how long to keep retrying while the database is unreachable', 'x-arg': 'MS' }),
+  reconnectMs: queueFields.reconnectMs,
   synchronousCommit: Type.Boolean({ default: false, description: 'wait for each commit to reach the disk (every write of the queue can be repeated, so it is off by default)' }),
 } satisfies Record<string, Field>;
 
