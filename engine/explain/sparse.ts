@@ -248,7 +248,8 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   // the game's calls are small (8–64 masks per search step of the adaptive method): with a dynamic batch axis the
   // runner runs each as it is, unpadded, in batches of at most the plan's size
   const probePlan = prepared.plan;
-  assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, choice.budget * (BYTES_PER_EVALUATION + MASK_COPIES * 4 * Math.ceil(n / 32)) + (n <= 20 ? 9 * 2 ** n : 0));
+  const perEvaluation = BYTES_PER_EVALUATION + MASK_COPIES * 4 * Math.ceil(n / 32);
+  assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, { bytes: choice.budget * perEvaluation + (n <= 20 ? 9 * 2 ** n : 0), perEvaluation, budget: choice.budget });
   const full = await ctx.runner.probe(model.key, probePlan.batchAxis.kind === 'dynamic' ? { ...probePlan, batchSize: 1 } : probePlan);
   const target = resolveTarget(prepared.kind, request.target, prepared.sample.label, full, prepared.output);
   const plan: MaskPlan = { ...probePlan, reward: { kind: prepared.kind, target, output: prepared.output } };

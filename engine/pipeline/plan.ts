@@ -247,11 +247,12 @@ export function batchMemory(plan: MaskPlan, outputs: readonly TensorInfo[]): Bat
  * @param outputs - the model's outputs as introspected
  * @param limits - the memory budget
  * @param workers - threads that evaluate (0 = the calling thread, which counts as one)
- * @param sparseBytes - for a sparse explanation (any n, no 2^n arrays): the bytes it holds besides the batch buffers;
- *   left out, the 2^n arrays of an exact explanation count
+ * @param sparse - for a sparse explanation (any n, no 2^n arrays): the bytes it holds besides the batch buffers, per
+ *   evaluation of its budget and in all; left out, the 2^n arrays of an exact explanation count
  * @throws MemoryLimitError giving the numbers and the fix
  */
-export function assertPlanFits(plan: MaskPlan, outputs: readonly TensorInfo[], limits: Limits, workers: number, sparseBytes?: number): void {
+export function assertPlanFits(plan: MaskPlan, outputs: readonly TensorInfo[], limits: Limits, workers: number, sparse?: { readonly bytes: number; readonly perEvaluation: number; readonly budget: number }): void {
+  const sparseBytes = sparse?.bytes;
   const arrays = sparseBytes ?? arrayBytes(plan.n);
   const threads = Math.max(1, workers);
   const memory = batchMemory(plan, outputs);
@@ -261,10 +262,19 @@ export function assertPlanFits(plan: MaskPlan, outputs: readonly TensorInfo[], l
   const terms = memory.tensors.map((t) => `${t.elementsPerRow * t.bytesPerElement} B of ${t.role} "${t.name}" (${t.elementsPerRow} ${t.dtype})`).join(' + ');
   const masks = sparseBytes === undefined ? 2 ** plan.n : Infinity;
   const rowsThatFit = Math.max(0, Math.floor((limit - arrays) / threads / Math.max(1, memory.bytesPerThread / memory.rows)));
+  // a sparse explanation's term lists grow with its budget: a budget that does not fit is lowered, not the batch
+  const fitsBudget = sparse && Math.max(0, Math.floor((limit - batchBytes - (sparse.bytes - sparse.budget * sparse.perEvaluation)) / sparse.perEvaluation));
   const fix =
     plan.batchAxis.kind === 'fixed'
       ? `The model's batch axis is fixed at ${memory.rows} rows${memory.rows > masks ? `, more than the ${masks} masks need` : ''}: export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={"${plan.masked[0]?.name ?? plan.inputs[0]?.name}": {0: "batch"}, "${plan.reward.output}": {0: "batch"}})) or a fixed batch of at most ${rowsThatFit} rows, use fewer workers (--workers)`
       : `Use a smaller batchSize (--batch-size; at most ${rowsThatFit} rows fit) or fewer workers (--workers)`;
+  if (sparse && fitsBudget !== undefined && batchBytes < limit / 2) {
+    throw new MemoryLimitError(
+      `A sparse explanation with a budget of ${sparse.budget} evaluations holds about ${mib(arrays)} MiB (each evaluation's value and mask, for the refits, and the term lists), ` +
+        `and its batch buffers ${mib(batchBytes)} MiB: over the memory limit of ${limits.maxMemoryMb} MiB (maxMemoryMb / --max-memory-mb). ` +
+        `Lower the budget (about ${fitsBudget} evaluations fit), or raise maxMemoryMb (--max-memory-mb) to at least ${mib(batchBytes + arrays)}.`,
+    );
+  }
   throw new MemoryLimitError(
     `Evaluating ${sparseBytes === undefined ? `${masks} masks` : 'masks'} in batches of ${memory.rows} rows needs about ${mib(batchBytes)} MiB of batch buffers: ${threads} thread(s) × ${memory.rows} rows × (${terms}); ` +
       `with ${mib(arrays)} MiB for ${sparseBytes === undefined ? 'the 2^n arrays' : 'the sparse term lists'} that is over the memory limit of ${limits.maxMemoryMb} MiB (maxMemoryMb / --max-memory-mb). ` +

@@ -278,6 +278,14 @@ describe('sparse explain of planted games as ONNX models (n = 64)', () => {
       await expect(small.explain({ model: PLANTED, ...PLANTED_REQUEST, players: '0-19' })).rejects.toThrow(MemoryLimitError);
       // method exact keeps the memory error; maxPlayers stays the exact method's limit, with the sparse method named
       await expect(small.explain({ model: PLANTED, ...PLANTED_REQUEST, players: '0-19', method: 'exact' })).rejects.toThrow(MemoryLimitError);
+      // a sparse budget beyond the memory says how many evaluations fit, not that "at most 0 rows fit" a smaller batch
+      // (an adversarial sweep, stop 32); a budget of that many runs
+      const tooBig = await small.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, budget: 100_000, maxOrder: 2 }).catch((e: Error) => e);
+      expect(tooBig).toBeInstanceOf(MemoryLimitError);
+      expect((tooBig as Error).message).toMatch(/^A sparse explanation with a budget of 100000 evaluations holds about \d+ MiB .* over the memory limit of 16 MiB .* Lower the budget \(about \d+ evaluations fit\)/);
+      const fits = Number((tooBig as Error).message.match(/about (\d+) evaluations fit/)![1]);
+      expect(fits).toBeGreaterThan(1000);
+      expect(isSparseResult(await small.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, budget: fits, maxOrder: 2 }))).toBe(true);
       const policy = await createEngine({ workers: 0, maxPlayers: 16 });
       await expect(policy.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, players: '0-19' })).rejects.toThrow(/exceed the limit of 16 \(maxPlayers \/ --max-players\)\. .* or use method 'sparse'/);
       await policy.dispose();
