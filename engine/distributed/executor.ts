@@ -10,7 +10,7 @@ import { decodeEntry } from '../explain/cache.js';
 import type { ExplainContext } from '../explain/explain.js';
 import { asksSparse, runUnit, shardKey, type ExplainUnit, type ShardSpec, type UnitExecutor, type UnitResult } from '../explain/units.js';
 import { connectQueue, integerOption, reconnecting, resolveConnection, sleep, type QueueConnection, type QueueConnectionOptions } from './connection.js';
-import { isDeterministic, UnitsFailedError, type UnitFailure } from './errors.js';
+import { isDeterministic, maskPassword, UnitsFailedError, type UnitFailure } from './errors.js';
 import { LIVE_STATES, ensureQueue, jobsById, liveJobsByKey, type JobRow } from './jobs.js';
 import { INLINE_SAMPLE_BYTES, PayloadEncoder, type UnitPayload } from './payload.js';
 import { decodeResult, encodeResult } from './result-codec.js';
@@ -44,6 +44,9 @@ export interface QueueExecutorOptions extends QueueConnectionOptions {
    *  unit is long: a slow model or a large n (a ResNet-18 sample at n = 10 is ~30 s on one core; 256 spreads it over
    *  4 workers). Shards need the run's context (explainBatch and dynamics pass it); without one, units go whole. */
   readonly shardMasks?: number;
+  /** After this long with none of a run's units taken by a worker, the logger says so once: no `andor worker` may
+   *  be serving the queue (default 30000 ms). */
+  readonly idleWarnMs?: number;
 }
 
 /** A UnitExecutor over a job queue; close() releases its connection. */
@@ -93,6 +96,7 @@ export async function createQueueExecutor(options: QueueExecutorOptions): Promis
     stateCheckMs: integerOption(options.stateCheckMs, 'options.stateCheckMs', 10, 600_000, 1000),
     inlineSampleBytes: integerOption(options.inlineSampleBytes, 'options.inlineSampleBytes', 0, 256 << 20, INLINE_SAMPLE_BYTES),
     shardMasks: integerOption(options.shardMasks, 'options.shardMasks', 0, 2 ** 30, 0),
+    idleWarnMs: integerOption(options.idleWarnMs, 'options.idleWarnMs', 10, 86_400_000, 30_000),
   };
   const db = await connectQueue(connection, 'client');
   try {
@@ -120,7 +124,7 @@ export async function createQueueExecutor(options: QueueExecutorOptions): Promis
   };
 }
 
-type Settings = { leaseSeconds: number; retryLimit: number; retryDelaySeconds: number; pollMs: number; maxPollMs: number; stateCheckMs: number; inlineSampleBytes: number; shardMasks: number };
+type Settings = { leaseSeconds: number; retryLimit: number; retryDelaySeconds: number; pollMs: number; maxPollMs: number; stateCheckMs: number; inlineSampleBytes: number; shardMasks: number; idleWarnMs: number };
 
 /** One job of a run: a unit, or a shard of one; its stored result read back as T. */
 interface RunJob<T> {
@@ -186,6 +190,9 @@ class QueueRun<T> {
   private readonly payloads = new Map<string, UnitPayload>();
   /** Stops the jobs that run here when the run fails. */
   private readonly stopLocal = new AbortController();
+  /** When the run started, and whether it has said that no worker took a unit (once). */
+  private readonly startedAt = performance.now();
+  private idleWarned = false;
 
   constructor(
     private readonly db: QueueConnection,
@@ -404,12 +411,22 @@ class QueueRun<T> {
     return out;
   }
 
+  /** Says once, after idleWarnMs, that no worker has taken any of the run's units (every job still waiting, no
+   *  result yet): a client waits for workers, silently otherwise. */
+  private warnIfIdle(jobs: readonly JobRow[]): void {
+    if (this.idleWarned || jobs.length === 0 || performance.now() - this.startedAt < this.settings.idleWarnMs) return;
+    if (!jobs.every((j) => j.state === 'created') || this.results.some((r) => r !== undefined)) return;
+    this.idleWarned = true;
+    this.conn.logger.warn(`andor queue: no worker has taken any of this run's ${jobs.length} queued unit(s) in ${Math.round(this.settings.idleWarnMs / 1000)} s; the run waits for one. Start \`andor worker --queue URL --store DIR\` on this queue (${maskPassword(this.conn.url)}, queue "${this.conn.queue}").`);
+  }
+
   /** Reads the states of the queued pending keys' jobs: final failures are recorded, jobs that vanished are queued
    *  again. */
   private async checkJobs(): Promise<void> {
     const keys = this.queuedPending();
     const ids = keys.map((k) => this.watched.get(k)).filter((id): id is string => id !== undefined);
     const rows = new Map((await this.inChunks(ids, (part) => jobsById(this.db, part))).map((r) => [r.id, r]));
+    this.warnIfIdle([...rows.values()]);
     const settled: string[] = [];
     for (const key of keys) {
       const job = rows.get(this.watched.get(key) ?? '');

@@ -291,6 +291,20 @@ describe('the job queue', () => {
     expect(worker.child.exitCode).toBe(null);
   }, QUEUE_TEST_MS);
 
+  it('says once that no worker has taken a unit, and goes on when one comes (an adversarial sweep, stop 32)', async () => {
+    const { url, store } = await setup();
+    const client = await executor(url, store, { idleWarnMs: 300, stateCheckMs: 50 });
+    const run = (await through(client)).explainBatch({ ...QUICK, rows: '0-1' });
+    await eventually(() => expect(warnings.some((w) => w.includes('no worker has taken any'))).toBe(true));
+    const idle = warnings.filter((w) => w.includes('no worker has taken any'));
+    expect(idle).toHaveLength(1);
+    expect(idle[0]).toMatch(/this run's 2 queued unit\(s\) in 0 s; the run waits for one\. Start `andor worker --queue URL --store DIR` on this queue \(postgres:\/\/.*, queue "andor-units"\)/);
+    expect(idle[0]).not.toContain('andor-test'); // the password
+    startWorker(url, store);
+    expect((await run).results).toHaveLength(2);
+    expect(warnings.filter((w) => w.includes('no worker has taken any'))).toHaveLength(1);
+  }, QUEUE_TEST_MS);
+
   it('retries a statement that PostgreSQL rolled back to break a deadlock (two sessions locking two rows in opposite orders)', async () => {
     const { url } = await setup();
     const sessions = [pgClient(url), pgClient(url)];
