@@ -25,6 +25,10 @@ const STATUS: Record<ErrorCode, number> = {
 };
 
 /** An error with an HTTP status of its own (routing and protocol errors). */
+/** After a close's grace, how long the cancelled jobs' clients have to get their 503 before every connection is
+ *  dropped. */
+const SHUTDOWN_REPLY_MS = 1000;
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -171,6 +175,8 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   const running = new Set<AbortController>();
   const started = Date.now();
   let closing = false;
+  /** The close's grace ran out: the jobs still running are cancelled, and their clients told so (503). */
+  let shutDown = false;
   const app = Fastify({ bodyLimit: bodyLimitBytes, logger: false });
   // bodies are JSON: a text/plain body (which Fastify would parse as a string, then refuse as 'body must be an
   // object') is a 415, as any other media type
@@ -234,6 +240,7 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
       if (error instanceof CancelledError && limit.signal.aborted && !controller.signal.aborted) {
         throw new HttpError(504, 'TIMEOUT', `The job ran past the ${timeoutMs} ms limit and was cancelled.`);
       }
+      if (error instanceof CancelledError && shutDown) throw new HttpError(503, 'SHUTTING_DOWN', 'The service shut down before the job finished (its grace ran out); send the request again, to another instance or once it is back.');
       throw error;
     } finally {
       clearTimeout(timer);
@@ -292,8 +299,10 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
       closing = true;
       // after the grace: cancel running jobs and drop every connection, including a client still trickling a body
       const timer = setTimeout(() => {
+        shutDown = true;
         running.forEach((c) => c.abort());
-        app.server.closeAllConnections();
+        // their clients get a 503 first; a connection still open after that (a client trickling a body) is dropped
+        setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_REPLY_MS).unref();
       }, graceMs);
       try {
         await app.close(); // stops accepting, waits for in-flight requests

@@ -168,6 +168,21 @@ describe('andor serve limits and shutdown', () => {
     await engine.dispose();
   });
 
+  it('tells a client whose job outlives the shutdown\'s grace that it was cancelled (503), instead of dropping it (an adversarial sweep, stop 32)', async () => {
+    const engine = await createEngine({ workers: 1 });
+    const service = await serve(engine, { modelsDir: MODELS, port: 0 });
+    try {
+      const running = post(service.url, { ...slow, iterations: 100_000 });
+      await new Promise((r) => setTimeout(r, 300));
+      await service.close(300);
+      const response = await running;
+      expect(response.status).toBe(503);
+      expect((await json(response)).error).toMatchObject({ code: 'SHUTTING_DOWN', message: expect.stringMatching(/shut down before the job finished/) });
+    } finally {
+      await engine.dispose();
+    }
+  }, 30_000);
+
   it('refuses a models folder that does not exist', async () => {
     const engine = await createEngine();
     await expect(serve(engine, { modelsDir: '/nonexistent/models', port: 0 })).rejects.toThrowError(/not a readable folder/);
