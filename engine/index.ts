@@ -26,6 +26,7 @@ export { resultToJson, dynamicsToJson, batchToJson, RESULT_SCHEMA, DYNAMICS_SCHE
 export type { BatchRequest, BatchResult, BatchProgress, AggregateGroup, AggregateInteraction } from './studies/batch.js';
 export type { GameIndices } from './analysis/game.js';
 export { renderReport, chartsOf, type ReportableResult } from './report/index.js';
+export { assertReportable } from './report/check.js';
 export type { IndexTerm } from './analysis/indices.js';
 export type { DynamicsRequest, DynamicsResult, CheckpointReport, LossTable, DynamicsProgress } from './studies/dynamics.js';
 export { isSparseResult, type SparseResult, type SparseResultTerm, type SparseLimits, type FunctionRequest } from './explain/sparse.js';

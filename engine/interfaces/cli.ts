@@ -20,6 +20,7 @@ import { COMMANDS, commandHelp, parseCommand, type Command } from './cli-options
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
 import { makeFolder } from '../inputs/folders.js';
 import { readManifest, withModelDefaults, type Manifest } from './manifest.js';
+import { assertReportable } from '../report/check.js';
 
 const MANIFEST = resolve(PACKAGE_ROOT, 'models', 'manifest.json');
 
@@ -85,6 +86,23 @@ async function assertWritable(file: unknown, flag: string): Promise<void> {
   }
   const existing = await stat(file).catch(() => undefined);
   if (existing?.isDirectory()) throw new InvalidOptionError(`--${flag} ${file} is a folder; give a file name.`);
+}
+
+/** Refuses two of a command's files that are one file (the HTML report written over the JSON result). */
+function assertDistinct(files: readonly (readonly [string, unknown])[]): void {
+  const given = files.filter((f): f is readonly [string, string] => typeof f[1] === 'string');
+  const real = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve(path);
+    }
+  };
+  for (let i = 0; i < given.length; i++) {
+    for (let j = i + 1; j < given.length; j++) {
+      if (real(given[i][1]) === real(given[j][1])) throw new InvalidOptionError(`${given[i][0]} and ${given[j][0]} are the same file (${given[i][1]}): one would overwrite the other. Give them different names.`);
+    }
+  }
 }
 
 /** --baseline: a keyword, an inline JSON array, or a file whose first row is the baseline. */
@@ -313,6 +331,7 @@ async function runStudy(command: Command, given: Flags): Promise<void> {
   if (command.name === 'explain') flags = await bundledDefaults(flags);
   await assertWritable(flags.out, 'out');
   await assertWritable(flags.report, 'report');
+  assertDistinct([['--out', flags.out], ['--report', flags.report]]);
   const stdout = openOutput(process.stdout);
   if (command.name === 'explain' && flags.samples !== undefined) return batch(flags, stdout);
   if (command.name === 'explain') assertNoBatchFlags(flags);
@@ -405,6 +424,16 @@ async function readResult(file: string): Promise<ReportableResult> {
   } catch (cause) {
     throw new InvalidInputError(`Cannot read the result ${file}: ${(cause as NodeJS.ErrnoException).code ?? cause}.`, { cause });
   }
+  // a BOM, as an editor may write; a pretty-printed document (jq ., json.tool) is one document over many lines
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const whole = (() => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return undefined;
+    }
+  })();
+  if (whole !== undefined) return assertReportable(whole, file);
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   const parse = (line: string, at: string) => {
     try {
@@ -413,11 +442,11 @@ async function readResult(file: string): Promise<ReportableResult> {
       throw new InvalidInputError(`${file}${at} is not JSON: ${(cause as Error).message}. Give a result written by andor --out.`, { cause });
     }
   };
-  if (lines.length <= 1) return parse(text, '') as ReportableResult;
+  if (lines.length <= 1) return assertReportable(parse(text, ''), file);
   const values = lines.map((l, i) => parse(l, ` line ${i + 1}`));
   const last = values[values.length - 1] as { schema?: string; results?: unknown[] };
   if (last.schema !== 'andor.batch/1') throw new InvalidInputError(`${file} holds ${lines.length} JSON lines, but its last line is not an andor.batch/1 aggregate (got schema ${preview(last.schema)}).`);
-  return { ...last, results: last.results ?? values.slice(0, -1) } as unknown as ReportableResult;
+  return assertReportable({ ...last, results: last.results ?? values.slice(0, -1) }, file);
 }
 
 /** andor report RESULT.json --out FILE.html [--svg DIR]: re-renders a saved result. */
@@ -426,11 +455,14 @@ async function reportCommand(flags: Flags): Promise<number> {
   if (file === undefined) throw new InvalidOptionError('andor report needs the result file: andor report RESULT.json --out FILE.html.');
   if (typeof flags.out !== 'string' && typeof flags.svg !== 'string') throw new InvalidOptionError('andor report needs --out FILE.html (and/or --svg DIR for one SVG file per chart).');
   await assertWritable(flags.out, 'out');
+  assertDistinct([['the result', file], ['--out', flags.out]]);
   const result = await readResult(file);
   const html = renderReport(result);
   if (typeof flags.out === 'string') await writeFile(flags.out, html);
   if (typeof flags.svg === 'string') {
-    await makeFolder(flags.svg);
+    await makeFolder(flags.svg).catch((cause: NodeJS.ErrnoException) => {
+      throw new InvalidOptionError(`--svg ${flags.svg} cannot be made a folder (${cause.code ?? cause.message}); give a folder for the SVG files.`, { cause });
+    });
     for (const chart of chartsOf(result)) await writeFile(resolve(flags.svg, `${chart.id}.svg`), chart.svg);
   }
   if (!flags.quiet) process.stdout.write([flags.out, flags.svg].filter(Boolean).map((f) => `wrote     ${String(f)}`).join('\n') + '\n');

@@ -59,7 +59,7 @@ export function strongestTable(r: CommonResultJson, unit: string): string {
   const rows = top.map((s) => {
     const w = (80 * Math.abs(s.value)) / max;
     const bar = `<svg width="164" height="12" role="img" aria-label="${esc(fmtSigned(s.value))}"><rect x="${px(s.value < 0 ? 82 - w : 82)}" width="${px(w)}" height="12" fill="${kindColor(s.kind, s.value)}">${tip(fmtSigned(s.value))}</rect><line x1="82" x2="82" y1="0" y2="12" stroke="#999"/></svg>`;
-    return `<tr><td class="l">${s.kind.toUpperCase()}</td><td>${s.players.length}</td><td class="l">{${esc(s.names.join(' · '))}}</td><td>${fmtSigned(s.value)}</td><td class="l">${bar}</td></tr>`;
+    return `<tr><td class="l">${esc(s.kind.toUpperCase())}</td><td>${s.players.length}</td><td class="l">{${esc(s.names.join(' · '))}}</td><td>${fmtSigned(s.value)}</td><td class="l">${bar}</td></tr>`;
   });
   return `<table><tr><th class="l">kind</th><th>order</th><th class="l">players</th><th>I (${esc(unit)})</th><th></th></tr>${rows.join('')}</table>`;
 }

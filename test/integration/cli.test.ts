@@ -123,6 +123,42 @@ describe('andor CLI', () => {
     expectClose(fromCsv.v, fromJson.v, { atol: 1e-5 }); // the CSV carries 6 decimals, as the JSON does
   });
 
+  it('reports a saved result, pretty-printed or with a BOM, and refuses an edited one naming the field (an adversarial sweep, stop 32)', async () => {
+    const out = join(dir, 'for-report.json');
+    expect((await run(['explain', '--values', JSON.stringify(Array.from(unanimityGame(3, [{ mask: 0b011, weight: 2 }]))), '--decomposition', 'and', '--preset', 'none', '--out', out])).code).toBe(0);
+    const json = JSON.parse(await readFile(out, 'utf8'));
+    const pretty = join(dir, 'pretty.json');
+    await writeFile(pretty, '\ufeff' + JSON.stringify(json, null, 2));
+    const html = join(dir, 'pretty.html');
+    expect((await run(['report', pretty, '--out', html])).code).toBe(0);
+    expect(await readFile(html, 'utf8')).toMatch(/^<!doctype html>/i);
+    const cases: [string, unknown, RegExp][] = [
+      ['markup in a kind', { ...json, salient: [{ ...json.salient[0], kind: 'and<img src=x onerror=alert(1)>' }] }, /: salient must be .*\[0\]\[kind\]: must be equal to one of the allowed values/],
+      ['markup in n', { ...json, n: '<img src=x onerror=alert(1)>' }, /: n must be an integer ≥ 1 \(got "<img/],
+      ['a huge n', { ...json, n: 1e308 }, /: n = 1e\+308 is above the 30 players/],
+      ['players and n apart', { ...json, players: ['a'] }, /: n = 3, but players holds 1 names/],
+      ['v cut short', { ...json, v: json.v.slice(0, 3) }, /: v holds 3 values; with n = 3 it holds 2\^n = 8/],
+      ['no salient', { ...json, salient: undefined }, /: salient is required/],
+      ['a salient player beyond n', { ...json, salient: [{ ...json.salient[0], players: [7] }] }, /: salient\[0\] names player 7, but n = 3/],
+    ];
+    for (const [what, edited, message] of cases) {
+      const file = join(dir, 'edited.json');
+      await writeFile(file, JSON.stringify(edited));
+      const refused = await run(['report', file, '--out', join(dir, 'edited.html')]);
+      expect(refused.code, what).toBe(1);
+      expect(refused.stderr, what).toMatch(/^andor: error \[INVALID_INPUT\]: .*edited\.json/m);
+      expect(refused.stderr, what).toMatch(message);
+    }
+    // one file for two outputs would lose one of them
+    const same = await run(['report', out, '--out', out]);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/the result and --out are the same file/);
+    expect(JSON.parse(await readFile(out, 'utf8')).schema).toBe('andor.explain/1');
+    const both = await run(['explain', '--values', '[1,2,3,5]', '--out', out, '--report', out]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--out and --report are the same file/);
+  });
+
   it('prints the stack trace with --debug', async () => {
     const { stderr } = await run(['explain', '--values', '[1,2,3]', '--debug']);
     expect(stderr).toMatch(/\n\s+at /);

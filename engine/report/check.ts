@@ -1,0 +1,48 @@
+// A saved result read back for a report (`andor report FILE`, an edited file, one from another tool) is checked
+// before anything is drawn: its schema's fields and types, then what the schema cannot say (players and n agree,
+// arrays hold 2^n values, interactions name players below n). A page is built from numbers and names that went
+// through here, so an edited field cannot inject markup, loop for ever or exhaust memory.
+import { InvalidInputError, InvalidOptionError } from '../contracts/errors.js';
+import { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA, SPARSE_PLAYER_LIMIT, SPARSE_SCHEMA } from '../contracts/schema/constants.js';
+import { BatchResultSchema, DynamicsResultSchema, ExplainResultSchema, SparseResultSchema } from '../contracts/schema/results.js';
+import { preview } from '../inputs/preview.js';
+import { assertValid } from '../inputs/validate.js';
+import type { ReportableResult } from './index.js';
+
+const SCHEMAS = { [RESULT_SCHEMA]: ExplainResultSchema, [SPARSE_SCHEMA]: SparseResultSchema, [BATCH_SCHEMA]: BatchResultSchema, [DYNAMICS_SCHEMA]: DynamicsResultSchema } as const;
+/** Most players of an explanation that holds 2^n arrays (2^30 values a vector is far beyond any run). */
+const MAX_DENSE_PLAYERS = 30;
+
+/**
+ * A saved result, checked for a report.
+ * @param value - the parsed JSON
+ * @param source - what to call it in messages (the file's name)
+ * @returns the value, typed
+ * @throws InvalidInputError naming the first field that is wrong and how
+ */
+export function assertReportable(value: unknown, source: string): ReportableResult {
+  const kind = (value as { schema?: unknown } | null)?.schema;
+  const schema = typeof kind === 'string' && Object.hasOwn(SCHEMAS, kind) ? SCHEMAS[kind as keyof typeof SCHEMAS] : undefined;
+  if (!schema) throw new InvalidInputError(`${source} is not an andor result: its schema is ${preview(kind)}, not one of ${Object.keys(SCHEMAS).join(', ')}. Give a result written by andor (--out).`);
+  try {
+    assertValid(schema, value, (field) => (field === '' ? source : `${source}: ${field}`));
+  } catch (error) {
+    if (error instanceof InvalidOptionError) throw new InvalidInputError(`${error.message} Give a result written by andor (--out), unedited.`, { cause: error });
+    throw error;
+  }
+  const result = value as { n: number; players: readonly string[]; v?: unknown[]; and?: unknown; or?: unknown; salient?: readonly { players: readonly number[] }[] };
+  const wrong = (what: string) => new InvalidInputError(`${source}: ${what}. Give a result written by andor (--out), unedited.`);
+  if (result.n > (kind === RESULT_SCHEMA ? MAX_DENSE_PLAYERS : SPARSE_PLAYER_LIMIT)) throw wrong(`n = ${result.n} is above the ${kind === RESULT_SCHEMA ? MAX_DENSE_PLAYERS : SPARSE_PLAYER_LIMIT} players a result of ${kind} can have`);
+  if (result.players.length !== result.n) throw wrong(`n = ${result.n}, but players holds ${result.players.length} names`);
+  if (kind === RESULT_SCHEMA) {
+    for (const field of ['v', 'and', 'or'] as const) {
+      const length = (result[field] as unknown[]).length;
+      if (length !== 0 && length !== 2 ** result.n) throw wrong(`${field} holds ${length} values; with n = ${result.n} it holds 2^n = ${2 ** result.n} (or none, written with arrays: false)`);
+    }
+  }
+  for (const [k, s] of (result.salient ?? []).entries()) {
+    const outside = s.players.find((p) => p >= result.n);
+    if (outside !== undefined) throw wrong(`salient[${k}] names player ${outside}, but n = ${result.n}`);
+  }
+  return value as ReportableResult;
+}
