@@ -18,13 +18,16 @@ export interface CsvTable {
 const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 /** Spellings of NaN and infinities (numpy, pandas, R, Excel, JavaScript). */
 const NON_FINITE = /^[+-]?(?:nan|inf|infinity)$/i;
-/** Spellings of a missing value; a header may not use them as names, so a missing first value is never a header. */
-const MISSING = /^(?:na|n\/a|#n\/a|null|none|nil|missing|-|\?)$/i;
+/** Spellings of a missing value (in lower, upper or title case: "Na", sodium, is a name); a header may not use them
+ *  as names, so a missing first value is never a header. */
+const MISSING_WORDS = ['na', 'n/a', '#n/a', 'null', 'none', 'nil', 'missing', '-', '?'];
+const MISSING = new Set(MISSING_WORDS.flatMap((w) => [w, w.toUpperCase(), ...(w.length > 2 ? [w[0].toUpperCase() + w.slice(1)] : [])]));
 
 /**
  * Parses CSV text of numbers. The first record is a header only when EVERY cell of it is a name: not empty, not a
  * number, not a NaN/Inf spelling and not a missing-value marker (NA, null, …). A first record with any number in it is
- * data, so a bad cell in the first data row is reported, never taken for a header. Blank lines may only trail.
+ * data, so a bad cell in the first data row is reported, never taken for a header; a first record 0,1,…,k−1 (k ≥ 3,
+ * pandas' names for unnamed columns) is refused as ambiguous. Blank lines may only trail.
  * Rows and columns in messages count from 0 (as --row and --players do); lines count from 1. Records are turned
  * into rows as they are read, and reading stops at MAX_SAMPLES rows.
  * @param text - the file's text (a BOM is dropped)
@@ -47,10 +50,18 @@ export function readCsv(text: string, source: string): CsvTable {
     if (blankLine) throw new InvalidInputError(`${source} line ${blankLine} is blank; remove blank lines (only trailing ones are ignored) or fill in the row.`);
     if (width < 0) {
       width = cells.length;
-      if (cells.every((c) => c !== '' && !DECIMAL.test(c) && !NON_FINITE.test(c) && !MISSING.test(c))) {
+      if (cells.every((c) => c !== '' && !DECIMAL.test(c) && !NON_FINITE.test(c) && !MISSING.has(c))) {
         checkHeader(cells, line, source);
         header = cells;
         return;
+      }
+      // pandas names unnamed columns 0, 1, …: such a first row is a header that looks like data, and read as data it
+      // would shift every row by one, so neither reading is safe
+      if (width >= 3 && cells.every((c, k) => c === String(k))) {
+        throw new InvalidInputError(
+          `${source} line ${line} is 0,1,…,${width - 1}: the column names pandas writes for unnamed columns (DataFrame.to_csv), or a row of data? ` +
+            'andor cannot tell. Write the file with names (pd.DataFrame(X, columns=names)) or without a header (to_csv(..., header=False, index=False)).',
+        );
       }
     }
     const row = rows.length;
@@ -66,7 +77,10 @@ export function readCsv(text: string, source: string): CsvTable {
     rows.push(values);
   });
   if (width < 0) throw new InvalidInputError(`${source} is empty; expected CSV rows of comma-separated numbers.`);
-  if (rows.length === 0) throw new InvalidInputError(`${source} has a header (${preview(header!.join(','))}) but no data rows; add at least one row of numbers.`);
+  if (rows.length === 0) {
+    const separator = header!.some((name) => /[;\t]/.test(name)) ? ' andor reads comma-separated values; the file seems to use ";" or tabs.' : '';
+    throw new InvalidInputError(`${source} has a header (${preview(header!.join(','))}) but no data rows; add at least one row of numbers.${separator}`);
+  }
   return { header, rows, width };
 }
 
@@ -90,7 +104,7 @@ function readCell(cell: string, row: number, column: number, line: number, heade
   }
   if (NON_FINITE.test(cell)) throw new NonFiniteError(`${where} is ${cell}; samples must be finite numbers. Fill in the value or drop the row.`);
   if (cell === '') throw new InvalidInputError(`${where} is empty; every cell of a data row must hold a number.`);
-  if (MISSING.test(cell)) throw new InvalidInputError(`${where} is ${preview(cell)}, a missing value; every cell of a data row must hold a number.`);
+  if (MISSING.has(cell)) throw new InvalidInputError(`${where} is ${preview(cell)}, a missing value; every cell of a data row must hold a number.`);
   let hint = 'Write plain decimal numbers such as 1.5 or -2e-3.';
   if (/[;\t]/.test(cell)) hint = 'andor reads comma-separated values; the file seems to use ";" or tabs.';
   else if (/^[+-]?\d+,\d+$/.test(cell)) hint = 'Use a point as the decimal separator.';

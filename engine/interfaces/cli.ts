@@ -15,7 +15,7 @@ import {
   type Engine, type ExplainRequest, type Logger, type QueueExecutor, type ReportableResult, type WorkerEvent,
 } from '../index.js';
 import { batchToJson, summarize, summarizeBatch, summarizeDynamics } from '../api/result.js';
-import { openOutput, type Output } from './output.js';
+import { openOutput, printable, type Output } from './output.js';
 import { COMMANDS, commandHelp, parseCommand, type Command } from './cli-options.js';
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
 import { makeFolder } from '../inputs/folders.js';
@@ -51,7 +51,13 @@ async function defaultFlags(command: Command, given: Flags): Promise<Flags> {
   const manifest = await packageManifest();
   const args = command.name === 'explain' ? manifest?.models[0]?.explain : manifest?.series[0]?.dynamics;
   if (!args) throw new InvalidOptionError(`andor ${command.name} needs ${command.name === 'explain' ? '--model and --sample (or --values)' : '--checkpoints and --samples'}: this installation has no bundled models to default to.`);
-  return { ...parseCommand(command, absoluteArgs(args)), ...given };
+  const defaults: Flags = parseCommand(command, absoluteArgs(args));
+  // explain --samples FILE takes the default model, not its one sample
+  if (command.name === 'explain' && given.samples !== undefined) {
+    delete defaults.sample;
+    delete defaults.row;
+  }
+  return { ...defaults, ...given };
 }
 
 /** When --model names a bundled model, its manifest entry fills the model properties the user left out. */
@@ -351,7 +357,7 @@ async function runStudy(command: Command, given: Flags): Promise<void> {
   }
   if (typeof flags.report === 'string' && html) await writeFile(flags.report, html);
   if (flags.json) await stdout.writeJson(json);
-  else if (!flags.quiet) await stdout.write([text, ...[flags.out, flags.report].filter(Boolean).map((f) => `wrote     ${String(f)}`)].join('\n') + '\n');
+  else if (!flags.quiet) await stdout.write(printable([text, ...[flags.out, flags.report].filter(Boolean).map((f) => `wrote     ${String(f)}`)].join('\n')) + '\n');
 }
 
 /** The flags of `explain --samples` (a batch) that one explanation does not take: named, rather than reported as
@@ -392,7 +398,7 @@ async function batch(flags: Flags, stdout: Output): Promise<void> {
     return { result, json };
   }));
   if (typeof flags.report === 'string') await writeFile(flags.report, renderReport(json));
-  if (!flags.json && !flags.quiet) await stdout.write(summarizeBatch(result) + (file ? `\nwrote     ${String(flags.out)}\n` : '\n'));
+  if (!flags.json && !flags.quiet) await stdout.write(printable(summarizeBatch(result) + (file ? `\nwrote     ${String(flags.out)}` : '')) + '\n');
 }
 
 /**
@@ -510,15 +516,15 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (stop.signal.aborted && error instanceof CancelledError) {
-      process.stderr.write(`andor: interrupted: ${error.message}\n`);
+      process.stderr.write(`andor: interrupted: ${printable(error.message)}\n`);
       return 130;
     }
     if (error instanceof EngineError) {
-      process.stderr.write(`andor: error [${error.code}]: ${error.message}\n`);
+      process.stderr.write(`andor: error [${error.code}]: ${printable(error.message)}\n`);
       if (debug) process.stderr.write(`${error.stack}\n`);
       return error instanceof InvalidOptionError ? 2 : 1;
     }
-    process.stderr.write(`andor: unexpected error: ${debug ? (error as Error).stack : (error as Error)?.message ?? error}\n`);
+    process.stderr.write(`andor: unexpected error: ${printable(String(debug ? (error as Error).stack : (error as Error)?.message ?? error))}\n`);
     if (!debug) process.stderr.write('andor: run again with --debug for the stack trace.\n');
     return 1;
   }

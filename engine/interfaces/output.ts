@@ -55,6 +55,16 @@ function* arrayChunks(items: ArrayLike<unknown>): Generator<string> {
   yield ']';
 }
 
+/**
+ * Text for a terminal: control characters other than newline and tab (an ESC sequence in a player name from a CSV
+ * header would run in the terminal) are shown as \u escapes.
+ * @param text - a summary or a message
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Where the CLI writes: a file or stdout. */
 export interface Output {
   /** Writes text, waiting while the reader is behind. Resolves false once the reader has gone away. */

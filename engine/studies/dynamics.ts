@@ -196,7 +196,12 @@ async function loadLosses(losses: DynamicsRequest['losses'], files: readonly str
     const ok = c && typeof c.name === 'string' && Number.isFinite(c.trainLoss) && Number.isFinite(c.testLoss) && (c.epoch === undefined || Number.isFinite(c.epoch));
     if (!ok) throw new InvalidInputError(`${source}: checkpoints[${i}] must be {"name": string, "trainLoss": number, "testLoss": number, "epoch"?: number} with finite numbers (got ${previewJson(c)}).`);
   });
-  const names = new Set(table.checkpoints.map((c) => c.name));
+  const names = new Set<string>();
+  table.checkpoints.forEach((c, i) => {
+    // the last entry of a name would win over the first, in silence
+    if (names.has(c.name)) throw new InvalidInputError(`${source}: checkpoints[${i}] names ${previewJson(c.name)} again; give each checkpoint one entry.`);
+    names.add(c.name);
+  });
   const unmatched = files.map((f) => basename(f).replace(/\.onnx$/, '')).filter((name) => !names.has(name));
   if (unmatched.length > 0) {
     throw new InvalidInputError(`${source} has no losses for the checkpoint(s) ${unmatched.join(', ')}; its entries are named ${[...names].slice(0, 6).join(', ')}${names.size > 6 ? ', …' : ''}. Name each entry after its checkpoint file.`);

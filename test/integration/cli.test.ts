@@ -159,6 +159,15 @@ describe('andor CLI', () => {
     expect(both.stderr).toMatch(/--out and --report are the same file/);
   });
 
+  it('explains --samples with the default model, not refusing a --sample it was not given (an adversarial sweep, stop 32)', async () => {
+    const { code, stdout, stderr } = await run(['explain', '--samples', join(ROOT, 'models', 'breast-cancer.samples.json'), '--rows', '0-1', '--no-cache', '--workers', '0', '--json']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.schema)).toEqual(['andor.explain/1', 'andor.explain/1', 'andor.batch/1']);
+    expect(lines[0].n).toBe(10); // the default model's players
+  });
+
   it('prints the stack trace with --debug', async () => {
     const { stderr } = await run(['explain', '--values', '[1,2,3]', '--debug']);
     expect(stderr).toMatch(/\n\s+at /);

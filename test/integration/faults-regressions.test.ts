@@ -338,6 +338,8 @@ describe('issue 10 regressions, in the library', () => {
       ['a NaN written as a string', 'string', JSON.stringify({ checkpoints: [entry(names[0]), entry(names[1]), entry(names[2], 0.5, 'NaN')] }), /checkpoints\[2\] must be .* with finite numbers/],
       ['a bare NaN (not JSON)', 'bare', '{"checkpoints": [{"name": "epoch-0000", "trainLoss": NaN, "testLoss": 0.6}]}', /losses-bare\.json is not valid JSON: Unexpected token 'N'/],
       ['no checkpoints list', 'shape', JSON.stringify({ epochs: [] }), /must be \{"checkpoints": \[\{"name", "trainLoss", "testLoss"\}, \.\.\.\]\}/],
+      // the last entry of a name won, in silence (an adversarial sweep, stop 32)
+      ['a checkpoint named twice', 'twice', JSON.stringify({ checkpoints: [...names.map((n) => entry(n)), entry(names[0], 99, 0)] }), /checkpoints\[3\] names "epoch-0000" again; give each checkpoint one entry\./],
     ])('is an InvalidInputError before any pair runs (%s)', async (_what, tag, text, message) => {
       const losses = join(dir, `losses-${tag}.json`);
       await writeFile(losses, text);

@@ -6,8 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonChunks, openOutput } from '../../engine/interfaces/output.js';
+import { jsonChunks, openOutput, printable } from '../../engine/interfaces/output.js';
 import { ROOT } from '../helpers/index.js';
+
+describe('printable', () => {
+  it('shows control characters as \\u escapes and keeps text, newlines and tabs (an ESC in a CSV header ran in the terminal)', () => {
+    expect(printable('\u001b]0;PWNED\u0007\u001b[31mred')).toBe('\\u001b]0;PWNED\\u0007\\u001b[31mred');
+    expect(printable('a\tb\nc · Ünïcødé \u{1f600}')).toBe('a\tb\nc · Ünïcødé \u{1f600}');
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => !/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(printable(s))));
+  });
+});
 
 describe('jsonChunks', () => {
   it('writes exactly what JSON.stringify writes, for any JSON value', () => {

@@ -48,6 +48,22 @@ describe('samples', () => {
     expect((await loadSampleSet(join(dir, 'n.csv'))).samples).toHaveLength(2);
   });
 
+  it('refuses pandas\' default header 0,1,…,k−1, reads a header naming a column Na, and hints at ";" (an adversarial sweep, stop 32)', async () => {
+    // read as data, pandas' header shifted every row by one and explained the vector [0, 1, 2, …]
+    await writeFile(join(dir, 'pandas.csv'), '0,1,2,3\n1.5,2,3,4\n');
+    await expect(loadSampleSet(join(dir, 'pandas.csv'))).rejects.toThrowError(/line 1 is 0,1,…,3: the column names pandas writes for unnamed columns .* andor cannot tell\. Write the file with names .* or without a header/);
+    await writeFile(join(dir, 'two.csv'), '0,1\n1,0\n'); // two binary columns are data
+    expect((await loadSampleSet(join(dir, 'two.csv'))).samples).toHaveLength(2);
+    // "Na" (sodium) was a missing-value marker, so the header was read as data and "RI" blamed
+    await writeFile(join(dir, 'glass.csv'), 'RI,Na,Mg\n1.52,13.6,4.49\n');
+    const glass = await loadSampleSet(join(dir, 'glass.csv'));
+    expect(glass.features).toEqual(['RI', 'Na', 'Mg']);
+    await writeFile(join(dir, 'na.csv'), 'NA,b\n1,2\n'); // NA is still a missing value, so this row is data
+    await expect(loadSampleSet(join(dir, 'na.csv'))).rejects.toThrowError(/row 0, column 0, line 1 is "NA", a missing value/);
+    await writeFile(join(dir, 'semi.csv'), '1.5;2;3\n');
+    await expect(loadSampleSet(join(dir, 'semi.csv'))).rejects.toThrowError(/no data rows; .* the file seems to use ";" or tabs/);
+  });
+
   it('rejects ragged or non-numeric CSV rows, naming the row', async () => {
     await writeFile(join(dir, 'r.csv'), '1,2,3\n4,5\n');
     await expect(loadSampleSet(join(dir, 'r.csv'))).rejects.toThrowError(/row 1 has 2 columns/);
