@@ -5,7 +5,7 @@
 // --out writes DIR/REPRODUCTION.md and DIR/docs/reproduction/ (default: the package root). The runs, verdicts, reasons,
 // figures and markdown live in reproduce-runs.ts, ../studies/claims.ts, reproduce-reasons.ts, reproduce-figures.ts and
 // reproduce-markdown.ts; this file only wires them.
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, constants, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -123,6 +123,12 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ doc: Reproduc
   const all = await loadSeries(PACKAGE_ROOT);
   const specs = opts.series ? all.filter((s) => opts.series!.includes(s.name)) : all;
   if (specs.length === 0) throw new InvalidOptionError(`--series matches no series of models/manifest.json. Expected some of: ${all.map((s) => s.name).join(', ')}.`);
+  // the document and figures are written after minutes of runs: a folder that cannot take them is said first
+  await makeFolder(join(opts.out, FIGURES_DIR))
+    .then(() => access(opts.out, constants.W_OK))
+    .catch((cause: NodeJS.ErrnoException) => {
+      throw new InvalidOptionError(`--out ${opts.out} cannot take the reproduction (${cause.code ?? cause.message}); give a writable folder.`, { cause });
+    });
   const engine = await createEngine();
   const settings: RunSettings = { root: PACKAGE_ROOT, cacheDir: opts.cacheDir, authorsIterations: opts.authorsIterations, pairConcurrency: PAIR_CONCURRENCY, runsInFlight: RUNS_IN_FLIGHT, log };
   try {
@@ -193,7 +199,8 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
   try {
     await reproduce(options(process.argv.slice(2)));
   } catch (error) {
-    process.stderr.write(`reproduce: ${error instanceof EngineError ? `error [${error.code}]: ` : ''}${(error as Error)?.stack ?? error}\n`);
-    process.exitCode = 1;
+    // andor's own errors say what to fix: their message; anything else its stack
+    process.stderr.write(`reproduce: ${error instanceof EngineError ? `error [${error.code}]: ${error.message}` : (error as Error)?.stack ?? error}\n`);
+    process.exitCode = error instanceof InvalidOptionError ? 2 : 1;
   }
 }

@@ -76,7 +76,9 @@ export const textWidth = (s: string, size: number = FONT.tick): number => s.leng
 /** Shortens a text to at most `max` px, with an ellipsis. */
 export function clip(s: string, maxPx: number, size: number = FONT.tick): string {
   const chars = Math.max(2, Math.floor(maxPx / (size * 0.6)));
-  return s.length <= chars ? s : `${s.slice(0, chars - 1)}…`;
+  // by code points: cutting between the halves of a surrogate pair (an emoji) would leave a replacement character
+  const points = Array.from(s);
+  return points.length <= chars ? s : `${points.slice(0, chars - 1).join('')}…`;
 }
 
 /** A <text> element; `rotate` turns it around its anchor. */

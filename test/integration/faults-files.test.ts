@@ -5,14 +5,14 @@
 // (refused only after every pair), an --out that fails at the end (a full disk: an untyped error), and a cache folder
 // that cannot be written (every result lost to an untyped EACCES after the work). Each now gets a typed error at once, or a miss that is recomputed to the same
 // numbers.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPool } from '../../dist/engine/explain/units.js';
 import { runCli } from '../helpers/cli.js';
-import { createEngine, InvalidInputError, InvalidOptionError, ModelLoadError, model, type Engine } from '../helpers/index.js';
+import { ROOT, createEngine, InvalidInputError, InvalidOptionError, ModelLoadError, model, type Engine } from '../helpers/index.js';
 
 const MLP = model('breast-cancer-mlp.onnx');
 const MLP_SAMPLES = model('breast-cancer.samples.json');
@@ -135,6 +135,23 @@ describe('files that are not what their name says', () => {
       expect(run.code).toBe(2);
       expect(await readFile(out, 'utf8')).toBe('an earlier run\n');
       expect(await readdir(dir)).toEqual(['kept.jsonl']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('reproduce refuses an --out it cannot write before any run, with the message alone (an adversarial sweep, stop 32)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'andor-reproduce-'));
+    try {
+      const file = join(dir, 'a-file');
+      await writeFile(file, 'not a folder');
+      const started = performance.now();
+      const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(process.execPath, [join(ROOT, 'dist', 'engine', 'interfaces', 'reproduce.js'), '--out', file, '--no-cache'], (error, _stdout, stderr) => resolve({ code: error ? (error as { code: number }).code : 0, stderr }));
+      });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/^reproduce: error \[INVALID_OPTION\]: --out .*a-file cannot take the reproduction \(ENOTDIR\); give a writable folder\.\n$/);
+      expect(performance.now() - started).toBeLessThan(20_000); // no series was run (a full reproduction is minutes)
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -2,6 +2,7 @@
 // standalone SVG per chart with unique ids, results without arrays, and the pictures of each input modality.
 import { describe, expect, it } from 'vitest';
 import { chartsOf, renderReport } from '../../dist/engine/report/index.js';
+import { clip } from '../../dist/engine/report/svg.js';
 import { InvalidInputError, type DynamicsResultJson, type ExplainResultJson } from '../helpers/index.js';
 
 const N = 4;
@@ -151,5 +152,16 @@ describe('renderReport of a dynamics result', () => {
   it('leaves out the Jaccard, generalization and OOD charts when the run has none', () => {
     expect(ids(json)).toEqual(['grid', 'orders-stacked', 'loss-gap', 'kappa', 'theory', 'sigma2', 'transitions', 'cancellation', 'mixture', 'pairwise']);
     expect(renderReport(json)).not.toMatch(/="[^"]*(NaN|Infinity)/);
+  });
+});
+
+describe('clip', () => {
+  it('cuts a label between code points, never inside an emoji (an adversarial sweep, stop 32)', () => {
+    const label = '😀'.repeat(100);
+    const clipped = clip(label, 60);
+    expect(clipped.endsWith('…')).toBe(true);
+    expect(clipped).not.toContain('\ufffd');
+    expect(Array.from(clipped.slice(0, -1)).every((c) => c === '😀')).toBe(true);
+    expect(clip('short', 600)).toBe('short');
   });
 });
