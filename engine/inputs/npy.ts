@@ -27,6 +27,24 @@ export interface NpyArray {
  *   ShapeMismatchError when the shape does not match the number of data bytes
  */
 export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
+  const { view, dataStart, count, kind, itemBytes, littleEndian, shape, descr } = npyLayout(bytes, source, bytes.length);
+  return { data: readElements(view, dataStart, count, kind, itemBytes, littleEndian, source), shape, descr };
+}
+
+/**
+ * Checks a .npy file's size against its header from its first bytes, before the rest is read: a file whose header
+ * says (1, 30) but that holds a gigabyte is refused without reading the gigabyte.
+ * @param start - the file's first bytes (its whole header)
+ * @param size - the file's size in bytes
+ * @param source - the path, for messages
+ * @throws as parseNpy for the header; ShapeMismatchError when the size is not the header's
+ */
+export function assertNpySize(start: Uint8Array, size: number, source: string): void {
+  npyLayout(start, source, size);
+}
+
+/** The header of a .npy file of `size` bytes whose first bytes are `bytes`, checked; where its data starts. */
+function npyLayout(bytes: Uint8Array, source: string, size: number) {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
   if (bytes.length === 0 || magic.some((b, i) => i < bytes.length && bytes[i] !== b)) {
     throw new InvalidInputError(`${source} is not a .npy file (bad magic number: a .npy file starts with "\\x93NUMPY"). Save arrays with np.save.`);
@@ -64,14 +82,14 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
 
   let count = 1;
   for (const d of shape) count *= d;
-  const dataBytes = bytes.length - dataStart;
+  const dataBytes = size - dataStart;
   const shapeText = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
   if (!Number.isSafeInteger(count * itemBytes) || count * itemBytes !== dataBytes) {
     const need = Number.isSafeInteger(count * itemBytes) ? `${count * itemBytes} data bytes` : 'more data than any file holds';
     const why = count * itemBytes > dataBytes ? 'truncated' : 'longer than its header says';
     throw new ShapeMismatchError(`${source} is ${why}: shape ${shapeText} of ${descr} needs ${need}, but ${dataBytes} follow the header.`);
   }
-  return { data: readElements(view, dataStart, count, kind, itemBytes, littleEndian, source), shape, descr };
+  return { view, dataStart, count, kind, itemBytes, littleEndian, shape, descr };
 }
 
 function decodeHeader(bytes: Uint8Array, major: number, source: string): string {

@@ -7,16 +7,21 @@ import { EngineError, InvalidInputError } from '../contracts/errors.js';
 const CHUNK_BYTES = 1 << 20;
 const MIB = 2 ** 20;
 
+/** Bytes read first when a caller checks a file's start against its size (a .npy header is at most 65 547). */
+const PREFIX_BYTES = 1 << 17;
+
 /**
  * Reads a whole file, refusing it before reading when it is larger than `maxBytes` (regular files), or as soon as
  * more than `maxBytes` arrive (pipes, devices).
  * @param path - the file
  * @param maxBytes - the cap (MAX_TEXT_BYTES or MAX_BINARY_BYTES)
  * @param kinds - what the caller accepts, for the message when the file cannot be read
+ * @param checkStart - for a regular file, called with its first bytes and its size before the rest is read (throws
+ *   to refuse it: a .npy file whose header says less data than the file holds)
  * @returns the bytes
  * @throws InvalidInputError when the file is missing, unreadable, a directory, or over the cap
  */
-export async function readCapped(path: string, maxBytes: number, kinds: string): Promise<Uint8Array> {
+export async function readCapped(path: string, maxBytes: number, kinds: string, checkStart?: (start: Uint8Array, size: number) => void): Promise<Uint8Array> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -32,13 +37,18 @@ export async function readCapped(path: string, maxBytes: number, kinds: string):
     if (info.isFile() && info.size > maxBytes) throw tooLarge(`${(info.size / MIB).toFixed(1)} MiB`);
     const chunks: Uint8Array[] = [];
     let total = 0;
+    let checking = checkStart !== undefined && info.isFile();
     for (;;) {
-      const want = Math.min(info.isFile() && total < info.size ? info.size - total : CHUNK_BYTES, maxBytes + 1 - total);
+      const want = Math.min(info.isFile() && total < info.size ? info.size - total : CHUNK_BYTES, maxBytes + 1 - total, checking ? PREFIX_BYTES : Infinity);
       const chunk = new Uint8Array(Math.max(want, 1));
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
       if (bytesRead === 0) break;
       chunks.push(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead));
       total += bytesRead;
+      if (checking) {
+        checking = false;
+        checkStart!(chunks[0], info.size);
+      }
       if (total > maxBytes) throw tooLarge(`more than ${(maxBytes / MIB).toFixed(0)} MiB`);
     }
     if (chunks.length === 1) return chunks[0];

@@ -6,7 +6,7 @@ import { InvalidInputError, NonFiniteError, ShapeMismatchError } from '../contra
 import { readCsv } from './csv.js';
 import { MAX_BINARY_BYTES, MAX_SAMPLES, MAX_TEXT_BYTES } from './limits.js';
 import { flattenNested, type FlatArray } from './nested.js';
-import { parseNpy as parseNpyArray } from './npy.js';
+import { assertNpySize, parseNpy as parseNpyArray } from './npy.js';
 import { preview } from './preview.js';
 import { decodeUtf8, firstSignificantChar, hasNpyMagic, isText, readCapped } from './read.js';
 
@@ -291,7 +291,7 @@ export async function loadSampleSet(source: string): Promise<SampleSet> {
   const trimmed = checkInline(source, 'the sample source', SAMPLE_KINDS);
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) return setFromJson(parseJson(trimmed, 'the inline sample'), 'the inline sample');
   const ext = extname(source).toLowerCase();
-  const bytes = await readCapped(source, ext === '.json' || ext === '.csv' ? MAX_TEXT_BYTES : MAX_BINARY_BYTES, SAMPLE_KINDS);
+  const bytes = await readCapped(source, ext === '.json' || ext === '.csv' ? MAX_TEXT_BYTES : MAX_BINARY_BYTES, SAMPLE_KINDS, npySizeCheck(source));
   if (hasNpyMagic(bytes)) return setFromNpy(bytes, source);
   if (ext === '.npy') return setFromNpy(bytes, source); // reports the bad magic number
   if (bytes.length > MAX_TEXT_BYTES) throw new InvalidInputError(`${source} is text larger than ${MAX_TEXT_BYTES / 2 ** 20} MiB; split it, or save the samples as .npy.`);
@@ -364,7 +364,7 @@ export async function loadValues(source: string): Promise<Float64Array> {
   const trimmed = checkInline(source, 'the values source', VALUE_KINDS);
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) return checkGame(valuesFromJson(parseJson(trimmed, 'the inline values'), 'the inline values'), 'the inline values');
   const ext = extname(source).toLowerCase();
-  const bytes = await readCapped(source, ext === '.json' ? MAX_TEXT_BYTES : MAX_BINARY_BYTES, VALUE_KINDS);
+  const bytes = await readCapped(source, ext === '.json' ? MAX_TEXT_BYTES : MAX_BINARY_BYTES, VALUE_KINDS, npySizeCheck(source));
   if (bytes.length === 0) throw new InvalidInputError(`${source} is empty; expected ${VALUE_KINDS}.`);
   if (hasNpyMagic(bytes) || ext === '.npy') return checkGame(parseNpy(bytes, source).data, source);
   const lead = firstSignificantChar(bytes);
@@ -421,3 +421,8 @@ function checkGame(values: Float64Array, what: string): Float64Array {
   if (bad >= 0) throw nonFinite(what, `index ${bad}`, String(values[bad]));
   return values;
 }
+
+/** A .npy file's size checked against its header before the rest of it is read (readCapped's checkStart). */
+const npySizeCheck = (source: string) => (start: Uint8Array, size: number): void => {
+  if (hasNpyMagic(start)) assertNpySize(start, size, source);
+};

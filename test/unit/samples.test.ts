@@ -1,11 +1,13 @@
 // Reading samples and values: inline JSON, sample-set JSON, CSV with and without a header, .npy, raw float64.
 // Imports the sources (not dist/) so it tests the parsers as edited; test/unit/inputs/ holds the property tests.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, ShapeMismatchError } from '../../engine/contracts/errors.js';
 import { loadSampleSet, loadValues } from '../../engine/inputs/samples.js';
+import { readCapped } from '../../engine/inputs/read.js';
+import { MAX_BINARY_BYTES } from '../../engine/inputs/limits.js';
 import { model } from '../helpers/index.js';
 
 /** A .npy (format 1.0) of float64 or int32 values, written by hand. */
@@ -62,6 +64,18 @@ describe('samples', () => {
     await expect(loadSampleSet(join(dir, 'na.csv'))).rejects.toThrowError(/row 0, column 0, line 1 is "NA", a missing value/);
     await writeFile(join(dir, 'semi.csv'), '1.5;2;3\n');
     await expect(loadSampleSet(join(dir, 'semi.csv'))).rejects.toThrowError(/no data rows; .* the file seems to use ";" or tabs/);
+  });
+
+  it('refuses a .npy file longer than its header says from its first bytes, before reading the rest (an adversarial sweep, stop 32)', async () => {
+    // a header of shape (1, 3) followed by 20 MB (sparse on disk): it was read whole (1.5 GB: 13 s, 1.65 GB of memory)
+    const file = join(dir, 'long.npy');
+    await writeFile(file, npy([1, 2, 3], [1, 3]));
+    await truncate(file, 20 * 2 ** 20);
+    const seen: { start: number; size: number }[] = [];
+    await expect(readCapped(file, MAX_BINARY_BYTES, 'a .npy file', (start, size) => void seen.push({ start: start.length, size }))).resolves.toHaveLength(20 * 2 ** 20);
+    expect(seen).toEqual([{ start: 2 ** 17, size: 20 * 2 ** 20 }]);
+    await expect(loadSampleSet(file)).rejects.toThrowError(/long\.npy is longer than its header says: shape \(1, 3\) of <f8 needs 24 data bytes, but \d+ follow the header/);
+    await expect(loadValues(file)).rejects.toThrowError(ShapeMismatchError);
   });
 
   it('rejects ragged or non-numeric CSV rows, naming the row', async () => {
