@@ -258,10 +258,9 @@ describe('engine.explainFunction', () => {
       return calls >= 3 ? new Promise<Float64Array>(() => undefined) : inner(masks);
     };
     setTimeout(() => controller.abort(), 300);
-    const started = performance.now();
+    // it ends (it hung for ever), cancelled, and no call came after the abort
     const error = await engine.explainFunction({ game: v, n: 40, budget: 5000, maxOrder: 2, signal: controller.signal }).catch((e: Error) => e);
     expect(error).toBeInstanceOf(CancelledError);
-    expect(performance.now() - started).toBeLessThan(5000);
     expect(callsAfterAbort).toBe(0);
   });
 
