@@ -41,10 +41,10 @@ const PROBE_SHRINK = 0.7;
 const IDLE_ROUNDS = 3;
 /** An auto search (no tolerance given) first searches exactly on at most this share of its budget: nearly all of it,
  *  since a dense game stops it early (DENSE_TERMS) and an exactly sparse one below the budget formula needs it all.
- *  At 0.5, the sparse games of bench/sparse-auto.bench.js came back exact in 10 and 20 of 24 at budgets 800 and 1500
- *  (tolerance 0: 23 and 24); at 0.8, 19 and 24; at 0.9, 19 and 24 (the worst held-out R² of the others 0.706 against
- *  0.597); at 0.95, 20 and 24, with less left to the fits. The bundled models' searches stop on DENSE_TERMS well before
- *  (at most 2372 evaluations of 26 214). */
+ *  At 0.5 with the tail rule below, the sparse games of bench/sparse-auto.bench.js came back exact in 10 and 20 of 24
+ *  at budgets 800 and 1500 (3 and 20 without it; tolerance 0: 23 and 24); at 0.8, 19 and 24; at 0.9, 19 and 24 (the
+ *  worst held-out R² of the others 0.706 against 0.597); at 0.95, 20 and 24, with less left to the fits. The bundled
+ *  models' searches stop on DENSE_TERMS well before (at most 2372 evaluations of 26 214). */
 const EXACT_SHARE = 0.9;
 /** It stops early once it holds more than DENSE_TERMS times the terms the budget is sized for (affordableTerms): the
  *  budget formula promises no exact recovery of a game that dense, and the fits gain from what it leaves. 2: the
@@ -54,10 +54,10 @@ const EXACT_SHARE = 0.9;
  *  and 0.923 (0.894 without). */
 const DENSE_TERMS = 2;
 /** ... but only when one of the terms it found is a tail term: under TAIL_SHARE of |v(N) − v(∅)| (the first staged
- *  tolerance, whose noise floor leaves such terms out; a noisy game stops on the count alone). At that stop the bundled models' searches held 4–178 such
- *  terms of 7–279 (digits-cnn, the MLP at n = 18, tokens-40 and patches-49 at 10³–10⁴ evaluations); of the 96
- *  searches of bench/sparse-auto.bench.js's exactly sparse games, 76 went past the stop and 3 held one such term at
- *  their end (README, "Budget"). */
+ *  tolerance, whose noise floor leaves such terms out; a noisy game stops on the count alone). At that stop the
+ *  bundled models' searches held 4–178 such terms of 7–279 (digits-cnn, the MLP at n = 18, tokens-40 and patches-49
+ *  at 10³–10⁴ evaluations); of the 96 searches of bench/sparse-auto.bench.js's exactly sparse games, 76 went past the
+ *  stop and 3 held one such term at their end (README, "Budget"). */
 const TAIL_SHARE = 1e-2;
 /** Then, when that search did not end, the tolerances of its stages, coarse to fine. */
 const TOLERANCES = [1e-2, 1e-3, 1e-4];
