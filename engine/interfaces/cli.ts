@@ -92,6 +92,10 @@ async function assertWritable(file: unknown, flag: string): Promise<void> {
   }
   const existing = await stat(file).catch(() => undefined);
   if (existing?.isDirectory()) throw new InvalidOptionError(`--${flag} ${file} is a folder; give a file name.`);
+  // a read-only file would be replaced by the rename at the end (output.ts): refused before the work, as a write was
+  if (existing?.isFile()) await access(file, constants.W_OK).catch((cause: NodeJS.ErrnoException) => {
+    throw new InvalidOptionError(`Cannot write --${flag} ${file}: ${cause.code ?? cause.message}. Give a file you may write, or make it writable.`, { cause });
+  });
 }
 
 /** Refuses two of a command's files that are one file (the HTML report written over the JSON result). */

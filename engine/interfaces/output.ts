@@ -3,7 +3,7 @@
 // (`andor ... --json | head`) ends the output quietly instead of an EPIPE stack trace. A file is written as FILE.partial
 // and renamed over FILE only when the run has ended well: a failed or interrupted run leaves an existing FILE as it was.
 // Anything but a regular file (/dev/stdout, a FIFO, a link) is written in place.
-import { createWriteStream, lstatSync, type WriteStream } from 'node:fs';
+import { accessSync, constants, createWriteStream, lstatSync, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { InvalidOptionError } from '../contracts/errors.js';
@@ -94,6 +94,14 @@ export function openOutput(target: string | Writable, option = '--out'): Output 
   // is written in place, as before
   const existing = typeof target === 'string' ? lstatSync(target, { throwIfNoEntry: false }) : undefined;
   const file = typeof target === 'string' && (existing === undefined || existing.isFile()) ? target : undefined;
+  // a file its owner made read-only is refused, as writing it in place was (a rename would replace it)
+  if (file && existing) {
+    try {
+      accessSync(file, constants.W_OK);
+    } catch (cause) {
+      throw new InvalidOptionError(`Cannot write ${option} ${file}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Give a file you may write, or make it writable.`, { cause });
+    }
+  }
   const stream: Writable = typeof target === 'string' ? createWriteStream(file ? partialPath(file) : target) : target;
   let gone = false;
   let written = 0;
