@@ -18,6 +18,9 @@ import type { ModelRef, SharedMasks, WorkerFailure, WorkerTask } from './worker.
 
 /** How often the main thread reads the workers' progress counter (ms). */
 const PROGRESS_MS = 100;
+/** The workers' Node options: the process's, with require(esm) off where Node has it on (see the constructor; exported for
+ *  tests). */
+export const WORKER_EXEC_ARGV = (process.features as { require_module?: boolean }).require_module ? [...process.execArgv, '--no-experimental-require-module'] : undefined;
 /** Masks per task (and rows per batch) at most. */
 const MAX_TASK_MASKS = 16_384;
 /** Work per task once a model's speed is known: long enough to keep the ~0.4 ms round trip of a task under 10 %. */
@@ -85,6 +88,10 @@ export class PoolRunner implements Runner {
       concurrentTasksPerWorker: 1,
       // a small young generation collects the ArrayBuffers of model outputs promptly (they are external memory)
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
+      // piscina loads the worker module with require() first; on Node 20.19+ that is require(esm), which at times
+      // met the module half-loaded and aborted the process (V8: "IsGraphAsync must be used on an instantiated
+      // module": 3 of 120 CLI runs, 6 at once). Without it, piscina's fallback import() loads the module
+      ...(WORKER_EXEC_ARGV ? { execArgv: WORKER_EXEC_ARGV } : {}),
     });
     // a crashed worker surfaces as the rejection of its task; piscina replaces the thread
     this.pool.on('error', () => undefined);
