@@ -27,7 +27,8 @@ export interface NpyArray {
  *   ShapeMismatchError when the shape does not match the number of data bytes
  */
 export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
-  const { view, dataStart, count, kind, itemBytes, littleEndian, shape, descr } = npyLayout(bytes, source, bytes.length);
+  // the whole file: its header is in it, so there is a layout
+  const { view, dataStart, count, kind, itemBytes, littleEndian, shape, descr } = npyLayout(bytes, source, bytes.length)!;
   return { data: readElements(view, dataStart, count, kind, itemBytes, littleEndian, source), shape, descr };
 }
 
@@ -43,7 +44,8 @@ export function assertNpySize(start: Uint8Array, size: number, source: string): 
   npyLayout(start, source, size);
 }
 
-/** The header of a .npy file of `size` bytes whose first bytes are `bytes`, checked; where its data starts. */
+/** The header of a .npy file of `size` bytes whose first bytes are `bytes`, checked; where its data starts
+ *  (undefined when the header runs past `bytes`). */
 function npyLayout(bytes: Uint8Array, source: string, size: number) {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
   if (bytes.length === 0 || magic.some((b, i) => i < bytes.length && bytes[i] !== b)) {
@@ -59,9 +61,11 @@ function npyLayout(bytes: Uint8Array, source: string, size: number) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataStart = headerStart + headerLength;
-  if (dataStart > bytes.length) {
-    throw new InvalidInputError(`${source} is a truncated .npy file: its header claims ${headerLength} bytes but only ${bytes.length - headerStart} follow the preamble.`);
+  if (dataStart > size) {
+    throw new InvalidInputError(`${source} is a truncated .npy file: its header claims ${headerLength} bytes but only ${size - headerStart} follow the preamble.`);
   }
+  // a version 2 or 3 header may be longer than the first bytes seen (up to 4 GiB): the whole file's parse checks it
+  if (dataStart > bytes.length) return undefined;
   const header = decodeHeader(bytes.subarray(headerStart, dataStart), major, source);
   const { descr, fortranOrder, shape } = parseHeader(header, source);
 

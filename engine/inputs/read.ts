@@ -7,7 +7,8 @@ import { EngineError, InvalidInputError } from '../contracts/errors.js';
 const CHUNK_BYTES = 1 << 20;
 const MIB = 2 ** 20;
 
-/** Bytes read first when a caller checks a file's start against its size (a .npy header is at most 65 547). */
+/** Bytes read first when a caller checks a file's start against its size (np.save writes a header of version 2 or
+ *  3, which may be longer, only past 65 535 bytes; a longer one is checked once the whole file is read). */
 const PREFIX_BYTES = 1 << 17;
 
 /**

@@ -76,6 +76,14 @@ describe('samples', () => {
     expect(seen).toEqual([{ start: 2 ** 17, size: 20 * 2 ** 20 }]);
     await expect(loadSampleSet(file)).rejects.toThrowError(/long\.npy is longer than its header says: shape \(1, 3\) of <f8 needs 24 data bytes, but \d+ follow the header/);
     await expect(loadValues(file)).rejects.toThrowError(ShapeMismatchError);
+    // a version 2 header longer than those first bytes is checked with the whole file, not refused as truncated
+    let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }";
+    header += ' '.repeat(200 * 1024 - 12 - header.length - 1) + '\n';
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(header.length);
+    const v2 = join(dir, 'v2.npy');
+    await writeFile(v2, Buffer.concat([Buffer.from([0x93, ...Buffer.from('NUMPY'), 2, 0]), length, Buffer.from(header, 'latin1'), Buffer.from(Float64Array.from([1.5, 2.5]).buffer)]));
+    expect(Array.from((await loadSampleSet(v2)).samples[0].values as Float64Array)).toEqual([1.5, 2.5]);
   });
 
   it('rejects ragged or non-numeric CSV rows, naming the row', async () => {
