@@ -92,6 +92,12 @@ export const CUBE_SIZING: CubeSizing = { maxBases: 32, minBases: 8, designShare:
 /** A search without validation masks (a tolerance given) holds every HOLD_OUT-th logged mask out of its refits, to
  *  choose between them (refit). */
 const HOLD_OUT = 8;
+/** An auto stage's refit over every mask is kept only when its rms residual falls to the explaining level (2 noise
+ *  floors): it gives up after this many CGLS iterations above it. Where it was kept (the noisy planted games of
+ *  bench/sparse.bench.js --quick, the bundled models' runs of bench/sparse-real.bench.js --quick), the residual was
+ *  there after one iteration; where it was not (patches-49 at 10^5 evaluations), it ran 141 and 166 iterations
+ *  (0.6 s each) and ended 5–7 times above it. */
+const EXPLAIN_ITERATIONS = 16;
 /** Share of what is left after the exact stage that a deterministic game keeps for refineTerms: reserved until the
  *  staged searches are done, then released to the fits when the best expansion so far has no sparse top
  *  (refinable), and left unspent when the kept one has none. */
@@ -450,7 +456,8 @@ function validationR2(store: TermStore, validation: Validation, dropAtOrBelow: n
  *
  * An auto search's stage (judged = false) stops there: its validation masks judge the whole expansion, and a search
  * stopped by its budget skips the second step (in the bench's planted noisy games and patches-49 runs it was kept in
- * none of 28 such cases, and it is the costly one: a trained model's stage holds up to thousands of terms).
+ * none of 28 such cases, and it is the costly one: a trained model's stage holds up to thousands of terms). A search
+ * that ended runs it, but gives up once EXPLAIN_ITERATIONS iterations leave its residual above the explaining level.
  *
  * A search given a tolerance has no validation masks (judged = true). On a dense game its noise floor leaves terms
  * of order ≤ d unfound, and the first step then loads their mass onto the found terms that hold them: on patches-49
@@ -464,18 +471,20 @@ function refit(store: TermStore, log: SampleLog, maxOrder: number, noise: number
   // with d ≥ n every mask is a small one: the two steps are one
   const two = maxOrder < log.n;
   const skip = judged && two ? heldOut : undefined;
-  refitTerms(store, log, throwIfCancelled, maxOrder, skip);
+  refitTerms(store, log, throwIfCancelled, { maxPlayers: maxOrder, skip });
   if (!two || (!finished && !judged)) return;
   const local = valuesOf(store);
-  const global = refitTerms(store, log, throwIfCancelled, Infinity, skip);
   let scale = 0;
   for (const value of log.values()) scale = Math.max(scale, Math.abs(value));
+  const explaining = 2 * noise + ROUND_OFF * scale;
+  // an auto stage's step is kept only if it explains the game: it gives up when it is not close by then
+  const global = refitTerms(store, log, throwIfCancelled, { skip, ...(judged ? {} : { target: { rms: explaining, within: EXPLAIN_ITERATIONS } }) });
   const rms = global.residualNorm / Math.sqrt(Math.max(1, global.rows));
-  const explained = finished && rms <= 2 * noise + ROUND_OFF * scale;
+  const explained = finished && rms <= explaining;
   const keepGlobal = explained || (judged && predictsBetter(store, local, log, throwIfCancelled));
   if (!keepGlobal) setValues(store, local);
   // the kept step again on every mask, from its values (not a refit over every mask that the held-out masks chose)
-  if (judged && (explained || !keepGlobal)) refitTerms(store, log, throwIfCancelled, keepGlobal ? Infinity : maxOrder);
+  if (judged && (explained || !keepGlobal)) refitTerms(store, log, throwIfCancelled, { maxPlayers: keepGlobal ? Infinity : maxOrder });
 }
 
 /** The logged rows a judged refit holds out. */

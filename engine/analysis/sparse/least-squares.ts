@@ -25,6 +25,15 @@ export interface SolveReport {
   readonly iterations: number;
   /** ‖b − A x‖₂ at the end. */
   readonly residualNorm: number;
+  /** It stopped early because the residual stayed above SolveTarget.rms (the solution is then not wanted). */
+  readonly gaveUp?: boolean;
+}
+
+/** A solve wanted only if its root-mean-square residual ‖b − A x‖₂ / √rows falls to `rms`: it gives up after
+ *  `within` iterations above it. */
+export interface SolveTarget {
+  readonly rms: number;
+  readonly within: number;
 }
 
 /**
@@ -36,9 +45,10 @@ export interface SolveReport {
  * @param maxIterations - iteration cap
  * @param throwIfCancelled - called every iteration
  * @param tolerance - stop once ‖Aᵀr‖ ≤ tolerance · ‖Aᵀb‖ (default 1e-14: round-off, for exact fits)
+ * @param target - give up once this many iterations left the residual above this level (default never)
  * @returns iterations and final residual norm
  */
-export function solveLeastSquares(a: LinearOperator, b: Float64Array, x: Float64Array, maxIterations: number, throwIfCancelled: () => void, tolerance = 1e-14): SolveReport {
+export function solveLeastSquares(a: LinearOperator, b: Float64Array, x: Float64Array, maxIterations: number, throwIfCancelled: () => void, tolerance = 1e-14, target?: SolveTarget): SolveReport {
   const r = new Float64Array(a.rows);
   a.apply(x, r);
   for (let i = 0; i < a.rows; i++) r[i] = b[i] - r[i];
@@ -52,7 +62,10 @@ export function solveLeastSquares(a: LinearOperator, b: Float64Array, x: Float64
   // relative to ‖Aᵀb‖, so that a warm start that already solves the system does no iteration
   const stop = tolerance * tolerance * dot(atb, atb);
   let iterations = 0;
+  const wanted = target ? target.rms * target.rms * a.rows : Infinity;
   while (iterations < maxIterations && gamma > stop) {
+    // ‖r‖ only falls: above the target after `within` iterations, the caller drops the solution
+    if (target && iterations >= target.within && dot(r, r) > wanted) return { iterations, residualNorm: Math.sqrt(dot(r, r)), gaveUp: true };
     throwIfCancelled();
     a.apply(p, q);
     const delta = dot(q, q);

@@ -2,7 +2,7 @@
 // evaluated (never on held-out masks), either all of them or only the small ones (≤ d players), which no term of
 // order above d can touch. Averages out noise in single-evaluation estimates; an exact warm start stays exact.
 import { PlayerBitsets } from './bitsets.js';
-import { incidenceApply, scaledIncidence, solveLeastSquares, type Incidence, type SolveReport } from './least-squares.js';
+import { incidenceApply, scaledIncidence, solveLeastSquares, type Incidence, type SolveReport, type SolveTarget } from './least-squares.js';
 import { rowSize } from './masks.js';
 import type { SampleLog } from './sample-log.js';
 import type { TermStore } from './terms.js';
@@ -51,6 +51,13 @@ export function termIncidence(store: TermStore, log: SampleLog, rows: Int32Array
   return { rows: rows.length, columns: store.size, rowStart, cols };
 }
 
+/** Which logged masks a refit uses, and when it is wanted. */
+export interface RefitChoice {
+  readonly maxPlayers?: number;
+  readonly skip?: (row: number) => boolean;
+  readonly target?: SolveTarget;
+}
+
 /** A refit uses at most max(REFIT_ROWS, REFIT_ROWS_PER_TERM · terms) logged masks. */
 const REFIT_ROWS = 4096;
 const REFIT_ROWS_PER_TERM = 8;
@@ -62,14 +69,15 @@ const REFIT_TOLERANCE = 1e-4;
 /**
  * Re-estimates every stored coefficient by least squares on logged masks (evenly spaced ones beyond
  * max(REFIT_ROWS, REFIT_ROWS_PER_TERM · terms)), warm-started at the current values.
- * @param store - the terms; their values are replaced
+ * @param store - the terms; their values are replaced (unless the solve gave up: then they are left as they were)
  * @param log - evaluated masks and values
  * @param throwIfCancelled - cancellation check
- * @param maxPlayers - use only masks with at most this many players (default all masks)
- * @param skip - logged rows not to use (default none)
- * @returns iterations, the final residual norm, and the number of masks used
+ * @param choice - maxPlayers: use only masks with at most this many players (default all masks); skip: logged rows
+ *   not to use (default none); target: the refit is wanted only if its rms residual falls to target.rms
+ * @returns iterations, the final residual norm, whether the solve gave up, and the number of masks used
  */
-export function refitTerms(store: TermStore, log: SampleLog, throwIfCancelled: () => void, maxPlayers = Infinity, skip?: (row: number) => boolean): SolveReport & { readonly rows: number } {
+export function refitTerms(store: TermStore, log: SampleLog, throwIfCancelled: () => void, choice: RefitChoice = {}): SolveReport & { readonly rows: number } {
+  const { maxPlayers = Infinity, skip, target } = choice;
   const masks = log.masks();
   const chosen: number[] = [];
   for (let r = 0; r < masks.count; r++) if ((maxPlayers === Infinity || rowSize(masks, r) <= maxPlayers) && !skip?.(r)) chosen.push(r);
@@ -85,8 +93,8 @@ export function refitTerms(store: TermStore, log: SampleLog, throwIfCancelled: (
   for (let t = 0; t < store.size; t++) z[t] = scale[t] > 0 ? store.value(t) / scale[t] : 0;
   // noisy data (a refit only runs on a noisy game, or under a noise floor): the statistical error (≈ σ/√masks) is
   // far above REFIT_TOLERANCE of the solution, so stop there
-  const report = solveLeastSquares(operator, values, z, Math.min(REFIT_ITERATIONS, 4 * store.size + 50), throwIfCancelled, REFIT_TOLERANCE);
-  for (let t = 0; t < store.size; t++) if (scale[t] > 0) store.setValue(t, z[t] * scale[t]);
+  const report = solveLeastSquares(operator, values, z, Math.min(REFIT_ITERATIONS, 4 * store.size + 50), throwIfCancelled, REFIT_TOLERANCE, target);
+  if (!report.gaveUp) for (let t = 0; t < store.size; t++) if (scale[t] > 0) store.setValue(t, z[t] * scale[t]);
   return { ...report, rows: rows.length };
 }
 
