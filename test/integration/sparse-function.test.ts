@@ -280,6 +280,23 @@ describe('engine.explainFunction', () => {
     expect(result.values.full).toBeCloseTo(planted.empty + planted.terms.reduce((a, t) => a + t.value, 0), 9);
   });
 
+  it('gives the same answer when the game returns one output buffer it reuses across calls (an adversarial sweep, stop 33)', async () => {
+    const planted = plant(40, 10, 3, 8);
+    const clean = await engine.explainFunction({ game: game(planted, 'and'), n: 40, budget: 3000, maxOrder: 3 });
+    const inner = game(planted, 'and');
+    const out = new Float64Array(1 << 16);
+    const reusing = (masks: MaskBatch) => {
+      out.set(inner(masks));
+      return out.subarray(0, masks.count);
+    };
+    const result = await engine.explainFunction({ game: reusing, n: 40, budget: 3000, maxOrder: 3 });
+    expect(result.and).toEqual(clean.and);
+    expect(result.or).toEqual(clean.or);
+    const found = terms(result.and);
+    for (const t of planted.terms) expect(found.get(t.players.join(','))).toBeCloseTo(t.value, 9);
+    expect(found.size).toBe(planted.terms.length + 1);
+  });
+
   it('says a throwing onProgress is the caller\'s onProgress, not the game', async () => {
     const reason = new Error('progress boom');
     const error = await engine.explainFunction({ game: game(plant(32, 4, 2, 6), 'and'), n: 32, budget: 2000, maxOrder: 2, onProgress: () => { throw reason; } }).catch((e: Error) => e);

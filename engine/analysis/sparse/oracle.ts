@@ -140,7 +140,8 @@ export function untilCancelled<T>(answer: T | PromiseLike<T>, signal: AbortSigna
  * A game's answer as a Float64Array of finite values, one per row of the batch.
  * @param answer - what the game returned
  * @param batch - the masks it was asked for
- * @returns the values (the answer itself when it is a Float64Array)
+ * @returns the values, always a copy: a game may reuse its output array across calls (`out.subarray(0, count)`),
+ *   and the methods keep what they are given
  * @throws InvalidInputError when it is not an array; ShapeMismatchError for a wrong length; NonFiniteError for NaN or ±Inf
  */
 export function checkAnswer(answer: unknown, batch: MaskBatch): Float64Array {
@@ -159,7 +160,7 @@ export function checkAnswer(answer: unknown, batch: MaskBatch): Float64Array {
     const at = list.findIndex((x) => typeof x !== 'number');
     if (at >= 0) throw new InvalidInputError(`The game function returned ${describe(list[at])} at row ${at} of a batch of ${batch.count} masks; every value must be a number (a Float64Array, or an array of numbers).`);
   }
-  const values = answer instanceof Float64Array ? answer : Float64Array.from(list as ArrayLike<number>, Number);
+  const values = answer instanceof Float64Array ? answer.slice() : Float64Array.from(list as ArrayLike<number>, Number);
   for (let r = 0; r < values.length; r++) {
     if (!Number.isFinite(values[r])) {
       const players = rowPlayers(batch, r);
