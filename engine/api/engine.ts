@@ -74,6 +74,8 @@ export class Engine {
   private state_: EngineState = 'ready';
   private lastBackend: string | undefined;
   private warned = new Set<string>();
+  /** Aborted by dispose(): stops the runs that do not go through the runner (explainFunction's game calls). */
+  private readonly disposing = new AbortController();
 
   constructor(
     readonly options: ResolvedEngineOptions,
@@ -138,7 +140,7 @@ export class Engine {
    */
   async explainFunction(request: FunctionRequest): Promise<SparseResult> {
     this.assertLive();
-    return explainFunction(request, this.kernels, this.runner);
+    return explainFunction(request, this.kernels, this.runner, this.disposing.signal);
   }
 
   /**
@@ -247,6 +249,7 @@ export class Engine {
   async dispose(): Promise<void> {
     if (this.state_ === 'disposed') return;
     this.state_ = 'disposed';
+    this.disposing.abort(new DisposedError('The engine was disposed while the explanation ran.'));
     await this.runner.dispose();
   }
 

@@ -280,12 +280,13 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
  * @param request - the game, n, budget, maxOrder, names, salient and index options, signal, onProgress
  * @param kernels - the engine's compiled kernels (the auto search's low-order completion)
  * @param runner - the engine's runner: the auto search's fits on random masks run there (a pool worker); default here
+ * @param stop - the engine's own stop (its dispose()): cancels the run as the request's signal does
  * @returns the sparse result (reward 'given', no model or sample)
  * @throws InvalidOptionError for a bad option or a budget below the least (stated); InvalidInputError when the game
  *   throws (cause attached) or returns no array; ShapeMismatchError for a wrong count; NonFiniteError for NaN or ±Inf;
  *   CancelledError when the signal fires
  */
-export async function explainFunction(request: FunctionRequest, kernels: KernelHost, runner?: Runner): Promise<SparseResult> {
+export async function explainFunction(request: FunctionRequest, kernels: KernelHost, runner?: Runner, stop?: AbortSignal): Promise<SparseResult> {
   assertValid(FunctionRequestSchema, request);
   if (typeof request.game !== 'function') throw new InvalidOptionError(`options.game must be a function (masks, signal) => Float64Array, one value per mask row (got ${typeof request.game}).`);
   if (request.signal !== undefined && typeof request.signal?.aborted !== 'boolean') throw new InvalidOptionError('options.signal must be an AbortSignal (e.g. new AbortController().signal).');
@@ -295,8 +296,9 @@ export async function explainFunction(request: FunctionRequest, kernels: KernelH
   const options = termOptions(request);
   const choice = chooseBudget(request, n, {});
   const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
+  const signal = stop && request.signal ? AbortSignal.any([request.signal, stop]) : (stop ?? request.signal);
   const recovered = await recoverAndOr(request.game, n, {
-    ...choice, kernels, ...(runner ? { fitRandom: fitsOn(runner) } : {}), signal: request.signal, onProgress: request.onProgress,
+    ...choice, kernels, ...(runner ? { fitRandom: fitsOn(runner) } : {}), signal, onProgress: request.onProgress,
   });
   const recoverMs = performance.now() - started;
   const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, 0, options);

@@ -264,6 +264,27 @@ describe('engine.explainFunction', () => {
     expect(callsAfterAbort).toBe(0);
   });
 
+  it('ends a run with CancelledError when its engine is disposed, and calls the game no more (an adversarial sweep, stop 33)', async () => {
+    const own = await createEngine({ workers: 0 });
+    const inner = game(plant(40, 8, 2, 6), 'and');
+    let calls = 0;
+    let callsAfterDispose = 0;
+    let disposed = false;
+    const v = (masks: MaskBatch) => {
+      calls++;
+      if (disposed) callsAfterDispose++;
+      return calls >= 3 ? new Promise<Float64Array>(() => undefined) : inner(masks);
+    };
+    const running = own.explainFunction({ game: v, n: 40, budget: 5000, maxOrder: 2 }).catch((e: Error) => e);
+    while (calls < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    disposed = true;
+    await own.dispose();
+    // it ends (it hung for ever), cancelled
+    const error = await running;
+    expect(error).toBeInstanceOf(CancelledError);
+    expect(callsAfterDispose).toBe(0);
+  });
+
   it('gives the same answer when the game writes into the masks it was given', async () => {
     const planted = plant(30, 10, 3, 7);
     const clean = await engine.explainFunction({ game: game(planted, 'and'), n: 30, budget: 4000, maxOrder: 3 });
