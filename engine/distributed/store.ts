@@ -77,7 +77,8 @@ export class FolderStore implements ModelStore {
     if (this.intact.has(sha256)) return sha256;
     const target = this.file(sha256);
     // a file already there is kept only when its bytes are right: put also repairs a damaged store
-    const existing = await readFile(target).catch(() => undefined); // absent or unreadable: written below
+    // absent, unreadable or not a regular file (a pipe would block the read for ever): written below, over it
+    const existing = (await isRegularFile(target)) ? await readFile(target).catch(() => undefined) : undefined;
     if (existing && sha256Of(existing) === sha256) {
       this.intact.add(sha256);
       return sha256;
@@ -99,6 +100,13 @@ export class FolderStore implements ModelStore {
   async get(sha256: string): Promise<Uint8Array> {
     assertSha256(sha256);
     let bytes: Uint8Array;
+    const found = await stat(this.file(sha256)).catch(() => undefined);
+    if (found && !found.isFile()) {
+      throw new ModelStoreError(
+        sha256, 'corrupt',
+        `Model or sample ${sha256} in the store ${this.dir} is not a regular file (${found.isDirectory() ? 'a folder' : 'a pipe, device or socket'}): delete ${this.file(sha256)} and run the client again (it puts the file back).`,
+      );
+    }
     try {
       bytes = await readFile(this.file(sha256));
     } catch (cause) {
@@ -122,7 +130,12 @@ export class FolderStore implements ModelStore {
 
   async has(sha256: string): Promise<boolean> {
     assertSha256(sha256);
-    const found = await stat(this.file(sha256)).catch(() => undefined); // absent is the answer, not an error
-    return found?.isFile() ?? false;
+    return isRegularFile(this.file(sha256));
   }
+}
+
+/** Whether a path is a regular file (after links); absent is an answer, not an error. */
+async function isRegularFile(path: string): Promise<boolean> {
+  const found = await stat(path).catch(() => undefined);
+  return found?.isFile() ?? false;
 }

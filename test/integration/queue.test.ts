@@ -3,8 +3,8 @@
 // (createQueueExecutor, createEngine's queue option) and the CLI (`andor explain --samples --queue`). The
 // distributed runs give the local runs' JSON; workers killed with SIGKILL, a database restart, duplicate deliveries,
 // cancellation, poisoned units and a second client are each exercised against the server.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -658,6 +658,21 @@ describe('FolderStore', () => {
     expect(error).toMatchObject({ sha256, reason: 'corrupt' });
     expect(await store.put(bytes)).toBe(sha256);
     expect(Array.from(await store.get(sha256))).toEqual([1, 2, 3]);
+  });
+
+  it('refuses a pipe at the place of a model in the store, which a read would wait on for ever, and put replaces it (an adversarial sweep, stop 33)', async () => {
+    const store = new FolderStore(dir);
+    const bytes = Uint8Array.of(5, 6, 7);
+    const sha256 = sha256Of(bytes);
+    await mkdir(dir, { recursive: true });
+    execFileSync('mkfifo', [join(dir, sha256)]);
+    expect(await store.has(sha256)).toBe(false);
+    const error = await store.get(sha256).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelStoreError);
+    expect(error).toMatchObject({ sha256, reason: 'corrupt' });
+    expect((error as Error).message).toMatch(/is not a regular file \(a pipe, device or socket\): delete /);
+    expect(await store.put(bytes)).toBe(sha256);
+    expect(Array.from(await store.get(sha256))).toEqual([5, 6, 7]);
   });
 
   it('refuses a hash that is not 64 hex digits (it would become a path)', async () => {
