@@ -26,6 +26,17 @@ describe('sparseMobius agrees with the exact transform', () => {
     expect(result.faithfulness).toEqual({ r2: 1, heldOut: 0 });
   });
 
+  it('keeps small terms on a large constant: round-off is judged by the values each term sums, not by all 2^n (stop 33)', async () => {
+    const n = 12;
+    const planted = [{ players: [2, 3], value: 2e-6 }, { players: [5], value: 1e-6 }, { players: [0, 7, 11], value: -3e-6 }];
+    const values = Float64Array.from({ length: 1 << n }, (_, m) => planted.reduce((sum, t) => sum + (t.players.every((i) => (m >> i) & 1) ? t.value : 0), 1e6));
+    const result = await sparseMobius(tableGame(values, n), n, { budget: 1 << n, maxOrder: n });
+    expect(result.method).toBe('exact');
+    // v holds each value to about 1.2e-10 (an ulp of 10^6): the terms come back to that, and nothing else is kept
+    expect(result.terms).toHaveLength(1 + planted.length);
+    for (const t of planted) expect(result.terms.find((term) => maskOf(term.players) === maskOf(t.players))?.value).toBeCloseTo(t.value, 9);
+  });
+
   it('truncates to maxOrder and reports the R² of the truncation on all 2^n masks', async () => {
     const n = 12;
     const random = seededRng(3);
