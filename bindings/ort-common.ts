@@ -101,6 +101,10 @@ export function summarizeFeeds(feeds: Readonly<Record<string, TensorData>>): str
     .join(', ');
 }
 
+/** What onnxruntime says when a model loaded from bytes names external data: node (path validation, or an empty
+ *  model path) and web (no mounted files), in 1.30. */
+const EXTERNAL_DATA = /external data|model_path must not be empty|MountedFiles/i;
+
 /** Builds the ORT session options of andor's SessionOptions (providers are given separately). */
 export function ortSessionOptions(options: SessionOptions, providers: string[]): ortTypes.InferenceSession.SessionOptions {
   return {
@@ -108,7 +112,8 @@ export function ortSessionOptions(options: SessionOptions, providers: string[]):
     intraOpNumThreads: options.intraOpThreads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
+    // fatal only: andor reports every error itself, in one line (at 3 onnxruntime printed its own, in red, first)
+    logSeverityLevel: 4,
     extra: { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } },
   };
 }
@@ -136,6 +141,14 @@ export async function createOrtSession(
       throw new ModelLoadError(
         `The runtime could not load the model (${model.byteLength} bytes): an input or output of the graph has dtype ${dtype} (ONNX type ${code}), which onnxruntime's JavaScript API cannot pass in or out. ` +
           `Make every graph input and output float32 (or another dtype that API supports: float64, float16, int8 to int64, uint8 to uint64, bool): e.g. return logits.float() from forward() before torch.onnx.export, or add a Cast to float32 after that output.`,
+        { cause },
+      );
+    }
+    if (EXTERNAL_DATA.test(String((cause as Error)?.message ?? cause))) {
+      const initializer = /initializer:? "?([\w./:-]*\w)/i.exec(String((cause as Error)?.message ?? cause))?.[1];
+      throw new ModelLoadError(
+        `The model keeps its weights${initializer ? ` (initializer ${initializer} at least)` : ''} in an external data file beside the .onnx file, which andor does not read: it loads a model from its bytes alone. ` +
+          'Save the model with its weights inside the file (under 2 GB): onnx.save_model(onnx.load("model.onnx"), "inside.onnx", save_as_external_data=False).',
         { cause },
       );
     }

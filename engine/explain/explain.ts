@@ -2,15 +2,16 @@
 // interactions, matching, salient set and per-order strength. Also explains a given game (v without a model).
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { InvalidInputError, InvalidOptionError, ModelLoadError, ShapeMismatchError } from '../contracts/errors.js';
+import { InvalidInputError, InvalidOptionError, ModelLoadError, ModelRunError, ShapeMismatchError } from '../contracts/errors.js';
 import type { DType, TensorInfo } from '../contracts/backend.js';
 import type { KernelHost } from '../contracts/kernels.js';
 import { assertFiniteRewards } from '../pipeline/evaluate.js';
+import { rewardOf } from '../pipeline/masking.js';
 import { analysisSettings, type AnalysisOptions, type GameAnalysis } from '../analysis/game.js';
 import { assertValid, didYouMean } from '../inputs/validate.js';
 import { ExplainRequestSchema, GameRequestSchema } from '../contracts/schema/requests.js';
 import { MODALITIES, REWARDS } from '../contracts/schema/constants.js';
-import { assertPlanFits, assertPlayersFit, batchAxisOf, chooseBatchSize, resolveSampleDims, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from '../pipeline/plan.js';
+import { assertPlanFits, assertPlayersFit, batchAxisOf, chooseBatchSize, isUnbatched, resolveSampleDims, unbatchedDims, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from '../pipeline/plan.js';
 import {
   customLayout, imageLayout, pointCloudLayout, tabularLayout, textLayout, type BaselineSpec, type CustomLayout, type LayoutContext, type PlayerLayout,
 } from '../pipeline/players.js';
@@ -258,6 +259,9 @@ async function resolveSample(request: ExplainRequest, from?: SampleSet): Promise
   throw new InvalidOptionError('options.sample must be a Sample object ({values}), inline JSON, or the path of a .json, .csv or .npy file.');
 }
 
+/** Inputs a sample may leave out, filled with 1s: Hugging Face's attention masks (1 = attend). */
+const ATTENTION_MASK = /^(attention|input)_?mask$/i;
+
 function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, inputs: readonly TensorInfo[]): Float64Array {
   const values = sample.values;
   if (values instanceof Float64Array) {
@@ -273,21 +277,25 @@ function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, i
       const hint = didYouMean(stray, names) || (missing.length === 1 ? ` Did you mean "${missing[0]}"?` : '');
       throw new ShapeMismatchError(`The sample gives "${stray}", which is not an input of the model.${hint} The model's inputs are: ${names.join(', ')}.`);
     }
-    if (/mask/i.test(input.name)) {
-      // an attention mask the sample leaves out: every position present
+    if (ATTENTION_MASK.test(input.name)) {
+      // an attention mask the sample leaves out: every position attended
       const any = Object.values(values)[0];
       return new Float64Array(any.length).fill(1);
     }
   }
   const given = values instanceof Float64Array ? 'one array' : `arrays for ${Object.keys(values).join(', ')}`;
-  throw new ShapeMismatchError(`The model needs input "${input.name}", but the sample gives ${given}. Give the sample as {"x": {"${input.name}": [...], ...}}.`);
+  // a mask under another name may mean the opposite (PyTorch's key_padding_mask: true = ignore that position)
+  const unlike = /mask/i.test(input.name) ? ` andor fills in only an attention_mask or input_mask (all 1s, every position attended); "${input.name}" may mean something else (PyTorch's key_padding_mask: true = ignored).` : '';
+  throw new ShapeMismatchError(`The model needs input "${input.name}", but the sample gives ${given}. Give the sample as {"x": {"${input.name}": [...], ...}}.${unlike}`);
 }
 
 /** Turns the model's introspected inputs, the sample and the player options into an evaluation plan. */
 function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainRequest, sample: Sample, set: SampleSet | undefined, reward: RewardSpec, reference: readonly Float64Array[] | undefined): { plan: MaskPlan; layout: PlayerLayout; input: InputLayout } {
   const inputNames = model.inputs.map((i) => i.name);
   const modality = request.modality ?? 'tabular';
+  assertModalityOptions(request, modality);
   const maskMode = request.maskMode ?? 'token';
+  if (model.inputs.length === 0) throw new InvalidInputError('The model takes no input, so there is nothing to mask: give a model whose input is the sample (--model).');
   const maskedInfo = request.input === undefined ? defaultMaskedInput(model.inputs, modality, maskMode) : model.inputs.find((i) => i.name === request.input);
   if (!maskedInfo) throw new InvalidOptionError(`options.input "${request.input}" is not an input of the model. Expected one of: ${inputNames.join(', ')}.`);
   const maskedValues = sampleValuesFor(sample, maskedInfo, true, model.inputs);
@@ -303,11 +311,35 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
     const isMasked = info === maskedInfo;
     const values = isMasked ? layout.values : sampleValuesFor(sample, info, false, model.inputs);
     if (!isMasked) assertIntegerValues(info, values);
+    if (!isMasked && isUnbatched(info, batchAxis)) return { name: info.name, dtype: dtypeOf(info), sampleDims: unbatchedDims(info, values.length), values, unbatched: true };
     return { name: info.name, dtype: dtypeOf(info), sampleDims: resolveSampleDims(info, batchAxis, values.length), values };
   });
   const batchSize = chooseBatchSize(batchAxis, inputs, 2 ** layout.n, request.batchSize, modelBytes);
   const input: InputLayout = { modality, input: maskedInfo.name, dims, values: maskedValues, offsets: layout.masked.offsets, indices: layout.masked.indices, tokens: sample.tokens };
   return { plan: { n: layout.n, inputs, masked: [layout.masked], reward, batchAxis, batchSize }, layout, input };
+}
+
+/** Options that mean something to some modalities only: given to another, they would be ignored in silence. */
+const MODALITY_OPTIONS: readonly [keyof ExplainRequest, readonly Modality[]][] = [
+  ['grid', ['image']], ['blurSigma', ['image']], ['maskToken', ['text']], ['maskMode', ['text']], ['clusters', ['pointcloud']], ['custom', ['custom']],
+  // custom players are given by custom.owners, and their baseline by custom.baseline
+  ['players', ['tabular', 'image', 'text', 'pointcloud']], ['baseline', ['tabular', 'image', 'text', 'pointcloud']], ['reference', ['tabular', 'image', 'text', 'pointcloud']],
+];
+
+/**
+ * Refuses an option that the request's modality would ignore (a grid on a tabular model, custom players without
+ * modality 'custom', players beside custom.owners).
+ * @throws InvalidOptionError naming the option and the modalities it applies to
+ */
+function assertModalityOptions(request: ExplainRequest, modality: Modality): void {
+  for (const [key, modalities] of MODALITY_OPTIONS) {
+    if (request[key] === undefined || modalities.includes(modality)) continue;
+    const instead =
+      key === 'custom' ? ` Give modality 'custom' too to explain custom players.`
+        : modality === 'custom' ? ` Custom players take ${key === 'players' ? 'their elements from custom.owners' : 'their baseline from custom.baseline'}: leave options.${key} out.`
+          : '';
+    throw new InvalidOptionError(`options.${key} applies to modality ${modalities.join(', ')}, not to modality ${modality}, which would ignore it.${instead}`);
+  }
 }
 
 /** The default (tabular) modality masks elements one by one: on an image, a token sequence or a point cloud that
@@ -411,8 +443,11 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
   const reference = await resolveReference(request.reference, set);
   const provisional: RewardSpec = { kind: 'output', target: 0, output: outputInfo.name };
   const { plan: probePlan, layout, input } = buildPlan(model, bytes.byteLength, request, sample, set, provisional, reference);
+  if (request.output === undefined) assertDefaultOutputBatched(model.outputs, probePlan);
   if (other?.takes(request, layout.n, ctx.limits)) {
-    return other.run(ctx, { request, model, file, sha256, sample, set, row, rewardName, kind, output: outputInfo.name, plan: probePlan, layout, input, timings, started });
+    return other.run(ctx, { request, model, file, sha256, sample, set, row, rewardName, kind, output: outputInfo.name, plan: probePlan, layout, input, timings, started }).catch((error: unknown) => {
+      throw withMaskTokenHint(error, request);
+    });
   }
   assertPlayersFit(layout.n, ctx.limits);
   // the batch buffers of every thread, with the 2^n arrays, against the memory budget: before any model run
@@ -425,9 +460,12 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
   const plan: MaskPlan = { ...probePlan, reward: { kind, target, output: outputInfo.name } };
 
   const evalStart = performance.now();
-  const v = await ctx.runner.evaluate(model.key, plan, { signal: request.signal, onProgress: request.onProgress });
+  const v = await ctx.runner.evaluate(model.key, plan, { signal: request.signal, onProgress: request.onProgress }).catch((error: unknown) => {
+    throw withMaskTokenHint(error, request);
+  });
   timings.evaluateMs = performance.now() - evalStart;
   assertFiniteRewards(v);
+  assertRowsIndependent(rewardOf(plan.reward, full), v[v.length - 1], plan);
   if (rewardName.endsWith('-v0')) {
     const v0 = v[0];
     for (let m = 0; m < v.length; m++) v[m] -= v0;
@@ -449,6 +487,56 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
     baseline: typeof request.baseline === 'string' || request.baseline === undefined ? (request.baseline ?? 'zero') : 'given',
     layout: input,
   };
+}
+
+/**
+ * The output read by default is the model's first: with a batch axis of variable size it must have an axis of
+ * variable size to hold it. One whose declared dims are all fixed (a constant, a per-model statistic) cannot, and the
+ * fix is to read another output, not to export the model again.
+ * @throws ShapeMismatchError naming the model's other outputs and options.output
+ */
+function assertDefaultOutputBatched(outputs: readonly TensorInfo[], plan: MaskPlan): void {
+  const fixed = (info: TensorInfo) => info.shape.length > 0 && info.shape.every((d) => typeof d === 'number' && d > 0);
+  const [first, ...others] = outputs;
+  // one row per run (--batch-size 1) reads any output
+  if (plan.batchAxis.kind !== 'dynamic' || plan.batchSize === 1 || !first || !fixed(first)) return;
+  const describe = (info: TensorInfo) => `"${info.name}" [${info.shape.join(', ')}]`;
+  const readable = others.filter((info) => !fixed(info));
+  throw new ShapeMismatchError(
+    `The model's first output ${describe(first)} has fixed dims, so it cannot hold a batch of masked samples: andor reads the first output unless told otherwise. ` +
+      (readable.length > 0 ? `Read another with --output NAME (options.output): ${readable.map(describe).join(', ')}.` : 'No output of the model has a batch axis: export it with dynamic_axes on its outputs too.'),
+  );
+}
+
+/** A model run that failed on an index out of range (Gather), when absent tokens take the mask token: the message
+ *  names the option, which is then the likely cause (an id past the vocabulary). */
+function withMaskTokenHint(error: unknown, request: ExplainRequest): unknown {
+  if (!(error instanceof ModelRunError) || request.modality !== 'text' || (request.maskMode ?? 'token') !== 'token') return error;
+  if (!/out of (data )?bounds|out of range|invalid indices/i.test(error.message)) return error;
+  const token = request.maskToken ?? 0;
+  return new ModelRunError(`${error.message} The model ran on the sample, so the mask token written at absent positions (${request.maskToken === undefined ? 'the default 0' : `--mask-token ${token}`}) is likely not a token id of the model: give one below its vocabulary size (options.maskToken).`, { cause: error });
+}
+
+/** Rewards of one mask run alone and in a batch that agree to this share of their size (float32 kernels for one row
+ *  and for many round differently: 1e-6 apart on tokens-40, masking.ts). */
+const ROW_AGREEMENT = 1e-4;
+
+/**
+ * Checks that the unmasked sample's reward in a batch (v(N) as evaluated) is the probe's, which ran it alone: a model
+ * whose rows depend on each other (BatchNorm in training mode, which normalizes by the batch's statistics) or that
+ * draws random numbers (Dropout in training mode) gives a game that changes with the batch size and the masks beside
+ * each one, and no interaction of it means anything.
+ * @param alone - the reward of the probe's one-row run
+ * @param batched - v(N) from the evaluation
+ * @param plan - the batch size and reward, for the message
+ * @throws InvalidInputError when they differ beyond float32 round-off
+ */
+export function assertRowsIndependent(alone: number, batched: number, plan: MaskPlan): void {
+  if (plan.batchAxis.kind !== 'dynamic' || Math.abs(alone - batched) <= ROW_AGREEMENT * Math.max(1, Math.abs(alone), Math.abs(batched))) return;
+  throw new InvalidInputError(
+    `The model gives the unmasked sample a reward of ${alone} when it runs alone and ${batched} in a batch (of up to ${plan.batchSize} rows): its output for one row depends on the other rows, or on chance. ` +
+      'A model exported in training mode does this (BatchNorm normalizes by the batch, Dropout draws at random): export it after model.eval(), e.g. model.eval(); torch.onnx.export(model, ...).',
+  );
 }
 
 /** Checks a request's player names: one per player. */

@@ -11,8 +11,9 @@ import { analyzeTerms, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAndOr, type 
 import { bool, numberIn } from '../inputs/options.js';
 import { assertValid } from '../inputs/validate.js';
 import { assertPlanFits, masksFitMemory, type Limits, type MaskPlan } from '../pipeline/plan.js';
+import { rewardOf } from '../pipeline/masking.js';
 import type { Runner } from '../pipeline/runner.js';
-import { checkNames, resolveTarget, type ExplainContext, type ExplainRequest, type ExplanationHeader, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
+import { assertRowsIndependent, checkNames, resolveTarget, type ExplainContext, type ExplainRequest, type ExplanationHeader, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
 
 /** Bytes a sparse explanation holds per evaluation of its budget besides the masks' bits (values, term lists,
  *  held-out masks), for the memory check: generous, since the term lists of 4096 players are small anyway; and the
@@ -258,6 +259,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const recoverStart = performance.now();
   const recovered = await recoverAndOr(game, n, { ...choice, kernels: ctx.kernels, fitRandom: fitsOn(ctx.runner), signal: request.signal, onProgress: request.onProgress });
   const recoverMs = performance.now() - recoverStart;
+  assertRowsIndependent(rewardOf(plan.reward, full), recovered.values.full, plan);
   const v0 = prepared.rewardName.endsWith('-v0') ? recovered.values.empty : 0;
   const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options);
   const set = prepared.set;

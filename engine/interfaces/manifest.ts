@@ -53,7 +53,7 @@ export function modelDefaults(entry: ManifestModel): Record<string, unknown> {
 }
 
 /**
- * A request with the model's defaults where it left them out.
+ * A request with the model's defaults where it left them out (none when it asks for another modality).
  * @param request - the request (CLI flags or a service body)
  * @param entry - the model's manifest entry, if it has one
  * @returns the request, completed
@@ -61,5 +61,7 @@ export function modelDefaults(entry: ManifestModel): Record<string, unknown> {
 export function withModelDefaults<T extends Record<string, unknown>>(request: T, entry: ManifestModel | undefined): T {
   if (!entry) return request;
   const defaults = modelDefaults(entry);
+  // the model's masking belongs to its modality: a request for another modality keeps none of it
+  if (request.modality !== undefined && request.modality !== defaults.modality) return request;
   return { ...Object.fromEntries(Object.entries(defaults).filter(([k]) => request[k] === undefined)), ...request } as T;
 }

@@ -14,6 +14,8 @@ interface InputBuffer {
   /** One sample in the input's dtype (background applied), copied into each row. */
   readonly row: TypedData;
   readonly players?: { offsets: Int32Array; indices: Int32Array; baseline: TypedData };
+  /** Fed as it is, whatever the rows (PlanInput.unbatched). */
+  readonly unbatched: boolean;
 }
 
 function toTyped(dtype: TensorData['dtype'], values: Float64Array): TypedData {
@@ -54,12 +56,14 @@ export class BatchBuilder {
     this.buffers = plan.inputs.map((input) => {
       const rowSize = input.values.length;
       const row = toTyped(input.dtype, input.values);
+      const unbatched = input.unbatched === true;
+      if (unbatched) return { name: input.name, dtype: input.dtype, dims: [...input.sampleDims], rowSize, batch: row, row, unbatched };
       const batch = allocTyped(input.dtype, rowSize * rows);
       for (let r = 0; r < rows; r++) (batch as Float64Array).set(row as Float64Array, r * rowSize);
       const masked = plan.masked.find((m) => m.name === input.name);
       const dims = plan.batchAxis.kind === 'none' ? [...input.sampleDims] : [rows, ...input.sampleDims];
       const players = masked && { offsets: masked.offsets, indices: masked.indices, baseline: toTyped(input.dtype, masked.baseline) };
-      return { name: input.name, dtype: input.dtype, dims, rowSize, batch, row, players };
+      return { name: input.name, dtype: input.dtype, dims, rowSize, batch, row, players, unbatched };
     });
     this.masked = this.buffers.flatMap((buf) => (buf.players ? [{ ...buf.players, row: buf.row, batch: buf.batch, rowSize: buf.rowSize }] : []));
     this.words = Math.max(1, (plan.n + 31) >>> 5);
@@ -138,7 +142,7 @@ export class BatchBuilder {
   private feeds(rows?: number): Record<string, TensorData> {
     const feeds: Record<string, TensorData> = {};
     for (const buf of this.buffers) {
-      feeds[buf.name] = rows === undefined
+      feeds[buf.name] = rows === undefined || buf.unbatched
         ? { dtype: buf.dtype, data: buf.batch, dims: buf.dims }
         : { dtype: buf.dtype, data: buf.batch.subarray(0, rows * buf.rowSize) as TypedData, dims: [rows, ...buf.dims.slice(1)] };
     }
@@ -233,7 +237,7 @@ export function readRow(data: TypedData, layout: OutputRows, r: number, into: Fl
 }
 
 /** The scalar reward of one output row (spec §1.3); gt-log-odds in the stable form z_y − logsumexp_{c≠y} z_c. */
-function rewardOf(spec: RewardSpec, row: Float64Array): number {
+export function rewardOf(spec: RewardSpec, row: Float64Array): number {
   const y = spec.target;
   const width = row.length;
   if (spec.kind === 'output') return row[y];

@@ -26,9 +26,12 @@ export interface MaskedInput {
 export interface PlanInput {
   readonly name: string;
   readonly dtype: DType;
-  /** Dims of one sample, without the batch axis. */
+  /** Dims of one sample, without the batch axis (with `unbatched`, the input's whole dims). */
   readonly sampleDims: readonly number[];
   readonly values: Float64Array;
+  /** A side input without a batch axis (declared [1], say, beside a masked input of variable batch): fed as it is
+   *  declared, the same tensor in every run, whatever the batch size. */
+  readonly unbatched?: true;
 }
 
 /** The scalar reward read from each output row (spec §1.3). */
@@ -222,7 +225,8 @@ export interface BatchMemory {
  */
 export function batchMemory(plan: MaskPlan, outputs: readonly TensorInfo[]): BatchMemory {
   const rows = plan.batchAxis.kind === 'none' ? 1 : plan.batchSize;
-  const tensors: BatchTensor[] = plan.inputs.map((input) => ({
+  // an unbatched input is one tensor whatever the rows: it counts as one row's worth, to within a few bytes
+  const tensors: BatchTensor[] = plan.inputs.filter((input) => !input.unbatched).map((input) => ({
     name: input.name, role: 'input', dtype: input.dtype, elementsPerRow: input.values.length, bytesPerElement: bytesPer(input.dtype),
   }));
   const output = outputs.find((o) => o.name === plan.reward.output);
@@ -303,6 +307,30 @@ export function resolveSampleDims(info: TensorInfo, batchAxis: BatchAxis, sample
   return dims.map((d) => (typeof d === 'number' && d > 0 ? d : sampleSize / fixedSize));
 }
 
+/**
+ * Whether a side input (not the masked one) has no batch axis: its first dim is a number while the batch is of
+ * variable size, or a number other than a fixed batch's; all its dims are then fixed, and it is fed as declared.
+ * @param info - the side input
+ * @param batchAxis - the model's batch axis (from the masked input)
+ */
+export function isUnbatched(info: TensorInfo, batchAxis: BatchAxis): boolean {
+  const first = info.shape[0];
+  if (batchAxis.kind === 'none' || typeof first !== 'number' || first <= 0) return false;
+  return batchAxis.kind === 'dynamic' || first !== batchAxis.size;
+}
+
+/** The dims of an unbatched side input, checked against the values the sample gives for it. */
+export function unbatchedDims(info: TensorInfo, sampleSize: number): number[] {
+  const dims = info.shape.map((d) => (typeof d === 'number' && d > 0 ? d : NaN));
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (!(size === sampleSize)) {
+    throw new ShapeMismatchError(
+      `Input "${info.name}" of shape [${info.shape.join(', ')}] has no batch axis (its first dim is fixed), so andor feeds it as it is declared, the same in every run: it takes ${Number.isNaN(size) ? 'fixed dims only' : `${size} value${size === 1 ? '' : 's'}`}, but the sample gives ${sampleSize}.`,
+    );
+  }
+  return dims;
+}
+
 /** The batch axis of a model, from its first input: symbolic dim 0 = dynamic, a number = fixed batch, and an
  *  input whose whole shape is one sample (e.g. [30]) = none. */
 export function batchAxisOf(info: TensorInfo, sampleSize: number): BatchAxis {
@@ -330,7 +358,7 @@ export function chooseBatchSize(batchAxis: BatchAxis, inputs: readonly PlanInput
   if (batchAxis.kind === 'fixed') return batchAxis.size;
   if (batchAxis.kind === 'none') return 1;
   if (requested !== undefined) return Math.min(requested, masks);
-  const rowBytes = inputs.reduce((sum, input) => sum + input.values.length * bytesPer(input.dtype), 0);
+  const rowBytes = inputs.reduce((sum, input) => sum + (input.unbatched ? 0 : input.values.length * bytesPer(input.dtype)), 0);
   const weightCap = modelBytes > 0 ? Math.max(MIN_AUTO_ROWS, Math.floor(WEIGHT_ROW_BYTES / modelBytes)) : Infinity;
   return Math.max(1, Math.min(masks, 1024, weightCap, Math.floor(budgetBytes / rowBytes)));
 }

@@ -355,11 +355,14 @@ export function customLayout(ctx: LayoutContext, custom: CustomLayout): PlayerLa
   if (!custom || !Array.isArray(custom.owners) || custom.owners.length === 0) throw new InvalidOptionError('custom.owners must list, for each player, the element indices it owns.');
   const size = ctx.values.length;
   custom.owners.forEach((elements, i) => {
-    for (const d of elements) if (!Number.isInteger(d) || d < 0 || d >= size) throw new InvalidOptionError(`custom.owners[${i}] holds ${d}, outside the ${size} elements of input "${ctx.inputName}" (valid: 0..${size - 1}).`);
+    if (!Array.isArray(elements)) throw new InvalidOptionError(`custom.owners[${i}] must be an array of the element indices player ${i} owns (got ${JSON.stringify(elements) ?? typeof elements}).`);
+    for (const d of elements) if (!Number.isInteger(d) || d < 0 || d >= size) throw new InvalidOptionError(`custom.owners[${i}] holds ${JSON.stringify(d) ?? typeof d}, not an element index of input "${ctx.inputName}" (an integer in 0..${size - 1}).`);
   });
   const baseline = custom.baseline === undefined ? new Float64Array(size) : Float64Array.from(custom.baseline);
   if (baseline.length !== size) throw new ShapeMismatchError(`custom.baseline has ${baseline.length} values; input "${ctx.inputName}" has ${size} elements.`);
   const names = custom.names ? custom.names.map(String) : custom.owners.map((_, i) => `p${i}`);
   if (names.length !== custom.owners.length) throw new InvalidOptionError(`custom.names lists ${names.length} names for ${custom.owners.length} players.`);
+  const repeated = names.find((name, i) => names.indexOf(name) !== i);
+  if (repeated !== undefined) throw new InvalidOptionError(`custom.names lists "${repeated}" twice; give each player its own name.`);
   return buildLayout(ctx, custom.owners, names, baseline);
 }

@@ -1,10 +1,12 @@
 """Tiny hand-built ONNX graphs with odd outputs, for the fault tests (test/integration/faults-*.test.ts): float16,
 bfloat16 and integer output dtypes, an output whose batch axis comes second, an ambiguous one, a huge fixed batch,
-NaN outputs and a 200 000-wide output. Every graph is a fixed linear map written with onnx.helper (no training, no torch), so each file is
+NaN outputs and a 200 000-wide output; odd side inputs and rows (a padding mask, rows that depend on each other, a
+side input without a batch axis, no input, an unbatched first output). Every graph is a fixed linear map written with onnx.helper (no training, no torch), so each file is
 a few hundred bytes and its expected outputs follow from the weights below. README.md lists the files.
 Run: /usr/bin/python3 models/faults/make.py   (Debian's python3-onnx 1.12; no other dependency)
 """
 import os
+import struct
 
 import onnx
 from onnx import TensorProto as T
@@ -35,6 +37,11 @@ HUGE_BATCH = 2 ** 21
 def const(name, values, dims, dtype=T.FLOAT):
     flat = [v for row in values for v in row] if dims and len(dims) == 2 else list(values)
     return h.make_node("Constant", [], [name], value=h.make_tensor(name + "_value", dtype, dims, flat))
+
+
+def raw_tensor(name, values, dims):
+    """A float32 initializer in raw bytes (only those move to an external data file)."""
+    return h.make_tensor(name, T.FLOAT, dims, struct.pack(f"<{len(values)}f", *values), raw=True)
 
 
 def linear(x, out, weights, bias, prefix=""):
@@ -135,6 +142,38 @@ def main():
         h.make_node("Mul", ["s", "ramp"], ["logits"]),
     ]
     save("wide-output.onnx", nodes, [features()], [h.make_tensor_value_info("logits", T.FLOAT, ["batch", WIDE])])
+
+    # 7. side inputs and rows: a PyTorch-style key_padding_mask (True = ignore the feature) the sample must give; a
+    # model whose rows depend on each other (logits minus their mean over the batch, as BatchNorm in training mode);
+    # a side input without a batch axis (a scale t of shape [1]); a model with no input; a first output without a
+    # batch axis before the one to read
+    nodes = [
+        h.make_node("Not", ["key_padding_mask"], ["keep"]),
+        h.make_node("Cast", ["keep"], ["keep_f"], to=T.FLOAT),
+        h.make_node("Mul", ["features", "keep_f"], ["kept"]),
+    ] + linear("kept", "logits", W2, B2)
+    save("padding-mask.onnx", nodes, [features(), h.make_tensor_value_info("key_padding_mask", T.BOOL, ["batch", 4])],
+         [h.make_tensor_value_info("logits", T.FLOAT, ["batch", 2])])
+    nodes = linear("features", "z", W2, B2) + [
+        h.make_node("ReduceMean", ["z"], ["mean"], axes=[0], keepdims=1),
+        h.make_node("Sub", ["z", "mean"], ["logits"]),
+    ]
+    save("batch-mean.onnx", nodes, [features()], [h.make_tensor_value_info("logits", T.FLOAT, ["batch", 2])])
+    nodes = linear("features", "z", W2, B2) + [h.make_node("Mul", ["z", "t"], ["logits"])]
+    save("side-unbatched.onnx", nodes, [features(), h.make_tensor_value_info("t", T.FLOAT, [1])],
+         [h.make_tensor_value_info("logits", T.FLOAT, ["batch", 2])])
+    save("no-inputs.onnx", [const("logits", [B2], [1, 2])], [], [h.make_tensor_value_info("logits", T.FLOAT, [1, 2])])
+    # 8. weights in an external data file beside the model (what onnx does above 2 GB): andor reads bytes only
+    graph = h.make_graph(linear("features", "logits", W2, B2)[2:], "external-data", [features()],
+                         [h.make_tensor_value_info("logits", T.FLOAT, ["batch", 2])],
+                         [raw_tensor("W", [v for row in W2 for v in row], [4, 2]), raw_tensor("b", B2, [2])])
+    model = h.make_model(graph, producer_name="andor models/faults/make.py", opset_imports=[h.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    onnx.save_model(model, os.path.join(HERE, "external-data.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="external-data.bin", size_threshold=0)
+    print(f"external-data.onnx: {os.path.getsize(os.path.join(HERE, 'external-data.onnx'))} bytes (+ external-data.bin)")
+    save("unbatched-first-output.onnx", [const("bias", B2, [2])] + linear("features", "logits", W2, B2), [features()],
+         [h.make_tensor_value_info("bias", T.FLOAT, [2]), h.make_tensor_value_info("logits", T.FLOAT, ["batch", 2])])
 
 
 if __name__ == "__main__":

@@ -106,6 +106,14 @@ describe('andor CLI', () => {
     expect(bc.stdout).toMatch(/target class 1 \(benign\)/);
   });
 
+  it('keeps none of a bundled model\'s masking from the manifest when asked for another modality (stop 33)', async () => {
+    // the manifest's grid is the image modality's: given to tabular players it would be ignored, which is refused
+    const { code, stdout, stderr } = await run(['explain', '--model', 'models/digits-cnn.onnx', '--sample', 'models/digits.samples.json', '--modality', 'tabular', '--players', '0-3', '--preset', 'none', '--workers', '0']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/players\s+n = 4: x0, x1, x2, x3/);
+  });
+
   it('reads samples and baselines from CSV, JSON and .npy files alike', async () => {
     const set = JSON.parse(await readFile(join(ROOT, 'models', 'breast-cancer.samples.json'), 'utf8'));
     const rows: number[][] = set.samples.map((s: { x: number[] }) => s.x);

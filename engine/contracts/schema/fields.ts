@@ -44,7 +44,7 @@ export const playerFields = {
   }),
   grid: Type.Union([Type.String({ pattern: '^\\d+x\\d+$' }), Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })])], { description: 'image: the grid of cells over H×W, "RxC"', default: '4x4', 'x-arg': 'RxC' }),
   blurSigma: Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'image: σ in pixels of the blur baseline (default: half a cell)', 'x-arg': 'S' }),
-  maskToken: Type.Integer({ minimum: -2147483648, maximum: 2147483647, description: 'text: the token id written at absent positions', 'x-arg': 'ID' }),
+  maskToken: Type.Integer({ minimum: 0, maximum: 2147483647, description: 'text: the token id written at absent positions (an index into the vocabulary: 0 or more)', 'x-arg': 'ID' }),
   maskMode: choice(['token', 'attention'], 'text: replace absent tokens with the mask token, or zero the attention mask there', 'token'),
   clusters: Type.Integer({ minimum: 1, maximum: 4096, default: 10, description: 'pointcloud: number of clusters', 'x-arg': 'K' }),
   names: Type.Array(Type.String(), { minItems: 1, description: 'player names (default: the sample file\'s feature names, else x0, x1, …)', 'x-arg': 'A,B,…' }),

@@ -1,0 +1,153 @@
+// Odd model inputs and rows (models/faults/, built by make.py; found by an adversarial sweep, stop 33): a padding
+// mask the sample leaves out is asked for, not guessed; a model whose rows depend on each other is refused; a side
+// input without a batch axis is fed as declared; a model without inputs, a first output without a batch axis, weights
+// in an external data file and a mask token past the vocabulary get messages that say what to change. On the calling
+// thread and in a worker, with real onnxruntime-node.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  InvalidInputError, InvalidOptionError, ModelLoadError, ModelRunError, ShapeMismatchError, createEngine, expectClose, model, type Engine,
+} from '../helpers/index.js';
+
+const FAULTS = (file: string) => model(`faults/${file}`);
+const FEATURES = [2, 1, 3, 1];
+const SAMPLE = { values: Float64Array.from(FEATURES) };
+const named = (x: Record<string, number[]>) => ({ values: Object.fromEntries(Object.entries(x).map(([k, v]) => [k, Float64Array.from(v)])) });
+
+const RUNNERS = [['the calling thread', { workers: 0 }], ['one worker', { workers: 1, threads: 1 }]] as const;
+
+describe.each(RUNNERS)('model inputs and rows, on %s', (_where, options) => {
+  let engine: Engine;
+  /** v of batch-first.onnx (make.py's W2, B2) on the sample: the reference of the graphs built on the same map. */
+  let reference: Float64Array;
+  beforeAll(async () => {
+    engine = await createEngine({ backend: 'cpu', ...options });
+    reference = (await engine.explain({ model: FAULTS('batch-first.onnx'), sample: SAMPLE, preset: 'none', reward: 'output', target: 1 })).v;
+  });
+  afterAll(async () => {
+    await engine.dispose();
+  });
+  const explain = (file: string, extra: Record<string, unknown> = {}) => engine.explain({ model: FAULTS(file), sample: SAMPLE, preset: 'none', reward: 'output', target: 1, ...extra });
+
+  it('asks for a padding mask the sample leaves out (only an attention_mask is filled in), and reads one it gives', async () => {
+    const missing = explain('padding-mask.onnx', { sample: named({ features: FEATURES }) });
+    await expect(missing).rejects.toThrowError(ShapeMismatchError);
+    await expect(missing).rejects.toThrowError(/needs input "key_padding_mask".* andor fills in only an attention_mask or input_mask .*"key_padding_mask" may mean something else/);
+    const given = await explain('padding-mask.onnx', { sample: named({ features: FEATURES, key_padding_mask: [0, 0, 0, 0] }) });
+    expectClose(given.v, reference, { atol: 1e-6 });
+    // true = ignored: feature 2 (value 3) never counts
+    const ignoring = await explain('padding-mask.onnx', { sample: named({ features: FEATURES, key_padding_mask: [0, 0, 1, 0] }) });
+    expectClose(ignoring.v, reference.map((_, m) => reference[m & ~4]), { atol: 1e-6 });
+  });
+
+  it('refuses a model whose output for a row depends on the other rows of its batch, by either method', async () => {
+    for (const extra of [{}, { method: 'sparse', budget: 16, maxOrder: 2, preset: undefined }]) {
+      const run = explain('batch-mean.onnx', extra);
+      await expect(run).rejects.toThrowError(InvalidInputError);
+      await expect(run).rejects.toThrowError(/alone and .* in a batch .*depends on the other rows, or on chance\. .*model\.eval\(\)/);
+    }
+  });
+
+  it('feeds a side input without a batch axis as declared, the same in every run, by either method', async () => {
+    const scaled = await explain('side-unbatched.onnx', { sample: named({ features: FEATURES, t: [2] }) });
+    expectClose(scaled.v, reference.map((x) => 2 * x), { atol: 1e-6 });
+    const sparse = await explain('side-unbatched.onnx', { sample: named({ features: FEATURES, t: [-1] }), method: 'sparse', budget: 40, maxOrder: 2, preset: undefined });
+    const terms = (sparse as unknown as { and: { players: number[]; value: number }[] }).and;
+    expect(terms.find((t) => t.players.length === 0)?.value).toBeCloseTo(-reference[0], 5);
+    const wrong = explain('side-unbatched.onnx', { sample: named({ features: FEATURES, t: [2, 3] }) });
+    await expect(wrong).rejects.toThrowError(ShapeMismatchError);
+    await expect(wrong).rejects.toThrowError(/Input "t" of shape \[1\] has no batch axis .* it takes 1 value, but the sample gives 2\./);
+  });
+
+  it('says a model without inputs has nothing to mask', async () => {
+    await expect(explain('no-inputs.onnx')).rejects.toThrowError(InvalidInputError);
+    await expect(explain('no-inputs.onnx')).rejects.toThrowError(/takes no input, so there is nothing to mask/);
+  });
+
+  it('names the outputs to read when the first has no batch axis, and reads the one named', async () => {
+    const first = explain('unbatched-first-output.onnx');
+    await expect(first).rejects.toThrowError(ShapeMismatchError);
+    await expect(first).rejects.toThrowError(/first output "bias" \[2\] has fixed dims.* --output NAME \(options\.output\): "logits" \[batch, 2\]\./);
+    expectClose((await explain('unbatched-first-output.onnx', { output: 'logits' })).v, reference, { atol: 1e-6 });
+  });
+
+  it('says a model with its weights in an external data file must be saved with them inside', async () => {
+    await expect(explain('external-data.onnx')).rejects.toThrowError(ModelLoadError);
+    await expect(explain('external-data.onnx')).rejects.toThrowError(/keeps its weights \(initializer W at least\) in an external data file .*save_as_external_data=False/);
+  });
+});
+
+describe('the mask token', () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await createEngine({ workers: 0 });
+  });
+  afterAll(async () => {
+    await engine.dispose();
+  });
+  const text = (maskToken: number) => engine.explain({ model: model('token-transformer-i32.onnx'), sample: model('tokens.samples.json'), modality: 'text', players: '0-5', maskToken, preset: 'none' });
+
+  it('refuses a negative id (a Gather would wrap it to the end of the vocabulary)', async () => {
+    await expect(text(-1)).rejects.toThrowError(InvalidOptionError);
+  });
+
+  it('names the option when the model fails on an id past its vocabulary', async () => {
+    await expect(text(99_999)).rejects.toThrowError(ModelRunError);
+    await expect(text(99_999)).rejects.toThrowError(/out of data bounds.* the mask token written at absent positions \(--mask-token 99999\) is likely not a token id of the model/);
+  });
+});
+
+describe('weights in an external data file, on the WebAssembly backend', () => {
+  it('gets the same message', async () => {
+    const engine = await createEngine({ backend: 'wasm', workers: 0 });
+    try {
+      await expect(engine.explain({ model: FAULTS('external-data.onnx'), sample: SAMPLE })).rejects.toThrowError(/in an external data file .*save_as_external_data=False/);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
+
+describe('options the modality would ignore (an adversarial sweep, stop 33)', () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await createEngine({ workers: 0 });
+  });
+  afterAll(async () => {
+    await engine.dispose();
+  });
+  const MLP = { model: model('breast-cancer-mlp.onnx'), sample: model('breast-cancer.samples.json'), preset: 'none' as const };
+  const owners = [[0, 1], [2, 3]];
+
+  it('explains custom players: each owns its elements, the others keep their values', async () => {
+    const custom = await engine.explain({ ...MLP, modality: 'custom', custom: { owners, names: ['size', 'shape'] } });
+    expect(custom.players).toEqual(['size', 'shape']);
+    // the tabular run over features 0-3: custom mask 01 is features 0 and 1 present, 10 is 2 and 3, 11 all four
+    const tabular = await engine.explain({ ...MLP, players: '0-3' });
+    expectClose(custom.v, [0, 0b0011, 0b1100, 0b1111].map((m) => tabular.v[m]), { atol: 1e-12 });
+  });
+
+  it('refuses options that another modality takes, saying which', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ custom: { owners } }, /options\.custom applies to modality custom, not to modality tabular.*Give modality 'custom' too/],
+      [{ modality: 'custom', custom: { owners }, players: '0-3' }, /options\.players applies to modality tabular, image, text, pointcloud, not to modality custom.*custom\.owners/],
+      [{ modality: 'custom', custom: { owners }, baseline: 'mean' }, /options\.baseline .*not to modality custom.*custom\.baseline/],
+      [{ grid: '2x2' }, /options\.grid applies to modality image, not to modality tabular/],
+      [{ maskToken: 3 }, /options\.maskToken applies to modality text/],
+      [{ clusters: 4 }, /options\.clusters applies to modality pointcloud/],
+    ];
+    for (const [extra, message] of cases) {
+      const run = engine.explain({ ...MLP, ...extra });
+      await expect(run).rejects.toThrowError(InvalidOptionError);
+      await expect(run).rejects.toThrowError(message);
+    }
+  });
+
+  it('refuses custom owners that are not arrays of element indices, and names given twice, with typed errors', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ owners: [5] }, /custom\.owners\[0\] must be an array of the element indices player 0 owns \(got 5\)/],
+      [{ owners: [['1']] }, /custom\.owners\[0\] holds "1", not an element index of input "features" \(an integer in 0\.\.29\)/],
+      [{ owners, names: ['a', 'a'] }, /custom\.names lists "a" twice/],
+    ];
+    for (const [custom, message] of cases) await expect(engine.explain({ ...MLP, modality: 'custom', custom } as never)).rejects.toThrowError(message);
+  });
+});
