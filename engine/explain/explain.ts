@@ -8,7 +8,8 @@ import type { KernelHost } from '../contracts/kernels.js';
 import { assertFiniteRewards } from '../pipeline/evaluate.js';
 import { rewardOf } from '../pipeline/masking.js';
 import { analysisSettings, type AnalysisOptions, type GameAnalysis } from '../analysis/game.js';
-import { assertValid, didYouMean } from '../inputs/validate.js';
+import { preview } from '../inputs/preview.js';
+import { assertCallbacks, assertValid, didYouMean } from '../inputs/validate.js';
 import { ExplainRequestSchema, GameRequestSchema } from '../contracts/schema/requests.js';
 import { MODALITIES, REWARDS } from '../contracts/schema/constants.js';
 import { assertPlanFits, assertPlayersFit, batchAxisOf, chooseBatchSize, isUnbatched, resolveSampleDims, unbatchedDims, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from '../pipeline/plan.js';
@@ -17,7 +18,7 @@ import {
 } from '../pipeline/players.js';
 import type { Candidate } from '../pipeline/registry.js';
 import type { EvaluateOptions, OpenedModel, Runner } from '../pipeline/runner.js';
-import { flattenNumbers, loadSampleSet, loadValues, pickSample, type Sample, type SampleSet } from '../inputs/samples.js';
+import { checkSample, flattenNumbers, loadSampleSet, loadValues, pickSample, resolveSampleSet, type Sample, type SampleSet } from '../inputs/samples.js';
 import { playersOf } from '../analysis/transforms.js';
 import { withConventions } from './conventions.js';
 
@@ -255,7 +256,7 @@ async function resolveSample(request: ExplainRequest, from?: SampleSet): Promise
     const set = await loadSampleSet(request.sample);
     return { sample: pickSample(set, row), set, row };
   }
-  if (request.sample && typeof request.sample === 'object' && 'values' in request.sample) return { sample: request.sample, row };
+  if (request.sample && typeof request.sample === 'object' && 'values' in request.sample) return { sample: checkSample(request.sample, 'options.sample'), row };
   throw new InvalidOptionError('options.sample must be a Sample object ({values}), inline JSON, or the path of a .json, .csv or .npy file.');
 }
 
@@ -387,7 +388,7 @@ function resolveBaseline(baseline: ExplainRequest['baseline']): BaselineSpec {
 }
 
 async function resolveReference(reference: ExplainRequest['reference'], set: SampleSet | undefined): Promise<Float64Array[] | undefined> {
-  const source = typeof reference === 'string' ? await loadSampleSet(reference) : reference ?? set;
+  const source = reference === undefined ? set : await resolveSampleSet(reference, 'options.reference');
   return source?.samples.map((s) => (s.values instanceof Float64Array ? s.values : Object.values(s.values)[0]));
 }
 
@@ -427,6 +428,7 @@ export interface ExplainSource<R> {
 export async function explainModel<R = never>(ctx: ExplainContext, request: ExplainRequest, { from, other, loaded }: ExplainSource<R> = {}): Promise<ExplainResult | R> {
   request = withConventions(request);
   assertValid(ExplainRequestSchema, request);
+  assertCallbacks(request);
   const settings = analysisSettings(request, 'options');
   const rewardName = request.reward ?? 'gt-log-odds';
   const timings: Record<string, number> = {};
@@ -558,7 +560,12 @@ export async function explainGame(ctx: Pick<ExplainContext, 'runner' | 'limits' 
   let v: Float64Array;
   if (typeof request.values === 'string') v = await loadValues(request.values);
   else if (request.values instanceof Float64Array) v = Float64Array.from(request.values);
-  else if (Array.isArray(request.values)) v = Float64Array.from(request.values as number[]);
+  else if (Array.isArray(request.values)) {
+    // a nested array or strings are not a game's values: Float64Array.from made them NaN, or numbers in silence
+    const at = (request.values as unknown[]).findIndex((x) => typeof x !== 'number');
+    if (at >= 0) throw new InvalidOptionError(`options.values[${at}] is ${preview(request.values[at])}; give a flat list of 2^n numbers, v at each mask.`);
+    v = Float64Array.from(request.values as number[]);
+  }
   else throw new InvalidOptionError('options.values must be a Float64Array, a number array, inline JSON or a file path.');
   const n = playersOf(v.length, 'The values vector');
   if (n === 0) throw new ShapeMismatchError('The values vector has 1 value: a game needs at least one player (2 values, for ∅ and {0}).');

@@ -9,7 +9,7 @@ import { FunctionRequestSchema } from '../contracts/schema/requests.js';
 import type { GameIndices } from '../analysis/game.js';
 import { analyzeTerms, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAndOr, type AndOrExpansion, type GameFunction, type MaskBatch, type RandomFitter, type SparseFit, type SparseSalient, type SparseTerm } from '../analysis/sparse/index.js';
 import { bool, numberIn } from '../inputs/options.js';
-import { assertValid } from '../inputs/validate.js';
+import { assertCallbacks, assertValid } from '../inputs/validate.js';
 import { assertPlanFits, masksFitMemory, type Limits, type MaskPlan } from '../pipeline/plan.js';
 import { rewardOf } from '../pipeline/masking.js';
 import type { Runner } from '../pipeline/runner.js';
@@ -291,8 +291,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
 export async function explainFunction(request: FunctionRequest, kernels: KernelHost, runner?: Runner, stop?: AbortSignal): Promise<SparseResult> {
   assertValid(FunctionRequestSchema, request);
   if (typeof request.game !== 'function') throw new InvalidOptionError(`options.game must be a function (masks, signal) => Float64Array, one value per mask row (got ${typeof request.game}).`);
-  if (request.signal !== undefined && typeof request.signal?.aborted !== 'boolean') throw new InvalidOptionError('options.signal must be an AbortSignal (e.g. new AbortController().signal).');
-  if (request.onProgress !== undefined && typeof request.onProgress !== 'function') throw new InvalidOptionError(`options.onProgress must be a function (done, total) => void (got ${typeof request.onProgress}).`);
+  assertCallbacks(request);
   const started = performance.now();
   const { n } = request;
   const options = termOptions(request);

@@ -255,6 +255,31 @@ function checkInline(source: unknown, what: string, kinds: string): string {
   return source.trim();
 }
 
+/**
+ * A sample given as an object (the library's Sample): its values a Float64Array or a numeric array (nested as the
+ * input is), or one such per input name; its label, id, split and tokens as a sample file's.
+ * @param value - the object
+ * @param what - the option's name, for messages
+ * @returns the sample, its values as Float64Arrays
+ * @throws InvalidInputError naming the field for anything else; NonFiniteError for NaN / ±Infinity
+ */
+export function checkSample(value: unknown, what: string): Sample {
+  if (!isObject(value)) throw new InvalidInputError(`${what} must be a sample object {values, label?, id?, tokens?} (got ${preview(value)}).`);
+  const given = value.values;
+  let values: Sample['values'];
+  if (given instanceof Float64Array) values = given;
+  else if (Array.isArray(given) || ArrayBuffer.isView(given)) values = flattenSample(ArrayBuffer.isView(given) ? Array.from(given as unknown as ArrayLike<number>) : given, `${what}.values`).values;
+  else if (isObject(given)) {
+    const entries = Object.entries(given);
+    if (entries.length === 0) throw new InvalidInputError(`${what}.values is an empty object; give one array per model input, e.g. {"input_ids": [...]}.`);
+    values = Object.fromEntries(entries.map(([name, v]) => [name, v instanceof Float64Array ? v : flattenSample(v, `${what}.values.${name}`).values]));
+  } else {
+    throw new InvalidInputError(`${what}.values must be a Float64Array, a numeric array, or one per model input ({"input_ids": [...]}; got ${preview(given)}).`);
+  }
+  const tokens = tokensOf(value.tokens, what);
+  return { ...(value as unknown as Sample), values, label: labelOf(value.label, what), id: idOf(value.id, what), split: splitOf(value.split, what), ...(tokens ? { tokens } : {}) };
+}
+
 /** Whether a value is a SampleSet as loadSampleSet builds it: samples whose values are Float64Arrays (one, or one
  *  per input name). */
 function isSampleSet(value: unknown): value is SampleSet {

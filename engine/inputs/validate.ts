@@ -151,3 +151,13 @@ export function assertValid<T extends TObject>(schema: T, value: unknown, name: 
   }
   throw new InvalidOptionError(`${top} do not match the schema: ${[...checker.Errors(value)].map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}.`);
 }
+
+/**
+ * Checks a request's callbacks, which no JSON schema describes: signal is an AbortSignal, onProgress a function.
+ * @param request - the request
+ * @throws InvalidOptionError naming the field
+ */
+export function assertCallbacks(request: { readonly signal?: unknown; readonly onProgress?: unknown }): void {
+  if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) throw new InvalidOptionError(`options.signal must be an AbortSignal (e.g. new AbortController().signal; got ${preview(request.signal)}).`);
+  if (request.onProgress !== undefined && typeof request.onProgress !== 'function') throw new InvalidOptionError(`options.onProgress must be a function (done, total) => void (got ${preview(request.onProgress)}).`);
+}

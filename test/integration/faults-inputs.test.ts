@@ -151,3 +151,42 @@ describe('options the modality would ignore (an adversarial sweep, stop 33)', ()
     for (const [custom, message] of cases) await expect(engine.explain({ ...MLP, modality: 'custom', custom } as never)).rejects.toThrowError(message);
   });
 });
+
+describe('malformed library requests get typed errors naming the field (an adversarial sweep, stop 33)', () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await createEngine({ workers: 0 });
+  });
+  afterAll(async () => {
+    await engine.dispose();
+  });
+  const MLP = { model: model('breast-cancer-mlp.onnx'), sample: model('breast-cancer.samples.json'), players: '0-3', preset: 'none' as const };
+  const x = new Float64Array(30).fill(0.1);
+
+  it.each<[string, Record<string, unknown>, typeof InvalidInputError, RegExp]>([
+    ['values null', { sample: { values: null } }, InvalidInputError, /options\.sample\.values must be a Float64Array, a numeric array, or one per model input .*got null/],
+    ['an input given as an object', { sample: { values: { features: {} } } }, InvalidInputError, /options\.sample\.values\.features is an object \{\}/],
+    ['no input at all', { sample: { values: {} } }, InvalidInputError, /options\.sample\.values is an empty object/],
+    ['a label in quotes', { sample: { values: x, label: '1' } }, InvalidInputError, /options\.sample\.label must be a non-negative integer class index \(got "1"\)/],
+    ['a signal that is not an AbortSignal', { signal: {} }, InvalidOptionError, /options\.signal must be an AbortSignal/],
+    ['an onProgress that is not a function', { onProgress: 5 }, InvalidOptionError, /options\.onProgress must be a function .*got 5/],
+    ['an empty reference', { baseline: 'mean', reference: {} }, InvalidInputError, /options\.reference is not a sample/],
+    ['a reference sample without values', { baseline: 'mean', reference: { samples: [{ values: null }], source: 'r' } }, InvalidInputError, /options\.reference\.samples\[0\] has no "x"/],
+  ])('%s', async (_name, extra, type, message) => {
+    const run = engine.explain({ ...MLP, ...extra } as never);
+    await expect(run).rejects.toThrowError(type);
+    await expect(run).rejects.toThrowError(message);
+  });
+
+  it('reads a sample whose values are a plain nested array as the Float64Array it flattens to', async () => {
+    // the type says Float64Array; a JavaScript caller may pass an array (it was a stray-key error)
+    const plain = await engine.explain({ ...MLP, sample: { values: Array.from(x) } } as never);
+    const typed = await engine.explain({ ...MLP, sample: { values: x } });
+    expect(Array.from(plain.v)).toEqual(Array.from(typed.v));
+  });
+
+  it('refuses values of a game that are nested or strings', async () => {
+    await expect(engine.explainValues({ values: [[1, 2], [3, 4]] } as never)).rejects.toThrowError(/options\.values\[0\] is \[1, 2\]; give a flat list of 2\^n numbers/);
+    await expect(engine.explainValues({ values: ['1', '2'] } as never)).rejects.toThrowError(InvalidOptionError);
+  });
+});

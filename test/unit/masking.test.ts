@@ -104,6 +104,6 @@ describe('masks per modality', () => {
     const layout = customLayout(context(x, [12], 'zero'), { owners: [[0, 5, 11], [3], [6, 7]], baseline: new Array(12).fill(-2), names: ['a', 'b', 'c'] });
     expect(layout.names).toEqual(['a', 'b', 'c']);
     checkMasks(layout, x);
-    expect(() => customLayout(context(x, [12], 'zero'), { owners: [[12]] })).toThrowError(/outside the 12 elements/);
+    expect(() => customLayout(context(x, [12], 'zero'), { owners: [[12]] })).toThrowError(/holds 12, not an element index of input "x" \(an integer in 0\.\.11\)/);
   });
 });
