@@ -106,6 +106,9 @@ const DIVERGENCE_RTOL = 1e-9;
 export function decompositionSettings(request: DecompositionRequest, where = 'options'): DecompositionSettings {
   const preset = request.preset === undefined ? 'default' : oneOf(request.preset, PRESETS, `${where}.preset`);
   if (request.solver !== undefined && preset !== 'default') throw new InvalidOptionError(`${where}.solver applies only to preset "default" (got preset "${preset}").`);
+  // preset none runs no solver: its tuning would be ignored, and would change the cache key for nothing
+  const tuning = (['iterations', 'lr'] as const).filter((k) => request[k] !== undefined);
+  if (preset === 'none' && tuning.length > 0) throw new InvalidOptionError(`${where}.${tuning.join(` and ${where}.`)} ${tuning.length === 1 ? 'tunes' : 'tune'} the solver, which preset "none" (γ = q = 0) does not run: leave ${tuning.length === 1 ? 'it' : 'them'} out, or choose another preset.`);
   const solver: Solver | 'none' = preset === 'none' ? 'none' : preset === 'reference' || preset === 'authors' ? 'sgd' : request.solver === undefined ? DEFAULT_SOLVER : oneOf(request.solver, SOLVERS, `${where}.solver`);
   const defaults = solver === 'none' ? { iterations: 0, lr: 0 } : preset === 'authors' ? AUTHORS_DEFAULTS : DEFAULTS[solver];
   const iterations = request.iterations === undefined ? defaults.iterations : integerIn(request.iterations, 1, 10_000_000, `${where}.iterations`);
@@ -163,7 +166,7 @@ function fmt(x: number): string {
 function divergenceWarning(settings: DecompositionSettings, n: number, initial: number, last: number, best: number, bestUpdates: number, blewUpBy: number): string {
   const { preset, solver, iterations, lr } = settings;
   const what = Number.isFinite(last)
-    ? `the objective rose from ${fmt(initial)} to ${fmt(last)} in ${iterations} iterations`
+    ? `the objective rose from ${fmt(initial)} to ${fmt(last) === fmt(initial) ? `${fmt(initial)} + ${fmt(last - initial)}` : fmt(last)} in ${iterations} iterations`
     : `the objective stopped being finite by iteration ${blewUpBy} (it started at ${fmt(initial)}) and the run stopped`;
   const kept = `The best iterate seen is returned (objective ${fmt(best)}, ${bestUpdates <= 0 ? 'the start' : `after ${bestUpdates} updates`}).`;
   let fix: string;
@@ -171,6 +174,9 @@ function divergenceWarning(settings: DecompositionSettings, n: number, initial: 
   else if (preset === 'authors') fix = `the relative lr ${fmt(lr)} is too large for this game (n = ${n}). Lower --lr (default ${AUTHORS_DEFAULTS.lr}) or use the default preset.`;
   else if (solver === 'pdhg') fix = `PDHG's last iterate has not settled with primal weight ω = ${fmt(lr)}. Try another --lr (default ${DEFAULTS.pdhg.lr}) or more --iterations.`;
   else fix = `lr ${fmt(lr)} is too large for this game (n = ${n}). Lower --lr (default ${DEFAULTS[solver as Solver].lr}), or use --preset authors or the default preset.`;
+  // no iterate below a finite start: the start may be the optimum already (a game whose L1 no split lowers), which no
+  // lr or iteration count changes
+  if (bestUpdates <= 0 && Number.isFinite(last) && last <= 2 * initial) return `${what}, and no iterate improved on the start: either the start is optimal already (then the split returned is right, and no --lr or --iterations changes it), or ${/^[A-Z][a-z]/.test(fix) ? fix.charAt(0).toLowerCase() + fix.slice(1) : fix} ${kept}`;
   return `${what}: ${fix} ${kept}`;
 }
 
@@ -198,6 +204,8 @@ export async function decompose(host: KernelHost, v: Float64Array, n: number, me
   const size = 2 ** n;
   const mode = method === 'and-or' ? MODE_AND_OR | MODE_GAMMA | MODE_Q : MODE_Q;
   const qBound = settings.qthres * Math.abs(v[size - 1] - v[0]);
+  // a bound past float64 would be written as null, a result andor report then refuses
+  if (!Number.isFinite(qBound)) throw new InvalidOptionError(`options.qthres = ${settings.qthres} makes the noise bound qthres·|v(N) − v(∅)| = ${settings.qthres} · ${fmt(Math.abs(v[size - 1] - v[0]))} overflow float64; give a smaller qthres (default 0.04).`);
   const ws = host.alloc(SLOTS * size);
   const state = host.alloc(STATE_LENGTH);
   const traceEvery = Math.max(1, Math.ceil(settings.iterations / TRACE_POINTS));

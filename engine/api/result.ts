@@ -175,7 +175,7 @@ export interface DynamicsResultJson {
     readonly jaccard?: readonly Maybe[];
     readonly generalization?: GeneralizationJson;
     readonly theory?: { readonly sigma2: number; readonly error: readonly Maybe[]; readonly distribution: readonly Maybe[] };
-    readonly samples: readonly { readonly sample: number; readonly split: string; readonly kappa: Maybe; readonly salient: Maybe; readonly positive: readonly number[]; readonly negative: readonly number[] }[];
+    readonly samples: readonly { readonly sample: number; readonly split: string; readonly kappa: Maybe; readonly salient: Maybe; readonly positive: readonly number[]; readonly negative: readonly number[]; readonly diverged?: true }[];
     readonly mixture: { readonly decayWeight: number; readonly rate: Maybe; readonly spindleWeight: number; readonly p: Maybe; readonly decayShare: Maybe; readonly residual: number };
     readonly cancellation: readonly Maybe[];
     readonly pairwise?: readonly number[];
@@ -437,13 +437,15 @@ export function summarizeDynamics(result: DynamicsResult): string {
   if (result.method === 'sparse') lines.push('method    sparse: each pair\'s term lists from a budget; no theory fit (its solve is over all 2^n sets)');
   lines.push('checkpoint        κ     high≥3   gap      σ²        gen.share  strength by order (normalized, 1..n)');
   result.checkpoints.forEach((c, t) => {
-    const mark = t === result.turningPoint ? '◀ turning point' : t === result.gapRise ? '◀ gap rises' : '';
+    const single = result.checkpoints.length < 2;
+    const mark = t === result.turningPoint && !single ? '◀ turning point' : t === result.gapRise ? '◀ gap rises' : '';
     const gap = c.lossGap === undefined ? '   –   ' : fmt(c.lossGap, 3).padStart(7);
     const gen = c.generalization ? fmt(c.generalization.ratio, 3).padStart(9) : '     –   ';
     const bars = Array.from(c.normalized.slice(1), (x) => ' ▁▂▃▄▅▆▇█'[Math.min(8, Math.round(x * 16))]).join('');
     lines.push(`${c.name.padEnd(16)} ${fmt(c.kappa, 3).padStart(6)} ${fmt(c.highOrderShare, 3).padStart(7)} ${gap}  ${c.theory ? c.theory.sigma2.toExponential(1).padEnd(9) : '–'.padEnd(9)} ${gen}  ${bars} ${mark}`);
   });
-  lines.push(`turning   checkpoint ${result.turningPoint} (${result.checkpoints[result.turningPoint]?.name}) has the smallest mean order κ after initialization`);
+  if (result.checkpoints.length < 2) lines.push('turning   one checkpoint: no turning point (it needs checkpoints after initialization)');
+  else lines.push(`turning   checkpoint ${result.turningPoint} (${result.checkpoints[result.turningPoint]?.name}) has the smallest mean order κ after initialization`);
   if (result.gapRise !== null) lines.push(`gap       the loss gap first rises at checkpoint ${result.gapRise} (${result.checkpoints[result.gapRise]?.name})`);
   if (result.jaccard) lines.push(`jaccard   train/test by order at the last checkpoint: ${Array.from(result.jaccard.slice(1), (x) => fmt(x, 2)).join(' ')}`);
   lines.push(`time      ${Object.entries(result.timings).map(([k, v]) => `${k.replace(/Ms$/, '')} ${(v / 1000).toFixed(1)} s`).join(', ')}`);

@@ -158,10 +158,11 @@ export function assertFiniteRewards(v: Float64Array, what = 'The model'): void {
   for (let m = 0; m < v.length && bad.length < 5; m++) if (!Number.isFinite(v[m])) bad.push(m);
   if (bad.length > 0) {
     const shown = bad.map((m) => `v[${m}] = ${v[m]}`).join(', ');
-    throw new NonFiniteError(
-      `${what} produced non-finite rewards (${shown}${bad.length === 5 ? ', …' : ''}). Check the baseline and the input scaling, ` +
-        'or use a reward that cannot overflow (gt-log-odds uses the stable log-sum-exp form).',
-    );
+    // a model's rewards come from its masking and reward; given values have neither
+    const fix = what === 'The model'
+      ? 'Check the baseline and the input scaling, or use a reward that cannot overflow (gt-log-odds uses the stable log-sum-exp form).'
+      : 'Every value must be a finite number: replace or drop the NaN and infinite ones where the values were made.';
+    throw new NonFiniteError(`${what} ${what === 'The model' ? 'produced non-finite rewards' : 'holds non-finite values'} (${shown}${bad.length === 5 ? ', …' : ''}). ${fix}`);
   }
 }
 

@@ -9,6 +9,7 @@ import type { KernelHost } from '../contracts/kernels.js';
 import { openCache } from '../explain/cache.js';
 import { explainUnit, localExecutor, type UnitResult } from '../explain/units.js';
 import { isSparseResult, type SparseResult } from '../explain/sparse.js';
+import { withConventions } from '../explain/conventions.js';
 import type { FlatTerms } from '../analysis/sparse/index.js';
 import type { StudyContext } from './batch.js';
 import { loadModelBytes, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
@@ -94,6 +95,8 @@ export interface SampleReport {
   readonly salient: number;
   readonly positive: Float64Array;
   readonly negative: Float64Array;
+  /** The pair's learned split diverged: its interactions are those of the best iterate (absent: it did not). */
+  readonly diverged?: true;
 }
 
 /** What changed between consecutive checkpoints (arXiv 2605.17967): salient interactions kept (same kind and sign),
@@ -146,6 +149,8 @@ export interface PairRecord extends SampleInteractions {
   /** v on every mask (for the multi-order pairwise interactions); absent in synthetic series. */
   readonly v?: Float64Array;
   readonly salientCount?: number;
+  /** The learned split diverged (decomposition.diverged). */
+  readonly diverged?: true;
 }
 
 const PAIR_KEYS = [
@@ -195,6 +200,8 @@ async function loadLosses(losses: DynamicsRequest['losses'], files: readonly str
   table.checkpoints.forEach((c, i) => {
     const ok = c && typeof c.name === 'string' && Number.isFinite(c.trainLoss) && Number.isFinite(c.testLoss) && (c.epoch === undefined || Number.isFinite(c.epoch));
     if (!ok) throw new InvalidInputError(`${source}: checkpoints[${i}] must be {"name": string, "trainLoss": number, "testLoss": number, "epoch"?: number} with finite numbers (got ${previewJson(c)}).`);
+    // the gap is what the run reads: two finite losses can still be ±1.8e308 apart (found only after every pair ran)
+    if (!Number.isFinite(c.testLoss - c.trainLoss)) throw new InvalidInputError(`${source}: checkpoints[${i}] (${previewJson(c.name)}) has losses whose gap testLoss − trainLoss overflows to ${c.testLoss - c.trainLoss}; give losses of a training run.`);
   });
   const names = new Set<string>();
   table.checkpoints.forEach((c, i) => {
@@ -284,6 +291,7 @@ function exactRecord(result: ExplainResult): PairRecord {
   return {
     and: result.and, or: result.or, threshold: result.threshold, positive: result.orders.positive, negative: result.orders.negative,
     output: result.v[result.v.length - 1], players: result.players, v: result.v, salientCount: result.salient.length,
+    ...(result.decomposition.diverged ? { diverged: true as const } : {}),
   };
 }
 
@@ -311,6 +319,8 @@ function highOrderShare(normalized: Float64Array): number {
  */
 export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, request: DynamicsRequest): Promise<DynamicsResult> {
   assertValid(DynamicsRequestSchema, request);
+  // the conventions fill the pairs' options (and so their cache keys) as they do a single explain's
+  request = withConventions(request);
   const started = performance.now();
   const gapTolerance = request.gapTolerance ?? 0.02;
   const concurrency = request.concurrency ?? 2;
@@ -337,12 +347,20 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
 
   const models = [...files.map((file) => ({ file, role: 'checkpoint' as const })), ...references.map((file) => ({ file, role: 'reference' as const }))];
   const loaded = await Promise.all(models.map(async (m) => ({ ...m, ...(await loadModelBytes(m.file)) })));
+  // a checkpoint twice (by path or by content) would be two points of training that are one
+  const seen = new Map<string, string>();
+  for (const m of loaded.filter((l) => l.role === 'checkpoint')) {
+    const earlier = seen.get(m.sha256);
+    if (earlier !== undefined) throw new InvalidInputError(`The checkpoints ${earlier} and ${m.file} are ${earlier === m.file ? 'one file listed twice' : 'the same model (sha256 ' + m.sha256.slice(0, 12) + '…)'}; give each checkpoint of the training run once.`);
+    seen.set(m.sha256, m.file);
+  }
   // every checkpoint on every sample; reference models on the normal samples only
   const jobs = loaded.flatMap((m, mi) => (m.role === 'checkpoint' ? set.samples.map((_, si) => ({ mi, si })) : normal.map(({ i }) => ({ mi, si: i }))));
   const units = jobs.map(({ mi, si }) => explainUnit(loaded[mi], set.samples[si], si, options, names));
   const executor = ctx.executor ?? localExecutor(ctx, await openCache(request.cacheDir, 'options.cacheDir'));
   let done = 0;
   let cachedCount = 0;
+  let cachedDiverged = 0;
   // each pair's result is kept in the smaller form the aggregation reads, as it arrives
   const kept: PairData[] = new Array(units.length);
   const { cached } = await executor.run(units, {
@@ -357,9 +375,14 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
       kept[index] = pairData(result);
       done++;
       if (fromCache) cachedCount++;
+      // a computed pair warned as it ran; one from the cache says so here, once for the run
+      if (fromCache && !isSparseResult(result) && result.decomposition.diverged) cachedDiverged++;
       request.onProgress?.({ done, total: units.length, cached: cachedCount, model: basename(loaded[jobs[index].mi].file) });
     },
   });
+  if (cachedDiverged > 0) {
+    ctx.onWarning?.(`${cachedDiverged} pair(s) read from the cache had diverged when computed: their interactions are those of the best iterate (each marked "diverged" among its checkpoint's samples). Rerun them with other --lr or --preset options, or with --no-cache, to see each warning.`);
+  }
   const pairs = toRecords(kept, ctx.limits.maxMemoryMb);
   const records = new Map<string, PairRecord>(jobs.map(({ mi, si }, index) => [`${mi}:${si}`, pairs[index]]));
   const computedCount = cached.filter((c) => !c).length;
@@ -443,7 +466,7 @@ export function aggregateDynamics(input: AggregateInput): Omit<DynamicsResult, '
       : undefined;
     const samples = input.samples.map((sample, si) => {
       const r = get(mi, si);
-      return { sample: si, split: sample.split ?? 'test', kappa: distribution(r).kappa, salient: r.salientCount ?? NaN, positive: r.positive, negative: r.negative };
+      return { sample: si, split: sample.split ?? 'test', kappa: distribution(r).kappa, salient: r.salientCount ?? NaN, positive: r.positive, negative: r.negative, ...(r.diverged ? { diverged: true as const } : {}) };
     });
     const strength = Float64Array.from(orders.positive, (p, k) => (k === 0 ? 0 : p - orders.negative[k]));
     const fitted = fitDecaySpindle(strength);

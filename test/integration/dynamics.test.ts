@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTHORS_CONVENTIONS } from '../../dist/engine/explain/conventions.js';
+import { summarizeDynamics } from '../../dist/engine/api/result.js';
 import { CancelledError, InvalidInputError, ROOT, createEngine, model, seriesSamples, type Engine } from '../helpers/index.js';
 
 const SERIES = model('bc-mlp-series');
@@ -55,6 +57,15 @@ describe('dynamics', () => {
     expect(r.checkpoints[1].kappa).toBeLessThan(r.checkpoints[0].kappa);
   });
 
+  it('applies conventions authors to every pair, as the options it stands for (an adversarial sweep, stop 33)', async () => {
+    const small = { ...request(), players: '0-5', referenceModels: undefined, cacheDir: false as const };
+    const authors = await engine.dynamics({ ...small, conventions: 'authors' });
+    const spelled = await engine.dynamics({ ...small, ...AUTHORS_CONVENTIONS });
+    const andor = await engine.dynamics(small);
+    expect(authors.checkpoints.map((c) => c.kappa)).toEqual(spelled.checkpoints.map((c) => c.kappa));
+    expect(authors.checkpoints.map((c) => c.kappa)).not.toEqual(andor.checkpoints.map((c) => c.kappa));
+  });
+
   it('resumes an interrupted run without recomputing finished pairs', async () => {
     const cacheDir = join(dir, 'cache');
     const controller = new AbortController();
@@ -78,6 +89,51 @@ describe('dynamics', () => {
     await writeFile(bad, JSON.stringify({ samples: [{ x: new Array(30).fill(0), split: 'ood', label: 1 }] }));
     await expect(engine.dynamics({ ...request(), samples: bad, cacheDir: false })).rejects.toThrowError(/no samples with split "train" or "test"/);
     await expect(engine.dynamics({ ...request(), checkpoints: join(dir, 'nowhere'), cacheDir: false })).rejects.toThrowError(InvalidInputError);
+  });
+
+  it('refuses a checkpoint listed twice, or two checkpoints that are one model, and says one checkpoint has no turning point (stop 33)', async () => {
+    const twice = engine.dynamics({ ...request(), checkpoints: [CHECKPOINTS[0], CHECKPOINTS[0], CHECKPOINTS[1]], cacheDir: false });
+    await expect(twice).rejects.toThrowError(InvalidInputError);
+    await expect(twice).rejects.toThrowError(/are one file listed twice; give each checkpoint of the training run once/);
+    const copy = join(dir, 'copy-of-epoch-0000.onnx');
+    await writeFile(copy, await readFile(CHECKPOINTS[0]));
+    await expect(engine.dynamics({ ...request(), checkpoints: [CHECKPOINTS[0], copy], losses: undefined, cacheDir: false })).rejects.toThrowError(/are the same model \(sha256 /);
+    const one = await engine.dynamics({ ...request(), checkpoints: [CHECKPOINTS[1]], losses: undefined, referenceModels: undefined, players: '0-4', cacheDir: false });
+    const summary = summarizeDynamics(one);
+    expect(summary).toMatch(/^turning   one checkpoint: no turning point/m);
+    expect(summary).not.toMatch(/◀ turning point/);
+  });
+
+  it('refuses losses whose gap overflows before any pair runs (stop 33)', async () => {
+    const losses = join(dir, 'overflow-losses.json');
+    const table = JSON.parse(await readFile(join(SERIES, 'losses.json'), 'utf8'));
+    table.checkpoints[1] = { ...table.checkpoints[1], trainLoss: -1e308, testLoss: 1e308 };
+    await writeFile(losses, JSON.stringify(table));
+    let progressed = 0;
+    const run = engine.dynamics({ ...request(), losses, cacheDir: false, onProgress: () => progressed++ });
+    await expect(run).rejects.toThrowError(InvalidInputError);
+    await expect(run).rejects.toThrowError(/checkpoints\[1\] .* has losses whose gap testLoss − trainLoss overflows to Infinity/);
+    expect(progressed).toBe(0);
+  });
+
+  it('marks the samples whose split diverged, and warns about them when they come from the cache (stop 33)', async () => {
+    const warnings: string[] = [];
+    const own = await createEngine({ workers: 0, logger: { warn: (m: string) => warnings.push(m), info: () => undefined, error: () => undefined, debug: () => undefined } as never });
+    try {
+      // the authors' raw lr (preset reference) diverges on this MLP at 10 players
+      const diverging = { ...request(), checkpoints: CHECKPOINTS.slice(0, 2), referenceModels: undefined, losses: undefined, preset: 'reference' as const, lr: 100, iterations: 200, cacheDir: join(dir, 'diverging-cache') };
+      const first = await own.dynamics(diverging);
+      const marked = first.checkpoints.flatMap((c) => c.samples.filter((s) => s.diverged)).length;
+      expect(marked).toBeGreaterThan(0);
+      const computedWarnings = warnings.length;
+      expect(computedWarnings).toBe(marked);
+      const again = await own.dynamics(diverging);
+      expect(again.pairs.computed).toBe(0);
+      expect(again.checkpoints.flatMap((c) => c.samples.filter((s) => s.diverged)).length).toBe(marked);
+      expect(warnings.slice(computedWarnings)).toEqual([expect.stringMatching(new RegExp(`^${marked} pair\\(s\\) read from the cache had diverged when computed`))]);
+    } finally {
+      await own.dispose();
+    }
   });
 
   it('runs from the CLI on a folder, taking only its epoch-* checkpoints', async () => {

@@ -178,5 +178,22 @@ describe('decomposition divergence', () => {
   it('authors uses the authors\' niter and the measured relative lr by default, and takes no solver', () => {
     expect(decompositionSettings({ preset: 'authors' })).toEqual({ preset: 'authors', solver: 'sgd', iterations: 10_000, lr: 0.03, qthres: 0.04 });
     expect(() => decompositionSettings({ preset: 'authors', solver: 'pdhg' })).toThrowError(/options.solver applies only to preset "default" \(got preset "authors"\)/);
+    // preset none runs no solver (stop 33: its tuning was ignored in silence, and changed the cache key)
+    expect(() => decompositionSettings({ preset: 'none', lr: 0.1 })).toThrowError(/options\.lr tunes the solver, which preset "none" \(γ = q = 0\) does not run/);
+    expect(() => decompositionSettings({ preset: 'none', iterations: 5, lr: 1 })).toThrowError(/options\.iterations and options\.lr tune the solver/);
+  });
+
+  it('says when no iterate improved on an optimal start, instead of advice no setting can satisfy (an adversarial sweep, stop 33)', async () => {
+    // v = the indicator of one mask: L1 16 at the start, and no split goes lower
+    const v = Float64Array.from({ length: 256 }, (_, m) => (m === 77 ? 1 : 0));
+    const r = await engine.explainValues({ values: v });
+    expect(r.decomposition.objective.final).toBeCloseTo(16, 9);
+    expect(r.decomposition.warning).toMatch(/, and no iterate improved on the start: either the start is optimal already \(then the split returned is right, and no --lr or --iterations changes it\), or PDHG's last iterate/);
+  });
+
+  it('refuses a qthres whose noise bound overflows, and says the values of a game are not finite without blaming a baseline (stop 33)', async () => {
+    const v = Float64Array.from({ length: 16 }, (_, m) => 100 * m);
+    await expect(engine.explainValues({ values: v, qthres: 1e307 })).rejects.toThrowError(/options\.qthres = 1e\+307 makes the noise bound .* overflow float64; give a smaller qthres/);
+    await expect(engine.explainValues({ values: [0, NaN] })).rejects.toThrowError(/^The values vector holds non-finite values \(v\[1\] = NaN\)\. Every value must be a finite number/);
   });
 });

@@ -215,6 +215,7 @@ const checkpointSchema = Type.Object({
       salient: maybe,
       positive: numbers('salient positive strength per order'),
       negative: numbers('salient negative strength per order'),
+      diverged: Type.Optional(Type.Literal(true, { description: 'the learned split diverged: the interactions are those of its best iterate' })),
     }),
     { description: 'each sample at this checkpoint: mean order κ, salient count and strength per order' },
   ),
