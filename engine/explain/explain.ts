@@ -513,10 +513,10 @@ function assertDefaultOutputBatched(outputs: readonly TensorInfo[], plan: MaskPl
 /** A model run that failed on an index out of range (Gather), when absent tokens take the mask token: the message
  *  names the option, which is then the likely cause (an id past the vocabulary). */
 function withMaskTokenHint(error: unknown, request: ExplainRequest): unknown {
-  if (!(error instanceof ModelRunError) || request.modality !== 'text' || (request.maskMode ?? 'token') !== 'token') return error;
+  // token mode requires maskToken (textLayout)
+  if (!(error instanceof ModelRunError) || request.modality !== 'text' || (request.maskMode ?? 'token') !== 'token' || request.maskToken === undefined) return error;
   if (!/out of (data )?bounds|out of range|invalid indices/i.test(error.message)) return error;
-  const token = request.maskToken ?? 0;
-  return new ModelRunError(`${error.message} The model ran on the sample, so the mask token written at absent positions (${request.maskToken === undefined ? 'the default 0' : `--mask-token ${token}`}) is likely not a token id of the model: give one below its vocabulary size (options.maskToken).`, { cause: error });
+  return new ModelRunError(`${error.message} The model ran on the sample, so the mask token written at absent positions (--mask-token ${request.maskToken}) is likely not a token id of the model: give one below its vocabulary size (options.maskToken).`, { cause: error });
 }
 
 /** Rewards of one mask run alone and in a batch that agree to this share of their size (float32 kernels for one row
