@@ -96,6 +96,8 @@ const DEFAULTS: Record<Solver, { readonly iterations: number; readonly lr: numbe
 export const AUTHORS_DEFAULTS = { iterations: 10_000, lr: 0.03 } as const;
 /** Adam's lr decays geometrically to lr·ADAM_DECAY over the run. */
 const ADAM_DECAY = 0.01;
+/** A power of two that lifts a subnormal scale back into the normal range (decompose: v/s for |v| ≲ 1e-306). */
+const LIFT = 2 ** 600;
 /** A last objective above the initial one by more than this (relative) is divergence, not rounding. */
 const DIVERGENCE_RTOL = 1e-9;
 
@@ -220,8 +222,14 @@ export async function decompose(host: KernelHost, v: Float64Array, n: number, me
     // every solver but the reference works on v/s (the problem is 1-homogeneous in v and the q bound)
     const reference = settings.preset === 'reference';
     const s = reference ? 1 : initial / ((method === 'and-or' ? 2 : 1) * size);
-    const scale = s > 0 && Number.isFinite(1 / s) ? s : 1;
-    if (scale !== 1) host.call('affineF64', ws.ptr, size, 1 / scale, 0);
+    const scale = s > 0 && Number.isFinite(s) ? s : 1;
+    if (scale !== 1 && Number.isFinite(1 / scale)) host.call('affineF64', ws.ptr, size, 1 / scale, 0);
+    else if (scale !== 1) {
+      // |v| ≲ 1e-306: 1/s overflows, so v/s in two exact-enough steps (a power of two first), not the solve on raw
+      // subnormal values (which gave another split, or "diverged", where v × 10^300 gave the same as v)
+      host.call('affineF64', ws.ptr, size, LIFT, 0);
+      host.call('affineF64', ws.ptr, size, 1 / (scale * LIFT), 0);
+    }
     const start = host.call('objectiveF64', ws.ptr, n, mode); // = initial / scale, the divergence threshold
     if (!reference && settings.preset !== 'authors' && method === 'and-or') startOnBestLine(host, ws, n, mode);
     const bound = qBound / scale;
