@@ -53,6 +53,9 @@ export interface WorkerOptions extends QueueConnectionOptions {
   readonly concurrency?: number;
   /** Stops the worker: no new units are taken, running ones finish, then runWorker resolves. */
   readonly signal?: AbortSignal;
+  /** Stops it at once: running units are cancelled and their jobs given back to the queue, where another worker
+   *  takes them now instead of after their lease (signal's stop, and more). */
+  readonly abort?: AbortSignal;
   /** How often an idle worker looks for jobs, in ms (default 250). */
   readonly pollMs?: number;
   /** How often running units' leases are renewed, in ms (default 1000; at most a third of each unit's lease). */
@@ -127,8 +130,14 @@ class Worker {
 
   async serve(): Promise<WorkerStats> {
     const stop = () => this.halt.abort();
+    const stopNow = () => {
+      stop();
+      for (const run of this.running.values()) run.controller.abort(new CancelledError(`Unit ${run.key} stopped: the worker was told to stop at once; its job goes back to the queue.`));
+    };
     if (this.options.signal?.aborted) stop();
+    if (this.options.abort?.aborted) stopNow();
     this.options.signal?.addEventListener('abort', stop, { once: true });
+    this.options.abort?.addEventListener('abort', stopNow, { once: true });
     const leasesDone = new AbortController();
     const leases = this.renewLoop(leasesDone.signal).catch((error: unknown) => {
       this.halt.abort();
@@ -144,6 +153,7 @@ class Worker {
     } finally {
       leasesDone.abort();
       this.options.signal?.removeEventListener('abort', stop);
+      this.options.abort?.removeEventListener('abort', stopNow);
     }
     const stats = { ...this.stats };
     this.emit({ type: 'stopped', stats });
@@ -217,6 +227,11 @@ class Worker {
       if (run.lost !== undefined) {
         this.stats.aborted++;
         this.emit({ type: 'aborted', key, job: id, state: run.lost });
+        return;
+      }
+      // stopped at once (options.abort): the job goes back to the queue, not to its retries
+      if (this.options.abort?.aborted && error instanceof CancelledError) {
+        await this.release({ data, run, stored });
         return;
       }
       const serialized = serializeError(error);

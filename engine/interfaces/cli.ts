@@ -282,15 +282,24 @@ async function serveCommand(flags: Flags): Promise<number> {
   }
 }
 
-/** Serves a job queue until SIGINT or SIGTERM: the first lets running units finish, a second exits at once (their
- *  units go to other workers when the lease runs out). Prints each worker event as a JSON line unless --quiet. */
+/** How long a worker told to stop at once (a second signal) may take to give its jobs back before it exits anyway. */
+const STOP_NOW_MS = 5000;
+
+/** Serves a job queue until SIGINT or SIGTERM: the first lets running units finish; a second cancels them and gives
+ *  their jobs back to the queue (another worker takes them at once, not when their lease runs out), then exits; a
+ *  third, or STOP_NOW_MS after the second, exits at once. Prints each worker event as a JSON line unless --quiet. */
 async function workerCommand(flags: Flags): Promise<number> {
   if (flags.queue === undefined || flags.store === undefined) throw new InvalidOptionError('andor worker needs --queue URL (the PostgreSQL database of the queue) and --store DIR (the model store its clients write).');
   const halt = new AbortController();
+  const now = new AbortController();
   let signals = 0;
   const onSignal = () => {
-    if (++signals > 1) process.exit(130);
-    halt.abort();
+    signals++;
+    if (signals === 1) halt.abort();
+    else if (signals === 2) {
+      now.abort();
+      setTimeout(() => process.exit(130), STOP_NOW_MS).unref();
+    } else process.exit(130);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -307,6 +316,7 @@ async function workerCommand(flags: Flags): Promise<number> {
         reconnectMs: flags.reconnectMs as number | undefined,
         synchronousCommit: flags.synchronousCommit as boolean | undefined,
         signal: halt.signal,
+        abort: now.signal,
         logger: loggerFor(flags),
         onEvent: flags.quiet ? undefined : (event: WorkerEvent) => void process.stdout.write(`${JSON.stringify({ ...event, at: Date.now(), pid: process.pid })}\n`),
       }),

@@ -291,6 +291,28 @@ describe('the job queue', () => {
     expect(worker.child.exitCode).toBe(null);
   }, QUEUE_TEST_MS);
 
+  it('gives a running unit back to the queue on a second SIGTERM, and another worker takes it at once, not after its lease (stop 33)', async () => {
+    const { url, store } = await setup();
+    // a lease longer than the test's patience: a unit left to run out its lease would not be taken again in time
+    const client = await executor(url, store, { leaseSeconds: 600 });
+    const first = startWorker(url, store);
+    const run = (await through(client)).explainBatch(SLOW);
+    const started = (await first.waitFor((e) => e.type === 'started', 'started unit')) as { key: string };
+    first.child.kill('SIGTERM');
+    // two signals sent at once may arrive as one (POSIX does not queue them): the second a moment later
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    first.child.kill('SIGTERM');
+    const released = (await first.waitFor((e) => e.type === 'released', 'released unit')) as Extract<WorkerEvent, { type: 'released' }>;
+    expect(released.key).toBe(started.key);
+    expect(await first.exited).toBe(0);
+    // the released unit is run again, on its first try's count: nothing failed
+    const second = startWorker(url, store);
+    expect((await run).samples).toHaveLength(8);
+    expect(completedBy(second)).toContain(started.key);
+    const states = await jobStates(url);
+    expect(states).toEqual({ completed: 8 });
+  }, QUEUE_TEST_MS);
+
   it('says once that no worker has taken a unit, and goes on when one comes (an adversarial sweep, stop 32)', async () => {
     const { url, store } = await setup();
     const client = await executor(url, store, { idleWarnMs: 300, stateCheckMs: 50 });
