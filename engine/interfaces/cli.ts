@@ -83,6 +83,8 @@ async function bundledDefaults(flags: Flags): Promise<Flags> {
 /** Checks that FILE can be written (its folder exists and is writable; it is not a folder) before any work runs. */
 async function assertWritable(file: unknown, flag: string): Promise<void> {
   if (typeof file !== 'string') return;
+  // dirname('out/') is '.': the folder would pass, and the write fail after the work
+  if (/[\\/]$/.test(file)) throw new InvalidOptionError(`--${flag} ${file} names a folder; give a file name.`);
   const folder = dirname(resolve(file));
   try {
     if (!(await stat(folder)).isDirectory()) throw new Error('not a folder');
@@ -90,12 +92,27 @@ async function assertWritable(file: unknown, flag: string): Promise<void> {
   } catch (cause) {
     throw new InvalidOptionError(`--${flag} ${file}: the folder ${folder} does not exist or is not writable; create it first.`, { cause });
   }
-  const existing = await stat(file).catch(() => undefined);
+  const existing = await stat(file).catch((cause: NodeJS.ErrnoException) => {
+    // absent is the common case; a name too long or a path through a file is not
+    if (cause.code === 'ENOENT') return undefined;
+    throw new InvalidOptionError(`Cannot write --${flag} ${file.length > 120 ? `${file.slice(0, 120)}…` : file}: ${cause.code ?? cause.message}. Give a shorter or another file name.`, { cause });
+  });
   if (existing?.isDirectory()) throw new InvalidOptionError(`--${flag} ${file} is a folder; give a file name.`);
   // a read-only file would be replaced by the rename at the end (output.ts): refused before the work, as a write was
   if (existing?.isFile()) await access(file, constants.W_OK).catch((cause: NodeJS.ErrnoException) => {
     throw new InvalidOptionError(`Cannot write --${flag} ${file}: ${cause.code ?? cause.message}. Give a file you may write, or make it writable.`, { cause });
   });
+}
+
+/** Refuses an output file that is one of the run's inputs (the report written over the model, the result over the
+ *  samples): the run would read it, then replace it. */
+function assertNotInput(outputs: readonly (readonly [string, unknown])[], inputs: readonly (readonly [string, unknown])[]): void {
+  for (const output of outputs) {
+    for (const input of inputs) {
+      const paths = typeof input[1] === 'string' ? input[1].split(',') : [];
+      for (const path of paths) assertDistinct([output, [input[0], path]]);
+    }
+  }
 }
 
 /** Refuses two of a command's files that are one file (the HTML report written over the JSON result). */
@@ -220,6 +237,9 @@ async function explain(flags: Flags) {
     if (flags.values !== undefined) {
       if (flags.model !== undefined) throw new InvalidOptionError('Give either --model (explain a model) or --values (explain a game), not both.');
       const { values, names, ...rest } = requestFields(flags);
+      // a game's values have no model, sample, players or method to choose: such a flag would be ignored
+      const stray = Object.keys(rest).filter((k) => !(k in analysisFields) && rest[k] !== undefined);
+      if (stray.length > 0) throw new InvalidOptionError(`--values explains a game given as its 2^n values, exactly: ${stray.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} ${stray.length === 1 ? 'does' : 'do'} not apply to it. Leave ${stray.length === 1 ? 'it' : 'them'} out, or explain a model (--model).`);
       const analysis = Object.fromEntries(Object.entries(rest).filter(([k]) => k in analysisFields));
       return engine.explainValues({ values: values as string, ...(names ? { names: names as string[] } : {}), ...analysis, signal });
     }
@@ -352,6 +372,7 @@ async function runStudy(command: Command, given: Flags): Promise<void> {
   await assertWritable(flags.out, 'out');
   await assertWritable(flags.report, 'report');
   assertDistinct([['--out', flags.out], ['--report', flags.report]]);
+  assertNotInput([['--out', flags.out], ['--report', flags.report]], ['model', 'sample', 'samples', 'values', 'baseline', 'reference', 'losses', 'checkpoints'].map((f) => [`--${f}`, flags[f]] as const));
   const stdout = openOutput(process.stdout);
   if (command.name === 'explain' && flags.samples !== undefined) return batch(flags, stdout);
   if (command.name === 'explain') assertNoBatchFlags(flags);
@@ -391,7 +412,9 @@ async function batch(flags: Flags, stdout: Output): Promise<void> {
   if (flags.target !== undefined) throw new InvalidOptionError('--target does not combine with --samples: each sample is explained for its own label (else its predicted class).');
   const arrays = flags.arrays !== false;
   const file = typeof flags.out === 'string' ? openOutput(flags.out) : undefined;
-  const lines = file ?? (flags.json ? stdout : undefined);
+  // --out and --json both get the lines, as a single explanation's --out and --json both get its JSON
+  const sinks = [file, flags.json ? stdout : undefined].filter((sink): sink is Output => sink !== undefined);
+  const lines = { writeJson: async (json: unknown) => { for (const sink of sinks) await sink.writeJson(json); } };
   const { result, json } = await settleOutput(file, () => withEngine(flags, async (engine, signal) => {
     const progress = progressFor(flags, 'samples');
     try {
@@ -400,7 +423,7 @@ async function batch(flags: Flags, stdout: Output): Promise<void> {
         ...(request as { model: string; samples: string }),
         baseline: await baselineOf(flags.baseline),
         signal,
-        onResult: async (r) => void (await lines?.writeJson(resultToJson(r, { arrays }))),
+        onResult: async (r) => void (await lines.writeJson(resultToJson(r, { arrays }))),
         onProgress: progress && ((p) => progress(p.done, p.total, p.etaMs)),
       });
     } finally {
@@ -408,7 +431,7 @@ async function batch(flags: Flags, stdout: Output): Promise<void> {
     }
   }).then(async (result) => {
     const json = batchToJson(result, { arrays });
-    await lines?.writeJson(json);
+    await lines.writeJson(json);
     return { result, json };
   }));
   if (typeof flags.report === 'string') await writeFile(flags.report, renderReport(json));

@@ -214,6 +214,11 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   app.get('/openapi.json', async () => spec);
   /** The models folder's manifest entries by model name (the name a request gives). */
   const manifestEntries = async () => new Map(((await readManifest(join(root, 'manifest.json')))?.models ?? []).map((m) => [m.file.replace(/^models\//, ''), m]));
+  /** The manifest entry of a model file, by its real path (undefined for a model the manifest does not list). */
+  const manifestEntryOf = async (real: string) => {
+    for (const [name, entry] of await manifestEntries()) if ((await realpath(resolve(root, name)).catch(() => undefined)) === real) return entry;
+    return undefined;
+  };
   app.get('/models', async () => {
     const known = await manifestEntries();
     return { models: (await listModels(root)).map((m) => ({ ...m, name: known.get(m.model)?.name, modality: known.get(m.model)?.modality })) };
@@ -258,9 +263,10 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   const named = <T extends { model?: { file?: string } }>(json: T, name: string): T => ({ ...json, ...(json.model ? { model: { ...json.model, file: name } } : {}) });
 
   app.post('/explain', { schema: { body: ExplainBodySchema } }, async (request, reply) => {
-    // a bundled model's modality and masking are its defaults, as on the command line
-    const body = withModelDefaults(request.body as Static<typeof ExplainBodySchema>, (await manifestEntries()).get((request.body as { model: string }).model));
-    const model = await resolveModel(root, body.model);
+    // a bundled model's modality and masking are its defaults, as on the command line, whatever the name that
+    // reaches its file ("./patches-49.onnx", a link)
+    const model = await resolveModel(root, (request.body as { model: unknown }).model);
+    const body = withModelDefaults(request.body as Static<typeof ExplainBodySchema>, await manifestEntryOf(model));
     const { model: _m, sample: rawSample, label, arrays, reference: rows, ...rest } = body;
     assertBudget(rest.budget);
     const sample = sampleOf(rawSample, label);
@@ -270,8 +276,8 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   });
 
   app.post('/explain/batch', { schema: { body: BatchBodySchema } }, async (request, reply) => {
-    const body = withModelDefaults(request.body as Static<typeof BatchBodySchema>, (await manifestEntries()).get((request.body as { model: string }).model));
-    const model = await resolveModel(root, body.model);
+    const model = await resolveModel(root, (request.body as { model: unknown }).model);
+    const body = withModelDefaults(request.body as Static<typeof BatchBodySchema>, await manifestEntryOf(model));
     const { model: _m, samples: rawSamples, labels, arrays, reference: rows, ...rest } = body;
     if (labels && labels.length !== rawSamples.length) throw new InvalidInputError(`body.labels has ${labels.length} labels for ${rawSamples.length} samples; give one per sample.`);
     assertBudget(rest.budget);

@@ -10,6 +10,8 @@ import { assertValid } from '../inputs/validate.js';
 import type { ReportableResult } from './index.js';
 
 const SCHEMAS = { [RESULT_SCHEMA]: ExplainResultSchema, [SPARSE_SCHEMA]: SparseResultSchema, [BATCH_SCHEMA]: BatchResultSchema, [DYNAMICS_SCHEMA]: DynamicsResultSchema } as const;
+/** The fields that hold one value per order 0..n, in every kind of result. */
+const ORDER_FIELDS = new Set(['positive', 'negative', 'normalized']);
 /** Most players of an explanation that holds 2^n arrays (2^30 values a vector is far beyond any run). */
 const MAX_DENSE_PLAYERS = 30;
 
@@ -40,6 +42,16 @@ export function assertReportable(value: unknown, source: string): ReportableResu
       if (length !== 0 && length !== 2 ** result.n) throw wrong(`${field} holds ${length} values; with n = ${result.n} it holds 2^n = ${2 ** result.n} (or none, written with arrays: false)`);
     }
   }
+  // strength per order: n + 1 entries wherever it stands (a page draws one band per order; a million of them
+  // overflowed the stack)
+  const orderArrays = (node: unknown, path: string): void => {
+    if (node === null || typeof node !== 'object') return;
+    for (const [key, child] of Object.entries(node)) {
+      if (ORDER_FIELDS.has(key) && Array.isArray(child) && child.length !== result.n + 1) throw wrong(`${path}${key} holds ${child.length} values; with n = ${result.n} it holds one per order 0..n (${result.n + 1})`);
+      if (typeof child === 'object' && !(ORDER_FIELDS.has(key) && Array.isArray(child))) orderArrays(child, `${path}${key}.`);
+    }
+  };
+  orderArrays(value, '');
   for (const [k, s] of (result.salient ?? []).entries()) {
     const outside = s.players.find((p) => p >= result.n);
     if (outside !== undefined) throw wrong(`salient[${k}] names player ${outside}, but n = ${result.n}`);

@@ -71,6 +71,8 @@ describe('andor CLI', () => {
     [['explain', '--target', '5'], /error \[INVALID_OPTION\]: Target class 5 is out of range/, 2],
     [['explain', '--values', '[1,2,3]'], /error \[SHAPE_MISMATCH\]: The values vector has 3 values/, 1],
     [['explain', '--values', '[0,1,null,2]'], /error \[NON_FINITE\]/, 1],
+    // a flag the game's values cannot use was ignored in silence (an adversarial sweep, stop 33)
+    [['explain', '--values', '[1,2,3,4]', '--method', 'sparse', '--players', '0-1'], /error \[INVALID_OPTION\]: --values explains a game given as its 2\^n values, exactly: --method, --players do not apply to it/, 2],
     [['explain', '--colour', 'red'], /error \[INVALID_OPTION\]: Unknown option --colour for "andor explain"/, 2],
     [['explain', '--model', 'package.json', '--sample', '[1]'], /error \[MODEL_LOAD\]: The runtime could not load the model/, 1],
     [['explain', '--players', '0-19', '--max-memory-mb', '8', '--method', 'exact'], /error \[MEMORY_LIMIT\]: 20 players need 1048576 masks/, 1],
@@ -104,6 +106,32 @@ describe('andor CLI', () => {
     expect(stdout).toMatch(/players\s+n = 4: r1c1, r1c2, r2c1, r2c2/); // grid cells: the image modality of the manifest
     const bc = await run(['explain', '--preset', 'none', '--workers', '0']);
     expect(bc.stdout).toMatch(/target class 1 \(benign\)/);
+  });
+
+  it('refuses an output file that is one of the run\'s inputs, a folder path and a name too long, before any work (stop 33)', async () => {
+    const samples = join(dir, 'own-samples.json');
+    await writeFile(samples, await readFile(join(ROOT, 'models', 'breast-cancer.samples.json')));
+    const cases: [string[], RegExp][] = [
+      [['--sample', samples, '--out', samples], /--out and --sample are the same file/],
+      [['--sample', samples, '--report', join(ROOT, 'models', 'breast-cancer-mlp.onnx')], /--report and --model are the same file/],
+      [['--sample', samples, '--out', join(dir, 'no-such-folder') + '/'], /--out .*no-such-folder\/ names a folder; give a file name/],
+      [['--sample', samples, '--out', join(dir, 'a'.repeat(300))], /Cannot write --out .*ENAMETOOLONG/],
+    ];
+    for (const [args, message] of cases) {
+      const refused = await run(['explain', '--model', 'models/breast-cancer-mlp.onnx', ...args, '--workers', '0']);
+      expect(refused.code, args.join(' ')).toBe(2);
+      expect(refused.stderr).toMatch(message);
+    }
+    expect(JSON.parse(await readFile(samples, 'utf8')).samples.length).toBeGreaterThan(0);
+  });
+
+  it('writes a batch\'s JSON lines to --out and to stdout with --json, as a single explanation does (stop 33)', async () => {
+    const out = join(dir, 'both.jsonl');
+    const { code, stdout } = await run(['explain', '--samples', 'models/breast-cancer.samples.json', '--rows', '0-1', '--players', '0-3', '--preset', 'none', '--no-cache', '--out', out, '--json', '--workers', '0']);
+    expect(code).toBe(0);
+    const written = (await readFile(out, 'utf8')).trim().split('\n');
+    expect(written).toHaveLength(3);
+    expect(stdout.trim().split('\n')).toEqual(written);
   });
 
   it('says when the split stopped with its objective still falling, and not once it has settled (an adversarial sweep, stop 33)', async () => {
@@ -159,6 +187,8 @@ describe('andor CLI', () => {
       ['v cut short', { ...json, v: json.v.slice(0, 3) }, /: v holds 3 values; with n = 3 it holds 2\^n = 8/],
       ['no salient', { ...json, salient: undefined }, /: salient is required/],
       ['a salient player beyond n', { ...json, salient: [{ ...json.salient[0], players: [7] }] }, /: salient\[0\] names player 7, but n = 3/],
+      // stop 33: a million orders overflowed the page's stack
+      ['a million orders', { ...json, orders: { ...json.orders, positive: new Array(1e6).fill(0) } }, /: orders\.positive holds 1000000 values; with n = 3 it holds one per order 0\.\.n \(4\)/],
     ];
     for (const [what, edited, message] of cases) {
       const file = join(dir, 'edited.json');

@@ -78,6 +78,9 @@ describe('andor serve', () => {
     expect(byDefault.and).toEqual(given.and);
     const bare = await json(post(service.url, { model: 'token-transformer.onnx', sample: tokens.x, players: '0-9', arrays: false }));
     expect(bare.salient[0].players).toEqual([4, 7]);
+    // ... whatever name reaches the file (stop 33: "./digits-cnn.onnx" lost them, and its grid became the default)
+    const dotted = await json(post(service.url, { model: './digits-cnn.onnx', sample: digits.x, players: '5,6,9,10', arrays: false }));
+    expect(dotted.and).toEqual(given.and);
   });
 
   it.each([
