@@ -177,7 +177,13 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   let closing = false;
   /** The close's grace ran out: the jobs still running are cancelled, and their clients told so (503). */
   let shutDown = false;
-  const app = Fastify({ bodyLimit: bodyLimitBytes, logger: false });
+  // Node's own limit on a request's arrival (fastify turns it off unless given), checked every second or so (Node's
+  // default, 30 s, let a trickling client hold its connection that much longer)
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const app = Fastify({
+    bodyLimit: bodyLimitBytes, logger: false, requestTimeout,
+    http: { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeout / 2))) },
+  });
   // bodies are JSON: a text/plain body (which Fastify would parse as a string, then refuse as 'body must be an
   // object') is a 415, as any other media type
   app.removeContentTypeParser('text/plain');
@@ -229,9 +235,14 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   async function job<T>(reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     running.add(controller);
-    // a client that goes away cancels its job: the response closes before it was written
+    // a client that goes away cancels its job: the response closes before it was written, or its connection does (a
+    // client that half-closes its side: the server ends the connection, and the response's 'close' waited for the job)
     const onClose = () => !reply.raw.writableFinished && controller.abort();
+    const socket = reply.raw.socket;
     reply.raw.on('close', onClose);
+    socket?.on('close', onClose);
+    // ... or did before the job began (the request was whole when the client half-closed)
+    if (socket && (socket.destroyed || !socket.writable)) controller.abort();
     // a timer of this job's own, not AbortSignal.timeout: on Node 20 AbortSignal.any holds that signal weakly, and a
     // garbage collection while the job ran dropped its limit (the job ran on to its end)
     const limit = new AbortController();
@@ -251,6 +262,7 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
       clearTimeout(timer);
       running.delete(controller);
       reply.raw.off('close', onClose);
+      socket?.off('close', onClose);
     }
   }
   // a budget above the service's limit is refused before the request waits in the queue

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Compile } from 'typebox/compile';
 import { serve, type Service } from '../../dist/engine/interfaces/serve.js';
@@ -127,6 +128,41 @@ describe('andor serve', () => {
     } while (health.queue.running > 0 && performance.now() - started < 15_000);
     expect(health.queue.running).toBe(0);
     expect(performance.now() - started).toBeLessThan(15_000);
+  });
+
+  it('cuts off a client that trickles its body, with 408, after --request-timeout-ms (an adversarial sweep, stop 33)', async () => {
+    const strict = await serve(engine, { modelsDir: MODELS, port: 0, requestTimeoutMs: 500 });
+    try {
+      const client = connect(Number(new URL(strict.url).port), '127.0.0.1');
+      let reply = '';
+      client.on('data', (chunk) => (reply += chunk));
+      client.write('POST /explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model"');
+      // a byte now and then, for ever: without the limit the connection stayed open (120 s in the sweep)
+      const trickle = setInterval(() => client.write(' '), 100);
+      await new Promise((resolve) => client.once('close', resolve));
+      clearInterval(trickle);
+      expect(reply).toMatch(/^HTTP\/1\.1 408 /);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('cancels a job whose client half-closes its connection after the request (an adversarial sweep, stop 33)', async () => {
+    const started = performance.now();
+    const body = JSON.stringify({ ...slow, iterations: 10_000_000 });
+    const { port } = new URL(service.url);
+    const client = connect(Number(port), '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    client.end(`POST /explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    client.resume();
+    await new Promise((resolve) => client.once('close', resolve));
+    let health;
+    do {
+      await new Promise((r) => setTimeout(r, 50));
+      health = await json(fetch(`${service.url}/health`));
+    } while (health.queue.running > 0 && performance.now() - started < 15_000);
+    // it ends: 10^7 iterations at n = 14 would hold the slot for about 1000 s
+    expect(health.queue.running).toBe(0);
   });
 });
 

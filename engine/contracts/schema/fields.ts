@@ -159,6 +159,7 @@ export const serveFields = {
   queueSize: Type.Integer({ minimum: 0, maximum: 10_000, default: 8, description: 'jobs waiting beyond those; more get 429', 'x-arg': 'N' }),
   bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1 << 30, default: 1 << 20, description: 'largest request body in bytes; larger get 413', 'x-arg': 'BYTES' }),
   timeoutMs: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 60_000, description: 'a job running longer is cancelled with 504', 'x-arg': 'MS' }),
+  requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000, description: 'a request whose headers and body take longer to arrive is cut off (a client trickling its body held a connection for ever)', 'x-arg': 'MS' }),
   maxBudget: Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: SERVE_MAX_BUDGET, description: 'sparse method: most model evaluations one request may ask for (budget; a request without one gets at most this); more get 400', 'x-arg': 'N' }),
   maxSparsePlayers: Type.Integer({ minimum: 1, maximum: SPARSE_PLAYER_LIMIT, default: SERVE_MAX_SPARSE_PLAYERS, description: 'sparse method: most players of one request (the exact method keeps --max-players); more get 400', 'x-arg': 'N' }),
 } satisfies Record<string, Field>;
