@@ -173,11 +173,20 @@ export function parseCommand(command: Command, args: readonly string[]): Record<
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true, tokens: true });
   } catch (cause) {
     // parseArgs' own wording (a flag without its value, a value given to a switch) names the flag; keep that part
     const message = (cause as Error).message.split('. To specify a positional')[0].replace(/'/g, '"');
     throw new InvalidOptionError(`${message}. Run "andor ${command.name} --help" for the options.`, { cause });
+  }
+  // a flag given twice: parseArgs keeps the last, in silence ("--players 0-3 --players 5" explained one player);
+  // --flag and --no-flag count as one flag
+  const seen = new Set<string>();
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== 'option') continue;
+    const name = token.name.replace(/^no-/, '');
+    if (seen.has(name)) throw new InvalidOptionError(`--${name} is given twice for "andor ${command.name}"; give it once.`);
+    seen.add(name);
   }
   const allowed = command.positionals?.length ?? 0;
   if (parsed.positionals.length > allowed) {

@@ -74,6 +74,8 @@ describe('andor CLI', () => {
     // a flag the game's values cannot use was ignored in silence (an adversarial sweep, stop 33)
     [['explain', '--values', '[1,2,3,4]', '--method', 'sparse', '--players', '0-1'], /error \[INVALID_OPTION\]: --values explains a game given as its 2\^n values, exactly: --method, --players do not apply to it/, 2],
     [['explain', '--colour', 'red'], /error \[INVALID_OPTION\]: Unknown option --colour for "andor explain"/, 2],
+    // the last of a repeated flag won in silence (an adversarial sweep, stop 33)
+    [['explain', '--players', '0-3', '--players', '5'], /error \[INVALID_OPTION\]: --players is given twice for "andor explain"; give it once/, 2],
     [['explain', '--model', 'package.json', '--sample', '[1]'], /error \[MODEL_LOAD\]: The runtime could not load the model/, 1],
     [['explain', '--players', '0-19', '--max-memory-mb', '8', '--method', 'exact'], /error \[MEMORY_LIMIT\]: 20 players need 1048576 masks/, 1],
     [['frobnicate'], /Unknown command "frobnicate"/, 2],
