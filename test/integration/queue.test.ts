@@ -112,7 +112,9 @@ describe('the job queue', () => {
   }
 
   function startWorker(url: string, store: string, extra: readonly string[] = []): WorkerProcess {
-    const child = spawn(process.execPath, [CLI, 'worker', '--queue', url, '--store', store, ...WORKER_FLAGS, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // a flag of `extra` replaces the default one (a flag given twice is refused)
+    const defaults = WORKER_FLAGS.flatMap((flag, i) => (i % 2 === 0 && !extra.includes(flag) ? [flag, WORKER_FLAGS[i + 1]] : []));
+    const child = spawn(process.execPath, [CLI, 'worker', '--queue', url, '--store', store, ...defaults, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     const events: WorkerProcess['events'] = [];
     const waiters: { match: (e: WorkerEvent) => boolean; resolve: (e: WorkerEvent) => void }[] = [];
     let stderr = '';
