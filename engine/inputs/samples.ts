@@ -79,15 +79,20 @@ function sampleFromJson(raw: unknown, what: string, setShape: readonly number[] 
   let values: Sample['values'];
   let shape: readonly number[] | undefined = setShape;
   if (isObject(raw.x)) {
-    const entries = Object.entries(raw.x);
-    if (entries.length === 0) throw new InvalidInputError(`${what}.x is an empty object; give one array per model input, e.g. {"input_ids": [...]}.`);
-    values = Object.fromEntries(entries.map(([name, v]) => [name, flattenSample(v, `${what}.x.${name}`).values]));
+    values = perInput(raw.x, `${what}.x`);
   } else {
     const flat = flattenSample(raw.x, `${what}.x`);
     values = flat.values;
     shape ??= flat.shape;
   }
   return { values, shape, label: labelOf(raw.label, what), id: idOf(raw.id, what), split: splitOf(raw.split, what), tokens: tokensOf(raw.tokens, what) };
+}
+
+/** A sample's values of several inputs ({"input_ids": [...], ...}), each flattened (a Float64Array kept as it is). */
+function perInput(given: Record<string, unknown>, what: string): Readonly<Record<string, Float64Array>> {
+  const entries = Object.entries(given);
+  if (entries.length === 0) throw new InvalidInputError(`${what} is an empty object; give one array per model input, e.g. {"input_ids": [...]}.`);
+  return Object.fromEntries(entries.map(([name, v]) => [name, v instanceof Float64Array ? v : flattenSample(v, `${what}.${name}`).values]));
 }
 
 function labelOf(label: unknown, what: string): number | undefined {
@@ -270,9 +275,7 @@ export function checkSample(value: unknown, what: string): Sample {
   if (given instanceof Float64Array) values = given;
   else if (Array.isArray(given) || ArrayBuffer.isView(given)) values = flattenSample(ArrayBuffer.isView(given) ? Array.from(given as unknown as ArrayLike<number>) : given, `${what}.values`).values;
   else if (isObject(given)) {
-    const entries = Object.entries(given);
-    if (entries.length === 0) throw new InvalidInputError(`${what}.values is an empty object; give one array per model input, e.g. {"input_ids": [...]}.`);
-    values = Object.fromEntries(entries.map(([name, v]) => [name, v instanceof Float64Array ? v : flattenSample(v, `${what}.values.${name}`).values]));
+    values = perInput(given, `${what}.values`);
   } else {
     throw new InvalidInputError(`${what}.values must be a Float64Array, a numeric array, or one per model input ({"input_ids": [...]}; got ${preview(given)}).`);
   }
