@@ -405,7 +405,10 @@ export function resolveTarget(rewardKind: RewardSpec['kind'], requested: number 
   }
   if (!Number.isInteger(target) || target < 0 || target >= classes) {
     const what = rewardKind === 'output' ? 'output element' : 'class';
-    throw new InvalidOptionError(`Target ${what} ${target} is out of range: output "${outputName}" has ${width} value(s) per sample, so valid targets are 0..${classes - 1}.`);
+    // where the bad value came from: a label that is wrong is fixed in the sample, a target in the options
+    const from = requested !== undefined ? ' (options.target)' : " (the sample's label)";
+    const fix = requested !== undefined ? '' : ` Fix the label, or give options.target to explain another ${what}.`;
+    throw new InvalidOptionError(`Target ${what} ${target}${from} is out of range: output "${outputName}" has ${width} value(s) per sample, so valid targets are 0..${classes - 1}.${fix}`);
   }
   return target;
 }

@@ -103,6 +103,22 @@ export function flagOf(field: string): string {
   return FLAG_OF[field] ?? field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
+/**
+ * A message spelled for one interface: the library names a field `options.maxOrder` and the CLI `--max-order`; the
+ * service's body names it `body.maxOrder`. Every mention of a field in `fields` (as `options.<field>` or as its flag)
+ * takes the interface's spelling; anything else (a server setting's flag, a field of another interface) stays as it is.
+ * @param message - an engine error's message
+ * @param fields - the interface's field names (camelCase)
+ * @param spell - how the interface writes a field
+ */
+export function spellFields(message: string, fields: readonly string[], spell: (field: string) => string): string {
+  const known = new Set(fields);
+  const byFlag = new Map(fields.map((f) => [flagOf(f), f]));
+  return message
+    .replace(/\boptions\.([A-Za-z]\w*)\b/g, (whole, field: string) => (known.has(field) ? spell(field) : whole))
+    .replace(/(?<![\w-])--([a-z][a-z0-9-]*)(?![\w-])/g, (whole, flag: string) => (byFlag.has(flag) ? spell(byFlag.get(flag)!) : whole));
+}
+
 type Json = Record<string, unknown>;
 
 /** The schema's kinds of value, looking through unions: what a flag's text may become. */
@@ -130,6 +146,16 @@ function fromText(text: string, schema: TSchema): unknown {
   const s = schema as unknown as Json;
   if (k.has('array') && (s.items as Json | undefined)?.type === 'string') return text.split(',').map((x) => x.trim());
   return text;
+}
+
+/**
+ * A number written in a flag that float64 cannot hold is refused as written: "--lr 1e-400" rounds to 0 and
+ * "--lr 1e400" to Infinity, and a message about the rounded value ("got 0") would name a value the user never gave.
+ */
+function assertRepresentable(text: string, value: number, flag: string): void {
+  const mantissa = text.trim().split(/e/i)[0];
+  if (value === 0 && /[1-9]/.test(mantissa)) throw new InvalidOptionError(`--${flag} ${text.trim()} is too close to 0 for float64 (it would round to 0); give a larger value.`);
+  if (!Number.isFinite(value)) throw new InvalidOptionError(`--${flag} ${text.trim()} is past float64's range (it would round to ${value}); give a smaller value.`);
 }
 
 /** Every field of a command, by name. */
@@ -191,6 +217,11 @@ export function parseCommand(command: Command, args: readonly string[]): Record<
   const allowed = command.positionals?.length ?? 0;
   if (parsed.positionals.length > allowed) {
     const stray = parsed.positionals[allowed];
+    // after "--" every argument is a positional, a known flag too: say so, not "did you mean" the very flag given
+    const afterEnd = args.indexOf('--');
+    if (afterEnd >= 0 && args.indexOf(stray, afterEnd + 1) > afterEnd && /^--?[^-]/.test(stray)) {
+      throw new InvalidOptionError(`Unexpected argument "${stray}" for "andor ${command.name}": it comes after "--", which ends the options, so it is not read as one. Remove the "--".`);
+    }
     throw new InvalidOptionError(`Unexpected argument "${stray}" for "andor ${command.name}": options are written --name value.${didYouMean(stray.replace(/^-+/, ''), known, (f) => `--${f}`)}`);
   }
   const values: Record<string, unknown> = {};
@@ -203,6 +234,7 @@ export function parseCommand(command: Command, args: readonly string[]): Record<
     const negated = flag.startsWith('no-') && !byFlag.has(flag);
     const field = byFlag.get(negated ? flag.slice(3) : flag)!;
     values[field] = negated ? false : typeof raw === 'string' ? fromText(raw, fields[field]) : raw;
+    if (typeof values[field] === 'number') assertRepresentable(raw as string, values[field] as number, flag);
   }
   const { help, version, ...request } = values;
   const positionals = allowed > 0 ? { positionals: parsed.positionals } : {};

@@ -16,7 +16,7 @@ import {
 } from '../index.js';
 import { batchToJson, summarize, summarizeBatch, summarizeDynamics } from '../api/result.js';
 import { openOutput, printable, type Output } from './output.js';
-import { COMMANDS, commandHelp, parseCommand, type Command } from './cli-options.js';
+import { COMMANDS, commandHelp, fieldsOf, flagOf, parseCommand, spellFields, type Command } from './cli-options.js';
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
 import { makeFolder } from '../inputs/folders.js';
 import { readManifest, withModelDefaults, type Manifest } from './manifest.js';
@@ -519,6 +519,7 @@ async function reportCommand(flags: Flags): Promise<number> {
  */
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
+  let running: Command | undefined;
   try {
     const [name, ...rest] = argv;
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -535,6 +536,7 @@ export async function main(argv: string[]): Promise<number> {
       const names = [...Object.keys(COMMANDS), 'bench'];
       throw new InvalidOptionError(`Unknown command "${name}".${didYouMean(name, names)} Expected one of: ${names.join(', ')}. Run "andor --help".`);
     }
+    running = command;
     const flags = parseCommand(command, rest);
     if (flags.help) {
       process.stdout.write(commandHelp(command));
@@ -557,7 +559,9 @@ export async function main(argv: string[]): Promise<number> {
       return 130;
     }
     if (error instanceof EngineError) {
-      process.stderr.write(`andor: error [${error.code}]: ${printable(error.message)}\n`);
+      // the library's options.<field> is this command's --flag
+      const message = running ? spellFields(error.message, Object.keys(fieldsOf(running)), (f) => `--${flagOf(f)}`) : error.message;
+      process.stderr.write(`andor: error [${error.code}]: ${printable(message)}\n`);
       if (debug) process.stderr.write(`${error.stack}\n`);
       return error instanceof InvalidOptionError ? 2 : 1;
     }

@@ -12,9 +12,42 @@ import { assertValid, dotted } from '../inputs/validate.js';
 import { BatchBodySchema, ExplainBodySchema, JsonSampleSchema, ServeOptionsSchema } from '../contracts/schema/requests.js';
 import { batchToJson, resultToJson } from '../api/result.js';
 import { openApi } from './openapi.js';
+import { spellFields } from './cli-options.js';
 import { SERVE_MAX_BUDGET, SERVE_MAX_SPARSE_PLAYERS } from '../contracts/schema/constants.js';
 import { flattenNumbers, type Sample } from '../inputs/samples.js';
 import { readManifest, withModelDefaults } from './manifest.js';
+
+/** Every field a request body may hold, as the messages name them (spellFields). */
+const BODY_FIELDS = [...new Set([...Object.keys(ExplainBodySchema.properties), ...Object.keys(BatchBodySchema.properties)])];
+
+/**
+ * A request body: JSON, with no key that could reach an object's prototype when the body is copied (`__proto__`, or
+ * `constructor` holding `prototype`: what Fastify's own parser refuses too).
+ * @throws HttpError 400 naming the position of a syntax error, or the path of the forbidden key
+ */
+function parseBody(text: string): unknown {
+  if (text.trim() === '') throw new HttpError(400, 'INVALID_JSON', 'The request body is empty: send a JSON object.');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, 'INVALID_JSON', `The request body is not valid JSON (${(error as Error).message}).`);
+  }
+  // an explicit stack: a body nested 10^5 deep is within the size limit
+  const stack: [unknown, string][] = [[value, 'body']];
+  while (stack.length > 0) {
+    const [node, path] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    for (const [key, child] of Object.entries(node)) {
+      const at = Array.isArray(node) ? `${path}[${key}]` : `${path}.${key}`;
+      if (key === '__proto__' || (key === 'constructor' && child !== null && typeof child === 'object' && 'prototype' in child)) {
+        throw new HttpError(400, 'INVALID_JSON', `The request body holds ${at}, a key this service refuses (it could change the prototype of objects the body is copied into): remove it.`);
+      }
+      stack.push([child, at]);
+    }
+  }
+  return value;
+}
 
 /** Service options (ServeOptionsSchema): the models folder, the address, the queue and the limits. */
 export type ServeOptions = Static<typeof ServeOptionsSchema>;
@@ -187,6 +220,15 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   // bodies are JSON: a text/plain body (which Fastify would parse as a string, then refuse as 'body must be an
   // object') is a 415, as any other media type
   app.removeContentTypeParser('text/plain');
+  // JSON bodies: Fastify's parser calls both a syntax error and a "__proto__" key "not valid JSON"; this one says which
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+    try {
+      done(null, parseBody(text as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   // while shutting down, responses close their connection, so keep-alive sockets do not hold the close open
   app.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
@@ -208,7 +250,8 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   const relativeNames = (message: string) => folders.reduce((text, folder) => text.split(folder).join(''), message);
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
     if (error instanceof HttpError) return sendError(reply, error.status, error.code, error.message, error.status === 429 ? queue.retryAfterS() : undefined);
-    if (error instanceof EngineError) return sendError(reply, STATUS[error.code], error.code, relativeNames(error.message));
+    // the library's options.<field>, or a CLI flag in its advice, is body.<field> here
+    if (error instanceof EngineError) return sendError(reply, STATUS[error.code], error.code, spellFields(relativeNames(error.message), BODY_FIELDS, (f) => `body.${f}`));
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, 'BODY_TOO_LARGE', `The request body is over the ${bodyLimitBytes}-byte limit.`);
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return sendError(reply, error.statusCode, error.code ?? 'BAD_REQUEST', `Malformed request: ${error.message}`);

@@ -68,7 +68,14 @@ describe('andor CLI', () => {
     [['explain', '--model', 'models/missing.onnx', '--sample', '[1]'], /error \[MODEL_LOAD\]: Cannot read the model file/, 1],
     [['explain', '--model', 'models/breast-cancer-mlp.onnx', '--sample', '[1,2]'], /error \[SHAPE_MISMATCH\]: .*takes 30 values per sample/, 1],
     [['explain', '--players', '0-40'], /error \[INVALID_OPTION\]: players: feature column 30 is out of range/, 2],
-    [['explain', '--target', '5'], /error \[INVALID_OPTION\]: Target class 5 is out of range/, 2],
+    // the library's options.<field> is written as the command's flag (an adversarial sweep, stop 33)
+    [['explain', '--target', '5'], /error \[INVALID_OPTION\]: Target class 5 \(--target\) is out of range/, 2],
+    [['explain', '--method', 'sparse', '--budget', '5', '--players', '0-29'], /error \[INVALID_OPTION\]: --budget = 5 is too small .* Raise --budget to ≥ \d+ or lower --max-order\.$/m, 2],
+    // messages that named the wrong thing (an adversarial sweep, stop 33)
+    [['explain', '--model', 'models/digits-cnn.onnx', '--grid', '2X2'], /--grid must be a string "RxC" such as "7x7", or a list of 2 items .*\(got "2X2"\)/, 2],
+    [['explain', '--', '--players', '0-3'], /Unexpected argument "--players" for "andor explain": it comes after "--", which ends the options, so it is not read as one\. Remove the "--"\.$/m, 2],
+    [['explain', '--lr', '1e-400'], /--lr 1e-400 is too close to 0 for float64 \(it would round to 0\); give a larger value\./, 2],
+    [['explain', '--lr', '2e308'], /--lr 2e308 is past float64's range \(it would round to Infinity\); give a smaller value\./, 2],
     [['explain', '--values', '[1,2,3]'], /error \[SHAPE_MISMATCH\]: The values vector has 3 values/, 1],
     [['explain', '--values', '[0,1,null,2]'], /error \[NON_FINITE\]/, 1],
     // a flag the game's values cannot use was ignored in silence (an adversarial sweep, stop 33)

@@ -85,7 +85,14 @@ describe('andor serve', () => {
   });
 
   it.each([
-    ['malformed JSON', '{"model": ', 400, /Malformed request/],
+    ['malformed JSON', '{"model": ', 400, /^The request body is not valid JSON \(.+\)\.$/],
+    // Fastify called these "not valid JSON" too (an adversarial sweep, stop 33)
+    ['a __proto__ key', `{"model": "breast-cancer-mlp.onnx", "sample": [1], "reference": [{"x": [1], "__proto__": {"x": [2]}}]}`, 400, /^The request body holds body\.reference\[0\]\.__proto__, a key this service refuses/],
+    ['a constructor.prototype key', '{"model": "breast-cancer-mlp.onnx", "constructor": {"prototype": {"admin": true}}}', 400, /holds body\.constructor, a key this service refuses/],
+    ['an empty body', ' ', 400, /^The request body is empty: send a JSON object\.$/],
+    // the library's options.<field> is the body's field here (an adversarial sweep, stop 33)
+    ['a label out of range', { model: 'breast-cancer-mlp.onnx', sample: X, label: 7, players: '0-3' }, 400, /^Target class 7 \(the sample's label\) is out of range: .* Fix the label, or give body\.target to explain another class\.$/],
+    ['a budget too small', { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-19', method: 'sparse', budget: 10 }, 400, /^body\.budget = 10 is too small .* Raise body\.budget to ≥ \d+ or lower body\.maxOrder\.$/],
     ['an unknown model', { model: 'nope.onnx', sample: X }, 404, /No model "nope.onnx"/],
     ['a path outside the models folder', { model: '../package.json', sample: X }, 400, /leaves the models folder/],
     ['an absolute path', { model: '/etc/passwd.onnx', sample: X }, 400, /leaves the models folder/],

@@ -42,7 +42,7 @@ export const playerFields = {
     description: 'player units, e.g. "0-9" or "1,3,5": feature columns, grid cells (row-major), token positions or clusters (default: all)',
     'x-arg': 'LIST',
   }),
-  grid: Type.Union([Type.String({ pattern: '^\\d+x\\d+$' }), Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })])], { description: 'image: the grid of cells over H×W, "RxC"', default: '4x4', 'x-arg': 'RxC' }),
+  grid: Type.Union([Type.String({ pattern: '^\\d+x\\d+$', 'x-example': 'a string "RxC" such as "7x7"' }), Type.Tuple([Type.Integer({ minimum: 1 }), Type.Integer({ minimum: 1 })])], { description: 'image: the grid of cells over H×W, "RxC"', default: '4x4', 'x-arg': 'RxC' }),
   blurSigma: Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'image: σ in pixels of the blur baseline (default: half a cell)', 'x-arg': 'S' }),
   maskToken: Type.Integer({ minimum: 0, maximum: 2147483647, description: 'text: the token id written at absent positions (an index into the vocabulary: 0 or more)', 'x-arg': 'ID' }),
   maskMode: choice(['token', 'attention'], 'text: replace absent tokens with the mask token, or zero the attention mask there', 'token'),
