@@ -18,7 +18,7 @@ import {
 } from '../pipeline/players.js';
 import type { Candidate } from '../pipeline/registry.js';
 import type { EvaluateOptions, OpenedModel, Runner } from '../pipeline/runner.js';
-import { checkSample, flattenNumbers, loadSampleSet, loadValues, pickSample, resolveSampleSet, type Sample, type SampleSet } from '../inputs/samples.js';
+import { assertSameLayout, checkSample, flattenNumbers, loadSampleSet, loadValues, pickSample, resolveSampleSet, type Sample, type SampleSet } from '../inputs/samples.js';
 import { playersOf } from '../analysis/transforms.js';
 import { withConventions } from './conventions.js';
 
@@ -304,6 +304,7 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
   const batchAxis = batchAxisOf(maskedInfo, maskedValues.length);
   const baseline = resolveBaseline(request.baseline);
   const dims = resolveSampleDims(maskedInfo, batchAxis, maskedValues.length);
+  if (sample.values instanceof Float64Array && sample.shape) assertSameLayout(sample.shape, dims, 'The sample', `input "${maskedInfo.name}" per sample`);
   if (request.modality === undefined) assertTabularFits(maskedInfo, dims);
   const background = request.background ?? 'keep';
   const ctx: LayoutContext = { inputName: maskedInfo.name, dims, values: maskedValues, baseline, reference, background, featureNames: set?.features };
@@ -324,7 +325,9 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
 const MODALITY_OPTIONS: readonly [keyof ExplainRequest, readonly Modality[]][] = [
   ['grid', ['image']], ['blurSigma', ['image']], ['maskToken', ['text']], ['maskMode', ['text']], ['clusters', ['pointcloud']], ['custom', ['custom']],
   // custom players are given by custom.owners, and their baseline by custom.baseline
-  ['players', ['tabular', 'image', 'text', 'pointcloud']], ['baseline', ['tabular', 'image', 'text', 'pointcloud']], ['reference', ['tabular', 'image', 'text', 'pointcloud']],
+  ['players', ['tabular', 'image', 'text', 'pointcloud']],
+  // absent tokens take the mask token, or lose their attention: textLayout reads no baseline
+  ['baseline', ['tabular', 'image', 'pointcloud']], ['reference', ['tabular', 'image', 'pointcloud']],
 ];
 
 /**
@@ -338,7 +341,8 @@ function assertModalityOptions(request: ExplainRequest, modality: Modality): voi
     const instead =
       key === 'custom' ? ` Give modality 'custom' too to explain custom players.`
         : modality === 'custom' ? ` Custom players take ${key === 'players' ? 'their elements from custom.owners' : 'their baseline from custom.baseline'}: leave options.${key} out.`
-          : '';
+          : modality === 'text' ? ' Absent tokens take options.maskToken (options.maskMode token) or lose their attention (options.maskMode attention): leave it out.'
+            : '';
     throw new InvalidOptionError(`options.${key} applies to modality ${modalities.join(', ')}, not to modality ${modality}, which would ignore it.${instead}`);
   }
 }
@@ -389,7 +393,22 @@ function resolveBaseline(baseline: ExplainRequest['baseline']): BaselineSpec {
 
 async function resolveReference(reference: ExplainRequest['reference'], set: SampleSet | undefined): Promise<Float64Array[] | undefined> {
   const source = reference === undefined ? set : await resolveSampleSet(reference, 'options.reference');
+  if (source && source !== set) assertSameColumns(source, set);
   return source?.samples.map((s) => (s.values instanceof Float64Array ? s.values : Object.values(s.values)[0]));
+}
+
+/** Reference rows are averaged column by column: when both files name their columns, the names must agree, or one
+ *  feature's baseline would be another's mean (a CSV written with its columns in another order). */
+function assertSameColumns(reference: SampleSet, set: SampleSet | undefined): void {
+  const [theirs, ours] = [reference.features, set?.features];
+  if (!theirs || !ours || theirs.length !== ours.length) return; // a count that differs is refused with the row sizes
+  const k = theirs.findIndex((name, i) => name !== ours[i]);
+  if (k < 0) return;
+  const at = ours.indexOf(theirs[k]);
+  throw new ShapeMismatchError(
+    `The reference ${reference.source} names column ${k} ${preview(theirs[k])}, but the sample's file names it ${preview(ours[k])}${at >= 0 ? ` (its ${preview(theirs[k])} is column ${at})` : ''}; ` +
+      'the mean baseline averages the reference column by column. Write the reference rows with the sample\'s columns, in its order.',
+  );
 }
 
 /** Checks the reward's target against the output width and picks it when not given. */

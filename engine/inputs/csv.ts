@@ -55,6 +55,14 @@ export function readCsv(text: string, source: string): CsvTable {
         header = cells;
         return;
       }
+      // pandas' to_csv writes its index as a first column with an empty name: a header all of names but that one
+      const isName = (c: string) => c !== '' && !DECIMAL.test(c) && !NON_FINITE.test(c) && !MISSING.has(c);
+      if (width >= 2 && cells[0] === '' && cells.slice(1).every(isName)) {
+        throw new InvalidInputError(
+          `${source} line ${line} is a header whose first column has no name: the index column pandas writes (DataFrame.to_csv). ` +
+            'Write the file without it (to_csv(..., index=False)), or name every column.',
+        );
+      }
       // pandas names unnamed columns 0, 1, …: such a first row is a header that looks like data, and read as data it
       // would shift every row by one, so neither reading is safe
       if (width >= 3 && cells.every((c, k) => c === String(k))) {

@@ -69,9 +69,28 @@ export function flattenNumbers(value: unknown, what: string): Float64Array {
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 const absent = (value: unknown) => value === undefined || value === null;
 
+/** Dims other than 1: [1, 8, 8] and [8, 8] hold one layout, [3, 64] and [64, 3] two. */
+export const squeezedDims = (shape: readonly number[]): number[] => shape.filter((d) => d !== 1);
+
+/**
+ * Refuses values nested as one tensor that are to be read as another of the same size (a [3, 64] point cloud read as
+ * [64, 3], an H×W×C image as C×H×W): the count alone would let every value land in another place in silence. A flat
+ * array (or dims that differ only by 1s) is read row-major as the target, on purpose.
+ * @throws ShapeMismatchError naming both shapes
+ */
+export function assertSameLayout(given: readonly number[], expected: readonly number[], what: string, target: string): void {
+  const [a, b] = [squeezedDims(given), squeezedDims(expected)];
+  if (a.length < 2 || b.length < 2 || String(a) === String(b)) return;
+  throw new ShapeMismatchError(
+    `${what} has shape [${given.join(', ')}] but ${target} is [${expected.join(', ')}]: the same number of values in another layout, which would be read as [${expected.join(', ')}] in silence. ` +
+      'Transpose it to that layout (e.g. np.transpose, x.T), or give it flat to have it read row-major on purpose.',
+  );
+}
+
 function sampleFromJson(raw: unknown, what: string, setShape: readonly number[] | undefined): Sample {
   if (Array.isArray(raw)) {
     const { values, shape } = flattenSample(raw, what);
+    if (setShape) assertSameLayout(shape, setShape, what, "the set's shape");
     return { values, shape: setShape ?? shape };
   }
   if (!isObject(raw)) throw new InvalidInputError(`${what} is ${preview(raw)}; a sample is a numeric array or an object {"x": [...], "label"?, "id"?, "split"?, "tokens"?}.`);
@@ -83,6 +102,7 @@ function sampleFromJson(raw: unknown, what: string, setShape: readonly number[] 
   } else {
     const flat = flattenSample(raw.x, `${what}.x`);
     values = flat.values;
+    if (setShape) assertSameLayout(flat.shape, setShape, `${what}.x`, "the set's shape");
     shape ??= flat.shape;
   }
   return { values, shape, label: labelOf(raw.label, what), id: idOf(raw.id, what), split: splitOf(raw.split, what), tokens: tokensOf(raw.tokens, what) };

@@ -335,8 +335,9 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
     const of = (f: string) => epoch.get(basename(f).replace(/\.onnx$/, ''));
     if (files.every((f) => of(f) !== undefined)) files.sort((a, b) => (of(a) as number) - (of(b) as number));
   }
-  // a reference file is read once, so that every pair (and the cache key) sees its content, not its path
-  const reference = request.reference === undefined ? undefined : await resolveSampleSet(request.reference, 'options.reference');
+  // a reference file is read once, so that every pair (and the cache key) sees its content, not its path; without one
+  // the mean baseline is over the rows of the sample file (a pair alone sees only its own sample)
+  const reference = request.reference === undefined ? (request.baseline === 'mean' ? set : undefined) : await resolveSampleSet(request.reference, 'options.reference');
   const options: PairOptions = { ...Object.fromEntries(PAIR_KEYS.filter((k) => request[k] !== undefined).map((k) => [k, request[k]])), ...(reference ? { reference } : {}) };
   const names = { ...(set.features ? { features: set.features } : {}), ...(set.classes ? { classes: set.classes } : {}) };
 

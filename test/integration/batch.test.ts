@@ -87,6 +87,26 @@ describe('batch explanations', () => {
     expect(resumed.samples.filter((s) => s.cached).length).toBe(seen.length);
   });
 
+  it('takes the mean baseline over the rows of the sample file, as a single explain does, when no reference is given', async () => {
+    const options = { ...OPTIONS, players: '0-3', baseline: 'mean' as const };
+    const batch = await engine.explainBatch({ ...options, samples: SAMPLES, rows: '0-1', cacheDir: false });
+    for (let i = 0; i < 2; i++) {
+      const single = await engine.explain({ ...options, sample: SAMPLES, row: i });
+      // v(∅) is the model at the mean of the file's rows, not at the sample itself (which made every interaction 0)
+      expectClose(batch.results![i].v, single.v, { atol: 1e-12 });
+      expectClose(batch.shapley[i], single.indices.shapley, { atol: 1e-12 });
+    }
+  });
+
+  it('aggregates text samples whose players are named by their own tokens, naming the players by position', async () => {
+    const text = { model: model('token-transformer.onnx'), samples: model('tokens.samples.json'), modality: 'text' as const, players: '0-3', maskToken: 1, preset: 'none' as const };
+    const batch = await engine.explainBatch({ ...text, rows: '0-2', cacheDir: false });
+    // each sample's players are its tokens ("k@0" and "d@0"): the same positions, refused before as other players
+    expect(new Set(batch.results!.map((r) => r.players.join())).size).toBeGreaterThan(1);
+    expect(batch.players).toEqual(['player 0', 'player 1', 'player 2', 'player 3']);
+    expect(batch.all.count).toBe(3);
+  });
+
   it('refuses rows outside the file and options it does not take', async () => {
     await expect(engine.explainBatch({ ...OPTIONS, samples: SAMPLES, rows: '0-999', cacheDir: false })).rejects.toThrow(/options\.rows: row \d+ is out of range/);
     await expect(engine.explainBatch({ ...OPTIONS, samples: SAMPLES, target: 1 } as never)).rejects.toBeInstanceOf(InvalidOptionError);

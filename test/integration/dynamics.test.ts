@@ -84,6 +84,15 @@ describe('dynamics', () => {
     expect(third.checkpoints.map((c) => c.kappa)).toEqual(second.checkpoints.map((c) => c.kappa));
   });
 
+  it('takes the mean baseline over the rows of the sample file when no reference is given', async () => {
+    const options = { ...request(), checkpoints: CHECKPOINTS.slice(1), referenceModels: undefined, players: '0-3', baseline: 'mean' as const, iterations: 50, cacheDir: false as const };
+    const implicit = await engine.dynamics(options);
+    const explicit = await engine.dynamics({ ...options, reference: samples });
+    // each pair alone made the mean of its own sample: v(∅) = v(N) and no interaction at all
+    expect(implicit.checkpoints[0].kappa).toBeGreaterThan(0);
+    expect(implicit.checkpoints.map((c) => c.kappa)).toEqual(explicit.checkpoints.map((c) => c.kappa));
+  });
+
   it('rejects unlabelled or unsplit samples and missing checkpoints', async () => {
     const bad = join(dir, 'bad.json');
     await writeFile(bad, JSON.stringify({ samples: [{ x: new Array(30).fill(0), split: 'ood', label: 1 }] }));

@@ -176,6 +176,21 @@ describe('files that are not what their name says', () => {
     }
   }, 60_000);
 
+  it('reference rows whose header names the columns in another order are refused, not averaged column by column', async () => {
+    const set = JSON.parse(await readFile(MLP_SAMPLES, 'utf8')) as { features: string[]; samples: { x: number[] }[] };
+    const swap = (row: readonly (string | number)[]) => [row[1], row[0], ...row.slice(2)];
+    const csv = (rows: readonly (readonly (string | number)[])[]) => rows.map((r) => r.map((c) => JSON.stringify(c)).join(',')).join('\n');
+    const same = join(dir, 'reference-same.csv');
+    const swapped = join(dir, 'reference-swapped.csv');
+    await writeFile(same, csv([set.features, ...set.samples.map((s) => s.x)]));
+    await writeFile(swapped, csv([swap(set.features), ...set.samples.map((s) => swap(s.x))]));
+    const request = { model: MLP, sample: MLP_SAMPLES, players: '0-3', baseline: 'mean' as const, preset: 'none' as const };
+    await expect(engine.explain({ ...request, reference: same })).resolves.toBeDefined();
+    const error = await engine.explain({ ...request, reference: swapped }).then(() => undefined, (e: Error) => e);
+    expect(error?.name).toBe('ShapeMismatchError');
+    expect(error?.message).toMatch(/names column 0 "mean texture", but the sample's file names it "mean radius" \(its "mean texture" is column 1\)/);
+  });
+
   it('a malformed rows option says what rows look like, not the flag\'s placeholder ("a string like \\"ROWS\\"")', async () => {
     for (const rows of ['-1', '1.5', 'all,0', [0, 2]]) {
       const error = await engine.explainBatch({ model: MLP, samples: MLP_SAMPLES, rows: rows as string, players: '0-3', cacheDir: false }).then(() => undefined, (e: Error) => e);

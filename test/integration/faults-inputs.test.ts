@@ -3,6 +3,7 @@
 // input without a batch axis is fed as declared; a model without inputs, a first output without a batch axis, weights
 // in an external data file and a mask token past the vocabulary get messages that say what to change. On the calling
 // thread and in a worker, with real onnxruntime-node.
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   InvalidInputError, InvalidOptionError, ModelLoadError, ModelRunError, ShapeMismatchError, createEngine, expectClose, model, type Engine,
@@ -134,6 +135,9 @@ describe('options the modality would ignore (an adversarial sweep, stop 33)', ()
       [{ grid: '2x2' }, /options\.grid applies to modality image, not to modality tabular/],
       [{ maskToken: 3 }, /options\.maskToken applies to modality text/],
       [{ clusters: 4 }, /options\.clusters applies to modality pointcloud/],
+      // a text explanation never reads a baseline: absent tokens take the mask token
+      [{ modality: 'text', maskToken: 1, baseline: [5, 5, 5, 5, 5, 5, 5, 5, 5, 5], model: model('token-transformer.onnx'), sample: model('tokens.samples.json') }, /options\.baseline applies to modality tabular, image, pointcloud, not to modality text.*maskToken/],
+      [{ modality: 'text', maskToken: 1, reference: model('tokens.samples.json'), model: model('token-transformer.onnx'), sample: model('tokens.samples.json') }, /options\.reference applies to modality tabular, image, pointcloud, not to modality text/],
     ];
     for (const [extra, message] of cases) {
       const run = engine.explain({ ...MLP, ...extra });
@@ -183,6 +187,19 @@ describe('malformed library requests get typed errors naming the field (an adver
     const plain = await engine.explain({ ...MLP, sample: { values: Array.from(x) } } as never);
     const typed = await engine.explain({ ...MLP, sample: { values: x } });
     expect(Array.from(plain.v)).toEqual(Array.from(typed.v));
+  });
+
+  it('refuses a sample nested in another layout of the same size, and reads it flat on purpose (a point cloud given [3, N])', async () => {
+    const cloud = JSON.parse(await readFile(model('pointclouds.samples.json'), 'utf8')).samples[0].x as number[][];
+    const request = { model: model('pointnet.onnx'), modality: 'pointcloud', clusters: 4, preset: 'none' } as const;
+    const transposed = JSON.stringify({ x: cloud[0].map((_, c) => cloud.map((point) => point[c])) });
+    const run = engine.explain({ ...request, sample: transposed });
+    await expect(run).rejects.toThrowError(ShapeMismatchError);
+    await expect(run).rejects.toThrowError(/The sample has shape \[3, 64\] but input "points" per sample is \[64, 3\]/);
+    // flat, or with a leading 1, it is read row-major as the input's [64, 3]: the same explanation as the nested cloud
+    const nested = await engine.explain({ ...request, sample: JSON.stringify({ x: [cloud] }) });
+    const flat = await engine.explain({ ...request, sample: JSON.stringify({ x: cloud.flat() }) });
+    expect(Array.from(flat.v)).toEqual(Array.from(nested.v));
   });
 
   it('refuses values of a game that are nested or strings', async () => {

@@ -136,6 +136,19 @@ describe('CSV samples (regressions)', () => {
     expect(error.message).toMatch(/row 1, column 1 \("b"\), line 3 is empty/);
   });
 
+  it('says a header whose first column has no name is pandas\' index column, not an empty cell of row 0', async () => {
+    await fc.assert(
+      fc.asyncProperty(table.filter((t) => t.width >= 2), async (t) => {
+        // DataFrame.to_csv() with its default index=True: ",a,b" then "0,1.5,2.5", …
+        const text = csvText({ ...t, header: true, names: ['', ...t.names.slice(1)], rows: t.rows.map((r, i) => [i, ...r.slice(1)]) });
+        const error = await typedError(() => load(text));
+        expect(error).toBeInstanceOf(InvalidInputError);
+        expect(error.message).toMatch(/line 1 is a header whose first column has no name: the index column pandas writes .*index=False/);
+      }),
+      FEW_RUNS,
+    );
+  }, PROPERTY_MS);
+
   it('refuses a header without data rows (a header-only baseline file)', async () => {
     expect((await typedError(() => load('a,b,c\n'))).message).toMatch(/has a header .* but no data rows/);
   });

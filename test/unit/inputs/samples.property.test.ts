@@ -177,6 +177,27 @@ describe('JSON samples (regressions)', () => {
     expect(() => flattenNumbers([[1, 2], 3], 'body.sample')).toThrowError(/mixes numbers and arrays at depth 1/);
   });
 
+  it('refuses an x nested in another layout than the set\'s shape of the same size, and takes it flat or with dims of 1', async () => {
+    const refused = await typedError(() => loadSampleSet(JSON.stringify({ shape: [64, 3], samples: [{ x: nest(Array.from({ length: 192 }, (_, i) => i), [3, 64]) }] })));
+    expect(refused).toBeInstanceOf(ShapeMismatchError);
+    expect(refused.message).toMatch(/the inline sample\.samples\[0\]\.x has shape \[3, 64\] but the set's shape is \[64, 3\]/);
+    await fc.assert(
+      fc.asyncProperty(tensor, async ({ shape, values }) => {
+        const set = (x: unknown, setShape: readonly number[]) => JSON.stringify({ shape: setShape, samples: [{ x }, x] });
+        const reversed = [...shape].reverse();
+        const squeezed = (s: readonly number[]) => String(s.filter((d) => d !== 1));
+        // the same dims (with 1s anywhere) or a flat x are read as the set's shape; other dims are refused
+        expect(Array.from((await loadSampleSet(set(nest(values, [1, ...shape]), shape))).samples[1].values as Float64Array)).toEqual(values);
+        expect((await loadSampleSet(set(values, shape))).samples[0].shape).toEqual(shape);
+        const other = await resultOrTypedError(() => loadSampleSet(set(nest(values, reversed), shape)));
+        const differs = squeezed(reversed) !== squeezed(shape) && shape.filter((d) => d !== 1).length >= 2;
+        expect(other.ok).toBe(!differs);
+        if (!other.ok) expect(other.error).toBeInstanceOf(ShapeMismatchError);
+      }),
+      FEW_RUNS,
+    );
+  });
+
   it('refuses a sample nested 5000 deep with a typed error, not a stack overflow', async () => {
     const deep = '['.repeat(5000) + '1' + ']'.repeat(5000);
     const error = await typedError(() => loadSampleSet(deep));
