@@ -400,7 +400,7 @@ export function summarize(result: ExplainResult | SparseResult, top = 12, shown:
   lines.push(`reward    ${result.reward}${target}; v(∅) = ${fmt(result.v[0])}, v(N) = ${fmt(result.v[result.v.length - 1])}`);
   const d = result.decomposition;
   const learned = d.preset === 'none' ? 'no learning (γ = q = 0)' : `preset ${d.preset} (${d.solver}, ${d.iterations} iterations, |q| ≤ ${fmt(d.qBound)})`;
-  lines.push(`split     ${d.method}, ${learned}; L1 objective ${fmt(d.objective.initial)} → ${fmt(d.objective.final)}${stillFalling(d.trace.values)}`);
+  lines.push(`split     ${d.method}, ${learned}; L1 objective ${fmt(d.objective.initial)} → ${fmt(d.objective.final)}${d.diverged ? '' : stillFalling(d.trace.values)}`);
   if (d.warning !== undefined && !shown.has(d.warning)) lines.push(`warning   ${d.warning}`);
   lines.push(`matching  max |v − rebuilt| = ${fmt(result.matching.maxAbsError)} (relative ${fmt(result.matching.relativeError)}; v + q rebuilt to ${fmt(result.matching.maxAbsNoise)})`);
   lines.push(`salient   ${result.salient.length} interactions with |I| ≥ ${fmt(result.threshold)}; strongest:`);
@@ -428,7 +428,8 @@ export function dynamicsToJson(result: DynamicsResult): DynamicsResultJson {
   return { schema: DYNAMICS_SCHEMA, ...(plain(result) as Omit<DynamicsResultJson, 'schema'>) };
 }
 
-/** How much the solver's objective fell over the last tenth of its iterations, when that is over STILL_FALLING: a run
+/** How much the solver's objective fell over the last tenth of its iterations, when that is over STILL_FALLING (not
+ *  asked of a diverged run: it falls back from its blow-up, and its warning's fix is another lr, not more iterations): a run
  *  stopped by its iteration count, far from where more iterations would take it (the default PDHG's 2000 on the
  *  bundled MLP at n = 12–14: 2.3–2.7 %; on an AND and an OR term of 8 players it ends at L1 3.52 where 200 000 reach
  *  1.92). The trace is the result's (every `every` iterations). */

@@ -7,6 +7,7 @@ import { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA, SPARSE_PLAYER_LIMIT, SPAR
 import { BatchResultSchema, DynamicsResultSchema, ExplainResultSchema, SparseResultSchema } from '../contracts/schema/results.js';
 import { preview } from '../inputs/preview.js';
 import { assertValid } from '../inputs/validate.js';
+import type { BatchResultJson, DynamicsResultJson, ExplainResultJson, SparseResultJson } from '../api/result.js';
 import type { ReportableResult } from './index.js';
 
 const SCHEMAS = { [RESULT_SCHEMA]: ExplainResultSchema, [SPARSE_SCHEMA]: SparseResultSchema, [BATCH_SCHEMA]: BatchResultSchema, [DYNAMICS_SCHEMA]: DynamicsResultSchema } as const;
@@ -52,9 +53,38 @@ export function assertReportable(value: unknown, source: string): ReportableResu
     }
   };
   orderArrays(value, '');
-  for (const [k, s] of (result.salient ?? []).entries()) {
-    const outside = s.players.find((p) => p >= result.n);
-    if (outside !== undefined) throw wrong(`salient[${k}] names player ${outside}, but n = ${result.n}`);
+  // every list of sets names players below n, and every list of one value per player holds n (a page reads names and
+  // values by player index: a player beyond n was drawn nameless, one missing left out of the waterfall)
+  const belowN = (terms: readonly { players: readonly number[] }[] | undefined, field: string) => {
+    for (const [k, s] of (terms ?? []).entries()) {
+      const outside = s.players.find((p) => p >= result.n);
+      if (outside !== undefined) throw wrong(`${field}[${k}] names player ${outside}, but n = ${result.n}`);
+    }
+  };
+  const perPlayer = (values: readonly unknown[], field: string) => {
+    if (values.length !== result.n) throw wrong(`${field} holds ${values.length} values; with n = ${result.n} it holds one per player`);
+  };
+  belowN(result.salient, 'salient');
+  if (kind === RESULT_SCHEMA || kind === SPARSE_SCHEMA) {
+    const { indices, and, or } = value as ExplainResultJson | SparseResultJson;
+    perPlayer(indices.shapley, 'indices.shapley');
+    perPlayer(indices.banzhaf, 'indices.banzhaf');
+    for (const field of ['sii', 'kSii', 'stii', 'fsii'] as const) belowN(indices[field], `indices.${field}`);
+    if (kind === SPARSE_SCHEMA) for (const [field, terms] of [['and', and], ['or', or]] as const) belowN(terms as SparseResultJson['and'], field);
+  }
+  if (kind === BATCH_SCHEMA) {
+    const batch = value as BatchResultJson;
+    if (batch.shapley.length !== batch.samples.length) throw wrong(`shapley holds ${batch.shapley.length} rows; it holds one per sample (${batch.samples.length})`);
+    batch.shapley.forEach((row, i) => perPlayer(row, `shapley[${i}]`));
+    belowN(batch.all.interactions, 'all.interactions');
+    for (const [key, group] of Object.entries(batch.classes)) belowN(group.interactions, `classes.${key}.interactions`);
+  }
+  if (kind === DYNAMICS_SCHEMA) {
+    const run = value as DynamicsResultJson;
+    for (const field of ['turningPoint', 'gapRise'] as const) {
+      const at = run[field];
+      if (at !== null && at >= run.checkpoints.length) throw wrong(`${field} = ${at}, but the run holds ${run.checkpoints.length} checkpoints`);
+    }
   }
   return value as ReportableResult;
 }

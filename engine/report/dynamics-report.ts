@@ -53,7 +53,7 @@ function theoryAgainstReal(d: DynamicsResultJson, grid: readonly number[], tp: n
       title: c.name,
       subtitle: phase2 ? `σ² ${bounds[t] ?? `= ${fmt(sigma, 3)}`}` : 'phase 1',
       muted: phase2 ? undefined : 'no theory in phase 1',
-      highlight: t === tp,
+      highlight: t === tp && cps.length > 1,
       bars: [{ name: 'real', color: COLOR.ink, values: c.normalized }],
       lines: c.theory ? [{ name: 'theory', color: COLOR.theory, values: c.theory.distribution }] : [],
     };
@@ -87,17 +87,19 @@ function drawnOrders(d: DynamicsResultJson): number {
 export function dynamicsSections(d: DynamicsResultJson): Section[] {
   const cps = d.checkpoints;
   const tp = d.turningPoint;
+  // one checkpoint has no turning point (it needs checkpoints after initialization), as the CLI's summary says
+  const turning = cps.length > 1;
   const { labels, xTitle } = labelsOf(cps);
-  const marks = [{ at: tp, label: 'turning point' }, ...(d.gapRise === null ? [] : [{ at: d.gapRise, label: 'gap rises' }])];
+  const marks = [...(turning ? [{ at: tp, label: 'turning point' }] : []), ...(d.gapRise === null ? [] : [{ at: d.gapRise, label: 'gap rises' }])];
   const common = { labels, xTitle, marks, phase1: tp };
   const last = cps[cps.length - 1];
   const orders = drawnOrders(d);
-  const state = (t: number) => [t === tp ? 'turning point' : '', t === d.gapRise ? 'gap rises' : ''].filter(Boolean).join(', ');
+  const state = (t: number) => [turning && t === tp ? 'turning point' : '', t === d.gapRise ? 'gap rises' : ''].filter(Boolean).join(', ');
 
   const gridPanels: Panel[] = cps.map((c, t) => ({
     title: c.name,
     subtitle: `κ = ${fmt(c.kappa, 2)}${state(t) ? ` · ${state(t)}` : ''}`,
-    highlight: t === tp,
+    highlight: turning && t === tp,
     bars: [{ name: 'positive', color: COLOR.pos, values: c.orders.positive }, { name: 'negative', color: COLOR.neg, values: c.orders.negative }],
   }));
   const grid = panelChart({
@@ -149,12 +151,13 @@ export function dynamicsSections(d: DynamicsResultJson): Section[] {
   const fromTo = d.transitions.map((t) => cps[t.to]?.name ?? String(t.to));
   const sum = (a: readonly number[]) => a.reduce((x, y) => x + y, 0);
   const measureCharts: Chart[] = [
-    stackedBars({
+    // one checkpoint has no transition: no empty chart
+    ...d.transitions.length === 0 ? [] : [stackedBars({
       id: 'transitions', title: 'Salient interactions kept, removed and newly emerged since the previous checkpoint', labels: fromTo, xTitle,
       layers: [{ label: 'preserved', color: '#16a085' }, { label: 'removed', color: '#7a7a7a' }, { label: 'emerged', color: COLOR.pos }],
       values: d.transitions.map((t) => [sum(t.preserved.strength), sum(t.removed.strength), sum(t.emerged.strength)]), yTitle: `mean Σ|I| (${UNIT})`,
       note: 'Preserved: salient at both checkpoints with the same kind and sign (strength at the later one); removed: strength at the earlier one.',
-    }),
+    })],
     lineChart({
       id: 'cancellation', title: 'Cancellation per order: |Σ I| / Σ |I| over the normal samples', ...common, yTitle: 'cancellation ratio (0–1)',
       series: [1, 2, 3, 4].filter((k) => k <= orders).map((k, j) => ({ name: `order ${k}`, values: cps.map((c) => num(c.cancellation[k])), color: palette[j] })),
@@ -175,8 +178,13 @@ export function dynamicsSections(d: DynamicsResultJson): Section[] {
         ]
       : []),
   ];
+  const diverged = cps.map((c) => c.samples.filter((s) => s.diverged).length);
+  const pairs = cps.reduce((a, c) => a + c.samples.length, 0);
+  const divergedNote = diverged.some((k) => k > 0)
+    ? ` <b>${diverged.reduce((a, k) => a + k, 0)} of ${pairs} pairs diverged</b> (${cps.flatMap((c, t) => (diverged[t] ? [`${esc(c.name)}: ${diverged[t]}`] : [])).join(', ')}): their interactions are those of the learned split's best iterate. Rerun them with another --lr or --preset.`
+    : '';
   const intro = `<p>n = ${d.n} players (${esc(d.players.join(', '))}); ${d.samples.train} train, ${d.samples.test} test, ${d.samples.ood} OOD samples; ${cps.length} checkpoints. ` +
-    `Turning point (start of phase 2): <b>${esc(cps[tp]?.name ?? '–')}</b>${d.gapRise === null ? '' : `; the loss gap first rises at <b>${esc(cps[d.gapRise]?.name ?? '–')}</b>`}. Strengths are in the units of the reward v (log-odds by default).${d.method === 'sparse' ? ` Each pair was explained by the sparse method (no AND-OR split learned; its AND and OR expansions each rebuild v), so the per-order charts stop at order ${orders}, the highest recovered.` : ''}</p>`;
+    `${turning ? `Turning point (start of phase 2): <b>${esc(cps[tp]?.name ?? '–')}</b>` : 'One checkpoint: no turning point (it needs checkpoints after initialization)'}${d.gapRise === null ? '' : `; the loss gap first rises at <b>${esc(cps[d.gapRise]?.name ?? '–')}</b>`}. Strengths are in the units of the reward v (log-odds by default).${d.method === 'sparse' ? ` Each pair was explained by the sparse method (no AND-OR split learned; its AND and OR expansions each rebuild v), so the per-order charts stop at order ${orders}, the highest recovered.` : ''}${divergedNote}</p>`;
   return [
     { html: intro, charts: [] },
     { heading: 'Two-phase dynamics', charts: [grid, stacked, ...(loss ? [loss] : []), kappa] },

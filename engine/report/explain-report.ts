@@ -46,6 +46,8 @@ function summary(r: ExplainResultJson, unit: string): string {
     ['players', `n = ${r.n}: ${esc(r.players.join(', '))}`],
     ['reward', `${esc(r.reward)} (${esc(unit)})${target}; v(∅) = ${v0}, v(N) = ${vN}`],
     ['decomposition', `${esc(d.method)}, preset ${esc(d.preset)} (${esc(d.solver)}, ${d.iterations} iterations): L1 ${fmt(d.objective.initial)} → ${fmt(d.objective.final)}`],
+    // the CLI prints the warning on stderr; the page, read later and elsewhere, says it too
+    ...(d.diverged ? [['diverged', `<b>${esc(d.warning ?? 'the split diverged')}</b> The interactions are those of its best iterate.`] as [string, string]] : []),
     ['matching', `max |v − rebuilt| = ${fmt(r.matching.maxAbsError)} (|q| ≤ ${fmt(d.qBound)})`],
     ['salient', `${r.salient.length} interactions with |I| ≥ ${fmt(r.threshold)}`],
   ];
@@ -83,10 +85,14 @@ function objectiveTrace(r: ExplainResultJson, unit: string): Chart | undefined {
   const values = t.values.map(num);
   if (values.length < 2) return undefined;
   const positive = values.filter((v) => v > 0);
-  const log = positive.length === values.length && Math.max(...positive) / Math.min(...positive) > 50;
+  // a loop, not Math.max(...positive): an edited trace of 10^5 values overflowed the call stack
+  let [lo, hi] = [Infinity, 0];
+  for (const v of positive) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+  const log = positive.length === values.length && hi / lo > 50;
   const f = frame({
     id: 'objective-trace',
     title: 'Learning the split: the L1 objective over iterations',
+    ...(r.decomposition.diverged ? { note: `The split diverged: the result holds its best iterate (L1 ${fmt(r.decomposition.objective.final)}), not the last one drawn.` } : {}),
     x: { values: [0, (values.length - 1) * t.every], title: 'iteration' },
     y: { values, log, zero: !log, title: `L1 objective Σ|I| (${unit}${log ? ', log scale' : ''})` },
   });

@@ -58,9 +58,11 @@ export function interactionNetwork(o: { id: string; players: readonly string[]; 
       const [qx, qy] = [mx + (cx - mx) * bend, my + (cy - my) * bend];
       edges += `<path d="M${px(x1)},${px(y1)} Q${px(qx)},${px(qy)} ${px(x2)},${px(y2)}" fill="none" stroke="${color}" stroke-width="${px(lw(s.value))}" stroke-opacity="0.85"${dash(s.kind)}>${tip(label)}</path>`;
     } else {
+      // ∅ (salient when the max counts it: --salient-include-empty, the authors' conventions) has no member to
+      // average: its hub sits at the centre, linked to none
       const pts = s.players.map(at);
-      let hx = pts.reduce((a, p) => a + p[0], 0) / pts.length;
-      let hy = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+      let hx = pts.length ? pts.reduce((a, p) => a + p[0], 0) / pts.length : cx;
+      let hy = pts.length ? pts.reduce((a, p) => a + p[1], 0) / pts.length : cy;
       [hx, hy] = [hx * 0.8 + cx * 0.2, hy * 0.8 + cy * 0.2];
       for (let k = 0; k < 12 && placed.some(([a, b]) => Math.hypot(a - hx, b - hy) < 16); k++) [hx, hy] = [hx + 11 * Math.cos(k * 2.4), hy + 11 * Math.sin(k * 2.4)];
       placed.push([hx, hy]);
@@ -100,7 +102,7 @@ export function andOrGraph(o: { id: string; players: readonly string[]; interact
   const margin = 60;
   const leafX = (p: number) => margin + ((width - 2 * margin) * (p + 0.5)) / n;
   const used = new Set(o.interactions.flatMap((s) => s.players));
-  const order = o.interactions.map((s, i) => ({ s, i, c: s.players.reduce((a, p) => a + leafX(p), 0) / s.players.length })).sort((a, b) => a.c - b.c || a.i - b.i);
+  const order = o.interactions.map((s, i) => ({ s, i, c: s.players.length ? s.players.reduce((a, p) => a + leafX(p), 0) / s.players.length : width / 2 })).sort((a, b) => a.c - b.c || a.i - b.i);
   const slot = (width - 2 * margin) / Math.max(1, order.length);
   const maxI = Math.max(1e-12, ...o.interactions.map((s) => Math.abs(s.value)));
   const labelW = Math.max(...o.players.map((p) => textWidth(clip(p, 160))));

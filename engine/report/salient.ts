@@ -81,8 +81,8 @@ export function sparsityCurve(o: { id: string; and: readonly number[]; or: reado
     x: { values: [1, Math.max(and.length, or.length, 2)], title: 'rank (strongest first)' },
     y: { values: [floor, max], log: true, title: `|I(S)| (${o.unit}, log scale)` },
     legend: [
-      { label: `AND (${and.filter((v) => v >= o.threshold).length} salient of ${and.length})`, color: COLOR.and, swatch: 'line' },
-      { label: `OR (${or.filter((v) => v >= o.threshold).length} salient of ${or.length})`, color: COLOR.or, swatch: 'dash' },
+      { label: `AND (${and.filter((v) => v >= o.threshold && v > 0).length} salient of ${and.length})`, color: COLOR.and, swatch: 'line' },
+      { label: `OR (${or.filter((v) => v >= o.threshold && v > 0).length} salient of ${or.length})`, color: COLOR.or, swatch: 'dash' },
       { label: 'salient threshold', color: COLOR.muted, swatch: 'dash' },
     ],
     note: `Interactions below ${fmt(floor)} (and exact zeros) are not drawn. AND over all non-empty S, OR over |S| ≥ 2.`,
@@ -92,7 +92,9 @@ export function sparsityCurve(o: { id: string; and: readonly number[]; or: reado
     return `<polyline fill="none" stroke="${color}" stroke-width="2"${dashed ? ' stroke-dasharray="6 3"' : ''} points="${pts.join(' ')}"><title>${values.length} values</title></polyline>`;
   };
   let body = line(and, COLOR.and, false) + line(or, COLOR.or, true);
-  const ty = f.y(o.threshold);
+  // a threshold of 0 (--salient-ratio 0) or one below the axis has no place on the log scale: its line sits at the bottom
+  const bottom = f.plot.top + f.plot.height;
+  const ty = o.threshold > 0 ? Math.min(bottom, f.y(o.threshold)) : bottom;
   body += `<line x1="${px(f.plot.left)}" x2="${px(f.plot.left + f.plot.width)}" y1="${px(ty)}" y2="${px(ty)}" stroke="${COLOR.muted}" stroke-dasharray="4 3"/>`;
   body += text(f.plot.left + f.plot.width - 4, ty - 5, `|I| ≥ ${fmt(o.threshold)}: salient`, { anchor: 'end', fill: COLOR.muted });
   return f.finish(body);

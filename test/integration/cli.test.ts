@@ -152,6 +152,11 @@ describe('andor CLI', () => {
     expect(short.stdout).toMatch(/^split .*→ 3\.5\d+ \(still falling: \d+\.\d % over the last tenth of the iterations; more --iterations give a closer split\)$/m);
     const long = await run(['explain', '--values', JSON.stringify(values), '--iterations', '200000', '--workers', '0']);
     expect(long.stdout).toMatch(/^split .*→ 1\.92\d*$/m);
+    // a diverged run falls back from its blow-up: its fix is another lr (the warning's), not more iterations
+    const diverged = await run(['explain', '--values', JSON.stringify(values), '--solver', 'adam', '--lr', '1000', '--iterations', '200', '--workers', '0']);
+    expect(diverged.stderr).toMatch(/warning: the objective rose/);
+    expect(diverged.stdout).toMatch(/^split /m);
+    expect(diverged.stdout).not.toMatch(/still falling/);
   });
 
   it('keeps none of a bundled model\'s masking from the manifest when asked for another modality (stop 33)', async () => {

@@ -1,6 +1,7 @@
 // renderReport and chartsOf on hand-made results (no model, no browser): dispatch on `schema` and its error, one
 // standalone SVG per chart with unique ids, results without arrays, and the pictures of each input modality.
 import { describe, expect, it } from 'vitest';
+import { assertReportable } from '../../dist/engine/report/check.js';
 import { chartsOf, renderReport } from '../../dist/engine/report/index.js';
 import { clip } from '../../dist/engine/report/svg.js';
 import { InvalidInputError, type DynamicsResultJson, type ExplainResultJson } from '../helpers/index.js';
@@ -91,6 +92,14 @@ describe('renderReport', () => {
     expect(sentence.svg).toContain('>mat</text>');
   });
 
+  it('says on the page that the split diverged, as the CLI does on stderr (an adversarial sweep)', () => {
+    const json = explainJson();
+    const diverged = { ...json, decomposition: { ...json.decomposition, diverged: true, warning: 'the objective rose from 9 to 20: lower --lr.' } };
+    expect(renderReport(diverged)).toContain('the objective rose from 9 to 20: lower --lr.');
+    expect(renderReport(diverged)).toMatch(/holds its best iterate \(L1 5\.300\), not the last one drawn/);
+    expect(renderReport(json)).not.toContain('diverged');
+  });
+
   it('renders a result written with arrays: false (no v, no AND/OR vectors, no input)', () => {
     const charts = ids(explainJson(undefined, false));
     expect(charts).toContain('waterfall');
@@ -107,15 +116,36 @@ describe('renderReport', () => {
     expect(renderReport(zero)).not.toMatch(/="[^"]*(NaN|Infinity)/);
   });
 
+  it('draws the salient threshold of --salient-ratio 0 on the sparsity curve\'s log axis (an adversarial sweep)', () => {
+    const sparsity = chartsOf({ ...explainJson(), threshold: 0 }).find((c) => c.id === 'sparsity')!.svg;
+    expect(sparsity).not.toMatch(/="[^"]*(NaN|Infinity)/);
+    expect(sparsity).toContain('|I| ≥ 0: salient');
+    expect(sparsity).toContain('AND (3 salient of 15)'); // the nonzero AND terms, not the exact zeros
+  });
+
   it('renders a game of one player', () => {
     const one: ExplainResultJson = { ...explainJson(), n: 1, players: ['solo'], v: [0, 1], and: [0, 1], or: [0, 0], salient: [{ kind: 'and', players: [0], names: ['solo'], mask: 1, value: 1 }], orders: { positive: [0, 1], negative: [0, 0], normalized: [0, 1] }, indices: { ...explainJson().indices, shapley: [1], banzhaf: [1], sii: [] } };
     expect(renderReport(one)).toContain('data-chart="upset"');
     expect(renderReport(one)).not.toMatch(/="[^"]*(NaN|Infinity)/);
   });
 
+  it('draws the ∅ term, salient under the authors\' conventions, at the centre of the network (an adversarial sweep)', () => {
+    const empty = { kind: 'and' as const, players: [], names: [], mask: 0, value: 5 };
+    const json = { ...explainJson(), salient: [empty, ...explainJson().salient] };
+    for (const id of ['interaction-graph', 'and-or-graph']) expect(chartsOf(json).find((c) => c.id === id)!.svg, id).not.toMatch(/="[^"]*(NaN|Infinity)/);
+  });
+
   it('renders a result whose undefined numbers were written as null', () => {
     const json = JSON.parse(JSON.stringify({ ...explainJson(), orders: { ...explainJson().orders, normalized: [NaN, NaN, NaN, NaN, NaN] } }));
     expect(renderReport(json)).toContain('data-chart="normalized"');
+  });
+});
+
+describe('renderReport of a long objective trace', () => {
+  it('draws an edited trace of 300 000 values instead of overflowing the call stack (an adversarial sweep)', () => {
+    const json = explainJson();
+    const values = Array.from({ length: 300_000 }, (_, i) => 1 + 100 / (i + 1));
+    expect(ids({ ...json, decomposition: { ...json.decomposition, trace: { every: 1, values } } })).toContain('objective-trace');
   });
 });
 
@@ -149,9 +179,50 @@ describe('renderReport of a dynamics result', () => {
     expect(theory.match(/no theory in phase 1/g)).toHaveLength(1);
   });
 
+  it('says which pairs diverged (an adversarial sweep)', () => {
+    const [first, ...rest] = json.checkpoints;
+    const diverged = { ...json, checkpoints: [{ ...first, samples: [{ ...first.samples[0], diverged: true as const }] }, ...rest] };
+    expect(renderReport(diverged)).toContain('1 of 4 pairs diverged</b> (epoch-0: 1)');
+    expect(renderReport(json)).not.toContain('diverged');
+  });
+
+  it('names no turning point for one checkpoint, as the CLI does, and draws no empty transitions chart (an adversarial sweep)', () => {
+    const one: DynamicsResultJson = { ...json, checkpoints: [json.checkpoints[3]], turningPoint: 0, gapRise: null, theory: null, transitions: [] };
+    const html = renderReport(one);
+    expect(html).toContain('One checkpoint: no turning point');
+    expect(html).not.toContain('turning point</text>');
+    expect(html).not.toContain('Turning point (start of phase 2)');
+    expect(ids(one)).not.toContain('transitions');
+    expect(renderReport(json)).toContain('Turning point (start of phase 2): <b>epoch-1</b>');
+  });
+
   it('leaves out the Jaccard, generalization and OOD charts when the run has none', () => {
     expect(ids(json)).toEqual(['grid', 'orders-stacked', 'loss-gap', 'kappa', 'theory', 'sigma2', 'transitions', 'cancellation', 'mixture', 'pairwise']);
     expect(renderReport(json)).not.toMatch(/="[^"]*(NaN|Infinity)/);
+  });
+});
+
+describe('assertReportable', () => {
+  const refused = (value: unknown, message: RegExp) => {
+    expect(() => assertReportable(value, 'edited.json')).toThrowError(InvalidInputError);
+    expect(() => assertReportable(value, 'edited.json')).toThrowError(message);
+  };
+  const group = (interactions: Record<string, unknown>[]) => ({ count: 2, orders: { positive: [0, 1, 0, 0, 0], negative: [0, 0, 0, 0, 0], normalized: [0, 1, 0, 0, 0] }, interactions });
+  const batch = {
+    schema: 'andor.batch/1', n: N, players: PLAYERS, model: { sha256: 'x' },
+    samples: [0, 1].map((row) => ({ row, target: 1, cached: false })), shapley: [[1, 0, 0, 0], [0, 1, 0, 0]],
+    all: group([{ kind: 'and', players: [0, 1], names: ['alpha', 'beta'], mean: 1, std: 0, meanAbs: 1, salientIn: 2 }]), classes: { 1: group([]) }, timings: {},
+  };
+
+  it('refuses an edited list of one value per player or of sets, naming it (an adversarial sweep)', () => {
+    const json = explainJson();
+    expect(assertReportable(json, 'edited.json')).toBe(json);
+    expect(assertReportable(batch, 'edited.json')).toBe(batch);
+    refused({ ...json, indices: { ...json.indices, shapley: [1.2, -0.4] } }, /edited\.json: indices\.shapley holds 2 values; with n = 4 it holds one per player/);
+    refused({ ...json, indices: { ...json.indices, sii: [{ players: [0, 9], value: 5 }] } }, /edited\.json: indices\.sii\[0\] names player 9, but n = 4/);
+    refused({ ...batch, shapley: [[1, 0, 0, 0]] }, /edited\.json: shapley holds 1 rows; it holds one per sample \(2\)/);
+    refused({ ...batch, shapley: [[1, 0, 0, 0], [1]] }, /edited\.json: shapley\[1\] holds 1 values; with n = 4 it holds one per player/);
+    refused({ ...batch, all: group([{ ...batch.all.interactions[0], players: [0, 7] }]) }, /edited\.json: all\.interactions\[0\] names player 7, but n = 4/);
   });
 });
 
