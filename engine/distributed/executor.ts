@@ -293,21 +293,33 @@ class QueueRun<T> {
   private async collect(fromCache: boolean, keys: readonly string[] = [...this.pending]): Promise<number> {
     let landed = 0;
     for (let start = 0; start < keys.length; start += READ_CHUNK) {
-      const chunk = keys.slice(start, start + READ_CHUNK);
-      const rows = await reconnecting(this.conn, 'reading results', () => readResults(this.db.sql, chunk, READ_CHUNK));
-      for (const [key, text] of rows) {
-        if (!this.pending.has(key)) continue;
-        const value = this.jobOf(key).decode(text);
-        if (value === undefined) {
-          // a row that does not decode is never trusted: it goes, and the job runs again (as the disk cache does)
-          await reconnecting(this.conn, 'removing an unreadable result', () => deleteResult(this.db.sql, key));
-          this.conn.logger.warn(`andor queue: the stored result of ${key} could not be decoded; it was removed and its job runs again.`);
-          if (!fromCache) await this.submit([key]);
-          continue;
-        }
-        landed++;
-        await this.land(key, value, fromCache);
+      // a read returns a bounded number of bytes (results.ts): the rest of the chunk's stored results come in the next
+      for (let chunk = keys.slice(start, start + READ_CHUNK), more = true; more && chunk.length > 0; ) {
+        const read = await reconnecting(this.conn, 'reading results', () => readResults(this.db.sql, chunk, READ_CHUNK));
+        more = read.more;
+        const got = new Set(read.rows.map(([key]) => key));
+        chunk = chunk.filter((key) => !got.has(key));
+        landed += await this.take(read.rows, fromCache);
       }
+    }
+    return landed;
+  }
+
+  /** Reports results read from the table; one that does not decode is removed and its job queued again. */
+  private async take(rows: readonly [string, string][], fromCache: boolean): Promise<number> {
+    let landed = 0;
+    for (const [key, text] of rows) {
+      if (!this.pending.has(key)) continue;
+      const value = this.jobOf(key).decode(text);
+      if (value === undefined) {
+        // a row that does not decode is never trusted: it goes, and the job runs again (as the disk cache does)
+        await reconnecting(this.conn, 'removing an unreadable result', () => deleteResult(this.db.sql, key));
+        this.conn.logger.warn(`andor queue: the stored result of ${key} could not be decoded; it was removed and its job runs again.`);
+        if (!fromCache) await this.submit([key]);
+        continue;
+      }
+      landed++;
+      await this.land(key, value, fromCache);
     }
     return landed;
   }

@@ -1,6 +1,6 @@
 // The units' jobs in pg-boss (policy 'short': one queued job per content key) and what its API lacks: states of many
-// jobs at once, the live job of a key, the lease (pg-boss 10 has no heartbeat: a running unit pushes its job's
-// expire_in forward) and a result stored with its job's completion in one statement. All SQL on pg-boss's tables is
+// jobs at once, the live job of a key, the lease (pg-boss 10 has no heartbeat: a running unit moves its job's
+// started_on forward) and a result stored with its job's completion in one statement. All SQL on pg-boss's tables is
 // here, pinned to its schema version.
 import { InvalidOptionError } from '../contracts/errors.js';
 import type { QueueConnection } from './connection.js';
@@ -121,7 +121,11 @@ export interface Lease {
 }
 
 /**
- * Renews leases: each job still active in the same delivery gets its lease's seconds more from now.
+ * Renews leases: each job still active in the same delivery gets its lease's seconds more from now. The renewal moves
+ * started_on to now and keeps expire_in at the lease: pg-boss keeps a job's expire_in when its lease runs out and it
+ * is delivered again, and the next worker reads its lease from it, so a lease stretched over a long run (expire_in
+ * grown by the run's length) became the next try's lease, and a unit whose worker died after an hour waited an hour
+ * more after its next worker died too (an adversarial sweep).
  * @returns the ids whose lease was renewed; a missing id lost its job (cancelled, failed, or expired and delivered
  *   again, perhaps to another worker) and its unit should stop
  */
@@ -129,7 +133,7 @@ export async function renewLeases(connection: QueueConnection, leases: readonly 
   if (leases.length === 0) return new Set();
   const { schema, queue } = connection.options;
   const rows = await connection.sql(
-    `UPDATE ${schema}.job j SET expire_in = (now() - j.started_on) + make_interval(secs => t.seconds)
+    `UPDATE ${schema}.job j SET started_on = now(), expire_in = make_interval(secs => t.seconds)
      FROM unnest($2::uuid[], $3::int[], $4::float8[]) AS t(id, retry_count, seconds)
      WHERE j.name = $1 AND j.id = t.id AND j.retry_count = t.retry_count AND j.state = 'active'
      RETURNING j.id::text AS id`,

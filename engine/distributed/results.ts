@@ -24,14 +24,30 @@ export async function ensureResultsTable(sql: Sql): Promise<void> {
     END $$`);
 }
 
+/** Bytes of stored results one read returns at most (a larger result comes alone): a rerun reads every stored result
+ *  of its units before it queues anything, and an exact result at n = 20 is ~34 MB of text, so 200 of them in one
+ *  statement (6.7 GB, held at once) ran the client out of heap (an adversarial sweep). */
+export const READ_BYTES = 64 << 20;
+
 /**
- * The stored results of some keys (at most `limit` of them per call).
- * @returns [key, encoded value] pairs, in no particular order
+ * The stored results of some keys: at most `limit` of them, and results of at most `maxBytes` bytes in all (or the
+ * first one alone, when it is larger), so that what one call holds stays bounded however large the results are.
+ * @returns [key, encoded value] pairs, in no particular order, and `more`: whether keys given have results that this
+ *   call left out (read them again without the keys it returned)
  */
-export async function readResults(sql: Sql, keys: readonly string[], limit = 1000): Promise<[string, string][]> {
-  if (keys.length === 0) return [];
-  const rows = await sql(`SELECT key, value FROM ${RESULTS_TABLE} WHERE key = ANY($1::text[]) LIMIT $2`, [keys, limit]);
-  return rows.map((r) => [String(r.key), String(r.value)]);
+export async function readResults(sql: Sql, keys: readonly string[], limit = 1000, maxBytes = READ_BYTES): Promise<{ rows: [string, string][]; more: boolean }> {
+  if (keys.length === 0) return { rows: [], more: false };
+  // the sizes are chosen from the bytes column first: only the chosen rows' values are read
+  const rows = await sql(
+    `WITH sized AS (
+       SELECT key, count(*) OVER () AS stored, sum(bytes) OVER (ORDER BY key) AS through
+       FROM ${RESULTS_TABLE} WHERE key = ANY($1::text[])
+     )
+     SELECT r.key, r.value, s.stored FROM sized s JOIN ${RESULTS_TABLE} r ON r.key = s.key
+     WHERE s.through <= $3 OR s.through = (SELECT min(through) FROM sized) ORDER BY s.through LIMIT $2`,
+    [keys, limit, maxBytes],
+  );
+  return { rows: rows.map((r) => [String(r.key), String(r.value)]), more: rows.length > 0 && Number(rows[0].stored) > rows.length };
 }
 
 /** Stores a result computed outside a job (a sharded unit, gathered by its client); a stored one of the key stays. */

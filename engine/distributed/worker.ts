@@ -4,6 +4,7 @@
 // is renewed; a renewal that finds the job gone (cancelled, or expired and handed to another worker) aborts the unit.
 // A job whose result is already stored (a duplicate delivery) completes without running. Entry points:
 // Engine.serveQueue (the library) and `andor worker` (the CLI).
+import { hostname } from 'node:os';
 import { CancelledError, InvalidOptionError, serializeError, type SerializedError } from '../contracts/errors.js';
 import type { ExplainContext } from '../explain/explain.js';
 import { encodeEntry } from '../explain/cache.js';
@@ -95,6 +96,13 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerStats> {
   } finally {
     await db.close();
   }
+}
+
+/** A memory limit a unit met here is this worker's (its engine's maxMemoryMb), not the client's, whose
+ *  --max-memory-mb the message would otherwise seem to name: the message says whose it is (an adversarial sweep). */
+function workerLimit(error: SerializedError): SerializedError {
+  if (error.code !== 'MEMORY_LIMIT') return error;
+  return { ...error, message: `${error.message} The limit is that of the andor worker on ${hostname()} (pid ${process.pid}) that ran the unit: raise its --max-memory-mb (the engine's maxMemoryMb that serves the queue); the client's does not apply to units run by workers.` };
 }
 
 /** A job a slot has claimed: its data, its entry in `running`, and whether its result was stored already. */
@@ -234,7 +242,7 @@ class Worker {
         await this.release({ data, run, stored });
         return;
       }
-      const serialized = serializeError(error);
+      const serialized = workerLimit(serializeError(error));
       // pg-boss retries the job (retryLimit) or marks it failed; the client reads this output as the reason. A fault
       // of the request or the sample fails the same way on every try: it fails for good at once
       if (isDeterministic(error)) await reconnecting(this.conn, 'failing a job', () => spendRetries(this.db, run.lease));

@@ -63,13 +63,17 @@ export function restoreResult(sample: Sample, stored: unknown): Result | undefin
     unpacked[field] = list;
   }
   if (!isUnitResult(unpacked)) return undefined;
-  const layout = unpacked.layout as (Omit<NonNullable<Result['layout']>, 'values' | 'indices'> & { values: unknown; indices: unknown }) | undefined;
-  if (!layout) return unpacked;
+  // a sample's id is no part of its key (sampleDigest: its values, shape, label and tokens): a result stored for the
+  // same values under another id (a sample file exported again with new ids, another client's file) names the
+  // reader's sample, as a run of it would
+  const named: Result = unpacked.sample ? { ...unpacked, sample: { ...unpacked.sample, id: sample.id } } : unpacked;
+  const layout = named.layout as (Omit<NonNullable<Result['layout']>, 'values' | 'indices'> & { values: unknown; indices: unknown }) | undefined;
+  if (!layout) return named;
   const values = layout.values === FROM_SAMPLE ? sampleValues(sample, layout.input) : layout.values;
   const packed = (layout.indices as { runs?: unknown } | null)?.runs;
   const indices = packed instanceof Int32Array ? fromRuns(packed) : layout.indices;
   if (!(values instanceof Float64Array) || !(indices instanceof Int32Array)) return undefined;
-  return { ...unpacked, layout: { ...layout, values, indices } };
+  return { ...named, layout: { ...layout, values, indices } };
 }
 
 /** A decoded cache entry that is a whole explain result. */

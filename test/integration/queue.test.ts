@@ -11,12 +11,12 @@ import { createInterface } from 'node:readline';
 import PgBoss from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectQueue, reconnecting, resolveConnection } from '../../dist/engine/distributed/connection.js';
-import { claimJob, ensureQueue, jobsById, releaseLease } from '../../dist/engine/distributed/jobs.js';
-import { ensureResultsTable, storeResult } from '../../dist/engine/distributed/results.js';
+import { claimJob, ensureQueue, jobsById, releaseLease, renewLeases } from '../../dist/engine/distributed/jobs.js';
+import { ensureResultsTable, readResults, storeResult } from '../../dist/engine/distributed/results.js';
 import { sha256Of } from '../../dist/engine/distributed/store.js';
 import { explainUnit } from '../../dist/engine/explain/units.js';
 import {
-  CancelledError, FolderStore, InvalidOptionError, ModelStoreError, QueueUnavailableError, UnitsFailedError, batchToJson, createEngine, createQueueExecutor, dynamicsToJson, loadSampleSet, model, seriesSamples,
+  CancelledError, FolderStore, InvalidOptionError, MemoryLimitError, ModelStoreError, QueueUnavailableError, UnitsFailedError, batchToJson, createEngine, createQueueExecutor, dynamicsToJson, loadSampleSet, model, seriesSamples,
   type BatchRequest, type DynamicsRequest, type Engine, type QueueExecutor, type QueueExecutorOptions, type SampleSet, type WorkerEvent,
 } from '../helpers/index.js';
 import { pgClient, startPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -329,6 +329,30 @@ describe('the job queue', () => {
     expect(warnings.filter((w) => w.includes('no worker has taken any'))).toHaveLength(1);
   }, QUEUE_TEST_MS);
 
+  it('reads stored results a bounded number of bytes at a time, a larger one alone, and says when it left some out (an adversarial sweep)', async () => {
+    // a rerun read up to 200 stored results in one statement, held at once: at n = 20 (34 MB each) the client ran
+    // out of heap before it queued anything
+    const { url } = await setup();
+    const connection = await connectQueue(resolveConnection({ url, reconnectMs: 30_000 }), 'client');
+    try {
+      await ensureResultsTable(connection.sql);
+      const sizes = { a: 400, b: 400, c: 1500, d: 400 };
+      for (const [key, bytes] of Object.entries(sizes)) await storeResult(connection.sql, key, key.repeat(bytes));
+      const reads: string[][] = [];
+      for (let keys = [...Object.keys(sizes), 'absent'], more = true; more; ) {
+        const read = await readResults(connection.sql, keys, 200, 1000);
+        reads.push(read.rows.map(([key]) => key).sort());
+        for (const [key, text] of read.rows) expect(text).toBe(key.repeat(sizes[key as keyof typeof sizes]));
+        keys = keys.filter((key) => !read.rows.some(([k]) => k === key));
+        more = read.more;
+      }
+      expect(reads).toEqual([['a', 'b'], ['c'], ['d']]);
+      expect(await readResults(connection.sql, ['absent'], 200, 1000)).toEqual({ rows: [], more: false });
+    } finally {
+      await connection.close();
+    }
+  }, QUEUE_TEST_MS);
+
   it('retries a statement that PostgreSQL rolled back to break a deadlock (two sessions locking two rows in opposite orders)', async () => {
     const { url } = await setup();
     const sessions = [pgClient(url), pgClient(url)];
@@ -411,6 +435,49 @@ describe('the job queue', () => {
     }
   }, QUEUE_TEST_MS);
 
+  it('gives a unit whose worker died after a long run to the next worker with the client\'s lease, not one stretched by that run (an adversarial sweep)', async () => {
+    // a renewal pushed expire_in forward by the run's length, pg-boss kept it when the lease ran out, and the next
+    // worker read its lease from it: after a worker died an hour into a unit, the next one's death went unnoticed for
+    // an hour
+    const { url } = await setup();
+    const connection = await connectQueue(resolveConnection({ url, reconnectMs: 30_000, maintenanceIntervalSeconds: 1 }), 'worker');
+    try {
+      await ensureQueue(connection);
+      await ensureResultsTable(connection.sql);
+      const id = await connection.boss.send(connection.options.queue, { key: 'long-unit' }, { expireInSeconds: 2, retryLimit: 2, retryDelay: 0 });
+      const first = await claimJob(connection);
+      expect(first).toMatchObject({ id, retryCount: 0, seconds: 2 });
+      // the first worker renews its lease for 4 s (twice its length), then dies
+      for (let t = 0; t < 4; t++) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        expect(await renewLeases(connection, [{ id: first!.id, retryCount: first!.retryCount, seconds: first!.seconds }])).toEqual(new Set([id]));
+      }
+      let second: Awaited<ReturnType<typeof claimJob>>;
+      for (let t = 0; !(second = await claimJob(connection)); t++) {
+        if (t > 200) throw new Error('the job was not delivered again after its lease ran out');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(second).toMatchObject({ id, retryCount: 1, seconds: 2 });
+    } finally {
+      await connection.close();
+    }
+  }, QUEUE_TEST_MS);
+
+  it('names the client\'s sample ids in a result stored for the same values under other ids, as the local run does (an adversarial sweep)', async () => {
+    // a sample's id is no part of its unit's key: the stored result of a copy of the sample file with other ids came
+    // back naming that copy's samples
+    const { url, store } = await setup();
+    startWorker(url, store);
+    const engine = await through(await executor(url, store));
+    const request = { ...QUICK, rows: '0-1' } as const;
+    await engine.explainBatch(request);
+    const set = await loadSampleSet(SAMPLES);
+    const renamed = { ...request, samples: { ...set, samples: set.samples.map((sample, i) => ({ ...sample, id: `renamed-${i}` })) } };
+    const again = await engine.explainBatch(renamed);
+    expect(again.results!.map((r) => r.sample?.id)).toEqual(['renamed-0', 'renamed-1']);
+    expect(comparable(batchToJson(again))).toBe(comparable(batchToJson(await local.explainBatch(renamed))));
+  }, QUEUE_TEST_MS);
+
   it('reports a unit whose sample does not fit with its reason, while the other units complete and are stored', async () => {
     const { url, store } = await setup();
     const set = await loadSampleSet(SAMPLES);
@@ -443,6 +510,18 @@ describe('the job queue', () => {
     expect((error as Error).message).toBe((localError as Error).message);
     await eventually(() => expect(worker.events.filter((e) => e.type === 'failed')).toHaveLength(4));
     expect(worker.events.filter((e) => e.type === 'started').map((e) => (e as { try: number }).try)).toEqual([1, 1, 1, 1]);
+  }, QUEUE_TEST_MS);
+
+  it('says that a memory limit a unit met on a worker is the worker\'s, not the client\'s (an adversarial sweep)', async () => {
+    // the worker's message named --max-memory-mb as if it were the client's, which had given a large one
+    const { url, store } = await setup();
+    startWorker(url, store, ['--max-memory-mb', '8']);
+    const engine = await createEngine({ workers: 0, threads: 1, maxMemoryMb: 4096, queue: await executor(url, store) });
+    engines.push(engine);
+    const error = await engine.explainBatch({ ...QUICK, rows: '0-1', players: '0-15' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MemoryLimitError);
+    expect((error as Error).message).toMatch(/memory limit of 8 MiB/);
+    expect((error as Error).message).toMatch(/the andor worker on .+ \(pid \d+\) that ran the unit: raise its --max-memory-mb/);
   }, QUEUE_TEST_MS);
 
   it('reports every unit of a model whose bytes in the store are corrupt, naming its hash', async () => {
