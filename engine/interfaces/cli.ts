@@ -498,16 +498,17 @@ async function reportCommand(flags: Flags): Promise<number> {
   if (file === undefined) throw new InvalidOptionError('andor report needs the result file: andor report RESULT.json --out FILE.html.');
   if (typeof flags.out !== 'string' && typeof flags.svg !== 'string') throw new InvalidOptionError('andor report needs --out FILE.html (and/or --svg DIR for one SVG file per chart).');
   await assertWritable(flags.out, 'out');
-  assertDistinct([['the result', file], ['--out', flags.out]]);
-  const result = await readResult(file);
-  const html = renderReport(result);
-  if (typeof flags.out === 'string') await writeFile(flags.out, html);
+  assertDistinct([['the result', file], ['--out', flags.out], ['--svg', flags.svg]]);
+  // both outputs are checked before any is written: a --svg that cannot be a folder failed after --out was written
   if (typeof flags.svg === 'string') {
     await makeFolder(flags.svg).catch((cause: NodeJS.ErrnoException) => {
       throw new InvalidOptionError(`--svg ${flags.svg} cannot be made a folder (${cause.code ?? cause.message}); give a folder for the SVG files.`, { cause });
     });
-    for (const chart of chartsOf(result)) await writeFile(resolve(flags.svg, `${chart.id}.svg`), chart.svg);
   }
+  const result = await readResult(file);
+  const html = renderReport(result);
+  if (typeof flags.out === 'string') await writeFile(flags.out, html);
+  if (typeof flags.svg === 'string') for (const chart of chartsOf(result)) await writeFile(resolve(flags.svg, `${chart.id}.svg`), chart.svg);
   if (!flags.quiet) process.stdout.write([flags.out, flags.svg].filter(Boolean).map((f) => `wrote     ${String(f)}`).join('\n') + '\n');
   return 0;
 }

@@ -1,6 +1,6 @@
 // The andor CLI as a user runs it: the default job, game input with known coefficients, the JSON result, and one
 // clear error line (no stack trace) with a non-zero exit code for bad input.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -220,6 +220,14 @@ describe('andor CLI', () => {
     const both = await run(['explain', '--values', '[1,2,3,5]', '--out', out, '--report', out]);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--out and --report are the same file/);
+    // a --svg that cannot be a folder is refused before --out is written (it failed after: an adversarial sweep, stop 34)
+    const page = join(dir, 'not-written.html');
+    const notFolder = await run(['report', out, '--out', page, '--svg', pretty]);
+    expect(notFolder.code).toBe(2);
+    expect(notFolder.stderr).toMatch(/--svg .*pretty\.json cannot be made a folder \(E[A-Z]+\)/);
+    await expect(stat(page)).rejects.toThrow(/ENOENT/);
+    const twice = await run(['report', out, '--out', page, '--svg', page]);
+    expect(twice.stderr).toMatch(/--out and --svg are the same file/);
   });
 
   it('explains --samples with the default model, not refusing a --sample it was not given (an adversarial sweep, stop 32)', async () => {
