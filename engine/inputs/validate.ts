@@ -143,6 +143,16 @@ export function assertValid<T extends TObject>(schema: T, value: unknown, name: 
     const fieldSchema = properties[field];
     const got = record[field];
     const at = error.instancePath.split('/').slice(2);
+    // a fault inside an object field is named where it is: "matching.relativeError must be a finite number (got
+    // null)", not "matching must be an object (got an object {…})" (an adversarial sweep, stop 34)
+    const nested = error.keyword === 'anyOf' ? undefined : nestedAt(fieldSchema, got, at);
+    if (nested && error.keyword === 'required') {
+      const missing = ((error.params as { requiredProperties?: string[] }).requiredProperties ?? [])[0];
+      const child = missing === undefined ? undefined : nestedAt(fieldSchema, got, [...at, missing]);
+      if (child) throw new InvalidOptionError(`${[name(field), ...at, missing].join('.')} is required: ${describeSchema(child.schema as TSchema)}.`);
+    } else if (nested && at.length > 0) {
+      throw new InvalidOptionError(`${[name(field), ...at].join('.')} must be ${describeSchema(nested.schema as TSchema)} (got ${preview(nested.value)}).${didYouMean(nested.value, keywordsOf(nested.schema as TSchema))}`);
+    }
     const where = at.length > 0 && error.keyword !== 'anyOf' ? ` (at ${at.map((p) => `[${p}]`).join('')}: ${error.message})` : '';
     // a union of structures says little by its types alone: add what the field is
     const about = Array.isArray((fieldSchema as unknown as Json).anyOf) && keywordsOf(fieldSchema).length === 0 && (fieldSchema as unknown as Json).description;
@@ -150,6 +160,18 @@ export function assertValid<T extends TObject>(schema: T, value: unknown, name: 
     throw new InvalidOptionError(`${name(field)} must be ${what} (got ${preview(got)}).${didYouMean(got, keywordsOf(fieldSchema))}${where}`);
   }
   throw new InvalidOptionError(`${top} do not match the schema: ${[...checker.Errors(value)].map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}.`);
+}
+
+/** The schema and value at `path` below a field, when every step is a property of a plain object (else undefined:
+ *  a list's item or a union's form is described as part of its field). */
+function nestedAt(schema: TSchema, value: unknown, path: readonly string[]): { schema: Json; value: unknown } | undefined {
+  let [s, v] = [schema as unknown as Json, value];
+  for (const key of path) {
+    const properties = s.properties as Record<string, unknown> | undefined;
+    if (s.type !== 'object' || !properties || !(key in properties) || v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+    [s, v] = [properties[key] as Json, (v as Record<string, unknown>)[key]];
+  }
+  return { schema: s, value: v };
 }
 
 /**

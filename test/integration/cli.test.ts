@@ -200,6 +200,9 @@ describe('andor CLI', () => {
       ['players and n apart', { ...json, players: ['a'] }, /: n = 3, but players holds 1 names/],
       ['v cut short', { ...json, v: json.v.slice(0, 3) }, /: v holds 3 values; with n = 3 it holds 2\^n = 8/],
       ['no salient', { ...json, salient: undefined }, /: salient is required/],
+      // stop 34: named the parent, "matching must be an object (got an object {…})"
+      ['a nested field null', { ...json, matching: { ...json.matching, relativeError: null } }, /: matching\.relativeError must be a finite number \(got null\)\. /],
+      ['a nested field missing', { ...json, matching: { ...json.matching, relativeError: undefined } }, /: matching\.relativeError is required: a finite number\. /],
       ['a salient player beyond n', { ...json, salient: [{ ...json.salient[0], players: [7] }] }, /: salient\[0\] names player 7, but n = 3/],
       // stop 33: a million orders overflowed the page's stack
       ['a million orders', { ...json, orders: { ...json.orders, positive: new Array(1e6).fill(0) } }, /: orders\.positive holds 1000000 values; with n = 3 it holds one per order 0\.\.n \(4\)/],
