@@ -345,6 +345,13 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   if (normal.length === 0) throw new InvalidInputError(`${set.source} has no samples with split "train" or "test"; label samples with "split": "train" | "test" | "ood".`);
   const unlabelled = set.samples.filter((s) => s.label === undefined).length;
   if (unlabelled > 0) throw new InvalidInputError(`${unlabelled} sample(s) of ${set.source} have no "label"; dynamics explains each sample's labelled class.`);
+  // the train/test Jaccard compares a class's train and test samples: with no class in both it is NaN at every order,
+  // which the summary printed with no reason (an adversarial sweep, stop 34); the other measures stand
+  const { train, test } = splits(set.samples);
+  const classesOf = (list: typeof train) => [...new Set(list.map(({ s }) => s.label as number))].sort((a, b) => a - b);
+  if (train.length > 0 && test.length > 0 && !classesOf(train).some((c) => classesOf(test).includes(c))) {
+    ctx.onWarning?.(`No class of ${set.source} has both train and test samples (train: classes ${classesOf(train).join(', ')}; test: ${classesOf(test).join(', ')}): the train/test Jaccard is per class, so it is NaN at every order. Give train and test samples of the same classes for it.`);
+  }
 
   const models = [...files.map((file) => ({ file, role: 'checkpoint' as const })), ...references.map((file) => ({ file, role: 'reference' as const }))];
   const loaded = await Promise.all(models.map(async (m) => ({ ...m, ...(await loadModelBytes(m.file)) })));

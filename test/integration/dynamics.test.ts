@@ -145,6 +145,24 @@ describe('dynamics', () => {
     }
   });
 
+  it('warns before any pair runs when no class has both train and test samples, whose Jaccard is then NaN (an adversarial sweep, stop 34)', async () => {
+    const all = JSON.parse(await readFile(join(SERIES, 'samples.json'), 'utf8'));
+    const pick = [...all.samples.filter((s: { split: string; label: number }) => s.split === 'train' && s.label === 1).slice(0, 2), ...all.samples.filter((s: { split: string; label: number }) => s.split === 'test' && s.label === 0).slice(0, 2)];
+    const disjoint = join(dir, 'disjoint.json');
+    await writeFile(disjoint, JSON.stringify({ ...all, samples: pick }));
+    const warnings: string[] = [];
+    const own = await createEngine({ workers: 0, logger: { warn: (m: string) => warnings.push(m), info: () => undefined, error: () => undefined, debug: () => undefined } as never });
+    try {
+      const run = await own.dynamics({ ...request(), samples: disjoint, checkpoints: CHECKPOINTS.slice(0, 2), referenceModels: undefined, losses: undefined, players: '0-3', preset: 'none', iterations: undefined, cacheDir: false });
+      expect(warnings).toEqual([expect.stringMatching(/^No class of .*disjoint\.json has both train and test samples \(train: classes 1; test: 0\): the train\/test Jaccard is per class, so it is NaN at every order\./)]);
+      expect(Array.from(run.jaccard!.slice(1)).every(Number.isNaN)).toBe(true);
+      // the other measures stand
+      expect(run.checkpoints.every((c) => Number.isFinite(c.kappa))).toBe(true);
+    } finally {
+      await own.dispose();
+    }
+  });
+
   it('runs from the CLI on a folder, taking only its epoch-* checkpoints', async () => {
     const out = join(dir, 'dyn.json');
     const args = [
