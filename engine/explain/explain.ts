@@ -12,7 +12,7 @@ import { preview } from '../inputs/preview.js';
 import { assertCallbacks, assertValid, didYouMean } from '../inputs/validate.js';
 import { ExplainRequestSchema, GameRequestSchema } from '../contracts/schema/requests.js';
 import { MODALITIES, REWARDS } from '../contracts/schema/constants.js';
-import { assertPlanFits, assertPlayersFit, batchAxisOf, chooseBatchSize, isUnbatched, resolveSampleDims, unbatchedDims, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from '../pipeline/plan.js';
+import { assertPlanFits, assertPlayersFit, batchAxisOf, chooseBatchSize, isUnbatched, resolveSampleDims, unbatchedDims, type BatchAxis, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from '../pipeline/plan.js';
 import {
   customLayout, imageLayout, pointCloudLayout, tabularLayout, textLayout, type BaselineSpec, type CustomLayout, type LayoutContext, type PlayerLayout,
 } from '../pipeline/players.js';
@@ -290,6 +290,22 @@ function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, i
   throw new ShapeMismatchError(`The model needs input "${input.name}", but the sample gives ${given}. Give the sample as {"x": {"${input.name}": [...], ...}}.${unlike}`);
 }
 
+/**
+ * One sample read as a set of rows: an 8×8 image given as a nested array (or a 2-D .npy) is 8 samples of 8 values,
+ * and "the sample has 8" alone does not say why (an adversarial sweep, stop 34).
+ * @throws ShapeMismatchError when the set's rows together hold exactly one sample of the input
+ */
+function assertNotSplitIntoRows(info: TensorInfo, batchAxis: BatchAxis, sampleSize: number, set: SampleSet | undefined): void {
+  const dims = batchAxis.kind === 'none' ? info.shape : info.shape.slice(1);
+  if (!set || set.samples.length < 2 || !dims.every((d) => typeof d === 'number' && d > 0)) return;
+  const size = (dims as number[]).reduce((a, b) => a * b, 1);
+  if (size === sampleSize || set.samples.length * sampleSize !== size) return;
+  throw new ShapeMismatchError(
+    `${set.source} was read as ${set.samples.length} samples of ${sampleSize} values, but input "${info.name}" takes ${size} values per sample: together its rows are one sample. ` +
+      'A nested array (or a .npy of 2 or more dims) is a list of samples, one per row: nest one sample once more ([[…]], x[None]), or give {"samples": [{"x": …}]}.',
+  );
+}
+
 /** Turns the model's introspected inputs, the sample and the player options into an evaluation plan. */
 function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainRequest, sample: Sample, set: SampleSet | undefined, reward: RewardSpec, reference: readonly Float64Array[] | undefined): { plan: MaskPlan; layout: PlayerLayout; input: InputLayout } {
   const inputNames = model.inputs.map((i) => i.name);
@@ -303,6 +319,7 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
   assertIntegerValues(maskedInfo, maskedValues);
   const batchAxis = batchAxisOf(maskedInfo, maskedValues.length);
   const baseline = resolveBaseline(request.baseline);
+  assertNotSplitIntoRows(maskedInfo, batchAxis, maskedValues.length, set);
   const dims = resolveSampleDims(maskedInfo, batchAxis, maskedValues.length);
   if (sample.values instanceof Float64Array && sample.shape) assertSameLayout(sample.shape, dims, 'The sample', `input "${maskedInfo.name}" per sample`);
   if (request.modality === undefined) assertTabularFits(maskedInfo, dims);

@@ -189,6 +189,17 @@ describe('malformed library requests get typed errors naming the field (an adver
     expect(Array.from(plain.v)).toEqual(Array.from(typed.v));
   });
 
+  it('says that one image given as a nested array was read as rows, each a sample (an adversarial sweep, stop 34)', async () => {
+    const image = JSON.parse(await readFile(model('digits.samples.json'), 'utf8')).samples[0].x[0] as number[][]; // 8×8
+    const request = { model: model('digits-cnn.onnx'), modality: 'image', grid: '2x2', preset: 'none' } as const;
+    const run = engine.explain({ ...request, sample: JSON.stringify(image) });
+    await expect(run).rejects.toThrowError(ShapeMismatchError);
+    await expect(run).rejects.toThrowError(/was read as 8 samples of 8 values, but input "image" takes 64 values per sample: together its rows are one sample\. .*nest one sample once more/);
+    // nested once more, it is one sample
+    const one = await engine.explain({ ...request, sample: JSON.stringify([image]) });
+    expect(one.n).toBe(4);
+  });
+
   it('refuses a sample nested in another layout of the same size, and reads it flat on purpose (a point cloud given [3, N])', async () => {
     const cloud = JSON.parse(await readFile(model('pointclouds.samples.json'), 'utf8')).samples[0].x as number[][];
     const request = { model: model('pointnet.onnx'), modality: 'pointcloud', clusters: 4, preset: 'none' } as const;
