@@ -307,7 +307,7 @@ function assertNotSplitIntoRows(info: TensorInfo, batchAxis: BatchAxis, sampleSi
 }
 
 /** Turns the model's introspected inputs, the sample and the player options into an evaluation plan. */
-function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainRequest, sample: Sample, set: SampleSet | undefined, reward: RewardSpec, reference: readonly Float64Array[] | undefined): { plan: MaskPlan; layout: PlayerLayout; input: InputLayout } {
+function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainRequest, sample: Sample, set: SampleSet | undefined, reward: RewardSpec, references: SampleSet | undefined): { plan: MaskPlan; layout: PlayerLayout; input: InputLayout } {
   const inputNames = model.inputs.map((i) => i.name);
   const modality = request.modality ?? 'tabular';
   assertModalityOptions(request, modality);
@@ -324,6 +324,9 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
   if (sample.values instanceof Float64Array && sample.shape) assertSameLayout(sample.shape, dims, 'The sample', `input "${maskedInfo.name}" per sample`);
   if (request.modality === undefined) assertTabularFits(maskedInfo, dims);
   const background = request.background ?? 'keep';
+  // the reference rows of the masked input, by name when the rows give several (the first key was taken before: a
+  // side input's values when a file listed it first; an adversarial sweep, stop 34)
+  const reference = references?.samples.map((row) => sampleValuesFor(row, maskedInfo, true, model.inputs));
   const ctx: LayoutContext = { inputName: maskedInfo.name, dims, values: maskedValues, baseline, reference, background, featureNames: set?.features };
   const layout = layoutFor(modality, ctx, request, maskMode, sample);
   const inputs: PlanInput[] = model.inputs.map((info) => {
@@ -408,10 +411,10 @@ function resolveBaseline(baseline: ExplainRequest['baseline']): BaselineSpec {
   return baseline as BaselineSpec;
 }
 
-async function resolveReference(reference: ExplainRequest['reference'], set: SampleSet | undefined): Promise<Float64Array[] | undefined> {
+async function resolveReference(reference: ExplainRequest['reference'], set: SampleSet | undefined): Promise<SampleSet | undefined> {
   const source = reference === undefined ? set : await resolveSampleSet(reference, 'options.reference');
   if (source && source !== set) assertSameColumns(source, set);
-  return source?.samples.map((s) => (s.values instanceof Float64Array ? s.values : Object.values(s.values)[0]));
+  return source;
 }
 
 /** Reference rows are averaged column by column: when both files name their columns, the names must agree, or one

@@ -54,6 +54,13 @@ describe.each(RUNNERS)('model inputs and rows, on %s', (_where, options) => {
     const sparse = await explain('side-unbatched.onnx', { sample: named({ features: FEATURES, t: [-1] }), method: 'sparse', budget: 40, maxOrder: 2, preset: undefined });
     const terms = (sparse as unknown as { and: { players: number[]; value: number }[] }).and;
     expect(terms.find((t) => t.players.length === 0)?.value).toBeCloseTo(-reference[0], 5);
+    // reference rows that name both inputs give the masked input's values, whatever their order (the first key was
+    // taken: t's [5] as a row of features; an adversarial sweep, stop 34)
+    const rows = [[1, 2, 3, 4], [3, 0, 1, 2]];
+    const mean = await explain('side-unbatched.onnx', { sample: named({ t: [2], features: FEATURES }), baseline: 'mean', reference: JSON.stringify({ samples: rows.map((r) => ({ x: { t: [5], features: r } })) }) });
+    const flat = await explain('side-unbatched.onnx', { sample: named({ t: [2], features: FEATURES }), baseline: 'mean', reference: JSON.stringify({ samples: rows }) });
+    expect(Array.from(mean.v)).toEqual(Array.from(flat.v));
+    expect(mean.v[0]).not.toBeCloseTo(scaled.v[0], 3); // the mean row [2, 1, 2, 3], not zeros
     const wrong = explain('side-unbatched.onnx', { sample: named({ features: FEATURES, t: [2, 3] }) });
     await expect(wrong).rejects.toThrowError(ShapeMismatchError);
     await expect(wrong).rejects.toThrowError(/Input "t" of shape \[1\] has no batch axis .* it takes 1 value, but the sample gives 2\./);
