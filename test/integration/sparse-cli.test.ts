@@ -53,7 +53,7 @@ describe('andor CLI, sparse method', () => {
     expect(JSON.parse(await readFile(out, 'utf8')).tolerance).toEqual({ requested: 'auto', and: 0, or: 0 });
     const refused = await run(['explain', ...PLANTED, '--method', 'exact', '--tolerance', '0.001']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/options\.tolerance applies to method 'sparse' only/);
+    expect(refused.stderr).toMatch(/--tolerance applies to method 'sparse' only/);
     const bad = await run(['explain', ...PLANTED, '--method', 'sparse', '--tolerance', 'lots']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--tolerance/);
@@ -62,6 +62,6 @@ describe('andor CLI, sparse method', () => {
   it('states the least sufficient budget on one error line', async () => {
     const { code, stderr } = await run(['explain', ...PLANTED, '--method', 'sparse', '--budget', '40', '--max-order', '4']);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/^andor: error \[INVALID_OPTION\]: options\.budget = 40 is too small for maxOrder = 4 at n = 64 players: the sparse method needs at least \d+ evaluations/);
+    expect(stderr).toMatch(/^andor: error \[INVALID_OPTION\]: --budget = 40 is too small for maxOrder = 4 at n = 64 players: the sparse method needs at least \d+ evaluations/);
   });
 });
