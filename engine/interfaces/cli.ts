@@ -275,6 +275,10 @@ async function dynamics(flags: Flags) {
 
 /** Runs bench/run.js (every suite in its own process; it ends with one table of all targets). */
 function benchCommand(args: string[]): number {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write('andor bench: run the benchmark suites of bench/ (in a clone) and print one table of their targets\n\nUsage: andor bench [--quick]\n  --quick                         a smoke run\n');
+    return 0;
+  }
   const unknown = args.filter((a) => a !== '--quick');
   if (unknown.length) throw new InvalidOptionError(`andor bench takes only --quick (got ${unknown.join(' ')}).`);
   const child = spawnSync(process.execPath, [resolve(PACKAGE_ROOT, 'bench', 'run.js'), ...args], { stdio: 'inherit' });

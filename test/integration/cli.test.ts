@@ -74,6 +74,8 @@ describe('andor CLI', () => {
     // messages that named the wrong thing (an adversarial sweep, stop 33)
     [['explain', '--model', 'models/digits-cnn.onnx', '--grid', '2X2'], /--grid must be a string "RxC" such as "7x7", or a list of 2 items .*\(got "2X2"\)/, 2],
     [['explain', '--', '--players', '0-3'], /Unexpected argument "--players" for "andor explain": it comes after "--", which ends the options, so it is not read as one\. Remove the "--"\.$/m, 2],
+    // the CLI has no --max-players to raise: its limit, 30, is the schema's maximum (a README check, stop 34)
+    [['explain', '--model', 'models/tokens-40.onnx', '--sample', 'models/tokens-40.samples.json', '--method', 'exact'], /error \[INVALID_OPTION\]: 40 players exceed the exact method's limit of 30\. Choose at most 30 players, or use method 'sparse' \(--method sparse\)/, 2],
     [['explain', '--lr', '1e-400'], /--lr 1e-400 is too close to 0 for float64 \(it would round to 0\); give a larger value\./, 2],
     [['explain', '--lr', '2e308'], /--lr 2e308 is past float64's range \(it would round to Infinity\); give a smaller value\./, 2],
     [['explain', '--values', '[1,2,3]'], /error \[SHAPE_MISMATCH\]: The values vector has 3 values/, 1],
@@ -101,6 +103,12 @@ describe('andor CLI', () => {
     expect(code).toBe(exitCode);
     expect(stderr).toMatch(message as RegExp);
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+  });
+
+  it('prints the help of bench, as of every command (a README check, stop 34)', async () => {
+    const { code, stdout } = await run(['bench', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Usage: andor bench \[--quick\]$/m);
   });
 
   it('prints its version', async () => {
