@@ -71,7 +71,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       {
         title: 'Output',
         fields: {
-          out: Type.String({ minLength: 1, description: 'write the HTML report to FILE.html', 'x-arg': 'FILE' }),
+          out: Type.String({ minLength: 1, description: 'write the HTML report to FILE (name it .html)', 'x-arg': 'FILE' }),
           svg: Type.String({ minLength: 1, description: 'also write each chart as DIR/<chart>.svg', 'x-arg': 'DIR' }),
           quiet: outputFields.quiet,
           debug: outputFields.debug,
@@ -90,7 +90,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   },
   serve: {
     name: 'serve',
-    summary: 'the HTTP service: POST /explain, GET /models, /health, /openapi.json',
+    summary: 'the HTTP service: POST /explain, POST /explain/batch, GET /models, /health, /openapi.json',
     groups: [{ title: 'Service', fields: serveFields }, { title: 'Running', fields: { ...engineFields } }, { title: 'Output', fields: pick(outputFields, 'debug') }],
   },
 };
