@@ -38,9 +38,16 @@ export const AUTHORS_CONVENTIONS = Object.freeze({
   reward: 'gt-log-odds',
 } as const);
 
+/** The defaults of the learned AND-OR split, which a request for the sparse method does not take. */
+const SPLIT_FIELDS: ReadonlySet<string> = new Set(['preset', 'qthres']);
+
 /** The fields a convention may fill. */
 export interface ConventionFields {
   readonly conventions?: Conventions;
+  readonly method?: string;
+  readonly budget?: number;
+  readonly maxOrder?: number;
+  readonly tolerance?: number;
   readonly salientIncludeEmpty?: boolean;
   readonly preset?: string;
   readonly solver?: string;
@@ -50,9 +57,11 @@ export interface ConventionFields {
 
 /**
  * Fills the defaults of the request's conventions. `andor` (or none) returns the request itself; `authors` returns a
- * copy with AUTHORS_CONVENTIONS filled where the request leaves a field undefined. Two exceptions keep explicit choices
- * coherent: a request that names a `solver` (which only preset `default` takes) keeps andor's preset, and a game
- * (a request with `values`, which has no reward) gets no reward.
+ * copy with AUTHORS_CONVENTIONS filled where the request leaves a field undefined. Three exceptions keep explicit choices
+ * coherent: a request that names a `solver` (which only preset `default` takes) keeps andor's preset, a game (a
+ * request with `values`, which has no reward) gets no reward, and a request for the sparse method (method 'sparse', or
+ * budget, maxOrder or tolerance without a method), which learns no split and refuses its options, gets no preset and
+ * no qthres.
  * @param request - an explain, game, batch or dynamics request
  * @returns the request with the convention's defaults filled
  * @throws InvalidOptionError when conventions is not one of 'andor', 'authors'
@@ -62,11 +71,13 @@ export function withConventions<T extends object>(request: T): T {
   if (given === null || typeof given !== 'object' || given.conventions === undefined) return request;
   const conventions = oneOf(given.conventions, CONVENTIONS, 'options.conventions');
   if (conventions === 'andor') return request;
+  const sparse = given.method === 'sparse' || (given.method === undefined && [given.budget, given.maxOrder, given.tolerance].some((x) => x !== undefined));
   const filled = { ...request } as Record<string, unknown>;
   for (const [field, value] of Object.entries(AUTHORS_CONVENTIONS)) {
     if (filled[field] !== undefined) continue;
     if (field === 'preset' && filled.solver !== undefined) continue;
     if (field === 'reward' && 'values' in request) continue;
+    if (sparse && SPLIT_FIELDS.has(field)) continue;
     filled[field] = value;
   }
   return filled as T;

@@ -468,6 +468,7 @@ export interface ExplainSource<R> {
 /** Explains one sample of a model: evaluation of all masks, then the interaction analysis; or, when `other` takes the
  *  request once n is known (the sparse method), that method's run. */
 export async function explainModel<R = never>(ctx: ExplainContext, request: ExplainRequest, { from, other, loaded }: ExplainSource<R> = {}): Promise<ExplainResult | R> {
+  const asked = request;
   request = withConventions(request);
   assertValid(ExplainRequestSchema, request);
   assertCallbacks(request);
@@ -489,6 +490,9 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
   const { plan: probePlan, layout, input } = buildPlan(model, bytes.byteLength, request, sample, set, provisional, reference);
   if (request.output === undefined) assertDefaultOutputBatched(model.outputs, probePlan);
   if (other?.takes(request, layout.n, ctx.limits)) {
+    // a convention's defaults of the learned split are the exact method's: the sparse one (chosen here when 2^n does
+    // not fit) learns no split, and refuses only the split options the caller gave
+    if (request !== asked) request = { ...request, preset: asked.preset, qthres: asked.qthres };
     return other.run(ctx, { request, model, file, sha256, sample, set, row, rewardName, kind, output: outputInfo.name, plan: probePlan, layout, input, timings, started }).catch((error: unknown) => {
       throw withMaskTokenHint(error, request);
     });
@@ -611,7 +615,7 @@ export async function explainGame(ctx: Pick<ExplainContext, 'runner' | 'limits' 
   else throw new InvalidOptionError('options.values must be a Float64Array, a number array, inline JSON or a file path.');
   const n = playersOf(v.length, 'The values vector');
   if (n === 0) throw new ShapeMismatchError('The values vector has 1 value: a game needs at least one player (2 values, for ∅ and {0}).');
-  assertPlayersFit(n, ctx.limits);
+  assertPlayersFit(n, ctx.limits, false);
   assertFiniteRewards(v, 'The values vector');
   timings.loadMs = performance.now() - started;
   const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);

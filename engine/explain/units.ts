@@ -192,6 +192,14 @@ export async function runPool(units: readonly ExplainUnit[], options: UnitRunOpt
   return { results, cached };
 }
 
+/** The key a unit's result is cached under here: the unit's, or, where the caller's maxBudget is the budget of a
+ *  sparse unit that gives none (sparse.ts, chooseBudget), the unit's with that cap, so that a capped result is never
+ *  read back by a run without the cap (or with another one). */
+function cachedUnder(unit: ExplainUnit, limits: SparseLimits): string {
+  const capped = limits.maxBudget !== undefined && asksSparse(unit.options) && unit.options.budget === undefined;
+  return capped ? cacheKey('capped', unit.key, String(limits.maxBudget)) : unit.key;
+}
+
 /**
  * The executor of this process: each unit from the disk cache when it is there, else run in the pool and cached. A
  * cache that cannot be written (a read-only folder, a full disk) costs the run its resumability, not its results: it
@@ -210,11 +218,12 @@ export function localExecutor(ctx: ExplainContext, cache: ResultCache | undefine
   return {
     run: (units, options) =>
       runPool(units, options, async (unit) => {
-        const stored = await cache?.get(unit.key);
+        const key = cachedUnder(unit, limits);
+        const stored = await cache?.get(key);
         const hit = stored === undefined ? undefined : restoreResult(unit.sample, stored);
         if (hit) return { result: hit, cached: true };
         const result = await runUnit(ctx, unit, options.signal, limits);
-        await cache?.put(unit.key, storeResult(unit.sample, result)).catch(unwritable);
+        await cache?.put(key, storeResult(unit.sample, result)).catch(unwritable);
         return { result, cached: false };
       }, cache !== undefined),
   };

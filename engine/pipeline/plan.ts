@@ -108,36 +108,37 @@ export function largestPlayersForKernels(): number {
 
 const mib = (bytes: number) => Math.ceil(bytes / MIB);
 
+/** The way out of the 2^n arrays' limits, in both of their messages (a batch or dynamics never switches by itself). */
+const SPARSE_FIX = "use method 'sparse' (--method sparse), which evaluates a budget of masks instead of all 2^n";
+
 /**
  * Checks, before any work, that n players fit every limit: maxPlayers, the memory budget of their 2^n arrays, and
  * the 4 GiB a wasm32 kernel module can address (which binds at 24 players whatever the budget).
  * @throws InvalidOptionError for n < 1 or n > maxPlayers
+ * @param sparse - whether the sparse method is a way out (a model's players; not a game given as its 2^n values)
  * @throws MemoryLimitError naming the bound that binds (the budget or the kernel memory) and the largest n each allows
  */
-export function assertPlayersFit(n: number, { maxMemoryMb, maxPlayers }: Limits): void {
+export function assertPlayersFit(n: number, { maxMemoryMb, maxPlayers }: Limits, sparse = true): void {
   if (!Number.isInteger(n) || n < 1) throw new InvalidOptionError(`The number of players must be at least 1 (got ${n}).`);
   if (n > maxPlayers) {
-    // at MAX_PLAYERS (the CLI's and the library's default, and the schema's maximum) the limit cannot be raised
-    if (maxPlayers >= MAX_PLAYERS) {
-      throw new InvalidOptionError(`${n} players exceed the exact method's limit of ${maxPlayers}. Choose at most ${maxPlayers} players, or use method 'sparse' (--method sparse), which has limits of its own.`);
-    }
     throw new InvalidOptionError(`${n} players exceed the limit of ${maxPlayers} (maxPlayers / --max-players). Choose at most ${maxPlayers} players, raise the limit, or use method 'sparse' (--method sparse), which has limits of its own.`);
   }
   const masks = 2 ** n;
+  const orSparse = sparse ? `, or ${SPARSE_FIX}` : '';
   const byBudget = largestPlayersForBudget(maxMemoryMb);
   const byKernels = largestPlayersForKernels();
   if (n > byKernels) {
     const budget = n > byBudget ? ` (the memory limit of ${maxMemoryMb} MiB, maxMemoryMb / --max-memory-mb, alone allows at most ${byBudget})` : '';
     throw new MemoryLimitError(
       `${n} players need ${masks} masks and ${mib(kernelBytes(n))} MiB of WebAssembly kernel memory (${KERNEL_ARRAYS_PER_MASK} f64 arrays of 2^${n} for the decomposition), ` +
-        `more than the ${KERNEL_MEMORY_BYTES / MIB} MiB a wasm32 module can address: at most ${byKernels} players fit, whatever --max-memory-mb is${budget}. Use at most ${byKernels} players.`,
+        `more than the ${KERNEL_MEMORY_BYTES / MIB} MiB a wasm32 module can address: at most ${byKernels} players fit, whatever --max-memory-mb is${budget}. Use at most ${byKernels} players${orSparse}.`,
     );
   }
   if (n > byBudget) {
     const fix = byBudget === 0 ? 'No player fits it; raise' : `Use at most ${byBudget} players, or raise`;
     throw new MemoryLimitError(
       `${n} players need ${masks} masks and about ${mib(arrayBytes(n))} MiB for their 2^n arrays (${ARRAYS_PER_MASK} f64 arrays), over the memory limit of ${maxMemoryMb} MiB (maxMemoryMb / --max-memory-mb), which fits at most ${byBudget} players. ` +
-        `${fix} maxMemoryMb (--max-memory-mb) to at least ${mib(arrayBytes(n))} (the kernels' wasm32 memory allows up to ${byKernels} players).`,
+        `${fix} maxMemoryMb (--max-memory-mb) to at least ${mib(arrayBytes(n))} (the kernels' wasm32 memory allows up to ${byKernels} players)${orSparse}.`,
     );
   }
 }

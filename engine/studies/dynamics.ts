@@ -284,7 +284,7 @@ function toRecords(pairs: readonly PairData[], memoryMb: number): PairRecord[] {
     for (let t = 0; t < terms.values.length; t++) vector[ids.get(keyOf(terms, t))!] = terms.values[t];
     return vector;
   };
-  return sparse.map(({ kind: _kind, n: _n, and, or, ...rest }) => ({ ...rest, and: lay(and), or: lay(or), sets }));
+  return sparse.map(({ kind: _kind, n: _n, and, or, ...rest }) => ({ ...rest, and: lay(and), or: lay(or), sets, whole: true as const }));
 }
 
 function exactRecord(result: ExplainResult): PairRecord {

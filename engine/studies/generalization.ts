@@ -22,6 +22,9 @@ export interface SampleInteractions {
   readonly threshold: number;
   /** The sets the vectors index (default: every mask of log2(length) players). */
   readonly sets?: SetIndex;
+  /** The AND and the OR vector are each a whole expansion of v (a sparse pair: the Möbius terms of v, and those of the
+   *  complement game), not the two parts of one split: each sums to v(N), so v is rebuilt from their mean. */
+  readonly whole?: true;
 }
 
 /** The index of every mask of the last n asked for (a series checks each sample's: one table, not one per sample). */
@@ -121,7 +124,10 @@ export function generalization(
   const nonGeneralizable = new Float64Array(n + 1);
   const sums: Record<string, { count: number; output: number; salient: number; generalizable: number }> = {};
   for (const s of samples) {
-    let vSalient = s.and[0] + s.or[0];
+    // a sparse pair's AND and OR terms are two expansions of v, each of it all: their mean rebuilds v (preset none's
+    // split, halves of each), their sum would rebuild 2v
+    const part = s.whole ? 0.5 : 1;
+    let vSalient = part * (s.and[0] + s.or[0]);
     let vGeneral = vSalient;
     for (const kind of ['and', 'or'] as const) {
       const values = s[kind];
@@ -130,8 +136,8 @@ export function generalization(
         if (v === 0 || Math.abs(v) < s.threshold) continue;
         const shared = s.references.some((r) => Math.abs(r[kind][m]) >= r.threshold && r[kind][m] !== 0 && Math.sign(r[kind][m]) === Math.sign(v));
         (shared ? generalizable : nonGeneralizable)[order[m]] += Math.abs(v) / samples.length;
-        vSalient += v;
-        if (shared) vGeneral += v;
+        vSalient += part * v;
+        if (shared) vGeneral += part * v;
       }
     }
     const acc = (sums[s.split] ??= { count: 0, output: 0, salient: 0, generalizable: 0 });

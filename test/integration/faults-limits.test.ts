@@ -35,7 +35,7 @@ describe('player limits', () => {
     expect(error).toBeInstanceOf(MemoryLimitError);
     expect((error as Error).message).toBe(
       '25 players need 33554432 masks and 4097 MiB of WebAssembly kernel memory (16 f64 arrays of 2^25 for the decomposition), more than the 4096 MiB a wasm32 module can address: ' +
-        'at most 24 players fit, whatever --max-memory-mb is. Use at most 24 players.',
+        'at most 24 players fit, whatever --max-memory-mb is. Use at most 24 players, or use method \'sparse\' (--method sparse), which evaluates a budget of masks instead of all 2^n.',
     );
     expect(ms).toBeLessThan(UP_FRONT_MS);
     await engine.dispose();
@@ -44,7 +44,7 @@ describe('player limits', () => {
   it('when both bind, the message gives the largest n of each', async () => {
     const engine = await createEngine({ workers: 0, maxMemoryMb: 1024 });
     const { error } = await refusal(() => engine.explain({ model: MLP, sample: SAMPLES, players: '0-25' }));
-    expect((error as Error).message).toMatch(/at most 24 players fit, whatever --max-memory-mb is \(the memory limit of 1024 MiB, maxMemoryMb \/ --max-memory-mb, alone allows at most 22\)\. Use at most 24 players\./);
+    expect((error as Error).message).toMatch(/at most 24 players fit, whatever --max-memory-mb is \(the memory limit of 1024 MiB, maxMemoryMb \/ --max-memory-mb, alone allows at most 22\)\. Use at most 24 players, or use method 'sparse' \(--method sparse\)/);
     await engine.dispose();
   });
 
@@ -54,9 +54,28 @@ describe('player limits', () => {
     expect(error).toBeInstanceOf(MemoryLimitError);
     expect((error as Error).message).toBe(
       '24 players need 16777216 masks and about 2560 MiB for their 2^n arrays (20 f64 arrays), over the memory limit of 1024 MiB (maxMemoryMb / --max-memory-mb), which fits at most 22 players. ' +
-        'Use at most 22 players, or raise maxMemoryMb (--max-memory-mb) to at least 2560 (the kernels\' wasm32 memory allows up to 24 players).',
+        'Use at most 22 players, or raise maxMemoryMb (--max-memory-mb) to at least 2560 (the kernels\' wasm32 memory allows up to 24 players), or use method \'sparse\' (--method sparse), which evaluates a budget of masks instead of all 2^n.',
     );
     expect(ms).toBeLessThan(UP_FRONT_MS);
+    await engine.dispose();
+  });
+});
+
+describe('player limits of many samples and of a game', () => {
+  it('a batch of more players than the 2^n arrays allow is refused naming the sparse method, which a batch never switches to by itself', async () => {
+    const engine = await createEngine({ workers: 0 });
+    const { error, ms } = await refusal(() => engine.explainBatch({ model: MLP, samples: SAMPLES, rows: '0', cacheDir: false }));
+    expect(error).toBeInstanceOf(MemoryLimitError);
+    expect((error as Error).message).toMatch(/30 players need .* Use at most 24 players, or use method 'sparse' \(--method sparse\)/);
+    expect(ms).toBeLessThan(UP_FRONT_MS);
+    await engine.dispose();
+  });
+
+  it('a game given as its 2^n values is not told to use the sparse method, which does not take one', async () => {
+    const engine = await createEngine({ workers: 0, maxMemoryMb: 1 });
+    const { error } = await refusal(() => engine.explainValues({ values: new Float64Array(1 << 18) }));
+    expect(error).toBeInstanceOf(MemoryLimitError);
+    expect((error as Error).message).not.toMatch(/sparse/);
     await engine.dispose();
   });
 });

@@ -122,6 +122,20 @@ describe('batch explanations by the sparse method', () => {
     expect(other.method).toBe('sparse');
   });
 
+  it('caches a result whose budget a caller\'s maxBudget capped apart from an uncapped one', async () => {
+    const cacheDir = join(dir, 'capped');
+    // n = 10 without a budget: 2^10 = 1024 evaluations, exact; under maxBudget 600, 600 of them, adaptive
+    const request = { model: MLP, samples: MLP_SAMPLES, rows: '0', players: '0-9', method: 'sparse', maxOrder: 2, cacheDir } as const;
+    const capped = await engine.explainBatch(request, { maxBudget: 600 });
+    expect(capped.results![0]).toMatchObject({ budget: 600, recovery: 'adaptive' });
+    const free = await engine.explainBatch(request);
+    expect(free.samples[0].cached).toBe(false);
+    expect(free.results![0]).toMatchObject({ budget: 1024, recovery: 'exact' });
+    // each is read back under its own cap
+    expect((await engine.explainBatch(request, { maxBudget: 600 })).samples[0].cached).toBe(true);
+    expect((await engine.explainBatch(request)).samples[0].cached).toBe(true);
+  });
+
   it('refuses what a sparse batch cannot take, by name', async () => {
     await expect(engine.explainBatch({ ...PATCHES, samples: PATCH_SAMPLES, rows: '0-1', preset: 'none', cacheDir: false })).rejects.toThrow(/options\.preset tunes the learned AND-OR split/);
     await expect(engine.explainBatch({ ...PATCHES, samples: PATCH_SAMPLES, rows: '0-1', budget: 10, cacheDir: false })).rejects.toThrow(InvalidOptionError);

@@ -23,7 +23,8 @@ function denseRecord(r: SparseResult): PairRecord {
     for (const t of terms) out[t.players.reduce((m, p) => m | (1 << p), 0)] = t.value;
     return out;
   };
-  return { and: lay(r.and), or: lay(r.or), threshold: r.threshold, positive: r.orders.positive, negative: r.orders.negative, output: r.values.full, players: r.players, salientCount: r.salient.length };
+  // its AND and OR terms are each a whole expansion of v, as a sparse pair's are
+  return { and: lay(r.and), or: lay(r.or), whole: true, threshold: r.threshold, positive: r.orders.positive, negative: r.orders.negative, output: r.values.full, players: r.players, salientCount: r.salient.length };
 }
 
 /** Equal within 1e-12, NaN where the other is NaN (a measure undefined at an order, e.g. cancellation at ∅). */
@@ -93,6 +94,17 @@ describe('dynamics by the sparse method', () => {
     });
     // something moved between checkpoints, so the transitions compare more than zeros
     expect(sparse.transitions.some((tr) => tr.emerged.count.some((x) => x > 0) && tr.removed.count.some((x) => x > 0))).toBe(true);
+  });
+
+  it('rebuilds v from the mean of its AND and OR expansions for the losses, not from their sum (2v)', async () => {
+    // budget 2^4: every term of both expansions, each summing to v(N); salient ratio 0: every non-zero term is salient,
+    // so the loss from the salient terms is the loss of the output (as the exact method's AND + OR gives it)
+    const losses = JSON.parse(await readFile(join(SERIES, 'losses.json'), 'utf8'));
+    const r = await engine.dynamics({
+      checkpoints: CHECKPOINTS.slice(-1), samples, losses, referenceModels: [REFERENCE], players: '0-3', method: 'sparse', budget: 16, maxOrder: 4, salientRatio: 0, cacheDir: false,
+    });
+    const { loss } = r.checkpoints[0].generalization!;
+    for (const split of ['train', 'test']) expectClose([loss[split].salient], [loss[split].output], { atol: 1e-9 });
   });
 
   it('follows all 30 features of the series, beyond the exact method, and a rerun comes from the cache', async () => {

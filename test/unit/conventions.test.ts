@@ -42,6 +42,14 @@ describe('withConventions', () => {
     expect(withConventions({ conventions: 'authors' as const, values: [0, 1] })).toEqual({ conventions: 'authors', values: [0, 1], salientIncludeEmpty: true, preset: 'authors', qthres: 0.04 });
   });
 
+  it('gives a request for the sparse method, which learns no split, no preset and no qthres', () => {
+    const filled = { salientIncludeEmpty: true, reward: 'gt-log-odds' };
+    expect(withConventions({ conventions: 'authors' as const, method: 'sparse' })).toEqual({ conventions: 'authors', method: 'sparse', ...filled });
+    for (const option of [{ budget: 600 }, { maxOrder: 2 }, { tolerance: 0 }]) expect(withConventions({ conventions: 'authors' as const, ...option })).toEqual({ conventions: 'authors', ...option, ...filled });
+    // method 'exact' with the sparse options is refused later, by name; the convention fills as for any exact request
+    expect(withConventions({ conventions: 'authors' as const, method: 'exact' })).toEqual({ conventions: 'authors', method: 'exact', ...filled, preset: 'authors', qthres: 0.04 });
+  });
+
   it('rejects an unknown convention, listing the valid ones', () => {
     expect(() => withConventions({ conventions: 'paper' as never })).toThrowError(SourceInvalidOptionError);
     expect(() => withConventions({ conventions: 'paper' as never })).toThrowError(/options\.conventions must be one of: andor, authors \(got "paper"\)/);
@@ -74,6 +82,19 @@ describe('explain with conventions (built package)', () => {
     expect(result.decomposition.preset).toBe('none');
     expect(result.threshold).toBe(plain.threshold);
     expect(result.and).toEqual(plain.and);
+  }, SLOW_MS);
+
+  it('explains a sparse batch under authors with their salient max, and takes no split option from it', async () => {
+    const request = { model: base.model, samples: base.sample, rows: '0-1', players: base.players, method: 'sparse', budget: 64, maxOrder: 2, cacheDir: false } as const;
+    const viaFlag = await engine.explainBatch({ ...request, conventions: 'authors' });
+    const spelled = await engine.explainBatch({ ...request, salientIncludeEmpty: true, reward: 'gt-log-odds' });
+    expect(viaFlag.results!.map((r) => [r.threshold, r.salient])).toEqual(spelled.results!.map((r) => [r.threshold, r.salient]));
+  });
+
+  it('lets explainAuto switch to the sparse method under authors, without the split options the convention fills', async () => {
+    // 49 players: the 2^n arrays do not fit, so the sparse method is chosen, which learns no split
+    const result = await engine.explainAuto({ model: model('patches-49.onnx'), sample: model('patches-49.samples.json'), modality: 'image', grid: '7x7', conventions: 'authors', indexOrder: 0 });
+    expect(result).toMatchObject({ method: 'sparse', n: 49, decomposition: { method: 'none' } });
   }, SLOW_MS);
 
   it('rejects an unknown convention with InvalidOptionError', async () => {
