@@ -121,6 +121,10 @@ const SPARSE_FIX = "use method 'sparse' (--method sparse), which evaluates a bud
 export function assertPlayersFit(n: number, { maxMemoryMb, maxPlayers }: Limits, sparse = true): void {
   if (!Number.isInteger(n) || n < 1) throw new InvalidOptionError(`The number of players must be at least 1 (got ${n}).`);
   if (n > maxPlayers) {
+    // at MAX_PLAYERS (the CLI's and the library's default, and the schema's maximum) the limit cannot be raised
+    if (maxPlayers >= MAX_PLAYERS) {
+      throw new InvalidOptionError(`${n} players exceed the exact method's limit of ${maxPlayers}. Choose at most ${maxPlayers} players, or use method 'sparse' (--method sparse), which has limits of its own.`);
+    }
     throw new InvalidOptionError(`${n} players exceed the limit of ${maxPlayers} (maxPlayers / --max-players). Choose at most ${maxPlayers} players, raise the limit, or use method 'sparse' (--method sparse), which has limits of its own.`);
   }
   const masks = 2 ** n;
