@@ -38,6 +38,8 @@ const MISSING = new Set(MISSING_WORDS.flatMap((w) => [w, w.toUpperCase(), ...(w.
  *   ShapeMismatchError for a row whose column count differs from the first row's
  */
 export function readCsv(text: string, source: string): CsvTable {
+  /** A header cell: not a number, not NaN/Inf, not empty, not NA. */
+  const isName = (c: string) => c !== '' && !DECIMAL.test(c) && !NON_FINITE.test(c) && !MISSING.has(c);
   let header: string[] | undefined;
   let width = -1;
   let blankLine = 0; // the first blank line not yet followed by a record (0: none)
@@ -50,13 +52,12 @@ export function readCsv(text: string, source: string): CsvTable {
     if (blankLine) throw new InvalidInputError(`${source} line ${blankLine} is blank; remove blank lines (only trailing ones are ignored) or fill in the row.`);
     if (width < 0) {
       width = cells.length;
-      if (cells.every((c) => c !== '' && !DECIMAL.test(c) && !NON_FINITE.test(c) && !MISSING.has(c))) {
+      if (cells.every(isName)) {
         checkHeader(cells, line, source);
         header = cells;
         return;
       }
       // pandas' to_csv writes its index as a first column with an empty name: a header all of names but that one
-      const isName = (c: string) => c !== '' && !DECIMAL.test(c) && !NON_FINITE.test(c) && !MISSING.has(c);
       if (width >= 2 && cells[0] === '' && cells.slice(1).every(isName)) {
         throw new InvalidInputError(
           `${source} line ${line} is a header whose first column has no name: the index column pandas writes (DataFrame.to_csv). ` +

@@ -70,7 +70,7 @@ const isObject = (value: unknown): value is Record<string, unknown> => value !==
 const absent = (value: unknown) => value === undefined || value === null;
 
 /** Dims other than 1: [1, 8, 8] and [8, 8] hold one layout, [3, 64] and [64, 3] two. */
-export const squeezedDims = (shape: readonly number[]): number[] => shape.filter((d) => d !== 1);
+const squeezedDims = (shape: readonly number[]): number[] => shape.filter((d) => d !== 1);
 
 /**
  * Refuses values nested as one tensor that are to be read as another of the same size (a [3, 64] point cloud read as

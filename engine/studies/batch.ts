@@ -15,6 +15,26 @@ import { resolveSampleSet, type SampleSet } from '../inputs/samples.js';
  *  caller's limits on the sparse method (a service's). */
 export type StudyContext = ExplainContext & { readonly executor?: UnitExecutor; readonly sparseLimits?: SparseLimits };
 
+/**
+ * The reference rows of a study's units: read once, so every unit (and its key) holds their content, not a path;
+ * without them the mean baseline is over the rows of the sample file, as for one explain (a unit alone sees only its
+ * own sample, which made v(∅) = v(N)).
+ */
+export async function studyReference(reference: ExplainRequest['reference'], baseline: ExplainRequest['baseline'], set: SampleSet): Promise<SampleSet | undefined> {
+  if (reference !== undefined) return resolveSampleSet(reference, 'options.reference');
+  return baseline === 'mean' ? set : undefined;
+}
+
+/**
+ * The players' names of results over many samples (of one count, checked by the caller): theirs when all agree, else
+ * by position. Players are units of the input (columns, cells, positions, clusters) whose names may be each sample's
+ * own (a text's tokens: "k@0" here, "d@0" there).
+ */
+export function namesByPosition(lists: readonly (readonly string[])[]): readonly string[] {
+  const [first] = lists;
+  return lists.every((names) => names.every((name, k) => name === first[k])) ? first : first.map((_, k) => `player ${k}`);
+}
+
 /** Progress of a batch: samples done (cached included), and the time left at the pace of the computed ones. */
 export interface BatchProgress {
   readonly done: number;
@@ -119,9 +139,7 @@ export async function runBatch(ctx: StudyContext, request: BatchRequest, keep = 
   const chosen = rowsOf(rows, set);
   const loaded = await loadModelBytes(model);
   const executor = ctx.executor ?? localExecutor(ctx, await openCache(cacheDir, 'options.cacheDir'), ctx.sparseLimits);
-  // reference rows are read once, so every unit (and its key) holds their content, not a path; without them the mean
-  // baseline is over the rows of the sample file, as for one explain (a unit alone sees only its own sample)
-  const reference = options.reference === undefined ? (options.baseline === 'mean' ? set : undefined) : await resolveSampleSet(options.reference, 'options.reference');
+  const reference = await studyReference(options.reference, options.baseline, set);
   const shared = { ...options, ...(reference ? { reference } : {}) };
   const names = { ...(set.features ? { features: set.features } : {}), ...(set.classes ? { classes: set.classes } : {}) };
   const units = chosen.map((row) => explainUnit(loaded, set.samples[row], row, shared, names));
@@ -164,14 +182,10 @@ export function aggregateBatch(results: readonly UnitResult[], rows: readonly nu
   if (results.length === 0) throw new InvalidInputError('A batch needs at least one sample.');
   const first = results[0];
   const method = isSparseResult(first) ? 'sparse' : 'exact';
-  // the players are units of the input (columns, cells, positions, clusters) whose names may be each sample's own (a
-  // text's tokens: "k@0" here, "d@0" there): then the batch names them by position, as dynamics does
-  let sameNames = true;
   results.forEach((r, i) => {
     if (r.n !== first.n || r.players.length !== first.players.length) {
       throw new InvalidInputError(`Sample at row ${rows[i]} has players [${r.players.join(', ')}] but the row ${rows[0]} has [${first.players.join(', ')}]; a batch aggregates one set of players.`);
     }
-    sameNames &&= r.players.every((name, k) => name === first.players[k]);
     if (isSparseResult(r) !== (method === 'sparse')) {
       throw new InvalidInputError(`Sample at row ${rows[i]} was explained by the ${isSparseResult(r) ? 'sparse' : 'exact'} method but the row ${rows[0]} by the ${method} one; a batch aggregates one method.`);
     }
@@ -183,7 +197,7 @@ export function aggregateBatch(results: readonly UnitResult[], rows: readonly nu
   return {
     method,
     n: first.n,
-    players: sameNames ? first.players : first.players.map((_, k) => `player ${k}`),
+    players: namesByPosition(results.map((r) => r.players)),
     samples: results.map((r, i) => ({
       row: rows[i], ...(r.sample?.id !== undefined ? { id: r.sample.id } : {}), ...(r.sample?.label !== undefined ? { label: r.sample.label } : {}),
       target: r.target ?? -1, ...(r.targetName !== undefined ? { targetName: r.targetName } : {}), cached: cached[i],

@@ -11,7 +11,7 @@ import { explainUnit, localExecutor, type UnitResult } from '../explain/units.js
 import { isSparseResult, type SparseResult } from '../explain/sparse.js';
 import { withConventions } from '../explain/conventions.js';
 import type { FlatTerms } from '../analysis/sparse/index.js';
-import type { StudyContext } from './batch.js';
+import { namesByPosition, studyReference, type StudyContext } from './batch.js';
 import { loadModelBytes, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
 import { generalization, setIndexOf, trainTestJaccard, type GeneralizationReport, type SampleInteractions, type SetIndex } from './generalization.js';
 import { distribution } from '../analysis/interactions.js';
@@ -335,22 +335,19 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
     const of = (f: string) => epoch.get(basename(f).replace(/\.onnx$/, ''));
     if (files.every((f) => of(f) !== undefined)) files.sort((a, b) => (of(a) as number) - (of(b) as number));
   }
-  // a reference file is read once, so that every pair (and the cache key) sees its content, not its path; without one
-  // the mean baseline is over the rows of the sample file (a pair alone sees only its own sample)
-  const reference = request.reference === undefined ? (request.baseline === 'mean' ? set : undefined) : await resolveSampleSet(request.reference, 'options.reference');
+  const reference = await studyReference(request.reference, request.baseline, set);
   const options: PairOptions = { ...Object.fromEntries(PAIR_KEYS.filter((k) => request[k] !== undefined).map((k) => [k, request[k]])), ...(reference ? { reference } : {}) };
   const names = { ...(set.features ? { features: set.features } : {}), ...(set.classes ? { classes: set.classes } : {}) };
 
-  const { normal } = splits(set.samples);
+  const { normal, train, test } = splits(set.samples);
   if (normal.length === 0) throw new InvalidInputError(`${set.source} has no samples with split "train" or "test"; label samples with "split": "train" | "test" | "ood".`);
   const unlabelled = set.samples.filter((s) => s.label === undefined).length;
   if (unlabelled > 0) throw new InvalidInputError(`${unlabelled} sample(s) of ${set.source} have no "label"; dynamics explains each sample's labelled class.`);
   // the train/test Jaccard compares a class's train and test samples: with no class in both it is NaN at every order,
   // which the summary printed with no reason (an adversarial sweep, stop 34); the other measures stand
-  const { train, test } = splits(set.samples);
-  const classesOf = (list: typeof train) => [...new Set(list.map(({ s }) => s.label as number))].sort((a, b) => a - b);
-  if (train.length > 0 && test.length > 0 && !classesOf(train).some((c) => classesOf(test).includes(c))) {
-    ctx.onWarning?.(`No class of ${set.source} has both train and test samples (train: classes ${classesOf(train).join(', ')}; test: ${classesOf(test).join(', ')}): the train/test Jaccard is per class, so it is NaN at every order. Give train and test samples of the same classes for it.`);
+  const [trainClasses, testClasses] = [train, test].map((list) => [...new Set(list.map(({ s }) => s.label as number))].sort((a, b) => a - b));
+  if (train.length > 0 && test.length > 0 && !trainClasses.some((c) => testClasses.includes(c))) {
+    ctx.onWarning?.(`No class of ${set.source} has both train and test samples (train: classes ${trainClasses.join(', ')}; test: ${testClasses.join(', ')}): the train/test Jaccard is per class, so it is NaN at every order. Give train and test samples of the same classes for it.`);
   }
 
   const models = [...files.map((file) => ({ file, role: 'checkpoint' as const })), ...references.map((file) => ({ file, role: 'reference' as const }))];
@@ -436,19 +433,16 @@ export function aggregateDynamics(input: AggregateInput): Omit<DynamicsResult, '
   // a sparse run's records index the sets its expansions hold: the theory's solve needs all 2^n
   const sparse = first.sets !== undefined;
   // averaging across samples needs one number of players: a pair with more or fewer would be mixed in silently.
-  // Their names may differ (a text's tokens, a point cloud's clusters name each sample's own parts): then the run
-  // names the players by position
-  let sameNames = true;
+  // Their names may differ (a text's tokens, a point cloud's clusters name each sample's own parts): namesByPosition
   for (const [kind, list] of [['checkpoint', input.checkpoints.map((c) => c.records)], ['reference model', references]] as const) {
     list.forEach((records, mi) => records.forEach((r, si) => {
       if (!r) return;
       if (r.players.length !== first.players.length || r.and.length !== first.and.length) {
         throw new InvalidInputError(`Sample ${si} on ${kind} ${mi} has ${r.players.length} players [${r.players.join(', ')}], but sample ${normal[0].i} has ${n} [${first.players.join(', ')}]; dynamics averages over samples with the same players.`);
       }
-      sameNames &&= r.players.every((name, i) => name === first.players[i]);
     }));
   }
-  const players = sameNames ? first.players : first.players.map((_, i) => `player ${i}`);
+  const players = namesByPosition([...input.checkpoints.map((c) => c.records), ...references].flat().flatMap((r) => (r ? [r.players] : [])));
   const withLabel = (mi: number, list: typeof normal) => list.map(({ s, i }) => ({ ...get(mi, i), label: s.label as number }));
   const last = input.checkpoints.length - 1;
 
