@@ -10,6 +10,7 @@ import { imagePanels, pointPanels, sentenceArcs } from './on-input.js';
 import type { Section } from './page.js';
 import { groupedBars, orderBars, table } from './plots.js';
 import { sparsityCurve, upset } from './salient.js';
+import { extent } from './scale.js';
 import { COLOR, esc, fmt, fmtSigned, kindColor, num, px, rewardUnit, tip, type Chart } from './svg.js';
 
 /** How many of the strongest salient interactions each picture shows. */
@@ -85,9 +86,8 @@ function objectiveTrace(r: ExplainResultJson, unit: string): Chart | undefined {
   const values = t.values.map(num);
   if (values.length < 2) return undefined;
   const positive = values.filter((v) => v > 0);
-  // a loop, not Math.max(...positive): an edited trace of 10^5 values overflowed the call stack
-  let [lo, hi] = [Infinity, 0];
-  for (const v of positive) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+  // extent, not Math.max(...positive): an edited trace of 10^5 values overflowed the call stack
+  const [lo, hi] = extent(positive);
   const log = positive.length === values.length && hi / lo > 50;
   const f = frame({
     id: 'objective-trace',

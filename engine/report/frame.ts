@@ -58,10 +58,9 @@ const isBand = (a: AxisSpec): a is Extract<AxisSpec, { band: readonly string[] }
 function continuous(a: Extract<AxisSpec, { values: Iterable<number | null | undefined> }>, range: readonly [number, number]): Scale {
   const values = Array.from(a.values, (v) => (typeof v === 'number' ? v : NaN));
   if (a.log) {
-    // a loop, not Math.min(...positive): a long series overflows the call stack
-    let [lo, hi] = [Infinity, 0];
-    for (const v of values) if (v > 0 && Number.isFinite(v)) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
-    return hi > 0 ? logScale([lo, hi], range) : logScale([1e-3, 1], range);
+    // extent, a loop, not Math.min(...positive): a long series overflows the call stack
+    const positive = values.filter((v) => v > 0 && Number.isFinite(v));
+    return logScale(positive.length ? extent(positive) : [1e-3, 1], range);
   }
   return linearScale(extent(values, a.zero), range, a.ticks ?? 5);
 }
