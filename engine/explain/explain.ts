@@ -76,8 +76,10 @@ export interface ExplainRequest extends AnalysisRequest {
   readonly input?: string;
   /** The model output to read (default: the first output). */
   readonly output?: string;
-  /** zero | mean (of reference rows) | blur (image) | centroid, center (point cloud) | one value per input element. */
-  readonly baseline?: 'zero' | 'mean' | 'blur' | 'centroid' | 'center' | Float64Array | readonly number[];
+  /** zero | mean (of reference rows) | blur (image) | centroid, center (point cloud) | one value per input element |
+   *  a SampleSet whose first row is the baseline, read as the sample is (the masked input by name; columns and
+   *  layout checked against the sample's). */
+  readonly baseline?: 'zero' | 'mean' | 'blur' | 'centroid' | 'center' | Float64Array | readonly number[] | SampleSet;
   /** Reference rows for the 'mean' baseline: a SampleSet or a path. */
   readonly reference?: SampleSet | string;
   readonly background?: 'keep' | 'mask';
@@ -318,15 +320,20 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
   const maskedValues = sampleValuesFor(sample, maskedInfo, true, model.inputs);
   assertIntegerValues(maskedInfo, maskedValues);
   const batchAxis = batchAxisOf(maskedInfo, maskedValues.length);
-  const baseline = resolveBaseline(request.baseline);
   assertNotSplitIntoRows(maskedInfo, batchAxis, maskedValues.length, set);
   const dims = resolveSampleDims(maskedInfo, batchAxis, maskedValues.length);
-  if (sample.values instanceof Float64Array && sample.shape) assertSameLayout(sample.shape, dims, 'The sample', `input "${maskedInfo.name}" per sample`);
+  const target = `input "${maskedInfo.name}" per sample`;
+  if (sample.values instanceof Float64Array && sample.shape) assertSameLayout(sample.shape, dims, 'The sample', target);
   if (request.modality === undefined) assertTabularFits(maskedInfo, dims);
   const background = request.background ?? 'keep';
-  // the reference rows of the masked input, by name when the rows give several (the first key was taken before: a
-  // side input's values when a file listed it first; an adversarial sweep, stop 34)
-  const reference = references?.samples.map((row) => sampleValuesFor(row, maskedInfo, true, model.inputs));
+  // a row of another file, of the masked input by name when it gives several (the first key was taken before: a side
+  // input's values when a file listed it first; an adversarial sweep, stop 34), nested in the input's layout
+  const rowValues = (row: Sample, what: string) => {
+    if (row.values instanceof Float64Array && row.shape) assertSameLayout(row.shape, dims, what, target);
+    return sampleValuesFor(row, maskedInfo, true, model.inputs);
+  };
+  const baseline = resolveBaseline(request.baseline, set, rowValues);
+  const reference = references?.samples.map((row, i) => rowValues(row, `Reference row ${i} of ${references.source}`));
   const ctx: LayoutContext = { inputName: maskedInfo.name, dims, values: maskedValues, baseline, reference, background, featureNames: set?.features };
   const layout = layoutFor(modality, ctx, request, maskMode, sample);
   const inputs: PlanInput[] = model.inputs.map((info) => {
@@ -404,30 +411,42 @@ function layoutFor(modality: Modality, ctx: LayoutContext, request: ExplainReque
   }
 }
 
-function resolveBaseline(baseline: ExplainRequest['baseline']): BaselineSpec {
+/** Whether a baseline is given as a sample set (the CLI's --baseline FILE). */
+function isSampleSet(baseline: ExplainRequest['baseline']): baseline is SampleSet {
+  return typeof baseline === 'object' && baseline !== null && Array.isArray((baseline as SampleSet).samples);
+}
+
+/** The baseline spec; a sample set's first row read by rowValues, once its columns agree with the sample's file. */
+function resolveBaseline(baseline: ExplainRequest['baseline'], set: SampleSet | undefined, rowValues: (row: Sample, what: string) => Float64Array): BaselineSpec {
   if (baseline === undefined) return 'zero';
   if (baseline instanceof Float64Array) return baseline;
+  if (isSampleSet(baseline)) {
+    if (baseline.samples.length === 0) throw new InvalidOptionError(`options.baseline: ${baseline.source} holds no rows; its first row is the baseline.`);
+    assertSameColumns(baseline, set, 'baseline');
+    return rowValues(baseline.samples[0], `The baseline ${baseline.source}`);
+  }
   if (Array.isArray(baseline)) return flattenNumbers(baseline, 'options.baseline');
   return baseline as BaselineSpec;
 }
 
 async function resolveReference(reference: ExplainRequest['reference'], set: SampleSet | undefined): Promise<SampleSet | undefined> {
   const source = reference === undefined ? set : await resolveSampleSet(reference, 'options.reference');
-  if (source && source !== set) assertSameColumns(source, set);
+  if (source && source !== set) assertSameColumns(source, set, 'reference');
   return source;
 }
 
-/** Reference rows are averaged column by column: when both files name their columns, the names must agree, or one
- *  feature's baseline would be another's mean (a CSV written with its columns in another order). */
-function assertSameColumns(reference: SampleSet, set: SampleSet | undefined): void {
+/** Reference rows are averaged, and a baseline row read, column by column: when both files name their columns, the
+ *  names must agree, or one feature's baseline would be another's (a CSV written with its columns in another order). */
+function assertSameColumns(reference: SampleSet, set: SampleSet | undefined, what: 'reference' | 'baseline'): void {
   const [theirs, ours] = [reference.features, set?.features];
   if (!theirs || !ours || theirs.length !== ours.length) return; // a count that differs is refused with the row sizes
   const k = theirs.findIndex((name, i) => name !== ours[i]);
   if (k < 0) return;
   const at = ours.indexOf(theirs[k]);
   throw new ShapeMismatchError(
-    `The reference ${reference.source} names column ${k} ${preview(theirs[k])}, but the sample's file names it ${preview(ours[k])}${at >= 0 ? ` (its ${preview(theirs[k])} is column ${at})` : ''}; ` +
-      'the mean baseline averages the reference column by column. Write the reference rows with the sample\'s columns, in its order.',
+    `The ${what} ${reference.source} names column ${k} ${preview(theirs[k])}, but the sample's file names it ${preview(ours[k])}${at >= 0 ? ` (its ${preview(theirs[k])} is column ${at})` : ''}; ` +
+      (what === 'reference' ? 'the mean baseline averages the reference column by column. Write the reference rows' : 'the baseline is read column by column. Write the baseline row') +
+      " with the sample's columns, in its order.",
   );
 }
 

@@ -140,9 +140,8 @@ async function baselineOf(value: unknown): Promise<ExplainRequest['baseline']> {
   if (!exists && !text.trim().startsWith('[')) {
     throw new InvalidOptionError(`--baseline "${text}" is neither a keyword (${BASELINE_KEYWORDS.join(', ')}) nor a JSON array nor a readable file.${didYouMean(text, BASELINE_KEYWORDS)}`);
   }
-  const set = await loadSampleSet(text);
-  const first = set.samples[0].values;
-  return first instanceof Float64Array ? first : Object.values(first)[0];
+  // the library reads its first row as the sample is: the masked input by name, columns and layout checked
+  return loadSampleSet(text);
 }
 
 /** Every warning this process has printed on stderr: a text summary leaves them out rather than saying them twice. */

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPool } from '../../dist/engine/explain/units.js';
 import { runCli } from '../helpers/cli.js';
-import { ROOT, createEngine, InvalidInputError, InvalidOptionError, ModelLoadError, model, type Engine } from '../helpers/index.js';
+import { ROOT, createEngine, InvalidInputError, InvalidOptionError, loadSampleSet, ModelLoadError, model, type Engine } from '../helpers/index.js';
 
 const MLP = model('breast-cancer-mlp.onnx');
 const MLP_SAMPLES = model('breast-cancer.samples.json');
@@ -190,6 +190,36 @@ describe('files that are not what their name says', () => {
     expect(error?.name).toBe('ShapeMismatchError');
     expect(error?.message).toMatch(/names column 0 "mean texture", but the sample's file names it "mean radius" \(its "mean texture" is column 1\)/);
   });
+
+  it('a baseline file (--baseline FILE) is read as the sample is: its columns by name, its layout, and never empty', async () => {
+    const set = JSON.parse(await readFile(MLP_SAMPLES, 'utf8')) as { features: string[]; samples: { x: number[] }[] };
+    const swap = (row: readonly (string | number)[]) => [row[1], row[0], ...row.slice(2)];
+    const csv = (rows: readonly (readonly (string | number)[])[]) => rows.map((r) => r.map((c) => JSON.stringify(c)).join(',')).join('\n');
+    const same = join(dir, 'baseline-same.csv');
+    const swapped = join(dir, 'baseline-swapped.csv');
+    await writeFile(same, csv([set.features, set.samples[3].x]));
+    await writeFile(swapped, csv([swap(set.features), swap(set.samples[3].x)]));
+    const common = ['explain', '--model', MLP, '--sample', MLP_SAMPLES, '--players', '0-3', '--preset', 'none', '--json', '--workers', '0'];
+    const fromFile = await runCli([...common, '--baseline', same]);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    const fromArray = await runCli([...common, '--baseline', JSON.stringify(set.samples[3].x)]);
+    expect(JSON.parse(fromFile.stdout).v).toEqual(JSON.parse(fromArray.stdout).v);
+    // the first key or column was taken as it came: a swapped header put each feature's baseline on the other
+    const refused = await runCli([...common, '--baseline', swapped]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/\[SHAPE_MISMATCH\]: The baseline .*baseline-swapped\.csv names column 0 "mean texture", but the sample's file names it "mean radius" \(its "mean texture" is column 1\); the baseline is read column by column\. Write the baseline row with the sample's columns/);
+    // a baseline or reference row nested in another layout of the same size is refused, as the sample is (it was
+    // read row-major as the input's layout, in silence)
+    const digits = JSON.parse(await readFile(model('digits.samples.json'), 'utf8')) as { samples: { x: number[][][] }[] };
+    const flat = digits.samples.slice(0, 2).map((s) => s.x.flat(2));
+    const wide = JSON.stringify({ samples: flat.map((x) => ({ x: Array.from({ length: 4 }, (_, r) => x.slice(16 * r, 16 * r + 16)) })) });
+    const image = { model: model('digits-cnn.onnx'), sample: model('digits.samples.json'), modality: 'image' as const, players: '0-3', preset: 'none' as const };
+    await expect(engine.explain({ ...image, baseline: 'mean', reference: JSON.stringify({ samples: flat }) })).resolves.toBeDefined();
+    await expect(engine.explain({ ...image, baseline: 'mean', reference: wide })).rejects.toThrowError(/^Reference row 0 of .* has shape \[4, 16\] but input "\w+" per sample is \[1, 8, 8\]/);
+    await expect(engine.explain({ ...image, baseline: await loadSampleSet(wide) })).rejects.toThrowError(/^The baseline .* has shape \[4, 16\] but input "\w+" per sample is \[1, 8, 8\]/);
+    const empty = { samples: [], source: 'empty.json' };
+    await expect(engine.explain({ model: MLP, sample: MLP_SAMPLES, players: '0-3', preset: 'none', baseline: empty })).rejects.toThrowError(/options\.baseline: empty\.json holds no rows; its first row is the baseline\./);
+  }, 30_000);
 
   it('a malformed rows option says what rows look like, not the flag\'s placeholder ("a string like \\"ROWS\\"")', async () => {
     for (const rows of ['-1', '1.5', 'all,0', [0, 2]]) {

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  InvalidInputError, InvalidOptionError, ModelLoadError, ModelRunError, ShapeMismatchError, createEngine, expectClose, model, type Engine,
+  InvalidInputError, InvalidOptionError, ModelLoadError, ModelRunError, ShapeMismatchError, createEngine, expectClose, loadSampleSet, model, type Engine,
 } from '../helpers/index.js';
 
 const FAULTS = (file: string) => model(`faults/${file}`);
@@ -61,6 +61,11 @@ describe.each(RUNNERS)('model inputs and rows, on %s', (_where, options) => {
     const flat = await explain('side-unbatched.onnx', { sample: named({ t: [2], features: FEATURES }), baseline: 'mean', reference: JSON.stringify({ samples: rows }) });
     expect(Array.from(mean.v)).toEqual(Array.from(flat.v));
     expect(mean.v[0]).not.toBeCloseTo(scaled.v[0], 3); // the mean row [2, 1, 2, 3], not zeros
+    // so does a baseline given as a sample file (the CLI's --baseline FILE): its first row, the masked input by name
+    // (the first key was taken: t's [5] as the baseline of the 4 features, refused for its size or read in silence)
+    const baseline = (x: Record<string, number[]>) => loadSampleSet(JSON.stringify({ samples: [{ x }] }));
+    const byName = await explain('side-unbatched.onnx', { sample: named({ t: [2], features: FEATURES }), baseline: await baseline({ t: [5], features: [2, 1, 2, 3] }) });
+    expect(Array.from(byName.v)).toEqual(Array.from(mean.v));
     const wrong = explain('side-unbatched.onnx', { sample: named({ features: FEATURES, t: [2, 3] }) });
     await expect(wrong).rejects.toThrowError(ShapeMismatchError);
     await expect(wrong).rejects.toThrowError(/Input "t" of shape \[1\] has no batch axis .* it takes 1 value, but the sample gives 2\./);

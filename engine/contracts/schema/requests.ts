@@ -39,7 +39,7 @@ export const ExplainRequestSchema = Type.Object(
     ...explainOptionFields,
     modality: Type.Optional(Type.Enum([...MODALITIES], { description: `${(playerFields.modality as unknown as { description: string }).description}; custom (library): per-element owners` })),
     custom: Type.Optional(libraryOnly('modality custom: {owners, baseline?, names?}')),
-    baseline: Type.Optional(Type.Union([baselineFields.baseline, libraryOnly('a Float64Array, one value per input element')])),
+    baseline: Type.Optional(Type.Union([baselineFields.baseline, libraryOnly('a Float64Array, one value per input element, or a SampleSet whose first row is the baseline')])),
     reference: Type.Optional(Type.Union([sourceFields.reference, libraryOnly('a SampleSet')])),
     signal: Type.Optional(libraryOnly('an AbortSignal that cancels the job')),
     onProgress: Type.Optional(libraryOnly('(done, total) => void, called as masks are evaluated')),
