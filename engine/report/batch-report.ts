@@ -30,11 +30,13 @@ function classInteractions(b: BatchResultJson, classes: ReturnType<typeof classe
   if (top.length === 0) return undefined;
   const series = classes.length > 1 ? classes.map((c) => ({ name: c.label, color: c.color, group: c.group })) : [{ name: 'all samples', color: COLOR.ink, group: b.all }];
   const lookup = series.map((s) => new Map(s.group.interactions.map((i) => [interactionKey(i), i])));
-  const values = top.map((t) => lookup.map((m) => m.get(interactionKey(t))?.meanAbs ?? 0));
+  // a class lists the batch's strongest (aggregateBatch); one it does not list (a result written before, or past its
+  // 200 strongest) has no bar, never a 0 it was not measured at
+  const values = top.map((t) => lookup.map((m) => m.get(interactionKey(t))?.meanAbs));
   const f = frame({
     id: 'class-interactions',
     title: `Mean |I| per interaction and class: the ${top.length} strongest over all samples`,
-    x: { values: [0, ...values.flat()], title: `mean |I| over the class's samples (${UNIT})` },
+    x: { values: [0, ...values.flat().filter((v): v is number => v !== undefined)], title: `mean |I| over the class's samples (${UNIT})` },
     y: { band: top.map((t) => `${t.kind.toUpperCase()} {${t.names.join(' · ')}}`), title: 'interaction' },
     legend: series.length > 1 ? series.map((s) => ({ label: s.name, color: s.color })) : [],
     rowHeight: Math.max(22, 8 + 10 * series.length),
@@ -49,6 +51,7 @@ function classInteractions(b: BatchResultJson, classes: ReturnType<typeof classe
     series.forEach((s, j) => {
       const v = values[i][j];
       const entry = lookup[j].get(interactionKey(t));
+      if (v === undefined || entry === undefined) return;
       body += `<rect x="${px(f.x(0))}" y="${px(band.start(i) + j * h)}" width="${px(Math.max(0, f.x(v) - f.x(0)))}" height="${px(h * 0.9)}" fill="${s.color}">${tip(`${t.kind.toUpperCase()} {${t.names.join(', ')}}, ${s.name}: mean |I| = ${fmt(v)}, mean I = ${fmt(entry?.mean)} ± ${fmt(entry?.std)}, salient in ${entry?.salientIn ?? 0} of ${s.group.count}`)}</rect>`;
     }),
   );

@@ -78,7 +78,8 @@ export interface AggregateInteraction {
 export interface AggregateGroup {
   readonly count: number;
   readonly orders: { readonly positive: Float64Array; readonly negative: Float64Array; readonly normalized: Float64Array };
-  /** Interactions salient in at least one sample of the group, by mean |I|, strongest first (at most 200). */
+  /** Interactions salient in at least one sample of the group (a class's: also those of the whole batch's list, salient
+   *  in it or not), by mean |I|, strongest first (at most 200). */
   readonly interactions: readonly AggregateInteraction[];
 }
 
@@ -193,7 +194,10 @@ export function aggregateBatch(results: readonly UnitResult[], rows: readonly nu
   const byClass = new Map<number, UnitResult[]>();
   for (const r of results) byClass.set(r.target ?? -1, [...(byClass.get(r.target ?? -1) ?? []), r]);
   const lookups = new Map(results.map((r) => [r, interactionsOf(r)]));
-  const group = (members: readonly UnitResult[]) => aggregateGroup(members, lookups);
+  const all = aggregateGroup(results, lookups);
+  // a class lists the batch's strongest too, salient in it or not: a chart of them per class reads each class's real
+  // mean there, not a 0 for "never salient in this class" (an adversarial sweep, stop 34)
+  const strongest = all.interactions.map((i): InteractionId => ({ kind: i.kind, players: i.players, key: keyOf(i.players), ...(i.mask === undefined ? {} : { mask: i.mask }) }));
   return {
     method,
     n: first.n,
@@ -204,8 +208,8 @@ export function aggregateBatch(results: readonly UnitResult[], rows: readonly nu
       ...(isSparseResult(r) ? { evaluations: r.evaluations, r2: r.faithfulness.r2 } : {}),
     })),
     shapley: results.map((r) => r.indices.shapley),
-    all: group(results),
-    classes: Object.fromEntries([...byClass.entries()].sort(([a], [b]) => a - b).map(([c, members]) => [String(c), group(members)])),
+    all,
+    classes: Object.fromEntries([...byClass.entries()].sort(([a], [b]) => a - b).map(([c, members]) => [String(c), aggregateGroup(members, lookups, strongest)])),
     ...(set.classes ? { classNames: set.classes } : {}),
   };
 }
@@ -236,7 +240,11 @@ function interactionsOf(r: UnitResult): SampleInteractions {
   return { salient: r.salient.map((s) => ({ kind: s.kind, players: s.players, key: keyOf(s.players), mask: s.mask })), value: (id) => r[id.kind][id.mask!] };
 }
 
-function aggregateGroup(results: readonly UnitResult[], lookups: ReadonlyMap<UnitResult, SampleInteractions>): AggregateGroup {
+/**
+ * The aggregate of a group of samples.
+ * @param also - interactions listed whether or not they are salient in the group (a class: the whole batch's list)
+ */
+function aggregateGroup(results: readonly UnitResult[], lookups: ReadonlyMap<UnitResult, SampleInteractions>, also: readonly InteractionId[] = []): AggregateGroup {
   const n = results[0].n;
   const exact = !isSparseResult(results[0]);
   const positive = new Float64Array(n + 1);
@@ -256,6 +264,10 @@ function aggregateGroup(results: readonly UnitResult[], lookups: ReadonlyMap<Uni
       if (entry) entry.count++;
       else salientIn.set(id, { ...s, count: 1 });
     }
+  }
+  for (const s of also) {
+    const id = `${s.kind}:${s.key}`;
+    if (!salientIn.has(id)) salientIn.set(id, { ...s, count: 0 });
   }
   const interactions: AggregateInteraction[] = [...salientIn.values()].map(({ count, ...id }) => {
     const values = results.map((r) => lookups.get(r)!.value(id));

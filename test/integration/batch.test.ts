@@ -47,6 +47,23 @@ describe('batch explanations', () => {
     expect(top.salientIn).toBe(batch.results!.filter((r) => r.salient.some((s) => s.kind === top.kind && s.mask === top.mask)).length);
     expect(Object.values(batch.classes).reduce((a, g) => a + g.count, 0)).toBe(4);
     expect(batch.classNames).toEqual(['malignant', 'benign']);
+    // every class lists the batch's interactions with its own samples' values, salient in it or not (a chart per
+    // class drew 0 where one was never salient in the class; an adversarial sweep, stop 34)
+    const classes = Object.entries(batch.classes);
+    expect(classes.length).toBe(2);
+    let neverSalient = 0;
+    for (const [target, group] of classes) {
+      const members = batch.results!.filter((r) => String(r.target) === target);
+      for (const i of batch.all.interactions) {
+        const listed = group.interactions.find((c) => c.kind === i.kind && c.mask === i.mask);
+        expect(listed, `${i.kind} ${i.mask} in class ${target}`).toBeDefined();
+        const own = members.map((r) => r[i.kind][i.mask!]);
+        expectClose(listed!.meanAbs, own.reduce((a, b) => a + Math.abs(b), 0) / own.length, { atol: 1e-12 });
+        expect(listed!.salientIn).toBe(members.filter((r) => r.salient.some((s) => s.kind === i.kind && s.mask === i.mask)).length);
+        if (listed!.salientIn === 0) neverSalient++;
+      }
+    }
+    expect(neverSalient).toBeGreaterThan(0); // the case that was drawn as 0
     const json = batchToJson(batch);
     expect([...Compile(BatchResultSchema).Errors(JSON.parse(JSON.stringify(json)))]).toEqual([]);
   });

@@ -261,7 +261,8 @@ export const DynamicsResultSchema = Type.Object(
   { $id: 'https://andor.dev/schemas/andor.dynamics-1.json', title: DYNAMICS_SCHEMA, description: 'Interactions across the checkpoints of a training run' },
 );
 
-/** Mean and spread over samples of one interaction (salient in at least one sample of the group). */
+/** Mean and spread over samples of one interaction (salient in at least one sample of the group; a class group also
+ *  lists the interactions of the all-samples group, salient in the class or not). */
 const aggregateInteraction = Type.Object({
   kind: Type.Enum(['and', 'or']),
   players: Type.Array(Type.Integer({ minimum: 0 })),
@@ -274,7 +275,7 @@ const aggregateInteraction = Type.Object({
 const aggregateGroup = Type.Object({
   count: Type.Integer({ minimum: 0 }),
   orders: Type.Object({ positive: numbers('mean salient positive strength per order'), negative: numbers('mean salient negative strength per order'), normalized: numbers('normalized over orders 1..n') }),
-  interactions: Type.Array(aggregateInteraction, { description: 'by mean |I|, strongest first (at most 200)' }),
+  interactions: Type.Array(aggregateInteraction, { description: "those salient in at least one sample of the group (a class group: also the all-samples group's, salient in the class or not), by mean |I|, strongest first (at most 200)" }),
 });
 
 /** andor.batch/1: many samples of one model; each sample's own result is an andor.explain/1 (or andor.sparse/1) line
