@@ -59,7 +59,8 @@ export interface SparseResult extends ExplanationHeader {
   readonly threshold: number;
   readonly salient: readonly SparseSalient[];
   readonly orders: { readonly positive: Float64Array; readonly negative: Float64Array; readonly normalized: Float64Array };
-  /** Indices of v from its recovered AND expansion. */
+  /** Indices of v: from all 2^n Möbius coefficients when the budget covered every mask (recovery 'exact'), whatever
+   *  maxOrder; else from its recovered AND expansion. */
   readonly indices: GameIndices;
   /** No split is learned by the sparse method. */
   readonly decomposition: { readonly method: 'none' };
@@ -174,7 +175,7 @@ function fromExpansions(recovered: AndOrExpansion, choice: SparseChoice, n: numb
   const and = shift(recovered.and.terms);
   const or = shift(recovered.or.terms);
   const started = performance.now();
-  const analysis = analyzeTerms(and, or, n, options);
+  const analysis = analyzeTerms(and, or, n, options, recovered.and.mobius);
   const { and: a, or: o } = recovered;
   return {
     method: 'sparse' as const,

@@ -15,7 +15,7 @@ const CHUNK = 1 << 14;
  * @param oracle - the game (budget ≥ 2^n)
  * @param n - players, ≤ 20
  * @param maxOrder - d
- * @returns the expansion, method 'exact'
+ * @returns the expansion, method 'exact', with every coefficient by mask (mobius)
  */
 export async function exactMobius(oracle: GameOracle, n: number, maxOrder: number): Promise<SparseExpansion> {
   const size = 2 ** n;
@@ -43,7 +43,7 @@ export async function exactMobius(oracle: GameOracle, n: number, maxOrder: numbe
     terms.push({ players, value: m[s] });
   }
   zetaInPlace(kept, n);
-  return { n, method: 'exact', terms: sortTerms(terms), evaluations: oracle.used, faithfulness: { r2: rSquared(v, kept), heldOut: 0 } };
+  return { n, method: 'exact', terms: sortTerms(terms), evaluations: oracle.used, faithfulness: { r2: rSquared(v, kept), heldOut: 0 }, mobius: m };
 }
 
 /** a[S] ← Σ_{T⊆S} (−1)^{|S|−|T|} a[T], in place (one pass per player: the fast Möbius transform, O(n·2^n)). */

@@ -98,7 +98,8 @@ async function recover(game: GameFunction, n: number, options: SparseOptions, co
 export async function sparseOr(game: GameFunction, n: number, options: SparseOptions): Promise<SparseExpansion> {
   if (typeof game !== 'function') throw new InvalidInputError(`game must be a function (masks, signal) => Float64Array (got ${typeof game}).`);
   const complement: GameFunction = (masks, signal) => game(complementMasks(masks), signal);
-  const expansion = await recover(complement, n, options, true);
+  // the complement game's own coefficients (exact path) are not the OR terms': left out
+  const { mobius: _complements, ...expansion } = await recover(complement, n, options, true);
   let empty = 0;
   for (const term of expansion.terms) empty += term.value;
   const terms = expansion.terms.map((term) => (term.players.length === 0 ? { players: [], value: empty } : { ...term, value: -term.value }));

@@ -37,9 +37,11 @@ export interface TermAnalysis {
  * @param or - OR terms (∅ included)
  * @param n - players
  * @param options - salient ratio, whether ∅ counts, index order
+ * @param mobius - every Möbius coefficient of v by mask, when known (the budget covered all 2^n masks): the indices
+ *   come from them, not from the AND terms cut at maxOrder (whose Shapley values are another game's)
  * @returns threshold, salient terms strongest first, orders (index k = order k, length n + 1), indices
  */
-export function analyzeTerms(and: readonly MobiusTerm[], or: readonly MobiusTerm[], n: number, options: TermAnalysisOptions): TermAnalysis {
+export function analyzeTerms(and: readonly MobiusTerm[], or: readonly MobiusTerm[], n: number, options: TermAnalysisOptions, mobius?: Float64Array): TermAnalysis {
   const counts = (players: readonly number[]) => options.salientIncludeEmpty || players.length > 0;
   let max = 0;
   for (const terms of [and, or]) for (const t of terms) if (counts(t.players)) max = Math.max(max, Math.abs(t.value));
@@ -59,5 +61,5 @@ export function analyzeTerms(and: readonly MobiusTerm[], or: readonly MobiusTerm
   }
   salient.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
   const { normalized } = distribution({ positive, negative });
-  return { threshold, salient, orders: { positive, negative, normalized }, indices: allIndices(and, { n, order: options.indexOrder }) };
+  return { threshold, salient, orders: { positive, negative, normalized }, indices: allIndices(mobius ?? and, { n, order: options.indexOrder }) };
 }

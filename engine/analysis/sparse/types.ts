@@ -82,6 +82,9 @@ export interface SparseExpansion {
   readonly tolerance?: number;
   /** Method 'adaptive': which expansion was kept (SparseFit). */
   readonly fit?: SparseFit;
+  /** Method 'exact' (sparseMobius): every Möbius coefficient of the game by mask (bit i = player i), not only the
+   *  terms of order ≤ maxOrder, so that what is computed from the game (its indices) is exact too. */
+  readonly mobius?: Float64Array;
 }
 
 /**

@@ -140,7 +140,7 @@ describe('sparseMobius (regression baseline)', () => {
 describe('sparseMobius edges', () => {
   it('n = 0: the only term is v(∅)', async () => {
     const result = await sparseMobius(() => Float64Array.of(3.5), 0, { budget: 1, maxOrder: 0 });
-    expect(result).toEqual({ n: 0, method: 'exact', terms: [{ players: [], value: 3.5 }], evaluations: 1, faithfulness: { r2: 1, heldOut: 0 } });
+    expect(result).toEqual({ n: 0, method: 'exact', terms: [{ players: [], value: 3.5 }], evaluations: 1, faithfulness: { r2: 1, heldOut: 0 }, mobius: Float64Array.of(3.5) });
   });
 
   it('n = 1: v(∅) and the singleton', async () => {
