@@ -71,7 +71,9 @@ export interface SparseResult extends ExplanationHeader {
 
 /** A game given as a function of bit-packed masks (engine.explainFunction). */
 export interface FunctionRequest {
-  /** The game: one value per row of the batch (row r, player i present when (bits[r·words + (i>>>5)] >>> (i&31)) & 1). */
+  /** The game: one value per row of the batch (row r, player i present when (bits[r·words + (i>>>5)] >>> (i&31)) & 1).
+   *  It may be called again before an earlier call has settled: a synchronous game may return one output buffer it
+   *  reuses across calls (it is copied at once); an async game must resolve to values it does not write again. */
   readonly game: (masks: MaskBatch, signal?: AbortSignal) => Float64Array | Promise<Float64Array>;
   /** Players, 1..4096. */
   readonly n: number;

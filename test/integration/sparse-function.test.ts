@@ -318,6 +318,25 @@ describe('engine.explainFunction', () => {
     expect(found.size).toBe(planted.terms.length + 1);
   });
 
+  it('gives the same answer for a synchronous game that reuses one output buffer, at every n and tolerance (both expansions call it at once)', async () => {
+    // the AND and OR searches interleave their calls: a synchronous answer must be copied before the other search's
+    // next call writes the buffer again (it was copied an await later, which gave wrong terms at most settings)
+    for (const [n, tolerance] of [[12, 0], [12, undefined], [30, 0], [30, undefined], [100, 0]] as const) {
+      const planted = plant(n, 6, 3, 9);
+      const clean = await engine.explainFunction({ game: game(planted, 'and'), n, budget: 1000, maxOrder: 3, tolerance });
+      const inner = game(planted, 'and');
+      const out = new Float64Array(1 << 16);
+      const reusing = (masks: MaskBatch) => {
+        out.set(inner(masks));
+        return out.subarray(0, masks.count);
+      };
+      const result = await engine.explainFunction({ game: reusing, n, budget: 1000, maxOrder: 3, tolerance });
+      expect(result.and, `n = ${n}, tolerance ${tolerance}`).toEqual(clean.and);
+      expect(result.or, `n = ${n}, tolerance ${tolerance}`).toEqual(clean.or);
+      expect(result.values).toEqual(clean.values);
+    }
+  });
+
   it('says a throwing onProgress is the caller\'s onProgress, not the game', async () => {
     const reason = new Error('progress boom');
     const error = await engine.explainFunction({ game: game(plant(32, 4, 2, 6), 'and'), n: 32, budget: 2000, maxOrder: 2, onProgress: () => { throw reason; } }).catch((e: Error) => e);

@@ -108,7 +108,13 @@ class CountingGame {
     const ends = this.endRows(masks);
     if (this.inFlight++ === 0) this.busySince = performance.now();
     try {
-      const values = checkAnswer(await untilCancelled(this.game(masks, signal), signal), masks);
+      // a synchronous answer is checked (copied) at once: a game may reuse one output buffer across calls, and the
+      // other expansion's next call would overwrite it before an await resumed here; a promise's answer is copied
+      // as soon as it settles
+      const answer = this.game(masks, signal);
+      const values = isThenable(answer)
+        ? await untilCancelled(Promise.resolve(answer).then((settled) => checkAnswer(settled, masks)), signal)
+        : checkAnswer(answer, masks);
       this.used += masks.count;
       this.progress(this.used);
       if (ends.empty >= 0) this.empty = values[ends.empty];
@@ -278,6 +284,8 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
     values: { empty: counting.empty!, full: counting.full! }, gameMs: counting.gameMs,
   };
 }
+
+const isThenable = (x: unknown): x is PromiseLike<unknown> => typeof (x as PromiseLike<unknown> | null)?.then === 'function';
 
 /** A batch's masks in a buffer of their own. */
 function copyMasks(masks: MaskBatch): MaskBatch {
