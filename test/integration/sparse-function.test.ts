@@ -222,6 +222,20 @@ describe('engine.explainFunction', () => {
     expect((await engine.explainFunction({ game: (m) => Array.from({ length: m.count }, () => 1.5) as never, n: 4, budget: 16 })).and).toHaveLength(1);
   });
 
+  it('refuses values beyond ±1e75, whose squared errors overflow (R² came out 1 and the fits wrong), and scales exactly below', async () => {
+    const planted = plant(60, 40, 2, 11);
+    const inner = game(planted, 'and');
+    const times = (k: number) => (masks: MaskBatch) => inner(masks).map((x) => x * k);
+    const error = await engine.explainFunction({ game: times(1e200), n: 60, budget: 1200, maxOrder: 2 }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(NonFiniteError);
+    expect((error as Error).message).toMatch(/beyond ±1e75 .*Divide the game by a constant/);
+    // at 2^200 (1.6e60) the result is the unscaled one times 2^200, R² included
+    const clean = await engine.explainFunction({ game: inner, n: 60, budget: 1200, maxOrder: 2 });
+    const scaled = await engine.explainFunction({ game: times(2 ** 200), n: 60, budget: 1200, maxOrder: 2 });
+    expect(scaled.and.map((t) => t.value / 2 ** 200)).toEqual(clean.and.map((t) => t.value));
+    expect(scaled.faithfulness).toEqual(clean.faithfulness);
+  });
+
   it('refuses player names given twice', async () => {
     const error = await engine.explainFunction({ game: (m) => new Float64Array(m.count), n: 3, budget: 8, names: ['a', 'a', 'b'] }).catch((e: Error) => e);
     expect(error).toBeInstanceOf(InvalidOptionError);

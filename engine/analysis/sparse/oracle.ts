@@ -136,13 +136,18 @@ export function untilCancelled<T>(answer: T | PromiseLike<T>, signal: AbortSigna
   });
 }
 
+/** Largest |v| a game may return: the paired test of two fits squares squared errors (v⁴), which overflows above
+ *  about 1e77; below this the method is scale-covariant (a game times 2^k gives its terms times 2^k). */
+export const MAX_GAME_MAGNITUDE = 1e75;
+
 /**
  * A game's answer as a Float64Array of finite values, one per row of the batch.
  * @param answer - what the game returned
  * @param batch - the masks it was asked for
  * @returns the values, always a copy: a game may reuse its output array across calls (`out.subarray(0, count)`),
  *   and the methods keep what they are given
- * @throws InvalidInputError when it is not an array; ShapeMismatchError for a wrong length; NonFiniteError for NaN or ±Inf
+ * @throws InvalidInputError when it is not an array; ShapeMismatchError for a wrong length; NonFiniteError for NaN or ±Inf,
+ *   or a value beyond ±MAX_GAME_MAGNITUDE
  */
 export function checkAnswer(answer: unknown, batch: MaskBatch): Float64Array {
   const isList = Array.isArray(answer) || (ArrayBuffer.isView(answer) && !(answer instanceof DataView));
@@ -162,6 +167,12 @@ export function checkAnswer(answer: unknown, batch: MaskBatch): Float64Array {
   }
   const values = answer instanceof Float64Array ? answer.slice() : Float64Array.from(list as ArrayLike<number>, Number);
   for (let r = 0; r < values.length; r++) {
+    if (Number.isFinite(values[r]) && Math.abs(values[r]) > MAX_GAME_MAGNITUDE) {
+      throw new NonFiniteError(
+        `The game function returned ${values[r]} at row ${r} of a batch of ${batch.count} masks: beyond ±1e75 (MAX_GAME_MAGNITUDE), the sums of squared (and squared squared) ` +
+          'errors the sparse method compares overflow to Infinity, and its fits and R² come out wrong. Divide the game by a constant (its interactions scale with it).',
+      );
+    }
     if (!Number.isFinite(values[r])) {
       const players = rowPlayers(batch, r);
       const shown = players.length > 12 ? `${players.slice(0, 12).join(', ')}, … (${players.length} players)` : players.join(', ');
