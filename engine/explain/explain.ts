@@ -76,11 +76,12 @@ export interface ExplainRequest extends AnalysisRequest {
   readonly input?: string;
   /** The model output to read (default: the first output). */
   readonly output?: string;
-  /** zero | mean (of reference rows) | blur (image) | centroid, center (point cloud) | one value per input element |
+  /** zero | mean (of reference rows) | marginal (the reward's mean over the reference rows, each in turn the values
+   *  of the absent players: evaluations × rows) | blur (image) | centroid, center (point cloud) | one value per input element |
    *  a SampleSet whose first row is the baseline, read as the sample is (the masked input by name; columns and
    *  layout checked against the sample's). */
-  readonly baseline?: 'zero' | 'mean' | 'blur' | 'centroid' | 'center' | Float64Array | readonly number[] | SampleSet;
-  /** Reference rows for the 'mean' baseline: a SampleSet or a path. */
+  readonly baseline?: 'zero' | 'mean' | 'marginal' | 'blur' | 'centroid' | 'center' | Float64Array | readonly number[] | SampleSet;
+  /** Reference rows for the 'mean' and 'marginal' baselines: a SampleSet or a path (default: the sample file's rows). */
   readonly reference?: SampleSet | string;
   readonly background?: 'keep' | 'mask';
   /** Target class (or output element for 'output'); default: the sample's label, else the predicted class. */
@@ -343,9 +344,17 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
     if (!isMasked && isUnbatched(info, batchAxis)) return { name: info.name, dtype: dtypeOf(info), sampleDims: unbatchedDims(info, values.length), values, unbatched: true };
     return { name: info.name, dtype: dtypeOf(info), sampleDims: resolveSampleDims(info, batchAxis, values.length), values };
   });
-  const batchSize = chooseBatchSize(batchAxis, inputs, 2 ** layout.n, request.batchSize, modelBytes);
+  // the marginal baseline: one model row per reference row and mask (players.ts stacks the rows)
+  const perMask = layout.masked.baseline.length / layout.values.length;
+  if (perMask > 1 && batchAxis.kind !== 'dynamic') {
+    throw new InvalidOptionError(
+      `baseline "marginal" runs each mask once per reference row (${perMask} rows) in one batch, but input "${maskedInfo.name}" has ${batchAxis.kind === 'none' ? 'no batch axis' : `a batch fixed at ${batchAxis.size} rows`}. ` +
+        `Export the model with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={"${maskedInfo.name}": {0: "batch"}, "<output>": {0: "batch"}})), or use baseline "mean".`,
+    );
+  }
+  const batchSize = chooseBatchSize(batchAxis, inputs, 2 ** layout.n, request.batchSize, modelBytes, undefined, perMask);
   const input: InputLayout = { modality, input: maskedInfo.name, dims, values: maskedValues, offsets: layout.masked.offsets, indices: layout.masked.indices, tokens: sample.tokens };
-  return { plan: { n: layout.n, inputs, masked: [layout.masked], reward, batchAxis, batchSize }, layout, input };
+  return { plan: { n: layout.n, inputs, masked: [layout.masked], reward, batchAxis, batchSize, ...(perMask > 1 ? { rowsPerMask: perMask } : {}) }, layout, input };
 }
 
 /** Options that mean something to some modalities only: given to another, they would be ignored in silence. */

@@ -21,9 +21,9 @@ function rewardOutput(session: SessionHandle, plan: MaskPlan): TensorInfo {
   return info;
 }
 
-/** Runs one batch (its feeds filled by the builder, `fed` rows: the plan's batch size unless a list trimmed it) and
+/** Runs one batch (its feeds filled by the builder, `fed` rows: all of its rows unless a list trimmed it) and
  *  returns the reward's output with the layout of its rows. */
-async function runBatch(session: SessionHandle, builder: BatchBuilder, info: TensorInfo, feeds: Record<string, TensorData>, fed = builder.plan.batchSize): Promise<{ output: TensorData; rows: OutputRows }> {
+async function runBatch(session: SessionHandle, builder: BatchBuilder, info: TensorInfo, feeds: Record<string, TensorData>, fed = builder.plan.batchSize * builder.perMask): Promise<{ output: TensorData; rows: OutputRows }> {
   const plan = builder.plan;
   const outputs = await session.run(feeds);
   const output = outputs[info.name];
@@ -76,23 +76,34 @@ interface RowSource {
   describe(row: number): string;
 }
 
-/** Evaluates rows start..end−1 of a source into out[0..end−start), one batch per model run. */
+/** Evaluates rows start..end−1 of a source (masks) into out[0..end−start), one batch per model run; with R model rows
+ *  per mask (the marginal baseline) a mask's reward is the mean of its rows'. */
 async function evaluateRows(session: SessionHandle, builder: BatchBuilder, source: RowSource, start: number, end: number, out: Float64Array, afterBatch?: (done: number) => boolean): Promise<void> {
   const plan = builder.plan;
   const info = rewardOutput(session, plan);
-  const rowsPerRun = plan.batchSize;
-  for (let first = start; first < end; first += rowsPerRun) {
-    const count = Math.min(rowsPerRun, end - first);
+  const masksPerRun = plan.batchSize;
+  const per = builder.perMask;
+  const rewards = per === 1 ? undefined : new Float64Array(masksPerRun * per);
+  for (let first = start; first < end; first += masksPerRun) {
+    const count = Math.min(masksPerRun, end - first);
     const batch = source.fill(builder, first, count);
     const { output, rows } = await runBatch(session, builder, info, batch.feeds, batch.rows);
-    const bad = readRewards(plan.reward, output, rows, count, out, first - start);
+    const bad = rewards ? readRewards(plan.reward, output, rows, count * per, rewards, 0) : readRewards(plan.reward, output, rows, count, out, first - start);
     if (bad >= 0) {
       const element = nonFiniteElement(readRow(output.data, rows, bad, new Float64Array(rows.width)));
-      const what = element ? `The model's output "${info.name}" ${element}` : `The reward computed from the model's output "${info.name}" is ${out[first - start + bad]}`;
+      const what = element ? `The model's output "${info.name}" ${element}` : `The reward computed from the model's output "${info.name}" is ${(rewards ?? out)[rewards ? bad : first - start + bad]}`;
+      const where = per === 1 ? 'absent players at their baseline' : `absent players at reference row ${bad % per}'s values`;
       throw new NonFiniteError(
-        `${what} on ${source.describe(first + bad)}, absent players at their baseline), so that mask has no reward. ` +
+        `${what} on ${source.describe(first + Math.floor(bad / per))}, ${where}), so that mask has no reward. ` +
           'Check the baseline (a value the model never saw can give NaN) and the input scaling, or choose another baseline (--baseline).',
       );
+    }
+    if (rewards) {
+      for (let m = 0; m < count; m++) {
+        let sum = 0;
+        for (let j = 0; j < per; j++) sum += rewards[m * per + j];
+        out[first - start + m] = sum / per;
+      }
     }
     if (afterBatch && !afterBatch(first + count - start)) throw new CancelledError();
   }
@@ -119,7 +130,7 @@ export async function evaluateRange(
   afterBatch?: (done: number) => boolean,
 ): Promise<void> {
   const n = builder.plan.n;
-  const source: RowSource = { fill: (b, first, count) => ({ feeds: b.fill(first, count), rows: b.plan.batchSize }), describe: (mask) => `mask ${mask} (${present(mask, n)}` };
+  const source: RowSource = { fill: (b, first, count) => ({ feeds: b.fill(first, count), rows: b.plan.batchSize * b.perMask }), describe: (mask) => `mask ${mask} (${present(mask, n)}` };
   await evaluateRows(session, builder, source, start, end, out, afterBatch);
 }
 

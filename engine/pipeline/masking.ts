@@ -3,7 +3,7 @@
 // one reward per row back along it. Runs on whichever thread evaluates.
 import { ShapeMismatchError } from '../contracts/errors.js';
 import type { TensorData, TypedData } from '../contracts/backend.js';
-import { allocTyped, type BatchAxis, type MaskList, type MaskPlan, type RewardSpec } from './plan.js';
+import { allocTyped, rowsPerMask, type BatchAxis, type MaskList, type MaskPlan, type RewardSpec } from './plan.js';
 
 interface InputBuffer {
   readonly name: string;
@@ -31,14 +31,18 @@ function toTyped(dtype: TensorData['dtype'], values: Float64Array): TypedData {
 interface MaskedBuffer {
   readonly offsets: Int32Array;
   readonly indices: Int32Array;
-  /** Absent players' values, present ones', and the batch, all in the input's dtype. */
+  /** Absent players' values (R baselines one after the other: row r takes baseline r mod R), present ones', and the
+   *  batch, all in the input's dtype. */
   readonly baseline: TypedData;
   readonly row: TypedData;
   readonly batch: TypedData;
   readonly rowSize: number;
 }
 
-/** Builds feeds for ranges of masks, or rows of a mask list, from a plan, reusing one set of batch buffers. */
+/** Builds feeds for ranges of masks, or rows of a mask list, from a plan, reusing one set of batch buffers. A mask
+ *  takes R = rowsPerMask(plan) consecutive rows of a run (the marginal baseline: one per reference row); row r's absent
+ *  players take baseline r mod R, so that a row keeps its baseline from run to run and only changed players are
+ *  rewritten. */
 export class BatchBuilder {
   private readonly buffers: InputBuffer[];
   /** The masked inputs (those with players), flattened for the hot loop of setWord. */
@@ -50,9 +54,12 @@ export class BatchBuilder {
   private readonly held: Uint32Array;
   /** The full mask, one row of words. */
   private readonly full: Uint32Array;
+  /** Rows per mask. */
+  readonly perMask: number;
 
   constructor(readonly plan: MaskPlan) {
-    const rows = plan.batchSize;
+    this.perMask = rowsPerMask(plan);
+    const rows = plan.batchSize * this.perMask;
     this.buffers = plan.inputs.map((input) => {
       const rowSize = input.values.length;
       const row = toTyped(input.dtype, input.values);
@@ -79,7 +86,8 @@ export class BatchBuilder {
    * @returns the feeds for one model run
    */
   fill(start: number, count: number): Record<string, TensorData> {
-    for (let r = 0; r < count; r++) this.setWord(r, 0, (start + r) >>> 0);
+    const per = this.perMask;
+    for (let m = 0; m < count; m++) for (let j = 0; j < per; j++) this.setWord(m * per + j, 0, (start + m) >>> 0);
     return this.feeds();
   }
 
@@ -94,13 +102,15 @@ export class BatchBuilder {
    */
   fillList(masks: MaskList, first: number, count: number): { feeds: Record<string, TensorData>; rows: number } {
     const { words, bits } = masks;
-    for (let r = 0; r < count; r++) {
-      const base = (first + r) * words;
-      for (let w = 0; w < words; w++) this.setWord(r, w, bits[base + w]);
+    const per = this.perMask;
+    for (let m = 0; m < count; m++) {
+      const base = (first + m) * words;
+      for (let j = 0; j < per; j++) for (let w = 0; w < words; w++) this.setWord(m * per + j, w, bits[base + w]);
     }
     const axis = this.plan.batchAxis.kind;
-    if (axis !== 'dynamic' || count === this.plan.batchSize) return { feeds: this.feeds(), rows: axis === 'none' ? 1 : this.plan.batchSize };
-    const rows = Math.max(count, Math.min(2, this.plan.batchSize));
+    const all = this.plan.batchSize * per;
+    if (axis !== 'dynamic' || count === this.plan.batchSize) return { feeds: this.feeds(), rows: axis === 'none' ? 1 : all };
+    const rows = Math.max(count * per, Math.min(2, all));
     return { feeds: this.feeds(rows), rows };
   }
 
@@ -118,21 +128,30 @@ export class BatchBuilder {
     if (changed === 0) return;
     this.held[at] = word;
     const masked = this.masked;
+    // the row's own baseline: baseline r mod R starts at that many sample sizes
+    const reference = this.perMask === 1 ? 0 : r % this.perMask;
     for (let b = 0; b < masked.length; b++) {
       const { offsets, indices } = masked[b];
       const batch = masked[b].batch as Float64Array;
       const row = masked[b].row as Float64Array;
       const baseline = masked[b].baseline as Float64Array;
       const rowStart = r * masked[b].rowSize;
+      const baseStart = reference * masked[b].rowSize;
       let left = changed;
       while (left !== 0) {
         const bit = 31 - Math.clz32(left & -left); // lowest changed player of this word
         left &= left - 1;
         const i = 32 * w + bit;
-        const source = (word >>> bit) & 1 ? row : baseline;
-        for (let k = offsets[i], end = offsets[i + 1]; k < end; k++) {
-          const d = indices[k];
-          batch[rowStart + d] = source[d];
+        if ((word >>> bit) & 1) {
+          for (let k = offsets[i], end = offsets[i + 1]; k < end; k++) {
+            const d = indices[k];
+            batch[rowStart + d] = row[d];
+          }
+        } else {
+          for (let k = offsets[i], end = offsets[i + 1]; k < end; k++) {
+            const d = indices[k];
+            batch[rowStart + d] = baseline[baseStart + d];
+          }
         }
       }
     }

@@ -18,7 +18,8 @@ export interface MaskedInput {
   readonly offsets: Int32Array;
   /** Flat element indices within one sample of this input. */
   readonly indices: Int32Array;
-  /** The baseline value of every element of one sample (only the indices of players are read). */
+  /** The baseline value of every element of one sample (only the indices of players are read); for the marginal
+   *  baseline, R such vectors one after the other (R = MaskPlan.rowsPerMask), one per reference row. */
   readonly baseline: Float64Array;
 }
 
@@ -53,9 +54,15 @@ export interface MaskPlan {
   readonly masked: readonly MaskedInput[];
   readonly reward: RewardSpec;
   readonly batchAxis: BatchAxis;
-  /** Rows per model run. */
+  /** Masks per model run (each mask is rowsPerMask rows of the run). */
   readonly batchSize: number;
+  /** Model rows per mask (default 1): the marginal baseline runs each mask once per reference row, its absent players
+   *  at that row's values, and the mask's reward is the mean of those R rows' rewards. */
+  readonly rowsPerMask?: number;
 }
+
+/** Model rows per mask of a plan. */
+export const rowsPerMask = (plan: Pick<MaskPlan, 'rowsPerMask'>): number => plan.rowsPerMask ?? 1;
 
 
 /** f64 arrays of length 2^n that one explain holds at its peak: the 16-slot decomposition workspace, plus v, γ, q,
@@ -233,7 +240,7 @@ export interface BatchMemory {
  * @param outputs - the model's outputs as introspected
  */
 export function batchMemory(plan: MaskPlan, outputs: readonly TensorInfo[]): BatchMemory {
-  const rows = plan.batchAxis.kind === 'none' ? 1 : plan.batchSize;
+  const rows = plan.batchAxis.kind === 'none' ? 1 : plan.batchSize * rowsPerMask(plan);
   // an unbatched input is one tensor whatever the rows: it counts as one row's worth, to within a few bytes
   const tensors: BatchTensor[] = plan.inputs.filter((input) => !input.unbatched).map((input) => ({
     name: input.name, role: 'input', dtype: input.dtype, elementsPerRow: input.values.length, bytesPerElement: bytesPer(input.dtype),
@@ -361,15 +368,17 @@ const MIN_AUTO_ROWS = 8;
  * per run, at most max(8, 2 GiB / model bytes) rows. A big model's activations, not its inputs, fill memory and
  * caches: 256 rows of a 64-token DistilBERT are 16 KiB of ids but hundreds of MB of activations, and 8 rows ran 10–20 %
  * cheaper per row than 32 in both ONNX Runtime and PyTorch (bench/real-size.bench.js); a ResNet-18 (45 MB) is not
- * capped below its 27 rows of 16 MiB of input, and small models are not capped at all.
+ * capped below its 27 rows of 16 MiB of input, and small models are not capped at all. With R rows per mask (the
+ * marginal baseline) a run holds the masks of about as many rows (at least one mask), and a requested size counts rows.
+ * @returns masks per run
  */
-export function chooseBatchSize(batchAxis: BatchAxis, inputs: readonly PlanInput[], masks: number, requested?: number, modelBytes = 0, budgetBytes = 16 * 2 ** 20): number {
+export function chooseBatchSize(batchAxis: BatchAxis, inputs: readonly PlanInput[], masks: number, requested?: number, modelBytes = 0, budgetBytes = 16 * 2 ** 20, perMask = 1): number {
   if (batchAxis.kind === 'fixed') return batchAxis.size;
   if (batchAxis.kind === 'none') return 1;
-  if (requested !== undefined) return Math.min(requested, masks);
+  if (requested !== undefined) return Math.max(1, Math.min(Math.floor(requested / perMask), masks));
   const rowBytes = inputs.reduce((sum, input) => sum + (input.unbatched ? 0 : input.values.length * bytesPer(input.dtype)), 0);
   const weightCap = modelBytes > 0 ? Math.max(MIN_AUTO_ROWS, Math.floor(WEIGHT_ROW_BYTES / modelBytes)) : Infinity;
-  return Math.max(1, Math.min(masks, 1024, weightCap, Math.floor(budgetBytes / rowBytes)));
+  return Math.max(1, Math.min(masks, Math.floor(Math.min(1024, weightCap, Math.floor(budgetBytes / rowBytes)) / perMask)));
 }
 
 /** Bytes per element of a dtype. */

@@ -6,7 +6,7 @@ import type { MaskedInput } from './plan.js';
 import { preview } from '../inputs/preview.js';
 
 /** Baselines: by name, or one value per element of a sample. */
-export type BaselineSpec = 'zero' | 'mean' | 'blur' | 'centroid' | 'center' | Float64Array;
+export type BaselineSpec = 'zero' | 'mean' | 'marginal' | 'blur' | 'centroid' | 'center' | Float64Array;
 
 /** Where absent players' values come from and which elements are players, for one masked input. */
 export interface PlayerLayout {
@@ -40,17 +40,40 @@ export function genericBaseline(ctx: LayoutContext, allowed: readonly string[]):
     return spec;
   }
   if (spec === 'zero') return new Float64Array(size);
-  if (spec === 'mean') {
+  if (spec === 'mean' || spec === 'marginal') {
     const rows = ctx.reference ?? [];
-    if (rows.length === 0) throw new InvalidOptionError('baseline "mean" needs a reference set: pass reference (--reference FILE) with one or more rows.');
+    if (rows.length === 0) throw new InvalidOptionError(`baseline "${spec}" needs a reference set: pass reference (--reference FILE) with one or more rows.`);
+    for (const [i, row] of rows.entries()) if (row.length !== size) throw new ShapeMismatchError(`Reference row ${i} has ${row.length} values; the sample has ${size}.`);
+    if (spec === 'marginal') return marginalBaselines(ctx, rows);
     const mean = new Float64Array(size);
-    for (const [i, row] of rows.entries()) {
-      if (row.length !== size) throw new ShapeMismatchError(`Reference row ${i} has ${row.length} values; the sample has ${size}.`);
-      for (let d = 0; d < size; d++) mean[d] += row[d] / rows.length;
-    }
+    for (const row of rows) for (let d = 0; d < size; d++) mean[d] += row[d] / rows.length;
     return mean;
   }
   throw new InvalidOptionError(`baseline "${spec}" does not apply here. Expected one of: ${allowed.join(', ')}, or a vector of ${size} values.`);
+}
+
+/** Most reference rows of the marginal baseline: each mask is evaluated once per row. */
+export const MAX_MARGINAL_ROWS = 10_000;
+
+/**
+ * The marginal (interventional) baseline: every reference row, one after the other. A mask is evaluated once per row,
+ * its absent players at that row's values, and its reward is the mean over the rows:
+ * v(T) = (1/R) Σ_r reward(f(x_T, ref_r,N∖T)), as SHAP's and shapiq's marginal imputers do with background data.
+ * @throws InvalidOptionError with --background mask (one background per row is not kept) or above MAX_MARGINAL_ROWS
+ */
+function marginalBaselines(ctx: LayoutContext, rows: readonly Float64Array[]): Float64Array {
+  if (ctx.background === 'mask') {
+    throw new InvalidOptionError('baseline "marginal" takes each absent player from every reference row in turn, so elements of no player have no one baseline: use background "keep" (the default), or baseline "mean".');
+  }
+  if (rows.length > MAX_MARGINAL_ROWS) {
+    throw new InvalidOptionError(
+      `baseline "marginal" evaluates every mask once per reference row, and the reference has ${rows.length} rows (at most ${MAX_MARGINAL_ROWS}). Give fewer rows (--reference FILE with a sample of them), or use baseline "mean".`,
+    );
+  }
+  const size = ctx.values.length;
+  const stacked = new Float64Array(rows.length * size);
+  rows.forEach((row, r) => stacked.set(row, r * size));
+  return stacked;
 }
 
 /** Builds the CSR layout of players → element indices, and applies the background convention. */
@@ -74,7 +97,7 @@ export function buildLayout(ctx: LayoutContext, owned: readonly (readonly number
 export function tabularLayout(ctx: LayoutContext, players: unknown): PlayerLayout {
   const size = ctx.values.length;
   const columns = players === undefined ? Array.from({ length: size }, (_, i) => i) : indexList(players, 'players', size, 'feature column');
-  const baseline = genericBaseline(ctx, ['zero', 'mean']);
+  const baseline = genericBaseline(ctx, ['zero', 'mean', 'marginal']);
   const names = columns.map((c) => ctx.featureNames?.[c] ?? `x${c}`);
   return buildLayout(ctx, columns.map((c) => [c]), names, baseline);
 }
@@ -226,7 +249,7 @@ export function imageLayout(ctx: LayoutContext, options: ImageOptions): PlayerLa
   if (ctx.baseline === 'blur') {
     const sigma = options.blurSigma ?? Math.max(0.5, Math.min(height / rows, width / cols) / 2);
     baseline = blurImage(ctx.values, channels, height, width, sigma);
-  } else baseline = genericBaseline(ctx, ['zero', 'mean', 'blur']);
+  } else baseline = genericBaseline(ctx, ['zero', 'mean', 'marginal', 'blur']);
   const names = cells.map((cell) => `r${Math.floor(cell / cols)}c${cell % cols}`);
   return buildLayout(ctx, owned, names, baseline);
 }
@@ -336,7 +359,7 @@ export function pointCloudLayout(ctx: LayoutContext, options: PointCloudOptions)
     for (let p = 0; p < count; p++) {
       for (let c = 0; c < 3; c++) baseline[index(p, c)] = ctx.baseline === 'center' ? center[c] : centroid[assign[p] * 3 + c] / sizes[assign[p]];
     }
-  } else baseline = genericBaseline(ctx, ['centroid', 'center', 'zero', 'mean']);
+  } else baseline = genericBaseline(ctx, ['centroid', 'center', 'zero', 'mean', 'marginal']);
   const names = chosen.map((j) => `cluster${j}`);
   return buildLayout(ctx, owned, names, baseline);
 }

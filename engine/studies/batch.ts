@@ -17,12 +17,12 @@ export type StudyContext = ExplainContext & { readonly executor?: UnitExecutor; 
 
 /**
  * The reference rows of a study's units: read once, so every unit (and its key) holds their content, not a path;
- * without them the mean baseline is over the rows of the sample file, as for one explain (a unit alone sees only its
- * own sample, which made v(∅) = v(N)).
+ * without them the mean and marginal baselines are over the rows of the sample file, as for one explain (a unit alone
+ * sees only its own sample, which made v(∅) = v(N)).
  */
 export async function studyReference(reference: ExplainRequest['reference'], baseline: ExplainRequest['baseline'], set: SampleSet): Promise<SampleSet | undefined> {
   if (reference !== undefined) return resolveSampleSet(reference, 'options.reference');
-  return baseline === 'mean' ? set : undefined;
+  return baseline === 'mean' || baseline === 'marginal' ? set : undefined;
 }
 
 /**

@@ -6,7 +6,7 @@ export const REWARDS = ['gt-log-odds', 'gt-log-odds-v0', 'logit', 'logit-v0', 'o
 /** How players map to input elements. `custom` is for the library only (it takes per-element owners). */
 export const MODALITIES = ['tabular', 'image', 'text', 'pointcloud', 'custom'] as const;
 /** The keyword baselines; a vector of numbers is the other form. */
-export const BASELINE_KEYWORDS = ['zero', 'mean', 'blur', 'centroid', 'center'] as const;
+export const BASELINE_KEYWORDS = ['zero', 'mean', 'marginal', 'blur', 'centroid', 'center'] as const;
 export const PRESETS = ['none', 'reference', 'default', 'authors'] as const;
 export const SOLVERS = ['sgd', 'adam', 'pdhg'] as const;
 export const BACKENDS = ['auto', 'cpu', 'cuda', 'wasm'] as const;

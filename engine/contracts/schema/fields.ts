@@ -54,7 +54,7 @@ export const playerFields = {
 /** The baseline that absent players take. */
 export const baselineFields = {
   baseline: Type.Union([choice(BASELINE_KEYWORDS, 'a keyword'), Type.Array(Type.Number(), { minItems: 1 })], {
-    description: 'zero, mean (of the reference rows), blur (image), centroid or center (pointcloud), or one value per input element',
+    description: 'zero, mean (of the reference rows), marginal (the reward averaged over the reference rows, each in turn the baseline), blur (image), centroid or center (pointcloud), or one value per input element',
     default: 'zero',
     'x-arg': 'B',
   }),
