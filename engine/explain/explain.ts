@@ -2,7 +2,7 @@
 // interactions, matching, salient set and per-order strength. Also explains a given game (v without a model).
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { InvalidInputError, InvalidOptionError, ModelLoadError, ModelRunError, ShapeMismatchError } from '../contracts/errors.js';
+import { CancelledError, InvalidInputError, InvalidOptionError, ModelLoadError, ModelRunError, ShapeMismatchError } from '../contracts/errors.js';
 import type { DType, TensorInfo } from '../contracts/backend.js';
 import type { KernelHost } from '../contracts/kernels.js';
 import { assertFiniteRewards } from '../pipeline/evaluate.js';
@@ -629,6 +629,9 @@ export function checkNames(names: readonly string[], n: number): string[] {
 export async function explainGame(ctx: Pick<ExplainContext, 'runner' | 'limits' | 'onWarning'>, request: GameRequest): Promise<ExplainResult> {
   assertValid(GameRequestSchema, request);
   const settings = analysisSettings(request, 'options');
+  // a signal already aborted cancels every preset alike (the analysis looked at it only between its chunks of
+  // iterations, which preset none and a short default run never reach; an adversarial sweep)
+  if (request.signal?.aborted) throw new CancelledError('The analysis was cancelled before it started.', { cause: request.signal.reason });
   const timings: Record<string, number> = {};
   const started = performance.now();
   let v: Float64Array;

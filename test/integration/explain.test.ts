@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  InvalidInputError, InvalidOptionError, MemoryLimitError, ModelLoadError, NonFiniteError, ShapeMismatchError,
+  CancelledError, InvalidInputError, InvalidOptionError, MemoryLimitError, ModelLoadError, NonFiniteError, ShapeMismatchError,
   createEngine, expectClose, loadSampleSet, model, popcount, type Engine, type ExplainResult,
 } from '../helpers/index.js';
 
@@ -171,6 +171,13 @@ describe('explain rejects bad input with typed errors', () => {
     const raw = join(dir, 'v.bin');
     await writeFile(raw, Buffer.alloc(12));
     await expect(engine.explainValues({ values: raw })).rejects.toThrowError(/not a whole number of little-endian float64/);
+  });
+
+  it('a signal already aborted cancels explainValues under every preset (preset none and the default gave a result)', async () => {
+    const signal = AbortSignal.abort();
+    for (const preset of ['none', 'default', 'reference'] as const) {
+      await expect(engine.explainValues({ values: [0, 1, 2, 4], preset, signal }), preset).rejects.toThrowError(CancelledError);
+    }
   });
 
   it('NaN or Inf rewards', async () => {
