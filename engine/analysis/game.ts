@@ -12,7 +12,7 @@ import { DEFAULT_INDEX_ORDER } from '../contracts/schema/constants.js';
 /** Validated analysis options. */
 export interface AnalysisSettings {
   readonly decomposition: 'and' | 'and-or';
-  /** Largest order of the interaction indices (SII, k-SII, STII, FSII) reported; 0 reports none. */
+  /** Largest order of the interaction indices (SII, k-SII, STII, FSII, BII, CHII, FBII) reported; 0 reports none. */
   readonly indexOrder: number;
   readonly salientRatio: number;
   readonly salientIncludeEmpty: boolean;

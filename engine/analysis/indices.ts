@@ -1,4 +1,4 @@
-// Game-theoretic values and interaction indices (Shapley, Banzhaf, SII, k-SII, STII, FSII) computed from a Möbius
+// Game-theoretic values and interaction indices (Shapley, Banzhaf, SII, k-SII, STII, FSII, BII, CHII, FBII) computed from a Möbius
 // expansion, dense (f64[2^n] by mask) or sparse (a term list, n up to thousands). Plain TS, no kernels, no I/O.
 // Every index is one table of weights w(|T|, |S|) that spreads m(T) onto its subsets S; the dense and sparse forms
 // share that table and differ only in how they visit the subsets.
@@ -9,11 +9,11 @@ import { playersOf } from './transforms.js';
 import { preview } from '../inputs/preview.js';
 
 /** The names computeIndex accepts. */
-export const INDEX_NAMES = ['shapley', 'banzhaf', 'sii', 'k-sii', 'stii', 'fsii'] as const;
+export const INDEX_NAMES = ['shapley', 'banzhaf', 'sii', 'k-sii', 'stii', 'fsii', 'bii', 'chii', 'fbii'] as const;
 /** A value (one number per player) or an interaction index (one number per set up to an order). */
 export type IndexName = (typeof INDEX_NAMES)[number];
 /** The indices that give one number per set of players, up to maxOrder. */
-export type InteractionIndexName = 'sii' | 'k-sii' | 'stii' | 'fsii';
+export type InteractionIndexName = 'sii' | 'k-sii' | 'stii' | 'fsii' | 'bii' | 'chii' | 'fbii';
 /** The indices that give one number per player. */
 export type ValueName = 'shapley' | 'banzhaf';
 
@@ -45,8 +45,9 @@ export interface IndexTerm {
 /**
  * An interaction index up to order maxOrder, sparse: every set S with |S| ≤ maxOrder whose value is not exactly 0.
  * Terms are sorted by order, then colexicographically (by the largest player, then the next; for n ≤ 30 this is
- * increasing mask order). ∅ is included: v(∅) for k-SII, STII and FSII (so the terms sum to v(N), efficiency), and
- * the Grabisch–Roubens value Σ_T m(T)/(|T|+1) for SII (shapiq reports SII from order 1 only).
+ * increasing mask order). ∅ is included: v(∅) for k-SII, STII, FSII and CHII (so the first three's terms sum to v(N),
+ * efficiency), the Grabisch–Roubens value Σ_T m(T)/(|T|+1) for SII (shapiq reports SII from order 1 only), the mean
+ * of v over all 2^n sets for BII, and the least-squares intercept for FBII.
  */
 export interface InteractionIndex {
   readonly index: InteractionIndexName;
@@ -200,6 +201,22 @@ function weightTable(name: IndexName, k: number): WeightTable {
         const p = sign * BigInt(s) * binomialBig(k, s) * binomialBig(t - 1, k);
         return toNumber(rational(p, BigInt(k + s) * binomialBig(t + k - 1, k + s)));
       });
+    case 'bii':
+      // see: Grabisch & Roubens 1999 (the Banzhaf interaction index): BII(S) = 2^{−(n−s)} Σ_{T⊆N∖S} Δ_S v(T)
+      //      = Σ_{T⊇S} m(T)/2^{|T|−|S|}; at ∅ the mean of v over all 2^n sets
+      return memoized(range(0, k), k, (t, s) => 2 ** (s - t));
+    case 'chii':
+      // see: Marichal & Roubens 1999, "The chaining interaction index among players in cooperative games" (Advances
+      //      in Decision Analysis): Ch(S) = Σ_{T⊆N∖S} s·(t+s−1)!(n−t−s)!/n! Δ_S v(T) = Σ_{T⊇S} (|S|/|T|)·m(T), S ≠ ∅
+      //      (at order 1 the Shapley value); ∅ reported as v(∅)
+      return memoized(range(0, k), k, (t, s) => (s === 0 ? identity(t, 0) : s / t));
+    case 'fbii':
+      // see: Tsai, Yeh & Ravikumar 2023 (Faith-Banzhaf): the least-squares fit of v over all 2^n sets, uniformly
+      //      weighted, by terms of order ≤ k. With x_i = (1 + y_i)/2 (y_i = ±1 orthogonal under the uniform weights),
+      //      Π_{i∈T} x_i = 2^{−t} Σ_{U⊆T} Π_{i∈U} y_i; the fit keeps |U| ≤ k, and back in x, Π_{i∈U} y_i =
+      //      Σ_{S⊆U} 2^s (−1)^{|U|−s} Π_{i∈S} x_i. So m(T) adds to S ⊆ T: 2^{s−t} Σ_{j=0}^{min(k,t)−s} (−1)^j C(t−s, j),
+      //      which is [t = s] for t ≤ k and 2^{s−t} (−1)^{k−s} C(t−s−1, k−s) above (Σ_{j≤a} (−1)^j C(b, j) = (−1)^a C(b−1, a)).
+      return memoized(range(0, k), k, (t, s) => (t <= k ? identity(t, s) : 2 ** (s - t) * ((k - s) % 2 === 0 ? 1 : -1) * binomial(t - s - 1, k - s)));
   }
 }
 
@@ -457,6 +474,9 @@ export interface AllIndices {
   readonly kSii: readonly IndexTerm[];
   readonly stii: readonly IndexTerm[];
   readonly fsii: readonly IndexTerm[];
+  readonly bii: readonly IndexTerm[];
+  readonly chii: readonly IndexTerm[];
+  readonly fbii: readonly IndexTerm[];
 }
 
 /**
@@ -469,7 +489,7 @@ export interface AllIndices {
 export function allIndices(mobius: MobiusInput, options: { readonly n?: number; readonly order: number }): AllIndices {
   const parsed = parse(mobius, { n: options.n });
   const k = Math.min(integerIn(options.order, 0, Infinity, 'options.order'), parsed.n);
-  const interactions: readonly InteractionIndexName[] = k === 0 ? [] : ['sii', 'k-sii', 'stii', 'fsii'];
+  const interactions: readonly InteractionIndexName[] = k === 0 ? [] : ['sii', 'k-sii', 'stii', 'fsii', 'bii', 'chii', 'fbii'];
   let values: (name: ValueName) => Float64Array;
   let terms: (name: InteractionIndexName) => readonly IndexTerm[];
   if (parsed.kind === 'dense') {
@@ -483,7 +503,10 @@ export function allIndices(mobius: MobiusInput, options: { readonly n?: number; 
     terms = (name) => spreadTerms(spread, names.indexOf(name));
   }
   const index = (name: InteractionIndexName) => (k === 0 ? [] : terms(name));
-  return { shapley: values('shapley'), banzhaf: values('banzhaf'), order: k, sii: index('sii'), kSii: index('k-sii'), stii: index('stii'), fsii: index('fsii') };
+  return {
+    shapley: values('shapley'), banzhaf: values('banzhaf'), order: k, sii: index('sii'), kSii: index('k-sii'), stii: index('stii'), fsii: index('fsii'),
+    bii: index('bii'), chii: index('chii'), fbii: index('fbii'),
+  };
 }
 
 function playersOfMask(mask: number): number[] {
@@ -562,6 +585,31 @@ export function stii(mobius: MobiusInput, options: IndexOptions): InteractionInd
  */
 export function fsii(mobius: MobiusInput, options: IndexOptions): InteractionIndex {
   return interactionIndex('fsii', mobius, options);
+}
+
+/**
+ * Banzhaf interaction index (Grabisch & Roubens 1999) for every |S| ≤ maxOrder: BII(S) = Σ_{T⊇S} m(T)/2^{|T|−|S|}.
+ * @throws as {@link sii}
+ */
+export function bii(mobius: MobiusInput, options: IndexOptions): InteractionIndex {
+  return interactionIndex('bii', mobius, options);
+}
+
+/**
+ * Chaining interaction index (Marichal & Roubens 1999) for 1 ≤ |S| ≤ maxOrder: CHII(S) = Σ_{T⊇S} (|S|/|T|)·m(T); ∅ is v(∅).
+ * @throws as {@link sii}
+ */
+export function chii(mobius: MobiusInput, options: IndexOptions): InteractionIndex {
+  return interactionIndex('chii', mobius, options);
+}
+
+/**
+ * Faithful Banzhaf interaction index (Tsai, Yeh & Ravikumar 2023) at k = maxOrder: the least-squares fit of v by terms
+ * of order ≤ k over all 2^n sets, uniformly weighted.
+ * @throws as {@link sii}
+ */
+export function fbii(mobius: MobiusInput, options: IndexOptions): InteractionIndex {
+  return interactionIndex('fbii', mobius, options);
 }
 
 /**

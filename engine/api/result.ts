@@ -60,6 +60,10 @@ export interface ExplainResultJson {
     readonly kSii: readonly IndexTermJson[];
     readonly stii: readonly IndexTermJson[];
     readonly fsii: readonly IndexTermJson[];
+    /** Absent in results written before they were added. */
+    readonly bii?: readonly IndexTermJson[];
+    readonly chii?: readonly IndexTermJson[];
+    readonly fbii?: readonly IndexTermJson[];
   };
   readonly decomposition: {
     readonly method: 'and' | 'and-or';

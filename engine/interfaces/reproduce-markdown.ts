@@ -242,7 +242,7 @@ function speed(doc: ReproductionDoc): string {
     '',
     'What keeps it as fast as it is, none of which changes what a claim reads:',
     '',
-    '- **No interaction indices** (`indexOrder: 0`): no claim reads SII, k-SII, STII or FSII.',
+    '- **No interaction indices** (`indexOrder: 0`): no claim reads SII, k-SII, STII, FSII, BII, CHII or FBII.',
     `- **Concurrency**: ${doc.settings.workers} workers (evaluation and decomposition both run in the pool), ${doc.settings.pairConcurrency} pairs in flight per run, ${doc.settings.runsInFlight} runs at once so that one run's aggregation (the theory fit, on the main thread) overlaps the other's pairs.`,
     '- **Fused kernels** (`assembly/kernels/decompose.ts`): the authors\' SGD loop and the PDHG loop each run their sweeps fused, in copies specialised per mode, with every iterate bitwise the same as the unfused loops\'.',
     '- **The theory\'s solve in closed form** (`engine/studies/theory.ts`): (A + diag c) ŵ = A w* is solved exactly in the Kronecker eigenbasis of A instead of by conjugate gradients.',

@@ -69,7 +69,7 @@ export function assertReportable(value: unknown, source: string): ReportableResu
     const { indices, and, or } = value as ExplainResultJson | SparseResultJson;
     perPlayer(indices.shapley, 'indices.shapley');
     perPlayer(indices.banzhaf, 'indices.banzhaf');
-    for (const field of ['sii', 'kSii', 'stii', 'fsii'] as const) belowN(indices[field], `indices.${field}`);
+    for (const field of ['sii', 'kSii', 'stii', 'fsii', 'bii', 'chii', 'fbii'] as const) if (field in indices) belowN(indices[field] ?? [], `indices.${field}`);
     if (kind === SPARSE_SCHEMA) for (const [field, terms] of [['and', and], ['or', or]] as const) belowN(terms as SparseResultJson['and'], field);
   }
   if (kind === BATCH_SCHEMA) {

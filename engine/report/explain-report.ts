@@ -2,7 +2,7 @@
 // Shapley waterfall and force plot, interaction network, AND-OR graph, UpSet plot, sparsity curve, per-order
 // strength, the interactions on the input, the interaction indices and the objective trace. The pieces that need no
 // 2^n array also draw sparse results (sparse-report.ts).
-import type { ExplainResultJson } from '../api/result.js';
+import type { ExplainResultJson, IndexTermJson } from '../api/result.js';
 import { forcePlot, waterfall, type Contribution } from './attribution.js';
 import { frame } from './frame.js';
 import { andOrGraph, interactionNetwork, type Interaction } from './graph.js';
@@ -73,12 +73,14 @@ export function indicesTable(r: CommonResultJson): string {
   if (ix.order < 2) return '';
   const key = (players: readonly number[]) => players.join(',');
   const lookup = (terms: readonly { players: readonly number[]; value: number }[]) => new Map(terms.map((t) => [key(t.players), t.value]));
-  const [sii, kSii, stii, fsii] = [ix.sii, ix.kSii, ix.stii, ix.fsii].map(lookup);
+  // BII, CHII and FBII: absent in results written before them
+  const named: [string, readonly IndexTermJson[] | undefined][] = [['SII', ix.sii], [`${ix.order}-SII`, ix.kSii], ['STII', ix.stii], ['FSII', ix.fsii], ['BII', ix.bii], ['CHII', ix.chii], ['FBII', ix.fbii]];
+  const columns = named.flatMap(([name, terms]) => (terms === undefined ? [] : [[name, lookup(terms)] as const]));
   const pairs = ix.sii.filter((t) => t.players.length === 2).sort((a, b) => Math.abs(b.value) - Math.abs(a.value)).slice(0, 10);
   if (pairs.length === 0) return '';
-  const rows = pairs.map((t) => [t.players.map((p) => r.players[p]).join(' · '), ...[sii, kSii, stii, fsii].map((m) => m.get(key(t.players)) ?? NaN)]);
+  const rows = pairs.map((t) => [t.players.map((p) => r.players[p]).join(' · '), ...columns.map(([, m]) => m.get(key(t.players)) ?? NaN)]);
   return `<p class="note">Pairwise terms of the game-theoretic interaction indices of v (from its Möbius transform, not from the AND-OR split), strongest |SII| first; order ${ix.order}.</p>` +
-    table(['pair', 'SII', `${ix.order}-SII`, 'STII', 'FSII'], rows);
+    table(['pair', ...columns.map(([name]) => name)], rows);
 }
 
 function objectiveTrace(r: ExplainResultJson, unit: string): Chart | undefined {

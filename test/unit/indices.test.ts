@@ -3,7 +3,7 @@
 // random games with n = 3..7; known games; dense and sparse agreement; and every argument error.
 import { describe, expect, it } from 'vitest';
 import {
-  allIndices, banzhaf, computeIndex, fsii, indexToDense, INDEX_NAMES, kSii, mobiusTerms, mobiusTransform, shapley, sii, stii,
+  allIndices, banzhaf, bii, chii, computeIndex, fbii, fsii, indexToDense, INDEX_NAMES, kSii, mobiusTerms, mobiusTransform, shapley, sii, stii,
   type InteractionIndex, type MobiusTerm,
 } from '../../engine/analysis/indices.js';
 import { InvalidInputError, InvalidOptionError, MemoryLimitError, NonFiniteError, ShapeMismatchError } from '../../engine/contracts/errors.js';
@@ -122,6 +122,38 @@ function bruteFsii(v: Float64Array, n: number, k: number): Float64Array {
   sets.forEach((s, a) => (out[s] = x[a]));
   return out;
 }
+/** Grabisch & Roubens 1999, Banzhaf interaction: BII(S) = 2^{−(n−s)} Σ_{T⊆N∖S} Δ_S v(T), every S (∅: the mean of v). */
+function bruteBii(v: Float64Array, n: number): Float64Array {
+  return Float64Array.from(v, (_, s) => outside(s, n).reduce((sum, t) => sum + derivative(v, s, t), 0) / 2 ** (n - popcount(s)));
+}
+/** Marichal & Roubens 1999, chaining interaction: Ch(S) = Σ_{T⊆N∖S} s·(t+s−1)!(n−t−s)!/n! Δ_S v(T) for S ≠ ∅; ∅: v(∅). */
+function bruteChii(v: Float64Array, n: number): Float64Array {
+  return Float64Array.from(v, (_, s) => {
+    const k = popcount(s);
+    if (k === 0) return v[0];
+    return outside(s, n).reduce((sum, t) => sum + ((k * factorial(popcount(t) + k - 1) * factorial(n - popcount(t) - k)) / factorial(n)) * derivative(v, s, t), 0);
+  });
+}
+/** Tsai et al. 2023 (Faith-Banzhaf): argmin Σ_{T⊆N} (v(T) − Σ_{S⊆T, |S|≤k} E(S))², every set weighted alike, by its
+ *  normal equations. */
+function bruteFbii(v: Float64Array, n: number, k: number): Float64Array {
+  const sets = Array.from({ length: 1 << n }, (_, s) => s).filter((s) => popcount(s) <= k);
+  const p = sets.length;
+  const gram = new Float64Array(p * p);
+  const rhs = new Float64Array(p);
+  for (let t = 0; t < 1 << n; t++) {
+    const row = sets.map((s) => ((s & t) === s ? 1 : 0));
+    for (let a = 0; a < p; a++) {
+      if (!row[a]) continue;
+      rhs[a] += v[t];
+      for (let b = 0; b < p; b++) gram[a * p + b] += row[b];
+    }
+  }
+  const x = denseSolve(gram, rhs);
+  const out = new Float64Array(1 << n);
+  sets.forEach((s, a) => (out[s] = x[a]));
+  return out;
+}
 /** Brute Möbius, O(3^n), independent of mobiusTransform. */
 function bruteMobius(v: Float64Array): Float64Array {
   return Float64Array.from(v, (_, s) => subsetsOf(s).reduce((sum, t) => sum + (popcount(s ^ t) & 1 ? -1 : 1) * v[t], 0));
@@ -178,6 +210,24 @@ describe.each([3, 4, 5, 6, 7])('indices against their definitions on a random ga
     expect(sum(index)).toBeCloseTo(v[(1 << n) - 1], 10);
   });
 
+  it.each(orders)('bii matches Grabisch–Roubens\' Banzhaf interaction up to order %i (∅: the mean of v)', (k) => {
+    expectClose(indexToDense(bii(m, { maxOrder: k })), upTo(bruteBii(v, n), k));
+  });
+
+  it.each(orders)('chii matches Marichal–Roubens\' chaining interaction up to order %i', (k) => {
+    expectClose(indexToDense(chii(m, { maxOrder: k })), upTo(bruteChii(v, n), k));
+  });
+
+  it.each(orders)('fbii matches the uniformly weighted least squares by terms of order ≤ %i (Faith-Banzhaf)', (k) => {
+    expectClose(indexToDense(fbii(m, { maxOrder: k })), bruteFbii(v, n, k), 1e-8);
+  });
+
+  it('bii at order 1 is the Banzhaf value, chii at order 1 the Shapley value, fbii at k = n the Möbius coefficients', () => {
+    expectClose(bii(m, { maxOrder: 1 }).terms.filter((t) => t.players.length === 1).map((t) => t.value), bruteBanzhaf(v, n));
+    expectClose(chii(m, { maxOrder: 1 }).terms.filter((t) => t.players.length === 1).map((t) => t.value), bruteShapley(v, n));
+    expectClose(indexToDense(fbii(m, { maxOrder: n })), m, 1e-12);
+  });
+
   it('k-sii at k = 1 and fsii at k = 1 are the Shapley value', () => {
     const phi = bruteShapley(v, n);
     for (const index of [kSii(m, { maxOrder: 1 }), fsii(m, { maxOrder: 1 })]) {
@@ -198,7 +248,7 @@ describe.each([3, 4, 5, 6, 7])('indices against their definitions on a random ga
     expect(top).toBeCloseTo(above, 12);
   });
 
-  it.each(['shapley', 'banzhaf', 'sii', 'k-sii', 'stii', 'fsii'] as const)('%s: dense and sparse forms agree, terms in the same order', (name) => {
+  it.each(['shapley', 'banzhaf', 'sii', 'k-sii', 'stii', 'fsii', 'bii', 'chii', 'fbii'] as const)('%s: dense and sparse forms agree, terms in the same order', (name) => {
     // zero out a third of the coefficients so the sparse form really is sparse
     const rng = seededRng(7 * n);
     const sparseM = m.map((x) => (rng() < 0.33 ? 0 : x));

@@ -26,7 +26,7 @@ export const RESULT_SCHEMA = 'andor.explain/1';
 export const BATCH_SCHEMA = 'andor.batch/1';
 /** Schema id of dynamics results. */
 export const DYNAMICS_SCHEMA = 'andor.dynamics/1';
-/** Largest order of the interaction indices (SII, k-SII, STII, FSII) an explanation reports by default. */
+/** Largest order of the interaction indices (SII, k-SII, STII, FSII, BII, CHII, FBII) an explanation reports by default. */
 export const DEFAULT_INDEX_ORDER = 2;
 
 /** How an explanation is computed: exact (all 2^n masks) or sparse (recovery from a budget of evaluations). */

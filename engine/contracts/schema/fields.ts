@@ -76,7 +76,7 @@ export const analysisFields = {
   solver: choice(SOLVERS, 'the solver of preset default', DEFAULT_SOLVER),
   salientRatio: Type.Number({ minimum: 0, maximum: 1, default: 0.05, description: 'an interaction is salient when |I| ≥ ratio · max|I| over the non-empty sets', 'x-arg': 'R' }),
   salientIncludeEmpty: Type.Boolean({ default: false, description: 'count the ∅ term in that max (the authors\' code does)' }),
-  indexOrder: Type.Integer({ minimum: 0, maximum: 8, default: DEFAULT_INDEX_ORDER, description: 'largest order of the interaction indices reported (SII, k-SII, STII, FSII; 0: none); Shapley and Banzhaf values are always reported', 'x-arg': 'K' }),
+  indexOrder: Type.Integer({ minimum: 0, maximum: 8, default: DEFAULT_INDEX_ORDER, description: 'largest order of the interaction indices reported (SII, k-SII, STII, FSII, BII, CHII, FBII; 0: none); Shapley and Banzhaf values are always reported', 'x-arg': 'K' }),
   conventions: choice(CONVENTIONS, 'whose defaults fill the options left out: andor (the project\'s decisions) or authors (the authors\' code: salient max including ∅ (salientIncludeEmpty true), their optimizer (preset authors), their q bound (qthres 0.04 of |v(N) − v(∅)|) and the log-odds reward gt-log-odds); options given explicitly still win', 'andor'),
 } satisfies Record<string, Field>;
 
