@@ -5,6 +5,7 @@ import { extname } from 'node:path';
 import { InvalidInputError, NonFiniteError, ShapeMismatchError } from '../contracts/errors.js';
 import { readCsv } from './csv.js';
 import { MAX_BINARY_BYTES, MAX_SAMPLES, MAX_TEXT_BYTES } from './limits.js';
+import { duplicateKey } from './json-keys.js';
 import { flattenNested, type FlatArray } from './nested.js';
 import { assertNpySize, parseNpy as parseNpyArray } from './npy.js';
 import { preview } from './preview.js';
@@ -348,7 +349,10 @@ export async function loadSampleSet(source: string): Promise<SampleSet> {
   if (/^\s*[[{]/.test(text)) {
     // JSON content wins over any extension; a .csv whose first name starts with "[" or "{" stays CSV
     const json = tryJson(text);
-    if (json.ok) return setFromJson(json.value, source);
+    if (json.ok) {
+      assertDistinctKeys(text, source);
+      return setFromJson(json.value, source);
+    }
     if (ext !== '.csv') {
       throw new InvalidInputError(`${source} is not valid JSON: ${json.error.message}. It starts with "[" or "{", so andor read it as JSON; name a CSV file .csv.`, { cause: json.error });
     }
@@ -379,18 +383,33 @@ function tryJson(text: string): { ok: true; value: unknown } | { ok: false; erro
 }
 
 /**
+ * Throws when an object of the text gives a key twice (JSON.parse keeps the last in silence).
+ * @throws InvalidInputError naming the key and where it is
+ */
+export function assertDistinctKeys(text: string, source: string): void {
+  const twice = duplicateKey(text);
+  if (!twice) return;
+  const where = twice.path === '' ? 'its top-level object' : `the object at ${twice.path.replace(/^\./, '')}`;
+  throw new InvalidInputError(`${source} gives the key "${twice.key}" twice in ${where}; JSON keeps only the last one, so the other would be ignored in silence. Give each key once.`);
+}
+
+/**
  * JSON.parse with an InvalidInputError that names the source.
  * @param text - the JSON text (a BOM is dropped)
  * @param source - where it came from, for messages
  * @returns the parsed value
- * @throws InvalidInputError when the text is not JSON
+ * @throws InvalidInputError when the text is not JSON, or an object gives a key twice
  */
 export function parseJson(text: string, source: string): unknown {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  let value: unknown;
   try {
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    value = JSON.parse(body);
   } catch (cause) {
     throw new InvalidInputError(`${source} is not valid JSON: ${(cause as Error).message}.`, { cause });
   }
+  assertDistinctKeys(body, source);
+  return value;
 }
 
 /**

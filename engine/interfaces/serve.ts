@@ -9,6 +9,7 @@ import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, typ
 import type { Engine } from '../api/engine.js';
 import type { Static, TObject } from 'typebox';
 import { assertValid, dotted } from '../inputs/validate.js';
+import { duplicateKey } from '../inputs/json-keys.js';
 import { BatchBodySchema, ExplainBodySchema, JsonSampleSchema, ServeOptionsSchema } from '../contracts/schema/requests.js';
 import { batchToJson, resultToJson } from '../api/result.js';
 import { openApi } from './openapi.js';
@@ -32,6 +33,10 @@ function parseBody(text: string): unknown {
     value = JSON.parse(text);
   } catch (error) {
     throw new HttpError(400, 'INVALID_JSON', `The request body is not valid JSON (${(error as Error).message}).`);
+  }
+  const twice = duplicateKey(text);
+  if (twice) {
+    throw new HttpError(400, 'INVALID_JSON', `The request body gives the key "${twice.key}" twice in body${twice.path}: JSON keeps only the last one, so the other would be ignored in silence. Give each key once.`);
   }
   // an explicit stack: a body nested 10^5 deep is within the size limit
   const stack: [unknown, string][] = [[value, 'body']];

@@ -90,7 +90,7 @@ describe('andor CLI', () => {
     [['frobnicate'], /Unknown command "frobnicate"/, 2],
     [['explian'], /Unknown command "explian"\. Did you mean "explain"\?/, 2],
     [['explain', '--preset', 'defualt'], /--preset must be one of: none, reference, default[a-z, ]* \(got "defualt"\)\. Did you mean "default"\?/, 2],
-    [['explain', '--baseline', 'mena'], /--baseline "mena" is neither a keyword \(zero, mean, blur, centroid, center\).*Did you mean "mean"\?/, 2],
+    [['explain', '--baseline', 'mena'], /--baseline "mena" is neither a keyword \(zero, mean, marginal, blur, centroid, center\).*Did you mean "mean"\?/, 2],
     [['explain', '--reward', 'log-odds'], /--reward must be one of: gt-log-odds, gt-log-odds-v0, logit, logit-v0, output, output-v0/, 2],
     [['explain', '--iterations', 'many'], /--iterations must be an integer in 1\.\.10000000 \(got "many"\)/, 2],
     [['explain', 'preset', 'none'], /Unexpected argument "preset".*Did you mean --preset\?/, 2],

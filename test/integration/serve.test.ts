@@ -90,6 +90,8 @@ describe('andor serve', () => {
     ['a __proto__ key', `{"model": "breast-cancer-mlp.onnx", "sample": [1], "reference": [{"x": [1], "__proto__": {"x": [2]}}]}`, 400, /^The request body holds body\.reference\[0\]\.__proto__, a key this service refuses/],
     ['a constructor.prototype key', '{"model": "breast-cancer-mlp.onnx", "constructor": {"prototype": {"admin": true}}}', 400, /holds body\.constructor, a key this service refuses/],
     ['an empty body', ' ', 400, /^The request body is empty: send a JSON object\.$/],
+    // JSON keeps the last of two equal keys: one of them was ignored in silence
+    ['a key given twice', '{"model": "breast-cancer-mlp.onnx", "sample": [1], "reference": [{"x": [1], "x": [2]}]}', 400, /^The request body gives the key "x" twice in body\.reference\[0\]: JSON keeps only the last one/],
     // the library's options.<field> is the body's field here (an adversarial sweep, stop 33)
     ['a label out of range', { model: 'breast-cancer-mlp.onnx', sample: X, label: 7, players: '0-3' }, 400, /^Target class 7 \(the sample's label\) is out of range: .* Fix the label, or give body\.target to explain another class\.$/],
     ['a budget too small', { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-19', method: 'sparse', budget: 10 }, 400, /^body\.budget = 10 is too small .* Raise body\.budget to ≥ \d+ or lower body\.maxOrder\.$/],
@@ -97,7 +99,7 @@ describe('andor serve', () => {
     ['a path outside the models folder', { model: '../package.json', sample: X }, 400, /leaves the models folder/],
     ['an absolute path', { model: '/etc/passwd.onnx', sample: X }, 400, /leaves the models folder/],
     ['a file-path sample', { model: 'breast-cancer-mlp.onnx', sample: '/etc/passwd' }, 400, /body.sample must be a non-empty list, or an object \(the sample: a JSON array/],
-    ['a file-path baseline', { model: 'breast-cancer-mlp.onnx', sample: X, baseline: '/etc/passwd' }, 400, /body.baseline must be one of: zero, mean, blur, centroid, center, or a non-empty list of finite numbers \(got "\/etc\/passwd"\)/],
+    ['a file-path baseline', { model: 'breast-cancer-mlp.onnx', sample: X, baseline: '/etc/passwd' }, 400, /body.baseline must be one of: zero, mean, marginal, blur, centroid, center, or a non-empty list of finite numbers \(got "\/etc\/passwd"\)/],
     ['wrong sample shapes', { model: 'breast-cancer-mlp.onnx', sample: [1, 2, 3] }, 422, /takes 30 values per sample, but the sample has 3/],
     ['too many players', { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-19' }, 400, /20 players exceed the limit of 16/],
     ['an unknown option', { model: 'breast-cancer-mlp.onnx', sample: X, colour: 'red' }, 400, /Unknown option body.colour/],
