@@ -298,6 +298,16 @@ async function serveCommand(flags: Flags): Promise<number> {
       process.once('SIGTERM', stop);
     });
     process.stdout.write('andor: shutting down: no new requests; waiting for running jobs\n');
+    // a second signal cancels the running jobs now (their clients get 503), then the service exits; a third ends it
+    // at once, by the signal's default
+    const now = () => {
+      process.off('SIGINT', now);
+      process.off('SIGTERM', now);
+      process.stdout.write('andor: stopping now: cancelling the running jobs\n');
+      void service.close(0);
+    };
+    process.once('SIGINT', now);
+    process.once('SIGTERM', now);
     await service.close();
     return 0;
   } finally {

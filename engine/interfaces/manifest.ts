@@ -2,6 +2,8 @@
 // (their model properties are its defaults wherever the model is named: the CLI's --model, the service's body.model),
 // and the bundled training series. A missing, unreadable or malformed manifest is no manifest: never an error.
 import { readFile } from 'node:fs/promises';
+import { Compile } from 'typebox/compile';
+import { ExplainBodySchema } from '../contracts/schema/requests.js';
 import { COMMANDS, parseCommand } from './cli-options.js';
 
 /** A bundled model. */
@@ -33,13 +35,28 @@ export async function readManifest(file: string): Promise<Manifest | undefined> 
   } catch {
     return undefined;
   }
-  const models = Array.isArray(parsed?.models) ? parsed.models.filter((m): m is ManifestModel => typeof m?.file === 'string') : [];
+  const models = Array.isArray(parsed?.models) ? parsed.models.filter((m): m is ManifestModel => typeof m?.file === 'string').map(wellFormed) : [];
   const series = Array.isArray(parsed?.series) ? parsed.series.filter((s): s is Manifest['series'][number] => Array.isArray(s?.dynamics)) : [];
   return { models, series };
 }
 
+/** An entry with its fields of the wrong type left out (a name {…} listed by GET /models against its schema, explain
+ *  arguments that are not strings): the rest of the entry still serves. */
+function wellFormed(entry: ManifestModel): ManifestModel {
+  const { name, modality, explain } = entry as { name?: unknown; modality?: unknown; explain?: unknown };
+  return {
+    ...entry,
+    name: typeof name === 'string' ? name : undefined,
+    modality: typeof modality === 'string' ? modality : undefined,
+    explain: Array.isArray(explain) && explain.every((a) => typeof a === 'string') ? explain : undefined,
+  };
+}
+
 /** Properties of a bundled model (its modality and masking) that apply whatever sample it explains. */
 const MODEL_PROPERTIES = ['modality', 'grid', 'maskToken', 'maskMode', 'clusters'] as const;
+
+/** Each property's check, as a request's field: a manifest's value is a default only when a request could give it. */
+const PROPERTY_CHECKS = Object.fromEntries(MODEL_PROPERTIES.map((k) => [k, Compile(ExplainBodySchema.properties[k])]));
 
 /**
  * A bundled model's properties, from its explain arguments (the modality alone when it has none).
@@ -47,9 +64,15 @@ const MODEL_PROPERTIES = ['modality', 'grid', 'maskToken', 'maskMode', 'clusters
  * @returns modality, grid, maskToken, maskMode, clusters: those it sets
  */
 export function modelDefaults(entry: ManifestModel): Record<string, unknown> {
-  const flags: Record<string, unknown> = entry.explain ? parseCommand(COMMANDS.explain, entry.explain) : {};
+  let flags: Record<string, unknown> = {};
+  try {
+    if (entry.explain) flags = parseCommand(COMMANDS.explain, entry.explain);
+  } catch {
+    // arguments the CLI refuses ("--bogus") set nothing: the request that names the model did not give them
+  }
   if (flags.modality === undefined && entry.modality !== undefined) flags.modality = entry.modality;
-  return Object.fromEntries(MODEL_PROPERTIES.filter((k) => flags[k] !== undefined).map((k) => [k, flags[k]]));
+  // a value no request could give (modality 5, grid "banana") is no default: it was refused as the request's own field
+  return Object.fromEntries(MODEL_PROPERTIES.filter((k) => flags[k] !== undefined && PROPERTY_CHECKS[k].Check(flags[k])).map((k) => [k, flags[k]]));
 }
 
 /**

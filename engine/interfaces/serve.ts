@@ -3,6 +3,8 @@
 // limit on its budget) and run time are limited; a client that disconnects cancels its job; shutdown drains
 // in-flight jobs. Errors are JSON {error: {code, message}} with a 4xx/5xx status.
 import { realpath, readdir, stat } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, type ErrorCode } from '../contracts/errors.js';
@@ -99,6 +101,9 @@ class JobQueue {
 
   /** Runs `job` when a slot frees; throws HttpError 429 when the queue is full. */
   async run<T>(job: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    // a client gone before its job reached the queue: an abort listener added now would never fire, and the job would
+    // hold a waiting place (others got 429) until its turn came
+    if (signal.aborted) throw new CancelledError('The request was cancelled before its job was queued (its client had gone).');
     if (this.running >= this.concurrency) {
       if (this.waiting.length >= this.queueSize) throw new HttpError(429, 'QUEUE_FULL', `The job queue is full (${this.concurrency} running, ${this.queueSize} waiting). Retry later.`);
       await new Promise<void>((resolveSlot, reject) => {
@@ -178,6 +183,25 @@ async function listModels(root: string, depth = 2): Promise<{ model: string; byt
 }
 
 
+/**
+ * A reply's JSON text. A reply longer than the longest string V8 can hold (about 2^29 characters: a batch of ~130
+ * samples at n = 16 with arrays) cannot be written: that is a 422 that says how to ask for less, not a 500
+ * "Invalid string length".
+ * @throws HttpError 422 REPLY_TOO_LARGE
+ */
+function jsonReply(reply: FastifyReply, value: unknown, batch: boolean): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const less = batch ? 'send fewer samples per request, or leave out arrays (body.arrays false)' : 'ask with body.arrays false (v, and and or left out), or for fewer players';
+    throw new HttpError(422, 'REPLY_TOO_LARGE', `The result is longer than one JSON reply can be (V8's longest string, about 536 million characters): ${less}.`);
+  }
+  void reply.type('application/json; charset=utf-8');
+  return text;
+}
+
 function sendError(reply: FastifyReply, status: number, code: string, message: string, retryAfterS?: number) {
   if (retryAfterS !== undefined) void reply.header('retry-after', String(retryAfterS));
   return reply.code(status).send({ error: { code, message } });
@@ -187,7 +211,9 @@ function sendError(reply: FastifyReply, status: number, code: string, message: s
 export interface Service {
   readonly app: FastifyInstance;
   readonly url: string;
-  /** Stops accepting requests, lets running jobs finish (up to graceMs, then cancels them), and returns. */
+  /** Stops accepting requests, lets running jobs finish (up to graceMs, then cancels them), and returns. Called again
+   *  while it runs (a second signal), a shorter grace ends sooner: close(0) cancels the running jobs now, and their
+   *  clients get 503 SHUTTING_DOWN. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -218,7 +244,26 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   // Node's own limit on a request's arrival (fastify turns it off unless given), checked every second or so (Node's
   // default, 30 s, let a trickling client hold its connection that much longer)
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  // errors below the routes (a request that is not HTTP, headers over Node's limit, a URL that cannot be decoded, a
+  // request cut off) are answered as every other error, {error: {code, message}}, not in Fastify's own shape
+  const protocolError = (error: NodeJS.ErrnoException): [number, string, string] => {
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'REQUEST_TIMEOUT', `The request's headers and body took longer than ${requestTimeout} ms to arrive (the service's --request-timeout-ms); send them at once.`];
+    if (error.code === 'HPE_HEADER_OVERFLOW') return [431, 'HEADERS_TOO_LARGE', 'The request\'s headers are over Node\'s limit (16 KiB unless --max-http-header-size says otherwise): send fewer or shorter headers.'];
+    return [400, 'BAD_REQUEST', `The request is not well-formed HTTP/1.1 (${error.code ?? 'a parse error'}): send a request line, headers and a body that match its Content-Length.`];
+  };
+  const clientErrorHandler = (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, code, message] = protocolError(error);
+    const body = JSON.stringify({ error: { code, message } });
+    if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.destroy(error);
+  };
   const app = Fastify({
+    clientErrorHandler,
+    frameworkErrors: (error, request, reply) => {
+      if (error.code === 'FST_ERR_BAD_URL') return sendError(reply, 400, 'BAD_URL', `The URL "${request.raw.url}" has a malformed percent-encoding (a % not followed by two hex digits, or bytes that are not UTF-8): encode it. See GET /openapi.json.`);
+      return sendError(reply, 400, 'BAD_REQUEST', `Malformed request: ${error.message}`);
+    },
     bodyLimit: bodyLimitBytes, logger: false, requestTimeout,
     http: { requestTimeout, headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeout / 2))) },
   });
@@ -233,6 +278,14 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     } catch (error) {
       done(error as Error, undefined);
     }
+  });
+  // a compressed body (Content-Encoding gzip, br, …) reached the JSON parser as is, and was refused as "not valid JSON
+  // (Unexpected token '\u001f')": say what to send instead (RFC 7694: 415 with the codings accepted)
+  app.addHook('onRequest', async (request, reply) => {
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding === undefined || encoding === '' || encoding === 'identity') return;
+    void reply.header('accept-encoding', 'identity');
+    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `The body is sent with Content-Encoding ${request.headers['content-encoding']}, which this service does not decode: send it uncompressed, as application/json.`);
   });
   // while shutting down, responses close their connection, so keep-alive sockets do not hold the close open
   app.addHook('onSend', async (_request, reply) => {
@@ -304,7 +357,7 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
       if (error instanceof CancelledError && limit.signal.aborted && !controller.signal.aborted) {
         throw new HttpError(504, 'TIMEOUT', `The job ran past the ${timeoutMs} ms limit and was cancelled.`);
       }
-      if (error instanceof CancelledError && shutDown) throw new HttpError(503, 'SHUTTING_DOWN', 'The service shut down before the job finished (its grace ran out); send the request again, to another instance or once it is back.');
+      if (error instanceof CancelledError && shutDown) throw new HttpError(503, 'SHUTTING_DOWN', 'The service shut down before the job finished (its grace ran out, or a second signal cut it short); send the request again, to another instance or once it is back.');
       throw error;
     } finally {
       clearTimeout(timer);
@@ -332,7 +385,7 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     const sample = sampleOf(rawSample, label);
     const reference = referenceOf(rows);
     const result = await job(reply, (signal) => engine.explainAuto({ ...rest, ...(reference ? { reference } : {}), model, sample, signal }, sparseLimits));
-    return named(resultToJson(result, { arrays: arrays !== false }), body.model);
+    return jsonReply(reply, named(resultToJson(result, { arrays: arrays !== false }), body.model), false);
   });
 
   app.post('/explain/batch', { schema: { body: BatchBodySchema } }, async (request, reply) => {
@@ -345,7 +398,7 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     const reference = referenceOf(rows);
     const result = await job(reply, (signal) => engine.explainBatch({ ...rest, ...(reference ? { reference } : {}), model, samples, cacheDir: false, signal }, sparseLimits));
     const json = batchToJson(result, { arrays: arrays === true });
-    return { ...named(json, body.model), results: json.results?.map((r) => named(r, body.model)) };
+    return jsonReply(reply, { ...named(json, body.model), results: json.results?.map((r) => named(r, body.model)) }, true);
   });
 
   let address: string;
@@ -358,23 +411,32 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     if (code === 'EACCES') throw new InvalidOptionError(`Port ${port} needs privileges this process lacks; use a port above 1023 (--port).`, { cause });
     throw cause;
   }
+  // after the grace: cancel running jobs and drop every connection, including a client still trickling a body
+  const endGrace = () => {
+    if (shutDown) return;
+    shutDown = true;
+    running.forEach((c) => c.abort());
+    // their clients get a 503 first; a connection still open after that (a client trickling a body) is dropped
+    setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_REPLY_MS).unref();
+  };
+  let closed: Promise<void> | undefined;
+  let deadline = Infinity;
+  let timer: NodeJS.Timeout | undefined;
   return {
     app,
     url: address,
-    async close(graceMs = 10_000) {
+    close(graceMs = 10_000) {
       closing = true;
-      // after the grace: cancel running jobs and drop every connection, including a client still trickling a body
-      const timer = setTimeout(() => {
-        shutDown = true;
-        running.forEach((c) => c.abort());
-        // their clients get a 503 first; a connection still open after that (a client trickling a body) is dropped
-        setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_REPLY_MS).unref();
-      }, graceMs);
-      try {
-        await app.close(); // stops accepting, waits for in-flight requests
-      } finally {
+      // a second close (a second signal) only shortens the grace: it ran on, and the signal's default killed the
+      // process, dropping every client without an answer
+      if (Date.now() + graceMs < deadline) {
+        deadline = Date.now() + graceMs;
         clearTimeout(timer);
+        timer = setTimeout(endGrace, graceMs);
       }
+      // stops accepting, waits for in-flight requests
+      closed ??= app.close().finally(() => clearTimeout(timer));
+      return closed;
     },
   };
 }

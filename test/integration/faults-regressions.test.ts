@@ -3,8 +3,9 @@
 // behaviour: the typed error and the words of its message, the HTTP status and code, the exit code, or the numbers.
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aggregateDynamics, type PairRecord } from '../../dist/engine/studies/dynamics.js';
@@ -484,6 +485,35 @@ describe('issue 10 regressions, in andor serve', () => {
     expect(models[0]).toMatchObject({ model: 'breast-cancer-mlp.onnx', name: 'breast-cancer-mlp', modality: 'tabular' });
   });
 
+  it('serves the models of a manifest whose entries are malformed as models without defaults: no 500, no 400 for a field the client did not send (an adversarial sweep)', async () => {
+    const entries: Record<string, Json> = {
+      'unknown-flag.onnx': { explain: ['--bogus'] },
+      'explain-string.onnx': { explain: '--modality image' },
+      'explain-numbers.onnx': { explain: [1, 2, 3] },
+      'modality-number.onnx': { modality: 5, name: { x: 1 } },
+      'modality-list.onnx': { modality: ['tabular'] },
+      'grid-banana.onnx': { explain: ['--grid', 'banana'] },
+    };
+    const before = await readFile(join(modelsDir, 'manifest.json'), 'utf8').catch(() => undefined);
+    await writeFile(join(modelsDir, 'manifest.json'), JSON.stringify({ models: Object.entries(entries).map(([file, entry]) => ({ file, ...entry })) }));
+    for (const file of Object.keys(entries)) await copyFile(MLP, join(modelsDir, file));
+    try {
+      for (const file of Object.keys(entries)) {
+        // they were a 500 INTERNAL "stray.replace is not a function", or a 400 about body.modality or body.grid
+        const reply = await post('/explain', { model: file, sample: X, players: '0-3', preset: 'none', arrays: false });
+        expect(reply.status, `${file}: ${JSON.stringify(reply.body)}`).toBe(200);
+      }
+      const { models } = (await (await fetch(`${service.url}/models`)).json()) as Json;
+      const listed = models.find((m: Json) => m.model === 'modality-number.onnx');
+      expect(listed).toEqual({ model: 'modality-number.onnx', bytes: listed.bytes }); // no name {x: 1}, no modality 5
+    } finally {
+      for (const file of Object.keys(entries)) await rm(join(modelsDir, file));
+      if (before === undefined) await rm(join(modelsDir, 'manifest.json'));
+      else await writeFile(join(modelsDir, 'manifest.json'), before);
+    }
+    await healthy();
+  });
+
   it('9k: POST /explain with a folder named like a model is a 400 INVALID_OPTION that does not hold the server\'s path', async () => {
     const reply = await post('/explain', { model: 'folder.onnx', sample: X });
     expect(reply.status).toBe(400);
@@ -511,6 +541,45 @@ describe('issue 10 regressions, in andor serve', () => {
       const response = await fetch(`${service.url}/explain`, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify({ model: 'breast-cancer-mlp.onnx', sample: X }) });
       expect(response.status, type).toBe(415);
       expect(await response.json()).toEqual({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Send the body as application/json.' } });
+    }
+    await healthy();
+  });
+
+  it('answers a compressed body (Content-Encoding gzip) with 415 and to send it uncompressed, not "not valid JSON (Unexpected token \'\\u001f\')" (an adversarial sweep)', async () => {
+    const body = gzipSync(JSON.stringify({ model: 'breast-cancer-mlp.onnx', sample: X, players: '0-3' }));
+    const response = await fetch(`${service.url}/explain`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body });
+    expect(response.status).toBe(415);
+    expect(response.headers.get('accept-encoding')).toBe('identity');
+    expect(await response.json()).toEqual({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'The body is sent with Content-Encoding gzip, which this service does not decode: send it uncompressed, as application/json.' } });
+    const plain = await fetch(`${service.url}/explain`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, body: JSON.stringify({ model: 'breast-cancer-mlp.onnx', sample: X, players: '0-3' }) });
+    expect(plain.status).toBe(200);
+    await healthy();
+  });
+
+  it('answers a request that is not HTTP, headers over the limit and an undecodable URL as every other error, {error: {code, message}} (an adversarial sweep)', async () => {
+    const { port } = new URL(service.url);
+    const raw = (request: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1');
+        let reply = '';
+        socket.on('data', (chunk) => (reply += chunk));
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve(reply));
+        socket.write(request);
+      });
+    const cases: [string, number, string][] = [
+      ['HELLO WORLD\r\n\r\n', 400, 'BAD_REQUEST'],
+      ['GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', 400, 'BAD_REQUEST'],
+      [`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+      ['GET /% HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 400, 'BAD_URL'],
+    ];
+    for (const [request, status, code] of cases) {
+      // they were Fastify's {"error": "Bad Request", "message": "Client Error", "statusCode": 400}
+      const reply = await raw(request);
+      expect(reply, request.slice(0, 30)).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4));
+      expect(body.error.code).toBe(code);
+      expect(body.error.message.length).toBeGreaterThan(20);
     }
     await healthy();
   });

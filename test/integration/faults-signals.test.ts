@@ -194,6 +194,31 @@ describe('signals, caches, slow clients and memory', () => {
     }
   });
 
+  it('a second SIGTERM during the service\'s drain cancels the running job, whose client gets 503, and exits (an adversarial sweep)', async () => {
+    const run = start(['serve', '--models', join(ROOT, 'models'), '--port', '0', '--workers', '1']);
+    await waitFor(run, () => /serving .* on (http:\/\/[^ ]+)/.test(run.stdout()));
+    const url = /on (http:\/\/[^ ]+)/.exec(run.stdout())![1];
+    const sample = JSON.parse(await readFile(model('breast-cancer.samples.json'), 'utf8')).samples[0].x;
+    // about 12 s of reference iterations at n = 14: longer than the grace would let it run
+    const body = JSON.stringify({ model: 'breast-cancer-mlp.onnx', sample, players: '0-13', preset: 'reference', iterations: 100_000, arrays: false });
+    const reply = fetch(`${url}/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(
+      async (r) => ({ status: r.status, body: (await r.json()) as { error?: { code: string } } }),
+      (error: Error) => ({ status: 0, body: { message: String((error.cause as Error | undefined)?.message ?? error) } as { error?: { code: string } } }),
+    );
+    await waitFor(run, async () => ((await (await fetch(`${url}/health`)).json()) as { queue: { running: number } }).queue.running === 1);
+    run.child.kill('SIGTERM');
+    await waitFor(run, () => /shutting down/.test(run.stdout()));
+    const sent = Date.now();
+    run.child.kill('SIGTERM');
+    // the second signal's default killed the process: the client's connection was dropped ("other side closed")
+    const answer = await reply;
+    expect(answer.status, JSON.stringify(answer.body)).toBe(503);
+    expect(answer.body.error?.code).toBe('SHUTTING_DOWN');
+    const { code, at } = await run.exited;
+    expect(code).toBe(0);
+    expect(at - sent).toBeLessThan(EXIT_MS);
+  });
+
   it('loading 20 versions of one model does not grow memory without bound (sessions are released)', async () => {
     const engine = await createEngine({ workers: 0 });
     try {

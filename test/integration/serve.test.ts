@@ -113,6 +113,32 @@ describe('andor serve', () => {
     expect((await fetch(`${service.url}/health`)).status).toBe(200);
   });
 
+  it('answers a result too large for one JSON reply with 422 REPLY_TOO_LARGE and how to ask for less, not 500 (an adversarial sweep)', async () => {
+    // the real case, a batch of 130 samples at n = 16 with arrays (over 2^29 characters), takes 23 s and 1.4 GiB: here
+    // JSON.stringify fails on the result as V8 does on a string that long
+    const stringify = JSON.stringify;
+    JSON.stringify = ((value: unknown, ...rest: never[]) => {
+      if ((value as { schema?: string } | null)?.schema?.startsWith('andor.')) throw new RangeError('Invalid string length');
+      return stringify(value, ...rest);
+    }) as typeof JSON.stringify;
+    try {
+      const batch = await fetch(`${service.url}/explain/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stringify({ model: 'breast-cancer-mlp.onnx', samples: [X, X], players: '0-3', preset: 'none', arrays: true }) });
+      const one = await post(service.url, { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-3', preset: 'none' });
+      for (const [response, advice] of [[batch, /send fewer samples per request, or leave out arrays \(body\.arrays false\)/], [one, /ask with body\.arrays false/]] as const) {
+        expect(response.status).toBe(422);
+        const { error } = JSON.parse(await response.text());
+        expect(error.code).toBe('REPLY_TOO_LARGE');
+        expect(error.message).toMatch(advice);
+      }
+    } finally {
+      JSON.stringify = stringify;
+    }
+    const fine = await post(service.url, { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-3', preset: 'none' });
+    expect(fine.status).toBe(200);
+    expect(fine.headers.get('content-type')).toMatch(/^application\/json/);
+    expect((await json(fine)).v).toHaveLength(16);
+  });
+
   it('refuses work beyond the queue with 429 and Retry-After', async () => {
     const jobs = [post(service.url, slow), post(service.url, slow), post(service.url, slow)];
     const responses = await Promise.all(jobs);
@@ -161,6 +187,31 @@ describe('andor serve', () => {
     client.resume();
     await new Promise((resolve) => client.once('close', resolve));
     // it ends: 10^7 iterations at n = 14 would hold the slot for about 1000 s
+    expect(await runningAfter(started)).toBe(0);
+  });
+
+  it('gives no queue place to a request whose client went away before its job was queued (an adversarial sweep)', async () => {
+    const started = performance.now();
+    const controller = new AbortController();
+    const running = post(service.url, { ...slow, iterations: 100_000 }, { signal: controller.signal }).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    // a client that sends its whole request and closes at once, while the one slot is taken
+    const body = JSON.stringify(slow);
+    const client = connect(Number(new URL(service.url).port), '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    client.end(`POST /explain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    client.resume();
+    // its job waited for the slot anyway (an abort listener added once the signal had fired never fires), holding the
+    // one waiting place (queueSize 1) until the running job ended: the next client got 429
+    let waiting = 0;
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      waiting = Math.max(waiting, (await json(fetch(`${service.url}/health`))).queue.waiting);
+    }
+    client.destroy();
+    expect(waiting).toBe(0);
+    controller.abort();
+    await running;
     expect(await runningAfter(started)).toBe(0);
   });
 
