@@ -18,7 +18,8 @@ interface InputBuffer {
   readonly unbatched: boolean;
 }
 
-function toTyped(dtype: TensorData['dtype'], values: Float64Array): TypedData {
+/** Values as the model is fed them: in the input's dtype (rounded to integers for integer inputs). */
+export function toTyped(dtype: TensorData['dtype'], values: Float64Array): TypedData {
   const out = allocTyped(dtype, values.length);
   // a derived value (a mean baseline) rounds to the nearest integer for int32 as for int64; set() would truncate it
   if (out instanceof BigInt64Array) for (let i = 0; i < values.length; i++) out[i] = BigInt(Math.round(values[i]));
