@@ -12,6 +12,7 @@ import { bool, numberIn } from '../inputs/options.js';
 import { assertCallbacks, assertValid } from '../inputs/validate.js';
 import { assertPlanFits, masksFitMemory, type Limits, type MaskPlan } from '../pipeline/plan.js';
 import { rewardOf } from '../pipeline/masking.js';
+import { keepPlayers, nullPlayers } from '../pipeline/null-players.js';
 import type { Runner } from '../pipeline/runner.js';
 import { assertRowsIndependent, checkNames, resolveTarget, type ExplainContext, type ExplainRequest, type ExplanationHeader, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
 
@@ -170,14 +171,42 @@ function termOptions(request: { readonly salientRatio?: number; readonly salient
   };
 }
 
+/** Analysis of the game of the kept players (player j = kept[j]) as the game of all n: the others' terms and index
+ *  values are 0 (null players: no term of v holds one). */
+function liftAnalysis(analysis: ReturnType<typeof analyzeTerms>, kept: readonly number[], n: number): ReturnType<typeof analyzeTerms> {
+  const lift = <T extends { readonly players: readonly number[] }>(terms: readonly T[]) => terms.map((t) => ({ ...t, players: t.players.map((j) => kept[j]) }));
+  const scatter = (values: Float64Array) => {
+    const out = new Float64Array(n);
+    kept.forEach((i, j) => (out[i] = values[j]));
+    return out;
+  };
+  const pad = (perOrder: Float64Array) => {
+    const out = new Float64Array(n + 1);
+    out.set(perOrder);
+    return out;
+  };
+  const { indices, orders } = analysis;
+  return {
+    ...analysis,
+    salient: lift(analysis.salient),
+    orders: { positive: pad(orders.positive), negative: pad(orders.negative), normalized: pad(orders.normalized) },
+    indices: {
+      ...indices, shapley: scatter(indices.shapley), banzhaf: scatter(indices.banzhaf),
+      sii: lift(indices.sii), kSii: lift(indices.kSii), stii: lift(indices.stii), fsii: lift(indices.fsii), bii: lift(indices.bii), chii: lift(indices.chii), fbii: lift(indices.fbii),
+    },
+  };
+}
+
 /** The parts of a sparse result computed from the two expansions and the choice that ran them, shifted by v0 for the
- *  -v0 rewards. */
-function fromExpansions(recovered: AndOrExpansion, choice: SparseChoice, n: number, v0: number, options: ReturnType<typeof termOptions>) {
+ *  -v0 rewards. The expansions may be of the kept players only (player j = kept[j]; the others are null players). */
+function fromExpansions(recovered: AndOrExpansion, choice: SparseChoice, n: number, v0: number, options: ReturnType<typeof termOptions>, kept?: readonly number[]) {
   const shift = (terms: readonly SparseTerm[]) => terms.map((t) => (t.players.length === 0 ? { players: t.players, value: t.value - v0 } : t));
-  const and = shift(recovered.and.terms);
-  const or = shift(recovered.or.terms);
   const started = performance.now();
-  const analysis = analyzeTerms(and, or, n, options, recovered.and.mobius);
+  const reduced = analyzeTerms(shift(recovered.and.terms), shift(recovered.or.terms), recovered.n, options, recovered.and.mobius);
+  const analysis = kept ? liftAnalysis(reduced, kept, n) : reduced;
+  const toPlayers = (terms: readonly SparseTerm[]) => (kept ? terms.map((t) => ({ ...t, players: t.players.map((j) => kept[j]) })) : terms);
+  const and = toPlayers(shift(recovered.and.terms));
+  const or = toPlayers(shift(recovered.or.terms));
   const { and: a, or: o } = recovered;
   return {
     method: 'sparse' as const,
@@ -257,14 +286,29 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const full = await ctx.runner.probe(model.key, probePlan.batchAxis.kind === 'dynamic' ? { ...probePlan, batchSize: 1 } : probePlan);
   const target = resolveTarget(prepared.kind, request.target, prepared.sample.label, full, prepared.output);
   const plan: MaskPlan = { ...probePlan, reward: { kind: prepared.kind, target, output: prepared.output } };
-  const game: GameFunction = (masks, signal) => ctx.runner.evaluateMasks(model.key, plan, masks, { signal });
+  // players already at their baseline change no input (null-players.ts): the recovery runs on the game of the others,
+  // with their budget (all 2^(n−k) masks when that is within it), and their terms are mapped back
+  const nulls = nullPlayers(plan);
+  const kept = Array.from({ length: n }, (_, i) => i).filter((i) => !nulls.includes(i));
+  if (kept.length === 0) kept.push(0);
+  const reduced = kept.length < n ? keepPlayers(plan, kept) : plan;
+  const recovering = reduced === plan ? choice : chooseBudget({ ...request, maxOrder: Math.min(choice.maxOrder, kept.length) }, kept.length, limits);
+  const least = leastAndOrBudget(kept.length, recovering.maxOrder);
+  if (reduced !== plan && recovering.budget < least) {
+    // recoverAndOr would name n = kept.length, a count the caller never gave
+    throw new InvalidOptionError(
+      `options.budget = ${recovering.budget} is too small for maxOrder = ${recovering.maxOrder}: of the ${n} players, ${n - kept.length} are at their baseline already (they change no input), and the other ${kept.length} need at least ${least} evaluations` +
+        `${least === 2 ** kept.length ? ` (every one of their 2^${kept.length} masks)` : ''}. Raise options.budget to ≥ ${least} or lower options.maxOrder.`,
+    );
+  }
+  const game: GameFunction = (masks, signal) => ctx.runner.evaluateMasks(model.key, reduced, masks, { signal });
 
   const recoverStart = performance.now();
-  const recovered = await recoverAndOr(game, n, { ...choice, kernels: ctx.kernels, fitRandom: fitsOn(ctx.runner), signal: request.signal, onProgress: request.onProgress });
+  const recovered = await recoverAndOr(game, reduced.n, { ...recovering, kernels: ctx.kernels, fitRandom: fitsOn(ctx.runner), signal: request.signal, onProgress: request.onProgress });
   const recoverMs = performance.now() - recoverStart;
   assertRowsIndependent(rewardOf(plan.reward, full), recovered.values.full, plan);
   const v0 = prepared.rewardName.endsWith('-v0') ? recovered.values.empty : 0;
-  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options);
+  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options, reduced === plan ? undefined : kept);
   const set = prepared.set;
   return {
     ...report,

@@ -1,6 +1,9 @@
 // Players already at their baseline (a blank cell of a digit at the zero baseline): the exact path evaluates only the
-// masks of the other players and copies v across. Checked against the sparse method's exact path, which evaluates
-// every one of the 2^n masks through mask lists: the same Möbius coefficients; and by the evaluations it reports.
+// masks of the other players and copies v across, and the sparse method recovers the game of the others. Checked
+// against every one of the 2^n masks through a plain onnxruntime session, against the exact method, and by the
+// evaluations each reports.
+import { readFile } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, expectClose, model, type Engine } from '../helpers/index.js';
 
@@ -26,14 +29,56 @@ describe.each([['the calling thread', 0], ['two workers', 2]] as const)('null pl
       const without = BLANK.reduce((m, i) => m & ~(1 << i), mask);
       if (exact.v[mask] !== exact.v[without]) expect.fail(`v[${mask}] = ${exact.v[mask]} but v[${without}] = ${exact.v[without]}`);
     }
-    // the sparse method's exact path evaluates all 2^16 masks: the same Möbius coefficients, and none on a blank cell
-    const sparse = await engine.explain({ ...DIGITS, row: 5, method: 'sparse', budget: 2 ** 16, maxOrder: 16 });
+    // every one of the 2^16 masks through a plain onnxruntime session, in one run
+    const set = JSON.parse(await readFile(DIGITS.sample, 'utf8')) as { samples: { x: number[][][]; label: number }[] };
+    const x = set.samples[5].x.flat(2);
+    const input = new Float32Array(2 ** 16 * 64);
+    for (let mask = 0; mask < 2 ** 16; mask++) {
+      for (let d = 0; d < 64; d++) {
+        const cell = Math.floor(Math.floor(d / 8) / 2) * 4 + Math.floor((d % 8) / 2);
+        input[mask * 64 + d] = (mask >>> cell) & 1 ? x[d] : 0;
+      }
+    }
+    const session = await ort.InferenceSession.create(DIGITS.model);
+    try {
+      const out = (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', input, [2 ** 16, 1, 8, 8]) }))[session.outputNames[0]];
+      const width = out.dims[1];
+      const z = out.data as Float32Array;
+      const y = exact.target!;
+      for (let mask = 0; mask < 2 ** 16; mask += 7) {
+        const row = Array.from(z.subarray(mask * width, (mask + 1) * width));
+        const others = row.filter((_, c) => c !== y);
+        const max = Math.max(...others);
+        expectClose(exact.v[mask], row[y] - max - Math.log(others.reduce((a, b) => a + Math.exp(b - max), 0)), { atol: 1e-5 });
+      }
+    } finally {
+      await session.release();
+    }
+  }, 60_000);
+
+  it('gives the sparse method the game of the other players: at a budget over 2^(n−k) it is exact, with 2^(n−k) evaluations', async () => {
+    const exact = await engine.explain({ ...DIGITS, row: 5, decomposition: 'and', preset: 'none' });
+    const sparse = await engine.explain({ ...DIGITS, row: 5, method: 'sparse', budget: 2000, maxOrder: 16 });
     expect(sparse.recovery).toBe('exact');
-    expect(sparse.evaluations).toBe(2 ** 16);
+    expect(sparse.evaluations).toBe(2 ** (16 - BLANK.length));
+    expect(sparse.n).toBe(16);
     const found = new Map(sparse.and.map((t) => [t.players.reduce((m, i) => m | (1 << i), 0), t.value]));
     const scale = Math.max(...Array.from(exact.and, Math.abs));
     for (let s = 0; s < 2 ** 16; s++) expectClose(found.get(s) ?? 0, exact.and[s], { atol: 1e-9 * scale });
-    for (const t of sparse.and) expect(t.players.some((i) => BLANK.includes(i))).toBe(false);
+    for (const t of [...sparse.and, ...sparse.or, ...sparse.salient]) expect(t.players.some((i) => BLANK.includes(i))).toBe(false);
+    expectClose(sparse.indices.shapley, exact.indices.shapley, { atol: 1e-9 });
+    for (const i of BLANK) expect(sparse.indices.shapley[i]).toBe(0);
+    expect(sparse.orders.positive.length).toBe(17);
+    // a budget below what the 9 others need says so, in the caller's terms
+    await expect(engine.explain({ ...DIGITS, row: 5, method: 'sparse', budget: 300, maxOrder: 3 })).rejects.toThrowError(
+      /options\.budget = 300 is too small for maxOrder = 3: of the 16 players, 7 are at their baseline already \(they change no input\), and the other 9 need at least 512 evaluations \(every one of their 2\^9 masks\)/,
+    );
+    // below 2^(n−k), the adaptive method on the others (row 0: 3 blank cells, 13 others): its terms name the grid's cells
+    const adaptive = await engine.explain({ ...DIGITS, row: 0, method: 'sparse', budget: 1500, maxOrder: 3 });
+    expect(adaptive.recovery).toBe('adaptive');
+    expect(adaptive.and.every((t) => t.players.every((i) => i < 16 && ![0, 3, 12].includes(i)))).toBe(true);
+    expect(adaptive.and.some((t) => t.players.includes(15))).toBe(true);
+    expect(adaptive.faithfulness.r2).toBeGreaterThan(0.9);
   }, 60_000);
 
   it('evaluates every mask when no player is blank (row 5 at the mean baseline)', async () => {
