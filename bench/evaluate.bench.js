@@ -57,19 +57,25 @@ function requestOf(argv) {
 }
 
 /**
- * The engine's own plan for a request: one public engine.explain (preset 'none', workers 0) while LocalRunner's open
- * and evaluate record the model key, the bytes and the plan they are given (the prototype is restored afterwards), so
- * the timed calls evaluate exactly what explain evaluates. Returns those and the explanation's rewards (reference v).
+ * The engine's own plan for a request: one public engine.explain (preset 'none', workers 0) while LocalRunner's open,
+ * probe and evaluate record the model key, the bytes and the plans they are given (the prototype is restored
+ * afterwards), so the timed calls evaluate what explain evaluates, every one of the 2^n masks: the plan probed holds
+ * every player (explain evaluates a plan without the players already at their baseline, null-players.ts), with the
+ * batch size and reward of the plan evaluated. Returns those and the explanation's rewards (reference v).
  */
 async function capturePlan(request) {
   const seen = {};
-  const { open, evaluate } = LocalRunner.prototype;
+  const { open, probe, evaluate } = LocalRunner.prototype;
   LocalRunner.prototype.open = function (key, bytes, candidates) {
     Object.assign(seen, { key, bytes });
     return open.call(this, key, bytes, candidates);
   };
+  LocalRunner.prototype.probe = function (key, plan) {
+    seen.probed = plan;
+    return probe.call(this, key, plan);
+  };
   LocalRunner.prototype.evaluate = function (key, plan, options) {
-    seen.plan = plan;
+    seen.plan = { ...seen.probed, batchSize: plan.batchSize, reward: plan.reward };
     return evaluate.call(this, key, plan, options);
   };
   const engine = await createEngine({ backend: 'cpu', workers: 0, threads: 1 });
@@ -78,7 +84,7 @@ async function capturePlan(request) {
     if (!seen.plan) throw new Error('explain did not evaluate through LocalRunner.evaluate: update capturePlan');
     return { key: seen.key, bytes: seen.bytes, plan: seen.plan, v: Float64Array.from(result.v), explainEvaluateMs: result.timings.evaluateMs };
   } finally {
-    Object.assign(LocalRunner.prototype, { open, evaluate });
+    Object.assign(LocalRunner.prototype, { open, probe, evaluate });
     await engine.dispose();
   }
 }
