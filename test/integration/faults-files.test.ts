@@ -16,6 +16,9 @@ import { ROOT, createEngine, InvalidInputError, InvalidOptionError, loadSampleSe
 
 const MLP = model('breast-cancer-mlp.onnx');
 const MLP_SAMPLES = model('breast-cancer.samples.json');
+/** A row with its first two columns swapped, and rows as CSV text (names and numbers JSON-quoted as pandas writes them). */
+const swap = (row: readonly (string | number)[]) => [row[1], row[0], ...row.slice(2)];
+const csv = (rows: readonly (readonly (string | number)[])[]) => rows.map((r) => r.map((c) => JSON.stringify(c)).join(',')).join('\n');
 const SERIES = model('bc-mlp-series');
 /** A refusal that must come at once (the defects blocked or ran for minutes). */
 const FAST_MS = 5_000;
@@ -178,8 +181,6 @@ describe('files that are not what their name says', () => {
 
   it('reference rows whose header names the columns in another order are refused, not averaged column by column', async () => {
     const set = JSON.parse(await readFile(MLP_SAMPLES, 'utf8')) as { features: string[]; samples: { x: number[] }[] };
-    const swap = (row: readonly (string | number)[]) => [row[1], row[0], ...row.slice(2)];
-    const csv = (rows: readonly (readonly (string | number)[])[]) => rows.map((r) => r.map((c) => JSON.stringify(c)).join(',')).join('\n');
     const same = join(dir, 'reference-same.csv');
     const swapped = join(dir, 'reference-swapped.csv');
     await writeFile(same, csv([set.features, ...set.samples.map((s) => s.x)]));
@@ -193,8 +194,6 @@ describe('files that are not what their name says', () => {
 
   it('a baseline file (--baseline FILE) is read as the sample is: its columns by name, its layout, and never empty', async () => {
     const set = JSON.parse(await readFile(MLP_SAMPLES, 'utf8')) as { features: string[]; samples: { x: number[] }[] };
-    const swap = (row: readonly (string | number)[]) => [row[1], row[0], ...row.slice(2)];
-    const csv = (rows: readonly (readonly (string | number)[])[]) => rows.map((r) => r.map((c) => JSON.stringify(c)).join(',')).join('\n');
     const same = join(dir, 'baseline-same.csv');
     const swapped = join(dir, 'baseline-swapped.csv');
     await writeFile(same, csv([set.features, set.samples[3].x]));
