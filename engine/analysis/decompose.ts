@@ -108,8 +108,9 @@ const DIVERGENCE_RTOL = 1e-9;
 export function decompositionSettings(request: DecompositionRequest, where = 'options'): DecompositionSettings {
   const preset = request.preset === undefined ? 'default' : oneOf(request.preset, PRESETS, `${where}.preset`);
   if (request.solver !== undefined && preset !== 'default') throw new InvalidOptionError(`${where}.solver applies only to preset "default" (got preset "${preset}").`);
-  // preset none runs no solver: its tuning would be ignored, and would change the cache key for nothing
-  const tuning = (['iterations', 'lr'] as const).filter((k) => request[k] !== undefined);
+  // preset none runs no solver: its tuning would be ignored, and would change the cache key for nothing (qthres too: it
+  // bounds the learned q, and q stays 0)
+  const tuning = (['iterations', 'lr', 'qthres'] as const).filter((k) => request[k] !== undefined);
   if (preset === 'none' && tuning.length > 0) throw new InvalidOptionError(`${where}.${tuning.join(` and ${where}.`)} ${tuning.length === 1 ? 'tunes' : 'tune'} the solver, which preset "none" (γ = q = 0) does not run: leave ${tuning.length === 1 ? 'it' : 'them'} out, or choose another preset.`);
   const solver: Solver | 'none' = preset === 'none' ? 'none' : preset === 'reference' || preset === 'authors' ? 'sgd' : request.solver === undefined ? DEFAULT_SOLVER : oneOf(request.solver, SOLVERS, `${where}.solver`);
   const defaults = solver === 'none' ? { iterations: 0, lr: 0 } : preset === 'authors' ? AUTHORS_DEFAULTS : DEFAULTS[solver];

@@ -57,11 +57,11 @@ export interface ConventionFields {
 
 /**
  * Fills the defaults of the request's conventions. `andor` (or none) returns the request itself; `authors` returns a
- * copy with AUTHORS_CONVENTIONS filled where the request leaves a field undefined. Three exceptions keep explicit choices
+ * copy with AUTHORS_CONVENTIONS filled where the request leaves a field undefined. Four exceptions keep explicit choices
  * coherent: a request that names a `solver` (which only preset `default` takes) keeps andor's preset, a game (a
- * request with `values`, which has no reward) gets no reward, and a request for the sparse method (method 'sparse', or
+ * request with `values`, which has no reward) gets no reward, a request for the sparse method (method 'sparse', or
  * budget, maxOrder or tolerance without a method), which learns no split and refuses its options, gets no preset and
- * no qthres.
+ * no qthres, and a request that gives preset 'none' (γ = q = 0: no q to bound, so it refuses a qthres) gets no qthres.
  * @param request - an explain, game, batch or dynamics request
  * @returns the request with the convention's defaults filled
  * @throws InvalidOptionError when conventions is not one of 'andor', 'authors'
@@ -78,6 +78,8 @@ export function withConventions<T extends object>(request: T): T {
     if (field === 'preset' && filled.solver !== undefined) continue;
     if (field === 'reward' && 'values' in request) continue;
     if (sparse && SPLIT_FIELDS.has(field)) continue;
+    // preset none (given) learns no split: its q stays 0, and a qthres the request did not give is not refused
+    if (field === 'qthres' && filled.preset === 'none') continue;
     filled[field] = value;
   }
   return filled as T;

@@ -192,6 +192,8 @@ export interface PreparedExplain {
   readonly timings: Record<string, number>;
   /** performance.now() when the explanation started. */
   readonly started: number;
+  /** A unit of a batch or dynamics run (ExplainSource.unit). */
+  readonly unit?: boolean;
 }
 
 /** Another method plugged into explainModel by the API layer (the sparse one: engine/explain/sparse.ts): whether it
@@ -460,8 +462,12 @@ function assertSameColumns(reference: SampleSet, set: SampleSet | undefined, wha
   );
 }
 
-/** Checks the reward's target against the output width and picks it when not given. */
-export function resolveTarget(rewardKind: RewardSpec['kind'], requested: number | undefined, label: number | undefined, fullOutput: Float64Array, outputName: string): number {
+/**
+ * Checks the reward's target against the output width and picks it when not given.
+ * @param unit - given for a unit of a batch or dynamics run, whose target is its sample's label (there is no
+ *   options.target to give): the sample, whose labelSource says where its label was given
+ */
+export function resolveTarget(rewardKind: RewardSpec['kind'], requested: number | undefined, label: number | undefined, fullOutput: Float64Array, outputName: string, unit?: { readonly labelSource?: string }): number {
   const width = fullOutput.length;
   const classes = width === 1 && rewardKind !== 'output' ? 2 : width;
   let target = requested ?? label;
@@ -473,10 +479,17 @@ export function resolveTarget(rewardKind: RewardSpec['kind'], requested: number 
   }
   if (!Number.isInteger(target) || target < 0 || target >= classes) {
     const what = rewardKind === 'output' ? 'output element' : 'class';
-    // where the bad value came from: a label that is wrong is fixed in the sample, a target in the options
+    const range = `output "${outputName}" has ${width} value(s) per sample, so valid targets are 0..${classes - 1}`;
+    // where the bad value came from: a label that is wrong is fixed in the sample, a target in the options; a unit of
+    // a batch or dynamics run takes no options.target (its target is its sample's label), so its label is fixed where
+    // the samples were given
+    if (unit) {
+      const at = unit.labelSource;
+      throw new InvalidOptionError(`Target ${what} ${target} (${at ? `${at}, ` : ''}the sample's label) is out of range: ${range}. Fix ${at ?? "the sample's label in options.samples"}.`);
+    }
     const from = requested !== undefined ? ' (options.target)' : " (the sample's label)";
     const fix = requested !== undefined ? '' : ` Fix the label, or give options.target to explain another ${what}.`;
-    throw new InvalidOptionError(`Target ${what} ${target}${from} is out of range: output "${outputName}" has ${width} value(s) per sample, so valid targets are 0..${classes - 1}.${fix}`);
+    throw new InvalidOptionError(`Target ${what} ${target}${from} is out of range: ${range}.${fix}`);
   }
   return target;
 }
@@ -492,11 +505,14 @@ export interface ExplainSource<R> {
   readonly other?: MethodDispatch<R>;
   /** request.model already read and hashed (a unit's model): its bytes are not hashed again. */
   readonly loaded?: LoadedModel;
+  /** The request is a unit of a batch or dynamics run, its target its sample's label: a label out of range is fixed
+   *  where the samples were given (a unit takes no options.target). */
+  readonly unit?: boolean;
 }
 
 /** Explains one sample of a model: evaluation of all masks, then the interaction analysis; or, when `other` takes the
  *  request once n is known (the sparse method), that method's run. */
-export async function explainModel<R = never>(ctx: ExplainContext, request: ExplainRequest, { from, other, loaded }: ExplainSource<R> = {}): Promise<ExplainResult | R> {
+export async function explainModel<R = never>(ctx: ExplainContext, request: ExplainRequest, { from, other, loaded, unit }: ExplainSource<R> = {}): Promise<ExplainResult | R> {
   const asked = request;
   request = withConventions(request);
   assertValid(ExplainRequestSchema, request);
@@ -522,7 +538,7 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
     // a convention's defaults of the learned split are the exact method's: the sparse one (chosen here when 2^n does
     // not fit) learns no split, and refuses only the split options the caller gave
     if (request !== asked) request = { ...request, preset: asked.preset, qthres: asked.qthres };
-    return other.run(ctx, { request, model, file, sha256, sample, set, row, rewardName, kind, output: outputInfo.name, plan: probePlan, layout, input, timings, started }).catch((error: unknown) => {
+    return other.run(ctx, { request, model, file, sha256, sample, set, row, rewardName, kind, output: outputInfo.name, plan: probePlan, layout, input, timings, started, unit }).catch((error: unknown) => {
       throw withMaskTokenHint(error, request);
     });
   }
@@ -533,7 +549,7 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
   // one run on the full sample: checks the model accepts the plan, and gives the output width and predicted class
   // (one row for a dynamic batch axis, not a whole batch)
   const full = await ctx.runner.probe(model.key, probePlan.batchAxis.kind === 'dynamic' ? { ...probePlan, batchSize: 1 } : probePlan);
-  const target = resolveTarget(kind, request.target, sample.label, full, outputInfo.name);
+  const target = resolveTarget(kind, request.target, sample.label, full, outputInfo.name, unit ? sample : undefined);
   const plan: MaskPlan = { ...probePlan, reward: { kind, target, output: outputInfo.name } };
 
   const evalStart = performance.now();

@@ -284,7 +284,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const perEvaluation = BYTES_PER_EVALUATION + MASK_COPIES * 4 * Math.ceil(n / 32);
   assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, { bytes: choice.budget * perEvaluation + (n <= 20 ? 9 * 2 ** n : 0), perEvaluation, budget: choice.budget });
   const full = await ctx.runner.probe(model.key, probePlan.batchAxis.kind === 'dynamic' ? { ...probePlan, batchSize: 1 } : probePlan);
-  const target = resolveTarget(prepared.kind, request.target, prepared.sample.label, full, prepared.output);
+  const target = resolveTarget(prepared.kind, request.target, prepared.sample.label, full, prepared.output, prepared.unit ? prepared.sample : undefined);
   const plan: MaskPlan = { ...probePlan, reward: { kind: prepared.kind, target, output: prepared.output } };
   // players already at their baseline change no input (null-players.ts): the recovery runs on the game of the others,
   // with their budget (all 2^(n−k) masks when that is within it), and their terms are mapped back

@@ -126,9 +126,10 @@ export async function runUnit(ctx: ExplainContext, unit: ExplainUnit, signal?: A
   return { ...result, model: result.model && { ...result.model, file: unit.model.file } };
 }
 
-/** A unit's sample set, and its model as already hashed (the unit's key holds its sha256). */
-function unitSource(unit: ExplainUnit): { from: SampleSet; loaded: ExplainUnit['model'] } {
-  return { from: { samples: [unit.sample], source: unit.model.file ?? 'unit', ...unit.names }, loaded: unit.model };
+/** A unit's sample set, its model as already hashed (the unit's key holds its sha256), and whether its target is its
+ *  sample's label (as every batch and dynamics unit's is). */
+function unitSource(unit: ExplainUnit): { from: SampleSet; loaded: ExplainUnit['model']; unit: boolean } {
+  return { from: { samples: [unit.sample], source: unit.model.file ?? 'unit', ...unit.names }, loaded: unit.model, unit: unit.target === unit.sample.label };
 }
 
 function unitRequest(unit: ExplainUnit, signal: AbortSignal | undefined): ExplainRequest {

@@ -21,6 +21,8 @@ export interface Sample {
   readonly split?: string;
   /** Token strings, for text samples (index = position). */
   readonly tokens?: readonly string[];
+  /** Where the label was given, as messages name it, when not in the sample itself (the service's "body.labels[3]"). */
+  readonly labelSource?: string;
 }
 
 /** A set of samples that share shape and feature names. */

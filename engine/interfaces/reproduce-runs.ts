@@ -275,7 +275,8 @@ export async function initVariants(engine: Engine, runs: { readonly andor: Serie
   for (const v of INIT_VARIANTS) {
     if (batches.has(key(v))) continue;
     const run = v.preset === 'authors' || v.preset === 'reference' ? runs.authors : runs.andor;
-    const replaced = v.preset === 'none' || v.preset === 'reference' ? { preset: v.preset, iterations: undefined, lr: undefined } : {};
+    // preset none takes no qthres either (γ = q = 0: no q to bound)
+    const replaced = v.preset === 'none' || v.preset === 'reference' ? { preset: v.preset, iterations: undefined, lr: undefined, ...(v.preset === 'none' ? { qthres: undefined } : {}) } : {};
     const overrides = { ...replaced, ...(v.reward ? { reward: v.reward } : {}) };
     batches.set(key(v), await pairBatch(engine, run.request, set, file, rows, overrides));
   }

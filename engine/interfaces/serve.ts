@@ -18,6 +18,7 @@ import { openApi } from './openapi.js';
 import { spellFields } from './cli-options.js';
 import { SERVE_MAX_BUDGET, SERVE_MAX_SPARSE_PLAYERS } from '../contracts/schema/constants.js';
 import { flattenNumbers, type Sample } from '../inputs/samples.js';
+import { preview } from '../inputs/preview.js';
 import { readManifest, withModelDefaults } from './manifest.js';
 
 /** Every field a request body may hold, as the messages name them (spellFields). */
@@ -151,12 +152,19 @@ async function resolveModel(root: string, name: unknown): Promise<string> {
   return real;
 }
 
-/** The JSON sample (a nested array, or {input: array} for several inputs) as a Sample; strings are refused. */
-function sampleOf(sample: Static<typeof JsonSampleSchema>, label: number | undefined, where = 'body.sample'): Sample {
-  if (Array.isArray(sample)) return { values: flattenNumbers(sample, where), label };
+/**
+ * The JSON sample (a nested array, or {input: array} for several inputs) as a Sample; strings are refused.
+ * @param label - its label, given apart from it: body.label, or body.labels[i] of a batch (`labelAt` names it, and
+ *   is the sample's labelSource in a batch, where a unit's messages name it)
+ */
+function sampleOf(sample: Static<typeof JsonSampleSchema>, label: number | undefined, where = 'body.sample', labelAt = 'body.label', batch = false): Sample {
+  // the schema takes any integer ≥ 0 (1e300 too); the library's check would name it as a field of the sample
+  if (label !== undefined && !Number.isSafeInteger(label)) throw new InvalidInputError(`${labelAt} must be a non-negative integer class index (got ${preview(label)}).`);
+  const labelled = { label, ...(batch && label !== undefined ? { labelSource: labelAt } : {}) };
+  if (Array.isArray(sample)) return { values: flattenNumbers(sample, where), ...labelled };
   const values = Object.fromEntries(Object.entries(sample).map(([k, v]) => [k, flattenNumbers(v, `${where}.${k}`)]));
   if (Object.keys(values).length === 0) throw new InvalidInputError(`${where} is empty: give one array per model input.`);
-  return { values, label };
+  return { values, ...labelled };
 }
 
 /** The .onnx files of the models folder, to depth levels of subfolders: the ones POST /explain serves, links to a file
@@ -394,7 +402,7 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     const { model: _m, samples: rawSamples, labels, arrays, reference: rows, ...rest } = body;
     if (labels && labels.length !== rawSamples.length) throw new InvalidInputError(`body.labels has ${labels.length} labels for ${rawSamples.length} samples; give one per sample.`);
     assertBudget(rest.budget);
-    const samples = { source: 'body.samples', samples: rawSamples.map((raw, i) => sampleOf(raw, labels?.[i], `body.samples[${i}]`)) };
+    const samples = { source: 'body.samples', samples: rawSamples.map((raw, i) => sampleOf(raw, labels?.[i], `body.samples[${i}]`, `body.labels[${i}]`, true)) };
     const reference = referenceOf(rows);
     const result = await job(reply, (signal) => engine.explainBatch({ ...rest, ...(reference ? { reference } : {}), model, samples, cacheDir: false, signal }, sparseLimits));
     const json = batchToJson(result, { arrays: arrays === true });

@@ -96,7 +96,7 @@ export function buildLayout(ctx: LayoutContext, owned: readonly (readonly number
  */
 export function tabularLayout(ctx: LayoutContext, players: unknown): PlayerLayout {
   const size = ctx.values.length;
-  const columns = players === undefined ? Array.from({ length: size }, (_, i) => i) : indexList(players, 'players', size, 'feature column');
+  const columns = players === undefined ? Array.from({ length: size }, (_, i) => i) : indexList(players, 'options.players', size, 'feature column');
   const baseline = genericBaseline(ctx, ['zero', 'mean', 'marginal']);
   const names = columns.map((c) => ctx.featureNames?.[c] ?? `x${c}`);
   return buildLayout(ctx, columns.map((c) => [c]), names, baseline);
@@ -233,7 +233,7 @@ export function imageLayout(ctx: LayoutContext, options: ImageOptions): PlayerLa
   const width = dims[dims.length - 1];
   const channels = ctx.values.length / (height * width);
   const [rows, cols] = parseGrid(options.grid ?? '4x4', height, width);
-  const cells = options.players === undefined ? Array.from({ length: rows * cols }, (_, i) => i) : indexList(options.players, 'players', rows * cols, 'grid cell');
+  const cells = options.players === undefined ? Array.from({ length: rows * cols }, (_, i) => i) : indexList(options.players, 'options.players', rows * cols, 'grid cell');
   const owned = cells.map((cell) => {
     const r = Math.floor(cell / cols);
     const c = cell % cols;
@@ -270,7 +270,7 @@ export interface TextOptions {
  */
 export function textLayout(ctx: LayoutContext, options: TextOptions): PlayerLayout {
   const length = ctx.values.length;
-  const positions = options.players === undefined ? Array.from({ length }, (_, i) => i) : indexList(options.players, 'players', length, 'token position');
+  const positions = options.players === undefined ? Array.from({ length }, (_, i) => i) : indexList(options.players, 'options.players', length, 'token position');
   let baseline: Float64Array;
   if (options.maskMode === 'attention') baseline = new Float64Array(length);
   else {
@@ -337,7 +337,7 @@ export function pointCloudLayout(ctx: LayoutContext, options: PointCloudOptions)
   const k = options.clusters === undefined ? 10 : options.clusters;
   if (!Number.isInteger(k) || k < 1 || k > count) throw new InvalidOptionError(`clusters must be an integer in 1..${count} (the number of points; got ${preview(options.clusters)}).`);
   const assign = clusterPoints(points, count, k);
-  const chosen = options.players === undefined ? Array.from({ length: k }, (_, i) => i) : indexList(options.players, 'players', k, 'cluster');
+  const chosen = options.players === undefined ? Array.from({ length: k }, (_, i) => i) : indexList(options.players, 'options.players', k, 'cluster');
   const owned = chosen.map((j) => {
     const elements: number[] = [];
     for (let p = 0; p < count; p++) if (assign[p] === j) for (let c = 0; c < 3; c++) elements.push(index(p, c));

@@ -67,7 +67,9 @@ describe('andor CLI', () => {
   it.each([
     [['explain', '--model', 'models/missing.onnx', '--sample', '[1]'], /error \[MODEL_LOAD\]: Cannot read the model file/, 1],
     [['explain', '--model', 'models/breast-cancer-mlp.onnx', '--sample', '[1,2]'], /error \[SHAPE_MISMATCH\]: .*takes 30 values per sample/, 1],
-    [['explain', '--players', '0-40'], /error \[INVALID_OPTION\]: players: feature column 30 is out of range/, 2],
+    [['explain', '--players', '0-40'], /error \[INVALID_OPTION\]: --players: feature column 30 is out of range/, 2],
+    // qthres bounds the learned q, which preset none (γ = q = 0) does not learn: refused as --lr is (it was ignored)
+    [['explain', '--preset', 'none', '--qthres', '0.1'], /error \[INVALID_OPTION\]: --qthres tunes the solver, which preset "none" \(γ = q = 0\) does not run: leave it out, or choose another preset\.$/m, 2],
     // the library's options.<field> is written as the command's flag (an adversarial sweep, stop 33)
     [['explain', '--target', '5'], /error \[INVALID_OPTION\]: Target class 5 \(--target\) is out of range/, 2],
     [['explain', '--method', 'sparse', '--budget', '5', '--players', '0-29'], /error \[INVALID_OPTION\]: --budget = 5 is too small .* Raise --budget to ≥ \d+ or lower --max-order\.$/m, 2],
@@ -103,6 +105,22 @@ describe('andor CLI', () => {
     expect(code).toBe(exitCode);
     expect(stderr).toMatch(message as RegExp);
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+  });
+
+  it('names a label out of range in --samples as the sample\'s label, not as --target (which --samples does not take)', async () => {
+    const set = JSON.parse(await readFile(join(ROOT, 'models', 'breast-cancer.samples.json'), 'utf8'));
+    const samples = join(dir, 'labels.json');
+    // no "classes": the set's own check (labels below the number of classes) does not apply
+    await writeFile(samples, JSON.stringify({ samples: [{ ...set.samples[0], label: 1 }, { ...set.samples[1], label: 5 }] }));
+    const { code, stderr } = await run(['explain', '--model', 'models/breast-cancer-mlp.onnx', '--samples', samples, '--players', '0-3', '--preset', 'none', '--no-cache', '--quiet']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/error \[INVALID_OPTION\]: models\/breast-cancer-mlp\.onnx, sample row 1: Target class 5 \(the sample's label\) is out of range: .* Fix the sample's label in --samples\.$/m);
+  });
+
+  it('takes --preset none with --conventions authors, which fills a qthres the command line did not give', async () => {
+    const { code, stderr } = await run(['explain', '--preset', 'none', '--conventions', 'authors', '--players', '0-3', '--quiet']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('prints the help of bench, as of every command (a README check, stop 34)', async () => {

@@ -153,6 +153,28 @@ describe('explain rejects bad input with typed errors', () => {
     await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-30' })).rejects.toThrowError(/feature column 30 is out of range; valid feature columns are 0..29/);
   });
 
+  it('a bad players list, named options.players (it said "players[0]", which the service could not spell body.players[0])', async () => {
+    await expect(engine.explain({ model: MLP, sample: SAMPLES, players: [1e300] })).rejects.toThrowError(/^options\.players\[0\] must be a non-negative integer \(got 1e\+300\)\.$/);
+    await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-30' })).rejects.toThrowError(/^options\.players: feature column 30 is out of range/);
+  });
+
+  it('qthres with preset none, as lr: refused, since γ = q = 0 leaves no q to bound (it was ignored in silence)', async () => {
+    await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', preset: 'none', qthres: 0.1 })).rejects.toThrowError(/^options\.qthres tunes the solver, which preset "none" \(γ = q = 0\) does not run: leave it out, or choose another preset\.$/);
+    // the authors' conventions fill qthres: a value the request did not give is not refused
+    const authors = await engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', preset: 'none', conventions: 'authors' });
+    expect(authors.decomposition.preset).toBe('none');
+  });
+
+  it('a batch label out of range, named as the sample\'s label, not as options.target (which a batch does not take)', async () => {
+    const set = JSON.parse(await readFile(SAMPLES, 'utf8'));
+    const samples = join(dir, 'labels.json');
+    // no "classes": the set's own check (labels below the number of classes) does not apply
+    await writeFile(samples, JSON.stringify({ samples: [{ ...set.samples[0], label: 1 }, { ...set.samples[1], label: 5 }] }));
+    const error = await engine.explainBatch({ model: MLP, samples, players: '0-3', preset: 'none', cacheDir: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toMatch(/, sample row 1: Target class 5 \(the sample's label\) is out of range: output "logits" has 2 value\(s\) per sample, so valid targets are 0\.\.1\. Fix the sample's label in options\.samples\.$/);
+  });
+
   it('too many players for the memory limit', async () => {
     const small = await createEngine({ maxMemoryMb: 16 });
     await expect(small.explain({ model: MLP, sample: SAMPLES, players: '0-19' })).rejects.toThrowError(MemoryLimitError);

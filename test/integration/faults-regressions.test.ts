@@ -618,7 +618,7 @@ describe('issue 10 regressions, on the CLI', () => {
     const started = performance.now();
     const run = await runCli(['explain', '--model', MLP, '--sample', MLP_SAMPLES, '--players', '0-99999999999', '--workers', '0']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe('andor: error [INVALID_OPTION]: players: feature column 30 is out of range; valid feature columns are 0..29 (in the range "0-99999999999").\n');
+    expect(run.stderr).toBe('andor: error [INVALID_OPTION]: --players: feature column 30 is out of range; valid feature columns are 0..29 (in the range "0-99999999999").\n');
     expect(performance.now() - started).toBeLessThan(CLI_MS);
   }, CLI_MS);
 

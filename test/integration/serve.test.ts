@@ -103,6 +103,16 @@ describe('andor serve', () => {
     ['wrong sample shapes', { model: 'breast-cancer-mlp.onnx', sample: [1, 2, 3] }, 422, /takes 30 values per sample, but the sample has 3/],
     ['too many players', { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-19' }, 400, /20 players exceed the limit of 16/],
     ['an unknown option', { model: 'breast-cancer-mlp.onnx', sample: X, colour: 'red' }, 400, /Unknown option body.colour/],
+    // messages that named the wrong field (an adversarial sweep): body.sample.label, players[0], players: …
+    ['a label float64 holds inexactly', { model: 'breast-cancer-mlp.onnx', sample: X, label: 1e300, players: '0-3' }, 400, /^body\.label must be a non-negative integer class index \(got 1e\+300\)\.$/],
+    ['a players list with a huge entry', { model: 'breast-cancer-mlp.onnx', sample: X, players: [0, 1e300] }, 400, /^body\.players\[1\] must be a non-negative integer \(got 1e\+300\)\.$/],
+    ['a players list with a player twice', { model: 'breast-cancer-mlp.onnx', sample: X, players: [2, 2] }, 400, /^body\.players: feature column 2 is listed twice\.$/],
+    ['a players list out of range', { model: 'breast-cancer-mlp.onnx', sample: X, players: [0, 30] }, 400, /^body\.players: feature column 30 is out of range; valid feature columns are 0\.\.29\.$/],
+    ['players [1.5]', { model: 'breast-cancer-mlp.onnx', sample: X, players: [1.5] }, 400, /^body\.players must be a non-empty string, or a non-empty list of integers ≥ 0 .*\(got \[1\.5\]\)\.$/],
+    ['players ["a"]', { model: 'breast-cancer-mlp.onnx', sample: X, players: ['a'] }, 400, /^body\.players must be a non-empty string, or a non-empty list of integers ≥ 0 .*\(got \["a"\]\)\.$/],
+    ['players [-1]', { model: 'breast-cancer-mlp.onnx', sample: X, players: [-1] }, 400, /^body\.players must be a non-empty string, or a non-empty list of integers ≥ 0 .*\(got \[-1\]\)\.$/],
+    // qthres bounds the learned q, which preset none (γ = q = 0) does not learn: refused as lr is (it was ignored)
+    ['qthres with preset none', { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-3', preset: 'none', qthres: 0.1 }, 400, /^body\.qthres tunes the solver, which preset "none" \(γ = q = 0\) does not run: leave it out, or choose another preset\.$/],
     ['an oversized body', { model: 'breast-cancer-mlp.onnx', sample: new Array(20_000).fill(0.5) }, 413, /over the 65536-byte limit/],
   ])('%s gets a clear 4xx, and the server stays up', async (_what, body, status, message) => {
     const response = await post(service.url, body);
@@ -111,6 +121,26 @@ describe('andor serve', () => {
     expect(Compile(ErrorBodySchema).Check(reply)).toBe(true);
     expect(reply.error.message).toMatch(message);
     expect((await fetch(`${service.url}/health`)).status).toBe(200);
+  });
+
+  it('names a batch label out of range as body.labels[i], the sample\'s label, not as body.target (which a batch body has not; an adversarial sweep)', async () => {
+    const batch = (labels: number[]) => fetch(`${service.url}/explain/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'breast-cancer-mlp.onnx', samples: labels.map(() => X), labels, players: '0-3', preset: 'none' }) });
+    for (const [labels, message] of [
+      [[1, 5], /^breast-cancer-mlp\.onnx, sample row 1: Target class 5 \(body\.labels\[1\], the sample's label\) is out of range: output "logits" has 2 value\(s\) per sample, so valid targets are 0\.\.1\. Fix body\.labels\[1\]\.$/],
+      [[1e300], /^body\.labels\[0\] must be a non-negative integer class index \(got 1e\+300\)\.$/],
+    ] as const) {
+      const response = await batch([...labels]);
+      expect(response.status).toBe(400);
+      const { error } = await json(response);
+      expect(error.code).toMatch(/^INVALID_(OPTION|INPUT)$/);
+      expect(error.message).toMatch(message);
+    }
+  });
+
+  it('takes preset none under the authors\' conventions, which fill a qthres the body did not give', async () => {
+    const response = await post(service.url, { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-3', preset: 'none', conventions: 'authors', arrays: false });
+    expect(response.status).toBe(200);
+    expect((await json(response)).decomposition.preset).toBe('none');
   });
 
   it('answers a result too large for one JSON reply with 422 REPLY_TOO_LARGE and how to ask for less, not 500 (an adversarial sweep)', async () => {

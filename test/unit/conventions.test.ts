@@ -50,6 +50,12 @@ describe('withConventions', () => {
     expect(withConventions({ conventions: 'authors' as const, method: 'exact' })).toEqual({ conventions: 'authors', method: 'exact', ...filled, preset: 'authors', qthres: 0.04 });
   });
 
+  it('gives a request with preset none, which learns no q and refuses a qthres, no qthres (unless it gives one)', () => {
+    expect(withConventions({ conventions: 'authors' as const, preset: 'none' as const })).toEqual({ conventions: 'authors', preset: 'none', salientIncludeEmpty: true, reward: 'gt-log-odds' });
+    expect(withConventions({ conventions: 'authors' as const, preset: 'none' as const, qthres: 0.1 })).toMatchObject({ preset: 'none', qthres: 0.1 });
+    expect(withConventions({ conventions: 'authors' as const, preset: 'reference' as const })).toMatchObject({ preset: 'reference', qthres: 0.04 });
+  });
+
   it('rejects an unknown convention, listing the valid ones', () => {
     expect(() => withConventions({ conventions: 'paper' as never })).toThrowError(SourceInvalidOptionError);
     expect(() => withConventions({ conventions: 'paper' as never })).toThrowError(/options\.conventions must be one of: andor, authors \(got "paper"\)/);

@@ -181,6 +181,10 @@ describe('decomposition divergence', () => {
     // preset none runs no solver (stop 33: its tuning was ignored in silence, and changed the cache key)
     expect(() => decompositionSettings({ preset: 'none', lr: 0.1 })).toThrowError(/options\.lr tunes the solver, which preset "none" \(γ = q = 0\) does not run/);
     expect(() => decompositionSettings({ preset: 'none', iterations: 5, lr: 1 })).toThrowError(/options\.iterations and options\.lr tune the solver/);
+    // ... nor does it learn q, whose bound qthres is: refused as lr is (an adversarial sweep: it was ignored in silence)
+    expect(() => decompositionSettings({ preset: 'none', qthres: 0.1 })).toThrowError(/^options\.qthres tunes the solver, which preset "none" \(γ = q = 0\) does not run: leave it out, or choose another preset\.$/);
+    expect(() => decompositionSettings({ preset: 'none', lr: 1, qthres: 0 })).toThrowError(/options\.lr and options\.qthres tune the solver/);
+    expect(decompositionSettings({ preset: 'none' })).toEqual({ preset: 'none', solver: 'none', iterations: 0, lr: 0, qthres: 0.04 });
   });
 
   it('says when no iterate improved on an optimal start, instead of advice no setting can satisfy (an adversarial sweep, stop 33)', async () => {
