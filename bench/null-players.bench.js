@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { PoolRunner } from '../dist/engine/pipeline/pool.js';
 import { candidatesFor } from '../dist/engine/pipeline/registry.js';
-import { expandGame, keepPlayers, nullPlayers } from '../dist/engine/pipeline/null-players.js';
+import { changingPlayers, expandGame, keepPlayers, nullPlayers } from '../dist/engine/pipeline/null-players.js';
 import { busyNote, foreignCpu, progress, runSuite, timeAsync } from './harness.js';
 
 const ROOT = new URL('../', import.meta.url);
@@ -48,7 +48,7 @@ async function run({ quick }) {
     for (const row of quick ? QUICK_ROWS : ROWS) {
       const plan = digitPlan(set.samples[row]);
       const blank = nullPlayers(plan);
-      const kept = Array.from({ length: plan.n }, (_, i) => i).filter((i) => !blank.includes(i));
+      const kept = changingPlayers(plan);
       const reduced = keepPlayers(plan, kept);
       progress(`row ${row}: ${blank.length} blank cells`);
       const all = await timeAsync(() => runner.evaluate('digits', plan), { minMs: 300, rounds: 3 });

@@ -16,7 +16,7 @@ import { assertPlanFits, assertPlayersFit, batchAxisOf, chooseBatchSize, isUnbat
 import {
   customLayout, imageLayout, pointCloudLayout, tabularLayout, textLayout, type BaselineSpec, type CustomLayout, type LayoutContext, type PlayerLayout,
 } from '../pipeline/players.js';
-import { expandGame, keepPlayers, nullPlayers } from '../pipeline/null-players.js';
+import { changingPlayers, expandGame, keepPlayers } from '../pipeline/null-players.js';
 import type { Candidate } from '../pipeline/registry.js';
 import type { EvaluateOptions, OpenedModel, Runner } from '../pipeline/runner.js';
 import { assertSameLayout, checkSample, flattenNumbers, loadSampleSet, loadValues, pickSample, resolveSampleSet, type Sample, type SampleSet } from '../inputs/samples.js';
@@ -554,10 +554,7 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
 
   const evalStart = performance.now();
   // players already at their baseline change no input: only the masks of the others are evaluated (null-players.ts)
-  const nulls = nullPlayers(plan);
-  const kept = Array.from({ length: layout.n }, (_, i) => i).filter((i) => !nulls.includes(i));
-  // at least one player evaluated: a plan of none has no mask range to split
-  if (kept.length === 0) kept.push(0);
+  const kept = changingPlayers(plan);
   const reduced = kept.length < layout.n ? keepPlayers(plan, kept) : plan;
   const evaluated = await ctx.runner.evaluate(model.key, reduced, { signal: request.signal, onProgress: request.onProgress }).catch((error: unknown) => {
     throw withMaskTokenHint(error, request);

@@ -12,7 +12,7 @@ import { bool, numberIn } from '../inputs/options.js';
 import { assertCallbacks, assertValid } from '../inputs/validate.js';
 import { assertPlanFits, masksFitMemory, type Limits, type MaskPlan } from '../pipeline/plan.js';
 import { rewardOf } from '../pipeline/masking.js';
-import { keepPlayers, nullPlayers } from '../pipeline/null-players.js';
+import { changingPlayers, keepPlayers } from '../pipeline/null-players.js';
 import type { Runner } from '../pipeline/runner.js';
 import { assertRowsIndependent, checkNames, resolveTarget, type ExplainContext, type ExplainRequest, type ExplanationHeader, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
 
@@ -288,9 +288,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const plan: MaskPlan = { ...probePlan, reward: { kind: prepared.kind, target, output: prepared.output } };
   // players already at their baseline change no input (null-players.ts): the recovery runs on the game of the others,
   // with their budget (all 2^(n−k) masks when that is within it), and their terms are mapped back
-  const nulls = nullPlayers(plan);
-  const kept = Array.from({ length: n }, (_, i) => i).filter((i) => !nulls.includes(i));
-  if (kept.length === 0) kept.push(0);
+  const kept = changingPlayers(plan);
   const reduced = kept.length < n ? keepPlayers(plan, kept) : plan;
   const recovering = reduced === plan ? choice : chooseBudget({ ...request, maxOrder: Math.min(choice.maxOrder, kept.length) }, kept.length, limits);
   const least = leastAndOrBudget(kept.length, recovering.maxOrder);

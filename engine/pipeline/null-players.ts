@@ -35,6 +35,16 @@ export function nullPlayers(plan: MaskPlan): number[] {
 }
 
 /**
+ * The players that change the input (not null), at least one: a plan of none has no mask to evaluate.
+ * @returns player indices, ascending
+ */
+export function changingPlayers(plan: MaskPlan): number[] {
+  const nulls = new Set(nullPlayers(plan));
+  const kept = Array.from({ length: plan.n }, (_, i) => i).filter((i) => !nulls.has(i));
+  return kept.length > 0 ? kept : [0];
+}
+
+/**
  * The plan of the kept players only (player j of it is kept[j]); the others stay at their values, which are their
  * baselines.
  */
