@@ -11,8 +11,9 @@ import { assertSha256, sha256Of } from './store.js';
 import { preview } from '../inputs/preview.js';
 
 /** The payload format; a worker refuses any other. 2: shard jobs, and results stored with their layout's indices as
- *  runs (result-codec.ts), which a version-1 client would misread. */
-export const PAYLOAD_VERSION = 2;
+ *  runs (result-codec.ts), which a version-1 client would misread. 3: a shard ranges over the masks of the unit's
+ *  changing players (ShardSpec.players), which a version-2 worker would read as masks of every player. */
+export const PAYLOAD_VERSION = 3;
 /** Encoded samples up to this size travel in the job by default; larger ones through the store. */
 export const INLINE_SAMPLE_BYTES = 64 * 1024;
 
@@ -60,7 +61,7 @@ export class PayloadEncoder {
     const payload: UnitPayload = {
       v: PAYLOAD_VERSION,
       key: shard ? shardKey(unit, shard) : unit.key,
-      ...(shard ? { shard: { unit: unit.key, start: shard.start, end: shard.end, batch: shard.batch, target: shard.target } } : {}),
+      ...(shard ? { shard: { unit: unit.key, start: shard.start, end: shard.end, batch: shard.batch, target: shard.target, players: shard.players } } : {}),
       model: { sha256: unit.model.sha256, ...(unit.model.file !== undefined ? { file: unit.model.file } : {}) },
       row: unit.row,
       ...(unit.target !== undefined ? { target: unit.target } : {}),
@@ -113,8 +114,8 @@ export function assertPayload(data: unknown): asserts data is UnitPayload {
   }
   if (typeof p.sample === 'object') assertSha256(p.sample.stored, 'payload.sample.stored');
   const shard = p.shard;
-  if (shard !== undefined && (typeof shard !== 'object' || shard === null || typeof shard.unit !== 'string' || ![shard.start, shard.end, shard.batch, shard.target].every(Number.isInteger))) {
-    throw new InvalidInputError(`The payload of job ${p.key} has a malformed shard (unit key, start, end, batch and target expected).`);
+  if (shard !== undefined && (typeof shard !== 'object' || shard === null || typeof shard.unit !== 'string' || ![shard.start, shard.end, shard.batch, shard.target, shard.players].every(Number.isInteger))) {
+    throw new InvalidInputError(`The payload of job ${p.key} has a malformed shard (unit key, start, end, batch, target and players expected).`);
   }
 }
 

@@ -10,7 +10,7 @@ import type { MaskPlan } from '../pipeline/plan.js';
 /**
  * Cuts 2^n masks into about 2^n / masks shards of whole batches, as even as batches allow (their sizes differ by at
  * most one batch; only the last batch of the game may be short), so that workers finish together.
- * @param n - players
+ * @param n - players (the changing players of the game evaluated: shards range over their masks)
  * @param batch - rows per model run of the whole evaluation
  * @param masks - masks per shard wanted
  * @param target - the class every shard explains
@@ -22,7 +22,7 @@ export function planShards(n: number, batch: number, masks: number, target: numb
   return Array.from({ length: count }, (_, i) => {
     const first = Math.floor((batches * i) / count);
     const last = Math.floor((batches * (i + 1)) / count);
-    return { start: first * batch, end: Math.min(size, last * batch), batch, target };
+    return { start: first * batch, end: Math.min(size, last * batch), batch, target, players: n };
   });
 }
 

@@ -3,6 +3,7 @@
 // with the disk cache) or elsewhere (a job queue; see engine/distributed/). Results come back in unit order, each
 // reported as it finishes; a signal stops the run after the units in flight settle.
 import { CancelledError, EngineError, ShapeMismatchError, reviveError } from '../contracts/errors.js';
+import { changingPlayers, keepPlayers } from '../pipeline/null-players.js';
 import type { MaskPlan } from '../pipeline/plan.js';
 import type { Sample, SampleSet } from '../inputs/samples.js';
 import { cacheKey, optionsDigest, sampleDigest, type ResultCache } from './cache.js';
@@ -64,39 +65,53 @@ export function explainUnit(model: ExplainUnit['model'], sample: Sample, row: nu
 
 /** Masks start..end−1 of a unit, evaluated alone: a shard. `batch` is the rows per model run of the whole unit's
  *  evaluation where the shards are gathered (start is a multiple of it), so each reward is the one a local run gives;
- *  `target` is the class the gathering side resolved (a shard never probes the model for it). */
+ *  `target` is the class the gathering side resolved (a shard never probes the model for it). The masks are those of
+ *  the unit's `players` changing players (null-players.ts: players at their baseline are left out, as a local run
+ *  leaves them out), whose count both sides must agree on. */
 export interface ShardSpec {
   readonly start: number;
   readonly end: number;
   readonly batch: number;
   readonly target: number;
+  /** Players the masks range over: the unit's changing players (2^players masks in all). */
+  readonly players: number;
 }
 
 /** The content key of a unit's shard: the unit's key with the range, the batch and the target. */
 export function shardKey(unit: Pick<ExplainUnit, 'key'>, shard: ShardSpec): string {
-  return cacheKey('shard', unit.key, String(shard.start), String(shard.end), String(shard.batch), String(shard.target));
+  return cacheKey('shard', unit.key, String(shard.start), String(shard.end), String(shard.batch), String(shard.target), String(shard.players));
 }
 
 /**
  * Evaluates one shard of a unit in this process: the unit's plan (players, baseline, reward) with the shard's target
- * and batch, over the shard's masks only. The transforms run where the shards are gathered.
+ * and batch, over the shard's masks only, of its changing players as the gathering side counts them (a local run's
+ * game, whose masks leave out the players at their baseline). The transforms run where the shards are gathered.
  * @param ctx - the engine's runner and limits
  * @param unit - the unit
  * @param shard - the masks, batch and target
  * @param signal - cancels it
  * @returns the rewards of masks start..end−1
- * @throws ShapeMismatchError when the range does not fit the unit's 2^n masks or is not aligned to the batch
+ * @throws ShapeMismatchError when the range does not fit the unit's masks or is not aligned to the batch, or when this
+ *   process finds another count of changing players than the shard was planned for
  */
 export async function runShard(ctx: ExplainContext, unit: ExplainUnit, shard: ShardSpec, signal?: AbortSignal): Promise<Float64Array> {
-  const { start, end, batch, target } = shard;
+  const { start, end, batch, target, players } = shard;
   const evaluate: MethodDispatch<Float64Array> = {
     takes: () => true,
     run: async (context, prepared) => {
-      const size = 2 ** prepared.layout.n;
+      const whole: MaskPlan = { ...prepared.plan, batchSize: batch, reward: { kind: prepared.kind, target, output: prepared.output } };
+      const kept = changingPlayers(whole);
+      if (kept.length !== players) {
+        throw new ShapeMismatchError(
+          `Shard ${start}..${end - 1} of unit ${unit.key} ranges over the masks of ${players} changing players, but this process finds ${kept.length} of ${prepared.layout.n} ` +
+            'players not at their baseline: the client and this worker read the sample differently (different andor versions?). Run the same version on both.',
+        );
+      }
+      const size = 2 ** players;
       if (!Number.isInteger(batch) || batch < 1 || start % batch !== 0 || end > size) {
         throw new ShapeMismatchError(`Shard ${start}..${end - 1} of unit ${unit.key} does not fit its ${size} masks in batches of ${batch} rows (start must be a multiple of the batch).`);
       }
-      const plan: MaskPlan = { ...prepared.plan, batchSize: batch, reward: { kind: prepared.kind, target, output: prepared.output } };
+      const plan = kept.length < prepared.layout.n ? keepPlayers(whole, kept) : whole;
       return context.runner.evaluate(prepared.model.key, plan, { range: { start, end }, signal });
     },
   };

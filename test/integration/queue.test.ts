@@ -628,6 +628,27 @@ describe('the job queue', () => {
     expect(await jobStates(url)).toEqual(jobsBefore);
   }, QUEUE_TEST_MS);
 
+  it('shards a unit with players at their baseline over the masks of the others only, with the local run\'s JSON', async () => {
+    const { url, store } = await setup();
+    // digits rows 0-1 at the zero baseline on a 4×4 grid: blank cells change no input, so a local run evaluates the
+    // 2^k masks of the k other cells; the shards must range over those masks, not over the first 2^k of all 16 players
+    const request = { model: model('digits-cnn.onnx'), samples: model('digits.samples.json'), rows: '0-1', grid: '4x4', modality: 'image', baseline: 'zero', preset: 'none', batchSize: 256, cacheDir: false } as const satisfies BatchRequest;
+    const here = await createEngine({ workers: 2, threads: 1 });
+    engines.push(here);
+    const totals: number[] = [];
+    for (const row of [0, 1]) await here.explain({ model: request.model, sample: request.samples, row, grid: '4x4', modality: 'image', baseline: 'zero', preset: 'none', onProgress: (_d, total) => void (totals[row] = total) });
+    expect(totals.every((t) => t < 2 ** 16)).toBe(true);
+    const worker = startWorker(url, store);
+    const remote = await (await poolThrough(await executor(url, store, { shardMasks: 1024 }))).explainBatch(request);
+    expect(comparable(batchToJson(remote, { arrays: true }))).toBe(comparable(batchToJson(await here.explainBatch(request), { arrays: true })));
+    // each row's shards cover its changing players' masks exactly
+    for (const row of [0, 1]) {
+      const ranges = startedShards(worker).filter((e) => e.row === row).map((e) => e.masks!);
+      expect(Math.max(...ranges.map(([, end]) => end))).toBe(totals[row]);
+      expect(ranges.reduce((sum, [start, end]) => sum + end - start, 0)).toBe(totals[row]);
+    }
+  }, QUEUE_TEST_MS);
+
   it('reports a sharded unit whose shards fail for good with their masks and reason, and cancels a sharded run\'s shards on abort', async () => {
     const { url, store } = await setup();
     const request = { ...QUICK, rows: '0-1', batchSize: 128 } as const satisfies BatchRequest;

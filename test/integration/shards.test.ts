@@ -52,7 +52,7 @@ describe('shards', () => {
         expect(shards).toHaveLength(Math.max(1, Math.min(Math.ceil(size / batch), Math.ceil(size / masks))));
         let next = 0;
         const counts = shards.map((s) => {
-          expect(s).toMatchObject({ start: next, batch, target: 3 });
+          expect(s).toMatchObject({ start: next, batch, target: 3, players: n });
           expect(s.start % batch).toBe(0);
           expect(s.end).toBeGreaterThan(s.start);
           next = s.end;
