@@ -19,7 +19,7 @@ import {
 import { changingPlayers, expandGame, keepPlayers } from '../pipeline/null-players.js';
 import type { Candidate } from '../pipeline/registry.js';
 import type { EvaluateOptions, OpenedModel, Runner } from '../pipeline/runner.js';
-import { assertSameLayout, checkSample, flattenNumbers, loadSampleSet, loadValues, pickSample, resolveSampleSet, type Sample, type SampleSet } from '../inputs/samples.js';
+import { assertFiniteValues, assertSameLayout, checkSample, flattenNumbers, loadSampleSet, loadValues, pickSample, resolveSampleSet, type Sample, type SampleSet } from '../inputs/samples.js';
 import { playersOf } from '../analysis/transforms.js';
 import { withConventions } from './conventions.js';
 
@@ -431,9 +431,9 @@ function isSampleSet(baseline: ExplainRequest['baseline']): baseline is SampleSe
 /** The baseline spec; a sample set's first row read by rowValues, once its columns agree with the sample's file. */
 function resolveBaseline(baseline: ExplainRequest['baseline'], set: SampleSet | undefined, rowValues: (row: Sample, what: string) => Float64Array): BaselineSpec {
   if (baseline === undefined) return 'zero';
-  if (baseline instanceof Float64Array) return baseline;
+  if (baseline instanceof Float64Array) return assertFiniteValues(baseline, 'options.baseline');
   if (isSampleSet(baseline)) {
-    if (baseline.samples.length === 0) throw new InvalidOptionError(`options.baseline: ${baseline.source} holds no rows; its first row is the baseline.`);
+    if (baseline.samples.length === 0) throw new InvalidOptionError(`options.baseline${baseline.source ? `: ${baseline.source}` : ''} holds no rows; its first row is the baseline.`);
     assertSameColumns(baseline, set, 'baseline');
     return rowValues(baseline.samples[0], `The baseline ${baseline.source}`);
   }
@@ -531,6 +531,9 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
   if (!outputInfo) throw new InvalidOptionError(`options.output "${request.output}" is not an output of the model. Expected one of: ${model.outputs.map((o) => o.name).join(', ')}.`);
   const kind = rewardName.replace(/-v0$/, '') as RewardSpec['kind'];
   const reference = await resolveReference(request.reference, set);
+  // a baseline given as a set is read as reference rows are (a SampleSet, its values checked finite, or a sample
+  // file's parsed JSON): taken as it came, its parsed JSON crashed and a NaN in a Float64Array reached the model
+  if (isSampleSet(request.baseline)) request = { ...request, baseline: await resolveSampleSet(request.baseline, 'options.baseline') };
   const provisional: RewardSpec = { kind: 'output', target: 0, output: outputInfo.name };
   const { plan: probePlan, layout, input } = buildPlan(model, bytes.byteLength, request, sample, set, provisional, reference);
   if (request.output === undefined) assertDefaultOutputBatched(model.outputs, probePlan);

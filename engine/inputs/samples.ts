@@ -50,6 +50,22 @@ function sampleLeaf(value: unknown, path: string): number {
   throw new InvalidInputError(`${path} is ${preview(value)}; samples must hold only finite numbers (or booleans).`);
 }
 
+/**
+ * Checks that values given as a Float64Array (a library caller's sample, sample set or baseline) are finite, as the
+ * readers check every leaf of a file or a JSON array: a NaN fed to the model is not always NaN at its output (a max
+ * pool over points can drop it), and would give interactions in silence.
+ * @param values - the values
+ * @param what - their name, for the message (`options.baseline`)
+ * @returns values
+ * @throws NonFiniteError naming the first element that is NaN or ±Infinity
+ */
+export function assertFiniteValues(values: Float64Array, what: string): Float64Array {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) throw new NonFiniteError(`${what}[${i}] is ${values[i]}; samples and baselines must hold only finite numbers. Replace it with a number.`);
+  }
+  return values;
+}
+
 function flattenSample(value: unknown, what: string): FlatArray {
   const flat = flattenNested(value, what, sampleLeaf);
   if (flat.values.length === 0) throw new InvalidInputError(`${what} holds no numbers (shape [${flat.shape.join(', ')}]); a sample needs at least one value.`);
@@ -115,7 +131,7 @@ function sampleFromJson(raw: unknown, what: string, setShape: readonly number[] 
 function perInput(given: Record<string, unknown>, what: string): Readonly<Record<string, Float64Array>> {
   const entries = Object.entries(given);
   if (entries.length === 0) throw new InvalidInputError(`${what} is an empty object; give one array per model input, e.g. {"input_ids": [...]}.`);
-  return Object.fromEntries(entries.map(([name, v]) => [name, v instanceof Float64Array ? v : flattenSample(v, `${what}.${name}`).values]));
+  return Object.fromEntries(entries.map(([name, v]) => [name, v instanceof Float64Array ? assertFiniteValues(v, `${what}.${name}`) : flattenSample(v, `${what}.${name}`).values]));
 }
 
 function labelOf(label: unknown, what: string): number | undefined {
@@ -295,7 +311,7 @@ export function checkSample(value: unknown, what: string): Sample {
   if (!isObject(value)) throw new InvalidInputError(`${what} must be a sample object {values, label?, id?, tokens?} (got ${preview(value)}).`);
   const given = value.values;
   let values: Sample['values'];
-  if (given instanceof Float64Array) values = given;
+  if (given instanceof Float64Array) values = assertFiniteValues(given, `${what}.values`);
   else if (Array.isArray(given) || ArrayBuffer.isView(given)) values = flattenSample(ArrayBuffer.isView(given) ? Array.from(given as unknown as ArrayLike<number>) : given, `${what}.values`).values;
   else if (isObject(given)) {
     values = perInput(given, `${what}.values`);
@@ -322,7 +338,15 @@ function isSampleSet(value: unknown): value is SampleSet {
  */
 export async function resolveSampleSet(given: string | SampleSet | unknown, what: string): Promise<SampleSet> {
   if (typeof given === 'string') return loadSampleSet(given);
-  if (isSampleSet(given)) return given;
+  if (isSampleSet(given)) {
+    // built by loadSampleSet, whose readers checked every value, or by the caller, who may hold NaN in a Float64Array
+    given.samples.forEach(({ values }, i) => {
+      const at = `${what}.samples[${i}].values`;
+      if (values instanceof Float64Array) assertFiniteValues(values, at);
+      else for (const [name, input] of Object.entries(values)) assertFiniteValues(input, `${at}.${name}`);
+    });
+    return given;
+  }
   if (isObject(given) || Array.isArray(given)) return setFromJson(given, what);
   throw new InvalidInputError(`${what} must be a sample source (${SAMPLE_KINDS}), a SampleSet from loadSampleSet, or a sample file's parsed JSON (got ${given === null ? 'null' : typeof given}).`);
 }

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  InvalidInputError, InvalidOptionError, ModelLoadError, ModelRunError, ShapeMismatchError, createEngine, expectClose, loadSampleSet, model, type Engine,
+  InvalidInputError, InvalidOptionError, ModelLoadError, ModelRunError, NonFiniteError, ShapeMismatchError, createEngine, expectClose, loadSampleSet, model, type Engine,
 } from '../helpers/index.js';
 
 const FAULTS = (file: string) => model(`faults/${file}`);
@@ -223,6 +223,36 @@ describe('malformed library requests get typed errors naming the field (an adver
     const nested = await engine.explain({ ...request, sample: JSON.stringify({ x: [cloud] }) });
     const flat = await engine.explain({ ...request, sample: JSON.stringify({ x: cloud.flat() }) });
     expect(Array.from(flat.v)).toEqual(Array.from(nested.v));
+  });
+
+  it('refuses NaN in a Float64Array sample, set, reference or baseline, which pointnet\'s max pool can swallow (an adversarial sweep)', async () => {
+    // the point cloud's max pool dropped a NaN coordinate: each of these gave interactions in silence
+    const request = { model: model('pointnet.onnx'), sample: model('pointclouds.samples.json'), modality: 'pointcloud', clusters: 4, preset: 'none' } as const;
+    const set = await loadSampleSet(model('pointclouds.samples.json'));
+    const nan = Float64Array.from(set.samples[0].values as Float64Array);
+    nan[3] = Number.NaN;
+    const withNaN = { ...set, samples: [{ ...set.samples[0], values: nan }, ...set.samples.slice(1)] };
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ baseline: nan }, /^options\.baseline\[3\] is NaN; samples and baselines must hold only finite numbers/],
+      [{ baseline: withNaN }, /^options\.baseline\.samples\[0\]\.values\[3\] is NaN/],
+      [{ baseline: 'marginal', reference: withNaN }, /^options\.reference\.samples\[0\]\.values\[3\] is NaN/],
+      [{ baseline: 'mean', reference: withNaN }, /^options\.reference\.samples\[0\]\.values\[3\] is NaN/],
+      [{ sample: { values: nan } }, /^options\.sample\.values\[3\] is NaN/],
+    ];
+    for (const [extra, message] of cases) {
+      const run = engine.explain({ ...request, ...extra } as never);
+      await expect(run).rejects.toThrowError(NonFiniteError);
+      await expect(run).rejects.toThrowError(message);
+    }
+    await expect(engine.explainBatch({ model: request.model, modality: 'pointcloud', clusters: 4, preset: 'none', samples: withNaN, rows: '0-1', cacheDir: false } as never)).rejects.toThrowError(/^options\.samples\.samples\[0\]\.values\[3\] is NaN/);
+  });
+
+  it('reads a baseline given as a sample file\'s parsed JSON as that file (it crashed: "Cannot read properties of undefined")', async () => {
+    const row = JSON.parse(await readFile(model('breast-cancer.samples.json'), 'utf8')).samples[1].x as number[];
+    const given = await engine.explain({ ...MLP, baseline: Float64Array.from(row) });
+    const parsed = await engine.explain({ ...MLP, baseline: { samples: [{ x: row }] } } as never);
+    expect(Array.from(parsed.v)).toEqual(Array.from(given.v));
+    await expect(engine.explain({ ...MLP, baseline: { samples: [] } } as never)).rejects.toThrowError(/^options\.baseline holds no rows; its first row is the baseline\./);
   });
 
   it('refuses values of a game that are nested or strings', async () => {
