@@ -172,8 +172,9 @@ function termOptions(request: { readonly salientRatio?: number; readonly salient
 }
 
 /** Analysis of the game of the kept players (player j = kept[j]) as the game of all n: the others' terms and index
- *  values are 0 (null players: no term of v holds one). */
-function liftAnalysis(analysis: ReturnType<typeof analyzeTerms>, kept: readonly number[], n: number): ReturnType<typeof analyzeTerms> {
+ *  values are 0 (null players: no term of v holds one). The indices' order is min(indexOrder, n), the whole game's:
+ *  each index equals its value at any order from the largest term's on, and no term is larger than the kept count. */
+function liftAnalysis(analysis: ReturnType<typeof analyzeTerms>, kept: readonly number[], n: number, indexOrder: number): ReturnType<typeof analyzeTerms> {
   const lift = <T extends { readonly players: readonly number[] }>(terms: readonly T[]) => terms.map((t) => ({ ...t, players: t.players.map((j) => kept[j]) }));
   const scatter = (values: Float64Array) => {
     const out = new Float64Array(n);
@@ -191,7 +192,7 @@ function liftAnalysis(analysis: ReturnType<typeof analyzeTerms>, kept: readonly 
     salient: lift(analysis.salient),
     orders: { positive: pad(orders.positive), negative: pad(orders.negative), normalized: pad(orders.normalized) },
     indices: {
-      ...indices, shapley: scatter(indices.shapley), banzhaf: scatter(indices.banzhaf),
+      ...indices, order: Math.min(indexOrder, n), shapley: scatter(indices.shapley), banzhaf: scatter(indices.banzhaf),
       sii: lift(indices.sii), kSii: lift(indices.kSii), stii: lift(indices.stii), fsii: lift(indices.fsii), bii: lift(indices.bii), chii: lift(indices.chii), fbii: lift(indices.fbii),
     },
   };
@@ -203,7 +204,7 @@ function fromExpansions(recovered: AndOrExpansion, choice: SparseChoice, n: numb
   const shift = (terms: readonly SparseTerm[]) => terms.map((t) => (t.players.length === 0 ? { players: t.players, value: t.value - v0 } : t));
   const started = performance.now();
   const reduced = analyzeTerms(shift(recovered.and.terms), shift(recovered.or.terms), recovered.n, options, recovered.and.mobius);
-  const analysis = kept ? liftAnalysis(reduced, kept, n) : reduced;
+  const analysis = kept ? liftAnalysis(reduced, kept, n, options.indexOrder) : reduced;
   const toPlayers = (terms: readonly SparseTerm[]) => (kept ? terms.map((t) => ({ ...t, players: t.players.map((j) => kept[j]) })) : terms);
   const and = toPlayers(shift(recovered.and.terms));
   const or = toPlayers(shift(recovered.or.terms));

@@ -81,6 +81,25 @@ describe.each([['the calling thread', 0], ['two workers', 2]] as const)('null pl
     expect(adaptive.faithfulness.r2).toBeGreaterThan(0.9);
   }, 60_000);
 
+  it('reports the sparse indices at the order asked of all n players, as the exact method does, when fewer change', async () => {
+    // every feature but 2 and 4 at its baseline already: 2 players change, and indexOrder 3 is the whole game's order
+    // (it was min(3, 2) = 2: the report's k-SII column read "2-SII" and order 1 dropped the pair table)
+    const set = JSON.parse(await readFile(model('breast-cancer.samples.json'), 'utf8')) as { samples: { x: number[] }[] };
+    const baseline = Float64Array.from(set.samples[0].x, (x, i) => (i === 2 || i === 4 ? 0 : x));
+    const request = { model: model('breast-cancer-mlp.onnx'), sample: model('breast-cancer.samples.json'), players: '0-5', baseline, indexOrder: 3 };
+    const exact = await engine.explain({ ...request, preset: 'none' });
+    const sparse = await engine.explain({ ...request, method: 'sparse', budget: 64, maxOrder: 6 });
+    expect(sparse.evaluations).toBe(4);
+    expect(exact.indices.order).toBe(3);
+    expect(sparse.indices.order).toBe(3);
+    for (const key of ['sii', 'kSii', 'stii', 'fsii', 'bii', 'chii', 'fbii'] as const) {
+      expect(sparse.indices[key].map((t) => t.players)).toEqual(exact.indices[key].map((t) => t.players));
+      expectClose(sparse.indices[key].map((t) => t.value), exact.indices[key].map((t) => t.value), { atol: 1e-9 });
+    }
+    const one = await engine.explain({ ...request, baseline: Float64Array.from(set.samples[0].x, (x, i) => (i === 2 ? 0 : x)), method: 'sparse', budget: 64, maxOrder: 6 });
+    expect(one.indices.order).toBe(3);
+  });
+
   it('evaluates every mask when no player is blank (row 5 at the mean baseline)', async () => {
     let total = 0;
     await engine.explain({ ...DIGITS, players: '0-9', row: 5, baseline: 'mean', preset: 'none', onProgress: (_done, all) => void (total = all) });
