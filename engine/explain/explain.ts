@@ -243,13 +243,13 @@ const INTEGER_RANGES: Partial<Record<DType, readonly [number, number]>> = {
 
 /** A sample's values for an integer input are integers in its range: 3.5 or 2^32 + 1 would otherwise be rounded
  *  (int64), truncated or wrapped (int32) in silence, and the same sample would give other numbers on each twin. */
-function assertIntegerValues(info: TensorInfo, values: Float64Array): void {
+function assertIntegerValues(info: TensorInfo, values: Float64Array, what = 'the sample'): void {
   const range = INTEGER_RANGES[info.dtype as DType];
   if (range === undefined) return;
   for (let i = 0; i < values.length; i++) {
     const x = values[i];
     if (!Number.isInteger(x) || x < range[0] || x > range[1]) {
-      throw new InvalidInputError(`Input "${info.name}" is ${info.dtype}, but the sample has ${x} at element ${i}; give integers in ${range[0]}..${range[1]}.`);
+      throw new InvalidInputError(`Input "${info.name}" is ${info.dtype}, but ${what} has ${x} at element ${i}; give integers in ${range[0]}..${range[1]}.`);
     }
   }
 }
@@ -336,8 +336,16 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
     if (row.values instanceof Float64Array && row.shape) assertSameLayout(row.shape, dims, what, target);
     return sampleValuesFor(row, maskedInfo, true, model.inputs);
   };
+  // an integer input is fed a given baseline and the marginal baseline's rows as they are, and the mean of the rows
+  // rounded: a value of 2^32 + 5 was wrapped to 5 (int32), and 5.4 became 5, in silence
   const baseline = resolveBaseline(request.baseline, set, rowValues);
-  const reference = references?.samples.map((row, i) => rowValues(row, `Reference row ${i} of ${references.source}`));
+  if (baseline instanceof Float64Array) assertIntegerValues(maskedInfo, baseline, 'the baseline (options.baseline)');
+  const usesRows = request.baseline === 'mean' || request.baseline === 'marginal';
+  const reference = references?.samples.map((row, i) => {
+    const values = rowValues(row, `Reference row ${i} of ${references.source}`);
+    if (usesRows) assertIntegerValues(maskedInfo, values, `reference row ${i} of ${references.source}`);
+    return values;
+  });
   const ctx: LayoutContext = { inputName: maskedInfo.name, dims, values: maskedValues, baseline, reference, background, featureNames: set?.features };
   const layout = layoutFor(modality, ctx, request, maskMode, sample);
   const inputs: PlanInput[] = model.inputs.map((info) => {

@@ -195,6 +195,26 @@ describe('issue 10 regressions, in the library', () => {
       expect(intact).toBeInstanceOf(ModelRunError);
       expect(intact.message).toMatch(/idx=4294967301 must be within the inclusive range \[-16,15\]/);
     });
+
+    it('refuses 2^32 + 5 and 5.4 for int32 in a given baseline and in marginal or mean reference rows (they were wrapped to 5 and rounded to 5 in silence; an adversarial sweep)', async () => {
+      const tokens = (await readJson(TOKEN_SAMPLES)).samples[1];
+      const ids = tokens.x.input_ids as number[];
+      const request = { model: TOKENS_I32, sample: TOKEN_SAMPLES, modality: 'tabular', players: '0-3', preset: 'none', target: 1 } as const;
+      const plain = await engine.explain({ ...request, baseline: Float64Array.from(ids) });
+      const row = (first: number) => JSON.stringify([{ x: { input_ids: [first, ...ids.slice(1)] } }]);
+      // the rows as given are the baseline itself, bit for bit
+      expect(Array.from((await engine.explain({ ...request, baseline: 'marginal', reference: row(ids[0]) })).v)).toEqual(Array.from(plain.v));
+      for (const bad of [2 ** 32 + ids[0], ids[0] + 0.4]) {
+        for (const baseline of ['marginal', 'mean'] as const) {
+          const error = await refusal(engine.explain({ ...request, baseline, reference: row(bad) }));
+          expect(error).toBeInstanceOf(InvalidInputError);
+          expect(error.message).toBe(`Input "input_ids" is int32, but reference row 0 of the inline sample has ${bad} at element 0; give integers in -2147483648..2147483647.`);
+        }
+        const given = await refusal(engine.explain({ ...request, baseline: Float64Array.from([bad, ...ids.slice(1)]) }));
+        expect(given).toBeInstanceOf(InvalidInputError);
+        expect(given.message).toBe(`Input "input_ids" is int32, but the baseline (options.baseline) has ${bad} at element 0; give integers in -2147483648..2147483647.`);
+      }
+    });
   });
 
   describe('3: the cache is keyed by content, not by path', () => {
