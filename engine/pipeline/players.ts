@@ -1,6 +1,6 @@
 // Players and baselines per modality: which raw elements of the masked input each player owns, and the baseline
 // value of each element (spec §1.1, §1.2). The result feeds MaskPlan.masked; masking itself is in masking.ts.
-import { InvalidOptionError, ShapeMismatchError } from '../contracts/errors.js';
+import { InvalidOptionError, NonFiniteError, ShapeMismatchError } from '../contracts/errors.js';
 import { indexList } from '../inputs/options.js';
 import type { MaskedInput } from './plan.js';
 import { preview } from '../inputs/preview.js';
@@ -383,6 +383,13 @@ export function customLayout(ctx: LayoutContext, custom: CustomLayout): PlayerLa
   });
   const baseline = custom.baseline === undefined ? new Float64Array(size) : Float64Array.from(custom.baseline);
   if (baseline.length !== size) throw new ShapeMismatchError(`custom.baseline has ${baseline.length} values; input "${ctx.inputName}" has ${size} elements.`);
+  // Float64Array.from made a string or undefined NaN, and a NaN fed to the model can vanish in a max pool in silence
+  const bad = baseline.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) {
+    const given = (custom.baseline as ArrayLike<unknown>)[bad];
+    if (typeof given !== 'number') throw new InvalidOptionError(`custom.baseline[${bad}] is ${preview(given)}; give one finite number per element of input "${ctx.inputName}".`);
+    throw new NonFiniteError(`custom.baseline[${bad}] is ${given}; give one finite number per element of input "${ctx.inputName}".`);
+  }
   const names = custom.names ? custom.names.map(String) : custom.owners.map((_, i) => `p${i}`);
   if (names.length !== custom.owners.length) throw new InvalidOptionError(`custom.names lists ${names.length} names for ${custom.owners.length} players.`);
   const repeated = names.find((name, i) => names.indexOf(name) !== i);

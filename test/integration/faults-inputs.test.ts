@@ -163,6 +163,9 @@ describe('options the modality would ignore (an adversarial sweep, stop 33)', ()
       [{ owners: [5] }, /custom\.owners\[0\] must be an array of the element indices player 0 owns \(got 5\)/],
       [{ owners: [['1']] }, /custom\.owners\[0\] holds "1", not an element index of input "features" \(an integer in 0\.\.29\)/],
       [{ owners, names: ['a', 'a'] }, /custom\.names lists "a" twice/],
+      // each became NaN in silence (Float64Array.from)
+      [{ owners, baseline: Array.from({ length: 30 }, (_, i) => (i === 3 ? 'a' : 0)) }, /^custom\.baseline\[3\] is "a"; give one finite number per element of input "features"\.$/],
+      [{ owners, baseline: Float64Array.from({ length: 30 }, (_, i) => (i === 2 ? Number.NaN : 0)) }, /^custom\.baseline\[2\] is NaN; give one finite number per element/],
     ];
     for (const [custom, message] of cases) await expect(engine.explain({ ...MLP, modality: 'custom', custom } as never)).rejects.toThrowError(message);
   });
