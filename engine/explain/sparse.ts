@@ -122,10 +122,15 @@ interface SparseChoice {
 }
 
 /**
- * Validates budget and maxOrder for n players against the limits, and fills the defaults.
+ * Validates budget and maxOrder for n players against the limits, and fills the defaults. The recovery runs on the k
+ * players that change the input (the others are at their baseline: null players), so the least budget, the service's
+ * budget ceiling and the default budget are those of k players, at order min(maxOrder, k); the player limit and
+ * maxOrder ≤ n are checked against all n, as the caller gave them.
+ * @param k - the players the recovery runs on; n when none is at its baseline
+ * @returns the choice for the recovery: its maxOrder is min(maxOrder, k); the caller reports the requested one
  * @throws InvalidOptionError naming the field, the limit and the fix
  */
-function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: number; readonly tolerance?: number }, n: number, limits: SparseLimits): SparseChoice {
+function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: number; readonly tolerance?: number }, n: number, limits: SparseLimits, k = n): SparseChoice {
   const maxPlayers = Math.min(MAX_SPARSE_PLAYERS, limits.maxSparsePlayers ?? MAX_SPARSE_PLAYERS);
   if (n > maxPlayers) {
     throw new InvalidOptionError(
@@ -134,21 +139,30 @@ function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: n
         : `${n} players are above the sparse method's limit of ${MAX_SPARSE_PLAYERS}. Group players (larger image patches, token spans or point clusters) so that n ≤ ${MAX_SPARSE_PLAYERS}.`,
     );
   }
-  const maxOrder = request.maxOrder ?? Math.min(DEFAULT_MAX_ORDER, n);
-  if (maxOrder > n) throw new InvalidOptionError(`options.maxOrder = ${maxOrder} is above the number of players (n = ${n}); give a maxOrder in 1..${n}.`);
-  const least = leastAndOrBudget(n, maxOrder);
+  const requested = request.maxOrder ?? Math.min(DEFAULT_MAX_ORDER, n);
+  if (requested > n) throw new InvalidOptionError(`options.maxOrder = ${requested} is above the number of players (n = ${n}); give a maxOrder in 1..${n}.`);
+  const maxOrder = Math.min(requested, k);
+  const least = leastAndOrBudget(k, maxOrder);
   const ceiling = limits.maxBudget ?? Infinity;
   if (request.budget !== undefined && request.budget > ceiling) {
     throw new InvalidOptionError(`options.budget = ${request.budget} is above this service's limit of ${ceiling} evaluations (maxBudget / --max-budget). Ask for at most ${ceiling}.`);
   }
+  const players = k === n ? `n = ${n} players` : `the ${k} of the ${n} players not at their baseline already (the other ${n - k} change no input and need no evaluation)`;
   if (least > ceiling) {
     throw new InvalidOptionError(
-      `maxOrder = ${maxOrder} at n = ${n} players needs at least ${least} evaluations, above this service's limit of ${ceiling} (maxBudget / --max-budget). Lower maxOrder or the number of players.`,
+      `maxOrder = ${maxOrder} at ${players} needs at least ${least} evaluations, above this service's limit of ${ceiling} (maxBudget / --max-budget). Lower maxOrder or the number of players.`,
+    );
+  }
+  if (request.budget !== undefined && request.budget < least && k < n) {
+    // recoverAndOr would name n = k, a count the caller never gave
+    throw new InvalidOptionError(
+      `options.budget = ${request.budget} is too small for maxOrder = ${maxOrder}: of the ${n} players, ${n - k} are at their baseline already (they change no input), and the other ${k} need at least ${least} evaluations` +
+        `${least === 2 ** k ? ` (every one of their 2^${k} masks)` : ''}. Raise options.budget to ≥ ${least} or lower options.maxOrder.`,
     );
   }
   const wanted = Math.max(DEFAULT_SPARSE_BUDGET, least);
-  const budget = request.budget ?? Math.min(ceiling, n <= 20 ? Math.min(2 ** n, wanted) : wanted);
-  // recoverAndOr checks budget ≥ least and states the least in its message
+  const budget = request.budget ?? Math.min(ceiling, k <= 20 ? Math.min(2 ** k, wanted) : wanted);
+  // recoverAndOr checks budget ≥ least when k = n and states the least in its message
   return { budget, maxOrder, tolerance: request.tolerance };
 }
 
@@ -277,37 +291,28 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
         : `the 2^${n} masks do not fit the memory limit, so method sparse was chosen`,
   );
   const options = termOptions(request);
-  const choice = chooseBudget(request, n, limits);
   const names = request.names ? checkNames(request.names, n) : layout.names;
   // the game's calls are small (8–64 masks per search step of the adaptive method): with a dynamic batch axis the
   // runner runs each as it is, unpadded, in batches of at most the plan's size
   const probePlan = prepared.plan;
+  // players already at their baseline change no input (null-players.ts): the recovery runs on the game of the others,
+  // with their budget (all 2^(n−k) masks when that is within it), and their terms are mapped back
+  const kept = changingPlayers(probePlan);
+  const choice = chooseBudget(request, n, limits, kept.length);
   const perEvaluation = BYTES_PER_EVALUATION + MASK_COPIES * 4 * Math.ceil(n / 32);
   assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, { bytes: choice.budget * perEvaluation + (n <= 20 ? 9 * 2 ** n : 0), perEvaluation, budget: choice.budget });
   const full = await ctx.runner.probe(model.key, probePlan.batchAxis.kind === 'dynamic' ? { ...probePlan, batchSize: 1 } : probePlan);
   const target = resolveTarget(prepared.kind, request.target, prepared.sample.label, full, prepared.output, prepared.unit ? prepared.sample : undefined);
   const plan: MaskPlan = { ...probePlan, reward: { kind: prepared.kind, target, output: prepared.output } };
-  // players already at their baseline change no input (null-players.ts): the recovery runs on the game of the others,
-  // with their budget (all 2^(n−k) masks when that is within it), and their terms are mapped back
-  const kept = changingPlayers(plan);
   const reduced = kept.length < n ? keepPlayers(plan, kept) : plan;
-  const recovering = reduced === plan ? choice : chooseBudget({ ...request, maxOrder: Math.min(choice.maxOrder, kept.length) }, kept.length, limits);
-  const least = leastAndOrBudget(kept.length, recovering.maxOrder);
-  if (reduced !== plan && recovering.budget < least) {
-    // recoverAndOr would name n = kept.length, a count the caller never gave
-    throw new InvalidOptionError(
-      `options.budget = ${recovering.budget} is too small for maxOrder = ${recovering.maxOrder}: of the ${n} players, ${n - kept.length} are at their baseline already (they change no input), and the other ${kept.length} need at least ${least} evaluations` +
-        `${least === 2 ** kept.length ? ` (every one of their 2^${kept.length} masks)` : ''}. Raise options.budget to ≥ ${least} or lower options.maxOrder.`,
-    );
-  }
   const game: GameFunction = (masks, signal) => ctx.runner.evaluateMasks(model.key, reduced, masks, { signal });
 
   const recoverStart = performance.now();
-  const recovered = await recoverAndOr(game, reduced.n, { ...recovering, kernels: ctx.kernels, fitRandom: fitsOn(ctx.runner), signal: request.signal, onProgress: request.onProgress });
+  const recovered = await recoverAndOr(game, reduced.n, { ...choice, kernels: ctx.kernels, fitRandom: fitsOn(ctx.runner), signal: request.signal, onProgress: request.onProgress });
   const recoverMs = performance.now() - recoverStart;
   assertRowsIndependent(rewardOf(plan.reward, full), recovered.values.full, plan);
   const v0 = prepared.rewardName.endsWith('-v0') ? recovered.values.empty : 0;
-  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options, reduced === plan ? undefined : kept);
+  const { interactionsMs, ...report } = fromExpansions(recovered, { ...choice, maxOrder: request.maxOrder ?? Math.min(DEFAULT_MAX_ORDER, n) }, n, v0, options, reduced === plan ? undefined : kept);
   const set = prepared.set;
   return {
     ...report,

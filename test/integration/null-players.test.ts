@@ -81,6 +81,21 @@ describe.each([['the calling thread', 0], ['two workers', 2]] as const)('null pl
     expect(adaptive.faithfulness.r2).toBeGreaterThan(0.9);
   }, 60_000);
 
+  it("checks a service's budget ceiling against the players that change, not all n", async () => {
+    // row 5: 9 of 16 cells change. maxOrder 16 at n = 16 needs 1074 evaluations, above the ceiling of 600; the 9 that
+    // change need their 2^9 = 512 (this was refused, naming the 16)
+    const sparse = await engine.explain({ ...DIGITS, row: 5, method: 'sparse', maxOrder: 16 }, { maxBudget: 600 });
+    expect(sparse.evaluations).toBe(512);
+    expect(sparse.recovery).toBe('exact');
+    expect(sparse.maxOrder).toBe(16);
+    // a ceiling below what the 9 need names them
+    await expect(engine.explain({ ...DIGITS, row: 5, method: 'sparse', maxOrder: 16 }, { maxBudget: 500 })).rejects.toThrowError(
+      /maxOrder = 9 at the 9 of the 16 players not at their baseline already \(the other 7 change no input and need no evaluation\) needs at least 512 evaluations, above this service's limit of 500/,
+    );
+    // all 16 change at the mean baseline: the ceiling is checked against all 16
+    await expect(engine.explain({ ...DIGITS, row: 5, baseline: 'mean', method: 'sparse', maxOrder: 16 }, { maxBudget: 600 })).rejects.toThrowError(/maxOrder = 16 at n = 16 players needs at least 1074 evaluations, above this service.s limit of 600/);
+  });
+
   it('reports the sparse indices at the order asked of all n players, as the exact method does, when fewer change', async () => {
     // every feature but 2 and 4 at its baseline already: 2 players change, and indexOrder 3 is the whole game's order
     // (it was min(3, 2) = 2: the report's k-SII column read "2-SII" and order 1 dropped the pair table)
