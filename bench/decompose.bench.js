@@ -19,6 +19,8 @@ const DENSE_SIZES = [8, 10, 12];
 const QTHRES = 0.04;
 const REFERENCE = decompositionSettings({ preset: 'reference' });
 const DEFAULT = decompositionSettings({ preset: 'default' });
+/** The least objective (solver lp: the split's linear program, HiGHS). */
+const EXACT = decompositionSettings({ solver: 'lp' });
 
 const mib = (bytes) => bytes / 2 ** 20;
 const machineMemoryMib = () => mib(os.totalmem());
@@ -121,6 +123,7 @@ async function equalTime(host, game, quick) {
   const pdhg = await inTime(host, game, 'default', 'pdhg', budget, quick);
   const adam = await inTime(host, game, 'default', 'adam', budget, quick);
   const [shipped, defaultMs] = await timeOnceAsync(() => run1(host, game, DEFAULT));
+  const [exact, lpMs] = await timeOnceAsync(() => run1(host, game, EXACT));
   const target = reference.objective.final;
   const reachMs = timeToReach(pdhg, target); // PDHG has no schedule: a longer run traces the same path
   return {
@@ -130,6 +133,7 @@ async function equalTime(host, game, quick) {
     pdhgOverRef: pdhg.report.objective.final / target, adamOverRef: adam.report.objective.final / target,
     defaultFinal: shipped.objective.final, defaultMs,
     reachMs: reachMs ?? 'never', reachFraction: reachMs === undefined ? 'never' : reachMs / budget,
+    lpFinal: exact.objective.final, lpMs, defaultOverLp: shipped.objective.final / exact.objective.final, referenceOverLp: target / exact.objective.final,
   };
 }
 
@@ -167,6 +171,7 @@ async function run({ sizes, quick }) {
   const summary = {
     game: 'median', pdhgOverRef: median(equal.map((r) => r.pdhgOverRef)), adamOverRef: median(equal.map((r) => r.adamOverRef)),
     reachFraction: median(equal.map(fraction)),
+    defaultOverLp: median(equal.map((r) => r.defaultOverLp)), referenceOverLp: median(equal.map((r) => r.referenceOverLp)), lpMs: median(equal.map((r) => r.lpMs)),
   };
   // where the reference diverged it returns its best iterate (often the start), which any solver "reaches" at once:
   // the median without those games too
@@ -232,12 +237,14 @@ async function run({ sizes, quick }) {
           ['pdhgFinal', 'PDHG'], ['pdhgIterations', 'PDHG it'], ['adamFinal', 'Adam'], ['adamIterations', 'Adam it'],
           ['pdhgOverRef', 'PDHG/ref'], ['adamOverRef', 'Adam/ref'], ['defaultFinal', 'default (2000 it)'], ['defaultMs', 'default ms'],
           ['reachMs', 'ms to ref obj'], ['reachFraction', 'of ref time'],
+          ['lpFinal', 'least (lp)'], ['lpMs', 'lp ms'], ['defaultOverLp', 'default/least'], ['referenceOverLp', 'ref/least'],
         ],
         rows: [...equal, summary],
         notes: [
           'budget = fastest of single reference runs; PDHG and Adam get as many iterations as fit (cost per iteration calibrated',
           'on 400-iteration runs). "ms to ref obj": first traced PDHG iterate (ω = 5, the default preset) at or below the',
-          'reference\'s final objective, times its cost per iteration. Lower objective is better.',
+          'reference\'s final objective, times its cost per iteration. Lower objective is better. "least (lp)": the least',
+          'objective, by solver lp (the split\'s linear program, HiGHS interior point; one run, its first includes loading HiGHS).',
           `games where the reference diverged (its SGD at lr 1e-5 overshoots; its best iterate is returned): ${equal.filter((r) => r.referenceDiverged).map((r) => r.game).join(', ') || 'none'}.`,
         ],
       },

@@ -4,7 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { KernelTrapError, MemoryLimitError } from '../engine/contracts/errors.js';
-import type { F64Buffer, KernelExports, KernelFunctions, KernelHost, KernelTarget } from '../engine/contracts/kernels.js';
+import type { F64Buffer, KernelExports, KernelFunctions, KernelHost, KernelTarget, LinearSolver } from '../engine/contracts/kernels.js';
+import { linearSolver } from './highs.js';
 
 const PAGE_BYTES = 65536;
 const MAX_PAGES = 65536; // wasm32: 4 GiB
@@ -52,6 +53,10 @@ class WasmKernelHost implements KernelHost {
 
   get bytesInUse(): number {
     return this.live;
+  }
+
+  linearSolver(): Promise<LinearSolver> {
+    return linearSolver();
   }
 
   alloc(length: number): F64Buffer {

@@ -6,6 +6,7 @@ import { CancelledError, InvalidOptionError, NonFiniteError, ShapeMismatchError 
 import type { F64Buffer, KernelHost } from '../contracts/kernels.js';
 import { integerIn, numberIn, oneOf } from '../inputs/options.js';
 import type { Split } from './interactions.js';
+import { LP_MAX_PLAYERS, splitProgram } from './split-lp.js';
 import { DEFAULT_SOLVER, PRESETS, SOLVER_DEFAULTS, SOLVERS } from '../contracts/schema/constants.js';
 
 /** Presets: `none` (γ = q = 0), `reference` (the authors' SGD, raw lr), `authors` (the authors' SGD on v/s with a
@@ -80,7 +81,7 @@ export interface DecompositionReport {
 }
 
 /** Defaults per solver: iterations and lr. `reference` uses the authors' README values. */
-const DEFAULTS: Record<Solver, { readonly iterations: number; readonly lr: number }> = SOLVER_DEFAULTS;
+const DEFAULTS: Record<Exclude<Solver, 'lp'>, { readonly iterations: number; readonly lr: number }> = SOLVER_DEFAULTS;
 /**
  * Defaults of preset `authors`: the authors' niter, and the relative learning rate. On v/s (mean |I| = 1) the kernel
  * steps with lr·2^−n: the subgradient of γ_T and q_T sums signs over the 2^{n−|T|} supersets of T (up to 2^n at
@@ -113,6 +114,11 @@ export function decompositionSettings(request: DecompositionRequest, where = 'op
   const tuning = (['iterations', 'lr', 'qthres'] as const).filter((k) => request[k] !== undefined);
   if (preset === 'none' && tuning.length > 0) throw new InvalidOptionError(`${where}.${tuning.join(` and ${where}.`)} ${tuning.length === 1 ? 'tunes' : 'tune'} the solver, which preset "none" (γ = q = 0) does not run: leave ${tuning.length === 1 ? 'it' : 'them'} out, or choose another preset.`);
   const solver: Solver | 'none' = preset === 'none' ? 'none' : preset === 'reference' || preset === 'authors' ? 'sgd' : request.solver === undefined ? DEFAULT_SOLVER : oneOf(request.solver, SOLVERS, `${where}.solver`);
+  if (solver === 'lp') {
+    const stray = (['iterations', 'lr'] as const).filter((k) => request[k] !== undefined);
+    if (stray.length > 0) throw new InvalidOptionError(`${where}.${stray.join(` and ${where}.`)} ${stray.length === 1 ? 'tunes' : 'tune'} an iterative solver; solver "lp" solves the split's linear program exactly and takes neither: leave ${stray.length === 1 ? 'it' : 'them'} out, or choose solver "pdhg".`);
+    return { preset, solver, iterations: 0, lr: 0, qthres: request.qthres === undefined ? 0.04 : numberIn(request.qthres, 0, Infinity, `${where}.qthres`) };
+  }
   const defaults = solver === 'none' ? { iterations: 0, lr: 0 } : preset === 'authors' ? AUTHORS_DEFAULTS : DEFAULTS[solver];
   const iterations = request.iterations === undefined ? defaults.iterations : integerIn(request.iterations, 1, 10_000_000, `${where}.iterations`);
   const lr = request.lr === undefined ? defaults.lr : numberIn(request.lr, 0, Infinity, `${where}.lr`, true);
@@ -176,11 +182,54 @@ function divergenceWarning(settings: DecompositionSettings, n: number, initial: 
   if (preset === 'reference') fix = `lr ${fmt(lr)} is too large for n = ${n}: the authors' raw learning rate does not shrink with 2^n (the size of the gradient) nor with the scale of v. Use --preset authors (the authors' optimizer with a learning rate relative to the game's scale and size) or the default preset.`;
   else if (preset === 'authors') fix = `the relative lr ${fmt(lr)} is too large for this game (n = ${n}). Lower --lr (default ${AUTHORS_DEFAULTS.lr}) or use the default preset.`;
   else if (solver === 'pdhg') fix = `PDHG's last iterate has not settled with primal weight ω = ${fmt(lr)}. Try another --lr (default ${DEFAULTS.pdhg.lr}) or more --iterations.`;
-  else fix = `lr ${fmt(lr)} is too large for this game (n = ${n}). Lower --lr (default ${DEFAULTS[solver as Solver].lr}), or use --preset authors or the default preset.`;
+  else fix = `lr ${fmt(lr)} is too large for this game (n = ${n}). Lower --lr (default ${DEFAULTS[solver as Exclude<Solver, 'lp'>].lr}), or use --preset authors or the default preset.`;
   // no iterate below a finite start: the start may be the optimum already (a game whose L1 no split lowers), which no
   // lr or iteration count changes
   if (bestUpdates <= 0 && Number.isFinite(last) && last <= 2 * initial) return `${what}, and no iterate improved on the start: either the start is optimal already (then the split returned is right, and no --lr or --iterations changes it), or ${/^[A-Z][a-z]/.test(fix) ? fix.charAt(0).toLowerCase() + fix.slice(1) : fix} ${kept}`;
   return `${what}: ${fix} ${kept}`;
+}
+
+/** γ and q of the workspace (slots 1, 2), in the caller's units. */
+function learnedSplit(view: Float64Array, size: number, scale: number): Split {
+  const gamma = view.slice(SLOT_GAMMA * size, (SLOT_GAMMA + 1) * size);
+  const q = view.slice(SLOT_Q * size, (SLOT_Q + 1) * size);
+  if (scale !== 1) {
+    for (let i = 0; i < size; i++) {
+      gamma[i] *= scale;
+      q[i] *= scale;
+    }
+  }
+  return { gamma, q };
+}
+
+/** Seconds solver 'lp' may take before it is stopped (at n = 10 it takes about 2). */
+const LP_TIME_LIMIT_S = 120;
+
+/**
+ * Solver 'lp': the split of least objective, from the split's linear program (split-lp.ts), written into the
+ * workspace's γ and q (slots 1, 2) on its scale. The solve holds its thread (about 2 s at n = 10): the signal is
+ * checked before and after it.
+ * @throws InvalidOptionError for n above LP_MAX_PLAYERS, or when the solver stops short of the optimum
+ * @throws CancelledError when the signal aborts
+ */
+async function solveExactly(host: KernelHost, ws: F64Buffer, n: number, mode: number, bound: number, signal: AbortSignal | undefined): Promise<void> {
+  if (n > LP_MAX_PLAYERS) {
+    throw new InvalidOptionError(`solver "lp" takes at most ${LP_MAX_PLAYERS} players (its linear program at n = ${n} has ${(n + 5) * 2 ** n} columns; at 12 players one solve did not end in 5 minutes). Use solver "pdhg" (the default) for n = ${n}, or fewer players.`);
+  }
+  const size = 2 ** n;
+  const solver = await host.linearSolver();
+  if (signal?.aborted) throw new CancelledError('The decomposition was cancelled.');
+  const { program, split } = splitProgram(host.view(ws).slice(0, size), n, (mode & MODE_AND_OR) !== 0, bound);
+  const solution = solver.solve(program, LP_TIME_LIMIT_S);
+  if (signal?.aborted) throw new CancelledError('The decomposition was cancelled.');
+  if (solution.status !== 'optimal') {
+    throw new InvalidOptionError(`solver "lp" stopped before the optimum at n = ${n} (${solution.status}${solution.status === 'time limit' ? `: ${LP_TIME_LIMIT_S} s` : ''}). Use solver "pdhg" (the default), or fewer players.`);
+  }
+  const { gamma, q } = split(solution.colValue);
+  const view = host.view(ws);
+  view.set(gamma, SLOT_GAMMA * size);
+  // an interior point meets the box to the solver's tolerance (1e-7): the split returned meets it exactly
+  view.set(q.map((x) => Math.min(bound, Math.max(-bound, x))), SLOT_Q * size);
 }
 
 /**
@@ -232,6 +281,11 @@ export async function decompose(host: KernelHost, v: Float64Array, n: number, me
       host.call('affineF64', ws.ptr, size, 1 / (scale * LIFT), 0);
     }
     const start = host.call('objectiveF64', ws.ptr, n, mode); // = initial / scale, the divergence threshold
+    if (settings.solver === 'lp') {
+      await solveExactly(host, ws, n, mode, qBound / scale, signal);
+      const final = host.call('objectiveF64', ws.ptr, n, mode) * scale;
+      return { split: learnedSplit(host.view(ws), size, scale), ...settings, qBound, objective: { initial, final }, lastObjective: final, diverged: false, trace: new Float64Array(0), traceEvery, ms: performance.now() - started };
+    }
     if (!reference && settings.preset !== 'authors' && method === 'and-or') startOnBestLine(host, ws, n, mode);
     const bound = qBound / scale;
     const { iterations, solver } = settings;
@@ -277,21 +331,13 @@ export async function decompose(host: KernelHost, v: Float64Array, n: number, me
       view.fill(0, SLOT_GAMMA * size, (SLOT_Q + 1) * size);
       finalScaled = host.call('objectiveF64', ws.ptr, n, mode);
     }
-    const gamma = view.slice(SLOT_GAMMA * size, (SLOT_GAMMA + 1) * size);
-    const q = view.slice(SLOT_Q * size, (SLOT_Q + 1) * size);
-    if (scale !== 1) {
-      for (let i = 0; i < size; i++) {
-        gamma[i] *= scale;
-        q[i] *= scale;
-      }
-    }
     const recorded = host.view(trace).subarray(0, Math.ceil(stoppedAt / traceEvery));
     const finiteUntil = recorded.findIndex((x) => !Number.isFinite(x));
     const traced = recorded.slice(0, finiteUntil < 0 ? recorded.length : finiteUntil).map((x) => x * scale);
     // the first traced iteration that was not finite, else the end of the chunk where the run stopped
     const blewUpBy = finiteUntil < 0 ? stoppedAt : finiteUntil * traceEvery;
     const final = finalScaled * scale;
-    const report = { split: { gamma, q }, ...settings, qBound, objective: { initial, final }, lastObjective: last * scale, diverged, trace: traced, traceEvery, ms: 0 };
+    const report = { split: learnedSplit(view, size, scale), ...settings, qBound, objective: { initial, final }, lastObjective: last * scale, diverged, trace: traced, traceEvery, ms: 0 };
     if (!diverged) return { ...report, ms: performance.now() - started };
     const bestUpdates = solver === 'pdhg' ? bestAt + 1 : bestAt;
     const warning = divergenceWarning(settings, n, initial, last * scale, final, bestUpdates, blewUpBy);

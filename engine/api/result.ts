@@ -4,6 +4,7 @@ import type { DynamicsResult } from '../studies/dynamics.js';
 import type { ExplainResult, ExplanationHeader, InputLayout, RewardName } from '../explain/explain.js';
 import { isSparseResult, type SparseResult } from '../explain/sparse.js';
 import type { Preset } from '../analysis/decompose.js';
+import { LP_MAX_PLAYERS } from '../analysis/split-lp.js';
 import { BATCH_SCHEMA, DYNAMICS_SCHEMA, RESULT_SCHEMA, SPARSE_SCHEMA } from '../contracts/schema/constants.js';
 import type { AggregateGroup, BatchResult } from '../studies/batch.js';
 import { InvalidOptionError } from '../contracts/errors.js';
@@ -403,8 +404,8 @@ export function summarize(result: ExplainResult | SparseResult, top = 12, shown:
   const target = result.target === undefined ? '' : `, target class ${result.target}${result.targetName === undefined ? '' : ` (${result.targetName})`}`;
   lines.push(`reward    ${result.reward}${target}; v(∅) = ${fmt(result.v[0])}, v(N) = ${fmt(result.v[result.v.length - 1])}`);
   const d = result.decomposition;
-  const learned = d.preset === 'none' ? 'no learning (γ = q = 0)' : `preset ${d.preset} (${d.solver}, ${d.iterations} iterations, |q| ≤ ${fmt(d.qBound)})`;
-  lines.push(`split     ${d.method}, ${learned}; L1 objective ${fmt(d.objective.initial)} → ${fmt(d.objective.final)}${d.diverged ? '' : stillFalling(d.trace.values)}`);
+  const learned = d.preset === 'none' ? 'no learning (γ = q = 0)' : `preset ${d.preset} (${d.solver === 'lp' ? 'lp: the exact optimum' : `${d.solver}, ${d.iterations} iterations`}, |q| ≤ ${fmt(d.qBound)})`;
+  lines.push(`split     ${d.method}, ${learned}; L1 objective ${fmt(d.objective.initial)} → ${fmt(d.objective.final)}${d.diverged ? '' : stillFalling(d.trace.values, result.n)}`);
   if (d.warning !== undefined && !shown.has(d.warning)) lines.push(`warning   ${d.warning}`);
   lines.push(`matching  max |v − rebuilt| = ${fmt(result.matching.maxAbsError)} (relative ${fmt(result.matching.relativeError)}; v + q rebuilt to ${fmt(result.matching.maxAbsNoise)})`);
   lines.push(`salient   ${result.salient.length} interactions with |I| ≥ ${fmt(result.threshold)}; strongest:`);
@@ -437,11 +438,11 @@ export function dynamicsToJson(result: DynamicsResult): DynamicsResultJson {
  *  stopped by its iteration count, far from where more iterations would take it (the default PDHG's 2000 on the
  *  bundled MLP at n = 12–14: 2.3–2.7 %; on an AND and an OR term of 8 players it ends at L1 3.52 where 200 000 reach
  *  1.92). The trace is the result's (every `every` iterations). */
-function stillFalling(trace: ArrayLike<number>): string {
+function stillFalling(trace: ArrayLike<number>, n: number): string {
   const k = trace.length;
   if (k < 10) return '';
   const fall = (trace[Math.floor(0.9 * k)] - trace[k - 1]) / Math.abs(trace[k - 1]);
-  return fall > STILL_FALLING ? ` (still falling: ${(100 * fall).toFixed(1)} % over the last tenth of the iterations; more --iterations give a closer split)` : '';
+  return fall > STILL_FALLING ? ` (still falling: ${(100 * fall).toFixed(1)} % over the last tenth of the iterations; more --iterations give a closer split${n <= LP_MAX_PLAYERS ? ', --solver lp the least one' : ''})` : '';
 }
 const STILL_FALLING = 0.01;
 

@@ -95,4 +95,45 @@ export interface KernelHost {
   call<K extends keyof KernelFunctions>(name: K, ...args: Parameters<KernelFunctions[K]>): ReturnType<KernelFunctions[K]>;
   /** Bytes of module memory in use by live buffers. */
   readonly bytesInUse: number;
+  /**
+   * The linear-programming solver of this thread (HiGHS, compiled to WebAssembly), loaded on first use; concurrent
+   * first calls share one load.
+   * @throws KernelTrapError when it cannot be loaded
+   */
+  linearSolver(): Promise<LinearSolver>;
+}
+
+/** A linear program: minimise colCost·x subject to rowLower ≤ A x ≤ rowUpper and colLower ≤ x ≤ colUpper, A given
+ *  row by row (compressed sparse rows: row r's entries at [starts[r], starts[r + 1]) of indices and values). ±Infinity
+ *  is a missing bound. */
+export interface LinearProgram {
+  readonly numCols: number;
+  readonly numRows: number;
+  readonly colCost: Float64Array;
+  readonly colLower: Float64Array;
+  readonly colUpper: Float64Array;
+  readonly rowLower: Float64Array;
+  readonly rowUpper: Float64Array;
+  readonly starts: Int32Array;
+  readonly indices: Int32Array;
+  readonly values: Float64Array;
+}
+
+/** What a linear solve ends with. */
+export interface LinearSolution {
+  /** 'optimal', or what stopped it (the solver's model status, e.g. 'time limit'). */
+  readonly status: string;
+  readonly objective: number;
+  readonly colValue: Float64Array;
+  /** The dual value of each row (the objective's sensitivity to its bound). */
+  readonly rowDual: Float64Array;
+}
+
+/** An exact LP solver (interior point, without crossover). */
+export interface LinearSolver {
+  /**
+   * Solves the program within timeLimitS seconds of its own (a synchronous call: it holds its thread until done).
+   * @throws KernelTrapError when the solver fails (not for a program it stops early: see status)
+   */
+  solve(program: LinearProgram, timeLimitS: number): LinearSolution;
 }

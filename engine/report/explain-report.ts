@@ -46,7 +46,7 @@ function summary(r: ExplainResultJson, unit: string): string {
     ['sample', sample],
     ['players', `n = ${r.n}: ${esc(r.players.join(', '))}`],
     ['reward', `${esc(r.reward)} (${esc(unit)})${target}; v(∅) = ${v0}, v(N) = ${vN}`],
-    ['decomposition', `${esc(d.method)}, preset ${esc(d.preset)} (${esc(d.solver)}, ${d.iterations} iterations): L1 ${fmt(d.objective.initial)} → ${fmt(d.objective.final)}`],
+    ['decomposition', `${esc(d.method)}, preset ${esc(d.preset)} (${esc(d.solver)}${d.solver === 'lp' ? ': exact' : `, ${d.iterations} iterations`}): L1 ${fmt(d.objective.initial)} → ${fmt(d.objective.final)}`],
     // the CLI prints the warning on stderr; the page, read later and elsewhere, says it too
     ...(d.diverged ? [['diverged', `<b>${esc(d.warning ?? 'the split diverged')}</b> The interactions are those of its best iterate.`] as [string, string]] : []),
     ['matching', `max |v − rebuilt| = ${fmt(r.matching.maxAbsError)} (|q| ≤ ${fmt(d.qBound)})`],

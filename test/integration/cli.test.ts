@@ -175,9 +175,12 @@ describe('andor CLI', () => {
     const values = Array.from({ length: 256 }, (_, m) => (m === 255 ? 1 : 0) + (m & 3 ? 1 : 0));
     const short = await run(['explain', '--values', JSON.stringify(values), '--workers', '0']);
     expect(short.code).toBe(0);
-    expect(short.stdout).toMatch(/^split .*→ 3\.5\d+ \(still falling: \d+\.\d % over the last tenth of the iterations; more --iterations give a closer split\)$/m);
+    expect(short.stdout).toMatch(/^split .*→ 3\.5\d+ \(still falling: \d+\.\d % over the last tenth of the iterations; more --iterations give a closer split, --solver lp the least one\)$/m);
     const long = await run(['explain', '--values', JSON.stringify(values), '--iterations', '200000', '--workers', '0']);
     expect(long.stdout).toMatch(/^split .*→ 1\.92\d*$/m);
+    // solver lp: the optimum the 200 000 iterations reach, at once
+    const exact = await run(['explain', '--values', JSON.stringify(values), '--solver', 'lp', '--workers', '0']);
+    expect(exact.stdout).toMatch(/^split .*\(lp: the exact optimum, \|q\| ≤ 0\.08\d*\); L1 objective 129(\.0+)? → 1\.92(00)?$/m);
     // a diverged run falls back from its blow-up: its fix is another lr (the warning's), not more iterations
     const diverged = await run(['explain', '--values', JSON.stringify(values), '--solver', 'adam', '--lr', '1000', '--iterations', '200', '--workers', '0']);
     expect(diverged.stderr).toMatch(/warning: the objective rose/);

@@ -8,7 +8,8 @@ export const MODALITIES = ['tabular', 'image', 'text', 'pointcloud', 'custom'] a
 /** The keyword baselines; a vector of numbers is the other form. */
 export const BASELINE_KEYWORDS = ['zero', 'mean', 'marginal', 'blur', 'centroid', 'center'] as const;
 export const PRESETS = ['none', 'reference', 'default', 'authors'] as const;
-export const SOLVERS = ['sgd', 'adam', 'pdhg'] as const;
+/** Solvers of the split; 'lp' is exact (an LP solver, at most 10 players) and takes no iterations or lr. */
+export const SOLVERS = ['sgd', 'adam', 'pdhg', 'lp'] as const;
 export const BACKENDS = ['auto', 'cpu', 'cuda', 'wasm'] as const;
 export const KERNEL_TARGETS = ['release', 'debug'] as const;
 /** Iterations and learning rate per solver when the request gives none (spec §2.2; bench/decompose.bench.js). */
