@@ -39,7 +39,8 @@ describe('solver lp', () => {
       expectClose(lp.objective.final, long.objective.final, { rtol: 1e-6 });
       for (const request of [{}, { solver: 'adam' }, { preset: 'authors' }] as const) {
         const other = await run(v, request, method);
-        expect(lp.objective.final).toBeLessThanOrEqual(other.objective.final * (1 + 1e-9));
+        // the interior point stops within its relative tolerance (1e-8) of the optimum
+        expect(lp.objective.final).toBeLessThanOrEqual(other.objective.final * (1 + 1e-7));
       }
       // |q| ≤ B exactly; γ = 0 for AND only
       expect(Math.max(...lp.split!.q.map(Math.abs))).toBeLessThanOrEqual(lp.qBound);
