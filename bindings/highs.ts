@@ -1,6 +1,8 @@
 // The exact LP solver of the kernels' host: HiGHS (MIT; University of Edinburgh), compiled to WebAssembly by the
 // `highs` package. It is loaded on first use, once per thread (its module is 3.5 MB), and runs its interior-point
-// method without crossover: the decomposition's LPs have a unique optimal objective and need no vertex. Chosen over
+// method, then crossover to a vertex: the split's least objective is one number, but the splits that reach it are
+// rarely one point, and the interior point lies inside that set, where most terms are small but not zero (1235 of the
+// 2048 terms of the MLP at n = 10, against 50 at the vertex, with the same objective 17.9121). Chosen over
 // javascript-lp-solver (dense simplex in JS) and glpk.js (GPL): HiGHS solves the split's LP at n = 10 (15 360
 // columns) in about 2 s, where a dense simplex of the same LP took a minute.
 import { KernelTrapError } from '../engine/contracts/errors.js';
@@ -41,7 +43,7 @@ async function load(): Promise<LinearSolver> {
         matrix: { format: 'csr', numCols: program.numCols, numRows: program.numRows, starts: program.starts, indices: program.indices, values: program.values },
       });
       try {
-        model.options.set({ solver: 'ipm', run_crossover: 'off', time_limit: timeLimitS, output_flag: false });
+        model.options.set({ solver: 'ipm', run_crossover: 'on', time_limit: timeLimitS, output_flag: false });
         const { modelStatus } = model.run();
         const status = modelStatus === highs.constants.modelStatus.optimal ? 'optimal' : (statusName.get(modelStatus) ?? `status ${modelStatus}`);
         const solution = model.getSolution();

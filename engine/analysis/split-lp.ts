@@ -1,8 +1,8 @@
 // The AND-OR split (spec §2) as a linear program, for solver 'lp': the least Σ|I_and| + Σ|I_or| over γ and q, exactly
-// (to the interior-point method's tolerance), where the first-order solvers stop near it. The transforms enter as
-// their butterflies (one row per element and stage, three entries each), not as the 3^n entries of their matrices:
-// n·2^n rows that an interior-point method factors quickly (n = 10: 15 360 columns, about 2 s), where the dense form
-// took a minute.
+// (to the solver's tolerance), where the first-order solvers stop near it; the solver returns a vertex, a sparse split
+// among those of least objective. The transforms enter as their butterflies (one row per element and stage, three
+// entries each), not as the 3^n entries of their matrices: n·2^n rows that an interior-point method factors quickly
+// (n = 10: 15 360 columns, about 1.5 s), where the dense form took a minute.
 //
 //   variables  a = v_and, o = v_or (free), q ∈ [−B, B]; each butterfly stage's outputs (free); t_and, t_or ≥ 0
 //   minimise   Σ t_and + Σ t_or
@@ -12,7 +12,7 @@
 //              −t ≤ I_and ≤ t, −t ≤ O ≤ t
 import type { LinearProgram } from '../contracts/kernels.js';
 
-/** Most players solver 'lp' takes: at n = 10 one solve takes about 2 s and 50 MB; at 12 it did not end in 5 minutes. */
+/** Most players solver 'lp' takes: at n = 10 one solve takes about 2 s; at 12 it took 89 s (interior point alone). */
 export const LP_MAX_PLAYERS = 10;
 
 /** The split's program, and where γ and q are in its solution. */

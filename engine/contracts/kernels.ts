@@ -129,7 +129,7 @@ export interface LinearSolution {
   readonly rowDual: Float64Array;
 }
 
-/** An exact LP solver (interior point, without crossover). */
+/** An exact LP solver (interior point, then crossover to a vertex: an optimal basic solution). */
 export interface LinearSolver {
   /**
    * Solves the program within timeLimitS seconds of its own (a synchronous call: it holds its thread until done).
