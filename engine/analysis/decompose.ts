@@ -114,15 +114,15 @@ export function decompositionSettings(request: DecompositionRequest, where = 'op
   const tuning = (['iterations', 'lr', 'qthres'] as const).filter((k) => request[k] !== undefined);
   if (preset === 'none' && tuning.length > 0) throw new InvalidOptionError(`${where}.${tuning.join(` and ${where}.`)} ${tuning.length === 1 ? 'tunes' : 'tune'} the solver, which preset "none" (γ = q = 0) does not run: leave ${tuning.length === 1 ? 'it' : 'them'} out, or choose another preset.`);
   const solver: Solver | 'none' = preset === 'none' ? 'none' : preset === 'reference' || preset === 'authors' ? 'sgd' : request.solver === undefined ? DEFAULT_SOLVER : oneOf(request.solver, SOLVERS, `${where}.solver`);
+  const qthres = request.qthres === undefined ? 0.04 : numberIn(request.qthres, 0, Infinity, `${where}.qthres`);
   if (solver === 'lp') {
     const stray = (['iterations', 'lr'] as const).filter((k) => request[k] !== undefined);
     if (stray.length > 0) throw new InvalidOptionError(`${where}.${stray.join(` and ${where}.`)} ${stray.length === 1 ? 'tunes' : 'tune'} an iterative solver; solver "lp" solves the split's linear program exactly and takes neither: leave ${stray.length === 1 ? 'it' : 'them'} out, or choose solver "pdhg".`);
-    return { preset, solver, iterations: 0, lr: 0, qthres: request.qthres === undefined ? 0.04 : numberIn(request.qthres, 0, Infinity, `${where}.qthres`) };
+    return { preset, solver, iterations: 0, lr: 0, qthres };
   }
   const defaults = solver === 'none' ? { iterations: 0, lr: 0 } : preset === 'authors' ? AUTHORS_DEFAULTS : DEFAULTS[solver];
   const iterations = request.iterations === undefined ? defaults.iterations : integerIn(request.iterations, 1, 10_000_000, `${where}.iterations`);
   const lr = request.lr === undefined ? defaults.lr : numberIn(request.lr, 0, Infinity, `${where}.lr`, true);
-  const qthres = request.qthres === undefined ? 0.04 : numberIn(request.qthres, 0, Infinity, `${where}.qthres`);
   return { preset, solver, iterations: solver === 'none' ? 0 : iterations, lr, qthres };
 }
 
@@ -281,13 +281,13 @@ export async function decompose(host: KernelHost, v: Float64Array, n: number, me
       host.call('affineF64', ws.ptr, size, 1 / (scale * LIFT), 0);
     }
     const start = host.call('objectiveF64', ws.ptr, n, mode); // = initial / scale, the divergence threshold
+    const bound = qBound / scale;
     if (settings.solver === 'lp') {
-      await solveExactly(host, ws, n, mode, qBound / scale, signal);
+      await solveExactly(host, ws, n, mode, bound, signal);
       const final = host.call('objectiveF64', ws.ptr, n, mode) * scale;
       return { split: learnedSplit(host.view(ws), size, scale), ...settings, qBound, objective: { initial, final }, lastObjective: final, diverged: false, trace: new Float64Array(0), traceEvery, ms: performance.now() - started };
     }
     if (!reference && settings.preset !== 'authors' && method === 'and-or') startOnBestLine(host, ws, n, mode);
-    const bound = qBound / scale;
     const { iterations, solver } = settings;
     // `authors`: the relative lr becomes lr·2^−n on v/s (see AUTHORS_DEFAULTS)
     const lr = settings.preset === 'authors' ? settings.lr / size : settings.lr;
