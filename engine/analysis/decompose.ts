@@ -208,7 +208,7 @@ const LP_TIME_LIMIT_S = 120;
 /**
  * Solver 'lp': the split of least objective, from the split's linear program (split-lp.ts), written into the
  * workspace's γ and q (slots 1, 2) on its scale. The solve holds its thread (about 2 s at n = 10): the signal is
- * checked before and after it.
+ * checked before it, and after it once the event loop has turned.
  * @throws InvalidOptionError for n above LP_MAX_PLAYERS, or when the solver stops short of the optimum
  * @throws CancelledError when the signal aborts
  */
@@ -221,6 +221,9 @@ async function solveExactly(host: KernelHost, ws: F64Buffer, n: number, mode: nu
   if (signal?.aborted) throw new CancelledError('The decomposition was cancelled.');
   const { program, split } = splitProgram(host.view(ws).slice(0, size), n, (mode & MODE_AND_OR) !== 0, bound);
   const solution = solver.solve(program, LP_TIME_LIMIT_S);
+  // an abort that came during the solve (a timer, SIGINT) is only delivered once the event loop turns: on the calling
+  // thread the check right after the solve never saw it, and the run returned its result seconds after the cancel
+  await new Promise((resolveYield) => setImmediate(resolveYield));
   if (signal?.aborted) throw new CancelledError('The decomposition was cancelled.');
   if (solution.status !== 'optimal') {
     throw new InvalidOptionError(`solver "lp" stopped before the optimum at n = ${n} (${solution.status}${solution.status === 'time limit' ? `: ${LP_TIME_LIMIT_S} s` : ''}). Use solver "pdhg" (the default), or fewer players.`);

@@ -90,4 +90,12 @@ describe('solver lp', () => {
     stop.abort();
     await expect(run(await game(4, 0), { solver: 'lp' }, 'and-or', stop.signal)).rejects.toMatchObject({ code: 'CANCELLED' });
   });
+
+  it('is cancelled by a signal that aborts during the solve on the calling thread (a timer or SIGINT fires only after it)', async () => {
+    const v = await game(10, 0);
+    await host.linearSolver(); // loaded: the abort below comes during the solve (about 1.5 s), not the load
+    // before the fix the run returned its split 1.5 s after a cancel at 50 ms (the check after the solve ran before
+    // the event loop could deliver the abort)
+    await expect(run(v, { solver: 'lp' }, 'and-or', AbortSignal.timeout(50))).rejects.toMatchObject({ code: 'CANCELLED' });
+  }, 60_000);
 });
