@@ -216,6 +216,9 @@ async function solveExactly(host: KernelHost, ws: F64Buffer, n: number, mode: nu
   if (n > LP_MAX_PLAYERS) {
     throw new InvalidOptionError(`solver "lp" takes at most ${LP_MAX_PLAYERS} players (its linear program at n = ${n} has ${(n + 5) * 2 ** n} columns; at 12 players one solve took 89 s). Use solver "pdhg" (the default) for n = ${n}, or fewer players.`);
   }
+  // the least objective is 0 and γ = q = 0 reaches it: v in {0, ±5e-324}, whose halves round to 0, where HiGHS fails
+  // (status −1) on a program whose right-hand sides are all that small
+  if (host.call('objectiveF64', ws.ptr, n, mode) === 0) return;
   const size = 2 ** n;
   const solver = await host.linearSolver();
   if (signal?.aborted) throw new CancelledError('The decomposition was cancelled.');

@@ -91,6 +91,15 @@ describe('solver lp', () => {
     await expect(run(await game(4, 0), { solver: 'lp' }, 'and-or', stop.signal)).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 
+  it('returns γ = q = 0 for a game whose objective is 0 already (v in {0, 5e-324}), as PDHG does', async () => {
+    // the halves of 5e-324 round to 0; HiGHS failed on this program (KERNEL_TRAP, "run failed with HiGHS status -1")
+    const v = Float64Array.of(5e-324, 0, 0, 5e-324);
+    const lp = await run(v, { solver: 'lp' });
+    expect(lp.objective).toEqual({ initial: 0, final: 0 });
+    expect([...lp.split!.gamma, ...lp.split!.q].every((x) => x === 0)).toBe(true);
+    expect((await run(v, {})).objective.final).toBe(0);
+  });
+
   it('is cancelled by a signal that aborts during the solve on the calling thread (a timer or SIGINT fires only after it)', async () => {
     const v = await game(10, 0);
     await host.linearSolver(); // loaded: the abort below comes during the solve (about 1.5 s), not the load
