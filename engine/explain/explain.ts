@@ -8,6 +8,7 @@ import type { KernelHost } from '../contracts/kernels.js';
 import { assertFiniteRewards } from '../pipeline/evaluate.js';
 import { rewardOf } from '../pipeline/masking.js';
 import { analysisSettings, type AnalysisOptions, type GameAnalysis } from '../analysis/game.js';
+import { assertSolverFits } from '../analysis/decompose.js';
 import { preview } from '../inputs/preview.js';
 import { assertCallbacks, assertValid, didYouMean } from '../inputs/validate.js';
 import { ExplainRequestSchema, GameRequestSchema } from '../contracts/schema/requests.js';
@@ -554,6 +555,7 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
     });
   }
   assertPlayersFit(layout.n, ctx.limits);
+  assertSolverFits(layout.n, settings.learning.solver);
   // the batch buffers of every thread, with the 2^n arrays, against the memory budget: before any model run
   assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers);
 

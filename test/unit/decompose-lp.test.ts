@@ -91,6 +91,14 @@ describe('solver lp', () => {
     await expect(run(await game(4, 0), { solver: 'lp' }, 'and-or', stop.signal)).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 
+  it('refuses more than 10 players before it evaluates the model', async () => {
+    // the refusal came from the decomposition, after all 2^n evaluations (n = 24: 18 s and 3 GiB)
+    let evaluated = 0;
+    const request = { ...MLP, preset: 'default', solver: 'lp', players: '0-10', onProgress: () => void evaluated++ } as const;
+    await expect(engine.explain(request)).rejects.toThrowError(/solver "lp" takes at most 10 players/);
+    expect(evaluated).toBe(0);
+  });
+
   it('returns γ = q = 0 for a game whose objective is 0 already (v in {0, 5e-324}), as PDHG does', async () => {
     // the halves of 5e-324 round to 0; HiGHS failed on this program (KERNEL_TRAP, "run failed with HiGHS status -1")
     const v = Float64Array.of(5e-324, 0, 0, 5e-324);
