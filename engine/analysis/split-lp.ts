@@ -12,7 +12,8 @@
 //              −t ≤ I_and ≤ t, −t ≤ O ≤ t
 import type { LinearProgram } from '../contracts/kernels.js';
 
-/** Most players solver 'lp' takes: at n = 10 one solve takes about 2 s; at 12 it took 89 s (interior point alone). */
+/** Most players solver 'lp' takes: at n = 10 one solve takes about 2 s; at 11 it took 257 s (interior point and crossover), at 12 89 s for the
+ *  interior point alone. */
 export const LP_MAX_PLAYERS = 10;
 
 /** The split's program, and where γ and q are in its solution. */
