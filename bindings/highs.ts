@@ -7,7 +7,6 @@
 // columns) in about 2 s, where a dense simplex of the same LP took a minute.
 import { KernelTrapError } from '../engine/contracts/errors.js';
 import type { LinearProgram, LinearSolution, LinearSolver } from '../engine/contracts/kernels.js';
-
 import type { Highs } from 'highs';
 
 /** The package's loader. Its types are read as CommonJS (the package says "type": "commonjs"), where `default` would
@@ -46,8 +45,7 @@ async function load(): Promise<LinearSolver> {
         model.options.set({ solver: 'ipm', run_crossover: 'on', time_limit: timeLimitS, output_flag: false });
         const { modelStatus } = model.run();
         const status = modelStatus === highs.constants.modelStatus.optimal ? 'optimal' : (statusName.get(modelStatus) ?? `status ${modelStatus}`);
-        const solution = model.getSolution();
-        return { status, objective: Number(model.info.get('objective_function_value')), colValue: solution.colValue, rowDual: solution.rowDual };
+        return { status, colValue: model.getSolution().colValue };
       } catch (cause) {
         throw new KernelTrapError(`The LP solver failed: ${cause instanceof Error ? cause.message : String(cause)}.`, { cause });
       } finally {

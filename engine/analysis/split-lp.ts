@@ -12,8 +12,8 @@
 //              −t ≤ I_and ≤ t, −t ≤ O ≤ t
 import type { LinearProgram } from '../contracts/kernels.js';
 
-/** Most players solver 'lp' takes: at n = 10 one solve takes about 2 s; at 11 it took 257 s (interior point and crossover), at 12 89 s for the
- *  interior point alone. */
+/** Most players solver 'lp' takes: at n = 10 a solve takes a median 1.62 s (bench/decompose.bench.js); at 11 one took
+ *  257 s (interior point and crossover, ad hoc), at 12 one took 89 s for the interior point alone. */
 export const LP_MAX_PLAYERS = 10;
 
 /** The split's program, and where γ and q are in its solution. */

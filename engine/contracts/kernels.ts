@@ -123,10 +123,7 @@ export interface LinearProgram {
 export interface LinearSolution {
   /** 'optimal', or what stopped it (the solver's model status, e.g. 'time limit'). */
   readonly status: string;
-  readonly objective: number;
   readonly colValue: Float64Array;
-  /** The dual value of each row (the objective's sensitivity to its bound). */
-  readonly rowDual: Float64Array;
 }
 
 /** An exact LP solver (interior point, then crossover to a vertex: an optimal basic solution). */

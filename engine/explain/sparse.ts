@@ -116,7 +116,10 @@ export const SPARSE_ONLY = ['budget', 'maxOrder', 'tolerance'] as const;
 /** The resolved budget and order of one sparse explanation. */
 interface SparseChoice {
   readonly budget: number;
+  /** The recovery's: min(requested, k). */
   readonly maxOrder: number;
+  /** The caller's (or the default), as the result reports it. */
+  readonly requested: number;
   /** undefined: auto. */
   readonly tolerance?: number;
 }
@@ -127,7 +130,7 @@ interface SparseChoice {
  * budget ceiling and the default budget are those of k players, at order min(maxOrder, k); the player limit and
  * maxOrder ≤ n are checked against all n, as the caller gave them.
  * @param k - the players the recovery runs on; n when none is at its baseline
- * @returns the choice for the recovery: its maxOrder is min(maxOrder, k); the caller reports the requested one
+ * @returns the choice: the recovery's maxOrder, min(maxOrder, k), and the requested one the result reports
  * @throws InvalidOptionError naming the field, the limit and the fix
  */
 function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: number; readonly tolerance?: number }, n: number, limits: SparseLimits, k = n): SparseChoice {
@@ -163,7 +166,7 @@ function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: n
   const wanted = Math.max(DEFAULT_SPARSE_BUDGET, least);
   const budget = request.budget ?? Math.min(ceiling, k <= 20 ? Math.min(2 ** k, wanted) : wanted);
   // recoverAndOr checks budget ≥ least when k = n and states the least in its message
-  return { budget, maxOrder, tolerance: request.tolerance };
+  return { budget, maxOrder, requested, tolerance: request.tolerance };
 }
 
 /** Throws when a request tunes the learned split, which the sparse method does not learn. */
@@ -229,7 +232,7 @@ function fromExpansions(recovered: AndOrExpansion, choice: SparseChoice, n: numb
     recovery: recovered.recovery,
     budget: recovered.budget,
     evaluations: recovered.evaluations,
-    maxOrder: choice.maxOrder,
+    maxOrder: choice.requested,
     tolerance: { requested: choice.tolerance ?? ('auto' as const), and: a.tolerance ?? null, or: o.tolerance ?? null },
     fit: { and: a.fit ?? null, or: o.fit ?? null },
     faithfulness: { r2: a.faithfulness.r2, heldOut: a.faithfulness.heldOut, or: { r2: o.faithfulness.r2, heldOut: o.faithfulness.heldOut } },
@@ -312,7 +315,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const recoverMs = performance.now() - recoverStart;
   assertRowsIndependent(rewardOf(plan.reward, full), recovered.values.full, plan);
   const v0 = prepared.rewardName.endsWith('-v0') ? recovered.values.empty : 0;
-  const { interactionsMs, ...report } = fromExpansions(recovered, { ...choice, maxOrder: request.maxOrder ?? Math.min(DEFAULT_MAX_ORDER, n) }, n, v0, options, reduced === plan ? undefined : kept);
+  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options, reduced === plan ? undefined : kept);
   const set = prepared.set;
   return {
     ...report,

@@ -73,7 +73,7 @@ export const analysisFields = {
   iterations: Type.Integer({ minimum: 1, maximum: 10_000_000, description: `solver iterations (default per solver: ${solverDefaults}; reference: the authors' niter, N−1 updates)`, 'x-arg': 'N' }),
   lr: Type.Number({ exclusiveMinimum: 0, description: `learning rate: reference and sgd the authors' raw lr (lr_t = lr·10^(−t/(N−1))), adam on v/s, pdhg its primal weight ω (default per solver: ${lrDefaults})`, 'x-arg': 'X' }),
   qthres: Type.Number({ minimum: 0, default: 0.04, description: 'noise bound |q_T| ≤ qthres·|v(N) − v(∅)|', 'x-arg': 'X' }),
-  solver: choice(SOLVERS, 'the solver of preset default; lp: the least L1 objective exactly, from the split\'s linear program (at most 10 players, about 2 s at 10; no iterations or lr), where pdhg stops near it', DEFAULT_SOLVER),
+  solver: choice(SOLVERS, 'the solver of preset default; lp: the least L1 objective exactly, from the split\'s linear program (at most 10 players, a median 1.6 s per game at 10 in bench/decompose.bench.js; no iterations or lr), where pdhg stops near it', DEFAULT_SOLVER),
   salientRatio: Type.Number({ minimum: 0, maximum: 1, default: 0.05, description: 'an interaction is salient when |I| ≥ ratio · max|I| over the non-empty sets', 'x-arg': 'R' }),
   salientIncludeEmpty: Type.Boolean({ default: false, description: 'count the ∅ term in that max (the authors\' code does)' }),
   indexOrder: Type.Integer({ minimum: 0, maximum: 8, default: DEFAULT_INDEX_ORDER, description: 'largest order of the interaction indices reported (SII, k-SII, STII, FSII, BII, CHII, FBII; 0: none); Shapley and Banzhaf values are always reported', 'x-arg': 'K' }),
