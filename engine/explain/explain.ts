@@ -519,14 +519,28 @@ export interface ExplainSource<R> {
   readonly unit?: boolean;
 }
 
+/**
+ * The checks of a request that hold whatever its model and sample: the conventions filled in, the schema, the
+ * callbacks and the analysis options. A batch or dynamics unit runs them before its model and sample, so that their
+ * errors are not said as one unit's (units.ts).
+ * @param request - the caller's request
+ * @returns the request with its conventions filled in, and its analysis settings
+ * @throws InvalidOptionError (or the schema's error) naming the option
+ */
+export function checkRequest(request: ExplainRequest): { request: ExplainRequest; settings: ReturnType<typeof analysisSettings> } {
+  const filled = withConventions(request);
+  assertValid(ExplainRequestSchema, filled);
+  assertCallbacks(filled);
+  return { request: filled, settings: analysisSettings(filled, 'options') };
+}
+
 /** Explains one sample of a model: evaluation of all masks, then the interaction analysis; or, when `other` takes the
  *  request once n is known (the sparse method), that method's run. */
 export async function explainModel<R = never>(ctx: ExplainContext, request: ExplainRequest, { from, other, loaded, unit }: ExplainSource<R> = {}): Promise<ExplainResult | R> {
   const asked = request;
-  request = withConventions(request);
-  assertValid(ExplainRequestSchema, request);
-  assertCallbacks(request);
-  const settings = analysisSettings(request, 'options');
+  const checked = checkRequest(request);
+  request = checked.request;
+  const { settings } = checked;
   const rewardName = request.reward ?? 'gt-log-odds';
   const timings: Record<string, number> = {};
   const started = performance.now();

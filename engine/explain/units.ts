@@ -7,7 +7,7 @@ import { changingPlayers, keepPlayers } from '../pipeline/null-players.js';
 import type { MaskPlan } from '../pipeline/plan.js';
 import type { Sample, SampleSet } from '../inputs/samples.js';
 import { cacheKey, optionsDigest, sampleDigest, type ResultCache } from './cache.js';
-import { explainModel, type ExplainContext, type ExplainRequest, type ExplainResult, type MethodDispatch } from './explain.js';
+import { checkRequest, explainModel, type ExplainContext, type ExplainRequest, type ExplainResult, type MethodDispatch } from './explain.js';
 import { exactMethod, SPARSE_ONLY, sparseMethod, type SparseLimits, type SparseResult } from './sparse.js';
 import { restoreResult, storeResult } from './stored-result.js';
 
@@ -137,7 +137,10 @@ export async function runUnit(ctx: ExplainContext, unit: ExplainUnit, signal?: A
   // with method 'exact' given, the sparse dispatch takes nothing and refuses the sparse options under that name; with
   // no method and none of them, the exact method (a unit never switches on its own)
   const other = asksSparse(unit.options) || unit.options.method === 'exact' ? sparseMethod(limits) : exactMethod;
-  const result = await withUnitNamed(unit, () => explainModel(ctx, unitRequest(unit, signal), { ...unitSource(unit), other }));
+  const request = unitRequest(unit, signal);
+  // what is wrong with the options whatever the sample is said as it is, not as this unit's model and row
+  checkRequest(request);
+  const result = await withUnitNamed(unit, () => explainModel(ctx, request, { ...unitSource(unit), other }));
   return { ...result, model: result.model && { ...result.model, file: unit.model.file } };
 }
 

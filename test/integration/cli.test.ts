@@ -117,6 +117,18 @@ describe('andor CLI', () => {
     expect(stderr).toMatch(/error \[INVALID_OPTION\]: models\/breast-cancer-mlp\.onnx, sample row 1: Target class 5 \(the sample's label\) is out of range: .* Fix the sample's label in --samples\.$/m);
   });
 
+  it('says an option error of a batch or a dynamics run as the option\'s, not as the first unit\'s model and row', async () => {
+    for (const args of [
+      ['explain', '--samples', 'models/breast-cancer.samples.json', '--players', '0-3', '--preset', 'none', '--qthres', '0.1', '--no-cache', '--quiet'],
+      ['dynamics', '--preset', 'none', '--lr', '0.1', '--no-cache', '--quiet'],
+    ]) {
+      const { code, stderr } = await run(args);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/^andor: error \[INVALID_OPTION\]: --(qthres|lr) tunes the solver, which preset "none" \(γ = q = 0\) does not run/m);
+      expect(stderr).not.toMatch(/sample row/);
+    }
+  });
+
   it('takes --preset none with --conventions authors, which fills a qthres the command line did not give', async () => {
     const { code, stderr } = await run(['explain', '--preset', 'none', '--conventions', 'authors', '--players', '0-3', '--quiet']);
     expect(stderr).toBe('');
