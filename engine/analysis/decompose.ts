@@ -189,15 +189,14 @@ function divergenceWarning(settings: DecompositionSettings, n: number, initial: 
   return `${what}: ${fix} ${kept}`;
 }
 
-/** γ and q of the workspace (slots 1, 2), in the caller's units. */
-function learnedSplit(view: Float64Array, size: number, scale: number): Split {
+/** γ and q of the workspace (slots 1, 2), in the caller's units; q clipped to ±qBound, which the product by the
+ *  scale can pass by a rounding step (2e-16 relative; a caller checking |q| ≤ qBound would see it). */
+function learnedSplit(view: Float64Array, size: number, scale: number, qBound: number): Split {
   const gamma = view.slice(SLOT_GAMMA * size, (SLOT_GAMMA + 1) * size);
   const q = view.slice(SLOT_Q * size, (SLOT_Q + 1) * size);
-  if (scale !== 1) {
-    for (let i = 0; i < size; i++) {
-      gamma[i] *= scale;
-      q[i] *= scale;
-    }
+  for (let i = 0; i < size; i++) {
+    gamma[i] *= scale;
+    q[i] = Math.min(qBound, Math.max(-qBound, q[i] * scale));
   }
   return { gamma, q };
 }
@@ -303,7 +302,7 @@ export async function decompose(host: KernelHost, v: Float64Array, n: number, me
     if (settings.solver === 'lp') {
       await solveExactly(host, ws, n, mode, bound, signal);
       const final = host.call('objectiveF64', ws.ptr, n, mode) * scale;
-      return { split: learnedSplit(host.view(ws), size, scale), ...settings, qBound, objective: { initial, final }, lastObjective: final, diverged: false, trace: new Float64Array(0), traceEvery, ms: performance.now() - started };
+      return { split: learnedSplit(host.view(ws), size, scale, qBound), ...settings, qBound, objective: { initial, final }, lastObjective: final, diverged: false, trace: new Float64Array(0), traceEvery, ms: performance.now() - started };
     }
     if (!reference && settings.preset !== 'authors' && method === 'and-or') startOnBestLine(host, ws, n, mode);
     const { iterations, solver } = settings;
@@ -355,7 +354,7 @@ export async function decompose(host: KernelHost, v: Float64Array, n: number, me
     // the first traced iteration that was not finite, else the end of the chunk where the run stopped
     const blewUpBy = finiteUntil < 0 ? stoppedAt : finiteUntil * traceEvery;
     const final = finalScaled * scale;
-    const report = { split: learnedSplit(view, size, scale), ...settings, qBound, objective: { initial, final }, lastObjective: last * scale, diverged, trace: traced, traceEvery, ms: 0 };
+    const report = { split: learnedSplit(view, size, scale, qBound), ...settings, qBound, objective: { initial, final }, lastObjective: last * scale, diverged, trace: traced, traceEvery, ms: 0 };
     if (!diverged) return { ...report, ms: performance.now() - started };
     const bestUpdates = solver === 'pdhg' ? bestAt + 1 : bestAt;
     const warning = divergenceWarning(settings, n, initial, last * scale, final, bestUpdates, blewUpBy);

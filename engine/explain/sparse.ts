@@ -8,6 +8,7 @@ import { DEFAULT_INDEX_ORDER, DEFAULT_MAX_ORDER, DEFAULT_SPARSE_BUDGET } from '.
 import { FunctionRequestSchema } from '../contracts/schema/requests.js';
 import type { GameIndices } from '../analysis/game.js';
 import { analyzeTerms, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAndOr, type AndOrExpansion, type GameFunction, type MaskBatch, type RandomFitter, type SparseFit, type SparseSalient, type SparseTerm } from '../analysis/sparse/index.js';
+import { LP_MAX_PLAYERS } from '../analysis/split-lp.js';
 import { bool, numberIn } from '../inputs/options.js';
 import { assertCallbacks, assertValid } from '../inputs/validate.js';
 import { assertPlanFits, masksFitMemory, type Limits, type MaskPlan } from '../pipeline/plan.js';
@@ -175,7 +176,7 @@ function assertNoSplitOptions(request: object, why: string): void {
   if (given.length === 0) return;
   throw new InvalidOptionError(
     `options.${given.join(', options.')} ${given.length === 1 ? 'tunes' : 'tune'} the learned AND-OR split, which the sparse method does not learn (${why}; its AND terms are the Möbius terms of v and its OR terms those of the complement game: decomposition none). ` +
-      "Leave them out, or use method 'exact' on at most the players 2^n allows.",
+      `Leave them out, or use method 'exact' on at most the players 2^n allows${(request as { solver?: unknown }).solver === 'lp' ? ` (solver "lp": at most ${LP_MAX_PLAYERS})` : ''}.`,
   );
 }
 

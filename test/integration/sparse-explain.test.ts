@@ -362,6 +362,8 @@ describe('sparse explain refuses what it cannot do, with the fix in the message'
   it('refuses a maxOrder above n, split options with the sparse method, and budget with the exact method', async () => {
     await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', method: 'sparse', maxOrder: 5 })).rejects.toThrow(/maxOrder = 5 is above the number of players \(n = 4\)/);
     await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', method: 'sparse', preset: 'none' })).rejects.toThrow(/options\.preset tunes the learned AND-OR split, which the sparse method does not learn/);
+    // solver lp's own limit is named, since method 'exact' with it takes fewer players than 2^n allows
+    await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', method: 'sparse', solver: 'lp' })).rejects.toThrow(/on at most the players 2\^n allows \(solver "lp": at most 10\)\.$/);
     await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', method: 'exact', budget: 100 })).rejects.toThrow(/options\.budget applies to method 'sparse' only/);
     await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', method: 'exact', tolerance: 0.01 })).rejects.toThrow(/options\.tolerance applies to method 'sparse' only/);
     await expect(engine.explain({ model: MLP, sample: SAMPLES, players: '0-3', method: 'sparse', tolerance: 2 })).rejects.toThrow(InvalidOptionError);

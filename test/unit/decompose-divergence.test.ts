@@ -217,4 +217,18 @@ describe('decomposition divergence', () => {
       expect(tiny.decomposition.objective.final / tiny.decomposition.objective.initial).toBeCloseTo(plain.decomposition.objective.final / plain.decomposition.objective.initial, 6);
     }
   });
+
+  it('keeps |q| within qBound after scaling the split back (a rounding step passed it, 1.3e-26 over 7.1e-11; stop 34)', async () => {
+    // the sweep's game, at the scale of 1e-8 where the product by the scale rounded past the bound
+    const v = Float64Array.from([
+      4.563837825349235e-9, 2.565918824820386e-8, -1.804312974338592e-8, 4.345330000055902e-10, 3.2890204216960984e-9, -2.6317483984760318e-8,
+      -2.8789160929372683e-9, 1.4742699086541164e-8, 1.6030416873112538e-8, -1.922292336963983e-8, -2.3588491377012946e-8, 1.2757315831498231e-8,
+      4.189431568797069e-10, -5.795985382915249e-9, -8.452818243692102e-10, 6.343747133916171e-9,
+    ]);
+    const report = await decompose(host, v, 4, 'and-or', decompositionSettings({ iterations: 300 }));
+    const q = report.split!.q.map(Math.abs);
+    // the bound is reached (the clip is not vacuous) and never passed
+    expect(Math.max(...q)).toBe(report.qBound);
+    expect(q.every((x) => x <= report.qBound)).toBe(true);
+  });
 });
