@@ -132,16 +132,17 @@ const REFINE_LOSS = 1e-4;
  * exact extensions by one player (refine.ts); that expansion is kept unless it fits the validation masks worse beyond
  * chance (Validation.worse) and by more than REFINE_LOSS of R², else the best other expansion as good as the kept one
  * is refined instead. An expansion without a sparse top is not refined (the share is then left unspent).
- * The validation and random fit masks come from context.uniform (the OR expansion's: the AND's complements).
+ * The validation, radial and random fit masks come from context.drawUniform (the OR expansion's: the AND's complements,
+ * drawn with them and paid half each when both expansions run together: shared.ts).
  * @param context - oracle, n, maxOrder, randomness, held-out reserve, tolerance
  * @returns the terms, the threshold below which a value is noise or round-off, and the tolerance of the kept search
  * @throws whatever the oracle throws (cancellation, game errors)
  */
 export async function adaptiveMobius(context: MethodContext): Promise<MethodResult> {
-  const { oracle, n, maxOrder, rng, reserve, tolerance } = context;
+  const { oracle, n, maxOrder, rng, tolerance } = context;
   // a log of every evaluated mask, for the refits (the first masks before the noise is known)
   let log: SampleLog | undefined = new SampleLog(n);
-  const spend = () => oracle.remaining - reserve;
+  const spend = () => oracle.remaining - context.reserve;
   const record = (batch: MutableMaskBatch, values: Float64Array): Float64Array => {
     log?.append(batch, values);
     return values;
@@ -164,7 +165,9 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   if (n === 0 || maxOrder === 0) return { store, dropAtOrBelow: 0, tolerance: tolerance ?? 0, fit: 'search' };
   // validation masks (auto only): not logged, so that no refit sees them
   const validationCount = Math.min(VALIDATION_MASKS, Math.floor(spend() / VALIDATION_SHARE));
-  const validation = tolerance === undefined && validationCount >= MIN_VALIDATION_MASKS ? new Validation(await uniformSet(context, 'validation', validationCount)) : undefined;
+  const validationSet = tolerance === undefined && validationCount >= MIN_VALIDATION_MASKS ? await uniformSet(context, 'validation', validationCount) : undefined;
+  if (!validationSet) context.passUniform('validation');
+  const validation = validationSet && new Validation(validationSet);
   const sigma = baseline.sigma;
   const range = Math.abs(baseline.full - baseline.empty);
   const stage = async (into: TermStore, stageTolerance: number, limit: () => number, idleRounds: number, mostTerms = Infinity) => {
@@ -193,7 +196,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   let refinement = sigma === 0 && share >= MIN_REFINE ? share : 0;
   const fitting = () => spend() - refinement;
   // a deterministic game's players that matter, exactly (cube.ts): the trees then learn only what the cube leaves
-  const cube = sigma === 0 && context.kernels ? await measureCube(context, evaluate, fitting()) : undefined;
+  const cube = await measureCube(context, sigma === 0 && context.kernels !== undefined, record, evaluate, fitting);
   // the random masks: RANDOM_SHARE of what the refinement leaves, but as many as the completion needs
   // (completionMasks) where RANDOM_SHARE of all that is left pays for them
   const needed = completionMasks(n, maxOrder) ?? 0;
@@ -220,8 +223,11 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   // stage that the budget stopped
   if (refinement > 0 && !refinable(best.store.toTerms(best.dropAtOrBelow))) {
     refinement = 0;
-    if (fit) fit = await fitSet(context, fit.masks.count + spend(), fit);
+    if (fit) fit = await fitSet(context, spend(), fit);
+    else context.passUniform('fit');
     if (stopped && spend() > 0) await staging(stopped.tolerance, stopped.idleRounds);
+  } else {
+    context.passUniform('fit');
   }
   // fits on the random masks, each kept where it fits the validation masks better (randomFits)
   let kept: MethodResult = { store: best.store, dropAtOrBelow: best.dropAtOrBelow, tolerance: best.tolerance, fit: 'search' };
@@ -286,13 +292,23 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
  * @param available - evaluations for the design and the cube
  * @returns K and v at each of its subsets
  */
-async function measureCube(context: MethodContext, evaluate: (batch: MutableMaskBatch) => Float64Array | Promise<Float64Array>, available: number): Promise<Cube | undefined> {
+async function measureCube(
+  context: MethodContext,
+  wanted: boolean,
+  record: (batch: MutableMaskBatch, values: Float64Array) => void,
+  evaluate: (batch: MutableMaskBatch) => Float64Array | Promise<Float64Array>,
+  available: () => number,
+): Promise<Cube | undefined> {
   const { n, maxOrder } = context;
-  const bases = radialBases(n, maxOrder, available, CUBE_SIZING);
-  if (bases === 0) return undefined;
-  const design = radialMasks(context.uniform('radial', bases));
-  const effects = totalEffects(await evaluate(design), n);
-  const players = cubePlayers(effects, cubeDimension(n, maxOrder, available - design.count, CUBE_SIZING), CUBE_SIZING);
+  const bases = wanted ? radialBases(n, maxOrder, available(), CUBE_SIZING) : 0;
+  const design = bases > 0 ? await context.drawUniform({ kind: 'radial', want: bases, afford: available(), rows: radialMasks, unitRows: n + 1 }) : undefined;
+  if (!design) {
+    if (bases === 0) context.passUniform('radial');
+    return undefined;
+  }
+  record(design.masks, design.values);
+  const effects = totalEffects(design.values, n);
+  const players = cubePlayers(effects, cubeDimension(n, maxOrder, available(), CUBE_SIZING), CUBE_SIZING);
   return players && { players, values: await evaluate(cubeMasks(players, n)) };
 }
 
@@ -417,28 +433,28 @@ function dropLevel(store: TermStore, noise: number): number {
 }
 
 /** count uniformly random masks and their values, evaluated outside the log (no search or refit sees them): the
- *  validation masks, and the low-order completion's. */
-async function uniformSet(context: MethodContext, kind: UniformKind, count: number): Promise<FitSet> {
-  const masks = context.uniform(kind, count);
-  return { masks, values: await context.oracle.evaluate(masks) };
+ *  validation masks. */
+function uniformSet(context: MethodContext, kind: UniformKind, count: number): Promise<FitSet | undefined> {
+  return context.drawUniform({ kind, want: count, afford: count });
 }
 
 /** The random masks of randomFits, drawn before the staged search: as many as the completion asks for or
- *  RANDOM_MASKS, whichever is more, and at most `most`; none without the kernels or when that is under
- *  MIN_PROXY_ROWS. With `drawn`, the first masks of the same stream, already evaluated: only the rest are. */
+ *  RANDOM_MASKS, whichever is more, and as many as `most` evaluations pay for (what the other expansion pays with
+ *  this one's share, when they draw them together: shared.ts); none without the kernels or when `most` pays for
+ *  fewer than MIN_PROXY_ROWS. With `drawn`, the first masks of the same stream, already evaluated: only the rest are
+ *  drawn, at most `most` evaluations' worth. */
 async function fitSet(context: MethodContext, most: number, drawn?: FitSet): Promise<FitSet | undefined> {
   const { n, maxOrder, kernels } = context;
-  const count = Math.min(most, Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS));
-  if (!kernels || count < MIN_PROXY_ROWS) return drawn;
-  if (!drawn) return uniformSet(context, 'fit', count);
-  if (count <= drawn.masks.count) return drawn;
-  // the stream again from its start: its first rows are the drawn masks
-  const masks = context.uniform('fit', count);
-  const rest = createMasks(n, count - drawn.masks.count);
-  rest.bits.set(masks.bits.subarray(drawn.masks.count * masks.words));
-  const joined = new SampleLog(n, count);
+  const want = Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS) - (drawn?.masks.count ?? 0);
+  if (!kernels || want <= 0 || (!drawn && Math.min(most, want) < MIN_PROXY_ROWS) || (drawn && most <= 0)) {
+    context.passUniform('fit');
+    return drawn;
+  }
+  const more = await context.drawUniform({ kind: 'fit', want, afford: most, from: drawn?.masks.count ?? 0 });
+  if (!drawn || !more) return more ?? drawn;
+  const joined = new SampleLog(n, drawn.masks.count + more.masks.count);
   joined.append(drawn.masks, drawn.values);
-  joined.append(rest, await context.oracle.evaluate(rest));
+  joined.append(more.masks, more.values);
   return { masks: joined.masks(), values: joined.values() };
 }
 

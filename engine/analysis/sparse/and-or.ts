@@ -9,6 +9,7 @@ import { createMasks } from './masks.js';
 import { MaskMemo } from './memo.js';
 import { checkAnswer, untilCancelled } from './oracle.js';
 import { sparseMobius, sparseOr } from './recover.js';
+import { SharedDraws } from './shared.js';
 import type { GameFunction, MaskBatch, RandomFitter, SparseExpansion } from './types.js';
 
 /** Options of recoverAndOr. */
@@ -78,6 +79,10 @@ class CountingGame {
   private readonly slots: MaskMemo | undefined;
   /** The game answered one mask with two values: nothing is served from the table any more. */
   private noisy = false;
+  /** Whether the table serves masks asked again (false once the game turned out noisy). */
+  get remembers(): boolean {
+    return !this.noisy;
+  }
   /** A mask asked twice in one call has reached the game twice once (the noise probe): later repeats in a call are
    *  served once, so that the count of evaluations does not depend on how the two expansions' calls interleave. */
   private probed = false;
@@ -224,9 +229,10 @@ class CountingGame {
  * Recovers the AND expansion of v (sparseMobius) and its OR expansion (sparseOr) from one budget, both at once (their
  * game calls are small and sequential: two searches keep two workers busy). With budget ≥ 2^n (n ≤ 20) both take
  * the exact path and every mask is evaluated once. Otherwise each gets half the budget. Their uniformly random masks
- * (held out for the R², validation, fit) are drawn once: the OR expansion's are the complements of the AND's
- * (uniformSeed), the same masks of v, which the table evaluates once; each expansion still charges its budget for
- * them. When one fails, the other is cancelled and awaited before the error is thrown.
+ * (held out for the R², validation, the radial design, fit) are drawn once: the OR expansion's are the complements of
+ * the AND's (uniformSeed), the same masks of v, which the table evaluates once, and each set is drawn for both at
+ * once and paid half by each (shared.ts; for a noisy game, whose every call reaches the game, each pays its own).
+ * When one fails, the other is cancelled and awaited before the error is thrown.
  * @param game - the game v, called with bit-packed mask batches
  * @param n - players, 1..4096
  * @param options - budget, maxOrder, seed, signal, onProgress
@@ -259,11 +265,17 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
   const stop = new AbortController();
   const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   const half = Math.floor(budget / 2);
+  // their uniformly random masks are the same masks of v: drawn together, paid half by each (shared.ts)
+  const shared = new SharedDraws(() => counting.remembers);
   const runs = [
-    sparseMobius(counting.call, n, { budget: exact ? 2 ** n : half, maxOrder, seed, tolerance, kernels, fitRandom, signal: both }),
-    sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: seed + 1, uniformSeed: seed, tolerance, kernels, fitRandom, signal: both }),
+    sparseMobius(counting.call, n, { budget: exact ? 2 ** n : half, maxOrder, seed, tolerance, kernels, fitRandom, signal: both }, shared.side(0)),
+    sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: seed + 1, uniformSeed: seed, tolerance, kernels, fitRandom, signal: both }, shared.side(1)),
   ];
-  runs.forEach((run) => run.catch(() => stop.abort()));
+  runs.forEach((run, side) => {
+    // a side that ended draws no more: the other does not wait for it
+    void run.finally(() => shared.done(side as 0 | 1)).catch(() => undefined);
+    run.catch(() => stop.abort());
+  });
   const settled = await Promise.allSettled(runs);
   const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
   // the first real failure, not the cancellation it caused in the other run

@@ -19,10 +19,12 @@ export interface GameOracle {
    * Evaluates the game on a batch: synchronously when the game answers synchronously (no microtask per call), else
    * through the game's promise.
    * @param batch - the masks
+   * @param charge - evaluations charged to the budget (default batch.count; less for masks the other expansion
+   *   pays part of, shared.ts)
    * @returns one finite value per row
    * @throws CancelledError, InvalidInputError (the game threw), ShapeMismatchError, NonFiniteError
    */
-  evaluate(batch: MaskBatch): Float64Array | Promise<Float64Array>;
+  evaluate(batch: MaskBatch, charge?: number): Float64Array | Promise<Float64Array>;
   /** @throws CancelledError when the signal has fired */
   throwIfCancelled(): void;
   /**
@@ -72,15 +74,15 @@ export function createOracle(game: GameFunction, n: number, settings: OracleSett
     },
     throwIfCancelled,
     pause,
-    evaluate(batch) {
+    evaluate(batch, charge = batch.count) {
       throwIfCancelled();
-      if (used + batch.count > budget) {
-        throw new InvalidOptionError(`options.budget = ${budget} is exhausted: ${used} evaluations done and ${batch.count} more asked for. Raise options.budget.`);
+      if (used + charge > budget) {
+        throw new InvalidOptionError(`options.budget = ${budget} is exhausted: ${used} evaluations done and ${charge} more asked for. Raise options.budget.`);
       }
       const accept = (answer: unknown): Float64Array => {
         const values = checkAnswer(answer, batch);
         throwIfCancelled();
-        used += batch.count;
+        used += charge;
         onProgress?.(used, Math.max(planned, used));
         return values;
       };

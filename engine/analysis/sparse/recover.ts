@@ -5,15 +5,16 @@ import { InvalidInputError } from '../../contracts/errors.js';
 import { adaptiveMobius } from './adaptive.js';
 import type { SparseMethod } from './budget.js';
 import { exactMobius } from './exact.js';
-import type { MethodContext, MethodResult, UniformKind } from './method.js';
-import { complementMasks, randomMasks } from './masks.js';
+import type { MethodContext, MethodResult, UniformDraw, UniformKind } from './method.js';
+import { complementMasks, createMasks, randomMasks } from './masks.js';
 import { checkedFitter } from './fits.js';
 import { createOracle } from './oracle.js';
 import { sparseSettings } from './options.js';
 import { createRng } from './random.js';
 import { regressionMobius } from './regression.js';
+import { aloneShare, type SharedSide } from './shared.js';
 import { sortTerms } from './terms.js';
-import type { GameFunction, SparseExpansion, SparseOptions, SparseTerm } from './types.js';
+import type { FitSet, GameFunction, SparseExpansion, SparseOptions, SparseTerm } from './types.js';
 import { Validation } from './validation.js';
 
 const METHODS: Record<Exclude<SparseMethod, 'exact'>, (context: MethodContext) => Promise<MethodResult>> = {
@@ -39,9 +40,9 @@ const METHODS: Record<Exclude<SparseMethod, 'exact'>, (context: MethodContext) =
  * @throws CancelledError when options.signal fires
  * @throws MemoryLimitError when the regression design would not fit in memory
  */
-export async function sparseMobius(game: GameFunction, n: number, options: SparseOptions): Promise<SparseExpansion> {
+export async function sparseMobius(game: GameFunction, n: number, options: SparseOptions, shared?: SharedSide): Promise<SparseExpansion> {
   if (typeof game !== 'function') throw new InvalidInputError(`game must be a function (masks, signal) => Float64Array (got ${typeof game}).`);
-  return recover(game, n, options, false);
+  return recover(game, n, options, false, shared);
 }
 
 /** Streams of the uniformly random masks, one per kind (the held-out one's as before there were others). */
@@ -51,7 +52,7 @@ const UNIFORM_STREAMS: Record<UniformKind, number> = { heldOut: 0x85ebca6b, vali
  * sparseMobius on a game; complemented: its uniformly random masks are the complements of those a run with the same
  * uniformSeed draws (sparseOr, whose game complements every mask again: the same masks of v).
  */
-async function recover(game: GameFunction, n: number, options: SparseOptions, complemented: boolean): Promise<SparseExpansion> {
+async function recover(game: GameFunction, n: number, options: SparseOptions, complemented: boolean, shared: SharedSide | undefined): Promise<SparseExpansion> {
   const settings = sparseSettings(n, options);
   const { budget, maxOrder, seed, uniformSeed, heldOut, method, tolerance, signal, onProgress, kernels, fitRandom } = settings;
   const oracle = createOracle(game, n, { budget, signal, onProgress, planned: method === 'exact' ? 2 ** n : budget });
@@ -62,22 +63,29 @@ async function recover(game: GameFunction, n: number, options: SparseOptions, co
     return expansion;
   }
   // each kind from its own stream, so that they do not depend on how much randomness the method drew
-  const uniform = (kind: UniformKind, count: number) => {
-    const masks = randomMasks(n, count, createRng(Math.imul(uniformSeed ^ UNIFORM_STREAMS[kind], 0xc2b2ae35) >>> 0));
-    return complemented ? complementMasks(masks) : masks;
+  const drawUniform = async ({ kind, want, afford, from = 0, rows, unitRows = 1 }: UniformDraw): Promise<FitSet | undefined> => {
+    const request = { want, afford, unitRows };
+    const { count, charge } = shared ? await shared.draw(kind, request, signal) : aloneShare(request);
+    if (count <= 0) return undefined;
+    const stream = randomMasks(n, from + count, createRng(Math.imul(uniformSeed ^ UNIFORM_STREAMS[kind], 0xc2b2ae35) >>> 0));
+    const units = createMasks(n, count);
+    units.bits.set(stream.bits.subarray(from * stream.words));
+    const masks = rows ? rows(complemented ? complementMasks(units) : units) : complemented ? complementMasks(units) : units;
+    return { masks, values: await oracle.evaluate(masks, charge) };
   };
   const { store, dropAtOrBelow, tolerance: kept, fit, exact } = await METHODS[method]({
-    oracle, n, maxOrder, rng: createRng(seed), uniform, reserve: heldOut, tolerance, kernels,
+    oracle, n, maxOrder, rng: createRng(seed), drawUniform, passUniform: (kind) => shared?.pass(kind), tolerance, kernels,
+    // the held-out masks are paid half when they are shared
+    get reserve() {
+      return shared?.sharing() ? Math.ceil(heldOut / 2) : heldOut;
+    },
     ...(fitRandom ? { fitRandom: checkedFitter(fitRandom, n, signal) } : {}),
   });
   const terms = store.toTerms(dropAtOrBelow).map((term): SparseTerm => (exact?.has(term.players.join(',')) ? { ...term, exact: true } : term));
   let r2 = NaN;
-  if (heldOut > 0) {
-    const masks = uniform('heldOut', heldOut);
-    const values = await oracle.evaluate(masks);
-    // scored through per-player bitsets: a tree proxy's expansion holds thousands of terms
-    r2 = new Validation({ masks, values }).r2(terms);
-  }
+  const held = heldOut > 0 ? await drawUniform({ kind: 'heldOut', want: heldOut, afford: oracle.remaining }) : undefined;
+  // scored through per-player bitsets: a tree proxy's expansion holds thousands of terms
+  if (held) r2 = new Validation(held).r2(terms);
   oracle.finish();
   return { n, method, terms, evaluations: oracle.used, faithfulness: { r2, heldOut }, ...(kept === undefined ? {} : { tolerance: kept }), ...(fit === undefined ? {} : { fit }) };
 }
@@ -95,11 +103,11 @@ async function recover(game: GameFunction, n: number, options: SparseOptions, co
  * @returns the OR terms, strongest first, ∅ included
  * @throws as sparseMobius
  */
-export async function sparseOr(game: GameFunction, n: number, options: SparseOptions): Promise<SparseExpansion> {
+export async function sparseOr(game: GameFunction, n: number, options: SparseOptions, shared?: SharedSide): Promise<SparseExpansion> {
   if (typeof game !== 'function') throw new InvalidInputError(`game must be a function (masks, signal) => Float64Array (got ${typeof game}).`);
   const complement: GameFunction = (masks, signal) => game(complementMasks(masks), signal);
   // the complement game's own coefficients (exact path) are not the OR terms': left out
-  const { mobius: _complements, ...expansion } = await recover(complement, n, options, true);
+  const { mobius: _complements, ...expansion } = await recover(complement, n, options, true, shared);
   let empty = 0;
   for (const term of expansion.terms) empty += term.value;
   const terms = expansion.terms.map((term) => (term.players.length === 0 ? { players: [], value: empty } : { ...term, value: -term.value }));
