@@ -99,7 +99,7 @@ export interface ExplainRequest extends AnalysisRequest {
   readonly budget?: number;
   /** Sparse: largest interaction order recovered (default 3). */
   readonly maxOrder?: number;
-  /** Sparse: noise floor of the search, as a share of |v(N) − v(∅)| (default 1e-4). */
+  /** Sparse: noise floor of the search, as a share of |v(N) − v(∅)| (σ of a noisy game: residuals under about 6σ are left out; default auto, staged). */
   readonly tolerance?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: EvaluateOptions['onProgress'];

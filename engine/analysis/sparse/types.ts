@@ -39,7 +39,7 @@ export interface SparseOptions {
   readonly method?: string;
   /**
    * Method 'adaptive': the game is treated as if each value carried noise of σ = tolerance · |v(N) − v(∅)| (or the
-   * measured noise, when larger), so residuals at that level count as zero, and the found terms are refitted by least
+   * measured noise, when larger), so residuals up to about 6σ count as zero, and the found terms are refitted by least
    * squares. A deterministic model's dense tail of tiny coefficients is then left out instead of spending the budget
    * on it. 0 treats every non-zero residual as a term. Default (undefined): auto, stages of falling tolerance
    * 1e-2, 1e-3, 1e-4, 0, each kept while it raises the R² on validation masks (docs/math.md, "Sparse method").

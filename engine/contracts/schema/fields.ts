@@ -92,7 +92,7 @@ export const runFields = {
   tolerance: Type.Number({
     minimum: 0,
     exclusiveMaximum: 1,
-    description: "sparse: noise floor of the search, as a share of |v(N) − v(∅)|: residuals at that level count as zero and the found terms are refitted by least squares, so a model's dense tail of tiny coefficients is left out instead of spending the budget (default: auto, stages 1e-2, 1e-3, 1e-4, 0, each kept while it fits validation masks better; 0: every non-zero residual is a term)",
+    description: "sparse: noise floor of the search, as a share of |v(N) − v(∅)|: the search treats v as noisy with σ = tolerance·|v(N) − v(∅)|, so a residual counts as a term only above 6σ·√(1 + terms in its mask) (terms under about 6 times the floor are left out), and the found terms are refitted by least squares, so a model's dense tail of tiny coefficients is left out instead of spending the budget (default: auto, stages 1e-2, 1e-3, 1e-4, 0, each kept while it fits validation masks better; 0: every non-zero residual is a term)",
     'x-arg': 'R',
   }),
 } satisfies Record<string, Field>;
