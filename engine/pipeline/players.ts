@@ -47,6 +47,13 @@ export function genericBaseline(ctx: LayoutContext, allowed: readonly string[]):
     if (spec === 'marginal') return marginalBaselines(ctx, rows);
     const mean = new Float64Array(size);
     for (const row of rows) for (let d = 0; d < size; d++) mean[d] += row[d] / rows.length;
+    // each term is at most the largest float64 over R, but their rounded sum can pass it (three rows of 1.797e308)
+    const bad = mean.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      throw new NonFiniteError(
+        `The mean of the reference rows is ${mean[bad]} at element ${bad} of input "${ctx.inputName}": its values (near ±1.8e308) overflow float64 when averaged. Rescale the reference rows, or give the baseline as a vector.`,
+      );
+    }
     return mean;
   }
   throw new InvalidOptionError(`baseline "${spec}" does not apply here. Expected one of: ${allowed.join(', ')}, or a vector of ${size} values.`);

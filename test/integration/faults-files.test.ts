@@ -192,6 +192,18 @@ describe('files that are not what their name says', () => {
     expect(error?.message).toMatch(/names column 0 "mean texture", but the sample's file names it "mean radius" \(its "mean texture" is column 1\)/);
   });
 
+  it('a mean baseline whose reference rows overflow when averaged is refused, naming the reference, not the sample (--background mask; stop 34)', async () => {
+    const x = (JSON.parse(await readFile(MLP_SAMPLES, 'utf8')) as { samples: { x: number[] }[] }).samples[0].x;
+    // column 29 (no player of 0-3: background) at the largest float64 in three rows: their rounded mean is Infinity
+    const huge = x.map((value, d) => (d === 29 ? Number.MAX_VALUE : value));
+    const reference = { samples: [{ x: huge }, { x: huge }, { x: huge }] };
+    const error = await engine
+      .explain({ model: MLP, sample: MLP_SAMPLES, players: '0-3', baseline: 'mean', background: 'mask', reference, preset: 'none' })
+      .then(() => undefined, (e: Error) => e);
+    expect(error?.name).toBe('NonFiniteError');
+    expect(error?.message).toMatch(/^The mean of the reference rows is Infinity at element 29 of input "features": .* Rescale the reference rows, or give the baseline as a vector\.$/);
+  });
+
   it('a baseline file (--baseline FILE) is read as the sample is: its columns by name, its layout, and never empty', async () => {
     const set = JSON.parse(await readFile(MLP_SAMPLES, 'utf8')) as { features: string[]; samples: { x: number[] }[] };
     const same = join(dir, 'baseline-same.csv');
