@@ -105,10 +105,15 @@ class CountingGame {
   /** Game calls in flight, and since when one has been (gameMs is the wall time with at least one in flight). */
   private inFlight = 0;
   private busySince = 0;
+  /** A call failed (not by the cancellation): that ends the run, and no later call reaches the game. */
+  private failed = false;
 
   private async evaluate(masks: MaskBatch, signal: AbortSignal | undefined): Promise<Float64Array> {
     // no game call once the run is cancelled (a call that failed by the cancellation would be asked again)
     if (signal?.aborted) throw new CancelledError('The sparse recovery was cancelled.', { cause: signal.reason });
+    // nor once a call has failed: the other expansion, not stopped yet, would ask the game again (the same masks, when
+    // it waited for that call's: a joint draw's, past the budget); that call's failure is the one said
+    if (this.failed) throw new CancelledError('The sparse recovery was stopped: another game call failed.');
     // before the call: the rows of ∅ and N, whatever the game does with the masks
     const ends = this.endRows(masks);
     if (this.inFlight++ === 0) this.busySince = performance.now();
@@ -125,6 +130,9 @@ class CountingGame {
       if (ends.empty >= 0) this.empty = values[ends.empty];
       if (ends.full >= 0) this.full = values[ends.full];
       return values;
+    } catch (error) {
+      if (!signal?.aborted && !(error instanceof CancelledError)) this.failed = true;
+      throw error;
     } finally {
       if (--this.inFlight === 0) this.gameMs += performance.now() - this.busySince;
     }
@@ -211,7 +219,7 @@ class CountingGame {
       own.catch(() => undefined);
     }
     // masks another call is evaluating: their values once it is done (its failure is that call's to report; the
-    // masks are then asked again below)
+    // masks are then asked again below, where they are not after a failure other than the cancellation: evaluate)
     await Promise.all([...others].map((other) => other.catch(() => undefined)));
     if (own) await own;
     // the game turned out noisy while this call waited for another's masks: its repeats must be samples of their own
@@ -269,7 +277,7 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
   const shared = new SharedDraws(() => counting.remembers);
   const runs = [
     sparseMobius(counting.call, n, { budget: exact ? 2 ** n : half, maxOrder, seed, tolerance, kernels, fitRandom, signal: both }, shared.side(0)),
-    sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: seed + 1, uniformSeed: seed, tolerance, kernels, fitRandom, signal: both }, shared.side(1)),
+    sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: (seed + 1) % 2 ** 32, uniformSeed: seed, tolerance, kernels, fitRandom, signal: both }, shared.side(1)),
   ];
   runs.forEach((run, side) => {
     // a side that ended draws no more: the other does not wait for it

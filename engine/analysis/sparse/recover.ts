@@ -87,7 +87,8 @@ async function recover(game: GameFunction, n: number, options: SparseOptions, co
   // scored through per-player bitsets: a tree proxy's expansion holds thousands of terms
   if (held) r2 = new Validation(held).r2(terms);
   oracle.finish();
-  return { n, method, terms, evaluations: oracle.used, faithfulness: { r2, heldOut }, ...(kept === undefined ? {} : { tolerance: kept }), ...(fit === undefined ? {} : { fit }) };
+  // the masks the R² is on: a shared draw makes the larger of the two sides' wants, one alone what is left to pay
+  return { n, method, terms, evaluations: oracle.used, faithfulness: { r2, heldOut: held?.masks.count ?? 0 }, ...(kept === undefined ? {} : { tolerance: kept }), ...(fit === undefined ? {} : { fit }) };
 }
 
 /**
