@@ -38,11 +38,17 @@ describe('game values (property)', () => {
       fc.asyncProperty(fc.uint8Array({ maxLength: 128 }), async (bytes) => {
         const outcome = await resultOrTypedError(async () => loadValues(await files.write('r.bin', bytes)));
         if (!outcome.ok) return;
-        const copy = Uint8Array.from(bytes);
-        expect(Array.from(outcome.value)).toEqual(Array.from(new Float64Array(copy.buffer)));
+        // bytes that are text are read as JSON, whose count is the caller's to check ("[0]": one value, its 3 bytes no
+        // float64s; "[]": none)
+        if (isText(bytes, false)) {
+          expect(Array.from(outcome.value)).toEqual(JSON.parse(new TextDecoder().decode(bytes).replace(/^\ufeff/, '')));
+          return;
+        }
+        expect(Array.from(outcome.value)).toEqual(Array.from(new Float64Array(Uint8Array.from(bytes).buffer)));
         expect(Number.isInteger(Math.log2(outcome.value.length))).toBe(true); // a raw file of 2^n float64s
       }),
-      RUNS,
+      // "[0]" and "[]": text (the test read their bytes as float64s and threw a RangeError; stop 35)
+      { ...RUNS, examples: [[Uint8Array.from([0x5b, 0x30, 0x5d])], [Uint8Array.from([0x5b, 0x5d])]] },
     );
   }, PROPERTY_MS);
 
