@@ -12,7 +12,7 @@ import { cubeDimension, cubeMasks, cubePlayers, insideCube, radialBases, radialM
 import { randomFits } from './fits.js';
 import { MIN_PROXY_ROWS } from './proxy.js';
 import { createMasks, fillRow, type MutableMaskBatch } from './masks.js';
-import type { MethodContext, MethodResult, UniformKind } from './method.js';
+import type { MethodContext, MethodResult } from './method.js';
 import { refinable, refineTerms } from './refine.js';
 import { predictRows, refitTerms } from './refit.js';
 import { Validation, worseBeyondChance } from './validation.js';
@@ -163,9 +163,10 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   const store = new TermStore();
   store.add([], baseline.empty);
   if (n === 0 || maxOrder === 0) return { store, dropAtOrBelow: 0, tolerance: tolerance ?? 0, fit: 'search' };
-  // validation masks (auto only): not logged, so that no refit sees them
+  // validation masks (auto only): evaluated outside the log, so that no search or refit sees them
   const validationCount = Math.min(VALIDATION_MASKS, Math.floor(spend() / VALIDATION_SHARE));
-  const validationSet = tolerance === undefined && validationCount >= MIN_VALIDATION_MASKS ? await uniformSet(context, 'validation', validationCount) : undefined;
+  const validationSet =
+    tolerance === undefined && validationCount >= MIN_VALIDATION_MASKS ? await context.drawUniform({ kind: 'validation', want: validationCount, afford: validationCount }) : undefined;
   if (!validationSet) context.passUniform('validation');
   const validation = validationSet && new Validation(validationSet);
   const sigma = baseline.sigma;
@@ -430,12 +431,6 @@ function dropLevel(store: TermStore, noise: number): number {
   let largest = 0;
   for (let t = 0; t < store.size; t++) largest = Math.max(largest, Math.abs(store.value(t)));
   return Math.max(ROUND_OFF * largest, 3 * noise);
-}
-
-/** count uniformly random masks and their values, evaluated outside the log (no search or refit sees them): the
- *  validation masks. */
-function uniformSet(context: MethodContext, kind: UniformKind, count: number): Promise<FitSet | undefined> {
-  return context.drawUniform({ kind, want: count, afford: count });
 }
 
 /** The random masks of randomFits, drawn before the staged search: as many as the completion asks for or

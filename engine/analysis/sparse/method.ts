@@ -7,7 +7,7 @@ import type { Rng } from './random.js';
 import type { TermStore } from './terms.js';
 import type { FitSet, FittedExpansion, RandomFitsTask, SparseFit } from './types.js';
 
-/** The kinds of uniformly random masks drawn from streams of their own (MethodContext.uniform). */
+/** The kinds of uniformly random masks drawn from streams of their own (MethodContext.drawUniform). */
 export type UniformKind = 'heldOut' | 'validation' | 'fit' | 'radial';
 
 /** A draw from a uniform stream (MethodContext.drawUniform). */

@@ -70,7 +70,8 @@ async function recover(game: GameFunction, n: number, options: SparseOptions, co
     const stream = randomMasks(n, from + count, createRng(Math.imul(uniformSeed ^ UNIFORM_STREAMS[kind], 0xc2b2ae35) >>> 0));
     const units = createMasks(n, count);
     units.bits.set(stream.bits.subarray(from * stream.words));
-    const masks = rows ? rows(complemented ? complementMasks(units) : units) : complemented ? complementMasks(units) : units;
+    const drawn = complemented ? complementMasks(units) : units;
+    const masks = rows ? rows(drawn) : drawn;
     return { masks, values: await oracle.evaluate(masks, charge) };
   };
   const { store, dropAtOrBelow, tolerance: kept, fit, exact } = await METHODS[method]({

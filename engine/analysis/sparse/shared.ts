@@ -121,14 +121,7 @@ export class SharedDraws {
   }
 
   private pass(index: 0 | 1, kind: UniformKind): void {
-    const position = this.advance(index, kind);
-    const other = this.states[1 - index];
-    // the other side waits at this very draw: it is made alone (its position is not past this one)
-    if (other.waiting?.position === position) {
-      const waiting = other.waiting;
-      other.waiting = undefined;
-      waiting.resolve(aloneShare(waiting.request));
-    }
+    this.advance(index, kind);
     this.release(1 - index);
   }
 
@@ -164,12 +157,13 @@ export class SharedDraws {
     });
   }
 
-  /** A side's waiting draw, made alone once the other side is past it or done. */
+  /** A side's waiting draw, made alone once the other side has reached it without drawing there (a pass; a draw there
+   *  is joint and taken before this), gone past it, or is done. */
   private release(index: number): void {
     const state = this.states[index];
     const other = this.states[1 - index];
     const waiting = state.waiting;
-    if (!waiting || !(other.done || other.position > waiting.position)) return;
+    if (!waiting || !(other.done || other.position >= waiting.position)) return;
     state.waiting = undefined;
     waiting.resolve(aloneShare(waiting.request));
   }
