@@ -78,6 +78,13 @@ const RANDOM_SHARE = 0.9;
 /** 2048 before the exact stage's early stop: the MLP at n = 18 (budget 26 214) then gave R² 0.996 with the staged
  *  search, and 0.998 with the trees on 8192 (bench/sparse-real.bench.js). */
 const RANDOM_MASKS = 8192;
+/** ... or this many per player, whichever is more: the trees' first split alone weighs n players, and a dense game of
+ *  many players needs more masks than one of few. With the cap at 8192 whatever n, a larger budget went to the staged
+ *  searches, which no dense game keeps, and fitted no better: patches-49 cut into 14×14 and 28×28 cells (n = 196, 784)
+ *  gave an AND R² of 0.924 and 0.58 at 10⁴ evaluations, 0.898 and 0.39 at 5·10⁴ (OR: 0.86 and −0.03); with this rule
+ *  and the trees' floor (proxy.ts, MIN_TREES), 0.921 and 0.705, then 0.940 and 0.774 (OR 0.935 and 0.746). At 160 it
+ *  leaves every n ≤ 51 (the bundled models) as it was. */
+const FIT_MASKS_PER_PLAYER = 160;
 /** A deterministic game's players that matter (cube.ts), when its exact stage did not end and the kernels are there
  *  for the fits: a radial design of 8–32 base masks, on at most 20 % of what the refinement leaves and at most what
  *  the largest cube costs, measures each player's total effect (radialBases); then v at every subset of the fewest
@@ -120,8 +127,8 @@ const REFINE_LOSS = 1e-4;
  * coefficients), is searched again from scratch in stages of
  * falling tolerance (TOLERANCES), each continuing from the last, while each raises the R² on validation masks that
  * no search or refit sees; the best of all these expansions on those masks is kept. With the kernels, uniformly
- * random masks are drawn before those stages (RANDOM_SHARE of what is left, at most RANDOM_MASKS or what the
- * completion asks for); after them, the expansions fitted on those masks (randomFits: a tree proxy, the low-order
+ * random masks are drawn before those stages (RANDOM_SHARE of what is left, at most the most of RANDOM_MASKS,
+ * FIT_MASKS_PER_PLAYER · n and what the completion asks for); after them, the expansions fitted on those masks (randomFits: a tree proxy, the low-order
  * completion, the completion with the conjunctions it missed) compete with the search's on the validation masks.
  * Before those masks, a deterministic game measures the total effect of each player and, when a few hold most of it,
  * evaluates v at every subset of them (measureCube, cube.ts): their terms are then exact, and trees fitted to what
@@ -433,14 +440,14 @@ function dropLevel(store: TermStore, noise: number): number {
   return Math.max(ROUND_OFF * largest, 3 * noise);
 }
 
-/** The random masks of randomFits, drawn before the staged search: as many as the completion asks for or
- *  RANDOM_MASKS, whichever is more, and as many as `most` evaluations pay for (what the other expansion pays with
+/** The random masks of randomFits, drawn before the staged search: as many as the completion asks for, RANDOM_MASKS
+ *  or FIT_MASKS_PER_PLAYER · n, whichever is most, and as many as `most` evaluations pay for (what the other expansion pays with
  *  this one's share, when they draw them together: shared.ts); none without the kernels or when `most` pays for
  *  fewer than MIN_PROXY_ROWS. With `drawn`, the first masks of the same stream, already evaluated: only the rest are
  *  drawn, at most `most` evaluations' worth. */
 async function fitSet(context: MethodContext, most: number, drawn?: FitSet): Promise<FitSet | undefined> {
   const { n, maxOrder, kernels } = context;
-  const want = Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS) - (drawn?.masks.count ?? 0);
+  const want = Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS, FIT_MASKS_PER_PLAYER * n) - (drawn?.masks.count ?? 0);
   if (!kernels || want <= 0 || (!drawn && Math.min(most, want) < MIN_PROXY_ROWS) || (drawn && most <= 0)) {
     context.passUniform('fit');
     return drawn;

@@ -35,21 +35,34 @@ const RESIDUAL = 1e-7;
 const MAX_ITERATIONS = 1000;
 
 /**
- * Random masks a completion of n players asks for: MASKS_PER_COLUMN per unknown (every term of order ≤ min(2,
- * maxOrder), ∅ included, and FOUND_ALLOWANCE found terms).
- * @param n - players
- * @param maxOrder - the expansion's order cap
- * @returns the count, or undefined when maxOrder is 0 or the order ≤ 2 terms are more than MAX_COLUMNS
+ * The order of a completion of n players: min(2, maxOrder), or 1 where the pairs are more than MAX_COLUMNS (n > 68):
+ * a game of hundreds of players then still gets its first-order spread fitted jointly with the found terms and the
+ * trees' conjunctions, which the trees alone fit poorly (a sum of many small effects is no shallow tree).
+ * @returns the order, or undefined when maxOrder is 0 or even the players are more than MAX_COLUMNS
  */
-export function completionMasks(n: number, maxOrder: number): number | undefined {
+export function completionOrder(n: number, maxOrder: number): number | undefined {
   const order = Math.min(2, maxOrder);
-  if (order < 1) return undefined;
-  const columns = 1 + n + (order >= 2 ? (n * (n - 1)) / 2 : 0);
-  return columns <= MAX_COLUMNS ? MASKS_PER_COLUMN * (columns + FOUND_ALLOWANCE) : undefined;
+  if (order < 1 || 1 + n > MAX_COLUMNS) return undefined;
+  return order === 2 && lowOrderCount(n, 2) > MAX_COLUMNS ? 1 : order;
 }
 
 /**
- * The found terms completed with every term of order ≤ min(2, maxOrder), fitted by least squares on the fit set.
+ * Random masks a completion of n players asks for: MASKS_PER_COLUMN per unknown (every term of order ≤
+ * completionOrder, ∅ included, and FOUND_ALLOWANCE found terms).
+ * @param n - players
+ * @param maxOrder - the expansion's order cap
+ * @returns the count, or undefined when there is no completion (completionOrder)
+ */
+export function completionMasks(n: number, maxOrder: number): number | undefined {
+  const order = completionOrder(n, maxOrder);
+  return order === undefined ? undefined : MASKS_PER_COLUMN * (lowOrderCount(n, order) + FOUND_ALLOWANCE);
+}
+
+/** Supports of order ≤ order (1 or 2), ∅ included. */
+const lowOrderCount = (n: number, order: number): number => 1 + n + (order >= 2 ? (n * (n - 1)) / 2 : 0);
+
+/**
+ * The found terms completed with every term of order ≤ completionOrder, fitted by least squares on the fit set.
  * @param kernels - the compiled kernels (Gram and solve)
  * @param found - the search's terms (∅ included or not)
  * @param fit - uniformly random masks and values, unseen by the search
@@ -99,11 +112,14 @@ interface System {
 }
 
 function prepare(found: readonly SparseTerm[], fit: FitSet, maxOrder: number, candidates: readonly (readonly number[])[]): System | undefined {
-  const order = Math.min(2, maxOrder);
+  const order = completionOrder(fit.masks.n, maxOrder);
   const rows = fit.masks.count;
+  if (order === undefined) return undefined;
   const low = lowOrderSupports(fit.masks.n, order);
-  const room = Math.floor(rows / MASKS_PER_COLUMN) - low.length;
-  if (order < 1 || room < 0) return undefined;
+  // found terms and candidates fitted: as many as the rows have room for, at most FOUND_ALLOWANCE (the Gram's cost
+  // is quadratic in the columns; more rows than asked for only steady the estimates)
+  const room = Math.min(FOUND_ALLOWANCE, Math.floor(rows / MASKS_PER_COLUMN) - low.length);
+  if (room < 0) return undefined;
   const players = playerBits(fit.masks);
   const lowBits = low.map((support) => combine(players, support, rows, 'xor'));
   const fixed = new TermStore();

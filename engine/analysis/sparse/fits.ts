@@ -4,7 +4,7 @@
 import { EngineError, InvalidInputError } from '../../contracts/errors.js';
 import type { KernelHost } from '../../contracts/kernels.js';
 import { SPARSE_FITS } from '../../contracts/schema/constants.js';
-import { completionMasks, completions } from './completion.js';
+import { completionMasks, completionOrder, completions } from './completion.js';
 import { cubeR2, cubeResiduals, cubeTerms, insideCube } from './cube.js';
 import { fitProxy } from './proxy.js';
 import { createRng } from './random.js';
@@ -21,8 +21,8 @@ const PRUNE_FIRST = 256;
  *  with both, the cube's were kept on the first two in every seed, and tokens-40 had R² 1.0000 either way;
  *  docs/math.md, "The players that matter"). */
 const CUBE_EXPLAINS = 0.9;
-/** The completion tries at most this many of the trees' terms of order > 2 (its masks have room for 128 found
- *  terms). */
+/** The completion tries at most this many of the trees' terms of order above its own (its masks have room for 128
+ *  found terms). */
 const CONJUNCTIONS = 128;
 
 /**
@@ -31,9 +31,10 @@ const CONJUNCTIONS = 128;
  *   players present;
  * - with a cube (cube.ts), trees of what the cube leaves, its exact terms replacing theirs inside it ('cube+trees');
  *   the trees of v are then left out when the cube alone explains CUBE_EXPLAINS of v on the validation masks;
- * - the search's terms with every term of order ≤ 2 beside them (completion.ts): a trained model's dense low-order
- *   spread, which no search finds term by term;
- * - that completion again with the conjunctions it missed: the trees' strongest terms of order > 2 (CONJUNCTIONS),
+ * - the search's terms with every term of order ≤ 2 beside them (completion.ts; order 1 above 68 players, on every
+ *   fit mask): a trained model's dense low-order spread, which no search finds term by term;
+ * - that completion again with the conjunctions it missed: the trees' strongest terms of order above the
+ *   completion's (CONJUNCTIONS),
  *   fitted jointly with the rest while the masks have room, else left out. (Trees fitted to what the completion
  *   leaves unexplained found them in one seed of four on the test's game: a conjunction less its order ≤ 2 part is a
  *   parity, which no single split of a greedy tree reduces; the trees of v itself rank them first.)
@@ -66,15 +67,17 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   }
   await pause();
   // the completion on as many masks as it asks for: more rows would make room for more found terms, at a cost
-  // quadratic in them
+  // quadratic in them; one cut to order 1 by n (n > 68) on all of them, its found terms still at most 128 (completion.ts):
+  // its few columns are cheap, and a game of hundreds of players needs the rows
   const low = completionMasks(n, maxOrder);
   if (low === undefined || fit.masks.count < low) return fits;
   // strongest first, ranked over the flat terms (no object per term) of the trees of v, or else of the cube's terms
   // and the trees of what it leaves
   const proxy = trees ?? cubed;
-  const conjunctions = proxy ? Array.from(strongestFirst(proxy.view())).filter((t) => proxy.order(t) > 2).slice(0, CONJUNCTIONS).map((t) => proxy.players(t)) : [];
+  const order = completionOrder(n, maxOrder) ?? 0;
+  const conjunctions = proxy ? Array.from(strongestFirst(proxy.view())).filter((t) => proxy.order(t) > order).slice(0, CONJUNCTIONS).map((t) => proxy.players(t)) : [];
   // both from one Gram (completions); with conjunctions none of which entered, the second is the first
-  const completed = await completions(kernels, searched, firstRows(fit, low), maxOrder, conjunctions, pause);
+  const completed = await completions(kernels, searched, order < Math.min(2, maxOrder) ? fit : firstRows(fit, low), maxOrder, conjunctions, pause);
   if (!completed) return fits;
   fits.push({ fit: 'completion', terms: completed[0].toFlat() });
   if (conjunctions.length > 0) fits.push({ fit: 'completion+trees', terms: completed[completed.length - 1].toFlat() });

@@ -34,8 +34,14 @@ const STOP_SHARE = 0.15;
 const PATIENCE = 20;
 /** Fewest fit rows for a proxy. */
 export const MIN_PROXY_ROWS = 64;
-/** Most (row · player) visits of the split search over all trees: the trees are cut to stay within it. */
+/** Most (row · player) visits of the split search over all trees: the trees are cut to stay within it, down to
+ *  MIN_TREES. */
 const WORK = 4e8;
+/** Fewest trees, whatever the work: with WORK alone the trees fell as the rows grew, so that more evaluations fitted
+ *  worse (patches-49 in 28×28 cells, n = 784: 16 trees and R² 0.58 at 10⁴ evaluations, 140 trees 0.72; see
+ *  adaptive.ts, FIT_MASKS_PER_PLAYER). Its cost then grows with rows · n: about 1 s a fit at n = 784 and 6000 rows,
+ *  3 s at 37 000 rows, on this project's 2-core machine. */
+const MIN_TREES = 50;
 /** Most (row · player) visits of one kernel call, between two pauses (a few ms here); at least one tree a call. */
 const CALL_WORK = 1e7;
 /** The length of treeBoostF64's state (f64). */
@@ -78,7 +84,7 @@ export async function fitProxy(kernels: KernelHost, fit: FitSet, maxOrder: numbe
   let mean = 0;
   for (const r of train) mean += values[r];
   mean /= train.length;
-  const maxTrees = Math.max(1, Math.min(most, Math.floor(WORK / (train.length * masks.n * depth))));
+  const maxTrees = Math.min(most, Math.max(MIN_TREES, Math.floor(WORK / (train.length * masks.n * depth))));
   const perCall = Math.max(1, Math.floor(CALL_WORK / (train.length * masks.n * depth)));
   const booster = new Booster(kernels, fit, depth, train, held, maxTrees);
   let trees: Tree[];

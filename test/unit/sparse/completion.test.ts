@@ -103,12 +103,12 @@ describe('completeLowOrder', () => {
 });
 
 describe('completionMasks', () => {
-  it('asks for two masks per unknown, found terms included, and none past 2400 order ≤ 2 terms or at order 0', () => {
+  it('asks for two masks per unknown, found terms included; of order 1 past 2400 order ≤ 2 terms; none at order 0', () => {
     expect(completionMasks(12, 3)).toBe(2 * (1 + 12 + 66 + 128));
     expect(completionMasks(12, 1)).toBe(2 * (1 + 12 + 128));
     expect(completionMasks(12, 0)).toBeUndefined();
     expect(completionMasks(49, 5)).toBe(2 * (1 + 49 + 1176 + 128));
-    expect(completionMasks(80, 5)).toBeUndefined(); // 3241 order ≤ 2 terms
+    expect(completionMasks(80, 5)).toBe(2 * (1 + 80 + 128)); // 3241 order ≤ 2 terms: order 1
   });
 });
 
