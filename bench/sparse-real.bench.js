@@ -2,7 +2,9 @@
 // still affordable; (2) R² against budget on the two bundled many-player models (tokens-40, n = 40; patches-49,
 // n = 49), beside an order-2 least-squares fit of the same budget; (3) the cost of an evaluation on the sparse path
 // against the exact path, and the recovery's share of a run; (4) the same two on a real-size CNN (ResNet-18 at
-// 3×32×32, models/.large/resnet18-32.onnx from `npm run models:large`; skipped, and said so, without it).
+// 3×32×32, models/.large/resnet18-32.onnx from `npm run models:large`; skipped, and said so, without it); (5) many
+// players: patches-49 cut into 14×14 and 28×28 cells (n = 196, 784), R² against budget beside order-1 least squares
+// (order 2 has 19 307 and 307 329 unknowns there), and whether a larger budget fits no worse.
 // Usage: node bench/sparse-real.bench.js [--quick | --full] [--save] [--budgets=1000,3000,...] [--only=<model name part>]
 //        [--tolerance=R]
 //   default: part 1 at n = 16–18, part 2 at budgets 10^3 … 10^5 (about 2.7 min on 2 quiet cores);
@@ -87,6 +89,14 @@ const RECOVERY_SHARE = 0.1;
 const REAL_SIZE = { name: 'resnet18-32 (real-size)', model: 'models/.large/resnet18-32.onnx', sample: 'models/.large/resnet18-32.samples.json', row: 0, modality: 'image', grid: '7x7', players: '0-48', cnn: true };
 const REAL_SIZE_EXACT = { ...REAL_SIZE, grid: '4x4', players: '0-9' };
 const REAL_SIZE_BUDGET = 1000;
+/** Part 5: many players, the patches model in finer cells; budgets (--quick: the first two), and how much R² a
+ *  larger budget may lose before the target says it fits worse (the scoring masks' sampling noise). */
+const MANY_CASES = [
+  { name: 'patches-49 in 14x14 cells', model: 'models/patches-49.onnx', sample: 'models/patches-49.samples.json', row: 0, modality: 'image', grid: '14x14', players: '0-195' },
+  { name: 'patches-49 in 28x28 cells (pixels)', model: 'models/patches-49.onnx', sample: 'models/patches-49.samples.json', row: 0, modality: 'image', grid: '28x28', players: '0-783' },
+];
+const MANY_BUDGETS = [3000, 10_000, 50_000];
+const MANY_SLACK = 0.01;
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Players and the bench's own game
@@ -536,6 +546,47 @@ function knownInteractions(sample, terms, list) {
 // ---------------------------------------------------------------------------------------------------------------------
 
 // ---------------------------------------------------------------------------------------------------------------------
+// Part 5: many players
+
+/** R² against budget at n = 196 and 784 (engine path only: one run per budget, no replay), beside order-1 least
+ *  squares of the same budget and of its AND half. */
+async function manyPlayers(engine, pathKind, cases, budgets) {
+  if (pathKind !== 'engine') return { rows: [], skipped: 'the sparse path is the fallback' };
+  const rows = [];
+  for (const raw of cases) {
+    const spec = resolveCase(raw);
+    const n = spec.list.length;
+    const game = await fallbackGame(spec);
+    try {
+      const scoring = randomMasks(n, SCORING_MASKS, 0xbeef + n);
+      const truth = await game.game(scoring);
+      const lsLeast = minimumBudget(n, 1, 1, 'regression');
+      for (const budget of budgets) {
+        progress(`${spec.name} (n = ${n}): sparse, budget ${budget}, maxOrder ${SPARSE_ORDER}`);
+        const start = performance.now();
+        const result = await engine.explain({ ...spec.request, method: 'sparse', budget, maxOrder: SPARSE_ORDER, indexOrder: 0 });
+        const ms = performance.now() - start;
+        const ls = async (b) => {
+          if (b < lsLeast) return 'infeasible';
+          progress(`${spec.name} (n = ${n}): least squares of order 1, budget ${b}`);
+          const fitted = await sparseMobius(game.game, n, { budget: b, maxOrder: 1, method: 'regression', seed: SEED });
+          return rSquared(truth, evaluateExpansion(fitted.terms, scoring));
+        };
+        const t = result.timings;
+        rows.push({
+          model: spec.name, n, budget, evaluations: result.evaluations, fit: `${result.fit.and ?? ''} / ${result.fit.or ?? ''}`, terms: result.and.length,
+          r2: rSquared(truth, evaluateExpansion(result.and, scoring)), heldOut: result.faithfulness.r2, orHeldOut: result.faithfulness.or.r2,
+          s: ms / 1e3, evaluateS: t.evaluateMs / 1e3, recoverS: t.recoverMs / 1e3, ls1: await ls(budget), ls1Half: await ls(Math.floor(budget / 2)),
+        });
+      }
+    } finally {
+      game.release();
+    }
+  }
+  return { rows };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
 // Part 4: the cost of an evaluation and the recovery's share on a real-size CNN
 
 /** The cost row of the real-size CNN (the same columns as part 3's), or why it was not run. */
@@ -589,6 +640,7 @@ async function run({ quick }) {
   const exact = await againstExact(engine, pathKind, pick(quick ? QUICK_EXACT : full ? FULL_EXACT : EXACT_CASES));
   const real = await againstBudget(engine, pathKind, pick(REAL_CASES), budgets);
   const large = pick([REAL_SIZE]).length > 0 ? await realSize(engine, pathKind) : { costs: [], skipped: '--only' };
+  const many = await manyPlayers(engine, pathKind, pick(MANY_CASES), quick ? MANY_BUDGETS.slice(0, 2) : MANY_BUDGETS);
   const costs = [...exact.costs, ...large.costs];
   await engine.dispose();
   const busy = busyNote(foreign.stop());
@@ -640,8 +692,18 @@ async function run({ quick }) {
       met: c.recoveryShare < RECOVERY_SHARE,
     });
   }
+  for (const name of new Set(many.rows.map((r) => r.model))) {
+    const rows = many.rows.filter((r) => r.model === name);
+    targets.push({
+      name: `many players: ${name} (n = ${rows[0].n}), R² on the scoring masks against budget`,
+      goal: `no lower at a larger budget (by more than ${MANY_SLACK}), and above order-1 least squares of the same budget`,
+      value: rows.map((r) => `${r.budget}: ${r.r2.toFixed(3)} vs LS-1 ${typeof r.ls1 === 'number' ? r.ls1.toFixed(3) : r.ls1}`).join('; '),
+      met: rows.every((r, k) => (k === 0 || r.r2 >= rows[k - 1].r2 - MANY_SLACK) && (typeof r.ls1 !== 'number' || r.r2 > r.ls1)),
+    });
+  }
   const cnnReal = real.rows.filter((r) => REAL_CASES.find((c) => c.name === r.model)?.cnn);
-  targets.push({
+  // judged where a CNN ran (--only may leave none)
+  if (cnnCosts.length + cnnReal.length > 0) targets.push({
     name: 'recovery share of the run, CNNs, default tolerance (auto) (digits-cnn part 1; patches-49 part 2, every budget; the --tolerance runs shown, not judged)',
     goal: `< ${RECOVERY_SHARE * 100} % of the wall time (the rest: the game's evaluations)`,
     value: [
@@ -649,7 +711,7 @@ async function run({ quick }) {
       ...cnnReal.flatMap((r) => [`${r.model} @${r.budget}: ${(100 * r.recoveryShare).toFixed(1)} %`, `(tolerance ${TOLERANCE}) ${(100 * r.tolRecoveryShare).toFixed(1)} %`]),
     ].join('; '),
     // the target is the default (auto) run's; the --tolerance runs are shown beside it
-    met: cnnCosts.length + cnnReal.length > 0 && [...cnnCosts.filter((c) => String(c.tolerance).startsWith(AUTO)).map((c) => c.recoveryShare), ...cnnReal.map((r) => r.recoveryShare)].every((s) => s < RECOVERY_SHARE),
+    met: [...cnnCosts.filter((c) => String(c.tolerance).startsWith(AUTO)).map((c) => c.recoveryShare), ...cnnReal.map((r) => r.recoveryShare)].every((s) => s < RECOVERY_SHARE),
   });
 
   const result = {
@@ -729,6 +791,19 @@ async function run({ quick }) {
     ],
     targets,
   };
+  result.tables.push({
+    title: `sparse-real: many players, R² against budget (patches-49 row 0 in finer cells; sparse maxOrder ${SPARSE_ORDER} vs order-1 least squares)`,
+    columns: [
+      ['model', 'model'], ['n', 'n'], ['budget', 'budget'], ['evaluations', 'evals'], ['fit', 'fit AND / OR'], ['terms', 'AND terms'], ['r2', 'AND R²'], ['heldOut', 'AND R² own'], ['orHeldOut', 'OR R² own'],
+      ['s', 'run s'], ['evaluateS', 'game s'], ['recoverS', 'recovery s (no call)'], ['ls1', 'LS-1 R²'], ['ls1Half', 'LS-1 R² at B/2'],
+    ],
+    rows: many.rows,
+    notes: [
+      many.skipped ? `not run: ${many.skipped}.` : '',
+      `AND R²: on ${SCORING_MASKS} uniformly random masks no fit saw (the bench's onnxruntime game); R² own: each expansion's held-out masks. LS-1: the sparse engine's method 'regression' of order 1 (1 + n unknowns), AND only, on the whole budget and on half of it (the AND expansion's share).`,
+      'game s: time with a game call in flight; recovery s (no call): the run\'s time with none (the fits run in a pool worker meanwhile).',
+    ].filter(Boolean),
+  });
   if (!quick) console.error(`  · saved ${saveOwn(result)}`);
   return result;
 }

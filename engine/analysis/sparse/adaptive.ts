@@ -83,8 +83,11 @@ const RANDOM_MASKS = 8192;
  *  searches, which no dense game keeps, and fitted no better: patches-49 cut into 14×14 and 28×28 cells (n = 196, 784)
  *  gave an AND R² of 0.924 and 0.58 at 10⁴ evaluations, 0.898 and 0.39 at 5·10⁴ (OR: 0.86 and −0.03); with this rule
  *  and the trees' floor (proxy.ts, MIN_TREES), 0.921 and 0.705, then 0.940 and 0.774 (OR 0.935 and 0.746). At 160 it
- *  leaves every n ≤ 51 (the bundled models) as it was. */
+ *  leaves every n ≤ 51 (the bundled models) as it was. Up to FIT_CELLS mask·player cells: the trees' work grows
+ *  with rows · n (proxy.ts, MIN_TREES), and at 4096 players 160 per player would be 655 360 masks and minutes of
+ *  trees; within it, about 7 s a fit at most here (n = 1024: 32 768 masks). */
 const FIT_MASKS_PER_PLAYER = 160;
+const FIT_CELLS = 2 ** 25;
 /** A deterministic game's players that matter (cube.ts), when its exact stage did not end and the kernels are there
  *  for the fits: a radial design of 8–32 base masks, on at most 20 % of what the refinement leaves and at most what
  *  the largest cube costs, measures each player's total effect (radialBases); then v at every subset of the fewest
@@ -441,13 +444,13 @@ function dropLevel(store: TermStore, noise: number): number {
 }
 
 /** The random masks of randomFits, drawn before the staged search: as many as the completion asks for, RANDOM_MASKS
- *  or FIT_MASKS_PER_PLAYER · n, whichever is most, and as many as `most` evaluations pay for (what the other expansion pays with
+ *  or FIT_MASKS_PER_PLAYER · n (at most FIT_CELLS / n), whichever is most, and as many as `most` evaluations pay for (what the other expansion pays with
  *  this one's share, when they draw them together: shared.ts); none without the kernels or when `most` pays for
  *  fewer than MIN_PROXY_ROWS. With `drawn`, the first masks of the same stream, already evaluated: only the rest are
  *  drawn, at most `most` evaluations' worth. */
 async function fitSet(context: MethodContext, most: number, drawn?: FitSet): Promise<FitSet | undefined> {
   const { n, maxOrder, kernels } = context;
-  const want = Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS, FIT_MASKS_PER_PLAYER * n) - (drawn?.masks.count ?? 0);
+  const want = Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS, Math.min(FIT_MASKS_PER_PLAYER * n, Math.floor(FIT_CELLS / n))) - (drawn?.masks.count ?? 0);
   if (!kernels || want <= 0 || (!drawn && Math.min(most, want) < MIN_PROXY_ROWS) || (drawn && most <= 0)) {
     context.passUniform('fit');
     return drawn;
