@@ -7,7 +7,7 @@ import type { KernelHost } from '../../contracts/kernels.js';
 import { MAX_EXACT_PLAYERS, minimumBudget } from './budget.js';
 import { createMasks } from './masks.js';
 import { MaskMemo } from './memo.js';
-import { checkAnswer, untilCancelled } from './oracle.js';
+import { checkAnswer, untilCancelled, wrapGameError } from './oracle.js';
 import { sparseMobius, sparseOr } from './recover.js';
 import { SharedDraws } from './shared.js';
 import type { GameFunction, MaskBatch, RandomFitter, SparseExpansion } from './types.js';
@@ -132,7 +132,8 @@ class CountingGame {
       return values;
     } catch (error) {
       if (!signal?.aborted && !(error instanceof CancelledError)) this.failed = true;
-      throw error;
+      // the game's own failure names the masks it was given, not the method's batch they came from
+      throw wrapGameError(error, masks, signal);
     } finally {
       if (--this.inFlight === 0) this.gameMs += performance.now() - this.busySince;
     }

@@ -103,8 +103,10 @@ export function createOracle(game: GameFunction, n: number, settings: OracleSett
   };
 }
 
-/** What a throwing game becomes: CancelledError once the signal fired, andor's own errors as they are, else InvalidInputError. */
-function wrapGameError(error: unknown, batch: MaskBatch, signal: AbortSignal | undefined): Error {
+/** What a throwing game becomes: CancelledError once the signal fired, andor's own errors as they are, else
+ *  InvalidInputError naming the batch the game was given (the AND-OR table wraps its own calls: it gives the game
+ *  only the masks it does not know yet, fewer than the method asked for). */
+export function wrapGameError(error: unknown, batch: MaskBatch, signal: AbortSignal | undefined): Error {
   if (signal?.aborted) return new CancelledError('The sparse Möbius recovery was cancelled while the game was running.', { cause: error });
   // andor's own errors (a model that failed to run, a cancelled job) keep their class: they are wrapped already
   if (error instanceof EngineError) return error;
