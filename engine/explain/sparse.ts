@@ -93,7 +93,8 @@ export interface FunctionRequest {
   readonly salientIncludeEmpty?: boolean;
   /** Largest order of the interaction indices reported (default 2; 0: none). */
   readonly indexOrder?: number;
-  /** Cancels between game calls (CancelledError). */
+  /** Cancels between game calls (CancelledError), and a game call that has not settled: without it, a game that never
+   *  settles holds the run (AbortSignal.timeout(ms) bounds it). */
   readonly signal?: AbortSignal;
   /** Evaluations done / planned. */
   readonly onProgress?: (done: number, total: number) => void;
