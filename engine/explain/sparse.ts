@@ -7,7 +7,7 @@ import type { KernelHost } from '../contracts/kernels.js';
 import { DEFAULT_INDEX_ORDER, DEFAULT_MAX_ORDER, DEFAULT_SPARSE_BUDGET } from '../contracts/schema/constants.js';
 import { FunctionRequestSchema } from '../contracts/schema/requests.js';
 import type { GameIndices } from '../analysis/game.js';
-import { analyzeTerms, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAndOr, type AndOrExpansion, type GameFunction, type MaskBatch, type RandomFitter, type SparseFit, type SparseSalient, type SparseTerm } from '../analysis/sparse/index.js';
+import { analyzeTerms, fitBytes, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAndOr, type AndOrExpansion, type GameFunction, type MaskBatch, type RandomFitter, type SparseFit, type SparseSalient, type SparseTerm } from '../analysis/sparse/index.js';
 import { LP_MAX_PLAYERS } from '../analysis/split-lp.js';
 import { bool, numberIn } from '../inputs/options.js';
 import { assertCallbacks, assertValid } from '../inputs/validate.js';
@@ -305,7 +305,9 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const kept = changingPlayers(probePlan);
   const choice = chooseBudget(request, n, limits, kept.length);
   const perEvaluation = BYTES_PER_EVALUATION + MASK_COPIES * 4 * Math.ceil(n / 32);
-  assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, { bytes: choice.budget * perEvaluation + (n <= 20 ? 9 * 2 ** n : 0), perEvaluation, budget: choice.budget });
+  // and the fits of both expansions at once (pool workers): their masks and the completion's Gram (71 MB at 4096)
+  const fits = 2 * fitBytes(kept.length, choice.maxOrder, choice.budget);
+  assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, { bytes: choice.budget * perEvaluation + (n <= 20 ? 9 * 2 ** n : 0) + fits, perEvaluation, budget: choice.budget });
   const full = await ctx.runner.probe(model.key, probePlan.batchAxis.kind === 'dynamic' ? { ...probePlan, batchSize: 1 } : probePlan);
   const target = resolveTarget(prepared.kind, request.target, prepared.sample.label, full, prepared.output, prepared.unit ? prepared.sample : undefined);
   const plan: MaskPlan = { ...probePlan, reward: { kind: prepared.kind, target, output: prepared.output } };

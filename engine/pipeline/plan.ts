@@ -289,10 +289,12 @@ export function assertPlanFits(plan: MaskPlan, outputs: readonly TensorInfo[], l
       ? `The model's batch axis is fixed at ${memory.rows} rows${memory.rows > masks ? `, more than the ${masks} masks need` : ''}: export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={"${plan.masked[0]?.name ?? plan.inputs[0]?.name}": {0: "batch"}, "${plan.reward.output}": {0: "batch"}})) or a fixed batch of at most ${rowsThatFit} rows, use fewer workers (--workers)`
       : `Use a smaller batchSize (--batch-size; at most ${rowsThatFit} rows fit) or fewer workers (--workers)`;
   if (sparse && fitsBudget !== undefined && batchBytes < limit / 2) {
+    // the fits' Gram does not shrink with the budget: where nothing else is left, only more memory helps
+    const lower = fitsBudget > 0 ? `Lower the budget (about ${fitsBudget} evaluations fit), or raise` : 'Raise';
     throw new MemoryLimitError(
-      `A sparse explanation with a budget of ${sparse.budget} evaluations holds about ${mib(arrays)} MiB (each evaluation's value and mask, for the refits, and the term lists), ` +
+      `A sparse explanation with a budget of ${sparse.budget} evaluations holds about ${mib(arrays)} MiB (each evaluation's value and mask, for the refits, the term lists, and the fits' masks and least-squares Gram), ` +
         `and its batch buffers ${mib(batchBytes)} MiB: over the memory limit of ${limits.maxMemoryMb} MiB (maxMemoryMb / --max-memory-mb). ` +
-        `Lower the budget (about ${fitsBudget} evaluations fit), or raise maxMemoryMb (--max-memory-mb) to at least ${mib(batchBytes + arrays)}.`,
+        `${lower} maxMemoryMb (--max-memory-mb) to at least ${mib(batchBytes + arrays)}.`,
     );
   }
   throw new MemoryLimitError(

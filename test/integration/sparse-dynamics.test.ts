@@ -143,10 +143,12 @@ describe('dynamics by the sparse method', () => {
   });
 
   it('says which limit the sparse pairs\' vectors exceed, and what to lower', async () => {
-    const small = await createEngine({ workers: 0, threads: 1, maxMemoryMb: 1 });
+    // each pair's explanation fits 16 MiB (about 10, its fits' masks and Gram counted since stop 36: 1 MiB now stops
+    // the first pair), the 24 pairs' vectors over the 68 599 sets they hold (26 MiB) do not
+    const small = await createEngine({ workers: 0, threads: 1, maxMemoryMb: 16 });
     try {
-      await expect(small.dynamics({ checkpoints: CHECKPOINTS, samples, method: 'sparse', budget: 1500, maxOrder: 3, cacheDir: false })).rejects.toSatisfy(
-        (error: Error) => error instanceof MemoryLimitError && /distinct sets; laid over them, the 24 pairs' AND and OR vectors need \d+ MiB, over the 1 MiB limit \(maxMemoryMb\)\. Lower maxOrder or the budget/.test(error.message),
+      await expect(small.dynamics({ checkpoints: CHECKPOINTS, samples, method: 'sparse', budget: 4000, maxOrder: 5, cacheDir: false })).rejects.toSatisfy(
+        (error: Error) => error instanceof MemoryLimitError && /distinct sets; laid over them, the 24 pairs' AND and OR vectors need \d+ MiB, over the 16 MiB limit \(maxMemoryMb\)\. Lower maxOrder or the budget/.test(error.message),
       );
     } finally {
       await small.dispose();

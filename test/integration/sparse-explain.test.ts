@@ -284,7 +284,9 @@ describe('sparse explain of planted games as ONNX models (n = 64)', () => {
     await expect(engine.explainAuto({ model: MLP, sample: SAMPLES, players: '0-9', maxOrder: 2, decomposition: 'and' })).rejects.toThrow(
       /\(options\.maxOrder is given, so method sparse was chosen;/,
     );
-    const small = await createEngine({ workers: 0, maxMemoryMb: 16 });
+    // 128 MiB: the fits of both expansions hold their masks and the completion's Gram (at n = 64, order 2: 2209
+    // columns, about 45 MiB each), counted since stop 36
+    const small = await createEngine({ workers: 0, maxMemoryMb: 128 });
     try {
       // 20 players need 160 MiB of 2^n arrays: no method, budget or maxOrder given, so the defaults (10 000, order 3)
       const byMemory = await small.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, players: '0-19' });
@@ -298,10 +300,17 @@ describe('sparse explain of planted games as ONNX models (n = 64)', () => {
       // (an adversarial sweep, stop 32); a budget of that many runs
       const tooBig = await small.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, budget: 100_000, maxOrder: 2 }).catch((e: Error) => e);
       expect(tooBig).toBeInstanceOf(MemoryLimitError);
-      expect((tooBig as Error).message).toMatch(/^A sparse explanation with a budget of 100000 evaluations holds about \d+ MiB .* over the memory limit of 16 MiB .* Lower the budget \(about \d+ evaluations fit\)/);
+      expect((tooBig as Error).message).toMatch(/^A sparse explanation with a budget of 100000 evaluations holds about \d+ MiB .* over the memory limit of 128 MiB .* Lower the budget \(about \d+ evaluations fit\)/);
       const fits = Number((tooBig as Error).message.match(/about (\d+) evaluations fit/)![1]);
       expect(fits).toBeGreaterThan(1000);
       expect(isSparseResult(await small.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, budget: fits, maxOrder: 2 }))).toBe(true);
+      // where the fits' Gram alone passes the limit (2 · 45 MiB at n = 64, order 2), a lower budget is no fix: it says
+      // how much memory, not "about 0 evaluations fit"
+      const tight = await createEngine({ workers: 0, maxMemoryMb: 64 });
+      const gram = await tight.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, budget: 100_000, maxOrder: 2 }).catch((e: Error) => e);
+      await tight.dispose();
+      expect(gram).toBeInstanceOf(MemoryLimitError);
+      expect((gram as Error).message).toMatch(/over the memory limit of 64 MiB \(maxMemoryMb \/ --max-memory-mb\)\. Raise maxMemoryMb \(--max-memory-mb\) to at least \d+\.$/);
       const policy = await createEngine({ workers: 0, maxPlayers: 16 });
       await expect(policy.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, players: '0-19' })).rejects.toThrow(/exceed the limit of 16 \(maxPlayers \/ --max-players\)\. .* or use method 'sparse'/);
       await policy.dispose();

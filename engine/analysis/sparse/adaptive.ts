@@ -7,7 +7,7 @@
 // "Adaptive Sparse Möbius Transforms for Learning Polynomials" (arXiv 2602.06246), FASMT.
 import { affordableTerms } from './budget.js';
 import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
-import { completionMasks } from './completion.js';
+import { completionBytes, completionMasks } from './completion.js';
 import { cubeDimension, cubeMasks, cubePlayers, insideCube, radialBases, radialMasks, totalEffects, type CubeSizing } from './cube.js';
 import { randomFits } from './fits.js';
 import { MIN_PROXY_ROWS } from './proxy.js';
@@ -450,7 +450,7 @@ function dropLevel(store: TermStore, noise: number): number {
  *  drawn, at most `most` evaluations' worth. */
 async function fitSet(context: MethodContext, most: number, drawn?: FitSet): Promise<FitSet | undefined> {
   const { n, maxOrder, kernels } = context;
-  const want = Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS, Math.min(FIT_MASKS_PER_PLAYER * n, Math.floor(FIT_CELLS / n))) - (drawn?.masks.count ?? 0);
+  const want = fitMasks(n, maxOrder) - (drawn?.masks.count ?? 0);
   if (!kernels || want <= 0 || (!drawn && Math.min(most, want) < MIN_PROXY_ROWS) || (drawn && most <= 0)) {
     context.passUniform('fit');
     return drawn;
@@ -461,6 +461,23 @@ async function fitSet(context: MethodContext, most: number, drawn?: FitSet): Pro
   joined.append(drawn.masks, drawn.values);
   joined.append(more.masks, more.values);
   return { masks: joined.masks(), values: joined.values() };
+}
+
+/** The random masks of an expansion's fits at most (fitSet). */
+const fitMasks = (n: number, maxOrder: number): number => Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS, Math.min(FIT_MASKS_PER_PLAYER * n, Math.floor(FIT_CELLS / n)));
+
+/**
+ * Bytes the fits of one expansion hold at most in the kernels' memory (randomFits in a worker, or here): the trees'
+ * copy of their masks (the random ones and as many logged, each within the budget) with a few numbers per mask, and
+ * the completion's Gram where the budget pays for its masks.
+ * @param n - players
+ * @param maxOrder - the expansion's order cap
+ * @param budget - the expansion's evaluations
+ */
+export function fitBytes(n: number, maxOrder: number, budget: number): number {
+  const random = Math.min(fitMasks(n, maxOrder), budget);
+  const completion = random >= (completionMasks(n, maxOrder) ?? Infinity) ? completionBytes(n, maxOrder, 2 * random) : 0;
+  return 2 * random * (4 * Math.ceil(n / 32) + 40) + completion;
 }
 
 /** R² of the store's terms above dropAtOrBelow on the validation masks. */

@@ -4,6 +4,7 @@
 // thread of its own (SparseOptions.fitRandom). Everything else in this folder is internal.
 export type { FitSet, FittedExpansion, FlatTerms, GameFunction, MaskBatch, RandomFitsTask, RandomFitter, SparseExpansion, SparseFit, SparseOptions, SparseTerm } from './types.js';
 export { randomFits } from './fits.js';
+export { fitBytes } from './adaptive.js';
 export { sparseMobius, sparseOr } from './recover.js';
 export { evaluateExpansion } from './expansion.js';
 export { MAX_SPARSE_PLAYERS, SPARSE_METHODS, minimumBudget } from './budget.js';

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKernels } from '../../../dist/bindings/index.js';
 import type { KernelHost } from '../../../engine/contracts/kernels.js';
 import { completeLowOrder, completionMasks, completionOrder } from '../../../engine/analysis/sparse/completion.js';
-import { evaluateExpansion, sparseMobius } from '../../../engine/analysis/sparse/index.js';
+import { evaluateExpansion, fitBytes, sparseMobius } from '../../../engine/analysis/sparse/index.js';
 import { randomMasks } from '../../../engine/analysis/sparse/masks.js';
 import { createRng } from '../../../engine/analysis/sparse/random.js';
 import type { MaskBatch } from '../../../engine/analysis/sparse/types.js';
@@ -19,16 +19,30 @@ beforeAll(async () => {
 });
 
 describe('completionOrder', () => {
-  it('is min(2, maxOrder) while the pairs fit MAX_COLUMNS (n ≤ 68), 1 above, none past 2399 players or at maxOrder 0', () => {
+  it('is min(2, maxOrder) while the pairs fit MAX_COLUMNS (n ≤ 68), 1 above up to 4096 players, none at maxOrder 0', () => {
     expect(completionOrder(68, 5)).toBe(2);
     expect(completionOrder(69, 5)).toBe(1);
     expect(completionOrder(30, 1)).toBe(1);
-    expect(completionOrder(2399, 3)).toBe(1);
-    expect(completionOrder(2400, 3)).toBeUndefined();
+    expect(completionOrder(4096, 3)).toBe(1);
     expect(completionOrder(10, 0)).toBeUndefined();
     // two masks per unknown: ∅, the players and 128 found terms
     expect(completionMasks(300, 4)).toBe(2 * (1 + 300 + 128));
     expect(completionMasks(68, 4)).toBe(2 * (1 + 68 + (68 * 67) / 2 + 128));
+  });
+});
+
+describe('fitBytes', () => {
+  it("counts the completion's Gram and leading block (f32) and the fit masks, as the memory check does", () => {
+    // n = 64, order 2: 1 + 64 + 2016 + 128 = 2209 columns, 8 bytes each pair: 39 MB, and 2 · 10 240 masks (the
+    // random ones and as many logged)
+    expect(fitBytes(64, 2, 50_000)).toBeGreaterThan(8 * 2209 ** 2);
+    expect(fitBytes(64, 2, 50_000)).toBeLessThan(8 * 2209 ** 2 + 8e6);
+    // n = 4096: order 1, 4225 columns (143 MB), and 2 · 8192 masks of 128 words
+    expect(fitBytes(4096, 3, 50_000)).toBeGreaterThan(8 * 4225 ** 2 + 2 * 8192 * 512);
+    // no completion at maxOrder 0; the masks still
+    expect(fitBytes(20, 0, 50_000)).toBe(2 * 8192 * (4 + 40));
+    // a budget below the completion's 4418 masks: no Gram, and no more masks than the budget
+    expect(fitBytes(64, 2, 3000)).toBe(2 * 3000 * (8 + 40));
   });
 });
 
