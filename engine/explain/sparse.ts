@@ -306,8 +306,8 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const choice = chooseBudget(request, n, limits, kept.length);
   const perEvaluation = BYTES_PER_EVALUATION + MASK_COPIES * 4 * Math.ceil(n / 32);
   // and the fits of both expansions at once (pool workers): their masks and the completion's Gram (71 MB at 4096)
-  const fits = 2 * fitBytes(kept.length, choice.maxOrder, choice.budget);
-  assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, { bytes: choice.budget * perEvaluation + (n <= 20 ? 9 * 2 ** n : 0) + fits, perEvaluation, budget: choice.budget });
+  const bytes = (budget: number) => budget * perEvaluation + (n <= 20 ? 9 * 2 ** n : 0) + 2 * fitBytes(kept.length, choice.maxOrder, budget);
+  assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, { bytes, budget: choice.budget, least: leastAndOrBudget(kept.length, choice.maxOrder) });
   const full = await ctx.runner.probe(model.key, probePlan.batchAxis.kind === 'dynamic' ? { ...probePlan, batchSize: 1 } : probePlan);
   const target = resolveTarget(prepared.kind, request.target, prepared.sample.label, full, prepared.output, prepared.unit ? prepared.sample : undefined);
   const plan: MaskPlan = { ...probePlan, reward: { kind: prepared.kind, target, output: prepared.output } };

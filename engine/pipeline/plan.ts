@@ -260,6 +260,26 @@ export function batchMemory(plan: MaskPlan, outputs: readonly TensorInfo[]): Bat
   return { rows, tensors, bytesPerThread: rows * bytesPerRow };
 }
 
+/** What a sparse explanation holds besides its batches: bytes(b) at a budget of b evaluations (growing with b). */
+export interface SparseMemory {
+  readonly bytes: (budget: number) => number;
+  readonly budget: number;
+  /** The least budget the method takes (a lower one that fits is no fix). */
+  readonly least: number;
+}
+
+/** The largest budget whose bytes fit `room` (0: none), by bisection over 0..sparse.budget. */
+function largestBudget(sparse: SparseMemory, room: number): number {
+  let low = 0;
+  let high = sparse.budget;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (sparse.bytes(middle) <= room) low = middle;
+    else high = middle - 1;
+  }
+  return low;
+}
+
 /**
  * Checks, before any model run, that the plan's batch buffers on every thread plus its 2^n arrays fit the memory
  * budget: a model with a huge fixed batch (or a huge --batch-size) is refused here, not after minutes of paging.
@@ -267,12 +287,13 @@ export function batchMemory(plan: MaskPlan, outputs: readonly TensorInfo[]): Bat
  * @param outputs - the model's outputs as introspected
  * @param limits - the memory budget
  * @param workers - threads that evaluate (0 = the calling thread, which counts as one)
- * @param sparse - for a sparse explanation (any n, no 2^n arrays): the bytes it holds besides the batch buffers, per
- *   evaluation of its budget and in all; left out, the 2^n arrays of an exact explanation count
+ * @param sparse - for a sparse explanation (any n, no 2^n arrays): the bytes it holds besides the batch buffers at
+ *   its budget (and at a lower one, for the budget the message offers); left out, the 2^n arrays of an exact
+ *   explanation count
  * @throws MemoryLimitError giving the numbers and the fix
  */
-export function assertPlanFits(plan: MaskPlan, outputs: readonly TensorInfo[], limits: Limits, workers: number, sparse?: { readonly bytes: number; readonly perEvaluation: number; readonly budget: number }): void {
-  const sparseBytes = sparse?.bytes;
+export function assertPlanFits(plan: MaskPlan, outputs: readonly TensorInfo[], limits: Limits, workers: number, sparse?: SparseMemory): void {
+  const sparseBytes = sparse?.bytes(sparse.budget);
   const arrays = sparseBytes ?? arrayBytes(plan.n);
   const threads = Math.max(1, workers);
   const memory = batchMemory(plan, outputs);
@@ -283,14 +304,14 @@ export function assertPlanFits(plan: MaskPlan, outputs: readonly TensorInfo[], l
   const masks = sparseBytes === undefined ? 2 ** plan.n : Infinity;
   const rowsThatFit = Math.max(0, Math.floor((limit - arrays) / threads / Math.max(1, memory.bytesPerThread / memory.rows)));
   // a sparse explanation's term lists grow with its budget: a budget that does not fit is lowered, not the batch
-  const fitsBudget = sparse && Math.max(0, Math.floor((limit - batchBytes - (sparse.bytes - sparse.budget * sparse.perEvaluation)) / sparse.perEvaluation));
+  const fitsBudget = sparse && largestBudget(sparse, limit - batchBytes);
   const fix =
     plan.batchAxis.kind === 'fixed'
       ? `The model's batch axis is fixed at ${memory.rows} rows${memory.rows > masks ? `, more than the ${masks} masks need` : ''}: export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={"${plan.masked[0]?.name ?? plan.inputs[0]?.name}": {0: "batch"}, "${plan.reward.output}": {0: "batch"}})) or a fixed batch of at most ${rowsThatFit} rows, use fewer workers (--workers)`
       : `Use a smaller batchSize (--batch-size; at most ${rowsThatFit} rows fit) or fewer workers (--workers)`;
   if (sparse && fitsBudget !== undefined && batchBytes < limit / 2) {
-    // the fits' Gram does not shrink with the budget: where nothing else is left, only more memory helps
-    const lower = fitsBudget > 0 ? `Lower the budget (about ${fitsBudget} evaluations fit), or raise` : 'Raise';
+    // the fits' Gram goes only below the completion's masks: where no budget the method takes fits, only more memory
+    const lower = fitsBudget >= sparse.least ? `Lower the budget (about ${fitsBudget} evaluations fit), or raise` : 'Raise';
     throw new MemoryLimitError(
       `A sparse explanation with a budget of ${sparse.budget} evaluations holds about ${mib(arrays)} MiB (each evaluation's value and mask, for the refits, the term lists, and the fits' masks and least-squares Gram), ` +
         `and its batch buffers ${mib(batchBytes)} MiB: over the memory limit of ${limits.maxMemoryMb} MiB (maxMemoryMb / --max-memory-mb). ` +

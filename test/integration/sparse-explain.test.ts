@@ -304,13 +304,13 @@ describe('sparse explain of planted games as ONNX models (n = 64)', () => {
       const fits = Number((tooBig as Error).message.match(/about (\d+) evaluations fit/)![1]);
       expect(fits).toBeGreaterThan(1000);
       expect(isSparseResult(await small.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, budget: fits, maxOrder: 2 }))).toBe(true);
-      // where the fits' Gram alone passes the limit (2 · 45 MiB at n = 64, order 2), a lower budget is no fix: it says
-      // how much memory, not "about 0 evaluations fit"
-      const tight = await createEngine({ workers: 0, maxMemoryMb: 64 });
-      const gram = await tight.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, budget: 100_000, maxOrder: 2 }).catch((e: Error) => e);
+      // where not even the least budget fits (at 20 players the table of v over all 2^20 masks holds 9 MiB), a lower
+      // budget is no fix: it says how much memory, not "about 0 evaluations fit"
+      const tight = await createEngine({ workers: 0, maxMemoryMb: 8 });
+      const table = await tight.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, players: '0-19', budget: 100_000, maxOrder: 2 }).catch((e: Error) => e);
       await tight.dispose();
-      expect(gram).toBeInstanceOf(MemoryLimitError);
-      expect((gram as Error).message).toMatch(/over the memory limit of 64 MiB \(maxMemoryMb \/ --max-memory-mb\)\. Raise maxMemoryMb \(--max-memory-mb\) to at least \d+\.$/);
+      expect(table).toBeInstanceOf(MemoryLimitError);
+      expect((table as Error).message).toMatch(/over the memory limit of 8 MiB \(maxMemoryMb \/ --max-memory-mb\)\. Raise maxMemoryMb \(--max-memory-mb\) to at least \d+\.$/);
       const policy = await createEngine({ workers: 0, maxPlayers: 16 });
       await expect(policy.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, players: '0-19' })).rejects.toThrow(/exceed the limit of 16 \(maxPlayers \/ --max-players\)\. .* or use method 'sparse'/);
       await policy.dispose();

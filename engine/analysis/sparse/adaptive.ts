@@ -183,7 +183,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   const range = Math.abs(baseline.full - baseline.empty);
   const stage = async (into: TermStore, stageTolerance: number, limit: () => number, idleRounds: number, mostTerms = Infinity) => {
     const noise = Math.max(sigma, stageTolerance * range);
-    const finished = await search(into, { n, maxOrder, rng, spend: limit, evaluate, baseline, noise, idleRounds, mostTerms, range: sigma > 0 ? undefined : range });
+    const finished = await search(into, { n, maxOrder, rng, spend: limit, evaluate, baseline, noise, idleRounds, mostTerms, range: sigma > 0 ? undefined : range, pause: oracle.pause });
     if (log && noise > 0) refit(into, log, maxOrder, noise, finished, () => oracle.throwIfCancelled(), !validation);
     return { finished, noise, dropAtOrBelow: dropLevel(into, noise) };
   };
@@ -380,6 +380,8 @@ interface SearchContext {
   /** |v(N) − v(∅)|, the scale of a tail term (hasTail). A noisy game's found terms are all above its noise floor,
    *  so none can show as a tail: its stop needs none (range undefined). */
   readonly range: number | undefined;
+  /** Between the lanes' steps (LaneContext.pause). */
+  readonly pause: () => Promise<void>;
 }
 
 /**
@@ -387,7 +389,7 @@ interface SearchContext {
  * @returns true when the search ended for want of new terms, false when its budget ran out first
  */
 async function search(store: TermStore, context: SearchContext): Promise<boolean> {
-  const { n, maxOrder, rng, spend, evaluate, baseline, noise, idleRounds, mostTerms, range } = context;
+  const { n, maxOrder, rng, spend, evaluate, baseline, noise, idleRounds, mostTerms, range, pause } = context;
   // round-off scale: the magnitudes summed in a residual are at most |v| + Σ|m| over every known term
   let magnitude = 0;
   const threshold = (value: number, predicted: number, contained: number): number =>
@@ -412,7 +414,7 @@ async function search(store: TermStore, context: SearchContext): Promise<boolean
     const round = fromFull
       ? createLanes(slots, lanes, n, rng, residualN)
       : createLanes(slots, idle < 2 ? PROBES : FINAL_PROBES, n, rng, undefined, PROBE_SHRINK ** idle);
-    await runLanes(round, rng, { n, maxOrder, store, evaluate, spend, threshold, verify: baseline.sigma > 0 });
+    await runLanes(round, rng, { n, maxOrder, store, evaluate, spend, threshold, verify: baseline.sigma > 0, pause });
     const { fresh, finders } = collect(round, store);
     idle = fresh > 0 ? 0 : idle + 1;
     // twice the lanes while every lane finds its own term; each lane that found a term another lane also found

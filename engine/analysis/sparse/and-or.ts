@@ -7,7 +7,7 @@ import type { KernelHost } from '../../contracts/kernels.js';
 import { MAX_EXACT_PLAYERS, minimumBudget } from './budget.js';
 import { createMasks } from './masks.js';
 import { MaskMemo } from './memo.js';
-import { checkAnswer, untilCancelled, wrapGameError } from './oracle.js';
+import { checkAnswer, isThenable, untilCancelled, wrapGameError } from './oracle.js';
 import { sparseMobius, sparseOr } from './recover.js';
 import { SharedDraws } from './shared.js';
 import type { GameFunction, MaskBatch, RandomFitter, SparseExpansion } from './types.js';
@@ -306,7 +306,6 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
   };
 }
 
-const isThenable = (x: unknown): x is PromiseLike<unknown> => typeof (x as PromiseLike<unknown> | null)?.then === 'function';
 
 /** A batch's masks in a buffer of their own. */
 function copyMasks(masks: MaskBatch): MaskBatch {

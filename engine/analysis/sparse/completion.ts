@@ -58,7 +58,7 @@ export function completionOrder(n: number, maxOrder: number): number | undefined
 export function completionBytes(n: number, maxOrder: number, rows: number): number {
   const order = completionOrder(n, maxOrder);
   if (order === undefined) return 0;
-  const columns = lowOrderCount(n, order) + FOUND_ALLOWANCE;
+  const columns = lowOrderCount(n, order) + highColumns(n, order);
   return 8 * columns * columns + columns * 8 * Math.ceil(rows / 64);
 }
 
@@ -76,6 +76,13 @@ export function completionMasks(n: number, maxOrder: number): number | undefined
 
 /** Supports of order ≤ order (1 or 2), ∅ included. */
 const lowOrderCount = (n: number, order: number): number => 1 + n + (order >= 2 ? (n * (n - 1)) / 2 : 0);
+
+/** Most found terms and candidates fitted beside the low-order columns: FOUND_ALLOWANCE, or for an order-1 completion
+ *  as many as bring its columns to MAX_COLUMNS. A dense game's search finds hundreds of pairs, the order-1
+ *  completion's found terms; held at the search's values past 128, they made a larger budget fit worse (a tanh
+ *  network of 150 players, 40 000 evaluations: 1113 pairs, R² 0.747, against 0.799 with none; adversarial sweep,
+ *  test/unit/sparse/large-n-faults.test.ts). */
+const highColumns = (n: number, order: number): number => (order === 1 ? Math.max(FOUND_ALLOWANCE, MAX_COLUMNS - lowOrderCount(n, 1)) : FOUND_ALLOWANCE);
 
 /**
  * The found terms completed with every term of order ≤ completionOrder, fitted by least squares on the fit set.
@@ -132,9 +139,9 @@ function prepare(found: readonly SparseTerm[], fit: FitSet, maxOrder: number, ca
   const rows = fit.masks.count;
   if (order === undefined) return undefined;
   const low = lowOrderSupports(fit.masks.n, order);
-  // found terms and candidates fitted: as many as the rows have room for, at most FOUND_ALLOWANCE (the Gram's cost
-  // is quadratic in the columns; more rows than asked for only steady the estimates)
-  const room = Math.min(FOUND_ALLOWANCE, Math.floor(rows / MASKS_PER_COLUMN) - low.length);
+  // found terms and candidates fitted: as many as the rows have room for, at most highColumns (the Gram's cost is
+  // quadratic in the columns)
+  const room = Math.min(highColumns(fit.masks.n, order), Math.floor(rows / MASKS_PER_COLUMN) - low.length);
   if (room < 0) return undefined;
   const players = playerBits(fit.masks);
   const lowBits = low.map((support) => combine(players, support, rows, 'xor'));

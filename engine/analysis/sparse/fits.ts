@@ -67,8 +67,8 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   }
   await pause();
   // the completion on as many masks as it asks for: more rows would make room for more found terms, at a cost
-  // quadratic in them; one cut to order 1 by n (n > 68) on all of them, its found terms still at most 128 (completion.ts):
-  // its few columns are cheap, and a game of hundreds of players needs the rows
+  // quadratic in them; one of order 1 (maxOrder 1, or n > 68) on all of them: its columns are few (completion.ts,
+  // highColumns), and a game of hundreds of players needs the rows
   const low = completionMasks(n, maxOrder);
   if (low === undefined || fit.masks.count < low) return fits;
   // strongest first, ranked over the flat terms (no object per term) of the trees of v, or else of the cube's terms
@@ -77,7 +77,7 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   const order = completionOrder(n, maxOrder) ?? 0;
   const conjunctions = proxy ? Array.from(strongestFirst(proxy.view())).filter((t) => proxy.order(t) > order).slice(0, CONJUNCTIONS).map((t) => proxy.players(t)) : [];
   // both from one Gram (completions); with conjunctions none of which entered, the second is the first
-  const completed = await completions(kernels, searched, order < Math.min(2, maxOrder) ? fit : firstRows(fit, low), maxOrder, conjunctions, pause);
+  const completed = await completions(kernels, searched, order === 1 ? fit : firstRows(fit, low), maxOrder, conjunctions, pause);
   if (!completed) return fits;
   fits.push({ fit: 'completion', terms: completed[0].toFlat() });
   if (conjunctions.length > 0) fits.push({ fit: 'completion+trees', terms: completed[completed.length - 1].toFlat() });

@@ -74,6 +74,9 @@ export interface LaneContext {
   readonly threshold: Threshold;
   /** Check each new support S by evaluating S∖{e} for every e ∈ S (noisy games: see verify). */
   readonly verify: boolean;
+  /** Awaited after each step (GameOracle.pause): a synchronous game answers without a promise, and a search of
+   *  thousands of players then held the thread for seconds, its abort signal's timer unheard. */
+  readonly pause: () => Promise<void>;
 }
 
 /**
@@ -159,6 +162,7 @@ export async function runLanes(lanes: Lane[], rng: Rng, context: LaneContext): P
       if (lane.phase !== Phase.Done) active[kept++] = lane;
     }
     active.length = kept;
+    await context.pause();
   }
   for (const lane of lanes) lane.index!.clear();
   if (context.verify) await verify(lanes, context);

@@ -118,7 +118,8 @@ export function wrapGameError(error: unknown, batch: MaskBatch, signal: AbortSig
   );
 }
 
-const isThenable = (x: unknown): x is PromiseLike<unknown> => typeof (x as PromiseLike<unknown> | null)?.then === 'function';
+/** Whether a game's answer is a promise (or any thenable). */
+export const isThenable = (x: unknown): x is PromiseLike<unknown> => typeof (x as PromiseLike<unknown> | null)?.then === 'function';
 
 /**
  * A game's answer, or a CancelledError as soon as the signal fires: a game that never settles (or does not look at

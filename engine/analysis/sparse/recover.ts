@@ -8,7 +8,7 @@ import { exactMobius } from './exact.js';
 import type { MethodContext, MethodResult, UniformDraw, UniformKind } from './method.js';
 import { complementMasks, createMasks, randomMasks } from './masks.js';
 import { checkedFitter } from './fits.js';
-import { createOracle } from './oracle.js';
+import { checkAnswer, createOracle, isThenable } from './oracle.js';
 import { sparseSettings } from './options.js';
 import { createRng } from './random.js';
 import { regressionMobius } from './regression.js';
@@ -107,7 +107,13 @@ async function recover(game: GameFunction, n: number, options: SparseOptions, co
  */
 export async function sparseOr(game: GameFunction, n: number, options: SparseOptions, shared?: SharedSide): Promise<SparseExpansion> {
   if (typeof game !== 'function') throw new InvalidInputError(`game must be a function (masks, signal) => Float64Array (got ${typeof game}).`);
-  const complement: GameFunction = (masks, signal) => game(complementMasks(masks), signal);
+  // the answer is checked against the masks the game was given: a non-finite value names the players present there,
+  // not in the mask the method asked for (its complement)
+  const complement: GameFunction = (masks, signal) => {
+    const given = complementMasks(masks);
+    const answer = game(given, signal);
+    return isThenable(answer) ? Promise.resolve(answer).then((values) => checkAnswer(values, given)) : checkAnswer(answer, given);
+  };
   // the complement game's own coefficients (exact path) are not the OR terms': left out
   const { mobius: _complements, ...expansion } = await recover(complement, n, options, true, shared);
   let empty = 0;
