@@ -136,11 +136,13 @@ export class Engine {
    * @param request - game, n (≤ 4096), budget, maxOrder, names, salient and index options, signal, onProgress
    * @returns the AND and OR terms, evaluations, faithfulness R², salient terms, per-order strength and indices
    * @throws InvalidOptionError for a bad option or a budget below the least (stated); InvalidInputError when the game
-   *   throws (cause attached); ShapeMismatchError for a wrong count; NonFiniteError for NaN; CancelledError
+   *   throws (cause attached); ShapeMismatchError for a wrong count; NonFiniteError for NaN; CancelledError;
+   *   MemoryLimitError when its term lists and fits pass maxMemoryMb (with the budget that fits)
    */
   async explainFunction(request: FunctionRequest): Promise<SparseResult> {
     this.assertLive();
-    return explainFunction(request, this.kernels, this.runner, this.disposing.signal);
+    const { maxMemoryMb, maxPlayers } = this.options;
+    return explainFunction(request, this.kernels, this.runner, this.disposing.signal, { maxMemoryMb, maxPlayers });
   }
 
   /**

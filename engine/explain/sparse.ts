@@ -11,7 +11,7 @@ import { analyzeTerms, fitBytes, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAn
 import { LP_MAX_PLAYERS } from '../analysis/split-lp.js';
 import { bool, numberIn } from '../inputs/options.js';
 import { assertCallbacks, assertValid } from '../inputs/validate.js';
-import { assertPlanFits, masksFitMemory, type Limits, type MaskPlan } from '../pipeline/plan.js';
+import { assertPlanFits, assertSparseFits, masksFitMemory, type Limits, type MaskPlan, type SparseMemory } from '../pipeline/plan.js';
 import { rewardOf } from '../pipeline/masking.js';
 import { changingPlayers, keepPlayers } from '../pipeline/null-players.js';
 import type { Runner } from '../pipeline/runner.js';
@@ -110,6 +110,20 @@ export function isSparseResult(result: unknown): result is SparseResult {
 
 /** The runner's fits on random masks, as the sparse method takes them (in a pool worker where it has workers). */
 const fitsOn = (runner: Runner): RandomFitter => (task, signal) => runner.fitRandom(task, signal);
+
+/**
+ * What a sparse explanation holds besides andor's batch buffers, at its budget or a lower one: per evaluation its
+ * value and mask (and the mask's copies), the table of v over all 2^n masks at n ≤ 20, and the fits of both
+ * expansions at once (pool workers): their masks and the completion's Gram (71 MB at 4096 players).
+ * @param n - players
+ * @param k - players the recovery runs on (those not at their baseline already)
+ * @param choice - budget and maxOrder
+ */
+function sparseMemory(n: number, k: number, choice: SparseChoice): SparseMemory {
+  const perEvaluation = BYTES_PER_EVALUATION + MASK_COPIES * 4 * Math.ceil(n / 32);
+  const bytes = (budget: number) => budget * perEvaluation + (n <= 20 ? 9 * 2 ** n : 0) + 2 * fitBytes(k, choice.maxOrder, budget);
+  return { bytes, budget: choice.budget, least: leastAndOrBudget(k, choice.maxOrder) };
+}
 
 /** Options of the sparse method only: given with method 'exact' they are refused; given without a method they choose
  *  the sparse method. */
@@ -304,10 +318,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   // with their budget (all 2^(n−k) masks when that is within it), and their terms are mapped back
   const kept = changingPlayers(probePlan);
   const choice = chooseBudget(request, n, limits, kept.length);
-  const perEvaluation = BYTES_PER_EVALUATION + MASK_COPIES * 4 * Math.ceil(n / 32);
-  // and the fits of both expansions at once (pool workers): their masks and the completion's Gram (71 MB at 4096)
-  const bytes = (budget: number) => budget * perEvaluation + (n <= 20 ? 9 * 2 ** n : 0) + 2 * fitBytes(kept.length, choice.maxOrder, budget);
-  assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, { bytes, budget: choice.budget, least: leastAndOrBudget(kept.length, choice.maxOrder) });
+  assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, sparseMemory(n, kept.length, choice));
   const full = await ctx.runner.probe(model.key, probePlan.batchAxis.kind === 'dynamic' ? { ...probePlan, batchSize: 1 } : probePlan);
   const target = resolveTarget(prepared.kind, request.target, prepared.sample.label, full, prepared.output, prepared.unit ? prepared.sample : undefined);
   const plan: MaskPlan = { ...probePlan, reward: { kind: prepared.kind, target, output: prepared.output } };
@@ -341,12 +352,13 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
  * @param kernels - the engine's compiled kernels (the auto search's low-order completion)
  * @param runner - the engine's runner: the auto search's fits on random masks run there (a pool worker); default here
  * @param stop - the engine's own stop (its dispose()): cancels the run as the request's signal does
+ * @param limits - the engine's memory limit: the explanation's term lists and fits must fit it (MemoryLimitError)
  * @returns the sparse result (reward 'given', no model or sample)
  * @throws InvalidOptionError for a bad option or a budget below the least (stated); InvalidInputError when the game
  *   throws (cause attached) or returns no array; ShapeMismatchError for a wrong count; NonFiniteError for NaN or ±Inf;
  *   CancelledError when the signal fires
  */
-export async function explainFunction(request: FunctionRequest, kernels: KernelHost, runner?: Runner, stop?: AbortSignal): Promise<SparseResult> {
+export async function explainFunction(request: FunctionRequest, kernels: KernelHost, runner?: Runner, stop?: AbortSignal, limits?: Limits): Promise<SparseResult> {
   assertValid(FunctionRequestSchema, request);
   if (typeof request.game !== 'function') throw new InvalidOptionError(`options.game must be a function (masks, signal) => Float64Array, one value per mask row (got ${typeof request.game}).`);
   assertCallbacks(request);
@@ -354,6 +366,7 @@ export async function explainFunction(request: FunctionRequest, kernels: KernelH
   const { n } = request;
   const options = termOptions(request);
   const choice = chooseBudget(request, n, {});
+  if (limits) assertSparseFits(limits, sparseMemory(n, n, choice));
   const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
   const signal = stop && request.signal ? AbortSignal.any([request.signal, stop]) : (stop ?? request.signal);
   const recovered = await recoverAndOr(request.game, n, {

@@ -281,6 +281,28 @@ function largestBudget(sparse: SparseMemory, room: number): number {
 }
 
 /**
+ * Checks that a sparse explanation of a game given as a function (no batch buffers of andor's) fits the memory limit.
+ * @throws MemoryLimitError with the largest budget that fits, or the memory it needs
+ */
+export function assertSparseFits(limits: Limits, sparse: SparseMemory): void {
+  if (sparse.bytes(sparse.budget) > limits.maxMemoryMb * MIB) throw sparseMemoryError(sparse, 0, limits);
+}
+
+/** A sparse explanation over the memory limit: its term lists and fits grow with its budget, so a budget that does
+ *  not fit is lowered, not the batch; where no budget the method takes fits (the fits' Gram goes only below the
+ *  completion's masks, the table of v only with the players), only more memory helps. */
+function sparseMemoryError(sparse: SparseMemory, batchBytes: number, limits: Limits): MemoryLimitError {
+  const arrays = sparse.bytes(sparse.budget);
+  const fitsBudget = largestBudget(sparse, limits.maxMemoryMb * MIB - batchBytes);
+  const lower = fitsBudget >= sparse.least ? `Lower the budget (about ${fitsBudget} evaluations fit), or raise` : 'Raise';
+  return new MemoryLimitError(
+    `A sparse explanation with a budget of ${sparse.budget} evaluations holds about ${mib(arrays)} MiB (each evaluation's value and mask, for the refits, the term lists, and the fits' masks and least-squares Gram)` +
+      `${batchBytes > 0 ? `, and its batch buffers ${mib(batchBytes)} MiB` : ''}: over the memory limit of ${limits.maxMemoryMb} MiB (maxMemoryMb / --max-memory-mb). ` +
+      `${lower} maxMemoryMb (--max-memory-mb) to at least ${mib(batchBytes + arrays)}.`,
+  );
+}
+
+/**
  * Checks, before any model run, that the plan's batch buffers on every thread plus its 2^n arrays fit the memory
  * budget: a model with a huge fixed batch (or a huge --batch-size) is refused here, not after minutes of paging.
  * @param plan - the evaluation plan
@@ -303,21 +325,11 @@ export function assertPlanFits(plan: MaskPlan, outputs: readonly TensorInfo[], l
   const terms = memory.tensors.map((t) => `${t.elementsPerRow * t.bytesPerElement} B of ${t.role} "${t.name}" (${t.elementsPerRow} ${t.dtype})`).join(' + ');
   const masks = sparseBytes === undefined ? 2 ** plan.n : Infinity;
   const rowsThatFit = Math.max(0, Math.floor((limit - arrays) / threads / Math.max(1, memory.bytesPerThread / memory.rows)));
-  // a sparse explanation's term lists grow with its budget: a budget that does not fit is lowered, not the batch
-  const fitsBudget = sparse && largestBudget(sparse, limit - batchBytes);
   const fix =
     plan.batchAxis.kind === 'fixed'
       ? `The model's batch axis is fixed at ${memory.rows} rows${memory.rows > masks ? `, more than the ${masks} masks need` : ''}: export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={"${plan.masked[0]?.name ?? plan.inputs[0]?.name}": {0: "batch"}, "${plan.reward.output}": {0: "batch"}})) or a fixed batch of at most ${rowsThatFit} rows, use fewer workers (--workers)`
       : `Use a smaller batchSize (--batch-size; at most ${rowsThatFit} rows fit) or fewer workers (--workers)`;
-  if (sparse && fitsBudget !== undefined && batchBytes < limit / 2) {
-    // the fits' Gram goes only below the completion's masks: where no budget the method takes fits, only more memory
-    const lower = fitsBudget >= sparse.least ? `Lower the budget (about ${fitsBudget} evaluations fit), or raise` : 'Raise';
-    throw new MemoryLimitError(
-      `A sparse explanation with a budget of ${sparse.budget} evaluations holds about ${mib(arrays)} MiB (each evaluation's value and mask, for the refits, the term lists, and the fits' masks and least-squares Gram), ` +
-        `and its batch buffers ${mib(batchBytes)} MiB: over the memory limit of ${limits.maxMemoryMb} MiB (maxMemoryMb / --max-memory-mb). ` +
-        `${lower} maxMemoryMb (--max-memory-mb) to at least ${mib(batchBytes + arrays)}.`,
-    );
-  }
+  if (sparse && batchBytes < limit / 2) throw sparseMemoryError(sparse, batchBytes, limits);
   throw new MemoryLimitError(
     `Evaluating ${sparseBytes === undefined ? `${masks} masks` : 'masks'} in batches of ${memory.rows} rows needs about ${mib(batchBytes)} MiB of batch buffers: ${threads} thread(s) × ${memory.rows} rows × (${terms}); ` +
       `with ${mib(arrays)} MiB for ${sparseBytes === undefined ? 'the 2^n arrays' : 'the sparse term lists'} that is over the memory limit of ${limits.maxMemoryMb} MiB (maxMemoryMb / --max-memory-mb). ` +

@@ -6,7 +6,7 @@ import { Compile } from 'typebox/compile';
 import { SparseResultSchema } from '../../dist/engine/contracts/schema/results.js';
 import { summarize } from '../../dist/engine/api/result.js';
 import {
-  CancelledError, InvalidInputError, InvalidOptionError, NonFiniteError, ShapeMismatchError, chartsOf, createEngine, leastAndOrBudget, renderReport,
+  CancelledError, InvalidInputError, InvalidOptionError, MemoryLimitError, NonFiniteError, ShapeMismatchError, chartsOf, createEngine, leastAndOrBudget, renderReport,
   seededRng, sparseToJson, type Engine, type MaskBatch,
 } from '../helpers/index.js';
 
@@ -201,6 +201,27 @@ describe('engine.explainFunction', () => {
     const result = await engine.explainFunction({ game: async (masks) => sync(masks), n: 64, budget: 5000, maxOrder: 2, onProgress: (done) => calls.push(done) });
     expect(terms(result.and).size).toBe(planted.terms.length + 1);
     expect(calls.at(-1)).toBe(result.evaluations);
+  });
+
+  it('is refused up front when its term lists and fits pass maxMemoryMb, with the budget that fits (which runs)', async () => {
+    // n = 64, maxOrder 2: from the completion's 4418 masks on, each expansion's fits hold a Gram of 2209² f32 and its
+    // leading block (39 MB); below them, no Gram. Before stop 36 the function path had no memory check at all
+    const small = await createEngine({ workers: 0, maxMemoryMb: 64 });
+    try {
+      const planted = game(plant(64, 6, 2, 3), 'and');
+      const refused = await small.explainFunction({ game: planted, n: 64, budget: 20_000, maxOrder: 2 }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(MemoryLimitError);
+      expect(planted.rows).toBe(0);
+      const message = (refused as Error).message;
+      expect(message).toMatch(/^A sparse explanation with a budget of 20000 evaluations holds about \d+ MiB \(.*\): over the memory limit of 64 MiB \(maxMemoryMb \/ --max-memory-mb\)\. Lower the budget \(about \d+ evaluations fit\), or raise maxMemoryMb/);
+      const fits = Number(message.match(/about (\d+) evaluations fit/)![1]);
+      expect(fits).toBeGreaterThan(leastAndOrBudget(64, 2));
+      expect(fits).toBeLessThan(4418);
+      const result = await small.explainFunction({ game: planted, n: 64, budget: fits, maxOrder: 2 });
+      expect(result.evaluations).toBeLessThanOrEqual(fits);
+    } finally {
+      await small.dispose();
+    }
   });
 
   it('wraps a game that throws in InvalidInputError, with the error as cause', async () => {
