@@ -130,9 +130,10 @@ const REFINE_LOSS = 1e-4;
  * coefficients), is searched again from scratch in stages of
  * falling tolerance (TOLERANCES), each continuing from the last, while each raises the R² on validation masks that
  * no search or refit sees; the best of all these expansions on those masks is kept. With the kernels, uniformly
- * random masks are drawn before those stages (RANDOM_SHARE of what is left, at most the most of RANDOM_MASKS,
- * FIT_MASKS_PER_PLAYER · n and what the completion asks for); after them, the expansions fitted on those masks (randomFits: a tree proxy, the low-order
- * completion, the completion with the conjunctions it missed) compete with the search's on the validation masks.
+ * random masks are drawn before those stages (RANDOM_SHARE of what is left, at most fitMasks: the most of
+ * RANDOM_MASKS, FIT_MASKS_PER_PLAYER · n and what the completion asks for); after them, the expansions fitted on
+ * those masks (randomFits: a tree proxy, the low-order completion, the completion with the conjunctions it missed)
+ * compete with the search's on the validation masks.
  * Before those masks, a deterministic game measures the total effect of each player and, when a few hold most of it,
  * evaluates v at every subset of them (measureCube, cube.ts): their terms are then exact, and trees fitted to what
  * they leave compete too ('cube+trees'). A deterministic game keeps REFINE_SHARE of what the exact search left (when
@@ -445,11 +446,10 @@ function dropLevel(store: TermStore, noise: number): number {
   return Math.max(ROUND_OFF * largest, 3 * noise);
 }
 
-/** The random masks of randomFits, drawn before the staged search: as many as the completion asks for, RANDOM_MASKS
- *  or FIT_MASKS_PER_PLAYER · n (at most FIT_CELLS / n), whichever is most, and as many as `most` evaluations pay for (what the other expansion pays with
- *  this one's share, when they draw them together: shared.ts); none without the kernels or when `most` pays for
- *  fewer than MIN_PROXY_ROWS. With `drawn`, the first masks of the same stream, already evaluated: only the rest are
- *  drawn, at most `most` evaluations' worth. */
+/** The random masks of randomFits, drawn before the staged search: fitMasks of them, and as many as `most`
+ *  evaluations pay for (what the other expansion pays with this one's share, when they draw them together:
+ *  shared.ts); none without the kernels or when `most` pays for fewer than MIN_PROXY_ROWS. With `drawn`, the first
+ *  masks of the same stream, already evaluated: only the rest are drawn, at most `most` evaluations' worth. */
 async function fitSet(context: MethodContext, most: number, drawn?: FitSet): Promise<FitSet | undefined> {
   const { n, maxOrder, kernels } = context;
   const want = fitMasks(n, maxOrder) - (drawn?.masks.count ?? 0);
@@ -465,7 +465,8 @@ async function fitSet(context: MethodContext, most: number, drawn?: FitSet): Pro
   return { masks: joined.masks(), values: joined.values() };
 }
 
-/** The random masks of an expansion's fits at most (fitSet). */
+/** The random masks of an expansion's fits at most (fitSet): as many as the completion asks for, RANDOM_MASKS or
+ *  FIT_MASKS_PER_PLAYER · n (at most FIT_CELLS / n), whichever is most. */
 const fitMasks = (n: number, maxOrder: number): number => Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS, Math.min(FIT_MASKS_PER_PLAYER * n, Math.floor(FIT_CELLS / n)));
 
 /**

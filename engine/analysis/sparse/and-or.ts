@@ -306,7 +306,6 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
   };
 }
 
-
 /** A batch's masks in a buffer of their own. */
 function copyMasks(masks: MaskBatch): MaskBatch {
   return { n: masks.n, count: masks.count, words: masks.words, bits: masks.bits.slice(0, masks.count * masks.words) };
