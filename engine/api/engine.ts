@@ -142,7 +142,7 @@ export class Engine {
   async explainFunction(request: FunctionRequest): Promise<SparseResult> {
     this.assertLive();
     const { maxMemoryMb, maxPlayers } = this.options;
-    return explainFunction(request, this.kernels, this.runner, this.disposing.signal, { maxMemoryMb, maxPlayers });
+    return explainFunction(request, this.kernels, { runner: this.runner, stop: this.disposing.signal, limits: { maxMemoryMb, maxPlayers }, onWarning: (message) => this.logger.warn(message) });
   }
 
   /**

@@ -111,6 +111,36 @@ export function isSparseResult(result: unknown): result is SparseResult {
 /** The runner's fits on random masks, as the sparse method takes them (in a pool worker where it has workers). */
 const fitsOn = (runner: Runner): RandomFitter => (task, signal) => runner.fitRandom(task, signal);
 
+/** What explainFunction takes from the engine. */
+export interface FunctionContext {
+  readonly runner?: Runner;
+  readonly stop?: AbortSignal;
+  readonly limits?: Limits;
+  readonly onWarning?: (message: string) => void;
+}
+
+/** Below this held-out R² (of either expansion) the terms explain too little of v to be read as the model's
+ *  interactions, and the run says so (a dense game of 4096 players from 10⁴ evaluations: 0.02; bench/sparse-real
+ *  part 5). */
+const LOW_FAITHFULNESS = 0.5;
+
+/**
+ * Says, through onWarning, when an expansion explains little of v on the masks it never saw: its terms are then a
+ * poor account of the model, however they look in the report.
+ * @param recovered - the two expansions
+ * @param tolerance - the request's (a given tolerance fits no random masks)
+ */
+function warnUnfaithful(recovered: AndOrExpansion, tolerance: number | undefined, onWarning: ((message: string) => void) | undefined): void {
+  const and = recovered.and.faithfulness.r2;
+  const or = recovered.or.faithfulness.r2;
+  if (!onWarning || Math.min(and, or) >= LOW_FAITHFULNESS) return;
+  onWarning(
+    `The sparse expansions explain little of the model's output on masks they never saw (held-out R² ${and.toFixed(3)} for the AND terms, ${or.toFixed(3)} for the OR terms, below ${LOW_FAITHFULNESS}): ` +
+      `read their terms as a rough account, not as the model's interactions. Raise the budget (${recovered.evaluations} evaluations were used)` +
+      `${tolerance !== undefined ? ', leave the tolerance to auto (a given tolerance fits no random masks)' : ''}, or group the players into fewer, larger ones.`,
+  );
+}
+
 /**
  * What a sparse explanation holds besides andor's batch buffers, at its budget or a lower one: per evaluation its
  * value and mask (and the mask's copies), the table of v over all 2^n masks at n ≤ 20, and the fits of both
@@ -329,6 +359,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const recovered = await recoverAndOr(game, reduced.n, { ...choice, kernels: ctx.kernels, fitRandom: fitsOn(ctx.runner), signal: request.signal, onProgress: request.onProgress });
   const recoverMs = performance.now() - recoverStart;
   assertRowsIndependent(rewardOf(plan.reward, full), recovered.values.full, plan);
+  warnUnfaithful(recovered, request.tolerance, ctx.onWarning);
   const v0 = prepared.rewardName.endsWith('-v0') ? recovered.values.empty : 0;
   const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options, reduced === plan ? undefined : kept);
   const set = prepared.set;
@@ -350,15 +381,16 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
  * Explains a game given as a function of bit-packed masks, by the sparse method: for models evaluated elsewhere.
  * @param request - the game, n, budget, maxOrder, names, salient and index options, signal, onProgress
  * @param kernels - the engine's compiled kernels (the auto search's low-order completion)
- * @param runner - the engine's runner: the auto search's fits on random masks run there (a pool worker); default here
- * @param stop - the engine's own stop (its dispose()): cancels the run as the request's signal does
- * @param limits - the engine's memory limit: the explanation's term lists and fits must fit it (MemoryLimitError)
+ * @param engine - the engine's runner (the auto search's fits on random masks run there, a pool worker; default
+ *   here), its own stop (its dispose(): cancels the run as the request's signal does), its memory limit (the term
+ *   lists and fits must fit it) and its warnings (a low faithfulness)
  * @returns the sparse result (reward 'given', no model or sample)
  * @throws InvalidOptionError for a bad option or a budget below the least (stated); InvalidInputError when the game
  *   throws (cause attached) or returns no array; ShapeMismatchError for a wrong count; NonFiniteError for NaN or ±Inf;
- *   CancelledError when the signal fires
+ *   CancelledError when the signal fires; MemoryLimitError
  */
-export async function explainFunction(request: FunctionRequest, kernels: KernelHost, runner?: Runner, stop?: AbortSignal, limits?: Limits): Promise<SparseResult> {
+export async function explainFunction(request: FunctionRequest, kernels: KernelHost, engine: FunctionContext = {}): Promise<SparseResult> {
+  const { runner, stop, limits } = engine;
   assertValid(FunctionRequestSchema, request);
   if (typeof request.game !== 'function') throw new InvalidOptionError(`options.game must be a function (masks, signal) => Float64Array, one value per mask row (got ${typeof request.game}).`);
   assertCallbacks(request);
@@ -373,6 +405,7 @@ export async function explainFunction(request: FunctionRequest, kernels: KernelH
     ...choice, kernels, ...(runner ? { fitRandom: fitsOn(runner) } : {}), signal, onProgress: request.onProgress,
   });
   const recoverMs = performance.now() - started;
+  warnUnfaithful(recovered, request.tolerance, engine.onWarning);
   const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, 0, options);
   return {
     ...report,

@@ -224,6 +224,34 @@ describe('engine.explainFunction', () => {
     }
   });
 
+  it('warns when an expansion explains little of the game on masks it never saw, and only then', async () => {
+    const warnings: string[] = [];
+    const logged = await createEngine({ workers: 0, logger: { info: () => undefined, warn: (message: string) => warnings.push(message) } });
+    try {
+      // a value hashed from each mask's bits: deterministic, and no expansion of any order fits it from 3000 masks
+      const hashed = (masks: MaskBatch) =>
+        Float64Array.from({ length: masks.count }, (_, r) => {
+          let h = 0x811c9dc5;
+          for (let w = 0; w < masks.words; w++) h = Math.imul(h ^ masks.bits[r * masks.words + w], 0x01000193) >>> 0;
+          return (h % 1000) / 1000;
+        });
+      const noise = await logged.explainFunction({ game: hashed, n: 64, budget: 3000, maxOrder: 2 });
+      expect(Math.min(noise.faithfulness.r2, noise.faithfulness.or.r2)).toBeLessThan(0.5);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^The sparse expansions explain little of the model's output on masks they never saw \(held-out R² -?[\d.]+ for the AND terms, -?[\d.]+ for the OR terms, below 0\.5\): .* Raise the budget \(\d+ evaluations were used\), or group the players/);
+      // a given tolerance is named among the fixes
+      await logged.explainFunction({ game: hashed, n: 64, budget: 3000, maxOrder: 2, tolerance: 0.01 });
+      expect(warnings).toHaveLength(2);
+      expect(warnings[1]).toContain('leave the tolerance to auto');
+      // a planted game is explained: no word
+      const planted = await logged.explainFunction({ game: game(plant(64, 6, 2, 3), 'and'), n: 64, budget: 3000, maxOrder: 2 });
+      expect(planted.faithfulness.r2).toBeGreaterThan(0.99);
+      expect(warnings).toHaveLength(2);
+    } finally {
+      await logged.dispose();
+    }
+  });
+
   it('wraps a game that throws in InvalidInputError, with the error as cause', async () => {
     const reason = new Error('the remote model is down');
     const error = await engine.explainFunction({ game: () => { throw reason; }, n: 32, budget: 2000, maxOrder: 2 }).catch((e: unknown) => e);
