@@ -129,6 +129,7 @@ const LOW_FAITHFULNESS = 0.5;
  * poor account of the model, however they look in the report.
  * @param recovered - the two expansions
  * @param tolerance - the request's (a given tolerance fits no random masks)
+ * @param onWarning - where it is said (none: nothing is)
  */
 function warnUnfaithful(recovered: AndOrExpansion, tolerance: number | undefined, onWarning: ((message: string) => void) | undefined): void {
   const and = recovered.and.faithfulness.r2;

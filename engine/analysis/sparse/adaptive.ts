@@ -85,7 +85,8 @@ const RANDOM_MASKS = 8192;
  *  and the trees' floor (proxy.ts, MIN_TREES), 0.921 and 0.705, then 0.940 and 0.774 (OR 0.935 and 0.746). At 160 it
  *  leaves every n ≤ 51 (the bundled models) as it was. Up to FIT_CELLS mask·player cells: the trees' work grows
  *  with rows · n (proxy.ts, MIN_TREES), and at 4096 players 160 per player would be 655 360 masks and minutes of
- *  trees; within it, about 7 s a fit at most here (n = 1024: 32 768 masks). */
+ *  trees; within it, `node bench/sparse-real.bench.js` part 5 (run 35) spends 6.6 s outside the game calls on a
+ *  function game of 1024 players at 10⁵ evaluations, 8.1 s at 4096. */
 const FIT_MASKS_PER_PLAYER = 160;
 const FIT_CELLS = 2 ** 25;
 /** A deterministic game's players that matter (cube.ts), when its exact stage did not end and the kernels are there

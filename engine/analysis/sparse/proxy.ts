@@ -39,8 +39,8 @@ export const MIN_PROXY_ROWS = 64;
 const WORK = 4e8;
 /** Fewest trees, whatever the work: with WORK alone the trees fell as the rows grew, so that more evaluations fitted
  *  worse (patches-49 in 28×28 cells, n = 784: 16 trees and R² 0.58 at 10⁴ evaluations, 140 trees 0.72; see
- *  adaptive.ts, FIT_MASKS_PER_PLAYER). Its cost then grows with rows · n: about 1 s a fit at n = 784 and 6000 rows,
- *  3 s at 37 000 rows, on this project's 2-core machine. */
+ *  adaptive.ts, FIT_MASKS_PER_PLAYER). Its cost then grows with rows · n: at n = 784 the run's time outside the game
+ *  calls is 0.55 s at 10⁴ evaluations and 3.5 s at 5·10⁴ (`node bench/sparse-real.bench.js` part 5, run 35). */
 const MIN_TREES = 50;
 /** Most (row · player) visits of one kernel call, between two pauses (a few ms here); at least one tree a call. */
 const CALL_WORK = 1e7;
