@@ -16,7 +16,7 @@ export { objectiveF64, objectiveGradientF64, sgdReferenceF64, sgdF64, adamF64, p
 
 export { bitGramF32, conjugateGradientsF32 } from './kernels/least-squares';
 
-export { treeHistogramF64, treeDescendI32, treeBoostF64, boostWorkF64 } from './kernels/trees';
+export { treeHistogramF64, treeNibblesF64, treeTableF64, treeDescendI32, treeBoostF64, boostWorkF64 } from './kernels/trees';
 
 export { zetaSubsetRadix2F64, mobiusSubsetRadix2F64, zetaSupersetRadix2F64, mobiusSupersetRadix2F64 } from './kernels/radix2';
 

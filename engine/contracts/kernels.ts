@@ -47,6 +47,13 @@ export interface KernelExports {
    *  has a slot (slots: i32 per node, −1 for none), adds (residual[row], 1) to out[slot·n + i] (f64 pairs) for every
    *  player i of the row's mask (bits: u32[words] per row). */
   treeHistogramF64(bits: number, words: number, n: number, rowList: number, count: number, residual: number, nodeOf: number, slots: number, out: number): void;
+  /** The same sums by nibble tables (the boosting loop's): a mask word with at least as many players as nibbles adds
+   *  (residual, 1) once per nibble, to the entry of its value, and each player's pair is summed from the 8 entries of
+   *  its nibble that hold it; a sparser word adds it per player. slots: i32[nodes]; table: f64[treeTableF64(largest
+   *  slot + 1, words)], scratch. The reference of its sums is treeHistogramF64. */
+  treeNibblesF64(bits: number, words: number, n: number, rowList: number, count: number, residual: number, nodeOf: number, slots: number, nodes: number, out: number, table: number): void;
+  /** The f64 length of treeNibblesF64's table for `slots` slots of masks of `words` words. */
+  treeTableF64(slots: number, words: number): number;
   /** Moves rows 0..count−1 one level down their trees: a row at a split node (split: i32 per node, the player, or
    *  negative at a leaf) goes to child 2·node + 1 (player absent from its mask) or 2·node + 2 (present); nodeOf: i32
    *  per row, updated. */

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKernels } from '../../dist/bindings/index.js';
 import type { F64Buffer, KernelHost } from '../../engine/contracts/kernels.js';
+import { proxyBytes } from '../../engine/analysis/sparse/proxy.js';
 import { createRng } from '../../engine/analysis/sparse/random.js';
 import { KERNEL_TARGETS, seededRng } from '../helpers/index.js';
 
@@ -25,7 +26,10 @@ describe.each(KERNEL_TARGETS)('tree kernels (%s)', (target) => {
   });
   afterAll(() => expect(kernels.bytesInUse).toBe(0));
 
-  it.each([[1, 5], [31, 40], [32, 64], [33, 100], [70, 257]])('treeHistogramF64 over %i players and %i rows adds each listed row to its slot', (n, rows) => {
+  it.each([
+    ['treeHistogramF64', 1, 5], ['treeHistogramF64', 31, 40], ['treeHistogramF64', 32, 64], ['treeHistogramF64', 33, 100], ['treeHistogramF64', 70, 257],
+    ['treeNibblesF64', 1, 5], ['treeNibblesF64', 3, 40], ['treeNibblesF64', 31, 40], ['treeNibblesF64', 32, 64], ['treeNibblesF64', 33, 100], ['treeNibblesF64', 70, 257], ['treeNibblesF64', 130, 90],
+  ])('%s over %i players and %i rows adds each listed row to its slot', (kernel, n, rows) => {
     const random = seededRng(n * 7919 + rows);
     const words = Math.ceil(n / 32);
     const bits = Uint32Array.from({ length: rows * words }, (_, k) => {
@@ -64,12 +68,30 @@ describe.each(KERNEL_TARGETS)('tree kernels (%s)', (target) => {
       const [b, l, res, node, slot, out] = buffers;
       kernels.view(res).set(residual);
       kernels.view(out).fill(0.5); // added to, not overwritten
-      kernels.call('treeHistogramF64', b.ptr, words, n, l.ptr, rowList.length, res.ptr, node.ptr, slot.ptr, out.ptr);
+      if (kernel === 'treeHistogramF64') {
+        kernels.call('treeHistogramF64', b.ptr, words, n, l.ptr, rowList.length, res.ptr, node.ptr, slot.ptr, out.ptr);
+      } else {
+        // the table holds another call's leftovers: the kernel clears what it uses
+        const table = kernels.alloc(kernels.call('treeTableF64', 4, words));
+        try {
+          kernels.view(table).fill(7.25);
+          kernels.call('treeNibblesF64', b.ptr, words, n, l.ptr, rowList.length, res.ptr, node.ptr, slot.ptr, nodes, out.ptr, table.ptr);
+        } finally {
+          kernels.free(table);
+        }
+      }
       const got = kernels.view(out);
       for (let k = 0; k < expected.length; k++) expect(got[k]).toBeCloseTo(expected[k] + 0.5, 12);
     } finally {
       for (const buffer of buffers) kernels.free(buffer);
     }
+  });
+
+  it.each([[1, 1], [2, 13], [5, 64], [5, 4096], [3, 33]])("proxyBytes counts boostWorkF64's buffer at depth %i and %i players, and 200 trees", (depth, n) => {
+    const nodes = 2 ** (depth + 1) - 1;
+    expect(proxyBytes(n, depth)).toBe(8 * kernels.call('boostWorkF64', depth, n) + 12 * 200 * nodes);
+    // the depth is capped at 5, whatever the order
+    if (depth === 5) expect(proxyBytes(n, 9)).toBe(proxyBytes(n, 5));
   });
 
   it.each([[3, 10], [32, 50], [45, 300]])('treeDescendI32 over %i players and %i rows moves rows at split nodes to the child their bit names', (n, rows) => {

@@ -10,7 +10,7 @@ import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
 import { completionBytes, completionMasks } from './completion.js';
 import { cubeDimension, cubeMasks, cubePlayers, insideCube, radialBases, radialMasks, totalEffects, type CubeSizing } from './cube.js';
 import { randomFits } from './fits.js';
-import { MIN_PROXY_ROWS } from './proxy.js';
+import { MIN_PROXY_ROWS, proxyBytes } from './proxy.js';
 import { createMasks, fillRow, type MutableMaskBatch } from './masks.js';
 import type { MethodContext, MethodResult } from './method.js';
 import { refinable, refineTerms } from './refine.js';
@@ -472,8 +472,8 @@ const fitMasks = (n: number, maxOrder: number): number => Math.max(completionMas
 
 /**
  * Bytes the fits of one expansion hold at most in the kernels' memory (randomFits in a worker, or here): the trees'
- * copy of their masks (the random ones and as many logged, each within the budget) with a few numbers per mask, and
- * the completion's Gram where the budget pays for its masks.
+ * copy of their masks (the random ones and as many logged, each within the budget) with a few numbers per mask, their
+ * work buffer and trees (proxyBytes), and the completion's Gram where the budget pays for its masks.
  * @param n - players
  * @param maxOrder - the expansion's order cap
  * @param budget - the expansion's evaluations
@@ -481,7 +481,7 @@ const fitMasks = (n: number, maxOrder: number): number => Math.max(completionMas
 export function fitBytes(n: number, maxOrder: number, budget: number): number {
   const random = Math.min(fitMasks(n, maxOrder), budget);
   const completion = random >= (completionMasks(n, maxOrder) ?? Infinity) ? completionBytes(n, maxOrder, 2 * random) : 0;
-  return 2 * random * (4 * Math.ceil(n / 32) + 40) + completion;
+  return 2 * random * (4 * Math.ceil(n / 32) + 40) + proxyBytes(n, maxOrder) + completion;
 }
 
 /** R² of the store's terms above dropAtOrBelow on the validation masks. */

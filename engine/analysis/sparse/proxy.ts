@@ -8,10 +8,10 @@
 //
 // - Trees. Each split is on one player (present or absent), chosen by the reduction of squared error over the rows
 //   of its node. One pass over the rows per level accumulates every node's per-player residual sums from the masks'
-//   bits (the kernel treeHistogramF64), for the smaller child of each split only: the larger one's are its parent's
-//   minus its sibling's. Stochastic boosting (a share of the rows per tree, shrinkage), stopped on rows held out of
-//   the fit. The whole loop runs in the kernels (treeBoostF64), CALL_WORK per call: in JavaScript, a process's
-//   first fits ran 2–4× slower than its later ones, interpreted until V8 optimized them.
+//   bits (the kernel treeNibblesF64, by nibble tables), for the smaller child of each split only: the larger one's
+//   are its parent's minus its sibling's. Stochastic boosting (a share of the rows per tree, shrinkage), stopped on
+//   rows held out of the fit. The whole loop runs in the kernels (treeBoostF64), CALL_WORK per call: in JavaScript,
+//   a process's first fits ran 2–4× slower than its later ones, interpreted until V8 optimized them.
 // - Readout. A tree is T = T₀ + x_i (T₁ − T₀) at a split on i (T₀ its absent branch, T₁ its present one), so its
 //   Möbius expansion is M(T₀) plus x_i times M(T₁) − M(T₀), recursively: exact, every order ≤ depth.
 // Why not a library: ml-cart and the other npm tree learners sort numeric features per split and hide their trees;
@@ -46,6 +46,21 @@ const MIN_TREES = 50;
 const CALL_WORK = 1e7;
 /** The length of treeBoostF64's state (f64). */
 const BOOST_STATE = 4;
+
+/**
+ * Bytes of the kernels' memory one proxy's boosting holds besides its copy of the rows: its work buffer (the kernels'
+ * boostWorkF64: per node and player of the widest level the split sums, and the nibble tables of treeNibblesF64,
+ * 16 · 2 KiB per 32 players at depth 5) and its trees.
+ * @param n - players
+ * @param maxOrder - the expansion's order cap (the trees' depth is at most it)
+ */
+export function proxyBytes(n: number, maxOrder: number): number {
+  const depth = Math.min(DEPTH, maxOrder);
+  if (depth < 1) return 0;
+  const nodes = 2 ** (depth + 1) - 1;
+  const work = nodes + 2 * 2 ** depth * n + ((3 * nodes + 1) >> 1) + 1 + 2 ** (depth - 1) * (256 * Math.ceil(n / 32) + 2);
+  return 8 * work + 12 * MAX_TREES * nodes;
+}
 
 /** One tree in heap order: node k's children are 2k+1 (player absent) and 2k+2 (present). A row at a node of a
  *  level the tree stopped growing at keeps that node: unsplit nodes are leaves. */

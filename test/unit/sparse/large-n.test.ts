@@ -41,8 +41,9 @@ describe('fitBytes', () => {
     expect(fitBytes(4096, 3, 50_000)).toBeGreaterThan(8 * 4225 ** 2 + 2 * 8192 * 512);
     // no completion at maxOrder 0; the masks still
     expect(fitBytes(20, 0, 50_000)).toBe(2 * 8192 * (4 + 40));
-    // a budget below the completion's 4418 masks: no Gram, and no more masks than the budget
-    expect(fitBytes(64, 2, 3000)).toBe(2 * 3000 * (8 + 40));
+    // a budget below the completion's 4418 masks: no Gram, and no more masks than the budget; the trees' work buffer
+    // (depth 2: 7 nodes, split sums of 4 · 64 players, 2 nibble tables of 2 words) and their 200 trees
+    expect(fitBytes(64, 2, 3000)).toBe(2 * 3000 * (8 + 40) + 8 * (7 + 2 * 4 * 64 + 11 + 1 + 2 * (2 * 256 + 2)) + 12 * 200 * 7);
   });
 });
 
