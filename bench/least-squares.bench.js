@@ -87,7 +87,7 @@ function kernelRow(kernels, n, runs) {
   }
   const bitsCopy = Uint32Array.from(words);
   const countsCopy = Int32Array.from(countView);
-  const kernelGram = timeRuns(() => kernels.call('bitGramF32', bits.ptr, counts.ptr, m, parities, words64, rows, gram.ptr), { runs });
+  const kernelGram = timeRuns(() => kernels.call('bitGramF32', bits.ptr, counts.ptr, m, parities, words64, rows, gram.ptr, 0, m), { runs });
   const reference = new Float32Array(m * m);
   const jsGramTime = timeRuns(() => jsGram(bitsCopy, countsCopy, m, parities, 2 * words64, rows, reference), { runs: Math.min(runs, 2) });
   const g = new Float32Array(memory, gram.ptr, m * m);
@@ -97,7 +97,7 @@ function kernelRow(kernels, n, runs) {
   const gCopy = Float32Array.from(g);
   const bCopy = Float64Array.from(b);
   // tolerance 0: exactly CG_STEPS steps, as the JS loop
-  const kernelCg = timeRuns(() => kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, m, 0, 0, CG_STEPS), { runs });
+  const kernelCg = timeRuns(() => kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, m, 0, 0, CG_STEPS, 0), { runs });
   const jsCg = timeRuns(() => jsConjugateGradients(gCopy, bCopy, m, CG_STEPS), { runs: Math.min(runs, 3) });
   for (const buffer of [bits, counts, gram, rhs, x, work]) kernels.free(buffer);
   return {

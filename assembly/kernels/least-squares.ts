@@ -9,13 +9,14 @@
  * bits: u64[m·words]; counts: i32[m], set bits per column; out: f32[m·m], both triangles (integers of at most
  * `rows`: exact below 2^24 rows).
  *   parity·parity = rows − 2·|a ⊕ b|; indicator·indicator = |a ∧ b|; indicator a · parity b = |a| − 2·|a ∧ b|.
- * Four parity rows at a time share each load of the other column.
+ * Four parity rows at a time share each load of the other column. Rows [from, to) of the lower triangle only, so
+ * that a caller can pause between parts of a large Gram; the call that reaches row m fills the upper triangle.
  */
-export function bitGramF32(bits: usize, counts: usize, m: i32, parities: i32, words: i32, rows: i32, out: usize): void {
+export function bitGramF32(bits: usize, counts: usize, m: i32, parities: i32, words: i32, rows: i32, out: usize, from: i32, to: i32): void {
   const stride = <usize>words << 3;
   const rowBytes = <usize>m << 2;
-  let i = 0;
-  for (; i + 3 < parities; i += 4) {
+  let i = from;
+  for (; i + 3 < min(parities, to); i += 4) {
     const a0 = bits + <usize>i * stride;
     const a1 = a0 + stride;
     const a2 = a1 + stride;
@@ -38,7 +39,7 @@ export function bitGramF32(bits: usize, counts: usize, m: i32, parities: i32, wo
       store<f32>(row + 3 * rowBytes, <f32>(<i64>rows - 2 * c3));
     }
   }
-  for (; i < m; i++) {
+  for (; i < to; i++) {
     const a = bits + <usize>i * stride;
     for (let j = 0; j <= i; j++) {
       const b = bits + <usize>j * stride;
@@ -49,7 +50,7 @@ export function bitGramF32(bits: usize, counts: usize, m: i32, parities: i32, wo
       store<f32>(out + <usize>i * rowBytes + (<usize>j << 2), <f32>value);
     }
   }
-  mirror(out, m);
+  if (to >= m) mirror(out, m);
 }
 
 /** |a ⊕ b| over `bytes` bytes of u64. */
@@ -137,17 +138,19 @@ function dot(a: usize, b: usize, m: i32): f64 {
  * f32); the vectors and sums are f64.
  * see: Saad, Iterative Methods for Sparse Linear Systems (2nd ed., SIAM 2003), Algorithm 9.1
  * g: f32[m·m] symmetric positive semi-definite; b, x: f64[m]; work: f64[5m].
- * Stops once ‖r‖ ≤ tolerance·‖b‖ or after maxIterations.
- * @returns the iterations taken
+ * Stops once ‖r‖ ≤ tolerance·‖b‖ or after maxIterations. With resume ≠ 0 it goes on where the last call on the same
+ * g, b, x and work stopped (its state is x and work): calls of k iterations take the iterates of one call, so that a
+ * caller can pause between them.
+ * @returns the iterations taken (fewer than maxIterations: it has stopped)
  */
-export function conjugateGradientsF32(g: usize, b: usize, x: usize, work: usize, m: i32, ridge: f64, tolerance: f64, maxIterations: i32): i32 {
+export function conjugateGradientsF32(g: usize, b: usize, x: usize, work: usize, m: i32, ridge: f64, tolerance: f64, maxIterations: i32, resume: i32): i32 {
   const bytes = <usize>m << 3;
   const r = work;
   const z = r + bytes;
   const p = z + bytes;
   const q = p + bytes;
   const d = q + bytes; // the preconditioner: diag(G)·(1 + ridge), 1 where the diagonal is 0
-  for (let i = 0; i < m; i++) {
+  for (let i = 0; i < m && resume == 0; i++) {
     const k = <usize>i << 3;
     const diagonal = <f64>load<f32>(g + (<usize>i * <usize>(m + 1) << 2));
     const di = diagonal > 0 ? diagonal * (1 + ridge) : 1.0;

@@ -37,12 +37,14 @@ export interface KernelExports {
   pdhgF64(ws: number, state: number, n: number, mode: number, iterations: number, omega: number, qbound: number, tStart: number, tEnd: number, trace: number, traceEvery: number): number;
   /** The Gram matrix f32[m·m] (both triangles; integers, exact below 2^24 rows) of m columns given as bitsets over
    *  `rows` rows (u64[m·words] at bits; bits past rows zero): columns [0, parities) are parity columns (a set bit is
-   *  −1, else +1), the rest indicators (a set bit is 1, else 0); counts: i32[m], set bits per column. */
-  bitGramF32(bits: number, counts: number, m: number, parities: number, words: number, rows: number, out: number): void;
+   *  −1, else +1), the rest indicators (a set bit is 1, else 0); counts: i32[m], set bits per column. Rows [from, to)
+   *  of the lower triangle per call (a caller pauses between parts); the call that reaches m fills the upper one. */
+  bitGramF32(bits: number, counts: number, m: number, parities: number, words: number, rows: number, out: number, from: number, to: number): void;
   /** Solves (G + ridge·diag G) x = b (G: f32[m·m] symmetric positive semi-definite; b, x: f64[m]) by
    *  Jacobi-preconditioned conjugate gradients from x = 0, until ‖r‖ ≤ tolerance·‖b‖ or maxIterations; work: f64[5m].
-   *  Returns the iterations. */
-  conjugateGradientsF32(g: number, b: number, x: number, work: number, m: number, ridge: number, tolerance: number, maxIterations: number): number;
+   *  With resume ≠ 0, on from where the last call on the same arguments stopped (the iterates of one call). Returns
+   *  the iterations (fewer than maxIterations: it has stopped). */
+  conjugateGradientsF32(g: number, b: number, x: number, work: number, m: number, ridge: number, tolerance: number, maxIterations: number, resume: number): number;
   /** The tree proxy's split sums: for each of the `count` rows listed at rowList (i32) whose node (nodeOf: i32 per row)
    *  has a slot (slots: i32 per node, −1 for none), adds (residual[row], 1) to out[slot·n + i] (f64 pairs) for every
    *  player i of the row's mask (bits: u32[words] per row). */

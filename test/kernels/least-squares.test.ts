@@ -50,9 +50,14 @@ describe.each(KERNEL_TARGETS)('least-squares kernels (%s)', (target) => {
     const memory = kernels.view(bitsBuffer).buffer;
     new Uint32Array(memory, bitsBuffer.ptr, 2 * m * words).set(bits);
     new Int32Array(memory, countsBuffer.ptr, m).set(counts);
-    kernels.call('bitGramF32', bitsBuffer.ptr, countsBuffer.ptr, m, parities, words, rows, out.ptr);
+    kernels.call('bitGramF32', bitsBuffer.ptr, countsBuffer.ptr, m, parities, words, rows, out.ptr, 0, m);
     const expected = new Float64Array(m * m);
     for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) for (let r = 0; r < rows; r++) expected[i * m + j] += dense[r * m + i] * dense[r * m + j];
+    expectClose(new Float32Array(memory, out.ptr, m * m), expected, { atol: 0 });
+    // in parts of row ranges, at bounds off the kernel's groups of four rows and across the parity columns' end: the same
+    new Float32Array(memory, out.ptr, m * m).fill(-7);
+    const bounds = [...new Set([0, Math.min(m, 3), Math.min(m, parities), Math.min(m, parities + 5), m])].sort((a, b) => a - b);
+    for (let k = 0; k + 1 < bounds.length; k++) kernels.call('bitGramF32', bitsBuffer.ptr, countsBuffer.ptr, m, parities, words, rows, out.ptr, bounds[k], bounds[k + 1]);
     expectClose(new Float32Array(memory, out.ptr, m * m), expected, { atol: 0 });
     for (const buffer of [bitsBuffer, countsBuffer, out]) kernels.free(buffer);
   });
@@ -75,10 +80,16 @@ describe.each(KERNEL_TARGETS)('least-squares kernels (%s)', (target) => {
     const [gBuffer, bBuffer] = [uploadF32(kernels, g), upload(kernels, b)];
     const x = kernels.alloc(m);
     const work = kernels.alloc(5 * m);
-    const iterations = kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, ridge, 1e-12, 10 * m);
+    const iterations = kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, ridge, 1e-12, 10 * m, 0);
     expect(iterations).toBeGreaterThan(0);
     expect(iterations).toBeLessThanOrEqual(10 * m);
     expectClose(kernels.view(x), denseSolve(ridged, b), { atol: 1e-9 });
+    // calls of 3 iterations, each resuming the last: the same iterations and, bit for bit, the same x
+    const whole = Float64Array.from(kernels.view(x));
+    let resumed = 0;
+    for (let taken = 3; taken === 3; resumed += taken) taken = kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, ridge, 1e-12, 3, resumed > 0 ? 1 : 0);
+    expect(resumed).toBe(iterations);
+    expect(Array.from(kernels.view(x))).toEqual(Array.from(whole));
     for (const buffer of [gBuffer, bBuffer, x, work]) kernels.free(buffer);
   });
 
@@ -88,10 +99,10 @@ describe.each(KERNEL_TARGETS)('least-squares kernels (%s)', (target) => {
     const [gBuffer, bBuffer] = [uploadF32(kernels, g), upload(kernels, new Float64Array(m))];
     const x = kernels.alloc(m);
     const work = kernels.alloc(5 * m);
-    expect(kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, 1e-6, 1e-10, 100)).toBe(0);
+    expect(kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, 1e-6, 1e-10, 100, 0)).toBe(0);
     expectClose(kernels.view(x), new Float64Array(m), { atol: 0 });
     kernels.view(bBuffer).set([4, 0, 10]);
-    kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, 0, 1e-14, 100);
+    kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, 0, 1e-14, 100, 0);
     expectClose(kernels.view(x), [2, 0, 2], { atol: 1e-12 });
     for (const buffer of [gBuffer, bBuffer, x, work]) kernels.free(buffer);
   });

@@ -34,6 +34,13 @@ const RIDGE = 1e-6;
  *  about 40 steps, and the held-out R² the same to 7 digits as at 10⁻¹⁰ (55 steps). */
 const RESIDUAL = 1e-7;
 const MAX_ITERATIONS = 1000;
+/** Most work of one kernel call, between two pauses (cancellation, other work's turn): 64-bit popcounts of the Gram,
+ *  or f32 products of the CG's matrix-vector steps; a few tens of ms. Without it one order-1 Gram at 4096 players
+ *  (4225 columns over 16 900 masks) was one call of about 1 s, and an abort waited 2.8–3.2 s for both expansions'
+ *  Grams and first solves. */
+const CALL_WORK = 5e7;
+/** What the solves yield between two kernel calls: the caller's turn to pause. */
+const PAUSE = Symbol('pause');
 
 /**
  * The order of a completion of n players: min(2, maxOrder), or 1 where the pairs are more than MAX_COLUMNS (n > 68):
@@ -99,7 +106,8 @@ export function completeLowOrder(kernels: KernelHost, found: readonly SparseTerm
   const system = prepare(found, fit, maxOrder, candidates);
   if (!system) return undefined;
   let last: TermStore | undefined;
-  for (const store of solved(kernels, system)) last = store;
+  // synchronous: no pause between the kernel calls
+  for (const store of solved(kernels, system)) if (store !== PAUSE) last = store;
   return last;
 }
 
@@ -114,11 +122,13 @@ export async function completions(kernels: KernelHost, found: readonly SparseTer
   const system = prepare(found, fit, maxOrder, candidates);
   if (!system) return undefined;
   const stores: TermStore[] = [];
+  // the solves yield between their kernel calls (PAUSE), and each fit once made
   for (const store of solved(kernels, system)) {
-    if (stores.push(store) < system.sizes.length) await pause();
+    if (store === PAUSE || stores.push(store) < system.sizes.length) await pause();
   }
   return stores;
 }
+
 
 /** The columns of a completion and what they are fitted to. */
 interface System {
@@ -174,10 +184,14 @@ function prepare(found: readonly SparseTerm[], fit: FitSet, maxOrder: number, ca
 
 /** Each fit of the system as Möbius terms: the fixed terms, then the low-order ones, then the fitted found terms and
  *  candidates. */
-function* solved(kernels: KernelHost, system: System): Generator<TermStore> {
+function* solved(kernels: KernelHost, system: System): Generator<TermStore | typeof PAUSE> {
   const { low, fixed, high } = system;
   let k = 0;
   for (const w of solve(kernels, system)) {
+    if (w === PAUSE) {
+      yield w;
+      continue;
+    }
     const store = fixed.copy();
     low.forEach((support, c) => addParity(store, support, w[c]));
     high.slice(0, system.sizes[k++] - low.length).forEach((h, j) => store.add(h.players, w[low.length + j]));
@@ -195,10 +209,11 @@ interface LowPart {
  * Least squares of the first m columns against the target, for each m of `sizes` (ascending; the first lowCount
  * columns are parity columns, the rest indicator columns): the Gram of all the columns once by the kernels, each
  * system's its leading block, turned into the decoupled basis G' = Tᵀ G T with T = [[I, −C], [0, I]] (each indicator
- * column minus its low-order part), solved by the kernels' CG, and turned back (x_L = x'_L − C x_F). The kernels'
- * buffers are held between the solves, given back when the generator ends or is left.
+ * column minus its low-order part), solved by the kernels' CG, and turned back (x_L = x'_L − C x_F). The Gram and
+ * each solve run in kernel calls of at most CALL_WORK, PAUSE yielded between them. The kernels' buffers are held
+ * between the solves, given back when the generator ends or is left.
  */
-function* solve(kernels: KernelHost, system: System): Generator<Float64Array> {
+function* solve(kernels: KernelHost, system: System): Generator<Float64Array | typeof PAUSE> {
   const { columns, target, parts, sizes } = system;
   const lowCount = system.low.length;
   const m = columns.length;
@@ -220,7 +235,16 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array> {
       bits.set(column, 2 * c * words64);
       counts[c] = popcountAll(column);
     });
-    kernels.call('bitGramF32', bitsBuffer.ptr, countsBuffer.ptr, m, lowCount, words64, rows, full.ptr);
+    // rows [from, to) of the lower triangle per call: row i costs (i + 1)·words64 popcounts; four rows at a time share
+    // their loads
+    for (let from = 0; from < m; ) {
+      let to = from;
+      for (let work = 0; to < m && (to === from || work < CALL_WORK); to += 4) work += 4 * (to + 3) * words64;
+      to = Math.min(m, to);
+      kernels.call('bitGramF32', bitsBuffer.ptr, countsBuffer.ptr, m, lowCount, words64, rows, full.ptr, from, to);
+      from = to;
+      if (from < m) yield PAUSE;
+    }
     const products = rightHandSide(columns, lowCount, target);
     for (const size of sizes) {
       // views made anew: another computation may have grown the kernels' memory while the caller paused
@@ -235,7 +259,14 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array> {
       b.set(products.subarray(0, size));
       const used = parts.slice(0, size - lowCount);
       decouple(g, b, size, lowCount, used);
-      kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, size, RIDGE, RESIDUAL, MAX_ITERATIONS);
+      // at least one matrix-vector step (size² products) a call, up to MAX_ITERATIONS in all
+      const steps = Math.max(1, Math.floor(CALL_WORK / (size * size)));
+      for (let done = 0; done < MAX_ITERATIONS; ) {
+        const taken = kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, size, RIDGE, RESIDUAL, Math.min(steps, MAX_ITERATIONS - done), done > 0 ? 1 : 0);
+        done += taken;
+        if (taken < steps) break;
+        yield PAUSE;
+      }
       const w = Float64Array.from(kernels.view(x).subarray(0, size));
       used.forEach(({ columns: subsets, weights }, k) => {
         const xf = w[lowCount + k];
