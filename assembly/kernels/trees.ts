@@ -150,9 +150,10 @@ export function treeDescendI32(bits: usize, words: i32, count: i32, nodeOf: usiz
 // first fits ran 3–4× slower than its later ones (the loops interpreted until V8 optimized them); compiled here, the
 // first fit costs about what the later ones do.
 
-/** The run state of treeBoostF64, f64[BOOST_STATE]: trees grown, the best held-out error, the trees at the best, and
- *  the random stream's state (a u32, stored as its value). */
-export const BOOST_STATE: i32 = 4;
+/** The run state of treeBoostF64, f64[BOOST_STATE]: trees grown, the best held-out error, the trees at the best, the
+ *  random stream's state (a u32, stored as its value), and the held-out error and trees at the last gain of more
+ *  than minGain. */
+export const BOOST_STATE: i32 = 6;
 
 /**
  * mulberry32: the next uniform number in [0, 1) of the stream whose u32 state is at `state` (advanced). The same
@@ -169,7 +170,9 @@ export const BOOST_STATE: i32 = 4;
 
 /**
  * Grows up to `chunk` more trees of stochastic gradient boosting on the residuals of `predicted`, stopping at
- * maxTrees or once `patience` trees in a row did not lower the mean squared error on the held rows. Each tree, level
+ * maxTrees or once `patience` trees in a row did not lower the mean squared error on the held rows, from its level
+ * at the last such gain, by more than minGain or more than minShare of that level (both 0: below its best). Each
+ * tree, level
  * by level to `depth`: splits on one player, chosen by the reduction of squared error over the node's rows (sums from
  * treeHistogramF64 for the smaller child of each split, the larger's as its parent's minus its sibling's), at least
  * minLeaf rows on each side; its leaves hold rate · their mean residual. A tree is grown on the train rows each drawn
@@ -183,16 +186,19 @@ export const BOOST_STATE: i32 = 4;
 export function treeBoostF64(
   bits: usize, words: i32, n: i32, rows: i32, values: usize, predicted: usize, residual: usize, nodeOf: usize,
   train: usize, trainCount: i32, held: usize, heldCount: i32, rowList: usize, work: usize, splits: usize, leaves: usize,
-  state: usize, depth: i32, maxTrees: i32, patience: i32, rate: f64, subsample: f64, minLeaf: i32, chunk: i32,
+  state: usize, depth: i32, maxTrees: i32, patience: i32, rate: f64, subsample: f64, minLeaf: i32, chunk: i32, minGain: f64,
+  minShare: f64,
 ): i32 {
   const nodes = (1 << (depth + 1)) - 1;
   let grown = <i32>load<f64>(state);
   let best = load<f64>(state, 8);
   let bestCount = <i32>load<f64>(state, 16);
+  let mark = load<f64>(state, 32);
+  let markCount = <i32>load<f64>(state, 40);
   const random = state + 24;
   store<u32>(random, <u32>load<f64>(random));
   const stop = min(maxTrees, grown + chunk);
-  while (grown < stop && grown - bestCount < patience) {
+  while (grown < stop && grown - markCount < patience) {
     for (let r = 0; r < rows; r++) {
       const at = <usize>r << 3;
       store<f64>(residual + at, load<f64>(values + at) - load<f64>(predicted + at));
@@ -227,11 +233,17 @@ export function treeBoostF64(
       best = error;
       bestCount = grown;
     }
+    if (error < mark - min(minGain, minShare * mark)) {
+      mark = error;
+      markCount = grown;
+    }
   }
   store<f64>(state, <f64>grown);
   store<f64>(state, best, 8);
   store<f64>(state, <f64>bestCount, 16);
   store<f64>(random, <f64>load<u32>(random));
+  store<f64>(state, mark, 32);
+  store<f64>(state, <f64>markCount, 40);
   return grown;
 }
 

@@ -60,10 +60,13 @@ export interface KernelExports {
    *  negative at a leaf) goes to child 2·node + 1 (player absent from its mask) or 2·node + 2 (present); nodeOf: i32
    *  per row, updated. */
   treeDescendI32(bits: number, words: number, count: number, nodeOf: number, split: number): void;
-  /** Up to `chunk` more trees of stochastic gradient boosting (the tree proxy's loop; its state f64[4]: trees grown,
-   *  best held-out error, trees at the best, the mulberry32 state), each tree's splits (i32) and leaf values (f64) in
-   *  heap order at t·nodes of splits and leaves; predicted (f64 per row) updated. Returns the trees grown so far. */
-  treeBoostF64(bits: number, words: number, n: number, rows: number, values: number, predicted: number, residual: number, nodeOf: number, train: number, trainCount: number, held: number, heldCount: number, rowList: number, work: number, splits: number, leaves: number, state: number, depth: number, maxTrees: number, patience: number, rate: number, subsample: number, minLeaf: number, chunk: number): number;
+  /** Up to `chunk` more trees of stochastic gradient boosting (the tree proxy's loop; its state f64[6]: trees grown,
+   *  best held-out error, trees at the best, the mulberry32 state, and the held-out error and trees at the last gain
+   *  of more than minGain or minShare of that error: `patience` trees without such a gain stop it), each tree's
+   *  splits (i32) and leaf values
+   *  (f64) in heap order at t·nodes of splits and leaves; predicted (f64 per row) updated. Returns the trees grown so
+   *  far. */
+  treeBoostF64(bits: number, words: number, n: number, rows: number, values: number, predicted: number, residual: number, nodeOf: number, train: number, trainCount: number, held: number, heldCount: number, rowList: number, work: number, splits: number, leaves: number, state: number, depth: number, maxTrees: number, patience: number, rate: number, subsample: number, minLeaf: number, chunk: number, minGain: number, minShare: number): number;
   /** The f64 length of treeBoostF64's work buffer for a depth and n players. */
   boostWorkF64(depth: number, n: number): number;
   /** Plain radix-2 references of the four blocked transforms (tests and benchmark baselines). */

@@ -121,9 +121,13 @@ describe.each(KERNEL_TARGETS)('tree kernels (%s)', (target) => {
   // depth 3 on 12 players with a rule of two conjunctions plus noise; depth 2 on 33 players (two words); subsample 1
   // and a patience that stops the loop early
   it.each([
-    { n: 12, rows: 300, depth: 3, maxTrees: 40, patience: 40, subsample: 0.8, chunk: 7 },
-    { n: 33, rows: 200, depth: 2, maxTrees: 150, patience: 3, subsample: 1, chunk: 4 },
-    { n: 5, rows: 80, depth: 4, maxTrees: 25, patience: 25, subsample: 0.5, chunk: 25 },
+    { n: 12, rows: 300, depth: 3, maxTrees: 40, patience: 40, subsample: 0.8, chunk: 7, minGain: 0, minShare: 0 },
+    { n: 33, rows: 200, depth: 2, maxTrees: 150, patience: 3, subsample: 1, chunk: 4, minGain: 0, minShare: 0 },
+    { n: 5, rows: 80, depth: 4, maxTrees: 25, patience: 25, subsample: 0.5, chunk: 25, minGain: 0, minShare: 0 },
+    // stops on gains of at most 1 % of the first held-out error over 10 trees (a share of 1, the whole error: that
+    // alone), and on those of at most that and 5 % of the error itself
+    { n: 12, rows: 300, depth: 3, maxTrees: 150, patience: 10, subsample: 0.8, chunk: 6, minGain: 0.01, minShare: 1 },
+    { n: 12, rows: 300, depth: 3, maxTrees: 150, patience: 10, subsample: 0.8, chunk: 6, minGain: 0.01, minShare: 0.05 },
   ])('treeBoostF64 grows the trees, predictions and stop of a brute-force booster (n = $n, depth $depth, chunks of $chunk)', (c) => {
     const random = seededRng(c.n * 101 + c.rows);
     const words = Math.ceil(c.n / 32);
@@ -145,18 +149,19 @@ describe.each(KERNEL_TARGETS)('tree kernels (%s)', (target) => {
     const h = upload32(kernels, held, true).buffer;
     const [v, predicted, residual, nodeOf, rowList, work, splits, leaves, state] = [
       kernels.alloc(c.rows), kernels.alloc(c.rows), kernels.alloc(c.rows), i32(c.rows), i32(train.length), kernels.alloc(kernels.call('boostWorkF64', c.depth, c.n)),
-      i32(c.maxTrees * nodes), kernels.alloc(c.maxTrees * nodes), kernels.alloc(4),
+      i32(c.maxTrees * nodes), kernels.alloc(c.maxTrees * nodes), kernels.alloc(6),
     ];
     try {
       kernels.view(v).set(values);
       kernels.view(predicted).fill(mean);
-      kernels.view(state).set([0, held.reduce((sum, r) => sum + (values[r] - mean) ** 2, 0) / held.length, 0, createRng(17).save()]);
+      const first = held.reduce((sum, r) => sum + (values[r] - mean) ** 2, 0) / held.length;
+      kernels.view(state).set([0, first, 0, createRng(17).save(), first, 0]);
       let grown = 0;
       for (let calls = 0; calls < 100; calls++) {
         const before = grown;
         grown = kernels.call(
           'treeBoostF64', b.ptr, words, c.n, c.rows, v.ptr, predicted.ptr, residual.ptr, nodeOf.ptr, t.ptr, train.length, h.ptr, held.length, rowList.ptr,
-          work.ptr, splits.ptr, leaves.ptr, state.ptr, c.depth, c.maxTrees, c.patience, rate, c.subsample, minLeaf, c.chunk,
+          work.ptr, splits.ptr, leaves.ptr, state.ptr, c.depth, c.maxTrees, c.patience, rate, c.subsample, minLeaf, c.chunk, c.minGain * first, c.minShare,
         );
         if (grown < before + c.chunk) break;
       }
@@ -178,12 +183,20 @@ describe.each(KERNEL_TARGETS)('tree kernels (%s)', (target) => {
     }
     // the patience case stops before maxTrees, the others at it
     expect(expected.trees.length < c.maxTrees).toBe(c.patience < c.maxTrees);
+    // the gain stop ends the loop before the stop on any gain would; with a share too, between the two
+    if (c.minGain > 0) {
+      const anyGain = referenceBoost({ ...c, minGain: 0, minShare: 0, has, values, train, held, rate, minLeaf, mean, seed: 17 }).trees.length;
+      const gainOnly = c.minShare === 1 ? expected.trees.length : referenceBoost({ ...c, minShare: 1, has, values, train, held, rate, minLeaf, mean, seed: 17 }).trees.length;
+      expect(gainOnly).toBeLessThan(anyGain);
+      expect(expected.trees.length).toBeGreaterThanOrEqual(gainOnly);
+      expect(expected.trees.length).toBeLessThanOrEqual(anyGain);
+    }
   });
 });
 
 /** Stochastic gradient boosting by brute force: every node's sums over its rows, every row walked down every tree. */
 function referenceBoost(c: {
-  n: number; rows: number; depth: number; maxTrees: number; patience: number; subsample: number; rate: number; minLeaf: number; mean: number; seed: number;
+  n: number; rows: number; depth: number; maxTrees: number; patience: number; subsample: number; rate: number; minLeaf: number; mean: number; seed: number; minGain: number; minShare: number;
   has: (r: number, i: number) => boolean; values: Float64Array; train: Int32Array; held: Int32Array;
 }) {
   const rng = createRng(c.seed);
@@ -193,12 +206,15 @@ function referenceBoost(c: {
   const trees: { split: number[]; value: number[] }[] = [];
   let best = heldError();
   let bestCount = 0;
+  let mark = best;
+  let markCount = 0;
+  const minGain = c.minGain * best;
   const leafOf = (split: number[], r: number) => {
     let node = 0;
     while (node < nodes && split[node] >= 0) node = 2 * node + 1 + +c.has(r, split[node]);
     return node;
   };
-  while (trees.length < c.maxTrees && trees.length - bestCount < c.patience) {
+  while (trees.length < c.maxTrees && trees.length - markCount < c.patience) {
     const residual = Float64Array.from(c.values, (value, r) => value - predicted[r]);
     let list = Array.from(c.train).filter(() => rng.uniform() < c.subsample);
     if (list.length < 2 * c.minLeaf) list = Array.from(c.train);
@@ -237,6 +253,7 @@ function referenceBoost(c: {
     for (let r = 0; r < c.rows; r++) predicted[r] += value[leafOf(split, r)];
     const error = heldError();
     if (error < best) [best, bestCount] = [error, trees.length];
+    if (error < mark - Math.min(minGain, c.minShare * mark)) [mark, markCount] = [error, trees.length];
   }
   return { trees, predicted, best, bestCount, stream: rng.save() };
 }

@@ -61,7 +61,8 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   let cubed: TermStore | undefined;
   if (cube) {
     await pause();
-    const residual = await fitProxy(kernels, cubeResiduals(cube, rows), maxOrder, rng, pause);
+    // the trees' gains as shares of v's variance: what the cube leaves is a small part of it
+    const residual = await fitProxy(kernels, cubeResiduals(cube, rows), maxOrder, rng, pause, variance(rows.values));
     cubed = residual && withCube(residual, cube);
     if (cubed) fits.push({ fit: 'cube+trees', terms: strongestEnough(cubed, validation) });
   }
@@ -203,4 +204,14 @@ function checkFitted(fitted: unknown, n: number): FittedExpansion[] {
     }
   }
   return fitted as FittedExpansion[];
+}
+
+/** The population variance of the values. */
+function variance(values: Float64Array): number {
+  let mean = 0;
+  for (const value of values) mean += value;
+  mean /= values.length;
+  let sum = 0;
+  for (const value of values) sum += (value - mean) ** 2;
+  return sum / values.length;
 }

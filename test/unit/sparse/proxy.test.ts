@@ -96,7 +96,8 @@ describe('fitProxy', () => {
     };
     const interrupted = (await fitProxy(kernels, { masks, values }, 5, createRng(1), grow))!.toTerms();
     for (const buffer of held) kernels.free(buffer);
-    expect(held.length).toBeGreaterThan(2);
+    // at least one growth between two of its kernel calls
+    expect(held.length).toBeGreaterThanOrEqual(2);
     expect(interrupted).toEqual(alone);
   });
 });
