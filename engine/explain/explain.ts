@@ -23,6 +23,7 @@ import type { EvaluateOptions, OpenedModel, Runner } from '../pipeline/runner.js
 import { assertFiniteValues, assertSameLayout, checkSample, flattenNumbers, loadSampleSet, loadValues, pickSample, resolveSampleSet, type Sample, type SampleSet } from '../inputs/samples.js';
 import { playersOf } from '../analysis/transforms.js';
 import { withConventions } from './conventions.js';
+import type { WarningSink } from './warnings.js';
 
 /** Reward functions (spec §1.3); the -v0 variants subtract v(∅). */
 export { REWARDS, MODALITIES };
@@ -169,8 +170,9 @@ export interface ExplainContext {
   readonly limits: Limits;
   /** Called once a model is open, with the attempts that failed before its backend worked. */
   readonly onOpened: (model: OpenedModel) => void;
-  /** Called with what went wrong but still gave a result (a decomposition that diverged: its best iterate). */
-  readonly onWarning?: (message: string) => void;
+  /** Called with what went wrong but still gave a result (a decomposition that diverged: its best iterate), and its
+   *  kind where the units of a run may each give it (warnings.ts). */
+  readonly onWarning?: WarningSink;
 }
 
 /** An explanation prepared up to its plan: the model open, the sample, the players and the plan (its reward not yet
@@ -596,7 +598,7 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
   }
   const names = request.names ? checkNames(request.names, layout.n) : layout.names;
   const result = await ctx.runner.analyze({ v, n: layout.n, settings }, request.signal);
-  if (result.decomposition.warning !== undefined) ctx.onWarning?.(result.decomposition.warning);
+  if (result.decomposition.warning !== undefined) ctx.onWarning?.(result.decomposition.warning, 'split-diverged');
   Object.assign(timings, result.timings);
   timings.totalMs = performance.now() - started;
   return {
@@ -699,7 +701,7 @@ export async function explainGame(ctx: Pick<ExplainContext, 'runner' | 'limits' 
   timings.loadMs = performance.now() - started;
   const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
   const result = await ctx.runner.analyze({ v, n, settings }, request.signal);
-  if (result.decomposition.warning !== undefined) ctx.onWarning?.(result.decomposition.warning);
+  if (result.decomposition.warning !== undefined) ctx.onWarning?.(result.decomposition.warning, 'split-diverged');
   Object.assign(timings, result.timings);
   timings.totalMs = performance.now() - started;
   return { ...result, timings, players: names, reward: 'given' };

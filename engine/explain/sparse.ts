@@ -15,6 +15,7 @@ import { assertPlanFits, assertSparseFits, masksFitMemory, type Limits, type Mas
 import { rewardOf } from '../pipeline/masking.js';
 import { changingPlayers, keepPlayers } from '../pipeline/null-players.js';
 import type { Runner } from '../pipeline/runner.js';
+import type { WarningSink } from './warnings.js';
 import { assertRowsIndependent, checkNames, resolveTarget, type ExplainContext, type ExplainRequest, type ExplanationHeader, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
 
 /** Bytes a sparse explanation holds per evaluation of its budget besides the masks' bits (values, term lists,
@@ -116,7 +117,7 @@ export interface FunctionContext {
   readonly runner?: Runner;
   readonly stop?: AbortSignal;
   readonly limits?: Limits;
-  readonly onWarning?: (message: string) => void;
+  readonly onWarning?: WarningSink;
 }
 
 /** Below this held-out R² (of either expansion) the terms explain too little of v to be read as the model's
@@ -131,7 +132,7 @@ const LOW_FAITHFULNESS = 0.5;
  * @param tolerance - the request's (a given tolerance fits no random masks)
  * @param onWarning - where it is said (none: nothing is)
  */
-function warnUnfaithful(recovered: AndOrExpansion, tolerance: number | undefined, onWarning: ((message: string) => void) | undefined): void {
+function warnUnfaithful(recovered: AndOrExpansion, tolerance: number | undefined, onWarning: WarningSink | undefined): void {
   const and = recovered.and.faithfulness.r2;
   const or = recovered.or.faithfulness.r2;
   if (!onWarning || Math.min(and, or) >= LOW_FAITHFULNESS) return;
@@ -139,6 +140,7 @@ function warnUnfaithful(recovered: AndOrExpansion, tolerance: number | undefined
     `The sparse expansions explain little of the model's output on masks they never saw (held-out R² ${and.toFixed(3)} for the AND terms, ${or.toFixed(3)} for the OR terms, below ${LOW_FAITHFULNESS}): ` +
       `read their terms as a rough account, not as the model's interactions. Raise the budget (${recovered.evaluations} evaluations were used)` +
       `${tolerance !== undefined ? ', leave the tolerance to auto (a given tolerance fits no random masks)' : ''}, or group the players into fewer, larger ones.`,
+    'sparse-unfaithful',
   );
 }
 

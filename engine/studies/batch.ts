@@ -8,6 +8,7 @@ import { openCache } from '../explain/cache.js';
 import { loadModelBytes, type ExplainContext, type ExplainRequest } from '../explain/explain.js';
 import { isSparseResult, type SparseLimits } from '../explain/sparse.js';
 import { explainUnit, localExecutor, type UnitExecutor, type UnitResult } from '../explain/units.js';
+import { warningSummary } from '../explain/warnings.js';
 import { indexList } from '../inputs/options.js';
 import { resolveSampleSet, type SampleSet } from '../inputs/samples.js';
 
@@ -139,7 +140,10 @@ export async function runBatch(ctx: StudyContext, request: BatchRequest, keep = 
   const set = await resolveSampleSet(samples, 'options.samples');
   const chosen = rowsOf(rows, set);
   const loaded = await loadModelBytes(model);
-  const executor = ctx.executor ?? localExecutor(ctx, await openCache(cacheDir, 'options.cacheDir'), ctx.sparseLimits);
+  // each kind of warning the samples give said once, and counted (warnings.ts)
+  const warnings = warningSummary(ctx.onWarning, 'samples');
+  const unitCtx: StudyContext = { ...ctx, onWarning: warnings.onWarning };
+  const executor = unitCtx.executor ?? localExecutor(unitCtx, await openCache(cacheDir, 'options.cacheDir'), ctx.sparseLimits);
   const reference = await studyReference(options.reference, options.baseline, set);
   const shared = { ...options, ...(reference ? { reference } : {}) };
   const names = { ...(set.features ? { features: set.features } : {}), ...(set.classes ? { classes: set.classes } : {}) };
@@ -151,7 +155,7 @@ export async function runBatch(ctx: StudyContext, request: BatchRequest, keep = 
   let last = performance.now();
   const { results, cached } = await executor.run(units, {
     concurrency,
-    context: ctx,
+    context: unitCtx,
     signal,
     onResult: async (index, result, fromCache) => {
       done++;
@@ -164,6 +168,7 @@ export async function runBatch(ctx: StudyContext, request: BatchRequest, keep = 
       onProgress?.({ done, total: units.length, cached: cachedCount, etaMs: computed > 0 ? (computedMs / computed) * (units.length - done) : undefined });
     },
   });
+  warnings.summarize(units.length);
   const aggregateStart = performance.now();
   const batch = aggregateBatch(results, chosen, cached, set);
   return {

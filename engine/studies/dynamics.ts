@@ -8,6 +8,7 @@ import { InvalidInputError, InvalidOptionError, MemoryLimitError } from '../cont
 import type { KernelHost } from '../contracts/kernels.js';
 import { openCache } from '../explain/cache.js';
 import { explainUnit, localExecutor, type UnitResult } from '../explain/units.js';
+import { warningSummary } from '../explain/warnings.js';
 import { isSparseResult, type SparseResult } from '../explain/sparse.js';
 import { withConventions } from '../explain/conventions.js';
 import type { FlatTerms } from '../analysis/sparse/index.js';
@@ -362,7 +363,10 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   // every checkpoint on every sample; reference models on the normal samples only
   const jobs = loaded.flatMap((m, mi) => (m.role === 'checkpoint' ? set.samples.map((_, si) => ({ mi, si })) : normal.map(({ i }) => ({ mi, si: i }))));
   const units = jobs.map(({ mi, si }) => explainUnit(loaded[mi], set.samples[si], si, options, names));
-  const executor = ctx.executor ?? localExecutor(ctx, await openCache(request.cacheDir, 'options.cacheDir'));
+  // each kind of warning the pairs give said once, and counted (warnings.ts)
+  const warnings = warningSummary(ctx.onWarning, 'pairs');
+  const unitCtx: StudyContext = { ...ctx, onWarning: warnings.onWarning };
+  const executor = unitCtx.executor ?? localExecutor(unitCtx, await openCache(request.cacheDir, 'options.cacheDir'));
   let done = 0;
   let cachedCount = 0;
   let cachedDiverged = 0;
@@ -370,7 +374,7 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   const kept: PairData[] = new Array(units.length);
   const { cached } = await executor.run(units, {
     concurrency,
-    context: ctx,
+    context: unitCtx,
     signal: request.signal,
     keep: false,
     onResult: (index, result, fromCache) => {
@@ -385,6 +389,7 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
       request.onProgress?.({ done, total: units.length, cached: cachedCount, model: basename(loaded[jobs[index].mi].file) });
     },
   });
+  warnings.summarize(units.length);
   if (cachedDiverged > 0) {
     ctx.onWarning?.(`${cachedDiverged} pair(s) read from the cache had diverged when computed: their interactions are those of the best iterate (each marked "diverged" among its checkpoint's samples). Rerun them with other --lr or --preset options, or with --no-cache, to see each warning.`);
   }

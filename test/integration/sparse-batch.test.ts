@@ -169,6 +169,22 @@ describe('batch explanations by the sparse method', () => {
     expect(page).not.toContain('order 4<');
   });
 
+  it('says a poor fit once for the batch, with how many samples had one, not once per sample', async () => {
+    const warnings: string[] = [];
+    const logged = await createEngine({ workers: 2, threads: 1, logger: { info: () => undefined, warn: (message: string) => warnings.push(message) } });
+    try {
+      // 784 pixels at 2000 evaluations: most rows' expansions fit poorly (held-out R² 0.34–0.63 here)
+      const batch = await logged.explainBatch({ ...PATCHES, grid: '28x28', players: '0-783', budget: 2000, maxOrder: 5, indexOrder: 0, samples: PATCH_SAMPLES, rows: '0-3', cacheDir: false });
+      const poor = batch.results!.filter((r) => Math.min(r.faithfulness.r2, r.faithfulness.or!.r2) < 0.5).length;
+      expect(poor).toBeGreaterThan(1);
+      expect(warnings).toHaveLength(2);
+      expect(warnings[0]).toMatch(/^The sparse expansions explain little of the model's output on masks they never saw/);
+      expect(warnings[1]).toBe(`${poor} of 4 samples had sparse expansions with a held-out R² below 0.5 (their terms are a rough account); the first said so above, the others were not said one by one.`);
+    } finally {
+      await logged.dispose();
+    }
+  });
+
   it('POST /explain/batch takes the sparse method within the service\'s limits', async () => {
     let service: Service | undefined;
     try {
