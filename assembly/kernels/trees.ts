@@ -19,17 +19,18 @@ export function treeHistogramF64(bits: usize, words: i32, n: i32, rowList: usize
     const pair = f64x2(load<f64>(residual + (r << 3)), 1.0);
     const row = bits + r * rowBytes;
     const base = out + (<usize>slot * <usize>n << 4);
-    for (let w = 0; w < words; w++) {
-      let word = load<u32>(row + (<usize>w << 2));
-      let at = base + (<usize>w << 9);
-      // present players one by one: a mask holds about half of them
-      while (word != 0) {
-        const i = <usize>ctz<u32>(word);
-        const cell = at + (i << 4);
-        v128.store(cell, f64x2.add(v128.load(cell), pair));
-        word &= word - 1;
-      }
-    }
+    // present players one by one: a mask holds about half of them
+    for (let w = 0; w < words; w++) addPresent(base + (<usize>w << 9), load<u32>(row + (<usize>w << 2)), pair);
+  }
+}
+
+/** Adds the pair to the cell (16 bytes) of each player present in a mask word, the word's first player's at cells. */
+@inline
+function addPresent(cells: usize, word: u32, pair: v128): void {
+  while (word != 0) {
+    const cell = cells + (<usize>ctz<u32>(word) << 4);
+    v128.store(cell, f64x2.add(v128.load(cell), pair));
+    word &= word - 1;
   }
 }
 
@@ -73,12 +74,7 @@ export function treeNibblesF64(bits: usize, words: i32, n: i32, rowList: usize, 
       const nibbles = w == words - 1 ? lastNibbles : 8;
       if (popcnt<u32>(word) < nibbles) {
         // few players: each one's pair directly, as treeHistogramF64 does
-        const cells = direct + (<usize>w << 9);
-        while (word != 0) {
-          const cell = cells + (<usize>ctz<u32>(word) << 4);
-          v128.store(cell, f64x2.add(v128.load(cell), pair));
-          word &= word - 1;
-        }
+        addPresent(direct + (<usize>w << 9), word, pair);
         continue;
       }
       if (load<i32>(header) == 0) {
