@@ -43,8 +43,8 @@ const TABLE_WORD_BYTES: usize = 8 << 8;
  * slot's entry for the nibble's value, and each player's pair is then the sum of the 8 entries whose value holds it;
  * a sparser word adds it at each present player, as treeHistogramF64 does. A uniformly random mask thus costs n/4
  * additions, where treeHistogramF64 makes about n/2, each behind a bit scan whose trip count the branch predictor
- * cannot learn: `node bench/trees.bench.js` gives 1.4× at 49 players and 2.5–2.9× at 196–784 on uniform masks,
- * and 0.7–0.95× on masks of 10 % of the players. The sums are added up in another order, so they may differ from
+ * cannot learn: `node bench/trees.bench.js` gives 1.1–1.5× at 49 players and 2.2–2.9× at 196–784 on uniform masks,
+ * and 0.6–0.9× on masks of 10 % of the players (results/2026-12-02-vm.json and two earlier runs). The sums are added up in another order, so they may differ from
  * treeHistogramF64's in the last bits.
  * bits, words, n, rowList, count, residual, nodeOf, slots, out: as treeHistogramF64; nodes: the length of slots;
  * table: f64[treeTableF64(largest slot + 1, words)], scratch (cleared here where used).
