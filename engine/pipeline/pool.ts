@@ -28,6 +28,9 @@ const TASK_MS = 5;
 /** A mask list whose work (at the model's measured speed) is under this runs on the calling thread when the pool has
  *  a local runner: a pool task's round trip (0.1–0.4 ms, bench/call-latency.bench.js) would cost more than the work. */
 const LOCAL_MS = 0.25;
+/** A mask list of at least this much work (ms, at the model's measured speed) is spread over the workers: two tasks'
+ *  round trips (0.1–0.4 ms each) then cost less than the half of the work they save. */
+const SPLIT_MS = 1;
 /** Fewest rows per batch (unless the job is smaller): smaller batches waste the runtime's per-run overhead. */
 const MIN_TASK_MASKS = 64;
 /** Keys of closed or evicted models remembered for the workers (each task tells them to release those sessions);
@@ -385,17 +388,27 @@ function sharedMasks(masks: MaskList): SharedMasks {
 
 /**
  * Rows per task of a mask list: before the model's speed is known, two tasks per worker of at least MIN_TASK_MASKS
- * rows (a short list is one task); after, about TASK_MS of work, so that the short lists of a sparse search (8–64
- * masks) spread over the workers when the model is slow and stay one task when it is fast. At most MAX_TASK_MASKS,
- * and at least two rows: a task of one row runs two (BatchBuilder.fillList keeps onnxruntime off its one-row
- * kernels), which doubled the cost of every evaluation of a slow model (ResNet-18 at 3×32×32, where 5 ms of work is
- * one mask). Tasks need not be whole batches: a list's short last batch runs unpadded.
+ * rows (a short list is one task). After, a list of less than SPLIT_MS of work is one task (a slow model's still
+ * spreads: see below), and a longer one is cut into a multiple of the workers' count of tasks of about TASK_MS each,
+ * all of one size, so that the workers finish together: tasks of TASK_MS each left the last one alone on one worker
+ * (a list of 1.5 tasks' work took 1.5 tasks' time: the cube of digits-cnn, 917 masks at about 90 per ms, went as
+ * 365 + 365 + 187 rows). At most MAX_TASK_MASKS, and at least two rows: a task of one row runs two
+ * (BatchBuilder.fillList keeps onnxruntime off its one-row kernels), which doubled the cost of every evaluation of a
+ * slow model (ResNet-18 at 3×32×32, where 5 ms of work is one mask). Tasks need not be whole batches: a list's short
+ * last batch runs unpadded.
  * @param total - rows of the list
  * @param workers - the pool's workers
  * @param masksPerMs - the model's measured speed, when known
  */
 export function listTaskRows(total: number, workers: number, masksPerMs: number | undefined): number {
-  const wanted = masksPerMs === undefined ? Math.max(MIN_TASK_MASKS, Math.ceil(total / (2 * workers))) : Math.round(masksPerMs * TASK_MS);
+  let wanted: number;
+  if (masksPerMs === undefined) {
+    wanted = Math.max(MIN_TASK_MASKS, Math.ceil(total / (2 * workers)));
+  } else {
+    const work = total / masksPerMs;
+    const tasks = work < SPLIT_MS ? 1 : workers * Math.max(1, Math.round(work / (workers * TASK_MS)));
+    wanted = Math.ceil(total / tasks);
+  }
   return Math.max(Math.min(2, total), Math.min(total, MAX_TASK_MASKS, wanted));
 }
 

@@ -37,12 +37,21 @@ describe('the pool splits a call into tasks', () => {
     );
   }, PROPERTY_MS);
 
-  it('spreads a slow model\'s short list over the workers in tasks of two rows, and keeps a fast model\'s in one', () => {
+  it('spreads a slow model\'s short list over the workers in tasks of two rows, keeps a fast model\'s in one, and cuts a long one into equal tasks, a multiple of the workers', () => {
     // 0.2 masks per ms: 5 ms of work is one mask, so each task gets the least, two rows; a 7-row list's last row joins
     // the task before it
     expect(taskRanges(0, 7, listTaskRows(7, 2, 0.2), true)).toEqual([[0, 2], [2, 4], [4, 7]]);
     expect(taskRanges(0, 1, listTaskRows(1, 2, 0.2), true)).toEqual([[0, 1]]);
     expect(taskRanges(0, 64, listTaskRows(64, 2, 100), true)).toEqual([[0, 64]]);
+    // a list of 1.5 tasks' work (TASK_MS = 5 ms) goes as one task per worker, not two full tasks and a last one alone
+    // on one worker: 917 masks at 90 per ms (digits-cnn's cube) were 365 + 365 + 187 rows
+    expect(taskRanges(0, 917, listTaskRows(917, 2, 90), true)).toEqual([[0, 459], [459, 917]]);
+    // 44 ms of work: 8 tasks of 500 rows, 4 per worker; on 3 workers 9 tasks
+    expect(taskRanges(0, 4000, listTaskRows(4000, 2, 90), true).map(([a, b]) => b - a)).toEqual(Array(8).fill(500));
+    expect(taskRanges(0, 4000, listTaskRows(4000, 3, 90), true)).toHaveLength(9);
+    // under SPLIT_MS (1 ms) of work a list stays one task; from it on, one per worker
+    expect(taskRanges(0, 80, listTaskRows(80, 2, 90), true)).toEqual([[0, 80]]);
+    expect(taskRanges(0, 100, listTaskRows(100, 2, 90), true)).toEqual([[0, 50], [50, 100]]);
     // a range of mask indices keeps its tasks as they fall (they start at batch boundaries)
     expect(taskRanges(0, 5, 2, false)).toEqual([[0, 2], [2, 4], [4, 5]]);
   });
