@@ -75,6 +75,15 @@ const EXPLAINED_ROUND_OFF = 1e-9;
  *  is more. The fits, not the staged searches, were kept on every bundled model, and they gain from more masks (0.6,
  *  then 0.8 before the exact stage's early stop: docs/math.md, "Fits on random masks"). */
 const RANDOM_SHARE = 0.9;
+/** The staged searches run after the fit masks are drawn only when what is left is at least this share of them (or
+ *  when there are no fits); otherwise what is left goes to more fit masks (up to fitMasks) and the rest stays unspent.
+ *  On every bundled model a fit was kept, not a stage, but at large budgets the stages' terms feed the completion
+ *  (patches-49 at 10⁵ evaluations: R² 0.9996 with them, 0.9982 without). Below that they fitted no better, in
+ *  hundreds of small game calls, each a round trip to the pool (`node bench/sparse-real.bench.js`, skipped whenever the
+ *  fits ran: the MLP at n = 18, rows 0–2, 549, 211 and 234 game calls → 64–67 and R² 0.99859, 0.99974, 0.99893 →
+ *  0.99883, 0.99977, 0.99906; digits-cnn row 0 56 → 38 calls, 0.99556 → 0.99528; tokens-40 at 16 positions 102–113 →
+ *  35–40 calls, R² 1). */
+const STAGED_SHARE = 1;
 /** 2048 before the exact stage's early stop: the MLP at n = 18 (budget 26 214) then gave R² 0.996 with the staged
  *  search, and 0.998 with the trees on 8192 (bench/sparse-real.bench.js). */
 const RANDOM_MASKS = 8192;
@@ -230,11 +239,20 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     previous = r2;
     return better && !stopped;
   };
-  for (const [k, stageTolerance] of TOLERANCES.entries()) if (!(await staging(stageTolerance, k === TOLERANCES.length - 1 ? IDLE_ROUNDS : 0))) break;
-  // a dense game (more salient terms in the best expansion so far than the refinement takes: the bundled CNN and MLP)
-  // gets no refinement; its share goes to more random masks for its fits (as many as they take), the rest to the
-  // stage that the budget stopped
-  if (refinement > 0 && !refinable(best.store.toTerms(best.dropAtOrBelow))) {
+  // the staged searches where the fits do not run, or where what is left after the fit masks is at least
+  // STAGED_SHARE of them; else what is left goes to more fit masks, as many as they take (STAGED_SHARE)
+  const stages = !fit || !context.kernels || fitting() >= STAGED_SHARE * fit.masks.count;
+  if (stages) {
+    for (const [k, stageTolerance] of TOLERANCES.entries()) if (!(await staging(stageTolerance, k === TOLERANCES.length - 1 ? IDLE_ROUNDS : 0))) break;
+  } else {
+    fit = await fitSet(context, fitting(), fit);
+  }
+  // a dense game (more salient terms in the best stage than the refinement takes: the bundled CNN and MLP) gets no
+  // refinement; its share goes to more random masks for its fits (as many as they take), the rest to the stage that
+  // the budget stopped. Without the stages the share waits for the fits: the exact stage stopped early is no guide
+  // (a test game of refine.test.ts lost its refinement to it), and the refinement below takes only a fit with a
+  // sparse top
+  if (stages && refinement > 0 && !refinable(best.store.toTerms(best.dropAtOrBelow))) {
     refinement = 0;
     if (fit) fit = await fitSet(context, spend(), fit);
     else context.passUniform('fit');
