@@ -133,33 +133,38 @@ function dot(a: usize, b: usize, m: i32): f64 {
 }
 
 /**
- * Solves (G + ridge·diag(G)) x = b by conjugate gradients with the diagonal as preconditioner, from x = 0. G is read
- * as f32 (half the bytes each step streams; the completion's entries are integers or short dyadic fractions, exact in
- * f32); the vectors and sums are f64.
- * see: Saad, Iterative Methods for Sparse Linear Systems (2nd ed., SIAM 2003), Algorithm 9.1
- * g: f32[m·m] symmetric positive semi-definite; b, x: f64[m]; work: f64[5m].
+ * Solves (G + ridge·diag(G)) x = b by preconditioned conjugate gradients, from x = 0. The preconditioner is the
+ * diagonal, but for the unknowns blockStart .. blockStart + blockSize − 1: the dense block of G + ridge·diag(G) there,
+ * through its Cholesky factor L (lower, f64[blockSize²] row-major; blockSize 0: the diagonal alone). G is read as f32
+ * (half the bytes each step streams; the completion's entries are integers or short dyadic fractions, exact in f32);
+ * the vectors, sums and L are f64.
+ * see: Saad, Iterative Methods for Sparse Linear Systems (2nd ed., SIAM 2003), Algorithm 9.1 (preconditioned CG) and
+ * §10.1 (block Jacobi)
+ * g: f32[m·m] symmetric positive semi-definite; b, x: f64[m]; work: f64[5m]; factor: f64[blockSize²].
  * Stops once ‖r‖ ≤ tolerance·‖b‖ or after maxIterations. With resume ≠ 0 it goes on where the last call on the same
- * g, b, x and work stopped (its state is x and work): calls of k iterations take the iterates of one call, so that a
- * caller can pause between them.
+ * g, b, x, work and factor stopped (its state is x and work): calls of k iterations take the iterates of one call, so
+ * that a caller can pause between them.
  * @returns the iterations taken (fewer than maxIterations: it has stopped)
  */
-export function conjugateGradientsF32(g: usize, b: usize, x: usize, work: usize, m: i32, ridge: f64, tolerance: f64, maxIterations: i32, resume: i32): i32 {
+export function conjugateGradientsF32(g: usize, b: usize, x: usize, work: usize, m: i32, ridge: f64, tolerance: f64, maxIterations: i32, resume: i32, blockStart: i32, blockSize: i32, factor: usize): i32 {
   const bytes = <usize>m << 3;
   const r = work;
   const z = r + bytes;
   const p = z + bytes;
   const q = p + bytes;
-  const d = q + bytes; // the preconditioner: diag(G)·(1 + ridge), 1 where the diagonal is 0
+  const d = q + bytes; // diag(G)·(1 + ridge), 1 where the diagonal is 0
+  // a block that does not lie within 0..m − 1 is none
+  const h = blockStart >= 0 && blockSize > 0 && blockStart + blockSize <= m ? blockSize : 0;
   for (let i = 0; i < m && resume == 0; i++) {
     const k = <usize>i << 3;
     const diagonal = <f64>load<f32>(g + (<usize>i * <usize>(m + 1) << 2));
-    const di = diagonal > 0 ? diagonal * (1 + ridge) : 1.0;
-    const bi = load<f64>(b + k);
-    store<f64>(d + k, di);
+    store<f64>(d + k, diagonal > 0 ? diagonal * (1 + ridge) : 1.0);
     store<f64>(x + k, 0);
-    store<f64>(r + k, bi);
-    store<f64>(z + k, bi / di);
-    store<f64>(p + k, bi / di);
+    store<f64>(r + k, load<f64>(b + k));
+  }
+  if (resume == 0) {
+    precondition(r, z, d, m, blockStart, h, factor);
+    for (let k: usize = 0; k < bytes; k += 8) store<f64>(p + k, load<f64>(z + k));
   }
   let rz = dot(r, z, m);
   const stop = tolerance * tolerance * dot(b, b, m);
@@ -175,10 +180,9 @@ export function conjugateGradientsF32(g: usize, b: usize, x: usize, work: usize,
     if (!isFinite(alpha)) break;
     for (let k: usize = 0; k < bytes; k += 8) {
       store<f64>(x + k, load<f64>(x + k) + alpha * load<f64>(p + k));
-      const rk = load<f64>(r + k) - alpha * load<f64>(q + k);
-      store<f64>(r + k, rk);
-      store<f64>(z + k, rk / load<f64>(d + k));
+      store<f64>(r + k, load<f64>(r + k) - alpha * load<f64>(q + k));
     }
+    precondition(r, z, d, m, blockStart, h, factor);
     const next = dot(r, z, m);
     const beta = next / rz;
     rz = next;
@@ -186,4 +190,25 @@ export function conjugateGradientsF32(g: usize, b: usize, x: usize, work: usize,
     iterations++;
   }
   return iterations;
+}
+
+/** z = M⁻¹ r: r / d, but L⁻ᵀ L⁻¹ r on the block of h unknowns from start (forward, then backward in place). */
+@inline
+function precondition(r: usize, z: usize, d: usize, m: i32, start: i32, h: i32, factor: usize): void {
+  for (let k: usize = 0; k < (<usize>m << 3); k += 8) store<f64>(z + k, load<f64>(r + k) / load<f64>(d + k));
+  if (h == 0) return;
+  const rb = r + (<usize>start << 3);
+  const zb = z + (<usize>start << 3);
+  const rowBytes = <usize>h << 3;
+  for (let i = 0; i < h; i++) {
+    const row = factor + <usize>i * rowBytes;
+    let t = load<f64>(rb + (<usize>i << 3));
+    for (let k = 0; k < i; k++) t -= load<f64>(row + (<usize>k << 3)) * load<f64>(zb + (<usize>k << 3));
+    store<f64>(zb + (<usize>i << 3), t / load<f64>(row + (<usize>i << 3)));
+  }
+  for (let i = h - 1; i >= 0; i--) {
+    let t = load<f64>(zb + (<usize>i << 3));
+    for (let k = i + 1; k < h; k++) t -= load<f64>(factor + <usize>k * rowBytes + (<usize>i << 3)) * load<f64>(zb + (<usize>k << 3));
+    store<f64>(zb + (<usize>i << 3), t / load<f64>(factor + <usize>i * rowBytes + (<usize>i << 3)));
+  }
 }

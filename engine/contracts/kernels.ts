@@ -40,11 +40,13 @@ export interface KernelExports {
    *  −1, else +1), the rest indicators (a set bit is 1, else 0); counts: i32[m], set bits per column. Rows [from, to)
    *  of the lower triangle per call (a caller pauses between parts); the call that reaches m fills the upper one. */
   bitGramF32(bits: number, counts: number, m: number, parities: number, words: number, rows: number, out: number, from: number, to: number): void;
-  /** Solves (G + ridge·diag G) x = b (G: f32[m·m] symmetric positive semi-definite; b, x: f64[m]) by
-   *  Jacobi-preconditioned conjugate gradients from x = 0, until ‖r‖ ≤ tolerance·‖b‖ or maxIterations; work: f64[5m].
-   *  With resume ≠ 0, on from where the last call on the same arguments stopped (the iterates of one call). Returns
-   *  the iterations (fewer than maxIterations: it has stopped). */
-  conjugateGradientsF32(g: number, b: number, x: number, work: number, m: number, ridge: number, tolerance: number, maxIterations: number, resume: number): number;
+  /** Solves (G + ridge·diag G) x = b (G: f32[m·m] symmetric positive semi-definite; b, x: f64[m]) by preconditioned
+   *  conjugate gradients from x = 0, until ‖r‖ ≤ tolerance·‖b‖ or maxIterations; work: f64[5m]. The preconditioner is
+   *  the diagonal, but on the unknowns blockStart .. blockStart + blockSize − 1 the dense block of G + ridge·diag G
+   *  there, given as its lower Cholesky factor (factor: f64[blockSize²], row-major; blockSize 0: none). With resume
+   *  ≠ 0, on from where the last call on the same arguments stopped (the iterates of one call). Returns the
+   *  iterations (fewer than maxIterations: it has stopped). */
+  conjugateGradientsF32(g: number, b: number, x: number, work: number, m: number, ridge: number, tolerance: number, maxIterations: number, resume: number, blockStart: number, blockSize: number, factor: number): number;
   /** The tree proxy's split sums: for each of the `count` rows listed at rowList (i32) whose node (nodeOf: i32 per row)
    *  has a slot (slots: i32 per node, −1 for none), adds (residual[row], 1) to out[slot·n + i] (f64 pairs) for every
    *  player i of the row's mask (bits: u32[words] per row). */

@@ -1,5 +1,6 @@
 // The least-squares kernels of the sparse completion (release and debug builds): the bitset Gram against the dense
-// product of the ±1 / 0-1 columns it stands for, and the conjugate-gradient solve against Gaussian elimination.
+// product of the ±1 / 0-1 columns it stands for, and the conjugate-gradient solve (with the diagonal or a block
+// preconditioner) against Gaussian elimination.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKernels } from '../../dist/bindings/index.js';
 import type { F64Buffer, KernelHost } from '../../engine/contracts/kernels.js';
@@ -80,17 +81,64 @@ describe.each(KERNEL_TARGETS)('least-squares kernels (%s)', (target) => {
     const [gBuffer, bBuffer] = [uploadF32(kernels, g), upload(kernels, b)];
     const x = kernels.alloc(m);
     const work = kernels.alloc(5 * m);
-    const iterations = kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, ridge, 1e-12, 10 * m, 0);
+    const iterations = kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, ridge, 1e-12, 10 * m, 0, 0, 0, 0);
     expect(iterations).toBeGreaterThan(0);
     expect(iterations).toBeLessThanOrEqual(10 * m);
     expectClose(kernels.view(x), denseSolve(ridged, b), { atol: 1e-9 });
     // calls of 3 iterations, each resuming the last: the same iterations and, bit for bit, the same x
     const whole = Float64Array.from(kernels.view(x));
     let resumed = 0;
-    for (let taken = 3; taken === 3; resumed += taken) taken = kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, ridge, 1e-12, 3, resumed > 0 ? 1 : 0);
+    for (let taken = 3; taken === 3; resumed += taken) taken = kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, ridge, 1e-12, 3, resumed > 0 ? 1 : 0, 0, 0, 0);
     expect(resumed).toBe(iterations);
     expect(Array.from(kernels.view(x))).toEqual(Array.from(whole));
     for (const buffer of [gBuffer, bBuffer, x, work]) kernels.free(buffer);
+  });
+
+  it.each([[30, 0, 30], [30, 12, 18], [40, 10, 20], [9, 8, 1]])('conjugateGradientsF32 with a block preconditioner (m = %i, block %i + %i) solves as elimination does, in fewer steps than the diagonal alone (the same with a block of one)', (m, start, size) => {
+    const random = seededRng(7 * m + start);
+    // columns of 0/1 entries over 4m rows; those of the block nested (each keeps a random half of the one before),
+    // as a tree's conjunctions are: strongly correlated, which the diagonal preconditioner leaves to the iterations
+    const rows = 4 * m;
+    const columns = Array.from({ length: m }, () => Float64Array.from({ length: rows }, () => (random() < 0.5 ? 1 : 0)));
+    for (let j = start + 1; j < start + size; j++) columns[j] = columns[j - 1].map((value) => (random() < 0.85 ? value : 0));
+    const g = new Float64Array(m * m);
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) for (let r = 0; r < rows; r++) g[i * m + j] += columns[i][r] * columns[j][r];
+    for (let i = 0; i < m; i++) g[i * m + i] += 1;
+    const b = Float64Array.from({ length: m }, () => random() - 0.5);
+    const ridge = 1e-6;
+    const ridged = Float64Array.from(g, (value, k) => (k % (m + 1) === 0 ? value * (1 + ridge) : value));
+    // the block's lower Cholesky factor, by the textbook recurrence
+    const factor = new Float64Array(size * size);
+    for (let i = 0; i < size; i++) {
+      for (let j = 0; j <= i; j++) {
+        let sum = ridged[(start + i) * m + start + j];
+        for (let k = 0; k < j; k++) sum -= factor[i * size + k] * factor[j * size + k];
+        factor[i * size + j] = i === j ? Math.sqrt(sum) : sum / factor[j * size + j];
+      }
+    }
+    const [gBuffer, bBuffer, factorBuffer] = [uploadF32(kernels, g), upload(kernels, b), upload(kernels, factor)];
+    const x = kernels.alloc(m);
+    const work = kernels.alloc(5 * m);
+    const solve = (blockSize: number, steps: number, resume: number) => kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, ridge, 1e-12, steps, resume, start, blockSize, factorBuffer.ptr);
+    const diagonal = solve(0, 10 * m, 0);
+    const expected = denseSolve(ridged, b);
+    expectClose(kernels.view(x), expected, { atol: 1e-8 });
+    const iterations = solve(size, 10 * m, 0);
+    expectClose(kernels.view(x), expected, { atol: 1e-8 });
+    // a block of one unknown is its diagonal entry
+    if (size > 1) expect(iterations).toBeLessThan(diagonal);
+    else expect(iterations).toBe(diagonal);
+    // the whole system as the block: exact after one step
+    if (size === m) expect(iterations).toBe(1);
+    // resumed in calls of 2 steps: the same iterates, bit for bit
+    const whole = Float64Array.from(kernels.view(x));
+    let resumed = 0;
+    for (let taken = 2; taken === 2; resumed += taken) taken = solve(size, 2, resumed > 0 ? 1 : 0);
+    expect(resumed).toBe(iterations);
+    expect(Array.from(kernels.view(x))).toEqual(Array.from(whole));
+    // a block that does not fit within the m unknowns is none: the diagonal's iterates
+    expect(kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, ridge, 1e-12, 10 * m, 0, m - size + 1, size, factorBuffer.ptr)).toBe(diagonal);
+    for (const buffer of [gBuffer, bBuffer, factorBuffer, x, work]) kernels.free(buffer);
   });
 
   it('returns x = 0 without iterating for b = 0, and 0 for a zero column', () => {
@@ -99,10 +147,10 @@ describe.each(KERNEL_TARGETS)('least-squares kernels (%s)', (target) => {
     const [gBuffer, bBuffer] = [uploadF32(kernels, g), upload(kernels, new Float64Array(m))];
     const x = kernels.alloc(m);
     const work = kernels.alloc(5 * m);
-    expect(kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, 1e-6, 1e-10, 100, 0)).toBe(0);
+    expect(kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, 1e-6, 1e-10, 100, 0, 0, 0, 0)).toBe(0);
     expectClose(kernels.view(x), new Float64Array(m), { atol: 0 });
     kernels.view(bBuffer).set([4, 0, 10]);
-    kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, 0, 1e-14, 100, 0);
+    kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, 0, 1e-14, 100, 0, 0, 0, 0);
     expectClose(kernels.view(x), [2, 0, 2], { atol: 1e-12 });
     for (const buffer of [gBuffer, bBuffer, x, work]) kernels.free(buffer);
   });

@@ -34,6 +34,15 @@ const RIDGE = 1e-6;
  *  about 40 steps, and the held-out R² the same to 7 digits as at 10⁻¹⁰ (55 steps). */
 const RESIDUAL = 1e-7;
 const MAX_ITERATIONS = 1000;
+/** Most found terms and candidates in the CG's block preconditioner (conjugateGradientsF32): their indicator columns
+ *  are nested and correlated (a tree's conjunctions share players), which the diagonal alone left to the iterations:
+ *  the second system of a patches-49 fit (1226 low-order columns and 128 conjunctions) took 112–138 steps, 41–42 with
+ *  the block (ad hoc, fit tasks dumped from `engine.explain` at 10⁴ evaluations). Its Cholesky factor costs h³/6
+ *  products once per solve: at 256 about one matrix-vector step of the largest order-1 completion (2400 columns),
+ *  whose found terms past the first 256 keep the diagonal. */
+const BLOCK_MAX = 256;
+/** Least pivot of that factor, as a share of its diagonal entry: f32 entries carry about 1e-7 relative round-off. */
+const PIVOT_FLOOR = 1e-6;
 /** Most work of one kernel call, between two pauses (cancellation, other work's turn): 64-bit popcounts of the Gram,
  *  or f32 products of the CG's matrix-vector steps; a few tens of ms. Without it one order-1 Gram at 4096 players
  *  (4225 columns over 16 900 masks) was one call of about 1 s, and an abort waited 2.8–3.2 s for both expansions'
@@ -227,6 +236,7 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array | t
   const rhs = kernels.alloc(m);
   const x = kernels.alloc(m);
   const work = kernels.alloc(5 * m);
+  const factor = kernels.alloc(Math.min(BLOCK_MAX, m - lowCount) ** 2);
   try {
     const memory = kernels.view(bitsBuffer).buffer;
     const bits = new Uint32Array(memory, bitsBuffer.ptr, 2 * m * words64);
@@ -259,10 +269,11 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array | t
       b.set(products.subarray(0, size));
       const used = parts.slice(0, size - lowCount);
       decouple(g, b, size, lowCount, used);
+      const blockSize = choleskyBlock(g, size, lowCount, Math.min(BLOCK_MAX, size - lowCount), kernels.view(factor));
       // at least one matrix-vector step (size² products) a call, up to MAX_ITERATIONS in all
       const steps = Math.max(1, Math.floor(CALL_WORK / (size * size)));
       for (let done = 0; done < MAX_ITERATIONS; ) {
-        const taken = kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, size, RIDGE, RESIDUAL, Math.min(steps, MAX_ITERATIONS - done), done > 0 ? 1 : 0);
+        const taken = kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, size, RIDGE, RESIDUAL, Math.min(steps, MAX_ITERATIONS - done), done > 0 ? 1 : 0, lowCount, blockSize, factor.ptr);
         done += taken;
         if (taken < steps) break;
         yield PAUSE;
@@ -275,8 +286,29 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array | t
       yield w;
     }
   } finally {
-    for (const buffer of new Set([bitsBuffer, countsBuffer, full, block, rhs, x, work])) kernels.free(buffer);
+    for (const buffer of new Set([bitsBuffer, countsBuffer, full, block, rhs, x, work, factor])) kernels.free(buffer);
   }
+}
+
+/**
+ * A lower Cholesky factor of the block of G + RIDGE·diag(G) on unknowns start .. start + h − 1 (as the CG's operator:
+ * a zero diagonal entry counts as 1), into out[0 .. h²) row-major, for the CG's block preconditioner. A pivot that
+ * round-off leaves at or below PIVOT_FLOOR of its entry (nearly equal columns) is replaced by the entry itself: any
+ * factor with a positive diagonal makes a positive definite preconditioner, and the CG's answer is the system's.
+ * @returns h
+ */
+function choleskyBlock(g: Float32Array, m: number, start: number, h: number, out: Float64Array): number {
+  for (let i = 0; i < h; i++) {
+    const row = (start + i) * m + start;
+    for (let j = 0; j <= i; j++) {
+      let s = i === j ? (g[row + j] > 0 ? g[row + j] * (1 + RIDGE) : 1) : g[row + j];
+      const entry = s;
+      for (let k = 0; k < j; k++) s -= out[i * h + k] * out[j * h + k];
+      if (i > j) out[i * h + j] = s / out[j * h + j];
+      else out[i * h + i] = Math.sqrt(s > PIVOT_FLOOR * entry ? s : entry);
+    }
+  }
+  return h;
 }
 
 /** G ← Tᵀ G T and b ← Tᵀ b in place: first every found column (from the unchanged low-order columns), then every
