@@ -216,9 +216,10 @@ interface LowPart {
 
 /**
  * Least squares of the first m columns against the target, for each m of `sizes` (ascending; the first lowCount
- * columns are parity columns, the rest indicator columns): the Gram of all the columns once by the kernels, each
- * system's its leading block, turned into the decoupled basis G' = Tᵀ G T with T = [[I, −C], [0, I]] (each indicator
- * column minus its low-order part), solved by the kernels' CG, and turned back (x_L = x'_L − C x_F). The Gram and
+ * columns are parity columns, the rest indicator columns): the Gram of all the columns once by the kernels, turned
+ * once into the decoupled basis G' = Tᵀ G T with T = [[I, −C], [0, I]] (each indicator column minus its low-order
+ * part), each system's its leading block, solved by the kernels' CG with the found columns' block as preconditioner,
+ * and turned back (x_L = x'_L − C x_F). The Gram and
  * each solve run in kernel calls of at most CALL_WORK, PAUSE yielded between them. The kernels' buffers are held
  * between the solves, given back when the generator ends or is left.
  */
@@ -255,7 +256,10 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array | t
       from = to;
       if (from < m) yield PAUSE;
     }
+    // decoupled once: each system's is the leading block of the whole one's (a found column's decoupling reads the
+    // low-order columns only), the same numbers in the same order
     const products = rightHandSide(columns, lowCount, target);
+    decouple(new Float32Array(kernels.view(bitsBuffer).buffer, full.ptr, m * m), products, m, lowCount, parts);
     for (const size of sizes) {
       // views made anew: another computation may have grown the kernels' memory while the caller paused
       const now = kernels.view(bitsBuffer).buffer;
@@ -265,10 +269,8 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array | t
         const all = new Float32Array(now, full.ptr, m * m);
         for (let i = 0; i < size; i++) g.set(all.subarray(i * m, i * m + size), i * size);
       }
-      const b = kernels.view(rhs).subarray(0, size);
-      b.set(products.subarray(0, size));
+      kernels.view(rhs).set(products.subarray(0, size));
       const used = parts.slice(0, size - lowCount);
-      decouple(g, b, size, lowCount, used);
       const blockSize = choleskyBlock(g, size, lowCount, Math.min(BLOCK_MAX, size - lowCount), kernels.view(factor));
       // at least one matrix-vector step (size² products) a call, up to MAX_ITERATIONS in all
       const steps = Math.max(1, Math.floor(CALL_WORK / (size * size)));
@@ -312,28 +314,34 @@ function choleskyBlock(g: Float32Array, m: number, start: number, h: number, out
 }
 
 /** G ← Tᵀ G T and b ← Tᵀ b in place: first every found column (from the unchanged low-order columns), then every
- *  found row (from the low-order rows, unchanged by the row steps). The new entries are sums of Gram integers times
- *  ±2^−|S|: short dyadic fractions, exact in f32 for the orders the completion sees. */
+ *  found row: against a low-order column its entry is the symmetric one just made, against a found column the
+ *  low-order rows' part is taken off (h² entries, not h·m: the row step was half of this function's time at n = 49).
+ *  The new entries are sums of Gram integers times ±2^−|S|: short dyadic fractions, exact in f32 for the orders the
+ *  completion sees. */
 function decouple(g: Float32Array, b: Float64Array, m: number, lowCount: number, parts: readonly LowPart[]): void {
+  const h = parts.length;
   // row by row, every found column of the row (a column at a time strode through the whole matrix: 45 ms at n = 49)
   for (let i = 0; i < m; i++) {
     const row = i * m;
-    parts.forEach(({ columns, weights }, k) => {
+    for (let k = 0; k < h; k++) {
+      const { columns, weights } = parts[k];
       let s = 0;
       for (let u = 0; u < columns.length; u++) s += weights[u] * g[row + columns[u]];
       g[row + lowCount + k] -= s;
-    });
+    }
   }
-  parts.forEach(({ columns, weights }, k) => {
+  for (let k = 0; k < h; k++) {
+    const { columns, weights } = parts[k];
     const f = lowCount + k;
     const rowF = f * m;
-    for (let u = 0; u < columns.length; u++) {
-      const rowU = columns[u] * m;
-      const weight = weights[u];
-      for (let j = 0; j < m; j++) g[rowF + j] -= weight * g[rowU + j];
-      b[f] -= weight * b[columns[u]];
+    for (let j = 0; j < lowCount; j++) g[rowF + j] = g[j * m + f];
+    for (let j = lowCount; j < m; j++) {
+      let s = 0;
+      for (let u = 0; u < columns.length; u++) s += weights[u] * g[columns[u] * m + j];
+      g[rowF + j] -= s;
     }
-  });
+    for (let u = 0; u < columns.length; u++) b[f] -= weights[u] * b[columns[u]];
+  }
 }
 
 /** Xᵀ y: a parity column gives Σy − 2·Σ over its set rows, an indicator column Σ over its set rows. */
