@@ -97,7 +97,7 @@ function kernelRow(kernels, n, runs) {
   const gCopy = Float32Array.from(g);
   const bCopy = Float64Array.from(b);
   // tolerance 0: exactly CG_STEPS steps, as the JS loop
-  const kernelCg = timeRuns(() => kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, m, 0, 0, CG_STEPS, 0), { runs });
+  const kernelCg = timeRuns(() => kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, m, 0, 0, CG_STEPS, 0, 0, 0, 0), { runs }); // no block: the diagonal's steps
   const jsCg = timeRuns(() => jsConjugateGradients(gCopy, bCopy, m, CG_STEPS), { runs: Math.min(runs, 3) });
   for (const buffer of [bits, counts, gram, rhs, x, work]) kernels.free(buffer);
   return {

@@ -137,18 +137,20 @@ const REFINE_LOSS = 1e-4;
  * ends it with budget to spare, and its terms are the answer. A game whose search is still finding terms when that
  * share is spent, or once it has found more than DENSE_TERMS times the terms the budget is sized for
  * (affordableTerms) and one of them is under TAIL_SHARE of |v(N) − v(∅)| (a trained model's dense tail of tiny
- * coefficients), is searched again from scratch in stages of
- * falling tolerance (TOLERANCES), each continuing from the last, while each raises the R² on validation masks that
- * no search or refit sees; the best of all these expansions on those masks is kept. With the kernels, uniformly
- * random masks are drawn before those stages (RANDOM_SHARE of what is left, at most fitMasks: the most of
- * RANDOM_MASKS, FIT_MASKS_PER_PLAYER · n and what the completion asks for); after them, the expansions fitted on
- * those masks (randomFits: a tree proxy, the low-order completion, the completion with the conjunctions it missed)
- * compete with the search's on the validation masks.
+ * coefficients), goes on to fits on random masks. With the kernels, uniformly random masks are drawn (RANDOM_SHARE
+ * of what is left, at most fitMasks: the most of RANDOM_MASKS, FIT_MASKS_PER_PLAYER · n and what the completion asks
+ * for). Where what is left then is at least STAGED_SHARE of them, or there are no fits, the game is searched again
+ * from scratch in stages of falling tolerance (TOLERANCES), each continuing from the last, while each raises the R²
+ * on validation masks that no search or refit sees; the best of the exact search and these stages on those masks is
+ * kept; otherwise what is left goes to more random masks. Then the expansions fitted on the random masks (randomFits:
+ * a tree proxy, the low-order completion, the completion with the conjunctions it missed) compete with the search's
+ * on the validation masks.
  * Before those masks, a deterministic game measures the total effect of each player and, when a few hold most of it,
  * evaluates v at every subset of them (measureCube, cube.ts): their terms are then exact, and trees fitted to what
  * they leave compete too ('cube+trees'). A deterministic game keeps REFINE_SHARE of what the exact search left (when
- * that is at least MIN_REFINE) for the last step; when the best expansion after the stages has many salient terms
- * (not refinable) that share goes to more random masks instead (and what they do not take to the stage the budget stopped). Otherwise the kept expansion's
+ * that is at least MIN_REFINE) for the last step; when the stages ran and the best expansion after them has many
+ * salient terms (not refinable) that share goes to more random masks instead (and what they do not take to the stage
+ * the budget stopped). Otherwise the kept expansion's
  * strongest terms get exact values, computed from v at every subset of their supports, and the salient supports their
  * exact extensions by one player (refine.ts); that expansion is kept unless it fits the validation masks worse beyond
  * chance (Validation.worse) and by more than REFINE_LOSS of R², else the best other expansion as good as the kept one
