@@ -15,7 +15,7 @@ import { assertPlanFits, assertSparseFits, masksFitMemory, type Limits, type Mas
 import { rewardOf } from '../pipeline/masking.js';
 import { changingPlayers, keepPlayers } from '../pipeline/null-players.js';
 import type { Runner } from '../pipeline/runner.js';
-import type { WarningSink } from './warnings.js';
+import { LOW_FAITHFULNESS, type WarningSink } from './warnings.js';
 import { assertRowsIndependent, checkNames, resolveTarget, type ExplainContext, type ExplainRequest, type ExplanationHeader, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
 
 /** Bytes a sparse explanation holds per evaluation of its budget besides the masks' bits (values, term lists,
@@ -119,11 +119,6 @@ export interface FunctionContext {
   readonly limits?: Limits;
   readonly onWarning?: WarningSink;
 }
-
-/** Below this held-out R² (of either expansion) the terms explain too little of v to be read as the model's
- *  interactions, and the run says so (a dense game of 4096 players from 10⁴ evaluations: 0.02; bench/sparse-real
- *  part 5). */
-const LOW_FAITHFULNESS = 0.5;
 
 /**
  * Says, through onWarning, when an expansion explains little of v on the masks it never saw: its terms are then a

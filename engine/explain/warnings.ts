@@ -8,10 +8,15 @@ export type WarningSink = (message: string, kind?: WarningKind) => void;
 /** The warnings a unit may give again and again: the split's divergence, a sparse expansion that fits poorly. */
 export type WarningKind = 'split-diverged' | 'sparse-unfaithful';
 
+/** Below this held-out R² (of either expansion) a sparse explanation's terms explain too little of v to be read as
+ *  the model's interactions, and the run says so ('sparse-unfaithful'; a dense game of 4096 players from 10⁴
+ *  evaluations: 0.02; bench/sparse-real part 5). */
+export const LOW_FAITHFULNESS = 0.5;
+
 /** How the summary names the units that gave a kind. */
 const SAID: Record<WarningKind, string> = {
   'split-diverged': 'had a decomposition that diverged (their interactions are those of the best iterate)',
-  'sparse-unfaithful': 'had sparse expansions with a held-out R² below 0.5 (their terms are a rough account)',
+  'sparse-unfaithful': `had sparse expansions with a held-out R² below ${LOW_FAITHFULNESS} (their terms are a rough account)`,
 };
 
 /**
