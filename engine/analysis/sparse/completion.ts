@@ -299,7 +299,7 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array | t
  * factor with a positive diagonal makes a positive definite preconditioner, and the CG's answer is the system's.
  * @returns h
  */
-function choleskyBlock(g: Float32Array, m: number, start: number, h: number, out: Float64Array): number {
+export function choleskyBlock(g: Float32Array, m: number, start: number, h: number, out: Float64Array): number {
   for (let i = 0; i < h; i++) {
     const row = (start + i) * m + start;
     for (let j = 0; j <= i; j++) {

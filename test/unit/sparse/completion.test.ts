@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKernels } from '../../../dist/bindings/index.js';
 import type { KernelHost } from '../../../engine/contracts/kernels.js';
-import { completeLowOrder, completionMasks, completions } from '../../../engine/analysis/sparse/completion.js';
+import { choleskyBlock, completeLowOrder, completionMasks, completions } from '../../../engine/analysis/sparse/completion.js';
 import { evaluateExpansion, sparseMobius } from '../../../engine/analysis/sparse/index.js';
 import { randomMasks } from '../../../engine/analysis/sparse/masks.js';
 import { createRng } from '../../../engine/analysis/sparse/random.js';
@@ -90,6 +90,23 @@ describe('completeLowOrder', () => {
     expect(kernels.bytesInUse).toBe(0);
   });
 
+  it('stays finite and rebuilds the values when conjunctions coincide on the rows (a block singular but for the ridge)', async () => {
+    // player 9 is present exactly where player 8 is: χ_8 = χ_9, and the candidates {2,4,6,8} and {2,4,6,9} have the
+    // same indicator column and the same order ≤ 2 part, so the conjunctions' block is singular but for the ridge
+    const masks = randomMasks(n, 1200, createRng(11));
+    for (let r = 0; r < masks.count; r++) {
+      const word = masks.bits[r * masks.words];
+      masks.bits[r * masks.words] = ((word & ~(1 << 9)) | (((word >>> 8) & 1) << 9)) >>> 0;
+    }
+    const values = valuesOf(plantedLowOrder(n, [[2, 4, 6, 8]], 12), masks);
+    const [, withCandidates] = (await completions(kernels, [], { masks, values }, 5, [[2, 4, 6, 8], [2, 4, 6, 9], [1, 3, 5]], async () => {}))!;
+    const fitted = withCandidates.toTerms(0);
+    expect(fitted.every((t) => Number.isFinite(t.value))).toBe(true);
+    const rebuilt = valuesOf(new Map(fitted.map((t) => [t.players.join(','), t.value])), masks);
+    expect(Math.max(...rebuilt.map((v, r) => Math.abs(v - values[r])))).toBeLessThan(1e-4);
+    expect(kernels.bytesInUse).toBe(0);
+  });
+
   it('fits order ≤ 1 only when maxOrder is 1', () => {
     const masks = randomMasks(n, 600, createRng(7));
     const store = completeLowOrder(kernels, [], { masks, values: valuesOf(truth, masks) }, 1);
@@ -99,6 +116,31 @@ describe('completeLowOrder', () => {
   it('declines a fit set with fewer than two masks per unknown', () => {
     const masks = randomMasks(n, 110, createRng(8));
     expect(completeLowOrder(kernels, [], { masks, values: valuesOf(truth, masks) }, 5)).toBeUndefined();
+  });
+});
+
+describe('choleskyBlock (the CG\'s block preconditioner)', () => {
+  it('factors the block of G + ridge·diag G, and replaces a pivot round-off leaves at or below the floor by its entry', () => {
+    // a 4×4 Gram whose block from 1 is positive definite: L·Lᵀ rebuilds it (the diagonal times 1 + 1e-6)
+    const g = Float32Array.from([9, 1, 2, 0, 1, 4, 2, 1, 2, 2, 5, 1, 0, 1, 1, 3]);
+    const out = new Float64Array(9);
+    expect(choleskyBlock(g, 4, 1, 3, out)).toBe(3);
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j <= i; j++) {
+        let sum = 0;
+        for (let k = 0; k <= j; k++) sum += out[i * 3 + k] * out[j * 3 + k];
+        expect(sum).toBeCloseTo(g[(1 + i) * 4 + 1 + j] * (i === j ? 1 + 1e-6 : 1), 10);
+      }
+    }
+    // [[1, 2], [2, 1]] is not positive definite (as round-off can leave a nearly singular block): the second pivot,
+    // 1 − 4 < 0, becomes √1; a zero diagonal entry counts as 1
+    const bad = new Float64Array(4);
+    choleskyBlock(Float32Array.from([1, 2, 2, 1]), 2, 0, 2, bad);
+    expect(bad[0]).toBeCloseTo(Math.sqrt(1 + 1e-6), 12);
+    expect(bad[3]).toBeCloseTo(Math.sqrt(1 + 1e-6), 12);
+    const zero = new Float64Array(1);
+    choleskyBlock(Float32Array.from([0]), 1, 0, 1, zero);
+    expect(zero[0]).toBe(1);
   });
 });
 
