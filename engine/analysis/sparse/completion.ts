@@ -271,7 +271,8 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array | t
       }
       kernels.view(rhs).set(products.subarray(0, size));
       const used = parts.slice(0, size - lowCount);
-      const blockSize = choleskyBlock(g, size, lowCount, Math.min(BLOCK_MAX, size - lowCount), kernels.view(factor));
+      const blockSize = Math.min(BLOCK_MAX, size - lowCount);
+      choleskyBlock(g, size, lowCount, blockSize, kernels.view(factor));
       // at least one matrix-vector step (size² products) a call, up to MAX_ITERATIONS in all
       const steps = Math.max(1, Math.floor(CALL_WORK / (size * size)));
       for (let done = 0; done < MAX_ITERATIONS; ) {
@@ -297,9 +298,8 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array | t
  * a zero diagonal entry counts as 1), into out[0 .. h²) row-major, for the CG's block preconditioner. A pivot that
  * round-off leaves at or below PIVOT_FLOOR of its entry (nearly equal columns) is replaced by the entry itself: any
  * factor with a positive diagonal makes a positive definite preconditioner, and the CG's answer is the system's.
- * @returns h
  */
-export function choleskyBlock(g: Float32Array, m: number, start: number, h: number, out: Float64Array): number {
+export function choleskyBlock(g: Float32Array, m: number, start: number, h: number, out: Float64Array): void {
   for (let i = 0; i < h; i++) {
     const row = (start + i) * m + start;
     for (let j = 0; j <= i; j++) {
@@ -310,7 +310,6 @@ export function choleskyBlock(g: Float32Array, m: number, start: number, h: numb
       else out[i * h + i] = Math.sqrt(s > PIVOT_FLOOR * entry ? s : entry);
     }
   }
-  return h;
 }
 
 /** G ← Tᵀ G T and b ← Tᵀ b in place: first every found column (from the unchanged low-order columns), then every

@@ -124,7 +124,7 @@ describe('choleskyBlock (the CG\'s block preconditioner)', () => {
     // a 4×4 Gram whose block from 1 is positive definite: L·Lᵀ rebuilds it (the diagonal times 1 + 1e-6)
     const g = Float32Array.from([9, 1, 2, 0, 1, 4, 2, 1, 2, 2, 5, 1, 0, 1, 1, 3]);
     const out = new Float64Array(9);
-    expect(choleskyBlock(g, 4, 1, 3, out)).toBe(3);
+    choleskyBlock(g, 4, 1, 3, out);
     for (let i = 0; i < 3; i++) {
       for (let j = 0; j <= i; j++) {
         let sum = 0;
