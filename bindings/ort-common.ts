@@ -112,12 +112,9 @@ export function ortSessionOptions(options: SessionOptions, providers: string[]):
     intraOpNumThreads: options.intraOpThreads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
-    // no memory pattern: it plans a session's buffers from the first run of each input shape and replays the plan, but
-    // its second run at a new shape was as slow as the first (digits-cnn at 1024 rows: about 47 ms twice, then 6.8),
-    // and every worker's session pays that on every CLI run; andor's batches change shape (a list's last batch, the
-    // sparse method's calls). `node bench/session-warmup.bench.js`: the warm-up excess against the default, the
-    // steady runs the same
-    enableMemPattern: false,
+    // onnxruntime's memory pattern stays on (its default): off, a fresh session's warm-up was halved
+    // (`node bench/session-warmup.bench.js`), but a service that replaced 15 sessions grew by more than 5 sessions'
+    // worth of RSS (test/integration/faults-slow.test.ts)
     // fatal only: andor reports every error itself, in one line (at 3 onnxruntime printed its own, in red, first)
     logSeverityLevel: 4,
     extra: { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } },
