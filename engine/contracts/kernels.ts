@@ -65,9 +65,8 @@ export interface KernelExports {
   /** Up to `chunk` more trees of stochastic gradient boosting (the tree proxy's loop; its state f64[6]: trees grown,
    *  best held-out error, trees at the best, the mulberry32 state, and the held-out error and trees at the last gain
    *  of more than minGain or minShare of that error: `patience` trees without such a gain stop it), each tree's
-   *  splits (i32) and leaf values
-   *  (f64) in heap order at t·nodes of splits and leaves; predicted (f64 per row) updated. Returns the trees grown so
-   *  far. */
+   *  splits (i32) and leaf values (f64) in heap order at t·nodes of splits and leaves; predicted (f64 per row)
+   *  updated. Returns the trees grown so far. */
   treeBoostF64(bits: number, words: number, n: number, rows: number, values: number, predicted: number, residual: number, nodeOf: number, train: number, trainCount: number, held: number, heldCount: number, rowList: number, work: number, splits: number, leaves: number, state: number, depth: number, maxTrees: number, patience: number, rate: number, subsample: number, minLeaf: number, chunk: number, minGain: number, minShare: number): number;
   /** The f64 length of treeBoostF64's work buffer for a depth and n players. */
   boostWorkF64(depth: number, n: number): number;

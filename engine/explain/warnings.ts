@@ -10,7 +10,7 @@ export type WarningKind = 'split-diverged' | 'sparse-unfaithful';
 
 /** Below this held-out R² (of either expansion) a sparse explanation's terms explain too little of v to be read as
  *  the model's interactions, and the run says so ('sparse-unfaithful'; a dense game of 4096 players from 10⁴
- *  evaluations: 0.02; bench/sparse-real part 5). */
+ *  evaluations: −0.001 to 0.024, bench/sparse-real part 5, runs 37–39). */
 export const LOW_FAITHFULNESS = 0.5;
 
 /** How the summary names the units that gave a kind. */

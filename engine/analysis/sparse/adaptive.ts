@@ -79,10 +79,11 @@ const RANDOM_SHARE = 0.9;
  *  when there are no fits); otherwise what is left goes to more fit masks (up to fitMasks) and the rest stays unspent.
  *  On every bundled model a fit was kept, not a stage, but at large budgets the stages' terms feed the completion
  *  (patches-49 at 10⁵ evaluations: R² 0.9996 with them, 0.9982 without). Below that they fitted no better, in
- *  hundreds of small game calls, each a round trip to the pool (`node bench/sparse-real.bench.js`, skipped whenever the
- *  fits ran: the MLP at n = 18, rows 0–2, 549, 211 and 234 game calls → 64–67 and R² 0.99859, 0.99974, 0.99893 →
- *  0.99883, 0.99977, 0.99906; digits-cnn row 0 56 → 38 calls, 0.99556 → 0.99528; tokens-40 at 16 positions 102–113 →
- *  35–40 calls, R² 1). */
+ *  hundreds of small game calls, each a round trip to the pool (ad hoc, `engine.explain` at 10 % of 2^n, R² on all
+ *  2^n masks, the stages skipped whenever the fits ran: the MLP at n = 18, rows 0–2, 549, 211 and 234 game calls →
+ *  64–67 and R² 0.99859, 0.99974, 0.99893 → 0.99883, 0.99977, 0.99906; digits-cnn row 0 56 → 38 calls, 0.99556 →
+ *  0.99528; tokens-40 at 16 positions 102–113 → 35–40 calls, R² 1; the patches-49 figures from `node
+ *  bench/sparse-real.bench.js` part 2 with the same skip, not saved). */
 const STAGED_SHARE = 1;
 /** 2048 before the exact stage's early stop: the MLP at n = 18 (budget 26 214) then gave R² 0.996 with the staged
  *  search, and 0.998 with the trees on 8192 (bench/sparse-real.bench.js). */

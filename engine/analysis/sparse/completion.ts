@@ -138,7 +138,6 @@ export async function completions(kernels: KernelHost, found: readonly SparseTer
   return stores;
 }
 
-
 /** The columns of a completion and what they are fitted to. */
 interface System {
   readonly low: readonly number[][];
@@ -219,9 +218,9 @@ interface LowPart {
  * columns are parity columns, the rest indicator columns): the Gram of all the columns once by the kernels, turned
  * once into the decoupled basis G' = Tᵀ G T with T = [[I, −C], [0, I]] (each indicator column minus its low-order
  * part), each system's its leading block, solved by the kernels' CG with the found columns' block as preconditioner,
- * and turned back (x_L = x'_L − C x_F). The Gram and
- * each solve run in kernel calls of at most CALL_WORK, PAUSE yielded between them. The kernels' buffers are held
- * between the solves, given back when the generator ends or is left.
+ * and turned back (x_L = x'_L − C x_F). The Gram and each solve run in kernel calls of at most CALL_WORK, PAUSE
+ * yielded between them. The kernels' buffers are held between the solves, given back when the generator ends or is
+ * left.
  */
 function* solve(kernels: KernelHost, system: System): Generator<Float64Array | typeof PAUSE> {
   const { columns, target, parts, sizes } = system;
