@@ -64,7 +64,8 @@ export function leastAndOrBudget(n: number, maxOrder: number): number {
  *  searches meet the same masks, and a staged search retraces its lanes). The first masks asked twice in one call
  *  are evaluated twice (that is how a method measures noise: v(∅) and v(N) repeated); when the two differ the game
  *  is noisy, and from then on every call goes to the game. Masks have slots: for n ≤ 20 the mask's own number, above
- *  that one given in order of first ask (memo.ts). */
+ *  that one given in order of first ask (memo.ts). What reaches the game from the two expansions at once goes as one
+ *  call (evaluate). */
 class CountingGame {
   used = 0;
   gameMs = 0;
@@ -108,7 +109,57 @@ class CountingGame {
   /** A call failed (not by the cancellation): that ends the run, and no later call reaches the game. */
   private failed = false;
 
-  private async evaluate(masks: MaskBatch, signal: AbortSignal | undefined): Promise<Float64Array> {
+  /** Expansions still running: a call waits for theirs (joined) until each has asked, or the event loop's next
+   *  turn. */
+  private running = 2;
+  /** Calls waiting to be joined into one game call. */
+  private gathered: Gathered[] = [];
+  /** The turn at whose start the gathered calls go to the game (setImmediate), if one is set. */
+  private turn: ReturnType<typeof setImmediate> | undefined;
+
+  /** An expansion has ended: it asks nothing more, and the other's calls no longer wait for it. */
+  sideDone(): void {
+    this.running--;
+    if (this.gathered.length > 0 && this.gathered.length >= this.running) this.flush();
+  }
+
+  /**
+   * A game call of the masks that reach the game, joined with the other expansion's: the two searches take steps in
+   * turn, each a small call, and each call is a round trip (a pool task, a remote game's request), so a call waits
+   * until every running expansion has asked or until the event loop's next turn (one that waits for something else,
+   * a fit in a worker, is not waited for), and the calls go to the game as one batch.
+   */
+  private evaluate(masks: MaskBatch, signal: AbortSignal | undefined): Promise<Float64Array> {
+    return new Promise<Float64Array>((resolve, reject) => {
+      this.gathered.push({ masks, signal, resolve, reject });
+      if (this.gathered.length >= this.running) this.flush();
+      else this.turn ??= setImmediate(() => this.flush());
+    });
+  }
+
+  /** Sends the gathered calls to the game, one call per signal (both expansions share the run's). */
+  private flush(): void {
+    if (this.turn !== undefined) clearImmediate(this.turn);
+    this.turn = undefined;
+    const parts = this.gathered;
+    this.gathered = [];
+    for (const signal of new Set(parts.map((part) => part.signal))) {
+      const joined = parts.filter((part) => part.signal === signal);
+      const masks = joined.length === 1 ? joined[0].masks : joinMasks(joined.map((part) => part.masks));
+      this.callGame(masks, signal).then(
+        (values) => {
+          let offset = 0;
+          for (const part of joined) {
+            part.resolve(joined.length === 1 ? values : values.slice(offset, offset + part.masks.count));
+            offset += part.masks.count;
+          }
+        },
+        (error: unknown) => joined.forEach((part) => part.reject(error)),
+      );
+    }
+  }
+
+  private async callGame(masks: MaskBatch, signal: AbortSignal | undefined): Promise<Float64Array> {
     // no game call once the run is cancelled (a call that failed by the cancellation would be asked again)
     if (signal?.aborted) throw new CancelledError('The sparse recovery was cancelled.', { cause: signal.reason });
     // nor once a call has failed: the other expansion, not stopped yet, would ask the game again (the same masks, when
@@ -235,8 +286,9 @@ class CountingGame {
 }
 
 /**
- * Recovers the AND expansion of v (sparseMobius) and its OR expansion (sparseOr) from one budget, both at once (their
- * game calls are small and sequential: two searches keep two workers busy). With budget ≥ 2^n (n ≤ 20) both take
+ * Recovers the AND expansion of v (sparseMobius) and its OR expansion (sparseOr) from one budget, both at once (each
+ * search's calls are small and sequential; the two searches' steps reach the game joined, as one call, and one
+ * expansion's recovery runs while the other's call is out). With budget ≥ 2^n (n ≤ 20) both take
  * the exact path and every mask is evaluated once. Otherwise each gets half the budget. Their uniformly random masks
  * (held out for the R², validation, the radial design, fit) are drawn once: the OR expansion's are the complements of
  * the AND's (uniformSeed), the same masks of v, which the table evaluates once, and each set is drawn for both at
@@ -281,8 +333,11 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
     sparseOr(counting.call, n, { budget: exact ? 2 ** n : budget - half, maxOrder, seed: (seed + 1) % 2 ** 32, uniformSeed: seed, tolerance, kernels, fitRandom, signal: both }, shared.side(1)),
   ];
   runs.forEach((run, side) => {
-    // a side that ended draws no more: the other does not wait for it
-    void run.finally(() => shared.done(side as 0 | 1)).catch(() => undefined);
+    // a side that ended draws no more and calls no more: the other does not wait for it
+    void run.finally(() => {
+      shared.done(side as 0 | 1);
+      counting.sideDone();
+    }).catch(() => undefined);
     run.catch(() => stop.abort());
   });
   const settled = await Promise.allSettled(runs);
@@ -304,6 +359,26 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
     n, recovery: exact ? 'exact' : 'adaptive', budget, evaluations: counting.used, and, or,
     values: { empty: counting.empty!, full: counting.full! }, gameMs: counting.gameMs,
   };
+}
+
+/** A call waiting to be joined (CountingGame.evaluate). */
+interface Gathered {
+  readonly masks: MaskBatch;
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: (values: Float64Array) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Batches of one n, row after row in one batch. */
+function joinMasks(batches: readonly MaskBatch[]): MaskBatch {
+  const rows = batches.reduce((sum, batch) => sum + batch.count, 0);
+  const joined = createMasks(batches[0].n, rows);
+  let at = 0;
+  for (const batch of batches) {
+    joined.bits.set(batch.bits.subarray(0, batch.count * batch.words), at);
+    at += batch.count * batch.words;
+  }
+  return joined;
 }
 
 /** A batch's masks in a buffer of their own. */

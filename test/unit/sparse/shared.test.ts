@@ -2,15 +2,16 @@
 // once for both and paid half by each. Checked: the split of a draw (property test), the rendezvous of the two sides
 // (joint, alone once the other has gone past or ended, never stuck, cancellable), and, on whole recoveries, that the
 // budget is kept, that more of it is spent than when each side paid in full, and that what a run does does not
-// depend on how the two sides' game calls interleave.
+// depend on how the two sides' game calls interleave; and that the two sides' calls reach the game joined.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadKernels } from '../../../dist/bindings/index.js';
 import { CancelledError } from '../../../engine/contracts/errors.js';
 import { recoverAndOr } from '../../../engine/analysis/sparse/and-or.js';
+import { sparseMobius, sparseOr } from '../../../engine/analysis/sparse/recover.js';
 import { aloneShare, jointShares, SharedDraws, type DrawRequest } from '../../../engine/analysis/sparse/shared.js';
 import type { GameFunction } from '../../../engine/analysis/sparse/index.js';
-import { plantTerms, seededRng, tailGame } from './planted.js';
+import { plantedGame, plantTerms, score, seededRng, tailGame } from './planted.js';
 
 const request = (unitRows: number) =>
   fc.record({ want: fc.integer({ min: 0, max: 20_000 }), afford: fc.integer({ min: 0, max: 50_000 }), unitRows: fc.constant(unitRows) });
@@ -125,3 +126,38 @@ describe('recoverAndOr with shared draws', () => {
     }
   }, 60_000);
 });
+
+describe('the two sides\' game calls', () => {
+  /** A planted game answered after a timer (a remote game's round trip), counting its calls. */
+  const timed = (n: number) => {
+    const planted = plantTerms(n, 16, 3, 11);
+    const game = plantedGame(planted);
+    const seen = { calls: 0 };
+    const call: GameFunction = async (masks) => {
+      seen.calls++;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return game(masks);
+    };
+    return { planted, call, seen };
+  };
+
+  it('reach the game joined: nearly one call fewer per call of the side that makes fewer, the same terms as each side alone', async () => {
+    const n = 48;
+    const budget = 4000;
+    const both = timed(n);
+    const run = await recoverAndOr(both.call, n, { budget, maxOrder: 3, seed: 2 });
+    const and = timed(n);
+    const alone = await sparseMobius(and.call, n, { budget: budget / 2, maxOrder: 3, seed: 2 });
+    const or = timed(n);
+    await sparseOr(or.call, n, { budget: budget / 2, maxOrder: 3, seed: 3, uniformSeed: 2 });
+    // the planted terms, exactly, as the AND side alone finds them
+    expect(score(both.planted, run.and).f1).toBe(1);
+    expect(run.and.terms).toEqual(alone.terms);
+    // each side's search steps one call at a time, and while both search their steps reach the game as one call:
+    // the joined run saves nearly one call per call of the side with fewer (255 of 68 + 291 here, 312 before the calls
+    // were joined: that side, the AND one, has 68)
+    const fewer = Math.min(and.seen.calls, or.seen.calls);
+    expect(both.seen.calls).toBeLessThanOrEqual(and.seen.calls + or.seen.calls - 0.8 * fewer);
+  });
+});
+
