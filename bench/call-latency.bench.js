@@ -1,9 +1,10 @@
 // What one call of a mask list costs, by list length, on the worker pool and on the calling thread, against the
 // exact path's cost per mask on the same model and plan. The sparse method's game calls are small (one per search
 // step, at most 64 rows), and its cost per evaluation is 2–90× the exact path's (sparse-real.bench.js, part 3): this
-// suite splits that cost into the per-call overhead and onnxruntime's per-row cost at small batches.
+// suite splits that cost into the per-call overhead and onnxruntime's per-row cost at small batches, and times a long
+// pool call while the calling thread computes beside it, as a sparse recovery does (the workers fill the cores).
 //
-//   node bench/call-latency.bench.js            # three models, lists of 1 … 4096 masks: about 1.5 min
+//   node bench/call-latency.bench.js            # three models, lists of 1 … 4096 masks: about 2 min
 //   node bench/call-latency.bench.js --quick    # digits-cnn only, fewer lengths
 //
 // Plans are built here as the engine builds them for these requests (tests/helpers/runners.ts does the same for
@@ -25,6 +26,28 @@ const QUICK_LENGTHS = [1, 8, 64, 4096];
 const PAIRED_FROM = 512;
 /** The pool's and the calling thread's batch size for these plans (the engine's choice for small models). */
 const BATCH = 256;
+/** From this length on, a pool call is also timed while this thread works in slices of BUSY_SLICE_MS, one turn given
+ *  away between them, as a sparse recovery's long steps do beside the other expansion's calls (pause.ts). */
+const BUSY_FROM = 512;
+const BUSY_SLICE_MS = 4;
+
+/** Keeps this thread busy in slices until the returned function is called (awaited: the last slice ends first). */
+function busyThread() {
+  let stop = false;
+  let sink = 0;
+  const done = (async () => {
+    while (!stop) {
+      const end = performance.now() + BUSY_SLICE_MS;
+      while (performance.now() < end) sink += Math.sqrt(sink + 1);
+      await new Promise((resume) => setImmediate(resume));
+    }
+    return sink;
+  })();
+  return () => {
+    stop = true;
+    return done;
+  };
+}
 
 /** A grid plan: players = cells of a rows×cols grid over an image of `height`×`width` (one channel). */
 function gridPlan({ file, samples, input, height, width, rows, cols }) {
@@ -84,11 +107,11 @@ async function run({ quick }) {
   const models = quick ? MODELS.slice(0, 1) : MODELS;
   const foreign = foreignCpu();
   const runners = [
-    ['pool (2 workers × 1 thread)', () => new PoolRunner({ workers: 2, threads: 1 })],
-    ['calling thread (1 thread)', async () => new LocalRunner(new BackendRegistry().register(ortNodeBackend).register(ortWebBackend), 1, await loadKernels('release'))],
+    ['pool (2 workers × 1 thread)', () => new PoolRunner({ workers: 2, threads: 1 }), true],
+    ['calling thread (1 thread)', async () => new LocalRunner(new BackendRegistry().register(ortNodeBackend).register(ortWebBackend), 1, await loadKernels('release')), false],
   ];
   const rows = [];
-  for (const [runnerName, create] of runners) {
+  for (const [runnerName, create, pooled] of runners) {
     const runner = await create();
     try {
       for (const m of models) {
@@ -112,8 +135,21 @@ async function run({ quick }) {
             const p = await timeAsync(() => Promise.all(halves[next++ % halves.length].map((half) => runner.evaluateMasks(m.name, m.plan, half))), { minMs: 300, rounds: 3 });
             halvesUs = (1e3 * p.ms) / length;
           }
+          // the same call on the pool while this thread works beside it (the workers and this thread share the cores)
+          let busyUs = '';
+          if (pooled && length >= BUSY_FROM) {
+            const b = await timeAsync(async () => {
+              const stopBusy = busyThread();
+              try {
+                await runner.evaluateMasks(m.name, m.plan, lists[next++ % lists.length]);
+              } finally {
+                await stopBusy();
+              }
+            }, { minMs: 300, rounds: 3 });
+            busyUs = (1e3 * b.ms) / length;
+          }
           rows.push({
-            runner: runnerName, model: m.name, length, msPerCall: t.ms, usPerMask: (1e3 * t.ms) / length, halvesUs,
+            runner: runnerName, model: m.name, length, msPerCall: t.ms, usPerMask: (1e3 * t.ms) / length, halvesUs, busyUs,
             exactUsPerMask: exactUs ?? '', ratio: exactUs === undefined ? '' : (1e3 * t.ms) / length / exactUs,
           });
         }
@@ -129,11 +165,12 @@ async function run({ quick }) {
     tables: [
       {
         title: 'one evaluateMasks call by list length (fastest of 3 rounds of ≥ 300 ms), against the exact path per mask',
-        columns: [['runner', 'runner'], ['model', 'model'], ['length', 'masks per call'], ['msPerCall', 'ms per call'], ['usPerMask', 'µs per mask'], ['halvesUs', 'as two halves at once, µs per mask'], ['exactUsPerMask', 'exact path µs per mask'], ['ratio', '× exact']],
+        columns: [['runner', 'runner'], ['model', 'model'], ['length', 'masks per call'], ['msPerCall', 'ms per call'], ['usPerMask', 'µs per mask'], ['halvesUs', 'as two halves at once, µs per mask'], ['busyUs', 'this thread busy, µs per mask'], ['exactUsPerMask', 'exact path µs per mask'], ['ratio', '× exact']],
         rows,
         notes: [
           `plans built here (see the header), batch size ${BATCH}; lists uniformly random, 8 of each length in turn; the exact path: runner.evaluate of all 2^n masks.`,
           'a list shorter than the batch runs as one model run of its own length (two rows for one: masking.ts), through one pool task.',
+          `this thread busy: the pool call timed while the calling thread computes in slices of ${BUSY_SLICE_MS} ms with a turn given away between them (as the sparse recovery's long steps, analysis/sparse/pause.ts); the timing includes finishing the slice under way when the call ends.`,
           busy,
         ],
       },
