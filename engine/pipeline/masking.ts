@@ -28,16 +28,20 @@ export function toTyped(dtype: TensorData['dtype'], values: Float64Array): Typed
   return out;
 }
 
-/** A masked input as the fill loop reads it: player i owns elements indices[offsets[i]..offsets[i+1]). */
-interface MaskedBuffer {
-  readonly offsets: Int32Array;
-  readonly indices: Int32Array;
-  /** Absent players' values (R baselines one after the other: row r takes baseline r mod R), present ones', and the
-   *  batch, all in the input's dtype. */
-  readonly baseline: TypedData;
-  readonly row: TypedData;
-  readonly batch: TypedData;
-  readonly rowSize: number;
+/** A masked input as the fill loop reads it: player i owns elements indices[offsets[i]..offsets[i+1]). A class (it
+ *  was an object spread): V8 then deoptimized setWord and fillList in the workers with "wrong map" here, about once a
+ *  run (15 such deopts over 2 exact and 10 sparse runs of digits-cnn, 3 with the class; `--trace-deopt`, ad hoc). */
+class MaskedBuffer {
+  constructor(
+    readonly offsets: Int32Array,
+    readonly indices: Int32Array,
+    /** Absent players' values (R baselines one after the other: row r takes baseline r mod R), present ones', and
+     *  the batch, all in the input's dtype. */
+    readonly baseline: TypedData,
+    readonly row: TypedData,
+    readonly batch: TypedData,
+    readonly rowSize: number,
+  ) {}
 }
 
 /** Builds feeds for ranges of masks, or rows of a mask list, from a plan, reusing one set of batch buffers. A mask
@@ -73,7 +77,7 @@ export class BatchBuilder {
       const players = masked && { offsets: masked.offsets, indices: masked.indices, baseline: toTyped(input.dtype, masked.baseline) };
       return { name: input.name, dtype: input.dtype, dims, rowSize, batch, row, players, unbatched };
     });
-    this.masked = this.buffers.flatMap((buf) => (buf.players ? [{ ...buf.players, row: buf.row, batch: buf.batch, rowSize: buf.rowSize }] : []));
+    this.masked = this.buffers.flatMap((buf) => (buf.players ? [new MaskedBuffer(buf.players.offsets, buf.players.indices, buf.players.baseline, buf.row, buf.batch, buf.rowSize)] : []));
     this.words = Math.max(1, (plan.n + 31) >>> 5);
     this.full = new Uint32Array(this.words).fill(0xffffffff);
     if (plan.n % 32 !== 0) this.full[this.words - 1] = ((1 << (plan.n % 32)) - 1) >>> 0;
