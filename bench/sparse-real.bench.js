@@ -81,6 +81,12 @@ const AUTO = 'auto';
  *  run of 0.2–0.5 s moves by ±30 % on a 2-core machine: digits-cnn's sparse µs/eval over 7 runs, 13.1–32.9). */
 const EXACT_REPEATS = 3;
 const SPARSE_REPEATS = 5;
+/** Unrecorded runs of each path (the exact path's at n ≤ 18; the default sparse run's) between those first repeats and
+ *  the settled ones, whose medians the cost target takes: V8 compiles the sparse path's JavaScript over a process's
+ *  first runs, on the cores the workers evaluate on (bench/README.md, "One call of a mask list": digits-cnn 15.9, 9.8,
+ *  16.0 µs per evaluation in a process's first three sparse runs, 6.1–8.1 by the 7th), while the exact path's code
+ *  is compiled after a run or two. Settled is what a long-running service sees; a CLI run is the fresh-process column. */
+const SETTLE_RUNS = 8;
 /** Part 3 targets. */
 const COST_RATIO = 1.2;
 const RECOVERY_SHARE = 0.1;
@@ -376,7 +382,15 @@ async function againstExact(engine, pathKind, cases) {
     // the cost per evaluation: the median of EXACT_REPEATS runs (one of a few hundred ms moves by ±30 %), at n ≤ 18
     const exactUs = [(1e3 * exact.timings.evaluateMs) / evaluated];
     for (let k = 1; k < (n <= 18 ? EXACT_REPEATS : 1); k++) exactUs.push((1e3 * (await exactRun()).timings.evaluateMs) / evaluated);
-    const exactPerEvalUs = median(exactUs);
+    const exactEarlyUs = median(exactUs);
+    // the same after SETTLE_RUNS more (only the settled median is judged: see SETTLE_RUNS)
+    let exactPerEvalUs = exactEarlyUs;
+    if (n <= 18) {
+      for (let k = 0; k < SETTLE_RUNS; k++) await exactRun();
+      const settled = [];
+      for (let k = 0; k < EXACT_REPEATS; k++) settled.push((1e3 * (await exactRun()).timings.evaluateMs) / evaluated);
+      exactPerEvalUs = median(settled);
+    }
     const game = await fallbackGame(spec);
     // the fallback game must be the engine's game: 1024 random masks against the exact v
     const random = rng(7);
@@ -429,16 +443,30 @@ async function againstExact(engine, pathKind, cases) {
         sparseUs.push((1e3 * again.timings.evaluateMs) / again.evaluations);
       }
     }
-    const sparsePerEvalUs = median(sparseUs);
+    const sparseEarlyUs = median(sparseUs);
+    let sparsePerEvalUs = sparseEarlyUs;
+    // a run that is not settled is set beside the exact path's first runs
+    let exactUsHere = exactEarlyUs;
+    if (pathKind === 'engine' && tolerance === AUTO) {
+      exactUsHere = exactPerEvalUs;
+      const run = () => engine.explain({ ...spec.request, method: 'sparse', budget, maxOrder: n, indexOrder: 0 });
+      for (let k = 0; k < SETTLE_RUNS; k++) await run();
+      const settled = [];
+      for (let k = 0; k < SPARSE_REPEATS; k++) {
+        const again = await run();
+        settled.push((1e3 * again.timings.evaluateMs) / again.evaluations);
+      }
+      sparsePerEvalUs = median(settled);
+    }
     const freshMs = pathKind === 'engine' && tolerance === AUTO ? freshRun(spec, { budget, maxOrder: n }) : undefined;
     // the analysis a user gets by default (indices to order 2; the runs above ask for none): the same run again
     const indexed = pathKind === 'engine' && tolerance === AUTO ? (await engine.explain({ ...spec.request, method: 'sparse', budget, maxOrder: n })).timings : undefined;
     costs.push({
-      model: spec.name, n, tolerance: tolerance === AUTO ? `auto (${sparse.kept})` : tolerance, exactPerEvalUs, sparsePerEvalUs, wallPerEvalUs: (1e3 * sparse.ms) / sparse.evaluations, calls: sparse.calls ?? '',
-      ratio: sparsePerEvalUs / exactPerEvalUs, recoveryShare: sparse.replayMs / sparse.workMs, idleShare: sparse.recoverMs / sparse.workMs, fit: sparse.fit, analysisShare: sparse.analysisMs / sparse.workMs, cnn: !!spec.cnn,
+      model: spec.name, n, tolerance: tolerance === AUTO ? `auto (${sparse.kept})` : tolerance, exactPerEvalUs: exactUsHere, sparsePerEvalUs, wallPerEvalUs: (1e3 * sparse.ms) / sparse.evaluations, calls: sparse.calls ?? '',
+      ratio: sparsePerEvalUs / exactUsHere, exactEarlyUs, sparseEarlyUs, earlyRatio: sparseEarlyUs / exactEarlyUs, recoveryShare: sparse.replayMs / sparse.workMs, idleShare: sparse.recoverMs / sparse.workMs, fit: sparse.fit, analysisShare: sparse.analysisMs / sparse.workMs, cnn: !!spec.cnn,
       workMs: sparse.workMs, replayMs: sparse.replayMs, warmReplayMs: sparse.warmReplayMs ?? '', freshMs: freshMs ?? '', freshRatio: freshMs === undefined ? '' : freshMs / sparse.workMs,
       indexedAnalysisMs: indexed?.interactionsMs ?? '', indexedAnalysisShare: indexed ? indexed.interactionsMs / (indexed.totalMs - (indexed.loadMs ?? 0)) : '',
-      met: sparsePerEvalUs / exactPerEvalUs <= COST_RATIO ? 'met' : 'NOT met',
+      met: sparsePerEvalUs / exactUsHere <= COST_RATIO ? 'met' : 'NOT met',
     });
     }
     game.release();
@@ -723,7 +751,9 @@ async function run({ quick }) {
     targets.push({
       name: `cost per evaluation, ${c.model}, tolerance ${c.tolerance}: sparse path against exact path`,
       goal: `≤ ${COST_RATIO}× (${pathKind === 'fallback' ? 'FALLBACK game; ' : ''}timings on a shared machine)`,
-      value: `${c.sparsePerEvalUs.toFixed(1)} µs vs ${c.exactPerEvalUs.toFixed(1)} µs (${c.ratio.toFixed(2)}×)`,
+      value: `${c.sparsePerEvalUs.toFixed(1)} µs vs ${c.exactPerEvalUs.toFixed(1)} µs (${c.ratio.toFixed(2)}×)` +
+        (c.earlyRatio === undefined || c.earlyRatio === c.ratio ? '' : `, settled; the process's first runs ${c.sparseEarlyUs.toFixed(1)} vs ${c.exactEarlyUs.toFixed(1)} µs (${c.earlyRatio.toFixed(2)}×)`) +
+        (typeof c.freshRatio === 'number' ? `; a fresh process's run takes ${c.freshRatio.toFixed(2)}× an in-process one` : ''),
       met: c.ratio <= COST_RATIO,
     });
   }
@@ -816,11 +846,11 @@ async function run({ quick }) {
         title: 'sparse-real: cost of an evaluation, sparse path against exact path (same model, same machine; noisy: shared machine)',
         columns: [
           ['model', 'model'], ['n', 'n'], ['tolerance', 'tolerance'], ['exactPerEvalUs', 'exact µs/eval'], ['sparsePerEvalUs', 'sparse µs/eval (game)'], ['wallPerEvalUs', 'sparse µs/eval (wall)'],
-          ['calls', 'game calls'], ['ratio', 'ratio'], ['fit', 'fit'], ['workMs', 'run ms'], ['freshMs', 'run ms (fresh process)'], ['freshRatio', 'fresh / run'], ['replayMs', 'recovery ms'], ['warmReplayMs', 'recovery ms (warm)'], ['recoveryShare', 'recovery share'], ['idleShare', 'no-call share'], ['analysisShare', 'analysis share'], ['indexedAnalysisMs', 'analysis ms (index order 2)'], ['indexedAnalysisShare', 'its share'], ['met', `≤ ${COST_RATIO}×`],
+          ['calls', 'game calls'], ['ratio', 'ratio'], ['exactEarlyUs', 'exact µs/eval (first runs)'], ['sparseEarlyUs', 'sparse µs/eval (first runs)'], ['earlyRatio', 'ratio (first runs)'], ['fit', 'fit'], ['workMs', 'run ms'], ['freshMs', 'run ms (fresh process)'], ['freshRatio', 'fresh / run'], ['replayMs', 'recovery ms'], ['warmReplayMs', 'recovery ms (warm)'], ['recoveryShare', 'recovery share'], ['idleShare', 'no-call share'], ['analysisShare', 'analysis share'], ['indexedAnalysisMs', 'analysis ms (index order 2)'], ['indexedAnalysisShare', 'its share'], ['met', `≤ ${COST_RATIO}×`],
         ],
         rows: costs,
         notes: [
-          'exact: evaluateMs / masks evaluated (2^n, less those of players at their baseline) of engine.explain (the engine\'s pool: 2 workers × 1 thread, large batches), the median of ' + EXACT_REPEATS + ' runs at n ≤ 18. sparse (game): time inside the game / evaluations, the median of ' + SPARSE_REPEATS + ' runs for tolerance auto (one for the others and part 4); (wall): the whole sparse run / evaluations (the first run).',
+          'exact: evaluateMs / masks evaluated (2^n, less those of players at their baseline) of engine.explain (the engine\'s pool: 2 workers × 1 thread, large batches), the median of ' + EXACT_REPEATS + ' runs at n ≤ 18 after ' + SETTLE_RUNS + ' unrecorded ones (settled; judged); (first runs): the median of the model\'s first ' + EXACT_REPEATS + '. sparse (game): time inside the game / evaluations, for tolerance auto the median of ' + SPARSE_REPEATS + ' runs after ' + SETTLE_RUNS + ' unrecorded ones (settled; judged), and of the first ' + SPARSE_REPEATS + ' (first runs: the first with the replays of the recovery after it); one run for the other tolerance and part 4; (wall): the whole sparse run / evaluations (the first run). Settled is what a long-running service sees: V8 compiles the sparse path over a process\'s first runs on the cores the workers use (bench/README.md); a CLI run is the fresh-process column.',
           large.skipped
             ? `real-size CNN (part 4): not run: ${large.skipped}.`
             : `${REAL_SIZE.name}: RANDOM weights (models/.large/manifest.json), only cost and time mean anything; n = 49 (7×7 grid of 3×32×32), budget ${REAL_SIZE_BUDGET}, maxOrder ${SPARSE_ORDER}; its exact µs/eval from 2^10 masks of the same model (grid cells 0..9 of 4×4).`,
