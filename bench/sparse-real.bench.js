@@ -84,8 +84,9 @@ const SPARSE_REPEATS = 5;
 /** Unrecorded runs of each path (the exact path's at n ≤ 18; the default sparse run's) between those first repeats and
  *  the settled ones, whose medians the cost target takes: V8 compiles the sparse path's JavaScript over a process's
  *  first runs, on the cores the workers evaluate on (bench/README.md, "One call of a mask list": digits-cnn 15.9, 9.8,
- *  16.0 µs per evaluation in a process's first three sparse runs, 6.1–8.1 by the 7th), while the exact path's code
- *  is compiled after a run or two. Settled is what a long-running service sees; a CLI run is the fresh-process column. */
+ *  16.0 µs per evaluation in a process's first three sparse runs, 6.1–8.1 by the 7th), and the exact path's cost
+ *  moves too (digits-cnn 5.1–5.2 µs over its first runs, 3.9–4.3 settled: runs 42 and 43). Settled is what a
+ *  long-running service sees; a CLI run is the fresh-process column. */
 const SETTLE_RUNS = 8;
 /** Part 3 targets. */
 const COST_RATIO = 1.2;
