@@ -3,7 +3,7 @@
 // and gives the times alone). V8 compiles the sparse path's JavaScript over a process's first runs on threads of its
 // own, which share the cores with the pool's workers: this suite shows how much, and when it settles.
 //
-//   node bench/process-warmth.bench.js           # digits-cnn 4×4: 3 exact runs, then 10 sparse runs: about 10 s
+//   node bench/process-warmth.bench.js           # digits-cnn 4×4: 3 exact runs, then 10 sparse runs: about 3 s
 //   node bench/process-warmth.bench.js --quick   # 5 sparse runs
 //
 // Threads: the calling thread is the process's own id; the workers are the `workers` other threads that took the

@@ -88,6 +88,14 @@ const SPARSE_REPEATS = 5;
  *  moves too (digits-cnn 5.1–5.2 µs over its first runs, 3.9–4.3 settled: runs 42 and 43). Settled is what a
  *  long-running service sees; a CLI run is the fresh-process column. */
 const SETTLE_RUNS = 8;
+
+/** The median µs per evaluation (usOf of a run's result) of `repeats` runs after SETTLE_RUNS unrecorded ones. */
+async function settledUs(runOnce, usOf, repeats) {
+  for (let k = 0; k < SETTLE_RUNS; k++) await runOnce();
+  const us = [];
+  for (let k = 0; k < repeats; k++) us.push(usOf(await runOnce()));
+  return median(us);
+}
 /** Part 3 targets. */
 const COST_RATIO = 1.2;
 const RECOVERY_SHARE = 0.1;
@@ -381,17 +389,12 @@ async function againstExact(engine, pathKind, cases) {
     const exactRun = () => engine.explain({ ...spec.request, preset: 'none', decomposition: 'and', indexOrder: 0, onProgress: (_done, total) => void (evaluated = total) });
     const exact = await exactRun();
     // the cost per evaluation: the median of EXACT_REPEATS runs (one of a few hundred ms moves by ±30 %), at n ≤ 18
-    const exactUs = [(1e3 * exact.timings.evaluateMs) / evaluated];
-    for (let k = 1; k < (n <= 18 ? EXACT_REPEATS : 1); k++) exactUs.push((1e3 * (await exactRun()).timings.evaluateMs) / evaluated);
+    const exactUsOf = (result) => (1e3 * result.timings.evaluateMs) / evaluated;
+    const exactUs = [exactUsOf(exact)];
+    for (let k = 1; k < (n <= 18 ? EXACT_REPEATS : 1); k++) exactUs.push(exactUsOf(await exactRun()));
     const exactEarlyUs = median(exactUs);
     // the same after SETTLE_RUNS more (only the settled median is judged: see SETTLE_RUNS)
-    let exactPerEvalUs = exactEarlyUs;
-    if (n <= 18) {
-      for (let k = 0; k < SETTLE_RUNS; k++) await exactRun();
-      const settled = [];
-      for (let k = 0; k < EXACT_REPEATS; k++) settled.push((1e3 * (await exactRun()).timings.evaluateMs) / evaluated);
-      exactPerEvalUs = median(settled);
-    }
+    const exactPerEvalUs = n <= 18 ? await settledUs(exactRun, exactUsOf, EXACT_REPEATS) : exactEarlyUs;
     const game = await fallbackGame(spec);
     // the fallback game must be the engine's game: 1024 random masks against the exact v
     const random = rng(7);
@@ -437,31 +440,18 @@ async function againstExact(engine, pathKind, cases) {
       exactS: exact.timings.evaluateMs / 1e3, sparseS: sparse.ms / 1e3, gameError, met: met ? 'met' : 'NOT met',
     });
     // the default's cost per evaluation: the median of SPARSE_REPEATS runs, as the exact path's
+    // then, settled, beside the exact path's settled cost; a run that is not settled is set beside its first runs
+    const repeated = pathKind === 'engine' && tolerance === AUTO;
+    const sparseAgain = () => engine.explain({ ...spec.request, method: 'sparse', budget, maxOrder: n, indexOrder: 0 });
+    const sparseUsOf = (result) => (1e3 * result.timings.evaluateMs) / result.evaluations;
     const sparseUs = [(1e3 * sparse.gameMs) / sparse.evaluations];
-    if (pathKind === 'engine' && tolerance === AUTO) {
-      for (let k = 1; k < SPARSE_REPEATS; k++) {
-        const again = await engine.explain({ ...spec.request, method: 'sparse', budget, maxOrder: n, indexOrder: 0 });
-        sparseUs.push((1e3 * again.timings.evaluateMs) / again.evaluations);
-      }
-    }
+    if (repeated) for (let k = 1; k < SPARSE_REPEATS; k++) sparseUs.push(sparseUsOf(await sparseAgain()));
     const sparseEarlyUs = median(sparseUs);
-    let sparsePerEvalUs = sparseEarlyUs;
-    // a run that is not settled is set beside the exact path's first runs
-    let exactUsHere = exactEarlyUs;
-    if (pathKind === 'engine' && tolerance === AUTO) {
-      exactUsHere = exactPerEvalUs;
-      const run = () => engine.explain({ ...spec.request, method: 'sparse', budget, maxOrder: n, indexOrder: 0 });
-      for (let k = 0; k < SETTLE_RUNS; k++) await run();
-      const settled = [];
-      for (let k = 0; k < SPARSE_REPEATS; k++) {
-        const again = await run();
-        settled.push((1e3 * again.timings.evaluateMs) / again.evaluations);
-      }
-      sparsePerEvalUs = median(settled);
-    }
-    const freshMs = pathKind === 'engine' && tolerance === AUTO ? freshRun(spec, { budget, maxOrder: n }) : undefined;
+    const sparsePerEvalUs = repeated ? await settledUs(sparseAgain, sparseUsOf, SPARSE_REPEATS) : sparseEarlyUs;
+    const exactUsHere = repeated ? exactPerEvalUs : exactEarlyUs;
+    const freshMs = repeated ? freshRun(spec, { budget, maxOrder: n }) : undefined;
     // the analysis a user gets by default (indices to order 2; the runs above ask for none): the same run again
-    const indexed = pathKind === 'engine' && tolerance === AUTO ? (await engine.explain({ ...spec.request, method: 'sparse', budget, maxOrder: n })).timings : undefined;
+    const indexed = repeated ? (await engine.explain({ ...spec.request, method: 'sparse', budget, maxOrder: n })).timings : undefined;
     costs.push({
       model: spec.name, n, tolerance: tolerance === AUTO ? `auto (${sparse.kept})` : tolerance, exactPerEvalUs: exactUsHere, sparsePerEvalUs, wallPerEvalUs: (1e3 * sparse.ms) / sparse.evaluations, calls: sparse.calls ?? '',
       ratio: sparsePerEvalUs / exactUsHere, exactEarlyUs, sparseEarlyUs, earlyRatio: sparseEarlyUs / exactEarlyUs, recoveryShare: sparse.replayMs / sparse.workMs, idleShare: sparse.recoverMs / sparse.workMs, fit: sparse.fit, analysisShare: sparse.analysisMs / sparse.workMs, cnn: !!spec.cnn,
