@@ -1,6 +1,7 @@
 // The piscina worker pool behind Runner: a fixed set of long-lived workers, one session per worker and model, tasks
-// that each cover a range of masks, or a range of rows of a mask list shared with the workers (built in the worker
-// into reusable buffers), rewards moved back as Float64Arrays.
+// that each cover a range of masks (rewards moved back as Float64Arrays), or one task per worker that claims units of
+// a mask list shared with the workers (rewards written to shared memory); batches are built in the worker into
+// reusable buffers.
 // Progress and cooperative cancellation go through a small SharedArrayBuffer; a worker that dies is replaced by
 // piscina and its task retried once. The pool keeps the bytes of at most MAX_OPEN_MODELS models (least recently used
 // evicted), and each worker at most as many sessions.
@@ -14,7 +15,7 @@ import { LruCache, MAX_OPEN_MODELS } from './lru.js';
 import { assertMaskList, maskRange, type MaskList, type MaskPlan } from './plan.js';
 import type { Candidate } from './registry.js';
 import type { EvaluateOptions, OpenedModel, Runner } from './runner.js';
-import type { ModelRef, SharedMasks, WorkerFailure, WorkerTask } from './worker.js';
+import type { ListClaim, ModelRef, SharedMasks, WorkerFailure, WorkerTask } from './worker.js';
 
 /** How often the main thread reads the workers' progress counter (ms). */
 const PROGRESS_MS = 100;
@@ -25,6 +26,9 @@ export const WORKER_EXEC_ARGV = (process.features as { require_module?: boolean 
 const MAX_TASK_MASKS = 16_384;
 /** Work per task once a model's speed is known: long enough to keep the ~0.4 ms round trip of a task under 10 %. */
 const TASK_MS = 5;
+/** Work per unit of a mask list once a model's speed is known, and units per worker before (listUnits). */
+const UNIT_MS = 2;
+const UNITS_PER_WORKER = 4;
 /** A mask list whose work (at the model's measured speed) is under this runs on the calling thread when the pool has
  *  a local runner: a pool task's round trip (0.1–0.4 ms, bench/call-latency.bench.js) would cost more than the work. */
 const LOCAL_MS = 0.25;
@@ -169,11 +173,15 @@ export class PoolRunner implements Runner {
     const chunk = options.range ? Math.max(1, Math.round(sized.chunk / batch)) * batch : sized.chunk;
     const taskPlan: MaskPlan = batch === plan.batchSize ? plan : { ...plan, batchSize: batch };
     // workers cache batch buffers by plan id: the id names the plan and its batch size
-    return this.runTasks(key, entry, taskPlan, `${this.planId(plan)}/${taskPlan.batchSize}`, start, end, chunk, undefined, options);
+    return this.runTasks(key, entry, taskPlan, `${this.planId(plan)}/${taskPlan.batchSize}`, start, end, { chunk }, options);
   }
 
   private async evaluateListOn(key: string, entry: PoolModel, plan: MaskPlan, masks: MaskList, options: EvaluateOptions): Promise<Float64Array> {
     const total = masks.count;
+    if (total === 0) {
+      if (options.signal?.aborted) throw new CancelledError();
+      return new Float64Array(0);
+    }
     const rate = this.rates.get(key);
     const { local } = this.options;
     if (local && rate !== undefined && total / rate < LOCAL_MS) {
@@ -192,44 +200,55 @@ export class PoolRunner implements Runner {
     }
     // the batch stays the plan's whatever the list's length (a short last batch runs unpadded), so the workers reuse
     // one set of buffers across lists
-    const chunk = listTaskRows(total, this.workers, rate);
-    return this.runTasks(key, entry, plan, `${this.planId(plan)}/${plan.batchSize}`, 0, total, chunk, sharedMasks(masks), options);
+    return this.runTasks(key, entry, plan, `${this.planId(plan)}/${plan.batchSize}`, 0, total, { masks: sharedMasks(masks), units: listUnits(total, this.workers, rate) }, options);
   }
 
-  /** Runs tasks over rows first..last−1 (mask indices, or rows of a shared mask list), at most one per worker at a
-   *  time; the answer holds row first at index 0. */
-  private async runTasks(key: string, entry: PoolModel, taskPlan: MaskPlan, planId: string, first: number, last: number, chunk: number, masks: SharedMasks | undefined, options: EvaluateOptions): Promise<Float64Array> {
+  /**
+   * Runs one job over rows first..last−1, at most one task per worker at a time; the answer holds row first at index
+   * 0. Mask indices go as tasks of `chunk` masks from a queue; a mask list's units are claimed by one task per worker
+   * (ListClaim), and a unit claimed by a worker that died (its retried task takes only the units left) runs
+   * afterwards as a task of its own.
+   */
+  private async runTasks(key: string, entry: PoolModel, taskPlan: MaskPlan, planId: string, first: number, last: number, job: { chunk: number } | { masks: SharedMasks; units: ListUnits }, options: EvaluateOptions): Promise<Float64Array> {
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new CancelledError();
     const control = new Int32Array(new SharedArrayBuffer(16));
     const total = last - first;
     const v = new Float64Array(total);
-    const ranges = taskRanges(first, last, chunk, masks !== undefined);
+    const masks = 'masks' in job ? job.masks : undefined;
 
     const onAbort = () => Atomics.store(control, 0, 1);
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = onProgress ? setInterval(() => onProgress(Math.min(total, Atomics.load(control, 1)), total), PROGRESS_MS) : undefined;
     let firstError: unknown;
     const what = masks ? 'rows' : 'masks';
-    const runRange = async ([start, end]: [number, number]) => {
+    const runRange = async ([start, end, claim]: Range) => {
       if (firstError !== undefined || Atomics.load(control, 0) !== 0) return;
       try {
-        const part = (await this.runTask(
-          { kind: 'evaluate', model: this.ref(key, entry), plan: taskPlan, planId, start, end, control, ...(masks ? { masks } : {}) },
+        const part = await this.runTask(
+          { kind: 'evaluate', model: this.ref(key, entry), plan: taskPlan, planId, start, end, control, ...(masks ? { masks } : {}), ...(claim ? { claim } : {}) },
           `evaluating ${what} ${start}..${end - 1}`,
-        )) as Float64Array;
-        v.set(part, start - first);
+        );
+        if (part instanceof Float64Array) v.set(part, start - first);
       } catch (error) {
         firstError ??= error;
         Atomics.store(control, 0, 1); // stop the other workers at their next batch
       }
     };
-    try {
-      // at most one task in flight per worker: cancellation then stops within one batch per worker
-      const queue = [...ranges];
-      await Promise.all(Array.from({ length: Math.min(this.workers, queue.length) }, async () => {
+    // at most one task in flight per worker: cancellation then stops within one batch per worker
+    const drain = (queue: Range[]) =>
+      Promise.all(Array.from({ length: Math.min(this.workers, queue.length) }, async () => {
         for (let range = queue.shift(); range; range = queue.shift()) await runRange(range);
       }));
+    try {
+      if ('units' in job) {
+        const claim = listClaim(job.units, total);
+        await drain(Array.from({ length: job.units.workers }, (): Range => [first, last, claim]));
+        v.set(claim.output);
+        await drain(unclaimed(claim, first, last));
+      } else {
+        await drain(taskRanges(first, last, job.chunk));
+      }
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (timer) clearInterval(timer);
@@ -386,41 +405,70 @@ function sharedMasks(masks: MaskList): SharedMasks {
   return { n: masks.n, words: masks.words, bits };
 }
 
-/**
- * Rows per task of a mask list: before the model's speed is known, two tasks per worker of at least MIN_TASK_MASKS
- * rows (a short list is one task). After, a list of less than SPLIT_MS of work is one task (a slow model's still
- * spreads: see below), and a longer one is cut into a multiple of the workers' count of tasks of about TASK_MS each,
- * all of one size, so that the workers finish together: tasks of TASK_MS each left the last one alone on one worker
- * (a list of 1.5 tasks' work took 1.5 tasks' time: the cube of digits-cnn, 917 masks at about 90 per ms, went as
- * 365 + 365 + 187 rows). At most MAX_TASK_MASKS, and at least two rows: a task of one row runs two
- * (BatchBuilder.fillList keeps onnxruntime off its one-row kernels), which doubled the cost of every evaluation of a
- * slow model (ResNet-18 at 3×32×32, where 5 ms of work is one mask). Tasks need not be whole batches: a list's short
- * last batch runs unpadded.
- * @param total - rows of the list
- * @param workers - the pool's workers
- * @param masksPerMs - the model's measured speed, when known
- */
-export function listTaskRows(total: number, workers: number, masksPerMs: number | undefined): number {
-  let wanted: number;
-  if (masksPerMs === undefined) {
-    wanted = Math.max(MIN_TASK_MASKS, Math.ceil(total / (2 * workers)));
-  } else {
-    const work = total / masksPerMs;
-    const tasks = work < SPLIT_MS ? 1 : workers * Math.max(1, Math.round(work / (workers * TASK_MS)));
-    wanted = Math.ceil(total / tasks);
-  }
-  return Math.max(Math.min(2, total), Math.min(total, MAX_TASK_MASKS, wanted));
+/** How a mask list is cut for the workers to claim (ListClaim): units of `rows` rows, `count` of them (the last one
+ *  up to rows + 1 long), taken by `workers` tasks. */
+export interface ListUnits {
+  readonly rows: number;
+  readonly count: number;
+  readonly workers: number;
 }
 
 /**
- * The tasks over rows first..last−1: [start, end) pairs of `chunk` rows in order, the last one shorter. For a mask
- * list, a last row left alone joins the task before it (a task of one row would run two, see listTaskRows).
- * @param list - whether the rows are a mask list's (a range of mask indices keeps its batch-aligned tasks)
+ * The units of a mask list (ListClaim). Before the model's speed is known, UNITS_PER_WORKER units per worker of at
+ * least MIN_TASK_MASKS rows; after, units of about UNIT_MS of work (a claim costs no round trip, so a unit need not
+ * be long: the last one decides how long the first worker to finish waits), and a list of less than SPLIT_MS of work
+ * goes to one worker. At most MAX_TASK_MASKS rows a unit and no more than a worker's share, evened out so that their
+ * count is about a multiple of the workers' (a list of 512 masks went as 270 + 242 rows), and at least two rows: a
+ * unit of one row runs two (BatchBuilder.fillList keeps onnxruntime off its one-row kernels), which doubled the cost
+ * of every evaluation of a slow model (ResNet-18 at 3×32×32, where 5 ms of work is one mask); a last row left alone
+ * joins the unit before it. Units need not be whole batches: a unit's short last batch runs unpadded.
+ * Before claims, a list went as tasks of about 5 ms from a queue, each posted by the main thread when a worker was
+ * free: a worker woken late (up to 3 ms at times on 2 cores) or a result read late left the other one idle, and a
+ * 4096-mask list of digits-cnn took 4.5 µs a mask alone and 9.4 beside a busy calling thread, 4.0 and 7.2 with
+ * claims (`node bench/call-latency.bench.js --quick`, ad hoc runs).
+ * @param total - rows of the list (at least 1)
+ * @param workers - the pool's workers
+ * @param masksPerMs - one worker's measured speed on the model, when known
  */
-export function taskRanges(first: number, last: number, chunk: number, list: boolean): [number, number][] {
-  const ranges: [number, number][] = [];
+export function listUnits(total: number, workers: number, masksPerMs: number | undefined): ListUnits {
+  let rows: number;
+  let used = workers;
+  if (masksPerMs === undefined) {
+    rows = Math.max(MIN_TASK_MASKS, Math.ceil(total / (UNITS_PER_WORKER * workers)));
+  } else {
+    rows = Math.round(masksPerMs * UNIT_MS);
+    if (total / masksPerMs < SPLIT_MS) used = 1;
+  }
+  rows = Math.max(Math.min(2, total), Math.min(rows, MAX_TASK_MASKS, Math.ceil(total / used)));
+  // units of one size, a multiple of the workers' count of them, so that the workers' last units end together
+  rows = Math.max(Math.min(2, total), Math.ceil(total / (used * Math.ceil(total / (used * rows)))));
+  let count = Math.ceil(total / rows);
+  if (count > 1 && total - (count - 1) * rows === 1) count--;
+  return { rows, count, workers: Math.min(used, count) };
+}
+
+/** A job's task: rows start..end−1, and with a claim, the list's units to claim among them. */
+type Range = [start: number, end: number, claim?: ListClaim];
+
+/** The shared claim state of a list's units over rows 0..total−1 of the job. */
+function listClaim(units: ListUnits, total: number): ListClaim {
+  return { rows: units.rows, count: units.count, claims: new Int32Array(new SharedArrayBuffer(4 * (units.count + 1))), output: new Float64Array(new SharedArrayBuffer(8 * total)) };
+}
+
+/** The units of rows first..last−1 that are not done once every claim task has ended, as tasks of their own. */
+function unclaimed(claim: ListClaim, first: number, last: number): Range[] {
+  const ranges: Range[] = [];
+  for (let unit = 0; unit < claim.count; unit++) {
+    if (Atomics.load(claim.claims, 1 + unit) === 1) continue;
+    const start = first + unit * claim.rows;
+    ranges.push([start, unit === claim.count - 1 ? last : start + claim.rows]);
+  }
+  return ranges;
+}
+
+/** The tasks over mask indices first..last−1: [start, end) pairs of `chunk` masks in order, the last one shorter. */
+export function taskRanges(first: number, last: number, chunk: number): Range[] {
+  const ranges: Range[] = [];
   for (let start = first; start < last; start += chunk) ranges.push([start, Math.min(last, start + chunk)]);
-  const tail = ranges.length > 1 ? ranges[ranges.length - 1] : undefined;
-  if (list && tail && tail[1] - tail[0] === 1) ranges[ranges.length - 2][1] = ranges.pop()![1];
   return ranges;
 }

@@ -14,7 +14,7 @@ import type { SessionHandle } from '../contracts/backend.js';
 import { evaluateList, evaluateRange, probeFull, workClock } from './evaluate.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
 import { BatchBuilder } from './masking.js';
-import type { MaskPlan } from './plan.js';
+import type { MaskList, MaskPlan } from './plan.js';
 import { BackendRegistry, type Candidate } from './registry.js';
 import type { OpenedModel } from './runner.js';
 
@@ -57,7 +57,24 @@ export type WorkerTask =
       readonly control: Int32Array;
       /** Evaluate these rows of a mask list instead of the mask indices start..end−1. */
       readonly masks?: SharedMasks;
+      /** With masks: claim units of the list in turn instead (the answer is then the rows evaluated). */
+      readonly claim?: ListClaim;
     };
+
+/**
+ * A mask list's rows start..end−1 cut into `count` units that the workers claim in turn (pool.ts listUnits): unit k
+ * is rows start + k·rows onwards, `rows` of them, the last one up to end. claims[0] is the next unit to take, and
+ * claims[1 + k] is set to 1 once unit k's rewards are in output (index: row − start). One task per worker takes
+ * units until none is left, so a worker that starts late takes fewer, and no unit waits for the main thread.
+ */
+export interface ListClaim {
+  readonly rows: number;
+  readonly count: number;
+  /** Int32Array over a SharedArrayBuffer of count + 1 elements. */
+  readonly claims: Int32Array;
+  /** Float64Array over a SharedArrayBuffer, one reward per row start..end−1. */
+  readonly output: Float64Array;
+}
 
 /** A reply that is not a result. */
 export interface WorkerFailure {
@@ -124,7 +141,7 @@ function builder(plan: MaskPlan, planId: string): BatchBuilder {
 
 /**
  * Handles one task.
- * @returns the opened model's metadata, the probed output row, the rewards of the range (moved, not copied), a
+ * @returns the opened model's metadata, the probed output row, the rewards of the range (moved, not copied) or the rows a claim task evaluated, a
  *   game's analysis, or the fitted expansions; a WorkerFailure for errors of the task itself (a rejected promise
  *   means the thread failed)
  */
@@ -154,19 +171,42 @@ export default async function handle(task: WorkerTask): Promise<OpenedModel | Fl
     if (task.kind === 'probe') return await probeFull(s, batches);
     const { start, end, control } = task;
     const began = performance.now();
-    const out = new Float64Array(end - start);
+    const out = new Float64Array(task.claim ? 0 : end - start);
     let reported = 0;
     const afterBatch = (done: number) => {
       Atomics.add(control, 1, done - reported);
       reported = done;
       return Atomics.load(control, 0) === 0;
     };
-    if (task.masks) await evaluateList(s, batches, { ...task.masks, count: end }, start, end, out, afterBatch);
+    let claimed: number | undefined;
+    if (task.masks && task.claim) claimed = await evaluateClaims(s, batches, { ...task.masks, count: end }, start, task.claim, afterBatch);
+    else if (task.masks) await evaluateList(s, batches, { ...task.masks, count: end }, start, end, out, afterBatch);
     else await evaluateRange(s, batches, start, end, out, afterBatch);
     // the work itself, for the main thread's estimate of the model's speed (a round trip also counts its waits)
     Atomics.add(workClock(control), 0, BigInt(Math.round(1000 * (performance.now() - began))));
-    return move(out) as unknown as Float64Array;
+    return claimed ?? (move(out) as unknown as Float64Array);
   } catch (error) {
     return { error: serializeError(error) };
   }
+}
+
+/**
+ * Takes units of a claimed list until none is left (ListClaim), each unit's rewards written to claim.output and then
+ * marked done.
+ * @param masks - the list (count: one past its last row)
+ * @param start - the list's first row of the job
+ * @param afterBatch - progress, as for evaluateList: the rows this task has done so far
+ * @returns the rows this task evaluated
+ */
+async function evaluateClaims(s: SessionHandle, batches: BatchBuilder, masks: MaskList, start: number, claim: ListClaim, afterBatch: (done: number) => boolean): Promise<number> {
+  let rows = 0;
+  for (let unit = Atomics.add(claim.claims, 0, 1); unit < claim.count; unit = Atomics.add(claim.claims, 0, 1)) {
+    const first = start + unit * claim.rows;
+    const last = unit === claim.count - 1 ? masks.count : first + claim.rows;
+    const before = rows;
+    await evaluateList(s, batches, masks, first, last, claim.output.subarray(first - start, last - start), (done) => afterBatch(before + done));
+    Atomics.store(claim.claims, 1 + unit, 1);
+    rows += last - first;
+  }
+  return rows;
 }

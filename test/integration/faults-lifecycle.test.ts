@@ -157,6 +157,26 @@ describe('a worker that dies', () => {
     await runner.dispose();
   }, SLOW_TEST_MS);
 
+  it('after claiming a unit of a mask list: the unit runs again, and the list gets every reward', async () => {
+    const bytes = await readFile(MLP);
+    const healthy = new PoolRunner({ workers: 1, threads: 1 });
+    await healthy.open('mlp', bytes, candidatesFor('cpu'));
+    const v = await healthy.evaluate('mlp', plan as never);
+    await healthy.dispose();
+
+    marker = await mkdtemp(join(tmpdir(), 'andor-crash-'));
+    process.env.ANDOR_CRASH_ONCE_MARKER = join(marker, 'crashed');
+    const runner = new PoolRunner({ workers: 2, threads: 1, filename: new URL('../fixtures/crash-claiming-worker.mjs', import.meta.url).href });
+    await runner.open('mlp', bytes, candidatesFor('cpu'));
+    // 600 masks before the model's speed is known: units of 75 rows, claimed by both workers
+    const masks = { n: 4, count: 600, words: 1, bits: Uint32Array.from({ length: 600 }, (_, r) => (r * 7 + (r >> 4)) % 16) };
+    const values = await runner.evaluateMasks('mlp', plan as never, masks);
+    expect(await readFile(process.env.ANDOR_CRASH_ONCE_MARKER, 'utf8')).toMatch(/^claimed unit \d+ of 8$/);
+    expect(Array.from(values)).toEqual(Array.from(masks.bits, (m) => v[m]));
+    expect(runner.threads.length).toBe(2);
+    await runner.dispose();
+  }, SLOW_TEST_MS);
+
   it('twice gives WorkerCrashedError with the cause, and nothing hangs', async () => {
     const runner = new PoolRunner({ workers: 1, threads: 1, filename: new URL('../fixtures/crashing-worker.mjs', import.meta.url).href });
     await runner.open('mlp', await readFile(MLP), candidatesFor('cpu'));

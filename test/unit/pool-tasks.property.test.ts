@@ -1,10 +1,10 @@
-// How the pool splits one call into tasks (engine/pipeline/pool.ts listTaskRows and taskRanges): the tasks cover the
-// rows once, in order, and a mask list never gets a task of one row when it has two or more, since such a task runs
-// two rows (BatchBuilder.fillList). Before that rule, a slow model's lists went out one mask per task and every
+// How the pool cuts one call into work for the workers (engine/pipeline/pool.ts listUnits and taskRanges): a mask
+// list's units cover its rows once, in order, and never hold one row when the list has two or more, since such a unit
+// runs two (BatchBuilder.fillList). Before that rule, a slow model's lists went out one mask at a time and every
 // evaluation cost two (the sparse path on ResNet-18 at 3×32×32 ran at 2.0× the exact path's cost per evaluation).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { listTaskRows, taskRanges } from '../../engine/pipeline/pool.js';
+import { listUnits, taskRanges } from '../../engine/pipeline/pool.js';
 import { PROPERTY_MS, RUNS } from './inputs/support.js';
 
 /** Rows of a call, the pool's workers, and a model speed from very slow (0.001 masks/ms) to very fast, or unknown. */
@@ -15,20 +15,42 @@ const calls = fc.record({
   masksPerMs: fc.option(fc.double({ min: 0.001, max: 1e4, noNaN: true }), { nil: undefined }),
 });
 
-describe('the pool splits a call into tasks', () => {
-  it('covers every row once, in order, and gives a mask list no one-row task unless it has one row', () => {
+/** The units' [start, end) rows, as a worker's claims take them (worker.ts evaluateClaims). */
+function unitRanges(total: number, rows: number, count: number): [number, number][] {
+  return Array.from({ length: count }, (_, k) => [k * rows, k === count - 1 ? total : (k + 1) * rows]);
+}
+
+describe('the pool cuts a call into work for the workers', () => {
+  it('cuts a mask list into units that cover every row once, in order, none of one row unless the list has one, for at most as many workers as units', () => {
     fc.assert(
-      fc.property(calls, ({ first, total, workers, masksPerMs }) => {
-        const chunk = listTaskRows(total, workers, masksPerMs);
-        expect(chunk).toBeGreaterThanOrEqual(Math.min(2, total));
-        expect(chunk).toBeLessThanOrEqual(total);
-        const ranges = taskRanges(first, first + total, chunk, true);
-        let next = first;
-        for (const [start, end] of ranges) {
+      fc.property(calls, ({ total, workers, masksPerMs }) => {
+        const { rows, count, workers: used } = listUnits(total, workers, masksPerMs);
+        expect(rows).toBeGreaterThanOrEqual(Math.min(2, total));
+        expect(used).toBeGreaterThanOrEqual(1);
+        expect(used).toBeLessThanOrEqual(Math.min(workers, count));
+        let next = 0;
+        for (const [start, end] of unitRanges(total, rows, count)) {
           expect(start).toBe(next);
           expect(end).toBeGreaterThan(start);
           if (total > 1) expect(end - start).toBeGreaterThanOrEqual(2);
-          expect(end - start).toBeLessThanOrEqual(chunk + 1);
+          expect(end - start).toBeLessThanOrEqual(rows + 1);
+          next = end;
+        }
+        expect(next).toBe(total);
+      }),
+      RUNS,
+    );
+  }, PROPERTY_MS);
+
+  it('cuts mask indices into tasks that cover them once, in order', () => {
+    fc.assert(
+      fc.property(calls, fc.integer({ min: 1, max: 6000 }), ({ first, total }, chunk) => {
+        const ranges = taskRanges(first, first + total, chunk);
+        let next = first;
+        for (const [start, end] of ranges) {
+          expect(start).toBe(next);
+          expect(end - start).toBeGreaterThan(0);
+          expect(end - start).toBeLessThanOrEqual(chunk);
           next = end;
         }
         expect(next).toBe(first + total);
@@ -37,22 +59,24 @@ describe('the pool splits a call into tasks', () => {
     );
   }, PROPERTY_MS);
 
-  it('spreads a slow model\'s short list over the workers in tasks of two rows, keeps a fast model\'s in one, and cuts a long one into equal tasks, a multiple of the workers', () => {
-    // 0.2 masks per ms: 5 ms of work is one mask, so each task gets the least, two rows; a 7-row list's last row joins
-    // the task before it
-    expect(taskRanges(0, 7, listTaskRows(7, 2, 0.2), true)).toEqual([[0, 2], [2, 4], [4, 7]]);
-    expect(taskRanges(0, 1, listTaskRows(1, 2, 0.2), true)).toEqual([[0, 1]]);
-    expect(taskRanges(0, 64, listTaskRows(64, 2, 100), true)).toEqual([[0, 64]]);
-    // a list of 1.5 tasks' work (TASK_MS = 5 ms) goes as one task per worker, not two full tasks and a last one alone
-    // on one worker: 917 masks at 90 per ms (digits-cnn's cube) were 365 + 365 + 187 rows
-    expect(taskRanges(0, 917, listTaskRows(917, 2, 90), true)).toEqual([[0, 459], [459, 917]]);
-    // 44 ms of work: 8 tasks of 500 rows, 4 per worker; on 3 workers 9 tasks
-    expect(taskRanges(0, 4000, listTaskRows(4000, 2, 90), true).map(([a, b]) => b - a)).toEqual(Array(8).fill(500));
-    expect(taskRanges(0, 4000, listTaskRows(4000, 3, 90), true)).toHaveLength(9);
-    // under SPLIT_MS (1 ms) of work a list stays one task; from it on, one per worker
-    expect(taskRanges(0, 80, listTaskRows(80, 2, 90), true)).toEqual([[0, 80]]);
-    expect(taskRanges(0, 100, listTaskRows(100, 2, 90), true)).toEqual([[0, 50], [50, 100]]);
-    // a range of mask indices keeps its tasks as they fall (they start at batch boundaries)
-    expect(taskRanges(0, 5, 2, false)).toEqual([[0, 2], [2, 4], [4, 5]]);
+  it("gives a slow model's short list units of two rows on every worker, keeps a fast model's on one worker, and cuts a long one into units of about 2 ms", () => {
+    // 0.2 masks per ms: 2 ms of work is less than a mask, so each unit gets the least, two rows; a 7-row list's last
+    // row joins the unit before it
+    expect(listUnits(7, 2, 0.2)).toEqual({ rows: 2, count: 3, workers: 2 });
+    expect(listUnits(1, 2, 0.2)).toEqual({ rows: 1, count: 1, workers: 1 });
+    // under SPLIT_MS (1 ms) of work a list stays on one worker, in one unit; from it on, every worker takes part
+    expect(listUnits(64, 2, 100)).toEqual({ rows: 64, count: 1, workers: 1 });
+    expect(listUnits(80, 2, 90)).toEqual({ rows: 80, count: 1, workers: 1 });
+    expect(listUnits(100, 2, 90)).toEqual({ rows: 50, count: 2, workers: 2 });
+    // digits-cnn's cube, 917 masks at about 90 per ms: 2 ms is 180 rows, evened out to 6 units of 153 (the last 152),
+    // not 5 of 180 and one of 17
+    expect(listUnits(917, 2, 90)).toEqual({ rows: 153, count: 6, workers: 2 });
+    // 512 masks: four units of 128, not 180 + 180 + 152
+    expect(listUnits(512, 2, 90)).toEqual({ rows: 128, count: 4, workers: 2 });
+    // 4000 masks on 3 workers: 24 units of 167 (the last 159)
+    expect(listUnits(4000, 3, 90)).toEqual({ rows: 167, count: 24, workers: 3 });
+    // before the speed is known: 4 units per worker, of at least 64 rows unless that leaves a worker without one
+    expect(listUnits(1000, 2, undefined)).toEqual({ rows: 125, count: 8, workers: 2 });
+    expect(listUnits(100, 2, undefined)).toEqual({ rows: 50, count: 2, workers: 2 });
   });
 });
