@@ -1,7 +1,6 @@
-// The piscina worker pool behind Runner: a fixed set of long-lived workers, one session per worker and model, tasks
-// that each cover a range of masks (rewards moved back as Float64Arrays), or one task per worker that claims units of
-// a mask list shared with the workers (rewards written to shared memory); batches are built in the worker into
-// reusable buffers.
+// The piscina worker pool behind Runner: a fixed set of long-lived workers, one session per worker and model, and per
+// job one task per worker that claims units of the job (mask indices, or rows of a mask list shared with the
+// workers) and writes their rewards to shared memory; batches are built in the worker into reusable buffers.
 // Progress and cooperative cancellation go through a small SharedArrayBuffer; a worker that dies is replaced by
 // piscina and its task retried once. The pool keeps the bytes of at most MAX_OPEN_MODELS models (least recently used
 // evicted), and each worker at most as many sessions.
@@ -15,16 +14,17 @@ import { LruCache, MAX_OPEN_MODELS } from './lru.js';
 import { assertMaskList, maskRange, type MaskList, type MaskPlan } from './plan.js';
 import type { Candidate } from './registry.js';
 import type { EvaluateOptions, OpenedModel, Runner } from './runner.js';
-import type { ListClaim, ModelRef, SharedMasks, WorkerFailure, WorkerTask } from './worker.js';
+import type { Claim, ModelRef, SharedMasks, WorkerFailure, WorkerTask } from './worker.js';
 
 /** How often the main thread reads the workers' progress counter (ms). */
 const PROGRESS_MS = 100;
 /** The workers' Node options: the process's, with require(esm) off where Node has it on (see the constructor; exported for
  *  tests). */
 export const WORKER_EXEC_ARGV = (process.features as { require_module?: boolean }).require_module ? [...process.execArgv, '--no-experimental-require-module'] : undefined;
-/** Masks per task (and rows per batch) at most. */
+/** Masks per unit (and rows per batch) at most. */
 const MAX_TASK_MASKS = 16_384;
-/** Work per task once a model's speed is known: long enough to keep the ~0.4 ms round trip of a task under 10 %. */
+/** Work per unit of the exact path's masks once a model's speed is known (units of whole batches; it was the work per
+ *  task when each unit was a task of its own, long enough to keep the ~0.4 ms round trip of a task under 10 %). */
 const TASK_MS = 5;
 /** Work per unit of a mask list once a model's speed is known, and units per worker before (listUnits). */
 const UNIT_MS = 2;
@@ -75,7 +75,7 @@ export class PoolRunner implements Runner {
   private readonly models: LruCache<PoolModel>;
   private readonly closed = new Set<string>();
   /** Masks per millisecond of one worker's own work on each model (moving average over jobs): the size of later
-   *  tasks, and which short lists run on the calling thread. */
+   *  units, and which short lists run on the calling thread. */
   private readonly rates = new Map<string, number>();
   private readonly planIds = new WeakMap<MaskPlan, number>();
   /** Models the local runner has opened (or is opening), by key. */
@@ -173,7 +173,8 @@ export class PoolRunner implements Runner {
     const chunk = options.range ? Math.max(1, Math.round(sized.chunk / batch)) * batch : sized.chunk;
     const taskPlan: MaskPlan = batch === plan.batchSize ? plan : { ...plan, batchSize: batch };
     // workers cache batch buffers by plan id: the id names the plan and its batch size
-    return this.runTasks(key, entry, taskPlan, `${this.planId(plan)}/${taskPlan.batchSize}`, start, end, { chunk }, options);
+    const count = Math.ceil((end - start) / chunk);
+    return this.runTasks(key, entry, taskPlan, `${this.planId(plan)}/${taskPlan.batchSize}`, start, end, { units: { rows: chunk, count, workers: Math.min(this.workers, count) } }, options);
   }
 
   private async evaluateListOn(key: string, entry: PoolModel, plan: MaskPlan, masks: MaskList, options: EvaluateOptions): Promise<Float64Array> {
@@ -204,18 +205,19 @@ export class PoolRunner implements Runner {
   }
 
   /**
-   * Runs one job over rows first..last−1, at most one task per worker at a time; the answer holds row first at index
-   * 0. Mask indices go as tasks of `chunk` masks from a queue; a mask list's units are claimed by one task per worker
-   * (ListClaim), and a unit claimed by a worker that died (its retried task takes only the units left) runs
-   * afterwards as a task of its own.
+   * Runs one job over rows first..last−1 (mask indices, or rows of a shared mask list): one task per worker taking
+   * part claims its units in turn (Claim), and a unit claimed by a worker that died (its retried task takes only the
+   * units left) runs afterwards as a task of its own. The answer holds row first at index 0.
    */
-  private async runTasks(key: string, entry: PoolModel, taskPlan: MaskPlan, planId: string, first: number, last: number, job: { chunk: number } | { masks: SharedMasks; units: ListUnits }, options: EvaluateOptions): Promise<Float64Array> {
+  private async runTasks(key: string, entry: PoolModel, taskPlan: MaskPlan, planId: string, first: number, last: number, job: { units: ClaimUnits; masks?: SharedMasks }, options: EvaluateOptions): Promise<Float64Array> {
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new CancelledError();
     const control = new Int32Array(new SharedArrayBuffer(16));
     const total = last - first;
-    const v = new Float64Array(total);
-    const masks = 'masks' in job ? job.masks : undefined;
+    const { masks, units } = job;
+    // the rewards, written by the workers in place: the answer is this array (shared memory, no copy)
+    const claim: Claim = { rows: units.rows, count: units.count, claims: new Int32Array(new SharedArrayBuffer(4 * (units.count + 1))), output: new Float64Array(new SharedArrayBuffer(8 * total)) };
+    const v = claim.output;
 
     const onAbort = () => Atomics.store(control, 0, 1);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -241,14 +243,8 @@ export class PoolRunner implements Runner {
         for (let range = queue.shift(); range; range = queue.shift()) await runRange(range);
       }));
     try {
-      if ('units' in job) {
-        const claim = listClaim(job.units, total);
-        await drain(Array.from({ length: job.units.workers }, (): Range => [first, last, claim]));
-        v.set(claim.output);
-        await drain(unclaimed(claim, first, last));
-      } else {
-        await drain(taskRanges(first, last, job.chunk));
-      }
+      await drain(Array.from({ length: units.workers }, (): Range => [first, last, claim]));
+      await drain(unclaimed(claim, first, last));
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (timer) clearInterval(timer);
@@ -352,12 +348,12 @@ export class PoolRunner implements Runner {
   }
 
   /**
-   * The batch size (rows per model run) and the masks per task. The batch depends only on the plan, the job size and
-   * the pool size, never on timing, so the same job gives the same rewards bit for bit (a runtime's results can
-   * depend on the batch shape); it is a power of two (few shapes for onnxruntime to keep state for) that gives every
-   * worker at least two tasks. Tasks are whole batches: before the model's speed is known, two tasks per worker;
-   * after, about TASK_MS of work each (a tiny model's small job is then a single task instead of a round trip per
-   * worker).
+   * The batch size (rows per model run) and the masks per unit (Claim). The batch depends only on the plan, the job
+   * size and the pool size, never on timing, so the same job gives the same rewards bit for bit (a runtime's results
+   * can depend on the batch shape); it is a power of two (few shapes for onnxruntime to keep state for) that gives
+   * every worker at least two units. Units are whole batches: before the model's speed is known, two units per
+   * worker; after, about TASK_MS of work each (a tiny model's small job is then a single unit on one worker instead
+   * of a round trip per worker).
    */
   private taskSize(plan: MaskPlan, total: number, masksPerMs: number | undefined): { batch: number; chunk: number } {
     const spread = Math.ceil(total / (2 * this.workers));
@@ -405,16 +401,16 @@ function sharedMasks(masks: MaskList): SharedMasks {
   return { n: masks.n, words: masks.words, bits };
 }
 
-/** How a mask list is cut for the workers to claim (ListClaim): units of `rows` rows, `count` of them (the last one
- *  up to rows + 1 long), taken by `workers` tasks. */
-export interface ListUnits {
+/** How a job's rows are cut for the workers to claim (Claim): units of `rows` rows, `count` of them (the last one
+ *  shorter, or for a mask list up to rows + 1 long), taken by `workers` tasks. */
+export interface ClaimUnits {
   readonly rows: number;
   readonly count: number;
   readonly workers: number;
 }
 
 /**
- * The units of a mask list (ListClaim). Before the model's speed is known, UNITS_PER_WORKER units per worker of at
+ * The units of a mask list (Claim). Before the model's speed is known, UNITS_PER_WORKER units per worker of at
  * least MIN_TASK_MASKS rows; after, units of about UNIT_MS of work (a claim costs no round trip, so a unit need not
  * be long: the last one decides how long the first worker to finish waits), and a list of less than SPLIT_MS of work
  * goes to one worker. At most MAX_TASK_MASKS rows a unit and no more than a worker's share, evened out so that their
@@ -430,7 +426,7 @@ export interface ListUnits {
  * @param workers - the pool's workers
  * @param masksPerMs - one worker's measured speed on the model, when known
  */
-export function listUnits(total: number, workers: number, masksPerMs: number | undefined): ListUnits {
+export function listUnits(total: number, workers: number, masksPerMs: number | undefined): ClaimUnits {
   let rows: number;
   let used = workers;
   if (masksPerMs === undefined) {
@@ -448,27 +444,15 @@ export function listUnits(total: number, workers: number, masksPerMs: number | u
 }
 
 /** A job's task: rows start..end−1, and with a claim, the list's units to claim among them. */
-type Range = [start: number, end: number, claim?: ListClaim];
-
-/** The shared claim state of a list's units over rows 0..total−1 of the job. */
-function listClaim(units: ListUnits, total: number): ListClaim {
-  return { rows: units.rows, count: units.count, claims: new Int32Array(new SharedArrayBuffer(4 * (units.count + 1))), output: new Float64Array(new SharedArrayBuffer(8 * total)) };
-}
+type Range = [start: number, end: number, claim?: Claim];
 
 /** The units of rows first..last−1 that are not done once every claim task has ended, as tasks of their own. */
-function unclaimed(claim: ListClaim, first: number, last: number): Range[] {
+function unclaimed(claim: Claim, first: number, last: number): Range[] {
   const ranges: Range[] = [];
   for (let unit = 0; unit < claim.count; unit++) {
     if (Atomics.load(claim.claims, 1 + unit) === 1) continue;
     const start = first + unit * claim.rows;
     ranges.push([start, unit === claim.count - 1 ? last : start + claim.rows]);
   }
-  return ranges;
-}
-
-/** The tasks over mask indices first..last−1: [start, end) pairs of `chunk` masks in order, the last one shorter. */
-export function taskRanges(first: number, last: number, chunk: number): Range[] {
-  const ranges: Range[] = [];
-  for (let start = first; start < last; start += chunk) ranges.push([start, Math.min(last, start + chunk)]);
   return ranges;
 }

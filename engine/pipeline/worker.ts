@@ -14,7 +14,7 @@ import type { SessionHandle } from '../contracts/backend.js';
 import { evaluateList, evaluateRange, probeFull, workClock } from './evaluate.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
 import { BatchBuilder } from './masking.js';
-import type { MaskList, MaskPlan } from './plan.js';
+import type { MaskPlan } from './plan.js';
 import { BackendRegistry, type Candidate } from './registry.js';
 import type { OpenedModel } from './runner.js';
 
@@ -57,17 +57,18 @@ export type WorkerTask =
       readonly control: Int32Array;
       /** Evaluate these rows of a mask list instead of the mask indices start..end−1. */
       readonly masks?: SharedMasks;
-      /** With masks: claim units of the list in turn instead (the answer is then the rows evaluated). */
-      readonly claim?: ListClaim;
+      /** Claim units of start..end−1 in turn instead of evaluating all of it (the answer is then the rows evaluated). */
+      readonly claim?: Claim;
     };
 
 /**
- * A mask list's rows start..end−1 cut into `count` units that the workers claim in turn (pool.ts listUnits): unit k
- * is rows start + k·rows onwards, `rows` of them, the last one up to end. claims[0] is the next unit to take, and
- * claims[1 + k] is set to 1 once unit k's rewards are in output (index: row − start). One task per worker takes
- * units until none is left, so a worker that starts late takes fewer, and no unit waits for the main thread.
+ * A job's rows start..end−1 (mask indices, or rows of a mask list) cut into `count` units that the workers claim in
+ * turn (pool.ts): unit k is rows start + k·rows onwards, `rows` of them, the last one up to end. claims[0] is the
+ * next unit to take, and claims[1 + k] is set to 1 once unit k's rewards are in output (index: row − start). One task
+ * per worker takes units until none is left, so a worker that starts late takes fewer, and no unit waits for the main
+ * thread.
  */
-export interface ListClaim {
+export interface Claim {
   readonly rows: number;
   readonly count: number;
   /** Int32Array over a SharedArrayBuffer of count + 1 elements. */
@@ -178,10 +179,11 @@ export default async function handle(task: WorkerTask): Promise<OpenedModel | Fl
       reported = done;
       return Atomics.load(control, 0) === 0;
     };
-    let claimed: number | undefined;
-    if (task.masks && task.claim) claimed = await evaluateClaims(s, batches, { ...task.masks, count: end }, start, task.claim, afterBatch);
-    else if (task.masks) await evaluateList(s, batches, { ...task.masks, count: end }, start, end, out, afterBatch);
-    else await evaluateRange(s, batches, start, end, out, afterBatch);
+    const masks = task.masks && { ...task.masks, count: end };
+    const rows = (first: number, last: number, into: Float64Array, after: (done: number) => boolean) =>
+      masks ? evaluateList(s, batches, masks, first, last, into, after) : evaluateRange(s, batches, first, last, into, after);
+    const claimed = task.claim ? await evaluateClaims(rows, start, end, task.claim, afterBatch) : undefined;
+    if (!task.claim) await rows(start, end, out, afterBatch);
     // the work itself, for the main thread's estimate of the model's speed (a round trip also counts its waits)
     Atomics.add(workClock(control), 0, BigInt(Math.round(1000 * (performance.now() - began))));
     return claimed ?? (move(out) as unknown as Float64Array);
@@ -191,22 +193,27 @@ export default async function handle(task: WorkerTask): Promise<OpenedModel | Fl
 }
 
 /**
- * Takes units of a claimed list until none is left (ListClaim), each unit's rewards written to claim.output and then
- * marked done.
- * @param masks - the list (count: one past its last row)
- * @param start - the list's first row of the job
+ * Takes units of a job until none is left (Claim), each unit's rewards written to claim.output and then marked done.
+ * @param rows - evaluates rows first..last−1 into `into` (evaluateList or evaluateRange), calling `after` as they do
+ * @param start - the job's first row; end: one past its last
  * @param afterBatch - progress, as for evaluateList: the rows this task has done so far
  * @returns the rows this task evaluated
  */
-async function evaluateClaims(s: SessionHandle, batches: BatchBuilder, masks: MaskList, start: number, claim: ListClaim, afterBatch: (done: number) => boolean): Promise<number> {
-  let rows = 0;
+async function evaluateClaims(
+  rows: (first: number, last: number, into: Float64Array, after: (done: number) => boolean) => Promise<void>,
+  start: number,
+  end: number,
+  claim: Claim,
+  afterBatch: (done: number) => boolean,
+): Promise<number> {
+  let done = 0;
   for (let unit = Atomics.add(claim.claims, 0, 1); unit < claim.count; unit = Atomics.add(claim.claims, 0, 1)) {
     const first = start + unit * claim.rows;
-    const last = unit === claim.count - 1 ? masks.count : first + claim.rows;
-    const before = rows;
-    await evaluateList(s, batches, masks, first, last, claim.output.subarray(first - start, last - start), (done) => afterBatch(before + done));
+    const last = unit === claim.count - 1 ? end : first + claim.rows;
+    const before = done;
+    await rows(first, last, claim.output.subarray(first - start, last - start), (d) => afterBatch(before + d));
     Atomics.store(claim.claims, 1 + unit, 1);
-    rows += last - first;
+    done += last - first;
   }
-  return rows;
+  return done;
 }

@@ -1,10 +1,10 @@
-// How the pool cuts one call into work for the workers (engine/pipeline/pool.ts listUnits and taskRanges): a mask
-// list's units cover its rows once, in order, and never hold one row when the list has two or more, since such a unit
-// runs two (BatchBuilder.fillList). Before that rule, a slow model's lists went out one mask at a time and every
+// How the pool cuts a mask list into units for the workers to claim (engine/pipeline/pool.ts listUnits): its units
+// cover its rows once, in order, and never hold one row when the list has two or more, since such a unit runs two
+// (BatchBuilder.fillList). Before that rule, a slow model's lists went out one mask at a time and every
 // evaluation cost two (the sparse path on ResNet-18 at 3×32×32 ran at 2.0× the exact path's cost per evaluation).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { listUnits, taskRanges } from '../../engine/pipeline/pool.js';
+import { listUnits } from '../../engine/pipeline/pool.js';
 import { PROPERTY_MS, RUNS } from './inputs/support.js';
 
 /** Rows of a call, the pool's workers, and a model speed from very slow (0.001 masks/ms) to very fast, or unknown. */
@@ -37,23 +37,6 @@ describe('the pool cuts a call into work for the workers', () => {
           next = end;
         }
         expect(next).toBe(total);
-      }),
-      RUNS,
-    );
-  }, PROPERTY_MS);
-
-  it('cuts mask indices into tasks that cover them once, in order', () => {
-    fc.assert(
-      fc.property(calls, fc.integer({ min: 1, max: 6000 }), ({ first, total }, chunk) => {
-        const ranges = taskRanges(first, first + total, chunk);
-        let next = first;
-        for (const [start, end] of ranges) {
-          expect(start).toBe(next);
-          expect(end - start).toBeGreaterThan(0);
-          expect(end - start).toBeLessThanOrEqual(chunk);
-          next = end;
-        }
-        expect(next).toBe(first + total);
       }),
       RUNS,
     );
