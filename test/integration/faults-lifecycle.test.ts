@@ -139,39 +139,37 @@ describe('a worker that dies', () => {
     delete process.env.ANDOR_CRASH_ONCE_MARKER;
   });
 
-  it('once is replaced, and its task retried with the same rewards', async () => {
+  /** The plan's rewards from a healthy pool, and a pool of `workers` whose module is the fixture, its crash marker
+   *  set (ANDOR_CRASH_ONCE_MARKER). */
+  async function crashingPool(fixture: string, workers: number): Promise<{ expected: Float64Array; runner: PoolRunner; crashed: string }> {
     const bytes = await readFile(MLP);
     const healthy = new PoolRunner({ workers: 1, threads: 1 });
     await healthy.open('mlp', bytes, candidatesFor('cpu'));
     const expected = await healthy.evaluate('mlp', plan as never);
     await healthy.dispose();
-
     marker = await mkdtemp(join(tmpdir(), 'andor-crash-'));
-    process.env.ANDOR_CRASH_ONCE_MARKER = join(marker, 'crashed');
-    const runner = new PoolRunner({ workers: 1, threads: 1, filename: new URL('../fixtures/crash-once-worker.mjs', import.meta.url).href });
+    const crashed = join(marker, 'crashed');
+    process.env.ANDOR_CRASH_ONCE_MARKER = crashed;
+    const runner = new PoolRunner({ workers, threads: 1, filename: new URL(`../fixtures/${fixture}`, import.meta.url).href });
     await runner.open('mlp', bytes, candidatesFor('cpu'));
+    return { expected, runner, crashed };
+  }
+
+  it('once is replaced, and its task retried with the same rewards', async () => {
+    const { expected, runner, crashed } = await crashingPool('crash-once-worker.mjs', 1);
     const v = await runner.evaluate('mlp', plan as never);
-    expect(await readFile(process.env.ANDOR_CRASH_ONCE_MARKER, 'utf8')).toBe('crashed'); // it did die once
+    expect(await readFile(crashed, 'utf8')).toBe('crashed'); // it did die once
     expect(Array.from(v)).toEqual(Array.from(expected));
     expect(runner.threads.length).toBe(1);
     await runner.dispose();
   }, SLOW_TEST_MS);
 
   it('after claiming a unit of a mask list: the unit runs again, and the list gets every reward', async () => {
-    const bytes = await readFile(MLP);
-    const healthy = new PoolRunner({ workers: 1, threads: 1 });
-    await healthy.open('mlp', bytes, candidatesFor('cpu'));
-    const v = await healthy.evaluate('mlp', plan as never);
-    await healthy.dispose();
-
-    marker = await mkdtemp(join(tmpdir(), 'andor-crash-'));
-    process.env.ANDOR_CRASH_ONCE_MARKER = join(marker, 'crashed');
-    const runner = new PoolRunner({ workers: 2, threads: 1, filename: new URL('../fixtures/crash-claiming-worker.mjs', import.meta.url).href });
-    await runner.open('mlp', bytes, candidatesFor('cpu'));
+    const { expected: v, runner, crashed } = await crashingPool('crash-claiming-worker.mjs', 2);
     // 600 masks before the model's speed is known: units of 75 rows, claimed by both workers
     const masks = { n: 4, count: 600, words: 1, bits: Uint32Array.from({ length: 600 }, (_, r) => (r * 7 + (r >> 4)) % 16) };
     const values = await runner.evaluateMasks('mlp', plan as never, masks);
-    expect(await readFile(process.env.ANDOR_CRASH_ONCE_MARKER, 'utf8')).toMatch(/^claimed unit \d+ of 8$/);
+    expect(await readFile(crashed, 'utf8')).toMatch(/^claimed unit \d+ of 8$/);
     expect(Array.from(values)).toEqual(Array.from(masks.bits, (m) => v[m]));
     expect(runner.threads.length).toBe(2);
     await runner.dispose();
