@@ -207,7 +207,8 @@ export class PoolRunner implements Runner {
   /**
    * Runs one job over rows first..last−1 (mask indices, or rows of a shared mask list): one task per worker taking
    * part claims its units in turn (Claim), and a unit claimed by a worker that died (its retried task takes only the
-   * units left) runs afterwards as a task of its own. The answer holds row first at index 0.
+   * units left) runs afterwards as a task of its own. The answer holds row first at index 0, in an ArrayBuffer of its
+   * own.
    */
   private async runTasks(key: string, entry: PoolModel, taskPlan: MaskPlan, planId: string, first: number, last: number, job: { units: ClaimUnits; masks?: SharedMasks }, options: EvaluateOptions): Promise<Float64Array> {
     const { signal, onProgress } = options;
@@ -215,7 +216,7 @@ export class PoolRunner implements Runner {
     const control = new Int32Array(new SharedArrayBuffer(16));
     const total = last - first;
     const { masks, units } = job;
-    // the rewards, written by the workers in place: the answer is this array (shared memory, no copy)
+    // the rewards, written by the workers in place
     const claim: Claim = { rows: units.rows, count: units.count, claims: new Int32Array(new SharedArrayBuffer(4 * (units.count + 1))), output: new Float64Array(new SharedArrayBuffer(8 * total)) };
     const v = claim.output;
 
@@ -257,7 +258,8 @@ export class PoolRunner implements Runner {
     const known = this.rates.get(key);
     this.rates.set(key, known === undefined ? rate : 0.7 * known + 0.3 * rate);
     onProgress?.(total, total);
-    return v;
+    // a copy in ordinary memory: a caller may transfer the answer's buffer (postMessage), which shared memory refuses
+    return v.slice();
   }
 
   async analyze(task: AnalysisTask, signal?: AbortSignal): Promise<GameAnalysis> {

@@ -27,7 +27,11 @@ describe.each(RUNNERS)('mask lists on %s', (_name, create) => {
       const masks = someMasks(count, count);
       const values = await runner().evaluateMasks('mlp', planOf(batch), masks);
       expect(Array.from(values)).toEqual(Array.from(masks.bits, (m) => v[m]));
+      // in memory of its own, not the workers' shared output: a caller can transfer it
+      expect(values.buffer).toBeInstanceOf(ArrayBuffer);
+      expect(structuredClone(values, { transfer: [values.buffer as ArrayBuffer] })).toHaveLength(count);
     }
+    expect(v.buffer).toBeInstanceOf(ArrayBuffer);
   });
 
   it('gives each of several lists evaluated at once on one plan its own values (the AND and OR searches of the sparse method)', async () => {
