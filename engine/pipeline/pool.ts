@@ -422,8 +422,8 @@ export interface ClaimUnits {
  * joins the unit before it. Units need not be whole batches: a unit's short last batch runs unpadded.
  * Before claims, a list went as tasks of about 5 ms from a queue, each posted by the main thread when a worker was
  * free: a worker woken late (up to 3 ms at times on 2 cores) or a result read late left the other one idle, and a
- * 4096-mask list of digits-cnn took 4.5 µs a mask alone and 9.4 beside a busy calling thread, 4.0 and 7.2 with
- * claims (`node bench/call-latency.bench.js --quick`, ad hoc runs).
+ * 4096-mask list of digits-cnn took 3.90 µs a mask alone and 8.92 beside a busy calling thread, 3.45 and 6.71 with
+ * claims (`node bench/call-latency.bench.js`, bench/results/2026-12-03-call-latency-claims.json).
  * @param total - rows of the list (at least 1)
  * @param workers - the pool's workers
  * @param masksPerMs - one worker's measured speed on the model, when known
@@ -445,7 +445,7 @@ export function listUnits(total: number, workers: number, masksPerMs: number | u
   return { rows, count, workers: Math.min(used, count) };
 }
 
-/** A job's task: rows start..end−1, and with a claim, the list's units to claim among them. */
+/** A job's task: rows start..end−1, and with a claim, the job's units to claim among them. */
 type Range = [start: number, end: number, claim?: Claim];
 
 /** The units of rows first..last−1 that are not done once every claim task has ended, as tasks of their own. */

@@ -142,9 +142,9 @@ function builder(plan: MaskPlan, planId: string): BatchBuilder {
 
 /**
  * Handles one task.
- * @returns the opened model's metadata, the probed output row, the rewards of the range (moved, not copied) or the rows a claim task evaluated, a
- *   game's analysis, or the fitted expansions; a WorkerFailure for errors of the task itself (a rejected promise
- *   means the thread failed)
+ * @returns the opened model's metadata, the probed output row, the rewards of the range (moved, not copied) or the
+ *   rows a claim task evaluated, a game's analysis, or the fitted expansions; a WorkerFailure for errors of the task
+ *   itself (a rejected promise means the thread failed)
  */
 export default async function handle(task: WorkerTask): Promise<OpenedModel | Float64Array | GameAnalysis | FittedExpansion[] | number | WorkerFailure> {
   try {
