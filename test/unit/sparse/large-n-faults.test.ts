@@ -13,6 +13,7 @@ import { randomMasks } from '../../../engine/analysis/sparse/masks.js';
 import { createRng } from '../../../engine/analysis/sparse/random.js';
 import { TermStore } from '../../../engine/analysis/sparse/terms.js';
 import type { FitSet, GameFunction, MaskBatch, SparseExpansion, SparseTerm } from '../../../engine/analysis/sparse/types.js';
+import { failing, within } from './faults.js';
 import { plantedGame, plantTerms, rSquared, seededRng } from './planted.js';
 
 /** Named timeouts (ms). */
@@ -155,10 +156,6 @@ function expectBudgetKept(result: AndOrExpansion, game: Counted, budget: number,
   expect(result.or.evaluations, label).toBeLessThanOrEqual(budget - Math.floor(budget / 2));
 }
 
-/** The run's outcome within `ms` milliseconds, or 'hung'. */
-function within<T>(run: Promise<T>, ms: number): Promise<T | Error | 'hung'> {
-  return Promise.race([run.catch((error: unknown) => error as Error), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), ms).unref())]);
-}
 
 /** The kernels, with `before` told of each kernel call before the kernel runs it (the real kernels, observed). */
 function observed(kernels: KernelHost, before: (name: string) => void): KernelHost {
@@ -453,23 +450,15 @@ describe('a game that fails at many players', () => {
    * answers come: a run that ends before call `planned` runs again to fail at its own last call.
    */
   async function expectNamed(n: number, budget: number, maxOrder: number, planned: number, kind: Fault): Promise<void> {
-    let at = planned;
     let lastRow: number[] = [];
-    let game: Counted;
-    let error: unknown;
-    for (let attempt = 1; ; attempt++) {
-      const failAt = at;
+    const { at, game, error } = await failing(planned, (failAt) => {
       const counting = counted(network(n, 4, n), { at: failAt, kind });
       const watching: GameFunction = (masks, signal) => {
         if (counting.calls + 1 === failAt) lastRow = present(masks, masks.count - 1);
         return counting(masks, signal);
       };
-      game = counting;
-      error = await within(recoverAndOr(watching, n, { budget, maxOrder, seed: 1, kernels }), 60_000);
-      if (error instanceof Error || error === 'hung' || attempt === 4) break;
-      expect(counting.calls, `a run that did not fail at call ${at} made ${counting.calls}`).toBeLessThan(at);
-      at = counting.calls;
-    }
+      return { game: counting, outcome: within(recoverAndOr(watching, n, { budget, maxOrder, seed: 1, kernels }), 60_000) };
+    });
     const label = `${kind} at call ${at} (planned ${planned}), n = ${n}`;
     expect(error, label).toBeInstanceOf(kind === 'nan' ? NonFiniteError : InvalidInputError);
     const message = (error as Error).message;

@@ -16,6 +16,7 @@ import { SharedDraws } from '../../../engine/analysis/sparse/shared.js';
 import { Validation } from '../../../engine/analysis/sparse/validation.js';
 import type { GameFunction, MaskBatch } from '../../../engine/analysis/sparse/index.js';
 import { createEngine, model, type Engine } from '../../helpers/index.js';
+import { failing, within } from './faults.js';
 import { has, plantedGame, plantTerms, seededRng, tailGame } from './planted.js';
 
 /** A game that counts its calls and the rows it receives, and the rows of its last call. */
@@ -84,10 +85,6 @@ async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
-/** The run's outcome within `ms` milliseconds, or 'hung'. */
-function within<T>(run: Promise<T>, ms: number): Promise<T | Error | 'hung'> {
-  return Promise.race([run.catch((error: unknown) => error as Error), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), ms).unref())]);
-}
 
 /** The budget is kept in the rows the game receives, each side within its half. */
 function expectBudgetKept(result: AndOrExpansion, game: Counted, budget: number): void {
@@ -166,23 +163,6 @@ describe('recoverAndOr when the game fails while a side may wait at a shared dra
   });
   /** Calls spread over a whole run, its first and last included. */
   const spread = () => [...new Set([1, 2, 3, ...Array.from({ length: 9 }, (_, k) => Math.round(((k + 1) / 10) * total)), total - 1, total])];
-
-  /**
-   * Runs until a run fails: the two sides' calls are joined when both ask within one turn of the event loop, so a
-   * run's count of calls depends on when the answers come (total is the clean run's, within a few), and a run that
-   * ends before call `at` is run again to fail at its own last call.
-   * @returns the call that failed, the game, and the run's outcome
-   */
-  async function failing<G extends Counted>(planned: number, run: (at: number) => { game: G; outcome: Promise<unknown> }): Promise<{ at: number; game: G; error: unknown }> {
-    let at = planned;
-    for (let attempt = 1; ; attempt++) {
-      const { game, outcome } = run(at);
-      const error = await outcome;
-      if (error instanceof Error || error === 'hung' || attempt === 4) return { at, game, error };
-      expect(game.calls, `a run that did not fail at call ${at} made ${game.calls}`).toBeLessThan(at);
-      at = game.calls;
-    }
-  }
 
   it('says the game threw, or returned NaN, at whichever call that happens, and calls the game no more after it', async () => {
     expect(total).toBeGreaterThan(10);
