@@ -10,7 +10,7 @@ import type { FittedExpansion, RandomFitsTask } from '../analysis/sparse/types.j
 import type { KernelHost } from '../contracts/kernels.js';
 import { evaluateList, evaluateRange, probeFull } from './evaluate.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
-import { BatchBuilder } from './masking.js';
+import { BuilderCache, type BatchBuilder } from './masking.js';
 import { assertMaskList, maskRange, type MaskList, type MaskPlan } from './plan.js';
 import type { BackendRegistry, Candidate } from './registry.js';
 
@@ -71,6 +71,10 @@ export interface Runner {
   readonly workers: number;
 }
 
+/** Plans whose idle batch builders a LocalRunner keeps (BuilderCache): an explanation's probe plan and its own, and
+ *  those of a few explanations at once (a service). */
+const MAX_PLANS = 8;
+
 /** A model open on the calling thread; `busy` counts the probes and evaluations running on its session. */
 interface LocalModel {
   readonly session: SessionHandle;
@@ -91,7 +95,7 @@ export class LocalRunner implements Runner {
   private readonly opening = new Map<string, Promise<OpenedModel>>();
   /** Idle batch buffers per plan, reused by later evaluations of it. An evaluation holds its own until it ends:
    *  two at once (the sparse method's AND and OR searches) on one buffer overwrote each other's batches. */
-  private readonly builders = new WeakMap<MaskPlan, BatchBuilder[]>();
+  private readonly builders = new BuilderCache<MaskPlan>(MAX_PLANS);
   /** Work in flight (opens, probes, evaluations, analyses): dispose() waits for it to stop. */
   private readonly running = new Set<Promise<unknown>>();
   private readonly disposing = new AbortController();
@@ -223,13 +227,11 @@ export class LocalRunner implements Runner {
 
   /** Runs fn with a batch builder of the plan that no other evaluation uses meanwhile. */
   private async withBuilder<T>(plan: MaskPlan, fn: (builder: BatchBuilder) => Promise<T>): Promise<T> {
-    let idle = this.builders.get(plan);
-    if (!idle) this.builders.set(plan, (idle = []));
-    const builder = idle.pop() ?? new BatchBuilder(plan);
+    const builder = this.builders.acquire(plan, plan);
     try {
       return await fn(builder);
     } finally {
-      idle.push(builder);
+      this.builders.release(plan, builder);
     }
   }
 

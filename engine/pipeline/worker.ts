@@ -13,7 +13,7 @@ import { CancelledError, serializeError, type SerializedError } from '../contrac
 import type { SessionHandle } from '../contracts/backend.js';
 import { evaluateList, evaluateRange, probeFull, workClock } from './evaluate.js';
 import { LruCache, MAX_OPEN_MODELS } from './lru.js';
-import { BatchBuilder } from './masking.js';
+import { BuilderCache, type BatchBuilder } from './masking.js';
 import type { MaskPlan } from './plan.js';
 import { BackendRegistry, type Candidate } from './registry.js';
 import type { OpenedModel } from './runner.js';
@@ -92,8 +92,10 @@ function release(model: WorkerModel): void {
 const registry = new BackendRegistry().register(ortNodeBackend).register(ortWebBackend);
 // one task at a time per worker: the session of the running task is the most recently used, never the one evicted
 const sessions = new LruCache<WorkerModel>(MAX_OPEN_MODELS, { onEvict: release });
-const builders = new Map<string, BatchBuilder>();
-const MAX_BUILDERS = 4;
+/** Batch builders of the last MAX_PLANS plans (by plan id: a plan and a batch size), their buffers reused by later
+ *  plans of the same shape. */
+const MAX_PLANS = 4;
+const builders = new BuilderCache<string>(MAX_PLANS);
 const kernelHosts = new Map<KernelTarget, Promise<KernelHost>>();
 
 function kernels(target: KernelTarget): Promise<KernelHost> {
@@ -130,16 +132,6 @@ function session(model: ModelRef): WorkerModel {
   return entry;
 }
 
-function builder(plan: MaskPlan, planId: string): BatchBuilder {
-  let found = builders.get(planId);
-  if (!found) {
-    found = new BatchBuilder(plan);
-    builders.set(planId, found);
-    if (builders.size > MAX_BUILDERS) builders.delete(builders.keys().next().value as string);
-  }
-  return found;
-}
-
 /**
  * Handles one task.
  * @returns the opened model's metadata, the probed output row, the rewards of the range (moved, not copied) or the
@@ -168,28 +160,38 @@ export default async function handle(task: WorkerTask): Promise<OpenedModel | Fl
     }
     const { session: s, opened } = await session(task.model);
     if (task.kind === 'open') return opened;
-    const batches = builder(task.plan, task.planId);
-    if (task.kind === 'probe') return await probeFull(s, batches);
-    const { start, end, control } = task;
-    const began = performance.now();
-    const out = new Float64Array(task.claim ? 0 : end - start);
-    let reported = 0;
-    const afterBatch = (done: number) => {
-      Atomics.add(control, 1, done - reported);
-      reported = done;
-      return Atomics.load(control, 0) === 0;
-    };
-    const masks = task.masks && { ...task.masks, count: end };
-    const rows = (first: number, last: number, into: Float64Array, after: (done: number) => boolean) =>
-      masks ? evaluateList(s, batches, masks, first, last, into, after) : evaluateRange(s, batches, first, last, into, after);
-    const claimed = task.claim ? await evaluateClaims(rows, start, end, task.claim, afterBatch) : undefined;
-    if (!task.claim) await rows(start, end, out, afterBatch);
-    // the work itself, for the main thread's estimate of the model's speed (a round trip also counts its waits)
-    Atomics.add(workClock(control), 0, BigInt(Math.round(1000 * (performance.now() - began))));
-    return claimed ?? (move(out) as unknown as Float64Array);
+    // one task at a time: the builder goes back when the task ends
+    const batches = builders.acquire(task.planId, task.plan);
+    try {
+      return await runOn(s, batches, task);
+    } finally {
+      builders.release(task.planId, batches);
+    }
   } catch (error) {
     return { error: serializeError(error) };
   }
+}
+
+/** A probe or an evaluation on the session, in the builder's batches. */
+async function runOn(s: SessionHandle, batches: BatchBuilder, task: Extract<WorkerTask, { kind: 'probe' | 'evaluate' }>): Promise<Float64Array | number> {
+  if (task.kind === 'probe') return await probeFull(s, batches);
+  const { start, end, control } = task;
+  const began = performance.now();
+  const out = new Float64Array(task.claim ? 0 : end - start);
+  let reported = 0;
+  const afterBatch = (done: number) => {
+    Atomics.add(control, 1, done - reported);
+    reported = done;
+    return Atomics.load(control, 0) === 0;
+  };
+  const masks = task.masks && { ...task.masks, count: end };
+  const rows = (first: number, last: number, into: Float64Array, after: (done: number) => boolean) =>
+    masks ? evaluateList(s, batches, masks, first, last, into, after) : evaluateRange(s, batches, first, last, into, after);
+  const claimed = task.claim ? await evaluateClaims(rows, start, end, task.claim, afterBatch) : undefined;
+  if (!task.claim) await rows(start, end, out, afterBatch);
+  // the work itself, for the main thread's estimate of the model's speed (a round trip also counts its waits)
+  Atomics.add(workClock(control), 0, BigInt(Math.round(1000 * (performance.now() - began))));
+  return claimed ?? (move(out) as unknown as Float64Array);
 }
 
 /**

@@ -142,6 +142,30 @@ describe('worker pool', () => {
   const MLP = model('breast-cancer-mlp.onnx');
   const SAMPLES = model('breast-cancer.samples.json');
 
+  // each explanation makes plans of its own, and a runner's batch builder of an earlier plan hands its buffers to the
+  // next builder of the same shape (BuilderCache): nothing of the earlier sample may stay in them
+  it.each([
+    ['the MLP, 2 workers', { workers: 2, threads: 1 }, { model: MLP, sample: SAMPLES, players: '0-11' }],
+    ['the MLP, the calling thread', { workers: 0, threads: 1 }, { model: MLP, sample: SAMPLES, players: '0-11' }],
+    ['the two-input token transformer (two int64 inputs of one shape), 2 workers', { workers: 2, threads: 1 }, explainOptions(MODELS.find((m) => m.name === 'token-transformer')!)],
+  ] as const)('samples explained one after another give what a fresh engine gives each: %s', async (_label, options, request) => {
+    const rows = [0, 1, 0];
+    const engine = await createEngine(options);
+    const seen: Float64Array[] = [];
+    for (const row of rows) seen.push((await engine.explain({ ...request, row, preset: 'none' } as never)).v);
+    await engine.dispose();
+    for (const row of [0, 1]) {
+      const fresh = await createEngine(options);
+      const v = (await fresh.explain({ ...request, row, preset: 'none' } as never)).v;
+      await fresh.dispose();
+      rows.forEach((r, k) => {
+        if (r === row) expect(Array.from(seen[k])).toEqual(Array.from(v));
+      });
+    }
+    // the rows differ: the comparison above could tell a stale batch
+    expect(Array.from(seen[1])).not.toEqual(Array.from(seen[0]));
+  });
+
   it('replaces a worker killed mid-job and retries its task', async () => {
     const engine = await createEngine({ workers: 2, threads: 1 });
     const expected = await engine.explain({ model: MLP, sample: SAMPLES, players: '0-15', preset: 'none' });

@@ -1,7 +1,8 @@
 // Masks per modality: a masked row differs from the sample exactly on the elements of absent players, where it holds
 // the baseline; present players and background keep the sample's values.
 import { describe, expect, it } from 'vitest';
-import { BatchBuilder } from '../../dist/engine/pipeline/masking.js';
+import { BatchBuilder, BuilderCache } from '../../dist/engine/pipeline/masking.js';
+import type { MaskPlan } from '../../dist/engine/pipeline/plan.js';
 import { customLayout, imageLayout, pointCloudLayout, tabularLayout, textLayout, type LayoutContext, type PlayerLayout } from '../../dist/engine/pipeline/players.js';
 import { loadSampleSet, model, seededRandom, seededRng } from '../helpers/index.js';
 
@@ -105,5 +106,66 @@ describe('masks per modality', () => {
     expect(layout.names).toEqual(['a', 'b', 'c']);
     checkMasks(layout, x);
     expect(() => customLayout(context(x, [12], 'zero'), { owners: [[12]] })).toThrowError(/holds 12, not an element index of input "x" \(an integer in 0\.\.11\)/);
+  });
+});
+
+describe('batch builders reused across plans (BuilderCache)', () => {
+  /** A plan of 12 tabular features, 10 of them players, its sample and baseline drawn from seed. */
+  const planOf = (seed: number, batchSize = 8): MaskPlan => {
+    const layout = tabularLayout(context(seededRandom(seed, 12), [12], seededRandom(seed + 100, 12)), '0-9');
+    return {
+      n: layout.n, inputs: [{ name: 'x', dtype: 'float32', sampleDims: [12], values: layout.values }], masked: [layout.masked],
+      reward: { kind: 'output', target: 0, output: 'y' }, batchAxis: { kind: 'dynamic' }, batchSize,
+    };
+  };
+  /** count random masks of 10 players, seeded. */
+  const masksOf = (seed: number, count: number) => {
+    const rng = seededRng(seed);
+    return { n: 10, count, words: 1, bits: Uint32Array.from({ length: count }, () => Math.floor(rng() * 1024)) };
+  };
+  const bufferOf = (builder: BatchBuilder) => builder.batchBuffers()[0].batch as Float32Array;
+
+  it('a new plan of the same shape takes a dropped builder\'s buffer and writes every row of it as a fresh builder does', () => {
+    const cache = new BuilderCache<string>(1);
+    const first = cache.acquire('a', planOf(1));
+    // every row now holds a mask of plan a's sample and baseline
+    first.fillList(masksOf(1, 8), 0, 8);
+    const used = bufferOf(first);
+    cache.release('a', first);
+    const b = planOf(2);
+    const second = cache.acquire('b', b); // plan a's builder is dropped: its buffer is the spare of this shape
+    expect(bufferOf(second)).toBe(used);
+    const fresh = new BatchBuilder(b);
+    expect(Array.from(bufferOf(second))).toEqual(Array.from(bufferOf(fresh)));
+    for (let trial = 0; trial < 6; trial++) {
+      const count = 1 + trial;
+      const masks = masksOf(10 + trial, count);
+      expect(Array.from(second.fillList(masks, 0, count).feeds.x.data as Float32Array)).toEqual(Array.from(fresh.fillList(masks, 0, count).feeds.x.data as Float32Array));
+    }
+  });
+
+  it('a builder is handed to one evaluation at a time, and back to its plan when released', () => {
+    const cache = new BuilderCache<string>(2);
+    const plan = planOf(3);
+    const one = cache.acquire('p', plan);
+    const two = cache.acquire('p', plan);
+    expect(two).not.toBe(one);
+    expect(bufferOf(two)).not.toBe(bufferOf(one));
+    cache.release('p', one);
+    cache.release('p', two);
+    expect(new Set([cache.acquire('p', plan), cache.acquire('p', plan)])).toEqual(new Set([one, two]));
+  });
+
+  it('a builder released after its plan was dropped is not kept for it; another shape gets a fresh buffer', () => {
+    const cache = new BuilderCache<string>(1);
+    const held = cache.acquire('a', planOf(4));
+    cache.acquire('b', planOf(5)); // drops plan a, whose builder is still in use
+    cache.release('a', held);
+    const again = cache.acquire('a', planOf(4));
+    expect(again).not.toBe(held);
+    expect(bufferOf(again)).toBe(bufferOf(held));
+    const wider = cache.acquire('c', planOf(6, 16));
+    expect(bufferOf(wider).length).toBe(16 * 12);
+    expect(bufferOf(wider)).not.toBe(bufferOf(held));
   });
 });
