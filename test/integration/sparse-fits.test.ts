@@ -7,7 +7,8 @@ import { randomFits } from '../../dist/engine/analysis/sparse/fits.js';
 import { cubeMasks } from '../../dist/engine/analysis/sparse/cube.js';
 import { randomMasks } from '../../dist/engine/analysis/sparse/masks.js';
 import { createRng } from '../../dist/engine/analysis/sparse/random.js';
-import { TermStore } from '../../dist/engine/analysis/sparse/terms.js';
+import { strongestFirst, TermStore } from '../../dist/engine/analysis/sparse/terms.js';
+import { Validation } from '../../dist/engine/analysis/sparse/validation.js';
 import type { MaskBatch, RandomFitsTask } from '../../dist/engine/analysis/sparse/types.js';
 import { CancelledError } from '../helpers/index.js';
 import { RUNNERS } from '../helpers/runners.js';
@@ -52,6 +53,10 @@ describe.each(RUNNERS)('the fits on random masks on %s', (_name, create) => {
           expect(Array.from(f.terms.offsets)).toEqual(Array.from(expected[k].terms.offsets));
           expect(Array.from(f.terms.flat)).toEqual(Array.from(expected[k].terms.flat));
           expect(Array.from(f.terms.values)).toEqual(Array.from(expected[k].terms.values));
+          // each fit comes scored on the task's validation masks, as this thread scores it
+          expect(f.r2).toBe(expected[k].r2);
+          expect(f.r2).toBe(new Validation(task.validation).r2({ terms: f.terms, order: strongestFirst(f.terms) }));
+          expect(f.r2).toBeGreaterThan(0.5);
         });
       }
     } finally {

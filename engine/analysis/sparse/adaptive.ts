@@ -17,7 +17,7 @@ import { refinable, refineTerms } from './refine.js';
 import { predictRows, refitTerms } from './refit.js';
 import { Validation, worseBeyondChance } from './validation.js';
 import { SampleLog } from './sample-log.js';
-import { strongestFirst, TermStore } from './terms.js';
+import { TermStore } from './terms.js';
 import type { Cube, FitSet, FlatTerms, RandomFitsTask, SparseTerm } from './types.js';
 
 /** Repeats of v(∅) and v(N) used to estimate evaluation noise when the first two pairs disagree. */
@@ -277,13 +277,11 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     // elsewhere when the caller can (a pool worker: the other expansion's calls go on meanwhile), else here, pausing
     // between the steps for them
     const fitted = context.fitRandom ? await context.fitRandom(task) : await randomFits(context.kernels, task, () => oracle.pause());
-    for (const candidate of fitted) {
-      await oracle.pause();
-      // scored over the flat terms, in the order of toTerms; a store only for the one kept
-      const r2 = validation.r2({ terms: candidate.terms, order: strongestFirst(candidate.terms) });
+    // each scored on the validation masks where it was fitted (FittedExpansion.r2); a store only for the one kept
+    for (const { fit: kind, terms, r2 } of fitted) {
       const result = (): MethodResult => ({
-        store: TermStore.fromFlat(candidate.terms), dropAtOrBelow: 0, tolerance: best.tolerance, fit: candidate.fit,
-        ...(cube && candidate.fit === 'cube+trees' ? { exact: supportsInside(cube, candidate.terms) } : {}),
+        store: TermStore.fromDistinct(terms), dropAtOrBelow: 0, tolerance: best.tolerance, fit: kind,
+        ...(cube && kind === 'cube+trees' ? { exact: supportsInside(cube, terms) } : {}),
       });
       if (r2 > keptR2) {
         const before = kept;
@@ -311,6 +309,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     if (!refinable(terms) || (candidate !== kept && !fitsAsWell(terms))) continue;
     const known = [{ masks: log.masks(), values: log.values() }, ...(fit ? [fit] : [])];
     const refined = await refineTerms(candidate.store, terms, candidate.dropAtOrBelow, { n, maxOrder, budget: spend(), known, evaluate, throwIfCancelled: () => oracle.throwIfCancelled() });
+    // the refined store keeps the candidate's indices (its new terms come after them)
     if (refined && fitsAsWell(refined.store.toTerms(candidate.dropAtOrBelow))) return { ...candidate, store: refined.store, exact: new Set([...(candidate.exact ?? []), ...refined.exact]) };
   }
   return kept;
@@ -346,14 +345,14 @@ async function measureCube(
   return players && { players, values: await evaluate(cubeMasks(players, n)) };
 }
 
-/** The keys ('0,4,9') of the non-empty terms inside the cube: their values are exact. */
-function supportsInside(cube: Cube, terms: FlatTerms): Set<string> {
-  const keys = new Set<string>();
+/** The indices of the non-empty terms inside the cube: their values are exact. */
+function supportsInside(cube: Cube, terms: FlatTerms): Set<number> {
+  const inside = new Set<number>();
   for (let t = 0; t < terms.values.length; t++) {
     const players = terms.flat.subarray(terms.offsets[t], terms.offsets[t + 1]);
-    if (players.length > 0 && insideCube(cube, players)) keys.add(players.join(','));
+    if (players.length > 0 && insideCube(cube, players)) inside.add(t);
   }
-  return keys;
+  return inside;
 }
 
 /** Whether the terms rebuild the validation masks within EXPLAINED_NOISE·σ plus round-off (EXPLAINED_ROUND_OFF of

@@ -10,7 +10,7 @@ import { fitProxy } from './proxy.js';
 import { createRng } from './random.js';
 import { SampleLog } from './sample-log.js';
 import { strongestFirst, TermStore } from './terms.js';
-import type { Cube, FitSet, FittedExpansion, FlatTerms, RandomFitsTask, RandomFitter } from './types.js';
+import type { Cube, FitSet, FittedExpansion, FlatTerms, RandomFitsTask, RandomFitter, SparseFit } from './types.js';
 import { Validation } from './validation.js';
 
 /** A tree proxy keeps its strongest terms, as few as lose at most PRUNE_LOSS of validation R² (from PRUNE_FIRST). */
@@ -54,17 +54,19 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   // found terms
   const rows = joined(fit, task.logged);
   const validation = new Validation(task.validation);
+  // scored here, where the fit ran, over the flat terms in the order of toTerms: the caller's thread only compares
+  const scored = (fit: SparseFit, terms: FlatTerms): FittedExpansion => ({ fit, terms, r2: validation.r2({ terms, order: strongestFirst(terms) }) });
   const { cube } = task;
   // the trees of v, unless a cube explains most of v on its own (then the trees of what it leaves do better)
   const trees = cube && cubeR2(cube, task.validation) >= CUBE_EXPLAINS ? undefined : await fitProxy(kernels, rows, maxOrder, rng, pause);
-  if (trees) fits.push({ fit: 'trees', terms: strongestEnough(trees, validation) });
+  if (trees) fits.push(scored('trees', strongestEnough(trees, validation)));
   let cubed: TermStore | undefined;
   if (cube) {
     await pause();
     // the trees' gains as shares of v's variance: what the cube leaves is a small part of it
     const residual = await fitProxy(kernels, cubeResiduals(cube, rows), maxOrder, rng, pause, variance(rows.values));
     cubed = residual && withCube(residual, cube);
-    if (cubed) fits.push({ fit: 'cube+trees', terms: strongestEnough(cubed, validation) });
+    if (cubed) fits.push(scored('cube+trees', strongestEnough(cubed, validation)));
   }
   await pause();
   // the completion on as many masks as it asks for: more rows would make room for more found terms, at a cost
@@ -80,8 +82,8 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   // both from one Gram (completions); with conjunctions none of which entered, the second is the first
   const completed = await completions(kernels, searched, order === 1 ? fit : firstRows(fit, low), maxOrder, conjunctions, pause);
   if (!completed) return fits;
-  fits.push({ fit: 'completion', terms: completed[0].toFlat() });
-  if (conjunctions.length > 0) fits.push({ fit: 'completion+trees', terms: completed[completed.length - 1].toFlat() });
+  fits.push(scored('completion', completed[0].toFlat()));
+  if (conjunctions.length > 0) fits.push(scored('completion+trees', completed[completed.length - 1].toFlat()));
   return fits;
 }
 
@@ -176,7 +178,7 @@ export function checkedFitter(fitter: RandomFitter, n: number, signal: AbortSign
 
 /**
  * What a RandomFitter returned, checked: a list of fits, each of its kinds and terms of players below n with finite
- * values, supports ascending.
+ * values, supports ascending, and its validation R².
  * @param fitted - the answer
  * @param n - players
  * @returns the answer
@@ -184,12 +186,13 @@ export function checkedFitter(fitter: RandomFitter, n: number, signal: AbortSign
  */
 function checkFitted(fitted: unknown, n: number): FittedExpansion[] {
   const fail = (what: string): never => {
-    throw new InvalidInputError(`options.fitRandom returned ${what}; it must resolve to a list of {fit, terms: {offsets, flat, values}} (the engine's runner gives one).`);
+    throw new InvalidInputError(`options.fitRandom returned ${what}; it must resolve to a list of {fit, terms: {offsets, flat, values}, r2} (the engine's runner gives one).`);
   };
   if (!Array.isArray(fitted)) fail(`${fitted === null ? 'null' : typeof fitted} instead of a list`);
   for (const [k, candidate] of (fitted as unknown[]).entries()) {
-    const { fit, terms } = (candidate ?? {}) as Partial<FittedExpansion>;
+    const { fit, terms, r2 } = (candidate ?? {}) as Partial<FittedExpansion>;
     if (!(SPARSE_FITS as readonly unknown[]).includes(fit)) fail(`an unknown fit at ${k} (${String(fit)})`);
+    if (typeof r2 !== 'number') fail(`no validation R² (a number) at fit ${k}`);
     const { offsets, flat, values } = (terms ?? {}) as Partial<FittedExpansion['terms']>;
     if (!(offsets instanceof Int32Array && flat instanceof Int32Array && values instanceof Float64Array)) fail(`terms at ${k} that are not Int32Array, Int32Array and Float64Array`);
     const count = values!.length;

@@ -60,6 +60,7 @@ export interface MethodResult {
   readonly tolerance?: number;
   /** Method 'adaptive': which expansion was kept. */
   readonly fit?: SparseFit;
-  /** Supports ('0,4,9') whose values are exact: computed from v at every subset (refine.ts). */
-  readonly exact?: ReadonlySet<string>;
+  /** Indices of the store's terms whose values are exact: computed from v at every subset of their supports (a cube's,
+   *  cube.ts; refine.ts). */
+  readonly exact?: ReadonlySet<number>;
 }

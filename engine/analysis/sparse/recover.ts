@@ -13,7 +13,7 @@ import { sparseSettings } from './options.js';
 import { createRng } from './random.js';
 import { regressionMobius } from './regression.js';
 import { aloneShare, type SharedSide } from './shared.js';
-import { sortTerms } from './terms.js';
+import { sortTerms, strongestFirst } from './terms.js';
 import type { FitSet, GameFunction, SparseExpansion, SparseOptions, SparseTerm } from './types.js';
 import { Validation } from './validation.js';
 
@@ -82,7 +82,7 @@ async function recover(game: GameFunction, n: number, options: SparseOptions, co
     },
     ...(fitRandom ? { fitRandom: checkedFitter(fitRandom, n, signal) } : {}),
   });
-  const terms = store.toTerms(dropAtOrBelow).map((term): SparseTerm => (exact?.has(term.players.join(',')) ? { ...term, exact: true } : term));
+  const terms = Array.from(strongestFirst(store.view(), dropAtOrBelow), (t): SparseTerm => (exact?.has(t) ? { players: store.players(t), value: store.value(t), exact: true } : { players: store.players(t), value: store.value(t) }));
   let r2 = NaN;
   const held = heldOut > 0 ? await drawUniform({ kind: 'heldOut', want: heldOut, afford: oracle.remaining }) : undefined;
   // scored through per-player bitsets: a tree proxy's expansion holds thousands of terms

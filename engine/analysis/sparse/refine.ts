@@ -48,10 +48,10 @@ export interface RefineContext {
   readonly throwIfCancelled: () => void;
 }
 
-/** A refined expansion, and the supports ('0,4,9') of its terms that hold exact values. */
+/** A refined expansion, and the indices of its terms that hold exact values (the fitted store's indices are kept). */
 export interface Refined {
   readonly store: TermStore;
-  readonly exact: ReadonlySet<string>;
+  readonly exact: ReadonlySet<number>;
 }
 
 /**
@@ -173,12 +173,17 @@ export async function refineTerms(fitted: TermStore, terms: readonly SparseTerm[
   await lattices(affordable(candidates.map((t) => t.players.slice())));
 
   const store = fitted.copy();
+  const exactAt = new Set<number>();
   for (const { players, value } of exact.values()) {
     const at = store.find(players);
-    if (at !== undefined) store.setValue(at, value);
-    else if (Math.abs(value) > dropAtOrBelow) store.add(players, value);
+    if (at !== undefined) {
+      store.setValue(at, value);
+      exactAt.add(at);
+    } else if (Math.abs(value) > dropAtOrBelow) {
+      exactAt.add(store.add(players, value));
+    }
   }
-  return { store, exact: new Set(exact.keys()) };
+  return { store, exact: exactAt };
 }
 
 /** Every subset of each support, support after support (subset s of a support: the players of its set bits). */

@@ -139,7 +139,10 @@ export interface Cube {
 /** One expansion fitted on the random masks. */
 export interface FittedExpansion {
   readonly fit: SparseFit;
+  /** Distinct supports, players ascending (a store's terms). */
   readonly terms: FlatTerms;
+  /** R² on the task's validation masks (Validation.r2, the terms strongest first), computed where the fit ran. */
+  readonly r2: number;
 }
 
 /** Runs a RandomFitsTask somewhere else (SparseOptions.fitRandom). */

@@ -219,11 +219,13 @@ describe('a fitter given as options.fitRandom', () => {
     ['null', null, 'null instead of a list'],
     ['an object', {}, 'object instead of a list'],
     ['an unknown fit', [{ fit: 'forest', terms: term([0, 0], [], [1]) }], 'an unknown fit at 0 (forest)'],
-    ['plain arrays', [{ fit: 'trees', terms: { offsets: [0, 0], flat: [], values: [1] } }], 'not Int32Array'],
-    ['offsets that do not frame the players', [{ fit: 'trees', terms: term([0, 2], [1], [1]) }], 'offsets do not frame'],
-    ['a NaN value', [{ fit: 'trees', terms: term([0, 1], [3], [NaN]) }], 'a value of NaN at fit 0, term 0'],
-    ['a player past n', [{ fit: 'trees', terms: term([0, 1], [20], [1]) }], 'ascending players below n = 20'],
-    ['a descending support', [{ fit: 'trees', terms: term([0, 2], [5, 2], [1]) }], 'ascending players below n = 20'],
+    ['no R²', [{ fit: 'trees', terms: term([0, 0], [], [1]) }], 'no validation R² (a number) at fit 0'],
+    ['an R² as text', [{ fit: 'trees', terms: term([0, 0], [], [1]), r2: '0.9' }], 'no validation R² (a number) at fit 0'],
+    ['plain arrays', [{ fit: 'trees', terms: { offsets: [0, 0], flat: [], values: [1] }, r2: 0.9 }], 'not Int32Array'],
+    ['offsets that do not frame the players', [{ fit: 'trees', terms: term([0, 2], [1], [1]), r2: 0.9 }], 'offsets do not frame'],
+    ['a NaN value', [{ fit: 'trees', terms: term([0, 1], [3], [NaN]), r2: 0.9 }], 'a value of NaN at fit 0, term 0'],
+    ['a player past n', [{ fit: 'trees', terms: term([0, 1], [20], [1]), r2: 0.9 }], 'ascending players below n = 20'],
+    ['a descending support', [{ fit: 'trees', terms: term([0, 2], [5, 2], [1]), r2: 0.9 }], 'ascending players below n = 20'],
   ])('that returns %s gives InvalidInputError', async (_what, answer, message) => {
     const error = await failure(run(async () => answer));
     expect(error).toBeInstanceOf(InvalidInputError);
