@@ -30,6 +30,9 @@ const BATCH = 256;
  *  away between them, as a sparse recovery's long steps do beside the other expansion's calls (pause.ts). */
 const BUSY_FROM = 512;
 const BUSY_SLICE_MS = 4;
+/** At these lengths a call is also timed on a new plan of the same contents each time, as each explanation makes its
+ *  own plans: its first call on a runner builds that plan's batch buffers (BuilderCache, masking.ts). */
+const NEW_PLAN_LENGTHS = [8, 64, 512];
 
 /** Keeps this thread busy in slices until the returned function is called (awaited: the last slice ends first). */
 function busyThread() {
@@ -135,6 +138,12 @@ async function run({ quick }) {
             const p = await timeAsync(() => Promise.all(halves[next++ % halves.length].map((half) => runner.evaluateMasks(m.name, m.plan, half))), { minMs: 300, rounds: 3 });
             halvesUs = (1e3 * p.ms) / length;
           }
+          // the same call on a plan made anew each time (same contents), as an explanation's first call is
+          let newPlanUs = '';
+          if (NEW_PLAN_LENGTHS.includes(length)) {
+            const fresh = await timeAsync(() => runner.evaluateMasks(m.name, { ...m.plan }, lists[next++ % lists.length]), { minMs: 300, rounds: 3 });
+            newPlanUs = (1e3 * fresh.ms) / length;
+          }
           // the same call on the pool while this thread works beside it (the workers and this thread share the cores)
           let busyUs = '';
           if (pooled && length >= BUSY_FROM) {
@@ -149,7 +158,7 @@ async function run({ quick }) {
             busyUs = (1e3 * b.ms) / length;
           }
           rows.push({
-            runner: runnerName, model: m.name, length, msPerCall: t.ms, usPerMask: (1e3 * t.ms) / length, halvesUs, busyUs,
+            runner: runnerName, model: m.name, length, msPerCall: t.ms, usPerMask: (1e3 * t.ms) / length, newPlanUs, halvesUs, busyUs,
             exactUsPerMask: exactUs ?? '', ratio: exactUs === undefined ? '' : (1e3 * t.ms) / length / exactUs,
           });
         }
@@ -165,11 +174,12 @@ async function run({ quick }) {
     tables: [
       {
         title: 'one evaluateMasks call by list length (fastest of 3 rounds of ≥ 300 ms), against the exact path per mask',
-        columns: [['runner', 'runner'], ['model', 'model'], ['length', 'masks per call'], ['msPerCall', 'ms per call'], ['usPerMask', 'µs per mask'], ['halvesUs', 'as two halves at once, µs per mask'], ['busyUs', 'this thread busy, µs per mask'], ['exactUsPerMask', 'exact path µs per mask'], ['ratio', '× exact']],
+        columns: [['runner', 'runner'], ['model', 'model'], ['length', 'masks per call'], ['msPerCall', 'ms per call'], ['usPerMask', 'µs per mask'], ['newPlanUs', 'on a new plan each call, µs per mask'], ['halvesUs', 'as two halves at once, µs per mask'], ['busyUs', 'this thread busy, µs per mask'], ['exactUsPerMask', 'exact path µs per mask'], ['ratio', '× exact']],
         rows,
         notes: [
           `plans built here (see the header), batch size ${BATCH}; lists uniformly random, 8 of each length in turn; the exact path: runner.evaluate of all 2^n masks.`,
           'a list shorter than the batch runs as one model run of its own length (two rows for one: masking.ts), through one pool task.',
+          `on a new plan each call (lengths ${NEW_PLAN_LENGTHS.join(', ')}): the plan copied before every call, as each explanation makes plans of its own; the runner builds that plan's batch buffers in each thread that evaluates it (the pool's workers, or this thread).`,
           `this thread busy: the pool call timed while the calling thread computes in slices of ${BUSY_SLICE_MS} ms with a turn given away between them (as the sparse recovery's long steps, analysis/sparse/pause.ts); the timing includes finishing the slice under way when the call ends.`,
           busy,
         ],
