@@ -29,11 +29,13 @@ const TASK_MS = 5;
 /** Work per unit of a mask list once a model's speed is known, and units per worker before (listUnits). */
 const UNIT_MS = 2;
 const UNITS_PER_WORKER = 4;
-/** A mask list whose work (at the model's measured speed) is under this runs on the calling thread when the pool has
- *  a local runner: a pool task's round trip (0.1–0.4 ms, bench/call-latency.bench.js) would cost more than the work. */
-const LOCAL_MS = 0.25;
 /** A mask list of at least this much work (ms, at the model's measured speed) is spread over the workers: two tasks'
- *  round trips (0.1–0.4 ms each) then cost less than the half of the work they save. */
+ *  round trips (0.1–0.4 ms each) then cost less than the half of the work they save. A shorter one runs on one
+ *  thread: the calling thread when the pool has a local runner, else one worker. The calling thread runs it as fast,
+ *  without the round trip: waking a worker took 0.15–0.6 ms and its answer 0.1–0.5 ms more in a patches-49 run here
+ *  (timestamps in the tasks, ad hoc). With the calling thread only under 0.25 ms of work, sparse runs took (median µs
+ *  per evaluation, 10–15 runs each way alternating in one process, ad hoc): patches-49 at 10⁴ evaluations 18.8 and
+ *  20.8 against 17.0 and 17.3 under 1 ms, digits-cnn 4×4 7.33 against 6.99, the MLP at n = 18 0.98 against 0.80. */
 const SPLIT_MS = 1;
 /** Fewest rows per batch (unless the job is smaller): smaller batches waste the runtime's per-run overhead. */
 const MIN_TASK_MASKS = 64;
@@ -185,7 +187,7 @@ export class PoolRunner implements Runner {
     }
     const rate = this.rates.get(key);
     const { local } = this.options;
-    if (local && rate !== undefined && total / rate < LOCAL_MS) {
+    if (local && rate !== undefined && total / rate < SPLIT_MS) {
       // the same runtime, threads and batch rule as a worker's session: a mask's reward does not depend on where it ran
       if (!this.openedHere.has(key)) {
         // onnxruntime-node takes no view of shared memory: the session gets its own copy of the bytes
