@@ -187,22 +187,24 @@ export class BatchBuilder {
   }
 }
 
-/** Batch buffers a BuilderCache keeps from dropped builders at most: a plan's inputs (text models feed two or three
- *  of one shape) for a few plans. */
-const SPARE_BUFFERS = 8;
+/** Batch buffers a BuilderCache keeps from dropped builders at most, and their bytes at most: the last dropped plans'
+ *  inputs (a text model feeds two or three of one shape), within twice the input of one model run that the batch
+ *  size aims at (plan.ts, about 16 MiB): idle builders and spares together hold a few runs' worth per thread. */
+const SPARE_BUFFERS = 4;
+const SPARE_BYTES = 32 * 2 ** 20;
 
 /**
  * Batch builders by plan, each handed to one evaluation at a time (acquire, then release), for at most `plans` plans:
  * the least recently acquired plan's idle builders are dropped past that. A dropped builder's batch buffers go to the
- * next new builders of the same dtype and length (at most SPARE_BUFFERS kept, the most recently dropped), which write
- * every row of them anew: each explanation makes plans of its own, and a fresh buffer's first writes fault its pages in (a
- * 3.2 MB batch of patches-49, 1024 rows of 28×28, took 9–16 ms to build in each worker at each run on the project's
- * VMs, 0.06–0.2 ms into pages already touched: ad hoc, `new BatchBuilder` timed in the workers).
+ * next new builders of the same dtype and length (the most recently dropped, within SPARE_BUFFERS and SPARE_BYTES),
+ * which write every row of them anew: each explanation makes plans of its own, and a fresh buffer's first writes fault
+ * its pages in (a 3.2 MB batch of patches-49, 1024 rows of 28×28, took 9–16 ms to build in each worker at each run on
+ * the project's VMs, 0.06–0.2 ms into pages already touched: ad hoc, `new BatchBuilder` timed in the workers).
  */
 export class BuilderCache<K> {
   private readonly idle = new Map<K, BatchBuilder[]>();
   /** Batch buffers of dropped builders, the most recently dropped last. */
-  private spare: { readonly shape: string; readonly batch: TypedData }[] = [];
+  private readonly spare: { readonly shape: string; readonly batch: TypedData }[] = [];
 
   /** @param plans - plans whose idle builders are kept */
   constructor(private readonly plans: number) {}
@@ -236,7 +238,8 @@ export class BuilderCache<K> {
 
   private drop(builder: BatchBuilder): void {
     for (const { dtype, batch } of builder.batchBuffers()) this.spare.push({ shape: `${dtype}:${batch.length}`, batch });
-    this.spare = this.spare.slice(-SPARE_BUFFERS);
+    let bytes = this.spare.reduce((sum, { batch }) => sum + batch.byteLength, 0);
+    while (this.spare.length > SPARE_BUFFERS || bytes > SPARE_BYTES) bytes -= this.spare.shift()!.batch.byteLength;
   }
 }
 

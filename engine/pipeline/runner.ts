@@ -71,9 +71,9 @@ export interface Runner {
   readonly workers: number;
 }
 
-/** Plans whose idle batch builders a LocalRunner keeps (BuilderCache): an explanation's probe plan and its own, and
- *  those of a few explanations at once (a service). */
-const MAX_PLANS = 8;
+/** Plans whose idle batch builders a LocalRunner keeps (BuilderCache), as a pool worker does: an explanation's probe
+ *  plan and its own, and those of the one before. */
+const MAX_PLANS = 4;
 
 /** A model open on the calling thread; `busy` counts the probes and evaluations running on its session. */
 interface LocalModel {

@@ -156,6 +156,18 @@ describe('batch builders reused across plans (BuilderCache)', () => {
     expect(new Set([cache.acquire('p', plan), cache.acquire('p', plan)])).toEqual(new Set([one, two]));
   });
 
+  it('keeps no spare buffer past its byte bound: a batch of 33.6 MB is let go', () => {
+    const cache = new BuilderCache<string>(1);
+    const big = cache.acquire('a', planOf(7, 700_000));
+    cache.release('a', big);
+    const next = cache.acquire('b', planOf(8, 700_000)); // plan a dropped, its 33.6 MB buffer over the 32 MiB bound
+    expect(bufferOf(next)).not.toBe(bufferOf(big));
+    const small = cache.acquire('c', planOf(9)); // plan b's builder is still held: nothing dropped, a fresh buffer
+    cache.release('c', small);
+    // plan c dropped: its small buffer is a spare again
+    expect(bufferOf(cache.acquire('d', planOf(10)))).toBe(bufferOf(small));
+  });
+
   it('a builder released after its plan was dropped is not kept for it; another shape gets a fresh buffer', () => {
     const cache = new BuilderCache<string>(1);
     const held = cache.acquire('a', planOf(4));
