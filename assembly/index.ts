@@ -14,7 +14,7 @@ export {
 
 export { objectiveF64, objectiveGradientF64, sgdReferenceF64, sgdF64, adamF64, pdhgF64 } from './kernels/decompose';
 
-export { bitGramF32, conjugateGradientsF32 } from './kernels/least-squares';
+export { bitGramF32, conjugateGradientsF32, decoupleF32 } from './kernels/least-squares';
 
 export { treeHistogramF64, treeNibblesF64, treeTableF64, treeDescendI32, treeBoostF64, boostWorkF64 } from './kernels/trees';
 

@@ -133,7 +133,8 @@ function dot(a: usize, b: usize, m: i32): f64 {
 }
 
 /**
- * Solves (G + ridge·diag(G)) x = b by preconditioned conjugate gradients, from x = 0. The preconditioner is the
+ * Solves (G + ridge·diag(G)) x = b by preconditioned conjugate gradients, from x = 0 (resume 0) or from the x given
+ * (resume 2: a warm start, such as a smaller system's solution padded with zeros). The preconditioner is the
  * diagonal, but for the unknowns blockStart .. blockStart + blockSize − 1: the dense block of G + ridge·diag(G) there,
  * through its Cholesky factor L (lower, f64[blockSize²] row-major; blockSize 0: the diagonal alone). G is read as f32
  * (half the bytes each step streams; the completion's entries are integers or short dyadic fractions, exact in f32);
@@ -141,7 +142,7 @@ function dot(a: usize, b: usize, m: i32): f64 {
  * see: Saad, Iterative Methods for Sparse Linear Systems (2nd ed., SIAM 2003), Algorithm 9.1 (preconditioned CG) and
  * §10.1 (block Jacobi)
  * g: f32[m·m] symmetric positive semi-definite; b, x: f64[m]; work: f64[5m]; factor: f64[blockSize²].
- * Stops once ‖r‖ ≤ tolerance·‖b‖ or after maxIterations. With resume ≠ 0 it goes on where the last call on the same
+ * Stops once ‖r‖ ≤ tolerance·‖b‖ or after maxIterations. With resume 1 it goes on where the last call on the same
  * g, b, x, work and factor stopped (its state is x and work): calls of k iterations take the iterates of one call, so
  * that a caller can pause between them.
  * @returns the iterations taken (fewer than maxIterations: it has stopped)
@@ -155,14 +156,17 @@ export function conjugateGradientsF32(g: usize, b: usize, x: usize, work: usize,
   const d = q + bytes; // diag(G)·(1 + ridge), 1 where the diagonal is 0
   // a block that does not lie within 0..m − 1 is none
   const h = blockStart >= 0 && blockSize > 0 && blockStart + blockSize <= m ? blockSize : 0;
-  for (let i = 0; i < m && resume == 0; i++) {
+  const fresh = resume != 1;
+  for (let i = 0; i < m && fresh; i++) {
     const k = <usize>i << 3;
     const diagonal = <f64>load<f32>(g + (<usize>i * <usize>(m + 1) << 2));
     store<f64>(d + k, diagonal > 0 ? diagonal * (1 + ridge) : 1.0);
-    store<f64>(x + k, 0);
-    store<f64>(r + k, load<f64>(b + k));
+    if (resume == 0) store<f64>(x + k, 0);
   }
-  if (resume == 0) {
+  if (fresh) {
+    // r = b − (G + ridge·diag G) x
+    if (resume == 2) applyRidged(g, x, r, d, m, ridge);
+    for (let k: usize = 0; k < bytes; k += 8) store<f64>(r + k, load<f64>(b + k) - (resume == 2 ? load<f64>(r + k) : 0));
     precondition(r, z, d, m, blockStart, h, factor);
     for (let k: usize = 0; k < bytes; k += 8) store<f64>(p + k, load<f64>(z + k));
   }
@@ -170,12 +174,7 @@ export function conjugateGradientsF32(g: usize, b: usize, x: usize, work: usize,
   const stop = tolerance * tolerance * dot(b, b, m);
   let iterations = 0;
   while (iterations < maxIterations && dot(r, r, m) > stop) {
-    multiply(g, p, q, m);
-    for (let k: usize = 0; k < bytes; k += 8) {
-      const di = load<f64>(d + k);
-      // (G + ridge·diag G) p, with diag G = d / (1 + ridge) where the diagonal is positive
-      store<f64>(q + k, load<f64>(q + k) + (di * ridge / (1 + ridge)) * load<f64>(p + k));
-    }
+    applyRidged(g, p, q, d, m, ridge);
     const alpha = rz / dot(p, q, m);
     if (!isFinite(alpha)) break;
     for (let k: usize = 0; k < bytes; k += 8) {
@@ -190,6 +189,13 @@ export function conjugateGradientsF32(g: usize, b: usize, x: usize, work: usize,
     iterations++;
   }
   return iterations;
+}
+
+/** out = (G + ridge·diag G) v, with diag G = d / (1 + ridge) where the diagonal is positive (d: conjugateGradientsF32's). */
+@inline
+function applyRidged(g: usize, v: usize, out: usize, d: usize, m: i32, ridge: f64): void {
+  multiply(g, v, out, m);
+  for (let k: usize = 0; k < (<usize>m << 3); k += 8) store<f64>(out + k, load<f64>(out + k) + (load<f64>(d + k) * ridge / (1 + ridge)) * load<f64>(v + k));
 }
 
 /** z = M⁻¹ r: r / d, but L⁻ᵀ L⁻¹ r on the block of h unknowns from start (forward, then backward in place). */
@@ -210,5 +216,49 @@ function precondition(r: usize, z: usize, d: usize, m: i32, start: i32, h: i32, 
     let t = load<f64>(zb + (<usize>i << 3));
     for (let k = i + 1; k < h; k++) t -= load<f64>(factor + <usize>k * rowBytes + (<usize>i << 3)) * load<f64>(zb + (<usize>k << 3));
     store<f64>(zb + (<usize>i << 3), t / load<f64>(factor + <usize>i * rowBytes + (<usize>i << 3)));
+  }
+}
+
+/**
+ * G ← Tᵀ G T and b ← Tᵀ b in place, for T = [[I, −C], [0, I]]: each of the h columns from lowCount on (the
+ * completion's found terms, engine/analysis/sparse/completion.ts) minus its low-order part, column k's part being
+ * Σ_u weights[u]·(column columns[u]) over u in offsets[k] .. offsets[k + 1] − 1, every columns[u] < lowCount. First
+ * every found column, row by row (from the low-order entries of the row, which it leaves as they are); then every
+ * found row: against a low-order column the entry just made (by symmetry), against a found column its low-order
+ * rows' part taken off (h² entries, not h·m). Each entry is summed in f64 and rounded to f32 once.
+ * g: f32[m·m]; b: f64[m]; offsets: i32[h + 1]; columns: i32[offsets[h]]; weights: f64[offsets[h]].
+ */
+export function decoupleF32(g: usize, b: usize, m: i32, lowCount: i32, h: i32, offsets: usize, columns: usize, weights: usize): void {
+  const rowBytes = <usize>m << 2;
+  for (let i = 0; i < m; i++) {
+    const row = g + <usize>i * rowBytes;
+    for (let k = 0; k < h; k++) {
+      let s = 0.0;
+      const end = load<i32>(offsets + (<usize>(k + 1) << 2));
+      for (let u = load<i32>(offsets + (<usize>k << 2)); u < end; u++) {
+        s += load<f64>(weights + (<usize>u << 3)) * <f64>load<f32>(row + (<usize>load<i32>(columns + (<usize>u << 2)) << 2));
+      }
+      const at = row + (<usize>(lowCount + k) << 2);
+      store<f32>(at, <f32>(<f64>load<f32>(at) - s));
+    }
+  }
+  for (let k = 0; k < h; k++) {
+    const f = lowCount + k;
+    const rowF = g + <usize>f * rowBytes;
+    for (let j = 0; j < lowCount; j++) store<f32>(rowF + (<usize>j << 2), load<f32>(g + <usize>j * rowBytes + (<usize>f << 2)));
+    const start = load<i32>(offsets + (<usize>k << 2));
+    const end = load<i32>(offsets + (<usize>(k + 1) << 2));
+    for (let j = lowCount; j < m; j++) {
+      let s = 0.0;
+      for (let u = start; u < end; u++) {
+        s += load<f64>(weights + (<usize>u << 3)) * <f64>load<f32>(g + <usize>load<i32>(columns + (<usize>u << 2)) * rowBytes + (<usize>j << 2));
+      }
+      const at = rowF + (<usize>j << 2);
+      store<f32>(at, <f32>(<f64>load<f32>(at) - s));
+    }
+    const bf = b + (<usize>f << 3);
+    for (let u = start; u < end; u++) {
+      store<f64>(bf, load<f64>(bf) - load<f64>(weights + (<usize>u << 3)) * load<f64>(b + (<usize>load<i32>(columns + (<usize>u << 2)) << 3)));
+    }
   }
 }

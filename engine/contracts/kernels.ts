@@ -41,12 +41,17 @@ export interface KernelExports {
    *  of the lower triangle per call (a caller pauses between parts); the call that reaches m fills the upper one. */
   bitGramF32(bits: number, counts: number, m: number, parities: number, words: number, rows: number, out: number, from: number, to: number): void;
   /** Solves (G + ridge·diag G) x = b (G: f32[m·m] symmetric positive semi-definite; b, x: f64[m]) by preconditioned
-   *  conjugate gradients from x = 0, until ‖r‖ ≤ tolerance·‖b‖ or maxIterations; work: f64[5m]. The preconditioner is
+   *  conjugate gradients from x = 0 (resume 0) or from the x given (resume 2: a warm start), until ‖r‖ ≤
+   *  tolerance·‖b‖ or maxIterations; work: f64[5m]. The preconditioner is
    *  the diagonal, but on the unknowns blockStart .. blockStart + blockSize − 1 the dense block of G + ridge·diag G
    *  there, given as its lower Cholesky factor (factor: f64[blockSize²], row-major; blockSize 0: none). With resume
-   *  ≠ 0, on from where the last call on the same arguments stopped (the iterates of one call). Returns the
+   *  1, on from where the last call on the same arguments stopped (the iterates of one call). Returns the
    *  iterations (fewer than maxIterations: it has stopped). */
   conjugateGradientsF32(g: number, b: number, x: number, work: number, m: number, ridge: number, tolerance: number, maxIterations: number, resume: number, blockStart: number, blockSize: number, factor: number): number;
+  /** G ← Tᵀ G T and b ← Tᵀ b in place (G: f32[m·m], b: f64[m]) for T = [[I, −C], [0, I]]: each of the h columns from
+   *  lowCount on minus Σ_u weights[u]·(column columns[u]) over u in offsets[k] .. offsets[k + 1] − 1 (offsets:
+   *  i32[h + 1]; columns: i32, each below lowCount; weights: f64). Each entry is summed in f64, rounded to f32 once. */
+  decoupleF32(g: number, b: number, m: number, lowCount: number, h: number, offsets: number, columns: number, weights: number): void;
   /** The tree proxy's split sums: for each of the `count` rows listed at rowList (i32) whose node (nodeOf: i32 per row)
    *  has a slot (slots: i32 per node, −1 for none), adds (residual[row], 1) to out[slot·n + i] (f64 pairs) for every
    *  player i of the row's mask (bits: u32[words] per row). */

@@ -91,7 +91,61 @@ describe.each(KERNEL_TARGETS)('least-squares kernels (%s)', (target) => {
     for (let taken = 3; taken === 3; resumed += taken) taken = kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, ridge, 1e-12, 3, resumed > 0 ? 1 : 0, 0, 0, 0);
     expect(resumed).toBe(iterations);
     expect(Array.from(kernels.view(x))).toEqual(Array.from(whole));
+    // warm starts (resume 2) from the x given: the leading half's own solution padded with zeros, as the completion's
+    // larger system starts, and a random x; each ends at the same solution
+    const half = Math.ceil(m / 2);
+    const leading = Float64Array.from({ length: half * half }, (_, k) => ridged[Math.floor(k / half) * m + (k % half)]);
+    const start = new Float64Array(m);
+    start.set(denseSolve(leading, b.subarray(0, half)));
+    for (const from of [start, Float64Array.from({ length: m }, () => 10 * (random() - 0.5))]) {
+      kernels.view(x).set(from);
+      const warm = kernels.call('conjugateGradientsF32', gBuffer.ptr, bBuffer.ptr, x.ptr, work.ptr, m, ridge, 1e-12, 10 * m, 2, 0, 0, 0);
+      expect(warm).toBeLessThanOrEqual(10 * m);
+      expectClose(kernels.view(x), denseSolve(ridged, b), { atol: 1e-9 });
+    }
     for (const buffer of [gBuffer, bBuffer, x, work]) kernels.free(buffer);
+  });
+
+  it.each([[1, 1], [12, 9], [40, 31], [137, 121]])('decoupleF32 (m = %i, %i low-order columns) gives the dense Tᵀ G T and Tᵀ b', (m, lowCount) => {
+    const random = seededRng(31 * m + lowCount);
+    const h = m - lowCount;
+    // a symmetric G of integers, as a Gram is; each found column's part: up to 7 distinct low-order columns with
+    // weights ±2^−s, as completion.ts's lowPart gives
+    const g = new Float64Array(m * m);
+    for (let i = 0; i < m; i++) for (let j = 0; j <= i; j++) g[i * m + j] = g[j * m + i] = Math.round(200 * (random() - 0.5));
+    const b = Float64Array.from({ length: m }, () => random() - 0.5);
+    const parts = Array.from({ length: h }, () => {
+      const columns = [...new Set(Array.from({ length: 1 + Math.floor(random() * 7) }, () => Math.floor(random() * lowCount)))];
+      const scale = 2 ** -(2 + Math.floor(random() * 4));
+      return { columns, weights: columns.map(() => (random() < 0.5 ? scale : -scale)) };
+    });
+    // T = [[I, −C], [0, I]]: column lowCount + k of T is e_(lowCount + k) − Σ_u weights[u]·e_(columns[u])
+    const t = new Float64Array(m * m);
+    for (let i = 0; i < m; i++) t[i * m + i] = 1;
+    parts.forEach(({ columns, weights }, k) => columns.forEach((c, u) => (t[c * m + lowCount + k] -= weights[u])));
+    const expectedG = new Float64Array(m * m);
+    const gt = new Float64Array(m * m);
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) for (let r = 0; r < m; r++) gt[i * m + j] += g[i * m + r] * t[r * m + j];
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) for (let r = 0; r < m; r++) expectedG[i * m + j] += t[r * m + i] * gt[r * m + j];
+    const expectedB = new Float64Array(m);
+    for (let i = 0; i < m; i++) for (let r = 0; r < m; r++) expectedB[i] += t[r * m + i] * b[r];
+    const total = parts.reduce((sum, part) => sum + part.columns.length, 0);
+    const [gBuffer, bBuffer] = [uploadF32(kernels, g), upload(kernels, b)];
+    const indices = kernels.alloc(Math.ceil((h + 1 + total) / 2));
+    const weights = kernels.alloc(Math.max(1, total));
+    const memory = kernels.view(indices).buffer;
+    const offsets = new Int32Array(memory, indices.ptr, h + 1);
+    const columns = new Int32Array(memory, indices.ptr + 4 * (h + 1), total);
+    parts.forEach((part, k) => {
+      offsets[k + 1] = offsets[k] + part.columns.length;
+      columns.set(part.columns, offsets[k]);
+      kernels.view(weights).set(part.weights, offsets[k]);
+    });
+    kernels.call('decoupleF32', gBuffer.ptr, bBuffer.ptr, m, lowCount, h, indices.ptr, indices.ptr + 4 * (h + 1), weights.ptr);
+    // dyadic sums of integers: exact in f32 at these sizes
+    expectClose(new Float32Array(kernels.view(gBuffer).buffer, gBuffer.ptr, m * m), expectedG, { atol: 0 });
+    expectClose(kernels.view(bBuffer), expectedB, { atol: 1e-14 });
+    for (const buffer of [gBuffer, bBuffer, indices, weights]) kernels.free(buffer);
   });
 
   it.each([[30, 0, 30], [30, 12, 18], [40, 10, 20], [9, 8, 1]])('conjugateGradientsF32 with a block preconditioner (m = %i, block %i + %i) solves as elimination does, in fewer steps than the diagonal alone (the same with a block of one)', (m, start, size) => {

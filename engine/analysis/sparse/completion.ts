@@ -13,7 +13,7 @@
 //   weakest found terms when there are more than the masks have room for.
 // - Cost. The Gram entries are popcounts over bitsets of the masks, and the solve a dense SIMD CG, both in the
 //   compiled kernels (assembly/kernels/least-squares.ts).
-import type { KernelHost } from '../../contracts/kernels.js';
+import type { F64Buffer, KernelHost } from '../../contracts/kernels.js';
 import type { FitSet, MaskBatch, SparseTerm } from './types.js';
 import { popcount32 } from './masks.js';
 import { TermStore } from './terms.js';
@@ -255,10 +255,11 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array | t
       from = to;
       if (from < m) yield PAUSE;
     }
-    // decoupled once: each system's is the leading block of the whole one's (a found column's decoupling reads the
-    // low-order columns only), the same numbers in the same order
-    const products = rightHandSide(columns, lowCount, target);
-    decouple(new Float32Array(kernels.view(bitsBuffer).buffer, full.ptr, m * m), products, m, lowCount, parts);
+    // decoupled once, Xᵀy with it: each system's is the leading block of the whole one's (a found column's decoupling
+    // reads the low-order columns only), the same numbers in the same order
+    kernels.view(rhs).set(rightHandSide(columns, lowCount, target));
+    decouple(kernels, full, rhs, m, lowCount, parts);
+    let solvedSize = 0;
     for (const size of sizes) {
       // views made anew: another computation may have grown the kernels' memory while the caller paused
       const now = kernels.view(bitsBuffer).buffer;
@@ -268,18 +269,23 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array | t
         const all = new Float32Array(now, full.ptr, m * m);
         for (let i = 0; i < size; i++) g.set(all.subarray(i * m, i * m + size), i * size);
       }
-      kernels.view(rhs).set(products.subarray(0, size));
       const used = parts.slice(0, size - lowCount);
       const blockSize = Math.min(BLOCK_MAX, size - lowCount);
       choleskyBlock(g, size, lowCount, blockSize, kernels.view(factor));
+      // a larger system starts from the smaller one's solution, its new unknowns at 0 (the kernel's resume 2): its
+      // leading block is the smaller system itself. A patches-49 fit's second solve took 34–36 steps from there, 42
+      // from 0 (ad hoc, fit tasks dumped from `engine.explain` at 10⁴ and 10⁵ evaluations)
+      const warm = solvedSize > 0;
+      if (warm) kernels.view(x).fill(0, solvedSize, size);
       // at least one matrix-vector step (size² products) a call, up to MAX_ITERATIONS in all
       const steps = Math.max(1, Math.floor(CALL_WORK / (size * size)));
       for (let done = 0; done < MAX_ITERATIONS; ) {
-        const taken = kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, size, RIDGE, RESIDUAL, Math.min(steps, MAX_ITERATIONS - done), done > 0 ? 1 : 0, lowCount, blockSize, factor.ptr);
+        const taken = kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, size, RIDGE, RESIDUAL, Math.min(steps, MAX_ITERATIONS - done), done > 0 ? 1 : warm ? 2 : 0, lowCount, blockSize, factor.ptr);
         done += taken;
         if (taken < steps) break;
         yield PAUSE;
       }
+      solvedSize = size;
       const w = Float64Array.from(kernels.view(x).subarray(0, size));
       used.forEach(({ columns: subsets, weights }, k) => {
         const xf = w[lowCount + k];
@@ -311,34 +317,30 @@ export function choleskyBlock(g: Float32Array, m: number, start: number, h: numb
   }
 }
 
-/** G ← Tᵀ G T and b ← Tᵀ b in place: first every found column (from the unchanged low-order columns), then every
- *  found row: against a low-order column its entry is the symmetric one just made, against a found column the
- *  low-order rows' part is taken off (h² entries, not h·m: the row step was half of this function's time at n = 49).
- *  The new entries are sums of Gram integers times ±2^−|S|: short dyadic fractions, exact in f32 for the orders the
- *  completion sees. */
-function decouple(g: Float32Array, b: Float64Array, m: number, lowCount: number, parts: readonly LowPart[]): void {
+/** G ← Tᵀ G T and b ← Tᵀ b in place, by the kernels (decoupleF32): first every found column (from the unchanged
+ *  low-order columns), then every found row (against a found column only the low-order rows' part is taken off: h²
+ *  entries, not h·m). The new entries are sums of Gram integers times ±2^−|S|: short dyadic fractions, exact in f32
+ *  for the orders the completion sees. In JavaScript it was 10–11 ms of a patches-49 completion's 65–69 (ad hoc). */
+function decouple(kernels: KernelHost, g: F64Buffer, b: F64Buffer, m: number, lowCount: number, parts: readonly LowPart[]): void {
   const h = parts.length;
-  // row by row, every found column of the row (a column at a time strode through the whole matrix: 45 ms at n = 49)
-  for (let i = 0; i < m; i++) {
-    const row = i * m;
-    for (let k = 0; k < h; k++) {
-      const { columns, weights } = parts[k];
-      let s = 0;
-      for (let u = 0; u < columns.length; u++) s += weights[u] * g[row + columns[u]];
-      g[row + lowCount + k] -= s;
-    }
-  }
-  for (let k = 0; k < h; k++) {
-    const { columns, weights } = parts[k];
-    const f = lowCount + k;
-    const rowF = f * m;
-    for (let j = 0; j < lowCount; j++) g[rowF + j] = g[j * m + f];
-    for (let j = lowCount; j < m; j++) {
-      let s = 0;
-      for (let u = 0; u < columns.length; u++) s += weights[u] * g[columns[u] * m + j];
-      g[rowF + j] -= s;
-    }
-    for (let u = 0; u < columns.length; u++) b[f] -= weights[u] * b[columns[u]];
+  let total = 0;
+  for (const part of parts) total += part.columns.length;
+  const indices = kernels.alloc(Math.ceil((h + 1 + total) / 2));
+  const weights = kernels.alloc(Math.max(1, total));
+  try {
+    const memory = kernels.view(indices).buffer;
+    const offsets = new Int32Array(memory, indices.ptr, h + 1);
+    const columns = new Int32Array(memory, indices.ptr + 4 * (h + 1), total);
+    const w = kernels.view(weights);
+    parts.forEach((part, k) => {
+      offsets[k + 1] = offsets[k] + part.columns.length;
+      columns.set(part.columns, offsets[k]);
+      w.set(part.weights, offsets[k]);
+    });
+    kernels.call('decoupleF32', g.ptr, b.ptr, m, lowCount, h, indices.ptr, indices.ptr + 4 * (h + 1), weights.ptr);
+  } finally {
+    kernels.free(indices);
+    kernels.free(weights);
   }
 }
 
