@@ -7,7 +7,7 @@
 // "Adaptive Sparse Möbius Transforms for Learning Polynomials" (arXiv 2602.06246), FASMT.
 import { affordableTerms } from './budget.js';
 import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
-import { completionBytes, completionMasks } from './completion.js';
+import { completionBytes, completionMasks, completionRows } from './completion.js';
 import { cubeDimension, cubeMasks, cubePlayers, insideCube, radialBases, radialMasks, totalEffects, type CubeSizing } from './cube.js';
 import { randomFits } from './fits.js';
 import { MIN_PROXY_ROWS, proxyBytes } from './proxy.js';
@@ -500,7 +500,7 @@ const fitMasks = (n: number, maxOrder: number): number => Math.max(completionMas
  */
 export function fitBytes(n: number, maxOrder: number, budget: number): number {
   const random = Math.min(fitMasks(n, maxOrder), budget);
-  const completion = random >= (completionMasks(n, maxOrder) ?? Infinity) ? completionBytes(n, maxOrder, 2 * random) : 0;
+  const completion = completionRows(n, maxOrder, random) === undefined ? 0 : completionBytes(n, maxOrder, 2 * random);
   return 2 * random * (4 * Math.ceil(n / 32) + 40) + proxyBytes(n, maxOrder) + completion;
 }
 

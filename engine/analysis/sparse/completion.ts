@@ -30,6 +30,14 @@ const MAX_COLUMNS = 2400;
 const MIN_ROWS = 32;
 /** Ridge weight, relative to each column's own squared norm: it only steadies near-collinear columns. */
 const RIDGE = 1e-6;
+/** The ridge weights (relative as RIDGE's) of an order-1 completion on fewer random masks than MASKS_PER_COLUMN per
+ *  unknown, largest first, each solve starting from the one before: least squares there fits the other orders' part
+ *  of v as noise (a tanh network of 4096 players, 3500 masks: R² −0.51 on masks it never saw), a ridge weight of
+ *  0.1–0.3 of each column's norm 0.32–0.49 (3500 and 5000 masks; ad hoc). The caller keeps the weight whose fit its
+ *  validation masks score best (fits.ts). */
+const RIDGE_PATH = [1, 0.3, 0.1, 0.03];
+/** Fewest random masks of such a completion. */
+const MIN_RIDGE_ROWS = 64;
 /** Conjugate gradients stop at this residual relative to the right-hand side, or after MAX_ITERATIONS: at n = 49
  *  about 40 steps, and the held-out R² the same to 7 digits as at 10⁻¹⁰ (55 steps). */
 const RESIDUAL = 1e-7;
@@ -90,6 +98,20 @@ export function completionMasks(n: number, maxOrder: number): number | undefined
   return order === undefined ? undefined : MASKS_PER_COLUMN * (lowOrderCount(n, order) + FOUND_ALLOWANCE);
 }
 
+/**
+ * The random masks a completion of an expansion uses, of the `available` ones: for order 2 its completionMasks (when
+ * there are that many); for order 1 all of them, from MIN_RIDGE_ROWS on (fewer than completionMasks: a ridge path
+ * without found terms, RIDGE_PATH).
+ * @returns the count, or undefined when the completion does not run
+ */
+export function completionRows(n: number, maxOrder: number, available: number): number | undefined {
+  const order = completionOrder(n, maxOrder);
+  if (order === undefined) return undefined;
+  if (order === 1) return available >= MIN_RIDGE_ROWS ? available : undefined;
+  const asked = completionMasks(n, maxOrder)!;
+  return available >= asked ? asked : undefined;
+}
+
 /** Supports of order ≤ order (1 or 2), ∅ included. */
 const lowOrderCount = (n: number, order: number): number => 1 + n + (order >= 2 ? (n * (n - 1)) / 2 : 0);
 
@@ -112,7 +134,8 @@ const highColumns = (n: number, order: number): number => (order === 1 ? Math.ma
  * @throws MemoryLimitError when the kernels' memory cannot hold the Gram
  */
 export function completeLowOrder(kernels: KernelHost, found: readonly SparseTerm[], fit: FitSet, maxOrder: number, candidates: readonly (readonly number[])[] = []): TermStore | undefined {
-  const system = prepare(found, fit, maxOrder, candidates);
+  // no validation masks here to choose a ridge weight by: least squares only where the masks are enough for it
+  const system = prepare(found, fit, maxOrder, candidates, false);
   if (!system) return undefined;
   let last: TermStore | undefined;
   // synchronous: no pause between the kernel calls
@@ -120,22 +143,33 @@ export function completeLowOrder(kernels: KernelHost, found: readonly SparseTerm
   return last;
 }
 
+/** The fits of completions. */
+export interface Completed {
+  /** Without the candidates: one fit, or on an order-1 completion's fewer masks than MASKS_PER_COLUMN per unknown one
+   *  per weight of RIDGE_PATH (no found term fitted), for the caller to choose from by validation masks. */
+  readonly without: readonly TermStore[];
+  /** With the candidates, when any entered. */
+  readonly with?: TermStore;
+}
+
 /**
  * The completion (completeLowOrder) without the candidates, then with them when any enters: one Gram for both, the
- * first's columns being the second's first (its leading block).
- * @param pause - awaited between the two solves (cancellation, other work's turn)
- * @returns [without] or [without, with]; undefined when the fit set is too small
+ * first's columns being the second's first (its leading block). An order-1 completion on fewer masks than it asks
+ * for (completionRows) is fitted along RIDGE_PATH instead, from the same Gram.
+ * @param pause - awaited between the solves (cancellation, other work's turn)
+ * @returns the fits; undefined when the fit set is too small
  * @throws MemoryLimitError when the kernels' memory cannot hold the Gram; whatever pause throws
  */
-export async function completions(kernels: KernelHost, found: readonly SparseTerm[], fit: FitSet, maxOrder: number, candidates: readonly (readonly number[])[], pause: () => Promise<void>): Promise<TermStore[] | undefined> {
-  const system = prepare(found, fit, maxOrder, candidates);
+export async function completions(kernels: KernelHost, found: readonly SparseTerm[], fit: FitSet, maxOrder: number, candidates: readonly (readonly number[])[], pause: () => Promise<void>): Promise<Completed | undefined> {
+  const system = prepare(found, fit, maxOrder, candidates, true);
   if (!system) return undefined;
   const stores: TermStore[] = [];
+  const count = system.sizes.length * system.ridges.length;
   // the solves yield between their kernel calls (PAUSE), and each fit once made
   for (const store of solved(kernels, system)) {
-    if (store === PAUSE || stores.push(store) < system.sizes.length) await pause();
+    if (store === PAUSE || stores.push(store) < count) await pause();
   }
-  return stores;
+  return system.sizes.length > 1 ? { without: stores.slice(0, 1), with: stores[1] } : { without: stores };
 }
 
 /** The columns of a completion and what they are fitted to. */
@@ -150,17 +184,22 @@ interface System {
   readonly target: Float64Array;
   /** Columns of each fit: all but the candidates, then all (when any candidate entered). */
   readonly sizes: readonly number[];
+  /** The ridge weights each is solved with, in turn: [RIDGE], or RIDGE_PATH. */
+  readonly ridges: readonly number[];
 }
 
-function prepare(found: readonly SparseTerm[], fit: FitSet, maxOrder: number, candidates: readonly (readonly number[])[]): System | undefined {
+/** The system of a completion; with `ridgePath`, an order-1 one on fewer masks than MASKS_PER_COLUMN per low-order
+ *  column is one along RIDGE_PATH, every found term at its value (else there is none). */
+function prepare(found: readonly SparseTerm[], fit: FitSet, maxOrder: number, candidates: readonly (readonly number[])[], ridgePath: boolean): System | undefined {
   const order = completionOrder(fit.masks.n, maxOrder);
   const rows = fit.masks.count;
   if (order === undefined) return undefined;
   const low = lowOrderSupports(fit.masks.n, order);
   // found terms and candidates fitted: as many as the rows have room for, at most highColumns (the Gram's cost is
   // quadratic in the columns)
-  const room = Math.min(highColumns(fit.masks.n, order), Math.floor(rows / MASKS_PER_COLUMN) - low.length);
-  if (room < 0) return undefined;
+  const scarce = Math.floor(rows / MASKS_PER_COLUMN) < low.length;
+  if (scarce && !(ridgePath && order === 1 && rows >= MIN_RIDGE_ROWS)) return undefined;
+  const room = scarce ? 0 : Math.min(highColumns(fit.masks.n, order), Math.floor(rows / MASKS_PER_COLUMN) - low.length);
   const players = playerBits(fit.masks);
   const lowBits = low.map((support) => combine(players, support, rows, 'xor'));
   const fixed = new TermStore();
@@ -187,14 +226,13 @@ function prepare(found: readonly SparseTerm[], fit: FitSet, maxOrder: number, ca
   const columns = [...lowBits, ...high.map((h) => h.bits)];
   const parts = high.map((h) => lowPart(h.players, fit.masks.n, order));
   const sizes = high.length > foundCount ? [low.length + foundCount, columns.length] : [columns.length];
-  return { low, fixed, high, columns, parts, target, sizes };
+  return { low, fixed, high, columns, parts, target, sizes, ridges: scarce ? RIDGE_PATH : [RIDGE] };
 }
 
 /** Each fit of the system as Möbius terms: the fixed terms, then the low-order ones, then the fitted found terms and
  *  candidates. */
 function* solved(kernels: KernelHost, system: System): Generator<TermStore | typeof PAUSE> {
   const { low, fixed, high } = system;
-  let k = 0;
   for (const w of solve(kernels, system)) {
     if (w === PAUSE) {
       yield w;
@@ -202,7 +240,7 @@ function* solved(kernels: KernelHost, system: System): Generator<TermStore | typ
     }
     const store = fixed.copy();
     low.forEach((support, c) => addParity(store, support, w[c]));
-    high.slice(0, system.sizes[k++] - low.length).forEach((h, j) => store.add(h.players, w[low.length + j]));
+    high.slice(0, w.length - low.length).forEach((h, j) => store.add(h.players, w[low.length + j]));
     yield store;
   }
 }
@@ -215,7 +253,8 @@ interface LowPart {
 
 /**
  * Least squares of the first m columns against the target, for each m of `sizes` (ascending; the first lowCount
- * columns are parity columns, the rest indicator columns): the Gram of all the columns once by the kernels, turned
+ * columns are parity columns, the rest indicator columns) and each ridge weight of `ridges`, in that order, each solve
+ * from the last one's solution: the Gram of all the columns once by the kernels, turned
  * once into the decoupled basis G' = Tᵀ G T with T = [[I, −C], [0, I]] (each indicator column minus its low-order
  * part), each system's its leading block, solved by the kernels' CG with the found columns' block as preconditioner,
  * and turned back (x_L = x'_L − C x_F). The Gram and each solve run in kernel calls of at most CALL_WORK, PAUSE
@@ -272,26 +311,29 @@ function* solve(kernels: KernelHost, system: System): Generator<Float64Array | t
       const used = parts.slice(0, size - lowCount);
       const blockSize = Math.min(BLOCK_MAX, size - lowCount);
       choleskyBlock(g, size, lowCount, blockSize, kernels.view(factor));
-      // a larger system starts from the smaller one's solution, its new unknowns at 0 (the kernel's resume 2): its
-      // leading block is the smaller system itself. A patches-49 fit's second solve took 34–36 steps from there, 42
-      // from 0 (ad hoc, fit tasks dumped from `engine.explain` at 10⁴ and 10⁵ evaluations)
-      const warm = solvedSize > 0;
-      if (warm) kernels.view(x).fill(0, solvedSize, size);
       // at least one matrix-vector step (size² products) a call, up to MAX_ITERATIONS in all
       const steps = Math.max(1, Math.floor(CALL_WORK / (size * size)));
-      for (let done = 0; done < MAX_ITERATIONS; ) {
-        const taken = kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, size, RIDGE, RESIDUAL, Math.min(steps, MAX_ITERATIONS - done), done > 0 ? 1 : warm ? 2 : 0, lowCount, blockSize, factor.ptr);
-        done += taken;
-        if (taken < steps) break;
-        yield PAUSE;
+      for (const ridge of system.ridges) {
+        // a larger system starts from the smaller one's solution, its new unknowns at 0 (the kernel's resume 2): its
+        // leading block is the smaller system itself. A patches-49 fit's second solve took 34–36 steps from there, 42
+        // from 0 (ad hoc, fit tasks dumped from `engine.explain` at 10⁴ and 10⁵ evaluations). So does each weight of
+        // a ridge path from the larger one's.
+        const warm = solvedSize > 0;
+        if (warm) kernels.view(x).fill(0, solvedSize, size);
+        for (let done = 0; done < MAX_ITERATIONS; ) {
+          const taken = kernels.call('conjugateGradientsF32', gram.ptr, rhs.ptr, x.ptr, work.ptr, size, ridge, RESIDUAL, Math.min(steps, MAX_ITERATIONS - done), done > 0 ? 1 : warm ? 2 : 0, lowCount, blockSize, factor.ptr);
+          done += taken;
+          if (taken < steps) break;
+          yield PAUSE;
+        }
+        solvedSize = size;
+        const w = Float64Array.from(kernels.view(x).subarray(0, size));
+        used.forEach(({ columns: subsets, weights }, k) => {
+          const xf = w[lowCount + k];
+          for (let u = 0; u < subsets.length; u++) w[subsets[u]] -= weights[u] * xf;
+        });
+        yield w;
       }
-      solvedSize = size;
-      const w = Float64Array.from(kernels.view(x).subarray(0, size));
-      used.forEach(({ columns: subsets, weights }, k) => {
-        const xf = w[lowCount + k];
-        for (let u = 0; u < subsets.length; u++) w[subsets[u]] -= weights[u] * xf;
-      });
-      yield w;
     }
   } finally {
     for (const buffer of new Set([bitsBuffer, countsBuffer, full, block, rhs, x, work, factor])) kernels.free(buffer);

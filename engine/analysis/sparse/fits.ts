@@ -4,7 +4,7 @@
 import { EngineError, InvalidInputError } from '../../contracts/errors.js';
 import type { KernelHost } from '../../contracts/kernels.js';
 import { SPARSE_FITS } from '../../contracts/schema/constants.js';
-import { completionMasks, completionOrder, completions } from './completion.js';
+import { completionOrder, completionRows, completions } from './completion.js';
 import { cubeR2, cubeResiduals, cubeTerms, insideCube } from './cube.js';
 import { fitProxy } from './proxy.js';
 import { createRng } from './random.js';
@@ -71,19 +71,22 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   await pause();
   // the completion on as many masks as it asks for: more rows would make room for more found terms, at a cost
   // quadratic in them; one of order 1 (maxOrder 1, or n > 68) on all of them: its columns are few (completion.ts,
-  // highColumns), and a game of hundreds of players needs the rows
-  const low = completionMasks(n, maxOrder);
-  if (low === undefined || fit.masks.count < low) return fits;
+  // highColumns), and a game of hundreds of players needs the rows (fewer than it asks for: a ridge path, whose
+  // weights the validation masks choose between)
+  const low = completionRows(n, maxOrder, fit.masks.count);
+  if (low === undefined) return fits;
   // strongest first, ranked over the flat terms (no object per term) of the trees of v, or else of the cube's terms
   // and the trees of what it leaves
   const proxy = trees ?? cubed;
   const order = completionOrder(n, maxOrder) ?? 0;
   const conjunctions = proxy ? Array.from(strongestFirst(proxy.view())).filter((t) => proxy.order(t) > order).slice(0, CONJUNCTIONS).map((t) => proxy.players(t)) : [];
   // both from one Gram (completions); with conjunctions none of which entered, the second is the first
-  const completed = await completions(kernels, searched, order === 1 ? fit : firstRows(fit, low), maxOrder, conjunctions, pause);
+  const completed = await completions(kernels, searched, firstRows(fit, low), maxOrder, conjunctions, pause);
   if (!completed) return fits;
-  fits.push(scored('completion', completed[0].toFlat()));
-  if (conjunctions.length > 0) fits.push(scored('completion+trees', completed[completed.length - 1].toFlat()));
+  // the best on the validation masks of the fits without the conjunctions (several along a ridge path)
+  const plain = completed.without.map((store) => scored('completion', store.toFlat())).reduce((best, next) => (next.r2 > best.r2 ? next : best));
+  fits.push(plain);
+  if (conjunctions.length > 0) fits.push(completed.with ? scored('completion+trees', completed.with.toFlat()) : { ...plain, fit: 'completion+trees' });
   return fits;
 }
 

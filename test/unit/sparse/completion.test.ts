@@ -10,6 +10,7 @@ import { evaluateExpansion, sparseMobius } from '../../../engine/analysis/sparse
 import { randomMasks } from '../../../engine/analysis/sparse/masks.js';
 import { createRng } from '../../../engine/analysis/sparse/random.js';
 import type { MaskBatch } from '../../../engine/analysis/sparse/types.js';
+import { denseSolve } from '../../helpers/index.js';
 import { rSquared, seededRng } from './planted.js';
 
 const has = (masks: MaskBatch, r: number, i: number) => ((masks.bits[r * masks.words + (i >>> 5)] >>> (i & 31)) & 1) === 1;
@@ -78,15 +79,18 @@ describe('completeLowOrder', () => {
     const found = high.slice(0, 2).map((players) => ({ players, value: 1 }));
     const candidates = [high[2], high[0], [1, 3, 5]];
     let pauses = 0;
-    const both = (await completions(kernels, found, fit, 5, candidates, async () => void pauses++))!;
-    expect(both).toHaveLength(2);
+    const completed = (await completions(kernels, found, fit, 5, candidates, async () => void pauses++))!;
+    expect(completed.without).toHaveLength(1);
+    const both = [completed.without[0], completed.with!];
     expect(pauses).toBe(1);
     const alone = [completeLowOrder(kernels, found, fit, 5)!, completeLowOrder(kernels, found, fit, 5, candidates)!];
     both.forEach((store, k) => expect(store.toTerms(0)).toEqual(alone[k].toTerms(0)));
     // the candidate the truth holds is fitted in the second only; one that enters nothing leaves one completion
     expectNear(fittedOf(both[1]).get(high[2].join(',')) ?? 0, truth.get(high[2].join(','))!);
     expect(fittedOf(both[0]).has(high[2].join(','))).toBe(false);
-    expect(await completions(kernels, found, fit, 5, [high[0]], async () => {})).toHaveLength(1);
+    const none = (await completions(kernels, found, fit, 5, [high[0]], async () => {}))!;
+    expect(none.without).toHaveLength(1);
+    expect(none.with).toBeUndefined();
     expect(kernels.bytesInUse).toBe(0);
   });
 
@@ -99,8 +103,7 @@ describe('completeLowOrder', () => {
       masks.bits[r * masks.words] = ((word & ~(1 << 9)) | (((word >>> 8) & 1) << 9)) >>> 0;
     }
     const values = valuesOf(plantedLowOrder(n, [[2, 4, 6, 8]], 12), masks);
-    const [, withCandidates] = (await completions(kernels, [], { masks, values }, 5, [[2, 4, 6, 8], [2, 4, 6, 9], [1, 3, 5]], async () => {}))!;
-    const fitted = withCandidates.toTerms(0);
+    const fitted = (await completions(kernels, [], { masks, values }, 5, [[2, 4, 6, 8], [2, 4, 6, 9], [1, 3, 5]], async () => {}))!.with!.toTerms(0);
     expect(fitted.every((t) => Number.isFinite(t.value))).toBe(true);
     const rebuilt = valuesOf(new Map(fitted.map((t) => [t.players.join(','), t.value])), masks);
     expect(Math.max(...rebuilt.map((v, r) => Math.abs(v - values[r])))).toBeLessThan(1e-4);
@@ -113,9 +116,70 @@ describe('completeLowOrder', () => {
     expect(store!.toTerms(0).every((t) => t.players.length <= 1)).toBe(true);
   });
 
-  it('declines a fit set with fewer than two masks per unknown', () => {
+  it('declines a fit set with fewer than two masks per unknown', async () => {
     const masks = randomMasks(n, 110, createRng(8));
-    expect(completeLowOrder(kernels, [], { masks, values: valuesOf(truth, masks) }, 5)).toBeUndefined();
+    const fit = { masks, values: valuesOf(truth, masks) };
+    expect(completeLowOrder(kernels, [], fit, 5)).toBeUndefined();
+    // with no validation masks to choose a ridge weight by, at order 1 too; an order-2 completion has no ridge path
+    expect(completeLowOrder(kernels, [], { ...fit, masks: { ...masks, count: 20, bits: masks.bits.subarray(0, 20 * masks.words) } }, 1)).toBeUndefined();
+    expect(await completions(kernels, [], fit, 5, [], async () => {})).toBeUndefined();
+  });
+});
+
+describe('completions on fewer masks than they ask for (order 1: a ridge path)', () => {
+  it('gives the ridge solution of the parity columns for each weight, largest first, the found terms at their values', async () => {
+    // 150 players, 200 masks: 151 order-1 unknowns at under 2 masks each. A dense first-order game plus one found
+    // triple (kept at its value: no room for it) and a rest the order-1 terms cannot hold
+    const n = 150;
+    const rows = 200;
+    const masks = randomMasks(n, rows, createRng(21));
+    const random = seededRng(22);
+    const linear = Float64Array.from({ length: n }, () => 2 * random() - 1);
+    const triple = { players: [1, 2, 3], value: 5 };
+    const values = Float64Array.from({ length: rows }, (_, r) => {
+      let v = 0.5 + (has(masks, r, 1) && has(masks, r, 2) && has(masks, r, 3) ? triple.value : 0) + Math.sin(7 * r);
+      for (let i = 0; i < n; i++) if (has(masks, r, i)) v += linear[i];
+      return v;
+    });
+    let pauses = 0;
+    const completed = (await completions(kernels, [triple], { masks, values }, 1, [[4, 5, 6]], async () => void pauses++))!;
+    expect(completed.with).toBeUndefined();
+    expect(completed.without).toHaveLength(4);
+    expect(pauses).toBe(3);
+    // the parity design X (rows × (1 + n)), y less the kept triple: (XᵀX + λ diag XᵀX) w = Xᵀy for λ = 1, 0.3, 0.1, 0.03
+    const m = 1 + n;
+    const x = (r: number, c: number) => (c === 0 ? 1 : has(masks, r, c - 1) ? -1 : 1);
+    const y = values.map((v, r) => v - (has(masks, r, 1) && has(masks, r, 2) && has(masks, r, 3) ? triple.value : 0));
+    const gram = new Float64Array(m * m);
+    const rhs = new Float64Array(m);
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < m; i++) {
+        rhs[i] += x(r, i) * y[r];
+        for (let j = 0; j < m; j++) gram[i * m + j] += x(r, i) * x(r, j);
+      }
+    }
+    let previous = Infinity;
+    completed.without.forEach((store, k) => {
+      const lambda = [1, 0.3, 0.1, 0.03][k];
+      const w = denseSolve(gram.map((g, e) => (e % (m + 1) === 0 ? g * (1 + lambda) : g)), rhs);
+      const fitted = new Map(store.toTerms(0).map((t) => [t.players.join(','), t.value]));
+      expect(fitted.get('1,2,3')).toBe(triple.value);
+      expect(fitted.has('4,5,6')).toBe(false);
+      // χ_i = 1 − 2x_i: the Möbius value of {i} is −2 w_i, of ∅ the sum of all w
+      let empty = 0;
+      w.forEach((wi) => (empty += wi));
+      expect(Math.abs(fitted.get('')! - empty)).toBeLessThan(1e-5 * Math.max(1, Math.abs(empty)));
+      let norm = 0;
+      for (let i = 0; i < n; i++) {
+        const value = fitted.get(`${i}`) ?? 0;
+        expect(Math.abs(value + 2 * w[1 + i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(w[1 + i])));
+        norm += value * value;
+      }
+      // a smaller weight shrinks less
+      if (k > 0) expect(norm).toBeGreaterThan(previous);
+      previous = norm;
+    });
+    expect(kernels.bytesInUse).toBe(0);
   });
 });
 
