@@ -7,7 +7,7 @@
 // "Adaptive Sparse Möbius Transforms for Learning Polynomials" (arXiv 2602.06246), FASMT.
 import { affordableTerms } from './budget.js';
 import { collect, createLanes, runLanes, type LaneSlot } from './lanes.js';
-import { completionBytes, completionMasks, completionRows } from './completion.js';
+import { completionBytes, completionMasks, completionOrder, completionRows } from './completion.js';
 import { cubeDimension, cubeMasks, cubePlayers, insideCube, radialBases, radialMasks, totalEffects, type CubeSizing } from './cube.js';
 import { randomFits } from './fits.js';
 import { MIN_PROXY_ROWS, proxyBytes } from './proxy.js';
@@ -99,6 +99,14 @@ const RANDOM_MASKS = 8192;
  *  function game of 1024 players at 10⁵ evaluations, 8.1 s at 4096. */
 const FIT_MASKS_PER_PLAYER = 160;
 const FIT_CELLS = 2 ** 25;
+/** ... but an order-1 completion (n > 68, or maxOrder 1) takes up to this many per order-1 term (1 + n), the trees
+ *  still only the masks above: its Gram and solve grow with the masks, not minutes of trees, and a dense first-order
+ *  spread gains from every one. A tanh network of 4096 players (`node bench/sparse-real.bench.js` part 5's own, scored
+ *  on 2000 masks; ad hoc) had R² 0.63 from 10⁵ evaluations, of which 8450 fit masks (FIT_CELLS / n) and 76 737
+ *  evaluations spent; with 4, 8 and 16 per term 0.75, 0.80 and 0.81. Least squares of order 1 on m masks carries about
+ *  (1 + n) / m of what it leaves unexplained as noise of its own: at 32 per term, 3 %. It changes nothing below 1024
+ *  players, where FIT_CELLS / n is more. */
+const ORDER1_MASKS_PER_TERM = 32;
 /** A deterministic game's players that matter (cube.ts), when its exact stage did not end and the kernels are there
  *  for the fits: a radial design of 8–32 base masks, on at most 20 % of what the refinement leaves and at most what
  *  the largest cube costs, measures each player's total effect (radialBases); then v at every subset of the fewest
@@ -140,7 +148,8 @@ const REFINE_LOSS = 1e-4;
  * (affordableTerms) and one of them is under TAIL_SHARE of |v(N) − v(∅)| (a trained model's dense tail of tiny
  * coefficients), goes on to fits on random masks. With the kernels, uniformly random masks are drawn (RANDOM_SHARE
  * of what is left, at most fitMasks: the most of RANDOM_MASKS, FIT_MASKS_PER_PLAYER · n and what the completion asks
- * for). Where what is left then is at least STAGED_SHARE of them, or there are no fits, the game is searched again
+ * for, and for an order-1 completion ORDER1_MASKS_PER_TERM per order-1 term; the trees take at most the first
+ * treeMasks of them). Where what is left then is at least STAGED_SHARE of them, or there are no fits, the game is searched again
  * from scratch in stages of falling tolerance (TOLERANCES), each continuing from the last, while each raises the R²
  * on validation masks that no search or refit sees; the best of the exact search and these stages on those masks is
  * kept; otherwise what is left goes to more random masks. Then the expansions fitted on the random masks (randomFits:
@@ -272,7 +281,7 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
     // the trees learn from the search's masks too (evenly spaced, as many as the random ones)
     const task: RandomFitsTask = {
       n, maxOrder, seed: rng.uint32(), searched: copyOf(best.store, best.dropAtOrBelow).toFlat(), fit,
-      logged: evenRows(log ?? new SampleLog(n), fit.masks.count), validation: validation.set, ...(cube ? { cube } : {}),
+      logged: evenRows(log ?? new SampleLog(n), Math.min(fit.masks.count, treeMasks(n, maxOrder))), validation: validation.set, treeRows: treeMasks(n, maxOrder), ...(cube ? { cube } : {}),
     };
     // elsewhere when the caller can (a pool worker: the other expansion's calls go on meanwhile), else here, pausing
     // between the steps for them
@@ -486,9 +495,13 @@ async function fitSet(context: MethodContext, most: number, drawn?: FitSet): Pro
   return { masks: joined.masks(), values: joined.values() };
 }
 
-/** The random masks of an expansion's fits at most (fitSet): as many as the completion asks for, RANDOM_MASKS or
- *  FIT_MASKS_PER_PLAYER · n (at most FIT_CELLS / n), whichever is most. */
-const fitMasks = (n: number, maxOrder: number): number => Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS, Math.min(FIT_MASKS_PER_PLAYER * n, Math.floor(FIT_CELLS / n)));
+/** The random masks the trees of an expansion learn from at most (the first ones; RandomFitsTask.treeRows): as many as
+ *  the completion asks for, RANDOM_MASKS or FIT_MASKS_PER_PLAYER · n (at most FIT_CELLS / n), whichever is most. */
+const treeMasks = (n: number, maxOrder: number): number => Math.max(completionMasks(n, maxOrder) ?? 0, RANDOM_MASKS, Math.min(FIT_MASKS_PER_PLAYER * n, Math.floor(FIT_CELLS / n)));
+
+/** The random masks of an expansion's fits at most (fitSet): the trees', or for an order-1 completion
+ *  ORDER1_MASKS_PER_TERM per order-1 term where that is more. */
+const fitMasks = (n: number, maxOrder: number): number => Math.max(treeMasks(n, maxOrder), completionOrder(n, maxOrder) === 1 ? ORDER1_MASKS_PER_TERM * (1 + n) : 0);
 
 /**
  * Bytes the fits of one expansion hold at most in the kernels' memory (randomFits in a worker, or here): the trees'

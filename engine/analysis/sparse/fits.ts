@@ -51,8 +51,8 @@ export async function randomFits(kernels: KernelHost, task: RandomFitsTask, paus
   await pause();
   const fits: FittedExpansion[] = [];
   // the trees learn from the search's masks too: they need no uniform sample, and those masks sit where the search
-  // found terms
-  const rows = joined(fit, task.logged);
+  // found terms; from the first treeRows random masks at most
+  const rows = joined(firstRows(fit, Math.min(fit.masks.count, task.treeRows ?? Infinity)), task.logged);
   const validation = new Validation(task.validation);
   // scored here, where the fit ran, over the flat terms in the order of toTerms: the caller's thread only compares
   const scored = (fit: SparseFit, terms: FlatTerms): FittedExpansion => ({ fit, terms, r2: validation.r2({ terms, order: strongestFirst(terms) }) });

@@ -119,8 +119,12 @@ export interface RandomFitsTask {
   readonly searched: FlatTerms;
   /** The uniformly random masks and the game's values there. */
   readonly fit: FitSet;
-  /** Masks of the search's log (evenly spaced, as many as the random ones), for the trees. */
+  /** Masks of the search's log (evenly spaced, as many as the random ones the trees take), for the trees. */
   readonly logged: FitSet;
+  /** The trees learn from the first treeRows random masks at most (default: all); an order-1 completion takes them
+   *  all (a dense spread of hundreds of players gains from every one, and its cost grows with the masks less than the
+   *  trees' does). */
+  readonly treeRows?: number;
   /** The validation masks (the tree proxy is cut to its strongest terms by them). */
   readonly validation: FitSet;
   /** v at every subset of the players that matter (cube.ts): the trees then learn what it leaves. */

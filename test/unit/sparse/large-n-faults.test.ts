@@ -12,7 +12,7 @@ import { evaluateExpansion, fitBytes, leastAndOrBudget, randomFits, recoverAndOr
 import { randomMasks } from '../../../engine/analysis/sparse/masks.js';
 import { createRng } from '../../../engine/analysis/sparse/random.js';
 import { TermStore } from '../../../engine/analysis/sparse/terms.js';
-import type { FitSet, GameFunction, MaskBatch, SparseExpansion, SparseTerm } from '../../../engine/analysis/sparse/types.js';
+import type { FitSet, GameFunction, MaskBatch, RandomFitsTask, SparseExpansion, SparseTerm } from '../../../engine/analysis/sparse/types.js';
 import { failing, within } from './faults.js';
 import { plantedGame, plantTerms, rSquared, seededRng } from './planted.js';
 
@@ -341,6 +341,35 @@ describe('the order-1 completion on fewer masks than it asks for (a ridge path)'
       expect(result.and.fit, `n = ${m}`).toBe('completion');
       expect(rSquared(v(scoring), evaluateExpansion(result.and.terms, scoring)), `n = ${m}`).toBeGreaterThan(0.55);
     }
+  }, SLOW_MS);
+});
+
+describe('the order-1 completion on more masks than the trees take', () => {
+  it('fits a dense game of 1100 players on every fit mask, the trees on the first 2^25 / n of them', async () => {
+    // 32 fit masks per order-1 term (35 232) where the trees' 2^25 / n (30 504) are fewer
+    const m = 1100;
+    const v = network(m, 6, m);
+    const tasks: RandomFitsTask[] = [];
+    const fitRandom = (task: RandomFitsTask) => {
+      tasks.push(task);
+      return randomFits(kernels, task, async () => {});
+    };
+    const result = await recoverAndOr(counted(v), m, { budget: 80_000, maxOrder: 2, seed: 1, kernels, fitRandom });
+    expect(tasks).toHaveLength(2);
+    for (const task of tasks) {
+      expect(task.fit.masks.count).toBe(32 * (1 + m));
+      expect(task.treeRows).toBe(Math.floor(2 ** 25 / m));
+      expect(task.logged.masks.count).toBeLessThanOrEqual(task.treeRows!);
+    }
+    // the trees see the same rows with the masks past treeRows cut off; the completion does not
+    const task = tasks[0];
+    const cut = { ...task, fit: { masks: { ...task.fit.masks, count: task.treeRows!, bits: task.fit.masks.bits.subarray(0, task.treeRows! * task.fit.masks.words) }, values: task.fit.values.subarray(0, task.treeRows!) } };
+    const [all, first] = [await randomFits(kernels, task, async () => {}), await randomFits(kernels, cut, async () => {})];
+    const byKind = (fits: typeof all) => new Map(fits.map((f) => [f.fit, f]));
+    expect(byKind(all).get('trees')!.terms).toEqual(byKind(first).get('trees')!.terms);
+    expect(byKind(all).get('completion')!.terms.values).not.toEqual(byKind(first).get('completion')!.terms.values);
+    const scoring = randomMasks(m, 2000, createRng(77));
+    expect(rSquared(v(scoring), evaluateExpansion(result.and.terms, scoring))).toBeGreaterThan(0.8);
   }, SLOW_MS);
 });
 
