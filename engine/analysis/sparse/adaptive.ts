@@ -102,10 +102,10 @@ const FIT_CELLS = 2 ** 25;
 /** ... but an order-1 completion (n > 68, or maxOrder 1) takes up to this many per order-1 term (1 + n), the trees
  *  still only the masks above: its Gram and solve grow with the masks, not minutes of trees, and a dense first-order
  *  spread gains from every one. A tanh network of 4096 players (`node bench/sparse-real.bench.js` part 5's own, scored
- *  on 2000 masks; ad hoc) had R² 0.63 from 10⁵ evaluations, of which 8450 fit masks (FIT_CELLS / n) and 76 737
- *  evaluations spent; with 4, 8 and 16 per term 0.75, 0.80 and 0.81. Least squares of order 1 on m masks carries about
- *  (1 + n) / m of what it leaves unexplained as noise of its own: at 32 per term, 3 %. It changes nothing below 1024
- *  players, where FIT_CELLS / n is more. */
+ *  on 2000 masks; ad hoc) had R² 0.63 from 10⁵ evaluations, of which 8450 fit masks (what the completion asks for;
+ *  FIT_CELLS / n is 8192) and 76 737 evaluations spent; with 4, 8 and 16 per term 0.75, 0.80 and 0.81. Least squares
+ *  of order 1 on r masks carries about (1 + n) / r of what it leaves unexplained as noise of its own: at 32 per term,
+ *  3 %. It changes nothing below 1024 players, where FIT_CELLS / n is more. */
 const ORDER1_MASKS_PER_TERM = 32;
 /** A deterministic game's players that matter (cube.ts), when its exact stage did not end and the kernels are there
  *  for the fits: a radial design of 8–32 base masks, on at most 20 % of what the refinement leaves and at most what
@@ -149,8 +149,8 @@ const REFINE_LOSS = 1e-4;
  * coefficients), goes on to fits on random masks. With the kernels, uniformly random masks are drawn (RANDOM_SHARE
  * of what is left, at most fitMasks: the most of RANDOM_MASKS, FIT_MASKS_PER_PLAYER · n and what the completion asks
  * for, and for an order-1 completion ORDER1_MASKS_PER_TERM per order-1 term; the trees take at most the first
- * treeMasks of them). Where what is left then is at least STAGED_SHARE of them, or there are no fits, the game is searched again
- * from scratch in stages of falling tolerance (TOLERANCES), each continuing from the last, while each raises the R²
+ * treeMasks of them). Where what is left then is at least STAGED_SHARE of them, or there are no fits, the game is
+ * searched again from scratch in stages of falling tolerance (TOLERANCES), each continuing from the last, while each raises the R²
  * on validation masks that no search or refit sees; the best of the exact search and these stages on those masks is
  * kept; otherwise what is left goes to more random masks. Then the expansions fitted on the random masks (randomFits:
  * a tree proxy, the low-order completion, the completion with the conjunctions it missed) compete with the search's
@@ -278,10 +278,11 @@ export async function adaptiveMobius(context: MethodContext): Promise<MethodResu
   /** The expansions not kept, for the refinement: the search's, then the fits' (flat, a store made when needed). */
   const others: { readonly r2: number; readonly result: () => MethodResult }[] = [];
   if (fit && context.kernels) {
-    // the trees learn from the search's masks too (evenly spaced, as many as the random ones)
+    // the trees learn from the search's masks too (evenly spaced, as many as the random ones they take)
+    const treeRows = treeMasks(n, maxOrder);
     const task: RandomFitsTask = {
       n, maxOrder, seed: rng.uint32(), searched: copyOf(best.store, best.dropAtOrBelow).toFlat(), fit,
-      logged: evenRows(log ?? new SampleLog(n), Math.min(fit.masks.count, treeMasks(n, maxOrder))), validation: validation.set, treeRows: treeMasks(n, maxOrder), ...(cube ? { cube } : {}),
+      logged: evenRows(log ?? new SampleLog(n), Math.min(fit.masks.count, treeRows)), validation: validation.set, treeRows, ...(cube ? { cube } : {}),
     };
     // elsewhere when the caller can (a pool worker: the other expansion's calls go on meanwhile), else here, pausing
     // between the steps for them

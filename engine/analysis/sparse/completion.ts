@@ -33,7 +33,7 @@ const RIDGE = 1e-6;
 /** The ridge weights (relative as RIDGE's) of an order-1 completion on fewer random masks than MASKS_PER_COLUMN per
  *  unknown, largest first, each solve starting from the one before: least squares there fits the other orders' part
  *  of v as noise (a tanh network of 4096 players, 3500 masks: R² −0.51 on masks it never saw), a ridge weight of
- *  0.1–0.3 of each column's norm 0.32–0.49 (3500 and 5000 masks; ad hoc). The caller keeps the weight whose fit its
+ *  0.1–0.3 of each column's squared norm 0.32–0.49 (3500 and 5000 masks; ad hoc). The caller keeps the weight whose fit its
  *  validation masks score best (fits.ts). */
 const RIDGE_PATH = [1, 0.3, 0.1, 0.03];
 /** Fewest random masks of such a completion. */
@@ -169,6 +169,7 @@ export async function completions(kernels: KernelHost, found: readonly SparseTer
   for (const store of solved(kernels, system)) {
     if (store === PAUSE || stores.push(store) < count) await pause();
   }
+  // two systems only with room for candidates, which a ridge path has not: one weight each
   return system.sizes.length > 1 ? { without: stores.slice(0, 1), with: stores[1] } : { without: stores };
 }
 
