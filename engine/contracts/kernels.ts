@@ -42,11 +42,11 @@ export interface KernelExports {
   bitGramF32(bits: number, counts: number, m: number, parities: number, words: number, rows: number, out: number, from: number, to: number): void;
   /** Solves (G + ridge·diag G) x = b (G: f32[m·m] symmetric positive semi-definite; b, x: f64[m]) by preconditioned
    *  conjugate gradients from x = 0 (resume 0) or from the x given (resume 2: a warm start), until ‖r‖ ≤
-   *  tolerance·‖b‖ or maxIterations; work: f64[5m]. The preconditioner is
-   *  the diagonal, but on the unknowns blockStart .. blockStart + blockSize − 1 the dense block of G + ridge·diag G
-   *  there, given as its lower Cholesky factor (factor: f64[blockSize²], row-major; blockSize 0: none). With resume
-   *  1, on from where the last call on the same arguments stopped (the iterates of one call). Returns the
-   *  iterations (fewer than maxIterations: it has stopped). */
+   *  tolerance·‖b‖ or maxIterations; work: f64[5m]. The preconditioner is the diagonal, but on the unknowns
+   *  blockStart .. blockStart + blockSize − 1 the dense block of G + ridge·diag G there, given as its lower Cholesky
+   *  factor (factor: f64[blockSize²], row-major; blockSize 0: none). With resume 1, on from where the last call on
+   *  the same arguments stopped (the iterates of one call). Returns the iterations (fewer than maxIterations: it has
+   *  stopped). */
   conjugateGradientsF32(g: number, b: number, x: number, work: number, m: number, ridge: number, tolerance: number, maxIterations: number, resume: number, blockStart: number, blockSize: number, factor: number): number;
   /** G ← Tᵀ G T and b ← Tᵀ b in place (G: f32[m·m], b: f64[m]) for T = [[I, −C], [0, I]]: each of the h columns from
    *  lowCount on minus Σ_u weights[u]·(column columns[u]) over u in offsets[k] .. offsets[k + 1] − 1 (offsets:
