@@ -73,8 +73,10 @@ export function completionOrder(n: number, maxOrder: number): number | undefined
 }
 
 /**
- * Bytes one completion of n players holds at most in the kernels' memory: its Gram and the leading block of its
- * first solve (f32 each), and the columns' bitsets over at most `rows` masks.
+ * Bytes one completion of n players holds at most in the kernels' memory (solve's buffers): its Gram and the leading
+ * block of its first solve (f32 each), the columns' bitsets over at most `rows` masks and their counts, the CG's
+ * vectors (right-hand side, solution and five work vectors, f64) and the block preconditioner's factor (at most
+ * BLOCK_MAX² f64).
  * @param n - players
  * @param maxOrder - the expansion's order cap
  * @param rows - the fit masks it may be given
@@ -82,8 +84,9 @@ export function completionOrder(n: number, maxOrder: number): number | undefined
 export function completionBytes(n: number, maxOrder: number, rows: number): number {
   const order = completionOrder(n, maxOrder);
   if (order === undefined) return 0;
-  const columns = lowOrderCount(n, order) + highColumns(n, order);
-  return 8 * columns * columns + columns * 8 * Math.ceil(rows / 64);
+  const high = highColumns(n, order);
+  const columns = lowOrderCount(n, order) + high;
+  return 8 * columns * columns + columns * 8 * Math.ceil(rows / 64) + 4 * columns + 8 * 7 * columns + 8 * Math.min(BLOCK_MAX, high) ** 2;
 }
 
 /**

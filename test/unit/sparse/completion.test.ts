@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKernels } from '../../../dist/bindings/index.js';
 import type { KernelHost } from '../../../engine/contracts/kernels.js';
-import { choleskyBlock, completeLowOrder, completionMasks, completions } from '../../../engine/analysis/sparse/completion.js';
+import { choleskyBlock, completeLowOrder, completionBytes, completionMasks, completions } from '../../../engine/analysis/sparse/completion.js';
 import { evaluateExpansion, sparseMobius } from '../../../engine/analysis/sparse/index.js';
 import { randomMasks } from '../../../engine/analysis/sparse/masks.js';
 import { createRng } from '../../../engine/analysis/sparse/random.js';
@@ -91,6 +91,33 @@ describe('completeLowOrder', () => {
     const none = (await completions(kernels, found, fit, 5, [high[0]], async () => {}))!;
     expect(none.without).toHaveLength(1);
     expect(none.with).toBeUndefined();
+    expect(kernels.bytesInUse).toBe(0);
+  });
+
+  it('holds at most completionBytes in the kernels\' memory, and most of it, with as many found terms as it counts', async () => {
+    // 56 order ≤ 2 columns and the 128 found terms and candidates completionBytes counts (64 triples, 64 4-sets): the
+    // Gram, its leading block, the bitsets, the CG's vectors and the found terms' block factor
+    const subsets = (size: number, from = 0): number[][] => (size === 0 ? [[]] : Array.from({ length: n - from }, (_, k) => subsets(size - 1, from + k + 1).map((rest) => [from + k, ...rest])).flat());
+    const found = subsets(3).slice(0, 64).map((players) => ({ players, value: 1 }));
+    const candidates = subsets(4).slice(0, 64);
+    const masks = randomMasks(n, 1200, createRng(13));
+    let peak = 0;
+    const watched = new Proxy(kernels, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key, target);
+        if (key !== 'alloc') return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        return (length: number) => {
+          const buffer = target.alloc(length);
+          peak = Math.max(peak, target.bytesInUse);
+          return buffer;
+        };
+      },
+    });
+    const completed = await completions(watched, found, { masks, values: valuesOf(truth, masks) }, 5, candidates, async () => {});
+    expect(completed?.with).toBeDefined();
+    expect(completed!.with!.size).toBe(56 + 128);
+    expect(peak).toBeLessThanOrEqual(completionBytes(n, 5, masks.count));
+    expect(peak).toBeGreaterThan(0.75 * completionBytes(n, 5, masks.count));
     expect(kernels.bytesInUse).toBe(0);
   });
 
