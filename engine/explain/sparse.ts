@@ -264,7 +264,10 @@ function liftAnalysis(analysis: ReturnType<typeof analyzeTerms>, kept: readonly 
 function fromExpansions(recovered: AndOrExpansion, choice: SparseChoice, n: number, v0: number, options: ReturnType<typeof termOptions>, kept?: readonly number[]) {
   const shift = (terms: readonly SparseTerm[]) => terms.map((t) => (t.players.length === 0 ? { players: t.players, value: t.value - v0 } : t));
   const started = performance.now();
-  const reduced = analyzeTerms(shift(recovered.and.terms), shift(recovered.or.terms), recovered.n, options, recovered.and.mobius);
+  // the indices of an exact recovery come from its 2^n Möbius coefficients: shifted too (a copy, ∅ at index 0)
+  const mobius = recovered.and.mobius && v0 !== 0 ? recovered.and.mobius.slice() : recovered.and.mobius;
+  if (mobius && v0 !== 0) mobius[0] -= v0;
+  const reduced = analyzeTerms(shift(recovered.and.terms), shift(recovered.or.terms), recovered.n, options, mobius);
   const analysis = kept ? liftAnalysis(reduced, kept, n, options.indexOrder) : reduced;
   const toPlayers = (terms: readonly SparseTerm[]) => (kept ? terms.map((t) => ({ ...t, players: t.players.map((j) => kept[j]) })) : terms);
   const and = toPlayers(shift(recovered.and.terms));

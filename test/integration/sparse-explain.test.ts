@@ -276,6 +276,23 @@ describe('sparse explain of planted games as ONNX models (n = 64)', () => {
     expect(shifted.and.filter((t) => t.players.length > 0)).toEqual(plain.and.filter((t) => t.players.length > 0));
   });
 
+  it('shifts the indices of an exact recovery (a budget of 2^n) with the -v0 reward: as the exact method gives them', async () => {
+    // the indices come from the 2^n Möbius coefficients there, whose ∅ entry the shift must reach too (an adversarial
+    // sweep, stop 43: sii(∅) of this request was -9.83 with -v0, the exact method's -1.79)
+    const request = { model: MLP, sample: SAMPLES, row: 1, players: '0-9', target: 1, reward: 'output-v0' as const };
+    const sparse = await engine.explain({ ...request, method: 'sparse', budget: 1024, maxOrder: 3 });
+    const exact = await engine.explain({ ...request, preset: 'none', decomposition: 'and' });
+    expect(sparse.recovery).toBe('exact');
+    const byKey = (terms: readonly { readonly players: readonly number[]; readonly value: number }[]) => new Map(terms.filter((t) => t.value !== 0).map((t) => [keyOf(t.players), t.value]));
+    for (const name of ['sii', 'kSii', 'stii', 'fsii', 'bii', 'chii', 'fbii'] as const) {
+      const mine = byKey(sparse.indices[name]);
+      const theirs = byKey(exact.indices[name]);
+      expect(Math.abs((mine.get('') ?? 0) - (theirs.get('') ?? 0)), `${name}(∅)`).toBeLessThan(1e-9);
+      expect([...mine.keys()].sort(), name).toEqual([...theirs.keys()].sort());
+      for (const [key, value] of theirs) expect(Math.abs(mine.get(key)! - value), `${name}(${key})`).toBeLessThan(1e-9 * Math.max(1, Math.abs(value)));
+    }
+  });
+
   it('explainAuto (the CLI\'s and the service\'s rule) chooses the sparse method when the 2^n arrays do not fit the memory, or when a budget is given; explain stays exact', async () => {
     await expect(engine.explain({ model: PLANTED, ...PLANTED_REQUEST, budget: 20_000 })).rejects.toThrow(/options\.budget applies to method 'sparse' only/);
     const auto = await engine.explainAuto({ model: PLANTED, ...PLANTED_REQUEST, budget: 20_000, maxOrder: 4 });
