@@ -57,8 +57,13 @@ export interface InteractionIndex {
   readonly terms: readonly IndexTerm[];
 }
 
-/** Σ_S C(|T|, |S|) subsets the sparse form may visit before it refuses (a Map of this many sets is gigabytes). */
-const MAX_SPARSE_VISITS = 50_000_000;
+/** Σ_S C(|T|, |S|) subsets the sparse form may visit before it refuses: the visits are synchronous, about 60 ns each
+ *  where the subsets repeat, so this bounds the time the caller's thread is held to about a second. */
+const MAX_SPARSE_VISITS = 20_000_000;
+/** Distinct sets the sparse form may hold (2^18, the sets of a dense game of 18 players): about 530 bytes each once
+ *  the seven indices are term lists, and a term of high order has many (one of order 60 at order 4 has 523 686 subsets
+ *  of size ≤ 4: 3 GB of heap in 3 s; one of order 50 at order 6 ran a process out of heap, an adversarial sweep). */
+const MAX_SPARSE_SETS = 2 ** 18;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Weights. Every index here is linear in m and symmetric, so I(S) = Σ_{T ⊇ S} w(|T|, |S|) · m(T).
@@ -367,9 +372,9 @@ function spreadSparse(terms: readonly MobiusTerm[], tables: readonly WeightTable
     const row = rowOf(players.length);
     sizes.forEach((s, k) => (visits += weighs(row, k) ? binomial(players.length, s) : 0));
   }
-  if (visits > MAX_SPARSE_VISITS) {
-    throw new MemoryLimitError(`The sparse index would visit ${visits.toExponential(2)} subsets of the Möbius terms (limit ${MAX_SPARSE_VISITS}); lower options.maxOrder or drop the largest terms.`);
-  }
+  const refuse = (what: string) =>
+    new MemoryLimitError(`The interaction indices to order ${Math.max(0, ...sizes)} ${what} of the Möbius terms, whose largest is of order ${Math.max(0, ...terms.map((t) => t.players.length))}; lower options.indexOrder (0: Shapley and Banzhaf values only) or options.maxOrder.`);
+  if (visits > MAX_SPARSE_VISITS) throw refuse(`would visit ${visits.toExponential(2)} subsets (at most ${MAX_SPARSE_VISITS.toExponential(0)})`);
   const numeric = (n + 1) ** Math.max(0, ...sizes) < 2 ** 53;
   const acc = new Map<number | string, Spread>();
   for (const { players, value } of terms) {
@@ -389,6 +394,7 @@ function spreadSparse(terms: readonly MobiusTerm[], tables: readonly WeightTable
         }
         let entry = acc.get(key);
         if (!entry) {
+          if (acc.size >= MAX_SPARSE_SETS) throw refuse(`would hold more than ${MAX_SPARSE_SETS} sets (2^18)`);
           entry = { players: idx.map((i) => players[i]), values: new Float64Array(count), seen: 0 };
           acc.set(key, entry);
         }

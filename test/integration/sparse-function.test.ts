@@ -224,6 +224,19 @@ describe('engine.explainFunction', () => {
     }
   });
 
+  it('refuses indices whose sets would exhaust the heap with MemoryLimitError, quickly (an adversarial sweep, stop 43)', async () => {
+    // one term of order 50 at n = 64, recovered exactly; its subsets of size ≤ 6 are 1.8·10⁷ sets: the process ran
+    // out of heap after 78 s, and an abort could not reach the synchronous indices. At order 2 the same run answers
+    const planted = { empty: 0, terms: [{ players: Array.from({ length: 50 }, (_, i) => i), value: 5 }] };
+    const options = { game: game(planted, 'and'), n: 64, budget: 200_000, maxOrder: 50, tolerance: 0 };
+    const refused = await engine.explainFunction({ ...options, indexOrder: 6 }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(MemoryLimitError);
+    expect((refused as Error).message).toMatch(/to order 6 would hold more than 262144 sets .* whose largest is of order 50; lower options\.indexOrder/);
+    const answered = await engine.explainFunction({ ...options, indexOrder: 2 });
+    expect(terms(answered.and).get(planted.terms[0].players.join(','))).toBe(5);
+    expect(answered.indices.sii.filter((t) => t.players.length === 2)).toHaveLength((50 * 49) / 2);
+  });
+
   it('warns when an expansion explains little of the game on masks it never saw, and only then', async () => {
     const warnings: string[] = [];
     const logged = await createEngine({ workers: 0, logger: { info: () => undefined, warn: (message: string) => warnings.push(message) } });

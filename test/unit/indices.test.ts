@@ -434,8 +434,20 @@ describe('index argument errors', () => {
     expect(() => shapley({} as unknown as MobiusTerm[], { n: 3 })).toThrowError(InvalidInputError);
   });
 
-  it('refuses a sparse expansion whose subsets would not fit in memory', () => {
-    const players = Array.from({ length: 40 }, (_, i) => i);
-    expect(() => fsii([{ players, value: 1 }], { n: 40, maxOrder: 10 })).toThrowError(MemoryLimitError);
+  it('refuses a sparse expansion whose subsets would not fit in memory, by its visits or by its distinct sets', () => {
+    const players = (order: number) => Array.from({ length: order }, (_, i) => i);
+    expect(() => fsii([{ players: players(40), value: 1 }], { n: 40, maxOrder: 10 })).toThrowError(MemoryLimitError);
+    // one term of order 60 at order 4: 523 686 distinct subsets (3 GB of heap before the limit on them; an adversarial
+    // sweep ran a process out of heap with one of order 50 at order 6), 2.1·10⁷ visits at order 150
+    const tooMany = /to order 4 would hold more than 262144 sets \(2\^18\) of the Möbius terms, whose largest is of order 60; lower options\.indexOrder/;
+    expect(() => allIndices([{ players: players(60), value: 1 }], { n: 4096, order: 4 })).toThrowError(tooMany);
+    expect(() => allIndices([{ players: players(150), value: 1 }], { n: 4096, order: 4 })).toThrowError(/would visit 2\.08e\+7 subsets \(at most 2e\+7\)/);
+    // sets that many terms share are counted once: the 1820 terms of order 12 in 16 players visit 1.4·10⁶ subsets of
+    // size ≤ 4, the 2517 sets of size ≤ 4; and a term of order 49 (251 176 sets at order 4) is within both limits
+    const twelves: MobiusTerm[] = [];
+    for (let mask = 0; mask < 1 << 16; mask++) if (popcount(mask) === 12) twelves.push({ players: players(16).filter((i) => (mask >> i) & 1), value: 1 });
+    expect(twelves).toHaveLength(1820);
+    expect(allIndices(twelves, { n: 16, order: 4 }).sii).toHaveLength(2517);
+    expect(allIndices([{ players: players(49), value: 1 }], { n: 49, order: 4 }).sii).toHaveLength(1 + 49 + 1176 + 18_424 + 211_876);
   });
 });
