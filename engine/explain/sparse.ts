@@ -7,7 +7,7 @@ import type { KernelHost } from '../contracts/kernels.js';
 import { DEFAULT_INDEX_ORDER, DEFAULT_MAX_ORDER, DEFAULT_SPARSE_BUDGET } from '../contracts/schema/constants.js';
 import { FunctionRequestSchema } from '../contracts/schema/requests.js';
 import type { GameIndices } from '../analysis/game.js';
-import { analyzeTerms, fitBytes, leastAndOrBudget, MAX_SPARSE_PLAYERS, recoverAndOr, type AndOrExpansion, type GameFunction, type MaskBatch, type RandomFitter, type SparseFit, type SparseSalient, type SparseTerm } from '../analysis/sparse/index.js';
+import { analyzeTerms, fitBytes, leastAndOrBudget, MAX_EXACT_PLAYERS, MAX_SPARSE_PLAYERS, recoverAndOr, type AndOrExpansion, type GameFunction, type MaskBatch, type RandomFitter, type SparseFit, type SparseSalient, type SparseTerm } from '../analysis/sparse/index.js';
 import { LP_MAX_PLAYERS } from '../analysis/split-lp.js';
 import { bool, numberIn } from '../inputs/options.js';
 import { assertCallbacks, assertValid } from '../inputs/validate.js';
@@ -149,7 +149,11 @@ function warnUnfaithful(recovered: AndOrExpansion, tolerance: number | undefined
  */
 function sparseMemory(n: number, k: number, choice: SparseChoice): SparseMemory {
   const perEvaluation = BYTES_PER_EVALUATION + MASK_COPIES * 4 * Math.ceil(n / 32);
-  const bytes = (budget: number) => budget * perEvaluation + (n <= 20 ? 9 * 2 ** n : 0) + 2 * fitBytes(k, choice.maxOrder, budget);
+  // a budget of 2^k or more evaluates each of the 2^k masks once (recoverAndOr's exact recovery): no more is held
+  const bytes = (asked: number) => {
+    const budget = k <= MAX_EXACT_PLAYERS ? Math.min(asked, 2 ** k) : asked;
+    return budget * perEvaluation + (n <= 20 ? 9 * 2 ** n : 0) + 2 * fitBytes(k, choice.maxOrder, budget);
+  };
   return { bytes, budget: choice.budget, least: leastAndOrBudget(k, choice.maxOrder) };
 }
 

@@ -219,6 +219,11 @@ describe('engine.explainFunction', () => {
       expect(fits).toBeLessThan(4418);
       const result = await small.explainFunction({ game: planted, n: 64, budget: fits, maxOrder: 2 });
       expect(result.evaluations).toBeLessThanOrEqual(fits);
+      // at n ≤ 20 a budget past 2^n holds what 2^n does: each mask is evaluated once (it was refused at 10⁹ and 4
+      // players as 495 913 MiB; an adversarial sweep, stop 43)
+      const few = game(plant(10, 4, 2, 5), 'and');
+      const covered = await small.explainFunction({ game: few, n: 10, budget: 1e9, maxOrder: 2 });
+      expect([covered.recovery, covered.evaluations, few.rows]).toEqual(['exact', 1024, 1024]);
     } finally {
       await small.dispose();
     }

@@ -7,6 +7,6 @@ export { randomFits } from './fits.js';
 export { fitBytes } from './adaptive.js';
 export { sparseMobius, sparseOr } from './recover.js';
 export { evaluateExpansion } from './expansion.js';
-export { MAX_SPARSE_PLAYERS, SPARSE_METHODS, minimumBudget } from './budget.js';
+export { MAX_EXACT_PLAYERS, MAX_SPARSE_PLAYERS, SPARSE_METHODS, minimumBudget } from './budget.js';
 export { leastAndOrBudget, recoverAndOr, type AndOrExpansion, type AndOrOptions } from './and-or.js';
 export { analyzeTerms, type SparseSalient, type TermAnalysis, type TermAnalysisOptions } from './salience.js';
