@@ -2,7 +2,7 @@
 // sparseMethod, masks evaluated by Runner.evaluateMasks) or of a game given as a function, for up to 4096 players,
 // from a budget of evaluations, as term lists (andor.sparse/1). No AND-OR split is learned: the AND terms are the
 // Möbius terms of v, the OR terms those of the complement game.
-import { InvalidOptionError } from '../contracts/errors.js';
+import { CancelledError, DisposedError, InvalidOptionError } from '../contracts/errors.js';
 import type { KernelHost } from '../contracts/kernels.js';
 import { DEFAULT_INDEX_ORDER, DEFAULT_MAX_ORDER, DEFAULT_SPARSE_BUDGET } from '../contracts/schema/constants.js';
 import { FunctionRequestSchema } from '../contracts/schema/requests.js';
@@ -392,7 +392,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
  * @returns the sparse result (reward 'given', no model or sample)
  * @throws InvalidOptionError for a bad option or a budget below the least (stated); InvalidInputError when the game
  *   throws (cause attached) or returns no array; ShapeMismatchError for a wrong count; NonFiniteError for NaN or ±Inf;
- *   CancelledError when the signal fires; MemoryLimitError
+ *   CancelledError when the signal fires; DisposedError when the engine is disposed meanwhile; MemoryLimitError
  */
 export async function explainFunction(request: FunctionRequest, kernels: KernelHost, engine: FunctionContext = {}): Promise<SparseResult> {
   const { runner, stop, limits } = engine;
@@ -408,6 +408,10 @@ export async function explainFunction(request: FunctionRequest, kernels: KernelH
   const signal = stop && request.signal ? AbortSignal.any([request.signal, stop]) : (stop ?? request.signal);
   const recovered = await recoverAndOr(request.game, n, {
     ...choice, kernels, ...(runner ? { fitRandom: fitsOn(runner) } : {}), signal, onProgress: request.onProgress,
+  }).catch((error: unknown) => {
+    // the engine's dispose() ends the run as it ends a model's, with DisposedError (the recovery says it was cancelled)
+    if (stop?.aborted && !request.signal?.aborted && error instanceof CancelledError) throw new DisposedError('The engine was disposed while the explanation ran.', { cause: error });
+    throw error;
   });
   const recoverMs = performance.now() - started;
   warnUnfaithful(recovered, request.tolerance, engine.onWarning);

@@ -6,7 +6,7 @@ import { Compile } from 'typebox/compile';
 import { SparseResultSchema } from '../../dist/engine/contracts/schema/results.js';
 import { summarize } from '../../dist/engine/api/result.js';
 import {
-  CancelledError, InvalidInputError, InvalidOptionError, MemoryLimitError, NonFiniteError, ShapeMismatchError, chartsOf, createEngine, leastAndOrBudget, renderReport,
+  CancelledError, DisposedError, InvalidInputError, InvalidOptionError, MemoryLimitError, NonFiniteError, ShapeMismatchError, chartsOf, createEngine, leastAndOrBudget, renderReport,
   seededRng, sparseToJson, type Engine, type MaskBatch,
 } from '../helpers/index.js';
 
@@ -345,7 +345,7 @@ describe('engine.explainFunction', () => {
     expect(callsAfterAbort).toBe(0);
   });
 
-  it('ends a run with CancelledError when its engine is disposed, and calls the game no more (an adversarial sweep, stop 33)', async () => {
+  it('ends a run with DisposedError when its engine is disposed, as a model\'s run ends, and calls the game no more (adversarial sweeps, stops 33 and 43)', async () => {
     const own = await createEngine({ workers: 0 });
     const inner = game(plant(40, 8, 2, 6), 'and');
     let calls = 0;
@@ -360,9 +360,10 @@ describe('engine.explainFunction', () => {
     while (calls < 3) await new Promise((resolve) => setTimeout(resolve, 5));
     disposed = true;
     await own.dispose();
-    // it ends (it hung for ever), cancelled
+    // it ends (it hung for ever), with the error a model's run gives (it was CancelledError, the disposal its cause)
     const error = await running;
-    expect(error).toBeInstanceOf(CancelledError);
+    expect(error).toBeInstanceOf(DisposedError);
+    expect((error as Error).cause).toBeInstanceOf(CancelledError);
     expect(callsAfterDispose).toBe(0);
   });
 
