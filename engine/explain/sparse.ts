@@ -55,7 +55,9 @@ export interface SparseResult extends ExplanationHeader {
   readonly faithfulness: { readonly r2: number; readonly heldOut: number; readonly or: { readonly r2: number; readonly heldOut: number } };
   /** v(∅) and v(N) as evaluated (after −v0 for the -v0 rewards). */
   readonly values: { readonly empty: number; readonly full: number };
-  /** AND interactions: Möbius terms of v up to maxOrder, strongest first, ∅ = v(∅) included. */
+  /** AND interactions: Möbius terms of v up to maxOrder, strongest first, ∅ included: v(∅) where the kept expansion
+   *  holds it exactly (the exact path, a deterministic game's search, a cube), else the fit's intercept, which also
+   *  carries the mean part of the terms the fit leaves out (values.empty is v(∅) as evaluated). */
   readonly and: readonly SparseResultTerm[];
   /** OR interactions: the negated non-empty Möbius terms of u(T) = v(N∖T), strongest first; ∅ = the expansion's v(∅). */
   readonly or: readonly SparseResultTerm[];

@@ -166,7 +166,7 @@ export const SparseResultSchema = Type.Object(
       { description: 'how well the recovered expansions rebuild v' },
     ),
     values: Type.Object({ empty: Type.Number({ description: 'v(∅) as evaluated' }), full: Type.Number({ description: 'v(N) as evaluated' }) }, { description: 'the reward on no player and on every player' }),
-    and: Type.Array(sparseTerm, { description: 'AND interactions: the recovered Möbius coefficients of v up to maxOrder, strongest |value| first, ∅ (= v(∅)) included' }),
+    and: Type.Array(sparseTerm, { description: 'AND interactions: the recovered Möbius coefficients of v up to maxOrder, strongest |value| first, ∅ included (v(∅) where the kept expansion holds it exactly, else a fit\'s intercept: values.empty is v(∅) as evaluated)' }),
     or: Type.Array(sparseTerm, { description: 'OR interactions: minus the non-empty Möbius coefficients of the complement game u(T) = v(N∖T), strongest first; the ∅ term is the expansion\'s v(∅)' }),
     threshold: Type.Number({ description: 'salient when |I| ≥ threshold' }),
     salient: Type.Array(
