@@ -133,6 +133,14 @@ function warnUnfaithful(recovered: AndOrExpansion, tolerance: number | undefined
   const and = recovered.and.faithfulness.r2;
   const or = recovered.or.faithfulness.r2;
   if (!onWarning || Math.min(and, or) >= LOW_FAITHFULNESS) return;
+  // a budget of 2^n: every mask was evaluated, and the R² is on all of them; what is missing is beyond maxOrder, or noise
+  if (recovered.recovery === 'exact') {
+    return onWarning(
+      `The sparse expansions explain little of the model's output on its 2^${recovered.n} masks, all evaluated (R² ${and.toFixed(3)} for the AND terms, ${or.toFixed(3)} for the OR terms, below ${LOW_FAITHFULNESS}): ` +
+        `the terms above maxOrder, or noise in the game's values (which a Möbius coefficient of order d sums 2^d times), carry the rest. Raise maxOrder, or read the terms as a rough account.`,
+      'sparse-unfaithful',
+    );
+  }
   onWarning(
     `The sparse expansions explain little of the model's output on masks they never saw (held-out R² ${and.toFixed(3)} for the AND terms, ${or.toFixed(3)} for the OR terms, below ${LOW_FAITHFULNESS}): ` +
       `read their terms as a rough account, not as the model's interactions. Raise the budget (${recovered.evaluations} evaluations were used)` +

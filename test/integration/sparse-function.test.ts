@@ -261,10 +261,17 @@ describe('engine.explainFunction', () => {
       await logged.explainFunction({ game: hashed, n: 64, budget: 3000, maxOrder: 2, tolerance: 0.01 });
       expect(warnings).toHaveLength(2);
       expect(warnings[1]).toContain('leave the tolerance to auto');
+      // a budget of 2^n evaluates every mask: the R² is on all of them, and a larger budget is no fix (it said "masks
+      // they never saw" and "Raise the budget"; an adversarial sweep, stop 43)
+      const whole = await logged.explainFunction({ game: hashed, n: 10, budget: 1024, maxOrder: 2 });
+      expect([whole.recovery, whole.faithfulness.r2 < 0.5]).toEqual(['exact', true]);
+      expect(warnings).toHaveLength(3);
+      expect(warnings[2]).toMatch(/^The sparse expansions explain little of the model's output on its 2\^10 masks, all evaluated \(R² -?[\d.]+ for the AND terms.*\): the terms above maxOrder, or noise .* Raise maxOrder/);
+      expect(warnings[2]).not.toContain('budget');
       // a planted game is explained: no word
       const planted = await logged.explainFunction({ game: game(plant(64, 6, 2, 3), 'and'), n: 64, budget: 3000, maxOrder: 2 });
       expect(planted.faithfulness.r2).toBeGreaterThan(0.99);
-      expect(warnings).toHaveLength(2);
+      expect(warnings).toHaveLength(3);
     } finally {
       await logged.dispose();
     }
