@@ -4,7 +4,7 @@
 // errors into one clear line and a non-zero exit code.
 import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { access, constants, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, constants, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analysisFields, BASELINE_KEYWORDS } from '../contracts/schema/fields.js';
@@ -15,7 +15,7 @@ import {
   type Engine, type ExplainRequest, type Logger, type QueueExecutor, type ReportableResult, type WorkerEvent,
 } from '../index.js';
 import { batchToJson, summarize, summarizeBatch, summarizeDynamics } from '../api/result.js';
-import { openOutput, printable, type Output } from './output.js';
+import { openOutput, printable, writeWhole, type Output } from './output.js';
 import { COMMANDS, commandHelp, fieldsOf, flagOf, parseCommand, spellFields, type Command } from './cli-options.js';
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
 import { makeFolder } from '../inputs/folders.js';
@@ -403,7 +403,7 @@ async function runStudy(command: Command, given: Flags): Promise<void> {
       await file.writeJson(json);
     });
   }
-  if (typeof flags.report === 'string' && html) await writeFile(flags.report, html);
+  if (typeof flags.report === 'string' && html) await writeWhole(flags.report, html, '--report');
   if (flags.json) await stdout.writeJson(json);
   else if (!flags.quiet) await stdout.write(printable([text, ...[flags.out, flags.report].filter(Boolean).map((f) => `wrote     ${String(f)}`)].join('\n')) + '\n');
 }
@@ -447,7 +447,7 @@ async function batch(flags: Flags, stdout: Output): Promise<void> {
     await lines.writeJson(json);
     return { result, json };
   }));
-  if (typeof flags.report === 'string') await writeFile(flags.report, renderReport(json));
+  if (typeof flags.report === 'string') await writeWhole(flags.report, renderReport(json), '--report');
   if (!flags.json && !flags.quiet) await stdout.write(printable(summarizeBatch(result) + (file ? `\nwrote     ${String(flags.out)}` : '')) + '\n');
 }
 
@@ -520,8 +520,8 @@ async function reportCommand(flags: Flags): Promise<number> {
   }
   const result = await readResult(file);
   const html = renderReport(result);
-  if (typeof flags.out === 'string') await writeFile(flags.out, html);
-  if (typeof flags.svg === 'string') for (const chart of chartsOf(result)) await writeFile(resolve(flags.svg, `${chart.id}.svg`), chart.svg);
+  if (typeof flags.out === 'string') await writeWhole(flags.out, html, '--out');
+  if (typeof flags.svg === 'string') for (const chart of chartsOf(result)) await writeWhole(resolve(flags.svg, `${chart.id}.svg`), chart.svg, '--svg');
   if (!flags.quiet) process.stdout.write([flags.out, flags.svg].filter(Boolean).map((f) => `wrote     ${String(f)}`).join('\n') + '\n');
   return 0;
 }

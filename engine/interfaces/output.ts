@@ -81,6 +81,25 @@ export interface Output {
   abandon(): Promise<string | undefined>;
 }
 
+/**
+ * Writes a whole text (a report, an SVG chart) as openOutput writes: a new or regular file through FILE.partial,
+ * renamed over the target once written, so a failed write leaves the target as it was and no FILE.partial; a failure
+ * is an InvalidOptionError naming the option and the file (it was Node's own error, after the whole run).
+ * @param target - the file
+ * @param text - its content
+ * @param option - the flag that named it
+ */
+export async function writeWhole(target: string, text: string, option: string): Promise<void> {
+  const output = openOutput(target, option);
+  try {
+    await output.write(text);
+  } catch (error) {
+    await output.abandon().catch(() => undefined);
+    throw error;
+  }
+  await output.close();
+}
+
 /** Where a file output is written until the run has ended well. */
 export const partialPath = (target: string): string => `${target}.partial`;
 
@@ -108,7 +127,11 @@ export function openOutput(target: string | Writable, option = '--out'): Output 
   let failure: Error | undefined;
   // a full disk, or a path that went away after the check before the run (ENOSPC, ENOENT): said with the file
   const named = (error: NodeJS.ErrnoException) =>
-    new InvalidOptionError(`Cannot write ${typeof target === 'string' ? `${option} ${target}` : 'the output'}: ${error.code ?? error.message}. Give a file on a disk with room for the result; results kept in the cache (--cache) are read back by a rerun.`, { cause: error });
+    new InvalidOptionError(
+      `Cannot write ${typeof target === 'string' ? `${option} ${target}` : 'the output'}: ${error.code ?? error.message}. ` +
+        `${['EACCES', 'EPERM', 'EROFS'].includes(error.code ?? '') ? 'Give a file in a folder you may write' : 'Give a file on a disk with room for the result'}; results kept in the cache (--cache) are read back by a rerun.`,
+      { cause: error },
+    );
   stream.on('error', (error: NodeJS.ErrnoException) => {
     // the reader closed the pipe (`| head`): stop writing, quietly; any other error is the caller's to see
     if (error.code === 'EPIPE') gone = true;

@@ -129,6 +129,20 @@ describe('files that are not what their name says', () => {
     }
   }, 60_000);
 
+  it('a --report, or andor report\'s --out, that cannot be written is a typed error naming it, exit 2, the --out result kept (an adversarial sweep, stop 43)', async () => {
+    // it was Node's own ENOSPC, an "unexpected error" with exit 1, after the whole run
+    const out = join(dir, 'report-failed.json');
+    for (const args of [['--sample', MLP_SAMPLES, '--out', out], ['--samples', MLP_SAMPLES, '--rows', '0-1', '--no-cache']]) {
+      const run = await runCli(['explain', '--model', MLP, ...args, '--players', '0-5', '--preset', 'none', '--report', '/dev/full', '--workers', '0']);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(/^andor: error \[INVALID_OPTION\]: Cannot write --report \/dev\/full: ENOSPC\. Give a file on a disk with room for the result/m);
+    }
+    expect(JSON.parse(await readFile(out, 'utf8')).n).toBe(6);
+    const rendered = await runCli(['report', out, '--out', '/dev/full']);
+    expect(rendered.code).toBe(2);
+    expect(rendered.stderr).toMatch(/^andor: error \[INVALID_OPTION\]: Cannot write --out \/dev\/full: ENOSPC\./m);
+  }, 60_000);
+
   it('a batch that fails leaves an existing --out file as it was, and no FILE.partial when nothing was written (an adversarial sweep, stop 32)', async () => {
     const folder = join(dir, 'out-kept');
     await mkdir(folder);
