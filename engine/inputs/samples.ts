@@ -10,6 +10,7 @@ import { flattenNested, type FlatArray } from './nested.js';
 import { assertNpySize, parseNpy as parseNpyArray } from './npy.js';
 import { preview } from './preview.js';
 import { decodeUtf8, firstSignificantChar, hasNpyMagic, isText, readCapped } from './read.js';
+import { suggest } from './validate.js';
 
 /** One sample: flat row-major values for the masked input (or one array per input name), plus metadata. */
 export interface Sample {
@@ -93,17 +94,35 @@ const squeezedDims = (shape: readonly number[]): number[] => shape.filter((d) =>
 
 /**
  * Refuses values nested as one tensor that are to be read as another of the same size (a [3, 64] point cloud read as
- * [64, 3], an H×W×C image as C×H×W): the count alone would let every value land in another place in silence. A flat
- * array (or dims that differ only by 1s) is read row-major as the target, on purpose.
+ * [64, 3], an H×W×C image as C×H×W, [2, 15] as [30]): the count alone would let every value land in another place in
+ * silence. A flat array (or dims that differ only by 1s) is read row-major as the target, on purpose.
  * @throws ShapeMismatchError naming both shapes
  */
 export function assertSameLayout(given: readonly number[], expected: readonly number[], what: string, target: string): void {
+  // a nested sample against a flat target is refused too: a 2 × 15 sample for an input of 30 (an adversarial sweep,
+  // stop 43)
   const [a, b] = [squeezedDims(given), squeezedDims(expected)];
-  if (a.length < 2 || b.length < 2 || String(a) === String(b)) return;
+  if (a.length < 2 || String(a) === String(b)) return;
   throw new ShapeMismatchError(
     `${what} has shape [${given.join(', ')}] but ${target} is [${expected.join(', ')}]: the same number of values in another layout, which would be read as [${expected.join(', ')}] in silence. ` +
       'Transpose it to that layout (e.g. np.transpose, x.T), or give it flat to have it read row-major on purpose.',
   );
+}
+
+/**
+ * Refuses a key of a sample object that is a likely typo of a field the object lacks: the same name in another case,
+ * or (from 4 letters) one close to label, split or tokens ("lable": the label would be ignored in silence, and the
+ * predicted class explained). Other keys are kept as metadata (the bundled files' "relevant", "formulaMobius").
+ * @param fields - the fields a sample reads (x or values, label, id, split, tokens)
+ */
+function assertNoMisspelledField(raw: Record<string, unknown>, fields: readonly string[], what: string): void {
+  for (const key of Object.keys(raw)) {
+    if (fields.includes(key)) continue;
+    const hit = fields.find((field) => field.toLowerCase() === key.toLowerCase()) ?? (key.length >= 4 ? suggest(key, fields.filter((field) => field.length >= 4)) : undefined);
+    if (hit !== undefined && absent(raw[hit])) {
+      throw new InvalidInputError(`${what} has the key "${key}", which no sample field is (${fields.join(', ')}; other keys are kept as metadata), and no "${hit}": did you mean "${hit}"? As it is, it would be ignored in silence.`);
+    }
+  }
 }
 
 function sampleFromJson(raw: unknown, what: string, setShape: readonly number[] | undefined): Sample {
@@ -113,6 +132,7 @@ function sampleFromJson(raw: unknown, what: string, setShape: readonly number[] 
     return { values, shape: setShape ?? shape };
   }
   if (!isObject(raw)) throw new InvalidInputError(`${what} is ${preview(raw)}; a sample is a numeric array or an object {"x": [...], "label"?, "id"?, "split"?, "tokens"?}.`);
+  assertNoMisspelledField(raw, ['x', 'label', 'id', 'split', 'tokens'], what);
   if (absent(raw.x)) throw new InvalidInputError(`${what} has no "x"; a sample object holds its values in "x" (got the keys ${preview(raw)}).`);
   let values: Sample['values'];
   let shape: readonly number[] | undefined = setShape;
@@ -309,6 +329,7 @@ function checkInline(source: unknown, what: string, kinds: string): string {
  */
 export function checkSample(value: unknown, what: string): Sample {
   if (!isObject(value)) throw new InvalidInputError(`${what} must be a sample object {values, label?, id?, tokens?} (got ${preview(value)}).`);
+  assertNoMisspelledField(value, ['values', 'label', 'id', 'split', 'tokens'], what);
   const given = value.values;
   let values: Sample['values'];
   if (given instanceof Float64Array) values = assertFiniteValues(given, `${what}.values`);

@@ -226,6 +226,12 @@ describe('malformed library requests get typed errors naming the field (an adver
     const nested = await engine.explain({ ...request, sample: JSON.stringify({ x: [cloud] }) });
     const flat = await engine.explain({ ...request, sample: JSON.stringify({ x: cloud.flat() }) });
     expect(Array.from(flat.v)).toEqual(Array.from(nested.v));
+    // a nested sample for a flat input: 2 × 15 values for the MLP's 30 (read row-major in silence; an adversarial
+    // sweep, stop 43)
+    const rows = Array.from({ length: 2 }, (_, r) => Array.from({ length: 15 }, (_, c) => (r * 15 + c) / 30));
+    await expect(engine.explain({ model: model('breast-cancer-mlp.onnx'), sample: JSON.stringify({ x: rows }), players: '0-3', preset: 'none' })).rejects.toThrowError(
+      /The sample has shape \[2, 15\] but input "features" per sample is \[30\]/,
+    );
   });
 
   it('refuses NaN in a Float64Array sample, set, reference or baseline, which pointnet\'s max pool can swallow (an adversarial sweep)', async () => {

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, NonFiniteError, ShapeMismatchError } from '../../../engine/contracts/errors.js';
 import { MAX_NESTING_DEPTH, MAX_SAMPLES, MAX_TEXT_BYTES } from '../../../engine/inputs/limits.js';
-import { flattenNumbers, loadSampleSet, pickSample, type SampleSet } from '../../../engine/inputs/samples.js';
+import { checkSample, flattenNumbers, loadSampleSet, pickSample, type SampleSet } from '../../../engine/inputs/samples.js';
 import { FAST_MS, FEW_RUNS, PROPERTY_MS, RUNS, npyBytes, resultOrTypedError, typedError, useTempDir } from './support.js';
 
 /** -0 prints as 0 in JSON, so tensors are generated without it. */
@@ -181,6 +181,9 @@ describe('JSON samples (regressions)', () => {
     const refused = await typedError(() => loadSampleSet(JSON.stringify({ shape: [64, 3], samples: [{ x: nest(Array.from({ length: 192 }, (_, i) => i), [3, 64]) }] })));
     expect(refused).toBeInstanceOf(ShapeMismatchError);
     expect(refused.message).toMatch(/the inline sample\.samples\[0\]\.x has shape \[3, 64\] but the set's shape is \[64, 3\]/);
+    // nested against a flat shape too (it was read row-major in silence; an adversarial sweep, stop 43)
+    const flatShape = await typedError(() => loadSampleSet(JSON.stringify({ shape: [30], samples: [{ x: nest(Array.from({ length: 30 }, (_, i) => i), [2, 15]) }] })));
+    expect(flatShape.message).toMatch(/x has shape \[2, 15\] but the set's shape is \[30\]/);
     await fc.assert(
       fc.asyncProperty(tensor, async ({ shape, values }) => {
         const set = (x: unknown, setShape: readonly number[]) => JSON.stringify({ shape: setShape, samples: [{ x }, x] });
@@ -244,6 +247,11 @@ describe('JSON samples (regressions)', () => {
     ['{"x": [1], "id": {}}', InvalidInputError, /id must be a string or a number/],
     ['{"x": [1], "tokens": "ab"}', InvalidInputError, /tokens must be an array of strings/],
     ['{"x": [1], "tokens": [1]}', InvalidInputError, /tokens\[0\] must be a string/],
+    // a likely typo of a field the sample lacks would be ignored in silence (an adversarial sweep, stop 43)
+    ['{"x": [1], "lable": 0}', InvalidInputError, /has the key "lable", which no sample field is \(x, label, id, split, tokens; other keys are kept as metadata\), and no "label": did you mean "label"\?/],
+    ['{"x": [1], "Split": "train"}', InvalidInputError, /has the key "Split".*did you mean "split"\?/],
+    ['{"samples": [{"X": [1]}]}', InvalidInputError, /has the key "X".*did you mean "x"\?/],
+    ['{"x": [1], "tokes": ["a"]}', InvalidInputError, /has the key "tokes".*did you mean "tokens"\?/],
     ['{"samples": [{"x": [1, 2]}], "features": ["a"]}', ShapeMismatchError, /names 1 features but its sample has 2 values/],
     ['{"samples": [{"x": [1]}], "features": ["a", "a"]}', InvalidInputError, /are both "a"; names must be distinct/],
     ['{"samples": [{"x": [1, 2, 3]}], "shape": [2]}', ShapeMismatchError, /has 3 values but the set's shape \[2\] needs 2/],
@@ -261,6 +269,14 @@ describe('JSON samples (regressions)', () => {
     for (const text of ['null', '5', '"abc"']) {
       expect((await typedError(async () => loadSampleSet(await files.write('n.json', text)))).message).toMatch(/is not a sample \(got/);
     }
+  });
+
+  it('keeps other keys as metadata, and a near miss of a field the sample has (the bundled files\' keys)', async () => {
+    const set = await loadSampleSet('{"x": [1, 2], "label": 1, "labels": [0, 1], "relevant": {"a": 0}, "formulaMobius": [], "y": 3, "ids": [4]}');
+    expect(set.samples[0].label).toBe(1);
+    expect(checkSample({ values: [1, 2], label: 0, note: 'kept' }, 'options.sample').label).toBe(0);
+    expect(() => checkSample({ values: [1, 2], lable: 0 }, 'options.sample')).toThrowError(/options\.sample has the key "lable".*did you mean "label"\?/);
+    expect(() => checkSample({ Values: [1, 2] }, 'options.sample')).toThrowError(/has the key "Values".*did you mean "values"\?/);
   });
 
   it('reads null metadata as absent and booleans as 1 / 0', async () => {
