@@ -55,12 +55,23 @@ export function assertReportable(value: unknown, source: string): ReportableResu
   orderArrays(value, '');
   // every list of sets names players below n, and every list of one value per player holds n (a page reads names and
   // values by player index: a player beyond n was drawn nameless, one missing left out of the waterfall)
-  const belowN = (terms: readonly { players: readonly number[] }[] | undefined, field: string) => {
+  // ... each player once, ascending, as andor writes a set (a set [0, 0] was drawn "AND {a, a}"; a mask beside the
+  // players that is not theirs, a negative threshold and input values that are not the dims' count were drawn too;
+  // an adversarial sweep, stop 43)
+  const belowN = (terms: readonly { players: readonly number[]; mask?: number }[] | undefined, field: string) => {
     for (const [k, s] of (terms ?? []).entries()) {
       const outside = s.players.find((p) => p >= result.n);
       if (outside !== undefined) throw wrong(`${field}[${k}] names player ${outside}, but n = ${result.n}`);
+      const unordered = s.players.findIndex((p, i) => i > 0 && p <= s.players[i - 1]);
+      if (unordered > 0) throw wrong(`${field}[${k}] names players ${JSON.stringify(s.players)}: a set names each player once, ascending`);
+      if (s.mask !== undefined && s.mask !== s.players.reduce((m, p) => m + 2 ** p, 0)) throw wrong(`${field}[${k}] has mask ${s.mask}, but its players ${JSON.stringify(s.players)} are mask ${s.players.reduce((m, p) => m + 2 ** p, 0)}`);
     }
   };
+  const { threshold, input } = value as { threshold?: unknown; input?: { dims?: readonly number[]; values?: readonly unknown[] } };
+  if (typeof threshold === 'number' && !(threshold >= 0)) throw wrong(`threshold = ${threshold}; a salience threshold is ≥ 0`);
+  if (input?.dims && input.values && input.values.length !== input.dims.reduce((a, b) => a * b, 1)) {
+    throw wrong(`input.values holds ${input.values.length} values, but input.dims [${input.dims.join(', ')}] hold ${input.dims.reduce((a, b) => a * b, 1)}`);
+  }
   const perPlayer = (values: readonly unknown[], field: string) => {
     if (values.length !== result.n) throw wrong(`${field} holds ${values.length} values; with n = ${result.n} it holds one per player`);
   };

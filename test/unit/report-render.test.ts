@@ -224,6 +224,18 @@ describe('assertReportable', () => {
     refused({ ...batch, shapley: [[1, 0, 0, 0], [1]] }, /edited\.json: shapley\[1\] holds 1 values; with n = 4 it holds one per player/);
     refused({ ...batch, all: group([{ ...batch.all.interactions[0], players: [0, 7] }]) }, /edited\.json: all\.interactions\[0\] names player 7, but n = 4/);
   });
+
+  it('refuses a set that names a player twice or out of order, a mask not its players\', a negative threshold, input values not its dims\' (an adversarial sweep, stop 43)', () => {
+    const json = explainJson();
+    const first = json.salient[0];
+    refused({ ...json, salient: [{ ...first, players: [0, 0] }] }, /edited\.json: salient\[0\] names players \[0,0\]: a set names each player once, ascending/);
+    refused({ ...json, indices: { ...json.indices, sii: [{ players: [2, 1], value: 5 }] } }, /indices\.sii\[0\] names players \[2,1\]/);
+    refused({ ...json, salient: [{ ...first, mask: first.mask! + 16 }] }, new RegExp(`salient\\[0\\] has mask ${first.mask! + 16}, but its players \\[${first.players.join(',')}\\] are mask ${first.mask}`));
+    refused({ ...json, threshold: -1 }, /edited\.json: threshold = -1; a salience threshold is ≥ 0/);
+    const input = { modality: 'tabular' as const, name: 'x', dims: [4], values: [1, 2, 3, 4], offsets: [0, 1, 2, 3, 4], indices: [0, 1, 2, 3] };
+    expect(assertReportable(explainJson(input), 'edited.json')).toBeDefined();
+    refused(explainJson({ ...input, values: [1, 2, 3] }), /edited\.json: input\.values holds 3 values, but input\.dims \[4\] hold 4/);
+  });
 });
 
 describe('clip', () => {
