@@ -151,7 +151,15 @@ function sampleFromJson(raw: unknown, what: string, setShape: readonly number[] 
 function perInput(given: Record<string, unknown>, what: string): Readonly<Record<string, Float64Array>> {
   const entries = Object.entries(given);
   if (entries.length === 0) throw new InvalidInputError(`${what} is an empty object; give one array per model input, e.g. {"input_ids": [...]}.`);
-  return Object.fromEntries(entries.map(([name, v]) => [name, v instanceof Float64Array ? assertFiniteValues(v, `${what}.${name}`) : flattenSample(v, `${what}.${name}`).values]));
+  return Object.fromEntries(entries.map(([name, v]) => [name, arrayValues(v, `${what}.${name}`)]));
+}
+
+/** A Float64Array kept as it is (checked finite), another typed array or a nested numeric array flattened, as values;
+ *  anything else refused by flattenSample. A Float32Array per input was refused as not numbers (an adversarial
+ *  sweep, stop 43), though one for the whole sample was taken. */
+function arrayValues(given: unknown, what: string): Float64Array {
+  if (given instanceof Float64Array) return assertFiniteValues(given, what);
+  return flattenSample(ArrayBuffer.isView(given) && !(given instanceof DataView) ? Array.from(given as unknown as ArrayLike<number>) : given, what).values;
 }
 
 function labelOf(label: unknown, what: string): number | undefined {
@@ -332,8 +340,7 @@ export function checkSample(value: unknown, what: string): Sample {
   assertNoMisspelledField(value, ['values', 'label', 'id', 'split', 'tokens'], what);
   const given = value.values;
   let values: Sample['values'];
-  if (given instanceof Float64Array) values = assertFiniteValues(given, `${what}.values`);
-  else if (Array.isArray(given) || ArrayBuffer.isView(given)) values = flattenSample(ArrayBuffer.isView(given) ? Array.from(given as unknown as ArrayLike<number>) : given, `${what}.values`).values;
+  if (Array.isArray(given) || (ArrayBuffer.isView(given) && !(given instanceof DataView))) values = arrayValues(given, `${what}.values`);
   else if (isObject(given)) {
     values = perInput(given, `${what}.values`);
   } else {

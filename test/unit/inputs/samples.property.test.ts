@@ -279,6 +279,14 @@ describe('JSON samples (regressions)', () => {
     expect(() => checkSample({ Values: [1, 2] }, 'options.sample')).toThrowError(/has the key "Values".*did you mean "values"\?/);
   });
 
+  it('takes a typed array per input as for the whole sample (a Float32Array per input was refused as not numbers; stop 43)', () => {
+    const whole = checkSample({ values: Float32Array.of(0.5, -2, 3) }, 'options.sample').values as Float64Array;
+    const perInput = checkSample({ values: { features: Float32Array.of(0.5, -2, 3), mask: Int8Array.of(1, 0, 1) } }, 'options.sample').values as Record<string, Float64Array>;
+    expect(Array.from(perInput.features)).toEqual(Array.from(whole));
+    expect(Array.from(perInput.mask)).toEqual([1, 0, 1]);
+    expect(() => checkSample({ values: { features: Float32Array.of(1, Number.NaN) } }, 'options.sample')).toThrowError(/options\.sample\.values\.features\[1\] is NaN/);
+  });
+
   it('reads null metadata as absent and booleans as 1 / 0', async () => {
     const set = await loadSampleSet('{"x": [true, false, 2], "label": null, "id": null, "split": null, "tokens": null}');
     expect(Array.from(set.samples[0].values as Float64Array)).toEqual([1, 0, 2]);
