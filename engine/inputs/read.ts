@@ -19,10 +19,18 @@ const PREFIX_BYTES = 1 << 17;
  * @param kinds - what the caller accepts, for the message when the file cannot be read
  * @param checkStart - for a regular file, called with its first bytes and its size before the rest is read (throws
  *   to refuse it: a .npy file whose header says less data than the file holds)
+ * @param streamCap - for a pipe or a device, the cap that its first bytes call for, when lower (text, not .npy: /dev/zero
+ *   given as a sample was read to 2 GiB, 8 s, before it was refused; an adversarial sweep, stop 43)
  * @returns the bytes
  * @throws InvalidInputError when the file is missing, unreadable, a directory, or over the cap
  */
-export async function readCapped(path: string, maxBytes: number, kinds: string, checkStart?: (start: Uint8Array, size: number) => void): Promise<Uint8Array> {
+export async function readCapped(
+  path: string,
+  maxBytes: number,
+  kinds: string,
+  checkStart?: (start: Uint8Array, size: number) => void,
+  streamCap?: (start: Uint8Array) => number,
+): Promise<Uint8Array> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -50,6 +58,7 @@ export async function readCapped(path: string, maxBytes: number, kinds: string, 
         checking = false;
         checkStart!(chunks[0], info.size);
       }
+      if (streamCap && !info.isFile() && chunks.length === 1) maxBytes = Math.min(maxBytes, streamCap(chunks[0]));
       if (total > maxBytes) throw tooLarge(`more than ${(maxBytes / MIB).toFixed(0)} MiB`);
     }
     if (chunks.length === 1) return chunks[0];

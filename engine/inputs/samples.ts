@@ -394,7 +394,8 @@ export async function loadSampleSet(source: string): Promise<SampleSet> {
   const trimmed = checkInline(source, 'the sample source', SAMPLE_KINDS);
   if (trimmed.startsWith('[') || trimmed.startsWith('{')) return setFromJson(parseJson(trimmed, 'the inline sample'), 'the inline sample');
   const ext = extname(source).toLowerCase();
-  const bytes = await readCapped(source, ext === '.json' || ext === '.csv' ? MAX_TEXT_BYTES : MAX_BINARY_BYTES, SAMPLE_KINDS, npySizeCheck(source));
+  // a pipe or a device is text unless it starts as a .npy file (what a sample may be besides)
+  const bytes = await readCapped(source, ext === '.json' || ext === '.csv' ? MAX_TEXT_BYTES : MAX_BINARY_BYTES, SAMPLE_KINDS, npySizeCheck(source), (start) => (hasNpyMagic(start) ? MAX_BINARY_BYTES : MAX_TEXT_BYTES));
   if (hasNpyMagic(bytes)) return setFromNpy(bytes, source);
   if (ext === '.npy') return setFromNpy(bytes, source); // reports the bad magic number
   if (bytes.length > MAX_TEXT_BYTES) throw new InvalidInputError(`${source} is text larger than ${MAX_TEXT_BYTES / 2 ** 20} MiB; split it, or save the samples as .npy.`);

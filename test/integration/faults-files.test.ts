@@ -54,6 +54,15 @@ describe('files that are not what their name says', () => {
     }
   });
 
+  it('a sample read from a device or pipe that is not a .npy file is capped as text, at 64 MiB (an adversarial sweep, stop 43)', async () => {
+    // /dev/zero was read to the binary cap, 2 GiB (8 s, 2.2 GB of memory), before it was refused
+    const zero = join(dir, 'zero.sample');
+    await symlink('/dev/zero', zero);
+    const error = await loadSampleSet(zero).then(() => undefined, (e: Error) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error!.message).toMatch(/zero\.sample is too large \(more than 64 MiB\); andor reads at most 64 MiB from a file of this kind/);
+  });
+
   it('cache entries replaced by a FIFO or a link to /dev/zero are misses, recomputed to the same numbers', async () => {
     const cacheDir = join(dir, 'special');
     const request = { model: MLP, samples: MLP_SAMPLES, rows: '0-2', players: '0-5', preset: 'none' as const, cacheDir };
