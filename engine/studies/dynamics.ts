@@ -296,7 +296,7 @@ function exactRecord(result: ExplainResult): PairRecord {
   };
 }
 
-/** Samples by split (a sample without one counts as test); normal = train + test. */
+/** Samples by split (each has one: dynamics refuses a sample without); normal = train + test. */
 function splits(samples: readonly Sample[]) {
   const by = (split: string) => samples.map((s, i) => ({ s, i })).filter(({ s }) => (s.split ?? 'test') === split);
   const [train, test, ood] = [by('train'), by('test'), by('ood')];
@@ -340,6 +340,10 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   const options: PairOptions = { ...Object.fromEntries(PAIR_KEYS.filter((k) => request[k] !== undefined).map((k) => [k, request[k]])), ...(reference ? { reference } : {}) };
   const names = { ...(set.features ? { features: set.features } : {}), ...(set.classes ? { classes: set.classes } : {}) };
 
+  // each sample says its split, as each says its label: one without was counted as test in silence (an adversarial
+  // sweep, stop 43)
+  const unsplit = set.samples.filter((s) => s.split === undefined).length;
+  if (unsplit > 0) throw new InvalidInputError(`${unsplit} sample(s) of ${set.source} have no "split"; dynamics compares train, test and ood samples: give each "split": "train" | "test" | "ood".`);
   const { normal, train, test } = splits(set.samples);
   if (normal.length === 0) throw new InvalidInputError(`${set.source} has no samples with split "train" or "test"; label samples with "split": "train" | "test" | "ood".`);
   const unlabelled = set.samples.filter((s) => s.label === undefined).length;

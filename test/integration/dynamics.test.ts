@@ -97,6 +97,8 @@ describe('dynamics', () => {
     const bad = join(dir, 'bad.json');
     await writeFile(bad, JSON.stringify({ samples: [{ x: new Array(30).fill(0), split: 'ood', label: 1 }] }));
     await expect(engine.dynamics({ ...request(), samples: bad, cacheDir: false })).rejects.toThrowError(/no samples with split "train" or "test"/);
+    await writeFile(bad, JSON.stringify({ samples: [{ x: new Array(30).fill(0), split: 'train', label: 1 }, { x: new Array(30).fill(0), label: 0 }] }));
+    await expect(engine.dynamics({ ...request(), samples: bad, cacheDir: false })).rejects.toThrowError(/1 sample\(s\) of .* have no "split"; dynamics compares train, test and ood samples/);
     await expect(engine.dynamics({ ...request(), checkpoints: join(dir, 'nowhere'), cacheDir: false })).rejects.toThrowError(InvalidInputError);
   });
 
