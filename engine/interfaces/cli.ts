@@ -421,7 +421,8 @@ function assertNoBatchFlags(flags: Flags): void {
  *  --json), then the andor.batch/1 aggregate as the last line. */
 async function batch(flags: Flags, stdout: Output): Promise<void> {
   if (flags.values !== undefined) throw new InvalidOptionError('--samples explains many samples of a model; it does not combine with --values.');
-  if (flags.sample !== undefined || flags.row !== undefined) throw new InvalidOptionError('Give either --sample (one sample, with --row) or --samples (many, with --rows), not both.');
+  if (flags.sample !== undefined) throw new InvalidOptionError('Give either --sample (one sample, with --row) or --samples (many, with --rows), not both.');
+  if (flags.row !== undefined) throw new InvalidOptionError('--row picks the row of --sample; with --samples, pick rows with --rows (e.g. --rows 2 or --rows 0-9).');
   if (flags.target !== undefined) throw new InvalidOptionError('--target does not combine with --samples: each sample is explained for its own label (else its predicted class).');
   const arrays = flags.arrays !== false;
   const file = typeof flags.out === 'string' ? openOutput(flags.out) : undefined;

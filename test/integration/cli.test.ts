@@ -107,6 +107,12 @@ describe('andor CLI', () => {
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
   });
 
+  it('says --row with --samples is --rows there, not that --sample was given too (an adversarial sweep, stop 43)', async () => {
+    const { code, stderr } = await run(['explain', '--model', 'models/breast-cancer-mlp.onnx', '--samples', 'models/breast-cancer.samples.json', '--row', '2', '--players', '0-3', '--quiet']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/error \[INVALID_OPTION\]: --row picks the row of --sample; with --samples, pick rows with --rows \(e\.g\. --rows 2 or --rows 0-9\)\.$/m);
+  });
+
   it('names a label out of range in --samples as the sample\'s label, not as --target (which --samples does not take)', async () => {
     const set = JSON.parse(await readFile(join(ROOT, 'models', 'breast-cancer.samples.json'), 'utf8'));
     const samples = join(dir, 'labels.json');
