@@ -209,19 +209,19 @@ export interface MethodDispatch<R> {
 /** ONNX's limit for one file (a protobuf message is at most 2 GiB). */
 const MAX_MODEL_BYTES = 2 ** 31;
 
-/** Reads an ONNX file (or takes its bytes) and its sha256. */
-export async function loadModelBytes(model: string | Uint8Array): Promise<{ bytes: Uint8Array; sha256: string; file?: string }> {
+/** Reads an ONNX file (or takes its bytes) and its sha256; `option` names where the path came from in messages. */
+export async function loadModelBytes(model: string | Uint8Array, option = '--model'): Promise<{ bytes: Uint8Array; sha256: string; file?: string }> {
   let bytes: Uint8Array;
   if (typeof model === 'string') {
     try {
       // a FIFO without a writer would block the read for ever, and a device (/dev/zero) never end it
       const file = await stat(model);
-      if (!file.isFile()) throw new ModelLoadError(`The model ${model} is not a regular file (${file.isDirectory() ? 'a folder' : 'a device, pipe or socket'}); give the path of an ONNX file (--model).`);
+      if (!file.isFile()) throw new ModelLoadError(`The model ${model} is not a regular file (${file.isDirectory() ? 'a folder' : 'a device, pipe or socket'}); give the path of an ONNX file (${option}).`);
       if (file.size > MAX_MODEL_BYTES) throw new ModelLoadError(`The model ${model} is ${(file.size / 2 ** 30).toFixed(1)} GiB, above ONNX's 2 GiB limit for one file; a larger model keeps its weights in external data files, which andor does not read.`);
       bytes = await readFile(model);
     } catch (cause) {
       if (cause instanceof ModelLoadError) throw cause;
-      throw new ModelLoadError(`Cannot read the model file ${model}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Check the path (--model).`, { cause });
+      throw new ModelLoadError(`Cannot read the model file ${model}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Check the path (${option}).`, { cause });
     }
   } else if (model instanceof Uint8Array) bytes = model;
   else throw new InvalidOptionError(`options.model must be a path or the bytes of an ONNX file (got ${typeof model}).`);

@@ -356,7 +356,7 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   }
 
   const models = [...files.map((file) => ({ file, role: 'checkpoint' as const })), ...references.map((file) => ({ file, role: 'reference' as const }))];
-  const loaded = await Promise.all(models.map(async (m) => ({ ...m, ...(await loadModelBytes(m.file)) })));
+  const loaded = await Promise.all(models.map(async (m) => ({ ...m, ...(await loadModelBytes(m.file, m.role === 'checkpoint' ? '--checkpoints' : '--reference-models')) })));
   // a checkpoint twice (by path or by content) would be two points of training that are one
   const seen = new Map<string, string>();
   for (const m of loaded.filter((l) => l.role === 'checkpoint')) {

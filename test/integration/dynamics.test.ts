@@ -100,6 +100,9 @@ describe('dynamics', () => {
     await writeFile(bad, JSON.stringify({ samples: [{ x: new Array(30).fill(0), split: 'train', label: 1 }, { x: new Array(30).fill(0), label: 0 }] }));
     await expect(engine.dynamics({ ...request(), samples: bad, cacheDir: false })).rejects.toThrowError(/1 sample\(s\) of .* have no "split"; dynamics compares train, test and ood samples/);
     await expect(engine.dynamics({ ...request(), checkpoints: join(dir, 'nowhere'), cacheDir: false })).rejects.toThrowError(InvalidInputError);
+    // a listed checkpoint that is not there (its name in the losses file) is named as one (it said "--model"; an
+    // adversarial sweep, stop 43)
+    await expect(engine.dynamics({ ...request(), checkpoints: [CHECKPOINTS[0], join(dir, 'epoch-0001.onnx')], cacheDir: false })).rejects.toThrowError(/Cannot read the model file .*epoch-0001\.onnx: ENOENT\. Check the path \(--checkpoints\)\./);
   });
 
   it('refuses a checkpoint listed twice, or two checkpoints that are one model, and says one checkpoint has no turning point (stop 33)', async () => {
