@@ -365,7 +365,7 @@ function isSampleSet(value: unknown): value is SampleSet {
  * @throws InvalidInputError (with the option's name) for anything else, as for a bad file
  */
 export async function resolveSampleSet(given: string | SampleSet | unknown, what: string): Promise<SampleSet> {
-  if (typeof given === 'string') return loadSampleSet(given);
+  if (typeof given === 'string') return loadSampleSet(given, `the inline ${what}`);
   if (isSampleSet(given)) {
     // built by loadSampleSet, whose readers checked every value, or by the caller, who may hold NaN in a Float64Array
     given.samples.forEach(({ values }, i) => {
@@ -386,13 +386,14 @@ export async function resolveSampleSet(given: string | SampleSet | unknown, what
  * any extension; under one other than .csv it must parse); other UTF-8 text → CSV.
  * Every set has at least one sample, and its samples share one shape.
  * @param source - the inline JSON or the path
+ * @param inline - what inline JSON is called in messages (a baseline's or a reference set's is not "the inline sample")
  * @returns the samples with their metadata
  * @throws InvalidInputError for unreadable, empty, oversized (MAX_TEXT_BYTES for text, MAX_BINARY_BYTES for .npy) or
  *   non-numeric data; ShapeMismatchError for ragged data; NonFiniteError for NaN / ±Infinity
  */
-export async function loadSampleSet(source: string): Promise<SampleSet> {
+export async function loadSampleSet(source: string, inline = 'the inline sample'): Promise<SampleSet> {
   const trimmed = checkInline(source, 'the sample source', SAMPLE_KINDS);
-  if (trimmed.startsWith('[') || trimmed.startsWith('{')) return setFromJson(parseJson(trimmed, 'the inline sample'), 'the inline sample');
+  if (trimmed.startsWith('[') || trimmed.startsWith('{')) return setFromJson(parseJson(trimmed, inline), inline);
   const ext = extname(source).toLowerCase();
   // a pipe or a device is text unless it starts as a .npy file (what a sample may be besides)
   const bytes = await readCapped(source, ext === '.json' || ext === '.csv' ? MAX_TEXT_BYTES : MAX_BINARY_BYTES, SAMPLE_KINDS, npySizeCheck(source), (start) => (hasNpyMagic(start) ? MAX_BINARY_BYTES : MAX_TEXT_BYTES));

@@ -141,7 +141,7 @@ async function baselineOf(value: unknown): Promise<ExplainRequest['baseline']> {
     throw new InvalidOptionError(`--baseline "${text}" is neither a keyword (${BASELINE_KEYWORDS.join(', ')}) nor a JSON array nor a readable file.${didYouMean(text, BASELINE_KEYWORDS)}`);
   }
   // the library reads its first row as the sample is: the masked input by name, columns and layout checked
-  return loadSampleSet(text);
+  return loadSampleSet(text, 'the inline --baseline');
 }
 
 /** Every warning this process has printed on stderr: a text summary leaves them out rather than saying them twice. */

@@ -107,6 +107,13 @@ describe('andor CLI', () => {
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
   });
 
+  it('names an inline --baseline as the baseline in its errors, not as the sample (an adversarial sweep, stop 43)', async () => {
+    const baseline = JSON.stringify([1e300, ...new Array(29).fill(0)]).replace('1e+300', '1e400');
+    const { code, stderr } = await run(['explain', '--model', 'models/breast-cancer-mlp.onnx', '--sample', 'models/breast-cancer.samples.json', '--baseline', baseline, '--players', '0-3', '--quiet']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/error \[NON_FINITE\]: the inline --baseline\[0\] is Infinity; samples must hold only finite numbers/);
+  });
+
   it('says --row with --samples is --rows there, not that --sample was given too (an adversarial sweep, stop 43)', async () => {
     const { code, stderr } = await run(['explain', '--model', 'models/breast-cancer-mlp.onnx', '--samples', 'models/breast-cancer.samples.json', '--row', '2', '--players', '0-3', '--quiet']);
     expect(code).toBe(2);

@@ -208,7 +208,7 @@ describe('issue 10 regressions, in the library', () => {
         for (const baseline of ['marginal', 'mean'] as const) {
           const error = await refusal(engine.explain({ ...request, baseline, reference: row(bad) }));
           expect(error).toBeInstanceOf(InvalidInputError);
-          expect(error.message).toBe(`Input "input_ids" is int32, but reference row 0 of the inline sample has ${bad} at element 0; give integers in -2147483648..2147483647.`);
+          expect(error.message).toBe(`Input "input_ids" is int32, but reference row 0 of the inline options.reference has ${bad} at element 0; give integers in -2147483648..2147483647.`);
         }
         const given = await refusal(engine.explain({ ...request, baseline: Float64Array.from([bad, ...ids.slice(1)]) }));
         expect(given).toBeInstanceOf(InvalidInputError);
