@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { CancelledError, InvalidInputError, InvalidOptionError, ModelLoadError, ModelRunError, ShapeMismatchError } from '../contracts/errors.js';
 import type { DType, TensorInfo } from '../contracts/backend.js';
 import type { KernelHost } from '../contracts/kernels.js';
+import { MAX_PLAYERS } from '../contracts/limits.js';
 import { assertFiniteRewards } from '../pipeline/evaluate.js';
 import { rewardOf } from '../pipeline/masking.js';
 import { analysisSettings, type AnalysisOptions, type GameAnalysis } from '../analysis/game.js';
@@ -694,8 +695,9 @@ export async function explainGame(ctx: Pick<ExplainContext, 'runner' | 'limits' 
     v = Float64Array.from(request.values as number[]);
   }
   else throw new InvalidOptionError('options.values must be a Float64Array, a number array, inline JSON or a file path.');
+  // a game of no player is refused before playersOf, whose range starts at 0 (`--values []` was told "n in 0..30")
+  if (v.length <= 1) throw new ShapeMismatchError(`The values vector has ${v.length === 0 ? 'no value' : '1 value'}: a game needs at least one player (2 values, for ∅ and {0}), 2^n values for some n in 1..${MAX_PLAYERS}.`);
   const n = playersOf(v.length, 'The values vector');
-  if (n === 0) throw new ShapeMismatchError('The values vector has 1 value: a game needs at least one player (2 values, for ∅ and {0}).');
   assertPlayersFit(n, ctx.limits, false);
   assertFiniteRewards(v, 'The values vector');
   timings.loadMs = performance.now() - started;
