@@ -1,6 +1,6 @@
 // Players and baselines per modality: which raw elements of the masked input each player owns, and the baseline
 // value of each element (spec §1.1, §1.2). The result feeds MaskPlan.masked; masking itself is in masking.ts.
-import { InvalidOptionError, NonFiniteError, ShapeMismatchError } from '../contracts/errors.js';
+import { InvalidInputError, InvalidOptionError, NonFiniteError, ShapeMismatchError } from '../contracts/errors.js';
 import { indexList } from '../inputs/options.js';
 import type { MaskedInput } from './plan.js';
 import { preview } from '../inputs/preview.js';
@@ -277,6 +277,11 @@ export interface TextOptions {
  */
 export function textLayout(ctx: LayoutContext, options: TextOptions): PlayerLayout {
   const length = ctx.values.length;
+  // a token string per position: one list of another length names the players wrongly (1 token for 10 positions was
+  // taken; an adversarial sweep, stop 43)
+  if (options.tokens !== undefined && options.tokens.length !== length) {
+    throw new InvalidInputError(`The sample's tokens list ${options.tokens.length} string(s), but the masked input has ${length} token positions; give one token string per position, or no tokens (the players are then named t0, t1, …).`);
+  }
   const positions = options.players === undefined ? Array.from({ length }, (_, i) => i) : indexList(options.players, 'options.players', length, 'token position');
   let baseline: Float64Array;
   if (options.maskMode === 'attention') baseline = new Float64Array(length);

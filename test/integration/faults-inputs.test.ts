@@ -234,6 +234,16 @@ describe('malformed library requests get typed errors naming the field (an adver
     );
   });
 
+  it('refuses a text sample whose tokens are not one per position, which named the players wrongly (an adversarial sweep, stop 43)', async () => {
+    const text = { model: model('token-transformer.onnx'), modality: 'text', maskToken: 1, players: '0-3', preset: 'none' } as const;
+    const ids = [2, 5, 6, 7, 8, 9, 10, 11, 12, 3];
+    await expect(engine.explain({ ...text, sample: JSON.stringify({ x: { input_ids: ids }, tokens: ['a'] }) })).rejects.toThrowError(
+      /^The sample's tokens list 1 string\(s\), but the masked input has 10 token positions; give one token string per position/,
+    );
+    const named = await engine.explain({ ...text, sample: JSON.stringify({ x: { input_ids: ids }, tokens: ids.map((id) => `w${id}`) }) });
+    expect(named.players.slice(0, 4)).toEqual(['w2@0', 'w5@1', 'w6@2', 'w7@3']);
+  });
+
   it('refuses NaN in a Float64Array sample, set, reference or baseline, which pointnet\'s max pool can swallow (an adversarial sweep)', async () => {
     // the point cloud's max pool dropped a NaN coordinate: each of these gave interactions in silence
     const request = { model: model('pointnet.onnx'), sample: model('pointclouds.samples.json'), modality: 'pointcloud', clusters: 4, preset: 'none' } as const;
