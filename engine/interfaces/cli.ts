@@ -502,7 +502,14 @@ async function readResult(file: string): Promise<ReportableResult> {
   if (lines.length <= 1) return assertReportable(parse(text, ''), file);
   const values = lines.map((l, i) => parse(l, ` line ${i + 1}`));
   const last = values[values.length - 1] as { schema?: string; results?: unknown[] };
-  if (last.schema !== 'andor.batch/1') throw new InvalidInputError(`${file} holds ${lines.length} JSON lines, but its last line is not an andor.batch/1 aggregate (got schema ${preview(last.schema)}).`);
+  // an interrupted batch's FILE.partial holds the finished samples' results and no aggregate: the rerun reads them back
+  // from the cache (an adversarial sweep, stop 43: the message said only what the last line was not)
+  if (last.schema !== 'andor.batch/1') {
+    throw new InvalidInputError(
+      `${file} holds ${lines.length} JSON lines, but its last line is not an andor.batch/1 aggregate (got schema ${preview(last.schema)}). ` +
+        'An interrupted batch leaves its finished samples in FILE.partial without one: rerun the batch (its cache holds those samples) to get the whole result.',
+    );
+  }
   return assertReportable({ ...last, results: last.results ?? values.slice(0, -1) }, file);
 }
 

@@ -114,6 +114,14 @@ describe('andor CLI', () => {
     expect(stderr).toMatch(/error \[NON_FINITE\]: the inline --baseline\[0\] is Infinity; samples must hold only finite numbers/);
   });
 
+  it('says of JSON lines without a batch aggregate (an interrupted batch\'s FILE.partial) that a rerun gives the whole result (stop 43)', async () => {
+    const partial = join(dir, 'batch.jsonl.partial');
+    await writeFile(partial, `${JSON.stringify({ schema: 'andor.explain/1' })}\n${JSON.stringify({ schema: 'andor.explain/1' })}\n`);
+    const { code, stderr } = await run(['report', partial, '--out', join(dir, 'partial.html')]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/holds 2 JSON lines, but its last line is not an andor\.batch\/1 aggregate \(got schema "andor\.explain\/1"\)\. An interrupted batch leaves its finished samples in FILE\.partial without one: rerun the batch/);
+  });
+
   it('says --row with --samples is --rows there, not that --sample was given too (an adversarial sweep, stop 43)', async () => {
     const { code, stderr } = await run(['explain', '--model', 'models/breast-cancer-mlp.onnx', '--samples', 'models/breast-cancer.samples.json', '--row', '2', '--players', '0-3', '--quiet']);
     expect(code).toBe(2);
