@@ -37,6 +37,12 @@ const UNITS_PER_WORKER = 4;
  *  per evaluation, 10–15 runs each way alternating in one process, ad hoc): patches-49 at 10⁴ evaluations 18.8 and
  *  20.8 against 17.0 and 17.3 under 1 ms, digits-cnn 4×4 7.33 against 6.99, the MLP at n = 18 0.98 against 0.80. */
 const SPLIT_MS = 1;
+/** dispose() first stops the jobs in flight (their cancel words) and waits up to this long for their tasks and the
+ *  calling thread's own runs to end: a worker terminated while onnxruntime ran in it, or a session released under a
+ *  run, aborted the whole process ("terminate called after throwing an instance of 'Napi::Error'": 14 of 20
+ *  disposals 185–280 ms into an exact explanation of the MLP; an adversarial sweep, stop 43). A batch or a kernel
+ *  call ends in milliseconds, opening a session in under a second. */
+const DRAIN_MS = 10_000;
 /** Fewest rows per batch (unless the job is smaller): smaller batches waste the runtime's per-run overhead. */
 const MIN_TASK_MASKS = 64;
 /** Keys of closed or evicted models remembered for the workers (each task tells them to release those sessions);
@@ -84,6 +90,10 @@ export class PoolRunner implements Runner {
   private readonly openedHere = new Map<string, Promise<OpenedModel>>();
   private nextPlanId = 1;
   private disposed = false;
+  /** The cancel words of the jobs and kernel tasks in flight, and what runs now (pool tasks, the calling thread's
+   *  evaluations): dispose() stops the first and waits for the second (DRAIN_MS). */
+  private readonly cancels = new Set<Int32Array>();
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(private readonly options: PoolOptions) {
     this.workers = options.workers;
@@ -199,7 +209,8 @@ export class PoolRunner implements Runner {
         });
       }
       await this.openedHere.get(key);
-      return local.evaluateMasks(key, plan, masks, options);
+      this.assertLive();
+      return this.tracked(local.evaluateMasks(key, plan, masks, options));
     }
     // the batch stays the plan's whatever the list's length (a short last batch runs unpadded), so the workers reuse
     // one set of buffers across lists
@@ -224,6 +235,7 @@ export class PoolRunner implements Runner {
 
     const onAbort = () => Atomics.store(control, 0, 1);
     signal?.addEventListener('abort', onAbort, { once: true });
+    this.cancels.add(control);
     const timer = onProgress ? setInterval(() => onProgress(Math.min(total, Atomics.load(control, 1)), total), PROGRESS_MS) : undefined;
     let firstError: unknown;
     const what = masks ? 'rows' : 'masks';
@@ -250,6 +262,7 @@ export class PoolRunner implements Runner {
       await drain(unclaimed(claim, first, last));
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      this.cancels.delete(control);
       if (timer) clearInterval(timer);
     }
     if (signal?.aborted || this.disposed) throw new CancelledError();
@@ -279,10 +292,12 @@ export class PoolRunner implements Runner {
     const control = new Int32Array(new SharedArrayBuffer(8));
     const onAbort = () => Atomics.store(control, 0, 1);
     signal?.addEventListener('abort', onAbort, { once: true });
+    this.cancels.add(control);
     try {
       return await this.runTask(task(control), what);
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      this.cancels.delete(control);
     }
   }
 
@@ -304,9 +319,24 @@ export class PoolRunner implements Runner {
     if (this.disposed) return;
     this.disposed = true;
     this.models.clear();
+    // the jobs stop at their next batch or kernel call; nothing is terminated or released under a run (DRAIN_MS)
+    for (const control of this.cancels) Atomics.store(control, 0, 1);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.allSettled([...this.running]), new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))]);
+    clearTimeout(timer);
     await this.options.local?.dispose();
     // terminates the workers: their sessions go with them, and running tasks end in CancelledError (runTask)
     await this.pool.destroy();
+  }
+
+  /** A run, in `running` until it settles (dispose() waits for it). */
+  private tracked<T>(run: Promise<T>): Promise<T> {
+    this.running.add(run);
+    void run.then(
+      () => this.running.delete(run),
+      () => this.running.delete(run),
+    );
+    return run;
   }
 
   private ref(key: string, entry: PoolModel): ModelRef {
@@ -380,7 +410,7 @@ export class PoolRunner implements Runner {
       if (this.disposed) throw new CancelledError('The engine was disposed while the job ran.');
       let reply: unknown;
       try {
-        reply = await this.pool.run(task);
+        reply = await this.tracked(this.pool.run(task));
       } catch (crash) {
         lastCrash = crash;
         continue; // piscina has replaced the dead worker; try once more

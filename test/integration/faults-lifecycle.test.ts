@@ -1,6 +1,7 @@
 // Lifecycles that must not leak, hang or run on: the open sessions stay bounded (least recently used released, and
 // opened again on demand with the same results), dispose() stops a running job on the calling thread, and a worker
 // that dies is replaced and its task retried once, a second death ending in WorkerCrashedError with its cause.
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +122,34 @@ describe('dispose() stops a job running on the calling thread (workers: 0)', () 
     await disposed;
     expect(disposedAt).toBeGreaterThan(0);
     expect(performance.now() - disposedAt).toBeLessThan(PROMPT_MS);
+  }, SLOW_TEST_MS);
+});
+
+describe('dispose() while a pool runs a job (workers: 2)', () => {
+  it('stops the job and ends the process cleanly, whenever it comes (an adversarial sweep, stop 43)', async () => {
+    // a worker terminated while onnxruntime ran in it aborted the whole process ("terminate called after throwing an
+    // instance of 'Napi::Error'", exit 134): 14 of 20 disposals 185–280 ms into this explanation. In a child process,
+    // which such an abort would end: eight disposals from the model's opening to the decomposition
+    const script = `
+      import { createEngine } from ${JSON.stringify(new URL('../../dist/engine/index.js', import.meta.url).href)};
+      const outcomes = [];
+      for (const delay of [0, 60, 120, 180, 200, 220, 250, 300]) {
+        const engine = await createEngine({ workers: 2, threads: 1 });
+        const run = engine.explain({ model: ${JSON.stringify(MLP)}, sample: ${JSON.stringify(SAMPLES)}, players: '0-15', iterations: 1000000 });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        const [ran] = await Promise.allSettled([run, engine.dispose()]);
+        outcomes.push(ran.status === 'fulfilled' ? 'done' : ran.reason.constructor.name);
+      }
+      console.log(JSON.stringify(outcomes));`;
+    const child = await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: SLOW_TEST_MS - 10_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, signal: error ? ((error as { signal?: string }).signal ?? null) : null, stdout, stderr }));
+    });
+    expect(child.stderr).not.toMatch(/Napi::Error|terminate called/);
+    expect([child.code, child.signal]).toEqual([0, null]);
+    const outcomes = JSON.parse(child.stdout) as string[];
+    expect(outcomes).toHaveLength(8);
+    for (const outcome of outcomes) expect(['done', 'CancelledError', 'DisposedError']).toContain(outcome);
   }, SLOW_TEST_MS);
 });
 
