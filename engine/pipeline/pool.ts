@@ -4,6 +4,7 @@
 // Progress and cooperative cancellation go through a small SharedArrayBuffer; a worker that dies is replaced by
 // piscina and its task retried once. The pool keeps the bytes of at most MAX_OPEN_MODELS models (least recently used
 // evicted), and each worker at most as many sessions.
+import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { CancelledError, DisposedError, WorkerCrashedError, reviveError } from '../contracts/errors.js';
 import type { AnalysisTask, GameAnalysis } from '../analysis/game.js';
@@ -18,9 +19,37 @@ import type { Claim, ModelRef, SharedMasks, WorkerFailure, WorkerTask } from './
 
 /** How often the main thread reads the workers' progress counter (ms). */
 const PROGRESS_MS = 100;
-/** The workers' Node options: the process's, with require(esm) off where Node has it on (see the constructor; exported for
- *  tests). */
-export const WORKER_EXEC_ARGV = (process.features as { require_module?: boolean }).require_module ? [...process.execArgv, '--no-experimental-require-module'] : undefined;
+/** The workers' Node options: the process's that a worker takes, with require(esm) off where Node has it on (see the
+ *  constructor; exported for tests). */
+export const WORKER_EXEC_ARGV = (process.features as { require_module?: boolean }).require_module ? workerOptions([...process.execArgv, '--no-experimental-require-module']) : undefined;
+
+/**
+ * The options of `wanted` that a worker takes. A worker refuses V8's and the process's own options given to it
+ * (--max-old-space-size, --expose-gc, --stack-size: they hold for every thread of the process anyway), and a pool
+ * constructed with them threw ERR_WORKER_INVALID_EXEC_ARGV: no engine with workers, nor `andor serve`, started under
+ * `node --max-old-space-size=…` (an adversarial sweep, stop 43). The Worker constructor's own check names them before
+ * it starts a thread; a probe it passes (the process had options) is terminated at once.
+ */
+function workerOptions(wanted: readonly string[]): string[] {
+  const probe = (options: string[]): unknown => {
+    try {
+      void new Worker('', { eval: true, execArgv: options }).terminate();
+      return undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_WORKER_INVALID_EXEC_ARGV') return error;
+      throw error;
+    }
+  };
+  const own = wanted.slice(process.execArgv.length);
+  if (process.execArgv.length === 0) return own;
+  const refusal = probe([...wanted]);
+  if (refusal === undefined) return [...wanted];
+  // the message lists them: "Initiated Worker with invalid execArgv flags: --a=1, --b"; a value given apart from its
+  // flag would stay behind, so a list the worker still refuses falls back to our own options
+  const refused = new Set(String((refusal as Error).message).replace(/^.*?flags:\s*/, '').split(/,\s*/));
+  const kept = wanted.filter((flag) => !refused.has(flag));
+  return probe(kept) === undefined ? kept : own;
+}
 /** Masks per unit (and rows per batch) at most. */
 const MAX_TASK_MASKS = 16_384;
 /** Work per unit of the exact path's masks once a model's speed is known (units of whole batches; it was the work per

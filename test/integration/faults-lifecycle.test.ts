@@ -153,6 +153,26 @@ describe('dispose() while a pool runs a job (workers: 2)', () => {
   }, SLOW_TEST_MS);
 });
 
+describe('a process started with V8 options', () => {
+  it('creates an engine with workers, which gives the same rewards (an adversarial sweep, stop 43)', async () => {
+    // the workers were given the process's options, and refused its V8 and process-wide ones: createEngine threw
+    // ERR_WORKER_INVALID_EXEC_ARGV under node --max-old-space-size=…, and andor serve did not start
+    const script = `
+      import { createEngine } from ${JSON.stringify(new URL('../../dist/engine/index.js', import.meta.url).href)};
+      const engine = await createEngine({ workers: 2, threads: 1 });
+      const result = await engine.explain({ model: ${JSON.stringify(MLP)}, sample: ${JSON.stringify(SAMPLES)}, players: '0-5', preset: 'none' });
+      await engine.dispose();
+      console.log(JSON.stringify(Array.from(result.v)));`;
+    const child = await new Promise<{ error: Error | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--max-old-space-size=2048', '--expose-gc', '--stack-size=2000', '--input-type=module', '-e', script], { timeout: 60_000 }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+    });
+    expect(child.stderr).not.toMatch(/ERR_WORKER_INVALID_EXEC_ARGV/);
+    expect(child.error).toBeNull();
+    const here = await (await engineWith({ workers: 0 })).explain({ model: MLP, sample: SAMPLES, players: '0-5', preset: 'none' });
+    expect(JSON.parse(child.stdout)).toEqual(Array.from(here.v));
+  }, SLOW_TEST_MS);
+});
+
 describe('a worker that dies', () => {
   const plan = {
     n: 4,
