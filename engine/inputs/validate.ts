@@ -84,10 +84,13 @@ export function describeSchema(schema: TSchema): string {
     {
       // an empty list where one item is the least is refused with that said, not only the items' kind
       const list = typeof s.minItems === 'number' && s.minItems >= 1 ? 'a non-empty list' : 'a list';
+      // the most items, said: 20 000 samples for a batch of at most 10 000 were told only what a sample is (an
+      // adversarial sweep, stop 43)
+      const most = typeof s.maxItems === 'number' ? ` (at most ${s.maxItems} items)` : '';
       const item = s.items ? describeSchema(s.items as TSchema) : 'any value';
-      if (item === 'any value') return list;
+      if (item === 'any value') return `${list}${most}`;
       // items of several kinds: each item is one of them ("a list of lists, or an object" read as one list)
-      return item.includes(', or ') ? `${list}, each item ${item}` : `${list} of ${plural(item)}`;
+      return item.includes(', or ') ? `${list}${most}, each item ${item}` : `${list} of ${plural(item)}${most}`;
     }
     case 'object':
       return 'an object';

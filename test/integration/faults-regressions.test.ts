@@ -550,10 +550,14 @@ describe('issue 10 regressions, in andor serve', () => {
     await healthy();
   });
 
-  it('says an empty list of samples is refused for being empty (it said "must be a list of lists, or an object")', async () => {
+  it('says an empty list of samples is refused for being empty (it said "must be a list of lists, or an object"), and a long one for its length', async () => {
     const reply = await post('/explain/batch', { model: 'breast-cancer-mlp.onnx', samples: [] });
     expect(reply.status).toBe(400);
-    expect(reply.body.error.message).toBe('body.samples must be a non-empty list, each item a non-empty list, or an object (got []).');
+    expect(reply.body.error.message).toBe('body.samples must be a non-empty list (at most 10000 items), each item a non-empty list, or an object (got []).');
+    // 20 000 samples were told only what a sample is, not the most a batch takes (an adversarial sweep, stop 43)
+    const long = await post('/explain/batch', { model: 'breast-cancer-mlp.onnx', samples: Array.from({ length: 20_000 }, () => [0]) });
+    expect(long.status).toBe(400);
+    expect(long.body.error.message).toMatch(/^body\.samples must be a non-empty list \(at most 10000 items\), each item a non-empty list, or an object \(got an array of 20000 items\)\.$/);
   });
 
   it('answers a body sent as text/plain, or any type but JSON, with 415 and what to send', async () => {
