@@ -11,7 +11,7 @@ import { rewardOf } from '../pipeline/masking.js';
 import { analysisSettings, type AnalysisOptions, type GameAnalysis } from '../analysis/game.js';
 import { assertSolverFits } from '../analysis/decompose.js';
 import { preview } from '../inputs/preview.js';
-import { assertCallbacks, assertValid, didYouMean } from '../inputs/validate.js';
+import { assertCallbacks, assertValid, didYouMean, watchProgress } from '../inputs/validate.js';
 import { ExplainRequestSchema, GameRequestSchema } from '../contracts/schema/requests.js';
 import { MODALITIES, REWARDS } from '../contracts/schema/constants.js';
 import { assertPlanFits, assertPlayersFit, batchAxisOf, chooseBatchSize, isUnbatched, resolveSampleDims, unbatchedDims, type BatchAxis, type Limits, type MaskPlan, type PlanInput, type RewardSpec } from '../pipeline/plan.js';
@@ -586,9 +586,16 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
   // players already at their baseline change no input: only the masks of the others are evaluated (null-players.ts)
   const kept = changingPlayers(plan);
   const reduced = kept.length < layout.n ? keepPlayers(plan, kept) : plan;
-  const evaluated = await ctx.runner.evaluate(model.key, reduced, { signal: request.signal, onProgress: request.onProgress }).catch((error: unknown) => {
-    throw withMaskTokenHint(error, request);
+  // an onProgress whose promise rejects ends the run with that (watchProgress)
+  const stop = new AbortController();
+  const progress = watchProgress(request.onProgress, stop);
+  const signal = request.signal ? AbortSignal.any([request.signal, stop.signal]) : stop.signal;
+  const evaluated = await ctx.runner.evaluate(model.key, reduced, { signal, onProgress: progress.report }).catch((error: unknown) => {
+    throw progress.failure() ?? withMaskTokenHint(error, request);
   });
+  // a rejection that came as the last masks ended: the run does not go on as if it had not
+  const rejected = progress.failure();
+  if (rejected) throw rejected;
   const v = reduced === plan ? evaluated : expandGame(evaluated, kept, layout.n);
   timings.evaluateMs = performance.now() - evalStart;
   assertFiniteRewards(v);

@@ -182,6 +182,36 @@ function nestedAt(schema: TSchema, value: unknown, path: readonly string[]): { s
  * @param request - the request
  * @throws InvalidOptionError naming the field
  */
+/** A caller's onProgress as a run calls it (watchProgress). */
+export interface WatchedProgress {
+  /** Calls it; what it throws is thrown here, as before. */
+  readonly report: (done: number, total: number) => void;
+  /** The rejection of a promise it returned, said as its own, once one has come. */
+  readonly failure: () => InvalidOptionError | undefined;
+}
+
+/**
+ * A caller's onProgress whose returned promise is watched: an async onProgress that rejected was an unhandled
+ * rejection, which ended the process (an adversarial sweep, stop 43). The rejection stops the run through `stop` and
+ * is the error the run ends with (the caller throws `failure()` where the run ends cancelled).
+ * @param onProgress - the caller's callback, if any
+ * @param stop - aborted on a rejection
+ */
+export function watchProgress(onProgress: ((done: number, total: number) => unknown) | undefined, stop: AbortController): WatchedProgress {
+  let failure: InvalidOptionError | undefined;
+  return {
+    report: (done, total) => {
+      const returned: unknown = onProgress?.(done, total);
+      if (typeof (returned as PromiseLike<unknown> | null)?.then !== 'function') return;
+      (returned as PromiseLike<unknown>).then(undefined, (error: unknown) => {
+        failure ??= new InvalidOptionError(`options.onProgress rejected: ${error instanceof Error ? error.message : String(error)}. It must be a function (done, total) => void that does not throw.`, { cause: error });
+        stop.abort(failure);
+      });
+    },
+    failure: () => failure,
+  };
+}
+
 export function assertCallbacks(request: { readonly signal?: unknown; readonly onProgress?: unknown }): void {
   if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) throw new InvalidOptionError(`options.signal must be an AbortSignal (e.g. new AbortController().signal; got ${preview(request.signal)}).`);
   if (request.onProgress !== undefined && typeof request.onProgress !== 'function') throw new InvalidOptionError(`options.onProgress must be a function (done, total) => void (got ${preview(request.onProgress)}).`);

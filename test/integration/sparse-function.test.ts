@@ -7,7 +7,7 @@ import { SparseResultSchema } from '../../dist/engine/contracts/schema/results.j
 import { summarize } from '../../dist/engine/api/result.js';
 import {
   CancelledError, DisposedError, InvalidInputError, InvalidOptionError, MemoryLimitError, NonFiniteError, ShapeMismatchError, chartsOf, createEngine, leastAndOrBudget, renderReport,
-  seededRng, sparseToJson, type Engine, type MaskBatch,
+  model as modelPath, seededRng, sparseToJson, type Engine, type MaskBatch,
 } from '../helpers/index.js';
 
 interface Planted {
@@ -432,6 +432,25 @@ describe('engine.explainFunction', () => {
     expect(error).toBeInstanceOf(InvalidOptionError);
     expect((error as Error).message).toMatch(/^options.onProgress threw: progress boom\. It must be a function \(done, total\) => void that does not throw\.$/);
     expect((error as Error).cause).toBe(reason);
+  });
+
+  it('ends with an onProgress whose promise rejects, as the model path does (an unhandled rejection ended the process; stop 43)', async () => {
+    const reason = new Error('async progress boom');
+    const onProgress = async () => {
+      throw reason;
+    };
+    const error = await engine.explainFunction({ game: game(plant(32, 4, 2, 6), 'and'), n: 32, budget: 2000, maxOrder: 2, onProgress }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as Error).message).toMatch(/^options.onProgress rejected: async progress boom\. It must be a function \(done, total\) => void that does not throw\.$/);
+    expect((error as Error).cause).toBe(reason);
+    const pool = await createEngine({ workers: 1, threads: 1 });
+    try {
+      const model = await pool.explain({ model: modelPath('breast-cancer-mlp.onnx'), sample: modelPath('breast-cancer.samples.json'), players: '0-9', preset: 'none', onProgress }).catch((e: Error) => e);
+      expect(model).toBeInstanceOf(InvalidOptionError);
+      expect((model as Error).cause).toBe(reason);
+    } finally {
+      await pool.dispose();
+    }
   });
 
   it('refuses bad options: n above the limit, a budget below the least (stated), a maxOrder above n, unknown keys', async () => {

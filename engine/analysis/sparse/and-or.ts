@@ -10,6 +10,7 @@ import { MaskMemo } from './memo.js';
 import { checkAnswer, isThenable, untilCancelled, wrapGameError } from './oracle.js';
 import { sparseMobius, sparseOr } from './recover.js';
 import { SharedDraws } from './shared.js';
+import { watchProgress } from '../../inputs/validate.js';
 import type { GameFunction, MaskBatch, RandomFitter, SparseExpansion } from './types.js';
 
 /** Options of recoverAndOr. */
@@ -313,17 +314,19 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
   }
   const exact = n <= MAX_EXACT_PLAYERS && budget >= 2 ** n;
   const planned = exact ? 2 ** n : budget;
+  // one failing expansion stops the other: nothing may run once this call has returned; so does an onProgress whose
+  // promise rejects (watchProgress)
+  const stop = new AbortController();
+  const watched = watchProgress(onProgress, stop);
   // the caller's onProgress runs inside a game call: its failure is said as its own, not as the game's
   const progress = (done: number, total: number) => {
     try {
-      onProgress?.(done, total);
+      watched.report(done, total);
     } catch (error) {
       throw new InvalidOptionError(`options.onProgress threw: ${error instanceof Error ? error.message : String(error)}. It must be a function (done, total) => void that does not throw.`, { cause: error });
     }
   };
   const counting = new CountingGame(game, n, (done) => progress(done, Math.max(planned, done)));
-  // one failing expansion stops the other: nothing may run once this call has returned
-  const stop = new AbortController();
   const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   const half = Math.floor(budget / 2);
   // their uniformly random masks are the same masks of v: drawn together, paid half by each (shared.ts)
@@ -345,7 +348,7 @@ export async function recoverAndOr(game: GameFunction, n: number, options: AndOr
   // the first real failure, not the cancellation it caused in the other run
   // the caller's cancellation, said for the whole budget (each expansion's says its half)
   if (signal?.aborted && failed.some((e) => e instanceof CancelledError)) throw new CancelledError(`The sparse recovery was cancelled after ${counting.used} of at most ${budget} game evaluations.`, { cause: signal.reason });
-  if (failed.length > 0) throw failed.find((e) => !(e instanceof CancelledError)) ?? failed[0];
+  if (failed.length > 0) throw watched.failure() ?? failed.find((e) => !(e instanceof CancelledError)) ?? failed[0];
   const [and, or] = settled.map((r) => (r as PromiseFulfilledResult<SparseExpansion>).value);
   if (counting.empty === undefined || counting.full === undefined) {
     // both methods evaluate ∅ and N first; this only runs for a method that does not
