@@ -8,13 +8,13 @@ import { MAX_PLAYERS } from '../contracts/limits.js';
 export type TransformName = 'zetaSubsetF64' | 'mobiusSubsetF64' | 'zetaSupersetF64' | 'mobiusSupersetF64' | 'orTransformF64' | 'orInverseF64';
 
 /**
- * log2 of a length that must be a power of two between 2^0 and 2^MAX_PLAYERS.
+ * log2 of a length that must be a power of two between 2^least (2^0 by default) and 2^MAX_PLAYERS.
  * @throws ShapeMismatchError otherwise
  */
-export function playersOf(length: number, what = 'The vector'): number {
+export function playersOf(length: number, what = 'The vector', least = 0): number {
   const n = Math.log2(length);
-  if (!Number.isInteger(n) || n < 0 || n > MAX_PLAYERS) {
-    throw new ShapeMismatchError(`${what} has ${length} values; it must hold 2^n values (one per mask) for some n in 0..${MAX_PLAYERS}.`);
+  if (!Number.isInteger(n) || n < least || n > MAX_PLAYERS) {
+    throw new ShapeMismatchError(`${what} has ${length} values; it must hold 2^n values (one per mask) for some n in ${least}..${MAX_PLAYERS}.`);
   }
   return n;
 }

@@ -702,9 +702,9 @@ export async function explainGame(ctx: Pick<ExplainContext, 'runner' | 'limits' 
     v = Float64Array.from(request.values as number[]);
   }
   else throw new InvalidOptionError('options.values must be a Float64Array, a number array, inline JSON or a file path.');
-  // a game of no player is refused before playersOf, whose range starts at 0 (`--values []` was told "n in 0..30")
+  // a game needs a player: n from 1 (`--values []` was told "n in 0..30", and then one value refused)
   if (v.length <= 1) throw new ShapeMismatchError(`The values vector has ${v.length === 0 ? 'no value' : '1 value'}: a game needs at least one player (2 values, for ∅ and {0}), 2^n values for some n in 1..${MAX_PLAYERS}.`);
-  const n = playersOf(v.length, 'The values vector');
+  const n = playersOf(v.length, 'The values vector', 1);
   assertPlayersFit(n, ctx.limits, false);
   assertFiniteRewards(v, 'The values vector');
   timings.loadMs = performance.now() - started;

@@ -375,6 +375,12 @@ export async function resolveSampleSet(given: string | SampleSet | unknown, what
     });
     return given;
   }
+  // a SampleSet whose samples hold plain arrays (the library's Sample, as options.sample takes it): each read as
+  // options.sample is; it was read as a file's JSON, and told it had no "x" (an adversarial sweep, stop 43)
+  if (isObject(given) && Array.isArray(given.samples) && given.samples.length > 0 && given.samples.every((s: unknown) => isObject(s) && 'values' in s && !('x' in s))) {
+    const samples = (given.samples as unknown[]).map((sample, i) => checkSample(sample, `${what}.samples[${i}]`));
+    return { ...(given as unknown as SampleSet), source: typeof given.source === 'string' ? given.source : what, samples };
+  }
   if (isObject(given) || Array.isArray(given)) return setFromJson(given, what);
   throw new InvalidInputError(`${what} must be a sample source (${SAMPLE_KINDS}), a SampleSet from loadSampleSet, or a sample file's parsed JSON (got ${given === null ? 'null' : typeof given}).`);
 }

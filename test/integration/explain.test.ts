@@ -194,6 +194,7 @@ describe('explain rejects bad input with typed errors', () => {
     await writeFile(raw, Buffer.alloc(12));
     await expect(engine.explainValues({ values: raw })).rejects.toThrowError(/not a whole number of little-endian float64/);
     // no value, or one (n = 0), says n from 1 (it said "n in 0..30" for none; an adversarial sweep, stop 43)
+    await expect(engine.explainValues({ values: [1, 2, 3] })).rejects.toThrowError(/^The values vector has 3 values; it must hold 2\^n values \(one per mask\) for some n in 1\.\.30\.$/);
     for (const [values, count] of [[[], 'no value'], [[5], '1 value']] as const) {
       await expect(engine.explainValues({ values: [...values] })).rejects.toThrowError(new RegExp(`^The values vector has ${count}: a game needs at least one player \\(2 values, for ∅ and \\{0\\}\\), 2\\^n values for some n in 1\\.\\.30\\.$`));
     }

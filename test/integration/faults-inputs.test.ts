@@ -234,6 +234,15 @@ describe('malformed library requests get typed errors naming the field (an adver
     );
   });
 
+  it('takes reference rows as Sample objects with plain arrays, as options.sample takes them (they were told they had no "x"; stop 43)', async () => {
+    const set = await loadSampleSet(model('breast-cancer.samples.json'));
+    const rows = set.samples.slice(0, 3).map((s) => Array.from(s.values as Float64Array));
+    const request = { model: model('breast-cancer-mlp.onnx'), sample: { values: Float64Array.from(rows[0]) }, players: '0-3', baseline: 'mean', preset: 'none' } as const;
+    const plain = await engine.explain({ ...request, reference: { source: 'rows', samples: rows.map((values) => ({ values })) } as never });
+    const typed = await engine.explain({ ...request, reference: { source: 'rows', samples: rows.map((values) => ({ values: Float64Array.from(values) })) } });
+    expect(Array.from(plain.v)).toEqual(Array.from(typed.v));
+  });
+
   it('refuses a text sample whose tokens are not one per position, which named the players wrongly (an adversarial sweep, stop 43)', async () => {
     const text = { model: model('token-transformer.onnx'), modality: 'text', maskToken: 1, players: '0-3', preset: 'none' } as const;
     const ids = [2, 5, 6, 7, 8, 9, 10, 11, 12, 3];
