@@ -190,7 +190,7 @@ describe('malformed library requests get typed errors naming the field (an adver
     ['a signal that is not an AbortSignal', { signal: {} }, InvalidOptionError, /options\.signal must be an AbortSignal/],
     ['an onProgress that is not a function', { onProgress: 5 }, InvalidOptionError, /options\.onProgress must be a function .*got 5/],
     ['an empty reference', { baseline: 'mean', reference: {} }, InvalidInputError, /options\.reference is not a sample/],
-    ['a reference sample without values', { baseline: 'mean', reference: { samples: [{ values: null }], source: 'r' } }, InvalidInputError, /options\.reference\.samples\[0\] has no "x"/],
+    ['a reference sample without values', { baseline: 'mean', reference: { samples: [{ values: null }], source: 'r' } }, InvalidInputError, /options\.reference\.samples\[0\]\.values must be a Float64Array, a numeric array, or one per model input/],
   ])('%s', async (_name, extra, type, message) => {
     const run = engine.explain({ ...MLP, ...extra } as never);
     await expect(run).rejects.toThrowError(type);
