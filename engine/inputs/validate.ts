@@ -177,11 +177,6 @@ function nestedAt(schema: TSchema, value: unknown, path: readonly string[]): { s
   return { schema: s, value: v };
 }
 
-/**
- * Checks a request's callbacks, which no JSON schema describes: signal is an AbortSignal, onProgress a function.
- * @param request - the request
- * @throws InvalidOptionError naming the field
- */
 /** A caller's onProgress as a run calls it (watchProgress). */
 export interface WatchedProgress {
   /** Calls it; what it throws is thrown here, as before. */
@@ -212,6 +207,11 @@ export function watchProgress(onProgress: ((done: number, total: number) => unkn
   };
 }
 
+/**
+ * Checks a request's callbacks, which no JSON schema describes: signal is an AbortSignal, onProgress a function.
+ * @param request - the request
+ * @throws InvalidOptionError naming the field
+ */
 export function assertCallbacks(request: { readonly signal?: unknown; readonly onProgress?: unknown }): void {
   if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) throw new InvalidOptionError(`options.signal must be an AbortSignal (e.g. new AbortController().signal; got ${preview(request.signal)}).`);
   if (request.onProgress !== undefined && typeof request.onProgress !== 'function') throw new InvalidOptionError(`options.onProgress must be a function (done, total) => void (got ${preview(request.onProgress)}).`);
