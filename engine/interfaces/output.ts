@@ -83,8 +83,9 @@ export interface Output {
 
 /**
  * Writes a whole text (a report, an SVG chart) as openOutput writes: a new or regular file through FILE.partial,
- * renamed over the target once written, so a failed write leaves the target as it was and no FILE.partial; a failure
- * is an InvalidOptionError naming the option and the file (it was Node's own error, after the whole run).
+ * renamed over the target once written, so a failed write leaves the target as it was (and what was written of the
+ * text is dropped); a failure is an InvalidOptionError naming the option and the file (it was Node's own error, after
+ * the whole run).
  * @param target - the file
  * @param text - its content
  * @param option - the flag that named it
