@@ -58,7 +58,7 @@ export function assertReportable(value: unknown, source: string): ReportableResu
   // ... each player once, ascending, as andor writes a set (a set [0, 0] was drawn "AND {a, a}"; a mask beside the
   // players that is not theirs, a negative threshold and input values that are not the dims' count were drawn too;
   // an adversarial sweep, stop 43)
-  const belowN = (terms: readonly { players: readonly number[]; mask?: number }[] | undefined, field: string) => {
+  const checkSets = (terms: readonly { players: readonly number[]; mask?: number }[] | undefined, field: string) => {
     for (const [k, s] of (terms ?? []).entries()) {
       const outside = s.players.find((p) => p >= result.n);
       if (outside !== undefined) throw wrong(`${field}[${k}] names player ${outside}, but n = ${result.n}`);
@@ -75,20 +75,20 @@ export function assertReportable(value: unknown, source: string): ReportableResu
   const perPlayer = (values: readonly unknown[], field: string) => {
     if (values.length !== result.n) throw wrong(`${field} holds ${values.length} values; with n = ${result.n} it holds one per player`);
   };
-  belowN(result.salient, 'salient');
+  checkSets(result.salient, 'salient');
   if (kind === RESULT_SCHEMA || kind === SPARSE_SCHEMA) {
     const { indices, and, or } = value as ExplainResultJson | SparseResultJson;
     perPlayer(indices.shapley, 'indices.shapley');
     perPlayer(indices.banzhaf, 'indices.banzhaf');
-    for (const field of ['sii', 'kSii', 'stii', 'fsii', 'bii', 'chii', 'fbii'] as const) if (field in indices) belowN(indices[field] ?? [], `indices.${field}`);
-    if (kind === SPARSE_SCHEMA) for (const [field, terms] of [['and', and], ['or', or]] as const) belowN(terms as SparseResultJson['and'], field);
+    for (const field of ['sii', 'kSii', 'stii', 'fsii', 'bii', 'chii', 'fbii'] as const) if (field in indices) checkSets(indices[field] ?? [], `indices.${field}`);
+    if (kind === SPARSE_SCHEMA) for (const [field, terms] of [['and', and], ['or', or]] as const) checkSets(terms as SparseResultJson['and'], field);
   }
   if (kind === BATCH_SCHEMA) {
     const batch = value as BatchResultJson;
     if (batch.shapley.length !== batch.samples.length) throw wrong(`shapley holds ${batch.shapley.length} rows; it holds one per sample (${batch.samples.length})`);
     batch.shapley.forEach((row, i) => perPlayer(row, `shapley[${i}]`));
-    belowN(batch.all.interactions, 'all.interactions');
-    for (const [key, group] of Object.entries(batch.classes)) belowN(group.interactions, `classes.${key}.interactions`);
+    checkSets(batch.all.interactions, 'all.interactions');
+    for (const [key, group] of Object.entries(batch.classes)) checkSets(group.interactions, `classes.${key}.interactions`);
   }
   if (kind === DYNAMICS_SCHEMA) {
     const run = value as DynamicsResultJson;

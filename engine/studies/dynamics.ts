@@ -298,7 +298,7 @@ function exactRecord(result: ExplainResult): PairRecord {
 
 /** Samples by split (each has one: dynamics refuses a sample without); normal = train + test. */
 function splits(samples: readonly Sample[]) {
-  const by = (split: string) => samples.map((s, i) => ({ s, i })).filter(({ s }) => (s.split ?? 'test') === split);
+  const by = (split: string) => samples.map((s, i) => ({ s, i })).filter(({ s }) => s.split === split);
   const [train, test, ood] = [by('train'), by('test'), by('ood')];
   return { train, test, ood, normal: [...train, ...test] };
 }
@@ -473,11 +473,11 @@ export function aggregateDynamics(input: AggregateInput): Omit<DynamicsResult, '
     const oodNormalized = oodOrders ? distribution(oodOrders).normalized : undefined;
     const jaccard = train.length && test.length ? trainTestJaccard(withLabel(mi, train), withLabel(mi, test), n) : undefined;
     const gen = references.length
-      ? generalization(normal.map(({ s, i }) => ({ ...get(mi, i), split: s.split ?? 'test', references: references.map((r) => r[i]!) })), n)
+      ? generalization(normal.map(({ s, i }) => ({ ...get(mi, i), split: s.split!, references: references.map((r) => r[i]!) })), n)
       : undefined;
     const samples = input.samples.map((sample, si) => {
       const r = get(mi, si);
-      return { sample: si, split: sample.split ?? 'test', kappa: distribution(r).kappa, salient: r.salientCount ?? NaN, positive: r.positive, negative: r.negative, ...(r.diverged ? { diverged: true as const } : {}) };
+      return { sample: si, split: sample.split!, kappa: distribution(r).kappa, salient: r.salientCount ?? NaN, positive: r.positive, negative: r.negative, ...(r.diverged ? { diverged: true as const } : {}) };
     });
     const strength = Float64Array.from(orders.positive, (p, k) => (k === 0 ? 0 : p - orders.negative[k]));
     const fitted = fitDecaySpindle(strength);

@@ -4,13 +4,13 @@
 // once for both expansions (on the exact path, each of the 2^n masks).
 import { CancelledError, InvalidOptionError } from '../../contracts/errors.js';
 import type { KernelHost } from '../../contracts/kernels.js';
+import { watchProgress } from '../../inputs/validate.js';
 import { MAX_EXACT_PLAYERS, minimumBudget } from './budget.js';
 import { createMasks } from './masks.js';
 import { MaskMemo } from './memo.js';
 import { checkAnswer, isThenable, untilCancelled, wrapGameError } from './oracle.js';
 import { sparseMobius, sparseOr } from './recover.js';
 import { SharedDraws } from './shared.js';
-import { watchProgress } from '../../inputs/validate.js';
 import type { GameFunction, MaskBatch, RandomFitter, SparseExpansion } from './types.js';
 
 /** Options of recoverAndOr. */
