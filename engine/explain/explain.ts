@@ -297,7 +297,7 @@ function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, i
   const given = values instanceof Float64Array ? 'one array' : `arrays for ${Object.keys(values).join(', ')}`;
   // a mask under another name may mean the opposite (PyTorch's key_padding_mask: true = ignore that position)
   const unlike = /mask/i.test(input.name) ? ` andor fills in only an attention_mask or input_mask (all 1s, every position attended); "${input.name}" may mean something else (PyTorch's key_padding_mask: true = ignored).` : '';
-  throw new ShapeMismatchError(`The model needs input "${input.name}", but the sample gives ${given}. Give the sample as {"x": {"${input.name}": [...], ...}}.${unlike}`);
+  throw new ShapeMismatchError(`The model needs input "${input.name}", but the sample gives ${given}. Give one array per input, by name: {"${input.name}": [...], ...} (in a sample file, as a sample's "x"; in the library, as its values).${unlike}`);
 }
 
 /**

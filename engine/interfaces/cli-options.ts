@@ -107,6 +107,9 @@ export function flagOf(field: string): string {
  * A message spelled for one interface: the library names a field `options.maxOrder` and the CLI `--max-order`; the
  * service's body names it `body.maxOrder`. Every mention of a field in `fields` (as `options.<field>` or as its flag)
  * takes the interface's spelling; anything else (a server setting's flag, a field of another interface) stays as it is.
+ * A field named both ways at once, `reference (--reference FILE)` or `options.maxOrder (--max-order)`, is named once:
+ * `--reference FILE` on the CLI (its argument kept), `body.reference` in the service ("body.reference FILE" was
+ * what an adversarial sweep of the service got, stop 43).
  * @param message - an engine error's message
  * @param fields - the interface's field names (camelCase)
  * @param spell - how the interface writes a field
@@ -115,6 +118,11 @@ export function spellFields(message: string, fields: readonly string[], spell: (
   const known = new Set(fields);
   const byFlag = new Map(fields.map((f) => [flagOf(f), f]));
   return message
+    .replace(/(?<![\w.-])(?:options\.)?([A-Za-z]\w*) \(--([a-z][a-z0-9-]*)((?: [A-Z]+)?)\)/g, (whole, field: string, flag: string, argument: string) => {
+      if (!known.has(field) || flagOf(field) !== flag) return whole;
+      const spelled = spell(field);
+      return spelled === `--${flag}` ? `${spelled}${argument}` : spelled;
+    })
     .replace(/\boptions\.([A-Za-z]\w*)\b/g, (whole, field: string) => (known.has(field) ? spell(field) : whole))
     .replace(/(?<![\w-])--([a-z][a-z0-9-]*)(?![\w-])/g, (whole, flag: string) => (byFlag.has(flag) ? spell(byFlag.get(flag)!) : whole));
 }

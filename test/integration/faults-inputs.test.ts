@@ -32,7 +32,7 @@ describe.each(RUNNERS)('model inputs and rows, on %s', (_where, options) => {
   it('asks for a padding mask the sample leaves out (only an attention_mask is filled in), and reads one it gives', async () => {
     const missing = explain('padding-mask.onnx', { sample: named({ features: FEATURES }) });
     await expect(missing).rejects.toThrowError(ShapeMismatchError);
-    await expect(missing).rejects.toThrowError(/needs input "key_padding_mask".* andor fills in only an attention_mask or input_mask .*"key_padding_mask" may mean something else/);
+    await expect(missing).rejects.toThrowError(/needs input "key_padding_mask", but the sample gives arrays for features\. Give one array per input, by name: {"key_padding_mask": \[...\], ...} \(in a sample file, as a sample's "x"; in the library, as its values\)\. andor fills in only an attention_mask or input_mask .*"key_padding_mask" may mean something else/);
     const given = await explain('padding-mask.onnx', { sample: named({ features: FEATURES, key_padding_mask: [0, 0, 0, 0] }) });
     expectClose(given.v, reference, { atol: 1e-6 });
     // true = ignored: feature 2 (value 3) never counts

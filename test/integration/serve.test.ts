@@ -95,6 +95,8 @@ describe('andor serve', () => {
     // the library's options.<field> is the body's field here (an adversarial sweep, stop 33)
     ['a label out of range', { model: 'breast-cancer-mlp.onnx', sample: X, label: 7, players: '0-3' }, 400, /^Target class 7 \(the sample's label\) is out of range: .* Fix the label, or give body\.target to explain another class\.$/],
     ['a budget too small', { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-19', method: 'sparse', budget: 10 }, 400, /^body\.budget = 10 is too small .* Raise body\.budget to ≥ \d+ or lower body\.maxOrder\.$/],
+    // a field the engine names with its flag beside it: once, in the body's spelling (an adversarial sweep, stop 43: "body.reference FILE")
+    ['a mean baseline without reference rows', { model: 'breast-cancer-mlp.onnx', sample: X, players: '0-3', baseline: 'mean' }, 400, /^baseline "mean" needs a reference set: pass body\.reference with one or more rows\.$/],
     ['an unknown model', { model: 'nope.onnx', sample: X }, 404, /No model "nope.onnx"/],
     ['a path outside the models folder', { model: '../package.json', sample: X }, 400, /leaves the models folder/],
     ['an absolute path', { model: '/etc/passwd.onnx', sample: X }, 400, /leaves the models folder/],

@@ -13,10 +13,18 @@ const body = (m: string) => spellFields(m, FIELDS, (f) => `body.${f}`);
 describe('spellFields', () => {
   it('respells the library and CLI names of known fields, and leaves other names as they are', () => {
     const message = 'options.budget = 5 is too small for maxOrder = 3. Raise options.budget or lower options.maxOrder (--max-order); options.nope and --frobnicate stay.';
-    expect(cli(message)).toBe('--budget = 5 is too small for maxOrder = 3. Raise --budget or lower --max-order (--max-order); options.nope and --frobnicate stay.');
-    expect(body(message)).toBe('body.budget = 5 is too small for maxOrder = 3. Raise body.budget or lower body.maxOrder (body.maxOrder); options.nope and --frobnicate stay.');
+    expect(cli(message)).toBe('--budget = 5 is too small for maxOrder = 3. Raise --budget or lower --max-order; options.nope and --frobnicate stay.');
+    expect(body(message)).toBe('body.budget = 5 is too small for maxOrder = 3. Raise body.budget or lower body.maxOrder; options.nope and --frobnicate stay.');
     // a flag inside a longer word or flag is not a mention
     expect(body('x--players and --players-file and --players.')).toBe('x--players and --players-file and body.players.');
+  });
+
+  it('names a field given both ways at once (field and flag) once, with the CLI keeping the flag\'s argument', () => {
+    const message = 'baseline "mean" needs a reference set: pass reference (--reference FILE) with one or more rows; or maskToken (--mask-token ID), or nope (--nope X).';
+    expect(cli(message)).toBe('baseline "mean" needs a reference set: pass --reference FILE with one or more rows; or --mask-token ID, or nope (--nope X).');
+    expect(body(message)).toBe('baseline "mean" needs a reference set: pass body.reference with one or more rows; or body.maskToken, or nope (--nope X).');
+    // a flag that is not the field's own, and a field inside a longer name, stay as they are
+    expect(body('players (--budget) and xreference (--reference FILE)')).toBe('players (body.budget) and xreference (body.reference FILE)');
   });
 
   it('changes nothing in a message that names no field (property)', () => {
