@@ -261,5 +261,8 @@ describe('files that are not what their name says', () => {
       expect(error, JSON.stringify(rows)).toBeInstanceOf(InvalidOptionError);
       expect(error!.message).toBe(`options.rows must be "all", or row numbers ≥ 0 and ranges like "0-99" or "3,5,8-12" (got ${typeof rows === 'string' ? `"${rows}"` : '[0, 2]'}).`);
     }
+    // spaces and tabs around the entries, as options.players takes them (" 0 - 1 " was refused: stop 43's sweep)
+    const spaced = await engine.explainBatch({ model: MLP, samples: MLP_SAMPLES, rows: ' 0 - 1 ,\t3 ', players: '0-3', preset: 'none', cacheDir: false });
+    expect(spaced.results.map((r) => r.sample.row)).toEqual([0, 1, 3]);
   });
 });

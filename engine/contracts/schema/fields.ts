@@ -124,7 +124,7 @@ export const dynamicsFields = {
 /** Many samples of one model in one run (andor explain --samples). */
 export const batchFields = {
   samples: Type.String({ minLength: 1, description: 'explain many samples of the model: a sample file (its rows chosen by --rows); one result per sample is streamed as a JSON line, then their aggregate', 'x-arg': 'FILE' }),
-  rows: Type.String({ minLength: 1, pattern: '^(all|[0-9][0-9,\\- ]*)$', default: 'all', description: 'the rows of the sample file: all, or a list like 0-99 or 3,5,8-12', 'x-arg': 'ROWS', 'x-example': '"all", or row numbers ≥ 0 and ranges like "0-99" or "3,5,8-12"' }),
+  rows: Type.String({ minLength: 1, pattern: '^(all|[ \\t]*[0-9][0-9,\\- \\t]*)$', default: 'all', description: 'the rows of the sample file: all, or a list like 0-99 or 3,5,8-12', 'x-arg': 'ROWS', 'x-example': '"all", or row numbers ≥ 0 and ranges like "0-99" or "3,5,8-12"' }),
   cacheDir: dynamicsFields.cacheDir,
   concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'samples in flight', 'x-arg': 'N' }),
 } satisfies Record<string, Field>;
