@@ -2,7 +2,7 @@
 // sparseMethod, masks evaluated by Runner.evaluateMasks) or of a game given as a function, for up to 4096 players,
 // from a budget of evaluations, as term lists (andor.sparse/1). No AND-OR split is learned: the AND terms are the
 // Möbius terms of v, the OR terms those of the complement game.
-import { CancelledError, DisposedError, InvalidOptionError } from '../contracts/errors.js';
+import { CancelledError, DisposedError, InvalidOptionError, MemoryLimitError } from '../contracts/errors.js';
 import type { KernelHost } from '../contracts/kernels.js';
 import { DEFAULT_INDEX_ORDER, DEFAULT_MAX_ORDER, DEFAULT_SPARSE_BUDGET } from '../contracts/schema/constants.js';
 import { FunctionRequestSchema } from '../contracts/schema/requests.js';
@@ -273,16 +273,45 @@ function liftAnalysis(analysis: ReturnType<typeof analyzeTerms>, kept: readonly 
   };
 }
 
+/**
+ * analyzeTerms at the asked index order, or else at the highest lower one whose sets fit (indices.ts refuses sets
+ * that would exhaust the heap), with a warning: the expansions cost the budget's evaluations, and a refusal after
+ * them lost those (one term of order 50 at index order 6: 200 000 evaluations, then MemoryLimitError; stop 43).
+ * Order 0 (Shapley and Banzhaf values only) visits each term's players once, and always fits.
+ */
+function analyzeFitting(and: readonly SparseTerm[], or: readonly SparseTerm[], n: number, options: ReturnType<typeof termOptions>, mobius: Float64Array | undefined, onWarning: WarningSink | undefined): ReturnType<typeof analyzeTerms> {
+  const asked = Math.min(options.indexOrder, n);
+  let refused: MemoryLimitError | undefined;
+  for (let order = asked; ; order--) {
+    try {
+      const analysis = analyzeTerms(and, or, n, { ...options, indexOrder: order }, mobius);
+      if (refused) {
+        onWarning?.(
+          `${refused.message.replace(/; lower options\.indexOrder.*$/, '')}: they are given to order ${order} instead (indices.order), the highest that fits, and the expansions are kept. ` +
+            `Give options.indexOrder ≤ ${order}, or a lower options.maxOrder, to ask for what fits.`,
+          'sparse-indices-lowered',
+        );
+      }
+      return analysis;
+    } catch (error) {
+      if (!(error instanceof MemoryLimitError) || order === 0) throw error;
+      refused ??= error;
+    }
+  }
+}
+
 /** The parts of a sparse result computed from the two expansions and the choice that ran them, shifted by v0 for the
  *  -v0 rewards. The expansions may be of the kept players only (player j = kept[j]; the others are null players). */
-function fromExpansions(recovered: AndOrExpansion, choice: SparseChoice, n: number, v0: number, options: ReturnType<typeof termOptions>, kept?: readonly number[]) {
+function fromExpansions(recovered: AndOrExpansion, choice: SparseChoice, n: number, v0: number, options: ReturnType<typeof termOptions>, onWarning: WarningSink | undefined, kept?: readonly number[]) {
   const shift = (terms: readonly SparseTerm[]) => terms.map((t) => (t.players.length === 0 ? { players: t.players, value: t.value - v0 } : t));
   const started = performance.now();
   // the indices of an exact recovery come from its 2^n Möbius coefficients: shifted too (a copy, ∅ at index 0)
   const mobius = recovered.and.mobius && v0 !== 0 ? recovered.and.mobius.slice() : recovered.and.mobius;
   if (mobius && v0 !== 0) mobius[0] -= v0;
-  const reduced = analyzeTerms(shift(recovered.and.terms), shift(recovered.or.terms), recovered.n, options, mobius);
-  const analysis = kept ? liftAnalysis(reduced, kept, n, options.indexOrder) : reduced;
+  const reduced = analyzeFitting(shift(recovered.and.terms), shift(recovered.or.terms), recovered.n, options, mobius, onWarning);
+  // lifted to all n players: at the asked order, unless it was lowered to fit
+  const lowered = reduced.indices.order < Math.min(options.indexOrder, recovered.n);
+  const analysis = kept ? liftAnalysis(reduced, kept, n, lowered ? reduced.indices.order : options.indexOrder) : reduced;
   const toPlayers = (terms: readonly SparseTerm[]) => (kept ? terms.map((t) => ({ ...t, players: t.players.map((j) => kept[j]) })) : terms);
   const and = toPlayers(shift(recovered.and.terms));
   const or = toPlayers(shift(recovered.or.terms));
@@ -376,7 +405,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   assertRowsIndependent(rewardOf(plan.reward, full), recovered.values.full, plan);
   warnUnfaithful(recovered, request.tolerance, ctx.onWarning);
   const v0 = prepared.rewardName.endsWith('-v0') ? recovered.values.empty : 0;
-  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options, reduced === plan ? undefined : kept);
+  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options, ctx.onWarning, reduced === plan ? undefined : kept);
   const set = prepared.set;
   return {
     ...report,
@@ -425,7 +454,7 @@ export async function explainFunction(request: FunctionRequest, kernels: KernelH
   });
   const recoverMs = performance.now() - started;
   warnUnfaithful(recovered, request.tolerance, engine.onWarning);
-  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, 0, options);
+  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, 0, options, engine.onWarning);
   return {
     ...report,
     players: names,

@@ -5,8 +5,9 @@
 /** A warning, and its kind where units of a run may repeat it (their messages differ in their numbers). */
 export type WarningSink = (message: string, kind?: WarningKind) => void;
 
-/** The warnings a unit may give again and again: the split's divergence, a sparse expansion that fits poorly. */
-export type WarningKind = 'split-diverged' | 'sparse-unfaithful';
+/** The warnings a unit may give again and again: the split's divergence, a sparse expansion that fits poorly, sparse
+ *  indices given to a lower order than asked. */
+export type WarningKind = 'split-diverged' | 'sparse-unfaithful' | 'sparse-indices-lowered';
 
 /** Below this held-out R² (of either expansion) a sparse explanation's terms explain too little of v to be read as
  *  the model's interactions, and the run says so ('sparse-unfaithful'; a dense game of 4096 players from 10⁴
@@ -17,6 +18,7 @@ export const LOW_FAITHFULNESS = 0.5;
 const SAID: Record<WarningKind, string> = {
   'split-diverged': 'had a decomposition that diverged (their interactions are those of the best iterate)',
   'sparse-unfaithful': `had sparse expansions with a held-out R² below ${LOW_FAITHFULNESS} (their terms are a rough account)`,
+  'sparse-indices-lowered': 'had their interaction indices given to a lower order than asked (the sets of the order asked would not fit)',
 };
 
 /**
