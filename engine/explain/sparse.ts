@@ -122,6 +122,9 @@ export interface FunctionContext {
   readonly onWarning?: WarningSink;
 }
 
+/** Below this held-out R², an exact search's (tolerance 0) terms are not all the game's: it says so. */
+const EXACT_SEARCH_R2 = 0.999;
+
 /**
  * Says, through onWarning, when an expansion explains little of v on the masks it never saw: its terms are then a
  * poor account of the model, however they look in the report.
@@ -132,7 +135,20 @@ export interface FunctionContext {
 function warnUnfaithful(recovered: AndOrExpansion, tolerance: number | undefined, onWarning: WarningSink | undefined): void {
   const and = recovered.and.faithfulness.r2;
   const or = recovered.or.faithfulness.r2;
-  if (!onWarning || Math.min(and, or) >= LOW_FAITHFULNESS) return;
+  if (!onWarning) return;
+  // an exact search (tolerance 0) claims every term it keeps is exact: one that rebuilds held-out masks less than
+  // well has missed terms, or kept a set that is no term (unknown terms whose values cancel in the masks it tested
+  // pass for none: a complement game has them by construction, and the OR expansion of a planted game of 24 players
+  // kept {1, 4, 10}, no term of u, with R² 0.76; an adversarial sweep, stop 44)
+  if (tolerance === 0 && recovered.recovery !== 'exact' && Math.min(and, or) < EXACT_SEARCH_R2 && Math.min(and, or) >= LOW_FAITHFULNESS) {
+    return onWarning(
+      `The exact search (tolerance 0) rebuilds the model's output on masks it never saw with held-out R² ${and.toFixed(3)} for the AND terms and ${or.toFixed(3)} for the OR terms, below ${EXACT_SEARCH_R2}: ` +
+        'some of its terms are not the game\'s (terms above maxOrder, noise, or unknown terms whose values cancel in the masks it tested and so pass for none, which a complement game has by construction). ' +
+        'Leave the tolerance to auto (its expansions are chosen on validation masks), or raise maxOrder.',
+      'sparse-unfaithful',
+    );
+  }
+  if (Math.min(and, or) >= LOW_FAITHFULNESS) return;
   // a budget of 2^n: every mask was evaluated, and the R² is on all of them; what is missing is beyond maxOrder, or noise
   if (recovered.recovery === 'exact') {
     return onWarning(

@@ -89,6 +89,34 @@ describe('engine.explainFunction', () => {
     expect(result.players[3]).toBe('p3');
   });
 
+  it('says when an exact search (tolerance 0) kept terms that are not the game\'s, as on a complement game whose terms cancel; auto does not keep them (an adversarial sweep, stop 44)', async () => {
+    // the terms of u(T) = v(N∖T) of an AND term d·x₄x₁₇ are d, −d, −d, +d on ∅, {4}, {17}, {4, 17}: {4} and {4, 17}
+    // cancel in every mask that holds both, and the search's bisection takes them for no term; it kept {1, 4, 10}, no
+    // term of u, with R² 0.76 on held-out masks and no warning (the low-faithfulness one is for R² under 0.5)
+    const planted: Planted = {
+      empty: 2.7,
+      terms: [
+        { players: [2, 11, 23], value: -1.6387532586231828 }, { players: [18], value: 1.5932101109065115 }, { players: [15], value: -1.0443377911578864 },
+        { players: [4, 17], value: 2.595561737427488 }, { players: [17], value: -1.6689751408994198 }, { players: [1, 10], value: -0.7528836007695645 },
+      ],
+    };
+    const warnings: string[] = [];
+    const logged = await createEngine({ workers: 0, logger: { info: () => undefined, warn: (message: string) => void warnings.push(message) } });
+    try {
+      const exact = await logged.explainFunction({ game: game(planted, 'and'), n: 24, budget: 20_000, maxOrder: 3, tolerance: 0 });
+      expect(exact.faithfulness.r2).toBe(1);
+      expect(exact.faithfulness.or.r2).toBeLessThan(0.999);
+      expect(warnings).toEqual([expect.stringMatching(/^The exact search \(tolerance 0\) rebuilds the model's output on masks it never saw with held-out R² 1\.000 for the AND terms and 0\.\d+ for the OR terms, below 0\.999: .* Leave the tolerance to auto/)]);
+      // auto chooses its OR expansion on validation masks: {1, 4, 10} is not among its strong terms
+      const auto = await logged.explainFunction({ game: game(planted, 'and'), n: 24, budget: 20_000, maxOrder: 3 });
+      expect(auto.faithfulness.or.r2).toBeGreaterThan(0.999);
+      expect(Math.abs(terms(auto.or).get('1,4,10') ?? 0)).toBeLessThan(0.01);
+      expect(warnings).toHaveLength(1);
+    } finally {
+      await logged.dispose();
+    }
+  });
+
   it('evaluates each mask once when the budget covers 2^n, for both expansions', async () => {
     const planted = plant(8, 5, 2, 3);
     const v = game(planted, 'and');
