@@ -85,6 +85,10 @@ export function resolveConnection(options: QueueConnectionOptions, prefix = 'opt
   if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url)) {
     throw new InvalidOptionError(`${prefix}.url must be a PostgreSQL URL such as postgres://user:password@host:5432/database (got ${preview(typeof url === 'string' ? maskPassword(url) : url)}).`);
   }
+  // node-postgres parses the URL as the WHATWG URL class does (pg-connection-string: encodeURI, then URL, then once
+  // more with a dummy host for "user@/db"): one it cannot parse ended the run as "unexpected error: Invalid URL"
+  // (a port of 99999, an unclosed [::1; an adversarial sweep, stop 44)
+  if (!parsesAsUrl(url)) throw new InvalidOptionError(`${prefix}.url is not a URL node-postgres can read (got ${preview(maskPassword(url))}): check the host, the port (1–65535) and the brackets around an IPv6 address, as in postgres://user:password@[::1]:5432/database.`);
   const queue = options.queue ?? 'andor-units';
   if (typeof queue !== 'string' || !QUEUE_NAME.test(queue)) throw new InvalidOptionError(`${prefix}.queue must be 1–100 letters, digits, _ . - or / (got ${preview(queue)}).`);
   const schema = options.schema ?? 'pgboss';
@@ -101,6 +105,20 @@ export function resolveConnection(options: QueueConnectionOptions, prefix = 'opt
     synchronousCommit: booleanOption(options.synchronousCommit, `${prefix}.synchronousCommit`, false),
     logger,
   };
+}
+
+/** Whether node-postgres's parser (pg-connection-string) reads the URL. */
+function parsesAsUrl(url: string): boolean {
+  const encoded = encodeURI(url).replace(/%25(\d\d)/g, '%$1');
+  for (const attempt of [encoded, encoded.replace('@/', '@___DUMMY___/')]) {
+    try {
+      new URL(attempt, 'postgres://base');
+      return true;
+    } catch {
+      // the next attempt, as the parser's
+    }
+  }
+  return false;
 }
 
 // node-postgres and the server's codes for a connection that went away (or a server still starting or stopping):

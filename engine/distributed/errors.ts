@@ -75,9 +75,13 @@ export function maskPassword(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    // node-postgres takes a password from the query too (?password=…, and sslpassword for the key): printed in
+    // clear in every message that named the queue (an adversarial sweep, stop 44)
+    for (const key of [...parsed.searchParams.keys()]) if (/password/i.test(key)) parsed.searchParams.set(key, '***');
     return parsed.toString();
   } catch {
-    return url; // not a URL: nothing to mask, and options validation names the problem
+    // not a URL the parser takes (a message names it as given): the parts that look like passwords, masked anyway
+    return url.replace(/(\/\/[^/?#@:]*:)[^/?#@]*@/, '$1***@').replace(/([?&][^=&#]*password[^=&#]*=)[^&#]*/gi, '$1***');
   }
 }
 

@@ -730,6 +730,15 @@ describe('the job queue', () => {
     // port 1 on this machine refuses connections at once
     await expect(createQueueExecutor({ url: 'postgres://u:secret@127.0.0.1:1/x', store, reconnectMs: 0 })).rejects.toThrowError(QueueUnavailableError);
     await expect(createQueueExecutor({ url: 'postgres://u:secret@127.0.0.1:1/x', store, reconnectMs: 0 })).rejects.not.toThrowError(/secret/);
+    // a password in the query, which node-postgres takes too, is masked as well (it was printed in clear)
+    await expect(createQueueExecutor({ url: 'postgres://u@127.0.0.1:1/x?password=TOPSECRET&application_name=a', store, reconnectMs: 0 })).rejects.toThrowError(/postgres:\/\/u@127\.0\.0\.1:1\/x\?password=\*\*\*&application_name=a is unavailable/);
+    // a URL node-postgres cannot parse is the URL's fault, typed (it was "unexpected error: Invalid URL"), and masked
+    for (const bad of ['postgres://u:secret@127.0.0.1:99999/x', 'postgres://u:secret@[::1:5432/x']) {
+      const error = await createQueueExecutor({ url: bad, store }).catch((e: unknown) => e);
+      expect(error, bad).toBeInstanceOf(InvalidOptionError);
+      expect((error as Error).message, bad).toMatch(/^options\.url is not a URL node-postgres can read \(got "postgres:\/\/u:\*\*\*@/);
+      expect((error as Error).message, bad).not.toContain('secret');
+    }
     // a server that refuses the URL as given (a wrong password, no such database) is the URL's fault, said at once,
     // not an "unexpected error" (an adversarial sweep, stop 32)
     const wrongPassword = new URL(url);
