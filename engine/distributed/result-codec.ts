@@ -20,5 +20,5 @@ export function encodeResult(unit: ExplainUnit, result: UnitResult): string {
  * @returns the result, or undefined when the text is not a well-formed result of this unit (it is then recomputed)
  */
 export function decodeResult(unit: ExplainUnit, text: string): UnitResult | undefined {
-  return restoreResult(unit.sample, decodeEntry(text));
+  return restoreResult(unit, decodeEntry(text));
 }

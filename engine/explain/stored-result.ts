@@ -45,12 +45,14 @@ export function storeResult(sample: Sample, result: Result): unknown {
 }
 
 /**
- * A result from its stored form, its layout values restored from the unit's sample.
- * @param sample - the sample of the unit whose key the result is stored under
+ * A result from its stored form, its layout values restored from the unit's sample, and the sample's id and the
+ * model's file the reader's.
+ * @param reader - the unit whose key the result is stored under: its sample, and its model's file as the reader names it
  * @param stored - the stored form, as decoded
  * @returns the result, or undefined when the value is not a well-formed result of this unit (it is then recomputed)
  */
-export function restoreResult(sample: Sample, stored: unknown): Result | undefined {
+export function restoreResult(reader: { readonly sample: Sample; readonly model: { readonly file?: string } }, stored: unknown): Result | undefined {
+  const { sample } = reader;
   if (stored === null || typeof stored !== 'object') return undefined;
   const r = stored as Record<string, unknown>;
   const n = r.n;
@@ -66,7 +68,12 @@ export function restoreResult(sample: Sample, stored: unknown): Result | undefin
   // a sample's id is no part of its key (sampleDigest: its values, shape, label and tokens): a result stored for the
   // same values under another id (a sample file exported again with new ids, another client's file) names the
   // reader's sample, as a run of it would
-  const named: Result = unpacked.sample ? { ...unpacked, sample: { ...unpacked.sample, id: sample.id } } : unpacked;
+  // and its model file is the reader's (the same bytes, by the key; another machine's path otherwise: an adversarial
+  // sweep, stop 44), as runUnit names it
+  const withSample: Result = unpacked.sample ? { ...unpacked, sample: { ...unpacked.sample, id: sample.id } } : unpacked;
+  const model = withSample.model && { ...withSample.model, file: reader.model.file };
+  if (model && reader.model.file === undefined) delete model.file;
+  const named: Result = model ? { ...withSample, model } : withSample;
   const layout = named.layout as (Omit<NonNullable<Result['layout']>, 'values' | 'indices'> & { values: unknown; indices: unknown }) | undefined;
   if (!layout) return named;
   const values = layout.values === FROM_SAMPLE ? sampleValues(sample, layout.input) : layout.values;
@@ -79,13 +86,38 @@ export function restoreResult(sample: Sample, stored: unknown): Result | undefin
 /** A decoded cache entry that is a whole explain result. */
 export function isExplainResult(value: unknown): value is ExplainResult {
   const r = value as Partial<ExplainResult> | undefined;
-  return !!r && r.v instanceof Float64Array && r.and instanceof Float64Array && r.or instanceof Float64Array && r.v.length === r.and.length && r.v.length === 2 ** (r.n ?? -1) && Array.isArray(r.salient) && Array.isArray(r.players) && typeof r.target === 'number';
+  const trace = (r?.decomposition as { trace?: { every?: unknown; values?: unknown } } | undefined)?.trace;
+  return !!r && r.v instanceof Float64Array && r.and instanceof Float64Array && r.or instanceof Float64Array && r.v.length === r.and.length && r.v.length === 2 ** (r.n ?? -1) && Array.isArray(r.salient) && Array.isArray(r.players) && typeof r.target === 'number' &&
+    hasReport(r, r.n!) && isObject(r.matching) && Number.isFinite(r.threshold) && Number.isFinite(trace?.every) && trace?.values instanceof Float64Array;
 }
 
-/** Whether every term of a decoded list is {players: ascending distinct integers in 0..n−1, value: finite}. */
-function isTermList(terms: unknown, n: number): boolean {
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object';
+
+/** The seven interaction indices' term lists of a result (the values are the player values, checked apart). */
+const INDEX_LISTS = ['sii', 'kSii', 'stii', 'fsii', 'bii', 'chii', 'fbii'] as const;
+
+/**
+ * Whether a decoded result has the parts every reader of a result takes as they are (resultToJson, the summary, the
+ * report): strength per order over orders 0..n, the indices' values per player and their term lists, the salient
+ * terms, the players and the target. A row of the queue's results table with one of them missing or of the wrong
+ * type ended every later run with "unexpected error: Cannot read properties of undefined" (an adversarial sweep,
+ * stop 44); it is now recomputed, as any unreadable row is.
+ */
+function hasReport(r: Partial<Result>, n: number): boolean {
+  const orders = r.orders as Partial<Result['orders']> | undefined;
+  const indices = r.indices as Partial<Result['indices']> | undefined;
+  const sized = (a: unknown, length: number) => a instanceof Float64Array && a.length === length;
+  return Number.isInteger(n) && isObject(orders) && sized(orders.positive, n + 1) && sized(orders.negative, n + 1) && sized(orders.normalized, n + 1) &&
+    isObject(indices) && Number.isInteger(indices.order) && sized(indices.shapley, n) && sized(indices.banzhaf, n) && INDEX_LISTS.every((name) => isTermList(indices[name], n, true)) &&
+    Array.isArray(r.salient) && r.salient.every((t) => isObject(t) && (t.kind === 'and' || t.kind === 'or') && isTermList([t], n)) &&
+    Array.isArray(r.players) && r.players.length === n && r.players.every((p) => typeof p === 'string') && Number.isInteger(r.target) && (r.target as number) >= 0;
+}
+
+/** Whether every term of a decoded list is {players: ascending distinct integers in 0..n−1, value: finite} (an
+ *  index's value may be NaN where an index is undefined for a term, hence `anyNumber`). */
+function isTermList(terms: unknown, n: number, anyNumber = false): boolean {
   return Array.isArray(terms) && terms.every((t: { players?: unknown; value?: unknown } | null) =>
-    !!t && Number.isFinite(t.value) && Array.isArray(t.players) && t.players.every((p: unknown, k: number, ps: unknown[]) => Number.isInteger(p) && (p as number) >= 0 && (p as number) < n && (k === 0 || (p as number) > (ps[k - 1] as number))));
+    !!t && (anyNumber ? typeof t.value === 'number' : Number.isFinite(t.value)) && Array.isArray(t.players) && t.players.every((p: unknown, k: number, ps: unknown[]) => Number.isInteger(p) && (p as number) >= 0 && (p as number) < n && (k === 0 || (p as number) > (ps[k - 1] as number))));
 }
 
 /** A decoded cache entry that is a whole sparse result (its term lists checked term by term). */
@@ -93,8 +125,7 @@ export function isSparseUnitResult(value: unknown): value is SparseResult {
   if (!isSparseResult(value)) return false;
   const r = value as Partial<SparseResult>;
   const n = r.n ?? -1;
-  return Number.isInteger(n) && n >= 1 && isTermList(r.and, n) && isTermList(r.or, n) && Array.isArray(r.salient) && Array.isArray(r.players) && r.players.length === n && typeof r.target === 'number' &&
-    r.orders?.positive instanceof Float64Array && r.orders.positive.length === n + 1 && r.indices?.shapley instanceof Float64Array && r.indices.shapley.length === n;
+  return Number.isInteger(n) && n >= 1 && isTermList(r.and, n) && isTermList(r.or, n) && hasReport(r, n) && isObject(r.faithfulness) && isObject(r.faithfulness.or) && isObject(r.values) && isObject(r.tolerance) && isObject(r.fit);
 }
 
 /** A decoded cache entry that is a whole result of either method. */
