@@ -2,6 +2,7 @@
 // mask whose residual is non-zero, i.e. one unknown Möbius term. All active lanes of a round step together, one
 // game call per step. see: Erginbas, Kang, Polito, Ramchandran, arXiv 2602.06246 (FASMT), adaptive group testing.
 import { LaneIndex, needTrees, placedTerms, termsByPlayer, type NeedTrees, type PlacedTerms, type Prediction } from './lane-index.js';
+import { mobiusInPlace } from './exact.js';
 import { addPlayers, createMasks, wordsFor, type MutableMaskBatch } from './masks.js';
 import type { Rng } from './random.js';
 import type { TermStore } from './terms.js';
@@ -58,6 +59,8 @@ export interface Lane {
   index: LaneIndex | undefined;
   /** The value of the term found (required = its support), or undefined. */
   found: number | undefined;
+  /** Deterministic games: the exact values of the found support's subsets (lattice), which replace `found`. */
+  exact: { readonly supports: number[][]; readonly values: number[] } | undefined;
 }
 
 /** When a residual counts as non-zero, given the value, the prediction, and how many known terms the mask holds. */
@@ -72,8 +75,13 @@ export interface LaneContext {
   /** Evaluations still allowed. */
   readonly spend: () => number;
   readonly threshold: Threshold;
-  /** Check each new support S by evaluating S∖{e} for every e ∈ S (noisy games: see verify). */
-  readonly verify: boolean;
+  /** How each new support S is checked: 'verify', a noisy game's, evaluates S∖{e} for every e ∈ S (see verify);
+   *  'lattice', an exact search's (a deterministic game, no noise floor) without validation masks, every subset of S,
+   *  for the exact values of all of them (see lattice); 'none' otherwise: an auto search's exact stage, whose terms
+   *  validation masks check (adaptive.ts, SearchContext.lattice), and a deterministic game's search above a noise
+   *  floor (a tolerance), whose found terms are refitted by least squares (with the lattice, digits-cnn at tolerance
+   *  0.01 fell from R² 0.92 to 0.73). */
+  readonly check: 'verify' | 'lattice' | 'none';
   /** Awaited after each step (GameOracle.pause): a synchronous game answers without a promise, and a search of
    *  thousands of players then held the thread for seconds, its abort signal's timer unheard. */
   readonly pause: () => Promise<void>;
@@ -113,7 +121,7 @@ export function createLanes(slots: LaneSlot[], count: number, n: number, rng: Rn
     const full = residualN !== undefined;
     const hi = full ? n : Math.max(1, Math.round(n * density * (0.55 + 0.4 * rng.uniform())));
     // every field set here, in one order: lanes share one hidden class, so the hot loops' property loads stay monomorphic
-    lanes.push({ slot, required: [], lo: 0, hi, residualAtHi: full ? residualN : NaN, phase: full ? Phase.Bisect : Phase.Start, index: undefined, found: undefined });
+    lanes.push({ slot, required: [], lo: 0, hi, residualAtHi: full ? residualN : NaN, phase: full ? Phase.Bisect : Phase.Start, index: undefined, found: undefined, exact: undefined });
   }
   return lanes;
 }
@@ -165,7 +173,64 @@ export async function runLanes(lanes: Lane[], rng: Rng, context: LaneContext): P
     await context.pause();
   }
   for (const lane of lanes) lane.index!.clear();
-  if (context.verify) await verify(lanes, context);
+  if (context.check === 'verify') await verify(lanes, context);
+  else if (context.check === 'lattice') await lattice(lanes, context);
+}
+
+/** The largest support whose every subset a deterministic game's search evaluates (2^4 masks). */
+const LATTICE_ORDER = 4;
+
+/**
+ * Deterministic games: the exact values of each new support S of 2..LATTICE_ORDER players and of all its subsets,
+ * from v at every subset of S (m(T) for T ⊆ S depends on those values only). The search's proof that each player
+ * of S is needed rests on masks whose residual read as zero, and unknown terms whose values cancel exactly pass for
+ * none there. A complement game has such terms by construction: an AND term d·x₄x₁₇ of v is d·(1 − y₄)(1 − y₁₇) in
+ * u(T) = v(N∖T), whose terms {4} (−d) and {4, 17} (+d) cancel in every mask that holds both once {17} is known; so
+ * a lane could end on a set that is no term, or on a term while one of its subsets was unknown, and take the residual
+ * of all of them for its value (the OR expansion of a planted game of 24 players kept {1, 4, 10}, no term of u, with
+ * R² 0.76 on held-out masks; an adversarial sweep, stop 44). A lane's S is kept only where m(S) is not zero, and the
+ * subsets' exact values come with it (collect). Costs at most 2^|S| evaluations per new support, fewer where the
+ * game's table already holds them.
+ */
+async function lattice(lanes: Lane[], context: LaneContext): Promise<void> {
+  const { n, evaluate, spend, threshold } = context;
+  const supports = new Map<string, number[]>();
+  for (const lane of lanes) {
+    if (lane.found === undefined || lane.required.length < 2 || lane.required.length > LATTICE_ORDER) continue;
+    const support = [...lane.required].sort((a, b) => a - b);
+    supports.set(support.join(','), support);
+  }
+  const rows = [...supports.values()].reduce((total, support) => total + 2 ** support.length, 0);
+  if (rows === 0 || rows > spend()) return;
+  const batch = createMasks(n, rows);
+  let row = 0;
+  for (const support of supports.values()) {
+    for (let subset = 0; subset < 2 ** support.length; subset++) addPlayers(batch, row++, support.filter((_, j) => (subset >>> j) & 1));
+  }
+  const answer = evaluate(batch);
+  const values = answer instanceof Float64Array ? answer : await answer;
+  const exact = new Map<string, { supports: number[][]; values: number[] }>();
+  row = 0;
+  for (const [key, support] of supports) {
+    const k = support.length;
+    const m = values.slice(row, row + 2 ** k);
+    let largest = 0;
+    for (const x of m) largest = Math.max(largest, Math.abs(x));
+    mobiusInPlace(m, k);
+    row += 2 ** k;
+    const found = { supports: [] as number[][], values: [] as number[] };
+    // every non-empty subset whose coefficient is not round-off (∅ is the baseline's, known)
+    for (let subset = 1; subset < 2 ** k; subset++) {
+      if (Math.abs(m[subset]) <= threshold(largest, 0, 2 ** k)) continue;
+      found.supports.push(support.filter((_, j) => (subset >>> j) & 1));
+      found.values.push(m[subset]);
+    }
+    exact.set(key, found);
+  }
+  for (const lane of lanes) {
+    if (lane.found === undefined || lane.required.length < 2 || lane.required.length > LATTICE_ORDER) continue;
+    lane.exact = exact.get([...lane.required].sort((a, b) => a - b).join(','));
+  }
 }
 
 /**
@@ -250,6 +315,25 @@ export function collect(lanes: Lane[], store: TermStore): RoundYield {
   for (const lane of lanes) {
     if (lane.found === undefined) {
       lane.slot.stale = true;
+      continue;
+    }
+    if (lane.exact) {
+      // exact values of the support's subsets (lattice): set, whatever the store held; fresh where unknown before
+      let isNew = false;
+      lane.exact.supports.forEach((players, k) => {
+        const support = Int32Array.from(players).sort();
+        const known = store.find(support);
+        if (known === undefined) {
+          store.add(support, lane.exact!.values[k]);
+          fresh++;
+          isNew = true;
+        } else {
+          if (known >= before) isNew = true;
+          store.setValue(known, lane.exact!.values[k]);
+        }
+      });
+      lane.slot.stale = !isNew;
+      if (isNew) finders++;
       continue;
     }
     const support = Int32Array.from(lane.required).sort();
