@@ -202,6 +202,13 @@ const stop = new AbortController();
  *  ended by the signal itself: one signal stops the CLI, as `timeout` expects. */
 const STOP_GRACE_MS = 10_000;
 const onStopSignal = (signal: NodeJS.Signals) => {
+  // a second signal while the job stops (Ctrl-C twice, `timeout` and its process group) is heard and said, not left
+  // to the default action: that ended the CLI with 143 before the run's queued jobs were cancelled, and a worker ran
+  // them for a client that was gone (an adversarial sweep, stop 44); the grace below still bounds the stop
+  if (stop.signal.aborted) {
+    process.stderr.write(`andor: ${signal} again: already stopping (the run's work is being cancelled); it ends within ${STOP_GRACE_MS / 1000} s.\n`);
+    return;
+  }
   stop.abort();
   setTimeout(() => {
     process.stderr.write(`andor: interrupted: the job did not stop within ${STOP_GRACE_MS / 1000} s of ${signal} (a read that waits for ever: a FIFO with no writer?); ending by the signal.\n`);
@@ -571,8 +578,8 @@ export async function main(argv: string[]): Promise<number> {
     if (command.name === 'serve') return await serveCommand(flags);
     if (command.name === 'report') return await reportCommand(flags);
     if (command.name === 'worker') return await workerCommand(flags);
-    process.once('SIGINT', onStopSignal);
-    process.once('SIGTERM', onStopSignal);
+    process.on('SIGINT', onStopSignal);
+    process.on('SIGTERM', onStopSignal);
     await runStudy(command, flags);
     return 0;
   } catch (error) {

@@ -87,7 +87,7 @@ describe('signals, caches, slow clients and memory', () => {
     expect(run.stderr()).toMatch(/nothing is cached \(no cache folder\), so a rerun starts again/);
   }, SLOW_TEST_MS);
 
-  it('one SIGTERM ends a run blocked on a read that never ends (a FIFO with no writer), after a grace', async () => {
+  it('one SIGTERM ends a run blocked on a read that never ends (a FIFO with no writer), after a grace; a second one while it stops is said and changes nothing', async () => {
     const pipe = join(dir, 'pipe.json');
     execFileSync('mkfifo', [pipe]);
     const run = start(['explain', '--model', model('breast-cancer-mlp.onnx'), '--sample', pipe, '--players', '0-3', '--workers', '0']);
@@ -96,7 +96,12 @@ describe('signals, caches, slow clients and memory', () => {
     const bySignal = new Promise<NodeJS.Signals | null>((resolve) => ended('exit', (_code, signal) => resolve(signal)));
     // a run that this test finds still blocked must not outlive it
     const guard = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
+    // a second SIGTERM a second later: said, not the default action (it ended the CLI with 143 at once, before a
+    // queued run's jobs were cancelled; an adversarial sweep, stop 44)
+    const again = setTimeout(() => run.child.kill('SIGTERM'), 3000);
     const { code, ms } = await interrupt(run, () => Date.now() - started > 2000, 'SIGTERM').finally(() => clearTimeout(guard));
+    clearTimeout(again);
+    expect(run.stderr()).toContain('andor: SIGTERM again: already stopping (the run\'s work is being cancelled); it ends within 10 s.');
     // the job cannot see the stop while its read waits: the CLI gives it 10 s, then lets the signal end it (a shell
     // says 143)
     expect(code).toBeNull();
