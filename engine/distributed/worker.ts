@@ -12,7 +12,7 @@ import { runShard, runUnit } from '../explain/units.js';
 import { LruCache, MAX_OPEN_MODELS } from '../pipeline/lru.js';
 import { connectQueue, integerOption, isTransient, reconnecting, resolveConnection, sleep, type QueueConnection, type QueueConnectionOptions } from './connection.js';
 import { claimJob, completeWithResult, ensureQueue, jobsById, releaseLease, renewLeases, spendRetries, type JobState, type Lease } from './jobs.js';
-import { assertPayload, unitFromPayload, type UnitPayload } from './payload.js';
+import { assertPayload, otherPayloadVersion, PAYLOAD_VERSION, unitFromPayload, type UnitPayload } from './payload.js';
 import { encodeResult } from './result-codec.js';
 import { isDeterministic } from './errors.js';
 import { ensureResultsTable } from './results.js';
@@ -120,6 +120,8 @@ class Worker {
   /** Wakes the lease loop when a unit starts: its lease may be shorter than the loop's current wait. */
   private wake = new AbortController();
   private stats = { completed: 0, duplicates: 0, failed: 0, aborted: 0, released: 0 };
+  /** A fault of this worker that stops it (a unit of another payload version): serve() throws it once stopped. */
+  private fatal: InvalidOptionError | undefined;
 
   constructor(
     private readonly db: QueueConnection,
@@ -158,6 +160,7 @@ class Worker {
       await leases;
       const failed = slots.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
+      if (this.fatal) throw this.fatal;
     } finally {
       leasesDone.abort();
       this.options.signal?.removeEventListener('abort', stop);
@@ -215,6 +218,19 @@ class Worker {
         await reconnecting(this.conn, 'completing a job', () => this.db.boss.complete(queue, id));
         this.stats.duplicates++;
         this.emit({ type: 'duplicate', key, job: id });
+        return;
+      }
+      // a unit queued by another andor version is no fault of the unit: it goes back to the queue unrun, for a worker
+      // of that version, and this one stops saying why (it failed such units for good, 3 tries each, while a worker
+      // of the right version served the same queue: a fleet halfway through an upgrade; an adversarial sweep, stop 44)
+      const version = otherPayloadVersion(data);
+      if (version !== undefined) {
+        this.fatal ??= new InvalidOptionError(
+          `Job ${id} (unit ${key}) was queued by an andor of payload version ${version}; this worker runs version ${PAYLOAD_VERSION}. ` +
+            'It went back to the queue unrun, and this worker stopped: run workers of the version of the clients that queue the units.',
+        );
+        this.halt.abort();
+        await this.release({ data, run, stored });
         return;
       }
       assertPayload(data);

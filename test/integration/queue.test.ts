@@ -14,6 +14,7 @@ import { connectQueue, reconnecting, resolveConnection } from '../../dist/engine
 import { claimJob, ensureQueue, jobsById, releaseLease, renewLeases } from '../../dist/engine/distributed/jobs.js';
 import { ensureResultsTable, readResults, storeResult } from '../../dist/engine/distributed/results.js';
 import { sha256Of } from '../../dist/engine/distributed/store.js';
+import { PAYLOAD_VERSION } from '../../dist/engine/distributed/payload.js';
 import { explainUnit } from '../../dist/engine/explain/units.js';
 import {
   CancelledError, FolderStore, InvalidOptionError, MemoryLimitError, ModelStoreError, QueueUnavailableError, UnitsFailedError, batchToJson, createEngine, createQueueExecutor, dynamicsToJson, loadSampleSet, model, seriesSamples,
@@ -432,6 +433,31 @@ describe('the job queue', () => {
       expect((await jobsById(connection, [id!]))[0].state).toBe('completed');
     } finally {
       await connection.close();
+    }
+  }, QUEUE_TEST_MS);
+
+  it('gives a unit queued by another andor version back unrun and stops the worker, saying why (an adversarial sweep, stop 44)', async () => {
+    // a worker of another version failed such units for good (3 tries each) while one of the right version served
+    // the same queue: a fleet halfway through an upgrade lost its runs
+    const { url, store } = await setup();
+    const connection = await connectQueue(resolveConnection({ url, reconnectMs: 30_000 }), 'worker');
+    let id: string | null;
+    try {
+      await ensureQueue(connection);
+      await ensureResultsTable(connection.sql);
+      id = await connection.boss.send(connection.options.queue, { v: PAYLOAD_VERSION + 1, key: 'from-a-newer-andor' }, { retryLimit: 2, retryDelay: 0, expireInSeconds: 30 });
+    } finally {
+      await connection.close();
+    }
+    const worker = startWorker(url, store);
+    expect(await worker.exited).toBe(2);
+    expect(worker.events.filter((e) => e.type === 'released').map((e) => (e as { job: string }).job)).toEqual([id!]);
+    const check = await connectQueue(resolveConnection({ url, reconnectMs: 30_000 }), 'client');
+    try {
+      // back in the queue as it was: no try spent, for a worker of its version
+      expect((await jobsById(check, [id!]))[0]).toMatchObject({ state: 'created', retryCount: 0 });
+    } finally {
+      await check.close();
     }
   }, QUEUE_TEST_MS);
 
