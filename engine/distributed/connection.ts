@@ -259,6 +259,14 @@ const REFUSED_CODES = /^(28|3D000$)/;
  */
 function refusedConnection(url: string, error: unknown): InvalidOptionError | undefined {
   const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code !== 'string' || !REFUSED_CODES.test(code)) return undefined;
-  return new InvalidOptionError(`The job queue at ${maskPassword(url)} refused the connection: ${(error as Error).message}. Check the user, password and database name in the queue URL (--queue).`, { cause: error });
+  const message = String((error as Error | undefined)?.message ?? error);
+  // the URL's parameters: an sslmode the server cannot meet (node-postgres says so without a code; a certificate it
+  // rejects has Node's TLS codes), and session options whose every statement fails at the start (a statement
+  // timeout of 1 ms: 57014) ended the run as "unexpected error" (an adversarial sweep, stop 44)
+  const refused = typeof code === 'string' ? REFUSED_CODES.test(code) || TLS_CODES.test(code) || code === '57014' : /\bSSL\b/.test(message);
+  if (!refused) return undefined;
+  return new InvalidOptionError(`The job queue at ${maskPassword(url)} refused the connection: ${message}. Check the user, password and database name in the queue URL (--queue), and its parameters (sslmode, options).`, { cause: error });
 }
+
+/** Node's codes for a TLS handshake that failed on the server's certificate. */
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_VERIFY_LEAF_SIGNATURE$|CERT_)/;

@@ -778,6 +778,18 @@ describe('the job queue', () => {
       expect((error as Error).message).toMatch(/Check the user, password and database name in the queue URL \(--queue\)/);
       expect((error as Error).message).not.toContain('not-the-password');
     }
+    // the URL's parameters too: an sslmode the server cannot meet, session options whose statements all fail (they
+    // were "unexpected error"; an adversarial sweep, stop 44)
+    const ssl = new URL(url);
+    ssl.searchParams.set('sslmode', 'require');
+    const timeout = new URL(url);
+    timeout.searchParams.set('options', '-c statement_timeout=1');
+    for (const [bad, reason] of [[ssl, /does not support SSL/], [timeout, /statement timeout/]] as const) {
+      const error = await createQueueExecutor({ url: bad.toString(), store, reconnectMs: 0 }).catch((e: unknown) => e);
+      expect(error, bad.search).toBeInstanceOf(InvalidOptionError);
+      expect((error as Error).message, bad.search).toMatch(reason);
+      expect((error as Error).message, bad.search).toMatch(/and its parameters \(sslmode, options\)\.$/);
+    }
     const byCli = await cli(['explain', '--model', MLP, '--samples', SAMPLES, '--rows', '0', '--players', '0-3', '--queue', noDatabase.toString(), '--store', dir, '--reconnect-ms', '0']);
     expect(byCli.code).toBe(2);
     expect(byCli.stderr).toMatch(/^andor: error \[INVALID_OPTION\]: The job queue at .* refused the connection/m);
