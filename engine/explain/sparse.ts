@@ -15,7 +15,7 @@ import { assertPlanFits, assertSparseFits, masksFitMemory, type Limits, type Mas
 import { rewardOf } from '../pipeline/masking.js';
 import { changingPlayers, keepPlayers } from '../pipeline/null-players.js';
 import type { Runner } from '../pipeline/runner.js';
-import { LOW_FAITHFULNESS, type WarningSink } from './warnings.js';
+import { LOW_FAITHFULNESS, type WarningKind, type WarningSink } from './warnings.js';
 import { assertRowsIndependent, checkNames, resolveTarget, type ExplainContext, type ExplainRequest, type ExplanationHeader, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
 
 /** Bytes a sparse explanation holds per evaluation of its budget besides the masks' bits (values, term lists,
@@ -126,43 +126,55 @@ export interface FunctionContext {
 const EXACT_SEARCH_R2 = 0.999;
 
 /**
- * Says, through onWarning, when an expansion explains little of v on the masks it never saw: its terms are then a
- * poor account of the model, however they look in the report.
- * @param recovered - the two expansions
- * @param tolerance - the request's (a given tolerance fits no random masks)
- * @param onWarning - where it is said (none: nothing is)
+ * What a sparse result says of itself, read from it alone: where it ran (here, on a worker) or when it was read back
+ * (a cache, the queue's results), each unit's result says the same (a queued run said none of them: an adversarial
+ * sweep, stop 44).
+ * - An expansion that explains little of v on the masks it never saw: its terms are then a poor account of the model,
+ *   however they look in the report.
+ * - An exact search (tolerance 0) whose held-out R² is under EXACT_SEARCH_R2: it claims every term it keeps is exact,
+ *   so it has missed terms (above maxOrder, or noise).
+ * - Indices given to a lower order than asked (analyzeFitting).
+ * @param result - the result
+ * @param indexOrder - the index order asked (default DEFAULT_INDEX_ORDER)
+ * @returns the warnings, each with its kind
  */
-function warnUnfaithful(recovered: AndOrExpansion, tolerance: number | undefined, onWarning: WarningSink | undefined): void {
-  const and = recovered.and.faithfulness.r2;
-  const or = recovered.or.faithfulness.r2;
-  if (!onWarning) return;
-  // an exact search (tolerance 0) claims every term it keeps is exact: one that rebuilds held-out masks less than
-  // well has missed terms, or kept a set that is no term (unknown terms whose values cancel in the masks it tested
-  // pass for none: a complement game has them by construction, and the OR expansion of a planted game of 24 players
-  // kept {1, 4, 10}, no term of u, with R² 0.76; an adversarial sweep, stop 44)
-  if (tolerance === 0 && recovered.recovery !== 'exact' && Math.min(and, or) < EXACT_SEARCH_R2 && Math.min(and, or) >= LOW_FAITHFULNESS) {
-    return onWarning(
+export function sparseWarnings(result: Pick<SparseResult, 'n' | 'faithfulness' | 'recovery' | 'evaluations' | 'tolerance' | 'indices'>, indexOrder: number | undefined): [string, WarningKind][] {
+  const said: [string, WarningKind][] = [];
+  const and = result.faithfulness.r2;
+  const or = result.faithfulness.or.r2;
+  const tolerance = result.tolerance.requested === 'auto' ? undefined : result.tolerance.requested;
+  if (tolerance === 0 && result.recovery !== 'exact' && Math.min(and, or) < EXACT_SEARCH_R2 && Math.min(and, or) >= LOW_FAITHFULNESS) {
+    said.push([
       `The exact search (tolerance 0) rebuilds the model's output on masks it never saw with held-out R² ${and.toFixed(3)} for the AND terms and ${or.toFixed(3)} for the OR terms, below ${EXACT_SEARCH_R2}: ` +
-        'some of its terms are not the game\'s (terms above maxOrder, noise, or unknown terms whose values cancel in the masks it tested and so pass for none, which a complement game has by construction). ' +
-        'Leave the tolerance to auto (its expansions are chosen on validation masks), or raise maxOrder.',
+        "some of its terms are not the game's (terms above maxOrder, or noise). Leave the tolerance to auto (its expansions are chosen on validation masks), or raise maxOrder.",
       'sparse-unfaithful',
+    ]);
+  } else if (Math.min(and, or) < LOW_FAITHFULNESS) {
+    // a budget of 2^n: every mask was evaluated, and the R² is on all of them; what is missing is beyond maxOrder, or noise
+    said.push(
+      result.recovery === 'exact'
+        ? [
+            `The sparse expansions explain little of the model's output on its ${result.evaluations} masks, all evaluated (R² ${and.toFixed(3)} for the AND terms, ${or.toFixed(3)} for the OR terms, below ${LOW_FAITHFULNESS}): ` +
+              `the terms above maxOrder, or noise in the game's values (which a Möbius coefficient of order d sums 2^d times), carry the rest. Raise maxOrder, or read the terms as a rough account.`,
+            'sparse-unfaithful',
+          ]
+        : [
+            `The sparse expansions explain little of the model's output on masks they never saw (held-out R² ${and.toFixed(3)} for the AND terms, ${or.toFixed(3)} for the OR terms, below ${LOW_FAITHFULNESS}): ` +
+              `read their terms as a rough account, not as the model's interactions. Raise the budget (${result.evaluations} evaluations were used)` +
+              `${tolerance !== undefined ? ', leave the tolerance to auto (a given tolerance fits no random masks)' : ''}, or group the players into fewer, larger ones.`,
+            'sparse-unfaithful',
+          ],
     );
   }
-  if (Math.min(and, or) >= LOW_FAITHFULNESS) return;
-  // a budget of 2^n: every mask was evaluated, and the R² is on all of them; what is missing is beyond maxOrder, or noise
-  if (recovered.recovery === 'exact') {
-    return onWarning(
-      `The sparse expansions explain little of the model's output on its 2^${recovered.n} masks, all evaluated (R² ${and.toFixed(3)} for the AND terms, ${or.toFixed(3)} for the OR terms, below ${LOW_FAITHFULNESS}): ` +
-        `the terms above maxOrder, or noise in the game's values (which a Möbius coefficient of order d sums 2^d times), carry the rest. Raise maxOrder, or read the terms as a rough account.`,
-      'sparse-unfaithful',
-    );
+  const asked = Math.min(indexOrder ?? DEFAULT_INDEX_ORDER, result.n);
+  if (result.indices.order < asked) {
+    said.push([
+      `The interaction indices to order ${asked} would not fit (more than 2^18 sets, or 2·10⁷ visits, for the subsets of the recovered terms up to that size): they are given to order ${result.indices.order} instead (indices.order), the highest that fits, and the expansions are kept. ` +
+        `Give options.indexOrder ≤ ${result.indices.order}, or a lower options.maxOrder, to ask for what fits.`,
+      'sparse-indices-lowered',
+    ]);
   }
-  onWarning(
-    `The sparse expansions explain little of the model's output on masks they never saw (held-out R² ${and.toFixed(3)} for the AND terms, ${or.toFixed(3)} for the OR terms, below ${LOW_FAITHFULNESS}): ` +
-      `read their terms as a rough account, not as the model's interactions. Raise the budget (${recovered.evaluations} evaluations were used)` +
-      `${tolerance !== undefined ? ', leave the tolerance to auto (a given tolerance fits no random masks)' : ''}, or group the players into fewer, larger ones.`,
-    'sparse-unfaithful',
-  );
+  return said;
 }
 
 /**
@@ -291,40 +303,29 @@ function liftAnalysis(analysis: ReturnType<typeof analyzeTerms>, kept: readonly 
 
 /**
  * analyzeTerms at the asked index order, or else at the highest lower one whose sets fit (indices.ts refuses sets
- * that would exhaust the heap), with a warning: the expansions cost the budget's evaluations, and a refusal after
+ * that would exhaust the heap; sparseWarnings says so): the expansions cost the budget's evaluations, and a refusal after
  * them lost those (one term of order 50 at index order 6: 200 000 evaluations, then MemoryLimitError; stop 43).
  * Order 0 (Shapley and Banzhaf values only) visits each term's players once, and always fits.
  */
-function analyzeFitting(and: readonly SparseTerm[], or: readonly SparseTerm[], n: number, options: ReturnType<typeof termOptions>, mobius: Float64Array | undefined, onWarning: WarningSink | undefined): ReturnType<typeof analyzeTerms> {
-  const asked = Math.min(options.indexOrder, n);
-  let refused: MemoryLimitError | undefined;
-  for (let order = asked; ; order--) {
+function analyzeFitting(and: readonly SparseTerm[], or: readonly SparseTerm[], n: number, options: ReturnType<typeof termOptions>, mobius: Float64Array | undefined): ReturnType<typeof analyzeTerms> {
+  for (let order = Math.min(options.indexOrder, n); ; order--) {
     try {
-      const analysis = analyzeTerms(and, or, n, { ...options, indexOrder: order }, mobius);
-      if (refused) {
-        onWarning?.(
-          `${refused.message.replace(/; lower options\.indexOrder.*$/, '')}: they are given to order ${order} instead (indices.order), the highest that fits, and the expansions are kept. ` +
-            `Give options.indexOrder ≤ ${order}, or a lower options.maxOrder, to ask for what fits.`,
-          'sparse-indices-lowered',
-        );
-      }
-      return analysis;
+      return analyzeTerms(and, or, n, { ...options, indexOrder: order }, mobius);
     } catch (error) {
       if (!(error instanceof MemoryLimitError) || order === 0) throw error;
-      refused ??= error;
     }
   }
 }
 
 /** The parts of a sparse result computed from the two expansions and the choice that ran them, shifted by v0 for the
  *  -v0 rewards. The expansions may be of the kept players only (player j = kept[j]; the others are null players). */
-function fromExpansions(recovered: AndOrExpansion, choice: SparseChoice, n: number, v0: number, options: ReturnType<typeof termOptions>, onWarning: WarningSink | undefined, kept?: readonly number[]) {
+function fromExpansions(recovered: AndOrExpansion, choice: SparseChoice, n: number, v0: number, options: ReturnType<typeof termOptions>, kept?: readonly number[]) {
   const shift = (terms: readonly SparseTerm[]) => terms.map((t) => (t.players.length === 0 ? { players: t.players, value: t.value - v0 } : t));
   const started = performance.now();
   // the indices of an exact recovery come from its 2^n Möbius coefficients: shifted too (a copy, ∅ at index 0)
   const mobius = recovered.and.mobius && v0 !== 0 ? recovered.and.mobius.slice() : recovered.and.mobius;
   if (mobius && v0 !== 0) mobius[0] -= v0;
-  const reduced = analyzeFitting(shift(recovered.and.terms), shift(recovered.or.terms), recovered.n, options, mobius, onWarning);
+  const reduced = analyzeFitting(shift(recovered.and.terms), shift(recovered.or.terms), recovered.n, options, mobius);
   // lifted to all n players: at the asked order, unless it was lowered to fit
   const lowered = reduced.indices.order < Math.min(options.indexOrder, recovered.n);
   const analysis = kept ? liftAnalysis(reduced, kept, n, lowered ? reduced.indices.order : options.indexOrder) : reduced;
@@ -419,9 +420,9 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const recovered = await recoverAndOr(game, reduced.n, { ...choice, kernels: ctx.kernels, fitRandom: fitsOn(ctx.runner), signal: request.signal, onProgress: request.onProgress });
   const recoverMs = performance.now() - recoverStart;
   assertRowsIndependent(rewardOf(plan.reward, full), recovered.values.full, plan);
-  warnUnfaithful(recovered, request.tolerance, ctx.onWarning);
   const v0 = prepared.rewardName.endsWith('-v0') ? recovered.values.empty : 0;
-  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options, ctx.onWarning, reduced === plan ? undefined : kept);
+  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, v0, options, reduced === plan ? undefined : kept);
+  for (const [message, kind] of sparseWarnings(report, request.indexOrder)) ctx.onWarning?.(message, kind);
   const set = prepared.set;
   return {
     ...report,
@@ -469,8 +470,8 @@ export async function explainFunction(request: FunctionRequest, kernels: KernelH
     throw error;
   });
   const recoverMs = performance.now() - started;
-  warnUnfaithful(recovered, request.tolerance, engine.onWarning);
-  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, 0, options, engine.onWarning);
+  const { interactionsMs, ...report } = fromExpansions(recovered, choice, n, 0, options);
+  for (const [message, kind] of sparseWarnings(report, request.indexOrder)) engine.onWarning?.(message, kind);
   return {
     ...report,
     players: names,

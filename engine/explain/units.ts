@@ -8,7 +8,8 @@ import type { MaskPlan } from '../pipeline/plan.js';
 import type { Sample, SampleSet } from '../inputs/samples.js';
 import { cacheKey, optionsDigest, sampleDigest, type ResultCache } from './cache.js';
 import { checkRequest, explainModel, type ExplainContext, type ExplainRequest, type ExplainResult, type MethodDispatch } from './explain.js';
-import { exactMethod, SPARSE_ONLY, sparseMethod, type SparseLimits, type SparseResult } from './sparse.js';
+import { exactMethod, isSparseResult, SPARSE_ONLY, sparseMethod, sparseWarnings, type SparseLimits, type SparseResult } from './sparse.js';
+import type { WarningKind } from './warnings.js';
 import { restoreResult, storeResult } from './stored-result.js';
 
 /** The options every unit of a run shares: an explain request without its model, sample, row, target and callbacks. */
@@ -142,6 +143,19 @@ export async function runUnit(ctx: ExplainContext, unit: ExplainUnit, signal?: A
   checkRequest(request);
   const result = await withUnitNamed(unit, () => explainModel(ctx, request, { ...unitSource(unit), other }));
   return { ...result, model: result.model && { ...result.model, file: unit.model.file } };
+}
+
+/**
+ * The warnings a unit's result says, read from the result alone, so that a unit says the same wherever it ran (here,
+ * on a queue's worker, whose warnings went to its own stderr) and when it is read back from a cache or the queue's
+ * results (a queued run said none; an adversarial sweep, stop 44): a decomposition that diverged, and what
+ * sparseWarnings reads. The studies say each kind once (warnings.ts) and leave these kinds out of the units' runs.
+ * @param unit - the unit (its index order)
+ * @param result - its result
+ */
+export function unitWarnings(unit: ExplainUnit, result: UnitResult): [string, WarningKind][] {
+  if (isSparseResult(result)) return sparseWarnings(result, unit.options.indexOrder);
+  return result.decomposition.warning === undefined ? [] : [[result.decomposition.warning, 'split-diverged']];
 }
 
 /** A unit's sample set, its model as already hashed (the unit's key holds its sha256), and whether its target is its

@@ -7,7 +7,7 @@ import { distribution } from '../analysis/interactions.js';
 import { openCache } from '../explain/cache.js';
 import { loadModelBytes, type ExplainContext, type ExplainRequest } from '../explain/explain.js';
 import { isSparseResult, type SparseLimits } from '../explain/sparse.js';
-import { explainUnit, localExecutor, type UnitExecutor, type UnitResult } from '../explain/units.js';
+import { explainUnit, localExecutor, unitWarnings, type UnitExecutor, type UnitResult } from '../explain/units.js';
 import { warningSummary } from '../explain/warnings.js';
 import { indexList } from '../inputs/options.js';
 import { resolveSampleSet, type SampleSet } from '../inputs/samples.js';
@@ -142,7 +142,8 @@ export async function runBatch(ctx: StudyContext, request: BatchRequest, keep = 
   const loaded = await loadModelBytes(model);
   // each kind of warning the samples give said once, and counted (warnings.ts)
   const warnings = warningSummary(ctx.onWarning, 'samples');
-  const unitCtx: StudyContext = { ...ctx, onWarning: warnings.onWarning };
+  // a unit's own warnings (kinds) are read from its result below, wherever it ran (unitWarnings); the others go on
+  const unitCtx: StudyContext = { ...ctx, onWarning: (message, kind) => kind === undefined && warnings.onWarning(message) };
   const executor = unitCtx.executor ?? localExecutor(unitCtx, await openCache(cacheDir, 'options.cacheDir'), ctx.sparseLimits);
   const reference = await studyReference(options.reference, options.baseline, set);
   const shared = { ...options, ...(reference ? { reference } : {}) };
@@ -158,6 +159,7 @@ export async function runBatch(ctx: StudyContext, request: BatchRequest, keep = 
     context: unitCtx,
     signal,
     onResult: async (index, result, fromCache) => {
+      for (const [message, kind] of unitWarnings(units[index], result)) warnings.onWarning(message, kind);
       done++;
       const now = performance.now();
       if (fromCache) cachedCount++;

@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { InvalidInputError, InvalidOptionError, MemoryLimitError } from '../contracts/errors.js';
 import type { KernelHost } from '../contracts/kernels.js';
 import { openCache } from '../explain/cache.js';
-import { explainUnit, localExecutor, type UnitResult } from '../explain/units.js';
+import { explainUnit, localExecutor, unitWarnings, type UnitResult } from '../explain/units.js';
 import { warningSummary } from '../explain/warnings.js';
 import { isSparseResult, type SparseResult } from '../explain/sparse.js';
 import { withConventions } from '../explain/conventions.js';
@@ -369,11 +369,11 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   const units = jobs.map(({ mi, si }) => explainUnit(loaded[mi], set.samples[si], si, options, names));
   // each kind of warning the pairs give said once, and counted (warnings.ts)
   const warnings = warningSummary(ctx.onWarning, 'pairs');
-  const unitCtx: StudyContext = { ...ctx, onWarning: warnings.onWarning };
+  // a pair's own warnings (kinds) are read from its result below, wherever it ran or was read from (unitWarnings)
+  const unitCtx: StudyContext = { ...ctx, onWarning: (message, kind) => kind === undefined && warnings.onWarning(message) };
   const executor = unitCtx.executor ?? localExecutor(unitCtx, await openCache(request.cacheDir, 'options.cacheDir'));
   let done = 0;
   let cachedCount = 0;
-  let cachedDiverged = 0;
   // each pair's result is kept in the smaller form the aggregation reads, as it arrives
   const kept: PairData[] = new Array(units.length);
   const { cached } = await executor.run(units, {
@@ -386,17 +386,13 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
       // first pair, not after all of them
       if (result.n < 2) throw new InvalidOptionError(`Dynamics needs at least 2 players: its measures compare interactions of different orders, and these options give ${result.n} (${result.players.join(', ')}). Give more players (--players).`);
       kept[index] = pairData(result);
+      for (const [message, kind] of unitWarnings(units[index], result)) warnings.onWarning(message, kind);
       done++;
       if (fromCache) cachedCount++;
-      // a computed pair warned as it ran; one from the cache says so here, once for the run
-      if (fromCache && !isSparseResult(result) && result.decomposition.diverged) cachedDiverged++;
       request.onProgress?.({ done, total: units.length, cached: cachedCount, model: basename(loaded[jobs[index].mi].file) });
     },
   });
   warnings.summarize(units.length);
-  if (cachedDiverged > 0) {
-    ctx.onWarning?.(`${cachedDiverged} pair(s) read from the cache had diverged when computed: their interactions are those of the best iterate (each marked "diverged" among its checkpoint's samples). Rerun them with other --lr or --preset options, or with --no-cache, to see each warning.`);
-  }
   const pairs = toRecords(kept, ctx.limits.maxMemoryMb);
   const records = new Map<string, PairRecord>(jobs.map(({ mi, si }, index) => [`${mi}:${si}`, pairs[index]]));
   const computedCount = cached.filter((c) => !c).length;

@@ -130,7 +130,7 @@ describe('dynamics', () => {
     expect(progressed).toBe(0);
   });
 
-  it('marks the samples whose split diverged, warns once with their count, and again when they come from the cache (stop 33)', async () => {
+  it('marks the samples whose split diverged, warns once with their count, and the same when they come from the cache (stops 33 and 44)', async () => {
     const warnings: string[] = [];
     const own = await createEngine({ workers: 0, logger: { warn: (m: string) => warnings.push(m), info: () => undefined, error: () => undefined, debug: () => undefined } as never });
     try {
@@ -147,7 +147,12 @@ describe('dynamics', () => {
       const again = await own.dynamics(diverging);
       expect(again.pairs.computed).toBe(0);
       expect(again.checkpoints.flatMap((c) => c.samples.filter((s) => s.diverged)).length).toBe(marked);
-      expect(warnings.slice(computedWarnings)).toEqual([expect.stringMatching(new RegExp(`^${marked} pair\\(s\\) read from the cache had diverged when computed`))]);
+      // read from the cache, the pairs say what they said when computed (the first to arrive may be another pair):
+      // the warnings are read from each result
+      const fromCache = warnings.slice(computedWarnings);
+      expect(fromCache).toHaveLength(computedWarnings);
+      expect(fromCache[0]).toMatch(/^the objective rose from /);
+      expect(fromCache.slice(1)).toEqual(warnings.slice(1, computedWarnings));
     } finally {
       await own.dispose();
     }

@@ -174,12 +174,19 @@ describe('batch explanations by the sparse method', () => {
     const logged = await createEngine({ workers: 2, threads: 1, logger: { info: () => undefined, warn: (message: string) => warnings.push(message) } });
     try {
       // 784 pixels at 2000 evaluations: most rows' expansions fit poorly (held-out R² 0.34–0.63 here)
-      const batch = await logged.explainBatch({ ...PATCHES, grid: '28x28', players: '0-783', budget: 2000, maxOrder: 5, indexOrder: 0, samples: PATCH_SAMPLES, rows: '0-3', cacheDir: false });
+      const cacheDir = await mkdtemp(join(dir, 'poor-fit-cache-'));
+      const poorFits = { ...PATCHES, grid: '28x28', players: '0-783', budget: 2000, maxOrder: 5, indexOrder: 0, samples: PATCH_SAMPLES, rows: '0-3', cacheDir };
+      const batch = await logged.explainBatch(poorFits);
       const poor = batch.results!.filter((r) => Math.min(r.faithfulness.r2, r.faithfulness.or!.r2) < 0.5).length;
       expect(poor).toBeGreaterThan(1);
       expect(warnings).toHaveLength(2);
       expect(warnings[0]).toMatch(/^The sparse expansions explain little of the model's output on masks they never saw/);
       expect(warnings[1]).toBe(`${poor} of 4 samples had sparse expansions with a held-out R² below 0.5 (their terms are a rough account); the first said so above, the others were not said one by one.`);
+      // read back from the cache (as from a queue's results), the same results say the same: the warnings are read
+      // from each result, wherever it ran (a queued run, whose units ran on workers, said none; stop 44)
+      const again = await logged.explainBatch(poorFits);
+      expect(again.results!.every((r, i) => r.faithfulness.r2 === batch.results![i].faithfulness.r2)).toBe(true);
+      expect(warnings.slice(2)).toEqual(warnings.slice(0, 2));
     } finally {
       await logged.dispose();
     }

@@ -290,7 +290,7 @@ describe('engine.explainFunction', () => {
       expect(terms(lowered.and).get(planted.terms[0].players.join(','))).toBe(5);
       expect(lowered.indices.order).toBe(4);
       expect(warnings).toEqual([
-        expect.stringMatching(/^The interaction indices to order 6 would (hold more than 262144 sets|visit [\d.e+]+ subsets) .* whose largest is of order 50: they are given to order 4 instead \(indices\.order\), the highest that fits, and the expansions are kept\. Give options\.indexOrder ≤ 4/),
+        expect.stringMatching(/^The interaction indices to order 6 would not fit \(more than 2\^18 sets, or 2·10⁷ visits, .*\): they are given to order 4 instead \(indices\.order\), the highest that fits, and the expansions are kept\. Give options\.indexOrder ≤ 4/),
       ]);
       const asked = await logged.explainFunction({ ...options, indexOrder: 4 });
       expect(warnings).toHaveLength(1);
@@ -325,7 +325,7 @@ describe('engine.explainFunction', () => {
       const whole = await logged.explainFunction({ game: hashed, n: 10, budget: 1024, maxOrder: 2 });
       expect([whole.recovery, whole.faithfulness.r2 < 0.5]).toEqual(['exact', true]);
       expect(warnings).toHaveLength(3);
-      expect(warnings[2]).toMatch(/^The sparse expansions explain little of the model's output on its 2\^10 masks, all evaluated \(R² -?[\d.]+ for the AND terms.*\): the terms above maxOrder, or noise .* Raise maxOrder/);
+      expect(warnings[2]).toMatch(/^The sparse expansions explain little of the model's output on its 1024 masks, all evaluated \(R² -?[\d.]+ for the AND terms.*\): the terms above maxOrder, or noise .* Raise maxOrder/);
       expect(warnings[2]).not.toContain('budget');
       // a planted game is explained: no word
       const planted = await logged.explainFunction({ game: game(plant(64, 6, 2, 3), 'and'), n: 64, budget: 3000, maxOrder: 2 });
