@@ -99,10 +99,6 @@ function notCarried(unit: ExplainUnit, what: string): InvalidOptionError {
 }
 
 /**
- * Checks that a job's data is a unit payload of this version.
- * @throws InvalidInputError when it is not
- */
-/**
  * The payload version of a job queued by another andor version (a positive integer other than PAYLOAD_VERSION), else
  * undefined: a job this worker can read, or one that is no andor unit at all (assertPayload refuses it).
  * @param data - a job's data
@@ -112,6 +108,10 @@ export function otherPayloadVersion(data: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v > 0 && v !== PAYLOAD_VERSION ? v : undefined;
 }
 
+/**
+ * Checks that a job's data is a unit payload of this version.
+ * @throws InvalidInputError when it is not
+ */
 export function assertPayload(data: unknown): asserts data is UnitPayload {
   const p = data as Partial<UnitPayload> | null;
   if (!p || typeof p !== 'object' || p.v !== PAYLOAD_VERSION) {

@@ -109,7 +109,8 @@ export function flagOf(field: string): string {
  * takes the interface's spelling; anything else (a server setting's flag, a field of another interface) stays as it is.
  * A field named both ways at once, `reference (--reference FILE)` or `options.maxOrder (--max-order)`, is named once:
  * `--reference FILE` on the CLI (its argument kept), `body.reference` in the service ("body.reference FILE" was
- * what an adversarial sweep of the service got, stop 43).
+ * what an adversarial sweep of the service got, stop 43); a word of the sentence beside its flag, "one sample
+ * (--sample)", stays a word.
  * @param message - an engine error's message
  * @param fields - the interface's field names (camelCase)
  * @param spell - how the interface writes a field
@@ -118,8 +119,10 @@ export function spellFields(message: string, fields: readonly string[], spell: (
   const known = new Set(fields);
   const byFlag = new Map(fields.map((f) => [flagOf(f), f]));
   return message
-    .replace(/(?<![\w.-])(?:options\.)?([A-Za-z]\w*) \(--([a-z][a-z0-9-]*)((?: [A-Z]+)?)\)/g, (whole, field: string, flag: string, argument: string) => {
-      if (!known.has(field) || flagOf(field) !== flag) return whole;
+    .replace(/(?<![\w.-])(options\.)?([A-Za-z]\w*) \(--([a-z][a-z0-9-]*)((?: [A-Z]+)?)\)/g, (whole, prefix: string | undefined, field: string, flag: string, argument: string) => {
+      // a name, not a word of the sentence ("one sample (--sample) is explained"): options.x, camelCase, or an argument
+      const named = prefix !== undefined || /[A-Z]/.test(field) || argument !== '';
+      if (!named || !known.has(field) || flagOf(field) !== flag) return whole;
       const spelled = spell(field);
       return spelled === `--${flag}` ? `${spelled}${argument}` : spelled;
     })

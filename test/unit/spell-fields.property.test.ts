@@ -23,8 +23,9 @@ describe('spellFields', () => {
     const message = 'baseline "mean" needs a reference set: pass reference (--reference FILE) with one or more rows; or maskToken (--mask-token ID), or nope (--nope X).';
     expect(cli(message)).toBe('baseline "mean" needs a reference set: pass --reference FILE with one or more rows; or --mask-token ID, or nope (--nope X).');
     expect(body(message)).toBe('baseline "mean" needs a reference set: pass body.reference with one or more rows; or body.maskToken, or nope (--nope X).');
-    // a flag that is not the field's own, and a field inside a longer name, stay as they are
+    // a flag that is not the field's own, a field inside a longer name, and a word of the sentence beside its flag stay
     expect(body('players (--budget) and xreference (--reference FILE)')).toBe('players (body.budget) and xreference (body.reference FILE)');
+    expect(cli('one sample (--sample) is explained without a cache')).toBe('one sample (--sample) is explained without a cache');
   });
 
   it('changes nothing in a message that names no field (property)', () => {
