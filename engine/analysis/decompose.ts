@@ -300,8 +300,8 @@ export async function decompose(host: KernelHost, v: Float64Array, n: number, me
     // every solver but the reference works on v/s (the problem is 1-homogeneous in v and the q bound), s about the
     // mean |I| of the unlearned split, where ∅'s |v(∅)| counts for at most as much as all the other entries: with all
     // of it, a large v(∅) made s large and every interaction small on the solver's scale, and the split worse (PDHG
-    // 2–4 % above the optimum at v(∅) = 10⁴ over interactions of about 1, 12–17 % at 10⁶, where it was 0.2–0.5 % at
-    // 0; the LP 46 % above at 10⁹; an adversarial sweep, stop 44; docs/math.md, "Why solving on v/s")
+    // 1.8–4.2 % above the optimum at v(∅) = 10⁴ over interactions of about 1, 11.9–17.4 % at 10⁶, where it was
+    // 0–0.54 % at 0; the LP 50 % above at 10⁹; an adversarial sweep, stop 44; docs/math.md, "Why solving on v/s")
     const reference = settings.preset === 'reference';
     const others = Math.max(0, initial - Math.abs(v[0]));
     const s = reference ? 1 : (others + Math.min(Math.abs(v[0]), others)) / ((method === 'and-or' ? 2 : 1) * size);
