@@ -10,7 +10,7 @@ import type { ExplainUnit, UnitResult } from '../explain/units.js';
  * @param result - its result
  */
 export function encodeResult(unit: ExplainUnit, result: UnitResult): string {
-  return encodeEntry(storeResult(unit.sample, result));
+  return encodeEntry(storeResult(unit.sample, result, unit.key));
 }
 
 /**
@@ -20,5 +20,5 @@ export function encodeResult(unit: ExplainUnit, result: UnitResult): string {
  * @returns the result, or undefined when the text is not a well-formed result of this unit (it is then recomputed)
  */
 export function decodeResult(unit: ExplainUnit, text: string): UnitResult | undefined {
-  return restoreResult(unit, decodeEntry(text));
+  return restoreResult(unit, decodeEntry(text), unit.key);
 }

@@ -13,8 +13,9 @@ import { decodeBinaryEntry, encodeBinaryEntry } from './binary-entry.js';
 import { makeFolder } from '../inputs/folders.js';
 
 /** Entries change meaning when this does: it is part of every key (6: a sparse result whose budget covered 2^n
- *  holds the exact method's indices, not those of its terms up to maxOrder). */
-export const CACHE_VERSION = 6;
+ *  holds the exact method's indices, not those of its terms up to maxOrder; 7: a stored result holds the key it is
+ *  stored under, stored-result.ts). */
+export const CACHE_VERSION = 7;
 
 /** A typed array in an entry: its kind and its bytes. */
 type Packed = { readonly $typed: 'f64' | 'i32' | 'u8'; readonly base64: string };

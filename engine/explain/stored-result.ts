@@ -28,33 +28,41 @@ function sampleValues(sample: Sample, input: string): Float64Array | undefined {
 }
 
 /**
- * The stored form of a result.
+ * The stored form of a result, with the key it is stored under: a result read under another key (a row of the queue's
+ * results table copied over another's: row 0 gone and row 1 twice in the batch, exit 0; an adversarial sweep, stop
+ * 44) is no result of the reader's unit.
  * @param sample - the sample of the unit it is the result of
  * @param result - its result
+ * @param key - the key it is stored under (the cache's, the queue's job key)
  * @returns plain values and typed arrays
  */
-export function storeResult(sample: Sample, result: Result): unknown {
+export function storeResult(sample: Sample, result: Result, key: string): unknown {
   // a sparse result's AND and OR terms are lists; an exact result's are arrays over the masks
   const lists = { salient: packTerms(result.salient), ...(Array.isArray(result.and) ? { and: packTerms(result.and), or: packTerms(result.or as unknown[]) } : {}) };
   const layout = result.layout;
-  if (!layout) return { ...result, ...lists };
+  if (!layout) return { ...result, ...lists, [KEY]: key };
   // only the same array, not equal values, may be left out: then the reader's sample gives them back exactly
   const values = sampleValues(sample, layout.input) === layout.values ? FROM_SAMPLE : layout.values;
   const runs = toRuns(layout.indices);
-  return { ...result, ...lists, layout: { ...layout, values, ...(runs ? { indices: { runs } } : {}) } };
+  return { ...result, ...lists, layout: { ...layout, values, ...(runs ? { indices: { runs } } : {}) }, [KEY]: key };
 }
+
+/** The field of a stored result that holds the key it is stored under. */
+const KEY = 'storedUnder';
 
 /**
  * A result from its stored form, its layout values restored from the unit's sample, and the sample's id and the
  * model's file the reader's.
  * @param reader - the unit whose key the result is stored under: its sample, and its model's file as the reader names it
  * @param stored - the stored form, as decoded
+ * @param key - the key it was read under: a result stored under another is none of this unit's
  * @returns the result, or undefined when the value is not a well-formed result of this unit (it is then recomputed)
  */
-export function restoreResult(reader: { readonly sample: Sample; readonly model: { readonly file?: string } }, stored: unknown): Result | undefined {
+export function restoreResult(reader: { readonly sample: Sample; readonly model: { readonly file?: string } }, stored: unknown, key: string): Result | undefined {
   const { sample } = reader;
   if (stored === null || typeof stored !== 'object') return undefined;
-  const r = stored as Record<string, unknown>;
+  const { [KEY]: storedUnder, ...r } = stored as Record<string, unknown>;
+  if (storedUnder !== key) return undefined;
   const n = r.n;
   if (!Number.isInteger(n) || (n as number) < 0) return undefined;
   const unpacked: Record<string, unknown> = { ...r };

@@ -253,10 +253,10 @@ export function localExecutor(ctx: ExplainContext, cache: ResultCache | undefine
       runPool(units, options, async (unit) => {
         const key = cachedUnder(unit, limits);
         const stored = await cache?.get(key);
-        const hit = stored === undefined ? undefined : restoreResult(unit, stored);
+        const hit = stored === undefined ? undefined : restoreResult(unit, stored, key);
         if (hit) return { result: hit, cached: true };
         const result = await runUnit(ctx, unit, options.signal, limits);
-        await cache?.put(key, storeResult(unit.sample, result)).catch(unwritable);
+        await cache?.put(key, storeResult(unit.sample, result, key)).catch(unwritable);
         return { result, cached: false };
       }, cache !== undefined),
   };

@@ -328,16 +328,16 @@ describe('cache entries of real results', () => {
       const decoded = roundTrip(result);
       expect(isExplainResult(decoded), codec).toBe(true);
       expect(canonical(decoded), codec).toEqual(canonical(result));
-      const restored = restoreResult({ sample, model: { file: result.model?.file } }, roundTrip(storeResult(sample, result)));
+      const restored = restoreResult({ sample, model: { file: result.model?.file } }, roundTrip(storeResult(sample, result, 'k')), 'k');
       expect(canonical(restored), codec).toEqual(canonical(result));
       // the model file is the reader's (the same bytes under another path: it named the first writer's path)
-      expect(restoreResult({ sample, model: { file: 'elsewhere/model.onnx' } }, roundTrip(storeResult(sample, result)))!.model?.file).toBe('elsewhere/model.onnx');
+      expect(restoreResult({ sample, model: { file: 'elsewhere/model.onnx' } }, roundTrip(storeResult(sample, result, 'k')), 'k')!.model?.file).toBe('elsewhere/model.onnx');
       // an exact result's parts that every reader takes as they are: one missing or of the wrong type is no result
       // (an adversarial sweep, stop 44: a queue row without them ended every later run with "unexpected error")
       for (const damage of [(r: Record<string, unknown>) => delete r.decomposition, (r: Record<string, unknown>) => (r.matching = 3), (r: Record<string, unknown>) => (r.threshold = 'x'), (r: Record<string, unknown>) => delete (r.indices as Record<string, unknown>).stii]) {
-        const stored = roundTrip(storeResult(sample, result)) as Record<string, unknown>;
+        const stored = roundTrip(storeResult(sample, result, 'k')) as Record<string, unknown>;
         damage(stored);
-        expect(restoreResult({ sample, model: {} }, stored), `${codec}: ${damage}`).toBeUndefined();
+        expect(restoreResult({ sample, model: {} }, stored, 'k'), `${codec}: ${damage}`).toBeUndefined();
       }
     }
   });

@@ -79,7 +79,7 @@ describe('a stored result', () => {
     // the stored form: the term lists as columns
     type Columns = { shape: unknown; kinds?: unknown; starts?: Int32Array | unknown; players?: Int32Array | unknown; values?: Float64Array | unknown };
     type Stored = { and: Columns | null; or: Columns; salient: Columns; orders?: unknown; indices: { shapley?: unknown } };
-    const stored = storeResult(unit.sample, result) as Stored;
+    const stored = storeResult(unit.sample, result, unit.key) as Stored;
     const and = stored.and as { starts: Int32Array; players: Int32Array; values: Float64Array };
     expect(and.values).toBeInstanceOf(Float64Array);
     expect((stored.salient as { kinds?: unknown }).kinds).toBeInstanceOf(Uint8Array);
@@ -112,12 +112,16 @@ describe('a stored result', () => {
       (r) => ((r as Record<string, unknown>).target = 'x'),
     ];
     const copy = (r: Stored): Stored => structuredClone(r);
-    expect(restoreResult(unit, copy(stored))).toBeDefined();
+    expect(restoreResult(unit, copy(stored), unit.key)).toBeDefined();
+    // read under another key (a row copied over another's: row 0 gone and row 1 twice, exit 0; stop 44), it is none
+    expect(restoreResult(unit, copy(stored), `${unit.key.slice(0, -1)}0`)).toBeUndefined();
+    const { storedUnder: _key, ...unkeyed } = copy(stored) as Stored & { storedUnder?: string };
+    expect(restoreResult(unit, unkeyed, unit.key)).toBeUndefined();
     fc.assert(
       fc.property(fc.integer({ min: 0, max: damages.length - 1 }), fc.integer({ min: 0, max: and.values.length - 1 }), (kind, at) => {
         const damaged = copy(stored);
         damages[kind](damaged, at);
-        expect(restoreResult(unit, damaged), `damage ${kind} at ${at}`).toBeUndefined();
+        expect(restoreResult(unit, damaged, unit.key), `damage ${kind} at ${at}`).toBeUndefined();
       }),
       { numRuns: 60 },
     );
@@ -135,7 +139,7 @@ describe('a stored result', () => {
     fc.assert(
       fc.property(terms, terms, salient, (and, or, sal) => {
         const given = { ...result, and, or, salient: sal } as typeof result;
-        const back = restoreResult(unit, storeResult(unit.sample, given));
+        const back = restoreResult(unit, storeResult(unit.sample, given, unit.key), unit.key);
         expect(back).toBeDefined();
         type Listed = readonly { readonly value: number }[];
         for (const field of ['and', 'or', 'salient'] as const) {
