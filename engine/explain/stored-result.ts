@@ -21,6 +21,8 @@ type Result = ExplainResult | SparseResult;
 
 /** What stands in a stored result for layout values taken from the unit's sample. */
 const FROM_SAMPLE = 'sample';
+/** The field of a stored result that holds the key it is stored under. */
+const KEY = 'storedUnder';
 
 /** The sample's values of one input (all of them for a single-input sample). */
 function sampleValues(sample: Sample, input: string): Float64Array | undefined {
@@ -46,9 +48,6 @@ export function storeResult(sample: Sample, result: Result, key: string): unknow
   const runs = toRuns(layout.indices);
   return { ...result, ...lists, layout: { ...layout, values, ...(runs ? { indices: { runs } } : {}) }, [KEY]: key };
 }
-
-/** The field of a stored result that holds the key it is stored under. */
-const KEY = 'storedUnder';
 
 /**
  * A result from its stored form, its layout values restored from the unit's sample, and the sample's id and the
