@@ -84,8 +84,8 @@ const EXPIRED_MESSAGE = 'job failed by timeout in active state';
 export async function createQueueExecutor(options: QueueExecutorOptions): Promise<QueueExecutor> {
   const connection = resolveConnection(options);
   const store = options.store;
-  if (!store || typeof store.put !== 'function' || typeof store.get !== 'function' || typeof store.has !== 'function') {
-    throw new InvalidOptionError('options.store must be a ModelStore (put, get, has), e.g. new FolderStore(dir).');
+  if (!store || typeof store.put !== 'function' || typeof store.get !== 'function' || typeof store.has !== 'function' || (store.id !== undefined && typeof store.id !== 'function')) {
+    throw new InvalidOptionError('options.store must be a ModelStore (put, get, has, and optionally id), e.g. new FolderStore(dir).');
   }
   const settings = {
     leaseSeconds: integerOption(options.leaseSeconds, 'options.leaseSeconds', 2, 7 * 24 * 3600, 60),
@@ -352,6 +352,8 @@ class QueueRun<T> {
 
   /** Puts the models of these keys' jobs into the store (once per model). */
   private async putModels(keys: readonly string[]): Promise<void> {
+    // the store's id goes into every payload: a worker of another store gives the units back instead of failing them
+    this.encoder.store ??= await this.store.id?.(true);
     const models = new Map<string, Uint8Array>();
     for (const key of keys) {
       const { unit } = this.jobOf(key);

@@ -33,6 +33,9 @@ export interface UnitPayload {
   readonly shared: string;
   /** The run that queued it (for logs). */
   readonly run: string;
+  /** The id of the store its client put the model in (ModelStore.id), when the store has ids: a worker whose own
+   *  store answers another id gives the job back unrun. */
+  readonly store?: string;
 }
 
 /** Encodes units' payloads; the options and names every unit of a run shares are encoded (and checked) once. */
@@ -47,6 +50,9 @@ export class PayloadEncoder {
     private readonly run: string,
     private readonly inlineSampleBytes = INLINE_SAMPLE_BYTES,
   ) {}
+
+  /** The id of the store the client puts models in (ModelStore.id), written into every payload from then on. */
+  store?: string;
 
   /**
    * The payload of a unit, checked to decode into the same unit (the same content key) on a worker.
@@ -68,6 +74,7 @@ export class PayloadEncoder {
       sample,
       shared: this.sharedOf(unit),
       run: this.run,
+      ...(this.store !== undefined ? { store: this.store } : {}),
     };
     return blob ? { payload, blob } : { payload };
   }
@@ -123,6 +130,7 @@ export function assertPayload(data: unknown): asserts data is UnitPayload {
     throw new InvalidInputError('A job\'s data lacks its key, sample, options or row; it was not queued by andor.');
   }
   if (typeof p.sample === 'object') assertSha256(p.sample.stored, 'payload.sample.stored');
+  if (p.store !== undefined && typeof p.store !== 'string') throw new InvalidInputError(`The payload of job ${p.key} has a malformed store id (${preview(p.store)}).`);
   const shard = p.shard;
   if (shard !== undefined && (typeof shard !== 'object' || shard === null || typeof shard.unit !== 'string' || ![shard.start, shard.end, shard.batch, shard.target, shard.players].every(Number.isInteger))) {
     throw new InvalidInputError(`The payload of job ${p.key} has a malformed shard (unit key, start, end, batch, target and players expected).`);

@@ -3,7 +3,7 @@
 // unique temporary name, then a rename) and checks the hash on every read, so a truncated copy or a wrong file is a
 // typed error, never a wrong result. No queue or engine code here.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidOptionError } from '../contracts/errors.js';
 import { ModelStoreError } from './errors.js';
@@ -27,7 +27,19 @@ export interface ModelStore {
   get(sha256: string): Promise<Uint8Array>;
   /** Whether a model with this hash is stored (its bytes are checked only by get). */
   has(sha256: string): Promise<boolean>;
+  /**
+   * The store's identity, a random id written once into it: a client queues its units with it, and a worker whose
+   * store answers another id (or none) is not looking at the clients' store, so it gives their units back unrun
+   * instead of failing them (without this method the check is skipped).
+   * @param create - make the id when the store has none (a client, before it queues); a worker only reads
+   * @returns the id, or undefined when there is none and create is false
+   */
+  id?(create: boolean): Promise<string | undefined>;
 }
+
+/** The file of a FolderStore's id, beside the models (whose names are hashes: no clash). */
+const ID_FILE = '.andor-store-id';
+const STORE_ID = /^[0-9a-f]{32}$/;
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -131,6 +143,36 @@ export class FolderStore implements ModelStore {
   async has(sha256: string): Promise<boolean> {
     assertSha256(sha256);
     return isRegularFile(this.file(sha256));
+  }
+
+  async id(create: boolean): Promise<string | undefined> {
+    const file = join(this.dir, ID_FILE);
+    const read = async (): Promise<string | undefined> => {
+      const text = (await isRegularFile(file)) ? await readFile(file, 'utf8').catch(() => undefined) : undefined;
+      if (text === undefined) return undefined;
+      const id = text.trim();
+      if (!STORE_ID.test(id)) {
+        throw new InvalidOptionError(`The store ${this.dir} has a damaged id file ${file} (${preview(text.slice(0, 40))}): delete it; the next client to queue units writes a new one.`);
+      }
+      return id;
+    };
+    const found = await read();
+    if (found !== undefined || !create) return found;
+    // written whole under a temporary name, then linked into place: link refuses an existing name, so two clients
+    // that create the id at once agree on the first one's, and no reader sees a half-written file
+    const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await makeFolder(this.dir);
+      await writeFile(tmp, `${randomBytes(16).toString('hex')}\n`);
+      await link(tmp, file).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error;
+      });
+    } catch (cause) {
+      throw new InvalidOptionError(`Cannot write the store's id to ${file}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Give a writable folder that every worker can read.`, { cause });
+    } finally {
+      await rm(tmp, { force: true }).catch(() => undefined);
+    }
+    return (await read())!;
   }
 }
 

@@ -85,7 +85,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerStats> {
   const connection = resolveConnection({ ...options, poolSize: options.poolSize ?? concurrency + 2 });
   const pollMs = integerOption(options.pollMs, 'options.pollMs', 1, 60_000, 250);
   const heartbeatMs = integerOption(options.heartbeatMs, 'options.heartbeatMs', 10, 600_000, 1000);
-  if (!options.store || typeof options.store.get !== 'function') throw new InvalidOptionError('options.store must be a ModelStore (put, get, has), e.g. new FolderStore(dir).');
+  if (!options.store || typeof options.store.get !== 'function' || (options.store.id !== undefined && typeof options.store.id !== 'function')) {
+    throw new InvalidOptionError('options.store must be a ModelStore (put, get, has, and optionally id), e.g. new FolderStore(dir).');
+  }
   const db = await connectQueue(connection, 'worker');
   try {
     await reconnecting(connection, 'preparing the queue', async () => {
@@ -234,6 +236,18 @@ class Worker {
         return;
       }
       assertPayload(data);
+      // a unit of another store is no fault of the unit either: this worker cannot read its model, a worker of the
+      // clients' store can (a worker with a wrong --store failed their units for good, 3 tries each, while a good one
+      // served the same queue: an adversarial sweep, stop 44)
+      if (data.store !== undefined && data.store !== (await this.storeId(data.store))) {
+        this.fatal ??= new InvalidOptionError(
+          `Job ${id} (unit ${key}) was queued by a client whose model store has id ${data.store}; this worker's store ${this.options.store.location} ${this.ownStoreId === undefined ? 'has no andor store id' : `has id ${this.ownStoreId}`}, so it is another folder. ` +
+            'The job went back to the queue unrun, and this worker stopped: give it the folder the clients use (--store).',
+        );
+        this.halt.abort();
+        await this.release({ data, run, stored });
+        return;
+      }
       const sampleText = typeof data.sample === 'string' ? data.sample : await this.storedText(data.sample.stored);
       const { unit, shard } = unitFromPayload(data, await this.modelBytes(data.model.sha256), sampleText);
       this.emit({ type: 'started', key, job: id, row: unit.row, model: unit.model.file ?? unit.model.sha256, try: retryCount + 1, ...(shard ? { masks: [shard.start, shard.end] as const } : {}) });
@@ -280,6 +294,17 @@ class Worker {
     } finally {
       this.running.delete(run.lease.id);
     }
+  }
+
+  /** This worker's store id as last read (ModelStore.id). */
+  private ownStoreId: string | undefined;
+
+  /** This worker's store id, read again whenever a unit names another (the first client may create it after this
+   *  worker started, and a damaged id file may have been replaced). */
+  private async storeId(wanted: string): Promise<string | undefined> {
+    if (this.ownStoreId !== wanted) this.ownStoreId = await this.options.store.id?.(false);
+    // a store without ids (a ModelStore of the caller's own) cannot tell: every unit is taken
+    return this.options.store.id ? this.ownStoreId : wanted;
   }
 
   /** A large sample's encoding, from the store (checked against its hash). */

@@ -4,9 +4,9 @@
 // distributed runs give the local runs' JSON; workers killed with SIGKILL, a database restart, duplicate deliveries,
 // cancellation, poisoned units and a second client are each exercised against the server.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import PgBoss from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,8 @@ interface WorkerProcess {
   /** Resolves with the first event (already seen or to come) that matches. */
   waitFor(match: (event: WorkerEvent) => boolean, what: string): Promise<WorkerEvent>;
   readonly exited: Promise<number | null>;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
 }
 
 describe('the job queue', () => {
@@ -131,6 +133,7 @@ describe('the job queue', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const worker: WorkerProcess = {
       child, events, exited,
+      stderr: () => stderr,
       waitFor(match, what) {
         const seen = events.find(match);
         if (seen) return Promise.resolve(seen);
@@ -459,6 +462,32 @@ describe('the job queue', () => {
     } finally {
       await check.close();
     }
+  }, QUEUE_TEST_MS);
+
+  it('gives the units of a client whose store is another folder back unrun and stops that worker, while a worker of the clients\' store serves them (an adversarial sweep, stop 44)', async () => {
+    // a worker started with a wrong --store failed units for good (ModelStoreError on every try) while a worker of the
+    // right store served the same queue: 4 of 8 units lost
+    const { url, store } = await setup();
+    const wrong = await mkdtemp(join(dir, 'wrong-store-'));
+    const client = await executor(url, store, { retryLimit: 2 });
+    const run = (await through(client)).explainBatch({ ...QUICK, rows: '0-2' });
+    await queued(url, 3);
+    const id = (await readFile(join(store, '.andor-store-id'), 'utf8')).trim();
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    // the wrong worker takes a unit first, gives it back, and stops; it writes no id into its own folder
+    const stray = startWorker(url, wrong);
+    expect(await stray.exited).toBe(2);
+    expect(stray.events.filter((e) => e.type === 'released')).toHaveLength(1);
+    expect(stray.events.some((e) => e.type === 'failed' || e.type === 'completed')).toBe(false);
+    expect(stray.stderr()).toMatch(new RegExp(`queued by a client whose model store has id ${id}; this worker's store .*wrong-store-.* has no andor store id, so it is another folder\\. The job went back to the queue unrun, and this worker stopped: give it the folder the clients use \\(--store\\)`));
+    expect(await readdir(wrong)).toEqual([]);
+    expect(await jobStates(url)).toEqual({ created: 3 });
+    // every unit runs on a worker of the clients' store, none with a try spent
+    const good = startWorker(url, store);
+    const batch = await run;
+    expect(batch.results!.map((r) => r.sample?.row)).toEqual([0, 1, 2]);
+    await eventually(() => expect(completedBy(good)).toHaveLength(3));
+    expect(good.events.filter((e) => e.type === 'started').map((e) => (e as { try: number }).try)).toEqual([1, 1, 1]);
   }, QUEUE_TEST_MS);
 
   it('gives a unit whose worker died after a long run to the next worker with the client\'s lease, not one stretched by that run (an adversarial sweep)', async () => {
@@ -844,6 +873,31 @@ describe('FolderStore', () => {
     expect((error as Error).message).toMatch(/is not a regular file \(a pipe, device or socket\): delete /);
     expect(await store.put(bytes)).toBe(sha256);
     expect(Array.from(await store.get(sha256))).toEqual([5, 6, 7]);
+  });
+
+  it('gives a store one id, made once by the first client however many make it at once, read by workers without making it', async () => {
+    const folder = join(await mkdtemp(join(tmpdir(), 'andor-store-id-')), 'store');
+    try {
+      // a worker only reads: no id, and no folder made
+      expect(await new FolderStore(folder).id(false)).toBeUndefined();
+      await expect(stat(folder)).rejects.toThrow(/ENOENT/);
+      const ids = await Promise.all(Array.from({ length: 8 }, () => new FolderStore(folder).id(true)));
+      expect(new Set(ids).size).toBe(1);
+      expect(ids[0]).toMatch(/^[0-9a-f]{32}$/);
+      expect(await new FolderStore(folder).id(false)).toBe(ids[0]);
+      expect(await new FolderStore(folder).id(true)).toBe(ids[0]);
+      // nothing left of the temporary files
+      expect(await readdir(folder)).toEqual(['.andor-store-id']);
+      // a damaged id file is said, with the fix, by clients and workers alike
+      await writeFile(join(folder, '.andor-store-id'), 'not an id');
+      for (const create of [false, true]) {
+        const error = await new FolderStore(folder).id(create).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(InvalidOptionError);
+        expect((error as Error).message).toMatch(/has a damaged id file .*\.andor-store-id \("not an id"\): delete it; the next client to queue units writes a new one\./);
+      }
+    } finally {
+      await rm(dirname(folder), { recursive: true, force: true });
+    }
   });
 
   it('refuses a hash that is not 64 hex digits (it would become a path)', async () => {
