@@ -13,7 +13,7 @@ import { bool, numberIn } from '../inputs/options.js';
 import { assertCallbacks, assertValid } from '../inputs/validate.js';
 import { assertPlanFits, assertSparseFits, masksFitMemory, type Limits, type MaskPlan, type SparseMemory } from '../pipeline/plan.js';
 import { rewardOf } from '../pipeline/masking.js';
-import { changingPlayers, keepPlayers } from '../pipeline/null-players.js';
+import { changingPlayers, keepPlayers, nullPlayers } from '../pipeline/null-players.js';
 import type { Runner } from '../pipeline/runner.js';
 import { LOW_FAITHFULNESS, type WarningKind, type WarningSink } from './warnings.js';
 import { assertRowsIndependent, checkNames, resolveTarget, type ExplainContext, type ExplainRequest, type ExplanationHeader, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
@@ -216,10 +216,11 @@ interface SparseChoice {
  * budget ceiling and the default budget are those of k players, at order min(maxOrder, k); the player limit and
  * maxOrder ≤ n are checked against all n, as the caller gave them.
  * @param k - the players the recovery runs on; n when none is at its baseline
+ * @param idle - the players at their baseline (n − k, or n when all are: the recovery then keeps one, k = 1)
  * @returns the choice: the recovery's maxOrder, min(maxOrder, k), and the requested one the result reports
  * @throws InvalidOptionError naming the field, the limit and the fix
  */
-function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: number; readonly tolerance?: number }, n: number, limits: SparseLimits, k = n): SparseChoice {
+function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: number; readonly tolerance?: number }, n: number, limits: SparseLimits, k = n, idle = n - k): SparseChoice {
   const maxPlayers = Math.min(MAX_SPARSE_PLAYERS, limits.maxSparsePlayers ?? MAX_SPARSE_PLAYERS);
   if (n > maxPlayers) {
     throw new InvalidOptionError(
@@ -236,18 +237,27 @@ function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: n
   if (request.budget !== undefined && request.budget > ceiling) {
     throw new InvalidOptionError(`options.budget = ${request.budget} is above this service's limit of ${ceiling} evaluations (maxBudget / --max-budget). Ask for at most ${ceiling}.`);
   }
-  const players = k === n ? `n = ${n} players` : `the ${k} of the ${n} players not at their baseline already (the other ${n - k} change no input and need no evaluation)`;
+  const players = k === n
+    ? `n = ${n} players`
+    : idle === n
+      ? `the one player the recovery keeps of the ${n} (all ${n} are at their baseline already: every mask is the same input)`
+      : `the ${k} of the ${n} players not at their baseline already (the other ${idle} change no input and need no evaluation)`;
+  // the order asked for, and the one the recovery runs at when fewer players are left; lowering maxOrder helps only
+  // below the latter (an adversarial sweep, stop 45: "maxOrder = 1" named for a request of 64)
+  const order = maxOrder < requested ? `maxOrder = ${requested} (order ${maxOrder} on ${k === 1 ? 'that player' : `those ${k}`})` : `maxOrder = ${maxOrder}`;
   if (least > ceiling) {
     throw new InvalidOptionError(
-      `maxOrder = ${maxOrder} at ${players} needs at least ${least} evaluations, above this service's limit of ${ceiling} (maxBudget / --max-budget). Lower maxOrder or the number of players.`,
+      `${order} at ${players} needs at least ${least} evaluations, above this service's limit of ${ceiling} (maxBudget / --max-budget). Lower maxOrder${maxOrder < requested ? ` below ${maxOrder}` : ''} or the number of players.`,
     );
   }
   if (request.budget !== undefined && request.budget < least && k < n) {
     // recoverAndOr would name n = k, a count the caller never gave
-    throw new InvalidOptionError(
-      `options.budget = ${request.budget} is too small for maxOrder = ${maxOrder}: of the ${n} players, ${n - k} are at their baseline already (they change no input), and the other ${k} need at least ${least} evaluations` +
-        `${least === 2 ** k ? ` (every one of their 2^${k} masks)` : ''}. Raise options.budget to ≥ ${least} or lower options.maxOrder.`,
-    );
+    const who = idle === n
+      ? `all ${n} players are at their baseline already (the sample equals its baseline there: every mask is the same input), and the recovery runs on one of them, which needs at least ${least} evaluations`
+      : `of the ${n} players, ${idle} are at their baseline already (they change no input), and the other ${k} need at least ${least} evaluations`;
+    const every = least === 2 ** k ? ` (every one of ${k === 1 ? 'its 2' : `their 2^${k}`} masks)` : '';
+    const lower = maxOrder > 1 ? ` or lower options.maxOrder${maxOrder < requested ? ` below ${maxOrder}` : ''}` : '';
+    throw new InvalidOptionError(`options.budget = ${request.budget} is too small for ${order}: ${who}${every}. Raise options.budget to ≥ ${least}${lower}.`);
   }
   const wanted = Math.max(DEFAULT_SPARSE_BUDGET, least);
   const budget = request.budget ?? Math.min(ceiling, k <= 20 ? Math.min(2 ** k, wanted) : wanted);
@@ -408,7 +418,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   // players already at their baseline change no input (null-players.ts): the recovery runs on the game of the others,
   // with their budget (all 2^(n−k) masks when that is within it), and their terms are mapped back
   const kept = changingPlayers(probePlan);
-  const choice = chooseBudget(request, n, limits, kept.length);
+  const choice = chooseBudget(request, n, limits, kept.length, nullPlayers(probePlan).length);
   assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, sparseMemory(n, kept.length, choice));
   const full = await ctx.runner.probe(model.key, probePlan.batchAxis.kind === 'dynamic' ? { ...probePlan, batchSize: 1 } : probePlan);
   const target = resolveTarget(prepared.kind, request.target, prepared.sample.label, full, prepared.output, prepared.unit ? prepared.sample : undefined);

@@ -73,6 +73,12 @@ describe.each([['the calling thread', 0], ['two workers', 2]] as const)('null pl
     await expect(engine.explain({ ...DIGITS, row: 5, method: 'sparse', budget: 300, maxOrder: 3 })).rejects.toThrowError(
       /options\.budget = 300 is too small for maxOrder = 3: of the 16 players, 7 are at their baseline already \(they change no input\), and the other 9 need at least 512 evaluations \(every one of their 2\^9 masks\)/,
     );
+    // every cell at its baseline (a blank image): all 16 said, and the order asked for with the one run (an adversarial
+    // sweep, stop 45: "of the 16 players, 15 are at their baseline … the other 1", "maxOrder = 1")
+    const blank = { values: new Float64Array(64) };
+    await expect(engine.explain({ ...DIGITS, sample: blank, target: 0, method: 'sparse', budget: 1, maxOrder: 16 })).rejects.toThrowError(
+      /^options\.budget = 1 is too small for maxOrder = 16 \(order 1 on that player\): all 16 players are at their baseline already \(the sample equals its baseline there: every mask is the same input\), and the recovery runs on one of them, which needs at least 2 evaluations \(every one of its 2 masks\)\. Raise options\.budget to ≥ 2\.$/,
+    );
     // below 2^(n−k), the adaptive method on the others (row 0: 3 blank cells, 13 others): its terms name the grid's cells
     const adaptive = await engine.explain({ ...DIGITS, row: 0, method: 'sparse', budget: 1500, maxOrder: 3 });
     expect(adaptive.recovery).toBe('adaptive');
@@ -90,7 +96,7 @@ describe.each([['the calling thread', 0], ['two workers', 2]] as const)('null pl
     expect(sparse.maxOrder).toBe(16);
     // a ceiling below what the 9 need names them
     await expect(engine.explain({ ...DIGITS, row: 5, method: 'sparse', maxOrder: 16 }, { maxBudget: 500 })).rejects.toThrowError(
-      /maxOrder = 9 at the 9 of the 16 players not at their baseline already \(the other 7 change no input and need no evaluation\) needs at least 512 evaluations, above this service's limit of 500/,
+      /maxOrder = 16 \(order 9 on those 9\) at the 9 of the 16 players not at their baseline already \(the other 7 change no input and need no evaluation\) needs at least 512 evaluations, above this service's limit of 500 \(maxBudget \/ --max-budget\)\. Lower maxOrder below 9 or the number of players\./,
     );
     // all 16 change at the mean baseline: the ceiling is checked against all 16
     await expect(engine.explain({ ...DIGITS, row: 5, baseline: 'mean', method: 'sparse', maxOrder: 16 }, { maxBudget: 600 })).rejects.toThrowError(/maxOrder = 16 at n = 16 players needs at least 1074 evaluations, above this service.s limit of 600/);

@@ -351,7 +351,7 @@ describe('engine.explainFunction', () => {
     // numbers as strings (a CSV read as text) are refused, not converted; plain arrays of numbers are taken
     const strings = await engine.explainFunction({ game: (m) => Array.from({ length: m.count }, () => '1.5') as never, n: 32, budget: 2000, maxOrder: 2 }).catch((e: Error) => e);
     expect(strings).toBeInstanceOf(InvalidInputError);
-    expect((strings as Error).message).toMatch(/^The game function returned a string at row 0 of a batch of \d+ masks; every value must be a number/);
+    expect((strings as Error).message).toMatch(/^The game function returned a string \("1\.5"\) at row 0 of a batch of \d+ masks; every value must be a number/);
     expect((await engine.explainFunction({ game: (m) => Array.from({ length: m.count }, () => 1.5) as never, n: 4, budget: 16 })).and).toHaveLength(1);
   });
 

@@ -2,6 +2,7 @@
 // progress, honours the AbortSignal, wraps a throwing game once, and checks the length and finiteness of every
 // answer. Methods never call the game directly.
 import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, NonFiniteError, ShapeMismatchError } from '../../contracts/errors.js';
+import { preview } from '../../inputs/preview.js';
 import { rowPlayers } from './masks.js';
 import { createPause } from './pause.js';
 import type { GameFunction, MaskBatch } from './types.js';
@@ -190,4 +191,11 @@ export function checkAnswer(answer: unknown, batch: MaskBatch): Float64Array {
   return values;
 }
 
-const describe = (x: unknown): string => (x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x === 'object' ? `a ${x.constructor?.name ?? 'object'}` : `a ${typeof x}`);
+const describe = (x: unknown): string => {
+  if (x === null || x === undefined) return String(x);
+  if (Array.isArray(x)) return 'an array';
+  const kind = typeof x === 'object' ? (x.constructor?.name ?? 'object') : typeof x;
+  // "an Object", "a string"; a value of a primitive type is shown too (preview: at most a few dozen characters)
+  const article = /^[aeiou]/i.test(kind) ? 'an' : 'a';
+  return typeof x === 'object' || typeof x === 'function' ? `${article} ${kind}` : `${article} ${kind} (${preview(x)})`;
+};

@@ -87,7 +87,7 @@ export const runFields = {
     METHODS,
     `exact: evaluate all 2^n masks and learn the AND-OR split (andor.explain/1); sparse: recover the AND interactions (Möbius terms of v) and the OR interactions (through the complement game) up to maxOrder from a budget of evaluations, for up to ${SPARSE_PLAYER_LIMIT} players, without a learned split (andor.sparse/1). Default: sparse when budget or maxOrder is given or when the 2^n arrays do not fit the memory (maxMemoryMb; the kernels' 4 GiB: 24 players), else exact`,
   ),
-  budget: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: `sparse: most model evaluations, the AND and OR expansions together (default ${DEFAULT_SPARSE_BUDGET}; a budget of at least 2^n evaluates every mask and is exact)`, 'x-arg': 'N' }),
+  budget: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: `sparse: most model evaluations, the AND and OR expansions together (default ${DEFAULT_SPARSE_BUDGET}; a budget of at least 2^n evaluates every mask and is exact, up to n = 20)`, 'x-arg': 'N' }),
   maxOrder: Type.Integer({ minimum: 1, maximum: SPARSE_PLAYER_LIMIT, description: `sparse: largest interaction order recovered (default ${DEFAULT_MAX_ORDER}, at most n)`, 'x-arg': 'D' }),
   tolerance: Type.Number({
     minimum: 0,

@@ -130,7 +130,13 @@ describe('sparseMobius game errors', () => {
   it('refuses a result that is not an array', async () => {
     const error = await failure(sparseMobius((() => 3) as unknown as GameFunction, 100, options));
     expect(error).toBeInstanceOf(InvalidInputError);
-    expect(error.message).toContain('returned a number');
+    expect(error.message).toContain('returned a number (3) for ');
+    // the article and the kind read right for undefined and plain objects (an adversarial sweep, stop 45: "returned a
+    // undefined", "returned a Object")
+    const nothing = await failure(sparseMobius((() => undefined) as unknown as GameFunction, 100, options));
+    expect(nothing.message).toMatch(/^The game function returned undefined for \d+ masks/);
+    const object = await failure(sparseMobius((() => ({ values: [] })) as unknown as GameFunction, 100, options));
+    expect(object.message).toMatch(/^The game function returned an Object for \d+ masks/);
   });
 
   it('accepts a Float32Array or a plain number array', async () => {
