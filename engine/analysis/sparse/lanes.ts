@@ -99,7 +99,7 @@ export interface LaneContext {
  * @param density - share of the players a probe prefix holds (scaled by 55–95 %)
  * @returns the lanes
  */
-export function createLanes(slots: LaneSlot[], count: number, n: number, rng: Rng, residualN: number | undefined, density = 1): Lane[] {
+export function createLanes(slots: LaneSlot[], count: number, n: number, rng: Rng, residualN: number | undefined, density: number | ((lane: number) => number) = 1): Lane[] {
   const lanes: Lane[] = [];
   for (let k = 0; k < count; k++) {
     if (k === slots.length) {
@@ -119,7 +119,7 @@ export function createLanes(slots: LaneSlot[], count: number, n: number, rng: Rn
       slot.stale = false;
     }
     const full = residualN !== undefined;
-    const hi = full ? n : Math.max(1, Math.round(n * density * (0.55 + 0.4 * rng.uniform())));
+    const hi = full ? n : Math.max(1, Math.round(n * (typeof density === 'number' ? density : density(k)) * (0.55 + 0.4 * rng.uniform())));
     // every field set here, in one order: lanes share one hidden class, so the hot loops' property loads stay monomorphic
     lanes.push({ slot, required: [], lo: 0, hi, residualAtHi: full ? residualN : NaN, phase: full ? Phase.Bisect : Phase.Start, index: undefined, found: undefined, exact: undefined });
   }
