@@ -283,7 +283,11 @@ export async function decompose(host: KernelHost, v: Float64Array, n: number, me
   const started = performance.now();
   const size = 2 ** n;
   const mode = method === 'and-or' ? MODE_AND_OR | MODE_GAMMA | MODE_Q : MODE_Q;
-  const qBound = settings.qthres * Math.abs(v[size - 1] - v[0]);
+  const range = Math.abs(v[size - 1] - v[0]);
+  // a range past float64 is v's fault, whatever qthres (0 and preset none too: "0 · Infinity" was blamed on qthres,
+  // as a bad option; an adversarial sweep, stop 45)
+  if (!Number.isFinite(range)) throw new NonFiniteError(`v(N) − v(∅) overflows float64 (v(∅) = ${fmt(v[0])}, v(N) = ${fmt(v[size - 1])}): the noise bound qthres·|v(N) − v(∅)| and the reported q rest on it. Rescale v.`);
+  const qBound = settings.qthres * range;
   // a bound past float64 would be written as null, a result andor report then refuses
   if (!Number.isFinite(qBound)) throw new InvalidOptionError(`options.qthres = ${settings.qthres} makes the noise bound qthres·|v(N) − v(∅)| = ${settings.qthres} · ${fmt(Math.abs(v[size - 1] - v[0]))} overflow float64; give a smaller qthres (default 0.04).`);
   const ws = host.alloc(SLOTS * size);

@@ -685,7 +685,11 @@ export function checkNames(names: readonly string[], n: number): string[] {
 
 /** Explains a game given as values on all 2^n masks (no model). */
 export async function explainGame(ctx: Pick<ExplainContext, 'runner' | 'limits' | 'onWarning'>, request: GameRequest): Promise<ExplainResult> {
+  // conventions 'authors' fills the authors' preset and salient rule here as for a model (it was taken and ignored:
+  // an adversarial sweep, stop 45)
+  request = withConventions(request);
   assertValid(GameRequestSchema, request);
+  assertCallbacks(request);
   const settings = analysisSettings(request, 'options');
   // a signal already aborted cancels every preset alike (the analysis looked at it only between its chunks of
   // iterations, which preset none and a short default run never reach; an adversarial sweep)

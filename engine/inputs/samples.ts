@@ -495,7 +495,10 @@ export async function loadValues(source: string): Promise<Float64Array> {
   const ext = extname(source).toLowerCase();
   const bytes = await readCapped(source, ext === '.json' ? MAX_TEXT_BYTES : MAX_BINARY_BYTES, VALUE_KINDS, npySizeCheck(source));
   if (bytes.length === 0) throw new InvalidInputError(`${source} is empty; expected ${VALUE_KINDS}.`);
-  if (hasNpyMagic(bytes) || ext === '.npy') return checkGame(parseNpy(bytes, source).data, source);
+  if (hasNpyMagic(bytes) || ext === '.npy') {
+    const { data, shape } = parseNpy(bytes, source);
+    return checkGame(gameShaped(data, shape, source), source);
+  }
   const lead = firstSignificantChar(bytes);
   if (ext === '.json' || ((lead === '[' || lead === '{') && isText(bytes, false))) {
     if (bytes.length > MAX_TEXT_BYTES) throw new InvalidInputError(`${source} is JSON text larger than ${MAX_TEXT_BYTES / 2 ** 20} MiB; save the values as .npy or raw float64.`);
@@ -539,7 +542,23 @@ function nonFinite(what: string, at: string, shown: string): NonFiniteError {
 
 function valuesFromJson(raw: unknown, what: string): Float64Array {
   if (!Array.isArray(raw)) throw new InvalidInputError(`${what} must be a JSON array of 2^n numbers (got ${preview(raw)}).`);
-  return flattenNested(raw, what, valueLeaf(what)).values;
+  const { values, shape } = flattenNested(raw, what, valueLeaf(what));
+  return gameShaped(values, shape, what);
+}
+
+/**
+ * A game's values as given: a flat list (axes of length 1 aside), or a 2×2×…×2 tensor (numpy's v.reshape([2] * n): the last axis is player 0,
+ * the first player n − 1), flattened in row-major order. Any other shape is refused: a 2×4 array (two 2-player games,
+ * say) was read as one game of 3 players (an adversarial sweep, stop 45).
+ * @throws ShapeMismatchError naming the shape
+ */
+function gameShaped(values: Float64Array, shape: readonly number[], what: string): Float64Array {
+  // axes of length 1 say nothing (a (1, 2^n) array is one game)
+  const axes = shape.filter((d) => d !== 1);
+  if (axes.length <= 1 || axes.every((d) => d === 2)) return values;
+  throw new ShapeMismatchError(
+    `${what} has shape ${shape.join('×')}: a game's values are a flat list of 2^n numbers (v at each mask, bit i of the index = player i), or a 2×2×…×2 tensor of them; flatten it, or give one game at a time.`,
+  );
 }
 
 const isPowerOfTwo = (count: number) => count > 0 && Number.isInteger(Math.log2(count));

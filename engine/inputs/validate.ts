@@ -128,7 +128,9 @@ export function assertValid<T extends TObject>(schema: T, value: unknown, name: 
   const properties = schema.properties as Record<string, TSchema>;
   const known = Object.keys(properties);
   const record = value as Record<string, unknown>;
-  const unknown = Object.keys(record).filter((k) => !(k in properties));
+  // own keys only: `in` also finds Object.prototype's ("options.constructor must be any value"; an adversarial sweep,
+  // stop 45)
+  const unknown = Object.keys(record).filter((k) => !Object.hasOwn(properties, k));
   if (unknown.length > 0 && (schema as unknown as Json).additionalProperties === false) {
     const key = unknown[0];
     const listed = known.map((k) => name(k)).join(', ');
@@ -142,7 +144,7 @@ export function assertValid<T extends TObject>(schema: T, value: unknown, name: 
   // the first failing top-level field, described as a whole (a union lists all its forms)
   for (const error of checker.Errors(value)) {
     const field = error.instancePath.split('/')[1];
-    if (field === undefined || !(field in properties)) continue;
+    if (field === undefined || !Object.hasOwn(properties, field)) continue;
     const fieldSchema = properties[field];
     const got = record[field];
     const at = error.instancePath.split('/').slice(2);
@@ -171,7 +173,7 @@ function nestedAt(schema: TSchema, value: unknown, path: readonly string[]): { s
   let [s, v] = [schema as unknown as Json, value];
   for (const key of path) {
     const properties = s.properties as Record<string, unknown> | undefined;
-    if (s.type !== 'object' || !properties || !(key in properties) || v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+    if (s.type !== 'object' || !properties || !Object.hasOwn(properties, key) || v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
     [s, v] = [properties[key] as Json, (v as Record<string, unknown>)[key]];
   }
   return { schema: s, value: v };

@@ -195,6 +195,29 @@ describe('decomposition divergence', () => {
     expect(r.decomposition.warning).toMatch(/, and no iterate improved on the start: either the start is optimal already \(then the split returned is right, and no --lr or --iterations changes it\), or PDHG's last iterate/);
   });
 
+  it('explains a game under the authors\' conventions, and says a game or a request that cannot be explained in its own terms (an adversarial sweep, stop 45)', async () => {
+    const v = Float64Array.from([3.5, 4, 5, 9]);
+    // conventions 'authors' was taken and ignored for a game: preset default, ∅ out of the salient max
+    const authors = await engine.explainValues({ values: v, conventions: 'authors' });
+    expect(authors.decomposition.preset).toBe('authors');
+    const explicit = await engine.explainValues({ values: v, preset: 'authors', salientIncludeEmpty: true, qthres: 0.04 });
+    expect(authors.threshold).toBe(explicit.threshold);
+    expect(Array.from(authors.and)).toEqual(Array.from(explicit.and));
+    expect(authors.threshold).not.toBe((await engine.explainValues({ values: v })).threshold);
+    // v(N) − v(∅) past float64 is v's fault whatever qthres (0, and preset none, were told to lower qthres)
+    for (const options of [{}, { qthres: 0 }, { preset: 'none' as const }]) {
+      await expect(engine.explainValues({ values: [-1.7e308, 0, 0, 1.7e308], ...options })).rejects.toThrowError(/^v\(N\) − v\(∅\) overflows float64 \(v\(∅\) = -1\.7e\+308, v\(N\) = 1\.7e\+308\).* Rescale v\.$/);
+    }
+    // a signal that is no AbortSignal (a TypeError from Node, or {aborted: true} taken for one)
+    for (const signal of ['x', {}, { aborted: true }]) {
+      await expect(engine.explainValues({ values: v, signal: signal as unknown as AbortSignal })).rejects.toThrowError(/^options\.signal must be an AbortSignal/);
+    }
+    // keys named after Object.prototype's members are unknown options ("options.constructor must be any value")
+    for (const key of ['constructor', 'toString', '__proto__']) {
+      await expect(engine.explainValues(JSON.parse(`{"values": [1, 2], "${key}": 1}`))).rejects.toThrowError(new RegExp(`^Unknown option options\\.${key}\\. .*Expected one of: options\\.values`));
+    }
+  });
+
   it('refuses a qthres whose noise bound overflows, and says the values of a game are not finite without blaming a baseline (stop 33)', async () => {
     const v = Float64Array.from({ length: 16 }, (_, m) => 100 * m);
     await expect(engine.explainValues({ values: v, qthres: 1e307 })).rejects.toThrowError(/options\.qthres = 1e\+307 makes the noise bound .* overflow float64; give a smaller qthres/);

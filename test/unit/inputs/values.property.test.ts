@@ -33,6 +33,27 @@ describe('game values (property)', () => {
     );
   }, PROPERTY_MS);
 
+  it('take a 2×2×…×2 tensor (or axes of length 1) as the flat list, and refuse any other shape (an adversarial sweep, stop 45)', async () => {
+    // a 2×4 array (two 2-player games) was read as one game of 3 players, from JSON and .npy alike
+    const nest = (flat: readonly number[], shape: readonly number[]): unknown =>
+      shape.length <= 1 ? [...flat] : Array.from({ length: shape[0] }, (_, k) => nest(flat.slice((k * flat.length) / shape[0], ((k + 1) * flat.length) / shape[0]), shape.slice(1)));
+    const shaped = fc.array(fc.constantFrom<number>(1, 2, 4), { minLength: 1, maxLength: 4 }).filter((shape) => shape.reduce((a, b) => a * b, 1) >= 2);
+    await fc.assert(
+      fc.asyncProperty(shaped, async (shape) => {
+        const count = shape.reduce((a, b) => a * b, 1);
+        const flat = Array.from({ length: count }, (_, k) => k + 0.5);
+        const axes = shape.filter((d) => d !== 1);
+        const game = axes.length <= 1 || axes.every((d) => d === 2);
+        for (const load of [() => loadValues(JSON.stringify(nest(flat, shape))), async () => loadValues(await files.write('t.npy', npyBytes(flat, shape)))]) {
+          if (game) expect(Array.from(await load())).toEqual(flat);
+          else await expect(load()).rejects.toThrowError(new RegExp(`has shape ${shape.join('×')}: a game's values are a flat list of 2\\^n numbers`));
+        }
+      }),
+      FEW_RUNS,
+    );
+    await expect(loadValues('[[0, 1, 2, 5], [0, 2, 1, 5]]')).rejects.toThrowError(ShapeMismatchError);
+  }, PROPERTY_MS);
+
   it('read random bytes as exactly their raw float64 values, or refuse them with a typed error', async () => {
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 128 }), async (bytes) => {
