@@ -168,7 +168,7 @@ export class FolderStore implements ModelStore {
         if (error.code !== 'EEXIST') throw error;
       });
     } catch (cause) {
-      throw new InvalidOptionError(`Cannot write the store's id to ${file}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Give a writable folder that every worker can read.`, { cause });
+      throw new InvalidOptionError(`Cannot write the store's id into the store ${this.dir} (${ID_FILE}): ${(cause as NodeJS.ErrnoException).code ?? cause}. Give a writable folder that every worker can read.`, { cause });
     } finally {
       await rm(tmp, { force: true }).catch(() => undefined);
     }

@@ -777,11 +777,12 @@ describe('the job queue', () => {
     const exotic = explainUnit({ bytes, sha256: sha256Of(bytes) }, sample, 0, { players: '0-1', baseline: new Float32Array(30) as unknown as Float64Array }, {});
     await expect(client.run([exotic], { concurrency: 1 })).rejects.toThrowError(/its options hold a value the queue cannot carry exactly/);
     expect(await jobStates(url)).toEqual({});
-    // a store path that is a file is a typed error naming the store (it was an "unexpected error: EEXIST")
+    // a store path that is a file is a typed error naming the store (it was an "unexpected error: EEXIST"); the
+    // store's id is the first thing a client writes there
     const fileStore = join(dir, 'a-file');
     await writeFile(fileStore, 'not a folder');
     const plain = explainUnit({ bytes, sha256: sha256Of(bytes) }, sample, 0, { players: '0-1' }, {});
-    await expect((await executor(url, fileStore)).run([plain], { concurrency: 1 })).rejects.toThrowError(/Cannot write [0-9a-f]{64} to the store .*a-file: ENOTDIR/);
+    await expect((await executor(url, fileStore)).run([plain], { concurrency: 1 })).rejects.toThrowError(/Cannot write the store's id into the store .*a-file \(\.andor-store-id\): ENOTDIR\. Give a writable folder/);
     // port 1 on this machine refuses connections at once
     await expect(createQueueExecutor({ url: 'postgres://u:secret@127.0.0.1:1/x', store, reconnectMs: 0 })).rejects.toThrowError(QueueUnavailableError);
     await expect(createQueueExecutor({ url: 'postgres://u:secret@127.0.0.1:1/x', store, reconnectMs: 0 })).rejects.not.toThrowError(/secret/);
