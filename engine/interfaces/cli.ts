@@ -3,9 +3,9 @@
 // checks output paths before any work, prints a readable summary, writes the JSON result and the report, and turns
 // errors into one clear line and a non-zero exit code.
 import { spawnSync } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { access, constants, readFile, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analysisFields, BASELINE_KEYWORDS } from '../contracts/schema/fields.js';
 import { didYouMean } from '../inputs/validate.js';
@@ -110,10 +110,39 @@ function assertNotInput(outputs: readonly (readonly [string, unknown])[], inputs
   for (const output of outputs) {
     for (const input of inputs) {
       const paths = typeof input[1] === 'string' ? input[1].split(',') : [];
-      for (const path of paths) assertDistinct([output, [input[0], path]]);
+      for (const path of paths) {
+        assertDistinct([output, [input[0], path]]);
+        // a folder of inputs (--checkpoints run/) holds its files: an output inside it would replace one of them
+        // (a file there already), or become one (a model) (a dynamics --out run/epoch-0004.onnx replaced that
+        // checkpoint by the JSON result; an adversarial sweep, stop 45); a new result.json there is harmless
+        const out = output[1];
+        if (typeof out === 'string' && isFolder(path) && inside(realOf(out), realOf(path)) && (existsSync(out) || /\.onnx$/i.test(out))) {
+          throw new InvalidOptionError(`${output[0]} ${out} is in the folder ${path} of ${input[0]}: it would ${existsSync(out) ? 'replace one of its files' : 'add a model to it'}. Write it elsewhere.`);
+        }
+      }
     }
   }
 }
+
+const isFolder = (path: string): boolean => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/** A path with its links resolved (as far as it exists: a file not yet written keeps its name in its real folder). */
+function realOf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const folder = dirname(resolve(path));
+    return folder === resolve(path) ? folder : join(realOf(folder), basename(path));
+  }
+}
+
+const inside = (path: string, folder: string): boolean => path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
 
 /** Refuses two of a command's files that are one file (the HTML report written over the JSON result). */
 function assertDistinct(files: readonly (readonly [string, unknown])[]): void {
@@ -392,7 +421,7 @@ async function runStudy(command: Command, given: Flags): Promise<void> {
   await assertWritable(flags.out, 'out');
   await assertWritable(flags.report, 'report');
   assertDistinct([['--out', flags.out], ['--report', flags.report]]);
-  assertNotInput([['--out', flags.out], ['--report', flags.report]], ['model', 'sample', 'samples', 'values', 'baseline', 'reference', 'losses', 'checkpoints'].map((f) => [`--${f}`, flags[f]] as const));
+  assertNotInput([['--out', flags.out], ['--report', flags.report]], [...['model', 'sample', 'samples', 'values', 'baseline', 'reference', 'losses', 'checkpoints'].map((f) => [`--${f}`, flags[f]] as const), ['--reference-models', flags.referenceModels] as const]);
   const stdout = openOutput(process.stdout);
   if (command.name === 'explain' && flags.samples !== undefined) return batch(flags, stdout);
   if (command.name === 'explain') assertNoBatchFlags(flags);

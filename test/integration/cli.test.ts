@@ -1,6 +1,6 @@
 // The andor CLI as a user runs it: the default job, game input with known coefficients, the JSON result, and one
 // clear error line (no stack trace) with a non-zero exit code for bad input.
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -191,6 +191,34 @@ describe('andor CLI', () => {
       expect(refused.stderr).toMatch(message);
     }
     expect(JSON.parse(await readFile(samples, 'utf8')).samples.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a dynamics output in the folder of its checkpoints that would replace or add one, and one that is a reference model (an adversarial sweep, stop 45)', async () => {
+    // --checkpoints DIR --out DIR/epoch-0004.onnx replaced that checkpoint by the JSON result; --reference-models was
+    // not checked at all
+    const series = join(ROOT, 'models', 'bc-mlp-series');
+    const ckpts = join(dir, 'ckpts');
+    await mkdir(ckpts, { recursive: true });
+    for (const name of ['epoch-0000.onnx', 'epoch-0004.onnx']) await writeFile(join(ckpts, name), await readFile(join(series, name)));
+    const reference = join(dir, 'reference.onnx');
+    await writeFile(reference, await readFile(join(series, 'reference-0.onnx')));
+    const base = ['dynamics', '--samples', join(series, 'samples.json'), '--players', '0-3', '--no-cache', '--workers', '0', '--quiet'];
+    const cases: [string[], RegExp][] = [
+      [['--checkpoints', ckpts, '--out', join(ckpts, 'epoch-0004.onnx')], /--out .*epoch-0004\.onnx is in the folder .*ckpts of --checkpoints: it would replace one of its files\./],
+      [['--checkpoints', ckpts, '--report', join(ckpts, 'epoch-0099.onnx')], /--report .*epoch-0099\.onnx is in the folder .*ckpts of --checkpoints: it would add a model to it\./],
+      [['--checkpoints', ckpts, '--reference-models', reference, '--out', reference], /--out and --reference-models are the same file/],
+    ];
+    for (const [args, message] of cases) {
+      const refused = await run([...base, ...args]);
+      expect(refused.code, args.join(' ')).toBe(2);
+      expect(refused.stderr).toMatch(message);
+    }
+    expect(Buffer.compare(await readFile(join(ckpts, 'epoch-0004.onnx')), await readFile(join(series, 'epoch-0004.onnx')))).toBe(0);
+    await expect(readFile(join(ckpts, 'epoch-0099.onnx'))).rejects.toThrow(/ENOENT/);
+    // a result beside the checkpoints that is no model is written
+    const beside = await run([...base, '--checkpoints', ckpts, '--out', join(ckpts, 'result.json')]);
+    expect(beside.code).toBe(0);
+    expect(JSON.parse(await readFile(join(ckpts, 'result.json'), 'utf8')).checkpoints).toHaveLength(2);
   });
 
   it('writes a batch\'s JSON lines to --out and to stdout with --json, as a single explanation does (stop 33)', async () => {
