@@ -8,7 +8,9 @@ import { BatchResultSchema, DynamicsResultSchema, ExplainResultSchema, SparseRes
 import { preview } from '../inputs/preview.js';
 import { assertValid } from '../inputs/validate.js';
 import type { BatchResultJson, DynamicsResultJson, ExplainResultJson, SparseResultJson } from '../api/result.js';
-import type { ReportableResult } from './index.js';
+
+/** Any result a report can be rendered from. */
+export type ReportableResult = ExplainResultJson | SparseResultJson | DynamicsResultJson | BatchResultJson;
 
 const SCHEMAS = { [RESULT_SCHEMA]: ExplainResultSchema, [SPARSE_SCHEMA]: SparseResultSchema, [BATCH_SCHEMA]: BatchResultSchema, [DYNAMICS_SCHEMA]: DynamicsResultSchema } as const;
 /** The fields that hold one value per order 0..n, in every kind of result. */

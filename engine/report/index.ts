@@ -10,6 +10,7 @@ import { batchSections, batchTitle } from './batch-report.js';
 import { dynamicsSections, dynamicsTitle } from './dynamics-report.js';
 import { explainSections, explainTitle } from './explain-report.js';
 import { sparseSections, sparseTitle } from './sparse-report.js';
+import { assertReportable, type ReportableResult } from './check.js';
 import { page, type Section } from './page.js';
 import type { Chart } from './svg.js';
 
@@ -17,12 +18,15 @@ import type { Chart } from './svg.js';
 export type { Chart } from './svg.js';
 
 /** Any result a report can be rendered from. */
-export type ReportableResult = ExplainResultJson | SparseResultJson | DynamicsResultJson | BatchResultJson;
+export type { ReportableResult } from './check.js';
 
 const SCHEMAS = [RESULT_SCHEMA, BATCH_SCHEMA, DYNAMICS_SCHEMA, SPARSE_SCHEMA] as const;
 
 function sectionsOf(result: ReportableResult): { title: string; sections: Section[] } {
   const schema = (result as { schema?: unknown } | null)?.schema;
+  // every result is checked before a page is built from it: a library caller's edited result put a string of markup
+  // where a number goes (sample.row "<img onerror=…>": a live element on the page; an adversarial sweep, stop 45)
+  if (typeof schema === 'string' && (SCHEMAS as readonly string[]).includes(schema)) assertReportable(result, 'The result');
   switch (schema) {
     case RESULT_SCHEMA: return { title: explainTitle(result as ExplainResultJson), sections: explainSections(result as ExplainResultJson) };
     case SPARSE_SCHEMA: return { title: sparseTitle(result as SparseResultJson), sections: sparseSections(result as SparseResultJson) };
@@ -38,7 +42,8 @@ function sectionsOf(result: ReportableResult): { title: string; sections: Sectio
  * self-contained HTML page: inline SVG and CSS, one inline script for the "save SVG" links, nothing fetched.
  * @param result - an andor.explain/1, andor.sparse/1, andor.batch/1 or andor.dynamics/1 result (as parsed from JSON)
  * @returns the HTML document
- * @throws InvalidInputError when `schema` is missing or not one of those ids
+ * @throws InvalidInputError when `schema` is missing or not one of those ids, or a field is not what andor writes
+ *   (assertReportable: its type, a count that disagrees with n, a player beyond n)
  */
 export function renderReport(result: ReportableResult): string {
   const { title, sections } = sectionsOf(result);

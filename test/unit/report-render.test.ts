@@ -135,9 +135,14 @@ describe('renderReport', () => {
     for (const id of ['interaction-graph', 'and-or-graph']) expect(chartsOf(json).find((c) => c.id === id)!.svg, id).not.toMatch(/="[^"]*(NaN|Infinity)/);
   });
 
-  it('renders a result whose undefined numbers were written as null', () => {
+  it('refuses a result whose numbers are not numbers, naming the field, before any markup is built (an adversarial sweep, stop 45)', () => {
+    // andor writes 0 where a share is 0/0; a null there (NaN through JSON) is an edited result, as is markup in a
+    // number's place, which the page interpolated as it was (sample.row "<img onerror=…>": a live element)
     const json = JSON.parse(JSON.stringify({ ...explainJson(), orders: { ...explainJson().orders, normalized: [NaN, NaN, NaN, NaN, NaN] } }));
-    expect(renderReport(json)).toContain('data-chart="normalized"');
+    expect(() => renderReport(json)).toThrowError(/^The result: orders .*\(at \[normalized\]\[0\]: must be number\) Give a result written by andor \(--out\), unedited\.$/);
+    const markup = { ...explainJson(), sample: { ...explainJson().sample, row: '<img src=x onerror="window.__pwned=1">' } };
+    expect(() => renderReport(markup as never)).toThrowError(InvalidInputError);
+    expect(() => chartsOf(markup as never)).toThrowError(/^The result: sample/);
   });
 });
 
