@@ -146,6 +146,22 @@ describe('renderReport', () => {
   });
 });
 
+describe('renderReport of names XML cannot hold', () => {
+  it('shows control characters, bidirectional overrides and lone surrogates as U+FFFD in the page and every SVG (an adversarial sweep, stop 45)', () => {
+    // a name with ESC (a CSV header) made 5 of 10 saved SVGs unparseable; U+202E turned the names after it around
+    const json = explainJson();
+    const players = json.players.map((name, i) => [`esc\u001b[31m${name}`, `soh\u0001${name}`, `rtl\u202e${name}`, `lone\ud800${name}`][i % 4]);
+    const edited = { ...json, players };
+    const unshowable = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])/;
+    const page = renderReport(edited);
+    expect(page).not.toMatch(unshowable);
+    expect(page).toContain('esc\ufffd[31m');
+    for (const chart of chartsOf(edited)) expect(chart.svg, chart.id).not.toMatch(unshowable);
+    // an emoji (a surrogate pair) is kept
+    expect(renderReport({ ...json, players: json.players.map((name) => `${name}\u{1f600}`) })).toContain('\u{1f600}');
+  });
+});
+
 describe('renderReport of a long objective trace', () => {
   it('draws an edited trace of 300 000 values instead of overflowing the call stack (an adversarial sweep)', () => {
     const json = explainJson();
