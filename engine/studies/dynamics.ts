@@ -364,6 +364,16 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
     if (earlier !== undefined) throw new InvalidInputError(`The checkpoints ${earlier} and ${m.file} are ${earlier === m.file ? 'one file listed twice' : 'the same model (sha256 ' + m.sha256.slice(0, 12) + '…)'}; give each checkpoint of the training run once.`);
     seen.set(m.sha256, m.file);
   }
+  // ... and two checkpoints of one name would be told apart nowhere: the losses are matched by name, and the result
+  // and the report name each checkpoint by it (a/epoch-0000.onnx and b/epoch-0000.onnx both took epoch-0000's losses;
+  // an adversarial sweep, stop 45)
+  const byName = new Map<string, string>();
+  for (const m of loaded.filter((l) => l.role === 'checkpoint')) {
+    const name = basename(m.file).replace(/\.onnx$/, '');
+    const earlier = byName.get(name);
+    if (earlier !== undefined) throw new InvalidInputError(`The checkpoints ${earlier} and ${m.file} are both named "${name}": the losses, the result and the report tell checkpoints apart by their file names. Rename one (e.g. epoch-0064.onnx).`);
+    byName.set(name, m.file);
+  }
   // every checkpoint on every sample; reference models on the normal samples only
   const jobs = loaded.flatMap((m, mi) => (m.role === 'checkpoint' ? set.samples.map((_, si) => ({ mi, si })) : normal.map(({ i }) => ({ mi, si: i }))));
   const units = jobs.map(({ mi, si }) => explainUnit(loaded[mi], set.samples[si], si, options, names));

@@ -1,9 +1,9 @@
 // `dynamics` on the bundled breast-cancer checkpoint series: the report's fields, resuming an interrupted run from
 // the cache without recomputing finished pairs, and the CLI.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTHORS_CONVENTIONS } from '../../dist/engine/explain/conventions.js';
@@ -112,6 +112,13 @@ describe('dynamics', () => {
     const copy = join(dir, 'copy-of-epoch-0000.onnx');
     await writeFile(copy, await readFile(CHECKPOINTS[0]));
     await expect(engine.dynamics({ ...request(), checkpoints: [CHECKPOINTS[0], copy], losses: undefined, cacheDir: false })).rejects.toThrowError(/are the same model \(sha256 /);
+    // two models of one name: their losses, result and report rows were one checkpoint's (an adversarial sweep, stop 45)
+    await mkdir(join(dir, 'other'), { recursive: true });
+    const namesake = join(dir, 'other', basename(CHECKPOINTS[0]));
+    await writeFile(namesake, await readFile(CHECKPOINTS[1]));
+    await expect(engine.dynamics({ ...request(), checkpoints: [CHECKPOINTS[0], namesake], cacheDir: false })).rejects.toThrowError(
+      new RegExp(`^The checkpoints .*${basename(CHECKPOINTS[0])} and .*other/${basename(CHECKPOINTS[0])} are both named "${basename(CHECKPOINTS[0], '.onnx')}": the losses, the result and the report tell checkpoints apart by their file names\\.`),
+    );
     const one = await engine.dynamics({ ...request(), checkpoints: [CHECKPOINTS[1]], losses: undefined, referenceModels: undefined, players: '0-4', cacheDir: false });
     const summary = summarizeDynamics(one);
     expect(summary).toMatch(/^turning   one checkpoint: no turning point/m);
