@@ -2,8 +2,9 @@
 // the biggest string V8 can build), lines for JSON-lines streams, backpressure respected, and a reader that goes away
 // (`andor ... --json | head`) ends the output quietly instead of an EPIPE stack trace. A file is written as FILE.partial
 // and renamed over FILE only when the run has ended well: a failed or interrupted run leaves an existing FILE as it was.
-// Anything but a regular file (/dev/stdout, a FIFO, a link) is written in place.
-import { accessSync, constants, createWriteStream, lstatSync, type WriteStream } from 'node:fs';
+// A link to a regular file is written through the partial of that file, renamed over it (the link stays); anything
+// else that is not a regular file (/dev/stdout, a FIFO, a device) is written in place.
+import { accessSync, constants, createWriteStream, lstatSync, realpathSync, type Stats, type WriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { InvalidOptionError } from '../contracts/errors.js';
@@ -101,6 +102,15 @@ export async function writeWhole(target: string, text: string, option: string): 
   await output.close();
 }
 
+/** The file a link names, its links resolved; undefined for a link that names nothing (written in place). */
+function linkedFile(link: string): string | undefined {
+  try {
+    return realpathSync(link);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Where a file output is written until the run has ended well. */
 export const partialPath = (target: string): string => `${target}.partial`;
 
@@ -110,10 +120,17 @@ export const partialPath = (target: string): string => `${target}.partial`;
  * @param option - the flag that named the file, for the message of a failed write
  */
 export function openOutput(target: string | Writable, option = '--out'): Output {
-  // a new or regular file goes through FILE.partial; a device, a pipe or a link (renamed over, it would be replaced)
-  // is written in place, as before
-  const existing = typeof target === 'string' ? lstatSync(target, { throwIfNoEntry: false }) : undefined;
-  const file = typeof target === 'string' && (existing === undefined || existing.isFile()) ? target : undefined;
+  // a new or regular file goes through FILE.partial; a link to a regular file through the partial of the file it
+  // names, renamed over that file (the link stays: it was written in place, and a full disk left its file truncated;
+  // an adversarial sweep, stop 45); a device or a pipe is written in place, as before
+  let file: string | undefined;
+  let existing: Stats | undefined;
+  if (typeof target === 'string') {
+    const own = lstatSync(target, { throwIfNoEntry: false });
+    const path = own?.isSymbolicLink() ? linkedFile(target) : target;
+    existing = path === undefined || path === target ? own : lstatSync(path, { throwIfNoEntry: false });
+    if (path !== undefined && (existing === undefined || existing.isFile())) file = path;
+  }
   // a file its owner made read-only is refused, as writing it in place was (a rename would replace it)
   if (file && existing) {
     try {

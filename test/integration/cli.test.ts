@@ -1,6 +1,6 @@
 // The andor CLI as a user runs it: the default job, game input with known coefficients, the JSON result, and one
 // clear error line (no stack trace) with a non-zero exit code for bad input.
-import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -191,6 +191,19 @@ describe('andor CLI', () => {
       expect(refused.stderr).toMatch(message);
     }
     expect(JSON.parse(await readFile(samples, 'utf8')).samples.length).toBeGreaterThan(0);
+  });
+
+  it('writes --out through a link to a file via that file\'s partial, keeping the link (an adversarial sweep, stop 45)', async () => {
+    // a link was written in place: a full disk mid-write left the file it names truncated
+    const real = join(dir, 'linked-real.json');
+    const link = join(dir, 'linked.json');
+    await writeFile(real, '{"old": true}');
+    await symlink(real, link);
+    const { code } = await run(['explain', '--values', '[1, 2, 3, 5]', '--preset', 'none', '--quiet', '--out', link]);
+    expect(code).toBe(0);
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(await readFile(real, 'utf8')).schema).toBe('andor.explain/1');
+    expect((await readdir(dir)).filter((f) => f.startsWith('linked') && f.endsWith('.partial'))).toEqual([]);
   });
 
   it('refuses a dynamics output in the folder of its checkpoints that would replace or add one, and one that is a reference model (an adversarial sweep, stop 45)', async () => {
