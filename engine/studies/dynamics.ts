@@ -200,7 +200,11 @@ async function loadLosses(losses: DynamicsRequest['losses'], files: readonly str
   if (!table || !Array.isArray(table.checkpoints)) throw new InvalidInputError(`${source} must be {"checkpoints": [{"name", "trainLoss", "testLoss"}, ...]}.`);
   table.checkpoints.forEach((c, i) => {
     const ok = c && typeof c.name === 'string' && Number.isFinite(c.trainLoss) && Number.isFinite(c.testLoss) && (c.epoch === undefined || Number.isFinite(c.epoch));
-    if (!ok) throw new InvalidInputError(`${source}: checkpoints[${i}] must be {"name": string, "trainLoss": number, "testLoss": number, "epoch"?: number} with finite numbers (got ${previewJson(c)}).`);
+    if (!ok) {
+      // a number JSON cannot write (1e999 reads as Infinity) is named as read: the entry's JSON showed it as null
+      const odd = c && typeof c === 'object' ? (['trainLoss', 'testLoss', 'epoch'] as const).filter((k) => typeof c[k] === 'number' && !Number.isFinite(c[k])).map((k) => `${k} is ${c[k]}`) : [];
+      throw new InvalidInputError(`${source}: checkpoints[${i}] must be {"name": string, "trainLoss": number, "testLoss": number, "epoch"?: number} with finite numbers (got ${previewJson(c)}${odd.length > 0 ? `: ${odd.join(', ')}` : ''}).`);
+    }
     // the gap is what the run reads: two finite losses can still be ±1.8e308 apart (found only after every pair ran)
     if (!Number.isFinite(c.testLoss - c.trainLoss)) throw new InvalidInputError(`${source}: checkpoints[${i}] (${previewJson(c.name)}) has losses whose gap testLoss − trainLoss overflows to ${c.testLoss - c.trainLoss}; give losses of a training run.`);
   });
@@ -212,7 +216,8 @@ async function loadLosses(losses: DynamicsRequest['losses'], files: readonly str
   });
   const unmatched = files.map((f) => basename(f).replace(/\.onnx$/, '')).filter((name) => !names.has(name));
   if (unmatched.length > 0) {
-    throw new InvalidInputError(`${source} has no losses for the checkpoint(s) ${unmatched.join(', ')}; its entries are named ${[...names].slice(0, 6).join(', ')}${names.size > 6 ? ', …' : ''}. Name each entry after its checkpoint file.`);
+    const entries = names.size === 0 ? 'it has no entries' : `its entries are named ${[...names].slice(0, 6).join(', ')}${names.size > 6 ? ', …' : ''}`;
+    throw new InvalidInputError(`${source} has no losses for the checkpoint(s) ${unmatched.join(', ')}; ${entries}. Name each entry after its checkpoint file.`);
   }
   return table;
 }

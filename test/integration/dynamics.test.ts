@@ -135,6 +135,12 @@ describe('dynamics', () => {
     await expect(run).rejects.toThrowError(InvalidInputError);
     await expect(run).rejects.toThrowError(/checkpoints\[1\] .* has losses whose gap testLoss − trainLoss overflows to Infinity/);
     expect(progressed).toBe(0);
+    // a loss JSON cannot hold (1e999) is named as read, not as the null its entry's JSON shows; an empty table says so
+    // (it said "its entries are named ." with nothing after; an adversarial sweep, stop 45)
+    await writeFile(losses, JSON.stringify(table).replace('-1e+308', '1e999'));
+    await expect(engine.dynamics({ ...request(), losses, cacheDir: false })).rejects.toThrowError(/checkpoints\[1\] must be .* with finite numbers \(got .*: trainLoss is Infinity\)\./);
+    await writeFile(losses, '{"checkpoints": []}');
+    await expect(engine.dynamics({ ...request(), losses, cacheDir: false })).rejects.toThrowError(/has no losses for the checkpoint\(s\) .*; it has no entries\. Name each entry after its checkpoint file\./);
   });
 
   it('marks the samples whose split diverged, warns once with their count, and the same when they come from the cache (stops 33 and 44)', async () => {
