@@ -547,9 +547,9 @@ function valuesFromJson(raw: unknown, what: string): Float64Array {
 }
 
 /**
- * A game's values as given: a flat list (axes of length 1 aside), or a 2×2×…×2 tensor (numpy's v.reshape([2] * n): the last axis is player 0,
- * the first player n − 1), flattened in row-major order. Any other shape is refused: a 2×4 array (two 2-player games,
- * say) was read as one game of 3 players (an adversarial sweep, stop 45).
+ * A game's values as given: a flat list (axes of length 1 aside), or a 2×2×…×2 tensor (numpy's v.reshape([2] * n):
+ * the last axis is player 0, the first player n − 1), flattened in row-major order. Any other shape is refused: a 2×4
+ * array (two 2-player games, say) was read as one game of 3 players (an adversarial sweep, stop 45).
  * @throws ShapeMismatchError naming the shape
  */
 function gameShaped(values: Float64Array, shape: readonly number[], what: string): Float64Array {
