@@ -10,7 +10,7 @@ import { flattenNested, type FlatArray } from './nested.js';
 import { assertNpySize, parseNpy as parseNpyArray } from './npy.js';
 import { preview } from './preview.js';
 import { decodeUtf8, firstSignificantChar, hasNpyMagic, isText, readCapped } from './read.js';
-import { suggest } from './validate.js';
+import { misspelledKey } from './validate.js';
 
 /** One sample: flat row-major values for the masked input (or one array per input name), plus metadata. */
 export interface Sample {
@@ -116,13 +116,8 @@ export function assertSameLayout(given: readonly number[], expected: readonly nu
  * @param fields - the fields a sample reads (x or values, label, id, split, tokens)
  */
 function assertNoMisspelledField(raw: Record<string, unknown>, fields: readonly string[], what: string): void {
-  for (const key of Object.keys(raw)) {
-    if (fields.includes(key)) continue;
-    const hit = fields.find((field) => field.toLowerCase() === key.toLowerCase()) ?? (key.length >= 4 ? suggest(key, fields.filter((field) => field.length >= 4)) : undefined);
-    if (hit !== undefined && absent(raw[hit])) {
-      throw new InvalidInputError(`${what} has the key "${key}", which no sample field is (${fields.join(', ')}; other keys are kept as metadata), and no "${hit}": did you mean "${hit}"? As it is, it would be ignored in silence.`);
-    }
-  }
+  const typo = misspelledKey(raw, fields);
+  if (typo) throw new InvalidInputError(`${what} has the key "${typo.key}", which no sample field is (${fields.join(', ')}; other keys are kept as metadata), and no "${typo.field}": did you mean "${typo.field}"? As it is, it would be ignored in silence.`);
 }
 
 function sampleFromJson(raw: unknown, what: string, setShape: readonly number[] | undefined): Sample {

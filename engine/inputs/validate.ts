@@ -35,6 +35,21 @@ export function suggest(word: string, candidates: readonly string[]): string | u
   return distance(word.toLowerCase(), best.toLowerCase()) <= limit ? best : undefined;
 }
 
+/**
+ * The first key of `raw` that is a likely typo of a field `raw` lacks, and that field: the same name in another case,
+ * or (from 4 letters) one close to a field of 4 letters or more. Other keys are the caller's to keep (metadata, a run's
+ * accuracies), and a key close to a field that is present ("time" beside "name") is not a typo.
+ * @param fields - the fields the object is read for
+ */
+export function misspelledKey(raw: Record<string, unknown>, fields: readonly string[]): { key: string; field: string } | undefined {
+  for (const key of Object.keys(raw)) {
+    if (fields.includes(key)) continue;
+    const field = fields.find((f) => f.toLowerCase() === key.toLowerCase()) ?? (key.length >= 4 ? suggest(key, fields.filter((f) => f.length >= 4)) : undefined);
+    if (field !== undefined && (raw[field] === undefined || raw[field] === null)) return { key, field };
+  }
+  return undefined;
+}
+
 /** " Did you mean "x"?" when a likely intended value exists, else "". */
 export function didYouMean(word: unknown, candidates: readonly string[], render: (s: string) => string = (s) => `"${s}"`): string {
   if (typeof word !== 'string') return '';

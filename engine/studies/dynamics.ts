@@ -16,7 +16,7 @@ import { namesByPosition, studyReference, type StudyContext } from './batch.js';
 import { loadModelBytes, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
 import { generalization, setIndexOf, trainTestJaccard, type GeneralizationReport, type SampleInteractions, type SetIndex } from './generalization.js';
 import { distribution } from '../analysis/interactions.js';
-import { assertValid } from '../inputs/validate.js';
+import { assertValid, misspelledKey } from '../inputs/validate.js';
 import { DynamicsRequestSchema } from '../contracts/schema/requests.js';
 import { parseJson, resolveSampleSet, type Sample, type SampleSet } from '../inputs/samples.js';
 import { fitSigma2, sigma2Grid, theoryCurves } from './theory.js';
@@ -190,6 +190,9 @@ function nonEmpty(files: string[], what: string): string[] {
   return files;
 }
 
+/** The keys of a losses entry that andor reads. */
+const LOSS_KEYS = ['name', 'trainLoss', 'testLoss', 'epoch'];
+
 /** Reads and checks the losses before any pair is computed: a bad table must not cost a whole run. */
 async function loadLosses(losses: DynamicsRequest['losses'], files: readonly string[]): Promise<LossTable | undefined> {
   if (losses === undefined) return undefined;
@@ -199,6 +202,10 @@ async function loadLosses(losses: DynamicsRequest['losses'], files: readonly str
   }), losses) : losses) as LossTable;
   if (!table || !Array.isArray(table.checkpoints)) throw new InvalidInputError(`${source} must be {"checkpoints": [{"name", "trainLoss", "testLoss"}, ...]}.`);
   table.checkpoints.forEach((c, i) => {
+    // a misspelt key was read as absent: "Epoch" lost the epochs in silence, "train_loss" said only that trainLoss
+    // was missing (other keys, such as a run's accuracies, are the file's own)
+    const typo = c && typeof c === 'object' ? misspelledKey(c as unknown as Record<string, unknown>, LOSS_KEYS) : undefined;
+    if (typo) throw new InvalidInputError(`${source}: checkpoints[${i}] has the key "${typo.key}", which andor does not read, and no "${typo.field}": did you mean "${typo.field}"? An entry is {"name", "trainLoss", "testLoss", "epoch"?}.`);
     const ok = c && typeof c.name === 'string' && Number.isFinite(c.trainLoss) && Number.isFinite(c.testLoss) && (c.epoch === undefined || Number.isFinite(c.epoch));
     if (!ok) {
       // a number JSON cannot write (1e999 reads as Infinity) is named as read: the entry's JSON showed it as null
@@ -220,6 +227,21 @@ async function loadLosses(losses: DynamicsRequest['losses'], files: readonly str
     throw new InvalidInputError(`${source} has no losses for the checkpoint(s) ${unmatched.join(', ')}; ${entries}. Name each entry after its checkpoint file.`);
   }
   return table;
+}
+
+/**
+ * A list of checkpoints whose losses give every epoch, checked to be in training order: the curves, the turning
+ * point and the transitions read the list's order as time, and a list written backwards ran in silence.
+ * @throws InvalidInputError naming the first checkpoint listed after a later one
+ */
+function assertTrainingOrder(files: readonly string[], losses: LossTable, what: string): void {
+  const epoch = new Map(losses.checkpoints.map((c) => [c.name, c.epoch]));
+  const named = files.map((f) => basename(f).replace(/\.onnx$/, '')).map((name) => ({ name, epoch: epoch.get(name) }));
+  if (named.some((c) => c.epoch === undefined)) return;
+  const k = named.findIndex((c, i) => i > 0 && !((c.epoch as number) > (named[i - 1].epoch as number)));
+  if (k < 0) return;
+  const [before, after] = [named[k - 1], named[k]];
+  throw new InvalidInputError(`${what} lists ${after.name} (epoch ${after.epoch}) after ${before.name} (epoch ${before.epoch}); dynamics reads the checkpoints in training order, one per epoch. List them by epoch, or give their folder (sorted by the losses' epochs).`);
 }
 
 /** A sparse pair until every pair is in: its term lists as flat arrays (a result's term objects take several times
@@ -340,7 +362,7 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
     const epoch = new Map(losses.checkpoints.map((c) => [c.name, c.epoch]));
     const of = (f: string) => epoch.get(basename(f).replace(/\.onnx$/, ''));
     if (files.every((f) => of(f) !== undefined)) files.sort((a, b) => (of(a) as number) - (of(b) as number));
-  }
+  } else if (losses) assertTrainingOrder(files, losses, 'options.checkpoints');
   const reference = await studyReference(request.reference, request.baseline, set);
   const options: PairOptions = { ...Object.fromEntries(PAIR_KEYS.filter((k) => request[k] !== undefined).map((k) => [k, request[k]])), ...(reference ? { reference } : {}) };
   const names = { ...(set.features ? { features: set.features } : {}), ...(set.classes ? { classes: set.classes } : {}) };

@@ -361,6 +361,10 @@ describe('issue 10 regressions, in the library', () => {
       ['no checkpoints list', 'shape', JSON.stringify({ epochs: [] }), /must be \{"checkpoints": \[\{"name", "trainLoss", "testLoss"\}, \.\.\.\]\}/],
       // the last entry of a name won, in silence (an adversarial sweep, stop 32)
       ['a checkpoint named twice', 'twice', JSON.stringify({ checkpoints: [...names.map((n) => entry(n)), entry(names[0], 99, 0)] }), /checkpoints\[3\] names "epoch-0000" again; give each checkpoint one entry\./],
+      // a misspelt key was read as absent: "Epoch" lost the epochs in silence (stop 46)
+      ['a misspelt key', 'key', JSON.stringify({ checkpoints: names.map((n, i) => ({ ...entry(n), Epoch: i, accuracy: 0.9 })) }), /checkpoints\[0\] has the key "Epoch", which andor does not read, and no "epoch": did you mean "epoch"\?/],
+      // a list against its epochs ran backwards in time, in silence (stop 46)
+      ['a list out of training order', 'order', JSON.stringify({ checkpoints: names.map((n, i) => ({ ...entry(n), epoch: [1024, 16, 0][i] })) }), /options\.checkpoints lists epoch-0016 \(epoch 16\) after epoch-0000 \(epoch 1024\); dynamics reads the checkpoints in training order/],
     ])('is an InvalidInputError before any pair runs (%s)', async (_what, tag, text, message) => {
       const losses = join(dir, `losses-${tag}.json`);
       await writeFile(losses, text);
