@@ -433,13 +433,12 @@ async function runStudy(command: Command, given: Flags): Promise<void> {
           const json = dynamicsToJson(r);
           return [json, summarizeDynamics(r), flags.report ? renderReport(json) : undefined] as const;
         });
-  if (typeof flags.out === 'string') {
-    const file = openOutput(flags.out);
-    await settleOutput(file, async () => {
-      await file.writeJson(json);
-    });
-  }
-  if (typeof flags.report === 'string' && html) await writeWhole(flags.report, html, '--report');
+  const file = typeof flags.out === 'string' ? openOutput(flags.out) : undefined;
+  const report = typeof flags.report === 'string' && html ? openOutput(flags.report, '--report') : undefined;
+  await settleOutputs([['--out', file], ['--report', report]], async () => {
+    await file?.writeJson(json);
+    await report?.write(html as string);
+  });
   if (flags.json) await stdout.writeJson(json);
   else if (!flags.quiet) await stdout.write(printable([text, ...[flags.out, flags.report].filter(Boolean).map((f) => `wrote     ${String(f)}`)].join('\n')) + '\n');
 }
@@ -465,7 +464,8 @@ async function batch(flags: Flags, stdout: Output): Promise<void> {
   // --out and --json both get the lines, as a single explanation's --out and --json both get its JSON
   const sinks = [file, flags.json ? stdout : undefined].filter((sink): sink is Output => sink !== undefined);
   const lines = { writeJson: async (json: unknown) => { for (const sink of sinks) await sink.writeJson(json); } };
-  const { result, json } = await settleOutput(file, () => withEngine(flags, async (engine, signal) => {
+  const report = typeof flags.report === 'string' ? openOutput(flags.report, '--report') : undefined;
+  const result = await settleOutputs([['--out', file], ['--report', report]], () => withEngine(flags, async (engine, signal) => {
     const progress = progressFor(flags, 'samples');
     try {
       const { out: _o, report: _r, json: _j, arrays: _a, quiet: _q, debug: _d, sample: _s, row: _w, ...request } = requestFields(flags);
@@ -482,29 +482,34 @@ async function batch(flags: Flags, stdout: Output): Promise<void> {
   }).then(async (result) => {
     const json = batchToJson(result, { arrays });
     await lines.writeJson(json);
-    return { result, json };
+    await report?.write(renderReport(json));
+    return result;
   }));
-  if (typeof flags.report === 'string') await writeWhole(flags.report, renderReport(json), '--report');
   if (!flags.json && !flags.quiet) await stdout.write(printable(summarizeBatch(result) + (file ? `\nwrote     ${String(flags.out)}` : '')) + '\n');
 }
 
 /**
- * Runs what writes to an output file, then puts the file in place (Output.close); when it fails (an error, a stop
- * signal), the target is left as it was and what was written is kept as FILE.partial, said on stderr.
- * @param file - the output, or undefined (nothing to settle)
+ * Runs what writes to the output files, then puts them in place together: each is finished (all of it on disk, as
+ * FILE.partial), and only then is each renamed over its target, so a full disk on --report leaves --out as it was
+ * too. When anything fails (an error, a stop signal, a write), every target is left as it was and what was written
+ * is kept as FILE.partial, said on stderr.
+ * @param files - the outputs by the flag that named them (undefined: not asked for)
  * @param work - the writing
  * @returns what work returns
  */
-async function settleOutput<T>(file: Output | undefined, work: () => Promise<T>): Promise<T> {
+async function settleOutputs<T>(files: readonly (readonly [string, Output | undefined])[], work: () => Promise<T>): Promise<T> {
+  const outputs = files.filter((f): f is [string, Output] => f[1] !== undefined);
   let result: T;
   try {
     result = await work();
+    for (const [, output] of outputs) await output.finish();
   } catch (error) {
-    const kept = await file?.abandon().catch(() => undefined);
-    if (kept) process.stderr.write(`andor: what was written before the run ended is in ${kept}; the --out file was left as it was.\n`);
+    const kept = (await Promise.all(outputs.map(([, o]) => o.abandon().catch(() => undefined)))).filter(Boolean);
+    const many = outputs.length > 1;
+    if (kept.length > 0) process.stderr.write(`andor: what was written before the run ended is in ${kept.join(' and ')}; the ${outputs.map(([option]) => option).join(' and ')} file${many ? 's were' : ' was'} left as ${many ? 'they were' : 'it was'}.\n`);
     throw error;
   }
-  await file?.close();
+  for (const [, output] of outputs) await output.close();
   return result;
 }
 

@@ -72,7 +72,13 @@ export interface Output {
   write(text: string): Promise<boolean>;
   /** Writes a value as JSON and a newline. */
   writeJson(value: unknown): Promise<boolean>;
-  /** Ends the output; a file then replaces the target. */
+  /**
+   * Ends the output and says whether all of it was written (throws what failed), leaving a file at FILE.partial: the
+   * outputs of one run are finished together, then closed together, so a full disk on the last one leaves every
+   * target as it was rather than a new --out beside an old --report.
+   */
+  finish(): Promise<void>;
+  /** Ends the output (finish); a file then replaces the target. */
   close(): Promise<void>;
   /**
    * Ends the output of a run that failed: a regular file is left as it was, and what was written for it is kept as
@@ -143,6 +149,7 @@ export function openOutput(target: string | Writable, option = '--out'): Output 
   let gone = false;
   let written = 0;
   let failure: Error | undefined;
+  let ended: Promise<void> | undefined;
   // a full disk, or a path that went away after the check before the run (ENOSPC, ENOENT): said with the file
   const named = (error: NodeJS.ErrnoException) =>
     new InvalidOptionError(
@@ -187,6 +194,10 @@ export function openOutput(target: string | Writable, option = '--out'): Output 
         for (const chunk of jsonChunks(value)) if (!(await write(chunk))) return false;
         return write('\n');
       }),
+    async finish() {
+      await end();
+      if (failure) throw failure;
+    },
     async close() {
       await end();
       if (file && !failure) await rename(partialPath(file), file).catch((error: NodeJS.ErrnoException) => void (failure ??= named(error)));
@@ -201,12 +212,15 @@ export function openOutput(target: string | Writable, option = '--out'): Output 
     },
   };
 
-  async function end(): Promise<void> {
-    if (typeof target !== 'string') return;
-    await queue;
-    await new Promise<void>((resolve) => (stream as WriteStream).end((error?: NodeJS.ErrnoException | null) => {
-      if (error) failure ??= named(error);
-      resolve();
-    }));
+  // once: finish, then close or abandon, end the stream one time
+  function end(): Promise<void> {
+    return (ended ??= (async () => {
+      if (typeof target !== 'string') return;
+      await queue;
+      await new Promise<void>((resolve) => (stream as WriteStream).end((error?: NodeJS.ErrnoException | null) => {
+        if (error) failure ??= named(error);
+        resolve();
+      }));
+    })());
   }
 }

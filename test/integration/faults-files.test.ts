@@ -138,15 +138,21 @@ describe('files that are not what their name says', () => {
     }
   }, 60_000);
 
-  it('a --report, or andor report\'s --out, that cannot be written is a typed error naming it, exit 2, the --out result kept (an adversarial sweep, stop 43)', async () => {
-    // it was Node's own ENOSPC, an "unexpected error" with exit 1, after the whole run
-    const out = join(dir, 'report-failed.json');
-    for (const args of [['--sample', MLP_SAMPLES, '--out', out], ['--samples', MLP_SAMPLES, '--rows', '0-1', '--no-cache']]) {
-      const run = await runCli(['explain', '--model', MLP, ...args, '--players', '0-5', '--preset', 'none', '--report', '/dev/full', '--workers', '0']);
+  it('a --report, or andor report\'s --out, that cannot be written is a typed error naming it, exit 2, the --out file left as it was and the new result kept beside it (an adversarial sweep, stops 43 and 46)', async () => {
+    // it was Node's own ENOSPC, an "unexpected error" with exit 1, after the whole run; then (stop 46) --out was
+    // already replaced when --report failed, a new result beside an old report
+    for (const args of [['--sample', MLP_SAMPLES], ['--samples', MLP_SAMPLES, '--rows', '0-1', '--no-cache']]) {
+      const out = join(dir, `report-failed-${args[0].slice(2)}.json`);
+      await writeFile(out, 'an earlier run\n');
+      const run = await runCli(['explain', '--model', MLP, ...args, '--out', out, '--players', '0-5', '--preset', 'none', '--report', '/dev/full', '--workers', '0']);
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toMatch(/^andor: error \[INVALID_OPTION\]: Cannot write --report \/dev\/full: ENOSPC\. Give a file on a disk with room for the result/m);
+      expect(run.stderr).toContain(`what was written before the run ended is in ${out}.partial; the --out and --report files were left as they were`);
+      expect(await readFile(out, 'utf8')).toBe('an earlier run\n');
+      const lines = (await readFile(`${out}.partial`, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+      expect(lines.at(-1).n ?? lines.at(-1).results?.[0]?.n).toBe(6);
     }
-    expect(JSON.parse(await readFile(out, 'utf8')).n).toBe(6);
+    const out = join(dir, 'report-failed-sample.json.partial');
     const rendered = await runCli(['report', out, '--out', '/dev/full']);
     expect(rendered.code).toBe(2);
     expect(rendered.stderr).toMatch(/^andor: error \[INVALID_OPTION\]: Cannot write --out \/dev\/full: ENOSPC\./m);

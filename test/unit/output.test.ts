@@ -1,7 +1,7 @@
 // The CLI's output writer: chunked JSON is exactly JSON.stringify's text (property-based), long arrays never become
 // one string, concurrent values do not interleave, and a reader that goes away ends the output without an error.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -46,6 +46,36 @@ describe('openOutput', () => {
       const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
       expect(lines.map((l) => l.i).sort()).toEqual([0, 1, 2, 3, 4, 5]);
       for (const l of lines) expect(new Set(l.v)).toEqual(new Set([l.i]));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finish puts all of a file on disk as FILE.partial and leaves the target as it was, until close; after a failed finish elsewhere, abandon keeps it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'andor-out-'));
+    try {
+      const [a, b] = [join(dir, 'a.json'), join(dir, 'b.json')];
+      await writeFile(a, 'old a');
+      await writeFile(b, 'old b');
+      const [outA, outB] = [openOutput(a), openOutput(b, '--report')];
+      await outA.writeJson({ run: 2 });
+      await outB.write('new b');
+      await outA.finish();
+      await outB.finish();
+      expect([await readFile(a, 'utf8'), await readFile(`${a}.partial`, 'utf8')]).toEqual(['old a', '{"run":2}\n']);
+      await outA.close(); // after finish: the stream is not ended twice
+      await outB.close();
+      expect([await readFile(a, 'utf8'), await readFile(b, 'utf8')]).toEqual(['{"run":2}\n', 'new b']);
+      // a finished output abandoned (the other output's finish failed) keeps what it wrote, the target untouched
+      const again = openOutput(a);
+      await again.write('run 3');
+      await again.finish();
+      expect(await again.abandon()).toBe(`${a}.partial`);
+      expect([await readFile(a, 'utf8'), await readFile(`${a}.partial`, 'utf8')]).toEqual(['{"run":2}\n', 'run 3']);
+      // a full disk is thrown by finish, naming the flag
+      const full = openOutput('/dev/full', '--report');
+      await full.write('x'.repeat(1 << 16)).catch(() => undefined);
+      await expect(full.finish()).rejects.toThrow(/Cannot write --report \/dev\/full: ENOSPC/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
