@@ -237,7 +237,8 @@ async function loadLosses(losses: DynamicsRequest['losses'], files: readonly str
 function assertTrainingOrder(files: readonly string[], losses: LossTable, what: string): void {
   const epoch = new Map(losses.checkpoints.map((c) => [c.name, c.epoch]));
   const named = files.map((f) => basename(f).replace(/\.onnx$/, '')).map((name) => ({ name, epoch: epoch.get(name) }));
-  if (named.some((c) => c.epoch === undefined)) return;
+  // a name given twice is refused as such, after this (one file listed twice, or two checkpoints of one name)
+  if (named.some((c) => c.epoch === undefined) || new Set(named.map((c) => c.name)).size < named.length) return;
   const k = named.findIndex((c, i) => i > 0 && !((c.epoch as number) > (named[i - 1].epoch as number)));
   if (k < 0) return;
   const [before, after] = [named[k - 1], named[k]];

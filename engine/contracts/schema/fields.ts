@@ -167,7 +167,7 @@ export const serveFields = {
 /** What the CLI writes. */
 export const outputFields = {
   out: Type.String({ minLength: 1, description: 'write the JSON result to FILE (checked before any work starts; written as FILE.partial and renamed at the end, so a failed or interrupted run leaves FILE as it was and what it wrote in FILE.partial)', 'x-arg': 'FILE' }),
-  report: Type.String({ minLength: 1, description: 'write a self-contained HTML report to FILE (name it .html)', 'x-arg': 'FILE' }),
+  report: Type.String({ minLength: 1, description: 'write a self-contained HTML report to FILE (name it .html; written as FILE.partial like --out, and the two are renamed only once both are whole, so a full disk on one leaves both files as they were)', 'x-arg': 'FILE' }),
   json: Type.Boolean({ default: false, description: 'print the JSON result to stdout instead of the summary' }),
   arrays: Type.Boolean({ default: true, description: 'include v, and, or in the JSON (--no-arrays leaves them out, for large n)' }),
   quiet: Type.Boolean({ default: false, description: 'no summary, no progress' }),
