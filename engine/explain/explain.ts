@@ -245,9 +245,18 @@ const INTEGER_RANGES: Partial<Record<DType, readonly [number, number]>> = {
   bool: [0, 1],
 };
 
-/** A sample's values for an integer input are integers in its range: 3.5 or 2^32 + 1 would otherwise be rounded
- *  (int64), truncated or wrapped (int32) in silence, and the same sample would give other numbers on each twin. */
-function assertIntegerValues(info: TensorInfo, values: Float64Array, what = 'the sample'): void {
+/**
+ * A sample's values fit its input's dtype. For an integer input, integers in its range: 3.5 or 2^32 + 1 would
+ * otherwise be rounded (int64), truncated or wrapped (int32) in silence, and the same sample would give other numbers
+ * on each twin. For a float32 input, values float32 can hold: 1e39 reached the model as Infinity, and its NaN output
+ * was blamed on the model (a sweep, stop 47).
+ */
+function assertValuesFit(info: TensorInfo, values: Float64Array, what = 'the sample'): void {
+  if (info.dtype === 'float32') {
+    const at = values.findIndex((x) => !Number.isFinite(Math.fround(x)));
+    if (at >= 0) throw new InvalidInputError(`Input "${info.name}" is float32, but ${what} has ${values[at]} at element ${at}, beyond float32's range (±3.4028235e+38): it would reach the model as ${values[at] > 0 ? '' : '-'}Infinity. Rescale the values.`);
+    return;
+  }
   const range = INTEGER_RANGES[info.dtype as DType];
   if (range === undefined) return;
   for (let i = 0; i < values.length; i++) {
@@ -277,9 +286,9 @@ function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, i
   const values = sample.values;
   if (values instanceof Float64Array) {
     if (isMasked || inputs.length === 1) return values;
-  } else if (values[input.name]) return values[input.name];
-  if (!(values instanceof Float64Array)) {
-    // a sample that names an input the model does not have is a typo ("attn_mask"): never paper over it
+  } else {
+    // a sample that names an input the model does not have is a typo ("attn_mask"): never paper over it, also when
+    // every input is given besides it (an extra "input_idz" beside "input_ids" was dropped in silence; a sweep, stop 47)
     const names = inputs.map((i) => i.name);
     const stray = Object.keys(values).find((k) => !names.includes(k));
     if (stray !== undefined) {
@@ -288,6 +297,7 @@ function sampleValuesFor(sample: Sample, input: TensorInfo, isMasked: boolean, i
       const hint = didYouMean(stray, names) || (missing.length === 1 ? ` Did you mean "${missing[0]}"?` : '');
       throw new ShapeMismatchError(`The sample gives "${stray}", which is not an input of the model.${hint} The model's inputs are: ${names.join(', ')}.`);
     }
+    if (values[input.name]) return values[input.name];
     if (ATTENTION_MASK.test(input.name)) {
       // an attention mask the sample leaves out: every position attended
       const any = Object.values(values)[0];
@@ -326,7 +336,7 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
   const maskedInfo = request.input === undefined ? defaultMaskedInput(model.inputs, modality, maskMode) : model.inputs.find((i) => i.name === request.input);
   if (!maskedInfo) throw new InvalidOptionError(`options.input "${request.input}" is not an input of the model. Expected one of: ${inputNames.join(', ')}.`);
   const maskedValues = sampleValuesFor(sample, maskedInfo, true, model.inputs);
-  assertIntegerValues(maskedInfo, maskedValues);
+  assertValuesFit(maskedInfo, maskedValues);
   const batchAxis = batchAxisOf(maskedInfo, maskedValues.length);
   assertNotSplitIntoRows(maskedInfo, batchAxis, maskedValues.length, set);
   const dims = resolveSampleDims(maskedInfo, batchAxis, maskedValues.length);
@@ -343,11 +353,13 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
   // an integer input is fed a given baseline and the marginal baseline's rows as they are, and the mean of the rows
   // rounded: a value of 2^32 + 5 was wrapped to 5 (int32), and 5.4 became 5, in silence
   const baseline = resolveBaseline(request.baseline, set, rowValues);
-  if (baseline instanceof Float64Array) assertIntegerValues(maskedInfo, baseline, 'the baseline (options.baseline)');
+  if (baseline instanceof Float64Array) assertValuesFit(maskedInfo, baseline, 'the baseline (options.baseline)');
   const usesRows = request.baseline === 'mean' || request.baseline === 'marginal';
+  // reference rows are read only by the mean and marginal baselines: with another, they were dropped in silence
+  if (request.reference !== undefined && !usesRows) throw new InvalidOptionError(`options.reference is read only by baseline "mean" or "marginal" (its rows are what they average over), and the baseline is ${typeof request.baseline === 'string' ? `"${request.baseline}"` : request.baseline === undefined ? '"zero" (the default)' : 'given as values'}: it would be ignored. Give baseline "mean" or "marginal", or leave reference out.`);
   const reference = references?.samples.map((row, i) => {
     const values = rowValues(row, `Reference row ${i} of ${references.source}`);
-    if (usesRows) assertIntegerValues(maskedInfo, values, `reference row ${i} of ${references.source}`);
+    if (usesRows) assertValuesFit(maskedInfo, values, `reference row ${i} of ${references.source}`);
     return values;
   });
   const ctx: LayoutContext = { inputName: maskedInfo.name, dims, values: maskedValues, baseline, reference, background, featureNames: set?.features };
@@ -355,7 +367,7 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
   const inputs: PlanInput[] = model.inputs.map((info) => {
     const isMasked = info === maskedInfo;
     const values = isMasked ? layout.values : sampleValuesFor(sample, info, false, model.inputs);
-    if (!isMasked) assertIntegerValues(info, values);
+    if (!isMasked) assertValuesFit(info, values);
     if (!isMasked && isUnbatched(info, batchAxis)) return { name: info.name, dtype: dtypeOf(info), sampleDims: unbatchedDims(info, values.length), values, unbatched: true };
     return { name: info.name, dtype: dtypeOf(info), sampleDims: resolveSampleDims(info, batchAxis, values.length), values };
   });

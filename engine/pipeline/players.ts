@@ -145,7 +145,7 @@ function foldedGaussian(n: number, sigma: number): Float64Array | undefined {
     const wraps = Math.ceil((GAUSS_CUTOFF_SIGMAS * sigma) / period) + 1;
     for (let d = 0; d < period; d++) {
       let sum = 0;
-      for (let k = -wraps; k <= wraps; k++) sum += Math.exp(-((d + k * period) ** 2) / (2 * sigma * sigma));
+      for (let k = -wraps; k <= wraps; k++) sum += Math.exp(-0.5 * ((d + k * period) / sigma) ** 2);
       weights[d] = sum;
     }
   } else {

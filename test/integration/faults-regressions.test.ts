@@ -74,6 +74,32 @@ describe('issue 10 regressions, in the library', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  describe('2h: values a float32 input cannot hold, and reference rows no baseline reads (a sweep of the service, stop 47)', () => {
+    it('refuses 1e39 in the sample or the baseline of a float32 input, naming the element (its NaN output was blamed on the model)', async () => {
+      const row = (await readJson(MLP_SAMPLES)).samples[0].x as number[];
+      const big = Float64Array.from(row, (x, i) => (i === 29 ? 1e39 : x));
+      const inSample = await refusal(engine.explain({ model: MLP, sample: { values: big }, players: '0-3', preset: 'none' }));
+      expect(inSample).toBeInstanceOf(InvalidInputError);
+      expect(inSample.message).toMatch(/^Input ".+" is float32, but the sample has 1e\+39 at element 29, beyond float32's range \(±3\.4028235e\+38\): it would reach the model as Infinity\. Rescale the values\.$/);
+      const inBaseline = await refusal(engine.explain({ model: MLP, sample: { values: Float64Array.from(row) }, baseline: Float64Array.from(row, (_, i) => (i === 3 ? -1e39 : 0)), players: '0-3', preset: 'none' }));
+      expect(inBaseline.message).toMatch(/the baseline \(options\.baseline\) has -1e\+39 at element 3, beyond float32's range .* as -Infinity/);
+      // the largest float32 itself is taken
+      const edge = await engine.explain({ model: MLP, sample: { values: Float64Array.from(row) }, baseline: Float64Array.from(row, (x, i) => (i === 20 ? 3.4028234663852886e38 : x)), players: '0-3', preset: 'none' });
+      expect(edge.n).toBe(4);
+    });
+
+    it('refuses reference rows with a baseline that does not read them (they were dropped in silence), and takes them with mean', async () => {
+      for (const [baseline, named] of [[undefined, '"zero" (the default)'], ['zero', '"zero"'], [new Float64Array(30), 'given as values']] as const) {
+        const error = await refusal(engine.explain({ model: MLP, sample: MLP_SAMPLES, reference: MLP_SAMPLES, ...(baseline === undefined ? {} : { baseline }), players: '0-3', preset: 'none' }));
+        expect(error).toBeInstanceOf(InvalidOptionError);
+        expect(error.message).toBe(`options.reference is read only by baseline "mean" or "marginal" (its rows are what they average over), and the baseline is ${named}: it would be ignored. Give baseline "mean" or "marginal", or leave reference out.`);
+      }
+      const mean = await engine.explain({ model: MLP, sample: MLP_SAMPLES, reference: MLP_SAMPLES, baseline: 'mean', players: '0-3', preset: 'none' });
+      const zero = await engine.explain({ model: MLP, sample: MLP_SAMPLES, players: '0-3', preset: 'none' });
+      expect(mean.v[0]).not.toBe(zero.v[0]); // the reference was read
+    });
+  });
+
   describe('2f: a misspelt extra input name', () => {
     it('is a ShapeMismatchError that names it and suggests the input it stands for ("attn_mask" → "attention_mask"), in a sample object and a sample file', async () => {
       const tokens = (await readJson(TOKEN_SAMPLES)).samples[0];
@@ -86,6 +112,14 @@ describe('issue 10 regressions, in the library', () => {
         // before the fix the model ran with an all-ones attention mask in its place
         expect(error.message).toMatch(/^The sample gives "attn_mask", which is not an input of the model\. Did you mean "attention_mask"\? The model's inputs are: input_ids, attention_mask\.$/);
       }
+    });
+
+    it('is refused also when every input is given besides it (an extra "input_idz" was dropped in silence; a sweep, stop 47)', async () => {
+      const tokens = (await readJson(TOKEN_SAMPLES)).samples[0];
+      const values = { input_ids: Float64Array.from(tokens.x.input_ids), attention_mask: Float64Array.from(tokens.x.attention_mask), input_idz: Float64Array.of(0) };
+      const error = await refusal(engine.explain({ model: TOKENS, sample: { values, label: tokens.label }, modality: 'text', players: '0-3', maskToken: 1, preset: 'none' }));
+      expect(error).toBeInstanceOf(ShapeMismatchError);
+      expect(error.message).toMatch(/^The sample gives "input_idz", which is not an input of the model\. Did you mean "input_ids"\? The model's inputs are: input_ids, attention_mask\.$/);
     });
   });
 

@@ -72,6 +72,12 @@ describe('blurImage', () => {
     expectClose(blurImage(big, 3, 32, 32, 2.8 * 64), channelMeans(big, 3, 32 * 32), { atol: 1e-9 });
   });
 
+  it('tends to the image itself as σ → 0, down to the smallest σ (1e-200 squared to 0 gave a NaN baseline; a sweep, stop 47)', () => {
+    for (const sigma of [0.05, 1e-100, 1e-200, Number.MIN_VALUE]) expect(Array.from(blurImage(image, channels, height, width, sigma)), String(sigma)).toEqual(Array.from(image));
+    // and continuously: at σ = 0.3 a neighbour weighs e^(−1/0.18) ≈ 0.004 of the centre
+    expect(Array.from(blurImage(image, channels, height, width, 0.3))).not.toEqual(Array.from(image));
+  });
+
   it('refuses σ that is not a positive finite number', () => {
     expect(() => blurImage(image, channels, height, width, 0)).toThrowError(InvalidOptionError);
     expect(() => blurImage(image, channels, height, width, Number.NaN)).toThrowError(/blurSigma must be a positive number of pixels \(got NaN\)/);

@@ -25,7 +25,7 @@ export const sourceFields = {
   model: Type.String({ minLength: 1, description: 'path of the ONNX model (exported from PyTorch with a batch axis, or a fixed batch)', 'x-arg': 'FILE' }),
   sample: Type.String({ minLength: 1, description: 'the sample: inline JSON, or a .json, .csv or .npy file (one sample per row)', 'x-arg': 'SRC' }),
   values: Type.String({ minLength: 1, description: 'explain a game instead of a model: v on all 2^n masks, as JSON or raw little-endian float64 (bit i of the index = player i)', 'x-arg': 'FILE' }),
-  reference: Type.String({ minLength: 1, description: 'rows for the mean baseline: a sample file (default: the rows of the sample file)', 'x-arg': 'SRC' }),
+  reference: Type.String({ minLength: 1, description: 'rows for the mean and marginal baselines: a sample file (default: the rows of the sample file); refused with another baseline, which would ignore it', 'x-arg': 'SRC' }),
 } satisfies Record<string, Field>;
 
 /** The model input and output, and the sample row. */

@@ -107,7 +107,7 @@ export const ExplainBodySchema = Type.Object(
     label: Type.Optional(Type.Integer({ minimum: 0, description: 'the sample\'s label (the default target)' })),
     arrays: Type.Optional(Type.Boolean({ default: true, description: 'include v, and and or in the reply' })),
     ...explainOptionFields,
-    reference: Type.Optional(Type.Array(JsonSampleSchema, { minItems: 1, maxItems: 100_000, description: 'rows for the mean baseline, each in the form of sample' })),
+    reference: Type.Optional(Type.Array(JsonSampleSchema, { minItems: 1, maxItems: 100_000, description: 'rows for the mean and marginal baselines, each in the form of sample; refused with another baseline, which would ignore it' })),
   },
   { ...strict, description: 'Explain one sample of a model' },
 );
