@@ -590,7 +590,7 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
 
   // one run on the full sample: checks the model accepts the plan, and gives the output width and predicted class
   // (one row for a dynamic batch axis, not a whole batch)
-  const full = await ctx.runner.probe(model.key, probePlan.batchAxis.kind === 'dynamic' ? { ...probePlan, batchSize: 1 } : probePlan);
+  const full = await probeSample(ctx.runner, model, probePlan);
   const target = resolveTarget(kind, request.target, sample.label, full, outputInfo.name, unit ? sample : undefined);
   const plan: MaskPlan = { ...probePlan, reward: { kind, target, output: outputInfo.name } };
 
@@ -654,12 +654,35 @@ function assertDefaultOutputBatched(outputs: readonly TensorInfo[], plan: MaskPl
   );
 }
 
+/** An index out of range (Gather, Embedding) as onnxruntime words it. */
+const OUT_OF_RANGE = /out of (data )?bounds|out of range|invalid indices|must be within/i;
+
+/**
+ * One run on the full sample (one row for a dynamic batch axis): checks the model accepts the plan, and gives the
+ * output width and predicted class. An index out of range there is the sample's own (no mask has been written yet):
+ * a token id past the vocabulary was a 500 with onnxruntime's words alone (a sweep of the service, stop 47).
+ * @throws InvalidInputError for an index out of range on a model with an integer input, naming the inputs
+ */
+export async function probeSample(runner: Runner, model: OpenedModel, plan: MaskPlan): Promise<Awaited<ReturnType<Runner['probe']>>> {
+  try {
+    return await runner.probe(model.key, plan.batchAxis.kind === 'dynamic' ? { ...plan, batchSize: 1 } : plan);
+  } catch (error) {
+    const integer = model.inputs.filter((info) => INTEGER_RANGES[info.dtype as DType] !== undefined && info.dtype !== 'bool');
+    if (!(error instanceof ModelRunError) || integer.length === 0 || !OUT_OF_RANGE.test(error.message)) throw error;
+    throw new InvalidInputError(
+      `The model failed on the sample itself, before any player was masked: ${error.message.replace(/\.?\s*$/, '.')} An index out of range there comes from a value of an integer input (${integer.map((i) => `"${i.name}"`).join(', ')}): ` +
+        'a token id past the model\'s vocabulary, or a category past its table. Give values the model can index.',
+      { cause: error },
+    );
+  }
+}
+
 /** A model run that failed on an index out of range (Gather), when absent tokens take the mask token: the message
  *  names the option, which is then the likely cause (an id past the vocabulary). */
 function withMaskTokenHint(error: unknown, request: ExplainRequest): unknown {
   // token mode requires maskToken (textLayout)
   if (!(error instanceof ModelRunError) || request.modality !== 'text' || (request.maskMode ?? 'token') !== 'token' || request.maskToken === undefined) return error;
-  if (!/out of (data )?bounds|out of range|invalid indices/i.test(error.message)) return error;
+  if (!OUT_OF_RANGE.test(error.message)) return error;
   return new ModelRunError(`${error.message} The model ran on the sample, so the mask token written at absent positions (--mask-token ${request.maskToken}) is likely not a token id of the model: give one below its vocabulary size (options.maskToken).`, { cause: error });
 }
 

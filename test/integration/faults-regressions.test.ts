@@ -88,6 +88,16 @@ describe('issue 10 regressions, in the library', () => {
       expect(edge.n).toBe(4);
     });
 
+    it('says a token id past the vocabulary in the sample is the sample\'s, not a failed model run (it was a 500 with onnxruntime\'s words alone)', async () => {
+      const tokens = (await readJson(TOKEN_SAMPLES)).samples[0];
+      const ids = [...tokens.x.input_ids.slice(0, -1), 99_999];
+      for (const method of ['exact', 'sparse'] as const) {
+        const error = await refusal(engine.explain({ model: TOKENS, sample: { values: { input_ids: Float64Array.from(ids), attention_mask: Float64Array.from(tokens.x.attention_mask) } }, modality: 'text', maskToken: 1, players: '0-3', method }));
+        expect(error, method).toBeInstanceOf(InvalidInputError);
+        expect(error.message).toMatch(/^The model failed on the sample itself, before any player was masked: .*idx=99999.*\. An index out of range there comes from a value of an integer input \("input_ids", "attention_mask"\): a token id past the model's vocabulary/);
+      }
+    });
+
     it('refuses reference rows with a baseline that does not read them (they were dropped in silence), and takes them with mean', async () => {
       for (const [baseline, named] of [[undefined, '"zero" (the default)'], ['zero', '"zero"'], [new Float64Array(30), 'given as values']] as const) {
         const error = await refusal(engine.explain({ model: MLP, sample: MLP_SAMPLES, reference: MLP_SAMPLES, ...(baseline === undefined ? {} : { baseline }), players: '0-3', preset: 'none' }));
