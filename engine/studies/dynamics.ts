@@ -175,10 +175,29 @@ export async function resolveCheckpoints(checkpoints: string | readonly string[]
   if (!isDir) return [spec];
   // natural order: epoch-12 before epoch-1024, whatever the zero padding
   const onnx = (await readdir(spec)).filter((f) => f.endsWith('.onnx')).sort(new Intl.Collator('en', { numeric: true }).compare);
-  const epochs = onnx.filter((f) => f.startsWith('epoch-'));
+  const epochs = byEpochNumber(onnx.filter((f) => f.startsWith('epoch-')), spec);
   const files = (epochs.length > 0 ? epochs : onnx).map((f) => join(spec, f));
   if (files.length === 0) throw new InvalidInputError(`The folder ${spec} holds no .onnx checkpoints.`);
   return files;
+}
+
+/** An epoch-<number>.onnx name's number: 16 for epoch-0016, 1.25 for epoch-1.25. */
+const EPOCH_NUMBER = /^epoch-(\d+(?:\.\d+)?)\.onnx$/;
+
+/**
+ * A folder's epoch-<number> checkpoints by their number when every name has one: the natural order of names read
+ * epoch-1.5 before epoch-1.25 (and epoch-0.5 before epoch-0), and ran the study out of training order in silence (a
+ * sweep, stop 47). Two names of one number (epoch-1, epoch-01) are refused: which comes first is not known.
+ * @param names - the folder's epoch-* files, in natural order (kept when a name has no number)
+ * @throws InvalidInputError naming two files of one epoch
+ */
+function byEpochNumber(names: readonly string[], folder: string): string[] {
+  const numbered = names.map((name) => ({ name, epoch: Number(EPOCH_NUMBER.exec(name)?.[1] ?? Number.NaN) }));
+  if (numbered.some((c) => Number.isNaN(c.epoch))) return [...names];
+  numbered.sort((a, b) => a.epoch - b.epoch);
+  const twin = numbered.findIndex((c, i) => i > 0 && c.epoch === numbered[i - 1].epoch);
+  if (twin > 0) throw new InvalidInputError(`The folder ${folder} holds ${numbered[twin - 1].name} and ${numbered[twin].name}, both epoch ${numbered[twin].epoch}: dynamics reads one checkpoint per epoch, in training order. Remove one, or list the checkpoints to read.`);
+  return numbered.map((c) => c.name);
 }
 
 /** The names of a comma-separated list, trimmed, empty ones left out. */
@@ -242,6 +261,7 @@ function assertTrainingOrder(files: readonly string[], losses: LossTable, what: 
   const k = named.findIndex((c, i) => i > 0 && !((c.epoch as number) > (named[i - 1].epoch as number)));
   if (k < 0) return;
   const [before, after] = [named[k - 1], named[k]];
+  if (after.epoch === before.epoch) throw new InvalidInputError(`${what}: the losses give ${before.name} and ${after.name} both epoch ${after.epoch}; dynamics reads one checkpoint per epoch, in training order. Give each its own epoch in the losses file.`);
   throw new InvalidInputError(`${what} lists ${after.name} (epoch ${after.epoch}) after ${before.name} (epoch ${before.epoch}); dynamics reads the checkpoints in training order, one per epoch. List them by epoch, or give their folder (sorted by the losses' epochs).`);
 }
 
@@ -363,7 +383,8 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
     const epoch = new Map(losses.checkpoints.map((c) => [c.name, c.epoch]));
     const of = (f: string) => epoch.get(basename(f).replace(/\.onnx$/, ''));
     if (files.every((f) => of(f) !== undefined)) files.sort((a, b) => (of(a) as number) - (of(b) as number));
-  } else if (losses) assertTrainingOrder(files, losses, 'options.checkpoints');
+  }
+  if (losses) assertTrainingOrder(files, losses, 'options.checkpoints');
   const reference = await studyReference(request.reference, request.baseline, set);
   const options: PairOptions = { ...Object.fromEntries(PAIR_KEYS.filter((k) => request[k] !== undefined).map((k) => [k, request[k]])), ...(reference ? { reference } : {}) };
   const names = { ...(set.features ? { features: set.features } : {}), ...(set.classes ? { classes: set.classes } : {}) };

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aggregateDynamics, type PairRecord } from '../../dist/engine/studies/dynamics.js';
+import { aggregateDynamics, resolveCheckpoints, type PairRecord } from '../../dist/engine/studies/dynamics.js';
 import { serve, type Service } from '../../dist/engine/interfaces/serve.js';
 import { runCli } from '../helpers/cli.js';
 import {
@@ -425,6 +425,40 @@ describe('issue 10 regressions, in the library', () => {
       expect(error.message).toMatch(message);
       expect(progressed).toBe(0);
       await expect(stat(cacheDir)).rejects.toThrow(/ENOENT/); // not even the cache was opened
+    });
+  });
+
+  describe('9i: a checkpoint folder read in training order (a sweep of the CLI, stop 47)', () => {
+    const folderOf = async (tag: string, names: readonly string[]) => {
+      const folder = join(dir, `9i-${tag}`);
+      await mkdir(folder);
+      for (const name of names) await copyFile(join(SERIES, 'epoch-0000.onnx'), join(folder, `${name}.onnx`));
+      return folder;
+    };
+
+    it('sorts epoch-<number> names by their number, decimals too (epoch-1.5 came before epoch-1.25, epoch-0.5 before epoch-0)', async () => {
+      const folder = await folderOf('decimal', ['epoch-2', 'epoch-1.5', 'epoch-1.25', 'epoch-0.5', 'epoch-0', 'epoch-0016']);
+      expect((await resolveCheckpoints(folder)).map((f) => basename(f))).toEqual(['epoch-0.onnx', 'epoch-0.5.onnx', 'epoch-1.25.onnx', 'epoch-1.5.onnx', 'epoch-2.onnx', 'epoch-0016.onnx']);
+      // a name without a number keeps the natural order of names
+      const named = await folderOf('named', ['epoch-12', 'epoch-1024', 'epoch-final']);
+      expect((await resolveCheckpoints(named)).map((f) => basename(f))).toEqual(['epoch-12.onnx', 'epoch-1024.onnx', 'epoch-final.onnx']);
+    });
+
+    it('refuses two names of one epoch (epoch-1 and epoch-01), and a losses file giving two checkpoints one epoch, before any pair runs', async () => {
+      const twins = await folderOf('twins', ['epoch-0', 'epoch-1', 'epoch-01']);
+      await expect(resolveCheckpoints(twins)).rejects.toThrow(/holds epoch-01\.onnx and epoch-1\.onnx, both epoch 1: dynamics reads one checkpoint per epoch, in training order\. Remove one/);
+      const losses = join(dir, 'losses-9i.json');
+      await writeFile(losses, JSON.stringify({ checkpoints: ['epoch-0000', 'epoch-0016', 'epoch-1024'].map((name, i) => ({ name, trainLoss: 0.5, testLoss: 0.6, epoch: [0, 5, 5][i] })) }));
+      const pick = (split: string) => mlpSet.samples.find((s: Json) => s.split === split);
+      const samples = await sampleFile('9i.samples.json', [pick('train'), pick('test')]);
+      let progressed = 0;
+      const three = join(dir, '9i-three');
+      await mkdir(three);
+      for (const name of ['epoch-0000', 'epoch-0016', 'epoch-1024']) await copyFile(join(SERIES, `${name}.onnx`), join(three, `${name}.onnx`));
+      const error = await refusal(engine.dynamics({ checkpoints: three, samples, losses, players: '0-3', cacheDir: false, onProgress: () => void progressed++ }));
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect(error.message).toMatch(/^options\.checkpoints: the losses give epoch-0016 and epoch-1024 both epoch 5; dynamics reads one checkpoint per epoch/);
+      expect(progressed).toBe(0);
     });
   });
 
