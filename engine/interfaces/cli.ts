@@ -156,7 +156,7 @@ function assertDistinct(files: readonly (readonly [string, unknown])[]): void {
   };
   for (let i = 0; i < given.length; i++) {
     for (let j = i + 1; j < given.length; j++) {
-      if (real(given[i][1]) === real(given[j][1])) throw new InvalidOptionError(`${given[i][0]} and ${given[j][0]} are the same file (${given[i][1]}): one would overwrite the other. Give them different names.`);
+      if (real(given[i][1]) === real(given[j][1])) throw new InvalidOptionError(`${given[i][0]} and ${given[j][0]} are the same ${given[j][0] === '--cache' ? 'path' : 'file'} (${given[i][1]}): one would overwrite the other. Give them different names.`);
     }
   }
 }
@@ -420,7 +420,8 @@ async function runStudy(command: Command, given: Flags): Promise<void> {
   if (command.name === 'explain') flags = await bundledDefaults(flags);
   await assertWritable(flags.out, 'out');
   await assertWritable(flags.report, 'report');
-  assertDistinct([['--out', flags.out], ['--report', flags.report]]);
+  // --cache DIR is made by the run: an --out or --report of that name failed at the end, with EISDIR (a sweep, stop 47)
+  assertDistinct([['--out', flags.out], ['--report', flags.report], ['--cache', flags.cacheDir]]);
   assertNotInput([['--out', flags.out], ['--report', flags.report]], [...['model', 'sample', 'samples', 'values', 'baseline', 'reference', 'losses', 'checkpoints'].map((f) => [`--${f}`, flags[f]] as const), ['--reference-models', flags.referenceModels] as const]);
   const stdout = openOutput(process.stdout);
   if (command.name === 'explain' && flags.samples !== undefined) return batch(flags, stdout);

@@ -184,6 +184,9 @@ describe('andor CLI', () => {
       [['--sample', samples, '--report', join(ROOT, 'models', 'breast-cancer-mlp.onnx')], /--report and --model are the same file/],
       [['--sample', samples, '--out', join(dir, 'no-such-folder') + '/'], /--out .*no-such-folder\/ names a folder; give a file name/],
       [['--sample', samples, '--out', join(dir, 'a'.repeat(300))], /Cannot write --out .*ENAMETOOLONG/],
+      // --cache DIR does not exist yet: the run made it, then failed to write --out over it (EISDIR; a sweep, stop 47)
+      [['--samples', samples, '--rows', '0-1', '--cache', join(dir, 'new-cache'), '--out', join(dir, 'new-cache')], /--out and --cache are the same path \(.*new-cache\): one would overwrite the other/],
+      [['--samples', samples, '--rows', '0-1', '--cache', join(dir, 'new-cache'), '--report', join(dir, 'new-cache')], /--report and --cache are the same path/],
     ];
     for (const [args, message] of cases) {
       const refused = await run(['explain', '--model', 'models/breast-cancer-mlp.onnx', ...args, '--workers', '0']);
@@ -191,6 +194,7 @@ describe('andor CLI', () => {
       expect(refused.stderr).toMatch(message);
     }
     expect(JSON.parse(await readFile(samples, 'utf8')).samples.length).toBeGreaterThan(0);
+    await expect(stat(join(dir, 'new-cache'))).rejects.toThrow(/ENOENT/); // refused before the cache was made
   });
 
   it('writes --out through a link to a file via that file\'s partial, keeping the link (an adversarial sweep, stop 45)', async () => {
