@@ -47,7 +47,7 @@ export interface ConventionFields {
   readonly method?: string;
   readonly budget?: number;
   readonly maxOrder?: number;
-  readonly tolerance?: number;
+  readonly tolerance?: number | 'auto';
   readonly salientIncludeEmpty?: boolean;
   readonly preset?: string;
   readonly solver?: string;

@@ -102,7 +102,7 @@ export interface ExplainRequest extends AnalysisRequest {
   /** Sparse: largest interaction order recovered (default 3). */
   readonly maxOrder?: number;
   /** Sparse: noise floor of the search, as a share of |v(N) − v(∅)| (σ of a noisy game: residuals under about 6σ are left out; default auto, staged). */
-  readonly tolerance?: number;
+  readonly tolerance?: number | 'auto';
   readonly signal?: AbortSignal;
   readonly onProgress?: EvaluateOptions['onProgress'];
 }

@@ -86,8 +86,8 @@ export interface FunctionRequest {
   readonly budget?: number;
   /** Largest interaction order recovered (default 3). */
   readonly maxOrder?: number;
-  /** Noise floor of the search, as a share of |v(N) − v(∅)| (default: auto, staged; 0: every non-zero residual is a term). */
-  readonly tolerance?: number;
+  /** Noise floor of the search, as a share of |v(N) − v(∅)| (default and 'auto': staged; 0: every non-zero residual is a term). */
+  readonly tolerance?: number | 'auto';
   /** Player names (default x0, x1, …). */
   readonly names?: readonly string[];
   /** Salient ratio r of the threshold r · max|I| (default 0.05). */
@@ -220,7 +220,7 @@ interface SparseChoice {
  * @returns the choice: the recovery's maxOrder, min(maxOrder, k), and the requested one the result reports
  * @throws InvalidOptionError naming the field, the limit and the fix
  */
-function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: number; readonly tolerance?: number }, n: number, limits: SparseLimits, k = n, idle = n - k): SparseChoice {
+function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: number; readonly tolerance?: number | 'auto' }, n: number, limits: SparseLimits, k = n, idle = n - k): SparseChoice {
   const maxPlayers = Math.min(MAX_SPARSE_PLAYERS, limits.maxSparsePlayers ?? MAX_SPARSE_PLAYERS);
   if (n > maxPlayers) {
     throw new InvalidOptionError(
@@ -262,7 +262,7 @@ function chooseBudget(request: { readonly budget?: number; readonly maxOrder?: n
   const wanted = Math.max(DEFAULT_SPARSE_BUDGET, least);
   const budget = request.budget ?? Math.min(ceiling, k <= 20 ? Math.min(2 ** k, wanted) : wanted);
   // recoverAndOr checks budget ≥ least when k = n and states the least in its message
-  return { budget, maxOrder, requested, tolerance: request.tolerance };
+  return { budget, maxOrder, requested, tolerance: request.tolerance === 'auto' ? undefined : request.tolerance };
 }
 
 /** Throws when a request tunes the learned split, which the sparse method does not learn. */

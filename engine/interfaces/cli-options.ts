@@ -152,8 +152,9 @@ const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 /** Turns a flag's text into its field's value; what cannot be converted stays text, and the schema rejects it. */
 function fromText(text: string, schema: TSchema): unknown {
   const k = kinds(schema);
-  if (k.has('string')) return text;
+  // a number or a keyword (--tolerance 0.01, --tolerance auto): the number first
   if ((k.has('integer') || k.has('number')) && NUMBER.test(text.trim())) return Number(text);
+  if (k.has('string')) return text;
   const s = schema as unknown as Json;
   if (k.has('array') && (s.items as Json | undefined)?.type === 'string') return text.split(',').map((x) => x.trim());
   return text;

@@ -51,12 +51,17 @@ describe('andor CLI, sparse method', () => {
     expect(auto.code).toBe(0);
     expect(auto.stdout).toContain('tolerance auto (kept: AND 0, OR 0)');
     expect(JSON.parse(await readFile(out, 'utf8')).tolerance).toEqual({ requested: 'auto', and: 0, or: 0 });
+    // the default, spelled out (it was refused: "must be a finite number", though the result says requested "auto"; stop 47)
+    const first = await readFile(out, 'utf8');
+    const spelled = await run(['explain', ...PLANTED, '--method', 'sparse', '--budget', '20000', '--max-order', '4', '--tolerance', 'auto', '--out', out]);
+    expect(spelled.code).toBe(0);
+    expect(JSON.parse(await readFile(out, 'utf8')).and).toEqual(JSON.parse(first).and);
     const refused = await run(['explain', ...PLANTED, '--method', 'exact', '--tolerance', '0.001']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--tolerance applies to method 'sparse' only/);
     const bad = await run(['explain', ...PLANTED, '--method', 'sparse', '--tolerance', 'lots']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--tolerance/);
+    expect(bad.stderr).toMatch(/--tolerance must be .*"auto"/);
   });
 
   it('states the least sufficient budget on one error line', async () => {

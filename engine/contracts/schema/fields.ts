@@ -89,9 +89,7 @@ export const runFields = {
   ),
   budget: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: `sparse: most model evaluations, the AND and OR expansions together (default ${DEFAULT_SPARSE_BUDGET}; a budget of at least 2^n evaluates every mask and is exact, up to n = 20)`, 'x-arg': 'N' }),
   maxOrder: Type.Integer({ minimum: 1, maximum: SPARSE_PLAYER_LIMIT, description: `sparse: largest interaction order recovered (default ${DEFAULT_MAX_ORDER}, at most n)`, 'x-arg': 'D' }),
-  tolerance: Type.Number({
-    minimum: 0,
-    exclusiveMaximum: 1,
+  tolerance: Type.Union([Type.Number({ minimum: 0, exclusiveMaximum: 1 }), Type.Literal('auto')], {
     description: "sparse: noise floor of the search, as a share of |v(N) − v(∅)|: the search treats v as noisy with σ = tolerance·|v(N) − v(∅)|, so a residual counts as a term only above 6σ·√(1 + terms in its mask) (terms under about 6 times the floor are left out), and the found terms are refitted by least squares, so a model's dense tail of tiny coefficients is left out instead of spending the budget (default: auto, stages 1e-2, 1e-3, 1e-4, 0, each kept while it fits validation masks better; 0: every non-zero residual is a term)",
     'x-arg': 'R',
   }),
