@@ -331,6 +331,7 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
   const inputNames = model.inputs.map((i) => i.name);
   const modality = request.modality ?? 'tabular';
   assertModalityOptions(request, modality);
+  assertDependentOptions(request);
   const maskMode = request.maskMode ?? 'token';
   if (model.inputs.length === 0) throw new InvalidInputError('The model takes no input, so there is nothing to mask: give a model whose input is the sample (--model).');
   const maskedInfo = request.input === undefined ? defaultMaskedInput(model.inputs, modality, maskMode) : model.inputs.find((i) => i.name === request.input);
@@ -355,8 +356,6 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
   const baseline = resolveBaseline(request.baseline, set, rowValues);
   if (baseline instanceof Float64Array) assertValuesFit(maskedInfo, baseline, 'the baseline (options.baseline)');
   const usesRows = request.baseline === 'mean' || request.baseline === 'marginal';
-  // reference rows are read only by the mean and marginal baselines: with another, they were dropped in silence
-  if (request.reference !== undefined && !usesRows) throw new InvalidOptionError(`options.reference is read only by baseline "mean" or "marginal" (its rows are what they average over), and the baseline is ${typeof request.baseline === 'string' ? `"${request.baseline}"` : request.baseline === undefined ? '"zero" (the default)' : 'given as values'}: it would be ignored. Give baseline "mean" or "marginal", or leave reference out.`);
   const reference = references?.samples.map((row, i) => {
     const values = rowValues(row, `Reference row ${i} of ${references.source}`);
     if (usesRows) assertValuesFit(maskedInfo, values, `reference row ${i} of ${references.source}`);
@@ -407,6 +406,36 @@ function assertModalityOptions(request: ExplainRequest, modality: Modality): voi
           : modality === 'text' ? ' Absent tokens take options.maskToken (options.maskMode token) or lose their attention (options.maskMode attention): leave it out.'
             : '';
     throw new InvalidOptionError(`options.${key} applies to modality ${modalities.join(', ')}, not to modality ${modality}, which would ignore it.${instead}`);
+  }
+}
+
+/** Options read only under another option's value (ignored in silence elsewhere; sweeps, stop 47): the option, when
+ *  it is read, and what the request says instead. */
+const DEPENDENT_OPTIONS: readonly [keyof ExplainRequest, string, (r: ExplainRequest) => boolean, (r: ExplainRequest) => string][] = [
+  ['blurSigma', 'options.baseline "blur"', (r) => r.baseline === 'blur', (r) => baselineOf(r)],
+  // reference rows are what the mean and marginal baselines average over
+  ['reference', 'options.baseline "mean" or "marginal"', (r) => r.baseline === 'mean' || r.baseline === 'marginal', (r) => baselineOf(r)],
+  ['maskToken', 'options.maskMode "token" (the default)', (r) => (r.maskMode ?? 'token') === 'token', (r) => `options.maskMode "${r.maskMode}"`],
+];
+
+const baselineOf = (r: ExplainRequest): string => (typeof r.baseline === 'string' ? `options.baseline "${r.baseline}"` : r.baseline === undefined ? 'options.baseline "zero" (the default)' : 'options.baseline given as values');
+
+const ignores = (request: ExplainRequest, key: keyof ExplainRequest, read: (r: ExplainRequest) => boolean) => request[key] !== undefined && !read(request);
+
+/** The options of a request that another of its options makes it ignore (a model's defaults drop them). */
+export function ignoredOptions(request: ExplainRequest): string[] {
+  return DEPENDENT_OPTIONS.filter(([key, , read]) => ignores(request, key, read)).map(([key]) => key);
+}
+
+/**
+ * Refuses an option that another option of the request makes it ignore: a blur σ without the blur baseline, reference
+ * rows with a baseline that reads none, a mask token where absent tokens lose their attention instead.
+ * @throws InvalidOptionError naming both options
+ */
+function assertDependentOptions(request: ExplainRequest): void {
+  for (const [key, when, read, instead] of DEPENDENT_OPTIONS) {
+    if (!ignores(request, key, read)) continue;
+    throw new InvalidOptionError(`options.${key} is read only with ${when}, and the request has ${instead(request)}: it would be ignored. Give ${when.replace(/ \(the default\)$/, '')}, or leave options.${key} out.`);
   }
 }
 

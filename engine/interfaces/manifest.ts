@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { Compile } from 'typebox/compile';
 import { ExplainBodySchema } from '../contracts/schema/requests.js';
+import { ignoredOptions, type ExplainRequest } from '../explain/explain.js';
 import { COMMANDS, parseCommand } from './cli-options.js';
 
 /** A bundled model. */
@@ -86,5 +87,9 @@ export function withModelDefaults<T extends Record<string, unknown>>(request: T,
   const defaults = modelDefaults(entry);
   // the model's masking belongs to its modality: a request for another modality keeps none of it
   if (request.modality !== undefined && request.modality !== defaults.modality) return request;
-  return { ...Object.fromEntries(Object.entries(defaults).filter(([k]) => request[k] === undefined)), ...request } as T;
+  const filled = { ...Object.fromEntries(Object.entries(defaults).filter(([k]) => request[k] === undefined)), ...request };
+  // a default the request's own options make ignored is dropped, not refused: the model's --mask-token under the
+  // caller's --mask-mode attention
+  for (const key of ignoredOptions(filled as unknown as ExplainRequest)) if (request[key] === undefined) delete (filled as Record<string, unknown>)[key];
+  return filled as T;
 }

@@ -197,6 +197,18 @@ describe('andor CLI', () => {
     await expect(stat(join(dir, 'new-cache'))).rejects.toThrow(/ENOENT/); // refused before the cache was made
   });
 
+  it('drops a bundled model\'s default that the caller\'s own option makes ignored (its --mask-token under --mask-mode attention), and refuses one the caller gave (stop 47)', async () => {
+    const args = ['explain', '--model', 'models/token-transformer.onnx', '--sample', 'models/tokens.samples.json', '--players', '0-3', '--mask-mode', 'attention', '--preset', 'none', '--workers', '0', '--json'];
+    const dropped = await run(args);
+    expect(dropped.code, dropped.stderr).toBe(0);
+    const json = JSON.parse(dropped.stdout);
+    expect(json.n).toBe(4);
+    expect(json.v[0]).not.toBe(json.v[15]); // attention masking changes the output
+    const given = await run([...args, '--mask-token', '1']);
+    expect(given.code).toBe(2);
+    expect(given.stderr).toMatch(/^andor: error \[INVALID_OPTION\]: --mask-token is read only with --mask-mode "token" \(the default\), and the request has --mask-mode "attention": it would be ignored\. Give --mask-mode "token", or leave --mask-token out\./m);
+  });
+
   it('writes --out through a link to a file via that file\'s partial, keeping the link (an adversarial sweep, stop 45)', async () => {
     // a link was written in place: a full disk mid-write left the file it names truncated
     const real = join(dir, 'linked-real.json');

@@ -20,6 +20,8 @@ const MLP_SAMPLES = model('breast-cancer.samples.json');
 const TOKENS = model('token-transformer.onnx');
 const TOKENS_I32 = model('token-transformer-i32.onnx');
 const TOKEN_SAMPLES = model('tokens.samples.json');
+const DIGITS = model('digits-cnn.onnx');
+const DIGITS_SAMPLES = model('digits.samples.json');
 const SERIES = model('bc-mlp-series');
 const WIDE = model('faults/wide-output.onnx');
 /** models/faults/make.py: wide-output.onnx has WIDE_CLASSES logits s · (j / WIDE_CLASSES − 1/2), s = x · WS. */
@@ -74,7 +76,7 @@ describe('issue 10 regressions, in the library', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  describe('2h: values a float32 input cannot hold, and reference rows no baseline reads (a sweep of the service, stop 47)', () => {
+  describe('2h: values a float32 input cannot hold, and options another option makes ignored (a sweep of the service, stop 47)', () => {
     it('refuses 1e39 in the sample or the baseline of a float32 input, naming the element (its NaN output was blamed on the model)', async () => {
       const row = (await readJson(MLP_SAMPLES)).samples[0].x as number[];
       const big = Float64Array.from(row, (x, i) => (i === 29 ? 1e39 : x));
@@ -98,12 +100,17 @@ describe('issue 10 regressions, in the library', () => {
       }
     });
 
-    it('refuses reference rows with a baseline that does not read them (they were dropped in silence), and takes them with mean', async () => {
-      for (const [baseline, named] of [[undefined, '"zero" (the default)'], ['zero', '"zero"'], [new Float64Array(30), 'given as values']] as const) {
+    it('refuses reference rows with a baseline that does not read them, a blur σ without blur, a mask token with attention masking (each was dropped in silence), and takes the rows with mean', async () => {
+      for (const [baseline, named] of [[undefined, 'options.baseline "zero" (the default)'], ['zero', 'options.baseline "zero"'], [new Float64Array(30), 'options.baseline given as values']] as const) {
         const error = await refusal(engine.explain({ model: MLP, sample: MLP_SAMPLES, reference: MLP_SAMPLES, ...(baseline === undefined ? {} : { baseline }), players: '0-3', preset: 'none' }));
         expect(error).toBeInstanceOf(InvalidOptionError);
-        expect(error.message).toBe(`options.reference is read only by baseline "mean" or "marginal" (its rows are what they average over), and the baseline is ${named}: it would be ignored. Give baseline "mean" or "marginal", or leave reference out.`);
+        expect(error.message).toBe(`options.reference is read only with options.baseline "mean" or "marginal", and the request has ${named}: it would be ignored. Give options.baseline "mean" or "marginal", or leave options.reference out.`);
       }
+      // so are a blur σ without the blur baseline, and a mask token where absent tokens lose their attention instead
+      const blur = await refusal(engine.explain({ model: DIGITS, sample: DIGITS_SAMPLES, modality: 'image', grid: '2x2', blurSigma: 1, players: '0-3', preset: 'none' }));
+      expect(blur.message).toBe('options.blurSigma is read only with options.baseline "blur", and the request has options.baseline "zero" (the default): it would be ignored. Give options.baseline "blur", or leave options.blurSigma out.');
+      const token = await refusal(engine.explain({ model: TOKENS, sample: TOKEN_SAMPLES, modality: 'text', maskMode: 'attention', maskToken: 1, players: '0-3', preset: 'none' }));
+      expect(token.message).toBe('options.maskToken is read only with options.maskMode "token" (the default), and the request has options.maskMode "attention": it would be ignored. Give options.maskMode "token", or leave options.maskToken out.');
       const mean = await engine.explain({ model: MLP, sample: MLP_SAMPLES, reference: MLP_SAMPLES, baseline: 'mean', players: '0-3', preset: 'none' });
       const zero = await engine.explain({ model: MLP, sample: MLP_SAMPLES, players: '0-3', preset: 'none' });
       expect(mean.v[0]).not.toBe(zero.v[0]); // the reference was read
