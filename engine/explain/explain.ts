@@ -741,6 +741,9 @@ export function assertRowsIndependent(alone: number, batched: number, plan: Mask
 export function checkNames(names: readonly string[], n: number): string[] {
   if (!Array.isArray(names) || names.length !== n) throw new InvalidOptionError(`options.names must list ${n} player names, one per player (got ${Array.isArray(names) ? names.length : typeof names}).`);
   const given = names.map(String);
+  // an empty name reads as no player in a term ("{a · }"; a sweep, stop 47), as a CSV header's empty column is refused
+  const empty = given.findIndex((name) => name.trim() === '');
+  if (empty >= 0) throw new InvalidOptionError(`options.names has an empty name for player ${empty}${given.length > 1 ? ` (between ${empty > 0 ? `"${given[empty - 1]}"` : 'the start'} and ${empty < given.length - 1 ? `"${given[empty + 1]}"` : 'the end'})` : ''}; give each player a name.`);
   // an interaction is reported by its players' names: two players of one name would read as one
   const repeated = given.find((name, i) => given.indexOf(name) !== i);
   if (repeated !== undefined) throw new InvalidOptionError(`options.names lists "${repeated}" twice; give each player its own name.`);

@@ -193,6 +193,8 @@ function namesOf(value: unknown, what: string, allowNumbers: boolean): string[] 
   if (absent(value)) return undefined;
   if (!Array.isArray(value)) throw new InvalidInputError(`${what} must be an array of names (got ${preview(value)}).`);
   const names = value.map((v, i) => {
+    // an empty name reads as no name in a term or a label ("{a · }"), as a CSV header's empty column is refused
+    if (typeof v === 'string' && v.trim() === '') throw new InvalidInputError(`${what}[${i}] is ${preview(v)}, an empty name; give each one a name.`);
     if (typeof v === 'string' || (allowNumbers && typeof v === 'number' && Number.isFinite(v))) return String(v);
     throw new InvalidInputError(`${what}[${i}] must be a ${allowNumbers ? 'string or a number' : 'string'} (got ${preview(v)}).`);
   });

@@ -90,6 +90,14 @@ describe('issue 10 regressions, in the library', () => {
       expect(edge.n).toBe(4);
     });
 
+    it('refuses an empty player name, which read as no player in a term ("{a · }")', async () => {
+      for (const names of [['a', '', 'b'], ['a', 'b', ' ']]) {
+        const error = await refusal(engine.explainValues({ values: Float64Array.from({ length: 8 }, (_, m) => (m === 7 ? 1 : 0)), names, preset: 'none' }));
+        expect(error).toBeInstanceOf(InvalidOptionError);
+        expect(error.message).toMatch(/^options\.names has an empty name for player (1 \(between "a" and "b"\)|2 \(between "b" and the end\)); give each player a name\.$/);
+      }
+    });
+
     it('says a token id past the vocabulary in the sample is the sample\'s, not a failed model run (it was a 500 with onnxruntime\'s words alone)', async () => {
       const tokens = (await readJson(TOKEN_SAMPLES)).samples[0];
       const ids = [...tokens.x.input_ids.slice(0, -1), 99_999];

@@ -24,10 +24,12 @@ const tensor = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLengt
 });
 
 const tokenName = fc.string({ maxLength: 6 });
+/** A feature or class name: not empty or blank (refused, as a CSV header's empty column is). */
+const name = (maxLength: number) => fc.string({ minLength: 1, maxLength }).filter((s) => s.trim() !== '');
 const sampleSet = fc.record({ width: fc.integer({ min: 1, max: 5 }), count: fc.integer({ min: 1, max: 5 }), classes: fc.integer({ min: 1, max: 4 }) }).chain(({ width, count, classes }) =>
   fc.record({
-    features: fc.option(fc.uniqueArray(fc.string({ maxLength: 8 }), { minLength: width, maxLength: width }), { nil: undefined }),
-    classes: fc.uniqueArray(fc.string({ minLength: 1, maxLength: 5 }), { minLength: classes, maxLength: classes }),
+    features: fc.option(fc.uniqueArray(name(8), { minLength: width, maxLength: width }), { nil: undefined }),
+    classes: fc.uniqueArray(name(5), { minLength: classes, maxLength: classes }),
     samples: fc.array(
       fc.record(
         {
@@ -253,6 +255,8 @@ describe('JSON samples (regressions)', () => {
     ['{"samples": [{"X": [1]}]}', InvalidInputError, /has the key "X".*did you mean "x"\?/],
     ['{"x": [1], "tokes": ["a"]}', InvalidInputError, /has the key "tokes".*did you mean "tokens"\?/],
     ['{"samples": [{"x": [1, 2]}], "features": ["a"]}', ShapeMismatchError, /names 1 features but its sample has 2 values/],
+    ['{"samples": [{"x": [1, 2]}], "features": ["a", " "]}', InvalidInputError, /\.features\[1\] is " ", an empty name; give each one a name\./],
+    ['{"samples": [{"x": [1, 2], "label": 0}], "classes": ["", "b"]}', InvalidInputError, /\.classes\[0\] is "", an empty name/],
     ['{"samples": [{"x": [1]}], "features": ["a", "a"]}', InvalidInputError, /are both "a"; names must be distinct/],
     ['{"samples": [{"x": [1, 2, 3]}], "shape": [2]}', ShapeMismatchError, /has 3 values but the set's shape \[2\] needs 2/],
     ['{"samples": [{"x": [1]}], "shape": [0]}', InvalidInputError, /shape must be an array of positive integers/],
