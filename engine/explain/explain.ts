@@ -336,6 +336,12 @@ function buildPlan(model: OpenedModel, modelBytes: number, request: ExplainReque
   if (model.inputs.length === 0) throw new InvalidInputError('The model takes no input, so there is nothing to mask: give a model whose input is the sample (--model).');
   const maskedInfo = request.input === undefined ? defaultMaskedInput(model.inputs, modality, maskMode) : model.inputs.find((i) => i.name === request.input);
   if (!maskedInfo) throw new InvalidOptionError(`options.input "${request.input}" is not an input of the model. Expected one of: ${inputNames.join(', ')}.`);
+  // token masking writes the mask token over absent positions: into an attention mask it wrote 1 (attend), and every
+  // mask gave v(N), all interactions 0, in silence (a sweep, stop 47)
+  if (modality === 'text' && maskMode === 'token' && /mask/i.test(maskedInfo.name)) {
+    const ids = model.inputs.filter((i) => !/mask/i.test(i.name)).map((i) => `"${i.name}"`);
+    throw new InvalidOptionError(`options.input "${maskedInfo.name}" is an attention mask, and maskMode "token" writes the mask token over its absent positions. Mask the token ids${ids.length > 0 ? ` (${ids.join(', ')})` : ''} with maskMode "token", or the attention mask with options.maskMode "attention".`);
+  }
   const maskedValues = sampleValuesFor(sample, maskedInfo, true, model.inputs);
   assertValuesFit(maskedInfo, maskedValues);
   const batchAxis = batchAxisOf(maskedInfo, maskedValues.length);

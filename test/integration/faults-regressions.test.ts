@@ -90,6 +90,15 @@ describe('issue 10 regressions, in the library', () => {
       expect(edge.n).toBe(4);
     });
 
+    it('refuses token masking of an attention-mask input (the mask token 1 attended every position: v constant, all interactions 0)', async () => {
+      const error = await refusal(engine.explain({ model: TOKENS, sample: TOKEN_SAMPLES, modality: 'text', input: 'attention_mask', maskToken: 1, players: '0-3', preset: 'none' }));
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error.message).toBe('options.input "attention_mask" is an attention mask, and maskMode "token" writes the mask token over its absent positions. Mask the token ids ("input_ids") with maskMode "token", or the attention mask with options.maskMode "attention".');
+      // the attention mask masked as such is a game
+      const attention = await engine.explain({ model: TOKENS, sample: TOKEN_SAMPLES, modality: 'text', input: 'attention_mask', maskMode: 'attention', players: '0-3', preset: 'none' });
+      expect(attention.v[0]).not.toBe(attention.v[15]);
+    });
+
     it('refuses an empty player name, which read as no player in a term ("{a · }")', async () => {
       for (const names of [['a', '', 'b'], ['a', 'b', ' ']]) {
         const error = await refusal(engine.explainValues({ values: Float64Array.from({ length: 8 }, (_, m) => (m === 7 ? 1 : 0)), names, preset: 'none' }));
