@@ -553,6 +553,19 @@ export function resolveTarget(rewardKind: RewardSpec['kind'], requested: number 
   return target;
 }
 
+/**
+ * A sample set's class names, one per class of the model: three names on a two-class output named the target by
+ * another class's name, or by none, in silence (a sweep, stop 47). A reward of a raw output element reads no class.
+ * @throws InvalidInputError naming both counts
+ */
+export function assertClassNames(set: Pick<SampleSet, 'classes' | 'source'> | undefined, rewardKind: RewardSpec['kind'], fullOutput: Float64Array, outputName: string): void {
+  const names = set?.classes;
+  if (!names || rewardKind === 'output') return;
+  const classes = fullOutput.length === 1 ? 2 : fullOutput.length;
+  if (names.length === classes) return;
+  throw new InvalidInputError(`${set.source ?? 'The sample set'} names ${names.length} class(es) (${names.slice(0, 5).map((c) => `"${c}"`).join(', ')}${names.length > 5 ? ', …' : ''}), but output "${outputName}" gives ${classes}${fullOutput.length === 1 ? ' (one logit: two classes)' : ''}: the target would be named by another class's name, or by none. Give one name per class of the model, in its order.`);
+}
+
 /** A model's bytes with their sha256 (and the file they were read from). */
 export type LoadedModel = Awaited<ReturnType<typeof loadModelBytes>>;
 
@@ -626,6 +639,7 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
   // one run on the full sample: checks the model accepts the plan, and gives the output width and predicted class
   // (one row for a dynamic batch axis, not a whole batch)
   const full = await probeSample(ctx.runner, model, probePlan);
+  assertClassNames(set, kind, full, outputInfo.name);
   const target = resolveTarget(kind, request.target, sample.label, full, outputInfo.name, unit ? sample : undefined);
   const plan: MaskPlan = { ...probePlan, reward: { kind, target, output: outputInfo.name } };
 

@@ -16,7 +16,7 @@ import { rewardOf } from '../pipeline/masking.js';
 import { changingPlayers, keepPlayers, nullPlayers } from '../pipeline/null-players.js';
 import type { Runner } from '../pipeline/runner.js';
 import { LOW_FAITHFULNESS, type WarningKind, type WarningSink } from './warnings.js';
-import { assertRowsIndependent, checkNames, probeSample, resolveTarget, type ExplainContext, type ExplainRequest, type ExplanationHeader, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
+import { assertClassNames, assertRowsIndependent, checkNames, probeSample, resolveTarget, type ExplainContext, type ExplainRequest, type ExplanationHeader, type InputLayout, type MethodDispatch, type PreparedExplain } from './explain.js';
 
 /** Bytes a sparse explanation holds per evaluation of its budget besides the masks' bits (values, term lists,
  *  held-out masks), for the memory check: generous, since the term lists of 4096 players are small anyway; and the
@@ -421,6 +421,7 @@ async function explainSparse(ctx: ExplainContext, prepared: PreparedExplain, lim
   const choice = chooseBudget(request, n, limits, kept.length, nullPlayers(probePlan).length);
   assertPlanFits(probePlan, model.outputs, ctx.limits, ctx.runner.workers, sparseMemory(n, kept.length, choice));
   const full = await probeSample(ctx.runner, model, probePlan);
+  assertClassNames(prepared.set, prepared.kind, full, prepared.output);
   const target = resolveTarget(prepared.kind, request.target, prepared.sample.label, full, prepared.output, prepared.unit ? prepared.sample : undefined);
   const plan: MaskPlan = { ...probePlan, reward: { kind: prepared.kind, target, output: prepared.output } };
   const reduced = kept.length < n ? keepPlayers(plan, kept) : plan;

@@ -99,6 +99,20 @@ describe('issue 10 regressions, in the library', () => {
       expect(attention.v[0]).not.toBe(attention.v[15]);
     });
 
+    it('refuses class names that are not one per class of the model (the target was named by another class, or by none)', async () => {
+      const row = (await readJson(MLP_SAMPLES)).samples[0].x as number[];
+      const file = join(dir, 'three-classes.samples.json');
+      await writeFile(file, JSON.stringify({ samples: [{ x: row, label: 1 }], classes: ['a', 'b', 'c'] }));
+      for (const method of ['exact', 'sparse'] as const) {
+        const error = await refusal(engine.explain({ model: model('breast-cancer-logit.onnx'), sample: file, players: '0-3', method, ...(method === 'exact' ? { preset: 'none' as const } : {}) }));
+        expect(error, method).toBeInstanceOf(InvalidInputError);
+        expect(error.message).toMatch(/three-classes\.samples\.json names 3 class\(es\) \("a", "b", "c"\), but output "logit" gives 2 \(one logit: two classes\): the target would be named by another class's name, or by none\. Give one name per class of the model, in its order\.$/);
+      }
+      // the raw output element reads no class name
+      const raw = await engine.explain({ model: model('breast-cancer-logit.onnx'), sample: file, players: '0-3', reward: 'output', target: 0, preset: 'none' });
+      expect(raw.targetName).toBe('a');
+    });
+
     it('refuses an empty player name, which read as no player in a term ("{a · }")', async () => {
       for (const names of [['a', '', 'b'], ['a', 'b', ' ']]) {
         const error = await refusal(engine.explainValues({ values: Float64Array.from({ length: 8 }, (_, m) => (m === 7 ? 1 : 0)), names, preset: 'none' }));
