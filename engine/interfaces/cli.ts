@@ -525,14 +525,13 @@ async function readResult(file: string): Promise<ReportableResult> {
   }
   // a BOM, as an editor may write; a pretty-printed document (jq ., json.tool) is one document over many lines
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const whole = (() => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return undefined;
-    }
-  })();
-  if (whole !== undefined) return assertReportable(whole, file);
+  let wholeError: Error | undefined;
+  try {
+    return assertReportable(JSON.parse(text) as unknown, file);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    wholeError = error;
+  }
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   const parse = (line: string, at: string) => {
     try {
@@ -542,6 +541,12 @@ async function readResult(file: string): Promise<ReportableResult> {
     }
   };
   if (lines.length <= 1) return assertReportable(parse(text, ''), file);
+  // a pretty-printed document cut off is not JSON lines: its first line alone ("{") was blamed (a sweep, stop 47)
+  try {
+    JSON.parse(lines[0]);
+  } catch {
+    throw new InvalidInputError(`${file} is not JSON, as one document (${wholeError.message}: cut off?) nor as JSON lines (its first line is not a whole value). Give a result written by andor --out.`, { cause: wholeError });
+  }
   const values = lines.map((l, i) => parse(l, ` line ${i + 1}`));
   const last = values[values.length - 1] as { schema?: string; results?: unknown[] };
   // an interrupted batch's FILE.partial holds the finished samples' results and no aggregate: the rerun reads them back
@@ -552,7 +557,29 @@ async function readResult(file: string): Promise<ReportableResult> {
         'An interrupted batch leaves its finished samples in FILE.partial without one: rerun the batch (its cache holds those samples) to get the whole result.',
     );
   }
-  return assertReportable({ ...last, results: last.results ?? values.slice(0, -1) }, file);
+  const results = last.results ?? values.slice(0, -1);
+  assertLinesMatch(results, last as { samples?: unknown }, file);
+  return assertReportable({ ...last, results }, file);
+}
+
+/**
+ * The per-sample lines of a batch's JSON lines are the samples its aggregate counts, each once (in any order: a line
+ * is written as its sample finishes): a line deleted, doubled or from another run was drawn beside the aggregate in
+ * silence (a sweep, stop 47).
+ * @throws InvalidInputError naming the first row that differs
+ */
+function assertLinesMatch(results: readonly unknown[], aggregate: { samples?: unknown }, file: string): void {
+  const rows = (list: readonly unknown[], of: (x: unknown) => unknown) => list.map(of).map((r) => (typeof r === 'number' ? r : Number.NaN)).sort((a, b) => a - b);
+  const counted = rows(Array.isArray(aggregate.samples) ? aggregate.samples : [], (s) => (s as { row?: unknown } | null)?.row);
+  const lined = rows(results, (r) => (r as { sample?: { row?: unknown } } | null)?.sample?.row);
+  if (counted.length === lined.length && counted.every((row, i) => row === lined[i])) return;
+  const missing = counted.filter((row) => !lined.includes(row));
+  const extra = lined.filter((row, i) => !counted.includes(row) || lined.indexOf(row) !== i);
+  throw new InvalidInputError(
+    `${file} holds ${lined.length} per-sample line(s) for the ${counted.length} sample(s) its aggregate counts` +
+      `${missing.length > 0 ? `; no line for row(s) ${missing.slice(0, 5).join(', ')}` : ''}${extra.length > 0 ? `; row(s) ${extra.slice(0, 5).join(', ')} ${missing.length > 0 ? 'are' : 'is'} extra or given twice` : ''}. ` +
+      'The lines and the aggregate are one run\'s output as written: rerun the batch (its cache holds the samples) rather than edit them.',
+  );
 }
 
 /** andor report RESULT.json --out FILE.html [--svg DIR]: re-renders a saved result. */

@@ -122,6 +122,34 @@ describe('andor CLI', () => {
     expect(stderr).toMatch(/holds 2 JSON lines, but its last line is not an andor\.batch\/1 aggregate \(got schema "andor\.explain\/1"\)\. An interrupted batch leaves its finished samples in FILE\.partial without one: rerun the batch/);
   });
 
+  it('refuses a batch\'s JSON lines that are not the samples its aggregate counts, takes them in any order, and says a cut-off document is cut off (a sweep, stop 47)', async () => {
+    const out = join(dir, 'lines.jsonl');
+    const made = await run(['explain', '--model', 'models/breast-cancer-mlp.onnx', '--samples', 'models/breast-cancer.samples.json', '--rows', '0-2', '--players', '0-3', '--preset', 'none', '--no-cache', '--workers', '0', '--out', out, '--quiet']);
+    expect(made.code, made.stderr).toBe(0);
+    const [a, b, c, aggregate] = (await readFile(out, 'utf8')).trim().split('\n');
+    const cases: [string, string[], RegExp | undefined][] = [
+      ['swapped', [c, a, b, aggregate], undefined],
+      ['dropped', [a, c, aggregate], /holds 2 per-sample line\(s\) for the 3 sample\(s\) its aggregate counts; no line for row\(s\) 1\. .*rerun the batch/],
+      ['doubled', [a, b, b, c, aggregate], /holds 4 per-sample line\(s\) for the 3 sample\(s\) its aggregate counts; row\(s\) 1 is extra or given twice/],
+    ];
+    for (const [tag, lines, message] of cases) {
+      const file = join(dir, `lines-${tag}.jsonl`);
+      await writeFile(file, `${lines.join('\n')}\n`);
+      const rendered = await run(['report', file, '--out', join(dir, `lines-${tag}.html`)]);
+      if (message === undefined) expect(rendered.code, rendered.stderr).toBe(0);
+      else {
+        expect(rendered.code, tag).toBe(1);
+        expect(rendered.stderr).toMatch(message);
+      }
+    }
+    const pretty = JSON.stringify(JSON.parse(a), null, 2);
+    const cut = join(dir, 'cut.json');
+    await writeFile(cut, pretty.slice(0, Math.floor(pretty.length / 2)));
+    const truncated = await run(['report', cut, '--out', join(dir, 'cut.html')]);
+    expect(truncated.code).toBe(1);
+    expect(truncated.stderr).toMatch(/cut\.json is not JSON, as one document \(.*: cut off\?\) nor as JSON lines \(its first line is not a whole value\)/);
+  });
+
   it('says --row with --samples is --rows there, not that --sample was given too (an adversarial sweep, stop 43)', async () => {
     const { code, stderr } = await run(['explain', '--model', 'models/breast-cancer-mlp.onnx', '--samples', 'models/breast-cancer.samples.json', '--row', '2', '--players', '0-3', '--quiet']);
     expect(code).toBe(2);
