@@ -413,7 +413,7 @@ export async function loadSampleSet(source: string, inline = 'the inline sample'
       return setFromJson(json.value, source);
     }
     if (ext !== '.csv') {
-      throw new InvalidInputError(`${source} is not valid JSON: ${json.error.message}. It starts with "[" or "{", so andor read it as JSON; name a CSV file .csv.`, { cause: json.error });
+      throw new InvalidInputError(`${source} is not valid JSON: ${json.error.message}.${nonFiniteHint(text) || ' It starts with "[" or "{", so andor read it as JSON; name a CSV file .csv.'}`, { cause: json.error });
     }
   }
   return parseCsv(text, source);
@@ -459,13 +459,22 @@ export function assertDistinctKeys(text: string, source: string): void {
  * @returns the parsed value
  * @throws InvalidInputError when the text is not JSON, or an object gives a key twice
  */
+/** NaN or Infinity as a bare word, as Python's json.dump writes them (JSON has neither). */
+const NON_FINITE_WORD = /(^|[\s,[:])-?(NaN|Infinity)(?=[\s,\]}]|$)/;
+
+/** What to do about a bare NaN or Infinity, when the text that did not parse has one ("Unexpected token 'N'" alone
+ *  did not say; a sweep, stop 47). */
+function nonFiniteHint(text: string): string {
+  return NON_FINITE_WORD.test(text) ? " It holds NaN or Infinity, which JSON does not have (Python's json.dump writes them): andor takes only finite numbers, so replace them (json.dump(..., allow_nan=False) finds them)." : '';
+}
+
 export function parseJson(text: string, source: string): unknown {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let value: unknown;
   try {
     value = JSON.parse(body);
   } catch (cause) {
-    throw new InvalidInputError(`${source} is not valid JSON: ${(cause as Error).message}.`, { cause });
+    throw new InvalidInputError(`${source} is not valid JSON: ${(cause as Error).message}.${nonFiniteHint(body)}`, { cause });
   }
   assertDistinctKeys(body, source);
   return value;

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, NonFiniteError, ShapeMismatchError } from '../../../engine/contracts/errors.js';
 import { MAX_NESTING_DEPTH, MAX_SAMPLES, MAX_TEXT_BYTES } from '../../../engine/inputs/limits.js';
-import { checkSample, flattenNumbers, loadSampleSet, pickSample, type SampleSet } from '../../../engine/inputs/samples.js';
+import { checkSample, flattenNumbers, loadSampleSet, parseJson, pickSample, type SampleSet } from '../../../engine/inputs/samples.js';
 import { FAST_MS, FEW_RUNS, PROPERTY_MS, RUNS, npyBytes, resultOrTypedError, typedError, useTempDir } from './support.js';
 
 /** -0 prints as 0 in JSON, so tensors are generated without it. */
@@ -163,6 +163,23 @@ describe('JSON samples (property)', () => {
       FEW_RUNS,
     );
   }, PROPERTY_MS);
+});
+
+describe('JSON with NaN or Infinity, as Python writes it (a sweep, stop 47)', () => {
+  const HINT = /It holds NaN or Infinity, which JSON does not have \(Python's json\.dump writes them\)/;
+  it('says so wherever a bare NaN, Infinity or -Infinity stands in an array or an object', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(finite, { maxLength: 6 }), fc.nat(6), fc.constantFrom('NaN', 'Infinity', '-Infinity'), fc.boolean(), async (values, at, word, inObject) => {
+      const items = values.map(String);
+      items.splice(Math.min(at, items.length), 0, word);
+      const text = inObject ? `{"x": [${items.join(', ')}], "y": ${word}}` : `[${items.join(',')}]`;
+      const error = await typedError(() => parseJson(text, 'the file'));
+      return error instanceof InvalidInputError && HINT.test(error.message);
+    }), { numRuns: RUNS });
+  });
+
+  it('does not say so of other bad JSON, nor of the word inside a string', async () => {
+    for (const text of ['[1, 2,]', '{"name": "NaN", }', '[Nan]', '[NaNa]']) expect((await typedError(() => parseJson(text, 'the file'))).message, text).not.toMatch(HINT);
+  });
 });
 
 describe('JSON samples (regressions)', () => {
