@@ -174,7 +174,7 @@ describe('JSON with NaN or Infinity, as Python writes it (a sweep, stop 47)', ()
       const text = inObject ? `{"x": [${items.join(', ')}], "y": ${word}}` : `[${items.join(',')}]`;
       const error = await typedError(() => parseJson(text, 'the file'));
       return error instanceof InvalidInputError && HINT.test(error.message);
-    }), { numRuns: RUNS });
+    }), RUNS);
   });
 
   it('does not say so of other bad JSON, nor of the word inside a string', async () => {
