@@ -26,11 +26,11 @@ export function jsonSchemaOf(schema: TSchema, request = false): Record<string, u
 /** Every error status the service sends, and when. */
 export function errorStatuses(limits: { maxPlayers: number; bodyLimitBytes: number; timeoutMs: number }) {
   return {
-    '400': 'malformed JSON, an unknown or invalid option (the message lists the valid values), or a model path outside the models folder',
+    '400': 'no body, malformed JSON or bytes that are not UTF-8, an unknown or invalid option (the message lists the valid values), or a model path outside the models folder',
     '404': 'unknown model (GET /models lists them)',
     '413': `body over ${limits.bodyLimitBytes} bytes`,
-    '415': 'the body is not application/json, or is compressed (Content-Encoding)',
-    '422': `the sample does not fit the model, more than ${limits.maxPlayers} players, non-finite rewards, a memory limit, or a result too large for one JSON reply (ask with arrays false)`,
+    '415': 'the body is not application/json, is sent in a charset other than UTF-8, or is compressed (Content-Encoding)',
+    '422': `the sample does not fit the model, more than ${limits.maxPlayers} players, non-finite rewards, or a memory limit`,
     '429': 'the job queue is full; retry after the Retry-After header\'s seconds',
     '500': 'an internal error (a model that fails to run, a crashed worker)',
     '503': 'the service is shutting down, or no backend can run the model',

@@ -1,11 +1,14 @@
 // `andor serve`: explain over HTTP (fastify). Models come only from one directory; jobs run through a bounded queue
 // (429 + Retry-After when full); request size, player count (its own, higher limit for the sparse method, with a
 // limit on its budget) and run time are limited; a client that disconnects cancels its job; shutdown drains
-// in-flight jobs. Errors are JSON {error: {code, message}} with a 4xx/5xx status.
+// in-flight jobs. Errors are JSON {error: {code, message}} with a 4xx/5xx status. Replies are streamed in pieces, so
+// building a large one never holds up the other requests.
 import { realpath, readdir, stat } from 'node:fs/promises';
-import { STATUS_CODES } from 'node:http';
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { CancelledError, EngineError, InvalidInputError, InvalidOptionError, type ErrorCode } from '../contracts/errors.js';
 import type { Engine } from '../api/engine.js';
@@ -15,14 +18,52 @@ import { duplicateKey } from '../inputs/json-keys.js';
 import { BatchBodySchema, ExplainBodySchema, JsonSampleSchema, ServeOptionsSchema } from '../contracts/schema/requests.js';
 import { batchToJson, resultToJson } from '../api/result.js';
 import { openApi } from './openapi.js';
+import { jsonChunks, LazyList } from './output.js';
 import { spellFields } from './cli-options.js';
-import { SERVE_MAX_BUDGET, SERVE_MAX_SPARSE_PLAYERS } from '../contracts/schema/constants.js';
+import { SERVE_MAX_BATCH_SIZE, SERVE_MAX_BUDGET, SERVE_MAX_SPARSE_PLAYERS } from '../contracts/schema/constants.js';
 import { flattenNumbers, type Sample } from '../inputs/samples.js';
 import { preview } from '../inputs/preview.js';
 import { readManifest, withModelDefaults } from './manifest.js';
 
 /** Every field a request body may hold, as the messages name them (spellFields). */
 const BODY_FIELDS = [...new Set([...Object.keys(ExplainBodySchema.properties), ...Object.keys(BatchBodySchema.properties)])];
+
+/**
+ * A request body's text. JSON between systems is UTF-8 (RFC 8259 §8.1), and the body is read as nothing else: a body
+ * sent with another charset, or with bytes that are not UTF-8, was read with U+FFFD in their place, so a player named
+ * "é" in ISO-8859-1 became "\uFFFD" without a word.
+ * @param contentType - the request's Content-Type header (its charset parameter, if any, must name UTF-8)
+ * @throws HttpError 415 naming a charset other than UTF-8, or 400 naming the first byte that is not UTF-8
+ */
+function bodyText(bytes: Buffer, contentType: string | undefined): string {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `The body is sent as charset ${charset}, which this service does not read: encode it as UTF-8, and send Content-Type: application/json (or application/json; charset=utf-8).`);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_ENCODING_INVALID_ENCODED_DATA') throw error;
+    const at = firstInvalidByte(bytes);
+    const before = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(Math.max(0, at - 24), at)).replace(/^\uFFFD+/, '');
+    throw new HttpError(400, 'INVALID_UTF8', `The request body is not valid UTF-8: byte ${at} (0x${bytes[at].toString(16).padStart(2, '0')}, after ${JSON.stringify(before)}) is not part of a UTF-8 character. Send the body encoded as UTF-8 (a Latin-1 "é", 0xe9, is 0xc3 0xa9 in UTF-8).`);
+  }
+}
+
+/** The offset of the first byte of `bytes` that is not part of a valid UTF-8 character (bytes holds at least one). */
+function firstInvalidByte(bytes: Buffer): number {
+  // the lenient decoder writes U+FFFD where the bytes go wrong: the first U+FFFD that the bytes do not spell (EF BF BD)
+  // is the spot, and the text before it, all valid, is as long in UTF-8 as in the body
+  const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+  let at = 0;
+  let from = 0;
+  for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) {
+    at += Buffer.byteLength(text.slice(from, i));
+    from = i;
+    if (bytes[at] !== 0xef || bytes[at + 1] !== 0xbf || bytes[at + 2] !== 0xbd) return at;
+  }
+  return bytes.length - 1;
+}
 
 /**
  * A request body: JSON, with no key that could reach an object's prototype when the body is copied (`__proto__`, or
@@ -55,6 +96,21 @@ function parseBody(text: string): unknown {
     }
   }
   return value;
+}
+
+/**
+ * Whether a request over Node's header limit went over it in its request line, a URL too long (414), rather than in its
+ * headers (431). Node reports both as HPE_HEADER_OVERFLOW, with the chunk it was parsing and how far it got: the
+ * overflow is in the request line when that part of the chunk starts a request ("GET ", after the blank line that ends
+ * any request before it on the connection) and has no line end yet. A request line cut across chunks (a URL of tens of
+ * KB sent in pieces) cannot be told apart from a long header, and gets the 431 that names both.
+ */
+function overflowsInRequestLine(error: NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: unknown }): boolean {
+  if (!Buffer.isBuffer(error.rawPacket) || typeof error.bytesParsed !== 'number') return false;
+  const parsed = error.rawPacket.subarray(0, error.bytesParsed).toString('latin1');
+  const before = parsed.lastIndexOf('\r\n\r\n');
+  const request = before < 0 ? parsed : parsed.slice(before + 4);
+  return /^[A-Z]+ /.test(request) && !request.includes('\n');
 }
 
 /** Service options (ServeOptionsSchema): the models folder, the address, the queue and the limits. */
@@ -191,23 +247,36 @@ async function listModels(root: string, depth = 2): Promise<{ model: string; byt
 }
 
 
-/**
- * A reply's JSON text. A reply longer than the longest string V8 can hold (about 2^29 characters: a batch of ~130
- * samples at n = 16 with arrays) cannot be written: that is a 422 that says how to ask for less, not a 500
- * "Invalid string length".
- * @throws HttpError 422 REPLY_TOO_LARGE
- */
-function jsonReply(reply: FastifyReply, value: unknown, batch: boolean): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    const less = batch ? 'send fewer samples per request, or leave out arrays (body.arrays false)' : 'ask with body.arrays false (v, and and or left out), or for fewer players';
-    throw new HttpError(422, 'REPLY_TOO_LARGE', `The result is longer than one JSON reply can be (V8's longest string, about 536 million characters): ${less}.`);
+/** Characters of JSON text gathered into one piece of a streamed reply: a 200 MB reply is a few thousand pieces, and
+ *  building one takes well under a millisecond. */
+const REPLY_PIECE_CHARS = 64 * 1024;
+
+/** The JSON text of `value` in pieces of about REPLY_PIECE_CHARS, with a turn of the event loop after each one. */
+async function* replyPieces(value: unknown): AsyncGenerator<string> {
+  let piece = '';
+  for (const chunk of jsonChunks(value)) {
+    piece += chunk;
+    if (piece.length < REPLY_PIECE_CHARS) continue;
+    yield piece;
+    piece = '';
+    await nextTurn();
   }
+  if (piece !== '') yield piece;
+}
+
+/**
+ * A reply's JSON, sent as a stream: written in one JSON.stringify, a large result held the event loop (a batch reply of
+ * 208 MB left GET /health unanswered for 21 s), and one longer than V8's longest string (~2^29 characters) could not be
+ * written at all. The stream is read as the client takes it, so it also holds only a few pieces in memory at once.
+ */
+function jsonReply(reply: FastifyReply, value: unknown): Readable {
   void reply.type('application/json; charset=utf-8');
-  return text;
+  return Readable.from(replyPieces(value));
+}
+
+/** The message of a request for a path that is no route. */
+function notFound(method: string, url: string): string {
+  return `No route ${method} ${url}. See GET /openapi.json.`;
 }
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string, retryAfterS?: number) {
@@ -256,7 +325,11 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   // request cut off) are answered as every other error, {error: {code, message}}, not in Fastify's own shape
   const protocolError = (error: NodeJS.ErrnoException): [number, string, string] => {
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'REQUEST_TIMEOUT', `The request's headers and body took longer than ${requestTimeout} ms to arrive (the service's --request-timeout-ms); send them at once.`];
-    if (error.code === 'HPE_HEADER_OVERFLOW') return [431, 'HEADERS_TOO_LARGE', 'The request\'s headers are over Node\'s limit (16 KiB unless --max-http-header-size says otherwise): send fewer or shorter headers.'];
+    if (error.code === 'HPE_HEADER_OVERFLOW') {
+      const limit = `Node's limit on a request's URL and headers together, ${maxHeaderSize} bytes (node --max-http-header-size)`;
+      if (overflowsInRequestLine(error)) return [414, 'URI_TOO_LONG', `The URL is over ${limit}: send the options in the JSON body of a POST, not in the URL.`];
+      return [431, 'HEADERS_TOO_LARGE', `The request's headers are over ${limit}: send fewer or shorter headers (and a short URL: the options go in the JSON body).`];
+    }
     return [400, 'BAD_REQUEST', `The request is not well-formed HTTP/1.1 (${error.code ?? 'a parse error'}): send a request line, headers and a body that match its Content-Length.`];
   };
   const clientErrorHandler = (error: NodeJS.ErrnoException, socket: Socket) => {
@@ -280,12 +353,27 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   app.removeContentTypeParser('text/plain');
   // JSON bodies: Fastify's parser calls both a syntax error and a "__proto__" key "not valid JSON"; this one says which
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, bytes, done) => {
     try {
-      done(null, parseBody(text as string));
+      done(null, parseBody(bodyText(bytes as Buffer, request.headers['content-type'])));
     } catch (error) {
       done(error as Error, undefined);
     }
+  });
+  // a request for no route is answered before its body is read (a POST to /health was refused for its body, or as 404
+  // "No route"): a path asked with a method it does not take is 405 with the methods it takes (RFC 9110 §15.5.6)
+  const methodsOf = new Map<string, string[]>();
+  app.addHook('onRoute', (route) => {
+    methodsOf.set(route.url, [...(methodsOf.get(route.url) ?? []), ...[route.method].flat()]);
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.is404) return;
+    const path = request.url.split('?')[0];
+    const allowed = methodsOf.get(path);
+    if (allowed === undefined) throw new HttpError(404, 'NOT_FOUND', notFound(request.method, request.url));
+    void reply.header('allow', allowed.join(', '));
+    const how = allowed.includes('POST') ? `POST ${path} with a JSON object body (Content-Type: application/json)` : `${allowed[0]} ${path}`;
+    throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${path} does not take ${request.method} (it takes ${allowed.join(', ')}): send ${how}. See GET /openapi.json.`);
   });
   // a compressed body (Content-Encoding gzip, br, …) reached the JSON parser as is, and was refused as "not valid JSON
   // (Unexpected token '\u001f')": say what to send instead (RFC 7694: 415 with the codings accepted)
@@ -298,6 +386,11 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   // while shutting down, responses close their connection, so keep-alive sockets do not hold the close open
   app.addHook('onSend', async (_request, reply) => {
     if (closing) void reply.header('connection', 'close');
+  });
+  // a POST with no body (and so no Content-Type) was refused as "body must be an object (got null)": say what to send
+  app.addHook('preValidation', async (request) => {
+    if (request.method !== 'POST' || request.body !== undefined) return;
+    throw new HttpError(400, 'MISSING_BODY', `${request.method} ${request.url.split('?')[0]} has no body: send a JSON object of options, with Content-Type: application/json. See GET /openapi.json.`);
   });
   const spec = openApi({ maxPlayers: engine.options.maxPlayers, bodyLimitBytes, timeoutMs });
   // bodies are checked by the request schemas, with the library's messages (field, valid values, what was sent)
@@ -314,16 +407,17 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   // client named it relative to the models folder, so it reads that, not the folder's path
   const folders = [...new Set([root, resolve(options.modelsDir)])].map((folder) => folder + sep);
   const relativeNames = (message: string) => folders.reduce((text, folder) => text.split(folder).join(''), message);
+  // the library's options.<field>, or a CLI flag in its advice, is body.<field> here
+  const forClient = (message: string) => spellFields(relativeNames(message), BODY_FIELDS, (f) => `body.${f}`);
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
     if (error instanceof HttpError) return sendError(reply, error.status, error.code, error.message, error.status === 429 ? queue.retryAfterS() : undefined);
-    // the library's options.<field>, or a CLI flag in its advice, is body.<field> here
-    if (error instanceof EngineError) return sendError(reply, STATUS[error.code], error.code, spellFields(relativeNames(error.message), BODY_FIELDS, (f) => `body.${f}`));
+    if (error instanceof EngineError) return sendError(reply, STATUS[error.code], error.code, forClient(error.message));
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, 'BODY_TOO_LARGE', `The request body is over the ${bodyLimitBytes}-byte limit.`);
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return sendError(reply, error.statusCode, error.code ?? 'BAD_REQUEST', `Malformed request: ${error.message}`);
     return sendError(reply, 500, 'INTERNAL', `Internal error: ${relativeNames(error.message)}`);
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `No route ${request.method} ${request.url}. See GET /openapi.json.`));
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', notFound(request.method, request.url)));
 
   app.get('/health', async () => ({ status: 'ok', uptimeS: Math.round((Date.now() - started) / 1000), backend: engine.backend ?? null, queue: queue.stats }));
   app.get('/openapi.json', async () => spec);
@@ -375,13 +469,25 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     }
   }
   // a budget above the service's limit is refused before the request waits in the queue
-  const assertBudget = (budget: number | undefined) => {
+  const maxBatchSize = options.maxBatchSize ?? SERVE_MAX_BATCH_SIZE;
+  const assertLimits = ({ budget, batchSize }: { budget?: number; batchSize?: number }) => {
+    // a client's batch of 2^20 rows of a CNN held 14 GB and ran past the job's timeout (one model run cannot be cut
+    // short): the memory check sees its inputs and outputs, not the model's activations
+    if (batchSize !== undefined && batchSize > maxBatchSize) throw new InvalidOptionError(`body.batchSize = ${batchSize} is above this service's limit of ${maxBatchSize} rows per model run (maxBatchSize / --max-batch-size): a model's activations grow with the batch. Ask for at most ${maxBatchSize}, or leave it out.`);
     if (budget === undefined || budget <= sparseLimits.maxBudget) return;
     throw new InvalidOptionError(`body.budget = ${budget} is above this service's limit of ${sparseLimits.maxBudget} evaluations (maxBudget / --max-budget). Ask for at most ${sparseLimits.maxBudget}.`);
   };
   const referenceOf = (rows: Static<typeof JsonSampleSchema>[] | undefined) => rows && { source: 'body.reference', samples: rows.map((row, i) => sampleOf(row, undefined, `body.reference[${i}]`)) };
-  // report the model by the name the client used, not by this machine's path
-  const named = <T extends { model?: { file?: string } }>(json: T, name: string): T => ({ ...json, ...(json.model ? { model: { ...json.model, file: name } } : {}) });
+  // report the model by the name the client used, not by this machine's path; and a decomposition's warning, as its
+  // errors, in the body's fields ("Try another --lr (default 5)" named a CLI flag)
+  const clientView = <T extends { model?: { file?: string }; decomposition?: object }>(json: T, name: string): T => {
+    const warning = (json.decomposition as { warning?: string } | undefined)?.warning;
+    return {
+      ...json,
+      ...(json.model ? { model: { ...json.model, file: name } } : {}),
+      ...(warning !== undefined ? { decomposition: { ...json.decomposition, warning: forClient(warning) } } : {}),
+    };
+  };
 
   app.post('/explain', { schema: { body: ExplainBodySchema } }, async (request, reply) => {
     // a bundled model's modality and masking are its defaults, as on the command line, whatever the name that
@@ -389,11 +495,11 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     const model = await resolveModel(root, (request.body as { model: unknown }).model);
     const body = withModelDefaults(request.body as Static<typeof ExplainBodySchema>, await manifestEntryOf(model));
     const { model: _m, sample: rawSample, label, arrays, reference: rows, ...rest } = body;
-    assertBudget(rest.budget);
+    assertLimits(rest);
     const sample = sampleOf(rawSample, label);
     const reference = referenceOf(rows);
     const result = await job(reply, (signal) => engine.explainAuto({ ...rest, ...(reference ? { reference } : {}), model, sample, signal }, sparseLimits));
-    return jsonReply(reply, named(resultToJson(result, { arrays: arrays !== false }), body.model), false);
+    return jsonReply(reply, clientView(resultToJson(result, { arrays: arrays !== false }), body.model));
   });
 
   app.post('/explain/batch', { schema: { body: BatchBodySchema } }, async (request, reply) => {
@@ -401,12 +507,16 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     const body = withModelDefaults(request.body as Static<typeof BatchBodySchema>, await manifestEntryOf(model));
     const { model: _m, samples: rawSamples, labels, arrays, reference: rows, ...rest } = body;
     if (labels && labels.length !== rawSamples.length) throw new InvalidInputError(`body.labels has ${labels.length} labels for ${rawSamples.length} samples; give one per sample.`);
-    assertBudget(rest.budget);
+    assertLimits(rest);
     const samples = { source: 'body.samples', samples: rawSamples.map((raw, i) => sampleOf(raw, labels?.[i], `body.samples[${i}]`, `body.labels[${i}]`, true)) };
     const reference = referenceOf(rows);
     const result = await job(reply, (signal) => engine.explainBatch({ ...rest, ...(reference ? { reference } : {}), model, samples, cacheDir: false, signal }, sparseLimits));
-    const json = batchToJson(result, { arrays: arrays === true });
-    return jsonReply(reply, { ...named(json, body.model), results: json.results?.map((r) => named(r, body.model)) }, true);
+    // each sample's result is made into JSON as the reply reaches it: all at once, 40 samples of 14 players held the
+    // event loop for seconds before the first byte
+    const { results, ...aggregate } = result;
+    const { timings, ...json } = clientView(batchToJson(aggregate, { arrays: arrays === true }), body.model);
+    const each = results && new LazyList(results.length, (i) => clientView(resultToJson(results[i], { arrays: arrays === true }), body.model));
+    return jsonReply(reply, { ...json, ...(each ? { results: each } : {}), timings });
   });
 
   let address: string;
