@@ -699,7 +699,7 @@ function assertDefaultOutputBatched(outputs: readonly TensorInfo[], plan: MaskPl
   const readable = others.filter((info) => !fixed(info));
   throw new ShapeMismatchError(
     `The model's first output ${describe(first)} has fixed dims, so it cannot hold a batch of masked samples: andor reads the first output unless told otherwise. ` +
-      (readable.length > 0 ? `Read another with --output NAME (options.output): ${readable.map(describe).join(', ')}.` : 'No output of the model has a batch axis: export it with dynamic_axes on its outputs too.'),
+      (readable.length > 0 ? `Read another with options.output (--output NAME): ${readable.map(describe).join(', ')}.` : 'No output of the model has a batch axis: export it with dynamic_axes on its outputs too.'),
   );
 }
 

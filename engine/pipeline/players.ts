@@ -114,9 +114,9 @@ export function parseGrid(value: unknown, height: number, width: number): [numbe
   const parts = Array.isArray(value) ? value.map(gridNumber) : typeof value === 'string' ? value.toLowerCase().split('x').map(Number) : [];
   const [rows, cols] = parts;
   if (parts.length !== 2 || !Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1) {
-    throw new InvalidOptionError(`grid must look like "4x4" (rows x columns; got ${preview(value)}).`);
+    throw new InvalidOptionError(`options.grid must look like "4x4" (rows x columns; got ${preview(value)}).`);
   }
-  if (rows > height || cols > width) throw new InvalidOptionError(`grid ${rows}x${cols} is finer than the ${height}x${width} image; use at most ${height}x${width}.`);
+  if (rows > height || cols > width) throw new InvalidOptionError(`options.grid ${rows}x${cols} is finer than the ${height}x${width} image; use at most ${height}x${width}.`);
   return [rows, cols];
 }
 

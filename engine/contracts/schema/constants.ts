@@ -45,6 +45,8 @@ export const SPARSE_PLAYER_LIMIT = 4096;
 /** The service's default limits on sparse requests: evaluations per request, and players. */
 export const SERVE_MAX_BUDGET = 100_000;
 export const SERVE_MAX_SPARSE_PLAYERS = 1024;
+/** The service's default limit on rows per model run a request may ask for (batchSize): the automatic batch's own cap. */
+export const SERVE_MAX_BATCH_SIZE = 1024;
 
 /** Whose conventions fill the options a request leaves out: andor's (spec "Project decisions") or the authors' code's
  *  (engine/explain/conventions.ts lists the choices). */

@@ -3,7 +3,7 @@
 // option tables are all built from these declarations. Pure data: nothing here validates or parses by itself.
 import Type, { type TSchema } from 'typebox';
 import { BACKENDS, BASELINE_KEYWORDS, DEFAULT_INDEX_ORDER, DEFAULT_SOLVER, KERNEL_TARGETS, MODALITIES, PRESETS, REWARDS, SOLVER_DEFAULTS, SOLVERS } from './constants.js';
-import { DEFAULT_MAX_ORDER, DEFAULT_SPARSE_BUDGET, METHODS, SERVE_MAX_BUDGET, SERVE_MAX_SPARSE_PLAYERS, SPARSE_PLAYER_LIMIT } from './constants.js';
+import { DEFAULT_MAX_ORDER, DEFAULT_SPARSE_BUDGET, METHODS, SERVE_MAX_BATCH_SIZE, SERVE_MAX_BUDGET, SERVE_MAX_SPARSE_PLAYERS, SPARSE_PLAYER_LIMIT } from './constants.js';
 import { CONVENTIONS } from './constants.js';
 
 export { BACKENDS, BASELINE_KEYWORDS, DEFAULT_SOLVER, KERNEL_TARGETS, MODALITIES, PRESETS, REWARDS, SOLVER_DEFAULTS, SOLVERS };
@@ -159,6 +159,7 @@ export const serveFields = {
   timeoutMs: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 60_000, description: 'a job running longer is cancelled with 504', 'x-arg': 'MS' }),
   requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000, description: 'a request whose headers and body take longer to arrive is cut off (a client trickling its body held a connection for ever)', 'x-arg': 'MS' }),
   maxBudget: Type.Integer({ minimum: 1, maximum: 1_000_000_000, default: SERVE_MAX_BUDGET, description: 'sparse method: most model evaluations one request may ask for (budget; a request without one gets at most this); more get 400', 'x-arg': 'N' }),
+  maxBatchSize: Type.Integer({ minimum: 1, maximum: 1 << 20, default: SERVE_MAX_BATCH_SIZE, description: 'most rows per model run one request may ask for (batchSize); more get 400: a model\'s activations grow with the batch, and the memory check counts only its inputs and outputs', 'x-arg': 'N' }),
   maxSparsePlayers: Type.Integer({ minimum: 1, maximum: SPARSE_PLAYER_LIMIT, default: SERVE_MAX_SPARSE_PLAYERS, description: 'sparse method: most players of one request (the exact method keeps --max-players); more get 400', 'x-arg': 'N' }),
 } satisfies Record<string, Field>;
 
