@@ -249,20 +249,25 @@ async function loadLosses(losses: DynamicsRequest['losses'], files: readonly str
 }
 
 /**
- * A list of checkpoints whose losses give every epoch, checked to be in training order: the curves, the turning
- * point and the transitions read the list's order as time, and a list written backwards ran in silence.
- * @throws InvalidInputError naming the first checkpoint listed after a later one
+ * Checkpoints checked to be in training order, by the epochs the losses give every one of them, else by the numbers
+ * of their epoch-<number> names: the curves, the turning point and the transitions read the list's order as time, and
+ * a list written backwards ran in silence (with losses that give no epochs too; sweeps, stops 46 and 47).
+ * @throws InvalidInputError naming the first checkpoint listed after a later one, or two of one epoch
  */
-function assertTrainingOrder(files: readonly string[], losses: LossTable, what: string): void {
-  const epoch = new Map(losses.checkpoints.map((c) => [c.name, c.epoch]));
-  const named = files.map((f) => basename(f).replace(/\.onnx$/, '')).map((name) => ({ name, epoch: epoch.get(name) }));
+function assertTrainingOrder(files: readonly string[], losses: LossTable | undefined, what: string): void {
+  const names = files.map((f) => basename(f).replace(/\.onnx$/, ''));
   // a name given twice is refused as such, after this (one file listed twice, or two checkpoints of one name)
-  if (named.some((c) => c.epoch === undefined) || new Set(named.map((c) => c.name)).size < named.length) return;
-  const k = named.findIndex((c, i) => i > 0 && !((c.epoch as number) > (named[i - 1].epoch as number)));
+  if (new Set(names).size < names.length) return;
+  const given = new Map(losses?.checkpoints.map((c) => [c.name, c.epoch]));
+  const byLosses = names.every((name) => given.get(name) !== undefined);
+  const epochs = names.map((name) => (byLosses ? (given.get(name) as number) : Number(EPOCH_NUMBER.exec(`${name}.onnx`)?.[1] ?? Number.NaN)));
+  if (epochs.some(Number.isNaN)) return;
+  const k = epochs.findIndex((e, i) => i > 0 && !(e > epochs[i - 1]));
   if (k < 0) return;
-  const [before, after] = [named[k - 1], named[k]];
-  if (after.epoch === before.epoch) throw new InvalidInputError(`${what}: the losses give ${before.name} and ${after.name} both epoch ${after.epoch}; dynamics reads one checkpoint per epoch, in training order. Give each its own epoch in the losses file.`);
-  throw new InvalidInputError(`${what} lists ${after.name} (epoch ${after.epoch}) after ${before.name} (epoch ${before.epoch}); dynamics reads the checkpoints in training order, one per epoch. List them by epoch, or give their folder (sorted by the losses' epochs).`);
+  const source = byLosses ? 'the losses give' : 'their names give';
+  const [before, after] = [names[k - 1], names[k]];
+  if (epochs[k] === epochs[k - 1]) throw new InvalidInputError(`${what}: ${source} ${before} and ${after} both epoch ${epochs[k]}; dynamics reads one checkpoint per epoch, in training order. ${byLosses ? 'Give each its own epoch in the losses file.' : 'Give one of them.'}`);
+  throw new InvalidInputError(`${what} lists ${after} (epoch ${epochs[k]}) after ${before} (epoch ${epochs[k - 1]}); dynamics reads the checkpoints in training order, one per epoch. List them by epoch, or give their folder (sorted by ${byLosses ? "the losses' epochs" : 'the numbers in their names'}).`);
 }
 
 /** A sparse pair until every pair is in: its term lists as flat arrays (a result's term objects take several times
@@ -384,7 +389,7 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
     const of = (f: string) => epoch.get(basename(f).replace(/\.onnx$/, ''));
     if (files.every((f) => of(f) !== undefined)) files.sort((a, b) => (of(a) as number) - (of(b) as number));
   }
-  if (losses) assertTrainingOrder(files, losses, 'options.checkpoints');
+  assertTrainingOrder(files, losses, 'options.checkpoints');
   const reference = await studyReference(request.reference, request.baseline, set);
   const options: PairOptions = { ...Object.fromEntries(PAIR_KEYS.filter((k) => request[k] !== undefined).map((k) => [k, request[k]])), ...(reference ? { reference } : {}) };
   const names = { ...(set.features ? { features: set.features } : {}), ...(set.classes ? { classes: set.classes } : {}) };

@@ -500,6 +500,23 @@ describe('issue 10 regressions, in the library', () => {
     });
   });
 
+  describe('9j: a checkpoint list against the epochs of its names (a sweep of the CLI, stop 47)', () => {
+    it('refuses a list out of the order of its epoch-<number> names, with losses that give no epochs or no losses, before any pair runs', async () => {
+      const pick = (split: string) => mlpSet.samples.find((s: Json) => s.split === split);
+      const samples = await sampleFile('9j.samples.json', [pick('train'), pick('test')]);
+      const losses = join(dir, 'losses-9j.json');
+      await writeFile(losses, JSON.stringify({ checkpoints: ['epoch-0000', 'epoch-0064', 'epoch-1024'].map((name) => ({ name, trainLoss: 0.5, testLoss: 0.6 })) }));
+      const backwards = ['epoch-1024', 'epoch-0064', 'epoch-0000'].map((n) => join(SERIES, `${n}.onnx`));
+      for (const extra of [{ losses }, {}]) {
+        let progressed = 0;
+        const error = await refusal(engine.dynamics({ checkpoints: backwards, samples, players: '0-3', cacheDir: false, onProgress: () => void progressed++, ...extra }));
+        expect(error).toBeInstanceOf(InvalidInputError);
+        expect(error.message).toBe('options.checkpoints lists epoch-0064 (epoch 64) after epoch-1024 (epoch 1024); dynamics reads the checkpoints in training order, one per epoch. List them by epoch, or give their folder (sorted by the numbers in their names).');
+        expect(progressed).toBe(0);
+      }
+    });
+  });
+
   describe('10a: a decomposition that diverges', () => {
     it('is marked diverged in the result and its JSON, and warned about through the engine\'s logger', async () => {
       // v of the bundled MLP at n = 12: the authors' raw lr makes the objective rise from n = 11
