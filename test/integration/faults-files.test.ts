@@ -226,11 +226,16 @@ describe('files that are not what their name says', () => {
     // column 29 (no player of 0-3: background) at the largest float64 in three rows: their rounded mean is Infinity
     const huge = x.map((value, d) => (d === 29 ? Number.MAX_VALUE : value));
     const reference = JSON.stringify({ samples: [{ x: huge }, { x: huge }, { x: huge }] });
+    // a float64 model: each row fits its input, their mean does not
     const error = await engine
-      .explain({ model: MLP, sample: MLP_SAMPLES, players: '0-3', baseline: 'mean', background: 'mask', reference, preset: 'none' })
+      .explain({ model: model('tabular-f64.onnx'), sample: MLP_SAMPLES, players: '0-3', baseline: 'mean', background: 'mask', reference, preset: 'none' })
       .then(() => undefined, (e: Error) => e);
     expect(error?.name).toBe('NonFiniteError');
-    expect(error?.message).toMatch(/^The mean of the reference rows is Infinity at element 29 of input "features": .* Rescale the reference rows, or give the baseline as a vector\.$/);
+    expect(error?.message).toMatch(/^The mean of the reference rows is Infinity at element 29 of input ".+": .* Rescale the reference rows, or give the baseline as a vector\.$/);
+    // a float32 model cannot hold one row (stop 47): the row is named, before any mean
+    const row = await engine.explain({ model: MLP, sample: MLP_SAMPLES, players: '0-3', baseline: 'mean', background: 'mask', reference, preset: 'none' }).then(() => undefined, (e: Error) => e);
+    expect(row?.name).toBe('InvalidInputError');
+    expect(row?.message).toMatch(/^Input "features" is float32, but reference row 0 of the inline options\.reference has 1\.7976931348623157e\+308 at element 29, beyond float32's range/);
   });
 
   it('a baseline file (--baseline FILE) is read as the sample is: its columns by name, its layout, and never empty', async () => {
