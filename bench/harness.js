@@ -2,6 +2,7 @@
 // Also the plumbing every suite shares: argv, machine info, tables, targets and the results JSON. Suites stay free of
 // timing code; nothing here imports the engine.
 import Benchmark from 'benchmark';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -243,4 +244,21 @@ export async function runSuite(run, machine = {}) {
   printTargets(result.targets);
   if (args.json) writeJson(args.json, result);
   else if (args.save) console.log(`\nSaved ${saveSuite(result)}`);
+}
+
+/**
+ * Starts the built `andor serve` in its own process on a free port, over models/ (the service suites' server).
+ * @param args - more serve flags
+ * @returns its URL and process
+ */
+export function startServe(args) {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const child = spawn(process.execPath, [`${root}dist/engine/interfaces/cli.js`, 'serve', '--models', `${root}models`, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      const url = /on (http:\/\/\S+)/.exec(d.toString())?.[1];
+      if (url) resolve({ url, child });
+    });
+    child.on('exit', (code) => reject(new Error(`andor serve exited with ${code} before listening`)));
+  });
 }

@@ -3,10 +3,9 @@
 // 429 counts against the target, which is zero), and the server's RSS over the run (no growth trend).
 // Usage: node bench/load.bench.js [clients [seconds]] [--quick]   (default 8 clients for 60 s after a 75 s warm-up at
 // full load; --quick: 4 clients for 5 s after 3 s)
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { median, progress, runSuite } from './harness.js';
+import { median, progress, runSuite, startServe } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLES = JSON.parse(readFileSync(`${ROOT}models/breast-cancer.samples.json`, 'utf8')).samples;
@@ -19,18 +18,6 @@ const REQUESTS = [
 
 const rssMib = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-
-/** Starts `andor serve` on a free port and resolves with its URL and process. */
-function startServer(args) {
-  const child = spawn(process.execPath, [`${ROOT}dist/engine/interfaces/cli.js`, 'serve', '--models', `${ROOT}models`, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      const url = /on (http:\/\/\S+)/.exec(d.toString())?.[1];
-      if (url) resolve({ url, child });
-    });
-    child.on('exit', (code) => reject(new Error(`andor serve exited with ${code} before listening`)));
-  });
-}
 
 /** One client: requests back to back until `until`, recording status and latency of each. */
 async function client(url, until, seed, log) {
@@ -53,7 +40,7 @@ async function run({ sizes, quick }) {
   const seconds = sizes?.[1] ?? (quick ? 5 : 60);
   const warmupS = quick ? 3 : 75;
   const serverArgs = ['--workers', '2', '--concurrency', '2', '--queue', '4', '--max-players', '16'];
-  const { url, child } = await startServer(serverArgs);
+  const { url, child } = await startServe(serverArgs);
   // the warm-up runs at full load, so heaps and runtime arenas reach their working size before RSS is tracked
   progress(`server ${url} (pid ${child.pid}); ${warmupS} s warm-up with ${clients} clients`);
   const warm = [];

@@ -5,25 +5,10 @@
 // did on its main thread before replies were streamed (stop 47; an adversarial sweep saw /health unanswered 21 s).
 // Usage: node bench/serve-stall.bench.js [samples [players]] [--quick]   (default 40 samples of 14 players; --quick:
 // 12 samples of 12)
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { progress, runSuite, seededRandom } from './harness.js';
+import { progress, runSuite, seededRandom, startServe } from './harness.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const POLL_MS = 20;
-
-/** Starts `andor serve` on a free port and resolves with its URL and process. */
-function startServer(args) {
-  const child = spawn(process.execPath, [`${ROOT}dist/engine/interfaces/cli.js`, 'serve', '--models', `${ROOT}models`, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      const url = /on (http:\/\/\S+)/.exec(d.toString())?.[1];
-      if (url) resolve({ url, child });
-    });
-    child.on('exit', (code) => reject(new Error(`andor serve exited with ${code} before listening`)));
-  });
-}
 
 async function run({ sizes, quick }) {
   const count = sizes?.[0] ?? (quick ? 12 : 40);
@@ -32,7 +17,7 @@ async function run({ sizes, quick }) {
   const noise = seededRandom(47, count * 30);
   const samples = Array.from({ length: count }, (_, i) => Array.from(noise.subarray(i * 30, (i + 1) * 30), (x) => 2 * x - 1));
   const body = JSON.stringify({ model: 'breast-cancer-mlp.onnx', samples, players: `0-${players - 1}`, preset: 'none', salientRatio: 0, arrays: true });
-  const { url, child } = await startServer(['--workers', '1', '--max-players', '16', '--timeout-ms', '600000', '--body-limit', String(1 << 24)]);
+  const { url, child } = await startServe(['--workers', '1', '--max-players', '16', '--timeout-ms', '600000', '--body-limit', String(1 << 24)]);
   progress(`server ${url}; a batch of ${count} samples × ${players} players, /health every ${POLL_MS} ms`);
   const polls = [];
   let phase = 'job';
