@@ -181,8 +181,8 @@ export async function resolveCheckpoints(checkpoints: string | readonly string[]
   return files;
 }
 
-/** An epoch-<number>.onnx name's number: 16 for epoch-0016, 1.25 for epoch-1.25. */
-const EPOCH_NUMBER = /^epoch-(\d+(?:\.\d+)?)\.onnx$/;
+/** The number of an epoch-<number>.onnx name: 16 for epoch-0016, 1.25 for epoch-1.25; NaN for another name. */
+const epochOfName = (file: string): number => Number(/^epoch-(\d+(?:\.\d+)?)\.onnx$/.exec(basename(file))?.[1] ?? Number.NaN);
 
 /**
  * A folder's epoch-<number> checkpoints by their number when every name has one: the natural order of names read
@@ -192,7 +192,7 @@ const EPOCH_NUMBER = /^epoch-(\d+(?:\.\d+)?)\.onnx$/;
  * @throws InvalidInputError naming two files of one epoch
  */
 function byEpochNumber(names: readonly string[], folder: string): string[] {
-  const numbered = names.map((name) => ({ name, epoch: Number(EPOCH_NUMBER.exec(name)?.[1] ?? Number.NaN) }));
+  const numbered = names.map((name) => ({ name, epoch: epochOfName(name) }));
   if (numbered.some((c) => Number.isNaN(c.epoch))) return [...names];
   numbered.sort((a, b) => a.epoch - b.epoch);
   const twin = numbered.findIndex((c, i) => i > 0 && c.epoch === numbered[i - 1].epoch);
@@ -260,7 +260,7 @@ function assertTrainingOrder(files: readonly string[], losses: LossTable | undef
   if (new Set(names).size < names.length) return;
   const given = new Map(losses?.checkpoints.map((c) => [c.name, c.epoch]));
   const byLosses = names.every((name) => given.get(name) !== undefined);
-  const epochs = names.map((name) => (byLosses ? (given.get(name) as number) : Number(EPOCH_NUMBER.exec(`${name}.onnx`)?.[1] ?? Number.NaN)));
+  const epochs = names.map((name) => (byLosses ? (given.get(name) as number) : epochOfName(`${name}.onnx`)));
   if (epochs.some(Number.isNaN)) return;
   const k = epochs.findIndex((e, i) => i > 0 && !(e > epochs[i - 1]));
   if (k < 0) return;
