@@ -3,10 +3,10 @@
 // spread of each salient interaction over samples, overall and per class, per-order strength, and every sample's
 // Shapley values. Progress carries an ETA; an AbortSignal stops it with nothing half-written.
 import { InvalidInputError } from '../contracts/errors.js';
-import { distribution } from '../analysis/interactions.js';
+import { distribution, playersOfMask } from '../analysis/interactions.js';
 import { openCache } from '../explain/cache.js';
-import { loadModelBytes, type ExplainContext, type ExplainRequest } from '../explain/explain.js';
-import { isSparseResult, type SparseLimits } from '../explain/sparse.js';
+import { loadModelBytes, type ExplainContext, type ExplainRequest, type ExplainResult } from '../explain/explain.js';
+import { isSparseResult, type SparseLimits, type SparseResult } from '../explain/sparse.js';
 import { explainUnit, localExecutor, unitWarnings, type UnitExecutor, type UnitResult } from '../explain/units.js';
 import { warningSummary } from '../explain/warnings.js';
 import { indexList } from '../inputs/options.js';
@@ -200,7 +200,7 @@ export function aggregateBatch(results: readonly UnitResult[], rows: readonly nu
   });
   const byClass = new Map<number, UnitResult[]>();
   for (const r of results) byClass.set(r.target ?? -1, [...(byClass.get(r.target ?? -1) ?? []), r]);
-  const lookups = new Map(results.map((r) => [r, interactionsOf(r)]));
+  const lookups = new Map(results.flatMap((r) => (isSparseResult(r) ? [[r, lookupOf(r)] as const] : [])));
   const all = aggregateGroup(results, lookups);
   // a class lists the batch's strongest too, salient in it or not: a chart of them per class reads each class's real
   // mean there, not a 0 for "never salient in this class" (an adversarial sweep, stop 34)
@@ -231,8 +231,9 @@ interface InteractionId {
   readonly mask?: number;
 }
 
-/** One sample's interactions, as the aggregation reads them: the value of any interaction, and its salient ones. */
-interface SampleInteractions {
+/** A sparse result's interactions, as the aggregation reads them: the value of any term (0 for one it does not
+ *  list), and its salient ones. */
+interface SparseLookup {
   readonly value: (id: InteractionId) => number;
   readonly salient: readonly InteractionId[];
 }
@@ -240,22 +241,26 @@ interface SampleInteractions {
 /** The key of a set of players (ascending). */
 const keyOf = (players: readonly number[]) => players.join(',');
 
-/** An exact result's 2^n arrays (by mask), or a sparse result's term lists (by players; a term it does not list is 0). */
-function interactionsOf(r: UnitResult): SampleInteractions {
-  if (isSparseResult(r)) {
-    const tables = { and: new Map(r.and.map((t) => [keyOf(t.players), t.value])), or: new Map(r.or.map((t) => [keyOf(t.players), t.value])) };
-    return { salient: r.salient.map((s) => ({ kind: s.kind, players: s.players, key: keyOf(s.players) })), value: (id) => tables[id.kind].get(id.key as string) ?? 0 };
-  }
-  return { salient: r.salient.map((s) => ({ kind: s.kind, players: s.players, key: s.mask, mask: s.mask })), value: (id) => r[id.kind][id.mask!] };
+/** A sparse result's term lists, by players. */
+function lookupOf(r: SparseResult): SparseLookup {
+  const tables = { and: new Map(r.and.map((t) => [keyOf(t.players), t.value])), or: new Map(r.or.map((t) => [keyOf(t.players), t.value])) };
+  return { salient: r.salient.map((s) => ({ kind: s.kind, players: s.players, key: keyOf(s.players) })), value: (id) => tables[id.kind].get(id.key as string) ?? 0 };
+}
+
+/** An interaction of a group, with the samples it is salient in and its mean |I| over them. */
+interface Candidate {
+  readonly id: InteractionId;
+  readonly count: number;
+  readonly meanAbs: number;
 }
 
 /**
  * The aggregate of a group of samples.
+ * @param lookups - each sparse result's term tables (exact results are read by mask)
  * @param also - interactions listed whether or not they are salient in the group (a class: the whole batch's list)
  */
-function aggregateGroup(results: readonly UnitResult[], lookups: ReadonlyMap<UnitResult, SampleInteractions>, also: readonly InteractionId[] = []): AggregateGroup {
+function aggregateGroup(results: readonly UnitResult[], lookups: ReadonlyMap<UnitResult, SparseLookup>, also: readonly InteractionId[] = []): AggregateGroup {
   const n = results[0].n;
-  const exact = !isSparseResult(results[0]);
   const positive = new Float64Array(n + 1);
   const negative = new Float64Array(n + 1);
   for (const r of results) {
@@ -264,64 +269,88 @@ function aggregateGroup(results: readonly UnitResult[], lookups: ReadonlyMap<Uni
       negative[k] += r.orders.negative[k] / results.length;
     }
   }
-  // every (kind, players) salient somewhere, then its value in every sample of the group (salient there or not)
-  const looks = results.map((r) => lookups.get(r)!);
-  const ids = exact ? salientBySlot(looks, n, also) : salientByKey(looks, also);
-  // the mean |value| of every one, then the whole entry of the strongest only: an entry for each of 2^n sets of a batch
-  // of 40 samples at n = 14 (salientRatio 0) held the service's main thread for seconds
-  const meanAbs = new Float64Array(ids.length);
-  for (let i = 0; i < ids.length; i++) {
-    let sum = 0;
-    for (const look of looks) sum += Math.abs(look.value(ids[i]));
-    meanAbs[i] = sum / looks.length;
-  }
-  const tie = (a: InteractionId, b: InteractionId) => (exact ? a.mask! - b.mask! : compareSets(a.players, b.players)) || (a.kind < b.kind ? -1 : 1);
-  const strongest = ids.map((_, i) => i).sort((a, b) => meanAbs[b] - meanAbs[a] || tie(ids[a], ids[b])).slice(0, TOP_INTERACTIONS);
-  const interactions = strongest.map((i): AggregateInteraction => {
-    const { count, ...id } = ids[i];
-    const values = looks.map((look) => look.value(id));
+  // every (kind, players) salient somewhere, its mean |value| over the group, then the whole entry of the strongest
+  // only: an entry for each of 2^n sets of a batch of 40 samples at n = 14 (salientRatio 0) held the service's main
+  // thread for seconds
+  const valueOf = isSparseResult(results[0])
+    ? (r: UnitResult, id: InteractionId) => lookups.get(r)!.value(id)
+    : (r: UnitResult, id: InteractionId) => (r as ExplainResult)[id.kind][id.mask!];
+  const strongest = isSparseResult(results[0]) ? strongestByKey(results.map((r) => lookups.get(r)!), also) : strongestBySlot(results as readonly ExplainResult[], n, also);
+  const interactions = strongest.map(({ id, count, meanAbs }): AggregateInteraction => {
+    const values = results.map((r) => valueOf(r, id));
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
     const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
-    return { kind: id.kind, ...(id.mask === undefined ? {} : { mask: id.mask }), players: [...id.players], mean, std, meanAbs: meanAbs[i], salientIn: count };
+    return { kind: id.kind, ...(id.mask === undefined ? {} : { mask: id.mask }), players: [...id.players], mean, std, meanAbs, salientIn: count };
   });
   return { count: results.length, orders: { positive, negative, normalized: distribution({ positive, negative }).normalized }, interactions };
 }
 
-/** The interactions salient in some sample of a group (and `also`), each with the count of samples it is salient in:
- *  an exact result's by slot (kind and mask) in typed arrays, as a Map of 2^n keys per sample held the service's main
- *  thread for 1.6 s at 40 samples of 14 players. */
-function salientBySlot(looks: readonly SampleInteractions[], n: number, also: readonly InteractionId[]): (InteractionId & { count: number })[] {
-  const slot = (s: InteractionId) => (s.kind === 'and' ? 0 : 2 ** n) + s.mask!;
-  const count = new Int32Array(2 ** (n + 1));
-  const first: (InteractionId | undefined)[] = new Array(2 ** (n + 1));
-  for (const look of looks) {
-    for (const s of look.salient) {
-      const k = slot(s);
-      if (count[k]++ === 0) first[k] = s;
+/**
+ * The TOP_INTERACTIONS strongest candidates by mean |I|, ties by `tie`: their indices. Only those at or above the
+ * TOP_INTERACTIONS-th largest mean are sorted by `tie` (a batch at n = 14 has 2^15 candidates).
+ */
+function topByMeanAbs(meanAbs: Float64Array, candidates: Int32Array, tie: (a: number, b: number) => number): Int32Array {
+  let chosen = candidates;
+  if (candidates.length > TOP_INTERACTIONS) {
+    const means = Float64Array.from(candidates, (k) => meanAbs[k]).sort();
+    const least = means[means.length - TOP_INTERACTIONS];
+    chosen = candidates.filter((k) => meanAbs[k] >= least);
+  }
+  return chosen.sort((a, b) => meanAbs[b] - meanAbs[a] || tie(a, b)).subarray(0, TOP_INTERACTIONS);
+}
+
+/** The strongest interactions of exact results salient in some sample of the group (and `also`): counts and sums of
+ *  |I| by slot (kind and mask) in typed arrays, read straight off the 2^n arrays; an object per salient set of every
+ *  sample held the service's main thread for 0.7 s at 40 samples of 14 players. */
+function strongestBySlot(results: readonly ExplainResult[], n: number, also: readonly InteractionId[]): Candidate[] {
+  const size = 2 ** n;
+  const slot = (kind: 'and' | 'or', mask: number) => (kind === 'and' ? 0 : size) + mask;
+  const count = new Int32Array(2 * size);
+  for (const r of results) for (const s of r.salient) count[slot(s.kind, s.mask)]++;
+  const listed = new Uint8Array(2 * size);
+  for (const s of also) listed[slot(s.kind, s.mask!)] = 1;
+  // the sum over the samples in their order, then / count: the mean the entries report
+  const meanAbs = new Float64Array(2 * size);
+  for (const r of results) {
+    for (let m = 0; m < size; m++) {
+      meanAbs[m] += Math.abs(r.and[m]);
+      meanAbs[size + m] += Math.abs(r.or[m]);
     }
   }
-  for (const s of also) first[slot(s)] ??= s;
-  const out: (InteractionId & { count: number })[] = [];
-  first.forEach((s, k) => void (s && out.push({ ...s, count: count[k] })));
-  return out;
+  for (let k = 0; k < 2 * size; k++) meanAbs[k] /= results.length;
+  const candidates = new Int32Array(2 * size);
+  let at = 0;
+  for (let k = 0; k < 2 * size; k++) if (count[k] > 0 || listed[k] === 1) candidates[at++] = k;
+  // ties by mask, then AND before OR
+  const top = topByMeanAbs(meanAbs, candidates.subarray(0, at), (a, b) => (a % size) - (b % size) || a - b);
+  return Array.from(top, (k) => ({ id: { kind: k < size ? 'and' : 'or', players: playersOfMask(k % size), key: k % size, mask: k % size }, count: count[k], meanAbs: meanAbs[k] }));
 }
 
 /** The same for sparse results, by kind and players. */
-function salientByKey(looks: readonly SampleInteractions[], also: readonly InteractionId[]): (InteractionId & { count: number })[] {
-  const salientIn = new Map<string, InteractionId & { count: number }>();
+function strongestByKey(looks: readonly SparseLookup[], also: readonly InteractionId[]): Candidate[] {
+  const salientIn = new Map<string, { id: InteractionId; count: number }>();
   for (const look of looks) {
     for (const s of look.salient) {
       const id = `${s.kind}:${s.key}`;
       const entry = salientIn.get(id);
       if (entry) entry.count++;
-      else salientIn.set(id, { ...s, count: 1 });
+      else salientIn.set(id, { id: s, count: 1 });
     }
   }
   for (const s of also) {
     const id = `${s.kind}:${s.key}`;
-    if (!salientIn.has(id)) salientIn.set(id, { ...s, count: 0 });
+    if (!salientIn.has(id)) salientIn.set(id, { id: s, count: 0 });
   }
-  return [...salientIn.values()];
+  const entries = [...salientIn.values()];
+  const meanAbs = new Float64Array(entries.length);
+  entries.forEach(({ id }, i) => {
+    let sum = 0;
+    for (const look of looks) sum += Math.abs(look.value(id));
+    meanAbs[i] = sum / looks.length;
+  });
+  const tie = (a: number, b: number) => compareSets(entries[a].id.players, entries[b].id.players) || (entries[a].id.kind < entries[b].id.kind ? -1 : 1);
+  const top = topByMeanAbs(meanAbs, Int32Array.from(entries, (_, i) => i), tie);
+  return Array.from(top, (i) => ({ ...entries[i], meanAbs: meanAbs[i] }));
 }
 
 /** Smaller sets first, then by their players (ascending lists). */

@@ -68,6 +68,31 @@ describe('batch explanations', () => {
     expect([...Compile(BatchResultSchema).Errors(JSON.parse(JSON.stringify(json)))]).toEqual([]);
   });
 
+  it('lists each group\'s 200 strongest by mean |I| as a brute force over every (kind, mask) does, ties by mask, AND first', async () => {
+    // salientRatio 0: every one of the 2^(n+1) interactions is salient, more than 200, so the cut is taken
+    const batch = await engine.explainBatch({ ...OPTIONS, players: '0-7', salientRatio: 0, samples: SAMPLES, rows: '0-5', cacheDir: false });
+    const results = batch.results!;
+    const groups: [string, typeof results, typeof batch.all][] = [['all', results, batch.all], ...Object.entries(batch.classes).map(([c, g]): [string, typeof results, typeof g] => [c, results.filter((r) => String(r.target) === c), g])];
+    for (const [name, members, group] of groups) {
+      const listedInAll = new Set(batch.all.interactions.map((i) => `${i.kind}${i.mask}`));
+      const expected: { kind: 'and' | 'or'; mask: number; meanAbs: number; salientIn: number }[] = [];
+      for (const kind of ['and', 'or'] as const) {
+        for (let mask = 0; mask < 2 ** 8; mask++) {
+          const salientIn = members.filter((r) => r.salient.some((s) => s.kind === kind && s.mask === mask)).length;
+          if (salientIn === 0 && !(name !== 'all' && listedInAll.has(`${kind}${mask}`))) continue;
+          expected.push({ kind, mask, salientIn, meanAbs: members.reduce((a, r) => a + Math.abs(r[kind][mask]), 0) / members.length });
+        }
+      }
+      expected.sort((a, b) => b.meanAbs - a.meanAbs || a.mask - b.mask || (a.kind < b.kind ? -1 : 1));
+      const top = expected.slice(0, 200);
+      expect(group.interactions.map((i) => [i.kind, i.mask, i.salientIn]), name).toEqual(top.map((e) => [e.kind, e.mask, e.salientIn]));
+      group.interactions.forEach((i, k) => {
+        expect(i.meanAbs).toBe(top[k].meanAbs);
+        expect(i.players).toEqual([...Array(8).keys()].filter((p) => (i.mask! >> p) & 1));
+      });
+    }
+  });
+
   it('resumes from the cache: a rerun computes nothing and gives the same numbers', async () => {
     const cacheDir = join(dir, 'resume');
     const first = await engine.explainBatch({ ...OPTIONS, samples: SAMPLES, rows: '0-2', cacheDir });
