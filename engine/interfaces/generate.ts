@@ -8,7 +8,7 @@ import { realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TSchema } from 'typebox';
-import { BatchBodySchema, EngineOptionsSchema, ExplainBodySchema } from '../contracts/schema/requests.js';
+import { BatchBodySchema, EngineOptionsSchema, ExplainBodySchema, ValuesBodySchema } from '../contracts/schema/requests.js';
 import { BatchResultSchema, DynamicsResultSchema, ExplainResultSchema, SparseResultSchema } from '../contracts/schema/results.js';
 import { COMMANDS, optionTables } from './cli-options.js';
 import { jsonSchemaOf } from './openapi.js';
@@ -38,6 +38,7 @@ export function readmeBlocks(): Record<string, string> {
     'library:engine': fieldTable(EngineOptionsSchema as never),
     'http:explain': fieldTable(ExplainBodySchema as never),
     'http:batch': fieldTable(BatchBodySchema as never, Object.keys(ExplainBodySchema.properties).filter((k) => k !== 'model' && k !== 'arrays' && k !== 'reference')),
+    'http:values': fieldTable(ValuesBodySchema as never, Object.keys(ValuesBodySchema.properties).filter((k) => k in ExplainBodySchema.properties && k !== 'names' && k !== 'arrays')),
   };
 }
 

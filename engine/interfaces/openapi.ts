@@ -2,7 +2,7 @@
 // results: request and response schemas for every route, every status the server sends, operationIds, shared
 // components, and the package version.
 import type { TSchema } from 'typebox';
-import { BatchBodySchema, ExplainBodySchema } from '../contracts/schema/requests.js';
+import { BatchBodySchema, ExplainBodySchema, ValuesBodySchema } from '../contracts/schema/requests.js';
 import { BATCH_SCHEMA, BatchResultSchema, ErrorBodySchema, ExplainResultSchema, HealthSchema, ModelListSchema, RESULT_SCHEMA, SPARSE_SCHEMA, SparseResultSchema } from '../contracts/schema/results.js';
 import { VERSION } from './package-info.js';
 
@@ -30,7 +30,7 @@ export function errorStatuses(limits: { maxPlayers: number; bodyLimitBytes: numb
     '404': 'unknown model (GET /models lists them)',
     '413': `body over ${limits.bodyLimitBytes} bytes`,
     '415': 'the body is not application/json, is sent in a charset other than UTF-8, or is compressed (Content-Encoding)',
-    '422': `the sample does not fit the model, more than ${limits.maxPlayers} players, non-finite rewards, or a memory limit`,
+    '422': `the sample does not fit the model, more than ${limits.maxPlayers} players, a game's values not 2^n in number, non-finite rewards, or a memory limit`,
     '429': 'the job queue is full; retry after the Retry-After header\'s seconds',
     '500': 'an internal error (a model that fails to run, a crashed worker)',
     '503': 'the service is shutting down, or no backend can run the model',
@@ -80,6 +80,14 @@ export function openApi(limits: { maxPlayers: number; bodyLimitBytes: number; ti
           responses: { '200': { description: `an ${BATCH_SCHEMA} result with every sample's result in results: ${RESULT_SCHEMA} (the exact method), or ${SPARSE_SCHEMA} (the sparse method: asked for, or given a budget, maxOrder or tolerance)`, content: json('BatchResult') }, ...errors(['400', '404', '413', '415', '422', '429', '500', '503', '504']) },
         },
       },
+      '/explain/values': {
+        post: {
+          operationId: 'explainValues',
+          summary: 'Explain a game the client evaluated itself, given as its values on all 2^n masks',
+          requestBody: { required: true, content: json('ValuesBody') },
+          responses: { '200': { description: `an ${RESULT_SCHEMA} result (the exact method; reward "given", no model)`, content: json('ExplainResult') }, ...errors(['400', '413', '415', '422', '429', '500', '503', '504']) },
+        },
+      },
     },
     components: {
       schemas: {
@@ -88,6 +96,7 @@ export function openApi(limits: { maxPlayers: number; bodyLimitBytes: number; ti
         SparseResult: jsonSchemaOf(SparseResultSchema),
         BatchBody: jsonSchemaOf(BatchBodySchema, true),
         BatchResult: jsonSchemaOf(BatchResultSchema),
+        ValuesBody: jsonSchemaOf(ValuesBodySchema, true),
         Error: jsonSchemaOf(ErrorBodySchema),
         Health: jsonSchemaOf(HealthSchema),
         ModelList: jsonSchemaOf(ModelListSchema),

@@ -15,7 +15,7 @@ import type { Engine } from '../api/engine.js';
 import type { Static, TObject } from 'typebox';
 import { assertValid, dotted } from '../inputs/validate.js';
 import { duplicateKey } from '../inputs/json-keys.js';
-import { BatchBodySchema, ExplainBodySchema, JsonSampleSchema, ServeOptionsSchema } from '../contracts/schema/requests.js';
+import { BatchBodySchema, ExplainBodySchema, JsonSampleSchema, ServeOptionsSchema, ValuesBodySchema } from '../contracts/schema/requests.js';
 import { batchToJson, resultToJson } from '../api/result.js';
 import { openApi } from './openapi.js';
 import { jsonChunks, LazyList } from './output.js';
@@ -26,7 +26,7 @@ import { preview } from '../inputs/preview.js';
 import { readManifest, withModelDefaults } from './manifest.js';
 
 /** Every field a request body may hold, as the messages name them (spellFields). */
-const BODY_FIELDS = [...new Set([...Object.keys(ExplainBodySchema.properties), ...Object.keys(BatchBodySchema.properties)])];
+const BODY_FIELDS = [...new Set([...Object.keys(ExplainBodySchema.properties), ...Object.keys(BatchBodySchema.properties), ...Object.keys(ValuesBodySchema.properties)])];
 
 /**
  * A request body's text. JSON between systems is UTF-8 (RFC 8259 §8.1), and the body is read as nothing else: a body
@@ -412,7 +412,7 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
     if (error instanceof HttpError) return sendError(reply, error.status, error.code, error.message, error.status === 429 ? queue.retryAfterS() : undefined);
     if (error instanceof EngineError) return sendError(reply, STATUS[error.code], error.code, forClient(error.message));
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, 'BODY_TOO_LARGE', `The request body is over the ${bodyLimitBytes}-byte limit.`);
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, 'BODY_TOO_LARGE', `The request body is over the ${bodyLimitBytes}-byte limit of this service (bodyLimitBytes / --body-limit): send less (arrays of numbers cost about 20 bytes each), or raise the limit where the service is started.`);
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return sendError(reply, error.statusCode, error.code ?? 'BAD_REQUEST', `Malformed request: ${error.message}`);
     return sendError(reply, 500, 'INTERNAL', `Internal error: ${relativeNames(error.message)}`);
@@ -480,11 +480,11 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
   const referenceOf = (rows: Static<typeof JsonSampleSchema>[] | undefined) => rows && { source: 'body.reference', samples: rows.map((row, i) => sampleOf(row, undefined, `body.reference[${i}]`)) };
   // report the model by the name the client used, not by this machine's path; and a decomposition's warning, as its
   // errors, in the body's fields ("Try another --lr (default 5)" named a CLI flag)
-  const clientView = <T extends { model?: { file?: string }; decomposition?: object }>(json: T, name: string): T => {
+  const clientView = <T extends { model?: { file?: string }; decomposition?: object }>(json: T, name?: string): T => {
     const warning = (json.decomposition as { warning?: string } | undefined)?.warning;
     return {
       ...json,
-      ...(json.model ? { model: { ...json.model, file: name } } : {}),
+      ...(json.model && name !== undefined ? { model: { ...json.model, file: name } } : {}),
       ...(warning !== undefined ? { decomposition: { ...json.decomposition, warning: forClient(warning) } } : {}),
     };
   };
@@ -517,6 +517,17 @@ export async function serve(engine: Engine, options: ServeOptions): Promise<Serv
     const { timings, ...json } = clientView(batchToJson(aggregate, { arrays: arrays === true }), body.model);
     const each = results && new LazyList(results.length, (i) => clientView(resultToJson(results[i], { arrays: arrays === true }), body.model));
     return jsonReply(reply, { ...json, ...(each ? { results: each } : {}), timings });
+  });
+
+  // a game the client evaluated itself (its own model, in any language): the exact analysis of its 2^n values, in a
+  // worker, as the library's explainValues; the engine's player limit holds (--max-players)
+  app.post('/explain/values', { schema: { body: ValuesBodySchema } }, async (request, reply) => {
+    const { arrays, ...rest } = request.body as Static<typeof ValuesBodySchema>;
+    // the engine's message for too many players offers the sparse method, which needs the model (POST /explain)
+    const { maxPlayers } = engine.options;
+    if (rest.values.length > 2 ** maxPlayers) throw new InvalidOptionError(`body.values holds ${rest.values.length} values, more than the 2^${maxPlayers} of this service's limit of ${maxPlayers} players (maxPlayers / --max-players). Send a game of at most ${maxPlayers} players, or explain the model by POST /explain with method "sparse".`);
+    const result = await job(reply, (signal) => engine.explainValues({ ...rest, signal }));
+    return jsonReply(reply, clientView(resultToJson(result, { arrays: arrays !== false })));
   });
 
   let address: string;

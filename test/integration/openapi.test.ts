@@ -34,7 +34,7 @@ describe('the OpenAPI document', () => {
     const version = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).version;
     expect(doc.info.version).toBe(version);
     const operations = Object.values(doc.paths).flatMap((p) => Object.values(p) as { operationId: string; responses: Record<string, unknown> }[]);
-    expect(operations.map((o) => o.operationId).sort()).toEqual(['explain', 'explainBatch', 'getHealth', 'getOpenApi', 'listModels']);
+    expect(operations.map((o) => o.operationId).sort()).toEqual(['explain', 'explainBatch', 'explainValues', 'getHealth', 'getOpenApi', 'listModels']);
     expect(Object.keys(doc.paths['/explain/batch'].post.responses).sort()).toEqual(Object.keys(doc.paths['/explain'].post.responses).sort());
     expect(Object.keys(doc.paths['/explain'].post.responses).sort()).toEqual(['200', '400', '404', '413', '415', '422', '429', '500', '503', '504']);
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['ExplainBody', 'ExplainResult', 'Error', 'Health', 'ModelList']));
@@ -62,6 +62,11 @@ describe('the OpenAPI document', () => {
          return reply.evaluations + (reply.faithfulness.r2 ?? 0);
        }
        export const body: NonNullable<Body>['content']['application/json'] = { model: 'm.onnx', sample: [1, 2], preset: 'none', players: '0-1' };
+       type ValuesReply = paths['/explain/values']['post']['responses'][200]['content']['application/json'];
+       export const given = (reply: ValuesReply): number => reply.indices.shapley.length + reply.n;
+       export const values: NonNullable<paths['/explain/values']['post']['requestBody']>['content']['application/json'] = { values: [0, 1, 2, 4], preset: 'none' };
+       // @ts-expect-error: a game's body has no model
+       export const noModel: NonNullable<paths['/explain/values']['post']['requestBody']>['content']['application/json'] = { values: [0, 1], model: 'm.onnx' };
        // @ts-expect-error: presets are an enum
        export const bad: NonNullable<Body>['content']['application/json'] = { model: 'm.onnx', sample: [1], preset: 'fastest' };
       `,

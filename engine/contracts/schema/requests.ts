@@ -125,6 +125,18 @@ export const BatchBodySchema = Type.Object(
   { ...strict, description: 'Explain many samples of one model, and aggregate them' },
 );
 
+/** HTTP: POST /explain/values, a game the client evaluated itself, as its values on all 2^n masks (the exact
+ *  analysis; no model and no paths). */
+export const ValuesBodySchema = Type.Object(
+  {
+    values: Type.Array(Type.Number(), { minItems: 2, description: 'v on all 2^n masks, n ≥ 1 (bit i of the index = player i): 2^n finite numbers, at most 2^maxPlayers' }),
+    ...optional({ names: playerFields.names }),
+    arrays: ExplainBodySchema.properties.arrays,
+    ...optional(analysisFields),
+  },
+  { ...strict, description: 'Explain a game given as its values on all 2^n masks' },
+);
+
 /** Library: createEngine(options). */
 export const EngineOptionsSchema = Type.Object(
   {
