@@ -98,6 +98,22 @@ export function assertReportable(value: unknown, source: string): ReportableResu
       const at = run[field];
       if (at !== null && at >= run.checkpoints.length) throw wrong(`${field} = ${at}, but the run holds ${run.checkpoints.length} checkpoints`);
     }
+    // the theory's fit: one σ² and one error row per checkpoint, one r(k) row per σ² of its grid, rows of one value
+    // per order (a page read them by index: rows of another count were drawn from missing values; an adversarial
+    // sweep, stop 48)
+    if (run.theory) {
+      const { grid, sigma2, error, ratio } = run.theory;
+      const count = run.checkpoints.length;
+      if (sigma2.length !== count) throw wrong(`theory.sigma2 holds ${sigma2.length} values; it holds one per checkpoint (${count})`);
+      if (error.length !== count) throw wrong(`theory.error holds ${error.length} rows; it holds one per checkpoint (${count})`);
+      if (ratio.length !== grid.length) throw wrong(`theory.ratio holds ${ratio.length} rows; it holds one per σ² of theory.grid (${grid.length})`);
+      const bad = grid.findIndex((x) => !(x > 0));
+      if (bad >= 0) throw wrong(`theory.grid[${bad}] = ${grid[bad]}; σ² is > 0`);
+      for (const [field, rows] of [['error', error], ['ratio', ratio]] as const) {
+        const k = rows.findIndex((row) => row.length !== run.n + 1);
+        if (k >= 0) throw wrong(`theory.${field}[${k}] holds ${rows[k].length} values; with n = ${run.n} it holds one per order 0..n (${run.n + 1})`);
+      }
+    }
   }
   return value as ReportableResult;
 }

@@ -18,10 +18,13 @@ const sci = (x: number) => {
   return Math.abs(k - Math.round(k)) < 1e-9 ? powerOfTen(Math.round(k)) : x.toExponential(1).replace('-', '−');
 };
 
+/** The least and the largest value: a loop, not Math.min(...grid), which a long grid overflows the call stack with. */
+const extentOf = (grid: readonly number[]): [number, number] => grid.reduce<[number, number]>(([a, b], x) => [Math.min(a, x), Math.max(b, x)], [Infinity, -Infinity]);
+
 /** "≤ 10⁻⁸" / "≥ 10²" when σ² sits at the first or last value of the fitted grid, else null. */
 export function sigma2Bound(sigma2: number, grid: readonly number[]): string | null {
   if (!Number.isFinite(sigma2) || grid.length === 0) return null;
-  const [lo, hi] = [Math.min(...grid), Math.max(...grid)];
+  const [lo, hi] = extentOf(grid);
   if (sigma2 <= lo * (1 + 1e-9)) return `≤ ${sci(lo)}`;
   if (sigma2 >= hi * (1 - 1e-9)) return `≥ ${sci(hi)}`;
   return null;
@@ -66,7 +69,7 @@ function theoryAgainstReal(d: DynamicsResultJson, grid: readonly number[], tp: n
   const sigma2 = lineChart({
     id: 'sigma2', title: 'Fitted σ²(t) of the theory, phase 2', ...common, log: true, yTitle: 'σ² (log scale)',
     series: [{ name: 'σ²', color: COLOR.theory, values: cps.map((c, t) => (inPhase2(t, tp) ? num(c.theory?.sigma2) : NaN)), bounds: bounds.map((b, t) => (inPhase2(t, tp) ? b : null)) }],
-    note: `σ² is fitted on a grid from ${sci(Math.max(...grid))} to ${sci(Math.min(...grid))}; an open marker means the best fit is the grid's end, so σ² is only bounded.`,
+    note: `σ² is fitted on a grid from ${sci(extentOf(grid)[1])} to ${sci(extentOf(grid)[0])}; an open marker means the best fit is the grid's end, so σ² is only bounded.`,
   });
   return [theory, sigma2];
 }

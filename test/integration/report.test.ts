@@ -89,7 +89,7 @@ function longDynamics(base: ReturnType<typeof dynamicsToJson>, count: number): R
     return { ...c, name: `epoch-${String(t * 16).padStart(4, '0')}`, epoch: t * 16, theory: c.theory && { ...c.theory, sigma2 } };
   });
   const transitions = checkpoints.slice(1).map((_, t) => ({ ...base.transitions[Math.min(base.transitions.length - 1, t)], from: t, to: t + 1 }));
-  return { ...base, checkpoints, transitions, turningPoint: 5, gapRise: 12, theory: { ...base.theory!, sigma2: checkpoints.map((c) => c.theory?.sigma2 ?? 0) }, generalization: base.generalization && { ...base.generalization, ratio: checkpoints.map((c) => c.generalization?.ratio ?? null) } };
+  return { ...base, checkpoints, transitions, turningPoint: 5, gapRise: 12, theory: { ...base.theory!, sigma2: checkpoints.map((c) => c.theory?.sigma2 ?? 0), error: checkpoints.map((c) => c.theory?.error ?? base.theory!.error[0]) }, generalization: base.generalization && { ...base.generalization, ratio: checkpoints.map((c) => c.generalization?.ratio ?? null) } };
 }
 
 describe.each(BROWSERS)('HTML reports in headless Chromium: $name', (source) => {

@@ -186,7 +186,7 @@ describe('renderReport of a dynamics result', () => {
     schema: 'andor.dynamics/1', n: N, players: PLAYERS, samples: { train: 2, test: 2, ood: 0 },
     checkpoints: [checkpoint(0, 1e2), checkpoint(1, 1), checkpoint(2, 1e-4), checkpoint(3, 1e-8)],
     turningPoint: 1, gapRise: 2,
-    theory: { grid, sigma2: [1e2, 1, 1e-4, 1e-8], error: [], ratio: [] },
+    theory: { grid, sigma2: [1e2, 1, 1e-4, 1e-8], error: [0, 1, 2, 3].map(() => [0, 0.1, 0.1, 0, 0]), ratio: grid.map(() => [0, 1, 0.5, 0.2, 0.1]) },
     jaccard: null, generalization: null, references: [], pairs: { computed: 16, cached: 0 }, timings: {},
     transitions: [1, 2, 3].map((t) => ({ from: t - 1, to: t, preserved: { count: [0, 2, 1, 0, 0], strength: [0, 1, 0.5, 0, 0] }, removed: { count: [0, 1, 0, 0, 0], strength: [0, 0.2, 0, 0, 0] }, emerged: { count: [0, 0, 1, 1, 0], strength: [0, 0, 0.3, 0.2, 0] } })),
   };
@@ -215,6 +215,19 @@ describe('renderReport of a dynamics result', () => {
     expect(html).not.toContain('Turning point (start of phase 2)');
     expect(ids(one)).not.toContain('transitions');
     expect(renderReport(json)).toContain('Turning point (start of phase 2): <b>epoch-1</b>');
+  });
+
+  it('draws a fitted grid of 200 000 σ² instead of overflowing the call stack, and refuses a fit whose rows are not one per checkpoint, per σ² or per order (an adversarial sweep, stop 48)', () => {
+    const long = Array.from({ length: 200_000 }, (_, k) => 1e2 * 10 ** (-10 * k / 199_999));
+    const wide = { ...json, theory: { ...json.theory!, grid: long, ratio: long.map(() => [0, 1, 0.5, 0.2, 0.1]) } };
+    expect(chartsOf(wide).find((c) => c.id === 'sigma2')!.svg).toContain('≤ 10⁻⁸');
+    const refused = (theory: Partial<NonNullable<DynamicsResultJson['theory']>>, message: RegExp) =>
+      expect(() => renderReport({ ...json, theory: { ...json.theory!, ...theory } })).toThrowError(message);
+    refused({ sigma2: [1, 1] }, /theory\.sigma2 holds 2 values; it holds one per checkpoint \(4\)/);
+    refused({ error: [[0, 0, 0, 0, 0]] }, /theory\.error holds 1 rows; it holds one per checkpoint \(4\)/);
+    refused({ grid: long }, /theory\.ratio holds 4 rows; it holds one per σ² of theory\.grid \(200000\)/);
+    refused({ ratio: grid.map(() => [0, 1]) }, /theory\.ratio\[0\] holds 2 values; with n = 4 it holds one per order 0\.\.n \(5\)/);
+    refused({ grid: [1, 0, -1, 2] }, /theory\.grid\[1\] = 0; σ² is > 0/);
   });
 
   it('leaves out the Jaccard, generalization and OOD charts when the run has none', () => {
