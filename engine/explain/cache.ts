@@ -14,8 +14,10 @@ import { makeFolder } from '../inputs/folders.js';
 
 /** Entries change meaning when this does: it is part of every key (6: a sparse result whose budget covered 2^n
  *  holds the exact method's indices, not those of its terms up to maxOrder; 7: a stored result holds the key it is
- *  stored under, stored-result.ts). */
-export const CACHE_VERSION = 7;
+ *  stored under, stored-result.ts; 8: a unit's key holds its options as the run resolves them, not as they were
+ *  spelled (units.ts, resolvedUnitOptions: `tolerance: 'auto'` and no tolerance, a default given or left out, share
+ *  one key), and optionsDigest reads objects' keys in sorted order). */
+export const CACHE_VERSION = 8;
 
 /** A typed array in an entry: its kind and its bytes. */
 type Packed = { readonly $typed: 'f64' | 'i32' | 'u8'; readonly base64: string };
@@ -66,10 +68,22 @@ export function sampleDigest(sample: Sample): string {
   return hash.update(JSON.stringify([sample.shape ?? null, sample.label ?? null, sample.tokens ?? null])).digest('hex');
 }
 
-/** The sha256 of options, with typed arrays by value and file-path fields (`source`) left out. */
+/** The sha256 of options, with typed arrays by value, file-path fields (`source`), functions and signals left out, and
+ *  the keys of plain objects in sorted order (the order a caller wrote them in shapes no result). */
 export function optionsDigest(options: unknown): string {
-  const text = JSON.stringify(options, (key, v: unknown) => (key === 'source' || typeof v === 'function' || v instanceof AbortSignal ? undefined : ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v));
+  const text = JSON.stringify(options, (key, v: unknown) => {
+    if (key === 'source' || typeof v === 'function' || v instanceof AbortSignal) return undefined;
+    if (ArrayBuffer.isView(v)) return Array.from(v as Float64Array);
+    return isPlainObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v;
+  });
   return createHash('sha256').update(text ?? 'null').digest('hex');
+}
+
+/** An object literal's kind of object (not an array, a typed array, a signal or a class instance). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 /** A cache key from the parts that shaped a result. */

@@ -2,11 +2,14 @@
 // it. Batch explanations and dynamics runs are lists of units; an executor runs them: locally (this process's pool,
 // with the disk cache) or elsewhere (a job queue; see engine/distributed/). Results come back in unit order, each
 // reported as it finishes; a signal stops the run after the units in flight settle.
-import { CancelledError, EngineError, ShapeMismatchError, reviveError } from '../contracts/errors.js';
+import { CancelledError, EngineError, InvalidOptionError, ShapeMismatchError, reviveError } from '../contracts/errors.js';
+import { analysisSettings, type AnalysisSettings } from '../analysis/game.js';
 import { changingPlayers, keepPlayers } from '../pipeline/null-players.js';
 import type { MaskPlan } from '../pipeline/plan.js';
 import type { Sample, SampleSet } from '../inputs/samples.js';
 import { cacheKey, optionsDigest, sampleDigest, type ResultCache } from './cache.js';
+import { withConventions } from './conventions.js';
+import { baselineFields, playerFields, rewardFields } from '../contracts/schema/fields.js';
 import { checkRequest, explainModel, type ExplainContext, type ExplainRequest, type ExplainResult, type MethodDispatch } from './explain.js';
 import { exactMethod, isSparseResult, SPARSE_ONLY, sparseMethod, sparseWarnings, type SparseLimits, type SparseResult } from './sparse.js';
 import type { WarningKind } from './warnings.js';
@@ -60,8 +63,64 @@ export interface UnitExecutor {
  * @param names - the sample file's feature and class names
  */
 export function explainUnit(model: ExplainUnit['model'], sample: Sample, row: number, options: UnitOptions, names: ExplainUnit['names'], target = sample.label): ExplainUnit {
-  const key = cacheKey('explain', model.sha256, sampleDigest(sample), optionsDigest({ options, names, target: target ?? null }), String(row));
+  // the options as the run resolves them; refused ones as given (under another field, so the two never meet)
+  const resolved = resolvedUnitOptions(options);
+  const keyed = resolved === undefined ? { options } : { resolved };
+  const key = cacheKey('explain', model.sha256, sampleDigest(sample), optionsDigest({ ...keyed, names, target: target ?? null }), String(row));
   return { key, model, sample, row, target, options, names };
+}
+
+/** A field's documented default (its schema's `default`). */
+const defaultOf = (field: object): unknown => (field as { default?: unknown }).default;
+
+/** The reward a request without one reads (explain.ts, explainModel): the schema's documented default. */
+const DEFAULT_REWARD = defaultOf(rewardFields.reward);
+
+/** Defaults that only some modalities read, each read there as if left out (explain.ts, buildPlan; players.ts), as the
+ *  schema documents them; given to another modality they are refused (explain.ts, MODALITY_OPTIONS), so they are kept
+ *  as given there. A test runs both spellings and compares the results. */
+const MODALITY_DEFAULTS: readonly (readonly [keyof UnitOptions, unknown, readonly (ExplainRequest['modality'] | undefined)[]])[] = [
+  ['baseline', defaultOf(baselineFields.baseline), [undefined, 'tabular', 'image', 'pointcloud']],
+  ['grid', defaultOf(playerFields.grid), ['image']],
+  ['maskMode', defaultOf(playerFields.maskMode), ['text']],
+  ['clusters', defaultOf(playerFields.clusters), ['pointcloud']],
+];
+
+/**
+ * A unit's options as its run resolves them, for its key: the conventions' defaults filled, the method named
+ * ('sparse' or 'exact', as runUnit picks it), the analysis and split settings as analysisSettings resolves them, and a
+ * default that is read as if left out (tolerance 'auto' of the sparse method, reward 'gt-log-odds', baseline 'zero'
+ * and the others of MODALITY_DEFAULTS) left out. Two spellings of one computation give one form; options that differ
+ * in anything the run reads give two: every field not named here is kept as given. Left as given, because the run
+ * resolves them from what only it knows: budget (its default depends on the players not at their baseline and the
+ * service's maxBudget), maxOrder (min(3, n), and 3 is refused below 3 players), players, modality (left out, the
+ * run also refuses an input that is not a vector) and batchSize (automatic).
+ * @param options - a unit's options, as given
+ * @returns the resolved form, or undefined when the options are refused whatever the sample (the run then refuses
+ *   them before computing anything, so nothing is ever stored under their key)
+ */
+export function resolvedUnitOptions(options: UnitOptions): Record<string, unknown> | undefined {
+  let filled: UnitOptions;
+  let settings: AnalysisSettings;
+  try {
+    filled = withConventions(options);
+    settings = analysisSettings(filled, 'options');
+  } catch (error) {
+    if (error instanceof InvalidOptionError) return undefined; // checkRequest refuses them at the start of the run
+    throw error;
+  }
+  const sparse = asksSparse(filled);
+  // another method's name, or method 'exact' with an option of the sparse method only: refused (sparse.ts)
+  if (![undefined, 'exact', 'sparse'].includes(filled.method)) return undefined;
+  if (!sparse && SPARSE_ONLY.some((k) => filled[k] !== undefined)) return undefined;
+  const { conventions: _conventions, method: _method, tolerance, reward, decomposition, salientRatio: _ratio, salientIncludeEmpty: _empty, indexOrder: _order, preset, solver, iterations, lr, qthres, ...rest } = filled;
+  const kept: Record<string, unknown> = { ...rest, method: sparse ? 'sparse' : 'exact', reward: reward === DEFAULT_REWARD ? undefined : reward };
+  for (const [field, value, modalities] of MODALITY_DEFAULTS) if (kept[field] === value && modalities.includes(filled.modality)) kept[field] = undefined;
+  const { decomposition: split, learning, ...terms } = settings;
+  // the sparse method reads tolerance 'auto' as none (sparse.ts, chooseBudget), and learns no split: a split option
+  // given to it is refused by its run, kept as given here
+  if (sparse) return { ...kept, tolerance: tolerance === 'auto' ? undefined : tolerance, terms, split: { decomposition, preset, solver, iterations, lr, qthres } };
+  return { ...kept, terms, split: { decomposition: split, ...learning } };
 }
 
 /** Masks start..end−1 of a unit, evaluated alone: a shard. `batch` is the rows per model run of the whole unit's
