@@ -143,8 +143,10 @@ export async function openCache(dir: string | false | undefined, option = 'cache
     async put(key, value) {
       const target = file(key);
       const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-      await writeFile(tmp, encodeBinaryEntry({ key, value }));
       try {
+        // a write that fails (a full disk) leaves no partial file behind: each one stayed for good (an adversarial
+        // sweep, stop 48)
+        await writeFile(tmp, encodeBinaryEntry({ key, value }));
         // rename replaces a file atomically; a folder in the entry's place (a corrupt cache) must go first
         if ((await stat(target).catch(() => undefined))?.isDirectory()) await rm(target, { recursive: true, force: true });
         await rename(tmp, target);

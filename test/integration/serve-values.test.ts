@@ -9,7 +9,8 @@ import { serve, type Service } from '../../dist/engine/interfaces/serve.js';
 import { MODELS, createEngine, expectClose, model, type Engine } from '../helpers/index.js';
 
 const X: number[] = JSON.parse(await readFile(model('breast-cancer.samples.json'), 'utf8')).samples[0].x;
-const post = async (url: string, route: string, body: unknown) => {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const post = async (url: string, route: string, body: unknown): Promise<{ status: number; body: any }> => {
   const response = await fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   return { status: response.status, body: await response.json() };
 };

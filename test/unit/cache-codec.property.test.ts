@@ -3,9 +3,12 @@
 // any text or bytes decode to a value or a miss and never throw, a binary entry with any byte changed is a miss,
 // corrupted entries on disk are misses, and keys change with the content of every part (issue 10: 3, 4, 9f). Real
 // results round-trip through their stored form (stored-result.ts) in both codecs.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
@@ -13,8 +16,10 @@ import { decodeBinaryEntry, encodeBinaryEntry } from '../../engine/explain/binar
 import { cacheKey, decodeEntry, encodeEntry, ENTRY_EXTENSION, openCache, optionsDigest, sampleDigest, type ResultCache } from '../../engine/explain/cache.js';
 import { isExplainResult, restoreResult, storeResult } from '../../engine/explain/stored-result.js';
 import { loadSampleSet } from '../../engine/inputs/samples.js';
-import { createEngine, model, type Engine } from '../helpers/index.js';
+import { ROOT, createEngine, model, type Engine } from '../helpers/index.js';
 import { FEW_RUNS, PROPERTY_MS, RUNS } from './inputs/support.js';
+
+const run = promisify(execFile);
 
 /** The typed arrays an entry holds (cache.ts KINDS), as views that need not start at their buffer's first byte. */
 const typedArrays = fc.oneof(
@@ -339,6 +344,23 @@ describe('cache entries of real results', () => {
         damage(stored);
         expect(restoreResult({ sample, model: {} }, stored, 'k'), `${codec}: ${damage}`).toBeUndefined();
       }
+    }
+  });
+});
+
+describe('a cache entry that cannot be written whole', () => {
+  it('leaves no partial file behind when the write fails (a file-size limit: EFBIG, as a full disk gives ENOSPC; an adversarial sweep, stop 48)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'andor-cache-full-'));
+    try {
+      // the child's files may hold 16 blocks (8 KiB): an entry of 800 KB fails part-way through its write
+      const script = `import { openCache } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/engine/explain/cache.js')).href)};
+        const cache = await openCache(process.argv[1], 'cacheDir');
+        await cache.put('${'k'.repeat(64)}', { v: new Float64Array(100000) }).then(() => console.log('written'), (e) => console.log(e.code));`;
+      const { stdout } = await run('bash', ['-c', 'ulimit -f 16 && exec "$0" --input-type=module -e "$1" "$2"', process.execPath, script, dir]);
+      expect(stdout.trim()).toBe('EFBIG');
+      expect(await readdir(dir, { recursive: true })).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
