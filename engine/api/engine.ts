@@ -1,6 +1,6 @@
 // The Engine: validated, frozen options; one kernel instance; one runner (local or pool) that keeps sessions open
 // across calls; a lifecycle state. Built by createEngine in index.ts, which supplies the backends and kernels.
-import { DisposedError, InvalidOptionError } from '../contracts/errors.js';
+import { CancelledError, DisposedError, InvalidOptionError } from '../contracts/errors.js';
 import { preview } from '../inputs/preview.js';
 import type { TensorInfo } from '../contracts/backend.js';
 import type { KernelHost, KernelTarget } from '../contracts/kernels.js';
@@ -113,7 +113,7 @@ export class Engine {
   async explain(request: ExplainRequest, limits: SparseLimits = {}): Promise<ExplainResult | SparseResult> {
     this.assertLive();
     // a library call never changes method (and result type) behind its caller's back
-    return explainModel(this.context(), request, { other: request?.method === 'sparse' ? sparseMethod(limits) : exactMethod });
+    return this.unlessDisposed(request, explainModel(this.context(), request, { other: request?.method === 'sparse' ? sparseMethod(limits) : exactMethod }));
   }
 
   /**
@@ -126,7 +126,7 @@ export class Engine {
    */
   async explainAuto(request: ExplainRequest, limits: SparseLimits = {}): Promise<ExplainResult | SparseResult> {
     this.assertLive();
-    return explainModel(this.context(), request, { other: sparseMethod(limits) });
+    return this.unlessDisposed(request, explainModel(this.context(), request, { other: sparseMethod(limits) }));
   }
 
   /**
@@ -170,7 +170,7 @@ export class Engine {
    */
   async dynamics(request: DynamicsRequest): Promise<DynamicsResult> {
     this.assertLive();
-    return runDynamics(this.context(), request);
+    return this.unlessDisposed(request, runDynamics(this.context(), request));
   }
 
   /**
@@ -191,7 +191,7 @@ export class Engine {
   async explainBatch(request: BatchRequest, limits: SparseLimits = {}): Promise<BatchResult> {
     this.assertLive();
     assertValid(BatchRequestSchema, request);
-    return runBatch({ ...this.context(), sparseLimits: limits }, request, request.onResult === undefined);
+    return this.unlessDisposed(request, runBatch({ ...this.context(), sparseLimits: limits }, request, request.onResult === undefined));
   }
 
   /**
@@ -201,7 +201,7 @@ export class Engine {
    */
   async explainValues(request: GameRequest): Promise<ExplainResult> {
     this.assertLive();
-    return explainGame(this.context(), request);
+    return this.unlessDisposed(request, explainGame(this.context(), request));
   }
 
   /** Subset Möbius transform (Harsanyi dividends) of f64[2^n]; returns a new array. */
@@ -253,6 +253,18 @@ export class Engine {
     this.state_ = 'disposed';
     this.disposing.abort(new DisposedError('The engine was disposed while the explanation ran.'));
     await this.runner.dispose();
+  }
+
+  /** A job's CancelledError that dispose() caused, not the caller's signal, as DisposedError: every method ends so
+   *  (an exact explain on the pool said 'The decomposition was cancelled.' where explainFunction said disposed; an
+   *  adversarial sweep, stop 48). */
+  private async unlessDisposed<T>(request: { readonly signal?: AbortSignal } | undefined, job: Promise<T>): Promise<T> {
+    try {
+      return await job;
+    } catch (error) {
+      if (error instanceof CancelledError && this.state_ === 'disposed' && !request?.signal?.aborted) throw new DisposedError('The engine was disposed while the job ran.', { cause: error });
+      throw error;
+    }
   }
 
   private context(): StudyContext {

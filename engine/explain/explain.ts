@@ -276,7 +276,9 @@ async function resolveSample(request: ExplainRequest, from?: SampleSet): Promise
     return { sample: pickSample(set, row), set, row };
   }
   if (request.sample && typeof request.sample === 'object' && 'values' in request.sample) return { sample: checkSample(request.sample, 'options.sample'), row };
-  throw new InvalidOptionError('options.sample must be a Sample object ({values}), inline JSON, or the path of a .json, .csv or .npy file.');
+  // a sample file's row form ({x}) given as an object: say where each form goes
+  const fileRow = request.sample && typeof request.sample === 'object' && 'x' in request.sample;
+  throw new InvalidOptionError(`options.sample must be a Sample object ({values}), inline JSON, or the path of a .json, .csv or .npy file.${fileRow ? ' It has "x", the key of a row in a sample file: as an object it is {values: [...]}, or pass the file (or its JSON as a string).' : ''}`);
 }
 
 /** Inputs a sample may leave out, filled with 1s: Hugging Face's attention masks (1 = attend). */
@@ -491,6 +493,12 @@ function isSampleSet(baseline: ExplainRequest['baseline']): baseline is SampleSe
 function resolveBaseline(baseline: ExplainRequest['baseline'], set: SampleSet | undefined, rowValues: (row: Sample, what: string) => Float64Array): BaselineSpec {
   if (baseline === undefined) return 'zero';
   if (baseline instanceof Float64Array) return assertFiniteValues(baseline, 'options.baseline');
+  // another kind of typed array of numbers (a Float32Array of the model's own type) is its values; BigInt arrays and
+  // DataViews are not numbers (a Float32Array was read as a keyword: 'baseline "0,0,…" does not apply here')
+  if (ArrayBuffer.isView(baseline)) {
+    if (baseline instanceof DataView || baseline instanceof BigInt64Array || baseline instanceof BigUint64Array) throw new InvalidOptionError(`options.baseline is a ${baseline.constructor.name}; give one number per input element: a Float64Array (or another typed array of numbers) or a number[].`);
+    return assertFiniteValues(Float64Array.from(baseline as unknown as Float32Array), 'options.baseline');
+  }
   if (isSampleSet(baseline)) {
     if (baseline.samples.length === 0) throw new InvalidOptionError(`options.baseline${baseline.source ? `: ${baseline.source}` : ''} holds no rows; its first row is the baseline.`);
     assertSameColumns(baseline, set, 'baseline');

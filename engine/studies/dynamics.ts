@@ -4,7 +4,9 @@
 // cached on disk by model hash and options, so an interrupted run resumes where it stopped.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { InvalidInputError, InvalidOptionError, MemoryLimitError } from '../contracts/errors.js';
+import { InvalidInputError, InvalidOptionError, MemoryLimitError, ModelLoadError } from '../contracts/errors.js';
+import type { TensorInfo } from '../contracts/backend.js';
+import type { OpenedModel } from '../pipeline/runner.js';
 import type { KernelHost } from '../contracts/kernels.js';
 import { openCache } from '../explain/cache.js';
 import { explainUnit, localExecutor, unitWarnings, type UnitResult } from '../explain/units.js';
@@ -45,7 +47,7 @@ export interface DynamicsRequest extends PairOptions {
   readonly checkpoints: string | readonly string[];
   /** Samples labelled with split 'train', 'test' or 'ood' (a sample set file or object). */
   readonly samples: string | SampleSet;
-  /** Train/test loss per checkpoint: a JSON file or object {checkpoints: [{name, trainLoss, testLoss}]}. */
+  /** Train/test loss per checkpoint: a JSON file, inline JSON or an object {checkpoints: [{name, trainLoss, testLoss}]}. */
   readonly losses?: string | LossTable;
   /** K models trained on the test split, to judge which interactions generalize. */
   readonly referenceModels?: string | readonly string[];
@@ -215,10 +217,12 @@ const LOSS_KEYS = ['name', 'trainLoss', 'testLoss', 'epoch'];
 /** Reads and checks the losses before any pair is computed: a bad table must not cost a whole run. */
 async function loadLosses(losses: DynamicsRequest['losses'], files: readonly string[]): Promise<LossTable | undefined> {
   if (losses === undefined) return undefined;
-  const source = typeof losses === 'string' ? losses : 'options.losses';
-  const table = (typeof losses === 'string' ? parseJson(await readFile(losses, 'utf8').catch((cause) => {
-    throw new InvalidInputError(`Cannot read the losses file ${losses}: ${(cause as NodeJS.ErrnoException).code ?? cause}.`, { cause });
-  }), losses) : losses) as LossTable;
+  // inline JSON as samples take it (a string starting with "{" or "["; '[1,2]' was read as a file name: ENOENT)
+  const inline = typeof losses === 'string' && /^\s*[[{]/.test(losses);
+  const source = inline ? 'the inline losses (options.losses)' : typeof losses === 'string' ? losses : 'options.losses';
+  const table = (typeof losses !== 'string' ? losses : parseJson(inline ? losses : await readFile(losses, 'utf8').catch((cause) => {
+    throw new InvalidInputError(`Cannot read the losses file ${losses}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Give a JSON file, inline JSON or an object {"checkpoints": [...]}.`, { cause });
+  }), source)) as LossTable;
   if (!table || !Array.isArray(table.checkpoints)) throw new InvalidInputError(`${source} must be {"checkpoints": [{"name", "trainLoss", "testLoss"}, ...]}.`);
   table.checkpoints.forEach((c, i) => {
     // a misspelt key was read as absent: "Epoch" lost the epochs in silence, "train_loss" said only that trainLoss
@@ -268,6 +272,89 @@ function assertTrainingOrder(files: readonly string[], losses: LossTable | undef
   const [before, after] = [names[k - 1], names[k]];
   if (epochs[k] === epochs[k - 1]) throw new InvalidInputError(`${what}: ${source} ${before} and ${after} both epoch ${epochs[k]}; dynamics reads one checkpoint per epoch, in training order. ${byLosses ? 'Give each its own epoch in the losses file.' : 'Give one of them.'}`);
   throw new InvalidInputError(`${what} lists ${after} (epoch ${epochs[k]}) after ${before} (epoch ${epochs[k - 1]}); dynamics reads the checkpoints in training order, one per epoch. List them by epoch, or give their folder (sorted by ${byLosses ? "the losses' epochs" : 'the numbers in their names'}).`);
+}
+
+/** A model's inputs or outputs as the runtime declares them. */
+interface Signature {
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+}
+
+/** A static dim: a size the graph fixes. A symbolic one (a string such as "batch", or a negative size) fixes none. */
+const isStatic = (dim: number | string): dim is number => typeof dim === 'number' && dim >= 0;
+
+/** Two shapes that may be one: the same rank, and equal sizes wherever both fix one. A symbolic dim tells nothing, so
+ *  it matches any (one export of a network fixes its batch axis, another names it). */
+const shapesAgree = (a: readonly (number | string)[], b: readonly (number | string)[]): boolean =>
+  a.length === b.length && a.every((d, k) => !isStatic(d) || !isStatic(b[k]) || d === b[k]);
+
+/**
+ * How two models' inputs and outputs differ: their names (in order: the first output is the one read by default),
+ * then each one's dtype and shape.
+ * @returns one phrase per difference ('output "logits" is [batch, 3] in a.onnx but [batch, 2] in b.onnx (width 3 vs
+ *   2)'); empty when the signatures agree
+ */
+function signatureDifferences(a: Signature, b: Signature, [nameA, nameB]: readonly [string, string]): string[] {
+  const differences: string[] = [];
+  const shape = (info: TensorInfo) => `[${info.shape.join(', ')}]`;
+  for (const role of ['input', 'output'] as const) {
+    const [x, y] = [a[`${role}s`], b[`${role}s`]];
+    const names = (list: readonly TensorInfo[]) => list.map((i) => `"${i.name}"`).join(', ');
+    if (names(x) !== names(y)) {
+      const described = (list: readonly TensorInfo[]) => (list.length === 0 ? 'none' : list.map((i) => `"${i.name}" ${i.dtype} ${shape(i)}`).join(', '));
+      differences.push(`the ${role}s are ${described(x)} in ${nameA} but ${described(y)} in ${nameB}`);
+      continue;
+    }
+    x.forEach((info, k) => {
+      const other = y[k];
+      if (info.dtype !== other.dtype) differences.push(`${role} "${info.name}" is ${info.dtype} in ${nameA} but ${other.dtype} in ${nameB}`);
+      if (shapesAgree(info.shape, other.shape)) return;
+      const [last, otherLast] = [info.shape.at(-1), other.shape.at(-1)];
+      const width = role === 'output' && info.shape.length === other.shape.length && last !== undefined && otherLast !== undefined && isStatic(last) && isStatic(otherLast) && last !== otherLast ? ` (width ${last} vs ${otherLast})` : '';
+      differences.push(`${role} "${info.name}" is ${shape(info)} in ${nameA} but ${shape(other)} in ${nameB}${width}`);
+    });
+  }
+  return differences;
+}
+
+/**
+ * Checkpoints checked to be one network before any pair runs: a folder that mixed a 3-class and a 2-class model ran
+ * and compared unlike things in silence (an adversarial sweep). Checkpoints of one network differ only in weights, so
+ * each must declare the first's inputs and outputs (names, dtypes, static dims), as the runtime reads them on opening
+ * it. The first stays open for the first pairs; the others are closed again, so the check leaves the sessions as it
+ * found them (at most MAX_OPEN_MODELS open; the pairs open each in turn).
+ * @param models - the checkpoints, in order, with their bytes
+ * @param signal - the run's: once it aborts the check stops, and the run says the cancellation as a whole
+ * @throws InvalidInputError naming the first checkpoint whose inputs or outputs differ from the first one's, how,
+ *   and the fix
+ */
+async function assertOneNetwork(ctx: StudyContext, models: readonly { readonly file: string; readonly bytes: Uint8Array; readonly sha256: string }[], signal: AbortSignal | undefined): Promise<void> {
+  let first: { readonly file: string; readonly signature: Signature } | undefined;
+  for (const m of models) {
+    if (signal?.aborted) return;
+    let opened: OpenedModel;
+    try {
+      opened = await ctx.runner.open(m.sha256, m.bytes, ctx.candidates);
+    } catch (error) {
+      // a file the runtime cannot read is refused by its first pair, named with its file and row as a run always
+      // did (test/integration/faults-regressions.test.ts, 9g); there is no signature of it to compare
+      if (error instanceof ModelLoadError) continue;
+      throw error;
+    }
+    ctx.onOpened(opened);
+    if (first === undefined) {
+      first = { file: m.file, signature: opened };
+      continue;
+    }
+    await ctx.runner.close(m.sha256);
+    const differences = signatureDifferences(first.signature, opened, [basename(first.file), basename(m.file)]);
+    if (differences.length > 0) {
+      throw new InvalidInputError(
+        `The checkpoints ${first.file} and ${m.file} are not one network saved at two epochs: ${differences.join('; ')}. ` +
+          'Every checkpoint must be the same network saved at another epoch of one training run (the same input and output names, dtypes and shapes; only the weights differ): give the checkpoints of one run (--checkpoints), without other models.',
+      );
+    }
+  }
 }
 
 /** A sparse pair until every pair is in: its term lists as flat arrays (a result's term objects take several times
@@ -428,6 +515,7 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
     if (earlier !== undefined) throw new InvalidInputError(`The checkpoints ${earlier} and ${m.file} are both named "${name}": the losses, the result and the report tell checkpoints apart by their file names. Rename one (e.g. epoch-0064.onnx).`);
     byName.set(name, m.file);
   }
+  await assertOneNetwork(ctx, loaded.filter((l) => l.role === 'checkpoint'), request.signal);
   // every checkpoint on every sample; reference models on the normal samples only
   const jobs = loaded.flatMap((m, mi) => (m.role === 'checkpoint' ? set.samples.map((_, si) => ({ mi, si })) : normal.map(({ i }) => ({ mi, si: i }))));
   const units = jobs.map(({ mi, si }) => explainUnit(loaded[mi], set.samples[si], si, options, names));

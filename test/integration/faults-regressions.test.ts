@@ -76,6 +76,33 @@ describe('issue 10 regressions, in the library', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  describe('a sweep of the library, stop 48', () => {
+    it('takes a baseline of another typed array of numbers as its values (a Float32Array was read as a keyword), and refuses a BigInt array', async () => {
+      const row = (await readJson(MLP_SAMPLES)).samples[0].x as number[];
+      const base = row.map((x) => Math.fround(x / 2));
+      const asF64 = await engine.explain({ model: MLP, sample: MLP_SAMPLES, baseline: Float64Array.from(base), players: '0-3', preset: 'none' });
+      const asF32 = await engine.explain({ model: MLP, sample: MLP_SAMPLES, baseline: Float32Array.from(base) as never, players: '0-3', preset: 'none' });
+      expect(Array.from(asF32.v)).toEqual(Array.from(asF64.v));
+      expect(asF32.v[0]).not.toBe(asF32.v[15]);
+      const bigints = await refusal(engine.explain({ model: MLP, sample: MLP_SAMPLES, baseline: new BigInt64Array(30) as never, players: '0-3', preset: 'none' }));
+      expect(bigints).toBeInstanceOf(InvalidOptionError);
+      expect(bigints.message).toBe('options.baseline is a BigInt64Array; give one number per input element: a Float64Array (or another typed array of numbers) or a number[].');
+    });
+
+    it('says a sample object with "x" is a file row, and reads inline JSON losses (they were read as a file name: ENOENT)', async () => {
+      const row = (await readJson(MLP_SAMPLES)).samples[0];
+      const asRow = await refusal(engine.explain({ model: MLP, sample: row as never, players: '0-3', preset: 'none' }));
+      expect(asRow).toBeInstanceOf(InvalidOptionError);
+      expect(asRow.message).toMatch(/It has "x", the key of a row in a sample file: as an object it is \{values: \[\.\.\.\]\}/);
+      const request = { checkpoints: SERIES, samples: join(SERIES, 'samples.json'), players: '0-3', preset: 'none' as const, cacheDir: false as const };
+      const list = await refusal(engine.dynamics({ ...request, losses: '[1, 2]' }));
+      expect(list).toBeInstanceOf(InvalidInputError);
+      expect(list.message).toMatch(/^the inline losses \(options\.losses\) must be \{"checkpoints"/);
+      const unnamed = await refusal(engine.dynamics({ ...request, losses: ' {"checkpoints": [{"name": "nowhere", "trainLoss": 1, "testLoss": 2}]}' }));
+      expect(unnamed.message).toMatch(/^the inline losses \(options\.losses\) has no losses for the checkpoint\(s\) /);
+    });
+  });
+
   describe('2h: values a float32 input cannot hold, and options another option makes ignored (a sweep of the service, stop 47)', () => {
     it('refuses 1e39 in the sample or the baseline of a float32 input, naming the element (its NaN output was blamed on the model)', async () => {
       const row = (await readJson(MLP_SAMPLES)).samples[0].x as number[];

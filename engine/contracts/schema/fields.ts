@@ -112,7 +112,7 @@ export const dynamicsFields = {
     'x-arg': 'DIR|LIST',
   }),
   samples: Type.String({ minLength: 1, description: 'sample set whose samples carry "label" and "split": train, test or ood', 'x-arg': 'FILE' }),
-  losses: Type.String({ minLength: 1, description: 'train/test losses: {"checkpoints": [{"name", "trainLoss", "testLoss"}]}, matched by file name', 'x-arg': 'FILE' }),
+  losses: Type.String({ minLength: 1, description: 'train/test losses: {"checkpoints": [{"name", "trainLoss", "testLoss"}]}, matched by file name; a JSON file or inline JSON', 'x-arg': 'FILE' }),
   referenceModels: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }))], { description: 'K models trained on the test split: which interactions generalize', 'x-arg': 'LIST' }),
   cacheDir: Type.Union([Type.String({ minLength: 1 }), Type.Literal(false)], { default: '.andor-cache', description: 'folder of cached (model, sample) results, keyed by content; a rerun resumes from it (false: no cache)', 'x-arg': 'DIR' }),
   gapTolerance: Type.Number({ minimum: 0, default: 0.02, description: 'rise of the loss gap over its running minimum that marks over-fitting', 'x-arg': 'X' }),
