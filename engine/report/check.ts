@@ -32,7 +32,9 @@ export function assertReportable(value: unknown, source: string): ReportableResu
   try {
     assertValid(schema, value, (field) => (field === '' ? source : `${source}: ${field}`));
   } catch (error) {
-    if (error instanceof InvalidOptionError) throw new InvalidInputError(`${error.message} Give a result written by andor (--out), unedited.`, { cause: error });
+    // a field a later andor added is missing from a result an earlier one wrote, unedited: say so, beside an edit
+    const older = / is required/.test((error as Error).message) ? ` A result written by an older andor lacks the fields added since: rerun it with this one.` : '';
+    if (error instanceof InvalidOptionError) throw new InvalidInputError(`${error.message} Give a result written by andor (--out), unedited.${older}`, { cause: error });
     throw error;
   }
   const result = value as { n: number; players: readonly string[]; v?: unknown[]; and?: unknown; or?: unknown; salient?: readonly { players: readonly number[] }[] };

@@ -259,6 +259,11 @@ describe('assertReportable', () => {
     refused({ ...batch, all: group([{ ...batch.all.interactions[0], players: [0, 7] }]) }, /edited\.json: all\.interactions\[0\] names player 7, but n = 4/);
   });
 
+  it('says a result without a field a later andor added may be an older andor\'s, to rerun (it said only "unedited"; an adversarial sweep, stop 48)', () => {
+    const { indices: _indices, ...older } = explainJson();
+    refused(older, /^edited\.json: indices is required: .* Give a result written by andor \(--out\), unedited\. A result written by an older andor lacks the fields added since: rerun it with this one\.$/);
+  });
+
   it('refuses a set that names a player twice or out of order, a mask not its players\', a negative threshold, input values not its dims\' (an adversarial sweep, stop 43)', () => {
     const json = explainJson();
     const first = json.salient[0];
