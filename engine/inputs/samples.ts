@@ -343,6 +343,14 @@ export function checkSample(value: unknown, what: string): Sample {
   } else {
     throw new InvalidInputError(`${what}.values must be a Float64Array, a numeric array, or one per model input ({"input_ids": [...]}; got ${preview(given)}).`);
   }
+  // a shape beside the values is their layout: it holds as many elements as they do (shape [31] was taken with 30
+  // values, an adversarial sweep, stop 48)
+  if (value.shape !== undefined) {
+    const shape = value.shape;
+    if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isInteger(d) && d > 0)) throw new InvalidInputError(`${what}.shape must be a list of sizes, positive integers (got ${preview(shape)}).`);
+    const count = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (values instanceof Float64Array && count !== values.length) throw new InvalidInputError(`${what}.shape [${shape.join(', ')}] holds ${count} elements, but ${what}.values has ${values.length}; give the shape of the values, or leave it out.`);
+  }
   const tokens = tokensOf(value.tokens, what);
   return { ...(value as unknown as Sample), values, label: labelOf(value.label, what), id: idOf(value.id, what), split: splitOf(value.split, what), ...(tokens ? { tokens } : {}) };
 }

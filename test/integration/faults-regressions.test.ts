@@ -89,11 +89,16 @@ describe('issue 10 regressions, in the library', () => {
       expect(bigints.message).toBe('options.baseline is a BigInt64Array; give one number per input element: a Float64Array (or another typed array of numbers) or a number[].');
     });
 
-    it('says a sample object with "x" is a file row, and reads inline JSON losses (they were read as a file name: ENOENT)', async () => {
+    it('says a sample object with "x" is a file row, refuses a shape that is not its values\' (shape [31] with 30 values was taken), and reads inline JSON losses (they were read as a file name: ENOENT)', async () => {
       const row = (await readJson(MLP_SAMPLES)).samples[0];
       const asRow = await refusal(engine.explain({ model: MLP, sample: row as never, players: '0-3', preset: 'none' }));
       expect(asRow).toBeInstanceOf(InvalidOptionError);
       expect(asRow.message).toMatch(/It has "x", the key of a row in a sample file: as an object it is \{values: \[\.\.\.\]\}/);
+      const shaped = await refusal(engine.explain({ model: MLP, sample: { values: Float64Array.from(row.x), shape: [31] } as never, players: '0-3', preset: 'none' }));
+      expect(shaped).toBeInstanceOf(InvalidInputError);
+      expect(shaped.message).toBe('options.sample.shape [31] holds 31 elements, but options.sample.values has 30; give the shape of the values, or leave it out.');
+      const fits = await engine.explain({ model: MLP, sample: { values: Float64Array.from(row.x), shape: [30] } as never, players: '0-3', preset: 'none' });
+      expect(fits.n).toBe(4);
       const request = { checkpoints: SERIES, samples: join(SERIES, 'samples.json'), players: '0-3', preset: 'none' as const, cacheDir: false as const };
       const list = await refusal(engine.dynamics({ ...request, losses: '[1, 2]' }));
       expect(list).toBeInstanceOf(InvalidInputError);
