@@ -2,7 +2,7 @@
 // (its pool reconnects on its own after a server restart), and `reconnecting`, which retries a statement that failed
 // because the server went away, up to a time budget, reporting each retry. Every other error goes straight up.
 import type PgBoss from 'pg-boss';
-import { InvalidOptionError } from '../contracts/errors.js';
+import { DisposedError, InvalidOptionError } from '../contracts/errors.js';
 import { QueueUnavailableError, maskPassword } from './errors.js';
 import { preview } from '../inputs/preview.js';
 
@@ -241,7 +241,14 @@ export async function connectQueue(options: ResolvedConnection, role: 'client' |
     }
   }
   const db = boss.getDb();
-  const sql: Sql = async (text, values = []) => (await db.executeSql(text, values)).rows as Record<string, unknown>[];
+  const sql: Sql = async (text, values = []) => {
+    const result = await db.executeSql(text, values);
+    // pg-boss's Db answers a statement after stop() with undefined, not an error: "Cannot read properties of undefined
+    // (reading 'rows')" reached the caller of a run that was waiting as its executor closed (an adversarial sweep,
+    // stop 48)
+    if (result === undefined) throw new DisposedError(`Cannot run a statement on the job queue at ${maskPassword(options.url)}: this process's connection to it was closed (its executor's close(), or its worker stopped). Create another with createQueueExecutor().`);
+    return result.rows as Record<string, unknown>[];
+  };
   return {
     options,
     boss,

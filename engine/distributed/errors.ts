@@ -3,16 +3,18 @@
 // units, the queue's URL without its password. No I/O here.
 import { BackendUnavailableError, EngineError, ModelLoadError, ModelRunError, type ErrorCode } from '../contracts/errors.js';
 
-/** A model the store does not hold, or holds with bytes that hash to something else. */
+/** A model the store does not hold, or holds with bytes that hash to something else; or a store that stopped being
+ *  the one a run's units were queued for. */
 export class ModelStoreError extends ModelLoadError {
   /**
-   * @param sha256 - the hash that was asked for
-   * @param reason - 'missing' (no such file) or 'corrupt' (its bytes hash to another value)
+   * @param sha256 - the hash that was asked for (for 'replaced', one the run's queued units need)
+   * @param reason - 'missing' (no such file), 'corrupt' (its bytes hash to another value) or 'replaced' (the store's
+   *   id changed or went while units queued under it waited: the folder was deleted or replaced, or its id file was)
    * @param message - what failed, why, and the fix
    */
   constructor(
     readonly sha256: string,
-    readonly reason: 'missing' | 'corrupt',
+    readonly reason: 'missing' | 'corrupt' | 'replaced',
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -3,14 +3,15 @@
 // table, reporting each as it lands. A unit of a slow model is queued as shards of its masks instead (shards.ts): it
 // runs here on a runner that gathers them, and its result is stored like a worker's. Failed-for-good units are
 // collected and thrown together once the rest finish; the signal cancels this run's jobs (workers notice at their
-// next lease renewal and stop). Workers: worker.ts.
+// next lease renewal and stop), and so does close() or a store that stopped being the jobs' (another id, or none).
+// Workers: worker.ts.
 import { randomUUID } from 'node:crypto';
 import { CancelledError, DisposedError, InvalidOptionError, reviveError, serializeError } from '../contracts/errors.js';
 import { decodeEntry } from '../explain/cache.js';
 import type { ExplainContext } from '../explain/explain.js';
 import { asksSparse, runUnit, shardKey, type ExplainUnit, type ShardSpec, type UnitExecutor, type UnitResult } from '../explain/units.js';
 import { connectQueue, integerOption, reconnecting, resolveConnection, sleep, type QueueConnection, type QueueConnectionOptions } from './connection.js';
-import { isDeterministic, maskPassword, UnitsFailedError, type UnitFailure } from './errors.js';
+import { isDeterministic, maskPassword, ModelStoreError, UnitsFailedError, type UnitFailure } from './errors.js';
 import { LIVE_STATES, ensureQueue, jobsById, liveJobsByKey, type JobRow } from './jobs.js';
 import { INLINE_SAMPLE_BYTES, PayloadEncoder, type UnitPayload } from './payload.js';
 import { decodeResult, encodeResult } from './result-codec.js';
@@ -54,7 +55,8 @@ export interface QueueExecutor extends UnitExecutor {
   /** The queue's name and the store's location. */
   readonly queue: string;
   readonly store: ModelStore;
-  /** Closes the connection; runs may not start afterwards. */
+  /** Stops the runs in flight (each rejects with DisposedError, its jobs cancelled), then closes the connection; runs
+   *  may not start afterwards. */
   close(): Promise<void>;
 }
 
@@ -108,23 +110,44 @@ export async function createQueueExecutor(options: QueueExecutorOptions): Promis
     await db.close();
     throw error;
   }
-  let closed = false;
+  // close() stops the runs in flight first (each cancels its jobs while the connection is still open), then closes it:
+  // closing the connection under a waiting run ended it in a TypeError from pg-boss (an adversarial sweep, stop 48)
+  const closing = new AbortController();
+  const active = new Set<Promise<unknown>>();
+  let closed: Promise<void> | undefined;
+  const run: QueueRunContext = { db, store, settings, closing: closing.signal };
   return {
     queue: connection.queue,
     store,
     run: (units, runOptions) => {
-      if (closed) return Promise.reject(new DisposedError('This queue executor was closed; create another with createQueueExecutor().'));
-      return new QueueRun(db, store, settings, units.map((unit) => unitJob(db, store, settings, unit, runOptions.context)), runOptions).run();
+      if (closing.signal.aborted) return Promise.reject(new DisposedError('This queue executor was closed; create another with createQueueExecutor().'));
+      const running = new QueueRun(run, units.map((unit) => unitJob(run, unit, runOptions.context)), runOptions).run();
+      active.add(running);
+      const settle = () => active.delete(running);
+      running.then(settle, settle);
+      return running;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await db.close();
+    close() {
+      closed ??= (async () => {
+        closing.abort();
+        await Promise.allSettled(active);
+        await db.close();
+      })();
+      return closed;
     },
   };
 }
 
 type Settings = { leaseSeconds: number; retryLimit: number; retryDelaySeconds: number; pollMs: number; maxPollMs: number; stateCheckMs: number; inlineSampleBytes: number; shardMasks: number; idleWarnMs: number };
+
+/** What every run of one executor shares: its connection, store and settings, and the signal of its close(). */
+interface QueueRunContext {
+  readonly db: QueueConnection;
+  readonly store: ModelStore;
+  readonly settings: Settings;
+  /** Aborted by close(): runs in flight reject with DisposedError (their jobs cancelled) before the connection closes. */
+  readonly closing: AbortSignal;
+}
 
 /** One job of a run: a unit, or a shard of one; its stored result read back as T. */
 interface RunJob<T> {
@@ -147,14 +170,14 @@ interface RunOptions<T> {
 }
 
 /** A unit's job: queued whole, or (with shards and a context to gather them in) run here over queued shards. */
-function unitJob(db: QueueConnection, store: ModelStore, settings: Settings, unit: ExplainUnit, context: ExplainContext | undefined): RunJob<UnitResult> {
+function unitJob(run: QueueRunContext, unit: ExplainUnit, context: ExplainContext | undefined): RunJob<UnitResult> {
   const job = { key: unit.key, unit, decode: (text: string) => decodeResult(unit, text) };
-  const masks = settings.shardMasks;
+  const masks = run.settings.shardMasks;
   // a sparse unit's masks are chosen as its search goes: it is queued whole
   if (masks === 0 || !context || asksSparse(unit.options)) return job;
   const gather: GatherShards = async (shards, signal) => {
     const jobs = shards.map((shard): RunJob<Float64Array> => ({ key: shardKey(unit, shard), unit, shard, decode: (text) => shardRewards(text, shard) }));
-    return (await new QueueRun(db, store, settings, jobs, { concurrency: 1, signal }).run()).results;
+    return (await new QueueRun(run, jobs, { concurrency: 1, signal }).run()).results;
   };
   return {
     ...job,
@@ -163,6 +186,11 @@ function unitJob(db: QueueConnection, store: ModelStore, settings: Settings, uni
       return { value, text: encodeResult(unit, value) };
     },
   };
+}
+
+/** Whether an error says the run's store no longer answers the id its jobs were queued under. */
+function isStoreReplaced(error: unknown): error is ModelStoreError {
+  return error instanceof ModelStoreError && error.reason === 'replaced';
 }
 
 /** A shard's stored rewards, when they are well-formed. */
@@ -193,14 +221,24 @@ class QueueRun<T> {
   /** When the run started, and whether it has said that no worker took a unit (once). */
   private readonly startedAt = performance.now();
   private idleWarned = false;
+  /** A fault of the whole run met by a job run here (its store changed id): the run rejects with it. */
+  private fault: Error | undefined;
+
+  private readonly db: QueueConnection;
+  private readonly store: ModelStore;
+  private readonly settings: Settings;
+  /** The executor's close(). */
+  private readonly closing: AbortSignal;
 
   constructor(
-    private readonly db: QueueConnection,
-    private readonly store: ModelStore,
-    private readonly settings: Settings,
+    { db, store, settings, closing }: QueueRunContext,
     private readonly jobs: readonly RunJob<T>[],
     private readonly options: RunOptions<T>,
   ) {
+    this.db = db;
+    this.store = store;
+    this.settings = settings;
+    this.closing = closing;
     this.encoder = new PayloadEncoder(this.id, settings.inlineSampleBytes);
     this.results = new Array(jobs.length);
     this.cached = new Array(jobs.length).fill(false);
@@ -214,6 +252,9 @@ class QueueRun<T> {
   async run(): Promise<{ results: T[]; cached: boolean[] }> {
     const { signal } = this.options;
     if (signal?.aborted) throw this.cancelledError(0);
+    if (this.closing.aborted) throw this.closedError();
+    // the waits end on the caller's signal and on the executor's close()
+    const wake = signal ? AbortSignal.any([signal, this.closing]) : this.closing;
     for (const key of this.byKey.keys()) this.pending.add(key);
     let local: Promise<void> = Promise.resolve();
     try {
@@ -230,8 +271,10 @@ class QueueRun<T> {
       const polling = performance.now();
       let landedHere = 0;
       while (this.queuedPending().length > 0) {
-        await sleep(waitMs, signal);
+        await sleep(waitMs, wake);
         if (signal?.aborted) throw await this.cancel(local);
+        if (this.closing.aborted) throw this.closedError();
+        if (this.fault) throw this.fault;
         const landed = await this.collect(false, this.queuedPending());
         landedHere += landed;
         // the interval grows to a fraction of the time between landings (at most maxPollMs): the last result is read
@@ -240,11 +283,14 @@ class QueueRun<T> {
         waitMs = landed > 0 ? this.settings.pollMs : Math.min(waitMs * 2, cap);
         if (performance.now() - lastCheck >= this.settings.stateCheckMs) {
           lastCheck = performance.now();
+          await this.checkStore();
           await this.checkJobs();
         }
       }
       await local;
       if (signal?.aborted) throw await this.cancel(local);
+      if (this.fault) throw this.fault;
+      if (this.closing.aborted && this.pending.size > 0) throw this.closedError();
     } catch (error) {
       if (!(error instanceof CancelledError)) await this.cancelAfter(error, local);
       throw error;
@@ -330,7 +376,7 @@ class QueueRun<T> {
    */
   private async runHere(keys: readonly string[]): Promise<void> {
     const { signal } = this.options;
-    const stop = signal ? AbortSignal.any([signal, this.stopLocal.signal]) : this.stopLocal.signal;
+    const stop = AbortSignal.any([this.stopLocal.signal, this.closing, ...(signal ? [signal] : [])]);
     const queue = [...keys];
     const one = async (key: string) => {
       try {
@@ -338,6 +384,13 @@ class QueueRun<T> {
         await reconnecting(this.conn, 'storing a result', () => storeResult(this.db.sql, key, text));
         if (this.pending.has(key)) await this.land(key, value, false);
       } catch (error) {
+        // the store of a sharded unit's shards changed id: no unit of this run can finish, as for queued units
+        const fault = [error, (error as { cause?: unknown } | undefined)?.cause].find(isStoreReplaced);
+        if (fault) {
+          this.fault ??= fault;
+          this.stopLocal.abort();
+          return;
+        }
         if (stop.aborted) return;
         this.pending.delete(key);
         this.failures.set(key, this.failureFromError(key, error));
@@ -434,6 +487,59 @@ class QueueRun<T> {
     this.conn.logger.warn(`andor queue: no worker has taken any of this run's ${jobs.length} queued unit(s) in ${Math.round(this.settings.idleWarnMs / 1000)} s; the run waits for one. Start \`andor worker --queue URL --store DIR\` on this queue (${maskPassword(this.conn.url)}, queue "${this.conn.queue}").`);
   }
 
+  /**
+   * Checks that the store still holds what the queued pending jobs read from it. A store with ids must still answer
+   * the id their payloads name: a worker gives a unit of another id back unrun and stops, so after the store's id
+   * file was deleted and written anew, or the whole folder deleted, the run waited for ever with no word (an
+   * adversarial sweep, stop 48). Models and samples gone from a store that kept its id are put back.
+   * @throws ModelStoreError (reason 'replaced') when the store's id is no longer the one the jobs were queued under
+   */
+  private async checkStore(): Promise<void> {
+    const keys = this.queuedPending();
+    // each hash the jobs read from the store, and a job that needs it (whose unit gives its bytes again)
+    const needed = new Map<string, { key: string; model: boolean }>();
+    for (const key of keys) {
+      const { unit } = this.jobOf(key);
+      if (!needed.has(unit.model.sha256)) needed.set(unit.model.sha256, { key, model: true });
+      const sample = this.payloads.get(key)?.sample;
+      if (typeof sample === 'object' && !needed.has(sample.stored)) needed.set(sample.stored, { key, model: false });
+    }
+    const missing: string[] = [];
+    for (const sha256 of needed.keys()) if (!(await this.store.has(sha256))) missing.push(sha256);
+    const queuedUnder = this.encoder.store;
+    if (queuedUnder !== undefined && this.store.id) {
+      const current = await this.store.id(false);
+      if (current !== queuedUnder) throw this.storeReplacedError(queuedUnder, current, missing, needed.size, [...needed.keys()][0]);
+    }
+    if (missing.length === 0) return;
+    // the same store, some of its files gone (deleted by hand, a cleaner): put back before the workers' retries run out
+    for (const sha256 of missing) {
+      const { key, model } = needed.get(sha256)!;
+      const job = this.jobOf(key);
+      const bytes = model ? job.unit.model.bytes : this.encoder.encode(job.unit, job.shard).blob;
+      if (bytes) await this.store.put(bytes);
+    }
+    this.conn.logger.warn(`andor queue: ${missing.length} model(s) or sample(s) that this run's queued units need were gone from the store ${this.store.location}; they were put back (${missing.join(', ')}).`);
+  }
+
+  /** The error of a run whose store no longer answers the id its jobs were queued under. */
+  private storeReplacedError(queuedUnder: string, current: string | undefined, missing: readonly string[], needed: number, first: string | undefined): ModelStoreError {
+    const where = this.store.location;
+    const units = `${this.queuedPending().length} queued ${this.jobs[0]?.shard ? 'shard(s)' : 'unit(s)'}`;
+    const what = current !== undefined
+      ? `changed its id from ${queuedUnder} to ${current} while ${units} of this run waited: its id file (.andor-store-id in a FolderStore) was deleted or replaced, and a client wrote a new id`
+      : missing.length > 0
+        ? `lost its id ${queuedUnder} and ${missing.length} of the ${needed} model(s) and sample(s) that ${units} of this run need while they waited: the folder was deleted or replaced`
+        : `lost its id ${queuedUnder} while ${units} of this run waited: its id file (.andor-store-id in a FolderStore) was deleted`;
+    return new ModelStoreError(
+      missing[0] ?? first ?? '',
+      'replaced',
+      `The store ${where} ${what}. Workers give back a unit queued under another store's id and stop (exit code 2), so no worker would run these: ` +
+        'the run was stopped and its jobs cancelled. Check that this is the folder every worker mounts (--store), restart the workers that stopped, and run again: ' +
+        'its units are queued under the store\'s id then, and finished units are stored and reused. A damaged id file is to be restored, not deleted, while units are queued.',
+    );
+  }
+
   /** Reads the states of the queued pending keys' jobs: final failures are recorded, jobs that vanished are queued
    *  again. */
   private async checkJobs(): Promise<void> {
@@ -526,6 +632,10 @@ class QueueRun<T> {
     } catch (cancelling) {
       this.conn.logger.warn(`andor queue: the run failed (${serializeError(error).message}) and its jobs could not be cancelled: ${serializeError(cancelling).message}`);
     }
+  }
+
+  private closedError(): DisposedError {
+    return new DisposedError(`The queue executor was closed while this run waited on ${this.pending.size} of its ${this.jobs.length} unit(s); its queued and running jobs are cancelled, finished units are stored and a rerun reuses them. Run it on an executor that stays open (createQueueExecutor()), and close that once its runs have settled.`);
   }
 
   private cancelledError(cancelled: number): CancelledError {

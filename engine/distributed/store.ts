@@ -4,6 +4,7 @@
 // typed error, never a wrong result. No queue or engine code here.
 import { createHash, randomBytes } from 'node:crypto';
 import { link, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidOptionError } from '../contracts/errors.js';
 import { ModelStoreError } from './errors.js';
@@ -58,13 +59,18 @@ export function assertSha256(sha256: unknown, field = 'sha256'): asserts sha256 
   }
 }
 
-/** A ModelStore in a folder: `<dir>/<sha256>`. Each instance checks a file once (on put or get); a file
- *  damaged after that is found by the workers' get, whose error names it, and the next client process repairs it. */
+/** A ModelStore in a folder: `<dir>/<sha256>`. Each instance checks a file's bytes once (on put or get) and then
+ *  only that it is the same file (a stat: its inode, size and modification time); a file deleted or written after
+ *  that is checked, and put back, by the next put. A file damaged in place with its size and time kept is found by
+ *  the workers' get, whose error names it; deleting it, as that error says, makes the next put write it again. */
 export class FolderStore implements ModelStore {
   readonly dir: string;
-  /** Hashes this instance wrote or read back intact: a put of them writes and reads nothing (a client puts every
-   *  model of every run; re-reading a 250 MB model each time would cost a second per run). */
-  private readonly intact = new Set<string>();
+  /** Files this instance wrote or read back intact, by hash, with their stat then: a put of one that is still the
+   *  same file (a stat) writes and reads nothing (a client puts every model of every run; re-reading a 250 MB model
+   *  each time would cost a second per run). A set of hashes alone kept a long-lived client from ever writing a file
+   *  back that was deleted after it put it, even as the workers' error told the user to delete it (an adversarial
+   *  sweep, stop 48). */
+  private readonly intact = new Map<string, FileStamp>();
 
   /**
    * @param dir - the folder (created on the first put); every worker must see the same folder
@@ -86,13 +92,17 @@ export class FolderStore implements ModelStore {
   async put(bytes: Uint8Array): Promise<string> {
     if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) throw new InvalidOptionError('store.put needs the non-empty bytes of a model (a Uint8Array).');
     const sha256 = sha256Of(bytes);
-    if (this.intact.has(sha256)) return sha256;
     const target = this.file(sha256);
+    const before = await stampOf(target);
+    const known = this.intact.get(sha256);
+    if (known && before && sameFile(known, before, bytes.byteLength)) return sha256;
+    this.intact.delete(sha256);
     // a file already there is kept only when its bytes are right: put also repairs a damaged store
     // absent, unreadable or not a regular file (a pipe would block the read for ever): written below, over it
-    const existing = (await isRegularFile(target)) ? await readFile(target).catch(() => undefined) : undefined;
+    const existing = before ? await readFile(target).catch(() => undefined) : undefined;
     if (existing && sha256Of(existing) === sha256) {
-      this.intact.add(sha256);
+      // the stat from before the read: a file replaced since differs from it, so the next put checks it again
+      this.intact.set(sha256, before!);
       return sha256;
     }
     const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
@@ -105,7 +115,8 @@ export class FolderStore implements ModelStore {
       await rm(tmp, { force: true }).catch(() => undefined);
       throw new ModelStoreError(sha256, 'missing', `Cannot write ${sha256} to the store ${this.dir}: ${(cause as NodeJS.ErrnoException).code ?? cause}. Give a writable folder that every worker can read.`, { cause });
     }
-    this.intact.add(sha256);
+    const written = await stampOf(target);
+    if (written) this.intact.set(sha256, written);
     return sha256;
   }
 
@@ -136,7 +147,8 @@ export class FolderStore implements ModelStore {
         `Model or sample ${sha256} in the store ${this.dir} is corrupt: its ${bytes.byteLength} bytes hash to ${actual}. Delete ${this.file(sha256)} and run the client again (it puts it back).`,
       );
     }
-    this.intact.add(sha256);
+    // the stat from before the read: a file replaced since differs from it, so the next put checks it again
+    if (found) this.intact.set(sha256, stampFrom(found));
     return bytes;
   }
 
@@ -152,7 +164,14 @@ export class FolderStore implements ModelStore {
       if (text === undefined) return undefined;
       const id = text.trim();
       if (!STORE_ID.test(id)) {
-        throw new InvalidOptionError(`The store ${this.dir} has a damaged id file ${file} (${preview(text.slice(0, 40))}): delete it; the next client to queue units writes a new one.`);
+        // deleting it is not harmless: units queued under the old id would then meet a store of another id, which
+        // every worker gives back unrun before it stops, and their clients fail their runs (an adversarial sweep,
+        // stop 48). Restoring the old id keeps them running; a new id is safe only with nothing queued.
+        throw new InvalidOptionError(
+          `The store ${this.dir} has a damaged id file ${file} (${preview(text.slice(0, 40))}); it must hold the store's id, 32 lowercase hex digits. ` +
+            `Write the id back into it: every queued unit of this store names it (its job's data.store, e.g. SELECT DISTINCT data->>'store' FROM pgboss.job with your queue's schema), as do the errors of workers and clients that met it. ` +
+            'Only when no unit of this store is queued or running, delete the file instead: the next client writes a new id (units still queued under the old one would be given back by every worker, and their clients fail their runs).',
+        );
       }
       return id;
     };
@@ -174,6 +193,28 @@ export class FolderStore implements ModelStore {
     }
     return (await read())!;
   }
+}
+
+/** What tells one file from another at a path without reading it: its inode, size and modification time. */
+interface FileStamp {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+function stampFrom(found: Stats): FileStamp {
+  return { ino: found.ino, size: found.size, mtimeMs: found.mtimeMs };
+}
+
+/** A regular file's stamp (after links); undefined when the path is absent or not a regular file. */
+async function stampOf(path: string): Promise<FileStamp | undefined> {
+  const found = await stat(path).catch(() => undefined);
+  return found?.isFile() ? stampFrom(found) : undefined;
+}
+
+/** Whether a file is still the one stamped, with the expected size. */
+function sameFile(known: FileStamp, now: FileStamp, byteLength: number): boolean {
+  return now.size === byteLength && now.ino === known.ino && now.size === known.size && now.mtimeMs === known.mtimeMs;
 }
 
 /** Whether a path is a regular file (after links); absent is an answer, not an error. */

@@ -242,7 +242,8 @@ class Worker {
       if (data.store !== undefined && data.store !== (await this.storeId(data.store))) {
         this.fatal ??= new InvalidOptionError(
           `Job ${id} (unit ${key}) was queued by a client whose model store has id ${data.store}; this worker's store ${this.options.store.location} ${this.ownStoreId === undefined ? 'has no andor store id' : `has id ${this.ownStoreId}`}, so it is another folder. ` +
-            'The job went back to the queue unrun, and this worker stopped: give it the folder the clients use (--store).',
+            'The job went back to the queue unrun, and this worker stopped: give it the folder the clients use (--store). ' +
+            'If it is that folder, its id was replaced after the job was queued (its .andor-store-id deleted, or the folder deleted): a client still waiting on the job fails its run saying so, and cancels its jobs; start this worker again.',
         );
         this.halt.abort();
         await this.release({ data, run, stored });
