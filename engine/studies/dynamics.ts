@@ -8,7 +8,7 @@ import { InvalidInputError, InvalidOptionError, MemoryLimitError, ModelLoadError
 import type { TensorInfo } from '../contracts/backend.js';
 import type { OpenedModel } from '../pipeline/runner.js';
 import type { KernelHost } from '../contracts/kernels.js';
-import { openCache } from '../explain/cache.js';
+import { cacheKey, openCache, type ResultCache } from '../explain/cache.js';
 import { explainUnit, localExecutor, unitWarnings, type UnitResult } from '../explain/units.js';
 import { warningSummary } from '../explain/warnings.js';
 import { isSparseResult, type SparseResult } from '../explain/sparse.js';
@@ -280,6 +280,12 @@ interface Signature {
   readonly outputs: readonly TensorInfo[];
 }
 
+/** A cached signature: lists of {name, dtype, shape} for inputs and outputs. */
+function isSignature(value: unknown): value is Signature {
+  const infos = (list: unknown) => Array.isArray(list) && list.every((i) => typeof i?.name === 'string' && typeof i?.dtype === 'string' && Array.isArray(i?.shape) && i.shape.every((d: unknown) => typeof d === 'number' || typeof d === 'string'));
+  return typeof value === 'object' && value !== null && infos((value as Signature).inputs) && infos((value as Signature).outputs);
+}
+
 /** A static dim: a size the graph fixes. A symbolic one (a string such as "batch", or a negative size) fixes none. */
 const isStatic = (dim: number | string): dim is number => typeof dim === 'number' && dim >= 0;
 
@@ -328,26 +334,36 @@ function signatureDifferences(a: Signature, b: Signature, [nameA, nameB]: readon
  * @throws InvalidInputError naming the first checkpoint whose inputs or outputs differ from the first one's, how,
  *   and the fix
  */
-async function assertOneNetwork(ctx: StudyContext, models: readonly { readonly file: string; readonly bytes: Uint8Array; readonly sha256: string }[], signal: AbortSignal | undefined): Promise<void> {
+async function assertOneNetwork(ctx: StudyContext, models: readonly { readonly file: string; readonly bytes: Uint8Array; readonly sha256: string }[], cache: ResultCache | undefined, signal: AbortSignal | undefined): Promise<void> {
   let first: { readonly file: string; readonly signature: Signature } | undefined;
   for (const m of models) {
     if (signal?.aborted) return;
-    let opened: OpenedModel;
-    try {
-      opened = await ctx.runner.open(m.sha256, m.bytes, ctx.candidates);
-    } catch (error) {
-      // a file the runtime cannot read is refused by its first pair, named with its file and row as a run always
-      // did (test/integration/faults-regressions.test.ts, 9g); there is no signature of it to compare
-      if (error instanceof ModelLoadError) continue;
-      throw error;
+    // a checkpoint's signature is kept in the cache by its sha256: a rerun read from the cache opens no model (each
+    // checkpoint of a series of large models took a session's start)
+    const key = cacheKey('signature', m.sha256);
+    let signature = await cache?.get(key, isSignature);
+    if (signature === undefined) {
+      let opened: OpenedModel;
+      try {
+        opened = await ctx.runner.open(m.sha256, m.bytes, ctx.candidates);
+      } catch (error) {
+        // a file the runtime cannot read is refused by its first pair, named with its file and row as a run always
+        // did (test/integration/faults-regressions.test.ts, 9g); there is no signature of it to compare
+        if (error instanceof ModelLoadError) continue;
+        throw error;
+      }
+      ctx.onOpened(opened);
+      signature = { inputs: opened.inputs, outputs: opened.outputs };
+      // best effort: a cache that cannot be written costs the next run a session's start, nothing else
+      await cache?.put(key, signature).catch(() => undefined);
+      // the first stays open for the first pairs
+      if (first !== undefined) await ctx.runner.close(m.sha256);
     }
-    ctx.onOpened(opened);
     if (first === undefined) {
-      first = { file: m.file, signature: opened };
+      first = { file: m.file, signature };
       continue;
     }
-    await ctx.runner.close(m.sha256);
-    const differences = signatureDifferences(first.signature, opened, [basename(first.file), basename(m.file)]);
+    const differences = signatureDifferences(first.signature, signature, [basename(first.file), basename(m.file)]);
     if (differences.length > 0) {
       throw new InvalidInputError(
         `The checkpoints ${first.file} and ${m.file} are not one network saved at two epochs: ${differences.join('; ')}. ` +
@@ -515,7 +531,9 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
     if (earlier !== undefined) throw new InvalidInputError(`The checkpoints ${earlier} and ${m.file} are both named "${name}": the losses, the result and the report tell checkpoints apart by their file names. Rename one (e.g. epoch-0064.onnx).`);
     byName.set(name, m.file);
   }
-  await assertOneNetwork(ctx, loaded.filter((l) => l.role === 'checkpoint'), request.signal);
+  // the local run's cache (a queue's client keeps none): the pairs' results, and the checkpoints' signatures
+  const cache = ctx.executor ? undefined : await openCache(request.cacheDir, 'options.cacheDir');
+  await assertOneNetwork(ctx, loaded.filter((l) => l.role === 'checkpoint'), cache, request.signal);
   // every checkpoint on every sample; reference models on the normal samples only
   const jobs = loaded.flatMap((m, mi) => (m.role === 'checkpoint' ? set.samples.map((_, si) => ({ mi, si })) : normal.map(({ i }) => ({ mi, si: i }))));
   const units = jobs.map(({ mi, si }) => explainUnit(loaded[mi], set.samples[si], si, options, names));
@@ -523,7 +541,7 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   const warnings = warningSummary(ctx.onWarning, 'pairs');
   // a pair's own warnings (kinds) are read from its result below, wherever it ran or was read from (unitWarnings)
   const unitCtx: StudyContext = { ...ctx, onWarning: (message, kind) => kind === undefined && warnings.onWarning(message) };
-  const executor = unitCtx.executor ?? localExecutor(unitCtx, await openCache(request.cacheDir, 'options.cacheDir'));
+  const executor = unitCtx.executor ?? localExecutor(unitCtx, cache);
   let done = 0;
   let cachedCount = 0;
   // each pair's result is kept in the smaller form the aggregation reads, as it arrives

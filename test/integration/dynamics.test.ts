@@ -74,14 +74,22 @@ describe('dynamics', () => {
       onProgress: (p) => p.done === 7 && controller.abort(),
     });
     await expect(first).rejects.toThrowError(CancelledError);
-    expect((await readdir(cacheDir)).filter((f) => f.endsWith('.bin'))).toHaveLength(7);
+    // 7 pairs, and the signatures of the 3 checkpoints (read before any pair: a rerun opens no model for them)
+    expect((await readdir(cacheDir)).filter((f) => f.endsWith('.bin'))).toHaveLength(7 + 3);
     let computedAgain = 0;
     const second = await engine.dynamics({ ...request(), cacheDir, onProgress: (p) => (computedAgain = p.done - p.cached) });
     expect(second.pairs).toEqual({ computed: 30 - 7, cached: 7 });
     expect(computedAgain).toBe(23);
-    const third = await engine.dynamics({ ...request(), cacheDir });
-    expect(third.pairs).toEqual({ computed: 0, cached: 30 });
-    expect(third.checkpoints.map((c) => c.kappa)).toEqual(second.checkpoints.map((c) => c.kappa));
+    // read whole from the cache, by an engine that opens no model at all (the checkpoints' signatures are cached too)
+    const fresh = await createEngine({ workers: 0, threads: 1 });
+    try {
+      const third = await fresh.dynamics({ ...request(), cacheDir });
+      expect(third.pairs).toEqual({ computed: 0, cached: 30 });
+      expect(third.checkpoints.map((c) => c.kappa)).toEqual(second.checkpoints.map((c) => c.kappa));
+      expect(fresh.backend).toBeUndefined();
+    } finally {
+      await fresh.dispose();
+    }
   });
 
   it('takes the mean baseline over the rows of the sample file when no reference is given', async () => {
