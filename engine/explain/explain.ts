@@ -267,6 +267,12 @@ function assertValuesFit(info: TensorInfo, values: Float64Array, what = 'the sam
   }
 }
 
+/** CancelledError when the signal aborted while a last step that does not hear it ran (a service's job that ended
+ *  as its client left; the CLI's Ctrl-C, whose run went on to write its --out). */
+function assertNotStopped(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError('The explanation was cancelled.', { cause: signal.reason });
+}
+
 /** Resolves the sample (object, inline JSON or file) and the set it came from. */
 async function resolveSample(request: ExplainRequest, from?: SampleSet): Promise<{ sample: Sample; set?: SampleSet; row: number }> {
   const row = request.row ?? 0;
@@ -675,6 +681,7 @@ export async function explainModel<R = never>(ctx: ExplainContext, request: Expl
   }
   const names = request.names ? checkNames(request.names, layout.n) : layout.names;
   const result = await ctx.runner.analyze({ v, n: layout.n, settings }, request.signal);
+  assertNotStopped(request.signal);
   if (result.decomposition.warning !== undefined) ctx.onWarning?.(result.decomposition.warning, 'split-diverged');
   Object.assign(timings, result.timings);
   timings.totalMs = performance.now() - started;
@@ -809,6 +816,7 @@ export async function explainGame(ctx: Pick<ExplainContext, 'runner' | 'limits' 
   timings.loadMs = performance.now() - started;
   const names = request.names ? checkNames(request.names, n) : Array.from({ length: n }, (_, i) => `x${i}`);
   const result = await ctx.runner.analyze({ v, n, settings }, request.signal);
+  assertNotStopped(request.signal);
   if (result.decomposition.warning !== undefined) ctx.onWarning?.(result.decomposition.warning, 'split-diverged');
   Object.assign(timings, result.timings);
   timings.totalMs = performance.now() - started;

@@ -240,7 +240,7 @@ const onStopSignal = (signal: NodeJS.Signals) => {
   }
   stop.abort();
   setTimeout(() => {
-    process.stderr.write(`andor: interrupted: the job did not stop within ${STOP_GRACE_MS / 1000} s of ${signal} (a read or a write that waits for ever: a FIFO with no writer, or an output FIFO with no reader?); ending by the signal.\n`);
+    process.stderr.write(`andor: interrupted: the job did not stop within ${STOP_GRACE_MS / 1000} s of ${signal} (a step that does not hear it, such as writing a large --out, or a read or a write that waits for ever: a FIFO with no writer, or an output FIFO with no reader?); ending by the signal.\n`);
     // not process.exit: Node joins its file-system threads on exit, and the blocked read would hold it for ever
     process.removeAllListeners(signal);
     process.kill(process.pid, signal);

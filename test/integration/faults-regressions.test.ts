@@ -12,7 +12,7 @@ import { aggregateDynamics, resolveCheckpoints, type PairRecord } from '../../di
 import { serve, type Service } from '../../dist/engine/interfaces/serve.js';
 import { runCli } from '../helpers/cli.js';
 import {
-  EngineError, InvalidInputError, InvalidOptionError, ModelLoadError, ShapeMismatchError, batchToJson, createEngine, expectClose, model, renderReport, resultToJson, type Engine, type SampleSet,
+  CancelledError, EngineError, InvalidInputError, InvalidOptionError, ModelLoadError, ShapeMismatchError, batchToJson, createEngine, expectClose, model, renderReport, resultToJson, type Engine, type SampleSet,
 } from '../helpers/index.js';
 
 const MLP = model('breast-cancer-mlp.onnx');
@@ -77,6 +77,18 @@ describe('issue 10 regressions, in the library', () => {
   });
 
   describe('a sweep of the library, stop 48', () => {
+    it('hears an abort that comes after the split, before the interactions: the analysis checks the signal between its steps (it ran to its end and resolved; at n = 22 for seconds)', async () => {
+      // preset none: the split is γ = q = 0 at once; the abort comes in the turn after it (a microtask queued after the
+      // call), while the interactions and indices of 2^12 masks are still to be computed
+      const values = Float64Array.from({ length: 2 ** 12 }, (_, m) => Math.sin(m));
+      const controller = new AbortController();
+      const run = engine.explainValues({ values, preset: 'none', signal: controller.signal });
+      queueMicrotask(() => controller.abort());
+      const error = await refusal(run);
+      expect(error).toBeInstanceOf(CancelledError);
+      expect(error.message).toMatch(/cancelled/);
+    });
+
     it('takes a baseline of another typed array of numbers as its values (a Float32Array was read as a keyword), and refuses a BigInt array', async () => {
       const row = (await readJson(MLP_SAMPLES)).samples[0].x as number[];
       const base = row.map((x) => Math.fround(x / 2));

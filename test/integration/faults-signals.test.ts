@@ -108,7 +108,7 @@ describe('signals, caches, slow clients and memory', () => {
     expect(await bySignal).toBe('SIGTERM');
     expect(ms).toBeGreaterThanOrEqual(9_000);
     expect(ms).toBeLessThan(20_000);
-    expect(run.stderr()).toMatch(/andor: interrupted: the job did not stop within 10 s of SIGTERM \(a read or a write that waits for ever: a FIFO with no writer, or an output FIFO with no reader\?\); ending by the signal\./);
+    expect(run.stderr()).toMatch(/andor: interrupted: the job did not stop within 10 s of SIGTERM \(a step that does not hear it, such as writing a large --out, or a read or a write that waits for ever: a FIFO with no writer, or an output FIFO with no reader\?\); ending by the signal\./);
   }, 40_000);
 
   it('Ctrl-C during masked evaluation (n = 16 on a CNN) exits promptly', async () => {
