@@ -2,7 +2,9 @@
 // The andor command line. Flags come from the schema (cli-options.ts); this file turns them into library requests,
 // checks output paths before any work, prints a readable summary, writes the JSON result and the report, and turns
 // errors into one clear line and a non-zero exit code.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { constants as osConstants } from 'node:os';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
@@ -309,15 +311,33 @@ async function dynamics(flags: Flags) {
 }
 
 /** Runs bench/run.js (every suite in its own process; it ends with one table of all targets). */
-function benchCommand(args: string[]): number {
+async function benchCommand(args: string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write('andor bench: run the benchmark suites of bench/ (in a clone) and print one table of their targets\n\nUsage: andor bench [--quick]\n  --quick                         a smoke run\n');
     return 0;
   }
   const unknown = args.filter((a) => a !== '--quick');
   if (unknown.length) throw new InvalidOptionError(`andor bench takes only --quick (got ${unknown.join(' ')}).`);
-  const child = spawnSync(process.execPath, [resolve(PACKAGE_ROOT, 'bench', 'run.js'), ...args], { stdio: 'inherit' });
-  return child.status ?? 1;
+  // a signal sent to andor alone (kill, timeout -s INT, a supervisor) is passed on to the runner and its suite, in a
+  // process group of their own, and waited for: under spawnSync the CLI died at once and bench/run.js, orphaned, went
+  // on starting suites (an adversarial sweep, stop 48); the group's own exit is what andor reports
+  const child = spawn(process.execPath, [resolve(PACKAGE_ROOT, 'bench', 'run.js'), ...args], { stdio: 'inherit', detached: true });
+  const pass = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // the group has ended already
+    }
+  };
+  process.on('SIGINT', pass);
+  process.on('SIGTERM', pass);
+  try {
+    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+    return code ?? 128 + (signal ? osConstants.signals[signal] : 1);
+  } finally {
+    process.off('SIGINT', pass);
+    process.off('SIGTERM', pass);
+  }
 }
 
 /** Runs the HTTP service until SIGINT or SIGTERM, then shuts it down gracefully. */
@@ -327,7 +347,7 @@ async function serveCommand(flags: Flags): Promise<number> {
   const engine = await engineFor(flags, 16);
   try {
     const service = await serve(engine, requestFields(flags) as { modelsDir: string });
-    process.stdout.write(`andor: serving ${String(flags.modelsDir)} on ${service.url} (POST /explain, POST /explain/batch, GET /models, /health, /openapi.json)\n`);
+    process.stdout.write(`andor: serving ${String(flags.modelsDir)} on ${service.url} (POST /explain, POST /explain/batch, POST /explain/values, GET /models, /health, /openapi.json)\n`);
     await new Promise<void>((done) => {
       const stop = () => done();
       process.once('SIGINT', stop);

@@ -60,6 +60,25 @@ describe('signals, caches, slow clients and memory', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  it('a SIGINT sent to `andor bench` alone stops its runner and the suite running, not only andor (an adversarial sweep, stop 48)', async () => {
+    // under spawnSync andor died at once and bench/run.js, orphaned, went on starting suites
+    const benchProcesses = async () => {
+      const found: string[] = [];
+      for (const pid of (await readdir('/proc')).filter((f) => /^\d+$/.test(f))) {
+        const args = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+        if (/bench[/\\](run|authors\.bench)\.js/.test(args)) found.push(`${pid}: ${args.replace(/\0/g, ' ')}`);
+      }
+      return found;
+    };
+    const run = start(['bench', '--quick']);
+    const { code, ms } = await interrupt(run, () => run.stdout().includes('=== authors.bench.js'));
+    expect(code).toBe(130);
+    expect(ms).toBeLessThan(EXIT_MS);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await benchProcesses()).toEqual([]);
+    expect(run.stdout()).not.toContain('=== cache.bench.js');
+  }, SLOW_TEST_MS);
+
   it('Ctrl-C during a long decomposition (n = 18, 100 000 iterations) exits at once with 130', async () => {
     const game = join(dir, 'g18.bin');
     await writeFile(game, Buffer.from(seededRandom(18, 1 << 18).buffer));
