@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { constants as osConstants } from 'node:os';
-import { existsSync, realpathSync, statSync } from 'node:fs';
-import { access, constants, readFile, stat } from 'node:fs/promises';
+import { existsSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { access, constants, lstat, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analysisFields, BASELINE_KEYWORDS } from '../contracts/schema/fields.js';
@@ -17,7 +17,7 @@ import {
   type Engine, type ExplainRequest, type Logger, type QueueExecutor, type ReportableResult, type WorkerEvent,
 } from '../index.js';
 import { batchToJson, summarize, summarizeBatch, summarizeDynamics } from '../api/result.js';
-import { openOutput, printable, writeWhole, type Output } from './output.js';
+import { openOutput, partialPath, printable, type Output } from './output.js';
 import { COMMANDS, commandHelp, fieldsOf, flagOf, parseCommand, spellFields, type Command } from './cli-options.js';
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
 import { makeFolder } from '../inputs/folders.js';
@@ -602,7 +602,70 @@ function assertLinesMatch(results: readonly unknown[], aggregate: { samples?: un
   );
 }
 
-/** andor report RESULT.json --out FILE.html [--svg DIR]: re-renders a saved result. */
+/** A file `andor report` writes: the --out report, or one chart of --svg DIR. */
+interface ReportTarget {
+  /** Begins a message about it: "--out r.html is written", "--svg D writes the chart force.svg to D/force.svg". */
+  readonly says: string;
+  /** Where it goes, as given. */
+  readonly path: string;
+  /** What to give instead when it is refused. */
+  readonly fix: string;
+}
+
+/**
+ * Refuses a file `andor report` would write over the result it reads or over the --out report, links followed (a
+ * chart's own file, or its FILE.partial written before the rename): a chart DIR/waterfall.svg that was the result, the
+ * --out report or a link to either was written over it in silence, exit 0 (an adversarial sweep, stop 48).
+ * @throws InvalidOptionError naming both files
+ */
+function assertNoReportOverwrite(result: string, out: ReportTarget | undefined, charts: readonly ReportTarget[]): void {
+  const kept = [{ label: 'the result', path: result, fix: 'move the result', self: undefined as ReportTarget | undefined }, ...(out ? [{ label: 'the --out file', path: out.path, fix: 'another --out', self: out }] : [])];
+  const linked = (path: string, real: string) => (resolve(path) === real ? '' : `, a link to ${real}`);
+  for (const target of [...(out ? [out] : []), ...charts]) {
+    const real = realOf(target.path);
+    for (const file of kept) {
+      const other = realOf(file.path);
+      const through = partialPath(real) === other ? ` through ${partialPath(target.path)}` : '';
+      if (file.self === target || (real !== other && through === '')) continue;
+      throw new InvalidOptionError(`${target.says}${linked(target.path, real)}${through}, which is ${file.label} (${file.path}${linked(file.path, other)}): it would be overwritten. Give ${target.fix}, or ${file.fix}.`);
+    }
+  }
+}
+
+/** What is at a path, in words (not a regular file). */
+function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a folder';
+  if (stats.isFIFO()) return 'a named pipe (FIFO)';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Refuses a chart's place in --svg DIR that holds something other than a regular file (or a link to one) or a file
+ * it may not write: a folder there failed the run after --out and some charts were written, and a FIFO blocked it
+ * for ever (an adversarial sweep, stop 48). --out written to a pipe or a device is a choice; a chart's name is not.
+ * @throws InvalidOptionError naming the file and what is there
+ */
+async function assertChartPlace(chart: ReportTarget): Promise<void> {
+  const refused = (cause: NodeJS.ErrnoException, what: string) => new InvalidOptionError(`${chart.says}, ${what} (${cause.code ?? cause.message}). Remove it, or give ${chart.fix}.`, { cause });
+  const own = await lstat(chart.path).catch((cause: NodeJS.ErrnoException) => {
+    if (cause.code === 'ENOENT') return undefined;
+    throw refused(cause, 'which cannot be looked at');
+  });
+  if (own === undefined) return;
+  // a link to nothing (or a loop) would be written in place, through the link, not put in place with the others
+  const existing = await stat(chart.path).catch(async (cause: NodeJS.ErrnoException) => {
+    throw refused(cause, `a link to ${await readlink(chart.path)} that names no file`);
+  });
+  if (!existing.isFile()) throw new InvalidOptionError(`${chart.says}, which is ${kindOf(existing)}${own.isSymbolicLink() ? ` (through a link to ${realOf(chart.path)})` : ''}: a chart is written to a file. Move it, or give ${chart.fix}.`);
+  await access(chart.path, constants.W_OK).catch((cause: NodeJS.ErrnoException) => {
+    throw new InvalidOptionError(`${chart.says}, which it may not write (${cause.code ?? cause.message}). Make it writable, or give ${chart.fix}.`, { cause });
+  });
+}
+
+/** andor report RESULT.json --out FILE.html [--svg DIR]: re-renders a saved result. The report and the charts are put
+ *  in place together (settleOutputs): all of them, or, when one cannot be written, none. */
 async function reportCommand(flags: Flags): Promise<number> {
   const [file] = (flags.positionals as string[] | undefined) ?? [];
   if (file === undefined) throw new InvalidOptionError('andor report needs the result file: andor report RESULT.json --out FILE.html.');
@@ -610,16 +673,41 @@ async function reportCommand(flags: Flags): Promise<number> {
   await assertWritable(flags.out, 'out');
   assertDistinct([['the result', file], ['--out', flags.out], ['--svg', flags.svg]]);
   // both outputs are checked before any is written: a --svg that cannot be a folder failed after --out was written
-  if (typeof flags.svg === 'string') {
-    await makeFolder(flags.svg).catch((cause: NodeJS.ErrnoException) => {
-      throw new InvalidOptionError(`--svg ${flags.svg} cannot be made a folder (${cause.code ?? cause.message}); give a folder for the SVG files.`, { cause });
+  const svg = flags.svg;
+  if (typeof svg === 'string') {
+    await makeFolder(svg).catch((cause: NodeJS.ErrnoException) => {
+      throw new InvalidOptionError(`--svg ${svg} cannot be made a folder (${cause.code ?? cause.message}); give a folder for the SVG files.`, { cause });
     });
   }
   const result = await readResult(file);
   const html = renderReport(result);
-  if (typeof flags.out === 'string') await writeWhole(flags.out, html, '--out');
-  if (typeof flags.svg === 'string') for (const chart of chartsOf(result)) await writeWhole(resolve(flags.svg, `${chart.id}.svg`), chart.svg, '--svg');
-  if (!flags.quiet) process.stdout.write([flags.out, flags.svg].filter(Boolean).map((f) => `wrote     ${String(f)}`).join('\n') + '\n');
+  const out = typeof flags.out === 'string' ? { says: `--out ${flags.out} is written`, path: flags.out, fix: 'another --out' } : undefined;
+  const charts =
+    typeof svg === 'string'
+      ? chartsOf(result).map((chart) => ({ says: `--svg ${svg} writes the chart ${chart.id}.svg to ${join(svg, `${chart.id}.svg`)}`, path: join(svg, `${chart.id}.svg`), fix: 'another --svg folder', svg: chart.svg }))
+      : [];
+  // the charts' files are known only from the result: checked now, before any file is written
+  assertNoReportOverwrite(file, out, charts);
+  for (const chart of charts) await assertChartPlace(chart);
+  // report has no cache: a failed write's message does not advise one
+  const outputs = [
+    ...(out ? [{ option: '--out', text: html, output: openOutput(out.path, '--out', false) }] : []),
+    ...charts.map((chart) => ({ option: chart.path, text: chart.svg, output: openOutput(chart.path, '--svg', false) })),
+  ];
+  // what was written of a chart or a report is not kept as FILE.partial, as a run's result is: a rerun renders it
+  // again from the result, and a folder of N .partial charts is only for the user to clear
+  const dropPartial = (output: Output): Output => ({
+    ...output,
+    async abandon() {
+      const kept = await output.abandon();
+      if (kept !== undefined) await rm(kept, { force: true });
+      return undefined;
+    },
+  });
+  await settleOutputs(outputs.map((o) => [o.option, dropPartial(o.output)] as const), async () => {
+    for (const { output, text } of outputs) await output.write(text);
+  });
+  if (!flags.quiet) process.stdout.write([flags.out, svg].filter(Boolean).map((f) => `wrote     ${String(f)}`).join('\n') + '\n');
   return 0;
 }
 

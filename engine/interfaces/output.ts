@@ -115,26 +115,6 @@ export interface Output {
   abandon(): Promise<string | undefined>;
 }
 
-/**
- * Writes a whole text (a report, an SVG chart) as openOutput writes: a new or regular file through FILE.partial,
- * renamed over the target once written, so a failed write leaves the target as it was (and what was written of the
- * text is dropped); a failure is an InvalidOptionError naming the option and the file (it was Node's own error, after
- * the whole run).
- * @param target - the file
- * @param text - its content
- * @param option - the flag that named it
- */
-export async function writeWhole(target: string, text: string, option: string): Promise<void> {
-  const output = openOutput(target, option);
-  try {
-    await output.write(text);
-  } catch (error) {
-    await output.abandon().catch(() => undefined);
-    throw error;
-  }
-  await output.close();
-}
-
 /** The file a link names, its links resolved; undefined for a link that names nothing (written in place). */
 function linkedFile(link: string): string | undefined {
   try {
@@ -151,8 +131,10 @@ export const partialPath = (target: string): string => `${target}.partial`;
  * Opens an output.
  * @param target - a file path, or process.stdout
  * @param option - the flag that named the file, for the message of a failed write
+ * @param cached - whether a rerun reads the run's results back from a cache, as that message then says (false for
+ *   `andor report`, which has no cache: the advice to rerun with --cache named a flag it does not take)
  */
-export function openOutput(target: string | Writable, option = '--out'): Output {
+export function openOutput(target: string | Writable, option = '--out', cached = true): Output {
   // a new or regular file goes through FILE.partial; a link to a regular file through the partial of the file it
   // names, renamed over that file (the link stays: it was written in place, and a full disk left its file truncated;
   // an adversarial sweep, stop 45); a device or a pipe is written in place, as before
@@ -181,7 +163,8 @@ export function openOutput(target: string | Writable, option = '--out'): Output 
   const named = (error: NodeJS.ErrnoException) =>
     new InvalidOptionError(
       `Cannot write ${typeof target === 'string' ? `${option} ${target}` : 'the output'}: ${error.code ?? error.message}. ` +
-        `${['EACCES', 'EPERM', 'EROFS'].includes(error.code ?? '') ? 'Give a file in a folder you may write' : 'Give a file on a disk with room for the result'}; results kept in the cache (--cache) are read back by a rerun.`,
+        `${['EACCES', 'EPERM', 'EROFS'].includes(error.code ?? '') ? 'Give a file in a folder you may write' : 'Give a file on a disk with room for the result'}` +
+        `${cached ? '; results kept in the cache (--cache) are read back by a rerun' : ''}.`,
       { cause: error },
     );
   stream.on('error', (error: NodeJS.ErrnoException) => {
