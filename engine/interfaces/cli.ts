@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import { existsSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { access, constants, lstat, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { access, constants, lstat, readFile, readlink, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analysisFields, BASELINE_KEYWORDS } from '../contracts/schema/fields.js';
@@ -17,7 +17,7 @@ import {
   type Engine, type ExplainRequest, type Logger, type QueueExecutor, type ReportableResult, type WorkerEvent,
 } from '../index.js';
 import { batchToJson, summarize, summarizeBatch, summarizeDynamics } from '../api/result.js';
-import { openOutput, partialPath, printable, type Output } from './output.js';
+import { openOutput, partialPath, printable, settleOutputs, type Output } from './output.js';
 import { COMMANDS, commandHelp, fieldsOf, flagOf, parseCommand, spellFields, type Command } from './cli-options.js';
 import { PACKAGE_ROOT, VERSION } from './package-info.js';
 import { makeFolder } from '../inputs/folders.js';
@@ -509,31 +509,6 @@ async function batch(flags: Flags, stdout: Output): Promise<void> {
   if (!flags.json && !flags.quiet) await stdout.write(printable(summarizeBatch(result) + (file ? `\nwrote     ${String(flags.out)}` : '')) + '\n');
 }
 
-/**
- * Runs what writes to the output files, then puts them in place together: each is finished (all of it on disk, as
- * FILE.partial), and only then is each renamed over its target, so a full disk on --report leaves --out as it was
- * too. When anything fails (an error, a stop signal, a write), every target is left as it was and what was written
- * is kept as FILE.partial, said on stderr.
- * @param files - the outputs by the flag that named them (undefined: not asked for)
- * @param work - the writing
- * @returns what work returns
- */
-async function settleOutputs<T>(files: readonly (readonly [string, Output | undefined])[], work: () => Promise<T>): Promise<T> {
-  const outputs = files.filter((f): f is [string, Output] => f[1] !== undefined);
-  let result: T;
-  try {
-    result = await work();
-    for (const [, output] of outputs) await output.finish();
-  } catch (error) {
-    const kept = (await Promise.all(outputs.map(([, o]) => o.abandon().catch(() => undefined)))).filter(Boolean);
-    const many = outputs.length > 1;
-    if (kept.length > 0) process.stderr.write(`andor: what was written before the run ended is in ${kept.join(' and ')}; the ${outputs.map(([option]) => option).join(' and ')} file${many ? 's were' : ' was'} left as ${many ? 'they were' : 'it was'}.\n`);
-    throw error;
-  }
-  for (const [, output] of outputs) await output.close();
-  return result;
-}
-
 /** Reads a saved result: one JSON document, or the JSON lines of `andor explain --samples` (the per-sample results,
  *  then the batch aggregate, which gets them back as its results). */
 async function readResult(file: string): Promise<ReportableResult> {
@@ -696,17 +671,9 @@ async function reportCommand(flags: Flags): Promise<number> {
   ];
   // what was written of a chart or a report is not kept as FILE.partial, as a run's result is: a rerun renders it
   // again from the result, and a folder of N .partial charts is only for the user to clear
-  const dropPartial = (output: Output): Output => ({
-    ...output,
-    async abandon() {
-      const kept = await output.abandon();
-      if (kept !== undefined) await rm(kept, { force: true });
-      return undefined;
-    },
-  });
-  await settleOutputs(outputs.map((o) => [o.option, dropPartial(o.output)] as const), async () => {
+  await settleOutputs(outputs.map((o) => [o.option, o.output] as const), async () => {
     for (const { output, text } of outputs) await output.write(text);
-  });
+  }, { keep: false });
   if (!flags.quiet) process.stdout.write([flags.out, svg].filter(Boolean).map((f) => `wrote     ${String(f)}`).join('\n') + '\n');
   return 0;
 }

@@ -234,3 +234,31 @@ export function openOutput(target: string | Writable, option = '--out', cached =
     })());
   }
 }
+
+/**
+ * Runs what writes to the output files, then puts them in place together: each is finished (all of it on disk, as
+ * FILE.partial), and only then is each renamed over its target, so a full disk on --report leaves --out as it was
+ * too. When anything fails (an error, a stop signal, a write), every target is left as it was and what was written
+ * is kept as FILE.partial, said on stderr (keep: false removes it instead: what a rerun makes again at no cost).
+ * @param files - the outputs by the flag that named them (undefined: not asked for)
+ * @param work - the writing
+ * @param options - keep: whether what was written is kept as FILE.partial when the run fails (default true)
+ * @returns what work returns
+ */
+export async function settleOutputs<T>(files: readonly (readonly [string, Output | undefined])[], work: () => Promise<T>, { keep = true }: { readonly keep?: boolean } = {}): Promise<T> {
+  const outputs = files.filter((f): f is [string, Output] => f[1] !== undefined);
+  let result: T;
+  try {
+    result = await work();
+    for (const [, output] of outputs) await output.finish();
+  } catch (error) {
+    const abandoned = (await Promise.all(outputs.map(([, o]) => o.abandon().catch(() => undefined)))).filter((f): f is string => f !== undefined);
+    if (!keep) await Promise.all(abandoned.map((f) => rm(f, { force: true }).catch(() => undefined)));
+    const kept = keep ? abandoned : [];
+    const many = outputs.length > 1;
+    if (kept.length > 0) process.stderr.write(`andor: what was written before the run ended is in ${kept.join(' and ')}; the ${outputs.map(([option]) => option).join(' and ')} file${many ? 's were' : ' was'} left as ${many ? 'they were' : 'it was'}.\n`);
+    throw error;
+  }
+  for (const [, output] of outputs) await output.close();
+  return result;
+}
