@@ -23,6 +23,23 @@ export const RUN_CHARTS: Readonly<Record<string, readonly string[]>> = {
 
 /** The file name of a run's chart. */
 export const runFigureFile = (series: string, conventions: string, chart: string): string => `${series}-${conventions}-${chart}.svg`;
+/** The file name of a series' spindle figure. */
+export const spindleFigureFile = (series: string): string => `spindle-${series}.svg`;
+/** The file name of the conventions sweep figure (of the first series of a run). */
+export const sweepFigureFile = (series: string): string => `conventions-${series}.svg`;
+/** The file name of the removal figure. */
+export const REMOVAL_FIGURE_FILE = 'removal.svg';
+
+/**
+ * Every figure file a run over these series may write (a run's charts are those its report has: a subset of
+ * RUN_CHARTS), so that a folder in place of one is refused before the run.
+ * @param series - the series' names, in run order (the first one gets the sweep figure)
+ * @returns file names under docs/reproduction/
+ */
+export function figureFiles(series: readonly string[]): string[] {
+  const runs = series.flatMap((s) => Object.entries(RUN_CHARTS).flatMap(([conventions, charts]) => charts.map((c) => runFigureFile(s, conventions, c))));
+  return [...runs, ...series.map(spindleFigureFile), ...series.slice(0, 1).map(sweepFigureFile), REMOVAL_FIGURE_FILE];
+}
 
 /**
  * The cited charts of one dynamics run.
@@ -55,7 +72,7 @@ export function spindleFigure(series: string, rows: readonly InitRow[], picks: r
     xTitle: 'order k = |S|', yTitle: 'share of salient strength (0–1)',
     note: 'Normal (train + test) samples of the claims set, first checkpoint. The random game is the spindle the papers derive (spec §4.2).',
   });
-  return { file: `spindle-${series}.svg`, title: chart.title, svg: chart.svg };
+  return { file: spindleFigureFile(series), title: chart.title, svg: chart.svg };
 }
 
 /**
@@ -70,7 +87,7 @@ export function sweepFigure(series: string, labels: readonly string[], rows: rea
     series: rows.map((r, i) => ({ name: `${r.variant.label} (turning point ${labels[r.turningPoint]})`, values: r.kappa, color: CATEGORICAL[i % CATEGORICAL.length], dash: i % 2 === 1 })),
     note: 'The same pairs re-thresholded: the optimizer (PDHG or the authors\' SGD) crossed with the salient max (without or with ∅).',
   });
-  return { file: `conventions-${series}.svg`, title: chart.title, svg: chart.svg };
+  return { file: sweepFigureFile(series), title: chart.title, svg: chart.svg };
 }
 
 /** One bar group of the removal figure. */
@@ -94,5 +111,5 @@ export function removalFigure(bars: readonly RemovalBar[]): Figure {
     xTitle: 'series (conventions)', yTitle: 'test − train cross-entropy (nats)',
     note: 'Claims sample sets: the train samples and the random test samples of each series, misclassified test samples included.',
   });
-  return { file: 'removal.svg', title: chart.title, svg: chart.svg };
+  return { file: REMOVAL_FIGURE_FILE, title: chart.title, svg: chart.svg };
 }

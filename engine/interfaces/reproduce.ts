@@ -1,11 +1,12 @@
 // `npm run reproduce`: runs every series of models/manifest.json under both conventions, judges the seed papers'
 // claims, and rewrites REPRODUCTION.md and the figures it cites (docs/reproduction/*.svg) from the results.
 //   node dist/engine/interfaces/reproduce.js [--out DIR] [--cache DIR | --no-cache] [--series A,B]
-//                                            [--authors-iterations N] [--quiet]
-// --out writes DIR/REPRODUCTION.md and DIR/docs/reproduction/ (default: the package root). The runs, verdicts, reasons,
-// figures and markdown live in reproduce-runs.ts, ../studies/claims.ts, reproduce-reasons.ts, reproduce-figures.ts and
-// reproduce-markdown.ts; this file only wires them.
-import { access, constants, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+//                                            [--authors-iterations N] [--quiet] [--help]
+// --out writes DIR/REPRODUCTION.md and DIR/docs/reproduction/ (default: the package root, which only a run of every
+// series may rewrite). The runs, verdicts, reasons, figures, markdown and the writing of the output live in
+// reproduce-runs.ts, ../studies/claims.ts, reproduce-reasons.ts, reproduce-figures.ts, reproduce-markdown.ts and
+// reproduce-output.ts; this file only checks the options and wires them.
+import { readFile } from 'node:fs/promises';
 import { readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,11 +17,14 @@ import { evaluateClaims } from '../studies/claims.js';
 import { AUTHORS_DEFAULTS } from '../analysis/decompose.js';
 import type { Conventions } from '../explain/conventions.js';
 import { PACKAGE_ROOT } from './package-info.js';
-import { removalFigure, runFigures, spindleFigure, sweepFigure, type Figure } from './reproduce-figures.js';
+import { figureFiles, removalFigure, runFigures, spindleFigure, sweepFigure, type Figure } from './reproduce-figures.js';
+import { assertOutputPlaces, DOCUMENT_FILE, VERDICTS_FILE, writeReproduction } from './reproduce-output.js';
 import { renderReproduction, type ReproductionDoc, type SeriesSection } from './reproduce-markdown.js';
 import type { LossRow } from './reproduce-reasons.js';
-import { conventionSweep, convergenceCheck, initVariants, loadSeries, playersShared, runSeries, type RunSettings, type SeriesRun } from './reproduce-runs.js';
+import { conventionSweep, convergenceCheck, initVariants, loadSeries, playersShared, runSeries, type RunSettings, type SeriesRun, type SeriesSpec } from './reproduce-runs.js';
 import { makeFolder } from '../inputs/folders.js';
+import { openCache } from '../explain/cache.js';
+import { analysisFields } from '../contracts/schema/fields.js';
 
 /** Pairs in flight per run, and runs at once (2 workers on the 2-core target machine). */
 const PAIR_CONCURRENCY = 4;
@@ -31,6 +35,20 @@ const CHECK_PER_SPLIT = 8;
 const LOAD_SAMPLE_MS = 15_000;
 /** Where the figures go, relative to the output folder (and as the document links them). */
 const FIGURES_DIR = 'docs/reproduction';
+/** The most iterations a decomposition takes (the schema's bound, which the engine enforces as options.iterations). */
+const MAX_ITERATIONS = Number((analysisFields.iterations as { readonly maximum?: unknown }).maximum);
+
+/** What --help prints, and what a wrong flag is answered with. */
+export const USAGE = `Usage: node dist/engine/interfaces/reproduce.js [options]   (npm run reproduce -- [options])
+  --out DIR                 write DIR/REPRODUCTION.md and DIR/docs/reproduction/ (default: the package root; a run of
+                            only some series must name another folder)
+  --cache DIR               the pair cache (default: .andor-cache in the package root)
+  --no-cache                compute every pair
+  --series A,B              run only these series of models/manifest.json
+  --authors-iterations N    iterations of the authors' optimizer, 1..${MAX_ITERATIONS} (default: ${AUTHORS_DEFAULTS.iterations})
+  --quiet                   no progress lines
+  --help                    this text
+`;
 
 /** CPU seconds the machine has been busy (Linux /proc/stat, USER_HZ = 100); undefined elsewhere. */
 function machineBusyS(): number | undefined {
@@ -80,15 +98,30 @@ export interface ReproduceOptions {
   readonly quiet: boolean;
 }
 
-/** Reads the arguments. */
-function options(argv: readonly string[]): ReproduceOptions {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: { out: { type: 'string' }, cache: { type: 'string' }, 'no-cache': { type: 'boolean' }, series: { type: 'string' }, 'authors-iterations': { type: 'string' }, quiet: { type: 'boolean' } },
-    strict: true,
-  });
+/**
+ * Reads the arguments.
+ * @param argv - the arguments after the script
+ * @returns the options, or undefined for --help
+ * @throws InvalidOptionError for an unknown flag, a flag without its value, or a value out of range, with the usage
+ */
+export function options(argv: readonly string[]): ReproduceOptions | undefined {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { out: { type: 'string' }, cache: { type: 'string' }, 'no-cache': { type: 'boolean' }, series: { type: 'string' }, 'authors-iterations': { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (cause) {
+    // parseArgs's TypeError (ERR_PARSE_ARGS_*) was printed as a Node stack: its message, and what the flags are
+    throw new InvalidOptionError(`${(cause as Error).message.replace(/\.?$/, '.')}\n${USAGE}`, { cause });
+  }
+  if (values.help) return undefined;
   const iterations = values['authors-iterations'] === undefined ? undefined : Number(values['authors-iterations']);
-  if (iterations !== undefined && (!Number.isInteger(iterations) || iterations < 1)) throw new InvalidOptionError(`--authors-iterations must be a positive integer (got ${values['authors-iterations']}).`);
+  if (iterations !== undefined && (!Number.isInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS)) {
+    throw new InvalidOptionError(`--authors-iterations must be an integer in 1..${MAX_ITERATIONS} (got ${values['authors-iterations']}).`);
+  }
+  if (values.cache !== undefined && values['no-cache']) throw new InvalidOptionError(`--cache ${values.cache} and --no-cache exclude each other; give one of them.`);
   return {
     out: resolve(values.out ?? PACKAGE_ROOT),
     cacheDir: values['no-cache'] ? false : resolve(values.cache ?? join(PACKAGE_ROOT, '.andor-cache')),
@@ -102,11 +135,41 @@ async function lossesOf(root: string, file: string): Promise<LossRow[]> {
   return (JSON.parse(await readFile(resolve(root, file), 'utf8')) as { checkpoints: LossRow[] }).checkpoints;
 }
 
-/** Writes the figures, after removing the SVG files of an earlier run. */
-async function writeFigures(dir: string, figures: readonly Figure[]): Promise<void> {
-  await makeFolder(dir);
-  for (const f of await readdir(dir)) if (f.endsWith('.svg')) await rm(join(dir, f));
-  for (const f of figures) await writeFile(join(dir, f.file), f.svg);
+/** Whether two paths name one folder (links resolved; a path that does not exist is itself). */
+function sameFolder(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p); // not there yet: no link to resolve
+    }
+  };
+  return real(a) === real(b);
+}
+
+/**
+ * Checks everything a run needs before any folder is made or any pair computed: the series, the output folder
+ * (a run of some series only would replace the package's own reproduction of every series with those alone, and
+ * deleted the others' figures), the places of every file the run writes, and the cache.
+ * @returns the series to run
+ */
+async function assertRunnable(opts: ReproduceOptions): Promise<SeriesSpec[]> {
+  const all = await loadSeries(PACKAGE_ROOT);
+  const names = all.map((s) => s.name).join(', ');
+  const unknown = (opts.series ?? []).filter((name) => !all.some((s) => s.name === name));
+  if (unknown.length > 0) throw new InvalidOptionError(`--series ${unknown.join(',')} ${unknown.length > 1 ? 'are not series' : 'is not a series'} of models/manifest.json. Expected some of: ${names}.`);
+  const specs = opts.series ? all.filter((s) => opts.series!.includes(s.name)) : all;
+  if (specs.length === 0) throw new InvalidOptionError(`--series matches no series of models/manifest.json. Expected some of: ${names}.`);
+  if (specs.length < all.length && sameFolder(opts.out, PACKAGE_ROOT)) {
+    throw new InvalidOptionError(
+      `--series ${specs.map((s) => s.name).join(',')} runs ${specs.length} of the ${all.length} series, and --out is the package root (${PACKAGE_ROOT}), whose ${DOCUMENT_FILE} reports every series: ` +
+        'give --out DIR for a run of some series, or leave --series out.',
+    );
+  }
+  await assertOutputPlaces(opts.out, FIGURES_DIR, figureFiles(specs.map((s) => s.name)));
+  // the last check, as it makes the cache folder: a file in its place was named options.cacheDir, after the engine started
+  await openCache(opts.cacheDir, '--cache');
+  return specs;
 }
 
 /**
@@ -115,21 +178,19 @@ async function writeFigures(dir: string, figures: readonly Figure[]): Promise<vo
  * @returns the document's data and the wall time
  */
 export async function reproduce(opts: ReproduceOptions): Promise<{ doc: ReproductionDoc; wallS: number }> {
+  // the document and figures are written after minutes of runs: a folder that cannot take them is said first, and
+  // the folder is made only once every check has passed (a refused run left an empty OUT/docs/reproduction)
+  const specs = await assertRunnable(opts);
+  await makeFolder(join(opts.out, FIGURES_DIR)).catch((cause: NodeJS.ErrnoException) => {
+    throw new InvalidOptionError(`--out ${opts.out} cannot take the reproduction (${cause.code ?? cause.message}); give a writable folder.`, { cause });
+  });
   const started = performance.now();
   const busy = machineBusyS();
   const own = process.cpuUsage();
-  const load = sampleLoad();
   const log = (line: string) => void (!opts.quiet && process.stderr.write(`reproduce: ${line}\n`));
-  const all = await loadSeries(PACKAGE_ROOT);
-  const specs = opts.series ? all.filter((s) => opts.series!.includes(s.name)) : all;
-  if (specs.length === 0) throw new InvalidOptionError(`--series matches no series of models/manifest.json. Expected some of: ${all.map((s) => s.name).join(', ')}.`);
-  // the document and figures are written after minutes of runs: a folder that cannot take them is said first
-  await makeFolder(join(opts.out, FIGURES_DIR))
-    .then(() => access(opts.out, constants.W_OK))
-    .catch((cause: NodeJS.ErrnoException) => {
-      throw new InvalidOptionError(`--out ${opts.out} cannot take the reproduction (${cause.code ?? cause.message}); give a writable folder.`, { cause });
-    });
   const engine = await createEngine();
+  // started only once the engine is: a run refused before, or an engine that did not come up, leaves no timer behind
+  const load = sampleLoad();
   const settings: RunSettings = { root: PACKAGE_ROOT, cacheDir: opts.cacheDir, authorsIterations: opts.authorsIterations, pairConcurrency: PAIR_CONCURRENCY, runsInFlight: RUNS_IN_FLIGHT, log };
   try {
     const runs = await runSeries(engine, specs, settings);
@@ -163,7 +224,6 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ doc: Reproduc
         return loss?.train && loss.test ? [{ label: `${r.spec.name} (${r.conventions})`, gapOutput: loss.test.output - loss.train.output, gapGeneralizable: loss.test.generalizable - loss.train.generalizable }] : [];
       })),
     ];
-    await writeFigures(join(opts.out, FIGURES_DIR), figures);
     const wallS = (performance.now() - started) / 1e3;
     const ownCpu = process.cpuUsage(own);
     const after = machineBusyS();
@@ -184,10 +244,11 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ doc: Reproduc
       sidePairs: side,
       figuresDir: FIGURES_DIR,
     };
-    await writeFile(join(opts.out, 'REPRODUCTION.md'), renderReproduction(doc));
     const verdicts = Object.fromEntries(sections.map((s) => [s.spec.name, Object.fromEntries((['andor', 'authors'] as const).map((c) => [c, Object.fromEntries(Object.entries(s.evidence.checks[c]).map(([id, check]) => [id, check!.verdict]))]))]));
-    await writeFile(join(opts.out, FIGURES_DIR, 'verdicts.json'), `${JSON.stringify({ date: doc.date, wallS, cpuS, pairs, otherLoadPct, loadAverage: doc.machine.loadAverage, verdicts }, null, 1)}\n`);
-    log(`wrote ${join(opts.out, 'REPRODUCTION.md')} and ${figures.length} figures in ${wallS.toFixed(0)} s`);
+    // the figures are listed so that the next run into this folder replaces exactly them (and no one else's SVG)
+    const verdictsText = `${JSON.stringify({ date: doc.date, wallS, cpuS, pairs, otherLoadPct, loadAverage: doc.machine.loadAverage, verdicts, figures: figures.map((f) => f.file) }, null, 1)}\n`;
+    await writeReproduction(opts.out, FIGURES_DIR, { document: renderReproduction(doc), verdicts: verdictsText, figures });
+    log(`wrote ${join(opts.out, DOCUMENT_FILE)}, ${join(FIGURES_DIR, VERDICTS_FILE)} and ${figures.length} figures in ${wallS.toFixed(0)} s`);
     return { doc, wallS };
   } finally {
     load.stop();
@@ -197,7 +258,9 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ doc: Reproduc
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
-    await reproduce(options(process.argv.slice(2)));
+    const opts = options(process.argv.slice(2));
+    if (opts === undefined) process.stdout.write(USAGE);
+    else await reproduce(opts);
   } catch (error) {
     // andor's own errors say what to fix: their message; anything else its stack
     process.stderr.write(`reproduce: ${error instanceof EngineError ? `error [${error.code}]: ${error.message}` : (error as Error)?.stack ?? error}\n`);
