@@ -334,7 +334,7 @@ function signatureDifferences(a: Signature, b: Signature, [nameA, nameB]: readon
  * @throws InvalidInputError naming the first checkpoint whose inputs or outputs differ from the first one's, how,
  *   and the fix
  */
-async function assertOneNetwork(ctx: StudyContext, models: readonly { readonly file: string; readonly bytes: Uint8Array; readonly sha256: string }[], cache: ResultCache | undefined, signal: AbortSignal | undefined): Promise<void> {
+async function assertOneNetwork(ctx: StudyContext, models: readonly { readonly file: string; readonly bytes: Uint8Array; readonly sha256: string; readonly role: 'checkpoint' | 'reference' }[], cache: ResultCache | undefined, signal: AbortSignal | undefined): Promise<void> {
   let first: { readonly file: string; readonly signature: Signature } | undefined;
   for (const m of models) {
     if (signal?.aborted) return;
@@ -365,9 +365,14 @@ async function assertOneNetwork(ctx: StudyContext, models: readonly { readonly f
     }
     const differences = signatureDifferences(first.signature, signature, [basename(first.file), basename(m.file)]);
     if (differences.length > 0) {
+      // a reference model (trained on the test split) is the same network too: its interactions are compared with
+      // the checkpoints' set by set (the generalization measures)
       throw new InvalidInputError(
-        `The checkpoints ${first.file} and ${m.file} are not one network saved at two epochs: ${differences.join('; ')}. ` +
-          'Every checkpoint must be the same network saved at another epoch of one training run (the same input and output names, dtypes and shapes; only the weights differ): give the checkpoints of one run (--checkpoints), without other models.',
+        m.role === 'checkpoint'
+          ? `The checkpoints ${first.file} and ${m.file} are not one network saved at two epochs: ${differences.join('; ')}. ` +
+              'Every checkpoint must be the same network saved at another epoch of one training run (the same input and output names, dtypes and shapes; only the weights differ): give the checkpoints of one run (--checkpoints), without other models.'
+          : `The reference model ${m.file} is not the network of the checkpoint ${first.file}: ${differences.join('; ')}. ` +
+              'A reference model is the same network trained on the test split (the same input and output names, dtypes and shapes; only the weights differ): give such models (--reference-models), or leave them out.',
       );
     }
   }
@@ -533,7 +538,8 @@ export async function runDynamics(ctx: StudyContext & { kernels: KernelHost }, r
   }
   // the local run's cache (a queue's client keeps none): the pairs' results, and the checkpoints' signatures
   const cache = ctx.executor ? undefined : await openCache(request.cacheDir, 'options.cacheDir');
-  await assertOneNetwork(ctx, loaded.filter((l) => l.role === 'checkpoint'), cache, request.signal);
+  // the checkpoints first (the first is the network the others are compared with), then the reference models
+  await assertOneNetwork(ctx, loaded, cache, request.signal);
   // every checkpoint on every sample; reference models on the normal samples only
   const jobs = loaded.flatMap((m, mi) => (m.role === 'checkpoint' ? set.samples.map((_, si) => ({ mi, si })) : normal.map(({ i }) => ({ mi, si: i }))));
   const units = jobs.map(({ mi, si }) => explainUnit(loaded[mi], set.samples[si], si, options, names));

@@ -87,6 +87,19 @@ describe.each(METHODS)('dynamics over checkpoints of different networks (%s meth
     expect(pairs).toBe(0);
   });
 
+  it('refuses a reference model of another network, and takes the series\' own (stop 48)', async () => {
+    const other = model('breast-cancer-logit.onnx');
+    const { error, pairs } = await refusal({ checkpoints: [FIRST, join(SERIES, 'epoch-1024.onnx')], referenceModels: [join(SERIES, 'reference-0.onnx'), other], samples: tabular, players: '0-2' });
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toBe(
+      `The reference model ${other} is not the network of the checkpoint ${FIRST}: the outputs are "logits" float32 [batch, 2] in epoch-0000.onnx but "logit" float32 [batch, 1] in breast-cancer-logit.onnx. ` +
+        'A reference model is the same network trained on the test split (the same input and output names, dtypes and shapes; only the weights differ): give such models (--reference-models), or leave them out.',
+    );
+    expect(pairs).toBe(0);
+    const own = await engine.dynamics({ ...methodOptions, checkpoints: [FIRST, join(SERIES, 'epoch-1024.onnx')], referenceModels: [join(SERIES, 'reference-0.onnx')], samples: tabular, players: '0-2', cacheDir: false });
+    expect(own.checkpoints).toHaveLength(2);
+  }, SLOW_MS);
+
   it('runs every checkpoint of a real training run (the bundled folder of 12)', async () => {
     const result = await engine.dynamics({ ...methodOptions, checkpoints: SERIES, samples: tabular, players: '0-2', cacheDir: false });
     expect(result.checkpoints.map((c) => c.name)).toEqual(['0000', '0001', '0002', '0004', '0008', '0016', '0032', '0064', '0128', '0256', '0512', '1024'].map((e) => `epoch-${e}`));

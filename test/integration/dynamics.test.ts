@@ -74,8 +74,9 @@ describe('dynamics', () => {
       onProgress: (p) => p.done === 7 && controller.abort(),
     });
     await expect(first).rejects.toThrowError(CancelledError);
-    // 7 pairs, and the signatures of the 3 checkpoints (read before any pair: a rerun opens no model for them)
-    expect((await readdir(cacheDir)).filter((f) => f.endsWith('.bin'))).toHaveLength(7 + 3);
+    // 7 pairs, and the signatures of the 3 checkpoints and the reference model (read before any pair: a rerun opens
+    // no model for them)
+    expect((await readdir(cacheDir)).filter((f) => f.endsWith('.bin'))).toHaveLength(7 + 4);
     let computedAgain = 0;
     const second = await engine.dynamics({ ...request(), cacheDir, onProgress: (p) => (computedAgain = p.done - p.cached) });
     expect(second.pairs).toEqual({ computed: 30 - 7, cached: 7 });
