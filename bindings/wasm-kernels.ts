@@ -127,7 +127,7 @@ class WasmKernelHost implements KernelHost {
     const total = have / PAGE_BYTES + pages;
     if (total > MAX_PAGES) {
       throw new MemoryLimitError(
-        `The kernels need ${mib(endByte)} of WebAssembly memory, more than the 4096 MiB a wasm32 module can address (a bound of the kernels, not of --max-memory-mb: the exact decomposition fits at most 24 players). Use fewer players.`,
+        `The kernels need ${mib(endByte)} of WebAssembly memory, more than the 4096 MiB a wasm32 module can address (a bound of the kernels, not of --max-memory-mb: the exact method fits at most 24 players, a transform of 2^n values alone about 28). Use fewer players.`,
       );
     }
     try {
