@@ -239,7 +239,16 @@ class Worker {
       // a unit of another store is no fault of the unit either: this worker cannot read its model, a worker of the
       // clients' store can (a worker with a wrong --store failed their units for good, 3 tries each, while a good one
       // served the same queue: an adversarial sweep, stop 44)
-      if (data.store !== undefined && data.store !== (await this.storeId(data.store))) {
+      // ... and so is a store whose id file is damaged: no unit of it can be checked, none is the unit's fault (every
+      // one failed for good, its store's error as the reason; a helper's remark, stop 48)
+      const own = data.store === undefined ? undefined : await this.storeId(data.store).catch((error: unknown) => (error instanceof InvalidOptionError ? error : Promise.reject(error)));
+      if (own instanceof InvalidOptionError) {
+        this.fatal ??= new InvalidOptionError(`Job ${id} (unit ${key}) went back to the queue unrun, and this worker stopped: ${own.message}`, { cause: own });
+        this.halt.abort();
+        await this.release({ data, run, stored });
+        return;
+      }
+      if (data.store !== undefined && data.store !== own) {
         this.fatal ??= new InvalidOptionError(
           `Job ${id} (unit ${key}) was queued by a client whose model store has id ${data.store}; this worker's store ${this.options.store.location} ${this.ownStoreId === undefined ? 'has no andor store id' : `has id ${this.ownStoreId}`}, so it is another folder. ` +
             'The job went back to the queue unrun, and this worker stopped: give it the folder the clients use (--store). ' +

@@ -960,6 +960,27 @@ describe('the job queue', () => {
       expect(await readFile(join(folder, '.andor-store-id'), 'utf8')).toBe('not an id');
     });
 
+    it('gives a unit back unrun and stops a worker whose store has a damaged id file; with the id written back, a worker serves it', async () => {
+      // the worker failed every unit for good, the store's error as each one's reason
+      const { url, store } = await setup();
+      // a client that does not look at the store while this test damages it (its own check would fail the run first)
+      const client = await executor(url, store, { stateCheckMs: 600_000 });
+      const run = (await through(client)).explainBatch({ ...TINY, rows: '0-1' });
+      await queued(url, 2);
+      const id = (await readFile(join(store, '.andor-store-id'), 'utf8')).trim();
+      await writeFile(join(store, '.andor-store-id'), 'not an id');
+      const stopped = startWorker(url, store);
+      expect(await stopped.exited).toBe(2);
+      expect(stopped.events.filter((e) => e.type === 'failed')).toEqual([]);
+      expect(stopped.events.filter((e) => e.type === 'released')).toHaveLength(1);
+      expect(stopped.stderr()).toMatch(/went back to the queue unrun, and this worker stopped: The store .* has a damaged id file .*\.andor-store-id \("not an id"\)/);
+      expect(await jobStates(url)).toEqual({ created: 2 });
+      await writeFile(join(store, '.andor-store-id'), `${id}\n`);
+      startWorker(url, store);
+      const done = await settles(run, 'the run');
+      expect(done.results!.map((r) => r.sample?.row)).toEqual([0, 1]);
+    }, QUEUE_TEST_MS);
+
     it('rejects a run waiting on an executor that is closed with DisposedError and cancels its jobs, before the connection closes', async () => {
       // the run ended in "TypeError: Cannot read properties of undefined (reading 'rows')" from the closed connection
       const { url, store } = await setup();
