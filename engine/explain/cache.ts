@@ -5,7 +5,7 @@
 // (binary-entry.ts: the typed arrays' bytes behind a JSON header); the text codec here (typed arrays as base64 inside
 // JSON) is the queue's, whose tables hold text. Both round-trip typed arrays exactly.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidOptionError } from '../contracts/errors.js';
 import type { Sample } from '../inputs/samples.js';
@@ -107,8 +107,30 @@ export interface ResultCache {
   put(key: string, value: unknown): Promise<void>;
 }
 
+/** A temporary entry older than this is no write in progress (an entry of the largest size is written in seconds). */
+const STALE_TEMPORARY_MS = 60 * 60 * 1000;
+
 /**
- * Opens (creating it if needed) a cache folder.
+ * Removes the temporaries of writes that never ended (a process killed mid-write: SIGKILL, or a signal with no
+ * handler, as reproduce had; an adversarial sweep, stop 48): `<entry>.<pid>.<hex>.tmp` older than an hour. Best
+ * effort: a cache is never refused for its leftovers.
+ */
+async function sweepTemporaries(root: string): Promise<void> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  const now = Date.now();
+  await Promise.all(
+    names
+      .filter((name) => /\.\d+\.[0-9a-f]+\.tmp$/.test(name))
+      .map(async (name) => {
+        const path = join(root, name);
+        const found = await lstat(path).catch(() => undefined);
+        if (found?.isFile() && now - found.mtimeMs > STALE_TEMPORARY_MS) await rm(path, { force: true }).catch(() => undefined);
+      }),
+  );
+}
+
+/**
+ * Opens (creating it if needed) a cache folder, and removes the temporaries of writes that never ended.
  * @param dir - the folder, or false for no cache
  * @returns the cache, or undefined when disabled
  * @throws InvalidOptionError when the path exists and is not a folder, or cannot be created
@@ -123,6 +145,7 @@ export async function openCache(dir: string | false | undefined, option = 'cache
   } catch (cause) {
     throw new InvalidOptionError(`${option} ${root} cannot be created (${(cause as NodeJS.ErrnoException).code ?? cause}); give a writable folder.`, { cause });
   }
+  await sweepTemporaries(root);
   const file = (key: string) => join(root, `${key}${ENTRY_EXTENSION}`);
   return {
     dir: root,

@@ -4,7 +4,7 @@
 // corrupted entries on disk are misses, and keys change with the content of every part (issue 10: 3, 4, 9f). Real
 // results round-trip through their stored form (stored-result.ts) in both codecs.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -349,6 +349,20 @@ describe('cache entries of real results', () => {
 });
 
 describe('a cache entry that cannot be written whole', () => {
+  it('removes the temporaries of writes that never ended (older than an hour) when the cache opens, and nothing else (an adversarial sweep, stop 48)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'andor-cache-stale-'));
+    try {
+      const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000);
+      const files = { stale: `${'a'.repeat(64)}.bin.4242.0a1b2c3d4e5f.tmp`, fresh: `${'b'.repeat(64)}.bin.4243.0a1b2c3d4e5f.tmp`, entry: `${'c'.repeat(64)}.bin`, other: 'notes.tmp' };
+      for (const name of Object.values(files)) await writeFile(join(dir, name), 'x');
+      for (const name of [files.stale, files.entry, files.other]) await utimes(join(dir, name), hoursAgo(2), hoursAgo(2));
+      await openCache(dir);
+      expect((await readdir(dir)).sort()).toEqual([files.fresh, files.entry, files.other].sort());
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('leaves no partial file behind when the write fails (a file-size limit: EFBIG, as a full disk gives ENOSPC; an adversarial sweep, stop 48)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'andor-cache-full-'));
     try {
