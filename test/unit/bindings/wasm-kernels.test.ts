@@ -39,6 +39,24 @@ describe.each(KERNEL_TARGETS)('wasm kernel host (%s)', (target) => {
     expect(host.view(b).every((v) => v === 0)).toBe(true);
   });
 
+  it('zero-fills a buffer that spans memory handed out before and memory never handed out (only the first is filled)', async () => {
+    const host = await loadKernels(target);
+    const a = host.alloc(1000);
+    const b = host.alloc(1000);
+    host.view(a).fill(7);
+    host.view(b).fill(8);
+    host.free(b);
+    host.free(a);
+    // from a's start over a, b and fresh memory past them (grown on the way)
+    const c = host.alloc(1 << 21);
+    expect(c.ptr).toBe(a.ptr);
+    expect(host.view(c).every((v) => v === 0)).toBe(true);
+    host.view(c).fill(3);
+    host.free(c);
+    const d = host.alloc(1 << 21);
+    expect(host.view(d).every((v) => v === 0)).toBe(true);
+  });
+
   it('refuses buffers past the 4 GiB wasm32 limit with MemoryLimitError', async () => {
     const host = await loadKernels(target);
     expect(() => host.alloc(2 ** 30)).toThrowError(MemoryLimitError);
