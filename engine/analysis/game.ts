@@ -88,8 +88,11 @@ export interface GameAnalysis {
 }
 
 /** The indices of v (plain, unsplit: they describe the game, not the AND-OR decomposition). */
-function indicesOf(kernels: KernelHost, v: Float64Array, n: number, order: number): GameIndices {
-  return allIndices(transform(kernels, 'mobiusSubsetF64', v), { n, order });
+function indicesOf(kernels: KernelHost, v: Float64Array, n: number, order: number, signal?: AbortSignal): GameIndices {
+  // a worker's signal reads the caller's flag as it is set: heard between the indices without a turn of the loop
+  return allIndices(transform(kernels, 'mobiusSubsetF64', v), { n, order }, () => {
+    if (signal?.aborted) throw new CancelledError('The analysis was cancelled.');
+  });
 }
 
 /** A turn of the event loop, then CancelledError when the signal has aborted. */
@@ -114,7 +117,7 @@ export async function analyzeGame(kernels: KernelHost, { v, n, settings }: Analy
   const start = performance.now();
   const analysis = analyze(kernels, v, n, learned.split, settings);
   await stopPoint(signal);
-  const indices = indicesOf(kernels, v, n, settings.indexOrder);
+  const indices = indicesOf(kernels, v, n, settings.indexOrder, signal);
   const interactionsMs = performance.now() - start;
   await stopPoint(signal);
   const { positive, negative } = analysis.orders;

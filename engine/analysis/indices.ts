@@ -490,18 +490,20 @@ export interface AllIndices {
  * Every index of one Möbius expansion, its input checked once (each of the functions below checks its own).
  * @param mobius - dense f64[2^n] by mask (bit i = player i), or sparse terms
  * @param options - n (required for sparse input); order: the interaction indices' (0: none; above n, n)
+ * @param between - called before each index of a dense expansion (each takes about half a second at n = 22): a stop
+ *   check that throws, so a worker's cancel is heard between them
  * @returns the values, and the interaction indices' terms at order min(order, n)
- * @throws as {@link shapley}
+ * @throws as {@link shapley}; whatever `between` throws
  */
-export function allIndices(mobius: MobiusInput, options: { readonly n?: number; readonly order: number }): AllIndices {
+export function allIndices(mobius: MobiusInput, options: { readonly n?: number; readonly order: number }, between: () => void = () => {}): AllIndices {
   const parsed = parse(mobius, { n: options.n });
   const k = Math.min(integerIn(options.order, 0, Infinity, 'options.order'), parsed.n);
   const interactions: readonly InteractionIndexName[] = k === 0 ? [] : ['sii', 'k-sii', 'stii', 'fsii', 'bii', 'chii', 'fbii'];
   let values: (name: ValueName) => Float64Array;
   let terms: (name: InteractionIndexName) => readonly IndexTerm[];
   if (parsed.kind === 'dense') {
-    values = (name) => valuesOf(name, parsed);
-    terms = (name) => interactionOf(name, parsed, k).terms;
+    values = (name) => (between(), valuesOf(name, parsed));
+    terms = (name) => (between(), interactionOf(name, parsed, k).terms);
   } else {
     // every index from one visit of the terms' subsets: table j of the spread is names[j]'s
     const names = ['shapley', 'banzhaf', ...interactions] as const;

@@ -373,6 +373,20 @@ describe('indices on known games', () => {
     }
   });
 
+  it('allIndices calls `between` before each index of a dense expansion, and stops where it throws (a worker\'s cancel)', () => {
+    const dense = Float64Array.from({ length: 1 << 6 }, (_, m) => Math.cos(m));
+    let calls = 0;
+    const all = allIndices(dense, { order: 2 }, () => void calls++);
+    expect(calls).toBe(9); // Shapley, Banzhaf and the seven interaction indices
+    expect(all.fbii.length).toBeGreaterThan(0);
+    let seen = 0;
+    const stop = new Error('stopped');
+    expect(() => allIndices(dense, { order: 2 }, () => {
+      if (++seen === 4) throw stop;
+    })).toThrowError(stop);
+    expect(seen).toBe(4);
+  });
+
   it('drops sets whose value is exactly zero', () => {
     const terms: MobiusTerm[] = [{ players: [0, 1], value: 1 }, { players: [0, 1], value: -1 }];
     expect(sii(terms, { n: 2, maxOrder: 2 }).terms).toEqual([]);
