@@ -246,7 +246,9 @@ describe('andor explain --samples --cache with the sparse method', () => {
   /** The per-sample lines and the batch line of an --out file, without their timings. */
   const linesOf = async (file: string) => {
     const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Options);
-    const results = lines.slice(0, -1).map(({ timings: _t, ...rest }) => rest);
+    // the per-sample lines come in completion order (two samples in flight): compared by row
+    const rowOf = (r: Options) => (r.sample as { row: number }).row;
+    const results = lines.slice(0, -1).map(({ timings: _t, ...rest }) => rest).sort((a, b) => rowOf(a) - rowOf(b));
     return { results, batch: lines[lines.length - 1] as { samples: { cached: boolean }[] } };
   };
 
