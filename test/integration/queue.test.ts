@@ -202,6 +202,9 @@ describe('the job queue', () => {
   it('runs a batch on three worker processes with the local run\'s JSON, and a second client reuses the stored results', async () => {
     const { url, store } = await setup();
     const pool = [startWorker(url, store), startWorker(url, store), startWorker(url, store)];
+    // all three polling before any unit is queued, so that the units can spread (a worker that came up seconds before
+    // the others on a loaded machine could take all eight)
+    await Promise.all(pool.map((w) => w.waitFor((e) => e.type === 'ready', 'ready line')));
     // every sample through the store (as an image's would be), not in its job
     const client = await executor(url, store, { inlineSampleBytes: 0 });
     const progress: number[] = [];
@@ -241,12 +244,15 @@ describe('the job queue', () => {
     };
     const here = comparable(dynamicsToJson(await local.dynamics(request)));
 
-    const [doomed, survivor] = [startWorker(url, store), startWorker(url, store)];
+    // the survivor starts only once the doomed worker is killed: started together, a survivor that came up first could
+    // take every unit before the doomed one started any (CI on 8e18ac8: no started unit within 30 s)
+    const doomed = startWorker(url, store);
     const client = await executor(url, store);
     const run = (await through(client)).dynamics(request);
     const victim = (await doomed.waitFor((e) => e.type === 'started', 'started unit')) as Extract<WorkerEvent, { type: 'started' }>;
     doomed.child.kill('SIGKILL');
     expect(await doomed.exited).toBe(null);
+    const survivor = startWorker(url, store);
     const remote = await run;
     expect(completedBy(doomed)).not.toContain(victim.key);
     // the killed worker's unit, redone by the other one once its lease ran out
@@ -677,12 +683,14 @@ describe('the job queue', () => {
     engines.push(here);
     const expected = comparable(batchToJson(await here.explainBatch(request)));
     // one worker evaluates on the calling thread, the other on a pool of 2: the shards' batches are the client's
-    const [doomed, survivor] = [startWorker(url, store), startWorker(url, store, ['--workers', '2'])];
+    // the survivor starts once the doomed worker is killed (see the dynamics run's test above)
+    const doomed = startWorker(url, store);
     const client = await executor(url, store, { shardMasks: 2048 });
     const run = (await poolThrough(client)).explainBatch(request);
     const victim = (await doomed.waitFor((e) => e.type === 'started' && e.masks !== undefined, 'started shard')) as Extract<WorkerEvent, { type: 'started' }>;
     doomed.child.kill('SIGKILL');
     expect(await doomed.exited).toBe(null);
+    const survivor = startWorker(url, store, ['--workers', '2']);
     const remote = await run;
     expect(comparable(batchToJson(remote))).toBe(expected);
     expect(completedBy(doomed)).not.toContain(victim.key);
